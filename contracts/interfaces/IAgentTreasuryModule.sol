@@ -1,0 +1,414 @@
+// SPDX-License-Identifier: MIT
+pragma solidity ^0.8.24;
+
+/**
+ * @title IAgentTreasuryTypes
+ * @notice The types shared by the module, its parts, the factory, the lens and off-chain clients.
+ * Field order of `Intent` is part of the EIP-712 type and therefore of every signature: never reorder.
+ */
+interface IAgentTreasuryTypes {
+    /// @notice Lifecycle of an intent. `Expired` is reported for a queued intent past `eta + gracePeriod`.
+    enum Status {
+        None,
+        Executed,
+        Queued,
+        Denied,
+        Cancelled,
+        Expired
+    }
+
+    /// @notice How an agent's payment recipients are treated.
+    enum RecipientMode {
+        Any, // any recipient
+        Allowlist, // recipients outside the allowlist are denied
+        EscalateUnknown // recipients outside the allowlist are queued for co-signers
+    }
+
+    /// @notice Why an authentic intent was denied, in the order the checks run.
+    enum DenyReason {
+        None,
+        TargetNotAllowed,
+        ApprovalNotAllowed,
+        AssetNotAllowed,
+        AboveHardCap,
+        RecipientNotAllowed,
+        RateLimited
+    }
+
+    /// @notice What an agent asks the treasury to do. The intentId is the EIP-712 digest of this struct.
+    struct Intent {
+        address agent;
+        address target; // ERC-20 token for a token payment, recipient for ETH, contract for a call
+        uint256 value; // wei sent with the call
+        bytes data; // calldata; empty for a plain ETH payment
+        uint256 nonce; // (uint192 lane << 64) | uint64 sequence, as in ERC-4337
+        bytes32 idempotencyKey; // 0 = none
+        uint48 validAfter;
+        uint48 validUntil; // must be non-zero
+        bytes32 rationale; // keccak256 of the agent's stated reason; the text stays off-chain
+    }
+
+    /// @notice Per-agent policy. See SPEC section 8.
+    struct AgentConfig {
+        uint48 validUntil; // the agent key is dead from this second on (0 = no expiry)
+        uint32 escalationDelay; // seconds from queueing to eta
+        uint32 gracePeriod; // seconds after eta during which a queued intent can run
+        uint16 maxIntentsPerWindow; // rate limit (0 = none) ...
+        uint32 rateWindow; // ... over this many seconds
+        uint8 maxStrikes; // denied intents that freeze the agent (0 = never) ...
+        uint32 strikeWindow; // ... within this many seconds
+        RecipientMode recipientMode;
+    }
+
+    /// @notice Per-agent, per-asset limits. Asset address(0) is ETH.
+    struct AssetLimit {
+        uint128 autoPerTx;
+        uint128 autoPerWindow;
+        uint32 window; // seconds, sliding
+        uint128 escalatedPerTx; // hard cap even with co-signers
+    }
+
+    /// @notice An off-chain co-signer approval: EIP-712 `CosignerApproval(bytes32 intentId)`, EOA or ERC-1271.
+    struct CosignerSignature {
+        address signer;
+        bytes signature;
+    }
+}
+
+/**
+ * @title IAgentTreasuryModule
+ * @notice Every external function, event and error of the Agent Treasury Guard module, documented.
+ *
+ * Trust model, in short:
+ * - The Safe (avatar) is the owner: its owners' multisig alone configures, unpauses and unfreezes.
+ * - An agent key can move at most its auto-tier caps per sliding window, without any human; anything above
+ *   waits for `threshold` current co-signers and a timelock. A stolen agent key is bounded by its caps.
+ * - Guardians can only restrict (pause, freeze, cancel). Relayers are untrusted gas payers.
+ */
+interface IAgentTreasuryModule is IAgentTreasuryTypes {
+    // ------------------------------------------------------------------ events: intents
+
+    /// @notice An intent was executed through the Safe: auto tier (`escalated` false) or a queued intent.
+    event IntentExecuted(
+        bytes32 indexed intentId,
+        address indexed agent,
+        address indexed asset,
+        address to,
+        uint256 amount,
+        bool escalated,
+        bytes32 rationale
+    );
+
+    /// @notice An intent waits for co-signers. Carries the whole intent so anyone can rebuild `executeQueued`.
+    event IntentQueued(bytes32 indexed intentId, address indexed agent, uint48 eta, Intent intent);
+
+    /// @notice An authentic intent broke policy. The nonce is consumed and the agent takes a strike.
+    event IntentDenied(bytes32 indexed intentId, address indexed agent, DenyReason indexed reason, bytes32 rationale);
+
+    /// @notice A co-signer approved a queued intent on-chain.
+    event IntentApproved(bytes32 indexed intentId, address indexed cosigner);
+
+    /// @notice A queued intent was cancelled by `by`.
+    event IntentCancelled(bytes32 indexed intentId, address indexed by);
+
+    /// @notice A submission repeated an idempotency key with the same payload: nothing new happened.
+    event IdempotentReplay(bytes32 indexed intentId, address indexed agent, bytes32 indexed idempotencyKey);
+
+    // ------------------------------------------------------------------ events: emergency
+
+    event AgentFrozen(address indexed agent, address indexed by, bytes32 reason);
+    event AgentUnfrozen(address indexed agent, address indexed by);
+    event Paused(address indexed by);
+    event Unpaused(address indexed by);
+
+    // ------------------------------------------------------------------ events: configuration
+
+    event ModuleInitialized(address indexed avatar);
+    event AgentSet(address indexed agent, AgentConfig config);
+    event AgentRemoved(address indexed agent);
+    event AgentRotated(address indexed oldKey, address indexed newKey);
+    event AssetLimitSet(address indexed agent, address indexed asset, AssetLimit limit);
+    event AllowedCallSet(address indexed agent, address indexed target, bytes4 indexed selector, bool allowed);
+    event RecipientSet(address indexed agent, address indexed recipient, bool allowed);
+    event CosignersSet(address[] members, uint256 threshold);
+    event GuardianSet(address indexed guardian, bool enabled);
+    event TreasuryLimitSet(address indexed asset, uint128 perWindow, uint32 window);
+
+    // ------------------------------------------------------------------ errors: access and lifecycle
+
+    error ModuleAlreadyInitialized();
+    error ModuleInvalidAvatar(address avatar);
+    error ModuleCallerNotOwner(address caller, address owner);
+    error ModuleCallerNotGuardian(address caller);
+    error ModuleIsPaused();
+    error ModuleNotPaused();
+
+    // ------------------------------------------------------------------ errors: rejected submissions
+
+    error AgentUnknown(address agent);
+    error AgentExpired(address agent, uint48 validUntil, uint256 timestamp);
+    error AgentIsFrozen(address agent);
+    error IntentSenderNotAgent(address sender, address agent);
+    error IntentSignatureInvalid(address agent, bytes32 intentId);
+    error IntentNonceMismatch(address agent, uint256 expected, uint256 got);
+    error IntentValidUntilZero(address agent);
+    error IntentNotYetValid(uint48 validAfter, uint256 timestamp);
+    error IntentExpired(uint48 validUntil, uint256 timestamp);
+    error IdempotencyKeyConflict(address agent, bytes32 key, bytes32 originalIntentId);
+
+    // ------------------------------------------------------------------ errors: execution
+
+    error ExecutionFailed(address target);
+    error TokenTransferReturnedFalse(address token);
+    error TokenBalanceUnreadable(address token);
+    error BalanceChangeExceedsCharge(address asset, uint256 charged, uint256 actual);
+
+    // ------------------------------------------------------------------ errors: escalation
+
+    /// @dev `expectedStates` is a bitmap with bit `uint8(status)` set for each status that would have been accepted.
+    error IntentUnexpectedStatus(bytes32 intentId, Status current, uint256 expectedStates);
+    error IntentNotReady(bytes32 intentId, uint48 eta, uint256 timestamp);
+    error IntentPolicyViolation(bytes32 intentId, DenyReason reason);
+    error ApprovalsInsufficient(bytes32 intentId, uint256 counted, uint256 required);
+    error CosignerUnknown(address signer);
+    error CosignerSignatureInvalid(address signer, bytes32 intentId);
+    error CosignerSignaturesUnordered(address previous, address signer);
+    error CosignerAlreadyApproved(bytes32 intentId, address cosigner);
+    error CancelNotAuthorized(bytes32 intentId, address caller);
+
+    // ------------------------------------------------------------------ errors: configuration
+
+    error AgentKeyInvalid(address key);
+    error AgentKeyRetired(address key);
+    error AgentKeyAlreadyUsed(address key);
+    error AgentConfigInvalid(address agent, bytes32 field, uint256 value);
+    error AssetLimitInvalid(address agent, address asset, bytes32 rule);
+    error TargetForbidden(address target);
+    error CosignerInvalid(address member);
+    error CosignerSetTooLarge(uint256 members, uint256 max);
+    error CosignerThresholdInvalid(uint256 threshold, uint256 members);
+    error TreasuryLimitInvalid(address asset, uint128 perWindow, uint32 window);
+
+    // ------------------------------------------------------------------ setup
+
+    /**
+     * @notice Binds a fresh clone to its Safe, which becomes its avatar and owner. Called once, by the factory,
+     * in the transaction that creates the clone.
+     *
+     * Requirements: the clone is not initialised; `avatar` is not address(0). The implementation can never be
+     * initialised (its constructor marks it initialised).
+     *
+     * Emits {ModuleInitialized}.
+     */
+    function initialize(address avatar) external;
+
+    // ------------------------------------------------------------------ agents' entry points
+
+    /**
+     * @notice Submits an agent-signed intent and routes it: executed now (auto tier), queued for co-signers, or
+     * denied. Anyone may relay; an empty `signature` is accepted only from the agent itself.
+     *
+     * Requirements (otherwise the call reverts, nothing is recorded and the nonce is not consumed): the module is
+     * not paused; the agent is active, unexpired and not frozen; `validAfter <= now <= validUntil` and
+     * `validUntil != 0`; the signature is the agent's (ECDSA, non-malleable, or ERC-1271); the nonce is the
+     * current nonce of its lane; the idempotency key, if any, is unused or bound to the same payload.
+     *
+     * A repeated idempotency key with the same payload returns the original intentId and its current status and
+     * emits {IdempotentReplay}; nothing else happens.
+     *
+     * Emits {IntentExecuted}, {IntentQueued} or {IntentDenied} (and {AgentFrozen} when strikes reach the limit).
+     * @return intentId The EIP-712 digest of `intent` (or the original intentId on an idempotent replay).
+     * @return status `Executed`, `Queued` or `Denied` (or the original intent's current status on a replay).
+     */
+    function submit(
+        Intent calldata intent,
+        bytes calldata signature
+    ) external returns (bytes32 intentId, Status status);
+
+    /**
+     * @notice Like {submit}, but always queues for co-signers an intent that policy allows: an agent asking for
+     * review. Policy violations are still denied. Same requirements as {submit}.
+     *
+     * Emits {IntentQueued} or {IntentDenied} (or {IdempotentReplay}).
+     */
+    function propose(Intent calldata intent, bytes calldata signature) external returns (bytes32 intentId);
+
+    // ------------------------------------------------------------------ escalation
+
+    /**
+     * @notice Approves a queued intent on-chain. The intentId commits to every field of the intent.
+     *
+     * Requirements: caller is a current co-signer and has not approved it yet; the intent is `Queued`.
+     *
+     * Emits {IntentApproved}.
+     */
+    function approve(bytes32 intentId) external;
+
+    /**
+     * @notice Executes a queued intent once it has `threshold` approvals from current co-signers: on-chain
+     * approvals plus `signatures` (EIP-712 `CosignerApproval(bytes32 intentId)`, signers strictly ascending).
+     * Anyone may call it.
+     *
+     * Requirements: the module is not paused; the intent is `Queued` (not cancelled, not expired);
+     * `eta <= now < eta + gracePeriod`; the agent key is active, unexpired and not frozen; the intent is still
+     * within the agent's current hard cap, allowed calls and recipient allowlist.
+     *
+     * Emits {IntentExecuted} with `escalated` true. A failing inner call reverts and leaves the intent queued.
+     */
+    function executeQueued(Intent calldata intent, CosignerSignature[] calldata signatures) external;
+
+    /**
+     * @notice Cancels a queued intent.
+     *
+     * Requirements: caller is a guardian, a co-signer, the owner, or the intent's agent; the intent is `Queued`.
+     *
+     * Emits {IntentCancelled}.
+     */
+    function cancel(bytes32 intentId) external;
+
+    // ------------------------------------------------------------------ emergency controls
+
+    /// @notice Stops submit, propose and executeQueued. Guardian or owner. Emits {Paused}.
+    function pause() external;
+
+    /// @notice Resumes after a pause. Owner only. Emits {Unpaused}.
+    function unpause() external;
+
+    /// @notice Freezes an agent: nothing it signed moves until the owner unfreezes it. Guardian or owner.
+    /// Emits {AgentFrozen}.
+    function freezeAgent(address agent) external;
+
+    /// @notice Unfreezes an agent and clears its strikes. Owner only. Emits {AgentUnfrozen}.
+    function unfreezeAgent(address agent) external;
+
+    // ------------------------------------------------------------------ configuration (owner only)
+
+    /**
+     * @notice Registers an agent or updates its policy. A removed agent comes back with its nonces and
+     * idempotency records intact, so old signatures stay spent.
+     *
+     * Requirements: owner; `agent` is not address(0), the Safe or this module, and not a rotated-out key;
+     * `gracePeriod != 0`; a rate or strike limit comes with a non-zero window; `validUntil` is 0 or in the future.
+     *
+     * Emits {AgentSet}.
+     */
+    function setAgent(address agent, AgentConfig calldata config) external;
+
+    /// @notice Removes an agent: its key is rejected and its queued intents read as cancelled. Nonces, idempotency
+    /// records and spend history are kept. Owner only. Emits {AgentRemoved}.
+    function removeAgent(address agent) external;
+
+    /**
+     * @notice Replaces an agent's key. The new key inherits policy, limits, nonces, idempotency records and spend
+     * history; the old key is dead at once and for good, and its queued intents can no longer execute.
+     *
+     * Requirements: owner; `oldKey` is active; `newKey` was never used as an agent key.
+     *
+     * Emits {AgentRotated}.
+     */
+    function rotateAgent(address oldKey, address newKey) external;
+
+    /**
+     * @notice Sets an agent's limits for one asset (address(0) = ETH); all zeros removes the limit. Spend history
+     * is kept across changes, so a change never refreshes a window.
+     *
+     * Requirements: owner; the agent is active; unless all zeros: `autoPerTx <= autoPerWindow`,
+     * `autoPerTx <= escalatedPerTx`, `window != 0`.
+     *
+     * Emits {AssetLimitSet}.
+     */
+    function setAssetLimit(address agent, address asset, AssetLimit calldata limit) external;
+
+    /// @notice Allows or forbids a (target, selector) call for an agent. Owner only; the Safe and this module are
+    /// never valid targets. Emits {AllowedCallSet}.
+    function setAllowedCall(address agent, address target, bytes4 selector, bool allowed) external;
+
+    /// @notice Adds or removes a known recipient for an agent. Owner only. Emits {RecipientSet}.
+    function setRecipient(address agent, address recipient, bool allowed) external;
+
+    /**
+     * @notice Replaces the co-signer set. Members that stay keep their pending approvals; removed members'
+     * approvals stop counting at once (and stay void if they are added again).
+     *
+     * Requirements: owner; 1 to 20 distinct non-zero members; `1 <= threshold <= members.length`.
+     *
+     * Emits {CosignersSet}.
+     */
+    function setCosigners(address[] calldata members, uint256 threshold) external;
+
+    /// @notice Enables or disables a guardian. Owner only. Emits {GuardianSet}.
+    function setGuardian(address guardian, bool enabled) external;
+
+    /**
+     * @notice Sets the treasury-wide sliding limit for an asset across all agents' auto-tier spend. An intent
+     * that would cross it is queued. (0, 0) removes the limit.
+     *
+     * Requirements: owner; `perWindow` and `window` both zero or both non-zero.
+     *
+     * Emits {TreasuryLimitSet}.
+     */
+    function setTreasuryLimit(address asset, uint128 perWindow, uint32 window) external;
+
+    // ------------------------------------------------------------------ views
+
+    /**
+     * @notice Reads raw storage slots of this module, for {AgentTreasuryLens} and off-chain tools. Everything in a
+     * contract's storage is public on-chain anyway; this only makes batch reads cheap and keeps read-only
+     * conveniences out of the module's code size.
+     */
+    function extsload(bytes32[] calldata slots) external view returns (bytes32[] memory values);
+
+    /// @notice The Safe this module acts for; also its owner.
+    function avatar() external view returns (address);
+
+    /// @notice The EIP-712 digest of an intent: its intentId.
+    function hashIntent(Intent calldata intent) external view returns (bytes32);
+
+    /// @notice The EIP-712 domain separator (name "AgentTreasuryModule", version "1", chainId, this module).
+    function domainSeparator() external view returns (bytes32);
+
+    /// @notice The digest a co-signer signs to approve `intentId` off-chain.
+    function hashCosignerApproval(bytes32 intentId) external view returns (bytes32);
+
+    /// @notice The next nonce of an agent's lane: `(lane << 64) | sequence`.
+    function getNonce(address agent, uint192 lane) external view returns (uint256);
+
+    /// @notice The intentId and payload commitment bound to `(agent, key)`; zeros when unused. `payloadHash` is the
+    /// first 15 bytes of `keccak256(abi.encode(target, value, keccak256(data)))`, the rest zero: the record keeps
+    /// a 120-bit commitment so that a keyed payment costs one record slot besides the key slot.
+    function idempotencyRecord(address agent, bytes32 key) external view returns (bytes32 intentId, bytes32 payloadHash);
+
+    /// @notice An intent's status (see SPEC section 5 for which intents have an exact record).
+    function intentStatus(bytes32 intentId) external view returns (Status);
+
+    /// @notice An intent's record: agent key, eta, current valid approvals and status.
+    function intent(
+        bytes32 intentId
+    ) external view returns (address agent, uint48 eta, uint256 approvals, Status status);
+
+    /// @notice Whether `cosigner` has a valid on-chain approval for `intentId`.
+    function hasApproved(bytes32 intentId, address cosigner) external view returns (bool);
+
+    function agentConfig(address agent) external view returns (AgentConfig memory);
+
+    /// @notice True while `agent` is registered, not removed, not rotated out.
+    function isAgent(address agent) external view returns (bool);
+
+    function assetLimit(address agent, address asset) external view returns (AssetLimit memory);
+
+    function isFrozen(address agent) external view returns (bool);
+
+    function paused() external view returns (bool);
+
+    function cosigners() external view returns (address[] memory);
+
+    function threshold() external view returns (uint256);
+
+    function isGuardian(address account) external view returns (bool);
+
+    /// @notice What the agent can still spend of `asset` in the auto tier now: `autoPerWindow` minus its auto
+    /// spend over the last `window` seconds, never negative. Ignores `autoPerTx`, the treasury-wide limit, pause
+    /// and freeze; 0 for an unknown or removed agent.
+    function availableAllowance(address agent, address asset) external view returns (uint256);
+
+}

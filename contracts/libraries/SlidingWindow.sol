@@ -1,0 +1,123 @@
+// SPDX-License-Identifier: MIT
+pragma solidity 0.8.30;
+
+/**
+ * @title SlidingWindow
+ * @notice An exact sliding-window spend accumulator with bounded storage.
+ *
+ * Promise 1 (bounded loss) rests on this library: a spend of `a` at time `s` counts at every time `t` with
+ * `s <= t < s + length`, so the sum over any interval of `length` seconds is what the caller compared with its cap.
+ * There are no periods that reset.
+ *
+ * Storage is a ring of `CAPACITY` entries. When the ring is full, the two oldest entries are merged into one that
+ * carries the later timestamp: the older amount then counts for longer than it should, never for shorter, so the
+ * cap still holds and `spent` may over-report (the caller's allowance may under-report), never under-report.
+ *
+ * Gas: entries are never cleared and are pre-written with a non-zero sentinel when the window is first configured
+ * (`setLength`), so a payment always rewrites a dirty slot (about 5,000 gas) instead of filling a fresh one (22,100):
+ * the first payment of an agent costs what the thousandth does.
+ *
+ * Header layout (one slot, least significant bit first):
+ * ```
+ * | 0 ........ 127 | 128 ...... 175 | 176 .. 183 | 184 .. 191 | 192 ...... 223 | 224 .. 231 |
+ * |     spent      |  oldest time   |    head    |   count    |    length      |   warmed   |
+ * ```
+ * Entry layout: `| 0 .. 127 amount | 128 .. 175 time | ... | 255 sentinel |`.
+ */
+library SlidingWindow {
+    /// @dev Entries kept before the two oldest merge. Sized so that one configuration write pre-warms the ring.
+    uint256 internal constant CAPACITY = 8;
+
+    uint256 private constant _MASK_128 = type(uint128).max;
+    uint256 private constant _MASK_48 = type(uint48).max;
+    uint256 private constant _MASK_32 = type(uint32).max;
+    uint256 private constant _SENTINEL = 1 << 255;
+    uint256 private constant _WARMED = 1 << 224;
+
+    struct Window {
+        uint256 header;
+        uint256[CAPACITY] entries;
+    }
+
+    /// @notice The window length in seconds (0 when the window was never configured).
+    function length(Window storage w) internal view returns (uint32) {
+        return uint32((w.header >> 192) & _MASK_32);
+    }
+
+    /**
+     * @notice Sets the window length, keeping the spend history, and pre-warms the ring on first use.
+     * A shorter length only lets entries expire earlier, exactly as if the window had always been that long.
+     */
+    function setLength(Window storage w, uint32 newLength) internal {
+        uint256 h = w.header;
+        if (h & _WARMED == 0) {
+            for (uint256 i; i < CAPACITY; ++i) {
+                if (w.entries[i] == 0) w.entries[i] = _SENTINEL;
+            }
+            h |= _WARMED;
+        }
+        w.header = (h & ~(_MASK_32 << 192)) | (uint256(newLength) << 192);
+    }
+
+    /// @notice The spend that counts at time `nowTs`: every entry with `time <= nowTs < time + length`.
+    function spent(Window storage w, uint256 nowTs) internal view returns (uint256) {
+        return _evict(w, w.header, nowTs) & _MASK_128;
+    }
+
+    /**
+     * @notice Records a spend of `amount` at `nowTs`. The caller has checked `spent(w, nowTs) + amount` against its
+     * cap; the sum stays within 128 bits because every cap does.
+     */
+    function record(Window storage w, uint256 amount, uint256 nowTs) internal {
+        if (amount == 0) return;
+        uint256 h = _evict(w, w.header, nowTs);
+        uint256 head = (h >> 176) & 0xff;
+        uint256 count = (h >> 184) & 0xff;
+        uint256 oldest = (h >> 128) & _MASK_48;
+        if (count == CAPACITY) {
+            // Merge the two oldest entries toward the later timestamp: over-counts, never under-counts.
+            uint256 second = (head + 1) % CAPACITY;
+            uint256 e0 = w.entries[head];
+            uint256 e1 = w.entries[second];
+            // Both amounts are within the window's spend, which fits in 128 bits.
+            w.entries[second] = e1 + (e0 & _MASK_128);
+            oldest = (e1 >> 128) & _MASK_48;
+            head = second;
+            count = CAPACITY - 1;
+        }
+        if (count == 0) oldest = nowTs;
+        w.entries[(head + count) % CAPACITY] = _SENTINEL | (nowTs << 128) | amount;
+        // count <= CAPACITY - 1 here, so count + 1 fits its byte.
+        w.header = _pack(h, (h & _MASK_128) + amount, oldest, head, count + 1);
+    }
+
+    /// @dev Drops (in memory) every entry that no longer counts at `nowTs`; returns the updated header.
+    function _evict(Window storage w, uint256 h, uint256 nowTs) private view returns (uint256) {
+        uint256 count = (h >> 184) & 0xff;
+        if (count == 0) return h;
+        uint256 len = (h >> 192) & _MASK_32;
+        uint256 oldest = (h >> 128) & _MASK_48;
+        if (oldest + len > nowTs) return h;
+        uint256 head = (h >> 176) & 0xff;
+        uint256 total = h & _MASK_128;
+        do {
+            // An entry expires once `time + length <= now`: it counted for exactly `length` seconds.
+            total -= w.entries[head] & _MASK_128;
+            head = (head + 1) % CAPACITY;
+            --count;
+            if (count == 0) break;
+            oldest = (w.entries[head] >> 128) & _MASK_48;
+        } while (oldest + len <= nowTs);
+        return _pack(h, total, oldest, head, count);
+    }
+
+    function _pack(
+        uint256 h,
+        uint256 total,
+        uint256 oldest,
+        uint256 head,
+        uint256 count
+    ) private pure returns (uint256) {
+        return (h & ~((uint256(1) << 192) - 1)) | total | (oldest << 128) | (head << 176) | (count << 184);
+    }
+}

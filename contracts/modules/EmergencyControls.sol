@@ -1,0 +1,108 @@
+// SPDX-License-Identifier: MIT
+pragma solidity 0.8.30;
+
+import {IAgentTreasuryModule} from "../interfaces/IAgentTreasuryModule.sol";
+import {SpendingLimits} from "./SpendingLimits.sol";
+
+/**
+ * @title EmergencyControls
+ * @notice Guardians, pause, freeze, and the automatic freeze of an agent that keeps probing its fence.
+ *
+ * Promise 5: guardians can only restrict. They may pause, freeze and cancel (see EscalationQueue); only the Safe
+ * unpauses, unfreezes and configures. A stolen guardian key can stop the treasury, never move or loosen it.
+ */
+abstract contract EmergencyControls is SpendingLimits {
+    bytes32 internal constant FREEZE_MANUAL = "manual";
+    bytes32 internal constant FREEZE_STRIKES = "strikes";
+
+    mapping(address account => bool) private _guardians;
+
+    modifier onlyGuardianOrOwner() {
+        if (!_guardians[msg.sender] && msg.sender != avatar()) revert ModuleCallerNotGuardian(msg.sender);
+        _;
+    }
+
+    /// @inheritdoc IAgentTreasuryModule
+    function setGuardian(address guardian, bool enabled) external onlyOwner {
+        if (guardian == address(0)) revert AgentKeyInvalid(guardian);
+        _guardians[guardian] = enabled;
+        emit GuardianSet(guardian, enabled);
+    }
+
+    /// @inheritdoc IAgentTreasuryModule
+    function pause() external onlyGuardianOrOwner {
+        _requireNotPaused();
+        _setPaused(true);
+        emit Paused(msg.sender);
+    }
+
+    /// @inheritdoc IAgentTreasuryModule
+    function unpause() external onlyOwner {
+        if (!paused()) revert ModuleNotPaused();
+        _setPaused(false);
+        emit Unpaused(msg.sender);
+    }
+
+    /// @inheritdoc IAgentTreasuryModule
+    function freezeAgent(address agent) external onlyGuardianOrOwner {
+        uint32 id = _requireActive(agent);
+        AgentState storage st = _states[id];
+        if (st.frozen) revert AgentIsFrozen(agent);
+        st.frozen = true;
+        emit AgentFrozen(agent, msg.sender, FREEZE_MANUAL);
+    }
+
+    /// @inheritdoc IAgentTreasuryModule
+    function unfreezeAgent(address agent) external onlyOwner {
+        uint32 id = _requireActive(agent);
+        AgentState storage st = _states[id];
+        st.frozen = false;
+        (st.strikeBucket, st.strikePrev, st.strikeCur) = (0, 0, 0);
+        emit AgentUnfrozen(agent, msg.sender);
+    }
+
+    /// @inheritdoc IAgentTreasuryModule
+    function isGuardian(address account) external view returns (bool) {
+        return _guardians[account];
+    }
+
+    /// @dev True when `account` may cancel as a guardian or the owner.
+    function _isGuardianOrOwner(address account) internal view returns (bool) {
+        return _guardians[account] || account == avatar();
+    }
+
+    /**
+     * @dev Counts a denial against the agent (in `st`, written back by the caller). When its strikes within the
+     * strike window reach `maxStrikes`, the agent freezes: an agent that keeps probing is treated as compromised.
+     */
+    function _strike(AgentRecord memory rec, AgentState memory st, address agent) internal {
+        if (rec.maxStrikes == 0) return;
+        (uint32 bucket, uint256 prev, uint256 cur) = _roll(
+            st.strikeBucket,
+            st.strikePrev,
+            st.strikeCur,
+            rec.strikeWindow
+        );
+        // cur < maxStrikes <= 255 before the increment: once the count reaches maxStrikes the agent is frozen and
+        // cannot submit again until the owner unfreezes it, which clears the counters.
+        ++cur;
+        (st.strikeBucket, st.strikePrev, st.strikeCur) = (bucket, uint8(prev), uint8(cur));
+        if (prev + cur >= rec.maxStrikes && !st.frozen) {
+            st.frozen = true;
+            emit AgentFrozen(agent, address(this), FREEZE_STRIKES);
+        }
+    }
+
+    /**
+     * @dev Counts an accepted intent against the agent's rate limit (in `st`) and reports whether it exceeds it.
+     * Every accepted intent counts: executed, queued and denied, including the one that is rate limited.
+     */
+    function _countRate(AgentRecord memory rec, AgentState memory st) internal view returns (bool limited) {
+        if (rec.maxIntentsPerWindow == 0) return false;
+        (uint32 bucket, uint256 prev, uint256 cur) = _roll(st.rateBucket, st.ratePrev, st.rateCur, rec.rateWindow);
+        limited = prev + cur >= rec.maxIntentsPerWindow;
+        // Saturate: past the limit every further intent is denied anyway.
+        if (cur < type(uint16).max) ++cur;
+        (st.rateBucket, st.ratePrev, st.rateCur) = (bucket, uint16(prev), uint16(cur));
+    }
+}

@@ -1,0 +1,65 @@
+// SPDX-License-Identifier: MIT
+pragma solidity 0.8.30;
+
+import {IntentCalldata} from "../libraries/IntentCalldata.sol";
+import {EmergencyControls} from "./EmergencyControls.sol";
+
+/**
+ * @title IntentPolicy
+ * @notice Decides what an authentic intent is allowed to do: the same checks at submission and, for a queued
+ * intent, again at execution (limits at execution time apply).
+ *
+ * Checks run in the order of {DenyReason}: target, approval, asset, hard cap, recipient (the rate limit is
+ * counted by the router). A token `transfer` is always a payment, so an allowed call can never bypass limits;
+ * the Safe and this module are never valid targets.
+ */
+abstract contract IntentPolicy is EmergencyControls {
+    /// @dev What an intent spends and whether it may run without co-signers.
+    struct Decision {
+        DenyReason reason;
+        bool fitsAuto; // within autoPerTx, the agent's window, the treasury window and the recipient mode
+        bool tokenTransfer;
+        address asset; // address(0) = ETH
+        uint256 amount; // of `asset`
+        address to; // the payment's recipient (the target for ETH and calls)
+        uint256 extraEth; // ETH sent along a token transfer, charged too
+    }
+
+    function _evaluate(AgentRecord memory rec, Intent calldata intent) internal view returns (Decision memory d) {
+        address target = intent.target;
+        d.to = target;
+        d.amount = intent.value;
+        if (target == avatar() || target == address(this)) {
+            d.reason = DenyReason.TargetNotAllowed;
+            return d;
+        }
+        (IntentCalldata.Kind kind, bytes4 selector, address to, uint256 amount) = IntentCalldata.classify(intent.data);
+        bool payment = kind != IntentCalldata.Kind.Call;
+        if (kind == IntentCalldata.Kind.TokenPayment) {
+            (d.tokenTransfer, d.asset, d.amount, d.to, d.extraEth) = (true, target, amount, to, intent.value);
+        } else if (!payment && !_isAllowedCall(rec.id, target, selector)) {
+            d.reason = IntentCalldata.isApprovalLike(selector)
+                ? DenyReason.ApprovalNotAllowed
+                : DenyReason.TargetNotAllowed;
+            return d;
+        }
+        d.fitsAuto = true;
+        // A call without value spends nothing; anything else needs a limit for its asset.
+        if (payment || d.amount != 0) {
+            (d.reason, d.fitsAuto) = _checkSpend(rec.id, d.asset, d.amount);
+            if (d.reason != DenyReason.None) return d;
+        }
+        if (d.extraEth != 0) {
+            (DenyReason ethReason, bool ethFits) = _checkSpend(rec.id, address(0), d.extraEth);
+            if (ethReason != DenyReason.None) {
+                d.reason = ethReason;
+                return d;
+            }
+            d.fitsAuto = d.fitsAuto && ethFits;
+        }
+        if (payment && rec.recipientMode != RecipientMode.Any && !_isRecipient(rec.id, d.to)) {
+            if (rec.recipientMode == RecipientMode.Allowlist) d.reason = DenyReason.RecipientNotAllowed;
+            else d.fitsAuto = false; // EscalateUnknown: co-signers decide
+        }
+    }
+}

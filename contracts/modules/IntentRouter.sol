@@ -1,0 +1,111 @@
+// SPDX-License-Identifier: MIT
+pragma solidity 0.8.30;
+
+import {IAgentTreasuryModule} from "../interfaces/IAgentTreasuryModule.sol";
+import {ReentrancyGuardTransient} from "@openzeppelin/contracts/utils/ReentrancyGuardTransient.sol";
+import {EscalationQueue} from "./EscalationQueue.sol";
+
+/**
+ * @title IntentRouter
+ * @notice The agents' entry points: `submit` and `propose` route an authentic intent to exactly one outcome
+ * (Promise 6): executed now, queued for co-signers, or denied. `executeQueued` runs a queued intent.
+ *
+ * Order of work in a submission (checks, effects, interactions):
+ * 1. Rejections, which revert and record nothing: pause, agent state, validity window, signature, idempotency
+ *    conflict, nonce. An idempotent replay returns here.
+ * 2. Policy and rate limit decide the outcome; nonce, counters, strikes, windows and records are written.
+ * 3. Only an executed intent calls the Safe, last, and then checks what left it.
+ * Every entry point holds a transient reentrancy lock, so a recipient or target cannot re-enter to spend twice
+ * from one window or reuse a nonce.
+ */
+abstract contract IntentRouter is EscalationQueue, ReentrancyGuardTransient {
+    /// @inheritdoc IAgentTreasuryModule
+    function submit(
+        Intent calldata intent,
+        bytes calldata signature
+    ) external nonReentrant returns (bytes32 intentId, Status status) {
+        return _accept(intent, signature, false);
+    }
+
+    /// @inheritdoc IAgentTreasuryModule
+    function propose(Intent calldata intent, bytes calldata signature) external nonReentrant returns (bytes32 intentId) {
+        (intentId, ) = _accept(intent, signature, true);
+    }
+
+    /// @inheritdoc IAgentTreasuryModule
+    function executeQueued(Intent calldata intent, CosignerSignature[] calldata signatures) external nonReentrant {
+        _requireNotPaused();
+        bytes32 intentId = hashIntent(intent);
+        IntentRecord storage r = _intents[intentId];
+        Status status = _statusOf(r);
+        if (status != Status.Queued) revert IntentUnexpectedStatus(intentId, status, _stateBit(Status.Queued));
+        if (block.timestamp < r.eta) revert IntentNotReady(intentId, r.eta, block.timestamp);
+        // The epoch matched (status Queued), so `intent.agent` is still the live key of this identity.
+        AgentRecord memory rec = _liveAgent(intent.agent);
+        if (_states[rec.id].frozen) revert AgentIsFrozen(intent.agent);
+        Decision memory d = _evaluate(rec, intent);
+        if (d.reason != DenyReason.None) revert IntentPolicyViolation(intentId, d.reason);
+        _requireApprovals(intentId, signatures);
+
+        r.status = Status.Executed;
+        _chargeEscalated(rec.id, d.asset, d.amount);
+        if (d.extraEth != 0) _chargeEscalated(rec.id, address(0), d.extraEth);
+        _execute(intentId, intent, d, true);
+    }
+
+    function _accept(
+        Intent calldata intent,
+        bytes calldata signature,
+        bool forceQueue
+    ) private returns (bytes32 intentId, Status status) {
+        // 1. Rejections (Promise 4: nothing moves while paused or for a frozen, expired or removed agent).
+        _requireNotPaused();
+        address agent = intent.agent;
+        AgentRecord memory rec = _liveAgent(agent);
+        AgentState memory st = _states[rec.id];
+        if (st.frozen) revert AgentIsFrozen(agent);
+        intentId = _authenticate(intent, signature);
+        if (intent.idempotencyKey != bytes32(0)) {
+            bytes32 original = _replayOf(rec.id, intent);
+            if (original != bytes32(0)) {
+                emit IdempotentReplay(original, agent, intent.idempotencyKey);
+                return (original, intentStatus(original));
+            }
+        }
+        _useNonce(rec.id, st, agent, intent.nonce);
+
+        // 2. Decide. Policy reasons come first, then the rate limit, which counts every accepted intent.
+        Decision memory d = _evaluate(rec, intent);
+        if (_countRate(rec, st) && d.reason == DenyReason.None) d.reason = DenyReason.RateLimited;
+
+        if (d.reason != DenyReason.None) {
+            status = Status.Denied;
+            _strike(rec, st, agent);
+            _states[rec.id] = st;
+            _record(intentId, intent, rec, st.epoch, status, 0);
+            emit IntentDenied(intentId, agent, d.reason, intent.rationale);
+            return (intentId, status);
+        }
+        _states[rec.id] = st;
+        if (forceQueue || !d.fitsAuto) {
+            status = Status.Queued;
+            uint48 eta = uint48(block.timestamp) + rec.escalationDelay;
+            _record(intentId, intent, rec, st.epoch, status, eta);
+            emit IntentQueued(intentId, agent, eta, intent);
+            return (intentId, status);
+        }
+
+        // 3. Execute (auto tier). Promise 1: the windows are charged before the Safe is called.
+        status = Status.Executed;
+        _chargeAuto(rec.id, d.asset, d.amount);
+        if (d.extraEth != 0) _chargeAuto(rec.id, address(0), d.extraEth);
+        _record(intentId, intent, rec, st.epoch, status, 0);
+        _execute(intentId, intent, d, false);
+    }
+
+    /// @dev Emits the outcome and asks the Safe to act: the last step of both execution paths.
+    function _execute(bytes32 intentId, Intent calldata intent, Decision memory d, bool escalated) private {
+        emit IntentExecuted(intentId, intent.agent, d.asset, d.to, d.amount, escalated, intent.rationale);
+        _executeOnAvatar(d.asset, d.amount, d.tokenTransfer, intent);
+    }
+}

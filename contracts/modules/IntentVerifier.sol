@@ -1,0 +1,119 @@
+// SPDX-License-Identifier: MIT
+pragma solidity 0.8.30;
+
+import {IAgentTreasuryModule} from "../interfaces/IAgentTreasuryModule.sol";
+import {MessageHashUtils} from "@openzeppelin/contracts/utils/cryptography/MessageHashUtils.sol";
+import {SignatureChecker} from "@openzeppelin/contracts/utils/cryptography/SignatureChecker.sol";
+import {AgentRegistry} from "./AgentRegistry.sol";
+
+/**
+ * @title IntentVerifier
+ * @notice EIP-712 hashing of intents and co-signer approvals, signature checks, and ERC-4337-style 2D nonces.
+ *
+ * Promise 7: the domain binds chainId and this module's address, and the intent binds the agent, so a signature
+ * is worthless on any other chain, module or Safe (each Safe has its own module clone).
+ * ECDSA signatures go through OpenZeppelin's `tryRecover`, which refuses malleable `s` values and never yields
+ * a valid address(0) signer; contract agents and co-signers answer through ERC-1271.
+ */
+abstract contract IntentVerifier is AgentRegistry {
+    bytes32 internal constant INTENT_TYPEHASH =
+        keccak256(
+            "Intent(address agent,address target,uint256 value,bytes data,uint256 nonce,bytes32 idempotencyKey,uint48 validAfter,uint48 validUntil,bytes32 rationale)"
+        );
+
+    /// @dev keccak256("CosignerApproval(bytes32 intentId)")
+    bytes32 internal constant COSIGNER_APPROVAL_TYPEHASH = keccak256("CosignerApproval(bytes32 intentId)");
+
+    /// @dev Sequences of lanes other than 0; lane 0 lives in the agent's state slot (one write per payment).
+    mapping(uint32 id => mapping(uint192 lane => uint64 sequence)) private _laneNonces;
+
+    /// @dev keccak256("EIP712Domain(string name,string version,uint256 chainId,address verifyingContract)")
+    bytes32 private constant _DOMAIN_TYPEHASH =
+        keccak256("EIP712Domain(string name,string version,uint256 chainId,address verifyingContract)");
+    bytes32 private constant _NAME_HASH = keccak256("AgentTreasuryModule");
+    bytes32 private constant _VERSION_HASH = keccak256("1");
+
+    /// @inheritdoc IAgentTreasuryModule
+    function hashIntent(Intent calldata intent) public view returns (bytes32) {
+        return
+            _hashTypedData(
+                keccak256(
+                    abi.encode(
+                        INTENT_TYPEHASH,
+                        intent.agent,
+                        intent.target,
+                        intent.value,
+                        keccak256(intent.data),
+                        intent.nonce,
+                        intent.idempotencyKey,
+                        intent.validAfter,
+                        intent.validUntil,
+                        intent.rationale
+                    )
+                )
+            );
+    }
+
+    /// @inheritdoc IAgentTreasuryModule
+    function domainSeparator() public view returns (bytes32) {
+        // Computed on every use: clones share the implementation's code, and a fork may change the chain id.
+        return keccak256(abi.encode(_DOMAIN_TYPEHASH, _NAME_HASH, _VERSION_HASH, block.chainid, address(this)));
+    }
+
+    /// @inheritdoc IAgentTreasuryModule
+    function hashCosignerApproval(bytes32 intentId) public view returns (bytes32) {
+        return _hashTypedData(keccak256(abi.encode(COSIGNER_APPROVAL_TYPEHASH, intentId)));
+    }
+
+    /// @inheritdoc IAgentTreasuryModule
+    function getNonce(address agent, uint192 lane) external view returns (uint256) {
+        AgentRecord memory rec = _agents[agent];
+        uint64 sequence = lane == 0 ? _states[rec.id].laneZeroNonce : _laneNonces[rec.id][lane];
+        return (uint256(lane) << 64) | sequence;
+    }
+
+    function _hashTypedData(bytes32 structHash) private view returns (bytes32) {
+        return MessageHashUtils.toTypedDataHash(domainSeparator(), structHash);
+    }
+
+    /**
+     * @dev Checks the time bounds and the agent's signature and returns the intentId.
+     * An empty signature means "the agent is the caller".
+     */
+    function _authenticate(Intent calldata intent, bytes calldata signature) internal view returns (bytes32 intentId) {
+        if (intent.validUntil == 0) revert IntentValidUntilZero(intent.agent);
+        if (block.timestamp < intent.validAfter) revert IntentNotYetValid(intent.validAfter, block.timestamp);
+        if (block.timestamp > intent.validUntil) revert IntentExpired(intent.validUntil, block.timestamp);
+        intentId = hashIntent(intent);
+        if (signature.length == 0) {
+            if (msg.sender != intent.agent) revert IntentSenderNotAgent(msg.sender, intent.agent);
+        } else if (!SignatureChecker.isValidSignatureNowCalldata(intent.agent, intentId, signature)) {
+            revert IntentSignatureInvalid(intent.agent, intentId);
+        }
+    }
+
+    /// @dev True when `signer` approved `intentId` with `signature` (EOA or ERC-1271).
+    function _isCosignerSignature(
+        address signer,
+        bytes32 intentId,
+        bytes calldata signature
+    ) internal view returns (bool) {
+        return SignatureChecker.isValidSignatureNowCalldata(signer, hashCosignerApproval(intentId), signature);
+    }
+
+    /**
+     * @dev Consumes `nonce` for identity `id`. Lane 0 is updated in `st` (the caller writes it back); other lanes
+     * in storage here. Promise 2: each (lane, sequence) is accepted once, in order.
+     */
+    function _useNonce(uint32 id, AgentState memory st, address agent, uint256 nonce) internal {
+        uint192 lane = uint192(nonce >> 64);
+        uint64 sequence = uint64(nonce);
+        uint64 expected = lane == 0 ? st.laneZeroNonce : _laneNonces[id][lane];
+        if (sequence != expected) revert IntentNonceMismatch(agent, (uint256(lane) << 64) | expected, nonce);
+        // A 64-bit sequence cannot wrap: it would take 2^64 intents in one lane.
+        unchecked {
+            if (lane == 0) st.laneZeroNonce = expected + 1;
+            else _laneNonces[id][lane] = expected + 1;
+        }
+    }
+}

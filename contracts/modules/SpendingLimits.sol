@@ -1,0 +1,122 @@
+// SPDX-License-Identifier: MIT
+pragma solidity 0.8.30;
+
+import {IAgentTreasuryModule} from "../interfaces/IAgentTreasuryModule.sol";
+import {SlidingWindow} from "../libraries/SlidingWindow.sol";
+import {Idempotency} from "./Idempotency.sol";
+
+/**
+ * @title SpendingLimits
+ * @notice Per-agent, per-asset limits with exact sliding windows, the treasury-wide limit per asset, and the
+ * record of escalated spend.
+ *
+ * Promise 1 (bounded loss): for every agent, asset and interval of `window` seconds, auto-executed spend is at
+ * most `autoPerWindow`; across all agents it is at most the treasury-wide `perWindow` when one is set.
+ * Spend history belongs to the agent identity and survives limit changes, removal and key rotation, so no
+ * configuration change ever refreshes a window (Promise 8).
+ */
+abstract contract SpendingLimits is Idempotency {
+    using SlidingWindow for SlidingWindow.Window;
+
+    /// @dev Read on every auto payment: | autoPerTx (128) | autoPerWindow (128) |.
+    struct AutoLimit {
+        uint128 autoPerTx;
+        uint128 autoPerWindow;
+    }
+
+    /// @dev Read only on the escalation path: | escalatedPerTx (128) | enabled (8) |.
+    struct HardCap {
+        uint128 escalatedPerTx;
+        bool enabled;
+    }
+
+    mapping(uint32 id => mapping(address asset => AutoLimit)) private _autoLimits;
+    mapping(uint32 id => mapping(address asset => HardCap)) private _hardCaps;
+    mapping(uint32 id => mapping(address asset => SlidingWindow.Window)) private _windows;
+    mapping(uint32 id => mapping(address asset => uint256)) private _escalated;
+    mapping(address asset => uint128) private _treasuryPerWindow;
+    mapping(address asset => SlidingWindow.Window) private _treasuryWindows;
+
+    /// @inheritdoc IAgentTreasuryModule
+    function setAssetLimit(address agent, address asset, AssetLimit calldata limit) external onlyOwner {
+        uint32 id = _requireActive(agent);
+        bool remove = limit.autoPerTx == 0 && limit.autoPerWindow == 0 && limit.window == 0 && limit.escalatedPerTx == 0;
+        if (!remove) {
+            if (limit.window == 0) revert AssetLimitInvalid(agent, asset, "window == 0");
+            if (limit.autoPerTx > limit.autoPerWindow) revert AssetLimitInvalid(agent, asset, "autoPerTx > autoPerWindow");
+            if (limit.autoPerTx > limit.escalatedPerTx) revert AssetLimitInvalid(agent, asset, "autoPerTx > escalatedPerTx");
+            // Removal keeps the window length, so history keeps expiring at the old pace until a new limit is set.
+            _windows[id][asset].setLength(limit.window);
+        }
+        _autoLimits[id][asset] = AutoLimit(limit.autoPerTx, limit.autoPerWindow);
+        _hardCaps[id][asset] = HardCap(limit.escalatedPerTx, !remove);
+        emit AssetLimitSet(agent, asset, limit);
+    }
+
+    /// @inheritdoc IAgentTreasuryModule
+    function setTreasuryLimit(address asset, uint128 perWindow, uint32 window) external onlyOwner {
+        if ((perWindow == 0) != (window == 0)) revert TreasuryLimitInvalid(asset, perWindow, window);
+        if (window != 0) _treasuryWindows[asset].setLength(window);
+        _treasuryPerWindow[asset] = perWindow;
+        emit TreasuryLimitSet(asset, perWindow, window);
+    }
+
+    /// @inheritdoc IAgentTreasuryModule
+    function assetLimit(address agent, address asset) external view returns (AssetLimit memory limit) {
+        uint32 id = _agents[agent].id;
+        HardCap memory cap = _hardCaps[id][asset];
+        if (!cap.enabled) return limit;
+        AutoLimit memory a = _autoLimits[id][asset];
+        return AssetLimit(a.autoPerTx, a.autoPerWindow, _windows[id][asset].length(), cap.escalatedPerTx);
+    }
+
+
+    /// @inheritdoc IAgentTreasuryModule
+    function availableAllowance(address agent, address asset) external view returns (uint256) {
+        AgentRecord memory rec = _agents[agent];
+        if (rec.status != AgentStatus.Active || !_hardCaps[rec.id][asset].enabled) return 0;
+        uint256 cap = _autoLimits[rec.id][asset].autoPerWindow;
+        uint256 spent = _windows[rec.id][asset].spent(block.timestamp);
+        return spent >= cap ? 0 : cap - spent;
+    }
+
+
+    // ------------------------------------------------------------------ internal
+
+    /**
+     * @dev Policy check of one asset spend: whether the agent has a limit for it and the amount is within the hard
+     * cap, and whether it fits the auto tier now (agent window and treasury window).
+     */
+    function _checkSpend(
+        uint32 id,
+        address asset,
+        uint256 amount
+    ) internal view returns (DenyReason reason, bool fitsAuto) {
+        AutoLimit memory a = _autoLimits[id][asset];
+        if (amount > a.autoPerTx || a.autoPerWindow == 0) {
+            // Outside the auto tier, or a limit with no auto tier at all: the hard cap decides.
+            HardCap memory cap = _hardCaps[id][asset];
+            if (!cap.enabled) return (DenyReason.AssetNotAllowed, false);
+            if (amount > cap.escalatedPerTx) return (DenyReason.AboveHardCap, false);
+            return (DenyReason.None, false);
+        }
+        // autoPerWindow != 0 implies the limit is enabled (removal zeroes it).
+        fitsAuto = _windows[id][asset].spent(block.timestamp) + amount <= a.autoPerWindow;
+        if (fitsAuto) {
+            uint256 perWindow = _treasuryPerWindow[asset];
+            if (perWindow != 0) fitsAuto = _treasuryWindows[asset].spent(block.timestamp) + amount <= perWindow;
+        }
+        return (DenyReason.None, fitsAuto);
+    }
+
+    /// @dev Charges an auto-tier spend to the agent's window and the treasury window. Checked by {_checkSpend}.
+    function _chargeAuto(uint32 id, address asset, uint256 amount) internal {
+        _windows[id][asset].record(amount, block.timestamp);
+        if (_treasuryPerWindow[asset] != 0) _treasuryWindows[asset].record(amount, block.timestamp);
+    }
+
+    /// @dev Records escalated spend. It does not consume the auto window.
+    function _chargeEscalated(uint32 id, address asset, uint256 amount) internal {
+        _escalated[id][asset] += amount;
+    }
+}

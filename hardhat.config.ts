@@ -1,0 +1,109 @@
+import { HardhatUserConfig, subtask, vars } from "hardhat/config";
+import {
+  TASK_COMPILE_SOLIDITY_GET_SOLC_BUILD,
+  TASK_COMPILE_SOLIDITY_COMPILE_SOLC,
+} from "hardhat/builtin-tasks/task-names";
+import "@nomicfoundation/hardhat-toolbox";
+import path from "path";
+
+// Tasks (the CLI) are loaded only when their files exist, so a fresh checkout can compile
+// before typechain types are generated.
+import "./tasks";
+
+const SOLC_VERSION = "0.8.30";
+
+// Hardhat cannot download compilers on these machines: use the pinned npm `solc` (solc-js).
+subtask(TASK_COMPILE_SOLIDITY_GET_SOLC_BUILD, async (args: { solcVersion: string }, _hre, runSuper) => {
+  if (args.solcVersion !== SOLC_VERSION) return runSuper(args);
+  // eslint-disable-next-line @typescript-eslint/no-require-imports
+  const solcPackage = require("solc/package.json") as { version: string };
+  if (solcPackage.version !== SOLC_VERSION) {
+    throw new Error(`npm package solc is ${solcPackage.version}, expected ${SOLC_VERSION}: run npm ci`);
+  }
+  return {
+    compilerPath: require.resolve("solc/soljson.js"),
+    isSolcJs: true,
+    version: SOLC_VERSION,
+    longVersion: `${SOLC_VERSION}+commit.73712a01`,
+  };
+});
+
+// Compiler warnings in our own sources are errors (Safe's and OpenZeppelin's are theirs).
+subtask(TASK_COMPILE_SOLIDITY_COMPILE_SOLC).setAction(async (args, _hre, runSuper) => {
+  const result = await runSuper(args);
+  const ours = (result.output?.errors ?? []).filter(
+    (e: { severity: string; sourceLocation?: { file: string } }) =>
+      e.severity === "warning" && e.sourceLocation?.file?.startsWith("contracts/") && !e.sourceLocation.file.startsWith("contracts/safe/"),
+  );
+  if (ours.length > 0) {
+    const text = ours.map((e: { formattedMessage: string }) => e.formattedMessage).join("\n");
+    throw new Error(`Compiler warnings in project sources are errors:\n${text}`);
+  }
+  return result;
+});
+
+const loopbackRpc = process.env.RPC_URL ?? "http://127.0.0.1:8545";
+
+const config: HardhatUserConfig = {
+  solidity: {
+    compilers: [
+      {
+        version: SOLC_VERSION,
+        settings: {
+          optimizer: { enabled: true, runs: 200 },
+          evmVersion: "cancun",
+          outputSelection: { "*": { "*": ["storageLayout"] } },
+        },
+      },
+    ],
+    overrides: {
+      // The module needs the IR pipeline to stay under the 24,576-byte limit with a margin (runs: 1 favours size).
+      "contracts/AgentTreasuryModule.sol": {
+        version: SOLC_VERSION,
+        settings: {
+          optimizer: { enabled: true, runs: 1 },
+          viaIR: true,
+          evmVersion: "cancun",
+          outputSelection: { "*": { "*": ["storageLayout"] } },
+        },
+      },
+    },
+  },
+  paths: {
+    ignition: "deploy",
+  },
+  networks: {
+    hardhat: {
+      allowUnlimitedContractSize: false,
+    },
+    localhost: {
+      url: loopbackRpc,
+    },
+    ...(vars.has("SEPOLIA_RPC_URL")
+      ? {
+          sepolia: {
+            url: vars.get("SEPOLIA_RPC_URL"),
+            chainId: 11155111,
+          },
+        }
+      : {}),
+  },
+  etherscan: {
+    apiKey: vars.has("ETHERSCAN_API_KEY") ? vars.get("ETHERSCAN_API_KEY") : "",
+  },
+  sourcify: { enabled: false },
+  typechain: {
+    outDir: "typechain-types",
+    target: "ethers-v6",
+  },
+  gasReporter: {
+    enabled: process.env.REPORT_GAS === "true",
+    offline: true,
+  },
+  mocha: {
+    timeout: 120_000,
+  },
+};
+
+void path;
+export default config;

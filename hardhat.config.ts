@@ -61,7 +61,7 @@ const config: HardhatUserConfig = {
       "contracts/AgentTreasuryModule.sol": {
         version: SOLC_VERSION,
         settings: {
-          optimizer: { enabled: true, runs: 1 },
+          optimizer: { enabled: true, runs: 200 },
           viaIR: true,
           evmVersion: "cancun",
           outputSelection: { "*": { "*": ["storageLayout"] } },

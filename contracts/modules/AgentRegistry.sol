@@ -201,6 +201,26 @@ abstract contract AgentRegistry is AvatarOwned {
         }
     }
 
+    /**
+     * @dev Writes an agent's state in one SSTORE (a struct copy would read and write it field by field). The bit
+     * positions are those of {AgentState}'s storage layout, first field lowest.
+     */
+    function _storeState(uint32 id, AgentState memory st) internal {
+        uint256 word = uint256(st.laneZeroNonce) |
+            (uint256(st.epoch) << 64) |
+            (st.frozen ? uint256(1) << 80 : 0) |
+            (uint256(st.rateBucket) << 88) |
+            (uint256(st.ratePrev) << 120) |
+            (uint256(st.rateCur) << 136) |
+            (uint256(st.strikeBucket) << 152) |
+            (uint256(st.strikePrev) << 184) |
+            (uint256(st.strikeCur) << 192);
+        AgentState storage slot = _states[id];
+        assembly ("memory-safe") {
+            sstore(slot.slot, word)
+        }
+    }
+
     function _keyOf(uint32 id, uint16 epoch) internal view returns (address) {
         return _keyAt[id][epoch];
     }

@@ -14,10 +14,13 @@ import {IAvatar} from "../interfaces/IAvatar.sol";
  * actually left the Safe.
  */
 abstract contract AvatarOwned is IAgentTreasuryModule {
-    // Slot layout: | avatar (160) | paused (8) | initialized (8) |, read together on every submission.
+    // Slot 0 holds what every submission reads, in one cold SLOAD:
+    // | avatar (160) | paused (8) | initialized (8) | treasuryLimitedAssets (16) | lastAgentId (32, AgentRegistry) |
     address private _avatar;
     bool private _paused;
     bool private _initialized;
+    /// @dev How many assets have a treasury-wide limit; while 0 no payment reads any treasury window.
+    uint16 internal _treasuryLimitedAssets;
 
     modifier onlyOwner() {
         if (msg.sender != _avatar) revert ModuleCallerNotOwner(msg.sender, _avatar);

@@ -81,12 +81,12 @@ abstract contract IntentRouter is EscalationQueue, ReentrancyGuardTransient {
         if (d.reason != DenyReason.None) {
             status = Status.Denied;
             _strike(rec, st, agent);
-            _states[rec.id] = st;
+            _storeState(rec.id, st);
             _record(intentId, intent, rec, st.epoch, status, 0);
             emit IntentDenied(intentId, agent, d.reason, intent.rationale);
             return (intentId, status);
         }
-        _states[rec.id] = st;
+        _storeState(rec.id, st);
         if (forceQueue || !d.fitsAuto) {
             status = Status.Queued;
             uint48 eta = uint48(block.timestamp) + rec.escalationDelay;

@@ -3,6 +3,7 @@ pragma solidity 0.8.30;
 
 import {IAgentTreasuryModule} from "../interfaces/IAgentTreasuryModule.sol";
 import {MessageHashUtils} from "@openzeppelin/contracts/utils/cryptography/MessageHashUtils.sol";
+import {ECDSA} from "@openzeppelin/contracts/utils/cryptography/ECDSA.sol";
 import {SignatureChecker} from "@openzeppelin/contracts/utils/cryptography/SignatureChecker.sol";
 import {AgentRegistry} from "./AgentRegistry.sol";
 
@@ -87,9 +88,19 @@ abstract contract IntentVerifier is AgentRegistry {
         intentId = hashIntent(intent);
         if (signature.length == 0) {
             if (msg.sender != intent.agent) revert IntentSenderNotAgent(msg.sender, intent.agent);
-        } else if (!SignatureChecker.isValidSignatureNowCalldata(intent.agent, intentId, signature)) {
+        } else if (!_isValidSignature(intent.agent, intentId, signature)) {
             revert IntentSignatureInvalid(intent.agent, intentId);
         }
+    }
+
+    /**
+     * @dev ECDSA first (no account access for the common EOA agent), then ERC-1271 for a signer with code.
+     * `tryRecover` refuses malleable `s` and invalid `v`, and never returns a usable address(0).
+     */
+    function _isValidSignature(address signer, bytes32 digest, bytes calldata signature) private view returns (bool) {
+        (address recovered, ECDSA.RecoverError err, ) = ECDSA.tryRecoverCalldata(digest, signature);
+        if (err == ECDSA.RecoverError.NoError && recovered == signer) return true;
+        return signer.code.length != 0 && SignatureChecker.isValidERC1271SignatureNowCalldata(signer, digest, signature);
     }
 
     /// @dev True when `signer` approved `intentId` with `signature` (EOA or ERC-1271).
@@ -98,7 +109,7 @@ abstract contract IntentVerifier is AgentRegistry {
         bytes32 intentId,
         bytes calldata signature
     ) internal view returns (bool) {
-        return SignatureChecker.isValidSignatureNowCalldata(signer, hashCosignerApproval(intentId), signature);
+        return _isValidSignature(signer, hashCosignerApproval(intentId), signature);
     }
 
     /**

@@ -57,6 +57,12 @@ abstract contract SpendingLimits is Idempotency {
     function setTreasuryLimit(address asset, uint128 perWindow, uint32 window) external onlyOwner {
         if ((perWindow == 0) != (window == 0)) revert TreasuryLimitInvalid(asset, perWindow, window);
         if (window != 0) _treasuryWindows[asset].setLength(window);
+        bool wasLimited = _treasuryPerWindow[asset] != 0;
+        if (wasLimited != (perWindow != 0)) {
+            // At most one limit per asset: the count is bounded by the number of assets the owner configured.
+            if (wasLimited) --_treasuryLimitedAssets;
+            else ++_treasuryLimitedAssets;
+        }
         _treasuryPerWindow[asset] = perWindow;
         emit TreasuryLimitSet(asset, perWindow, window);
     }
@@ -102,7 +108,7 @@ abstract contract SpendingLimits is Idempotency {
         }
         // autoPerWindow != 0 implies the limit is enabled (removal zeroes it).
         fitsAuto = _windows[id][asset].spent(block.timestamp) + amount <= a.autoPerWindow;
-        if (fitsAuto) {
+        if (fitsAuto && _treasuryLimitedAssets != 0) {
             uint256 perWindow = _treasuryPerWindow[asset];
             if (perWindow != 0) fitsAuto = _treasuryWindows[asset].spent(block.timestamp) + amount <= perWindow;
         }
@@ -112,7 +118,7 @@ abstract contract SpendingLimits is Idempotency {
     /// @dev Charges an auto-tier spend to the agent's window and the treasury window. Checked by {_checkSpend}.
     function _chargeAuto(uint32 id, address asset, uint256 amount) internal {
         _windows[id][asset].record(amount, block.timestamp);
-        if (_treasuryPerWindow[asset] != 0) _treasuryWindows[asset].record(amount, block.timestamp);
+        if (_treasuryLimitedAssets != 0 && _treasuryPerWindow[asset] != 0) _treasuryWindows[asset].record(amount, block.timestamp);
     }
 
     /// @dev Records escalated spend. It does not consume the auto window.

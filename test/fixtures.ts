@@ -7,7 +7,7 @@ import { ethers, network } from "hardhat";
 import { Contract, Signer, ZeroAddress, ZeroHash, id, parseEther, parseUnits } from "ethers";
 import type { HardhatEthersSigner } from "@nomicfoundation/hardhat-ethers/signers";
 import { time } from "@nomicfoundation/hardhat-network-helpers";
-import type { AgentTreasuryModule, AgentTreasuryModuleFactory, MockERC20 } from "../typechain-types";
+import type { AgentTreasuryLens, AgentTreasuryModule, AgentTreasuryModuleFactory, MockERC20 } from "../typechain-types";
 import { Intent, signIntent, signCosignerApproval, hashIntent } from "../sdk/eip712";
 import { SAFE_ABI, execSafeCall } from "../sdk/safe";
 
@@ -131,6 +131,7 @@ export async function treasuryFixture() {
   await (await factory.createModule(safeAddress, salt)).wait();
   const module = (await ethers.getContractAt("AgentTreasuryModule", moduleAddress)) as unknown as AgentTreasuryModule;
   const usdc = (await ethers.deployContract("MockERC20", ["USD Coin", "USDC", 6])) as unknown as MockERC20;
+  const lens = (await ethers.deployContract("AgentTreasuryLens")) as unknown as AgentTreasuryLens;
 
   // Fund the Safe.
   await (await deployer.sendTransaction({ to: safeAddress, value: parseEther("100") })).wait();
@@ -179,6 +180,7 @@ export async function treasuryFixture() {
     module,
     moduleAddress,
     usdc,
+    lens,
     usdcAddress: await usdc.getAddress(),
     ethLimit,
     usdcLimit,

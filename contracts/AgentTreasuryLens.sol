@@ -1,0 +1,144 @@
+// SPDX-License-Identifier: MIT
+pragma solidity 0.8.30;
+
+import {IAgentTreasuryModule} from "./interfaces/IAgentTreasuryModule.sol";
+import {IAgentTreasuryLens} from "./interfaces/IAgentTreasuryLens.sol";
+
+/**
+ * @title AgentTreasuryLens
+ * @notice Read-only views over a module's storage, through `extsload`. Stateless and trusted with nothing: a
+ * wrong answer here can mislead a reader, never move funds. The storage slots below mirror the module's layout;
+ * `test/unit/Lens.spec.ts` checks them against the compiler's storage layout so that they cannot drift.
+ */
+contract AgentTreasuryLens is IAgentTreasuryLens {
+    // Storage slots of AgentTreasuryModule (see the compiler's storageLayout output).
+    uint256 internal constant SLOT_AGENTS = 1;
+    uint256 internal constant SLOT_STATES = 2;
+    uint256 internal constant SLOT_ALLOWED_CALLS = 4;
+    uint256 internal constant SLOT_RECIPIENTS = 5;
+    uint256 internal constant SLOT_WINDOWS = 11;
+    uint256 internal constant SLOT_ESCALATED = 12;
+    uint256 internal constant SLOT_TREASURY_PER_WINDOW = 13;
+    uint256 internal constant SLOT_TREASURY_WINDOWS = 14;
+
+    uint256 private constant _CAPACITY = 8; // SlidingWindow.CAPACITY
+
+    /// @inheritdoc IAgentTreasuryLens
+    function strikes(address module, address agent) external view returns (uint256) {
+        (uint256 record, uint256 state) = _agent(module, agent);
+        uint256 window = (record >> 168) & type(uint32).max; // strikeWindow
+        if (window == 0) return 0;
+        return _count(uint32(state >> 152), uint8(state >> 184), uint8(state >> 192), window);
+    }
+
+    /// @inheritdoc IAgentTreasuryLens
+    function rateCount(address module, address agent) external view returns (uint256) {
+        (uint256 record, uint256 state) = _agent(module, agent);
+        uint256 window = (record >> 128) & type(uint32).max; // rateWindow
+        if (window == 0) return 0;
+        return _count(uint32(state >> 88), uint16(state >> 120), uint16(state >> 136), window);
+    }
+
+    /// @inheritdoc IAgentTreasuryLens
+    function treasuryLimit(
+        address module,
+        address asset
+    ) external view returns (uint128 perWindow, uint32 window, uint256 spent) {
+        perWindow = uint128(_load(module, _mapSlot(bytes32(uint256(uint160(asset))), SLOT_TREASURY_PER_WINDOW)));
+        if (perWindow == 0) return (0, 0, 0);
+        bytes32 base = _mapSlot(bytes32(uint256(uint160(asset))), SLOT_TREASURY_WINDOWS);
+        (, uint256[] memory amounts) = _entries(module, base);
+        for (uint256 i; i < amounts.length; ++i) spent += amounts[i];
+        window = uint32(_load(module, base) >> 192);
+    }
+
+    /// @inheritdoc IAgentTreasuryLens
+    function escalatedSpent(address module, address agent, address asset) external view returns (uint256) {
+        return _load(module, _agentAssetSlot(module, agent, asset, SLOT_ESCALATED));
+    }
+
+    /// @inheritdoc IAgentTreasuryLens
+    function isAllowedCall(address module, address agent, address target, bytes4 selector) external view returns (bool) {
+        bytes32 perAgent = _mapSlot(bytes32(uint256(_agentId(module, agent))), SLOT_ALLOWED_CALLS);
+        bytes32 perTarget = keccak256(abi.encode(target, perAgent));
+        return _load(module, keccak256(abi.encode(selector, perTarget))) & 0xff != 0;
+    }
+
+    /// @inheritdoc IAgentTreasuryLens
+    function isRecipient(address module, address agent, address recipient) external view returns (bool) {
+        bytes32 perAgent = _mapSlot(bytes32(uint256(_agentId(module, agent))), SLOT_RECIPIENTS);
+        return _load(module, keccak256(abi.encode(recipient, perAgent))) & 0xff != 0;
+    }
+
+    /// @inheritdoc IAgentTreasuryLens
+    function spendEntries(
+        address module,
+        address agent,
+        address asset
+    ) external view returns (uint256[] memory releaseAt, uint256[] memory amounts) {
+        return _entries(module, _agentAssetSlot(module, agent, asset, SLOT_WINDOWS));
+    }
+
+    // ------------------------------------------------------------------ internal
+
+    /// @dev The entries of a SlidingWindow at `base` that count now, with their release times.
+    function _entries(
+        address module,
+        bytes32 base
+    ) private view returns (uint256[] memory releaseAt, uint256[] memory amounts) {
+        bytes32[] memory slots = new bytes32[](_CAPACITY + 1);
+        for (uint256 i; i <= _CAPACITY; ++i) slots[i] = bytes32(uint256(base) + i);
+        bytes32[] memory words = IAgentTreasuryModule(module).extsload(slots);
+        uint256 header = uint256(words[0]);
+        uint256 head = (header >> 176) & 0xff;
+        uint256 count = (header >> 184) & 0xff;
+        uint256 len = (header >> 192) & type(uint32).max;
+        releaseAt = new uint256[](count);
+        amounts = new uint256[](count);
+        uint256 n;
+        for (uint256 i; i < count; ++i) {
+            uint256 entry = uint256(words[1 + ((head + i) % _CAPACITY)]);
+            uint256 release = ((entry >> 128) & type(uint48).max) + len;
+            if (release <= block.timestamp) continue; // expired, not yet evicted on-chain
+            releaseAt[n] = release;
+            amounts[n] = entry & type(uint128).max;
+            ++n;
+        }
+        assembly ("memory-safe") {
+            mstore(releaseAt, n)
+            mstore(amounts, n)
+        }
+    }
+
+    function _count(uint32 bucket, uint256 prev, uint256 cur, uint256 window) private view returns (uint256) {
+        uint256 nowBucket = block.timestamp / ((window + 1) / 2);
+        if (nowBucket == bucket) return prev + cur;
+        if (nowBucket == uint256(bucket) + 1) return cur;
+        return 0;
+    }
+
+    function _agent(address module, address agent) private view returns (uint256 record, uint256 state) {
+        record = _load(module, _mapSlot(bytes32(uint256(uint160(agent))), SLOT_AGENTS));
+        uint256 id = (record >> 208) & type(uint32).max;
+        state = _load(module, _mapSlot(bytes32(id), SLOT_STATES));
+    }
+
+    function _agentId(address module, address agent) private view returns (uint32) {
+        return uint32(_load(module, _mapSlot(bytes32(uint256(uint160(agent))), SLOT_AGENTS)) >> 208);
+    }
+
+    function _agentAssetSlot(address module, address agent, address asset, uint256 slot) private view returns (bytes32) {
+        bytes32 perAgent = _mapSlot(bytes32(uint256(_agentId(module, agent))), slot);
+        return keccak256(abi.encode(asset, perAgent));
+    }
+
+    function _mapSlot(bytes32 key, uint256 slot) private pure returns (bytes32) {
+        return keccak256(abi.encode(key, slot));
+    }
+
+    function _load(address module, bytes32 slot) private view returns (uint256) {
+        bytes32[] memory slots = new bytes32[](1);
+        slots[0] = slot;
+        return uint256(IAgentTreasuryModule(module).extsload(slots)[0]);
+    }
+}

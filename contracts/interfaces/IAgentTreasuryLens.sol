@@ -1,0 +1,35 @@
+// SPDX-License-Identifier: MIT
+pragma solidity ^0.8.24;
+
+/**
+ * @title IAgentTreasuryLens
+ * @notice Read-only conveniences over any AgentTreasuryModule, kept out of the module to keep its code size
+ * down. Everything here is derived from the module's storage through its `extsload`.
+ */
+interface IAgentTreasuryLens {
+    /// @notice Denied intents counted in the agent's current strike window (0 when strikes are not limited).
+    function strikes(address module, address agent) external view returns (uint256);
+
+    /// @notice Intents counted in the agent's current rate window (0 when the rate is not limited).
+    function rateCount(address module, address agent) external view returns (uint256);
+
+    /// @notice The treasury-wide limit of `asset` and the auto-tier spend it counts now.
+    function treasuryLimit(address module, address asset) external view returns (uint128 perWindow, uint32 window, uint256 spent);
+
+    /// @notice Total escalated (co-signed) spend of an agent in an asset, over all time.
+    function escalatedSpent(address module, address agent, address asset) external view returns (uint256);
+
+    function isAllowedCall(address module, address agent, address target, bytes4 selector) external view returns (bool);
+
+    function isRecipient(address module, address agent, address recipient) external view returns (bool);
+
+    /**
+     * @notice The auto-tier spends of an agent in an asset that still count now, oldest first: each `amounts[i]`
+     * frees up at `releaseAt[i]` (its time plus the window). Merged entries carry the later time.
+     */
+    function spendEntries(
+        address module,
+        address agent,
+        address asset
+    ) external view returns (uint256[] memory releaseAt, uint256[] memory amounts);
+}

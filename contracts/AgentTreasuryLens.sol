@@ -13,30 +13,31 @@ import {IAgentTreasuryLens} from "./interfaces/IAgentTreasuryLens.sol";
 contract AgentTreasuryLens is IAgentTreasuryLens {
     // Storage slots of AgentTreasuryModule (see the compiler's storageLayout output).
     uint256 internal constant SLOT_AGENTS = 1;
-    uint256 internal constant SLOT_STATES = 2;
-    uint256 internal constant SLOT_ALLOWED_CALLS = 4;
-    uint256 internal constant SLOT_RECIPIENTS = 5;
-    uint256 internal constant SLOT_WINDOWS = 11;
-    uint256 internal constant SLOT_ESCALATED = 12;
-    uint256 internal constant SLOT_TREASURY_PER_WINDOW = 13;
-    uint256 internal constant SLOT_TREASURY_WINDOWS = 14;
+    uint256 internal constant SLOT_POLICIES = 2;
+    uint256 internal constant SLOT_ALLOWED_CALLS = 5;
+    uint256 internal constant SLOT_RECIPIENTS = 6;
+    uint256 internal constant SLOT_WINDOWS = 12;
+    uint256 internal constant SLOT_ESCALATED = 13;
+    uint256 internal constant SLOT_TREASURY_PER_WINDOW = 14;
+    uint256 internal constant SLOT_TREASURY_WINDOWS = 15;
 
     uint256 private constant _CAPACITY = 8; // SlidingWindow.CAPACITY
 
     /// @inheritdoc IAgentTreasuryLens
     function strikes(address module, address agent) external view returns (uint256) {
-        (uint256 record, uint256 state) = _agent(module, agent);
-        uint256 window = (record >> 168) & type(uint32).max; // strikeWindow
+        (, uint256 policy) = _agent(module, agent);
+        uint256 window = (policy >> 120) & type(uint32).max; // AgentPolicy.strikeWindow
         if (window == 0) return 0;
-        return _count(uint32(state >> 152), uint8(state >> 184), uint8(state >> 192), window);
+        return _count(uint32(policy >> 152), uint8(policy >> 184), uint8(policy >> 192), window);
     }
 
     /// @inheritdoc IAgentTreasuryLens
     function rateCount(address module, address agent) external view returns (uint256) {
-        (uint256 record, uint256 state) = _agent(module, agent);
-        uint256 window = (record >> 128) & type(uint32).max; // rateWindow
+        (uint256 record, uint256 policy) = _agent(module, agent);
+        uint256 window = (policy >> 80) & type(uint32).max; // AgentPolicy.rateWindow
         if (window == 0) return 0;
-        return _count(uint32(state >> 88), uint16(state >> 120), uint16(state >> 136), window);
+        // AgentRecord.rateBucket, ratePrev, rateCur
+        return _count(uint32(record >> 184), uint16(record >> 216), uint16(record >> 232), window);
     }
 
     /// @inheritdoc IAgentTreasuryLens
@@ -117,14 +118,15 @@ contract AgentTreasuryLens is IAgentTreasuryLens {
         return 0;
     }
 
-    function _agent(address module, address agent) private view returns (uint256 record, uint256 state) {
+    /// @dev An agent's hot record (per key) and cold policy (per identity); see AgentRegistry for the bit layout.
+    function _agent(address module, address agent) private view returns (uint256 record, uint256 policy) {
         record = _load(module, _mapSlot(bytes32(uint256(uint160(agent))), SLOT_AGENTS));
-        uint256 id = (record >> 208) & type(uint32).max;
-        state = _load(module, _mapSlot(bytes32(id), SLOT_STATES));
+        uint256 id = (record >> 48) & type(uint32).max; // AgentRecord.id
+        policy = _load(module, _mapSlot(bytes32(id), SLOT_POLICIES));
     }
 
     function _agentId(address module, address agent) private view returns (uint32) {
-        return uint32(_load(module, _mapSlot(bytes32(uint256(uint160(agent))), SLOT_AGENTS)) >> 208);
+        return uint32(_load(module, _mapSlot(bytes32(uint256(uint160(agent))), SLOT_AGENTS)) >> 48);
     }
 
     function _agentAssetSlot(address module, address agent, address asset, uint256 slot) private view returns (bytes32) {

@@ -245,3 +245,65 @@ export async function cosignerSignatures(fx: Treasury, id_: string, signers: Har
   );
   return sigs.sort((a, b) => (BigInt(a.signer) < BigInt(b.signer) ? -1 : 1));
 }
+
+// ------------------------------------------------------------------ escalation and emergency controls (issue 3)
+
+/**
+ * The base treasury plus a protocol the agent may call: a MockCallTarget with `ping(uint256)`, `fail(uint256)` and
+ * `failEmpty()` allowed for the agent (its ETH `value` is spent like a payment under the ETH limit).
+ */
+export async function callTargetFixture() {
+  const fx = await treasuryFixture();
+  const target = await ethers.deployContract("MockCallTarget");
+  const targetAddress = await target.getAddress();
+  for (const fn of ["ping", "fail", "failEmpty"] as const) {
+    const selector = target.interface.getFunction(fn).selector;
+    await fx.asOwners(fx.module.interface.encodeFunctionData("setAllowedCall", [fx.agent.address, targetAddress, selector, true]));
+  }
+  return { ...fx, target, targetAddress };
+}
+
+/**
+ * The base treasury with co-signers {cos1, cosignerSafe} (threshold 2), where `cosignerSafe` is itself a 1-of-1
+ * Safe 1.5.0 owned by `cosignerSafeOwner` (signers[13]): an ERC-1271 co-signer answering through the Safe's
+ * CompatibilityFallbackHandler.
+ */
+export async function safeCosignerFixture() {
+  const fx = await treasuryFixture();
+  const cosignerSafeOwner = fx.signers[13];
+  const cosignerSafe = await createSafe(fx.infra, [cosignerSafeOwner.address], 1, 13n);
+  const cosignerSafeAddress = await cosignerSafe.getAddress();
+  await fx.asOwners(
+    fx.module.interface.encodeFunctionData("setCosigners", [[fx.cosigners[0].address, cosignerSafeAddress], 2]),
+  );
+  return { ...fx, cosignerSafe, cosignerSafeAddress, cosignerSafeOwner };
+}
+
+/**
+ * A second module clone on the base treasury's Safe, configured (agent and ETH limit as in the base treasury) but
+ * with no co-signers yet: nothing queued on it can execute. Not enabled on the Safe.
+ */
+export async function moduleWithoutCosignersFixture() {
+  const fx = await treasuryFixture();
+  const bareSalt = id("agent-treasury-guard/no-cosigners");
+  const bareAddress = await fx.factory.predictModuleAddress(fx.safeAddress, bareSalt);
+  await (await fx.factory.createModule(fx.safeAddress, bareSalt)).wait();
+  const bare = (await ethers.getContractAt("AgentTreasuryModule", bareAddress)) as unknown as AgentTreasuryModule;
+  const safeSigner = await impersonate(fx.safeAddress);
+  await (await bare.connect(safeSigner).setAgent(fx.agent.address, agentConfig())).wait();
+  await (await bare.connect(safeSigner).setAssetLimit(fx.agent.address, ETH, fx.ethLimit)).wait();
+  return { ...fx, bare, bareAddress };
+}
+
+/**
+ * The base treasury with a second agent (`agent2`, signers[14]) under the same ETH limit as the first, and a spare
+ * never-used key (`freshKey`, signers[15]) for rotations.
+ */
+export async function twoAgentsFixture() {
+  const fx = await treasuryFixture();
+  const agent2 = fx.signers[14];
+  const freshKey = fx.signers[15];
+  await fx.asOwners(fx.module.interface.encodeFunctionData("setAgent", [agent2.address, agentConfig()]));
+  await fx.asOwners(fx.module.interface.encodeFunctionData("setAssetLimit", [agent2.address, ETH, fx.ethLimit]));
+  return { ...fx, agent2, freshKey };
+}

@@ -6,13 +6,16 @@ import {AvatarOwned} from "./AvatarOwned.sol";
 
 /**
  * @title AgentRegistry
- * @notice Agents, their keys and their per-agent state.
+ * @notice Agents, their keys, their policy and their per-agent counters.
  *
- * An agent is an identity (`id`) reached through exactly one live key. Everything an agent accumulates (nonces,
- * idempotency records, spend history, strikes) is keyed by the identity, so rotating a key moves none of it and
- * refreshes nothing (Promise 8), and removing an agent resets nothing (re-adding it never revives old
+ * An agent is an identity (`id`) reached through exactly one live key. What an agent accumulates (nonces of every
+ * lane, idempotency records, spend history, strikes) belongs to the identity or moves with the key on rotation, so
+ * rotating a key refreshes nothing (Promise 8), and removing an agent resets nothing (re-adding it never revives old
  * signatures: Promise 2). Each activation of a key opens a new `epoch`; a queued intent belongs to the epoch in
  * which it was queued and reads as cancelled once that epoch ends (removal or rotation).
+ *
+ * Storage is split by temperature: {AgentRecord} (per key) is read and written once per submission; {AgentPolicy}
+ * (per identity) is read only to queue, to deny, or when a rate limit is set.
  */
 abstract contract AgentRegistry is AvatarOwned {
     enum AgentStatus {
@@ -22,43 +25,48 @@ abstract contract AgentRegistry is AvatarOwned {
         Retired // rotated out: dead for good
     }
 
-    /// @dev One slot per key: the policy (208 bits) | id (32) | status (8).
+    /**
+     * @dev The hot slot, one per key (248 bits):
+     * | validUntil (48) | id (32) | status (8) | recipientMode (8) | frozen (8) | rateLimited (8) | epoch (16) |
+     * | laneZeroNonce (56) | rateBucket (32) | ratePrev (16) | rateCur (16) |
+     * Rate counters are bucketed: a bucket spans `ceil(rateWindow / 2)` seconds and the count is the current plus the
+     * previous bucket, so it always covers the last `ceil(window / 2)` seconds and never anything older than
+     * `window` seconds (SPEC section 5). Strikes use the same scheme in {AgentPolicy}.
+     */
     struct AgentRecord {
         uint48 validUntil;
+        uint32 id;
+        AgentStatus status;
+        RecipientMode recipientMode;
+        bool frozen;
+        bool rateLimited;
+        uint16 epoch;
+        uint56 laneZeroNonce;
+        uint32 rateBucket;
+        uint16 ratePrev;
+        uint16 rateCur;
+    }
+
+    /**
+     * @dev The cold slot, one per identity (200 bits):
+     * | escalationDelay (32) | gracePeriod (32) | maxIntentsPerWindow (16) | rateWindow (32) | maxStrikes (8) |
+     * | strikeWindow (32) | strikeBucket (32) | strikePrev (8) | strikeCur (8) |
+     */
+    struct AgentPolicy {
         uint32 escalationDelay;
         uint32 gracePeriod;
         uint16 maxIntentsPerWindow;
         uint32 rateWindow;
         uint8 maxStrikes;
         uint32 strikeWindow;
-        RecipientMode recipientMode;
-        uint32 id;
-        AgentStatus status;
-    }
-
-    /**
-     * @dev One slot per identity, read and written once per submission:
-     * | laneZeroNonce (64) | epoch (16) | frozen (8) | rateBucket (32) | ratePrev (16) | rateCur (16) |
-     * | strikeBucket (32) | strikePrev (8) | strikeCur (8) |
-     * Rate and strike counters are bucketed: a bucket spans `ceil(window / 2)` seconds and the count is the
-     * current plus the previous bucket, so it always covers the last `ceil(window / 2)` seconds and never
-     * anything older than `window` seconds (SPEC section 5).
-     */
-    struct AgentState {
-        uint64 laneZeroNonce;
-        uint16 epoch;
-        bool frozen;
-        uint32 rateBucket;
-        uint16 ratePrev;
-        uint16 rateCur;
         uint32 strikeBucket;
         uint8 strikePrev;
         uint8 strikeCur;
     }
 
-    uint32 private _lastAgentId;
     mapping(address key => AgentRecord) internal _agents;
-    mapping(uint32 id => AgentState) internal _states;
+    mapping(uint32 id => AgentPolicy) internal _policies;
+    mapping(uint32 id => address key) private _currentKey;
     mapping(uint32 id => mapping(uint16 epoch => address key)) private _keyAt;
     mapping(uint32 id => mapping(address target => mapping(bytes4 selector => bool))) private _allowedCalls;
     mapping(uint32 id => mapping(address recipient => bool)) private _recipients;
@@ -74,45 +82,44 @@ abstract contract AgentRegistry is AvatarOwned {
         if (config.validUntil != 0 && config.validUntil <= block.timestamp) {
             revert AgentConfigInvalid(agent, "validUntil", config.validUntil);
         }
-        AgentRecord storage rec = _agents[agent];
-        AgentStatus status = rec.status;
-        if (status == AgentStatus.Retired) revert AgentKeyRetired(agent);
-        uint32 id = rec.id;
-        if (status == AgentStatus.None) {
-            id = ++_lastAgentId;
+        AgentRecord memory rec = _agents[agent];
+        if (rec.status == AgentStatus.Retired) revert AgentKeyRetired(agent);
+        if (rec.status == AgentStatus.None) {
+            rec.id = ++_lastAgentId;
+            _currentKey[rec.id] = agent;
         }
-        AgentState storage st = _states[id];
-        if (status != AgentStatus.Active) {
+        AgentPolicy memory policy = _policies[rec.id];
+        if (rec.status != AgentStatus.Active) {
             // A new activation: queued intents of earlier activations stay dead.
-            uint16 epoch = st.epoch + 1;
-            st.epoch = epoch;
-            _keyAt[id][epoch] = agent;
-        } else {
-            // Bucket widths follow the windows: a changed window restarts its count (an owner's decision).
-            if (config.rateWindow != rec.rateWindow) (st.rateBucket, st.ratePrev, st.rateCur) = (0, 0, 0);
-            if (config.strikeWindow != rec.strikeWindow) (st.strikeBucket, st.strikePrev, st.strikeCur) = (0, 0, 0);
+            ++rec.epoch;
+            _keyAt[rec.id][rec.epoch] = agent;
         }
-        _agents[agent] = AgentRecord({
-            validUntil: config.validUntil,
-            escalationDelay: config.escalationDelay,
-            gracePeriod: config.gracePeriod,
-            maxIntentsPerWindow: config.maxIntentsPerWindow,
-            rateWindow: config.rateWindow,
-            maxStrikes: config.maxStrikes,
-            strikeWindow: config.strikeWindow,
-            recipientMode: config.recipientMode,
-            id: id,
-            status: AgentStatus.Active
-        });
+        // Bucket widths follow the windows: a changed window restarts its count (an owner's decision).
+        if (config.rateWindow != policy.rateWindow) (rec.rateBucket, rec.ratePrev, rec.rateCur) = (0, 0, 0);
+        if (config.strikeWindow != policy.strikeWindow) {
+            (policy.strikeBucket, policy.strikePrev, policy.strikeCur) = (0, 0, 0);
+        }
+        rec.validUntil = config.validUntil;
+        rec.status = AgentStatus.Active;
+        rec.recipientMode = config.recipientMode;
+        rec.rateLimited = config.maxIntentsPerWindow != 0;
+        _agents[agent] = rec;
+        policy.escalationDelay = config.escalationDelay;
+        policy.gracePeriod = config.gracePeriod;
+        policy.maxIntentsPerWindow = config.maxIntentsPerWindow;
+        policy.rateWindow = config.rateWindow;
+        policy.maxStrikes = config.maxStrikes;
+        policy.strikeWindow = config.strikeWindow;
+        _policies[rec.id] = policy;
         emit AgentSet(agent, config);
     }
 
     /// @inheritdoc IAgentTreasuryModule
     function removeAgent(address agent) external onlyOwner {
-        uint32 id = _requireActive(agent);
+        _requireActive(agent);
         AgentRecord storage rec = _agents[agent];
         rec.status = AgentStatus.Removed;
-        ++_states[id].epoch;
+        ++rec.epoch;
         emit AgentRemoved(agent);
     }
 
@@ -121,13 +128,13 @@ abstract contract AgentRegistry is AvatarOwned {
         uint32 id = _requireActive(oldKey);
         if (newKey == address(0) || newKey == avatar() || newKey == address(this)) revert AgentKeyInvalid(newKey);
         if (_agents[newKey].status != AgentStatus.None) revert AgentKeyAlreadyUsed(newKey);
+        // The new key takes the record as it is (policy, lane-0 nonce, counters, frozen) in a new epoch.
         AgentRecord memory rec = _agents[oldKey];
         _agents[oldKey].status = AgentStatus.Retired;
+        ++rec.epoch;
         _agents[newKey] = rec;
-        AgentState storage st = _states[id];
-        uint16 epoch = st.epoch + 1;
-        st.epoch = epoch;
-        _keyAt[id][epoch] = newKey;
+        _currentKey[id] = newKey;
+        _keyAt[id][rec.epoch] = newKey;
         emit AgentRotated(oldKey, newKey);
     }
 
@@ -153,15 +160,16 @@ abstract contract AgentRegistry is AvatarOwned {
     function agentConfig(address agent) external view returns (AgentConfig memory config) {
         AgentRecord memory rec = _agents[agent];
         if (rec.status != AgentStatus.Active) return config;
+        AgentPolicy memory policy = _policies[rec.id];
         return
             AgentConfig({
                 validUntil: rec.validUntil,
-                escalationDelay: rec.escalationDelay,
-                gracePeriod: rec.gracePeriod,
-                maxIntentsPerWindow: rec.maxIntentsPerWindow,
-                rateWindow: rec.rateWindow,
-                maxStrikes: rec.maxStrikes,
-                strikeWindow: rec.strikeWindow,
+                escalationDelay: policy.escalationDelay,
+                gracePeriod: policy.gracePeriod,
+                maxIntentsPerWindow: policy.maxIntentsPerWindow,
+                rateWindow: policy.rateWindow,
+                maxStrikes: policy.maxStrikes,
+                strikeWindow: policy.strikeWindow,
                 recipientMode: rec.recipientMode
             });
     }
@@ -171,14 +179,11 @@ abstract contract AgentRegistry is AvatarOwned {
         return _agents[agent].status == AgentStatus.Active;
     }
 
-
-
     /// @inheritdoc IAgentTreasuryModule
     function isFrozen(address agent) external view returns (bool) {
         AgentRecord memory rec = _agents[agent];
-        return rec.status == AgentStatus.Active && _states[rec.id].frozen;
+        return rec.status == AgentStatus.Active && rec.frozen;
     }
-
 
     // ------------------------------------------------------------------ internal
 
@@ -202,23 +207,30 @@ abstract contract AgentRegistry is AvatarOwned {
     }
 
     /**
-     * @dev Writes an agent's state in one SSTORE (a struct copy would read and write it field by field). The bit
-     * positions are those of {AgentState}'s storage layout, first field lowest.
+     * @dev Writes a key's record in one SSTORE (a struct copy would read and write it field by field). The bit
+     * positions are those of {AgentRecord}'s storage layout, first field lowest.
      */
-    function _storeState(uint32 id, AgentState memory st) internal {
-        uint256 word = uint256(st.laneZeroNonce) |
-            (uint256(st.epoch) << 64) |
-            (st.frozen ? uint256(1) << 80 : 0) |
-            (uint256(st.rateBucket) << 88) |
-            (uint256(st.ratePrev) << 120) |
-            (uint256(st.rateCur) << 136) |
-            (uint256(st.strikeBucket) << 152) |
-            (uint256(st.strikePrev) << 184) |
-            (uint256(st.strikeCur) << 192);
-        AgentState storage slot = _states[id];
+    function _storeAgent(address agent, AgentRecord memory rec) internal {
+        uint256 word = uint256(rec.validUntil) |
+            (uint256(rec.id) << 48) |
+            (uint256(rec.status) << 80) |
+            (uint256(rec.recipientMode) << 88) |
+            (rec.frozen ? uint256(1) << 96 : 0) |
+            (rec.rateLimited ? uint256(1) << 104 : 0) |
+            (uint256(rec.epoch) << 112) |
+            (uint256(rec.laneZeroNonce) << 128) |
+            (uint256(rec.rateBucket) << 184) |
+            (uint256(rec.ratePrev) << 216) |
+            (uint256(rec.rateCur) << 232);
+        AgentRecord storage slot = _agents[agent];
         assembly ("memory-safe") {
             sstore(slot.slot, word)
         }
+    }
+
+    /// @dev The current epoch of an identity: the epoch of its current key's record.
+    function _epochOf(uint32 id) internal view returns (uint16) {
+        return _agents[_currentKey[id]].epoch;
     }
 
     function _keyOf(uint32 id, uint16 epoch) internal view returns (address) {
@@ -247,7 +259,7 @@ abstract contract AgentRegistry is AvatarOwned {
         // block.timestamp / width < 2^32 for any timestamp before the year 2106.
         nowBucket = uint32(block.timestamp / width);
         if (nowBucket == bucket) return (nowBucket, prev, cur);
-        if (nowBucket == bucket + 1) return (nowBucket, cur, 0);
+        if (nowBucket == uint256(bucket) + 1) return (nowBucket, cur, 0);
         return (nowBucket, 0, 0);
     }
 }

@@ -21,6 +21,8 @@ abstract contract AvatarOwned is IAgentTreasuryModule {
     bool private _initialized;
     /// @dev How many assets have a treasury-wide limit; while 0 no payment reads any treasury window.
     uint16 internal _treasuryLimitedAssets;
+    /// @dev The last agent identity handed out (AgentRegistry).
+    uint32 internal _lastAgentId;
 
     modifier onlyOwner() {
         if (msg.sender != _avatar) revert ModuleCallerNotOwner(msg.sender, _avatar);

@@ -45,19 +45,19 @@ abstract contract EmergencyControls is SpendingLimits {
 
     /// @inheritdoc IAgentTreasuryModule
     function freezeAgent(address agent) external onlyGuardianOrOwner {
-        uint32 id = _requireActive(agent);
-        AgentState storage st = _states[id];
-        if (st.frozen) revert AgentIsFrozen(agent);
-        st.frozen = true;
+        _requireActive(agent);
+        AgentRecord storage rec = _agents[agent];
+        if (rec.frozen) revert AgentIsFrozen(agent);
+        rec.frozen = true;
         emit AgentFrozen(agent, msg.sender, FREEZE_MANUAL);
     }
 
     /// @inheritdoc IAgentTreasuryModule
     function unfreezeAgent(address agent) external onlyOwner {
         uint32 id = _requireActive(agent);
-        AgentState storage st = _states[id];
-        st.frozen = false;
-        (st.strikeBucket, st.strikePrev, st.strikeCur) = (0, 0, 0);
+        _agents[agent].frozen = false;
+        AgentPolicy storage policy = _policies[id];
+        (policy.strikeBucket, policy.strikePrev, policy.strikeCur) = (0, 0, 0);
         emit AgentUnfrozen(agent, msg.sender);
     }
 
@@ -72,37 +72,45 @@ abstract contract EmergencyControls is SpendingLimits {
     }
 
     /**
-     * @dev Counts a denial against the agent (in `st`, written back by the caller). When its strikes within the
-     * strike window reach `maxStrikes`, the agent freezes: an agent that keeps probing is treated as compromised.
+     * @dev Counts a denial against the agent. When its strikes within the strike window reach `maxStrikes`, the
+     * agent freezes (in `rec`, written back by the caller): an agent that keeps probing is treated as compromised.
      */
-    function _strike(AgentRecord memory rec, AgentState memory st, address agent) internal {
-        if (rec.maxStrikes == 0) return;
+    function _strike(AgentRecord memory rec, address agent) internal {
+        AgentPolicy storage policy = _policies[rec.id];
+        uint8 maxStrikes = policy.maxStrikes;
+        if (maxStrikes == 0) return;
         (uint32 bucket, uint256 prev, uint256 cur) = _roll(
-            st.strikeBucket,
-            st.strikePrev,
-            st.strikeCur,
-            rec.strikeWindow
+            policy.strikeBucket,
+            policy.strikePrev,
+            policy.strikeCur,
+            policy.strikeWindow
         );
         // cur < maxStrikes <= 255 before the increment: once the count reaches maxStrikes the agent is frozen and
         // cannot submit again until the owner unfreezes it, which clears the counters.
         ++cur;
-        (st.strikeBucket, st.strikePrev, st.strikeCur) = (bucket, uint8(prev), uint8(cur));
-        if (prev + cur >= rec.maxStrikes && !st.frozen) {
-            st.frozen = true;
+        (policy.strikeBucket, policy.strikePrev, policy.strikeCur) = (bucket, uint8(prev), uint8(cur));
+        if (prev + cur >= maxStrikes && !rec.frozen) {
+            rec.frozen = true;
             emit AgentFrozen(agent, address(this), FREEZE_STRIKES);
         }
     }
 
     /**
-     * @dev Counts an accepted intent against the agent's rate limit (in `st`) and reports whether it exceeds it.
+     * @dev Counts an accepted intent against the agent's rate limit (in `rec`) and reports whether it exceeds it.
      * Every accepted intent counts: executed, queued and denied, including the one that is rate limited.
      */
-    function _countRate(AgentRecord memory rec, AgentState memory st) internal view returns (bool limited) {
-        if (rec.maxIntentsPerWindow == 0) return false;
-        (uint32 bucket, uint256 prev, uint256 cur) = _roll(st.rateBucket, st.ratePrev, st.rateCur, rec.rateWindow);
-        limited = prev + cur >= rec.maxIntentsPerWindow;
+    function _countRate(AgentRecord memory rec) internal view returns (bool limited) {
+        if (!rec.rateLimited) return false;
+        AgentPolicy storage policy = _policies[rec.id];
+        (uint32 bucket, uint256 prev, uint256 cur) = _roll(
+            rec.rateBucket,
+            rec.ratePrev,
+            rec.rateCur,
+            policy.rateWindow
+        );
+        limited = prev + cur >= policy.maxIntentsPerWindow;
         // Saturate: past the limit every further intent is denied anyway.
         if (cur < type(uint16).max) ++cur;
-        (st.rateBucket, st.ratePrev, st.rateCur) = (bucket, uint16(prev), uint16(cur));
+        (rec.rateBucket, rec.ratePrev, rec.rateCur) = (bucket, uint16(prev), uint16(cur));
     }
 }

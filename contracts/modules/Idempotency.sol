@@ -68,18 +68,18 @@ abstract contract Idempotency is IntentVerifier {
         bytes32 intentId,
         Intent calldata intent,
         AgentRecord memory rec,
-        uint16 epoch,
         Status status,
-        uint48 eta
+        uint48 eta,
+        uint32 gracePeriod
     ) internal {
         bool keyed = intent.idempotencyKey != bytes32(0);
         if (status == Status.Executed && !keyed) return;
         _intents[intentId] = IntentRecord({
             status: status,
             eta: eta,
-            gracePeriod: rec.gracePeriod,
+            gracePeriod: gracePeriod,
             agentId: rec.id,
-            epoch: epoch,
+            epoch: rec.epoch,
             payloadTag: keyed ? _tag(_payloadHash(intent)) : 0
         });
         if (keyed) _keys[rec.id][intent.idempotencyKey] = intentId;
@@ -91,7 +91,7 @@ abstract contract Idempotency is IntentVerifier {
      */
     function _statusOf(IntentRecord memory r) internal view returns (Status) {
         if (r.status != Status.Queued) return r.status;
-        if (_states[r.agentId].epoch != r.epoch) return Status.Cancelled;
+        if (_epochOf(r.agentId) != r.epoch) return Status.Cancelled;
         if (block.timestamp >= uint256(r.eta) + r.gracePeriod) return Status.Expired;
         return Status.Queued;
     }

@@ -42,7 +42,7 @@ abstract contract IntentRouter is EscalationQueue, ReentrancyGuardTransient {
         if (block.timestamp < r.eta) revert IntentNotReady(intentId, r.eta, block.timestamp);
         // The epoch matched (status Queued), so `intent.agent` is still the live key of this identity.
         AgentRecord memory rec = _liveAgent(intent.agent);
-        if (_states[rec.id].frozen) revert AgentIsFrozen(intent.agent);
+        if (rec.frozen) revert AgentIsFrozen(intent.agent);
         Decision memory d = _evaluate(rec, intent);
         if (d.reason != DenyReason.None) revert IntentPolicyViolation(intentId, d.reason);
         _requireApprovals(intentId, signatures);
@@ -62,8 +62,7 @@ abstract contract IntentRouter is EscalationQueue, ReentrancyGuardTransient {
         _requireNotPaused();
         address agent = intent.agent;
         AgentRecord memory rec = _liveAgent(agent);
-        AgentState memory st = _states[rec.id];
-        if (st.frozen) revert AgentIsFrozen(agent);
+        if (rec.frozen) revert AgentIsFrozen(agent);
         intentId = _authenticate(intent, signature);
         if (intent.idempotencyKey != bytes32(0)) {
             bytes32 original = _replayOf(rec.id, intent);
@@ -72,25 +71,26 @@ abstract contract IntentRouter is EscalationQueue, ReentrancyGuardTransient {
                 return (original, intentStatus(original));
             }
         }
-        _useNonce(rec.id, st, agent, intent.nonce);
+        _useNonce(rec, agent, intent.nonce);
 
         // 2. Decide. Policy reasons come first, then the rate limit, which counts every accepted intent.
         Decision memory d = _evaluate(rec, intent);
-        if (_countRate(rec, st) && d.reason == DenyReason.None) d.reason = DenyReason.RateLimited;
+        if (_countRate(rec) && d.reason == DenyReason.None) d.reason = DenyReason.RateLimited;
 
         if (d.reason != DenyReason.None) {
             status = Status.Denied;
-            _strike(rec, st, agent);
-            _storeState(rec.id, st);
-            _record(intentId, intent, rec, st.epoch, status, 0);
+            _strike(rec, agent);
+            _storeAgent(agent, rec);
+            _record(intentId, intent, rec, status, 0, 0);
             emit IntentDenied(intentId, agent, d.reason, intent.rationale);
             return (intentId, status);
         }
-        _storeState(rec.id, st);
+        _storeAgent(agent, rec);
         if (forceQueue || !d.fitsAuto) {
             status = Status.Queued;
-            uint48 eta = uint48(block.timestamp) + rec.escalationDelay;
-            _record(intentId, intent, rec, st.epoch, status, eta);
+            AgentPolicy storage policy = _policies[rec.id];
+            uint48 eta = uint48(block.timestamp) + policy.escalationDelay;
+            _record(intentId, intent, rec, status, eta, policy.gracePeriod);
             emit IntentQueued(intentId, agent, eta, intent);
             return (intentId, status);
         }
@@ -99,7 +99,7 @@ abstract contract IntentRouter is EscalationQueue, ReentrancyGuardTransient {
         status = Status.Executed;
         _chargeAuto(rec.id, d.asset, d.amount);
         if (d.extraEth != 0) _chargeAuto(rec.id, address(0), d.extraEth);
-        _record(intentId, intent, rec, st.epoch, status, 0);
+        _record(intentId, intent, rec, status, 0, 0);
         _execute(intentId, intent, d, false);
     }
 

@@ -4,6 +4,7 @@ pragma solidity 0.8.30;
 import {IAgentTreasuryModule} from "../interfaces/IAgentTreasuryModule.sol";
 import {MessageHashUtils} from "@openzeppelin/contracts/utils/cryptography/MessageHashUtils.sol";
 import {ECDSA} from "@openzeppelin/contracts/utils/cryptography/ECDSA.sol";
+import {SafeCast} from "@openzeppelin/contracts/utils/math/SafeCast.sol";
 import {SignatureChecker} from "@openzeppelin/contracts/utils/cryptography/SignatureChecker.sol";
 import {AgentRegistry} from "./AgentRegistry.sol";
 
@@ -69,7 +70,7 @@ abstract contract IntentVerifier is AgentRegistry {
     /// @inheritdoc IAgentTreasuryModule
     function getNonce(address agent, uint192 lane) external view returns (uint256) {
         AgentRecord memory rec = _agents[agent];
-        uint64 sequence = lane == 0 ? _states[rec.id].laneZeroNonce : _laneNonces[rec.id][lane];
+        uint64 sequence = lane == 0 ? rec.laneZeroNonce : _laneNonces[rec.id][lane];
         return (uint256(lane) << 64) | sequence;
     }
 
@@ -113,18 +114,16 @@ abstract contract IntentVerifier is AgentRegistry {
     }
 
     /**
-     * @dev Consumes `nonce` for identity `id`. Lane 0 is updated in `st` (the caller writes it back); other lanes
-     * in storage here. Promise 2: each (lane, sequence) is accepted once, in order.
+     * @dev Consumes `nonce` for the agent of `rec`. Lane 0 is updated in `rec` (the caller writes it back); other
+     * lanes in storage here, keyed by identity. Promise 2: each (lane, sequence) is accepted once, in order.
      */
-    function _useNonce(uint32 id, AgentState memory st, address agent, uint256 nonce) internal {
+    function _useNonce(AgentRecord memory rec, address agent, uint256 nonce) internal {
         uint192 lane = uint192(nonce >> 64);
         uint64 sequence = uint64(nonce);
-        uint64 expected = lane == 0 ? st.laneZeroNonce : _laneNonces[id][lane];
+        uint64 expected = lane == 0 ? rec.laneZeroNonce : _laneNonces[rec.id][lane];
         if (sequence != expected) revert IntentNonceMismatch(agent, (uint256(lane) << 64) | expected, nonce);
-        // A 64-bit sequence cannot wrap: it would take 2^64 intents in one lane.
-        unchecked {
-            if (lane == 0) st.laneZeroNonce = expected + 1;
-            else _laneNonces[id][lane] = expected + 1;
-        }
+        // Checked: a sequence never wraps back to a used value (lane 0 holds 56 bits, other lanes 64).
+        if (lane == 0) rec.laneZeroNonce = SafeCast.toUint56(expected + 1);
+        else _laneNonces[rec.id][lane] = expected + 1;
     }
 }

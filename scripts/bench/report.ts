@@ -1,0 +1,178 @@
+/**
+ * Rows, budgets and stability checks of the gas benchmark, the printed table and the JSON reports.
+ * Budget misses are reported, never fatal (the lead decides); a failed stability check makes the run fail.
+ */
+import fs from "fs";
+import path from "path";
+
+export interface Row {
+  name: string;
+  gas: bigint;
+  /** The transaction measured, when the row is one transaction (used by the profiler). */
+  txHash?: string;
+  /** How the number was obtained, when that is not obvious from the name. */
+  note?: string;
+}
+
+export interface Budget {
+  name: string;
+  max: bigint;
+  aim?: bigint;
+}
+
+export interface BudgetVerdict {
+  name: string;
+  gas: string;
+  budget: string;
+  aim: string | null;
+  pass: boolean;
+  aimMet: boolean | null;
+}
+
+export interface StabilityCheck {
+  label: string;
+  a: string;
+  b: string;
+  gasA: string;
+  gasB: string;
+  diffPercent: number;
+  limitPercent: number;
+  pass: boolean;
+}
+
+/** A required row is missing: the report would be incomplete. */
+export class BenchRowMissingError extends Error {
+  readonly code = "BENCH_ROW_MISSING";
+  constructor(name: string) {
+    super(`row "${name}" was not measured: add its measurement to scripts/bench/gas.ts before reading the report`);
+    this.name = "BenchRowMissingError";
+  }
+}
+
+export const BASELINE = "Safe 1-of-1 execTransaction ERC-20";
+
+export class Rows {
+  private readonly rows: Row[] = [];
+
+  add(row: Row): Row {
+    if (this.rows.some((r) => r.name === row.name)) throw new Error(`duplicate bench row "${row.name}"`);
+    this.rows.push(row);
+    return row;
+  }
+
+  get(name: string): Row {
+    const row = this.rows.find((r) => r.name === name);
+    if (!row) throw new BenchRowMissingError(name);
+    return row;
+  }
+
+  all(): readonly Row[] {
+    return this.rows;
+  }
+}
+
+export const fmtGas = (n: bigint | number): string => BigInt(n).toLocaleString("en-US");
+
+export function ratio(gas: bigint, baseline: bigint): number {
+  return Number((gas * 10_000n) / baseline) / 10_000;
+}
+
+export function judgeBudgets(rows: Rows, budgets: Budget[]): BudgetVerdict[] {
+  return budgets.map((b) => {
+    const gas = rows.get(b.name).gas;
+    return {
+      name: b.name,
+      gas: gas.toString(),
+      budget: b.max.toString(),
+      aim: b.aim === undefined ? null : b.aim.toString(),
+      pass: gas <= b.max,
+      aimMet: b.aim === undefined ? null : gas <= b.aim,
+    };
+  });
+}
+
+export function checkStability(rows: Rows, label: string, a: string, b: string, limitPercent: number): StabilityCheck {
+  const gasA = rows.get(a).gas;
+  const gasB = rows.get(b).gas;
+  const diff = gasA > gasB ? gasA - gasB : gasB - gasA;
+  const diffPercent = (Number(diff) * 100) / Number(gasA);
+  return {
+    label,
+    a,
+    b,
+    gasA: gasA.toString(),
+    gasB: gasB.toString(),
+    diffPercent: Math.round(diffPercent * 1000) / 1000,
+    limitPercent,
+    pass: diffPercent <= limitPercent,
+  };
+}
+
+function verdictText(v: BudgetVerdict): string {
+  const head = `${v.pass ? "PASS" : "FAIL"} <= ${fmtGas(BigInt(v.budget))}`;
+  if (v.aim === null) return head;
+  return `${head} (aim ${fmtGas(BigInt(v.aim))}: ${v.aimMet ? "met" : "missed"})`;
+}
+
+/** The table: name, gas, ratio to the Safe 1-of-1 baseline, budget verdict where one applies. */
+export function formatTable(rows: Rows, verdicts: BudgetVerdict[]): string[] {
+  const baseline = rows.get(BASELINE).gas;
+  const header = ["row", "gas", `x ${BASELINE}`, "budget"];
+  const body = rows.all().map((r) => {
+    const v = verdicts.find((x) => x.name === r.name);
+    return [r.name, fmtGas(r.gas), `${ratio(r.gas, baseline).toFixed(2)}x`, v ? verdictText(v) : ""];
+  });
+  const widths = header.map((h, i) => Math.max(h.length, ...body.map((r) => r[i].length)));
+  const line = (r: string[]) =>
+    r
+      .map((v, i) => (i === 1 || i === 2 ? v.padStart(widths[i]) : v.padEnd(widths[i])))
+      .join("  ")
+      .trimEnd();
+  return [line(header), widths.map((w) => "-".repeat(w)).join("  "), ...body.map(line)];
+}
+
+export function formatVerdicts(verdicts: BudgetVerdict[], checks: StabilityCheck[]): string[] {
+  return [
+    "Budgets (reported, not enforced):",
+    ...verdicts.map((v) => `  ${v.pass ? "PASS" : "FAIL"}  ${v.name}: ${fmtGas(BigInt(v.gas))} ${verdictText(v).slice(5)}`),
+    "Stability (enforced: the run fails above the limit):",
+    ...checks.map(
+      (c) =>
+        `  ${c.pass ? "PASS" : "FAIL"}  ${c.label}: ${fmtGas(BigInt(c.gasA))} vs ${fmtGas(BigInt(c.gasB))} = ` +
+        `${c.diffPercent.toFixed(3)}% (limit ${c.limitPercent}%)`,
+    ),
+  ];
+}
+
+/** Writes reports/gas.json (`[{name, gas, ratio}]`) and reports/gas-budgets.json (budgets and stability). */
+export function writeReports(
+  root: string,
+  rows: Rows,
+  verdicts: BudgetVerdict[],
+  checks: StabilityCheck[],
+): { gasFile: string; budgetFile: string } {
+  const dir = path.join(root, "reports");
+  fs.mkdirSync(dir, { recursive: true });
+  const baseline = rows.get(BASELINE).gas;
+  const gas = rows.all().map((r) => ({
+    name: r.name,
+    gas: Number(r.gas),
+    ratio: ratio(r.gas, baseline),
+    ...(r.note ? { note: r.note } : {}),
+  }));
+  const gasFile = path.join(dir, "gas.json");
+  const budgetFile = path.join(dir, "gas-budgets.json");
+  fs.writeFileSync(gasFile, JSON.stringify(gas, null, 2) + "\n");
+  fs.writeFileSync(
+    budgetFile,
+    JSON.stringify(
+      {
+        budgets: verdicts.map((v) => ({ ...v, gas: Number(v.gas), budget: Number(v.budget), aim: v.aim === null ? null : Number(v.aim) })),
+        stability: checks.map((c) => ({ ...c, gasA: Number(c.gasA), gasB: Number(c.gasB) })),
+      },
+      null,
+      2,
+    ) + "\n",
+  );
+  return { gasFile, budgetFile };
+}

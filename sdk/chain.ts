@@ -1,0 +1,366 @@
+/**
+ * Chain reads shared by the clients: assets and their on-chain decimals, an intent's outcome from the module's
+ * events, a submission's outcome from its receipt, and a decoding of calldata into what it does (built from the
+ * bytes alone, never from anybody's description of them).
+ */
+import {
+  Interface,
+  Provider,
+  TransactionReceipt,
+  ZeroAddress,
+  dataLength,
+  dataSlice,
+  formatUnits,
+  getAddress,
+  isAddress,
+  parseUnits,
+} from "ethers";
+import type { AgentTreasuryModule } from "../typechain-types/contracts/AgentTreasuryModule";
+import { IERC20Metadata__factory } from "../typechain-types/factories/@openzeppelin/contracts/token/ERC20/extensions/IERC20Metadata__factory";
+import type { Intent } from "./eip712";
+import { InvalidRequestError } from "./errors";
+import { withRetry, RetryOptions } from "./retry";
+import { AssetInfo, DecodedAction, DenyReasonName, IntentStatusName, denyReasonName, statusName } from "./types";
+
+export const ETH_ASSET: AssetInfo = { address: ZeroAddress, symbol: "ETH", decimals: 18 };
+
+/** `formatUnits` without a trailing ".0": "1000" rather than "1000.0". */
+export function formatAmount(amount: bigint, decimals: number): string {
+  const s = formatUnits(amount, decimals);
+  return s.endsWith(".0") ? s.slice(0, -2) : s;
+}
+
+/** Parses a human-units decimal string with `decimals`, or passes base units (bigint) through. */
+export function parseAmount(amount: string | bigint, asset: AssetInfo, field = "amount"): bigint {
+  if (typeof amount === "bigint") {
+    if (amount < 0n) throw new InvalidRequestError(`${field} must not be negative (got ${amount}).`);
+    return amount;
+  }
+  const text = amount.trim();
+  if (!/^\d+(\.\d+)?$/.test(text)) {
+    throw new InvalidRequestError(`${field} "${amount}" is not a decimal number in ${asset.symbol} (e.g. "2.5"). Pass human units as a string.`);
+  }
+  const fraction = text.split(".")[1] ?? "";
+  if (fraction.length > asset.decimals) {
+    throw new InvalidRequestError(`${field} "${amount}" has ${fraction.length} decimals but ${asset.symbol} has ${asset.decimals}. Round it.`);
+  }
+  return parseUnits(text, asset.decimals);
+}
+
+export function requireAddress(value: string, field: string): string {
+  if (!isAddress(value)) throw new InvalidRequestError(`${field} "${value}" is not an address (0x followed by 40 hex digits).`);
+  return getAddress(value);
+}
+
+/** Resolves "ETH", token symbols (from a symbol -> address map) and addresses to assets with on-chain decimals. */
+export class AssetBook {
+  private readonly cache = new Map<string, AssetInfo>();
+  private readonly symbols = new Map<string, string>();
+
+  constructor(
+    private readonly provider: Provider,
+    tokens: Record<string, string> = {},
+    private readonly retry: Partial<RetryOptions> = {},
+  ) {
+    for (const [symbol, address] of Object.entries(tokens)) this.symbols.set(symbol.toUpperCase(), getAddress(address));
+  }
+
+  /** Known symbols, for messages. */
+  knownSymbols(): string[] {
+    return ["ETH", ...this.symbols.keys()];
+  }
+
+  async resolve(ref: string): Promise<AssetInfo> {
+    const trimmed = ref.trim();
+    if (/^eth$/i.test(trimmed) || trimmed === ZeroAddress) return ETH_ASSET;
+    let address: string | undefined;
+    if (isAddress(trimmed)) address = getAddress(trimmed);
+    else address = this.symbols.get(trimmed.toUpperCase());
+    if (!address) {
+      throw new InvalidRequestError(
+        `Unknown asset "${ref}". Use ETH, a token address, or one of the known symbols: ${this.knownSymbols().join(", ")}.`,
+      );
+    }
+    return this.info(address);
+  }
+
+  /** Reads a token's symbol and decimals (cached). */
+  async info(address: string): Promise<AssetInfo> {
+    if (address === ZeroAddress) return ETH_ASSET;
+    const cached = this.cache.get(address);
+    if (cached) return cached;
+    const token = IERC20Metadata__factory.connect(address, this.provider);
+    let decimals: number;
+    try {
+      decimals = Number(await withRetry(`read decimals() of ${address}`, () => token.decimals(), this.retry));
+    } catch (err) {
+      if (err instanceof InvalidRequestError) throw err;
+      if ((err as { code?: string }).code === "RPC_UNAVAILABLE") throw err;
+      throw new InvalidRequestError(`${address} does not answer decimals(): it is not an ERC-20 token. Check the asset address.`, { cause: err });
+    }
+    let symbol = address;
+    try {
+      symbol = await withRetry(`read symbol() of ${address}`, () => token.symbol(), this.retry);
+    } catch {
+      // symbol() is optional in ERC-20; the address names it then.
+    }
+    const info = { address, symbol, decimals };
+    this.cache.set(address, info);
+    return info;
+  }
+}
+
+/** What the chain says about an intent: its status and the event that decided it. */
+export interface ChainOutcome {
+  status: IntentStatusName;
+  reason?: DenyReasonName;
+  eta?: number;
+  txHash?: string;
+  blockNumber?: number;
+  /** Approvals counted on-chain now (queued intents). */
+  approvals: number;
+  /** The agent key of the record (zero address when the intent has no record). */
+  agent: string;
+  /** The whole intent, from its `IntentQueued` event (queued intents only). */
+  queuedIntent?: Intent;
+}
+
+function toIntent(o: {
+  agent: string;
+  target: string;
+  value: bigint;
+  data: string;
+  nonce: bigint;
+  idempotencyKey: string;
+  validAfter: bigint;
+  validUntil: bigint;
+  rationale: string;
+}): Intent {
+  return {
+    agent: o.agent,
+    target: o.target,
+    value: o.value,
+    data: o.data,
+    nonce: o.nonce,
+    idempotencyKey: o.idempotencyKey,
+    validAfter: o.validAfter,
+    validUntil: o.validUntil,
+    rationale: o.rationale,
+  };
+}
+
+/**
+ * Reads an intent's status and the events that carry its outcome (`IntentExecuted`, `IntentQueued`,
+ * `IntentDenied`, `IntentCancelled`) from `fromBlock` on. Keyless auto-executed intents have no record; their
+ * `IntentExecuted` event makes them Executed here.
+ */
+export async function outcomeOf(
+  module: AgentTreasuryModule,
+  intentId: string,
+  fromBlock: number,
+  retry: Partial<RetryOptions> = {},
+): Promise<ChainOutcome> {
+  const [record, logs] = await Promise.all([
+    withRetry("read the intent record", () => module.intent(intentId), retry),
+    withRetry("read the intent's events", () => outcomeLogs(module, intentId, fromBlock), retry),
+  ]);
+  const out: ChainOutcome = { status: statusName(record.status), approvals: Number(record.approvals), agent: record.agent };
+  if (record.eta !== 0n) out.eta = Number(record.eta);
+  for (const log of logs) {
+    const parsed = module.interface.parseLog(log);
+    if (!parsed) continue;
+    if (parsed.name === "IntentQueued") {
+      out.eta = Number(parsed.args.eta);
+      out.queuedIntent = toIntent(parsed.args.intent);
+      out.txHash ??= log.transactionHash;
+      out.blockNumber ??= log.blockNumber;
+    } else if (parsed.name === "IntentDenied") {
+      out.reason = denyReasonName(parsed.args.reason);
+      out.txHash = log.transactionHash;
+      out.blockNumber = log.blockNumber;
+    } else {
+      // Executed (auto or after the queue) or Cancelled: the latest event decides.
+      out.txHash = log.transactionHash;
+      out.blockNumber = log.blockNumber;
+      if (parsed.name === "IntentExecuted" && out.status === "None") out.status = "Executed";
+    }
+  }
+  return out;
+}
+
+async function outcomeLogs(module: AgentTreasuryModule, intentId: string, fromBlock: number) {
+  const i = module.interface;
+  const topics = ["IntentExecuted", "IntentQueued", "IntentDenied", "IntentCancelled"].map(
+    (name) => i.getEvent(name as "IntentExecuted").topicHash,
+  );
+  const logs = await module.runner!.provider!.getLogs({
+    address: await module.getAddress(),
+    topics: [topics, intentId],
+    fromBlock,
+    toBlock: "latest",
+  });
+  return logs.sort((a, b) => a.blockNumber - b.blockNumber || a.index - b.index);
+}
+
+/** The outcome of a submission transaction, from its receipt. */
+export interface ReceiptOutcome {
+  intentId: string;
+  status: IntentStatusName;
+  reason?: DenyReasonName;
+  eta?: number;
+  replay: boolean;
+  frozen: boolean;
+}
+
+/**
+ * Reads what `submit`/`propose` of `intentId` did from the receipt: executed, queued or denied, or an idempotent
+ * replay of an original intent (then `intentId` is the original's and `status` must be read from chain).
+ */
+export function outcomeFromReceipt(
+  module: AgentTreasuryModule,
+  moduleAddress: string,
+  receipt: TransactionReceipt,
+  intentId: string,
+  agent: string,
+): ReceiptOutcome | undefined {
+  let out: ReceiptOutcome | undefined;
+  let frozen = false;
+  const id = intentId.toLowerCase();
+  for (const log of receipt.logs) {
+    if (log.address.toLowerCase() !== moduleAddress.toLowerCase()) continue;
+    const parsed = module.interface.parseLog(log);
+    if (!parsed) continue;
+    const logId = String(parsed.args[0]).toLowerCase();
+    if (parsed.name === "IntentExecuted" && logId === id) out = { intentId, status: "Executed", replay: false, frozen: false };
+    else if (parsed.name === "IntentQueued" && logId === id)
+      out = { intentId, status: "Queued", eta: Number(parsed.args.eta), replay: false, frozen: false };
+    else if (parsed.name === "IntentDenied" && logId === id)
+      out = { intentId, status: "Denied", reason: denyReasonName(parsed.args.reason), replay: false, frozen: false };
+    else if (parsed.name === "IdempotentReplay" && String(parsed.args.agent).toLowerCase() === agent.toLowerCase())
+      out = { intentId: String(parsed.args.intentId), status: "None", replay: true, frozen: false };
+    else if (parsed.name === "AgentFrozen" && String(parsed.args.agent).toLowerCase() === agent.toLowerCase()) frozen = true;
+  }
+  if (out) out.frozen = frozen;
+  return out;
+}
+
+// ---------------------------------------------------------------- calldata decoding
+
+const TRANSFER = "0xa9059cbb";
+const APPROVAL_LIKE: Record<string, string> = {
+  "0x095ea7b3": "approve(address,uint256)",
+  "0x39509351": "increaseAllowance(address,uint256)",
+  "0xd505accf": "permit(address,address,uint256,uint256,uint8,bytes32,bytes32)",
+  "0x8fcbaf0c": "permit(address,address,uint256,uint256,bool,uint8,bytes32,bytes32)",
+  "0xa22cb465": "setApprovalForAll(address,bool)",
+  "0x23b872dd": "transferFrom(address,address,uint256)",
+};
+
+function short(address: string): string {
+  return `${address.slice(0, 6)}…${address.slice(-4)}`;
+}
+
+/**
+ * Decodes what an intent does from its target, value and calldata, as the module classifies it
+ * (`IntentCalldata.classify`): an ETH payment, an exact 68-byte `transfer`, an approval-like call, or another call.
+ * `knownFunctions` are extra function signatures to decode calls with (e.g. "deposit(uint256,address)").
+ */
+export async function decodeAction(intent: Intent, assets: AssetBook, knownFunctions: readonly string[] = []): Promise<DecodedAction> {
+  const value = intent.value;
+  if (dataLength(intent.data) === 0) {
+    const amountFormatted = formatAmount(value, 18);
+    return {
+      kind: "eth-payment",
+      to: intent.target,
+      asset: ETH_ASSET,
+      amount: value,
+      amountFormatted,
+      summary: `Pay ${amountFormatted} ETH to ${intent.target}`,
+    };
+  }
+  const selector = dataLength(intent.data) >= 4 ? dataSlice(intent.data, 0, 4).toLowerCase() : intent.data.toLowerCase();
+  if (selector === TRANSFER && dataLength(intent.data) === 68) {
+    const [to, amount] = new Interface(["function transfer(address,uint256)"]).decodeFunctionData("transfer", intent.data);
+    let asset: AssetInfo;
+    try {
+      asset = await assets.info(getAddress(intent.target));
+    } catch {
+      asset = { address: intent.target, symbol: `unknown token ${short(intent.target)}`, decimals: 0 };
+    }
+    const amountFormatted = formatAmount(amount as bigint, asset.decimals);
+    const extra = value > 0n ? ` plus ${formatAmount(value, 18)} ETH sent to the token` : "";
+    return {
+      kind: "token-payment",
+      token: intent.target,
+      to: String(to),
+      asset,
+      amount: amount as bigint,
+      amountFormatted,
+      ethValue: value,
+      summary: `Pay ${amountFormatted} ${asset.symbol} to ${String(to)}${extra}`,
+    };
+  }
+  const approval = APPROVAL_LIKE[selector];
+  if (approval) {
+    const iface = new Interface([`function ${approval}`]);
+    let spender: string | undefined;
+    let amount: bigint | undefined;
+    try {
+      const args = iface.decodeFunctionData(approval.split("(")[0], intent.data);
+      if (approval.startsWith("approve") || approval.startsWith("increaseAllowance")) [spender, amount] = [String(args[0]), args[1] as bigint];
+      else if (approval.startsWith("setApprovalForAll")) spender = String(args[0]);
+      else if (approval.startsWith("permit")) [spender, amount] = [String(args[1]), args[2] as bigint];
+      else [spender, amount] = [String(args[1]), args[2] as bigint]; // transferFrom(from, to, amount)
+    } catch {
+      // Malformed arguments: still an approval-like call; show the raw selector.
+    }
+    let amountFormatted: string | undefined;
+    if (amount !== undefined) {
+      const asset = await assets.info(getAddress(intent.target)).catch(() => undefined);
+      amountFormatted = asset ? `${formatAmount(amount, asset.decimals)} ${asset.symbol}` : `${amount} base units`;
+    }
+    return {
+      kind: "approval",
+      target: intent.target,
+      selector,
+      function: approval,
+      spender,
+      amount,
+      amountFormatted,
+      ethValue: value,
+      summary:
+        `GRANTS SPENDING RIGHTS: ${approval.split("(")[0]} on ${intent.target}` +
+        (spender ? ` to ${spender}` : "") +
+        (amountFormatted ? ` for ${amountFormatted}` : ""),
+    };
+  }
+  let fn: string | undefined;
+  let args: string[] | undefined;
+  for (const signature of knownFunctions) {
+    const iface = new Interface([`function ${signature}`]);
+    const fragment = iface.getFunction(signature.split("(")[0]);
+    if (fragment && fragment.selector.toLowerCase() === selector) {
+      fn = fragment.format("sighash");
+      try {
+        args = iface.decodeFunctionData(fragment, intent.data).map((a) => String(a));
+      } catch {
+        args = undefined;
+      }
+      break;
+    }
+  }
+  const ethValueFormatted = formatAmount(value, 18);
+  return {
+    kind: "call",
+    target: intent.target,
+    selector,
+    function: fn,
+    args,
+    ethValue: value,
+    ethValueFormatted,
+    summary:
+      `Call ${fn ?? `unknown function ${selector}`} on ${intent.target}` +
+      (args ? ` with (${args.join(", ")})` : "") +
+      (value > 0n ? `, sending ${ethValueFormatted} ETH` : ""),
+  };
+}

@@ -1,0 +1,457 @@
+/**
+ * Typed errors of the client library. Each class has a stable `code`, and its message says what happened and what
+ * to do next. Reverts are decoded from the module's custom errors with the generated (typechain) interface, so a
+ * caller can `catch (e) { if (e instanceof AgentFrozenError) ... }` or switch on `e.code`.
+ */
+import { AbiCoder, ErrorDescription, Interface, dataSlice, formatUnits } from "ethers";
+import { AgentTreasuryModule__factory } from "../typechain-types/factories/contracts/AgentTreasuryModule__factory";
+import { IERC20Errors__factory } from "../typechain-types/factories/@openzeppelin/contracts/interfaces/draft-IERC6093.sol/IERC20Errors__factory";
+import { DENY_REASON_NAMES, STATUS_NAMES } from "./types";
+
+export interface TreasuryErrorDetails {
+  /** The module's custom error name, when the error was decoded from a revert. */
+  errorName?: string;
+  /** The custom error's arguments by name. */
+  args?: Record<string, unknown>;
+  cause?: unknown;
+}
+
+/** Base class of every error the client throws on purpose. */
+export abstract class TreasuryError extends Error {
+  abstract readonly code: string;
+  readonly errorName?: string;
+  readonly args: Readonly<Record<string, unknown>>;
+
+  constructor(message: string, details: TreasuryErrorDetails = {}) {
+    super(message, details.cause === undefined ? undefined : { cause: details.cause });
+    this.name = new.target.name;
+    this.errorName = details.errorName;
+    this.args = details.args ?? {};
+  }
+
+  /** A JSON-friendly view (bigints as decimal strings), for logs and the CLI's `--json`. */
+  toJSON(): { code: string; name: string; message: string; errorName?: string; args: Record<string, string> } {
+    const args: Record<string, string> = {};
+    for (const [k, v] of Object.entries(this.args)) args[k] = String(v);
+    return { code: this.code, name: this.name, message: this.message, errorName: this.errorName, args };
+  }
+}
+
+// ---------------------------------------------------------------- rejected submissions
+
+/** The module is paused: nothing can be submitted or executed. */
+export class ModulePausedError extends TreasuryError {
+  static readonly CODE = "MODULE_PAUSED";
+  readonly code = ModulePausedError.CODE;
+}
+
+/** The agent is frozen (by a guardian, or automatically by strikes). */
+export class AgentFrozenError extends TreasuryError {
+  static readonly CODE = "AGENT_FROZEN";
+  readonly code = AgentFrozenError.CODE;
+}
+
+/** The agent key is unknown, removed, rotated out or expired. */
+export class AgentInactiveError extends TreasuryError {
+  static readonly CODE = "AGENT_INACTIVE";
+  readonly code = AgentInactiveError.CODE;
+}
+
+/** The intent's signature (or sender) is not the agent's. */
+export class SignatureRejectedError extends TreasuryError {
+  static readonly CODE = "SIGNATURE_INVALID";
+  readonly code = SignatureRejectedError.CODE;
+}
+
+/** The intent's nonce is not the current nonce of its lane. */
+export class NonceMismatchError extends TreasuryError {
+  static readonly CODE = "NONCE_MISMATCH";
+  readonly code = NonceMismatchError.CODE;
+}
+
+/** The intent is outside its `[validAfter, validUntil]` window (or has no deadline). */
+export class IntentWindowError extends TreasuryError {
+  static readonly CODE = "INTENT_OUTSIDE_WINDOW";
+  readonly code = IntentWindowError.CODE;
+}
+
+/** The idempotency key is bound to a different payload. */
+export class IdempotencyConflictError extends TreasuryError {
+  static readonly CODE = "IDEMPOTENCY_CONFLICT";
+  readonly code = IdempotencyConflictError.CODE;
+}
+
+// ---------------------------------------------------------------- execution
+
+/** The Safe's inner call failed, or moved more than it was charged. Nothing was charged. */
+export class ExecutionFailedError extends TreasuryError {
+  static readonly CODE = "EXECUTION_FAILED";
+  readonly code = ExecutionFailedError.CODE;
+}
+
+// ---------------------------------------------------------------- escalation
+
+/** A queued intent's eta has not come yet. */
+export class IntentNotReadyError extends TreasuryError {
+  static readonly CODE = "INTENT_NOT_READY";
+  readonly code = IntentNotReadyError.CODE;
+}
+
+/** The intent is not in the status the action needs (e.g. approving an executed intent). */
+export class IntentStateError extends TreasuryError {
+  static readonly CODE = "INTENT_WRONG_STATUS";
+  readonly code = IntentStateError.CODE;
+}
+
+/** A queued intent no longer fits the agent's current policy. */
+export class PolicyViolationError extends TreasuryError {
+  static readonly CODE = "POLICY_VIOLATION";
+  readonly code = PolicyViolationError.CODE;
+}
+
+/** Not enough co-signer approvals to execute. */
+export class ApprovalsInsufficientError extends TreasuryError {
+  static readonly CODE = "APPROVALS_INSUFFICIENT";
+  readonly code = ApprovalsInsufficientError.CODE;
+}
+
+/** A co-signer approval was refused (unknown signer, bad signature, wrong order, already approved). */
+export class CosignerRejectedError extends TreasuryError {
+  static readonly CODE = "COSIGNER_REJECTED";
+  readonly code = CosignerRejectedError.CODE;
+}
+
+/** The caller lacks the role for this action (guardian, owner, canceller). */
+export class NotAuthorizedError extends TreasuryError {
+  static readonly CODE = "NOT_AUTHORIZED";
+  readonly code = NotAuthorizedError.CODE;
+}
+
+/** The module refused a configuration or lifecycle call. */
+export class ModuleConfigError extends TreasuryError {
+  static readonly CODE = "MODULE_CONFIG";
+  readonly code = ModuleConfigError.CODE;
+}
+
+/** A revert the client could not decode. */
+export class UnknownRevertError extends TreasuryError {
+  static readonly CODE = "REVERTED";
+  readonly code = UnknownRevertError.CODE;
+}
+
+// ---------------------------------------------------------------- client-side
+
+/** The RPC node could not be reached after retries. */
+export class RpcUnavailableError extends TreasuryError {
+  static readonly CODE = "RPC_UNAVAILABLE";
+  readonly code = RpcUnavailableError.CODE;
+  constructor(what: string, attempts: number, cause: unknown) {
+    const reason = cause instanceof Error ? cause.message.split("\n")[0] : String(cause);
+    super(
+      `Could not reach the RPC node to ${what} after ${attempts} attempt(s) (${reason}). ` +
+        "Check the RPC URL and the node, then retry with the same idempotency key: anything already signed is in " +
+        "the journal and is resumed, never paid twice.",
+      { cause, args: { what, attempts } },
+    );
+  }
+}
+
+/** The request is malformed (amount, address, asset, lane ...). Nothing was signed. */
+export class InvalidRequestError extends TreasuryError {
+  static readonly CODE = "INVALID_REQUEST";
+  readonly code = InvalidRequestError.CODE;
+}
+
+/** The journal cannot be used (locked by another live process, unreadable, or written by another client). */
+export class JournalError extends TreasuryError {
+  static readonly CODE = "JOURNAL_ERROR";
+  readonly code = JournalError.CODE;
+}
+
+/** `waitFor` gave up before the intent reached the awaited status. */
+export class WaitTimeoutError extends TreasuryError {
+  static readonly CODE = "WAIT_TIMEOUT";
+  readonly code = WaitTimeoutError.CODE;
+}
+
+// ---------------------------------------------------------------- decoding
+
+type Args = Record<string, unknown>;
+type ErrorClass = new (message: string, details?: TreasuryErrorDetails) => TreasuryError;
+
+const moduleInterface: Interface = AgentTreasuryModule__factory.createInterface() as unknown as Interface;
+const erc20ErrorsInterface: Interface = IERC20Errors__factory.createInterface() as unknown as Interface;
+
+const when = (seconds: unknown): string => {
+  const n = Number(seconds);
+  return Number.isFinite(n) && n > 0 ? `${new Date(n * 1000).toISOString()} (unix ${n})` : String(seconds);
+};
+const statusOf = (v: unknown): string => STATUS_NAMES[Number(v)] ?? String(v);
+const statesIn = (bitmap: unknown): string => {
+  const bits = BigInt(bitmap as bigint);
+  const names = STATUS_NAMES.filter((_, i) => (bits >> BigInt(i)) & 1n);
+  return names.length ? names.join(" or ") : "none";
+};
+const laneOf = (nonce: unknown): string => (BigInt(nonce as bigint) >> 64n).toString();
+
+/** For each custom error of the module: the class it maps to and a message saying what to do next. */
+const MODULE_ERRORS: Record<string, [ErrorClass, (a: Args) => string]> = {
+  ModuleIsPaused: [
+    ModulePausedError,
+    () =>
+      "The treasury module is paused (a guardian or the owners stopped it): nothing can be submitted or executed. " +
+      "Do not retry in a loop; wait until the Safe owners unpause it.",
+  ],
+  AgentIsFrozen: [
+    AgentFrozenError,
+    (a) =>
+      `Agent ${a.agent} is frozen (by a guardian, or automatically after repeated denied intents). Stop submitting ` +
+      "and ask the Safe owners to review its activity and unfreeze it.",
+  ],
+  AgentUnknown: [
+    AgentInactiveError,
+    (a) =>
+      `${a.agent} is not an active agent of this module (never registered, removed, or rotated out). Check the ` +
+      "module address and the agent key; the Safe owners register agents with setAgent.",
+  ],
+  AgentExpired: [
+    AgentInactiveError,
+    (a) => `Agent key ${a.agent} expired at ${when(a.validUntil)}. Ask the Safe owners to extend its validUntil or rotate to a new key.`,
+  ],
+  IntentSenderNotAgent: [
+    SignatureRejectedError,
+    (a) => `An unsigned intent must be sent by the agent ${a.agent} itself, not by ${a.sender}. Sign the intent, or send it from the agent's key.`,
+  ],
+  IntentSignatureInvalid: [
+    SignatureRejectedError,
+    (a) =>
+      `The signature of intent ${a.intentId} is not agent ${a.agent}'s. Sign with the agent's key for this chain ` +
+      "and module (the client does); a relayer must pass the intent and signature unchanged.",
+  ],
+  IntentNonceMismatch: [
+    NonceMismatchError,
+    (a) =>
+      `Nonce ${a.got} is not the current nonce ${a.expected} of lane ${laneOf(a.expected)} for agent ${a.agent}: another ` +
+      "intent used this lane first. Re-read the nonce and sign again (the client does this); give concurrent " +
+      "workflows separate lanes.",
+  ],
+  IntentValidUntilZero: [
+    IntentWindowError,
+    (a) => `Intent of agent ${a.agent} has validUntil 0. Give it a deadline (the client signs with now + validFor).`,
+  ],
+  IntentNotYetValid: [
+    IntentWindowError,
+    (a) => `The intent is not valid before ${when(a.validAfter)} (block time ${a.timestamp}). Submit it after that time.`,
+  ],
+  IntentExpired: [
+    IntentWindowError,
+    (a) =>
+      `The intent's signature expired at ${when(a.validUntil)} (block time ${a.timestamp}). Sign it again with a fresh ` +
+      "deadline and the same idempotency key, so that it still pays at most once.",
+  ],
+  IdempotencyKeyConflict: [
+    IdempotencyConflictError,
+    (a) =>
+      `Idempotency key ${a.key} of agent ${a.agent} is already bound to a different payload (intent ` +
+      `${a.originalIntentId}). A key names one payment forever: use a new key for a new payment, or repeat the ` +
+      "original payload exactly to read its result.",
+  ],
+  ExecutionFailed: [
+    ExecutionFailedError,
+    (a) =>
+      `The Safe's call to ${a.target} reverted; nothing was charged and the nonce was not consumed. Check the ` +
+      "target's state (the Safe's balance, the token, the contract) before retrying.",
+  ],
+  TokenTransferReturnedFalse: [
+    ExecutionFailedError,
+    (a) => `Token ${a.token} returned false from transfer (often: the Safe's balance is too low). Check the Safe's balance; nothing was charged.`,
+  ],
+  TokenBalanceUnreadable: [
+    ExecutionFailedError,
+    (a) => `The module could not read the Safe's balance of ${a.token}: is it an ERC-20 token? Check the asset address.`,
+  ],
+  BalanceChangeExceedsCharge: [
+    ExecutionFailedError,
+    (a) =>
+      `More of asset ${a.asset} left the Safe (${a.actual}) than the intent was charged (${a.charged}), so the module ` +
+      "reverted it. The token or target behaves unexpectedly (fee on transfer, reentrancy): review it before use.",
+  ],
+  IntentNotReady: [
+    IntentNotReadyError,
+    (a) =>
+      `Intent ${a.intentId} is timelocked until ${when(a.eta)} (block time ${a.timestamp}). Execute it after the ` +
+      "escalation delay.",
+  ],
+  IntentUnexpectedStatus: [
+    IntentStateError,
+    (a) =>
+      `Intent ${a.intentId} is ${statusOf(a.current)}, but this needs it to be ${statesIn(a.expectedStates)}. Read its ` +
+      "status (intent:show) before acting again.",
+  ],
+  IntentPolicyViolation: [
+    PolicyViolationError,
+    (a) =>
+      `Intent ${a.intentId} no longer fits the agent's policy (${DENY_REASON_NAMES[Number(a.reason)] ?? a.reason}); ` +
+      "limits at execution time apply. Cancel it, or ask the Safe owners to change the policy first.",
+  ],
+  ApprovalsInsufficient: [
+    ApprovalsInsufficientError,
+    (a) =>
+      `Intent ${a.intentId} has ${a.counted} of the ${a.required} co-signer approvals it needs. Collect more ` +
+      "approvals (on-chain or signatures) and execute again.",
+  ],
+  CosignerUnknown: [
+    CosignerRejectedError,
+    (a) => `${a.signer} is not a current co-signer. Use a co-signer's key, or ask the Safe owners to update the co-signer set.`,
+  ],
+  CosignerSignatureInvalid: [
+    CosignerRejectedError,
+    (a) =>
+      `The approval signature of ${a.signer} for intent ${a.intentId} is invalid. It must sign CosignerApproval for ` +
+      "this exact intentId, chain and module.",
+  ],
+  CosignerSignaturesUnordered: [
+    CosignerRejectedError,
+    (a) =>
+      `Co-signer signatures must be sorted by signer address without duplicates (${a.signer} came after ` +
+      `${a.previous}). Remove the duplicate; the client sorts signatures for you.`,
+  ],
+  CosignerAlreadyApproved: [
+    CosignerRejectedError,
+    (a) => `${a.cosigner} has already approved intent ${a.intentId}; nothing to do. Other co-signers must approve too.`,
+  ],
+  CancelNotAuthorized: [
+    NotAuthorizedError,
+    (a) =>
+      `${a.caller} may not cancel intent ${a.intentId}: only a guardian, a co-signer, the Safe or the intent's agent ` +
+      "can. Use one of those keys.",
+  ],
+  ModuleCallerNotGuardian: [
+    NotAuthorizedError,
+    (a) => `${a.caller} is not a guardian of this module. Use a guardian key (the Safe owners appoint guardians with setGuardian).`,
+  ],
+  ModuleCallerNotOwner: [
+    NotAuthorizedError,
+    (a) => `Only the Safe ${a.owner} may do this, not ${a.caller}. Propose it as a Safe transaction for the owners to sign.`,
+  ],
+  ModuleNotPaused: [ModuleConfigError, () => "The module is not paused; there is nothing to unpause."],
+};
+
+// Configuration and initialisation errors share one class: the owners' tooling (treasury:apply) reports them.
+for (const name of [
+  "ModuleAlreadyInitialized",
+  "ModuleInvalidAvatar",
+  "AgentKeyInvalid",
+  "AgentKeyRetired",
+  "AgentKeyAlreadyUsed",
+  "AgentConfigInvalid",
+  "AssetLimitInvalid",
+  "TargetForbidden",
+  "CosignerInvalid",
+  "CosignerSetTooLarge",
+  "CosignerThresholdInvalid",
+  "TreasuryLimitInvalid",
+]) {
+  MODULE_ERRORS[name] = [
+    ModuleConfigError,
+    (a) =>
+      `The module refused the configuration: ${name}(${Object.values(a).map(String).join(", ")}). Fix that value ` +
+      "in the policy and propose the Safe transaction again.",
+  ];
+}
+
+/** Names of every custom error the module declares (for tests that check the mapping is complete). */
+export function moduleErrorNames(): string[] {
+  const names: string[] = [];
+  moduleInterface.forEachError((e) => names.push(e.name));
+  return names;
+}
+
+/** True when every custom error of the module maps to a typed class. */
+export function isMappedModuleError(name: string): boolean {
+  return name in MODULE_ERRORS;
+}
+
+function argsOf(desc: ErrorDescription): Args {
+  const args: Args = {};
+  desc.fragment.inputs.forEach((input, i) => (args[input.name || String(i)] = desc.args[i]));
+  return args;
+}
+
+/** Finds revert data in an ethers / Hardhat error object (it hides at different depths). */
+export function revertDataOf(err: unknown): string | undefined {
+  const seen = new Set<unknown>();
+  const stack: unknown[] = [err];
+  while (stack.length) {
+    const e = stack.pop();
+    if (!e || typeof e !== "object" || seen.has(e)) continue;
+    seen.add(e);
+    const o = e as Record<string, unknown>;
+    if (typeof o.data === "string" && /^0x[0-9a-fA-F]{8,}$/.test(o.data)) return o.data;
+    if (o.data && typeof o.data === "object") {
+      const inner = (o.data as Record<string, unknown>).data;
+      if (typeof inner === "string" && /^0x[0-9a-fA-F]{8,}$/.test(inner)) return inner;
+    }
+    for (const key of ["error", "info", "cause", "data", "receipt"]) if (o[key] && typeof o[key] === "object") stack.push(o[key]);
+  }
+  return undefined;
+}
+
+const ERROR_STRING = "0x08c379a0"; // Error(string)
+const PANIC = "0x4e487b71"; // Panic(uint256)
+
+/**
+ * Decodes revert data: the module's custom errors into their typed class; anything else (the inner call's revert
+ * bubbled up by the module) into {ExecutionFailedError} with the decoded reason, or {UnknownRevertError}.
+ */
+export function decodeRevert(data: string, cause?: unknown): TreasuryError {
+  const desc = moduleInterface.parseError(data);
+  if (desc) {
+    const mapped = MODULE_ERRORS[desc.name];
+    const args = argsOf(desc);
+    if (mapped) return new mapped[0](mapped[1](args), { errorName: desc.name, args, cause });
+    return new UnknownRevertError(`The module reverted with ${desc.name}; see its documentation in IAgentTreasuryModule.`, {
+      errorName: desc.name,
+      args,
+      cause,
+    });
+  }
+  const selector = dataSlice(data, 0, 4);
+  let inner: string | undefined;
+  if (selector === ERROR_STRING) inner = `"${AbiCoder.defaultAbiCoder().decode(["string"], dataSlice(data, 4))[0]}"`;
+  else if (selector === PANIC) inner = `panic 0x${(AbiCoder.defaultAbiCoder().decode(["uint256"], dataSlice(data, 4))[0] as bigint).toString(16)}`;
+  else {
+    const token = erc20ErrorsInterface.parseError(data);
+    if (token) {
+      const a = argsOf(token);
+      inner =
+        token.name === "ERC20InsufficientBalance"
+          ? `ERC20InsufficientBalance: the Safe holds ${formatUnits(a.balance as bigint, 0)} base units, needs ${formatUnits(a.needed as bigint, 0)}`
+          : `${token.name}(${Object.values(a).map(String).join(", ")})`;
+    }
+  }
+  if (inner !== undefined) {
+    return new ExecutionFailedError(
+      `The Safe's inner call reverted with ${inner}; nothing was charged and the nonce was not consumed. Fix the cause ` +
+        "(e.g. the Safe's balance) before retrying.",
+      { errorName: "InnerCallReverted", args: { reason: inner, data }, cause },
+    );
+  }
+  return new UnknownRevertError(`The transaction reverted with undecoded data ${data}. Inspect it with the target's ABI.`, {
+    args: { data },
+    cause,
+  });
+}
+
+/** Turns a thrown ethers/Hardhat error into a typed {TreasuryError} when it is a revert; otherwise undefined. */
+export function decodeError(err: unknown): TreasuryError | undefined {
+  if (err instanceof TreasuryError) return err;
+  const data = revertDataOf(err);
+  if (data) return decodeRevert(data, err);
+  return undefined;
+}
+
+/** `decodeError`, or the original error when it is not a revert (e.g. a transport failure). */
+export function toTreasuryError(err: unknown): unknown {
+  return decodeError(err) ?? err;
+}

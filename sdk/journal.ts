@@ -1,0 +1,351 @@
+/**
+ * A durable write-ahead journal of every intent a client signs: append-only JSON lines, each appended with one
+ * `write` and made durable with `fsync` before the client acts on it.
+ *
+ * Crash safety:
+ * - An intent is journaled ("signed", with its signature and rationale text) before it is sent, so a crash after
+ *   signing never loses it: on start the client reconciles every unfinished entry with the chain (idempotency
+ *   record, nonce, events) and either records the outcome that happened or resumes it under the same idempotency
+ *   key, which pays at most once.
+ * - A crash in the middle of an append leaves at most one torn last line, which was never acted upon (the client
+ *   acts only after `append` returns). Opening the journal drops it. A malformed line anywhere else is corruption
+ *   and is refused, never skipped silently.
+ * - One process owns a journal at a time (a lock file holding its pid); a lock left by a dead process is taken over.
+ */
+import * as fs from "fs";
+import * as path from "path";
+import * as os from "os";
+import type { Intent } from "./eip712";
+import { JournalError } from "./errors";
+import type { DenyReasonName, IntentStatusName } from "./types";
+
+export const JOURNAL_VERSION = 1;
+
+/** An Intent with bigints as decimal strings (JSON has no bigint). */
+export interface SerializedIntent {
+  agent: string;
+  target: string;
+  value: string;
+  data: string;
+  nonce: string;
+  idempotencyKey: string;
+  validAfter: string;
+  validUntil: string;
+  rationale: string;
+}
+
+export type IntentKind = "submit" | "propose";
+
+interface EntryBase {
+  v: number;
+  /** ISO time of the append. */
+  at: string;
+  intentId: string;
+}
+
+/** Written before the intent leaves the process. */
+export interface SignedEntry extends EntryBase {
+  t: "signed";
+  kind: IntentKind;
+  chainId: string;
+  module: string;
+  intent: SerializedIntent;
+  signature: string;
+  /** The agent's stated reason; keccak256 of it is `intent.rationale`. */
+  rationaleText: string;
+  /** Where the idempotency key came from. */
+  keySource: "caller" | "derived";
+  /** Block number when signed: events of this intent cannot be older. */
+  signedAtBlock: number;
+  /** The intentId this entry replaces (re-signed with a fresh nonce or deadline under the same key). */
+  supersedes?: string;
+}
+
+/** The transaction carrying the intent was broadcast. */
+export interface SentEntry extends EntryBase {
+  t: "sent";
+  txHash: string;
+}
+
+/** The intent's outcome on chain (or, for `replayOf`, the outcome of the original intent bound to the same key). */
+export interface OutcomeEntry extends EntryBase {
+  t: "outcome";
+  status: IntentStatusName;
+  reason?: DenyReasonName;
+  txHash?: string;
+  eta?: number;
+  blockNumber?: number;
+  /** The key was already bound: this intent did nothing and `replayOf` is the original. */
+  replayOf?: string;
+}
+
+/** The intent was refused before anything was recorded on chain (a revert), or replaced by a re-signed one. */
+export interface ClosedEntry extends EntryBase {
+  t: "closed";
+  why: "rejected" | "superseded";
+  code?: string;
+  message?: string;
+}
+
+export type JournalEntry = SignedEntry | SentEntry | OutcomeEntry | ClosedEntry;
+
+/** Everything the journal knows about one intent. */
+export interface JournalRecord {
+  signed: SignedEntry;
+  sent?: SentEntry;
+  outcome?: OutcomeEntry;
+  closed?: ClosedEntry;
+}
+
+export function serializeIntent(intent: Intent): SerializedIntent {
+  return {
+    agent: intent.agent,
+    target: intent.target,
+    value: intent.value.toString(),
+    data: intent.data,
+    nonce: intent.nonce.toString(),
+    idempotencyKey: intent.idempotencyKey,
+    validAfter: intent.validAfter.toString(),
+    validUntil: intent.validUntil.toString(),
+    rationale: intent.rationale,
+  };
+}
+
+export function deserializeIntent(s: SerializedIntent): Intent {
+  return {
+    agent: s.agent,
+    target: s.target,
+    value: BigInt(s.value),
+    data: s.data,
+    nonce: BigInt(s.nonce),
+    idempotencyKey: s.idempotencyKey,
+    validAfter: BigInt(s.validAfter),
+    validUntil: BigInt(s.validUntil),
+    rationale: s.rationale,
+  };
+}
+
+function isEntry(x: unknown): x is JournalEntry {
+  if (!x || typeof x !== "object") return false;
+  const e = x as Partial<JournalEntry>;
+  return (
+    typeof e.intentId === "string" && typeof e.at === "string" && (e.t === "signed" || e.t === "sent" || e.t === "outcome" || e.t === "closed")
+  );
+}
+
+function processAlive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (err) {
+    return (err as NodeJS.ErrnoException).code === "EPERM";
+  }
+}
+
+export interface JournalOpenOptions {
+  /** Open without the lock and refuse appends (co-signers reading rationale texts). Default false. */
+  readOnly?: boolean;
+}
+
+export class Journal {
+  private readonly entriesList: JournalEntry[] = [];
+  private readonly records = new Map<string, JournalRecord>();
+  private fd: number | undefined;
+  private lockPath: string | undefined;
+
+  private constructor(
+    /** File path, or undefined for an in-memory journal. */
+    readonly file: string | undefined,
+    readonly readOnly: boolean,
+  ) {}
+
+  /**
+   * Opens (creating if needed) a journal file, repairs a torn last line, and takes the lock.
+   * @throws JournalError when another live process holds the lock or a line is corrupt.
+   */
+  static open(file: string, options: JournalOpenOptions = {}): Journal {
+    const j = new Journal(path.resolve(file), options.readOnly ?? false);
+    if (j.readOnly) {
+      if (fs.existsSync(j.file!)) j.load(false);
+      return j;
+    }
+    fs.mkdirSync(path.dirname(j.file!), { recursive: true });
+    j.lock();
+    try {
+      const existed = fs.existsSync(j.file!);
+      j.fd = fs.openSync(j.file!, "a+");
+      if (!existed) Journal.fsyncDir(path.dirname(j.file!));
+      j.load(true);
+    } catch (err) {
+      j.close();
+      throw err;
+    }
+    return j;
+  }
+
+  /** A journal that lives only in memory: no crash safety. For tests and throwaway scripts. */
+  static inMemory(): Journal {
+    return new Journal(undefined, false);
+  }
+
+  /** Every entry, oldest first. */
+  entries(): readonly JournalEntry[] {
+    return this.entriesList;
+  }
+
+  record(intentId: string): JournalRecord | undefined {
+    return this.records.get(intentId.toLowerCase());
+  }
+
+  /** All records, oldest first. */
+  allRecords(): JournalRecord[] {
+    return [...this.records.values()];
+  }
+
+  /** Records of `agent` on `chainId`/`module` that have neither an outcome nor a closing entry. */
+  unfinished(chainId: bigint, module: string, agent: string): JournalRecord[] {
+    return this.allRecords().filter(
+      (r) => !r.outcome && !r.closed && this.matches(r.signed, chainId, module, agent),
+    );
+  }
+
+  /** Records carrying `key` for `agent`, oldest first. */
+  byKey(chainId: bigint, module: string, agent: string, key: string): JournalRecord[] {
+    const k = key.toLowerCase();
+    return this.allRecords().filter(
+      (r) => r.signed.intent.idempotencyKey.toLowerCase() === k && this.matches(r.signed, chainId, module, agent),
+    );
+  }
+
+  /** The rationale text whose keccak256 is `rationaleHash`, if any intent in the journal carried it. */
+  rationaleText(rationaleHash: string): string | undefined {
+    const h = rationaleHash.toLowerCase();
+    for (const r of this.records.values()) if (r.signed.intent.rationale.toLowerCase() === h) return r.signed.rationaleText;
+    return undefined;
+  }
+
+  /** Appends an entry durably (write + fsync) before returning. */
+  append(entry: JournalEntry): void {
+    if (this.readOnly) throw new JournalError(`Journal ${this.file} is open read-only; open it without readOnly to write.`);
+    if (this.file !== undefined) {
+      if (this.fd === undefined) throw new JournalError(`Journal ${this.file} is closed; open it again before use.`);
+      const line = Buffer.from(JSON.stringify(entry) + "\n", "utf8");
+      let offset = 0;
+      while (offset < line.length) offset += fs.writeSync(this.fd, line, offset, line.length - offset);
+      fs.fsyncSync(this.fd);
+    }
+    this.index(entry);
+  }
+
+  /** Releases the file and the lock. */
+  close(): void {
+    if (this.fd !== undefined) {
+      fs.closeSync(this.fd);
+      this.fd = undefined;
+    }
+    if (this.lockPath) {
+      try {
+        const owner = fs.readFileSync(this.lockPath, "utf8");
+        if (owner.startsWith(`${process.pid}@`)) fs.unlinkSync(this.lockPath);
+      } catch {
+        // already gone
+      }
+      this.lockPath = undefined;
+    }
+  }
+
+  // ---------------------------------------------------------------- internals
+
+  private matches(s: SignedEntry, chainId: bigint, module: string, agent: string): boolean {
+    return (
+      s.chainId === chainId.toString() &&
+      s.module.toLowerCase() === module.toLowerCase() &&
+      s.intent.agent.toLowerCase() === agent.toLowerCase()
+    );
+  }
+
+  private index(entry: JournalEntry): void {
+    this.entriesList.push(entry);
+    const id = entry.intentId.toLowerCase();
+    if (entry.t === "signed") {
+      this.records.set(id, { signed: entry });
+      return;
+    }
+    const rec = this.records.get(id);
+    // An entry about an intent this journal never signed is corruption: refuse rather than guess.
+    if (!rec) throw new JournalError(`Journal ${this.file ?? "(memory)"} has a "${entry.t}" entry for ${entry.intentId} without its "signed" entry; the file is damaged. Move it aside and let the client reconcile from the chain.`);
+    if (entry.t === "sent") rec.sent = entry;
+    else if (entry.t === "outcome") rec.outcome = entry;
+    else rec.closed = entry;
+  }
+
+  private load(repair: boolean): void {
+    const text = fs.readFileSync(this.file!, "utf8");
+    if (text.length === 0) return;
+    const lastNewline = text.lastIndexOf("\n");
+    const complete = text.slice(0, lastNewline + 1);
+    const torn = text.slice(lastNewline + 1);
+    if (torn.length > 0 && repair) {
+      // The append that wrote this never returned, so nothing acted on it: drop it.
+      fs.ftruncateSync(this.fd!, Buffer.byteLength(complete, "utf8"));
+      fs.fsyncSync(this.fd!);
+    }
+    const lines = complete.split("\n");
+    lines.pop(); // after the final newline
+    lines.forEach((line, i) => {
+      let parsed: unknown;
+      try {
+        parsed = JSON.parse(line);
+      } catch {
+        throw new JournalError(`Journal ${this.file} line ${i + 1} is not valid JSON; the file is damaged. Restore it from a backup or move it aside (the client then reconciles from the chain).`);
+      }
+      if (!isEntry(parsed)) throw new JournalError(`Journal ${this.file} line ${i + 1} is not a journal entry. Is this the right file?`);
+      if (parsed.v > JOURNAL_VERSION) throw new JournalError(`Journal ${this.file} was written by a newer client (format ${parsed.v}); upgrade the client.`);
+      this.index(parsed);
+    });
+  }
+
+  private lock(): void {
+    const lockPath = this.file + ".lock";
+    const me = `${process.pid}@${os.hostname()}`;
+    for (let attempt = 0; attempt < 2; attempt++) {
+      try {
+        fs.writeFileSync(lockPath, me, { flag: "wx" });
+        this.lockPath = lockPath;
+        return;
+      } catch (err) {
+        if ((err as NodeJS.ErrnoException).code !== "EEXIST") throw err;
+        let owner = "";
+        try {
+          owner = fs.readFileSync(lockPath, "utf8");
+        } catch {
+          continue; // released meanwhile
+        }
+        const [pidText, host] = owner.split("@");
+        const pid = Number(pidText);
+        if (host === os.hostname() && Number.isInteger(pid) && pid > 0 && pid !== process.pid && !processAlive(pid)) {
+          fs.unlinkSync(lockPath); // left by a process that died (crash, kill -9): take over
+          continue;
+        }
+        throw new JournalError(
+          `Journal ${this.file} is in use by process ${owner || "unknown"}. Run one client per journal (stop the other ` +
+            "process or give this one its own journal file); if that process is gone, delete the .lock file.",
+        );
+      }
+    }
+    throw new JournalError(`Could not lock journal ${this.file}; retry.`);
+  }
+
+  private static fsyncDir(dir: string): void {
+    try {
+      const fd = fs.openSync(dir, "r");
+      try {
+        fs.fsyncSync(fd);
+      } finally {
+        fs.closeSync(fd);
+      }
+    } catch {
+      // Some platforms cannot fsync a directory; the file itself is still fsynced.
+    }
+  }
+}

@@ -59,7 +59,12 @@ contract AgentTreasuryLens is IAgentTreasuryLens {
     }
 
     /// @inheritdoc IAgentTreasuryLens
-    function isAllowedCall(address module, address agent, address target, bytes4 selector) external view returns (bool) {
+    function isAllowedCall(
+        address module,
+        address agent,
+        address target,
+        bytes4 selector
+    ) external view returns (bool) {
         bytes32 perAgent = _mapSlot(bytes32(uint256(_agentId(module, agent))), SLOT_ALLOWED_CALLS);
         bytes32 perTarget = keccak256(abi.encode(target, perAgent));
         return _load(module, keccak256(abi.encode(selector, perTarget))) & 0xff != 0;
@@ -129,7 +134,12 @@ contract AgentTreasuryLens is IAgentTreasuryLens {
         return uint32(_load(module, _mapSlot(bytes32(uint256(uint160(agent))), SLOT_AGENTS)) >> 48);
     }
 
-    function _agentAssetSlot(address module, address agent, address asset, uint256 slot) private view returns (bytes32) {
+    function _agentAssetSlot(
+        address module,
+        address agent,
+        address asset,
+        uint256 slot
+    ) private view returns (bytes32) {
         bytes32 perAgent = _mapSlot(bytes32(uint256(_agentId(module, agent))), slot);
         return keccak256(abi.encode(asset, perAgent));
     }

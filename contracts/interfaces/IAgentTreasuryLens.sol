@@ -14,7 +14,10 @@ interface IAgentTreasuryLens {
     function rateCount(address module, address agent) external view returns (uint256);
 
     /// @notice The treasury-wide limit of `asset` and the auto-tier spend it counts now.
-    function treasuryLimit(address module, address asset) external view returns (uint128 perWindow, uint32 window, uint256 spent);
+    function treasuryLimit(
+        address module,
+        address asset
+    ) external view returns (uint128 perWindow, uint32 window, uint256 spent);
 
     /// @notice Total escalated (co-signed) spend of an agent in an asset, over all time.
     function escalatedSpent(address module, address agent, address asset) external view returns (uint256);

@@ -376,7 +376,10 @@ interface IAgentTreasuryModule is IAgentTreasuryTypes {
     /// @notice The intentId and payload commitment bound to `(agent, key)`; zeros when unused. `payloadHash` is the
     /// first 15 bytes of `keccak256(abi.encode(target, value, keccak256(data)))`, the rest zero: the record keeps
     /// a 120-bit commitment so that a keyed payment costs one record slot besides the key slot.
-    function idempotencyRecord(address agent, bytes32 key) external view returns (bytes32 intentId, bytes32 payloadHash);
+    function idempotencyRecord(
+        address agent,
+        bytes32 key
+    ) external view returns (bytes32 intentId, bytes32 payloadHash);
 
     /// @notice An intent's status (see SPEC section 5 for which intents have an exact record).
     function intentStatus(bytes32 intentId) external view returns (Status);
@@ -410,5 +413,4 @@ interface IAgentTreasuryModule is IAgentTreasuryTypes {
     /// spend over the last `window` seconds, never negative. Ignores `autoPerTx`, the treasury-wide limit, pause
     /// and freeze; 0 for an unknown or removed agent.
     function availableAllowance(address agent, address asset) external view returns (uint256);
-
 }

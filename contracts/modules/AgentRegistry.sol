@@ -77,7 +77,8 @@ abstract contract AgentRegistry is AvatarOwned {
     function setAgent(address agent, AgentConfig calldata config) external onlyOwner {
         if (agent == address(0) || agent == avatar() || agent == address(this)) revert AgentKeyInvalid(agent);
         if (config.gracePeriod == 0) revert AgentConfigInvalid(agent, "gracePeriod", 0);
-        if (config.maxIntentsPerWindow != 0 && config.rateWindow == 0) revert AgentConfigInvalid(agent, "rateWindow", 0);
+        if (config.maxIntentsPerWindow != 0 && config.rateWindow == 0)
+            revert AgentConfigInvalid(agent, "rateWindow", 0);
         if (config.maxStrikes != 0 && config.strikeWindow == 0) revert AgentConfigInvalid(agent, "strikeWindow", 0);
         if (config.validUntil != 0 && config.validUntil <= block.timestamp) {
             revert AgentConfigInvalid(agent, "validUntil", config.validUntil);
@@ -211,17 +212,18 @@ abstract contract AgentRegistry is AvatarOwned {
      * positions are those of {AgentRecord}'s storage layout, first field lowest.
      */
     function _storeAgent(address agent, AgentRecord memory rec) internal {
-        uint256 word = uint256(rec.validUntil) |
-            (uint256(rec.id) << 48) |
-            (uint256(rec.status) << 80) |
-            (uint256(rec.recipientMode) << 88) |
-            (rec.frozen ? uint256(1) << 96 : 0) |
-            (rec.rateLimited ? uint256(1) << 104 : 0) |
-            (uint256(rec.epoch) << 112) |
-            (uint256(rec.laneZeroNonce) << 128) |
-            (uint256(rec.rateBucket) << 184) |
-            (uint256(rec.ratePrev) << 216) |
-            (uint256(rec.rateCur) << 232);
+        uint256 word =
+            uint256(rec.validUntil) |
+                (uint256(rec.id) << 48) |
+                (uint256(rec.status) << 80) |
+                (uint256(rec.recipientMode) << 88) |
+                (rec.frozen ? uint256(1) << 96 : 0) |
+                (rec.rateLimited ? uint256(1) << 104 : 0) |
+                (uint256(rec.epoch) << 112) |
+                (uint256(rec.laneZeroNonce) << 128) |
+                (uint256(rec.rateBucket) << 184) |
+                (uint256(rec.ratePrev) << 216) |
+                (uint256(rec.rateCur) << 232);
         AgentRecord storage slot = _agents[agent];
         assembly ("memory-safe") {
             sstore(slot.slot, word)

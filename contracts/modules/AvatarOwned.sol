@@ -80,12 +80,7 @@ abstract contract AvatarOwned is IAgentTreasuryModule {
      * token call also sends ETH). Reverts with the inner revert data when the call fails, so nothing is charged
      * and no nonce is consumed. Callers have written all their state before this external call.
      */
-    function _executeOnAvatar(
-        address asset,
-        uint256 charged,
-        bool tokenTransfer,
-        Intent calldata intent
-    ) internal {
+    function _executeOnAvatar(address asset, uint256 charged, bool tokenTransfer, Intent calldata intent) internal {
         address safe = _avatar;
         address target = intent.target;
         uint256 value = intent.value;

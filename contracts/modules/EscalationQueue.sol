@@ -69,9 +69,8 @@ abstract contract EscalationQueue is IntentPolicy {
         IntentRecord storage r = _intents[intentId];
         Status status = _statusOf(r);
         if (status != Status.Queued) revert IntentUnexpectedStatus(intentId, status, _stateBit(Status.Queued));
-        bool authorised = _isGuardianOrOwner(msg.sender) ||
-            _memberSince[msg.sender] != 0 ||
-            msg.sender == _keyOf(r.agentId, r.epoch);
+        bool authorised =
+            _isGuardianOrOwner(msg.sender) || _memberSince[msg.sender] != 0 || msg.sender == _keyOf(r.agentId, r.epoch);
         if (!authorised) revert CancelNotAuthorized(intentId, msg.sender);
         r.status = Status.Cancelled;
         emit IntentCancelled(intentId, msg.sender);

@@ -33,7 +33,10 @@ abstract contract Idempotency is IntentVerifier {
     mapping(uint32 id => mapping(bytes32 key => bytes32 intentId)) private _keys;
 
     /// @inheritdoc IAgentTreasuryModule
-    function idempotencyRecord(address agent, bytes32 key) external view returns (bytes32 intentId, bytes32 payloadHash) {
+    function idempotencyRecord(
+        address agent,
+        bytes32 key
+    ) external view returns (bytes32 intentId, bytes32 payloadHash) {
         intentId = _keys[_agents[agent].id][key];
         if (intentId != bytes32(0)) payloadHash = bytes32(uint256(_intents[intentId].payloadTag) << 136);
     }

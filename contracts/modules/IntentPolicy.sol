@@ -38,9 +38,8 @@ abstract contract IntentPolicy is EmergencyControls {
         if (kind == IntentCalldata.Kind.TokenPayment) {
             (d.tokenTransfer, d.asset, d.amount, d.to, d.extraEth) = (true, target, amount, to, intent.value);
         } else if (!payment && !_isAllowedCall(rec.id, target, selector)) {
-            d.reason = IntentCalldata.isApprovalLike(selector)
-                ? DenyReason.ApprovalNotAllowed
-                : DenyReason.TargetNotAllowed;
+            d.reason =
+                IntentCalldata.isApprovalLike(selector) ? DenyReason.ApprovalNotAllowed : DenyReason.TargetNotAllowed;
             return d;
         }
         d.fitsAuto = true;

@@ -28,7 +28,10 @@ abstract contract IntentRouter is EscalationQueue, ReentrancyGuardTransient {
     }
 
     /// @inheritdoc IAgentTreasuryModule
-    function propose(Intent calldata intent, bytes calldata signature) external nonReentrant returns (bytes32 intentId) {
+    function propose(
+        Intent calldata intent,
+        bytes calldata signature
+    ) external nonReentrant returns (bytes32 intentId) {
         (intentId, ) = _accept(intent, signature, true);
     }
 

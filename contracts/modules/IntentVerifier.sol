@@ -18,10 +18,10 @@ import {AgentRegistry} from "./AgentRegistry.sol";
  * a valid address(0) signer; contract agents and co-signers answer through ERC-1271.
  */
 abstract contract IntentVerifier is AgentRegistry {
-    bytes32 internal constant INTENT_TYPEHASH =
-        keccak256(
-            "Intent(address agent,address target,uint256 value,bytes data,uint256 nonce,bytes32 idempotencyKey,uint48 validAfter,uint48 validUntil,bytes32 rationale)"
-        );
+    bytes32 internal constant INTENT_TYPEHASH = keccak256(
+        "Intent(address agent,address target,uint256 value,bytes data,uint256 nonce,"
+        "bytes32 idempotencyKey,uint48 validAfter,uint48 validUntil,bytes32 rationale)"
+    );
 
     /// @dev keccak256("CosignerApproval(bytes32 intentId)")
     bytes32 internal constant COSIGNER_APPROVAL_TYPEHASH = keccak256("CosignerApproval(bytes32 intentId)");
@@ -30,8 +30,9 @@ abstract contract IntentVerifier is AgentRegistry {
     mapping(uint32 id => mapping(uint192 lane => uint64 sequence)) private _laneNonces;
 
     /// @dev keccak256("EIP712Domain(string name,string version,uint256 chainId,address verifyingContract)")
-    bytes32 private constant _DOMAIN_TYPEHASH =
-        keccak256("EIP712Domain(string name,string version,uint256 chainId,address verifyingContract)");
+    bytes32 private constant _DOMAIN_TYPEHASH = keccak256(
+        "EIP712Domain(string name,string version,uint256 chainId,address verifyingContract)"
+    );
     bytes32 private constant _NAME_HASH = keccak256("AgentTreasuryModule");
     bytes32 private constant _VERSION_HASH = keccak256("1");
 
@@ -101,7 +102,8 @@ abstract contract IntentVerifier is AgentRegistry {
     function _isValidSignature(address signer, bytes32 digest, bytes calldata signature) private view returns (bool) {
         (address recovered, ECDSA.RecoverError err, ) = ECDSA.tryRecoverCalldata(digest, signature);
         if (err == ECDSA.RecoverError.NoError && recovered == signer) return true;
-        return signer.code.length != 0 && SignatureChecker.isValidERC1271SignatureNowCalldata(signer, digest, signature);
+        return
+            signer.code.length != 0 && SignatureChecker.isValidERC1271SignatureNowCalldata(signer, digest, signature);
     }
 
     /// @dev True when `signer` approved `intentId` with `signature` (EOA or ERC-1271).

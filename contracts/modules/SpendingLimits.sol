@@ -40,11 +40,14 @@ abstract contract SpendingLimits is Idempotency {
     /// @inheritdoc IAgentTreasuryModule
     function setAssetLimit(address agent, address asset, AssetLimit calldata limit) external onlyOwner {
         uint32 id = _requireActive(agent);
-        bool remove = limit.autoPerTx == 0 && limit.autoPerWindow == 0 && limit.window == 0 && limit.escalatedPerTx == 0;
+        bool remove =
+            limit.autoPerTx == 0 && limit.autoPerWindow == 0 && limit.window == 0 && limit.escalatedPerTx == 0;
         if (!remove) {
             if (limit.window == 0) revert AssetLimitInvalid(agent, asset, "window == 0");
-            if (limit.autoPerTx > limit.autoPerWindow) revert AssetLimitInvalid(agent, asset, "autoPerTx > autoPerWindow");
-            if (limit.autoPerTx > limit.escalatedPerTx) revert AssetLimitInvalid(agent, asset, "autoPerTx > escalatedPerTx");
+            if (limit.autoPerTx > limit.autoPerWindow)
+                revert AssetLimitInvalid(agent, asset, "autoPerTx > autoPerWindow");
+            if (limit.autoPerTx > limit.escalatedPerTx)
+                revert AssetLimitInvalid(agent, asset, "autoPerTx > escalatedPerTx");
             // Removal keeps the window length, so history keeps expiring at the old pace until a new limit is set.
             _windows[id][asset].setLength(limit.window);
         }
@@ -76,7 +79,6 @@ abstract contract SpendingLimits is Idempotency {
         return AssetLimit(a.autoPerTx, a.autoPerWindow, _windows[id][asset].length(), cap.escalatedPerTx);
     }
 
-
     /// @inheritdoc IAgentTreasuryModule
     function availableAllowance(address agent, address asset) external view returns (uint256) {
         AgentRecord memory rec = _agents[agent];
@@ -85,7 +87,6 @@ abstract contract SpendingLimits is Idempotency {
         uint256 spent = _windows[rec.id][asset].spent(block.timestamp);
         return spent >= cap ? 0 : cap - spent;
     }
-
 
     // ------------------------------------------------------------------ internal
 
@@ -118,7 +119,8 @@ abstract contract SpendingLimits is Idempotency {
     /// @dev Charges an auto-tier spend to the agent's window and the treasury window. Checked by {_checkSpend}.
     function _chargeAuto(uint32 id, address asset, uint256 amount) internal {
         _windows[id][asset].record(amount, block.timestamp);
-        if (_treasuryLimitedAssets != 0 && _treasuryPerWindow[asset] != 0) _treasuryWindows[asset].record(amount, block.timestamp);
+        if (_treasuryLimitedAssets != 0 && _treasuryPerWindow[asset] != 0)
+            _treasuryWindows[asset].record(amount, block.timestamp);
     }
 
     /// @dev Records escalated spend. It does not consume the auto window.

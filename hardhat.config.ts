@@ -2,9 +2,9 @@ import { HardhatUserConfig, subtask, vars } from "hardhat/config";
 import {
   TASK_COMPILE_SOLIDITY_GET_SOLC_BUILD,
   TASK_COMPILE_SOLIDITY_COMPILE_SOLC,
+  TASK_TEST_GET_TEST_FILES,
 } from "hardhat/builtin-tasks/task-names";
 import "@nomicfoundation/hardhat-toolbox";
-import path from "path";
 
 // Tasks (the CLI) are loaded only when their files exist, so a fresh checkout can compile
 // before typechain types are generated.
@@ -40,6 +40,13 @@ subtask(TASK_COMPILE_SOLIDITY_COMPILE_SOLC).setAction(async (args, _hre, runSupe
     throw new Error(`Compiler warnings in project sources are errors:\n${text}`);
   }
   return result;
+});
+
+// `hardhat test` runs only `*.spec.ts` files: fixtures, models and child-process scripts live beside them.
+subtask(TASK_TEST_GET_TEST_FILES).setAction(async (args: { testFiles: string[] }, _hre, runSuper) => {
+  const files: string[] = await runSuper(args);
+  if (args.testFiles.length > 0) return files;
+  return files.filter((file) => file.endsWith(".spec.ts"));
 });
 
 const loopbackRpc = process.env.RPC_URL ?? "http://127.0.0.1:8545";
@@ -117,5 +124,4 @@ const config: HardhatUserConfig = {
   },
 };
 
-void path;
 export default config;

@@ -73,10 +73,10 @@ export function payloadHash(target: string, value: bigint, data: string): string
   return keccak256(AbiCoder.defaultAbiCoder().encode(["address", "uint256", "bytes32"], [target, value, keccak256(data)]));
 }
 
-/** The 120-bit payload commitment `idempotencyRecord` returns (first 15 bytes of the payload hash, rest zero). */
+/** The 80-bit payload commitment `idempotencyRecord` returns (first 10 bytes of the payload hash, rest zero). */
 export function payloadCommitment(target: string, value: bigint, data: string): string {
   const full = BigInt(payloadHash(target, value, data));
-  return "0x" + ((full >> 136n) << 136n).toString(16).padStart(64, "0");
+  return "0x" + ((full >> 176n) << 176n).toString(16).padStart(64, "0");
 }
 
 /** A nonce from its lane and sequence: `(lane << 64) | sequence`. */

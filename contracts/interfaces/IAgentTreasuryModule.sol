@@ -187,6 +187,7 @@ interface IAgentTreasuryModule is IAgentTreasuryTypes {
     error CosignerInvalid(address member);
     error CosignerSetTooLarge(uint256 members, uint256 max);
     error CosignerThresholdInvalid(uint256 threshold, uint256 members);
+    error CosignerEraExhausted(uint256 era);
     error TreasuryLimitInvalid(address asset, uint128 perWindow, uint32 window);
 
     // ------------------------------------------------------------------ setup
@@ -327,10 +328,13 @@ interface IAgentTreasuryModule is IAgentTreasuryTypes {
     function setRecipient(address agent, address recipient, bool allowed) external;
 
     /**
-     * @notice Replaces the co-signer set. Members that stay keep their pending approvals; removed members'
-     * approvals stop counting at once (and stay void if they are added again).
+     * @notice Replaces the co-signer set. Any change of the members (or of their order) starts a new era: every
+     * pending on-chain approval stops counting at once, so a removed co-signer's approvals are void and stay void
+     * if it is added again; the remaining co-signers approve again or sign. A change of the threshold alone keeps
+     * the era.
      *
-     * Requirements: owner; 1 to 20 distinct non-zero members; `1 <= threshold <= members.length`.
+     * Requirements: owner; 1 to 20 distinct non-zero members; `1 <= threshold <= members.length`; fewer than
+     * 65,535 membership changes over the module's life.
      *
      * Emits {CosignersSet}.
      */
@@ -374,8 +378,9 @@ interface IAgentTreasuryModule is IAgentTreasuryTypes {
     function getNonce(address agent, uint192 lane) external view returns (uint256);
 
     /// @notice The intentId and payload commitment bound to `(agent, key)`; zeros when unused. `payloadHash` is the
-    /// first 15 bytes of `keccak256(abi.encode(target, value, keccak256(data)))`, the rest zero: the record keeps
-    /// a 120-bit commitment so that a keyed payment costs one record slot besides the key slot.
+    /// first 10 bytes of `keccak256(abi.encode(target, value, keccak256(data)))`, the rest zero: the record keeps
+    /// an 80-bit commitment beside the intent's status so that a keyed payment costs one record slot besides the
+    /// key slot.
     function idempotencyRecord(
         address agent,
         bytes32 key

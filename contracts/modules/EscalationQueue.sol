@@ -13,54 +13,61 @@ import {IntentPolicy} from "./IntentPolicy.sol";
  * every field of the intent, so approvals of one intent are worthless for a modified one (blind-signing defence).
  * There is no first-in-first-out queue: each intent runs on its own, so a stuck one never blocks another.
  *
- * Co-signer membership carries the set version at which a member joined; an approval counts only while it was made
- * under the member's current membership, so removing a co-signer voids its approvals at once, and re-adding it
- * does not revive them.
+ * On-chain approvals are a bitmap over co-signer indices kept in the intent's record, stamped with the co-signer
+ * set's era. Any change of membership starts a new era, so approvals of a removed co-signer stop counting at once
+ * and never revive; an approval costs one rewrite of the record instead of a fresh slot.
  */
 abstract contract EscalationQueue is IntentPolicy {
     uint256 internal constant MAX_COSIGNERS = 20;
 
-    // Slot layout: | cosignerVersion (64) | threshold (8) |.
-    uint64 private _cosignerVersion;
+    // Slot layout: | era (16) | threshold (8) |, read by approve and executeQueued.
+    uint16 private _cosignerEra;
     uint8 private _threshold;
     address[] private _cosignerList;
-    mapping(address cosigner => uint64 since) private _memberSince;
-    mapping(bytes32 intentId => mapping(address cosigner => uint64 since)) private _approvals;
+    /// @dev Index in `_cosignerList` plus one; 0 for non-members.
+    mapping(address cosigner => uint8 indexPlusOne) private _cosignerIndex;
 
     /// @inheritdoc IAgentTreasuryModule
     function setCosigners(address[] calldata members, uint256 newThreshold) external onlyOwner {
         uint256 count = members.length;
         if (count > MAX_COSIGNERS) revert CosignerSetTooLarge(count, MAX_COSIGNERS);
         if (newThreshold == 0 || newThreshold > count) revert CosignerThresholdInvalid(newThreshold, count);
-        uint64 version = _cosignerVersion + 1;
+        address[] memory previous = _cosignerList;
+        bool changed = previous.length != count;
+        for (uint256 i; i < previous.length; ++i) {
+            delete _cosignerIndex[previous[i]];
+            if (!changed && previous[i] != members[i]) changed = true;
+        }
         for (uint256 i; i < count; ++i) {
             address member = members[i];
-            if (member == address(0) || _contains(members[:i], member)) revert CosignerInvalid(member);
+            if (member == address(0) || _cosignerIndex[member] != 0) revert CosignerInvalid(member);
+            // i < MAX_COSIGNERS = 20, so i + 1 fits in 8 bits.
+            _cosignerIndex[member] = uint8(i + 1);
         }
-        // Removed members lose their membership, and with it every pending approval.
-        address[] memory previous = _cosignerList;
-        for (uint256 i; i < previous.length; ++i) {
-            if (!_contains(members, previous[i])) delete _memberSince[previous[i]];
+        if (changed) {
+            uint16 era = _cosignerEra;
+            if (era == type(uint16).max) revert CosignerEraExhausted(era);
+            // A new era voids every pending on-chain approval: bit i may now stand for someone else.
+            _cosignerEra = era + 1;
+            _cosignerList = members;
         }
-        // Members that stay keep their `since` (their approvals keep counting); new ones join at `version`.
-        for (uint256 i; i < count; ++i) {
-            if (_memberSince[members[i]] == 0) _memberSince[members[i]] = version;
-        }
-        _cosignerList = members;
-        _cosignerVersion = version;
         _threshold = uint8(newThreshold);
         emit CosignersSet(members, newThreshold);
     }
 
     /// @inheritdoc IAgentTreasuryModule
     function approve(bytes32 intentId) external {
-        uint64 since = _memberSince[msg.sender];
-        if (since == 0) revert CosignerUnknown(msg.sender);
-        IntentRecord memory r = _intents[intentId];
+        uint256 index = _cosignerIndex[msg.sender];
+        if (index == 0) revert CosignerUnknown(msg.sender);
+        IntentRecord storage r = _intents[intentId];
         Status status = _statusOf(r);
         if (status != Status.Queued) revert IntentUnexpectedStatus(intentId, status, _stateBit(Status.Queued));
-        if (_approvals[intentId][msg.sender] == since) revert CosignerAlreadyApproved(intentId, msg.sender);
-        _approvals[intentId][msg.sender] = since;
+        uint16 era = _cosignerEra;
+        uint256 bits = r.approvalEra == era ? r.approvals : 0;
+        uint256 bit = 1 << (index - 1);
+        if (bits & bit != 0) revert CosignerAlreadyApproved(intentId, msg.sender);
+        // bits | bit < 2^20: indices are below MAX_COSIGNERS.
+        (r.approvals, r.approvalEra) = (uint24(bits | bit), era);
         emit IntentApproved(intentId, msg.sender);
     }
 
@@ -70,7 +77,9 @@ abstract contract EscalationQueue is IntentPolicy {
         Status status = _statusOf(r);
         if (status != Status.Queued) revert IntentUnexpectedStatus(intentId, status, _stateBit(Status.Queued));
         bool authorised =
-            _isGuardianOrOwner(msg.sender) || _memberSince[msg.sender] != 0 || msg.sender == _keyOf(r.agentId, r.epoch);
+            _isGuardianOrOwner(msg.sender) ||
+                _cosignerIndex[msg.sender] != 0 ||
+                msg.sender == _keyOf(r.agentId, r.epoch);
         if (!authorised) revert CancelNotAuthorized(intentId, msg.sender);
         r.status = Status.Cancelled;
         emit IntentCancelled(intentId, msg.sender);
@@ -87,9 +96,9 @@ abstract contract EscalationQueue is IntentPolicy {
     }
 
     /// @inheritdoc IAgentTreasuryModule
-    function hasApproved(bytes32 intentId, address cosigner) public view returns (bool) {
-        uint64 since = _memberSince[cosigner];
-        return since != 0 && _approvals[intentId][cosigner] == since;
+    function hasApproved(bytes32 intentId, address cosigner) external view returns (bool) {
+        uint256 index = _cosignerIndex[cosigner];
+        return index != 0 && (_validApprovals(_intents[intentId]) >> (index - 1)) & 1 != 0;
     }
 
     /// @inheritdoc IAgentTreasuryModule
@@ -99,55 +108,48 @@ abstract contract EscalationQueue is IntentPolicy {
         IntentRecord memory r = _intents[intentId];
         status = _statusOf(r);
         if (r.agentId == 0) return (address(0), 0, 0, status);
-        address[] memory members = _cosignerList;
-        for (uint256 i; i < members.length; ++i) {
-            if (hasApproved(intentId, members[i])) ++approvals;
-        }
-        return (_keyOf(r.agentId, r.epoch), r.eta, approvals, status);
+        return (_keyOf(r.agentId, r.epoch), r.eta, _popcount(_validApprovals(r)), status);
     }
 
     // ------------------------------------------------------------------ internal
 
     /**
-     * @dev Counts approvals of current co-signers: `signatures` (strictly ascending signers, each a valid
-     * EIP-712 `CosignerApproval` by EOA or ERC-1271) plus on-chain approvals of members who did not sign.
-     * Reverts naming the first bad signer, or with the count and the threshold when too few.
+     * @dev Counts approvals of current co-signers: the record's on-chain approvals of this era plus `signatures`
+     * (strictly ascending signers, each a current co-signer with a valid EIP-712 `CosignerApproval`, EOA or
+     * ERC-1271); a signer who also approved on-chain counts once. Reverts naming the first bad signer, or with the
+     * count and the threshold when too few.
      */
-    function _requireApprovals(bytes32 intentId, CosignerSignature[] calldata signatures) internal view {
+    function _requireApprovals(
+        bytes32 intentId,
+        IntentRecord memory r,
+        CosignerSignature[] calldata signatures
+    ) internal view {
         uint256 required = _threshold;
         // Before the owner names any co-signer nothing queued can run: one approval is needed and none can exist.
         if (required == 0) required = 1;
-        uint256 counted;
+        uint256 bits = _validApprovals(r);
         address previous;
         for (uint256 i; i < signatures.length; ++i) {
             address signer = signatures[i].signer;
             if (signer <= previous) revert CosignerSignaturesUnordered(previous, signer);
             previous = signer;
-            if (_memberSince[signer] == 0) revert CosignerUnknown(signer);
+            uint256 index = _cosignerIndex[signer];
+            if (index == 0) revert CosignerUnknown(signer);
             if (!_isCosignerSignature(signer, intentId, signatures[i].signature)) {
                 revert CosignerSignatureInvalid(signer, intentId);
             }
-            ++counted;
+            bits |= 1 << (index - 1);
         }
-        if (counted >= required) return;
-        address[] memory members = _cosignerList;
-        for (uint256 i; i < members.length && counted < required; ++i) {
-            if (hasApproved(intentId, members[i]) && !_signed(members[i], signatures)) ++counted;
-        }
+        uint256 counted = _popcount(bits);
         if (counted < required) revert ApprovalsInsufficient(intentId, counted, required);
     }
 
-    function _signed(address member, CosignerSignature[] calldata signatures) private pure returns (bool) {
-        for (uint256 i; i < signatures.length; ++i) {
-            if (signatures[i].signer == member) return true;
-        }
-        return false;
+    /// @dev The record's approval bitmap if it belongs to the current co-signer era, else nothing.
+    function _validApprovals(IntentRecord memory r) private view returns (uint256) {
+        return r.approvalEra == _cosignerEra ? r.approvals : 0;
     }
 
-    function _contains(address[] calldata list, address account) private pure returns (bool) {
-        for (uint256 i; i < list.length; ++i) {
-            if (list[i] == account) return true;
-        }
-        return false;
+    function _popcount(uint256 bits) private pure returns (uint256 count) {
+        for (; bits != 0; bits &= bits - 1) ++count;
     }
 }

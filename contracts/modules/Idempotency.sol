@@ -10,15 +10,19 @@ import {IntentVerifier} from "./IntentVerifier.sol";
  * idempotency key, and the binding of each `(agent, key)` to one payload forever (Promise 2).
  *
  * A keyed payment writes two fresh slots: the key slot (the original intentId) and the intent record, which
- * packs the status with a 120-bit commitment to the payload. Keyless auto-executed intents write no record at all
+ * packs the status with an 80-bit commitment to the payload. Keyless auto-executed intents write no record at all
  * (SPEC section 5): their event and their consumed nonce are their record.
  */
 abstract contract Idempotency is IntentVerifier {
     /**
      * @dev One slot per recorded intent:
-     * | status (8) | eta (48) | gracePeriod (32) | agentId (32) | epoch (16) | payloadTag (120) |
+     * | status (8) | eta (48) | gracePeriod (32) | agentId (32) | epoch (16) | approvals (24) | approvalEra (16) |
+     * | payloadTag (80) |
      * `epoch` is the agent's activation in which the intent was recorded; once the agent is removed or rotated the
-     * epoch moves on and a queued intent reads as `Cancelled`.
+     * epoch moves on and a queued intent reads as `Cancelled`. `approvals` is a bitmap over co-signer indices, valid
+     * only while `approvalEra` is the co-signer set's current era (EscalationQueue). `payloadTag` is the first 80
+     * bits of the payload hash: a different payload under the same key is caught unless its hash collides in those
+     * bits, and even then it never executes (it reads as a replay of the original).
      */
     struct IntentRecord {
         Status status;
@@ -26,7 +30,9 @@ abstract contract Idempotency is IntentVerifier {
         uint32 gracePeriod;
         uint32 agentId;
         uint16 epoch;
-        uint120 payloadTag;
+        uint24 approvals;
+        uint16 approvalEra;
+        uint80 payloadTag;
     }
 
     mapping(bytes32 intentId => IntentRecord) internal _intents;
@@ -38,7 +44,7 @@ abstract contract Idempotency is IntentVerifier {
         bytes32 key
     ) external view returns (bytes32 intentId, bytes32 payloadHash) {
         intentId = _keys[_agents[agent].id][key];
-        if (intentId != bytes32(0)) payloadHash = bytes32(uint256(_intents[intentId].payloadTag) << 136);
+        if (intentId != bytes32(0)) payloadHash = bytes32(uint256(_intents[intentId].payloadTag) << 176);
     }
 
     /// @inheritdoc IAgentTreasuryModule
@@ -83,6 +89,8 @@ abstract contract Idempotency is IntentVerifier {
             gracePeriod: gracePeriod,
             agentId: rec.id,
             epoch: rec.epoch,
+            approvals: 0,
+            approvalEra: 0,
             payloadTag: keyed ? _tag(_payloadHash(intent)) : 0
         });
         if (keyed) _keys[rec.id][intent.idempotencyKey] = intentId;
@@ -104,7 +112,7 @@ abstract contract Idempotency is IntentVerifier {
         return 1 << uint8(status);
     }
 
-    function _tag(bytes32 payloadHash) private pure returns (uint120) {
-        return uint120(uint256(payloadHash) >> 136);
+    function _tag(bytes32 payloadHash) private pure returns (uint80) {
+        return uint80(uint256(payloadHash) >> 176);
     }
 }

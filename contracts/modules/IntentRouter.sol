@@ -48,7 +48,7 @@ abstract contract IntentRouter is EscalationQueue, ReentrancyGuardTransient {
         if (rec.frozen) revert AgentIsFrozen(intent.agent);
         Decision memory d = _evaluate(rec, intent);
         if (d.reason != DenyReason.None) revert IntentPolicyViolation(intentId, d.reason);
-        _requireApprovals(intentId, signatures);
+        _requireApprovals(intentId, r, signatures);
 
         r.status = Status.Executed;
         _chargeEscalated(rec.id, d.asset, d.amount);

@@ -8,6 +8,7 @@ import { Contract, Signer, ZeroAddress, ZeroHash, id, parseEther, parseUnits } f
 import type { HardhatEthersSigner } from "@nomicfoundation/hardhat-ethers/signers";
 import { time } from "@nomicfoundation/hardhat-network-helpers";
 import type { AgentTreasuryLens, AgentTreasuryModule, AgentTreasuryModuleFactory, MockERC20 } from "../typechain-types";
+import type { MockCallTarget, MockERC1271Agent, ReentrantRecipient } from "../typechain-types";
 import { Intent, signIntent, signCosignerApproval, hashIntent } from "../sdk/eip712";
 import { SAFE_ABI, execSafeCall } from "../sdk/safe";
 
@@ -306,4 +307,128 @@ export async function twoAgentsFixture() {
   await fx.asOwners(fx.module.interface.encodeFunctionData("setAgent", [agent2.address, agentConfig()]));
   await fx.asOwners(fx.module.interface.encodeFunctionData("setAssetLimit", [agent2.address, ETH, fx.ethLimit]));
   return { ...fx, agent2, freshKey };
+}
+
+// ---------------------------------------------------------------------------------------------------------------
+// Unit-suite fixtures and helpers (test/unit). Added as new exports; nothing above changes.
+// ---------------------------------------------------------------------------------------------------------------
+
+/** An `AssetLimit` from its four numbers (autoPerTx, autoPerWindow, window seconds, escalatedPerTx). */
+export function assetLimit(autoPerTx: bigint, autoPerWindow: bigint, window: number | bigint, escalatedPerTx: bigint): AssetLimit {
+  return { autoPerTx, autoPerWindow, window: BigInt(window), escalatedPerTx };
+}
+
+/** The module connected to the impersonated Safe, for fast owner-only calls in unit tests. */
+export async function moduleAsSafe(fx: Treasury): Promise<AgentTreasuryModule> {
+  return fx.module.connect(await impersonate(fx.safeAddress));
+}
+
+const BALANCE_OF_ABI = ["function balanceOf(address) view returns (uint256)"];
+
+/** The balance of `account` in `asset` (address(0) = ETH). */
+export async function balanceIn(asset: string, account: string): Promise<bigint> {
+  if (asset === ZeroAddress) return ethers.provider.getBalance(account);
+  return (await new Contract(asset, BALANCE_OF_ABI, ethers.provider).balanceOf(account)) as bigint;
+}
+
+export interface StateProbe {
+  agents?: string[];
+  assets?: string[];
+  lanes?: bigint[];
+  accounts?: string[];
+}
+
+/**
+ * Everything a rejected submission must leave unchanged: each agent's available allowance per asset, its nonces
+ * in the given lanes, and each account's balance per asset. Compare two reads with `deep.equal`.
+ * Defaults: the fixture's agent, ETH and USDC, lane 0, and the Safe, alice and bob.
+ */
+export async function treasuryState(fx: Treasury, probe: StateProbe = {}): Promise<Record<string, bigint>> {
+  const agents = probe.agents ?? [fx.agent.address];
+  const assets = probe.assets ?? [ETH, fx.usdcAddress];
+  const lanes = probe.lanes ?? [0n];
+  const accounts = probe.accounts ?? [fx.safeAddress, fx.alice.address, fx.bob.address];
+  const out: Record<string, bigint> = {};
+  for (const agent of agents) {
+    for (const asset of assets) out[`allowance:${agent}:${asset}`] = await fx.module.availableAllowance(agent, asset);
+    for (const lane of lanes) out[`nonce:${agent}:${lane}`] = await fx.module.getNonce(agent, lane);
+  }
+  for (const account of accounts) {
+    for (const asset of assets) out[`balance:${account}:${asset}`] = await balanceIn(asset, account);
+  }
+  return out;
+}
+
+/**
+ * The base treasury plus a second Safe (1-of-1, owner1) with its own module clone from the same factory and salt,
+ * enabled, holding 10 ETH, with the same agent registered under the same ETH limit. For cross-module replay tests.
+ */
+export async function secondTreasuryFixture() {
+  const fx = await treasuryFixture();
+  const owner = fx.owners[0];
+  const safe2 = await createSafe(fx.infra, [owner.address], 1, 1n);
+  const safe2Address = await safe2.getAddress();
+  const module2Address = await fx.factory.predictModuleAddress(safe2Address, fx.salt);
+  await (await fx.factory.createModule(safe2Address, fx.salt)).wait();
+  const module2 = (await ethers.getContractAt("AgentTreasuryModule", module2Address)) as unknown as AgentTreasuryModule;
+  await (await fx.deployer.sendTransaction({ to: safe2Address, value: parseEther("10") })).wait();
+  const m = module2.interface;
+  const as2 = async (to: string, data: string) => execSafeCall(safe2, [owner], fx.deployer, to, data);
+  await as2(safe2Address, safe2.interface.encodeFunctionData("enableModule", [module2Address]));
+  await as2(module2Address, m.encodeFunctionData("setAgent", [fx.agent.address, agentConfig()]));
+  await as2(module2Address, m.encodeFunctionData("setAssetLimit", [fx.agent.address, ETH, fx.ethLimit]));
+  return { ...fx, safe2, safe2Address, module2, module2Address };
+}
+
+/**
+ * The base treasury plus a contract agent (ERC-1271, `MockERC1271Agent`) whose signing key is `bob`, registered
+ * with the same ETH and USDC limits as the fixture's EOA agent.
+ */
+export async function contractAgentFixture() {
+  const fx = await treasuryFixture();
+  const contractAgent = (await ethers.deployContract("MockERC1271Agent", [fx.bob.address])) as unknown as MockERC1271Agent;
+  const contractAgentAddress = await contractAgent.getAddress();
+  const m = fx.module.interface;
+  await fx.asOwners(m.encodeFunctionData("setAgent", [contractAgentAddress, agentConfig()]));
+  await fx.asOwners(m.encodeFunctionData("setAssetLimit", [contractAgentAddress, ETH, fx.ethLimit]));
+  await fx.asOwners(m.encodeFunctionData("setAssetLimit", [contractAgentAddress, fx.usdcAddress, fx.usdcLimit]));
+  return { ...fx, contractAgent, contractAgentAddress };
+}
+
+/**
+ * The base treasury plus the test doubles of the unit suite: a call target, a reentrant recipient, and one of each
+ * non-standard token, each holding 1,000,000 units (6 decimals) in the Safe with the USDC limits for the agent
+ * (1,000 / 5,000 per day / 50,000). The fee token takes 1%; the overdrawing token moves 1 unit more than asked.
+ */
+export async function mocksFixture() {
+  const fx = await treasuryFixture();
+  const callTarget = (await ethers.deployContract("MockCallTarget")) as unknown as MockCallTarget;
+  const reentrant = (await ethers.deployContract("ReentrantRecipient", [fx.moduleAddress])) as unknown as ReentrantRecipient;
+  const deploy = async (name: string, args: unknown[] = []) => (await ethers.deployContract(name, args)) as unknown as Contract;
+  const tokens = {
+    noReturn: await deploy("NoReturnToken"),
+    returnsFalse: await deploy("FalseReturningToken", [false]),
+    movesAndReturnsFalse: await deploy("FalseReturningToken", [true]),
+    returnsTwo: await deploy("OddReturnToken", [2]),
+    returnsOne: await deploy("OddReturnToken", [1]),
+    feeOnTransfer: await deploy("FeeOnTransferToken", [100, false]),
+    feeOnTop: await deploy("FeeOnTransferToken", [100, true]),
+    overdrawing: await deploy("OverdrawingToken", [1]),
+    payable: await deploy("PayableToken"),
+    unreadable: await deploy("UnreadableBalanceToken"),
+  };
+  const m = fx.module.interface;
+  for (const [name, token] of Object.entries(tokens)) {
+    const address = await token.getAddress();
+    if (name !== "unreadable") await (await token.mint(fx.safeAddress, parseUnits("1000000", 6))).wait();
+    await fx.asOwners(m.encodeFunctionData("setAssetLimit", [fx.agent.address, address, fx.usdcLimit]));
+  }
+  return {
+    ...fx,
+    callTarget,
+    callTargetAddress: await callTarget.getAddress(),
+    reentrant,
+    reentrantAddress: await reentrant.getAddress(),
+    tokens,
+  };
 }

@@ -27,12 +27,14 @@ library IntentCalldata {
     enum Kind {
         EthPayment, // empty data: `value` wei to `target`
         TokenPayment, // transfer(to, amount) on `target`
-        Call // anything else; `value` is spent like an ETH payment
+        Call, // anything else; `value` is spent like an ETH payment
+        MalformedTransfer // the `transfer` selector with other than 68 bytes: never a call, always denied
     }
 
     /**
-     * @notice Classifies calldata. A token payment must be exactly `transfer(address,uint256)` with 68 bytes, so
-     * that no trailing bytes or short encodings can hide from the decoder.
+     * @notice Classifies calldata. A token payment must be exactly `transfer(address,uint256)` with 68 bytes. The
+     * `transfer` selector with any other length is `MalformedTransfer`: tokens ignore trailing bytes, so a padded
+     * transfer would move tokens like a payment, and it must never pass as an allowed call that is not charged.
      * @return kind What the intent does.
      * @return selector The first four bytes (zero-padded when shorter; zero for an ETH payment).
      * @return to The token recipient for a token payment.
@@ -43,7 +45,8 @@ library IntentCalldata {
     ) internal pure returns (Kind kind, bytes4 selector, address to, uint256 amount) {
         if (data.length == 0) return (Kind.EthPayment, bytes4(0), address(0), 0);
         selector = bytes4(data[:data.length < 4 ? data.length : 4]);
-        if (selector == TRANSFER && data.length == 68) {
+        if (selector == TRANSFER) {
+            if (data.length != 68) return (Kind.MalformedTransfer, selector, address(0), 0);
             (to, amount) = abi.decode(data[4:], (address, uint256));
             return (Kind.TokenPayment, selector, to, amount);
         }

@@ -34,6 +34,10 @@ abstract contract IntentPolicy is EmergencyControls {
             return d;
         }
         (IntentCalldata.Kind kind, bytes4 selector, address to, uint256 amount) = IntentCalldata.classify(intent.data);
+        if (kind == IntentCalldata.Kind.MalformedTransfer) {
+            d.reason = DenyReason.TargetNotAllowed;
+            return d;
+        }
         bool payment = kind != IntentCalldata.Kind.Call;
         if (kind == IntentCalldata.Kind.TokenPayment) {
             (d.tokenTransfer, d.asset, d.amount, d.to, d.extraEth) = (true, target, amount, to, intent.value);

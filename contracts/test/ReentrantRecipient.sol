@@ -32,6 +32,10 @@ contract ReentrantRecipient {
         armed = true;
     }
 
+    function disarm() external {
+        armed = false;
+    }
+
     receive() external payable {
         _reenter();
     }

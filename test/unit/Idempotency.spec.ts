@@ -1,0 +1,319 @@
+/**
+ * Idempotency: `(agent, idempotencyKey)` binds forever to one payload `keccak256(abi.encode(target, value,
+ * keccak256(data)))`. A retry with the same payload returns the original intentId and its current status and emits
+ * `IdempotentReplay`; its nonce is neither checked nor consumed; pause, agent, validity-window and signature checks
+ * still apply. Promise 2: exactly once.
+ */
+import { expect } from "chai";
+import { loadFixture, time } from "@nomicfoundation/hardhat-network-helpers";
+import { ZeroHash, id, parseEther, parseUnits } from "ethers";
+import {
+  DenyReason,
+  ETH,
+  HOUR,
+  Status,
+  Treasury,
+  agentConfig,
+  buildIntent,
+  intentId,
+  moduleAsSafe,
+  sign,
+  submitSigned,
+  tokenPayment,
+  transferData,
+  treasuryFixture,
+  treasuryState,
+} from "../fixtures";
+import { Intent, payloadCommitment } from "../../sdk/eip712";
+
+const KEY = id("invoice-2024-001");
+
+/** A keyed USDC payment of `amount` to alice, at the agent's current nonce unless overridden. */
+async function keyedPayment(fx: Treasury, amount = parseUnits("250", 6), fields: Partial<Intent> = {}) {
+  return tokenPayment(fx, fx.usdcAddress, fx.alice.address, amount, { idempotencyKey: KEY, ...fields });
+}
+
+describe("Idempotency", function () {
+  describe("when a keyed payment executed and its receipt was lost", function () {
+    it("test_submit_exactRetry_paysOnceAndReturnsOriginalIntentId", async function () {
+      const fx = await loadFixture(treasuryFixture);
+      const amount = parseUnits("250", 6);
+      const intent = await keyedPayment(fx, amount);
+      const signature = await sign(fx.agent, fx, intent);
+      const original = intentId(fx, intent);
+      await expect(fx.module.connect(fx.relayer).submit(intent, signature))
+        .to.emit(fx.module, "IntentExecuted")
+        .withArgs(original, fx.agent.address, fx.usdcAddress, fx.alice.address, amount, false, intent.rationale);
+      expect(await fx.module.intentStatus(original)).to.equal(Status.Executed);
+
+      const before = await treasuryState(fx);
+      const [returnedId, status] = await fx.module.connect(fx.relayer).submit.staticCall(intent, signature);
+      expect(returnedId).to.equal(original);
+      expect(status).to.equal(Status.Executed);
+      const retry = fx.module.connect(fx.relayer).submit(intent, signature);
+      await expect(retry).to.emit(fx.module, "IdempotentReplay").withArgs(original, fx.agent.address, KEY);
+      await expect(retry).to.not.emit(fx.module, "IntentExecuted");
+      expect(await treasuryState(fx)).to.deep.equal(before);
+      expect(await fx.usdc.balanceOf(fx.alice.address)).to.equal(amount);
+      expect(await fx.module.getNonce(fx.agent.address, 0)).to.equal(1n);
+    });
+
+    it("test_submit_retryWithNewNonceValidUntilAndRationale_replaysWithoutConsumingTheNonce", async function () {
+      const fx = await loadFixture(treasuryFixture);
+      const amount = parseUnits("250", 6);
+      const first = await keyedPayment(fx, amount);
+      await submitSigned(fx, first);
+      const original = intentId(fx, first);
+      // The client rebuilt the intent: next nonce (in another lane too), a fresh deadline, a reworded rationale.
+      const now = BigInt(await time.latest());
+      for (const retry of [
+        { ...first, nonce: 1n, validUntil: now + 2n * BigInt(HOUR), rationale: id("retry after timeout") },
+        { ...first, nonce: (4n << 64n) | 0n, validAfter: now - 10n, rationale: id("retry in lane 4") },
+      ]) {
+        expect(intentId(fx, retry)).to.not.equal(original);
+        const before = await treasuryState(fx, { lanes: [0n, 4n] });
+        const [returnedId, status] = await fx.module
+          .connect(fx.relayer)
+          .submit.staticCall(retry, await sign(fx.agent, fx, retry));
+        expect([returnedId, status]).to.deep.equal([original, Status.Executed]);
+        await expect(submitSigned(fx, retry))
+          .to.emit(fx.module, "IdempotentReplay")
+          .withArgs(original, fx.agent.address, KEY);
+        expect(await treasuryState(fx, { lanes: [0n, 4n] })).to.deep.equal(before);
+        expect(await fx.module.intentStatus(intentId(fx, retry))).to.equal(Status.None);
+      }
+      expect(await fx.module.getNonce(fx.agent.address, 0)).to.equal(1n);
+      expect(await fx.usdc.balanceOf(fx.alice.address)).to.equal(amount);
+      // The nonce the retry carried is still free for real work.
+      await expect(submitSigned(fx, await buildIntent(fx, { value: parseEther("0.1") }))).to.emit(
+        fx.module,
+        "IntentExecuted",
+      );
+    });
+
+    it("test_submit_retryWithStaleOrFutureNonce_stillReplays", async function () {
+      const fx = await loadFixture(treasuryFixture);
+      const first = await keyedPayment(fx);
+      await submitSigned(fx, first);
+      for (const nonce of [0n, 99n]) {
+        await expect(submitSigned(fx, { ...first, nonce }))
+          .to.emit(fx.module, "IdempotentReplay")
+          .withArgs(intentId(fx, first), fx.agent.address, KEY);
+      }
+      expect(await fx.module.getNonce(fx.agent.address, 0)).to.equal(1n);
+    });
+  });
+
+  describe("when the key is bound to another payload", function () {
+    it("test_submit_differentPayloadSameKey_revertsIdempotencyKeyConflict", async function () {
+      const fx = await loadFixture(treasuryFixture);
+      const first = await keyedPayment(fx, parseUnits("250", 6));
+      await submitSigned(fx, first);
+      const original = intentId(fx, first);
+      const conflicting: Intent[] = [
+        { ...first, nonce: 1n, data: transferData(fx.alice.address, parseUnits("251", 6)) }, // amount
+        { ...first, nonce: 1n, data: transferData(fx.bob.address, parseUnits("250", 6)) }, // recipient
+        { ...first, nonce: 1n, value: 1n }, // value
+        { ...first, nonce: 1n, target: fx.alice.address, data: "0x" }, // target and data
+      ];
+      const before = await treasuryState(fx);
+      for (const intent of conflicting) {
+        await expect(submitSigned(fx, intent))
+          .to.be.revertedWithCustomError(fx.module, "IdempotencyKeyConflict")
+          .withArgs(fx.agent.address, KEY, original);
+      }
+      expect(await treasuryState(fx)).to.deep.equal(before);
+      expect(await fx.module.idempotencyRecord(fx.agent.address, KEY)).to.deep.equal([
+        original,
+        payloadCommitment(first.target, first.value, first.data),
+      ]);
+    });
+
+    it("test_submit_sameKeyForAnotherAgent_isIndependent", async function () {
+      const fx = await loadFixture(treasuryFixture);
+      const other = fx.signers[15];
+      const owner = await moduleAsSafe(fx);
+      await owner.setAgent(other.address, agentConfig());
+      await owner.setAssetLimit(other.address, ETH, fx.ethLimit);
+      await submitSigned(fx, await keyedPayment(fx));
+      const theirs = await buildIntent(fx, { agent: other.address, value: parseEther("0.1"), idempotencyKey: KEY });
+      await expect(submitSigned(fx, theirs, other))
+        .to.emit(fx.module, "IntentExecuted")
+        .withArgs(intentId(fx, theirs), other.address, ETH, fx.alice.address, theirs.value, false, theirs.rationale);
+      const [theirId] = await fx.module.idempotencyRecord(other.address, KEY);
+      expect(theirId).to.equal(intentId(fx, theirs));
+    });
+  });
+
+  describe("when the first attempt was denied or queued", function () {
+    it("test_submit_deniedFirstAttempt_bindsTheKey", async function () {
+      const fx = await loadFixture(treasuryFixture);
+      // A token the agent has no limit for: denied, but the key binds.
+      const first = await tokenPayment(fx, fx.attacker.address, fx.alice.address, 5n, { idempotencyKey: KEY });
+      const original = intentId(fx, first);
+      await expect(submitSigned(fx, first))
+        .to.emit(fx.module, "IntentDenied")
+        .withArgs(original, fx.agent.address, DenyReason.AssetNotAllowed, first.rationale);
+      expect(await fx.module.idempotencyRecord(fx.agent.address, KEY)).to.deep.equal([
+        original,
+        payloadCommitment(first.target, first.value, first.data),
+      ]);
+      const retry = { ...first, nonce: 1n };
+      const [returnedId, status] = await fx.module
+        .connect(fx.relayer)
+        .submit.staticCall(retry, await sign(fx.agent, fx, retry));
+      expect([returnedId, status]).to.deep.equal([original, Status.Denied]);
+      // A replay is not another denial: no strike, no nonce.
+      await expect(submitSigned(fx, retry))
+        .to.emit(fx.module, "IdempotentReplay")
+        .withArgs(original, fx.agent.address, KEY);
+      expect(await fx.lens.strikes(fx.moduleAddress, fx.agent.address)).to.equal(1n);
+      expect(await fx.module.getNonce(fx.agent.address, 0)).to.equal(1n);
+      // The key cannot be reused for a payment that would pass.
+      const allowed = await keyedPayment(fx, parseUnits("5", 6), { nonce: 1n });
+      await expect(submitSigned(fx, allowed))
+        .to.be.revertedWithCustomError(fx.module, "IdempotencyKeyConflict")
+        .withArgs(fx.agent.address, KEY, original);
+    });
+
+    it("test_submit_queuedFirstAttempt_replayReportsCurrentStatus", async function () {
+      const fx = await loadFixture(treasuryFixture);
+      const first = await keyedPayment(fx, parseUnits("2000", 6)); // above autoPerTx: queued
+      const original = intentId(fx, first);
+      await expect(submitSigned(fx, first)).to.emit(fx.module, "IntentQueued");
+      const retry = { ...first, nonce: 1n, rationale: id("again") };
+      const signature = await sign(fx.agent, fx, retry);
+      expect(await fx.module.connect(fx.relayer).submit.staticCall(retry, signature)).to.deep.equal([
+        original,
+        Status.Queued,
+      ]);
+      await fx.module.connect(fx.guardian).cancel(original);
+      expect(await fx.module.connect(fx.relayer).submit.staticCall(retry, signature)).to.deep.equal([
+        original,
+        Status.Cancelled,
+      ]);
+      await expect(fx.module.connect(fx.relayer).submit(retry, signature))
+        .to.emit(fx.module, "IdempotentReplay")
+        .withArgs(original, fx.agent.address, KEY);
+      expect(await fx.usdc.balanceOf(fx.alice.address)).to.equal(0n);
+      expect(await fx.module.getNonce(fx.agent.address, 0)).to.equal(1n);
+    });
+  });
+
+  describe("idempotencyRecord", function () {
+    it("test_idempotencyRecord_unusedKey_isZeros", async function () {
+      const fx = await loadFixture(treasuryFixture);
+      expect(await fx.module.idempotencyRecord(fx.agent.address, KEY)).to.deep.equal([ZeroHash, ZeroHash]);
+      expect(await fx.module.idempotencyRecord(fx.attacker.address, KEY)).to.deep.equal([ZeroHash, ZeroHash]);
+    });
+
+    it("test_idempotencyRecord_afterKeyedPayments_holdsIntentIdAndPayloadCommitment", async function () {
+      const fx = await loadFixture(treasuryFixture);
+      const token = await keyedPayment(fx, parseUnits("10", 6));
+      const eth = await buildIntent(fx, { value: parseEther("0.2"), idempotencyKey: id("eth-key"), nonce: 1n });
+      await submitSigned(fx, token);
+      await submitSigned(fx, eth);
+      expect(await fx.module.idempotencyRecord(fx.agent.address, KEY)).to.deep.equal([
+        intentId(fx, token),
+        payloadCommitment(token.target, token.value, token.data),
+      ]);
+      expect(await fx.module.idempotencyRecord(fx.agent.address, id("eth-key"))).to.deep.equal([
+        intentId(fx, eth),
+        payloadCommitment(eth.target, eth.value, eth.data),
+      ]);
+      // A keyless intent writes no record at all.
+      const keyless = await buildIntent(fx, { value: parseEther("0.1") });
+      await submitSigned(fx, keyless);
+      expect(await fx.module.intentStatus(intentId(fx, keyless))).to.equal(Status.None);
+      expect(await fx.module.idempotencyRecord(fx.agent.address, ZeroHash)).to.deep.equal([ZeroHash, ZeroHash]);
+    });
+  });
+
+  describe("when a retry breaks a rejection rule", function () {
+    it("test_submit_retryWhilePaused_revertsModuleIsPaused", async function () {
+      const fx = await loadFixture(treasuryFixture);
+      const first = await keyedPayment(fx);
+      await submitSigned(fx, first);
+      await fx.module.connect(fx.guardian).pause();
+      const before = await treasuryState(fx);
+      await expect(submitSigned(fx, first)).to.be.revertedWithCustomError(fx.module, "ModuleIsPaused");
+      expect(await treasuryState(fx)).to.deep.equal(before);
+    });
+
+    it("test_submit_retryWithBadSignature_revertsIntentSignatureInvalid", async function () {
+      const fx = await loadFixture(treasuryFixture);
+      const first = await keyedPayment(fx);
+      await submitSigned(fx, first);
+      const before = await treasuryState(fx);
+      await expect(submitSigned(fx, first, fx.attacker))
+        .to.be.revertedWithCustomError(fx.module, "IntentSignatureInvalid")
+        .withArgs(fx.agent.address, intentId(fx, first));
+      await expect(fx.module.connect(fx.attacker).submit(first, "0x"))
+        .to.be.revertedWithCustomError(fx.module, "IntentSenderNotAgent")
+        .withArgs(fx.attacker.address, fx.agent.address);
+      expect(await treasuryState(fx)).to.deep.equal(before);
+    });
+
+    it("test_submit_expiredRetry_revertsIntentExpired", async function () {
+      const fx = await loadFixture(treasuryFixture);
+      const first = await keyedPayment(fx);
+      const signature = await sign(fx.agent, fx, first);
+      await fx.module.connect(fx.relayer).submit(first, signature);
+      const before = await treasuryState(fx);
+      await time.setNextBlockTimestamp(first.validUntil + 1n);
+      await expect(fx.module.connect(fx.relayer).submit(first, signature))
+        .to.be.revertedWithCustomError(fx.module, "IntentExpired")
+        .withArgs(first.validUntil, first.validUntil + 1n);
+      expect(await treasuryState(fx)).to.deep.equal(before);
+    });
+
+    it("test_submit_retryByFrozenOrRemovedAgent_reverts", async function () {
+      const fx = await loadFixture(treasuryFixture);
+      const first = await keyedPayment(fx);
+      await submitSigned(fx, first);
+      await fx.module.connect(fx.guardian).freezeAgent(fx.agent.address);
+      await expect(submitSigned(fx, first))
+        .to.be.revertedWithCustomError(fx.module, "AgentIsFrozen")
+        .withArgs(fx.agent.address);
+      await (await moduleAsSafe(fx)).removeAgent(fx.agent.address);
+      await expect(submitSigned(fx, first))
+        .to.be.revertedWithCustomError(fx.module, "AgentUnknown")
+        .withArgs(fx.agent.address);
+    });
+  });
+
+  describe("when the agent is removed and added again", function () {
+    it("test_submit_afterReAdd_keyRecordsSurvive", async function () {
+      const fx = await loadFixture(treasuryFixture);
+      const owner = await moduleAsSafe(fx);
+      const amount = parseUnits("250", 6);
+      const first = await keyedPayment(fx, amount);
+      await submitSigned(fx, first);
+      await owner.removeAgent(fx.agent.address);
+      await owner.setAgent(fx.agent.address, agentConfig());
+      const original = intentId(fx, first);
+      expect((await fx.module.idempotencyRecord(fx.agent.address, KEY))[0]).to.equal(original);
+      await expect(submitSigned(fx, { ...first, nonce: 1n }))
+        .to.emit(fx.module, "IdempotentReplay")
+        .withArgs(original, fx.agent.address, KEY);
+      await expect(submitSigned(fx, { ...first, nonce: 1n, value: 1n }))
+        .to.be.revertedWithCustomError(fx.module, "IdempotencyKeyConflict")
+        .withArgs(fx.agent.address, KEY, original);
+      expect(await fx.usdc.balanceOf(fx.alice.address)).to.equal(amount);
+    });
+
+    it("test_rotateAgent_newKeyInheritsKeyRecords", async function () {
+      const fx = await loadFixture(treasuryFixture);
+      const first = await keyedPayment(fx);
+      await submitSigned(fx, first);
+      const newKey = fx.signers[15];
+      await (await moduleAsSafe(fx)).rotateAgent(fx.agent.address, newKey.address);
+      const original = intentId(fx, first);
+      expect((await fx.module.idempotencyRecord(newKey.address, KEY))[0]).to.equal(original);
+      const conflicting = await keyedPayment(fx, parseUnits("999", 6), { agent: newKey.address });
+      await expect(submitSigned(fx, conflicting, newKey))
+        .to.be.revertedWithCustomError(fx.module, "IdempotencyKeyConflict")
+        .withArgs(newKey.address, KEY, original);
+    });
+  });
+});

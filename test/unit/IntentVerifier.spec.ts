@@ -1,0 +1,469 @@
+/**
+ * IntentVerifier: EIP-712 hashing (the module agrees with sdk/eip712.ts), signatures (ECDSA without malleability
+ * or address(0), ERC-1271, empty signature from the agent itself) and the validity window.
+ * Promise 7: a signature for one chain, module or Safe is worthless on any other.
+ */
+import { expect } from "chai";
+import { ethers } from "hardhat";
+import { loadFixture, time } from "@nomicfoundation/hardhat-network-helpers";
+import {
+  Signature,
+  TypedDataEncoder,
+  ZeroAddress,
+  concat,
+  id,
+  parseEther,
+  parseUnits,
+  toBeHex,
+  zeroPadValue,
+} from "ethers";
+import {
+  ETH,
+  HOUR,
+  Status,
+  agentConfig,
+  buildIntent,
+  contractAgentFixture,
+  intentId,
+  moduleAsSafe,
+  secondTreasuryFixture,
+  sign,
+  submitSigned,
+  tokenPayment,
+  treasuryFixture,
+  treasuryState,
+} from "../fixtures";
+import { hashCosignerApproval, hashIntent, moduleDomain, packNonce, signIntent } from "../../sdk/eip712";
+
+/** secp256k1 group order. */
+const SECP256K1_N = 0xfffffffffffffffffffffffffffffffebaaedce6af48a03bbfd25e8cd0364141n;
+
+/** What the ecrecover precompile returns for (digest, v, r, s): the signer, or address(0) when there is none. */
+async function ecrecover(digest: string, v: number, r: string, s: string): Promise<string> {
+  const input = concat([digest, zeroPadValue(toBeHex(v), 32), r, s]);
+  const out = await ethers.provider.call({ to: "0x0000000000000000000000000000000000000001", data: input });
+  return out === "0x" ? ZeroAddress : ethers.getAddress("0x" + out.slice(26));
+}
+
+describe("IntentVerifier", function () {
+  describe("EIP-712 hashing", function () {
+    it("test_hashIntent_equalsSdkHash_forVariedIntents", async function () {
+      const fx = await loadFixture(treasuryFixture);
+      const intents = [
+        await buildIntent(fx),
+        await tokenPayment(fx, fx.usdcAddress, fx.bob.address, parseUnits("12.5", 6), {
+          idempotencyKey: id("invoice-42"),
+          validAfter: 1n,
+          rationale: id("payroll"),
+        }),
+        await buildIntent(fx, {
+          value: parseEther("0.25"),
+          nonce: packNonce(7n, 3n),
+          validUntil: 2n ** 48n - 1n,
+          data: "0xdeadbeef",
+        }),
+      ];
+      for (const intent of intents) {
+        const expected = hashIntent(intent, fx.chainId, fx.moduleAddress);
+        expect(await fx.module.hashIntent(intent)).to.equal(expected);
+        expect(intentId(fx, intent)).to.equal(expected);
+      }
+      // Every field is part of the digest: changing any one changes the intentId.
+      const base = intents[1];
+      const variants = [
+        { ...base, agent: fx.bob.address },
+        { ...base, target: fx.bob.address },
+        { ...base, value: 1n },
+        { ...base, data: base.data + "00" },
+        { ...base, nonce: base.nonce + 1n },
+        { ...base, idempotencyKey: id("invoice-43") },
+        { ...base, validAfter: 2n },
+        { ...base, validUntil: base.validUntil + 1n },
+        { ...base, rationale: id("payroll!") },
+      ];
+      const seen = new Set([await fx.module.hashIntent(base)]);
+      for (const v of variants) seen.add(await fx.module.hashIntent(v));
+      expect(seen.size).to.equal(variants.length + 1);
+    });
+
+    it("test_domainSeparator_equalsSdkDomain", async function () {
+      const fx = await loadFixture(treasuryFixture);
+      expect(await fx.module.domainSeparator()).to.equal(
+        TypedDataEncoder.hashDomain(moduleDomain(fx.chainId, fx.moduleAddress)),
+      );
+    });
+
+    it("test_hashCosignerApproval_equalsSdkHash", async function () {
+      const fx = await loadFixture(treasuryFixture);
+      const someId = id("some intent");
+      expect(await fx.module.hashCosignerApproval(someId)).to.equal(
+        hashCosignerApproval(someId, fx.chainId, fx.moduleAddress),
+      );
+    });
+
+    it("test_submit_returnsTheEip712DigestAsIntentId", async function () {
+      const fx = await loadFixture(treasuryFixture);
+      const intent = await buildIntent(fx, { value: parseEther("0.1") });
+      const signature = await sign(fx.agent, fx, intent);
+      const [returnedId, status] = await fx.module.connect(fx.relayer).submit.staticCall(intent, signature);
+      expect(returnedId).to.equal(intentId(fx, intent));
+      expect(status).to.equal(Status.Executed);
+    });
+  });
+
+  describe("ECDSA signatures", function () {
+    it("test_submit_validAgentSignature_executesThroughRelayer", async function () {
+      const fx = await loadFixture(treasuryFixture);
+      const amount = parseEther("0.5");
+      const intent = await buildIntent(fx, { value: amount });
+      const before = await ethers.provider.getBalance(fx.alice.address);
+      await expect(submitSigned(fx, intent))
+        .to.emit(fx.module, "IntentExecuted")
+        .withArgs(intentId(fx, intent), fx.agent.address, ETH, fx.alice.address, amount, false, intent.rationale);
+      expect(await ethers.provider.getBalance(fx.alice.address)).to.equal(before + amount);
+      expect(await fx.module.getNonce(fx.agent.address, 0)).to.equal(1n);
+    });
+
+    it("test_submit_wrongSigner_revertsIntentSignatureInvalid", async function () {
+      const fx = await loadFixture(treasuryFixture);
+      const intent = await buildIntent(fx, { value: parseEther("0.5") });
+      const before = await treasuryState(fx);
+      await expect(submitSigned(fx, intent, fx.attacker))
+        .to.be.revertedWithCustomError(fx.module, "IntentSignatureInvalid")
+        .withArgs(fx.agent.address, intentId(fx, intent));
+      expect(await treasuryState(fx)).to.deep.equal(before);
+    });
+
+    it("test_submit_signatureOfAnotherIntent_revertsIntentSignatureInvalid", async function () {
+      const fx = await loadFixture(treasuryFixture);
+      const signed = await buildIntent(fx, { value: parseEther("0.1") });
+      const signature = await sign(fx.agent, fx, signed);
+      const tampered = { ...signed, value: parseEther("1") };
+      const before = await treasuryState(fx);
+      await expect(fx.module.connect(fx.relayer).submit(tampered, signature))
+        .to.be.revertedWithCustomError(fx.module, "IntentSignatureInvalid")
+        .withArgs(fx.agent.address, intentId(fx, tampered));
+      expect(await treasuryState(fx)).to.deep.equal(before);
+    });
+
+    it("test_submit_malleableHighS_revertsAndTheCanonicalSignatureStillWorks", async function () {
+      const fx = await loadFixture(treasuryFixture);
+      const intent = await buildIntent(fx, { value: parseEther("0.5") });
+      const digest = intentId(fx, intent);
+      const sig = Signature.from(await sign(fx.agent, fx, intent));
+      const highS = zeroPadValue(toBeHex(SECP256K1_N - BigInt(sig.s)), 32);
+      const flippedV = sig.v === 27 ? 28 : 27;
+      // The twin is a mathematically valid signature of the same digest by the same key ...
+      expect(await ecrecover(digest, flippedV, sig.r, highS)).to.equal(fx.agent.address);
+      const malleable = concat([sig.r, highS, toBeHex(flippedV, 1)]);
+      const before = await treasuryState(fx);
+      // ... and the module refuses it: only low-s signatures are accepted.
+      await expect(fx.module.connect(fx.relayer).submit(intent, malleable))
+        .to.be.revertedWithCustomError(fx.module, "IntentSignatureInvalid")
+        .withArgs(fx.agent.address, digest);
+      expect(await treasuryState(fx)).to.deep.equal(before);
+      await expect(fx.module.connect(fx.relayer).submit(intent, sig.serialized))
+        .to.emit(fx.module, "IntentExecuted")
+        .withArgs(digest, fx.agent.address, ETH, fx.alice.address, intent.value, false, intent.rationale);
+    });
+
+    it("test_submit_signatureRecoveringToZeroAddress_revertsIntentSignatureInvalid", async function () {
+      const fx = await loadFixture(treasuryFixture);
+      const intent = await buildIntent(fx, { value: parseEther("0.5") });
+      const digest = intentId(fx, intent);
+      const r = zeroPadValue("0x00", 32);
+      const s = zeroPadValue("0x01", 32);
+      expect(await ecrecover(digest, 27, r, s)).to.equal(ZeroAddress);
+      const before = await treasuryState(fx);
+      for (const bad of [
+        concat([r, s, "0x1b"]), // r = 0: ecrecover yields address(0)
+        concat([zeroPadValue("0x01", 32), zeroPadValue("0x01", 32), "0x1d"]), // v = 29: no signer
+        "0x" + "00".repeat(65), // all zeros
+        "0x1234", // wrong length
+      ]) {
+        await expect(fx.module.connect(fx.relayer).submit(intent, bad))
+          .to.be.revertedWithCustomError(fx.module, "IntentSignatureInvalid")
+          .withArgs(fx.agent.address, digest);
+      }
+      expect(await treasuryState(fx)).to.deep.equal(before);
+    });
+
+    it("test_submit_zeroAddressAgentWithZeroRecoveringSignature_revertsAgentUnknown", async function () {
+      const fx = await loadFixture(treasuryFixture);
+      // address(0) can never be an agent, so a signature that recovers to it authorises nothing.
+      await expect((await moduleAsSafe(fx)).setAgent(ZeroAddress, agentConfig()))
+        .to.be.revertedWithCustomError(fx.module, "AgentKeyInvalid")
+        .withArgs(ZeroAddress);
+      const intent = await buildIntent(fx, { agent: ZeroAddress, value: parseEther("0.5") });
+      const zeroSig = concat([zeroPadValue("0x00", 32), zeroPadValue("0x01", 32), "0x1b"]);
+      const before = await treasuryState(fx);
+      await expect(fx.module.connect(fx.relayer).submit(intent, zeroSig))
+        .to.be.revertedWithCustomError(fx.module, "AgentUnknown")
+        .withArgs(ZeroAddress);
+      expect(await treasuryState(fx)).to.deep.equal(before);
+    });
+
+    it("test_submit_signatureForAnotherChainId_revertsIntentSignatureInvalid", async function () {
+      const fx = await loadFixture(treasuryFixture);
+      const intent = await buildIntent(fx, { value: parseEther("0.5") });
+      const otherChain = fx.chainId === 1n ? 10n : 1n;
+      const signature = await signIntent(fx.agent, intent, otherChain, fx.moduleAddress);
+      expect(hashIntent(intent, otherChain, fx.moduleAddress)).to.not.equal(intentId(fx, intent));
+      const before = await treasuryState(fx);
+      await expect(fx.module.connect(fx.relayer).submit(intent, signature))
+        .to.be.revertedWithCustomError(fx.module, "IntentSignatureInvalid")
+        .withArgs(fx.agent.address, intentId(fx, intent));
+      expect(await treasuryState(fx)).to.deep.equal(before);
+    });
+
+    describe("when the same agent serves two Safes (two module clones)", function () {
+      it("test_submit_signatureForAnotherModule_revertsOnBoth", async function () {
+        const fx = await loadFixture(secondTreasuryFixture);
+        const amount = parseEther("0.5");
+        const intent = await buildIntent(fx, { value: amount });
+        expect(await fx.module2.getNonce(fx.agent.address, 0)).to.equal(intent.nonce);
+        const forModule1 = await signIntent(fx.agent, intent, fx.chainId, fx.moduleAddress);
+        const forModule2 = await signIntent(fx.agent, intent, fx.chainId, fx.module2Address);
+        const id2 = hashIntent(intent, fx.chainId, fx.module2Address);
+        expect(await fx.module2.hashIntent(intent)).to.equal(id2);
+        expect(id2).to.not.equal(intentId(fx, intent));
+
+        const safe2Before = await ethers.provider.getBalance(fx.safe2Address);
+        const aliceBefore = await ethers.provider.getBalance(fx.alice.address);
+        // Module 1's signature replayed on module 2 (Safe 2).
+        await expect(fx.module2.connect(fx.relayer).submit(intent, forModule1))
+          .to.be.revertedWithCustomError(fx.module2, "IntentSignatureInvalid")
+          .withArgs(fx.agent.address, id2);
+        // Module 2's signature replayed on module 1 (Safe 1).
+        const before1 = await treasuryState(fx);
+        await expect(fx.module.connect(fx.relayer).submit(intent, forModule2))
+          .to.be.revertedWithCustomError(fx.module, "IntentSignatureInvalid")
+          .withArgs(fx.agent.address, intentId(fx, intent));
+        expect(await treasuryState(fx)).to.deep.equal(before1);
+        expect(await ethers.provider.getBalance(fx.safe2Address)).to.equal(safe2Before);
+        expect(await fx.module2.getNonce(fx.agent.address, 0)).to.equal(0n);
+        expect(await fx.module2.availableAllowance(fx.agent.address, ETH)).to.equal(fx.ethLimit.autoPerWindow);
+
+        // Each signature works where it was meant to, and only there.
+        await expect(fx.module2.connect(fx.relayer).submit(intent, forModule2))
+          .to.emit(fx.module2, "IntentExecuted")
+          .withArgs(id2, fx.agent.address, ETH, fx.alice.address, amount, false, intent.rationale);
+        expect(await ethers.provider.getBalance(fx.safe2Address)).to.equal(safe2Before - amount);
+        expect(await ethers.provider.getBalance(fx.alice.address)).to.equal(aliceBefore + amount);
+        expect(await fx.module.getNonce(fx.agent.address, 0)).to.equal(0n);
+      });
+    });
+  });
+
+  describe("empty signature", function () {
+    it("test_submit_emptySignatureFromAgentItself_executes", async function () {
+      const fx = await loadFixture(treasuryFixture);
+      const amount = parseEther("0.3");
+      const intent = await buildIntent(fx, { value: amount });
+      const before = await ethers.provider.getBalance(fx.alice.address);
+      await expect(fx.module.connect(fx.agent).submit(intent, "0x"))
+        .to.emit(fx.module, "IntentExecuted")
+        .withArgs(intentId(fx, intent), fx.agent.address, ETH, fx.alice.address, amount, false, intent.rationale);
+      expect(await ethers.provider.getBalance(fx.alice.address)).to.equal(before + amount);
+      expect(await fx.module.getNonce(fx.agent.address, 0)).to.equal(1n);
+    });
+
+    it("test_submit_emptySignatureFromRelayer_revertsIntentSenderNotAgent", async function () {
+      const fx = await loadFixture(treasuryFixture);
+      const intent = await buildIntent(fx, { value: parseEther("0.3") });
+      const before = await treasuryState(fx);
+      for (const caller of [fx.relayer, fx.attacker]) {
+        await expect(fx.module.connect(caller).submit(intent, "0x"))
+          .to.be.revertedWithCustomError(fx.module, "IntentSenderNotAgent")
+          .withArgs(caller.address, fx.agent.address);
+      }
+      expect(await treasuryState(fx)).to.deep.equal(before);
+    });
+  });
+
+  describe("ERC-1271 contract agent", function () {
+    it("test_submit_contractAgentApproves_executes", async function () {
+      const fx = await loadFixture(contractAgentFixture);
+      const amount = parseUnits("400", 6);
+      const intent = await tokenPayment(fx, fx.usdcAddress, fx.alice.address, amount, {
+        agent: fx.contractAgentAddress,
+      });
+      const signature = await sign(fx.bob, fx, intent); // the contract's signing key
+      await expect(fx.module.connect(fx.relayer).submit(intent, signature))
+        .to.emit(fx.module, "IntentExecuted")
+        .withArgs(
+          intentId(fx, intent),
+          fx.contractAgentAddress,
+          fx.usdcAddress,
+          fx.alice.address,
+          amount,
+          false,
+          intent.rationale,
+        );
+      expect(await fx.usdc.balanceOf(fx.alice.address)).to.equal(amount);
+      expect(await fx.module.getNonce(fx.contractAgentAddress, 0)).to.equal(1n);
+      expect(await fx.module.availableAllowance(fx.contractAgentAddress, fx.usdcAddress)).to.equal(
+        fx.usdcLimit.autoPerWindow - amount,
+      );
+    });
+
+    it("test_submit_contractAgentRefuses_revertsIntentSignatureInvalid", async function () {
+      const fx = await loadFixture(contractAgentFixture);
+      const intent = await tokenPayment(fx, fx.usdcAddress, fx.alice.address, parseUnits("400", 6), {
+        agent: fx.contractAgentAddress,
+      });
+      const signature = await sign(fx.bob, fx, intent);
+      const probe = { agents: [fx.contractAgentAddress] };
+      const before = await treasuryState(fx, probe);
+      for (const mode of [1, 2]) {
+        // 1: answers a non-magic value; 2: reverts inside isValidSignature.
+        await fx.contractAgent.setMode(mode);
+        await expect(fx.module.connect(fx.relayer).submit(intent, signature))
+          .to.be.revertedWithCustomError(fx.module, "IntentSignatureInvalid")
+          .withArgs(fx.contractAgentAddress, intentId(fx, intent));
+      }
+      expect(await treasuryState(fx, probe)).to.deep.equal(before);
+    });
+
+    it("test_submit_contractAgentWithSignatureOfAnotherKey_revertsIntentSignatureInvalid", async function () {
+      const fx = await loadFixture(contractAgentFixture);
+      const intent = await buildIntent(fx, { agent: fx.contractAgentAddress, value: parseEther("0.2") });
+      const probe = { agents: [fx.contractAgentAddress] };
+      const before = await treasuryState(fx, probe);
+      await expect(submitSigned(fx, intent, fx.attacker))
+        .to.be.revertedWithCustomError(fx.module, "IntentSignatureInvalid")
+        .withArgs(fx.contractAgentAddress, intentId(fx, intent));
+      expect(await treasuryState(fx, probe)).to.deep.equal(before);
+    });
+
+    it("test_submit_contractAgentCallingItselfWithEmptySignature_executes", async function () {
+      const fx = await loadFixture(contractAgentFixture);
+      const amount = parseEther("0.2");
+      const intent = await buildIntent(fx, { agent: fx.contractAgentAddress, value: amount });
+      await fx.contractAgent.setMode(1); // refuses every signature: the empty-signature path does not ask
+      const before = await ethers.provider.getBalance(fx.alice.address);
+      await expect(fx.contractAgent.submitDirect(fx.moduleAddress, intent))
+        .to.emit(fx.module, "IntentExecuted")
+        .withArgs(
+          intentId(fx, intent),
+          fx.contractAgentAddress,
+          ETH,
+          fx.alice.address,
+          amount,
+          false,
+          intent.rationale,
+        );
+      expect(await ethers.provider.getBalance(fx.alice.address)).to.equal(before + amount);
+    });
+
+    it("test_submit_signingKeyOfContractAgentIsNotAnAgent_revertsAgentUnknown", async function () {
+      const fx = await loadFixture(contractAgentFixture);
+      const intent = await buildIntent(fx, { agent: fx.bob.address, value: parseEther("0.2") });
+      const before = await treasuryState(fx);
+      await expect(submitSigned(fx, intent, fx.bob))
+        .to.be.revertedWithCustomError(fx.module, "AgentUnknown")
+        .withArgs(fx.bob.address);
+      expect(await treasuryState(fx)).to.deep.equal(before);
+    });
+  });
+
+  describe("validity window", function () {
+    it("test_submit_validUntilZero_revertsIntentValidUntilZero", async function () {
+      const fx = await loadFixture(treasuryFixture);
+      const intent = await buildIntent(fx, { value: parseEther("0.5"), validUntil: 0n });
+      const before = await treasuryState(fx);
+      await expect(submitSigned(fx, intent))
+        .to.be.revertedWithCustomError(fx.module, "IntentValidUntilZero")
+        .withArgs(fx.agent.address);
+      expect(await treasuryState(fx)).to.deep.equal(before);
+    });
+
+    it("test_submit_beforeValidAfter_revertsIntentNotYetValid_thenExecutesAtValidAfter", async function () {
+      const fx = await loadFixture(treasuryFixture);
+      const now = BigInt(await time.latest());
+      const validAfter = now + 100n;
+      const intent = await buildIntent(fx, { value: parseEther("0.5"), validAfter, validUntil: now + BigInt(HOUR) });
+      const signature = await sign(fx.agent, fx, intent);
+      const before = await treasuryState(fx);
+      await time.setNextBlockTimestamp(validAfter - 1n);
+      await expect(fx.module.connect(fx.relayer).submit(intent, signature))
+        .to.be.revertedWithCustomError(fx.module, "IntentNotYetValid")
+        .withArgs(validAfter, validAfter - 1n);
+      expect(await treasuryState(fx)).to.deep.equal(before);
+      await time.setNextBlockTimestamp(validAfter);
+      await expect(fx.module.connect(fx.relayer).submit(intent, signature)).to.emit(fx.module, "IntentExecuted");
+      expect(await fx.module.getNonce(fx.agent.address, 0)).to.equal(1n);
+    });
+
+    it("test_submit_afterValidUntil_revertsIntentExpired", async function () {
+      const fx = await loadFixture(treasuryFixture);
+      const validUntil = BigInt(await time.latest()) + 100n;
+      const intent = await buildIntent(fx, { value: parseEther("0.5"), validUntil });
+      const signature = await sign(fx.agent, fx, intent);
+      const before = await treasuryState(fx);
+      await time.setNextBlockTimestamp(validUntil + 1n);
+      await expect(fx.module.connect(fx.relayer).submit(intent, signature))
+        .to.be.revertedWithCustomError(fx.module, "IntentExpired")
+        .withArgs(validUntil, validUntil + 1n);
+      expect(await treasuryState(fx)).to.deep.equal(before);
+    });
+
+    it("test_submit_exactlyAtValidUntil_executes", async function () {
+      const fx = await loadFixture(treasuryFixture);
+      const validUntil = BigInt(await time.latest()) + 100n;
+      const intent = await buildIntent(fx, { value: parseEther("0.5"), validUntil });
+      const signature = await sign(fx.agent, fx, intent);
+      await time.setNextBlockTimestamp(validUntil);
+      await expect(fx.module.connect(fx.relayer).submit(intent, signature))
+        .to.emit(fx.module, "IntentExecuted")
+        .withArgs(intentId(fx, intent), fx.agent.address, ETH, fx.alice.address, intent.value, false, intent.rationale);
+    });
+
+    it("test_submit_expiredAndBadlySigned_reportsTheExpiryFirst", async function () {
+      const fx = await loadFixture(treasuryFixture);
+      const validUntil = BigInt(await time.latest()) + 10n;
+      const intent = await buildIntent(fx, { value: parseEther("0.5"), validUntil });
+      const signature = await sign(fx.attacker, fx, intent);
+      await time.setNextBlockTimestamp(validUntil + 5n);
+      await expect(fx.module.connect(fx.relayer).submit(intent, signature))
+        .to.be.revertedWithCustomError(fx.module, "IntentExpired")
+        .withArgs(validUntil, validUntil + 5n);
+    });
+  });
+
+  describe("rejections before the signature is checked", function () {
+    it("test_submit_whenPaused_revertsModuleIsPaused", async function () {
+      const fx = await loadFixture(treasuryFixture);
+      await expect(fx.module.connect(fx.guardian).pause()).to.emit(fx.module, "Paused").withArgs(fx.guardian.address);
+      const intent = await buildIntent(fx, { value: parseEther("0.5") });
+      const before = await treasuryState(fx);
+      await expect(submitSigned(fx, intent)).to.be.revertedWithCustomError(fx.module, "ModuleIsPaused");
+      expect(await treasuryState(fx)).to.deep.equal(before);
+    });
+
+    it("test_submit_frozenAgent_revertsAgentIsFrozen", async function () {
+      const fx = await loadFixture(treasuryFixture);
+      await fx.module.connect(fx.guardian).freezeAgent(fx.agent.address);
+      const intent = await buildIntent(fx, { value: parseEther("0.5") });
+      const before = await treasuryState(fx);
+      await expect(submitSigned(fx, intent))
+        .to.be.revertedWithCustomError(fx.module, "AgentIsFrozen")
+        .withArgs(fx.agent.address);
+      expect(await treasuryState(fx)).to.deep.equal(before);
+    });
+
+    it("test_submit_expiredAgent_revertsAgentExpired", async function () {
+      const fx = await loadFixture(treasuryFixture);
+      const agentUntil = BigInt(await time.latest()) + 1000n;
+      await (await moduleAsSafe(fx)).setAgent(fx.agent.address, agentConfig({ validUntil: agentUntil }));
+      const intent = await buildIntent(fx, { value: parseEther("0.5"), validUntil: agentUntil + 1000n });
+      const signature = await sign(fx.agent, fx, intent);
+      const before = await treasuryState(fx);
+      await time.setNextBlockTimestamp(agentUntil);
+      await expect(fx.module.connect(fx.relayer).submit(intent, signature))
+        .to.be.revertedWithCustomError(fx.module, "AgentExpired")
+        .withArgs(fx.agent.address, agentUntil, agentUntil);
+      expect(await treasuryState(fx)).to.deep.equal(before);
+    });
+  });
+});

@@ -13,7 +13,9 @@ import type { Stack, Treasury } from "./setup";
 export class BenchOutcomeError extends Error {
   readonly code = "BENCH_UNEXPECTED_OUTCOME";
   constructor(what: string) {
-    super(`${what}. The benchmark measures only transactions with the intended outcome: check the agent's limits and timing in scripts/bench/gas.ts.`);
+    super(
+      `${what}. The benchmark measures only transactions with the intended outcome: check the agent's limits and timing in scripts/bench/gas.ts.`,
+    );
     this.name = "BenchOutcomeError";
   }
 }
@@ -44,11 +46,38 @@ export interface Submitted {
 
 const RATIONALE = id("bench: pay an invoice");
 
-/** Sets the next block's timestamp `seconds` after the latest block and returns it. */
+/**
+ * The benchmark's clock. Measured transactions are mined at timestamps that follow from a fixed start and the
+ * gaps the benchmark asks for, not from the wall clock, so intents (their `validUntil`), signatures, calldata and
+ * therefore every gas number are the same on every run. Blocks mined by setup transactions in between follow
+ * Hardhat's wall clock; should one of them overtake the clock, the clock slips forward and the slip is counted.
+ */
+const CLOCK_START = 2_000_000_000; // 2033-05-18: ahead of any wall clock the benchmark runs at
+let clockNow = 0;
+let clockSlips = 0;
+
+/** Sets the next block's timestamp `seconds` after the previous clock time and returns it. */
 export async function nextBlockAfter(seconds: number): Promise<number> {
-  const ts = (await time.latest()) + seconds;
-  await time.setNextBlockTimestamp(ts);
-  return ts;
+  const latest = await time.latest();
+  if (clockNow === 0) clockNow = Math.max(CLOCK_START, latest);
+  clockNow += seconds;
+  if (clockNow <= latest) {
+    clockSlips += 1;
+    clockNow = latest + seconds;
+  }
+  await time.setNextBlockTimestamp(clockNow);
+  return clockNow;
+}
+
+/** Moves the clock forward without mining: the next measured block comes `seconds` later than it would have. */
+export async function advanceClock(seconds: number): Promise<void> {
+  if (clockNow === 0) clockNow = Math.max(CLOCK_START, await time.latest());
+  clockNow += seconds;
+}
+
+/** How many times setup blocks overtook the clock (0 means the run is reproducible to the gas unit). */
+export function clockSlipCount(): number {
+  return clockSlips;
 }
 
 export function newAgent(label: string, key: Wallet, treasury: Treasury): BenchAgent {
@@ -108,7 +137,9 @@ export async function cosignerSignatures(
       signature: await signCosignerApproval(s, intentId, stack.chainId, treasury.moduleAddress),
     })),
   );
-  return signed.sort((a, b) => (BigInt(a.signer) < BigInt(b.signer) ? -1 : BigInt(a.signer) > BigInt(b.signer) ? 1 : 0));
+  return signed.sort((a, b) =>
+    BigInt(a.signer) < BigInt(b.signer) ? -1 : BigInt(a.signer) > BigInt(b.signer) ? 1 : 0,
+  );
 }
 
 /** Runs a queued intent with the given co-signer signatures; requires an escalated `IntentExecuted`. */
@@ -162,5 +193,6 @@ function requireTokenTransfer(receipt: ContractTransactionReceipt, treasury: Tre
       log.topics[2] === pad(payment.to) &&
       BigInt(log.data) === payment.amount,
   );
-  if (!ok) throw new BenchOutcomeError(`no Transfer of ${payment.amount} from ${treasury.label}'s Safe to ${payment.to}`);
+  if (!ok)
+    throw new BenchOutcomeError(`no Transfer of ${payment.amount} from ${treasury.label}'s Safe to ${payment.to}`);
 }

@@ -48,7 +48,9 @@ export interface Profile {
 export class ProfileMismatchError extends Error {
   readonly code = "BENCH_PROFILE_MISMATCH";
   constructor(what: string) {
-    super(`${what}. The struct logger output changed shape: check scripts/bench/profile.ts against this Hardhat version.`);
+    super(
+      `${what}. The struct logger output changed shape: check scripts/bench/profile.ts against this Hardhat version.`,
+    );
     this.name = "ProfileMismatchError";
   }
 }
@@ -89,11 +91,12 @@ export async function profileTransaction(hash: string, labels: Map<string, strin
   const frames: Frame[] = [];
   const base = steps.length > 0 ? steps[0].depth : 1;
 
-  const nameOf = (address: string): string => {
-    const a = address.toLowerCase();
+  // Stack words come as 32-byte hex, with or without 0x: the address is the low 20 bytes.
+  const nameOf = (word: string): string => {
+    const n = BigInt(word.startsWith("0x") ? word : `0x${word}`) & ((1n << 160n) - 1n);
+    const a = `0x${n.toString(16).padStart(40, "0")}`;
     const known = labels.get(a);
     if (known) return known;
-    const n = BigInt(a);
     return n > 0n && n < 0x100n ? `precompile 0x${n.toString(16)}` : a;
   };
 
@@ -169,7 +172,16 @@ const fmt = (n: number): string => n.toLocaleString("en-US");
 /** The profile as text lines, one per call frame in call order, indented by depth. */
 export function formatProfile(name: string, p: Profile): string[] {
   const cell = (c: Cell): string => (c.count === 0 ? "-" : `${c.count}x ${fmt(c.gas)}`);
-  const header = ["frame (own costs)", "SLOAD/TLOAD", "SSTORE/TSTORE", "CALL+account", "LOG", "KECCAK", "other", "own total"];
+  const header = [
+    "frame (own costs)",
+    "SLOAD/TLOAD",
+    "SSTORE/TSTORE",
+    "CALL+account",
+    "LOG",
+    "KECCAK",
+    "other",
+    "own total",
+  ];
   const rows = p.frames.map((f) => [
     `${"  ".repeat(f.depth - 1)}${f.depth} ${f.label}`,
     ...CATEGORIES.map((c) => cell(f.cells[c])),

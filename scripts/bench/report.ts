@@ -18,6 +18,8 @@ export interface Budget {
   name: string;
   max: bigint;
   aim?: bigint;
+  /** Why this budget applies to this row, when it is not the row the budget was set for. */
+  note?: string;
 }
 
 export interface BudgetVerdict {
@@ -27,6 +29,7 @@ export interface BudgetVerdict {
   aim: string | null;
   pass: boolean;
   aimMet: boolean | null;
+  note?: string;
 }
 
 export interface StabilityCheck {
@@ -87,6 +90,7 @@ export function judgeBudgets(rows: Rows, budgets: Budget[]): BudgetVerdict[] {
       aim: b.aim === undefined ? null : b.aim.toString(),
       pass: gas <= b.max,
       aimMet: b.aim === undefined ? null : gas <= b.aim,
+      ...(b.note ? { note: b.note } : {}),
     };
   });
 }
@@ -109,15 +113,14 @@ export function checkStability(rows: Rows, label: string, a: string, b: string, 
 }
 
 function verdictText(v: BudgetVerdict): string {
-  const head = `${v.pass ? "PASS" : "FAIL"} <= ${fmtGas(BigInt(v.budget))}`;
-  if (v.aim === null) return head;
-  return `${head} (aim ${fmtGas(BigInt(v.aim))}: ${v.aimMet ? "met" : "missed"})`;
+  const aim = v.aim === null ? "" : `; aim ${fmtGas(BigInt(v.aim))} ${v.aimMet ? "met" : "missed"}`;
+  return `${v.pass ? "PASS" : "FAIL"} (budget ${fmtGas(BigInt(v.budget))}${aim})`;
 }
 
 /** The table: name, gas, ratio to the Safe 1-of-1 baseline, budget verdict where one applies. */
 export function formatTable(rows: Rows, verdicts: BudgetVerdict[]): string[] {
   const baseline = rows.get(BASELINE).gas;
-  const header = ["row", "gas", `x ${BASELINE}`, "budget"];
+  const header = ["row", "gas", "ratio", "budget"];
   const body = rows.all().map((r) => {
     const v = verdicts.find((x) => x.name === r.name);
     return [r.name, fmtGas(r.gas), `${ratio(r.gas, baseline).toFixed(2)}x`, v ? verdictText(v) : ""];
@@ -128,18 +131,23 @@ export function formatTable(rows: Rows, verdicts: BudgetVerdict[]): string[] {
       .map((v, i) => (i === 1 || i === 2 ? v.padStart(widths[i]) : v.padEnd(widths[i])))
       .join("  ")
       .trimEnd();
-  return [line(header), widths.map((w) => "-".repeat(w)).join("  "), ...body.map(line)];
+  return [
+    `ratio = gas / ${BASELINE} (${fmtGas(baseline)})`,
+    line(header),
+    widths.map((w) => "-".repeat(w)).join("  "),
+    ...body.map(line),
+  ];
 }
 
 export function formatVerdicts(verdicts: BudgetVerdict[], checks: StabilityCheck[]): string[] {
   return [
     "Budgets (reported, not enforced):",
-    ...verdicts.map((v) => `  ${v.pass ? "PASS" : "FAIL"}  ${v.name}: ${fmtGas(BigInt(v.gas))} ${verdictText(v).slice(5)}`),
+    ...verdicts.map((v) => `  ${v.name}: ${fmtGas(BigInt(v.gas))} ${verdictText(v)}${v.note ? ` [${v.note}]` : ""}`),
     "Stability (enforced: the run fails above the limit):",
     ...checks.map(
       (c) =>
-        `  ${c.pass ? "PASS" : "FAIL"}  ${c.label}: ${fmtGas(BigInt(c.gasA))} vs ${fmtGas(BigInt(c.gasB))} = ` +
-        `${c.diffPercent.toFixed(3)}% (limit ${c.limitPercent}%)`,
+        `  ${c.label}: ${fmtGas(BigInt(c.gasA))} vs ${fmtGas(BigInt(c.gasB))}, difference ` +
+        `${c.diffPercent.toFixed(3)}%: ${c.pass ? "PASS" : "FAIL"} (limit ${c.limitPercent}%)`,
     ),
   ];
 }
@@ -167,7 +175,12 @@ export function writeReports(
     budgetFile,
     JSON.stringify(
       {
-        budgets: verdicts.map((v) => ({ ...v, gas: Number(v.gas), budget: Number(v.budget), aim: v.aim === null ? null : Number(v.aim) })),
+        budgets: verdicts.map((v) => ({
+          ...v,
+          gas: Number(v.gas),
+          budget: Number(v.budget),
+          aim: v.aim === null ? null : Number(v.aim),
+        })),
         stability: checks.map((c) => ({ ...c, gasA: Number(c.gasA), gasB: Number(c.gasB) })),
       },
       null,

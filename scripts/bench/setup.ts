@@ -8,14 +8,7 @@ import { ethers } from "hardhat";
 import { Contract, Signer, Wallet, concat, dataLength, id, parseEther, parseUnits, solidityPacked } from "ethers";
 import type { HardhatEthersSigner } from "@nomicfoundation/hardhat-ethers/signers";
 import type { AgentTreasuryModule, AgentTreasuryModuleFactory, MockERC20 } from "../../typechain-types";
-import {
-  AgentConfig,
-  AssetLimit,
-  DAY,
-  createSafe,
-  deployModuleInfra,
-  deploySafeInfra,
-} from "../../test/fixtures";
+import { AgentConfig, AssetLimit, DAY, createSafe, deployModuleInfra, deploySafeInfra } from "../../test/fixtures";
 import { EXECUTION_FAILURE_TOPIC, buildSafeTx, execSafeCall, signSafeTx } from "../../sdk/safe";
 
 /** A benchmark setup step failed: the numbers would be meaningless, so the run stops. */
@@ -108,7 +101,11 @@ export async function deployStack(): Promise<Stack> {
 let safeSaltNonce = 0n;
 
 /** A bare Safe (no module) with the first `owners` owners of the pool and `threshold`, holding 1,000,000 USDC. */
-export async function createPlainSafe(stack: Stack, owners: number, threshold: number): Promise<{ safe: Contract; signers: Signer[] }> {
+export async function createPlainSafe(
+  stack: Stack,
+  owners: number,
+  threshold: number,
+): Promise<{ safe: Contract; signers: Signer[] }> {
   const ownerSigners = stack.ownerPool.slice(0, owners);
   const safe = await createSafe(
     stack.safeInfra,
@@ -124,7 +121,12 @@ export async function createPlainSafe(stack: Stack, owners: number, threshold: n
  * A Safe with `owners` owners and `threshold`, holding 100 ETH and 1,000,000 USDC, with a fresh module clone made by
  * the factory and enabled through an owner-signed Safe transaction, and the stack's co-signers (2-of-3) and guardian.
  */
-export async function createTreasury(stack: Stack, label: string, owners: number, threshold: number): Promise<Treasury> {
+export async function createTreasury(
+  stack: Stack,
+  label: string,
+  owners: number,
+  threshold: number,
+): Promise<Treasury> {
   const ownerSigners = stack.ownerPool.slice(0, owners);
   const safe = await createSafe(
     stack.safeInfra,

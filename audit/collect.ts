@@ -1,0 +1,478 @@
+/**
+ * The audit trail: every intent ever submitted to a module, read from its logs alone, so anyone with an RPC node
+ * can rebuild it. `IntentQueued` carries the whole intent; for `IntentExecuted` / `IntentDenied` the whole intent
+ * is decoded from the transaction's `submit` / `propose` calldata. Statuses come from `intentStatus` (exact for
+ * keyed, queued and denied intents; a keyless auto-executed intent has no record and is Executed by its event).
+ * Actions are decoded from calldata in human units with the tokens' on-chain decimals (sdk/chain.ts), and the
+ * agent's rationale text is joined from its journal when one is given (only when its keccak256 matches the
+ * on-chain hash). Per agent and asset, the auto-tier spend in the sliding window is computed at every change,
+ * against the cap in force at that moment, for the page's chart.
+ */
+import { Provider, ZeroAddress, getAddress, id as idHash } from "ethers";
+import { AssetBook, decodeAction, formatAmount } from "../sdk/chain";
+import { Intent, splitNonce } from "../sdk/eip712";
+import { Journal, SerializedIntent, serializeIntent } from "../sdk/journal";
+import { AssetInfo, DecodedAction, DenyReasonName, IntentStatusName, STATUS_NAMES, statusName } from "../sdk/types";
+import { AgentTreasuryModule__factory } from "../typechain-types/factories/contracts/AgentTreasuryModule__factory";
+import { EventFollower } from "../monitor/follower";
+import type { ChainEvent } from "../monitor/events";
+
+export interface AuditOptions {
+  provider: Provider;
+  chainId: bigint;
+  module: string;
+  /** First block to read (default 0; give the module's deployment block on long chains). */
+  fromBlock?: number;
+  /** Last block to read (default: the head when the audit starts). */
+  toBlock?: number;
+  /** An agent journal (JSON lines written by the client library): joins the rationale texts. */
+  journal?: string;
+  /** token symbol -> address */
+  tokens?: Record<string, string>;
+  /** agent address -> name */
+  names?: Record<string, string>;
+  /** Extra function signatures to decode calls with, e.g. "deposit(uint256,address)". */
+  knownFunctions?: string[];
+  /** Blocks per getLogs call. */
+  chunkSize?: number;
+}
+
+export interface AuditEventRef {
+  block: number;
+  /** Block time, unix seconds. */
+  time: number;
+  txHash: string;
+}
+
+export interface AuditAction {
+  kind: DecodedAction["kind"] | "unknown";
+  summary: string;
+  asset?: AssetInfo;
+  /** Base units. */
+  amount?: string;
+  /** Human units with the symbol, e.g. "1000 USDC". */
+  amountFormatted?: string;
+  to?: string;
+}
+
+export interface AuditIntent {
+  intentId: string;
+  /** The agent key that signed it. */
+  agent: string;
+  /** The agent's identity (its first key; survives rotation). */
+  identity: string;
+  agentName?: string;
+  status: IntentStatusName;
+  /** How it was routed when submitted. */
+  route: "auto" | "queued" | "denied" | "unknown";
+  /** Submitted with `propose` (the agent asked for review). */
+  proposed: boolean;
+  action: AuditAction;
+  intent?: SerializedIntent;
+  lane?: string;
+  sequence?: string;
+  idempotencyKey?: string;
+  rationaleHash: string;
+  rationaleText?: string;
+  denyReason?: DenyReasonName;
+  submitted: AuditEventRef;
+  eta?: number;
+  /** eta + the agent's grace period at queueing. */
+  expiresAt?: number;
+  approvals: (AuditEventRef & { cosigner: string })[];
+  /** On-chain approvals that count now (current co-signers). */
+  approvalsNow?: number;
+  threshold?: number;
+  executed?: AuditEventRef & { escalated: boolean };
+  cancelled?: AuditEventRef & { by: string };
+  replays: AuditEventRef[];
+  /** Seconds from submission to execution (queued intents). */
+  waitedSeconds?: number;
+}
+
+export interface CapPoint {
+  time: number;
+  /** Auto-tier spend within the sliding window ending at `time`, base units. */
+  spent: string;
+  /** autoPerWindow in force at `time`, base units ("0" when no limit). */
+  cap: string;
+}
+
+export interface CapSeries {
+  asset: AssetInfo;
+  /** Window in force at the end, seconds. */
+  window: number;
+  points: CapPoint[];
+  /** Highest spent / cap over the series (0 to 1+). */
+  peakShare: number;
+  capNow: string;
+}
+
+export interface AgentAudit {
+  identity: string;
+  /** Current key. */
+  agent: string;
+  keys: string[];
+  name?: string;
+  counts: Record<IntentStatusName, number>;
+  spent: { asset: AssetInfo; auto: string; escalated: string; autoFormatted: string; escalatedFormatted: string }[];
+  caps: CapSeries[];
+}
+
+export interface AuditReport {
+  chainId: string;
+  module: string;
+  safe?: string;
+  generatedAt: string;
+  fromBlock: number;
+  toBlock: number;
+  /** Block time of `toBlock`. */
+  toTime: number;
+  journal?: string;
+  threshold: number;
+  intents: AuditIntent[];
+  agents: AgentAudit[];
+  totals: {
+    intents: number;
+    byStatus: Record<IntentStatusName, number>;
+    spent: { asset: AssetInfo; amount: string; formatted: string }[];
+    approvals: number;
+    replays: number;
+  };
+}
+
+interface LimitAt {
+  time: number;
+  autoPerWindow: bigint;
+  window: number;
+}
+
+const lower = (a: string) => a.toLowerCase();
+
+function zeroCounts(): Record<IntentStatusName, number> {
+  return Object.fromEntries(STATUS_NAMES.map((s) => [s, 0])) as Record<IntentStatusName, number>;
+}
+
+function ref(e: ChainEvent): AuditEventRef {
+  return { block: e.block, time: e.timestamp, txHash: e.txHash };
+}
+
+/** Reads the whole audit trail of a module. */
+export async function collectAudit(options: AuditOptions): Promise<AuditReport> {
+  const { provider, chainId } = options;
+  const module = getAddress(options.module);
+  const contract = AgentTreasuryModule__factory.connect(module, provider);
+  const head = await provider.getBlockNumber();
+  const toBlock = options.toBlock ?? head;
+  const fromBlock = options.fromBlock ?? 0;
+  const names = Object.fromEntries(Object.entries(options.names ?? {}).map(([k, v]) => [lower(k), v]));
+  const assets = new AssetBook(provider, options.tokens ?? {}, { retries: 2 });
+  const journal = options.journal ? Journal.open(options.journal, { readOnly: true }) : undefined;
+
+  const follower = new EventFollower(provider, { module, chainId, confirmations: 1, chunkSize: options.chunkSize ?? 5000 });
+  const batches = await follower.range(fromBlock, toBlock, { reverts: false, wholeRange: true });
+  const toTime = batches[batches.length - 1]?.timestamp ?? Math.floor(Date.now() / 1000);
+  const startTime = batches[0]?.timestamp ?? toTime;
+  const blockTag = toBlock;
+  const [safe, threshold] = await Promise.all([
+    contract.avatar({ blockTag }).catch(() => undefined),
+    contract.threshold({ blockTag }).then(Number).catch(() => 0),
+  ]);
+
+  const identityOf = new Map<string, string>();
+  const keysOf = new Map<string, string[]>();
+  const identity = (key: string) => {
+    const k = lower(key);
+    if (!identityOf.has(k)) {
+      identityOf.set(k, k);
+      keysOf.set(k, [getAddress(key)]);
+    }
+    return identityOf.get(k)!;
+  };
+  const graceOf = new Map<string, number>();
+  const limits = new Map<string, LimitAt[]>(); // identity|asset -> history
+  const autoSpends = new Map<string, { time: number; amount: bigint }[]>(); // identity|asset
+  const escalatedSpent = new Map<string, bigint>();
+  const intents = new Map<string, AuditIntent>();
+  const order: string[] = [];
+
+  const newIntent = (e: ChainEvent & { intentId: string; agent: string }, route: AuditIntent["route"], rationale: string): AuditIntent => {
+    const id = identity(e.agent);
+    const record: AuditIntent = {
+      intentId: e.intentId,
+      agent: e.agent,
+      identity: id,
+      agentName: names[lower(e.agent)] ?? (keysOf.get(id) ?? []).map((k) => names[lower(k)]).find((n) => n !== undefined),
+      status: "None",
+      route,
+      proposed: false,
+      action: { kind: "unknown", summary: "calldata not available (the submission was relayed through a contract the audit cannot decode)" },
+      rationaleHash: rationale,
+      submitted: ref(e),
+      approvals: [],
+      replays: [],
+    };
+    intents.set(e.intentId, record);
+    order.push(e.intentId);
+    return record;
+  };
+
+  const setIntent = (record: AuditIntent, intent: Intent | undefined, via: string | undefined) => {
+    if (!intent) return;
+    record.intent = serializeIntent(intent);
+    const { lane, sequence } = splitNonce(intent.nonce);
+    record.lane = lane.toString();
+    record.sequence = sequence.toString();
+    record.idempotencyKey = intent.idempotencyKey;
+    if (via === "propose") record.proposed = true;
+  };
+
+  for (const batch of batches) {
+    for (const e of batch.events) {
+      switch (e.kind) {
+        case "AgentSet":
+          graceOf.set(identity(e.agent), e.config.gracePeriod);
+          break;
+        case "AgentRotated": {
+          const id = identity(e.oldKey);
+          identityOf.set(lower(e.newKey), id);
+          keysOf.get(id)!.push(getAddress(e.newKey));
+          break;
+        }
+        case "AssetLimitSet": {
+          const key = `${identity(e.agent)}|${lower(e.asset)}`;
+          const list = limits.get(key) ?? [];
+          list.push({ time: e.timestamp, autoPerWindow: e.limit.autoPerWindow, window: e.limit.window });
+          limits.set(key, list);
+          break;
+        }
+        case "IntentQueued": {
+          const r = intents.get(e.intentId) ?? newIntent(e, "queued", e.intent.rationale);
+          setIntent(r, e.intent, e.via);
+          r.eta = e.eta;
+          const id = identity(e.agent);
+          if (!graceOf.has(id)) {
+            // Configured before `fromBlock`: read the policy in force at that block.
+            const config = await contract.agentConfig(e.agent, { blockTag: e.block }).catch(() => undefined);
+            graceOf.set(id, config ? Number(config.gracePeriod) : 0);
+          }
+          r.expiresAt = e.eta + graceOf.get(id)!;
+          break;
+        }
+        case "IntentExecuted": {
+          let r = intents.get(e.intentId);
+          if (!r) {
+            r = newIntent(e, e.escalated ? "queued" : "auto", e.rationale);
+            setIntent(r, e.intent, e.via);
+            if (!e.intent) {
+              const asset = await assets.info(e.asset).catch(() => undefined);
+              r.action = {
+                kind: e.asset === ZeroAddress ? "eth-payment" : "token-payment",
+                summary: `Pay ${asset ? `${formatAmount(e.amount, asset.decimals)} ${asset.symbol}` : `${e.amount} base units of ${e.asset}`} to ${e.to}`,
+                ...(asset ? { asset, amountFormatted: `${formatAmount(e.amount, asset.decimals)} ${asset.symbol}` } : {}),
+                amount: e.amount.toString(),
+                to: e.to,
+              };
+            }
+          }
+          r.executed = { ...ref(e), escalated: e.escalated };
+          if (r.route === "queued") r.waitedSeconds = e.timestamp - r.submitted.time;
+          const key = `${identity(e.agent)}|${lower(e.asset)}`;
+          if (e.escalated) escalatedSpent.set(key, (escalatedSpent.get(key) ?? 0n) + e.amount);
+          else if (e.amount > 0n) {
+            const list = autoSpends.get(key) ?? [];
+            list.push({ time: e.timestamp, amount: e.amount });
+            autoSpends.set(key, list);
+          }
+          break;
+        }
+        case "IntentDenied": {
+          const r = intents.get(e.intentId) ?? newIntent(e, "denied", e.rationale);
+          setIntent(r, e.intent, e.via);
+          r.denyReason = e.reason;
+          break;
+        }
+        case "IntentApproved": {
+          intents.get(e.intentId)?.approvals.push({ ...ref(e), cosigner: e.cosigner });
+          break;
+        }
+        case "IntentCancelled": {
+          const r = intents.get(e.intentId);
+          if (r) r.cancelled = { ...ref(e), by: e.by };
+          break;
+        }
+        case "IdempotentReplay": {
+          intents.get(e.intentId)?.replays.push(ref(e));
+          break;
+        }
+        default:
+          break;
+      }
+    }
+  }
+
+  // Statuses and approvals as the chain reports them at `toBlock`; actions decoded in human units.
+  const records = order.map((id) => intents.get(id)!);
+  await pool(records, 8, async (r) => {
+    const onChain = await contract.intent(r.intentId, { blockTag });
+    const status = statusName(onChain.status);
+    r.status = status === "None" && r.executed ? "Executed" : status;
+    if (r.route === "queued" || onChain.status !== 0n) {
+      r.approvalsNow = Number(onChain.approvals);
+      r.threshold = threshold;
+    }
+    if (!r.intent && journal) {
+      const signed = journal.record(r.intentId)?.signed;
+      if (signed) setIntent(r, { ...signed.intent, value: BigInt(signed.intent.value), nonce: BigInt(signed.intent.nonce), validAfter: BigInt(signed.intent.validAfter), validUntil: BigInt(signed.intent.validUntil) }, signed.kind);
+    }
+    if (r.intent) {
+      const intent: Intent = {
+        ...r.intent,
+        value: BigInt(r.intent.value),
+        nonce: BigInt(r.intent.nonce),
+        validAfter: BigInt(r.intent.validAfter),
+        validUntil: BigInt(r.intent.validUntil),
+      };
+      const action = await decodeAction(intent, assets, options.knownFunctions ?? []);
+      r.action = {
+        kind: action.kind,
+        summary: action.summary,
+        ...("asset" in action ? { asset: action.asset } : {}),
+        ...("amount" in action && action.amount !== undefined ? { amount: action.amount.toString() } : {}),
+        ...("amountFormatted" in action && action.amountFormatted !== undefined
+          ? { amountFormatted: "asset" in action ? `${action.amountFormatted} ${action.asset.symbol}` : action.amountFormatted }
+          : {}),
+        ...("to" in action ? { to: action.to } : {}),
+      };
+    }
+    if (journal) {
+      const text = journal.record(r.intentId)?.signed.rationaleText ?? journal.rationaleText(r.rationaleHash);
+      if (text !== undefined && lower(keccakText(text)) === lower(r.rationaleHash)) r.rationaleText = text;
+    }
+  });
+
+  // Per agent: counts, spend, and the auto-tier window against its cap.
+  const agents: AgentAudit[] = [];
+  const identities = [...new Set([...keysOf.keys()].map((k) => identityOf.get(k)!))];
+  for (const id of identities) {
+    const keys = keysOf.get(id) ?? [];
+    const mine = records.filter((r) => r.identity === id);
+    const counts = zeroCounts();
+    for (const r of mine) counts[r.status]++;
+    const assetKeys = new Set<string>();
+    for (const key of [...limits.keys(), ...autoSpends.keys(), ...escalatedSpent.keys()]) if (key.startsWith(`${id}|`)) assetKeys.add(key.split("|")[1]);
+    const spent: AgentAudit["spent"] = [];
+    const caps: CapSeries[] = [];
+    for (const assetAddress of [...assetKeys].sort()) {
+      const key = `${id}|${assetAddress}`;
+      const asset = await assets.info(getAddress(assetAddress)).catch(() => ({ address: getAddress(assetAddress), symbol: assetAddress, decimals: 0 }));
+      const auto = (autoSpends.get(key) ?? []).reduce((s, x) => s + x.amount, 0n);
+      const escalated = escalatedSpent.get(key) ?? 0n;
+      if (auto > 0n || escalated > 0n) {
+        spent.push({
+          asset,
+          auto: auto.toString(),
+          escalated: escalated.toString(),
+          autoFormatted: `${formatAmount(auto, asset.decimals)} ${asset.symbol}`,
+          escalatedFormatted: `${formatAmount(escalated, asset.decimals)} ${asset.symbol}`,
+        });
+      }
+      const history = limits.get(key) ?? [];
+      const firstSpend = (autoSpends.get(key) ?? [])[0];
+      if (firstSpend && (history.length === 0 || history[0].time > firstSpend.time)) {
+        // The limit was set before `fromBlock`: the one in force when the report starts.
+        const key0 = keys[0];
+        const l = await contract.assetLimit(key0, getAddress(assetAddress), { blockTag: fromBlock }).catch(() => undefined);
+        if (l && l.autoPerWindow > 0n) history.unshift({ time: Math.min(startTime, firstSpend.time), autoPerWindow: l.autoPerWindow, window: Number(l.window) });
+      }
+      if (history.length > 0 || auto > 0n) caps.push(capSeries(asset, history, autoSpends.get(key) ?? [], toTime));
+    }
+    agents.push({
+      identity: getAddress(id),
+      agent: keys[keys.length - 1] ?? getAddress(id),
+      keys,
+      name: keys.map((k) => names[lower(k)]).find((n) => n !== undefined),
+      counts,
+      spent,
+      caps,
+    });
+  }
+
+  const byStatus = zeroCounts();
+  for (const r of records) byStatus[r.status]++;
+  const totalSpent = new Map<string, { asset: AssetInfo; amount: bigint }>();
+  for (const a of agents) {
+    for (const s of a.spent) {
+      const t = totalSpent.get(s.asset.address) ?? { asset: s.asset, amount: 0n };
+      t.amount += BigInt(s.auto) + BigInt(s.escalated);
+      totalSpent.set(s.asset.address, t);
+    }
+  }
+  journal?.close();
+  return {
+    chainId: chainId.toString(),
+    module,
+    safe,
+    generatedAt: new Date().toISOString(),
+    fromBlock,
+    toBlock,
+    toTime,
+    journal: options.journal,
+    threshold,
+    intents: records,
+    agents,
+    totals: {
+      intents: records.length,
+      byStatus,
+      spent: [...totalSpent.values()].map((t) => ({ asset: t.asset, amount: t.amount.toString(), formatted: `${formatAmount(t.amount, t.asset.decimals)} ${t.asset.symbol}` })),
+      approvals: records.reduce((n, r) => n + r.approvals.length, 0),
+      replays: records.reduce((n, r) => n + r.replays.length, 0),
+    },
+  };
+}
+
+/**
+ * The auto-tier spend inside the sliding window at every moment it changes: at each spend `s` (it counts from `s`)
+ * and at `s + window` (it stops counting), as the module counts it (SPEC section 5: a spend at `s` counts at every
+ * `t` with `s <= t < s + window`), against the cap in force at that moment.
+ */
+export function capSeries(asset: AssetInfo, history: LimitAt[], spends: { time: number; amount: bigint }[], end: number): CapSeries {
+  const limitAt = (t: number): LimitAt | undefined => {
+    let found: LimitAt | undefined;
+    for (const l of history) if (l.time <= t) found = l;
+    return found;
+  };
+  const times = new Set<number>();
+  for (const l of history) times.add(l.time);
+  for (const s of spends) {
+    times.add(s.time);
+    const w = limitAt(s.time)?.window ?? 0;
+    if (w > 0 && s.time + w <= end) times.add(s.time + w);
+  }
+  times.add(end);
+  const points: CapPoint[] = [];
+  let peak = 0;
+  for (const t of [...times].filter((t) => t <= end).sort((a, b) => a - b)) {
+    const limit = limitAt(t);
+    const window = limit?.window ?? 0;
+    const spent = spends.filter((s) => s.time <= t && (window === 0 || t < s.time + window)).reduce((sum, s) => sum + s.amount, 0n);
+    const cap = limit?.autoPerWindow ?? 0n;
+    if (cap > 0n) peak = Math.max(peak, Number((spent * 10_000n) / cap) / 10_000);
+    points.push({ time: t, spent: spent.toString(), cap: cap.toString() });
+  }
+  const last = limitAt(end);
+  return { asset, window: last?.window ?? 0, points, peakShare: peak, capNow: (last?.autoPerWindow ?? 0n).toString() };
+}
+
+async function pool<T>(items: T[], size: number, fn: (item: T) => Promise<void>): Promise<void> {
+  let next = 0;
+  const workers = Array.from({ length: Math.min(size, items.length) }, async () => {
+    while (next < items.length) await fn(items[next++]);
+  });
+  await Promise.all(workers);
+}
+
+/** The client hashes the UTF-8 text (sdk/client.ts): keccak256(toUtf8Bytes(text)). */
+function keccakText(text: string): string {
+  return idHash(text);
+}

@@ -1,0 +1,293 @@
+/**
+ * Renders an {@link AuditReport} as one self-contained HTML page: inline CSS and inline SVG only, no script, no
+ * font, no image or stylesheet from anywhere (a Content-Security-Policy forbids every external load), so the page
+ * can be mailed, archived and opened offline. Every text from the chain or a journal is escaped: rationale texts
+ * are written by agents, which may be prompt-injected.
+ *
+ * Sections: totals; per agent a card with its counts, its spend, and per asset a chart of its auto-tier spend in the
+ * sliding window against its cap over time; a timeline strip of every intent; and the timeline table.
+ */
+import { formatAmount } from "../sdk/chain";
+import type { IntentStatusName } from "../sdk/types";
+import type { AgentAudit, AuditIntent, AuditReport, CapSeries } from "./collect";
+
+const STATUS_COLORS: Record<IntentStatusName, string> = {
+  None: "#6b7280",
+  Executed: "#15803d",
+  Queued: "#b45309",
+  Denied: "#b91c1c",
+  Cancelled: "#4b5563",
+  Expired: "#7c3aed",
+};
+
+export function escapeHtml(value: unknown): string {
+  return String(value)
+    .replace(/&/g, "&amp;")
+    .replace(/</g, "&lt;")
+    .replace(/>/g, "&gt;")
+    .replace(/"/g, "&quot;")
+    .replace(/'/g, "&#39;");
+}
+
+const e = escapeHtml;
+
+function utc(time: number): string {
+  return new Date(time * 1000).toISOString().replace("T", " ").replace(".000Z", " UTC");
+}
+
+function short(hex: string, head = 10, tail = 6): string {
+  return hex.length > head + tail + 1 ? `${hex.slice(0, head)}…${hex.slice(-tail)}` : hex;
+}
+
+function duration(seconds: number): string {
+  const s = Math.max(0, Math.round(seconds));
+  const d = Math.floor(s / 86_400);
+  const h = Math.floor((s % 86_400) / 3600);
+  const m = Math.floor((s % 3600) / 60);
+  const parts = [d ? `${d}d` : "", h ? `${h}h` : "", m ? `${m}m` : "", !d && !h && !m ? `${s % 60}s` : ""].filter(Boolean);
+  return parts.join(" ");
+}
+
+function agentLabel(name: string | undefined, address: string): string {
+  return name ? `${e(name)} <span class="addr">${e(short(address, 8, 4))}</span>` : `<span class="addr">${e(address)}</span>`;
+}
+
+/** The chart of one agent's auto-tier spend in its sliding window against its cap, as inline SVG. */
+export function capChart(series: CapSeries, agentName: string): string {
+  const W = 640;
+  const H = 210;
+  const pad = { left: 70, right: 16, top: 24, bottom: 34 };
+  const pts = series.points;
+  const { decimals, symbol } = series.asset;
+  if (pts.length === 0) return "";
+  const t0 = pts[0].time;
+  const t1 = Math.max(pts[pts.length - 1].time, t0 + 1);
+  const maxValue = pts.reduce((m, p) => {
+    const s = BigInt(p.spent);
+    const c = BigInt(p.cap);
+    return s > m ? s : c > m ? c : m;
+  }, 1n);
+  const top = (maxValue * 11n) / 10n;
+  const x = (t: number) => pad.left + ((t - t0) / (t1 - t0)) * (W - pad.left - pad.right);
+  const y = (v: bigint) => H - pad.bottom - Number((v * 10_000n) / top) / 10_000 * (H - pad.top - pad.bottom);
+  // Both series are step functions: a value holds until the next point.
+  const step = (value: (i: number) => bigint) => {
+    let d = `M ${x(pts[0].time).toFixed(1)} ${y(value(0)).toFixed(1)}`;
+    for (let i = 1; i < pts.length; i++) {
+      d += ` H ${x(pts[i].time).toFixed(1)} V ${y(value(i)).toFixed(1)}`;
+    }
+    return d + ` H ${x(t1).toFixed(1)}`;
+  };
+  const spendPath = step((i) => BigInt(pts[i].spent));
+  const capPath = step((i) => BigInt(pts[i].cap));
+  const area = `${spendPath} V ${y(0n).toFixed(1)} H ${x(t0).toFixed(1)} Z`;
+  const fmt = (v: bigint) => `${formatAmount(v, decimals)} ${symbol}`;
+  const peak = pts.reduce((m, p) => (BigInt(p.spent) > m ? BigInt(p.spent) : m), 0n);
+  const cap = BigInt(series.capNow);
+  const dots = pts
+    .map((p) => `<circle cx="${x(p.time).toFixed(1)}" cy="${y(BigInt(p.spent)).toFixed(1)}" r="2.5" class="dot"><title>${e(utc(p.time))}: ${e(fmt(BigInt(p.spent)))} of ${e(fmt(BigInt(p.cap)))}</title></circle>`)
+    .join("");
+  const label = `${agentName}: auto-tier ${symbol} spend in its ${duration(series.window)} sliding window against its cap`;
+  return `<figure class="chart" data-asset="${e(symbol)}">
+<svg class="cap-chart" data-asset="${e(symbol)}" viewBox="0 0 ${W} ${H}" width="${W}" height="${H}" role="img" aria-label="${e(label)}" xmlns="http://www.w3.org/2000/svg">
+<title>${e(label)}</title>
+<line x1="${pad.left}" y1="${y(0n)}" x2="${W - pad.right}" y2="${y(0n)}" class="axis"/>
+<line x1="${pad.left}" y1="${pad.top}" x2="${pad.left}" y2="${y(0n)}" class="axis"/>
+<path d="${area}" class="spend-area"/>
+<path d="${spendPath}" class="spend-line"/>
+<path d="${capPath}" class="cap-line"/>
+${dots}
+<text x="${pad.left - 6}" y="${y(0n) + 4}" class="tick" text-anchor="end">0</text>
+<text x="${pad.left - 6}" y="${y(cap) + 4}" class="tick cap-label" text-anchor="end">${e(formatAmount(cap, decimals))}</text>
+<text x="${pad.left}" y="${H - 10}" class="tick">${e(utc(t0))}</text>
+<text x="${W - pad.right}" y="${H - 10}" class="tick" text-anchor="end">${e(utc(t1))}</text>
+<text x="${W - pad.right}" y="${pad.top - 8}" class="legend" text-anchor="end"><tspan class="legend-spend">■ spent in window</tspan>  <tspan class="legend-cap">- - cap (autoPerWindow)</tspan></text>
+</svg>
+<figcaption>${e(symbol)}: peak <strong class="peak">${e(fmt(peak))}</strong> of cap <strong class="cap">${e(fmt(cap))}</strong> (${(series.peakShare * 100).toFixed(1)}%), window ${e(duration(series.window))}</figcaption>
+</figure>`;
+}
+
+function agentCard(a: AgentAudit): string {
+  const name = a.name ?? a.agent;
+  const counts = (Object.entries(a.counts) as [IntentStatusName, number][])
+    .filter(([, n]) => n > 0)
+    .map(([s, n]) => `<span class="badge" style="background:${STATUS_COLORS[s]}">${e(s)} ${n}</span>`)
+    .join(" ");
+  const spent = a.spent
+    .map((s) => `<li data-asset="${e(s.asset.symbol)}">${e(s.asset.symbol)}: auto tier <strong>${e(s.autoFormatted)}</strong>, escalated <strong>${e(s.escalatedFormatted)}</strong></li>`)
+    .join("");
+  const keys = a.keys.length > 1 ? `<p class="keys">Keys (rotation order): ${a.keys.map((k) => `<span class="addr">${e(k)}</span>`).join(" → ")}</p>` : "";
+  return `<section class="agent" data-agent="${e(a.agent)}" data-name="${e(a.name ?? "")}">
+<h3>${agentLabel(a.name, a.agent)}</h3>
+${keys}
+<p>${counts || "no intents"}</p>
+${spent ? `<ul class="spent">${spent}</ul>` : ""}
+${a.caps.map((c) => capChart(c, name)).join("\n")}
+</section>`;
+}
+
+function timelineStrip(report: AuditReport): string {
+  const intents = report.intents;
+  if (intents.length === 0) return "";
+  const agents = [...new Set(intents.map((i) => i.identity))];
+  const W = 960;
+  const rowH = 26;
+  const pad = { left: 150, right: 20, top: 16, bottom: 28 };
+  const H = pad.top + pad.bottom + rowH * agents.length;
+  const t0 = Math.min(...intents.map((i) => i.submitted.time));
+  const t1 = Math.max(report.toTime, t0 + 1, ...intents.map((i) => i.executed?.time ?? i.cancelled?.time ?? i.submitted.time));
+  const x = (t: number) => pad.left + ((t - t0) / (t1 - t0)) * (W - pad.left - pad.right);
+  const rowY = (identity: string) => pad.top + rowH * agents.indexOf(identity) + rowH / 2;
+  const rows = agents
+    .map((id) => {
+      const a = report.agents.find((ag) => ag.identity.toLowerCase() === id.toLowerCase());
+      const label = a?.name ?? short(a?.agent ?? id, 8, 4);
+      return `<text x="${pad.left - 8}" y="${rowY(id) + 4}" text-anchor="end" class="tick">${e(label)}</text><line x1="${pad.left}" x2="${W - pad.right}" y1="${rowY(id)}" y2="${rowY(id)}" class="grid"/>`;
+    })
+    .join("");
+  const marks = intents
+    .map((i) => {
+      const y = rowY(i.identity);
+      const end = i.executed?.time ?? i.cancelled?.time;
+      const span = end !== undefined && end > i.submitted.time ? `<line x1="${x(i.submitted.time).toFixed(1)}" x2="${x(end).toFixed(1)}" y1="${y}" y2="${y}" stroke="${STATUS_COLORS[i.status]}" stroke-width="3"/>` : "";
+      return `${span}<circle cx="${x(i.submitted.time).toFixed(1)}" cy="${y}" r="5" fill="${STATUS_COLORS[i.status]}" class="mark" data-status="${e(i.status)}"><title>${e(utc(i.submitted.time))} ${e(i.status)}: ${e(i.action.summary)}</title></circle>`;
+    })
+    .join("");
+  return `<svg class="timeline-strip" viewBox="0 0 ${W} ${H}" width="${W}" height="${H}" role="img" aria-label="Intents over time, one row per agent" xmlns="http://www.w3.org/2000/svg">
+${rows}${marks}
+<text x="${pad.left}" y="${H - 8}" class="tick">${e(utc(t0))}</text>
+<text x="${W - pad.right}" y="${H - 8}" class="tick" text-anchor="end">${e(utc(t1))}</text>
+</svg>`;
+}
+
+function intentRow(i: AuditIntent, index: number): string {
+  const approvals =
+    i.threshold !== undefined && (i.route === "queued" || i.approvals.length > 0)
+      ? `<span class="approvals">${i.approvals.length} on-chain${i.approvalsNow !== undefined ? ` (${i.approvalsNow} counting now)` : ""} / ${i.threshold}</span>` +
+        (i.approvals.length ? `<div class="small">${i.approvals.map((a) => `${e(short(a.cosigner, 8, 4))} at ${e(utc(a.time))}`).join("<br>")}</div>` : "")
+      : "—";
+  const timings: string[] = [];
+  if (i.eta !== undefined) timings.push(`eta ${e(utc(i.eta))}`);
+  if (i.expiresAt !== undefined && i.route === "queued") timings.push(`expires ${e(utc(i.expiresAt))}`);
+  if (i.executed) timings.push(`executed ${e(utc(i.executed.time))}${i.waitedSeconds !== undefined ? ` (after ${e(duration(i.waitedSeconds))})` : ""}`);
+  if (i.cancelled) timings.push(`cancelled ${e(utc(i.cancelled.time))} by ${e(short(i.cancelled.by, 8, 4))}`);
+  if (i.replays.length) timings.push(`${i.replays.length} replay(s)`);
+  const txs = [
+    `<span title="${e(i.submitted.txHash)}">submit ${e(short(i.submitted.txHash))}</span>`,
+    ...(i.executed && i.executed.txHash !== i.submitted.txHash ? [`<span title="${e(i.executed.txHash)}">execute ${e(short(i.executed.txHash))}</span>`] : []),
+    ...(i.cancelled ? [`<span title="${e(i.cancelled.txHash)}">cancel ${e(short(i.cancelled.txHash))}</span>`] : []),
+  ].join("<br>");
+  const rationale =
+    i.rationaleText !== undefined
+      ? `<span class="rationale-text">${e(i.rationaleText)}</span><div class="small addr">${e(short(i.rationaleHash))}</div>`
+      : `<span class="addr" title="text not in the journal">${e(short(i.rationaleHash))}</span>`;
+  const route = `${e(i.route)}${i.proposed ? " (proposed)" : ""}${i.denyReason ? `<div class="small">${e(i.denyReason)}</div>` : ""}`;
+  const lane = i.lane !== undefined ? `<div class="small">lane ${e(short(i.lane, 6, 4))} #${e(i.sequence ?? "")}</div>` : "";
+  return `<tr class="intent" data-intent-id="${e(i.intentId)}" data-status="${e(i.status)}" data-agent="${e(i.agent)}" data-amount="${e(i.action.amount ?? "")}">
+<td class="num">${index + 1}</td>
+<td>${e(utc(i.submitted.time))}<div class="small">block ${i.submitted.block}</div></td>
+<td>${i.agentName ? e(i.agentName) : ""} <span class="addr" title="${e(i.agent)}">${e(short(i.agent, 8, 4))}</span>${lane}</td>
+<td><span class="badge status" style="background:${STATUS_COLORS[i.status]}">${e(i.status)}</span></td>
+<td>${route}</td>
+<td class="action">${e(i.action.summary)}</td>
+<td class="rationale">${rationale}</td>
+<td>${approvals}</td>
+<td class="small">${timings.join("<br>") || "—"}</td>
+<td class="small addr">${txs}<div title="${e(i.intentId)}">id ${e(short(i.intentId))}</div></td>
+</tr>`;
+}
+
+const CSS = `
+:root { color-scheme: light; }
+body { font-family: system-ui, -apple-system, "Segoe UI", Roboto, "Helvetica Neue", Arial, sans-serif; margin: 24px; color: #111827; background: #f9fafb; }
+h1 { font-size: 22px; margin: 0 0 4px; } h2 { font-size: 18px; margin: 28px 0 10px; } h3 { font-size: 16px; margin: 0 0 6px; }
+.meta { color: #4b5563; font-size: 13px; }
+.meta td { padding: 1px 12px 1px 0; }
+.addr { font-family: ui-monospace, SFMono-Regular, Menlo, Consolas, monospace; font-size: 12px; color: #374151; }
+.small { font-size: 11px; color: #4b5563; }
+table { border-collapse: collapse; background: #fff; }
+#totals td, #totals th { border: 1px solid #e5e7eb; padding: 6px 12px; text-align: left; }
+#totals td.value { text-align: right; font-variant-numeric: tabular-nums; font-weight: 600; }
+#timeline { width: 100%; font-size: 13px; }
+#timeline th { position: sticky; top: 0; background: #f3f4f6; text-align: left; padding: 6px; border-bottom: 2px solid #d1d5db; }
+#timeline td { padding: 6px; border-bottom: 1px solid #e5e7eb; vertical-align: top; }
+#timeline td.action { max-width: 320px; word-break: break-word; }
+#timeline td .addr { white-space: nowrap; }
+#timeline td.rationale { max-width: 260px; word-break: break-word; }
+.num { color: #6b7280; text-align: right; }
+.badge { display: inline-block; color: #fff; border-radius: 10px; padding: 1px 8px; font-size: 12px; }
+.agents { display: flex; flex-wrap: wrap; gap: 16px; }
+.agent { background: #fff; border: 1px solid #e5e7eb; border-radius: 8px; padding: 12px 16px; }
+.agent ul { margin: 4px 0 8px; padding-left: 18px; font-size: 13px; }
+figure { margin: 8px 0; } figcaption { font-size: 12px; color: #374151; }
+svg .axis { stroke: #9ca3af; stroke-width: 1; }
+svg .grid { stroke: #e5e7eb; stroke-width: 1; }
+svg .tick { font-size: 10px; fill: #4b5563; }
+svg .legend { font-size: 11px; fill: #374151; }
+svg .legend-spend { fill: #2563eb; } svg .legend-cap { fill: #dc2626; }
+svg .spend-line { fill: none; stroke: #2563eb; stroke-width: 2; }
+svg .spend-area { fill: #2563eb; opacity: 0.12; }
+svg .cap-line { fill: none; stroke: #dc2626; stroke-width: 1.5; stroke-dasharray: 6 4; }
+svg .cap-label { fill: #dc2626; }
+svg .dot { fill: #2563eb; }
+.timeline-strip { background: #fff; border: 1px solid #e5e7eb; border-radius: 8px; }
+footer { margin-top: 24px; font-size: 12px; color: #6b7280; }
+`;
+
+/** The whole page. */
+export function renderAuditHtml(report: AuditReport): string {
+  const t = report.totals;
+  const statusRows = (Object.entries(t.byStatus) as [IntentStatusName, number][])
+    .filter(([s, n]) => s !== "None" || n > 0)
+    .map(([s, n]) => `<tr><th>${e(s)}</th><td class="value" data-total="${e(s.toLowerCase())}">${n}</td></tr>`)
+    .join("");
+  const spentRows = t.spent
+    .map((s) => `<tr><th>Spent ${e(s.asset.symbol)} (auto + escalated)</th><td class="value" data-total="spent-${e(s.asset.symbol)}">${e(s.formatted)}</td></tr>`)
+    .join("");
+  return `<!DOCTYPE html>
+<html lang="en">
+<head>
+<meta charset="utf-8">
+<meta http-equiv="Content-Security-Policy" content="default-src 'none'; style-src 'unsafe-inline'; img-src data:">
+<meta name="viewport" content="width=device-width, initial-scale=1">
+<title>Audit trail: module ${e(report.module)} on chain ${e(report.chainId)}</title>
+<style>${CSS}</style>
+</head>
+<body>
+<header>
+<h1>Agent Treasury Guard: audit trail</h1>
+<table class="meta">
+<tr><td>Chain</td><td>${e(report.chainId)}</td></tr>
+<tr><td>Module</td><td class="addr">${e(report.module)}</td></tr>
+${report.safe ? `<tr><td>Safe</td><td class="addr">${e(report.safe)}</td></tr>` : ""}
+<tr><td>Blocks</td><td>${report.fromBlock} to ${report.toBlock} (chain time ${e(utc(report.toTime))})</td></tr>
+<tr><td>Co-signer threshold</td><td>${report.threshold}</td></tr>
+<tr><td>Rationale texts</td><td>${report.journal ? `from journal ${e(report.journal)} (shown only when their hash matches the chain)` : "no journal given: hashes only"}</td></tr>
+<tr><td>Generated</td><td>${e(report.generatedAt)}</td></tr>
+</table>
+</header>
+<h2>Totals</h2>
+<table id="totals">
+<tr><th>Intents</th><td class="value" data-total="intents">${t.intents}</td></tr>
+${statusRows}
+${spentRows}
+<tr><th>On-chain approvals</th><td class="value" data-total="approvals">${t.approvals}</td></tr>
+<tr><th>Idempotent replays</th><td class="value" data-total="replays">${t.replays}</td></tr>
+</table>
+<h2>Agents</h2>
+<div class="agents">
+${report.agents.map(agentCard).join("\n")}
+</div>
+<h2>Timeline</h2>
+${timelineStrip(report)}
+<table id="timeline">
+<thead><tr><th>#</th><th>Submitted</th><th>Agent</th><th>Status</th><th>Route</th><th>Action</th><th>Rationale</th><th>Approvals</th><th>Timings</th><th>Transactions</th></tr></thead>
+<tbody>
+${report.intents.map(intentRow).join("\n")}
+</tbody>
+</table>
+<footer>Rebuilt from the module's events and views alone; anyone with an RPC node can regenerate it with <code>npx hardhat treasury:audit --html &lt;file&gt;</code>.</footer>
+</body>
+</html>
+`;
+}

@@ -1,0 +1,66 @@
+/**
+ * The audit scenario shared by the audit specs (unit and headless-browser): one agent of `treasuryFixture`, through
+ * the client library with a journal, does one thing of every kind. No tests here.
+ *
+ *   1. pays 100 USDC to Alice                       auto tier, Executed
+ *   2. pays 0.5 ETH to Bob (rationale with markup)  auto tier, Executed
+ *   3. pays 20,000 USDC to Bob                      queued, approved by 2 co-signers, executed after 1 h
+ *   4. pays 60,000 USDC to the attacker             above the 50,000 hard cap: Denied (AboveHardCap)
+ *   5. proposes 10 USDC to Alice                    queued, cancelled by the guardian
+ *   6. pays 2,000 USDC to Alice on nonce lane 3     queued, never approved: Expired after eta + 1 day
+ *   +  intent 1 relayed again under its key         IdempotentReplay (not a new intent)
+ */
+import fs from "fs";
+import os from "os";
+import path from "path";
+import { ethers } from "hardhat";
+import { time } from "@nomicfoundation/hardhat-network-helpers";
+import { AgentClient } from "../../../sdk/client";
+import { Journal, deserializeIntent } from "../../../sdk/journal";
+import { DAY, HOUR, treasuryFixture } from "../../fixtures";
+
+export const RATIONALES = {
+  alice: "Invoice #101 from Alice Ltd (design work, October)",
+  bob: 'Gas top-up for Bob <script>alert("x")</script> & co',
+  big: "Quarterly retainer for Bob's audit firm",
+  denied: "Urgent transfer requested in chat",
+  proposal: "Small refund to Alice: please review",
+  expired: "Conference sponsorship (lane 3)",
+};
+
+export async function auditScenarioFixture() {
+  const fx = await treasuryFixture();
+  const startBlock = await ethers.provider.getBlockNumber();
+  const journal = path.join(fs.mkdtempSync(path.join(os.tmpdir(), "atg-audit-")), "agent-journal.jsonl");
+  const client = await AgentClient.connect({
+    module: fx.moduleAddress,
+    signer: fx.agent,
+    relayer: fx.relayer,
+    journal,
+    tokens: { USDC: fx.usdcAddress },
+    pollIntervalMs: 20,
+    validFor: 3 * 86400,
+    retry: { retries: 1, minDelayMs: 10 },
+  });
+  const paid = await client.pay({ asset: "USDC", to: fx.alice.address, amount: "100", rationale: RATIONALES.alice });
+  await client.pay({ asset: "ETH", to: fx.bob.address, amount: "0.5", rationale: RATIONALES.bob });
+  const big = await client.pay({ asset: "USDC", to: fx.bob.address, amount: "20000", rationale: RATIONALES.big });
+  const denied = await client.pay({ asset: "USDC", to: fx.attacker.address, amount: "60000", rationale: RATIONALES.denied });
+  const proposal = await client.propose({ asset: "USDC", to: fx.alice.address, amount: "10", rationale: RATIONALES.proposal });
+  const expired = await client.pay({ asset: "USDC", to: fx.alice.address, amount: "2000", rationale: RATIONALES.expired, lane: 3n });
+
+  // Intent 1 relayed again by hand: same key, same payload.
+  const first = Journal.open(journal, { readOnly: true }).record(paid.intentId)!.signed;
+  await (await fx.module.connect(fx.relayer).submit(deserializeIntent(first.intent), first.signature)).wait();
+
+  await (await fx.module.connect(fx.cosigners[0]).approve(big.intentId)).wait();
+  await (await fx.module.connect(fx.cosigners[1]).approve(big.intentId)).wait();
+  await (await fx.module.connect(fx.guardian).cancel(proposal.intentId)).wait();
+  await time.increase(HOUR);
+  const bigSigned = Journal.open(journal, { readOnly: true }).record(big.intentId)!.signed;
+  await (await fx.module.connect(fx.relayer).executeQueued(deserializeIntent(bigSigned.intent), [])).wait();
+  await time.increase(DAY + 60);
+  await ethers.provider.send("evm_mine", []);
+  client.close();
+  return { fx, journal, startBlock, ids: { paid: paid.intentId, big: big.intentId, denied: denied.intentId, proposal: proposal.intentId, expired: expired.intentId } };
+}

@@ -18,8 +18,8 @@ import {
 import type { AgentTreasuryModule } from "../typechain-types/contracts/AgentTreasuryModule";
 import { IERC20Metadata__factory } from "../typechain-types/factories/@openzeppelin/contracts/token/ERC20/extensions/IERC20Metadata__factory";
 import type { Intent } from "./eip712";
-import { InvalidRequestError } from "./errors";
-import { withRetry, RetryOptions } from "./retry";
+import { InvalidRequestError, UnknownRevertError, WaitTimeoutError, decodeError } from "./errors";
+import { withRetry, RetryOptions, sleep } from "./retry";
 import { AssetInfo, DecodedAction, DenyReasonName, IntentStatusName, denyReasonName, statusName } from "./types";
 
 export const ETH_ASSET: AssetInfo = { address: ZeroAddress, symbol: "ETH", decimals: 18 };
@@ -73,9 +73,7 @@ export class AssetBook {
   async resolve(ref: string): Promise<AssetInfo> {
     const trimmed = ref.trim();
     if (/^eth$/i.test(trimmed) || trimmed === ZeroAddress) return ETH_ASSET;
-    let address: string | undefined;
-    if (isAddress(trimmed)) address = getAddress(trimmed);
-    else address = this.symbols.get(trimmed.toUpperCase());
+    const address = isAddress(trimmed) ? getAddress(trimmed) : this.symbols.get(ref.trim().toUpperCase());
     if (!address) {
       throw new InvalidRequestError(
         `Unknown asset "${ref}". Use ETH, a token address, or one of the known symbols: ${this.knownSymbols().join(", ")}.`,
@@ -363,4 +361,100 @@ export async function decodeAction(intent: Intent, assets: AssetBook, knownFunct
       (args ? ` with (${args.join(", ")})` : "") +
       (value > 0n ? `, sending ${ethValueFormatted} ETH` : ""),
   };
+}
+
+// ---------------------------------------------------------------- transactions
+
+const broadcasts = new WeakMap<object, Promise<unknown>>();
+
+/**
+ * Runs `fn` (a broadcast) after every earlier broadcast by the same `sender` object in this process has returned.
+ * A key held in-process (an ethers Wallet) reads its account nonce from the node before signing: two concurrent
+ * sends would read the same nonce and one would fail. Only the broadcast is serialised, not the receipt wait.
+ */
+export function serialBroadcast<T>(sender: object, fn: () => Promise<T>): Promise<T> {
+  const previous = broadcasts.get(sender) ?? Promise.resolve();
+  const next = previous.catch(() => undefined).then(fn);
+  broadcasts.set(sender, next);
+  return next;
+}
+
+export interface TransactOptions {
+  /** Names the action in error messages. */
+  what: string;
+  provider: Provider;
+  retry: Partial<RetryOptions>;
+  /** The same call as a static call: a revert becomes a typed error before any gas is spent. */
+  check: () => Promise<unknown>;
+  send: () => Promise<{ hash: string }>;
+  /** True when the action already took effect (a retried send whose first attempt went through). */
+  done: () => Promise<boolean>;
+  /** The sending signer: broadcasts by the same signer are serialised (see `serialBroadcast`). */
+  sender?: object;
+  pollIntervalMs?: number;
+  receiptTimeoutMs?: number;
+}
+
+/** Default bound on waiting for a receipt: 5 minutes. */
+export const RECEIPT_TIMEOUT_MS = 300_000;
+
+/**
+ * Polls for a transaction's receipt, retrying transient RPC failures, until `timeoutMs`.
+ * @throws WaitTimeoutError when the transaction is not mined in time (it may still be pending, or was dropped).
+ */
+export async function waitForReceipt(
+  provider: Provider,
+  hash: string,
+  retry: Partial<RetryOptions>,
+  pollIntervalMs: number,
+  timeoutMs = RECEIPT_TIMEOUT_MS,
+): Promise<TransactionReceipt> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const r = await withRetry(`read the receipt of ${hash}`, () => provider.getTransactionReceipt(hash), retry);
+    if (r) return r;
+    if (Date.now() + pollIntervalMs > deadline) {
+      throw new WaitTimeoutError(
+        `Transaction ${hash} was not mined within ${Math.round(timeoutMs / 1000)} s: it may still be pending, or the ` +
+          "node dropped it (gas price too low?). Retry the same request later: the intent is journaled and its " +
+          "idempotency key makes it pay at most once.",
+        { args: { txHash: hash, timeoutMs } },
+      );
+    }
+    await sleep(pollIntervalMs);
+  }
+}
+
+/**
+ * Checks, sends and waits for a transaction, retrying transient RPC failures without doing the action twice.
+ * Returns the receipt, or undefined when an earlier attempt had already done it.
+ * @throws a typed {TreasuryError} for a revert.
+ */
+export async function transact(o: TransactOptions): Promise<TransactionReceipt | undefined> {
+  try {
+    await withRetry(`check ${o.what}`, o.check, o.retry);
+  } catch (err) {
+    throw decodeError(err) ?? err;
+  }
+  let hash: string | undefined;
+  await withRetry(
+    o.what,
+    async (attempt) => {
+      if (attempt > 0 && (await o.done())) return;
+      hash = (o.sender ? await serialBroadcast(o.sender, o.send) : await o.send()).hash;
+    },
+    o.retry,
+  );
+  if (!hash) return undefined;
+  const sent = hash;
+  const receipt = await waitForReceipt(o.provider, sent, o.retry, o.pollIntervalMs ?? 1000, o.receiptTimeoutMs);
+  if (receipt.status !== 1) {
+    try {
+      await o.check();
+    } catch (err) {
+      throw decodeError(err) ?? err;
+    }
+    throw new UnknownRevertError(`Transaction ${sent} (${o.what}) reverted without a reason. Read the state and retry.`);
+  }
+  return receipt;
 }

@@ -22,7 +22,7 @@ import {
   WaitTimeoutError,
   decodeError,
 } from "./errors";
-import { AssetBook, formatAmount, outcomeFromReceipt, outcomeOf, parseAmount, requireAddress } from "./chain";
+import { AssetBook, formatAmount, outcomeFromReceipt, outcomeOf, parseAmount, requireAddress, serialBroadcast, waitForReceipt } from "./chain";
 import { IntentKind, Journal, JournalRecord, SignedEntry, JOURNAL_VERSION, deserializeIntent, serializeIntent } from "./journal";
 import { DEFAULT_RETRY, RetryOptions, sleep, withRetry } from "./retry";
 import {
@@ -63,6 +63,8 @@ export interface AgentClientOptions {
   fromBlock?: number;
   /** Polling interval of `waitFor` and receipts, ms (default 1000). */
   pollIntervalMs?: number;
+  /** How long to wait for a transaction's receipt before giving up with WaitTimeoutError (default 5 minutes). */
+  receiptTimeoutMs?: number;
   /** Called after each durable step of a submission. A thrown error aborts the submission (it stays journaled). */
   onStage?: (stage: Stage, intentId: string) => void | Promise<void>;
 }
@@ -241,20 +243,22 @@ export class AgentClient {
 
   // ---------------------------------------------------------------- requests
 
-  /** Pays `amount` (human units) of `asset` to `to`. */
-  async pay(request: PayRequest): Promise<IntentResult> {
-    return this.request("submit", await this.payPayload(request), request);
+  /**
+   * Pays `amount` (human units) of `asset` to `to`. Requests on one lane are signed and sent in call order;
+   * requests on different lanes run in parallel.
+   */
+  pay(request: PayRequest): Promise<IntentResult> {
+    return this.request("submit", () => this.payPayload(request), request);
   }
 
   /** Calls an allowed (target, function) of the policy. */
-  async call(request: CallRequest): Promise<IntentResult> {
-    return this.request("submit", this.callPayload(request), request);
+  call(request: CallRequest): Promise<IntentResult> {
+    return this.request("submit", async () => this.callPayload(request), request);
   }
 
   /** Asks for human review: the intent is queued for co-signers even within the auto limits. */
-  async propose(request: ProposeRequest): Promise<IntentResult> {
-    const payload = "asset" in request ? await this.payPayload(request) : this.callPayload(request);
-    return this.request("propose", payload, request);
+  propose(request: ProposeRequest): Promise<IntentResult> {
+    return this.request("propose", async () => ("asset" in request ? this.payPayload(request) : this.callPayload(request)), request);
   }
 
   /** The current status of an intent (journal and chain). */
@@ -321,25 +325,29 @@ export class AgentClient {
       .filter((r) => this.mine(r.signed) && !r.outcome && (!r.closed || (r.closed.why === "rejected" && BigInt(r.signed.intent.validUntil) >= now)));
     for (const record of candidates) {
       report.checked++;
-      const landed = await this.landedOutcome(record);
-      if (landed) {
-        report.landed.push(landed);
-        continue;
-      }
-      // A rejected intent stays rejected unless it lands by someone else's hand (checked above).
-      if (record.closed) continue;
-      if (this.options.resume === false) {
-        report.pending.push({ intentId: record.signed.intentId });
-        continue;
-      }
+      // Under the lane's lock, so a request running on the same lane never drives the same intent at once.
       const lane = splitNonce(BigInt(record.signed.intent.nonce)).lane;
-      try {
-        report.resumed.push(await this.lanes.run(lane, () => this.drive(record.signed, false)));
-      } catch (err) {
-        const error = decodeError(err);
-        if (!error) throw err;
-        report.pending.push({ intentId: record.signed.intentId, error });
-      }
+      await this.lanes.run(lane, async () => {
+        if (this.journal.record(record.signed.intentId)?.outcome) return; // settled meanwhile
+        const landed = await this.landedOutcome(record);
+        if (landed) {
+          report.landed.push(landed);
+          return;
+        }
+        // A rejected intent stays rejected unless it lands by someone else's hand (checked above).
+        if (record.closed) return;
+        if (this.options.resume === false) {
+          report.pending.push({ intentId: record.signed.intentId });
+          return;
+        }
+        try {
+          report.resumed.push(await this.drive(record.signed, false));
+        } catch (err) {
+          const error = decodeError(err);
+          if (!error) throw err;
+          report.pending.push({ intentId: record.signed.intentId, error });
+        }
+      });
     }
     return report;
   }
@@ -387,44 +395,56 @@ export class AgentClient {
     return { target, value, data };
   }
 
-  private async request(kind: IntentKind, payload: Payload, request: PayRequest | CallRequest): Promise<IntentResult> {
+  /**
+   * Takes the lane's slot before anything asynchronous, so requests on one lane keep their call order, then builds
+   * the payload and submits it.
+   */
+  private request(kind: IntentKind, build: () => Promise<Payload>, request: PayRequest | CallRequest): Promise<IntentResult> {
+    let lane: bigint;
+    try {
+      lane = laneOf(request.lane);
+    } catch (err) {
+      return Promise.reject(err);
+    }
+    return this.lanes.run(lane, () => this.submitRequest(kind, build, request, lane));
+  }
+
+  private async submitRequest(kind: IntentKind, build: () => Promise<Payload>, request: PayRequest | CallRequest, lane: bigint): Promise<IntentResult> {
     if (typeof request.rationale !== "string" || request.rationale.trim().length === 0) {
       throw new InvalidRequestError("rationale is required: say why (it is journaled and its hash goes on chain with the intent).");
     }
     if (request.validFor !== undefined && (!Number.isInteger(request.validFor) || request.validFor < 60)) {
       throw new InvalidRequestError(`validFor must be a whole number of seconds >= 60 (got ${request.validFor}).`);
     }
-    const lane = laneOf(request.lane);
+    const payload = await build();
     const keySource = request.idempotencyKey === undefined ? "derived" : "caller";
     const key =
       request.idempotencyKey === undefined
         ? deriveKey(this.chainId, this.moduleAddress, this.agent, kind, payload, request.rationale)
         : keyFromText(request.idempotencyKey);
-    return this.lanes.run(lane, async () => {
-      // 1. The journal first: a retry of a request this client already handled is answered without a new intent.
-      const previous = this.journal.byKey(this.chainId, this.moduleAddress, this.agent, key);
-      for (const r of previous) this.requireSamePayload(r.signed, payload, key);
-      const settled = previous.find((r) => r.outcome);
-      if (settled) return this.replayResult(settled);
-      const unfinished = previous.find((r) => !r.outcome && !r.closed);
-      if (unfinished) return this.drive(unfinished.signed, true);
+    // 1. The journal first: a retry of a request this client already handled is answered without a new intent.
+    const previous = this.journal.byKey(this.chainId, this.moduleAddress, this.agent, key);
+    for (const r of previous) this.requireSamePayload(r.signed, payload, key);
+    const settled = previous.find((r) => r.outcome);
+    if (settled) return this.replayResult(settled);
+    const unfinished = previous.find((r) => !r.outcome && !r.closed);
+    if (unfinished) return this.drive(unfinished.signed, true);
 
-      // 2. Then the chain: the key may have been used by a lost journal or another process.
-      const bound = await withRetry("read the idempotency record", () => this.module.idempotencyRecord(this.agent, key), this.retry);
-      if (bound.intentId !== ZeroHash) {
-        if (bound.payloadHash !== payloadCommitment(payload.target, payload.value, payload.data)) {
-          throw this.conflict(key, bound.intentId);
-        }
-        // One of our own closed attempts may have landed by another hand: journal it so journal and chain agree.
-        const ours = previous.find((r) => r.signed.intentId.toLowerCase() === bound.intentId.toLowerCase());
-        if (ours) return { ...(await this.settleFromChain(ours.signed, bound.intentId, undefined)), replay: true };
-        return this.chainReplay(bound.intentId, key);
+    // 2. Then the chain: the key may have been used by a lost journal or another process.
+    const bound = await withRetry("read the idempotency record", () => this.module.idempotencyRecord(this.agent, key), this.retry);
+    if (bound.intentId !== ZeroHash) {
+      if (bound.payloadHash !== payloadCommitment(payload.target, payload.value, payload.data)) {
+        throw this.conflict(key, bound.intentId);
       }
+      // One of our own closed attempts may have landed by another hand: journal it so journal and chain agree.
+      const ours = previous.find((r) => r.signed.intentId.toLowerCase() === bound.intentId.toLowerCase());
+      if (ours) return { ...(await this.settleFromChain(ours.signed, bound.intentId, undefined)), replay: true };
+      return this.chainReplay(bound.intentId, key);
+    }
 
-      // 3. A new intent, signed at the lane's current nonce and journaled before it leaves the process.
-      const signed = await this.sign(kind, payload, key, keySource, request.rationale, lane, request.validFor);
-      return this.drive(signed, false);
-    });
+    // 3. A new intent, signed at the lane's current nonce and journaled before it leaves the process.
+    const signed = await this.sign(kind, payload, key, keySource, request.rationale, lane, request.validFor);
+    return this.drive(signed, false);
   }
 
   private requireSamePayload(s: SignedEntry, p: Payload, key: string): void {
@@ -676,7 +696,9 @@ export class AgentClient {
           const bound = await this.module.idempotencyRecord(this.agent, intent.idempotencyKey);
           if (bound.intentId !== ZeroHash) return;
         }
-        const tx = s.kind === "propose" ? await this.module.propose(intent, s.signature) : await this.module.submit(intent, s.signature);
+        const tx = await serialBroadcast(this.relayer, () =>
+          s.kind === "propose" ? this.module.propose(intent, s.signature) : this.module.submit(intent, s.signature),
+        );
         txHash = tx.hash;
       },
       this.retry,
@@ -690,18 +712,8 @@ export class AgentClient {
     await this.options.onStage?.("sent", s.intentId);
 
     const hash = txHash;
-    const receipt = await withRetry(
-      `wait for the receipt of ${hash}`,
-      async () => {
-        for (;;) {
-          const r = await this.provider.getTransactionReceipt(hash);
-          if (r) return r;
-          // Dropped from the mempool? Then the key is unbound and the nonce unchanged: the caller's retry resends.
-          await sleep(this.pollIntervalMs);
-        }
-      },
-      this.retry,
-    );
+    // On timeout the entry stays "sent": the next reconciliation (or a retry of the request) settles it from chain.
+    const receipt = await waitForReceipt(this.provider, hash, this.retry, this.pollIntervalMs, this.options.receiptTimeoutMs);
     if (receipt.status !== 1) {
       // Reverted on chain although the static call passed (state changed in between, e.g. a pause): decode now.
       let error: TreasuryError = new UnknownRevertError(`Transaction ${hash} reverted; the intent was not recorded. Retry the request.`);

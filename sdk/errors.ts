@@ -335,6 +335,16 @@ const MODULE_ERRORS: Record<string, [ErrorClass, (a: Args) => string]> = {
     (a) => `Only the Safe ${a.owner} may do this, not ${a.caller}. Propose it as a Safe transaction for the owners to sign.`,
   ],
   ModuleNotPaused: [ModuleConfigError, () => "The module is not paused; there is nothing to unpause."],
+  ReentrancyGuardReentrantCall: [
+    ExecutionFailedError,
+    () =>
+      "A target or recipient tried to re-enter the module during execution, so the whole submission reverted and " +
+      "nothing was charged. Do not pay or call that contract without review.",
+  ],
+  SafeCastOverflowedUintDowncast: [
+    InvalidRequestError,
+    (a) => `An amount or time in the intent does not fit the module's ${a.bits}-bit field (value ${a.value}). Use a realistic amount.`,
+  ],
 };
 
 // Configuration and initialisation errors share one class: the owners' tooling (treasury:apply) reports them.
@@ -350,6 +360,7 @@ for (const name of [
   "CosignerInvalid",
   "CosignerSetTooLarge",
   "CosignerThresholdInvalid",
+  "CosignerEraExhausted",
   "TreasuryLimitInvalid",
 ]) {
   MODULE_ERRORS[name] = [
@@ -405,7 +416,9 @@ const PANIC = "0x4e487b71"; // Panic(uint256)
  * bubbled up by the module) into {ExecutionFailedError} with the decoded reason, or {UnknownRevertError}.
  */
 export function decodeRevert(data: string, cause?: unknown): TreasuryError {
-  const desc = moduleInterface.parseError(data);
+  const selector = dataSlice(data, 0, 4);
+  // Error(string) and Panic(uint256) are built into every interface: they come from the inner call, not the module.
+  const desc = selector === ERROR_STRING || selector === PANIC ? null : moduleInterface.parseError(data);
   if (desc) {
     const mapped = MODULE_ERRORS[desc.name];
     const args = argsOf(desc);
@@ -416,7 +429,6 @@ export function decodeRevert(data: string, cause?: unknown): TreasuryError {
       cause,
     });
   }
-  const selector = dataSlice(data, 0, 4);
   let inner: string | undefined;
   if (selector === ERROR_STRING) inner = `"${AbiCoder.defaultAbiCoder().decode(["string"], dataSlice(data, 4))[0]}"`;
   else if (selector === PANIC) inner = `panic 0x${(AbiCoder.defaultAbiCoder().decode(["uint256"], dataSlice(data, 4))[0] as bigint).toString(16)}`;

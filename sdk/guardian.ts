@@ -1,0 +1,109 @@
+/**
+ * GuardianClient: the emergency brake. A guardian can pause the whole module, freeze one agent, and cancel queued
+ * intents. It can never move funds or loosen anything (SPEC Promise 5): unpausing and unfreezing are the Safe's.
+ */
+import { Provider, Signer, getAddress } from "ethers";
+import type { AgentTreasuryModule } from "../typechain-types/contracts/AgentTreasuryModule";
+import { AgentTreasuryModule__factory } from "../typechain-types/factories/contracts/AgentTreasuryModule__factory";
+import { InvalidRequestError } from "./errors";
+import { requireAddress, transact } from "./chain";
+import { CancelResult, cancelIntent } from "./cosigner";
+import { DEFAULT_RETRY, RetryOptions, withRetry } from "./retry";
+
+export interface GuardianClientOptions {
+  module: string;
+  /** A guardian's key (the Safe's owners act through the Safe instead). Needs a provider. */
+  signer: Signer;
+  retry?: Partial<RetryOptions>;
+  pollIntervalMs?: number;
+}
+
+export interface PauseResult {
+  paused: boolean;
+  by: string;
+  /** Absent when the module was already paused by this guardian's earlier attempt. */
+  txHash?: string;
+}
+
+export interface FreezeResult {
+  agent: string;
+  frozen: boolean;
+  by: string;
+  txHash?: string;
+}
+
+export class GuardianClient {
+  readonly module: AgentTreasuryModule;
+  private readonly provider: Provider;
+  private readonly retry: Partial<RetryOptions>;
+
+  private constructor(
+    private readonly options: GuardianClientOptions,
+    readonly moduleAddress: string,
+    readonly address: string,
+  ) {
+    this.provider = options.signer.provider!;
+    this.module = AgentTreasuryModule__factory.connect(moduleAddress, options.signer);
+    this.retry = { ...DEFAULT_RETRY, ...options.retry };
+  }
+
+  static async connect(options: GuardianClientOptions): Promise<GuardianClient> {
+    if (!options.signer.provider) throw new InvalidRequestError("The guardian's signer has no provider; connect it to an RPC provider first.");
+    const moduleAddress = requireAddress(options.module, "module");
+    const retry = { ...DEFAULT_RETRY, ...options.retry };
+    const provider = options.signer.provider;
+    const [code, address] = await Promise.all([
+      withRetry("read the module's code", () => provider.getCode(moduleAddress), retry),
+      options.signer.getAddress(),
+    ]);
+    if (code === "0x") throw new InvalidRequestError(`No contract at module address ${moduleAddress}. Check the deployment record.`);
+    return new GuardianClient(options, moduleAddress, getAddress(address));
+  }
+
+  /** Stops every submit, propose and executeQueued until the Safe unpauses. */
+  async pause(): Promise<PauseResult> {
+    const receipt = await transact({
+      what: "pause the module",
+      provider: this.provider,
+      retry: this.retry,
+      sender: this.options.signer,
+      pollIntervalMs: this.options.pollIntervalMs,
+      check: () => this.module.pause.staticCall(),
+      send: () => this.module.pause(),
+      done: () => this.module.paused(),
+    });
+    return { paused: await this.module.paused(), by: this.address, ...(receipt ? { txHash: receipt.hash } : {}) };
+  }
+
+  /** Freezes one agent: nothing it signed moves until the Safe unfreezes it. */
+  async freeze(agent: string): Promise<FreezeResult> {
+    const a = requireAddress(agent, "agent");
+    const receipt = await transact({
+      what: `freeze agent ${a}`,
+      provider: this.provider,
+      retry: this.retry,
+      sender: this.options.signer,
+      pollIntervalMs: this.options.pollIntervalMs,
+      check: () => this.module.freezeAgent.staticCall(a),
+      send: () => this.module.freezeAgent(a),
+      done: () => this.module.isFrozen(a),
+    });
+    return { agent: a, frozen: await this.module.isFrozen(a), by: this.address, ...(receipt ? { txHash: receipt.hash } : {}) };
+  }
+
+  /** Cancels a queued intent. */
+  async cancel(intentId: string): Promise<CancelResult> {
+    if (!/^0x[0-9a-fA-F]{64}$/.test(intentId)) throw new InvalidRequestError(`"${intentId}" is not an intentId (0x followed by 64 hex digits).`);
+    return cancelIntent(this.module, this.provider, this.retry, this.address, intentId.toLowerCase(), this.options.pollIntervalMs);
+  }
+
+  /** Whether the module is paused and whether this key is a guardian. */
+  async state(): Promise<{ paused: boolean; isGuardian: boolean }> {
+    const [paused, isGuardian] = await withRetry(
+      "read the module state",
+      () => Promise.all([this.module.paused(), this.module.isGuardian(this.address)]),
+      this.retry,
+    );
+    return { paused, isGuardian };
+  }
+}

@@ -1,0 +1,20 @@
+/**
+ * Agent Treasury Guard client library: ethers v6 + the generated contract types, no Hardhat.
+ *
+ *   const agent = await AgentClient.connect({ module, signer, journal: "./agent-journal.jsonl", tokens: { USDC } });
+ *   const r = await agent.pay({ asset: "USDC", to, amount: "1250", rationale: "Invoice #42 from Acme" });
+ *   if (r.status === "Queued") await agent.waitFor(r.intentId);
+ */
+export * from "./types";
+export * from "./errors";
+export * from "./retry";
+export * from "./journal";
+export * from "./chain";
+export { AgentClient, laneOf, keyFromText, deriveKey } from "./client";
+export type { AgentClientOptions, RecoveryReport, IntentStatusInfo, Allowance, WaitOptions, Stage } from "./client";
+export { CosignerClient, sortSignatures, cancelIntent } from "./cosigner";
+export type { CosignerClientOptions, IntentView, ApprovalResult, CancelResult } from "./cosigner";
+export { GuardianClient } from "./guardian";
+export type { GuardianClientOptions, PauseResult, FreezeResult } from "./guardian";
+export * from "./eip712";
+export { execSafeCall, signSafeTx, buildSafeTx, SAFE_ABI } from "./safe";

@@ -1,0 +1,194 @@
+/**
+ * Agent tasks: what an agent (or its operator) runs to spend from the treasury. Thin wrappers over AgentClient.
+ *
+ *   npx hardhat agent:pay --agent payroll --asset USDC --to 0x… --amount 1250 --reason "Invoice 42" [--json]
+ *   npx hardhat agent:call --agent trading --target USDC --function "approve(address,uint256)" --args '["0x…","100"]'
+ *   npx hardhat agent:propose --agent payroll --asset ETH --to 0x… --amount 2 --reason "new supplier, please check"
+ *
+ * Without --idempotency-key the key is derived from the request (and its reason), so running the same command
+ * again pays once. To pay the same amount to the same recipient again on purpose, give another --reason or key.
+ * See README-CLI.md for the --json fields.
+ */
+import { task, types } from "hardhat/config";
+import type { ConfigurableTaskDefinition, HardhatRuntimeEnvironment } from "hardhat/types";
+import { printFields, runTask } from "./lib/output";
+import { COMMON_FLAGS, ClientContext, ClientTaskArgs, TaskInputError, resolveTarget } from "./lib/context";
+import type { AgentClient, IntentResult, RecoveryReport } from "../sdk";
+
+interface AgentArgs extends ClientTaskArgs {
+  agent: string;
+  reason?: string;
+  idempotencyKey?: string;
+  lane?: string;
+  validFor?: number;
+  relayed: boolean;
+  journal?: string;
+}
+
+interface PayArgs extends AgentArgs {
+  asset?: string;
+  to?: string;
+  amount?: string;
+}
+
+interface CallArgs extends AgentArgs {
+  target?: string;
+  data?: string;
+  function?: string;
+  args?: string;
+  value?: string;
+}
+
+/** What `--json` prints for agent:pay, agent:call and agent:propose (README-CLI.md). */
+export interface AgentTaskOutput extends IntentResult {
+  agentName?: string;
+  /** Start-up reconciliation, when the journal had unfinished intents. */
+  recovered?: { checked: number; landed: number; resumed: number; pending: number };
+}
+
+async function withAgent(
+  hre: HardhatRuntimeEnvironment,
+  args: AgentArgs,
+  run: (client: AgentClient, ctx: ClientContext) => Promise<IntentResult>,
+): Promise<AgentTaskOutput> {
+  const { clientContext, resolveAgent, journalFile, roleSigner } = await import("./lib/context");
+  const { AgentClient } = await import("../sdk");
+  const ctx = await clientContext(hre, args);
+  const agent = resolveAgent(ctx, args.agent);
+  const signer = await roleSigner(hre, "AGENT", { keystore: args.keystore, expectedAddress: agent.address });
+  const relayer = args.relayed ? await roleSigner(hre, "RELAYER", {}) : undefined;
+  const client = await AgentClient.connect({
+    module: ctx.module,
+    signer,
+    relayer,
+    journal: journalFile(ctx, agent.address, args.journal),
+    tokens: ctx.tokens,
+    fromBlock: ctx.fromBlock,
+    pollIntervalMs: 200,
+  });
+  try {
+    const result = await run(client, ctx);
+    const out: AgentTaskOutput = { ...result };
+    if (agent.name) out.agentName = agent.name;
+    const rec: RecoveryReport = client.recovery;
+    if (rec.checked > 0) out.recovered = { checked: rec.checked, landed: rec.landed.length, resumed: rec.resumed.length, pending: rec.pending.length };
+    return out;
+  } finally {
+    client.close();
+  }
+}
+
+function render(r: AgentTaskOutput): void {
+  printFields({
+    intentId: r.intentId,
+    status: r.status,
+    reason: r.reason,
+    eta: r.eta !== undefined ? `${new Date(r.eta * 1000).toISOString()} (unix ${r.eta})` : undefined,
+    replay: r.replay ? "yes: this request was already submitted; nothing new happened" : undefined,
+    frozen: r.frozen ? "yes: this denial froze the agent" : undefined,
+    agent: r.agentName ? `${r.agentName} (${r.agent})` : r.agent,
+    idempotencyKey: r.idempotencyKey,
+    nonce: r.nonce,
+    txHash: r.txHash,
+  });
+  if (r.recovered) {
+    process.stdout.write(
+      `\nRecovered on start: ${r.recovered.checked} unfinished intent(s) in the journal; ${r.recovered.landed} had landed, ` +
+        `${r.recovered.resumed} were sent now, ${r.recovered.pending} still pending.\n`,
+    );
+  }
+  if (r.status === "Queued") process.stdout.write("\nQueued for co-signers: they review it with intent:show and approve with intent:approve.\n");
+  if (r.status === "Denied") process.stdout.write("\nDenied by policy: the agent took a strike. Repeated denials freeze the agent.\n");
+}
+
+function payRequest(args: PayArgs) {
+  if (!args.asset || !args.to || args.amount === undefined) throw new TaskInputError("A payment needs --asset, --to and --amount.");
+  return {
+    asset: args.asset,
+    to: args.to,
+    amount: args.amount,
+    rationale: args.reason ?? `pay ${args.amount} ${args.asset} to ${args.to}`,
+    idempotencyKey: args.idempotencyKey,
+    lane: args.lane,
+    validFor: args.validFor,
+  };
+}
+
+function callRequest(args: CallArgs, ctx: ClientContext) {
+  if (!args.target) throw new TaskInputError("A call needs --target (an address or a token symbol).");
+  if ((args.data === undefined) === (args.function === undefined)) throw new TaskInputError("A call needs exactly one of --data <hex> or --function <signature> (with --args).");
+  let parsedArgs: unknown[] = [];
+  if (args.args !== undefined) {
+    try {
+      parsedArgs = JSON.parse(args.args) as unknown[];
+    } catch {
+      throw new TaskInputError(`--args must be a JSON array, e.g. '["0xabc…", "1000"]' (got ${args.args}).`);
+    }
+    if (!Array.isArray(parsedArgs)) throw new TaskInputError("--args must be a JSON array.");
+  }
+  const target = resolveTarget(ctx, args.target);
+  return {
+    target,
+    data: args.data,
+    function: args.function,
+    args: args.function ? parsedArgs : undefined,
+    value: args.value,
+    rationale: args.reason ?? `call ${args.function ?? (args.data ?? "").slice(0, 10)} on ${target}`,
+    idempotencyKey: args.idempotencyKey,
+    lane: args.lane,
+    validFor: args.validFor,
+  };
+}
+
+function agentFlags(t: ConfigurableTaskDefinition): ConfigurableTaskDefinition {
+  return t
+    .addParam("agent", "Agent name from the policy, or the agent's address")
+    .addOptionalParam("reason", "Why (journaled; its keccak256 goes on chain). Default: a description of the request")
+    .addOptionalParam("idempotencyKey", "Idempotency key text (default: derived from the request and reason)")
+    .addOptionalParam("lane", "Nonce lane: a workflow name or number (default 0)")
+    .addOptionalParam("validFor", "Seconds the signature stays valid (default 3600)", undefined, types.int)
+    .addFlag("relayed", "Send through the RELAYER key, so the agent key pays no gas")
+    .addOptionalParam("journal", "Journal file (default: <deployments>/journals/<chain>-<module>/<agent>.jsonl)")
+    .addOptionalParam("module", COMMON_FLAGS.module)
+    .addOptionalParam("deploymentsDir", COMMON_FLAGS.deploymentsDir)
+    .addOptionalParam("keystore", COMMON_FLAGS.keystore)
+    .addFlag("json", "Print one JSON object (fields: README-CLI.md)");
+}
+
+agentFlags(
+  task("agent:pay", "Pays ETH or a token from the treasury as an agent (auto tier, or queued for co-signers)")
+    .addParam("asset", "ETH, a token symbol of the deployment, or a token address")
+    .addParam("to", "Recipient address")
+    .addParam("amount", "Amount in human units, e.g. 2.5 (read with the token's decimals)"),
+).setAction(async (args: PayArgs, hre) => {
+  await runTask(args.json, () => withAgent(hre, args, (client) => client.pay(payRequest(args))), render);
+});
+
+agentFlags(
+  task("agent:call", "Calls a contract function the policy allows, as an agent")
+    .addParam("target", "Contract address or token symbol")
+    .addOptionalParam("data", "Calldata (hex)")
+    .addOptionalParam("function", 'Function signature, e.g. "approve(address,uint256)" (with --args)')
+    .addOptionalParam("args", "Arguments as a JSON array")
+    .addOptionalParam("value", "ETH sent with the call, in ETH (e.g. 0.1)"),
+).setAction(async (args: CallArgs, hre) => {
+  await runTask(args.json, () => withAgent(hre, args, (client, ctx) => client.call(callRequest(args, ctx))), render);
+});
+
+agentFlags(
+  task("agent:propose", "Asks co-signers to review a payment or call (always queued, even within limits)")
+    .addOptionalParam("asset", "Payment: ETH, a token symbol or a token address")
+    .addOptionalParam("to", "Payment: recipient address")
+    .addOptionalParam("amount", "Payment: amount in human units")
+    .addOptionalParam("target", "Call: contract address or token symbol")
+    .addOptionalParam("data", "Call: calldata (hex)")
+    .addOptionalParam("function", "Call: function signature (with --args)")
+    .addOptionalParam("args", "Call: arguments as a JSON array")
+    .addOptionalParam("value", "Call: ETH sent with the call"),
+).setAction(async (args: PayArgs & CallArgs, hre) => {
+  await runTask(
+    args.json,
+    () => withAgent(hre, args, (client, ctx) => client.propose(args.target ? callRequest(args, ctx) : payRequest(args))),
+    render,
+  );
+});

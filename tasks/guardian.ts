@@ -1,0 +1,77 @@
+/**
+ * Guardian tasks: the emergency brake. Thin wrappers over GuardianClient.
+ *
+ *   npx hardhat guardian:pause [--guardian <address>] [--json]
+ *   npx hardhat guardian:freeze --agent <name or address> [--guardian <address>] [--json]
+ *
+ * A guardian can only restrict: unpausing and unfreezing are the Safe owners' (treasury:apply or a Safe transaction).
+ */
+import { task } from "hardhat/config";
+import type { HardhatRuntimeEnvironment } from "hardhat/types";
+import { printFields, runTask } from "./lib/output";
+import { COMMON_FLAGS, ClientContext, ClientTaskArgs } from "./lib/context";
+
+interface GuardianArgs extends ClientTaskArgs {
+  guardian?: string;
+}
+
+async function guardianClient(hre: HardhatRuntimeEnvironment, args: GuardianArgs): Promise<{ ctx: ClientContext; client: import("../sdk").GuardianClient }> {
+  const { clientContext, roleSigner } = await import("./lib/context");
+  const { GuardianClient } = await import("../sdk");
+  const ctx = await clientContext(hre, args);
+  const module = await hre.ethers.getContractAt("AgentTreasuryModule", ctx.module);
+  const signer = await roleSigner(hre, "GUARDIAN", {
+    keystore: args.keystore,
+    expectedAddress: args.guardian,
+    // Local chain without a key: the first development account that is a guardian.
+    pick: async (dev) => {
+      for (const address of dev) if (await module.isGuardian(address)) return address;
+      return undefined;
+    },
+  });
+  return { ctx, client: await GuardianClient.connect({ module: ctx.module, signer, pollIntervalMs: 200 }) };
+}
+
+task("guardian:pause", "Pauses the module: no submit, propose or execution until the Safe owners unpause")
+  .addOptionalParam("guardian", "Guardian address (selects the key; on the local chain the development account)")
+  .addOptionalParam("module", COMMON_FLAGS.module)
+  .addOptionalParam("deploymentsDir", COMMON_FLAGS.deploymentsDir)
+  .addOptionalParam("keystore", COMMON_FLAGS.keystore)
+  .addFlag("json", "Print one JSON object (fields: README-CLI.md)")
+  .setAction(async (args: GuardianArgs, hre) => {
+    await runTask(
+      args.json,
+      async () => {
+        const { ctx, client } = await guardianClient(hre, args);
+        return { module: ctx.module, ...(await client.pause()) };
+      },
+      (r) => {
+        printFields({ module: r.module, paused: r.paused, by: r.by, txHash: r.txHash });
+        process.stdout.write("\nOnly the Safe owners can unpause.\n");
+      },
+    );
+  });
+
+task("guardian:freeze", "Freezes one agent: nothing it signed moves until the Safe owners unfreeze it")
+  .addParam("agent", "Agent name from the policy, or the agent's address")
+  .addOptionalParam("guardian", "Guardian address (selects the key; on the local chain the development account)")
+  .addOptionalParam("module", COMMON_FLAGS.module)
+  .addOptionalParam("deploymentsDir", COMMON_FLAGS.deploymentsDir)
+  .addOptionalParam("keystore", COMMON_FLAGS.keystore)
+  .addFlag("json", "Print one JSON object (fields: README-CLI.md)")
+  .setAction(async (args: GuardianArgs & { agent: string }, hre) => {
+    await runTask(
+      args.json,
+      async () => {
+        const { resolveAgent } = await import("./lib/context");
+        const { ctx, client } = await guardianClient(hre, args);
+        const agent = resolveAgent(ctx, args.agent);
+        const r = await client.freeze(agent.address);
+        return { module: ctx.module, ...(agent.name ? { agentName: agent.name } : {}), ...r };
+      },
+      (r) => {
+        printFields({ agent: "agentName" in r && r.agentName ? `${r.agentName} (${r.agent})` : r.agent, frozen: r.frozen, by: r.by, txHash: r.txHash });
+        process.stdout.write("\nOnly the Safe owners can unfreeze.\n");
+      },
+    );
+  });

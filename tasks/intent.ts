@@ -1,0 +1,196 @@
+/**
+ * Intent tasks: what co-signers (and anyone relaying) run. Thin wrappers over CosignerClient.
+ *
+ *   npx hardhat intent:show <intentId> [--json]
+ *   npx hardhat intent:approve <intentId> [--signature-only] [--cosigner <address>] [--json]
+ *   npx hardhat intent:execute <intentId> [--signatures <signer:sig,... | file.json>] [--json]
+ *   npx hardhat intent:cancel <intentId> [--role COSIGNER|GUARDIAN|AGENT] [--from <address or agent name>] [--json]
+ *
+ * intent:show decodes what the intent does from its calldata (never from the agent's description) and shows the
+ * agent's stated reason only when a journal holds text whose hash matches the one on chain.
+ */
+import fs from "fs";
+import { task } from "hardhat/config";
+import type { HardhatRuntimeEnvironment } from "hardhat/types";
+import { printFields, runTask } from "./lib/output";
+import { COMMON_FLAGS, ClientContext, ClientTaskArgs, TaskInputError } from "./lib/context";
+import type { CosignerClient, CosignerSignatureInfo, IntentView } from "../sdk";
+import type { KeyRole } from "./lib/keys";
+
+interface IntentArgs extends ClientTaskArgs {
+  intentId: string;
+}
+
+async function cosignerClient(ctx: ClientContext, signer: import("ethers").Signer): Promise<CosignerClient> {
+  const { CosignerClient } = await import("../sdk");
+  const { allJournals } = await import("./lib/context");
+  return CosignerClient.connect({ module: ctx.module, signer, tokens: ctx.tokens, journals: allJournals(ctx), fromBlock: ctx.fromBlock, pollIntervalMs: 200 });
+}
+
+async function context(hre: HardhatRuntimeEnvironment, args: IntentArgs) {
+  const { clientContext } = await import("./lib/context");
+  if (!/^0x[0-9a-fA-F]{64}$/.test(args.intentId)) throw new TaskInputError(`"${args.intentId}" is not an intentId (0x followed by 64 hex digits).`);
+  return clientContext(hre, args);
+}
+
+/** `intent:show --json` prints an IntentView: bigints as decimal strings, the intent's fields included. */
+function renderView(v: IntentView): void {
+  printFields({
+    intentId: v.intentId,
+    status: v.status,
+    reason: v.reason,
+    agent: v.agent,
+    action: v.action?.summary,
+    "agent's reason": v.rationaleText !== undefined ? `"${v.rationaleText}" (hash verified)` : v.rationaleHash ? `unknown text, hash ${v.rationaleHash}` : undefined,
+    eta: v.eta !== undefined ? `${new Date(v.eta * 1000).toISOString()} (unix ${v.eta})` : undefined,
+    expiresAt: v.expiresAt !== undefined ? new Date(v.expiresAt * 1000).toISOString() : undefined,
+    approvals: `${v.approvals} of ${v.threshold}${v.approvedBy.length ? ` (${v.approvedBy.join(", ")})` : ""}`,
+    executable: v.status === "Queued" ? (v.executable ? "yes" : "not yet") : undefined,
+    txHash: v.txHash,
+  });
+  if (v.action?.kind === "approval") process.stdout.write("\nWARNING: this grants someone the right to move the Safe's assets later.\n");
+}
+
+task("intent:show", "Shows an intent: status, what it does (decoded from calldata), approvals, the agent's verified reason")
+  .addPositionalParam("intentId", "The intentId (0x + 64 hex digits)")
+  .addOptionalParam("module", COMMON_FLAGS.module)
+  .addOptionalParam("deploymentsDir", COMMON_FLAGS.deploymentsDir)
+  .addFlag("json", "Print one JSON object (fields: README-CLI.md)")
+  .setAction(async (args: IntentArgs, hre) => {
+    await runTask(
+      args.json,
+      async () => {
+        const { VoidSigner, ZeroAddress } = await import("ethers");
+        const ctx = await context(hre, args);
+        const client = await cosignerClient(ctx, new VoidSigner(ZeroAddress, hre.ethers.provider));
+        return client.show(args.intentId);
+      },
+      renderView,
+    );
+  });
+
+task("intent:approve", "Approves a queued intent as a co-signer: on-chain, or --signature-only for an off-chain EIP-712 signature")
+  .addPositionalParam("intentId", "The intentId (0x + 64 hex digits)")
+  .addFlag("signatureOnly", "Sign off-chain (no gas); hand the signature to whoever executes")
+  .addOptionalParam("cosigner", "Co-signer address (selects the key; on the local chain the development account)")
+  .addOptionalParam("module", COMMON_FLAGS.module)
+  .addOptionalParam("deploymentsDir", COMMON_FLAGS.deploymentsDir)
+  .addOptionalParam("keystore", COMMON_FLAGS.keystore)
+  .addFlag("json", "Print one JSON object (fields: README-CLI.md)")
+  .setAction(async (args: IntentArgs & { signatureOnly: boolean; cosigner?: string }, hre) => {
+    await runTask(
+      args.json,
+      async () => {
+        const { roleSigner } = await import("./lib/context");
+        const ctx = await context(hre, args);
+        const module = await hre.ethers.getContractAt("AgentTreasuryModule", ctx.module);
+        const signer = await roleSigner(hre, "COSIGNER", {
+          keystore: args.keystore,
+          expectedAddress: args.cosigner,
+          // Local chain without a key: the first development co-signer that has not approved yet.
+          pick: async (dev) => {
+            const members = (await module.cosigners()).map((m) => m.toLowerCase());
+            for (const address of dev) {
+              if (members.includes(address.toLowerCase()) && !(await module.hasApproved(args.intentId, address))) return address;
+            }
+            return undefined;
+          },
+        });
+        const client = await cosignerClient(ctx, signer);
+        return client.approve(args.intentId, { signatureOnly: args.signatureOnly });
+      },
+      (r) => {
+        printFields({
+          intentId: r.intentId,
+          status: r.status,
+          signer: r.signer,
+          approvals: `${r.approvals} of ${r.threshold} on-chain`,
+          txHash: r.txHash,
+          signature: r.signature?.signature,
+        });
+        if (r.signature) process.stdout.write(`\nPass it to the executor: intent:execute ${r.intentId} --signatures ${r.signer}:${r.signature.signature}\n`);
+      },
+    );
+  });
+
+/** `--signatures`: "signer:0xsig,signer:0xsig", or a JSON file with [{signer, signature}] or approve outputs. */
+function parseSignatures(value: string | undefined): CosignerSignatureInfo[] {
+  if (!value) return [];
+  if (fs.existsSync(value)) {
+    const parsed = JSON.parse(fs.readFileSync(value, "utf8")) as unknown;
+    const list = Array.isArray(parsed) ? parsed : [parsed];
+    return list.map((item) => {
+      const o = item as { signer?: string; signature?: string | { signer: string; signature: string } };
+      if (o.signature && typeof o.signature === "object") return { signer: o.signature.signer, signature: o.signature.signature };
+      if (typeof o.signer === "string" && typeof o.signature === "string") return { signer: o.signer, signature: o.signature };
+      throw new TaskInputError(`${value}: every entry needs "signer" and "signature" (or is an intent:approve --signature-only --json output).`);
+    });
+  }
+  return value.split(",").map((pair) => {
+    const [signer, signature] = pair.trim().split(":");
+    if (!signer || !signature) throw new TaskInputError(`--signatures entry "${pair}" is not signer:signature.`);
+    return { signer, signature };
+  });
+}
+
+task("intent:execute", "Executes a queued intent once approved and past its eta (anyone may; the RELAYER key pays gas)")
+  .addPositionalParam("intentId", "The intentId (0x + 64 hex digits)")
+  .addOptionalParam("signatures", "Off-chain approvals: signer:0xsig,signer:0xsig or a JSON file")
+  .addOptionalParam("module", COMMON_FLAGS.module)
+  .addOptionalParam("deploymentsDir", COMMON_FLAGS.deploymentsDir)
+  .addOptionalParam("keystore", COMMON_FLAGS.keystore)
+  .addFlag("json", "Print one JSON object (fields: README-CLI.md)")
+  .setAction(async (args: IntentArgs & { signatures?: string }, hre) => {
+    await runTask(
+      args.json,
+      async () => {
+        const { roleSigner } = await import("./lib/context");
+        const ctx = await context(hre, args);
+        const signatures = parseSignatures(args.signatures);
+        const signer = await roleSigner(hre, "RELAYER", { keystore: args.keystore });
+        const client = await cosignerClient(ctx, signer);
+        return client.execute(args.intentId, { signatures });
+      },
+      (r) => printFields({ intentId: r.intentId, status: r.status, agent: r.agent, txHash: r.txHash, replay: r.replay ? "yes: it had already been executed" : undefined }),
+    );
+  });
+
+const CANCEL_ROLES: KeyRole[] = ["COSIGNER", "GUARDIAN", "AGENT"];
+
+task("intent:cancel", "Cancels a queued intent (a co-signer, a guardian or the intent's agent)")
+  .addPositionalParam("intentId", "The intentId (0x + 64 hex digits)")
+  .addOptionalParam("role", "Whose key: COSIGNER (default), GUARDIAN or AGENT", "COSIGNER")
+  .addOptionalParam("from", "Address (or agent name) of the key to use; on the local chain selects the development account")
+  .addOptionalParam("module", COMMON_FLAGS.module)
+  .addOptionalParam("deploymentsDir", COMMON_FLAGS.deploymentsDir)
+  .addOptionalParam("keystore", COMMON_FLAGS.keystore)
+  .addFlag("json", "Print one JSON object (fields: README-CLI.md)")
+  .setAction(async (args: IntentArgs & { role: string; from?: string }, hre) => {
+    await runTask(
+      args.json,
+      async () => {
+        const { roleSigner, resolveAgent } = await import("./lib/context");
+        const role = args.role.toUpperCase() as KeyRole;
+        if (!CANCEL_ROLES.includes(role)) throw new TaskInputError(`--role must be one of ${CANCEL_ROLES.join(", ")} (got ${args.role}).`);
+        const ctx = await context(hre, args);
+        const module = await hre.ethers.getContractAt("AgentTreasuryModule", ctx.module);
+        const expectedAddress = args.from ? (role === "AGENT" ? resolveAgent(ctx, args.from).address : args.from) : undefined;
+        const signer = await roleSigner(hre, role, {
+          keystore: args.keystore,
+          expectedAddress,
+          pick: async (dev) => {
+            if (role === "AGENT") return (await module.intent(args.intentId)).agent;
+            const members = role === "COSIGNER" ? (await module.cosigners()).map((m) => m.toLowerCase()) : [];
+            for (const address of dev) {
+              if (role === "COSIGNER" ? members.includes(address.toLowerCase()) : await module.isGuardian(address)) return address;
+            }
+            return undefined;
+          },
+        });
+        const client = await cosignerClient(ctx, signer);
+        return client.cancel(args.intentId);
+      },
+      (r) => printFields({ intentId: r.intentId, status: r.status, by: r.by, txHash: r.txHash }),
+    );
+  });
+

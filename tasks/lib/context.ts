@@ -1,0 +1,150 @@
+/**
+ * What the agent, intent and guardian tasks share: where the treasury is (the chain's deployment record, or
+ * `--module`), agent names from the policy, token symbols, journal files, and which key plays a role.
+ *
+ * Journals live next to the deployment records by default:
+ * `<deployments dir>/journals/<chainId>-<module>/<agent address>.jsonl` (one file per agent key, so co-signers
+ * can read every agent's rationale texts from one directory).
+ */
+import fs from "fs";
+import path from "path";
+import { vars } from "hardhat/config";
+import type { HardhatRuntimeEnvironment } from "hardhat/types";
+import { Signer, getAddress, isAddress } from "ethers";
+import type { DeploymentRecord } from "../../deploy/deployment";
+import type { KeyRole } from "./keys";
+
+/** Flags every client task accepts. */
+export interface ClientTaskArgs {
+  json: boolean;
+  module?: string;
+  deploymentsDir?: string;
+  keystore?: string;
+}
+
+export interface ClientContext {
+  chainId: bigint;
+  /** The chain's deployment record, when it describes this module. */
+  record?: DeploymentRecord;
+  module: string;
+  /** symbol -> address */
+  tokens: Record<string, string>;
+  /** agent name -> address */
+  agents: Record<string, string>;
+  /** Event scans start here (the module's creation block when known). */
+  fromBlock: number;
+  journalDir: string;
+}
+
+/** A task failed because of its arguments; the message says which and what to pass. */
+export class TaskInputError extends Error {
+  readonly code = "INVALID_REQUEST";
+  constructor(message: string) {
+    super(message);
+    this.name = "TaskInputError";
+  }
+}
+
+export async function clientContext(hre: HardhatRuntimeEnvironment, args: ClientTaskArgs): Promise<ClientContext> {
+  const { readDeployment, tryReadDeployment, deploymentsDir } = await import("../../deploy/deployment");
+  const chainId = (await hre.ethers.provider.getNetwork()).chainId;
+  let record: DeploymentRecord | undefined;
+  let module: string;
+  if (args.module) {
+    if (!isAddress(args.module)) throw new TaskInputError(`--module "${args.module}" is not an address.`);
+    module = getAddress(args.module);
+    const candidate = tryReadDeployment(chainId, args.deploymentsDir);
+    record = candidate && candidate.module.toLowerCase() === module.toLowerCase() ? candidate : undefined;
+  } else {
+    record = readDeployment(chainId, args.deploymentsDir);
+    module = getAddress(record.module);
+  }
+  if ((await hre.ethers.provider.getCode(module)) === "0x") {
+    throw Object.assign(
+      new Error(`No module contract at ${module} on chain ${chainId} (network ${hre.network.name}). Check --network, --module or the deployment record.`),
+      { code: "MODULE_NOT_FOUND" },
+    );
+  }
+  return {
+    chainId,
+    record,
+    module,
+    tokens: record?.tokens ?? {},
+    agents: record?.agents ?? {},
+    fromBlock: record?.moduleBlock ?? 0,
+    journalDir: path.join(deploymentsDir(args.deploymentsDir), "journals", `${chainId}-${module.toLowerCase()}`),
+  };
+}
+
+/** An agent by its policy name or address. */
+export function resolveAgent(ctx: ClientContext, nameOrAddress: string): { name?: string; address: string } {
+  const byName = Object.entries(ctx.agents).find(([name]) => name.toLowerCase() === nameOrAddress.toLowerCase());
+  if (byName) return { name: byName[0], address: getAddress(byName[1]) };
+  if (isAddress(nameOrAddress)) {
+    const address = getAddress(nameOrAddress);
+    const name = Object.entries(ctx.agents).find(([, a]) => a.toLowerCase() === address.toLowerCase())?.[0];
+    return name ? { name, address } : { address };
+  }
+  const known = Object.keys(ctx.agents);
+  throw new TaskInputError(
+    `Unknown agent "${nameOrAddress}". Use a name from the policy${known.length ? ` (${known.join(", ")})` : ""} or an agent address.`,
+  );
+}
+
+/** A token symbol from the record, or an address (for `--target`). */
+export function resolveTarget(ctx: ClientContext, symbolOrAddress: string): string {
+  const bySymbol = Object.entries(ctx.tokens).find(([s]) => s.toLowerCase() === symbolOrAddress.toLowerCase());
+  if (bySymbol) return getAddress(bySymbol[1]);
+  if (isAddress(symbolOrAddress)) return getAddress(symbolOrAddress);
+  throw new TaskInputError(`"${symbolOrAddress}" is neither an address nor a token symbol of this deployment (${Object.keys(ctx.tokens).join(", ") || "none"}).`);
+}
+
+/** The journal file of an agent key. */
+export function journalFile(ctx: ClientContext, agent: string, override?: string): string {
+  return override ?? path.join(ctx.journalDir, `${agent.toLowerCase()}.jsonl`);
+}
+
+/** Every agent journal of this module (read-only use: rationale texts for reviewers). */
+export function allJournals(ctx: ClientContext): string[] {
+  if (!fs.existsSync(ctx.journalDir)) return [];
+  return fs
+    .readdirSync(ctx.journalDir)
+    .filter((f) => f.endsWith(".jsonl"))
+    .map((f) => path.join(ctx.journalDir, f));
+}
+
+function hasConfiguredKey(role: KeyRole): boolean {
+  const name = `${role}_KEY`;
+  if (process.env[name]) return true;
+  try {
+    return vars.has(name);
+  } catch {
+    return false;
+  }
+}
+
+/**
+ * The key for `role`: `--keystore`, `<ROLE>_KEY`, or (local chain only) the development account at
+ * `expectedAddress`. When no address is given on the local chain and no key is configured, `pick` may name the
+ * development account that holds the role (e.g. the first co-signer that has not approved yet).
+ */
+export async function roleSigner(
+  hre: HardhatRuntimeEnvironment,
+  role: KeyRole,
+  opts: { keystore?: string; expectedAddress?: string; pick?: (candidates: string[]) => Promise<string | undefined> },
+): Promise<Signer> {
+  const { resolveSigner, hardhatDevWallets, LOCAL_CHAIN_ID } = await import("./keys");
+  let expectedAddress = opts.expectedAddress;
+  if (!expectedAddress && !opts.keystore && !hasConfiguredKey(role) && opts.pick) {
+    const chainId = (await hre.ethers.provider.getNetwork()).chainId;
+    if (chainId === LOCAL_CHAIN_ID) expectedAddress = await opts.pick(hardhatDevWallets().map((w) => w.address));
+  }
+  return resolveSigner(hre, role, { keystore: opts.keystore, expectedAddress });
+}
+
+/** Common flags, added to every client task. */
+export const COMMON_FLAGS = {
+  module: "Module address (default: the chain's deployment record)",
+  deploymentsDir: "Directory of deployment records (default: DEPLOYMENTS_DIR or ./deployments)",
+  keystore: "Encrypted JSON keystore of the key to use (password: KEYSTORE_PASSWORD or prompt)",
+} as const;

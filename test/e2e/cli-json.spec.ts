@@ -1,0 +1,240 @@
+/**
+ * Every agent, intent and guardian task with `--json` prints one parseable JSON object with the fields documented
+ * in README-CLI.md. The tasks run in-process (hre.run, the in-process chain) for all of them, and as real CLI child
+ * processes against a `hardhat node` for the flag parsing and the process exit code.
+ */
+import { expect } from "chai";
+import hre from "hardhat";
+import fs from "fs";
+import path from "path";
+import { loadFixture, time } from "@nomicfoundation/hardhat-network-helpers";
+import { keccak256, parseUnits, toUtf8Bytes } from "ethers";
+import { writeDeployment } from "../../deploy/deployment";
+import { keyFromText } from "../../sdk";
+import { HOUR, Treasury, treasuryFixture } from "../fixtures";
+import { LocalNode, runCli, startNode, tempDir } from "./helpers";
+import { deployNodeTreasury } from "./nodeTreasury";
+
+const STATUS = ["None", "Executed", "Queued", "Denied", "Cancelled", "Expired"];
+const HEX32 = /^0x[0-9a-f]{64}$/i;
+
+type Json = Record<string, unknown>;
+
+/** Runs a task in-process and returns the one JSON object it printed, and the exit code it set. */
+async function runJson(task: string, args: Record<string, unknown>): Promise<{ out: Json; exitCode: number }> {
+  const write = process.stdout.write.bind(process.stdout);
+  let captured = "";
+  process.stdout.write = ((chunk: string | Uint8Array) => {
+    captured += chunk.toString();
+    return true;
+  }) as typeof process.stdout.write;
+  const previousExit = process.exitCode;
+  process.exitCode = 0;
+  try {
+    await hre.run(task, { json: true, ...args });
+  } finally {
+    process.stdout.write = write;
+  }
+  const exitCode = Number(process.exitCode ?? 0);
+  process.exitCode = previousExit;
+  const lines = captured.trim().split("\n");
+  expect(lines, `${task} printed more than one line:\n${captured}`).to.have.length(1);
+  return { out: JSON.parse(lines[0]) as Json, exitCode };
+}
+
+/** The fields every intent outcome carries (agent:pay, agent:call, agent:propose, intent:execute). */
+function expectIntentOutcome(out: Json, status: string) {
+  expect(out.intentId).to.match(HEX32);
+  expect(out.status).to.equal(status);
+  expect(STATUS).to.include(out.status);
+  expect(out.replay).to.be.a("boolean");
+  expect(out.idempotencyKey).to.match(HEX32);
+  expect(out.nonce).to.match(/^\d+$/);
+  expect(out.agent).to.match(/^0x[0-9a-fA-F]{40}$/);
+  if (status === "Denied") expect(out.reason).to.be.a("string");
+  else expect(out).to.not.have.property("reason");
+  if (status === "Queued") expect(out.eta).to.be.a("number");
+}
+
+describe("CLI --json output", function () {
+  describe("in-process, every task", function () {
+    let dir: string;
+    const saved = process.env.DEPLOYMENTS_DIR;
+
+    /** The fixture's treasury with a deployment record naming its agent "payroll" and its token "USDC". */
+    async function cliFixture(): Promise<Treasury> {
+      const fx = await loadFixture(treasuryFixture);
+      dir = tempDir("cli-json");
+      process.env.DEPLOYMENTS_DIR = dir;
+      writeDeployment({
+        chainId: "31337",
+        network: "hardhat",
+        safe: fx.safeAddress,
+        module: fx.moduleAddress,
+        implementation: await fx.implementation.getAddress(),
+        factory: await fx.factory.getAddress(),
+        lens: await fx.lens.getAddress(),
+        agents: { payroll: fx.agent.address },
+        tokens: { USDC: fx.usdcAddress },
+        deployedAt: new Date().toISOString(),
+      });
+      return fx;
+    }
+
+    after(function () {
+      if (saved === undefined) delete process.env.DEPLOYMENTS_DIR;
+      else process.env.DEPLOYMENTS_DIR = saved;
+    });
+
+    it("test_agentPay_json_executedWithDocumentedFields", async function () {
+      const fx = await cliFixture();
+      const { out, exitCode } = await runJson("agent:pay", { agent: "payroll", asset: "USDC", to: fx.alice.address, amount: "125.5", reason: "Invoice 77", idempotencyKey: "inv-77" });
+      expect(exitCode).to.equal(0);
+      expectIntentOutcome(out, "Executed");
+      expect(out).to.deep.include({ agentName: "payroll", idempotencyKey: keyFromText("inv-77"), replay: false });
+      expect(out.txHash).to.match(HEX32);
+      expect(await fx.usdc.balanceOf(fx.alice.address)).to.equal(parseUnits("125.5", 6));
+      // The journal went next to the deployment record, with the reason's text.
+      const journals = fs.readdirSync(path.join(dir, "journals"));
+      expect(journals).to.have.length(1);
+    });
+
+    it("test_agentPay_json_queuedHasEtaAndDeniedHasReason", async function () {
+      const fx = await cliFixture();
+      const queued = await runJson("agent:pay", { agent: "payroll", asset: "ETH", to: fx.alice.address, amount: "5", relayed: true });
+      expectIntentOutcome(queued.out, "Queued");
+      const denied = await runJson("agent:pay", { agent: fx.agent.address, asset: "ETH", to: fx.alice.address, amount: "50" });
+      expectIntentOutcome(denied.out, "Denied");
+      expect(denied.out.reason).to.equal("AboveHardCap");
+      expect(denied.exitCode).to.equal(0); // a denial is an answer, not a failure
+    });
+
+    it("test_agentPay_json_retrySameCommandIsReplay", async function () {
+      const fx = await cliFixture();
+      const args = { agent: "payroll", asset: "USDC", to: fx.alice.address, amount: "10" };
+      const first = await runJson("agent:pay", args);
+      const again = await runJson("agent:pay", args);
+      expect(again.out).to.deep.include({ intentId: first.out.intentId, status: "Executed", replay: true });
+      expect(await fx.usdc.balanceOf(fx.alice.address)).to.equal(parseUnits("10", 6));
+    });
+
+    it("test_agentCall_json_deniedApprovalHasReason", async function () {
+      const fx = await cliFixture();
+      const { out } = await runJson("agent:call", {
+        agent: "payroll",
+        target: "USDC",
+        function: "approve(address,uint256)",
+        args: JSON.stringify([fx.attacker.address, "1000000"]),
+        reason: "injected",
+      });
+      expectIntentOutcome(out, "Denied");
+      expect(out.reason).to.equal("ApprovalNotAllowed");
+    });
+
+    it("test_agentPropose_json_queuedWithEta", async function () {
+      const fx = await cliFixture();
+      const { out } = await runJson("agent:propose", { agent: "payroll", asset: "USDC", to: fx.bob.address, amount: "20", reason: "new vendor" });
+      expectIntentOutcome(out, "Queued");
+      const block = await hre.ethers.provider.getBlock("latest");
+      expect(out.eta).to.equal(block!.timestamp + HOUR);
+    });
+
+    it("test_intentLifecycle_json_showApproveExecuteCancel", async function () {
+      const fx = await cliFixture();
+      const queued = (await runJson("agent:pay", { agent: "payroll", asset: "USDC", to: fx.bob.address, amount: "2500", reason: "audit invoice" })).out;
+      const intentId = queued.intentId as string;
+
+      const shown = (await runJson("intent:show", { intentId })).out;
+      expect(shown).to.deep.include({ intentId, status: "Queued", agent: fx.agent.address, approvals: 0, threshold: 2, executable: false, eta: queued.eta, rationaleText: "audit invoice" });
+      expect(shown.rationaleHash).to.equal(keccak256(toUtf8Bytes("audit invoice")));
+      expect(shown.action).to.deep.include({ kind: "token-payment", amount: "2500000000", amountFormatted: "2500", summary: `Pay 2500 USDC to ${fx.bob.address}` });
+      expect(shown.approvedBy).to.deep.equal([]);
+
+      const onChain = (await runJson("intent:approve", { intentId, signatureOnly: false })).out;
+      expect(onChain).to.deep.include({ intentId, status: "Queued", signer: fx.cosigners[0].address, approvals: 1, threshold: 2 });
+      expect(onChain.txHash).to.match(HEX32);
+      const offChain = (await runJson("intent:approve", { intentId, signatureOnly: true, cosigner: fx.cosigners[2].address })).out;
+      expect(offChain).to.deep.include({ status: "Queued", signer: fx.cosigners[2].address, approvals: 1 });
+      expect(offChain).to.not.have.property("txHash");
+      const signature = offChain.signature as { signer: string; signature: string };
+      expect(signature.signer).to.equal(fx.cosigners[2].address);
+
+      const early = await runJson("intent:execute", { intentId, signatures: `${signature.signer}:${signature.signature}` });
+      expect(early.exitCode).to.equal(1);
+      expect((early.out.error as Json).code).to.equal("INTENT_NOT_READY");
+
+      await time.increase(HOUR);
+      const file = path.join(dir, "approval.json");
+      fs.writeFileSync(file, JSON.stringify(offChain)); // the approve output itself is accepted as a signatures file
+      const executed = await runJson("intent:execute", { intentId, signatures: file });
+      expect(executed.exitCode).to.equal(0);
+      expectIntentOutcome(executed.out, "Executed");
+      expect(executed.out.txHash).to.match(HEX32);
+      expect(await fx.usdc.balanceOf(fx.bob.address)).to.equal(parseUnits("2500", 6));
+
+      const other = (await runJson("agent:propose", { agent: "payroll", asset: "USDC", to: fx.bob.address, amount: "1", reason: "cancel me" })).out;
+      const cancelled = (await runJson("intent:cancel", { intentId: other.intentId, role: "GUARDIAN" })).out;
+      expect(cancelled).to.deep.include({ intentId: other.intentId, status: "Cancelled", by: fx.guardian.address });
+      expect(cancelled.txHash).to.match(HEX32);
+    });
+
+    it("test_intentApprove_json_errorObjectAndExitCode", async function () {
+      const fx = await cliFixture();
+      const paid = (await runJson("agent:pay", { agent: "payroll", asset: "USDC", to: fx.bob.address, amount: "1" })).out;
+      const { out, exitCode } = await runJson("intent:approve", { intentId: paid.intentId, signatureOnly: false, cosigner: fx.cosigners[1].address });
+      expect(exitCode).to.equal(1);
+      expect(out).to.have.keys("error");
+      expect(out.error).to.deep.include({ code: "INTENT_WRONG_STATUS" });
+      expect((out.error as Json).message).to.match(/is Executed, but this needs it to be Queued/);
+    });
+
+    it("test_guardianTasks_json_pauseAndFreeze", async function () {
+      const fx = await cliFixture();
+      const frozen = (await runJson("guardian:freeze", { agent: "payroll" })).out;
+      expect(frozen).to.deep.include({ module: fx.moduleAddress, agent: fx.agent.address, agentName: "payroll", frozen: true, by: fx.guardian.address });
+      expect(frozen.txHash).to.match(HEX32);
+      const paused = (await runJson("guardian:pause", {})).out;
+      expect(paused).to.deep.include({ module: fx.moduleAddress, paused: true, by: fx.guardian.address });
+      expect(paused.txHash).to.match(HEX32);
+      expect(await fx.module.paused()).to.equal(true);
+      const refused = await runJson("agent:pay", { agent: "payroll", asset: "USDC", to: fx.alice.address, amount: "1" });
+      expect(refused.exitCode).to.equal(1);
+      expect(refused.out.error).to.deep.include({ code: "MODULE_PAUSED" });
+    });
+  });
+
+  describe("as child processes against a hardhat node", function () {
+    this.timeout(240_000);
+    let node: LocalNode;
+    let dir: string;
+
+    before(async function () {
+      node = await startNode(31337);
+      dir = tempDir("cli-node");
+      await deployNodeTreasury(node.provider, dir);
+    });
+
+    after(async function () {
+      await node?.stop();
+    });
+
+    it("test_cli_agentPayThenIntentShow_printOneJsonObjectEach", async function () {
+      const to = "0x000000000000000000000000000000000000bEEF";
+      const pay = await runCli(node, ["agent:pay", "--agent", "payroll", "--asset", "USDC", "--to", to, "--amount", "2500", "--idempotency-key", "cli-1", "--reason", "CLI test", "--json"], {
+        env: { DEPLOYMENTS_DIR: dir },
+      });
+      expect(pay.code).to.equal(0, pay.stderr);
+      expect(pay.stdout.trim().split("\n")).to.have.length(1);
+      expectIntentOutcome(pay.json!, "Queued");
+      expect(pay.json!.idempotencyKey).to.equal(keyFromText("cli-1"));
+
+      const show = await runCli(node, ["intent:show", String(pay.json!.intentId), "--json"], { env: { DEPLOYMENTS_DIR: dir } });
+      expect(show.code).to.equal(0, show.stderr);
+      expect(show.json).to.deep.include({ intentId: pay.json!.intentId, status: "Queued", eta: pay.json!.eta, rationaleText: "CLI test" });
+
+      const bad = await runCli(node, ["intent:show", "0x1234", "--json"], { env: { DEPLOYMENTS_DIR: dir } });
+      expect(bad.code).to.equal(1);
+      expect(bad.json!.error).to.deep.include({ code: "INVALID_REQUEST" });
+    });
+  });
+});

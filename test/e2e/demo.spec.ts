@@ -1,0 +1,56 @@
+/**
+ * `npm run demo` runs in CI: as a child process, exit code 0, and the timeline shows each act ending as the policy
+ * promises.
+ */
+import { expect } from "chai";
+import { spawn } from "child_process";
+import { ROOT } from "./helpers";
+
+describe("npm run demo (e2e)", function () {
+  this.timeout(240_000);
+
+  it("test_demo_runs_exitsZeroAndTellsTheStory", async function () {
+    const started = Date.now();
+    const npm = process.platform === "win32" ? "npm.cmd" : "npm";
+    const child = spawn(npm, ["run", "--silent", "demo"], { cwd: ROOT, env: { ...process.env }, stdio: ["ignore", "pipe", "pipe"] });
+    let stdout = "";
+    let stderr = "";
+    child.stdout.on("data", (d: Buffer) => (stdout += d.toString()));
+    child.stderr.on("data", (d: Buffer) => (stderr += d.toString()));
+    const code = await new Promise<number | null>((resolve) => child.on("exit", resolve));
+    const seconds = (Date.now() - started) / 1000;
+
+    expect(code, `demo failed:\n${stdout}\n${stderr}`).to.equal(0);
+    const expected = [
+      /Act 1 · The DAO deploys its policy/,
+      /pay 1200 USDC to Carol .* -> Executed/,
+      /pay 3400 USDC to Dave .* -> Executed/,
+      /pay 0\.25 ETH to Carol .* -> Executed/,
+      /pay 3400 USDC to Dave again .* -> Executed, replay: nothing new happened/,
+      /paid once/,
+      /pay 40000 USDC to Dave -> Queued, eta/,
+      /co-signers review .*: Pay 40000 USDC to 0x/,
+      /execute right away -> refused \[INTENT_NOT_READY\]/,
+      /co-signer 3 executes .* -> Executed/,
+      /\(a\) transfer of everything, .* -> Denied, reason AboveHardCap/,
+      /\(b\) approve\(attacker, unlimited\) on USDC -> Denied, reason ApprovalNotAllowed/,
+      /burst 1\/10: .* -> Denied, reason RecipientNotAllowed, AGENT FROZEN by strikes/,
+      /\(c\) burst: 1 denied, 9 rejected .*\[AGENT_FROZEN\]/,
+      /the attacker got nothing/,
+      /pauses -> paused=true/,
+      /trading agent tries to pay 10 USDC -> refused \[MODULE_PAUSED\]/,
+      /Demo complete in/,
+    ];
+    let from = 0;
+    for (const pattern of expected) {
+      const match = pattern.exec(stdout.slice(from));
+      expect(match, `missing (in order) ${pattern} in:\n${stdout}`).to.not.equal(null);
+      from += match!.index + match![0].length;
+    }
+    // The attacker's balance line is zero after every act.
+    for (const m of stdout.matchAll(/Attacker\s+(\S+) USDC/g)) expect(m[1]).to.equal("0");
+    // Dave ends with 3400 + 40000 USDC: the retry paid once, the escalated invoice once.
+    expect(stdout).to.match(/Dave \(payee\)\s+43400 USDC/);
+    process.stdout.write(`      (demo took ${seconds.toFixed(1)} s including Hardhat start-up)\n`);
+  });
+});

@@ -1,0 +1,43 @@
+/**
+ * Helpers for the client-library specs: temporary journals and clients bound to `treasuryFixture`'s treasury.
+ * No tests here.
+ */
+import * as fs from "fs";
+import * as os from "os";
+import * as path from "path";
+import type { Signer } from "ethers";
+import { AgentClient, AgentClientOptions, JournalEntry } from "../../../sdk";
+import type { Treasury } from "../../fixtures";
+
+/** A fresh journal path in a temporary directory. */
+export function tmpJournal(name = "journal.jsonl"): string {
+  return path.join(fs.mkdtempSync(path.join(os.tmpdir(), "atg-sdk-")), name);
+}
+
+/** The journal file's entries, parsed. */
+export function readJournal(file: string): JournalEntry[] {
+  return fs
+    .readFileSync(file, "utf8")
+    .split("\n")
+    .filter((l) => l.length > 0)
+    .map((l) => JSON.parse(l) as JournalEntry);
+}
+
+/** An AgentClient for the fixture's agent, relayed by the fixture's relayer, with a fresh journal. */
+export async function agentClient(
+  fx: Treasury,
+  overrides: Partial<AgentClientOptions> & { signer?: Signer } = {},
+): Promise<{ client: AgentClient; journal: string }> {
+  const journal = typeof overrides.journal === "string" ? overrides.journal : tmpJournal();
+  const client = await AgentClient.connect({
+    module: fx.moduleAddress,
+    signer: fx.agent,
+    relayer: fx.relayer,
+    tokens: { USDC: fx.usdcAddress },
+    pollIntervalMs: 20,
+    retry: { retries: 2, minDelayMs: 10 },
+    ...overrides,
+    journal,
+  });
+  return { client, journal };
+}

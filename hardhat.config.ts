@@ -94,6 +94,8 @@ const config: HardhatUserConfig = {
   networks: {
     hardhat: {
       allowUnlimitedContractSize: false,
+      // `hardhat node` with another chain id (end-to-end tests start a second local chain this way).
+      chainId: Number(process.env.HARDHAT_NODE_CHAIN_ID ?? 31337),
     },
     localhost: {
       url: loopbackRpc,

@@ -112,7 +112,11 @@ export function toPolicyIssues(error: z.ZodError, input: unknown): PolicyIssue[]
       continue;
     }
     const value = valueAt(input, issue.path);
-    const message = issue.code === z.ZodIssueCode.invalid_type && value === undefined ? "required field is missing" : issue.message;
+    const parent = valueAt(input, issue.path.slice(0, -1));
+    const last = issue.path[issue.path.length - 1];
+    const missing =
+      issue.path.length > 0 && value === undefined && parent !== null && typeof parent === "object" && !(String(last) in parent);
+    const message = missing ? `required field is missing (${issue.message})` : issue.message;
     issues.push({ path: formatPath(issue.path), message, value });
   }
   return issues;

@@ -7,6 +7,7 @@
 import { z } from "zod";
 import { FunctionFragment, getAddress, isHexString } from "ethers";
 import { UnitError, isAmountSyntax, parseAmount, parseDuration, parseTimestamp } from "./units";
+import { monitorSchema } from "../monitor/rules-schema";
 
 export const RECIPIENT_MODES = ["any", "allowlist", "escalate-unknown"] as const;
 export type RecipientModeName = (typeof RECIPIENT_MODES)[number];
@@ -175,7 +176,7 @@ const treasuryLimitSchema = z
   })
   .strict();
 
-export const policySchema = z
+const policyObject = z
   .object({
     description: z.string().optional(),
     safe: safeSchema,
@@ -192,11 +193,14 @@ export const policySchema = z
     localEth: amount.optional(),
     treasuryLimits: z.array(treasuryLimitSchema).optional(),
     agents: z.array(agentSchema),
+    monitor: monitorSchema.optional(),
   })
-  .strict()
-  .superRefine((policy, ctx) => crossCheck(policy as PolicyShape, ctx));
+  .strict();
 
-export type PolicyShape = z.output<typeof policySchema>;
+export type PolicyShape = z.output<typeof policyObject>;
+
+/** The whole policy file: shapes plus the rules that span fields. */
+export const policySchema = policyObject.superRefine((policy, ctx) => crossCheck(policy, ctx));
 
 function issue(ctx: z.RefinementCtx, path: (string | number)[], message: string) {
   ctx.addIssue({ code: z.ZodIssueCode.custom, path, message });

@@ -1,1 +1,6 @@
 export {};
+import "./treasury";
+import "./agent";
+import "./intent";
+import "./guardian";
+import "./monitor";

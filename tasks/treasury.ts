@@ -1,0 +1,281 @@
+/**
+ * Treasury tasks: deploy a policy file, plan and apply later changes, show the status.
+ *
+ *   npx hardhat treasury:deploy --policy deploy/examples/dao.json --network localhost [--json]
+ *   npx hardhat treasury:plan   --policy deploy/examples/dao.json --network localhost [--json]
+ *   npx hardhat treasury:apply  --policy deploy/examples/dao.json --network localhost [--json]
+ *   npx hardhat treasury:status [--policy <file>] [--module <address>] --network localhost [--json]
+ *
+ * Tasks are thin: they parse flags, call deploy/*, and print a table or one JSON object. Heavy modules are
+ * imported inside the actions so that loading Hardhat stays fast for every other command.
+ */
+import { task, types } from "hardhat/config";
+import type { HardhatRuntimeEnvironment } from "hardhat/types";
+import { printFields, printTable, runTask } from "./lib/output";
+
+interface CommonArgs {
+  json: boolean;
+  module?: string;
+  deploymentsDir?: string;
+}
+
+interface PolicyArgs extends CommonArgs {
+  policy: string;
+  keystore?: string;
+}
+
+/** Where the treasury is: the deployment record of this chain, or `--module` (Safe read from the module). */
+async function resolveTarget(hre: HardhatRuntimeEnvironment, args: CommonArgs) {
+  const { readDeployment, tryReadDeployment } = await import("../deploy/deployment");
+  const { predictContract } = await import("../deploy/create2");
+  const { getAddress } = await import("ethers");
+  const chainId = (await hre.ethers.provider.getNetwork()).chainId;
+  if (!args.module) {
+    const record = readDeployment(chainId, args.deploymentsDir);
+    return {
+      record,
+      target: { safe: record.safe, module: record.module, lens: record.lens, moduleBlock: record.moduleBlock, tokens: record.tokens, salt: record.salt },
+    };
+  }
+  const module = getAddress(args.module);
+  if ((await hre.ethers.provider.getCode(module)) === "0x") {
+    throw Object.assign(new Error(`No contract at --module ${module} on chain ${chainId}: check the address and --network.`), {
+      code: "MODULE_NOT_FOUND",
+    });
+  }
+  const contract = await hre.ethers.getContractAt("AgentTreasuryModule", module);
+  const safe = getAddress(await contract.avatar());
+  const record = tryReadDeployment(chainId, args.deploymentsDir);
+  const sameModule = record && record.module.toLowerCase() === module.toLowerCase();
+  const lens = record?.lens ?? (await predictContract(hre, "AgentTreasuryLens"));
+  return {
+    record: sameModule ? record : undefined,
+    target: {
+      safe,
+      module,
+      lens,
+      moduleBlock: sameModule ? record?.moduleBlock : undefined,
+      tokens: record?.tokens,
+      salt: sameModule ? record?.salt : undefined,
+    },
+  };
+}
+
+function stderrLog(line: string) {
+  process.stderr.write(`${line}\n`);
+}
+
+task("treasury:deploy", "Deploys a policy file: Safe (local chain), module, configuration (or a Safe batch file on live networks)")
+  .addParam("policy", "Policy file (JSON), see deploy/examples/README.md")
+  .addOptionalParam("keystore", "Encrypted JSON keystore of the deployer (password: KEYSTORE_PASSWORD or prompt)")
+  .addOptionalParam("deploymentsDir", "Directory of deployment records (default: DEPLOYMENTS_DIR or ./deployments)")
+  .addFlag("verify", "Verify the implementation, factory and lens on the block explorer (live networks)")
+  .addFlag("quiet", "No progress lines on stderr")
+  .addFlag("json", "Print one JSON object")
+  .setAction(async (args: PolicyArgs & { verify: boolean; quiet: boolean }, hre) => {
+    await runTask(
+      args.json,
+      async () => {
+        const { deployFromPolicy } = await import("../deploy/pipeline");
+        return deployFromPolicy(hre, args.policy, {
+          json: args.json,
+          log: args.quiet ? () => {} : stderrLog,
+          deploymentsDir: args.deploymentsDir,
+          keystore: args.keystore,
+          verify: args.verify,
+        });
+      },
+      (r) => {
+        printFields({ chainId: r.chainId, network: r.network, mode: r.mode, safe: r.safe, module: r.module, implementation: r.implementation, factory: r.factory, lens: r.lens, record: r.deploymentFile });
+        printTable("Changed by this run", ["#", "change"], r.changed.map((c, i) => [i + 1, c]));
+        if (r.changed.length === 0) process.stdout.write("Nothing to do: the chain already matches the policy.\n");
+        if (r.batchFile) {
+          printTable("Waiting for the Safe owners", ["#", "loosens", "change"], r.pending.map((p, i) => [i + 1, p.loosens ? "yes" : "", p.description]));
+          process.stdout.write(`\nBatch file: ${r.batchFile}\nNext steps:\n${r.nextSteps.map((s, i) => `  ${i + 1}. ${s}`).join("\n")}\n`);
+        }
+      },
+    );
+  });
+
+task("treasury:plan", "Shows the difference between a policy file and the chain (loosening and tightening apart)")
+  .addParam("policy", "Policy file (JSON)")
+  .addOptionalParam("module", "Module address (default: the deployment record of this network)")
+  .addOptionalParam("deploymentsDir", "Directory of deployment records")
+  .addFlag("json", "Print one JSON object")
+  .setAction(async (args: PolicyArgs, hre) => {
+    await runTask(
+      args.json,
+      async () => {
+        const { loadPolicy } = await import("../deploy/policy");
+        const { planPolicy, checkPolicyMatchesTarget } = await import("../deploy/plan");
+        const policy = loadPolicy(args.policy);
+        const { target } = await resolveTarget(hre, args);
+        checkPolicyMatchesTarget(policy, target);
+        const items = await planPolicy(hre, policy, target);
+        const view = items.map((i) => ({ kind: i.kind, description: i.description, loosens: i.loosens, agent: i.agent, to: i.call.to, data: i.call.data }));
+        return {
+          chainId: (await hre.ethers.provider.getNetwork()).chainId.toString(),
+          safe: target.safe,
+          module: target.module,
+          items: view,
+          loosening: view.filter((i) => i.loosens).map((i) => i.description),
+          tightening: view.filter((i) => !i.loosens).map((i) => i.description),
+          upToDate: items.length === 0,
+        };
+      },
+      (r) => {
+        printFields({ safe: r.safe, module: r.module });
+        if (r.upToDate) {
+          process.stdout.write("\nUp to date: the chain matches the policy file.\n");
+          return;
+        }
+        printTable("Loosening (more can move, or with fewer checks): review carefully", ["#", "change"], r.loosening.map((d, i) => [i + 1, d]));
+        printTable("Tightening", ["#", "change"], r.tightening.map((d, i) => [i + 1, d]));
+        process.stdout.write(`\n${r.items.length} change(s). Apply with treasury:apply --policy <file>.\n`);
+      },
+    );
+  });
+
+task("treasury:apply", "Applies a policy file: executes the plan on the local chain, or writes a Safe batch file on live networks")
+  .addParam("policy", "Policy file (JSON)")
+  .addOptionalParam("module", "Module address (default: the deployment record of this network)")
+  .addOptionalParam("keystore", "Encrypted JSON keystore of the submitter (local chain)")
+  .addOptionalParam("deploymentsDir", "Directory of deployment records")
+  .addFlag("json", "Print one JSON object")
+  .setAction(async (args: PolicyArgs, hre) => {
+    await runTask(
+      args.json,
+      async () => {
+        const path = await import("path");
+        const { Contract } = await import("ethers");
+        const { loadPolicy, resolvePolicy, LOCAL_CHAIN_ID } = await import("../deploy/policy");
+        const { planPolicy, checkPolicyMatchesTarget } = await import("../deploy/plan");
+        const { buildBatch, writeBatch } = await import("../deploy/batch");
+        const { executeAsOwners, canonicalSafeInfra } = await import("../deploy/pipeline");
+        const { predictContract } = await import("../deploy/create2");
+        const { deploymentsDir } = await import("../deploy/deployment");
+        const { devWalletFor, resolveWallet } = await import("./lib/keys");
+        const { SAFE_ABI } = await import("../sdk/safe");
+        const provider = hre.ethers.provider;
+        const chainId = (await provider.getNetwork()).chainId;
+        const policy = loadPolicy(args.policy);
+        const { record, target } = await resolveTarget(hre, args);
+        checkPolicyMatchesTarget(policy, target);
+        const resolved = await resolvePolicy(policy, provider, { localTokenAddresses: target.tokens, file: args.policy });
+        const items = await planPolicy(hre, resolved, target);
+        const result = {
+          chainId: chainId.toString(),
+          safe: target.safe,
+          module: target.module,
+          mode: "live" as "local" | "live",
+          applied: [] as string[],
+          pending: items.map((i) => ({ kind: i.kind, description: i.description, loosens: i.loosens, to: i.call.to, data: i.call.data })),
+          batchFile: undefined as string | undefined,
+          nextSteps: [] as string[],
+        };
+        if (items.length === 0) return { ...result, pending: [] };
+        const safe = new Contract(target.safe, SAFE_ABI, provider);
+        if (chainId === LOCAL_CHAIN_ID && typeof policy.safe === "object") {
+          const owners = ((await safe.getOwners()) as string[]).map((o) => devWalletFor(o)).filter((w) => w !== undefined);
+          const threshold = Number(await safe.getThreshold());
+          if (owners.length >= threshold) {
+            const submitter = await resolveWallet(hre, "DEPLOYER", { keystore: args.keystore });
+            const multiSend =
+              record?.safeInfra?.multiSendCallOnly ??
+              (await canonicalSafeInfra(hre, chainId))?.multiSendCallOnly ??
+              (await predictContract(hre, "MultiSendCallOnly"));
+            const signers = owners.slice(0, threshold).map((w) => w!.connect(provider));
+            await executeAsOwners(target.safe, multiSend, signers, submitter, items, stderrLog);
+            const after = await planPolicy(hre, resolved, target);
+            return { ...result, mode: "local" as const, applied: items.map((i) => i.description), pending: after.map((i) => ({ kind: i.kind, description: i.description, loosens: i.loosens, to: i.call.to, data: i.call.data })) };
+          }
+        }
+        const nonce = (await safe.nonce()) as bigint;
+        const batchFile = path.join(deploymentsDir(args.deploymentsDir), "batches", `${chainId}-${target.safe}-nonce${nonce}.json`);
+        writeBatch(
+          batchFile,
+          buildBatch({
+            chainId,
+            safe: target.safe,
+            name: `Agent Treasury Guard: ${path.basename(args.policy)}`,
+            description: items.map((i, n) => `${n + 1}. ${i.loosens ? "[loosens] " : ""}${i.description}`).join("\n"),
+            transactions: items.map((i) => i.call),
+          }),
+        );
+        return {
+          ...result,
+          batchFile,
+          nextSteps: [
+            `Open the Safe ${target.safe} in the Safe app -> Apps -> Transaction Builder and drag in ${batchFile}.`,
+            `Check the ${items.length} call(s) against the list, create the batch, collect the owners' signatures and execute.`,
+            `Then run treasury:plan --policy ${args.policy}: it should show nothing to do.`,
+          ],
+        };
+      },
+      (r) => {
+        printFields({ safe: r.safe, module: r.module, mode: r.mode });
+        if (r.applied.length === 0 && r.pending.length === 0) {
+          process.stdout.write("\nNothing to do: the chain already matches the policy.\n");
+          return;
+        }
+        printTable("Applied", ["#", "change"], r.applied.map((d, i) => [i + 1, d]));
+        if (r.batchFile) {
+          printTable("Waiting for the Safe owners", ["#", "loosens", "change"], r.pending.map((p, i) => [i + 1, p.loosens ? "yes" : "", p.description]));
+          process.stdout.write(`\nBatch file: ${r.batchFile}\nNext steps:\n${r.nextSteps.map((s, i) => `  ${i + 1}. ${s}`).join("\n")}\n`);
+        }
+      },
+    );
+  });
+
+task("treasury:status", "Shows the Safe's balances, each agent's limits and allowance, pause state and queued intents")
+  .addOptionalParam("policy", "Policy file (for agent names and token symbols)", undefined, types.string)
+  .addOptionalParam("module", "Module address (default: the deployment record of this network)")
+  .addOptionalParam("deploymentsDir", "Directory of deployment records")
+  .addFlag("json", "Print one JSON object")
+  .setAction(async (args: CommonArgs & { policy?: string }, hre) => {
+    await runTask(
+      args.json,
+      async () => {
+        const { readStatus } = await import("../deploy/status");
+        const { loadPolicy } = await import("../deploy/policy");
+        const { record, target } = await resolveTarget(hre, args);
+        const names: Record<string, string> = {};
+        for (const [name, address] of Object.entries(record?.agents ?? {})) names[address.toLowerCase()] = name;
+        if (args.policy) for (const agent of loadPolicy(args.policy).agents) names[agent.address.toLowerCase()] = agent.name;
+        const tokens = { ...(target.tokens ?? {}) };
+        const assets: Record<string, { address: string; symbol: string; decimals: number }> = {};
+        for (const [symbol, address] of Object.entries(tokens)) {
+          const token = await hre.ethers.getContractAt(["function decimals() view returns (uint8)"], address);
+          try {
+            assets[address.toLowerCase()] = { address, symbol, decimals: Number(await token.decimals()) };
+          } catch {
+            // Not readable: the status shows base units for it.
+          }
+        }
+        return readStatus(hre, target, { names, assets });
+      },
+      (s) => {
+        printFields({ chainId: s.chainId, safe: s.safe, module: s.module, "module enabled": s.moduleEnabled, paused: s.paused, "chain time": s.at });
+        printTable("Safe balances", ["asset", "amount"], s.balances.map((b) => [b.symbol, b.amount]));
+        process.stdout.write(`\nCo-signers: ${s.cosigners.threshold} of ${s.cosigners.members.length}: ${s.cosigners.members.join(", ") || "(none)"}\n`);
+        process.stdout.write(`Guardians: ${s.guardians.join(", ") || "(none)"}\n`);
+        printTable(
+          "Agents",
+          ["agent", "address", "frozen", "strikes", "recipients", "delay", "grace", "valid until"],
+          s.agents.map((a) => [a.name ?? "", a.address, a.frozen ? "FROZEN" : "no", `${a.strikes}/${a.maxStrikes || "-"}`, a.recipientMode, a.escalationDelay, a.gracePeriod, a.validUntil]),
+        );
+        printTable(
+          "Limits (auto tier: per tx / per window; available now; hard cap with co-signers)",
+          ["agent", "asset", "per tx", "per window", "window", "available", "hard cap"],
+          s.agents.flatMap((a) => a.limits.map((l) => [a.name ?? a.address, l.symbol, l.autoPerTx, l.autoPerWindow, l.window, l.available, l.escalatedPerTx])),
+        );
+        printTable("Treasury-wide limits", ["asset", "per window", "window", "spent in window"], s.treasuryLimits.map((t) => [t.symbol, t.perWindow, t.window, t.spentInWindow]));
+        printTable(
+          "Queued intents",
+          ["intent", "agent", "action", "eta", "expires", "approvals", "ready"],
+          s.queued.map((q) => [`${q.intentId.slice(0, 10)}…`, q.agentName ?? q.agent, q.action, q.eta, q.expiresAt, `${q.approvals}/${q.threshold}`, q.ready ? "yes" : "no"]),
+        );
+      },
+    );
+  });
+

@@ -1,0 +1,416 @@
+/**
+ * End-to-end: the treasury CLI against real `hardhat node` processes. One node (chain 31337) carries the story:
+ * malformed files are refused before anything is sent, the example DAO is deployed and re-deployed (nothing to
+ * do), a changed limit shows in the plan and apply clears it, the status shows a queued intent, and a policy for
+ * an existing Safe produces a Transaction Builder batch whose execution by the owners gives the same state as the
+ * local mode. A second node with chain id 31338 shows that the same Safe and salt give the same module address.
+ */
+import fs from "fs";
+import path from "path";
+import { expect } from "chai";
+import { Contract, HDNodeWallet, Wallet, getAddress, id, parseEther, parseUnits, toBeHex } from "ethers";
+import { AgentTreasuryModule__factory, MockERC20__factory } from "../../typechain-types";
+import { SAFE_ABI } from "../../sdk/safe";
+import { Intent, hashIntent, signIntent } from "../../sdk/eip712";
+import { readBatch } from "../../deploy/batch";
+import { executeAsOwners, predictSafeAddress, safeInitializer } from "../../deploy/pipeline";
+import type { DeployResult } from "../../deploy/pipeline";
+import { hardhatDevWallets } from "../../tasks/lib/keys";
+import {
+  CliResult,
+  LocalNode,
+  PolicyJson,
+  configSnapshot,
+  expectChainMatchesPolicy,
+  readExample,
+  removeTempDirs,
+  runCli,
+  startNode,
+  tempDir,
+  writeJson,
+} from "./helpers";
+
+const EXAMPLE = path.join("deploy", "examples", "dao.json");
+const dev = hardhatDevWallets();
+// Roles in deploy/examples/dao.json (see deploy/examples/README.md).
+const OWNERS = [dev[1], dev[2], dev[3]];
+const PAYROLL = dev[4];
+const COSIGNER = dev[6];
+const EMPLOYEE = dev[10];
+const RELAYER = dev[13];
+
+function deployResult(r: CliResult): DeployResult {
+  expect(r.code, `${r.stdout}\n${r.stderr}`).to.equal(0);
+  expect(r.json, r.stdout).to.not.equal(undefined);
+  return r.json as unknown as DeployResult;
+}
+
+describe("treasury CLI on hardhat nodes (e2e)", function () {
+  this.timeout(300_000);
+  let node: LocalNode;
+  let dir: string;
+  let first: DeployResult;
+  let firstRecord: { safeInfra: { proxyFactory: string; singleton: string; fallbackHandler: string; multiSendCallOnly: string }; tokens: Record<string, string> };
+  const work = tempDir("e2e-files");
+
+  before(async function () {
+    node = await startNode(31337);
+    dir = tempDir("e2e-deployments");
+  });
+
+  after(async function () {
+    await node?.stop();
+    removeTempDirs();
+  });
+
+  describe("when the policy file is malformed", function () {
+    const cases: { name: string; mutate: (p: PolicyJson) => void; path: string; message: RegExp; value: unknown }[] = [
+      {
+        name: "unknown field",
+        mutate: (p) => ((p.agents[0] as Record<string, unknown>).maxStrike = 3),
+        path: "agents[0].maxStrike",
+        message: /unknown field "maxStrike" \(did you mean "maxStrikes"\?\)/,
+        value: 3,
+      },
+      {
+        name: "negative amount",
+        mutate: (p) => (p.agents[0].limits![0].autoPerTx = "-5"),
+        path: "agents[0].limits[0].autoPerTx",
+        message: /negative/,
+        value: "-5",
+      },
+      {
+        name: "bad checksum address",
+        mutate: (p) => (p.cosigners.members[1] = "0x14Dc79964da2C08b23698B3D3cc7Ca32193d9955"),
+        path: "cosigners.members[1]",
+        message: /bad checksum/,
+        value: "0x14Dc79964da2C08b23698B3D3cc7Ca32193d9955",
+      },
+      {
+        name: "threshold above members",
+        mutate: (p) => (p.cosigners.threshold = 4),
+        path: "cosigners.threshold",
+        message: /threshold 4 is above the 3 members/,
+        value: 4,
+      },
+      {
+        name: 'duration "5 parsecs"',
+        mutate: (p) => (p.agents[1].escalationDelay = "5 parsecs"),
+        path: "agents[1].escalationDelay",
+        message: /unknown unit "parsecs"/,
+        value: "5 parsecs",
+      },
+      {
+        name: "token address with no contract",
+        mutate: (p) => {
+          p.tokens = { DAI: "0x6B175474E89094C44Da98b954EedeAC495271d0F" };
+          p.agents[0].limits!.push({ asset: "DAI", autoPerTx: "1", autoPerWindow: "2", window: "1d", escalatedPerTx: "3" });
+        },
+        path: "tokens.DAI",
+        message: /has no contract on chain 31337/,
+        value: "0x6B175474E89094C44Da98b954EedeAC495271d0F",
+      },
+    ];
+    const results = new Map<string, CliResult>();
+    let blockBefore: number;
+    let badDir: string;
+
+    before(async function () {
+      blockBefore = await node.provider.getBlockNumber();
+      badDir = tempDir("e2e-bad");
+      // Three at a time: each is a separate Hardhat process.
+      for (let i = 0; i < cases.length; i += 3) {
+        await Promise.all(
+          cases.slice(i, i + 3).map(async (c) => {
+            const policy = readExample();
+            c.mutate(policy);
+            const file = writeJson(path.join(work, `bad-${i}-${c.name.replace(/\W+/g, "-")}.json`), policy);
+            results.set(c.name, await runCli(node, ["treasury:deploy", "--policy", file, "--json"], { env: { DEPLOYMENTS_DIR: badDir } }));
+          }),
+        );
+      }
+    });
+
+    for (const c of cases) {
+      it(`test_deploy_${c.name.replace(/\W+(\w)/g, (_, x: string) => x.toUpperCase()).replace(/\W/g, "")}_namedErrorNonZeroExitNothingDeployed`, async function () {
+        const r = results.get(c.name)!;
+        expect(r.code).to.equal(1);
+        const error = (r.json as { error: { code: string; message: string; issues: { path: string; message: string; value: unknown }[] } }).error;
+        expect(error.code).to.equal("POLICY_INVALID");
+        expect(error.issues).to.have.length(1);
+        expect(error.issues[0].path).to.equal(c.path);
+        expect(error.issues[0].message).to.match(c.message);
+        expect(error.issues[0].value).to.deep.equal(c.value);
+        expect(error.message).to.contain(c.path).and.to.contain("nothing was deployed");
+        // Nothing was sent and nothing was recorded.
+        expect(await node.provider.getBlockNumber()).to.equal(blockBefore);
+        expect(fs.existsSync(path.join(badDir, "31337.json"))).to.equal(false);
+      });
+    }
+  });
+
+  describe("after deploying the example DAO", function () {
+    before(async function () {
+      const r = await runCli(node, ["treasury:deploy", "--policy", EXAMPLE, "--json"], { env: { DEPLOYMENTS_DIR: dir } });
+      first = deployResult(r);
+      console.log(`      (treasury:deploy of ${EXAMPLE} on a fresh node: ${(r.ms / 1000).toFixed(1)} s wall time)`);
+      firstRecord = JSON.parse(fs.readFileSync(path.join(dir, "31337.json"), "utf8"));
+    });
+
+    it("test_deploy_examplePolicy_chainMatchesFile", async function () {
+      expect(first.chainId).to.equal("31337");
+      expect(first.mode).to.equal("local");
+      expect(first.changed).to.include(`created module clone ${first.module} for Safe ${first.safe}`);
+      for (const a of [first.safe, first.module, first.implementation, first.factory, first.lens]) {
+        expect(await node.provider.getCode(a)).to.not.equal("0x");
+      }
+      const record = JSON.parse(fs.readFileSync(path.join(dir, "31337.json"), "utf8"));
+      expect({ safe: record.safe, module: record.module, lens: record.lens, agents: record.agents }).to.deep.equal({
+        safe: first.safe,
+        module: first.module,
+        lens: first.lens,
+        agents: { payroll: PAYROLL.address, trading: dev[11].address },
+      });
+      const policy = readExample();
+      await expectChainMatchesPolicy(node.provider, first, policy, record.tokens);
+      // The local chain funds the Safe as the file says: 100 ETH, 1,000,000 USDC, 100 WETH.
+      expect(await node.provider.getBalance(first.safe)).to.equal(parseEther("100"));
+      const usdc = MockERC20__factory.connect(record.tokens.USDC, node.provider);
+      const weth = MockERC20__factory.connect(record.tokens.WETH, node.provider);
+      expect(await usdc.balanceOf(first.safe)).to.equal(parseUnits("1000000", 6));
+      expect(await weth.balanceOf(first.safe)).to.equal(parseEther("100"));
+      expect(await usdc.decimals()).to.equal(6n);
+    });
+
+    it("test_deploy_secondRun_changesNothing", async function () {
+      const blockBefore = await node.provider.getBlockNumber();
+      const r = await runCli(node, ["treasury:deploy", "--policy", EXAMPLE, "--json"], { env: { DEPLOYMENTS_DIR: dir } });
+      const again = deployResult(r);
+      expect(again.changed).to.deep.equal([]);
+      expect(again.pending).to.deep.equal([]);
+      expect([again.safe, again.module, again.implementation, again.factory, again.lens]).to.deep.equal([
+        first.safe,
+        first.module,
+        first.implementation,
+        first.factory,
+        first.lens,
+      ]);
+      expect(r.stderr).to.contain("nothing to do");
+      expect(await node.provider.getBlockNumber()).to.equal(blockBefore);
+    });
+
+    describe("when a limit changes in the file", function () {
+      let changedFile: string;
+      before(function () {
+        const policy = readExample();
+        policy.agents[0].limits![0].autoPerWindow = "30000"; // payroll USDC: 20000 -> 30000 (loosens)
+        policy.agents[1].maxStrikes = 3; // trading: 5 -> 3 (tightens)
+        changedFile = writeJson(path.join(work, "dao-changed.json"), policy);
+      });
+
+      it("test_plan_changedLimit_listsLooseningAndTighteningApart", async function () {
+        const r = await runCli(node, ["treasury:plan", "--policy", changedFile, "--json"], { env: { DEPLOYMENTS_DIR: dir } });
+        expect(r.code, r.stderr).to.equal(0);
+        const plan = r.json as { items: { kind: string; loosens: boolean }[]; loosening: string[]; tightening: string[]; upToDate: boolean };
+        expect(plan.upToDate).to.equal(false);
+        expect(plan.loosening).to.deep.equal(["payroll: USDC autoPerWindow 20000 -> 30000"]);
+        expect(plan.tightening).to.deep.equal(["trading: maxStrikes 5 -> 3"]);
+        expect(plan.items.map((i) => i.kind)).to.deep.equal(["setAssetLimit", "setAgent"]);
+        // Planning changes nothing on-chain.
+        const module = AgentTreasuryModule__factory.connect(first.module, node.provider);
+        expect((await module.assetLimit(PAYROLL.address, firstRecord.tokens.USDC)).autoPerWindow).to.equal(parseUnits("20000", 6));
+      });
+
+      it("test_apply_changedLimit_planBecomesEmpty", async function () {
+        const r = await runCli(node, ["treasury:apply", "--policy", changedFile, "--json"], { env: { DEPLOYMENTS_DIR: dir } });
+        expect(r.code, r.stderr).to.equal(0);
+        const applied = r.json as { mode: string; applied: string[]; pending: unknown[] };
+        expect(applied.mode).to.equal("local");
+        expect(applied.applied).to.deep.equal(["payroll: USDC autoPerWindow 20000 -> 30000", "trading: maxStrikes 5 -> 3"]);
+        expect(applied.pending).to.deep.equal([]);
+        const module = AgentTreasuryModule__factory.connect(first.module, node.provider);
+        expect((await module.assetLimit(PAYROLL.address, firstRecord.tokens.USDC)).autoPerWindow).to.equal(parseUnits("30000", 6));
+        expect((await module.agentConfig(dev[11].address)).maxStrikes).to.equal(3n);
+
+        const plan = await runCli(node, ["treasury:plan", "--policy", changedFile, "--json"], { env: { DEPLOYMENTS_DIR: dir } });
+        expect(plan.code, plan.stderr).to.equal(0);
+        expect(plan.json).to.include({ upToDate: true });
+        expect((plan.json as { items: unknown[] }).items).to.deep.equal([]);
+      });
+    });
+
+    describe("when the payroll agent has a queued intent", function () {
+      let intentId: string;
+      let eta: number;
+      before(async function () {
+        const relayer = RELAYER.connect(node.provider);
+        const module = AgentTreasuryModule__factory.connect(first.module, relayer);
+        const latest = (await node.provider.getBlock("latest"))!.timestamp;
+        const intent: Intent = {
+          agent: PAYROLL.address,
+          target: EMPLOYEE.address,
+          value: parseEther("8"), // above autoPerTx 0.5 ETH, within the 10 ETH hard cap: queued
+          data: "0x",
+          nonce: await module.getNonce(PAYROLL.address, 0),
+          idempotencyKey: id("e2e/status/1"),
+          validAfter: 0n,
+          validUntil: BigInt(latest + 3600),
+          rationale: id("bonus, approved by the board"),
+        };
+        const signature = await signIntent(PAYROLL, intent, node.chainId, first.module);
+        intentId = hashIntent(intent, node.chainId, first.module);
+        const receipt = await (await module.submit(intent, signature)).wait();
+        eta = (await node.provider.getBlock(receipt!.blockNumber))!.timestamp + 3600; // payroll escalationDelay 1h
+        await (await AgentTreasuryModule__factory.connect(first.module, COSIGNER.connect(node.provider)).approve(intentId)).wait();
+      });
+
+      it("test_status_queuedIntent_showsEtaApprovalsAndAllowance", async function () {
+        const r = await runCli(node, ["treasury:status", "--json"], { env: { DEPLOYMENTS_DIR: dir } });
+        expect(r.code, r.stderr).to.equal(0);
+        const status = r.json as unknown as import("../../deploy/status").TreasuryStatus;
+        expect(status.paused).to.equal(false);
+        expect(status.moduleEnabled).to.equal(true);
+        expect(status.balances.find((b) => b.symbol === "ETH")).to.include({ amount: "100" });
+        expect(status.balances.find((b) => b.symbol === "USDC")).to.include({ amount: "1000000" });
+        expect(status.queued).to.have.length(1);
+        expect(status.queued[0]).to.deep.include({
+          intentId,
+          agent: PAYROLL.address,
+          agentName: "payroll",
+          action: `pay 8 ETH to ${EMPLOYEE.address}`,
+          eta: new Date(eta * 1000).toISOString().replace(".000Z", "Z"),
+          expiresAt: new Date((eta + 2 * 86400) * 1000).toISOString().replace(".000Z", "Z"),
+          approvals: 1,
+          threshold: 2,
+          ready: false,
+        });
+        const payroll = status.agents.find((a) => a.name === "payroll")!;
+        expect(payroll).to.include({ frozen: false, strikes: 0, maxStrikes: 3, recipientMode: "allowlist" });
+        expect(payroll.limits.find((l) => l.symbol === "USDC")).to.include({ autoPerWindow: "30000", available: "30000", window: "1w" });
+        expect(payroll.limits.find((l) => l.symbol === "ETH")).to.include({ autoPerTx: "0.5", available: "2", escalatedPerTx: "10" });
+      });
+    });
+
+    describe("live mode: a policy for an existing Safe", function () {
+      let livePolicy: PolicyJson;
+      let live: DeployResult;
+      let liveDir: string;
+      before(async function () {
+        // An existing 2-of-3 Safe, made by someone else with the same Safe contracts.
+        const infra = firstRecord.safeInfra;
+        const owners = OWNERS.map((o) => o.address);
+        const initializer = safeInitializer(owners, 2, infra.fallbackHandler);
+        const factory = new Contract(infra.proxyFactory, ["function createProxyWithNonce(address,bytes,uint256) returns (address)", "function proxyCreationCode() view returns (bytes)"], RELAYER.connect(node.provider));
+        await (await factory.createProxyWithNonce(infra.singleton, initializer, 777n)).wait();
+        const safe = predictSafeAddress(infra.proxyFactory, await factory.proxyCreationCode(), infra.singleton, initializer, 777n);
+        expect(await node.provider.getCode(safe)).to.not.equal("0x");
+
+        // The same configuration as the local DAO now has (after the apply above), for the existing Safe.
+        livePolicy = readExample();
+        livePolicy.agents[0].limits![0].autoPerWindow = "30000";
+        livePolicy.agents[1].maxStrikes = 3;
+        livePolicy.safe = safe;
+        livePolicy.salt = "existing-safe/v1";
+        livePolicy.tokens = { USDC: firstRecord.tokens.USDC, WETH: firstRecord.tokens.WETH };
+        delete livePolicy.localTokens;
+        delete livePolicy.localEth;
+        const file = writeJson(path.join(work, "live.json"), livePolicy);
+        liveDir = tempDir("e2e-live");
+        live = deployResult(await runCli(node, ["treasury:deploy", "--policy", file, "--json"], { env: { DEPLOYMENTS_DIR: liveDir } }));
+      });
+
+      it("test_deploy_existingSafe_writesBatchAndSignsNothing", async function () {
+        expect(live.mode).to.equal("live");
+        expect(live.safe).to.equal(getAddress(livePolicy.safe as string));
+        expect([live.implementation, live.factory, live.lens]).to.deep.equal([first.implementation, first.factory, first.lens]);
+        expect(await node.provider.getCode(live.module)).to.not.equal("0x");
+        const safe = new Contract(live.safe, SAFE_ABI, node.provider);
+        expect(await safe.isModuleEnabled(live.module)).to.equal(false);
+        expect(await safe.nonce()).to.equal(0n); // no owner signed anything
+        const batch = readBatch(live.batchFile!); // checks the Transaction Builder checksum
+        expect(batch.chainId).to.equal("31337");
+        expect(batch.meta.createdFromSafeAddress).to.equal(live.safe);
+        expect(batch.transactions.map((t) => [t.to, t.data])).to.deep.equal(live.pending.map((p) => [p.to, p.data]));
+        expect(live.pending[0]).to.include({ kind: "enableModule", to: live.safe });
+        expect(live.pending.length).to.equal(15);
+      });
+
+      it("test_batch_executedByOwners_sameStateAsLocalMode", async function () {
+        const batch = readBatch(live.batchFile!);
+        const items = batch.transactions.map((t, i) => ({ description: `batch #${i}`, call: { to: t.to, data: t.data } }));
+        await executeAsOwners(live.safe, firstRecord.safeInfra.multiSendCallOnly, [OWNERS[0], OWNERS[2]].map((o) => o.connect(node.provider)), RELAYER.connect(node.provider), items);
+
+        await expectChainMatchesPolicy(node.provider, live, livePolicy, livePolicy.tokens!);
+        const tokens = livePolicy.tokens!;
+        expect(await configSnapshot(node.provider, live, livePolicy, tokens)).to.deep.equal(await configSnapshot(node.provider, first, livePolicy, tokens));
+
+        const plan = await runCli(node, ["treasury:plan", "--policy", path.join(work, "live.json"), "--json"], { env: { DEPLOYMENTS_DIR: liveDir } });
+        expect(plan.code, plan.stderr).to.equal(0);
+        expect(plan.json).to.include({ upToDate: true, module: live.module });
+      });
+    });
+
+    describe("on a second local chain with chain id 31338", function () {
+      let nodeB: LocalNode;
+      let policy: PolicyJson;
+      let file: string;
+      let deployer: HDNodeWallet | Wallet;
+      before(async function () {
+        nodeB = await startNode(31338);
+        // The same Safe (owners, threshold) and salt; no local-only sections (mock tokens are for 31337 only).
+        policy = readExample();
+        delete policy.localTokens;
+        delete policy.localEth;
+        policy.treasuryLimits = policy.treasuryLimits!.filter((t) => t.asset === "ETH");
+        for (const agent of policy.agents) {
+          agent.limits = agent.limits!.filter((l) => l.asset === "ETH");
+          agent.allowedCalls = [];
+        }
+        file = writeJson(path.join(work, "second-chain.json"), policy);
+        deployer = Wallet.createRandom();
+        await nodeB.provider.send("hardhat_setBalance", [deployer.address, toBeHex(parseEther("100"))]);
+      });
+      after(async function () {
+        await nodeB?.stop();
+      });
+
+      it("test_deploy_devKeyOffLocalChain_refusedNothingSent", async function () {
+        const block = await nodeB.provider.getBlockNumber();
+        const r = await runCli(nodeB, ["treasury:deploy", "--policy", file, "--json"], {
+          env: { DEPLOYMENTS_DIR: tempDir("e2e-b-refused"), DEPLOYER_KEY: dev[0].privateKey },
+        });
+        expect(r.code).to.equal(1);
+        expect((r.json as { error: { code: string; message: string } }).error).to.include({ code: "KEY_DEV_REFUSED" });
+        expect(r.stdout + r.stderr).to.not.contain(dev[0].privateKey.slice(2));
+        expect(await nodeB.provider.getBlockNumber()).to.equal(block);
+      });
+
+      it("test_deploy_sameSafeAndSalt_sameModuleAddressOnBothChains", async function () {
+        const r = await runCli(nodeB, ["treasury:deploy", "--policy", file, "--json"], {
+          env: { DEPLOYMENTS_DIR: tempDir("e2e-b"), DEPLOYER_KEY: deployer.privateKey },
+        });
+        const second = deployResult(r);
+        expect(second.chainId).to.equal("31338");
+        expect(second.mode).to.equal("live"); // off 31337 the pipeline never signs as an owner
+        expect([second.safe, second.module, second.implementation, second.factory, second.lens]).to.deep.equal([
+          first.safe,
+          first.module,
+          first.implementation,
+          first.factory,
+          first.lens,
+        ]);
+        // The owners execute the batch on chain B: the module holds the file's configuration there too.
+        const batch = readBatch(second.batchFile!);
+        const record = JSON.parse(fs.readFileSync(second.deploymentFile, "utf8"));
+        await executeAsOwners(
+          second.safe,
+          record.safeInfra.multiSendCallOnly,
+          [OWNERS[1], OWNERS[2]].map((o) => o.connect(nodeB.provider)),
+          deployer.connect(nodeB.provider),
+          batch.transactions.map((t, i) => ({ description: `#${i}`, call: { to: t.to, data: t.data } })),
+        );
+        await expectChainMatchesPolicy(nodeB.provider, second, policy, {});
+      });
+    });
+  });
+});

@@ -18,4 +18,9 @@ contract MockERC20 is ERC20 {
     function mint(address to, uint256 amount) external {
         _mint(to, amount);
     }
+
+    /// @dev WETH-style wrapping, so the example policy can show an allowed call that carries ETH value.
+    function deposit() external payable {
+        _mint(msg.sender, msg.value);
+    }
 }

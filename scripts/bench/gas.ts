@@ -11,10 +11,13 @@
  * reports/gas.json and reports/gas-budgets.json. BENCH_PROFILE=1 adds a per-frame gas profile of the keyless and
  * keyed relayed payments (BENCH_PROFILE=all: of every single-transaction row).
  */
+import fs from "fs";
+import path from "path";
 import { config, ethers } from "hardhat";
 import { ContractTransactionReceipt, ZeroAddress, ZeroHash, id, parseEther } from "ethers";
 import { DAY, ETH, HOUR, agentConfig, transferData } from "../../test/fixtures";
 import { execSafeCall } from "../../sdk/safe";
+import { measureFullDeployment, timeDeployTask } from "./deployment";
 import {
   BenchSetupError,
   ETH_LIMIT,
@@ -412,6 +415,11 @@ async function main(): Promise<void> {
   await section(`series of ${SERIES_LENGTH} payments`);
   const series = await measureSeries(stack, rows, mainTreasury.series, recipient);
 
+  await section("full local deployment of deploy/examples/dao.json");
+  await measureFullDeployment(rows);
+  progress("treasury:deploy against a hardhat node (wall time)");
+  const deployTimings = await timeDeployTask();
+
   const verdicts = judgeBudgets(rows, BUDGETS);
   const checks = [
     checkStability(
@@ -464,6 +472,12 @@ async function main(): Promise<void> {
       for (const line of formatProfile(name, profile)) console.log(line);
     }
   }
+
+  console.log("");
+  for (const t of deployTimings) {
+    console.log(`${t.name.padEnd(60)} ${(t.ms / 1000).toFixed(1).padStart(8)} s  (changed: ${t.changed})`);
+  }
+  fs.writeFileSync(path.join(config.paths.root, "reports", "deploy-timing.json"), JSON.stringify(deployTimings, null, 2) + "\n");
 
   const { gasFile, budgetFile } = writeReports(config.paths.root, rows, verdicts, checks);
   console.log("");

@@ -10,7 +10,7 @@ pragma solidity 0.8.30;
  * `bubble` false: the failure is kept in `lastRevertData` and the callback accepts the payment. Test only.
  */
 contract HookReentrant {
-    address public target;
+    address public reentryTarget;
     bytes private _call;
     bool public armed;
     bool public bubble;
@@ -22,7 +22,7 @@ contract HookReentrant {
     event Reentered(bytes32 indexed hook, bool success, bytes returnData);
 
     function arm(address target_, bytes calldata call_, bool bubble_) external {
-        target = target_;
+        reentryTarget = target_;
         _call = call_;
         bubble = bubble_;
         armed = true;
@@ -62,7 +62,7 @@ contract HookReentrant {
         if (!armed) return;
         armed = false;
         ++attempts;
-        (bool success, bytes memory returnData) = target.call(_call);
+        (bool success, bytes memory returnData) = reentryTarget.call(_call);
         lastSucceeded = success;
         emit Reentered(hook, success, returnData);
         if (success) return;

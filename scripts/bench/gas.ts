@@ -415,7 +415,7 @@ async function main(): Promise<void> {
   await section(`series of ${SERIES_LENGTH} payments`);
   const series = await measureSeries(stack, rows, mainTreasury.series, recipient);
 
-  await section("full local deployment of deploy/examples/dao.json");
+  progress("full local deployment of deploy/examples/dao.json (last: it resets the in-process chain)");
   await measureFullDeployment(rows);
   progress("treasury:deploy against a hardhat node (wall time)");
   const deployTimings = await timeDeployTask();

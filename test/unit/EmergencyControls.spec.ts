@@ -508,7 +508,11 @@ describe("EmergencyControls", function () {
 
     it("test_submit_expiredAgent_rejectedLikeUnknownAgent", async function () {
       const fx = await loadFixture(treasuryFixture);
-      const validUntil = BigInt(await time.latest()) + 100n;
+      // Pin the next block's time: after a fixture revert it would otherwise take the wall clock, which on a slow
+      // run can lie beyond `validUntil`.
+      const now = BigInt(await time.latest());
+      await time.setNextBlockTimestamp(now + 1n);
+      const validUntil = now + 100n;
       await reconfigure(fx, { validUntil });
       await time.increaseTo(validUntil + 10n);
       const expired = await buildIntent(fx, { value: TENTH });
@@ -541,7 +545,11 @@ describe("EmergencyControls", function () {
 
     it("test_setAgent_extendsValidUntil_revivesExpiredAgent", async function () {
       const fx = await loadFixture(treasuryFixture);
-      const validUntil = BigInt(await time.latest()) + 100n;
+      // Pin the next block's time: after a fixture revert it would otherwise take the wall clock, which on a slow
+      // run can lie beyond `validUntil`.
+      const now = BigInt(await time.latest());
+      await time.setNextBlockTimestamp(now + 1n);
+      const validUntil = now + 100n;
       await reconfigure(fx, { validUntil });
       await time.increaseTo(validUntil);
       await reconfigure(fx, { validUntil: validUntil + BigInt(DAY) });

@@ -299,10 +299,12 @@ describe("AgentClient", function () {
       const fx = await loadFixture(treasuryFixture);
       const relayer = new FlakyRelayer(fx.relayer, 1, true);
       const { client, journal } = await agentClient(fx, { relayer, retry: { retries: 3, minDelayMs: 5 } });
+      // Other suites may have used this account before the fixture's snapshot: count from here.
+      const sentBefore = await ethers.provider.getTransactionCount(fx.relayer.address);
       const r = await client.pay({ asset: "USDC", to: fx.alice.address, amount: "61", rationale: "lost answer" });
       expect(r.status).to.equal("Executed");
       expect(relayer.sends).to.equal(1); // the retry saw the key bound on chain and did not resend
-      expect(await ethers.provider.getTransactionCount(fx.relayer.address)).to.equal(1);
+      expect(await ethers.provider.getTransactionCount(fx.relayer.address)).to.equal(sentBefore + 1);
       expect(await fx.usdc.balanceOf(fx.alice.address)).to.equal(usdc("61"));
       expect(readJournal(journal).map((e) => e.t)).to.deep.equal(["signed", "outcome"]);
       expect(await fx.module.intentStatus(r.intentId)).to.equal(Status.Executed);

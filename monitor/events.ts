@@ -8,6 +8,7 @@ import { AbiCoder, Interface, Log, TransactionResponse, dataLength, dataSlice, d
 import { AgentTreasuryModule__factory } from "../typechain-types/factories/contracts/AgentTreasuryModule__factory";
 import { Intent, hashIntent } from "../sdk/eip712";
 import { DenyReasonName, denyReasonName } from "../sdk/types";
+import { toIntent } from "../sdk/chain";
 
 export const moduleInterface: Interface = AgentTreasuryModule__factory.createInterface() as unknown as Interface;
 
@@ -120,29 +121,6 @@ export type SubmitFunction = "submit" | "propose" | "executeQueued";
 
 const lower = (a: string) => a.toLowerCase();
 
-function toIntent(o: {
-  agent: string;
-  target: string;
-  value: bigint;
-  data: string;
-  nonce: bigint;
-  idempotencyKey: string;
-  validAfter: bigint;
-  validUntil: bigint;
-  rationale: string;
-}): Intent {
-  return {
-    agent: getAddress(o.agent),
-    target: getAddress(o.target),
-    value: BigInt(o.value),
-    data: o.data,
-    nonce: BigInt(o.nonce),
-    idempotencyKey: o.idempotencyKey,
-    validAfter: BigInt(o.validAfter),
-    validUntil: BigInt(o.validUntil),
-    rationale: o.rationale,
-  };
-}
 
 function bytes32Text(value: string): string {
   try {

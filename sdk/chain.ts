@@ -123,7 +123,8 @@ export interface ChainOutcome {
   queuedIntent?: Intent;
 }
 
-function toIntent(o: {
+/** An intent as decoded from an event or calldata, with checksummed addresses and bigint numbers. */
+export function toIntent(o: {
   agent: string;
   target: string;
   value: bigint;
@@ -135,14 +136,14 @@ function toIntent(o: {
   rationale: string;
 }): Intent {
   return {
-    agent: o.agent,
-    target: o.target,
-    value: o.value,
+    agent: getAddress(o.agent),
+    target: getAddress(o.target),
+    value: BigInt(o.value),
     data: o.data,
-    nonce: o.nonce,
+    nonce: BigInt(o.nonce),
     idempotencyKey: o.idempotencyKey,
-    validAfter: o.validAfter,
-    validUntil: o.validUntil,
+    validAfter: BigInt(o.validAfter),
+    validUntil: BigInt(o.validUntil),
     rationale: o.rationale,
   };
 }

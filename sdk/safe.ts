@@ -77,7 +77,8 @@ export async function signSafeTx(owners: Signer[], tx: SafeTx, chainId: bigint, 
 
 /**
  * Executes a call from the Safe, signed by `owners` (at least the Safe's threshold), submitted by `submitter`.
- * Throws with the Safe's revert when execution fails.
+ * `operation` 1 (delegatecall) is for owners' batches through MultiSendCallOnly only. Throws with the Safe's revert
+ * when execution fails.
  */
 export async function execSafeCall(
   safe: Contract,
@@ -86,10 +87,11 @@ export async function execSafeCall(
   to: string,
   data: string,
   value = 0n,
+  operation: 0 | 1 = 0,
 ) {
   const safeAddress = await safe.getAddress();
   const chainId = (await submitter.provider!.getNetwork()).chainId;
-  const tx = await buildSafeTx(safe, to, data, value);
+  const tx = await buildSafeTx(safe, to, data, value, operation);
   const signatures = await signSafeTx(owners, tx, chainId, safeAddress);
   const sent = await (safe.connect(submitter) as Contract).execTransaction(
     tx.to,

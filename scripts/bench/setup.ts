@@ -9,7 +9,7 @@ import { Contract, Signer, Wallet, concat, dataLength, id, parseEther, parseUnit
 import type { HardhatEthersSigner } from "@nomicfoundation/hardhat-ethers/signers";
 import type { AgentTreasuryModule, AgentTreasuryModuleFactory, MockERC20 } from "../../typechain-types";
 import { AgentConfig, AssetLimit, DAY, createSafe, deployModuleInfra, deploySafeInfra } from "../../test/fixtures";
-import { EXECUTION_FAILURE_TOPIC, buildSafeTx, execSafeCall, signSafeTx } from "../../sdk/safe";
+import { execSafeCall } from "../../sdk/safe";
 
 /** A benchmark setup step failed: the numbers would be meaningless, so the run stops. */
 export class BenchSetupError extends Error {
@@ -183,24 +183,10 @@ export async function configure(stack: Stack, treasury: Treasury, calls: Call[])
     ),
   );
   const data = stack.multiSend.interface.encodeFunctionData("multiSend", [packed]);
-  const tx = await buildSafeTx(treasury.safe, await stack.multiSend.getAddress(), data, 0n, 1);
-  const signatures = await signSafeTx(treasury.signers, tx, stack.chainId, treasury.safeAddress);
-  const sent = await (treasury.safe.connect(stack.deployer) as Contract).execTransaction(
-    tx.to,
-    tx.value,
-    tx.data,
-    tx.operation,
-    tx.safeTxGas,
-    tx.baseGas,
-    tx.gasPrice,
-    tx.gasToken,
-    tx.refundReceiver,
-    signatures,
-  );
-  const receipt = await sent.wait();
-  const failed = receipt?.logs.some((log: { topics: readonly string[] }) => log.topics[0] === EXECUTION_FAILURE_TOPIC);
-  if (!receipt || receipt.status !== 1 || failed) {
-    throw new BenchSetupError(`MultiSend batch of ${calls.length} calls on ${treasury.label} failed`);
+  try {
+    await execSafeCall(treasury.safe, treasury.signers, stack.deployer, await stack.multiSend.getAddress(), data, 0n, 1);
+  } catch (e) {
+    throw new BenchSetupError(`MultiSend batch of ${calls.length} calls on ${treasury.label} failed: ${(e as Error).message}`);
   }
 }
 

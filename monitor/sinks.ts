@@ -12,31 +12,29 @@ export interface AlertSink {
   deliver(alert: Alert): Promise<void>;
 }
 
-/** One JSON object per line. */
-export class JsonLinesSink implements AlertSink {
-  readonly name: string;
+/** One line per alert on a stream, formatted by `format`. */
+class LineSink implements AlertSink {
   constructor(
     private readonly out: Writable,
-    name = "jsonl",
-  ) {
-    this.name = name;
-  }
+    readonly name: string,
+    private readonly format: (alert: Alert) => string,
+  ) {}
   async deliver(alert: Alert): Promise<void> {
-    await write(this.out, `${formatAlertJson(alert)}\n`);
+    await write(this.out, `${this.format(alert)}\n`);
+  }
+}
+
+/** One JSON object per line. */
+export class JsonLinesSink extends LineSink {
+  constructor(out: Writable, name = "jsonl") {
+    super(out, name, formatAlertJson);
   }
 }
 
 /** One readable line per alert. */
-export class TextSink implements AlertSink {
-  readonly name: string;
-  constructor(
-    private readonly out: Writable,
-    name = "text",
-  ) {
-    this.name = name;
-  }
-  async deliver(alert: Alert): Promise<void> {
-    await write(this.out, `${formatAlertLine(alert)}\n`);
+export class TextSink extends LineSink {
+  constructor(out: Writable, name = "text") {
+    super(out, name, formatAlertLine);
   }
 }
 

@@ -93,7 +93,7 @@ export function opArbitrary(): fc.Arbitrary<Op> {
     { weight: 2, arbitrary: fc.record({ k: fc.constant("replay" as const), pick }) },
     { weight: 3, arbitrary: fc.record({ k: fc.constant("approve" as const), c: fc.integer({ min: 0, max: 3 }), pick }) },
     { weight: 4, arbitrary: fc.record({ k: fc.constant("execute" as const), pick, mask: fc.integer({ min: 0, max: 15 }), mode: fc.oneof({ weight: 5, arbitrary: fc.constant(0) }, { weight: 1, arbitrary: fc.integer({ min: 1, max: 3 }) }), wait: fc.boolean() }) },
-    { weight: 2, arbitrary: fc.record({ k: fc.constant("cancel" as const), pick, by: fc.integer({ min: 0, max: 4 }) }) },
+    { weight: 3, arbitrary: fc.record({ k: fc.constant("cancel" as const), pick, by: fc.integer({ min: 0, max: 4 }) }) },
     { weight: 5, arbitrary: fc.record({ k: fc.constant("warp" as const), dt: fc.constantFrom(...WARPS) }) },
     { weight: 1, arbitrary: fc.record({ k: fc.constant("pause" as const), by: fc.integer({ min: 0, max: 2 }) }) },
     { weight: 1, arbitrary: fc.record({ k: fc.constant("unpause" as const), by: fc.integer({ min: 0, max: 1 }) }) },

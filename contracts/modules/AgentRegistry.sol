@@ -199,12 +199,14 @@ abstract contract AgentRegistry is AvatarOwned {
      * @dev The record of a key that may act now: active (not unknown, removed or rotated out) and unexpired.
      * An expired agent is rejected like an unknown one, with its expiry in the error.
      */
-    function _liveAgent(address agent) internal view returns (AgentRecord memory rec) {
-        rec = _agents[agent];
+    function _liveAgent(address agent) internal view returns (AgentRecord memory) {
+        // Not a named return: that would allocate and zero a second struct before the copy from storage.
+        AgentRecord memory rec = _agents[agent];
         if (rec.status != AgentStatus.Active) revert AgentUnknown(agent);
         if (rec.validUntil != 0 && block.timestamp >= rec.validUntil) {
             revert AgentExpired(agent, rec.validUntil, block.timestamp);
         }
+        return rec;
     }
 
     /**

@@ -76,23 +76,37 @@ abstract contract AvatarOwned is IAgentTreasuryModule {
     }
 
     /**
+     * @dev {_requireNotPaused} that also returns the avatar, from one read of slot 0 (where `_avatar` and
+     * `_paused` share a word: test/unit/Lens.spec.ts checks the layout).
+     */
+    function _requireLive() internal view returns (address safe) {
+        uint256 isPaused;
+        assembly ("memory-safe") {
+            let word := sload(_avatar.slot)
+            safe := and(word, 0xffffffffffffffffffffffffffffffffffffffff)
+            isPaused := and(shr(mul(_paused.offset, 8), word), 0xff)
+        }
+        if (isPaused != 0) revert ModuleIsPaused();
+    }
+
+    /**
      * @dev Asks the Safe to make the call and checks the Safe's real balance change of `asset` (and of ETH when a
      * token call also sends ETH). Reverts with the inner revert data when the call fails, so nothing is charged
      * and no nonce is consumed. Callers have written all their state before this external call.
      */
-    function _executeOnAvatar(address asset, uint256 charged, bool tokenTransfer, Intent calldata intent) internal {
-        address safe = _avatar;
-        address target = intent.target;
-        uint256 value = intent.value;
+    function _executeOnAvatar(
+        address safe,
+        address asset,
+        uint256 charged,
+        bool tokenTransfer,
+        address target,
+        uint256 value,
+        bytes calldata data
+    ) internal {
         uint256 assetBefore = _balanceOf(asset, safe);
         bool alsoEth = asset != address(0) && value != 0;
         uint256 ethBefore = alsoEth ? safe.balance : 0;
-        (bool success, bytes memory returnData) = IAvatar(safe).execTransactionFromModuleReturnData(
-            target,
-            value,
-            intent.data,
-            IAvatar.Operation.Call
-        );
+        (bool success, bytes memory returnData) = _callAvatar(safe, target, value, data);
         if (!success) {
             if (returnData.length == 0) revert ExecutionFailed(target);
             assembly ("memory-safe") {
@@ -115,10 +129,70 @@ abstract contract AvatarOwned is IAgentTreasuryModule {
         }
     }
 
-    function _balanceOf(address asset, address account) private view returns (uint256) {
+    /**
+     * @dev `IAvatar(safe).execTransactionFromModuleReturnData(target, value, data, Call)`, encoded by hand: the
+     * calldata is copied once from the intent instead of through a memory copy and the ABI encoder, and the answer
+     * `(bool success, bytes returnData)` is decoded with bounds checks against the real return size. A revert of
+     * the Safe itself (for example a module that is not enabled) is bubbled as it is.
+     */
+    function _callAvatar(
+        address safe,
+        address target,
+        uint256 value,
+        bytes calldata data
+    ) private returns (bool success, bytes memory returnData) {
+        bytes4 selector = IAvatar.execTransactionFromModuleReturnData.selector;
+        assembly ("memory-safe") {
+            let m := mload(0x40)
+            mstore(m, selector)
+            mstore(add(m, 0x04), target)
+            mstore(add(m, 0x24), value)
+            mstore(add(m, 0x44), 0x80) // offset of `data`
+            mstore(add(m, 0x64), 0) // Operation.Call: never a delegatecall
+            mstore(add(m, 0x84), data.length)
+            calldatacopy(add(m, 0xa4), data.offset, data.length)
+            mstore(add(add(m, 0xa4), data.length), 0) // zero padding of the last word
+            let size := add(0xa4, and(add(data.length, 0x1f), not(0x1f)))
+            if iszero(call(gas(), safe, 0, m, size, 0, 0)) {
+                returndatacopy(m, 0, returndatasize())
+                revert(m, returndatasize())
+            }
+            // (bool, bytes): head of two words, then the length and the bytes, all inside what was returned.
+            let malformed := lt(returndatasize(), 0x60)
+            if iszero(malformed) {
+                returndatacopy(0x00, 0x00, 0x40)
+                success := mload(0x00)
+                let offset := mload(0x20)
+                malformed := or(gt(success, 1), gt(offset, sub(returndatasize(), 0x20)))
+                if iszero(malformed) {
+                    returndatacopy(0x00, offset, 0x20)
+                    let length := mload(0x00)
+                    malformed := gt(length, sub(returndatasize(), add(offset, 0x20)))
+                    if iszero(malformed) {
+                        returnData := m
+                        mstore(m, length)
+                        returndatacopy(add(m, 0x20), add(offset, 0x20), length)
+                        mstore(0x40, add(add(m, 0x20), and(add(length, 0x1f), not(0x1f))))
+                    }
+                }
+            }
+            // A malformed answer cannot come from a Safe: treat it as a failed call without data.
+            if malformed {
+                success := 0
+                returnData := 0x60
+            }
+        }
+    }
+
+    function _balanceOf(address asset, address account) private view returns (uint256 amount) {
         if (asset == address(0)) return account.balance;
-        (bool ok, bytes memory ret) = asset.staticcall(abi.encodeWithSelector(0x70a08231, account));
-        if (!ok || ret.length < 32) revert TokenBalanceUnreadable(asset);
-        return abi.decode(ret, (uint256));
+        bool ok;
+        assembly ("memory-safe") {
+            mstore(0x00, 0x70a08231) // balanceOf(address)
+            mstore(0x20, account)
+            ok := and(staticcall(gas(), asset, 0x1c, 0x24, 0x00, 0x20), iszero(lt(returndatasize(), 0x20)))
+            amount := mload(0x00)
+        }
+        if (!ok) revert TokenBalanceUnreadable(asset);
     }
 }

@@ -52,48 +52,73 @@ abstract contract Idempotency is IntentVerifier {
         return _statusOf(_intents[intentId]);
     }
 
-    /// @dev The payload commitment of an intent: `keccak256(abi.encode(target, value, keccak256(data)))`.
-    function _payloadHash(Intent calldata intent) internal pure returns (bytes32) {
-        return keccak256(abi.encode(intent.target, intent.value, keccak256(intent.data)));
+    /**
+     * @dev The first 80 bits of the payload commitment `keccak256(abi.encode(target, value, keccak256(data)))`,
+     * the part a record keeps.
+     */
+    function _payloadTag(address target, uint256 value, bytes calldata data) internal pure returns (uint80) {
+        bytes32 payloadHash;
+        bytes32 dataHash = keccak256(data);
+        assembly ("memory-safe") {
+            let m := mload(0x40)
+            mstore(m, target)
+            mstore(add(m, 0x20), value)
+            mstore(add(m, 0x40), dataHash)
+            payloadHash := keccak256(m, 0x60)
+        }
+        return uint80(uint256(payloadHash) >> 176);
     }
 
     /**
-     * @dev Looks up `(id, key)`. Returns the original intentId when the key is bound to the same payload, zero when
-     * the key is unused; reverts {IdempotencyKeyConflict} when it is bound to another payload.
+     * @dev Looks up `(id, key)` for a keyed intent with this payload. Returns the payload tag (zero without a key)
+     * and the original intentId when the key is bound to a payload with the same tag (zero when the key is unused
+     * or absent); reverts {IdempotencyKeyConflict} when it is bound to another payload.
      */
-    function _replayOf(uint32 id, Intent calldata intent) internal view returns (bytes32 original) {
-        original = _keys[id][intent.idempotencyKey];
-        if (original == bytes32(0)) return original;
-        if (_intents[original].payloadTag != _tag(_payloadHash(intent))) {
-            revert IdempotencyKeyConflict(intent.agent, intent.idempotencyKey, original);
+    function _replayOf(
+        uint32 id,
+        address agent,
+        bytes32 key,
+        address target,
+        uint256 value,
+        bytes calldata data
+    ) internal view returns (uint80 tag, bytes32 original) {
+        if (key == bytes32(0)) return (0, bytes32(0));
+        tag = _payloadTag(target, value, data);
+        original = _keys[id][key];
+        if (original != bytes32(0) && _intents[original].payloadTag != tag) {
+            revert IdempotencyKeyConflict(agent, key, original);
         }
     }
 
     /**
      * @dev Writes the record of a new intent and binds its key (if any). Keyless executed intents are not
-     * recorded.
+     * recorded. `tag` is the payload tag of a keyed intent (zero without a key).
      */
     function _record(
         bytes32 intentId,
-        Intent calldata intent,
+        bytes32 key,
+        uint80 tag,
         AgentRecord memory rec,
         Status status,
         uint48 eta,
         uint32 gracePeriod
     ) internal {
-        bool keyed = intent.idempotencyKey != bytes32(0);
+        bool keyed = key != bytes32(0);
         if (status == Status.Executed && !keyed) return;
-        _intents[intentId] = IntentRecord({
-            status: status,
-            eta: eta,
-            gracePeriod: gracePeriod,
-            agentId: rec.id,
-            epoch: rec.epoch,
-            approvals: 0,
-            approvalEra: 0,
-            payloadTag: keyed ? _tag(_payloadHash(intent)) : 0
-        });
-        if (keyed) _keys[rec.id][intent.idempotencyKey] = intentId;
+        // One SSTORE of the packed record (a struct assignment writes field by field). Bit positions follow
+        // {IntentRecord}'s storage layout, first field lowest; approvals and approvalEra start at zero.
+        uint256 word =
+            uint256(status) |
+                (uint256(eta) << 8) |
+                (uint256(gracePeriod) << 56) |
+                (uint256(rec.id) << 88) |
+                (uint256(rec.epoch) << 120) |
+                (uint256(tag) << 176);
+        IntentRecord storage r = _intents[intentId];
+        assembly ("memory-safe") {
+            sstore(r.slot, word)
+        }
+        if (keyed) _keys[rec.id][key] = intentId;
     }
 
     /**
@@ -110,9 +135,5 @@ abstract contract Idempotency is IntentVerifier {
     /// @dev Bitmap with the bit of `status` set, for {IntentUnexpectedStatus}.
     function _stateBit(Status status) internal pure returns (uint256) {
         return 1 << uint8(status);
-    }
-
-    function _tag(bytes32 payloadHash) private pure returns (uint80) {
-        return uint80(uint256(payloadHash) >> 176);
     }
 }

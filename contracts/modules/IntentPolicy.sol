@@ -25,22 +25,27 @@ abstract contract IntentPolicy is EmergencyControls {
         uint256 extraEth; // ETH sent along a token transfer, charged too
     }
 
-    function _evaluate(AgentRecord memory rec, Intent calldata intent) internal view returns (Decision memory d) {
-        address target = intent.target;
+    function _evaluate(
+        address safe,
+        AgentRecord memory rec,
+        address target,
+        uint256 value,
+        bytes calldata data
+    ) internal view returns (Decision memory d) {
         d.to = target;
-        d.amount = intent.value;
-        if (target == avatar() || target == address(this)) {
+        d.amount = value;
+        if (target == safe || target == address(this)) {
             d.reason = DenyReason.TargetNotAllowed;
             return d;
         }
-        (IntentCalldata.Kind kind, bytes4 selector, address to, uint256 amount) = IntentCalldata.classify(intent.data);
+        (IntentCalldata.Kind kind, bytes4 selector, address to, uint256 amount) = IntentCalldata.classify(data);
         if (kind == IntentCalldata.Kind.MalformedTransfer) {
             d.reason = DenyReason.TargetNotAllowed;
             return d;
         }
         bool payment = kind != IntentCalldata.Kind.Call;
         if (kind == IntentCalldata.Kind.TokenPayment) {
-            (d.tokenTransfer, d.asset, d.amount, d.to, d.extraEth) = (true, target, amount, to, intent.value);
+            (d.tokenTransfer, d.asset, d.amount, d.to, d.extraEth) = (true, target, amount, to, value);
         } else if (!payment && !_isAllowedCall(rec.id, target, selector)) {
             d.reason =
                 IntentCalldata.isApprovalLike(selector) ? DenyReason.ApprovalNotAllowed : DenyReason.TargetNotAllowed;

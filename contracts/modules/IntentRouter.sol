@@ -37,54 +37,58 @@ abstract contract IntentRouter is EscalationQueue, ReentrancyGuardTransient {
 
     /// @inheritdoc IAgentTreasuryModule
     function executeQueued(Intent calldata intent, CosignerSignature[] calldata signatures) external nonReentrant {
-        _requireNotPaused();
+        address safe = _requireLive();
         bytes32 intentId = hashIntent(intent);
         IntentRecord storage r = _intents[intentId];
         Status status = _statusOf(r);
         if (status != Status.Queued) revert IntentUnexpectedStatus(intentId, status, _stateBit(Status.Queued));
         if (block.timestamp < r.eta) revert IntentNotReady(intentId, r.eta, block.timestamp);
         // The epoch matched (status Queued), so `intent.agent` is still the live key of this identity.
-        AgentRecord memory rec = _liveAgent(intent.agent);
-        if (rec.frozen) revert AgentIsFrozen(intent.agent);
-        Decision memory d = _evaluate(rec, intent);
+        address agent = intent.agent;
+        AgentRecord memory rec = _liveAgent(agent);
+        if (rec.frozen) revert AgentIsFrozen(agent);
+        (address target, uint256 value, bytes calldata data) = (intent.target, intent.value, intent.data);
+        Decision memory d = _evaluate(safe, rec, target, value, data);
         if (d.reason != DenyReason.None) revert IntentPolicyViolation(intentId, d.reason);
         _requireApprovals(intentId, r, signatures);
 
         r.status = Status.Executed;
         _chargeEscalated(rec.id, d.asset, d.amount);
         if (d.extraEth != 0) _chargeEscalated(rec.id, address(0), d.extraEth);
-        _execute(intentId, intent, d, true);
+        emit IntentExecuted(intentId, agent, d.asset, d.to, d.amount, true, intent.rationale);
+        _executeOnAvatar(safe, d.asset, d.amount, d.tokenTransfer, target, value, data);
     }
 
+    /// @dev Calldata fields are read (and validated) once here and passed down, never re-read from `intent`.
     function _accept(
         Intent calldata intent,
         bytes calldata signature,
         bool forceQueue
     ) private returns (bytes32 intentId, Status status) {
         // 1. Rejections (Promise 4: nothing moves while paused or for a frozen, expired or removed agent).
-        _requireNotPaused();
+        address safe = _requireLive();
         address agent = intent.agent;
         AgentRecord memory rec = _liveAgent(agent);
         if (rec.frozen) revert AgentIsFrozen(agent);
-        intentId = _authenticate(intent, signature);
-        if (intent.idempotencyKey != bytes32(0)) {
-            bytes32 original = _replayOf(rec.id, intent);
-            if (original != bytes32(0)) {
-                emit IdempotentReplay(original, agent, intent.idempotencyKey);
-                return (original, intentStatus(original));
-            }
+        intentId = _authenticate(intent, agent, signature);
+        (address target, uint256 value, bytes calldata data) = (intent.target, intent.value, intent.data);
+        bytes32 key = intent.idempotencyKey;
+        (uint80 tag, bytes32 original) = _replayOf(rec.id, agent, key, target, value, data);
+        if (original != bytes32(0)) {
+            emit IdempotentReplay(original, agent, key);
+            return (original, intentStatus(original));
         }
         _useNonce(rec, agent, intent.nonce);
 
         // 2. Decide. Policy reasons come first, then the rate limit, which counts every accepted intent.
-        Decision memory d = _evaluate(rec, intent);
+        Decision memory d = _evaluate(safe, rec, target, value, data);
         if (_countRate(rec) && d.reason == DenyReason.None) d.reason = DenyReason.RateLimited;
 
         if (d.reason != DenyReason.None) {
             status = Status.Denied;
             _strike(rec, agent);
             _storeAgent(agent, rec);
-            _record(intentId, intent, rec, status, 0, 0);
+            _record(intentId, key, tag, rec, status, 0, 0);
             emit IntentDenied(intentId, agent, d.reason, intent.rationale);
             return (intentId, status);
         }
@@ -93,7 +97,7 @@ abstract contract IntentRouter is EscalationQueue, ReentrancyGuardTransient {
             status = Status.Queued;
             AgentPolicy storage policy = _policies[rec.id];
             uint48 eta = uint48(block.timestamp) + policy.escalationDelay;
-            _record(intentId, intent, rec, status, eta, policy.gracePeriod);
+            _record(intentId, key, tag, rec, status, eta, policy.gracePeriod);
             emit IntentQueued(intentId, agent, eta, intent);
             return (intentId, status);
         }
@@ -102,13 +106,8 @@ abstract contract IntentRouter is EscalationQueue, ReentrancyGuardTransient {
         status = Status.Executed;
         _chargeAuto(rec.id, d.asset, d.amount);
         if (d.extraEth != 0) _chargeAuto(rec.id, address(0), d.extraEth);
-        _record(intentId, intent, rec, status, 0, 0);
-        _execute(intentId, intent, d, false);
-    }
-
-    /// @dev Emits the outcome and asks the Safe to act: the last step of both execution paths.
-    function _execute(bytes32 intentId, Intent calldata intent, Decision memory d, bool escalated) private {
-        emit IntentExecuted(intentId, intent.agent, d.asset, d.to, d.amount, escalated, intent.rationale);
-        _executeOnAvatar(d.asset, d.amount, d.tokenTransfer, intent);
+        _record(intentId, key, tag, rec, status, 0, 0);
+        emit IntentExecuted(intentId, agent, d.asset, d.to, d.amount, false, intent.rationale);
+        _executeOnAvatar(safe, d.asset, d.amount, d.tokenTransfer, target, value, data);
     }
 }

@@ -38,29 +38,43 @@ abstract contract IntentVerifier is AgentRegistry {
 
     /// @inheritdoc IAgentTreasuryModule
     function hashIntent(Intent calldata intent) public view returns (bytes32) {
-        return
-            _hashTypedData(
-                keccak256(
-                    abi.encode(
-                        INTENT_TYPEHASH,
-                        intent.agent,
-                        intent.target,
-                        intent.value,
-                        keccak256(intent.data),
-                        intent.nonce,
-                        intent.idempotencyKey,
-                        intent.validAfter,
-                        intent.validUntil,
-                        intent.rationale
-                    )
-                )
-            );
+        // The EIP-712 struct encoding is the calldata head of `intent` with the `data` offset word replaced by
+        // `keccak256(data)`. The narrow fields are read (and so validated: dirty high bits revert) in Solidity and
+        // written back, so the hash only ever covers canonical values.
+        bytes32 dataHash = keccak256(intent.data);
+        address agent = intent.agent;
+        address target = intent.target;
+        uint48 validAfter = intent.validAfter;
+        uint48 validUntil = intent.validUntil;
+        bytes32 typeHash = INTENT_TYPEHASH;
+        bytes32 structHash;
+        assembly ("memory-safe") {
+            let m := mload(0x40)
+            mstore(m, typeHash)
+            calldatacopy(add(m, 0x20), intent, 0x120)
+            mstore(add(m, 0x20), agent)
+            mstore(add(m, 0x40), target)
+            mstore(add(m, 0x80), dataHash)
+            mstore(add(m, 0xe0), validAfter)
+            mstore(add(m, 0x100), validUntil)
+            structHash := keccak256(m, 0x140)
+        }
+        return _hashTypedData(structHash);
     }
 
     /// @inheritdoc IAgentTreasuryModule
-    function domainSeparator() public view returns (bytes32) {
+    function domainSeparator() public view returns (bytes32 separator) {
         // Computed on every use: clones share the implementation's code, and a fork may change the chain id.
-        return keccak256(abi.encode(_DOMAIN_TYPEHASH, _NAME_HASH, _VERSION_HASH, block.chainid, address(this)));
+        (bytes32 typeHash, bytes32 nameHash, bytes32 versionHash) = (_DOMAIN_TYPEHASH, _NAME_HASH, _VERSION_HASH);
+        assembly ("memory-safe") {
+            let m := mload(0x40)
+            mstore(m, typeHash)
+            mstore(add(m, 0x20), nameHash)
+            mstore(add(m, 0x40), versionHash)
+            mstore(add(m, 0x60), chainid())
+            mstore(add(m, 0x80), address())
+            separator := keccak256(m, 0xa0)
+        }
     }
 
     /// @inheritdoc IAgentTreasuryModule
@@ -83,15 +97,21 @@ abstract contract IntentVerifier is AgentRegistry {
      * @dev Checks the time bounds and the agent's signature and returns the intentId.
      * An empty signature means "the agent is the caller".
      */
-    function _authenticate(Intent calldata intent, bytes calldata signature) internal view returns (bytes32 intentId) {
-        if (intent.validUntil == 0) revert IntentValidUntilZero(intent.agent);
-        if (block.timestamp < intent.validAfter) revert IntentNotYetValid(intent.validAfter, block.timestamp);
-        if (block.timestamp > intent.validUntil) revert IntentExpired(intent.validUntil, block.timestamp);
+    function _authenticate(
+        Intent calldata intent,
+        address agent,
+        bytes calldata signature
+    ) internal view returns (bytes32 intentId) {
+        uint48 validAfter = intent.validAfter;
+        uint48 validUntil = intent.validUntil;
+        if (validUntil == 0) revert IntentValidUntilZero(agent);
+        if (block.timestamp < validAfter) revert IntentNotYetValid(validAfter, block.timestamp);
+        if (block.timestamp > validUntil) revert IntentExpired(validUntil, block.timestamp);
         intentId = hashIntent(intent);
         if (signature.length == 0) {
-            if (msg.sender != intent.agent) revert IntentSenderNotAgent(msg.sender, intent.agent);
-        } else if (!_isValidSignature(intent.agent, intentId, signature)) {
-            revert IntentSignatureInvalid(intent.agent, intentId);
+            if (msg.sender != agent) revert IntentSenderNotAgent(msg.sender, agent);
+        } else if (!_isValidSignature(agent, intentId, signature)) {
+            revert IntentSignatureInvalid(agent, intentId);
         }
     }
 

@@ -415,6 +415,26 @@ async function main(): Promise<void> {
   await section(`series of ${SERIES_LENGTH} payments`);
   const series = await measureSeries(stack, rows, mainTreasury.series, recipient);
 
+  // Profiles replay transactions by hash, so they are taken before the full deployment resets the chain.
+  const profileLines: string[] = [];
+  if (profileMode !== "") {
+    progress("profiling");
+    const labels = await addressLabels(stack);
+    const names =
+      profileMode === "all"
+        ? rows
+            .all()
+            .filter((r) => r.txHash !== undefined)
+            .map((r) => r.name)
+        : ["auto ERC-20 payment (relayed)", "auto ERC-20 payment with idempotency key"];
+    for (const name of names) {
+      const row = rows.get(name);
+      profileLines.push("");
+      const profile = await profileTransaction(row.txHash as string, labels, row.gas);
+      profileLines.push(...formatProfile(name, profile));
+    }
+  }
+
   progress("full local deployment of deploy/examples/dao.json (last: it resets the in-process chain)");
   await measureFullDeployment(rows);
   progress("treasury:deploy against a hardhat node (wall time)");
@@ -456,28 +476,15 @@ async function main(): Promise<void> {
       : `Clock: ${slips} measured blocks slipped behind setup blocks; calldata (validUntil) and gas may vary slightly.`,
   );
 
-  if (profileMode !== "") {
-    const labels = await addressLabels(stack);
-    const names =
-      profileMode === "all"
-        ? rows
-            .all()
-            .filter((r) => r.txHash !== undefined)
-            .map((r) => r.name)
-        : ["auto ERC-20 payment (relayed)", "auto ERC-20 payment with idempotency key"];
-    for (const name of names) {
-      const row = rows.get(name);
-      console.log("");
-      const profile = await profileTransaction(row.txHash as string, labels, row.gas);
-      for (const line of formatProfile(name, profile)) console.log(line);
-    }
-  }
-
+  for (const line of profileLines) console.log(line);
   console.log("");
   for (const t of deployTimings) {
     console.log(`${t.name.padEnd(60)} ${(t.ms / 1000).toFixed(1).padStart(8)} s  (changed: ${t.changed})`);
   }
-  fs.writeFileSync(path.join(config.paths.root, "reports", "deploy-timing.json"), JSON.stringify(deployTimings, null, 2) + "\n");
+  fs.writeFileSync(
+    path.join(config.paths.root, "reports", "deploy-timing.json"),
+    JSON.stringify(deployTimings, null, 2) + "\n",
+  );
 
   const { gasFile, budgetFile } = writeReports(config.paths.root, rows, verdicts, checks);
   console.log("");

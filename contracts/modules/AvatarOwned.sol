@@ -190,7 +190,10 @@ abstract contract AvatarOwned is IAgentTreasuryModule {
         assembly ("memory-safe") {
             mstore(0x00, 0x70a08231) // balanceOf(address)
             mstore(0x20, account)
-            ok := and(staticcall(gas(), asset, 0x1c, 0x24, 0x00, 0x20), iszero(lt(returndatasize(), 0x20)))
+            // Two steps: Yul evaluates arguments right to left, so a one-line `and(staticcall(..), ..returndatasize())`
+            // would read the size returned by the previous call.
+            ok := staticcall(gas(), asset, 0x1c, 0x24, 0x00, 0x20)
+            ok := and(ok, iszero(lt(returndatasize(), 0x20)))
             amount := mload(0x00)
         }
         if (!ok) revert TokenBalanceUnreadable(asset);

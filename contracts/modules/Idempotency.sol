@@ -53,12 +53,11 @@ abstract contract Idempotency is IntentVerifier {
     }
 
     /**
-     * @dev The first 80 bits of the payload commitment `keccak256(abi.encode(target, value, keccak256(data)))`,
-     * the part a record keeps.
+     * @dev The first 80 bits of the payload commitment `keccak256(abi.encode(target, value, dataHash))` with
+     * `dataHash = keccak256(data)`: the part a record keeps.
      */
-    function _payloadTag(address target, uint256 value, bytes calldata data) internal pure returns (uint80) {
+    function _payloadTag(address target, uint256 value, bytes32 dataHash) internal pure returns (uint80) {
         bytes32 payloadHash;
-        bytes32 dataHash = keccak256(data);
         assembly ("memory-safe") {
             let m := mload(0x40)
             mstore(m, target)
@@ -80,10 +79,10 @@ abstract contract Idempotency is IntentVerifier {
         bytes32 key,
         address target,
         uint256 value,
-        bytes calldata data
+        bytes32 dataHash
     ) internal view returns (uint80 tag, bytes32 original) {
         if (key == bytes32(0)) return (0, bytes32(0));
-        tag = _payloadTag(target, value, data);
+        tag = _payloadTag(target, value, dataHash);
         original = _keys[id][key];
         if (original != bytes32(0) && _intents[original].payloadTag != tag) {
             revert IdempotencyKeyConflict(agent, key, original);

@@ -70,10 +70,11 @@ abstract contract IntentRouter is EscalationQueue, ReentrancyGuardTransient {
         address agent = intent.agent;
         AgentRecord memory rec = _liveAgent(agent);
         if (rec.frozen) revert AgentIsFrozen(agent);
-        intentId = _authenticate(intent, agent, signature);
         (address target, uint256 value, bytes calldata data) = (intent.target, intent.value, intent.data);
+        bytes32 dataHash = keccak256(data);
+        intentId = _authenticate(intent, agent, target, dataHash, signature);
         bytes32 key = intent.idempotencyKey;
-        (uint80 tag, bytes32 original) = _replayOf(rec.id, agent, key, target, value, data);
+        (uint80 tag, bytes32 original) = _replayOf(rec.id, agent, key, target, value, dataHash);
         if (original != bytes32(0)) {
             emit IdempotentReplay(original, agent, key);
             return (original, intentStatus(original));

@@ -38,28 +38,8 @@ abstract contract IntentVerifier is AgentRegistry {
 
     /// @inheritdoc IAgentTreasuryModule
     function hashIntent(Intent calldata intent) public view returns (bytes32) {
-        // The EIP-712 struct encoding is the calldata head of `intent` with the `data` offset word replaced by
-        // `keccak256(data)`. The narrow fields are read (and so validated: dirty high bits revert) in Solidity and
-        // written back, so the hash only ever covers canonical values.
-        bytes32 dataHash = keccak256(intent.data);
-        address agent = intent.agent;
-        address target = intent.target;
-        uint48 validAfter = intent.validAfter;
-        uint48 validUntil = intent.validUntil;
-        bytes32 typeHash = INTENT_TYPEHASH;
-        bytes32 structHash;
-        assembly ("memory-safe") {
-            let m := mload(0x40)
-            mstore(m, typeHash)
-            calldatacopy(add(m, 0x20), intent, 0x120)
-            mstore(add(m, 0x20), agent)
-            mstore(add(m, 0x40), target)
-            mstore(add(m, 0x80), dataHash)
-            mstore(add(m, 0xe0), validAfter)
-            mstore(add(m, 0x100), validUntil)
-            structHash := keccak256(m, 0x140)
-        }
-        return _hashTypedData(structHash);
+        return
+            _digest(intent, intent.agent, intent.target, keccak256(intent.data), intent.validAfter, intent.validUntil);
     }
 
     /// @inheritdoc IAgentTreasuryModule
@@ -94,12 +74,15 @@ abstract contract IntentVerifier is AgentRegistry {
     }
 
     /**
-     * @dev Checks the time bounds and the agent's signature and returns the intentId.
+     * @dev Checks the time bounds and the agent's signature and returns the intentId. `agent`, `target` and
+     * `dataHash` are the caller's reads of `intent.agent`, `intent.target` and `keccak256(intent.data)`.
      * An empty signature means "the agent is the caller".
      */
     function _authenticate(
         Intent calldata intent,
         address agent,
+        address target,
+        bytes32 dataHash,
         bytes calldata signature
     ) internal view returns (bytes32 intentId) {
         uint48 validAfter = intent.validAfter;
@@ -107,12 +90,42 @@ abstract contract IntentVerifier is AgentRegistry {
         if (validUntil == 0) revert IntentValidUntilZero(agent);
         if (block.timestamp < validAfter) revert IntentNotYetValid(validAfter, block.timestamp);
         if (block.timestamp > validUntil) revert IntentExpired(validUntil, block.timestamp);
-        intentId = hashIntent(intent);
+        intentId = _digest(intent, agent, target, dataHash, validAfter, validUntil);
         if (signature.length == 0) {
             if (msg.sender != agent) revert IntentSenderNotAgent(msg.sender, agent);
         } else if (!_isValidSignature(agent, intentId, signature)) {
             revert IntentSignatureInvalid(agent, intentId);
         }
+    }
+
+    /**
+     * @dev The EIP-712 digest of `intent`. The struct encoding is the calldata head of `intent` with the `data`
+     * offset word replaced by `keccak256(data)`; the narrow fields come from the caller's Solidity reads (which
+     * validate them: dirty high bits revert) and overwrite the raw words, so the hash only covers canonical values.
+     * The full-word fields (value, nonce, idempotencyKey, rationale) need no validation.
+     */
+    function _digest(
+        Intent calldata intent,
+        address agent,
+        address target,
+        bytes32 dataHash,
+        uint48 validAfter,
+        uint48 validUntil
+    ) private view returns (bytes32) {
+        bytes32 typeHash = INTENT_TYPEHASH;
+        bytes32 structHash;
+        assembly ("memory-safe") {
+            let m := mload(0x40)
+            mstore(m, typeHash)
+            calldatacopy(add(m, 0x20), intent, 0x120)
+            mstore(add(m, 0x20), agent)
+            mstore(add(m, 0x40), target)
+            mstore(add(m, 0x80), dataHash)
+            mstore(add(m, 0xe0), validAfter)
+            mstore(add(m, 0x100), validUntil)
+            structHash := keccak256(m, 0x140)
+        }
+        return _hashTypedData(structHash);
     }
 
     /**

@@ -8,8 +8,9 @@
  *
  * Options:
  *   --contracts a.sol,b.sol   contracts to mutate, relative to contracts/ (default: everything but test/, safe/,
- *                             interfaces/). Each mutant recompiles the module through the IR pipeline (~30 s), so
- *                             a full run takes hours; pick files for a quick look.
+ *                             interfaces/). Each mutant recompiles the module (legacy pipeline in the sandbox, see
+ *                             hardhat.mutation.config.ts) and reruns the specs until one fails, so a full run of
+ *                             every mutant takes hours; pick files for a quick look.
  *   --tests a,b               spec files that try to kill each mutant (default: unit, scenarios, a short invariant
  *                             campaign; the 2,000-intent state-growth story is left out)
  *   --operators AOR,BOR,...   mutation operators to enable (default: SuMo's standard set)
@@ -170,8 +171,10 @@ function configureSandbox(sandbox: string, o: Options, tests: string[]): void {
   fs.writeFileSync(path.join(sandbox, "sumo-config.js"), `module.exports = ${JSON.stringify(config, null, 2)};\n`);
   const pkgPath = path.join(sandbox, "package.json");
   const pkg = JSON.parse(fs.readFileSync(pkgPath, "utf8")) as { scripts: Record<string, string> };
-  pkg.scripts.compile = "hardhat compile --quiet";
-  pkg.scripts.test = `hardhat test --bail --no-compile ${tests.join(" ")}`;
+  // The sandbox builds with hardhat.mutation.config.ts: the module through the legacy pipeline (seconds per mutant
+  // instead of the IR pipeline's minutes); see that file's header.
+  pkg.scripts.compile = "hardhat --config hardhat.mutation.config.ts compile --quiet";
+  pkg.scripts.test = `hardhat --config hardhat.mutation.config.ts test --bail --no-compile ${tests.join(" ")}`;
   fs.writeFileSync(pkgPath, JSON.stringify(pkg, null, 2));
   if (o.operators) {
     const opsPath = path.join(sandbox, "node_modules", "@morenabarboni", "sumo", "src", "operators.config.json");

@@ -99,14 +99,26 @@ abstract contract AvatarOwned is IAgentTreasuryModule {
         address asset,
         uint256 charged,
         bool tokenTransfer,
-        address target,
-        uint256 value,
-        bytes calldata data
+        Intent calldata intent
     ) internal {
+        uint256 value = intent.value;
         uint256 assetBefore = _balanceOf(asset, safe);
         bool alsoEth = asset != address(0) && value != 0;
         uint256 ethBefore = alsoEth ? safe.balance : 0;
-        (bool success, bytes memory returnData) = _callAvatar(safe, target, value, data);
+        {
+            address target = intent.target;
+            (bool success, bytes memory returnData) = _callAvatar(safe, target, value, intent.data);
+            _checkAnswer(success, returnData, tokenTransfer, target);
+        }
+        _checkOutflow(asset, assetBefore, _balanceOf(asset, safe), charged);
+        if (alsoEth) _checkOutflow(address(0), ethBefore, safe.balance, value);
+    }
+
+    /**
+     * @dev Bubbles the inner revert data of a failed call (ExecutionFailed when there is none) and, for a token
+     * transfer, accepts no return value (USDT-style) or exactly `true`.
+     */
+    function _checkAnswer(bool success, bytes memory returnData, bool tokenTransfer, address target) private pure {
         if (!success) {
             if (returnData.length == 0) revert ExecutionFailed(target);
             assembly ("memory-safe") {
@@ -114,12 +126,9 @@ abstract contract AvatarOwned is IAgentTreasuryModule {
             }
         }
         if (tokenTransfer && returnData.length != 0) {
-            // Tokens that return nothing (USDT-style) are accepted; anything returned must be exactly `true`.
             bool returnedTrue = returnData.length == 32 && uint256(bytes32(returnData)) == 1;
             if (!returnedTrue) revert TokenTransferReturnedFalse(target);
         }
-        _checkOutflow(asset, assetBefore, _balanceOf(asset, safe), charged);
-        if (alsoEth) _checkOutflow(address(0), ethBefore, safe.balance, value);
     }
 
     function _checkOutflow(address asset, uint256 before, uint256 afterwards, uint256 charged) private pure {

@@ -69,23 +69,22 @@ abstract contract Idempotency is IntentVerifier {
     }
 
     /**
-     * @dev Looks up `(id, key)` for a keyed intent with this payload. Returns the payload tag (zero without a key)
-     * and the original intentId when the key is bound to a payload with the same tag (zero when the key is unused
-     * or absent); reverts {IdempotencyKeyConflict} when it is bound to another payload.
+     * @dev Looks up the intent's `(id, idempotencyKey)`. Returns the payload tag (zero without a key) and the
+     * original intentId when the key is bound to a payload with the same tag (zero when the key is unused or
+     * absent); reverts {IdempotencyKeyConflict} when it is bound to another payload. `dataHash` is
+     * `keccak256(intent.data)`.
      */
     function _replayOf(
         uint32 id,
-        address agent,
-        bytes32 key,
-        address target,
-        uint256 value,
+        Intent calldata intent,
         bytes32 dataHash
     ) internal view returns (uint80 tag, bytes32 original) {
+        bytes32 key = intent.idempotencyKey;
         if (key == bytes32(0)) return (0, bytes32(0));
-        tag = _payloadTag(target, value, dataHash);
+        tag = _payloadTag(intent.target, intent.value, dataHash);
         original = _keys[id][key];
         if (original != bytes32(0) && _intents[original].payloadTag != tag) {
-            revert IdempotencyKeyConflict(agent, key, original);
+            revert IdempotencyKeyConflict(intent.agent, key, original);
         }
     }
 

@@ -44,71 +44,102 @@ abstract contract IntentRouter is EscalationQueue, ReentrancyGuardTransient {
         if (status != Status.Queued) revert IntentUnexpectedStatus(intentId, status, _stateBit(Status.Queued));
         if (block.timestamp < r.eta) revert IntentNotReady(intentId, r.eta, block.timestamp);
         // The epoch matched (status Queued), so `intent.agent` is still the live key of this identity.
-        address agent = intent.agent;
-        AgentRecord memory rec = _liveAgent(agent);
-        if (rec.frozen) revert AgentIsFrozen(agent);
-        (address target, uint256 value, bytes calldata data) = (intent.target, intent.value, intent.data);
-        Decision memory d = _evaluate(safe, rec, target, value, data);
+        AgentRecord memory rec = _liveAgent(intent.agent);
+        if (rec.frozen) revert AgentIsFrozen(intent.agent);
+        Decision memory d = _evaluate(safe, rec, intent.target, intent.value, intent.data);
         if (d.reason != DenyReason.None) revert IntentPolicyViolation(intentId, d.reason);
         _requireApprovals(intentId, r, signatures);
 
         r.status = Status.Executed;
         _chargeEscalated(rec.id, d.asset, d.amount);
         if (d.extraEth != 0) _chargeEscalated(rec.id, address(0), d.extraEth);
-        emit IntentExecuted(intentId, agent, d.asset, d.to, d.amount, true, intent.rationale);
-        _executeOnAvatar(safe, d.asset, d.amount, d.tokenTransfer, target, value, data);
+        _execute(safe, intentId, intent, d, true);
     }
 
-    /// @dev Calldata fields are read (and validated) once here and passed down, never re-read from `intent`.
+    /// @dev Emits the outcome and asks the Safe to act: the last step of both execution paths.
+    function _execute(
+        address safe,
+        bytes32 intentId,
+        Intent calldata intent,
+        Decision memory d,
+        bool escalated
+    ) private {
+        emit IntentExecuted(intentId, intent.agent, d.asset, d.to, d.amount, escalated, intent.rationale);
+        _executeOnAvatar(safe, d.asset, d.amount, d.tokenTransfer, intent);
+    }
+
+    /**
+     * @dev Step 1 of a submission: the rejections, which revert and record nothing (Promise 4: nothing moves while
+     * paused or for a frozen, expired or removed agent), and the idempotent replay, which returns here.
+     */
     function _accept(
         Intent calldata intent,
         bytes calldata signature,
         bool forceQueue
     ) private returns (bytes32 intentId, Status status) {
-        // 1. Rejections (Promise 4: nothing moves while paused or for a frozen, expired or removed agent).
         address safe = _requireLive();
-        address agent = intent.agent;
-        AgentRecord memory rec = _liveAgent(agent);
-        if (rec.frozen) revert AgentIsFrozen(agent);
-        (address target, uint256 value, bytes calldata data) = (intent.target, intent.value, intent.data);
-        bytes32 dataHash = keccak256(data);
-        intentId = _authenticate(intent, agent, target, dataHash, signature);
-        bytes32 key = intent.idempotencyKey;
-        (uint80 tag, bytes32 original) = _replayOf(rec.id, agent, key, target, value, dataHash);
-        if (original != bytes32(0)) {
-            emit IdempotentReplay(original, agent, key);
-            return (original, intentStatus(original));
+        AgentRecord memory rec = _liveAgent(intent.agent);
+        if (rec.frozen) revert AgentIsFrozen(intent.agent);
+        uint80 tag;
+        {
+            bytes32 dataHash;
+            bytes32 original;
+            (intentId, dataHash) = _authenticate(intent, intent.agent, signature);
+            (tag, original) = _replayOf(rec.id, intent, dataHash);
+            if (original != bytes32(0)) {
+                emit IdempotentReplay(original, intent.agent, intent.idempotencyKey);
+                return (original, intentStatus(original));
+            }
         }
-        _useNonce(rec, agent, intent.nonce);
+        status = _decide(safe, intent, rec, intentId, tag, forceQueue);
+    }
 
-        // 2. Decide. Policy reasons come first, then the rate limit, which counts every accepted intent.
-        Decision memory d = _evaluate(safe, rec, target, value, data);
+    /**
+     * @dev Steps 2 and 3: the nonce is consumed, policy and rate limit decide, counters, strikes, windows and
+     * records are written, and only an executed intent calls the Safe, last. `tag` is the payload tag of a keyed
+     * intent.
+     */
+    function _decide(
+        address safe,
+        Intent calldata intent,
+        AgentRecord memory rec,
+        bytes32 intentId,
+        uint80 tag,
+        bool forceQueue
+    ) private returns (Status status) {
+        address agent = intent.agent;
+        _useNonce(rec, agent, intent.nonce);
+        // Policy reasons come first, then the rate limit, which counts every accepted intent.
+        Decision memory d = _evaluate(safe, rec, intent.target, intent.value, intent.data);
         if (_countRate(rec) && d.reason == DenyReason.None) d.reason = DenyReason.RateLimited;
 
         if (d.reason != DenyReason.None) {
             status = Status.Denied;
             _strike(rec, agent);
             _storeAgent(agent, rec);
-            _record(intentId, key, tag, rec, status, 0, 0);
+            _record(intentId, intent.idempotencyKey, tag, rec, status, 0, 0);
             emit IntentDenied(intentId, agent, d.reason, intent.rationale);
-            return (intentId, status);
+            return status;
         }
         _storeAgent(agent, rec);
         if (forceQueue || !d.fitsAuto) {
-            status = Status.Queued;
-            AgentPolicy storage policy = _policies[rec.id];
-            uint48 eta = uint48(block.timestamp) + policy.escalationDelay;
-            _record(intentId, key, tag, rec, status, eta, policy.gracePeriod);
-            emit IntentQueued(intentId, agent, eta, intent);
-            return (intentId, status);
+            _queue(intent, rec, intentId, tag);
+            return Status.Queued;
         }
 
-        // 3. Execute (auto tier). Promise 1: the windows are charged before the Safe is called.
+        // Execute (auto tier). Promise 1: the windows are charged before the Safe is called.
         status = Status.Executed;
         _chargeAuto(rec.id, d.asset, d.amount);
         if (d.extraEth != 0) _chargeAuto(rec.id, address(0), d.extraEth);
-        _record(intentId, key, tag, rec, status, 0, 0);
-        emit IntentExecuted(intentId, agent, d.asset, d.to, d.amount, false, intent.rationale);
-        _executeOnAvatar(safe, d.asset, d.amount, d.tokenTransfer, target, value, data);
+        _record(intentId, intent.idempotencyKey, tag, rec, status, 0, 0);
+        _execute(safe, intentId, intent, d, false);
+    }
+
+    /// @dev Records a queued intent with its eta and logs the whole intent, so anyone can rebuild it.
+    function _queue(Intent calldata intent, AgentRecord memory rec, bytes32 intentId, uint80 tag) private {
+        AgentPolicy storage policy = _policies[rec.id];
+        uint48 eta = uint48(block.timestamp) + policy.escalationDelay;
+        _record(intentId, intent.idempotencyKey, tag, rec, Status.Queued, eta, policy.gracePeriod);
+        emit IntentQueued(intentId, intent.agent, eta, intent);
     }
 }

@@ -74,28 +74,31 @@ abstract contract IntentVerifier is AgentRegistry {
     }
 
     /**
-     * @dev Checks the time bounds and the agent's signature and returns the intentId. `agent`, `target` and
-     * `dataHash` are the caller's reads of `intent.agent`, `intent.target` and `keccak256(intent.data)`.
-     * An empty signature means "the agent is the caller".
+     * @dev Checks the time bounds and the agent's signature; returns the intentId and `keccak256(intent.data)`.
+     * An empty signature means "the agent is the caller". `agent` is the caller's read of `intent.agent`.
      */
     function _authenticate(
         Intent calldata intent,
         address agent,
-        address target,
-        bytes32 dataHash,
         bytes calldata signature
-    ) internal view returns (bytes32 intentId) {
-        uint48 validAfter = intent.validAfter;
-        uint48 validUntil = intent.validUntil;
-        if (validUntil == 0) revert IntentValidUntilZero(agent);
-        if (block.timestamp < validAfter) revert IntentNotYetValid(validAfter, block.timestamp);
-        if (block.timestamp > validUntil) revert IntentExpired(validUntil, block.timestamp);
-        intentId = _digest(intent, agent, target, dataHash, validAfter, validUntil);
+    ) internal view returns (bytes32 intentId, bytes32 dataHash) {
+        dataHash = keccak256(intent.data);
+        intentId = _checkedDigest(intent, agent, dataHash);
         if (signature.length == 0) {
             if (msg.sender != agent) revert IntentSenderNotAgent(msg.sender, agent);
         } else if (!_isValidSignature(agent, intentId, signature)) {
             revert IntentSignatureInvalid(agent, intentId);
         }
+    }
+
+    /// @dev The intent's validity window checked against the block time, then its digest.
+    function _checkedDigest(Intent calldata intent, address agent, bytes32 dataHash) private view returns (bytes32) {
+        uint48 validAfter = intent.validAfter;
+        uint48 validUntil = intent.validUntil;
+        if (validUntil == 0) revert IntentValidUntilZero(agent);
+        if (block.timestamp < validAfter) revert IntentNotYetValid(validAfter, block.timestamp);
+        if (block.timestamp > validUntil) revert IntentExpired(validUntil, block.timestamp);
+        return _digest(intent, agent, intent.target, dataHash, validAfter, validUntil);
     }
 
     /**

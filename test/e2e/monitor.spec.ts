@@ -58,7 +58,11 @@ async function freePort(): Promise<number> {
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
-async function until<T>(what: string, timeoutMs: number, probe: () => T | undefined | Promise<T | undefined>): Promise<T> {
+async function until<T>(
+  what: string,
+  timeoutMs: number,
+  probe: () => T | undefined | Promise<T | undefined>,
+): Promise<T> {
   const end = Date.now() + timeoutMs;
   for (;;) {
     const value = await probe();
@@ -74,7 +78,12 @@ class Child {
   stdout = "";
   stderr = "";
   constructor(args: string[], env: NodeJS.ProcessEnv) {
-    this.proc = spawn(process.execPath, [HARDHAT_CLI, ...args], { cwd: ROOT, env, detached: true, stdio: ["ignore", "pipe", "pipe"] });
+    this.proc = spawn(process.execPath, [HARDHAT_CLI, ...args], {
+      cwd: ROOT,
+      env,
+      detached: true,
+      stdio: ["ignore", "pipe", "pipe"],
+    });
     this.proc.stdout!.on("data", (c: Buffer) => (this.stdout += c.toString()));
     this.proc.stderr!.on("data", (c: Buffer) => (this.stderr += c.toString()));
   }
@@ -83,7 +92,10 @@ class Child {
   }
   async waitFor(pattern: RegExp, stream: "stdout" | "stderr", timeoutMs: number): Promise<void> {
     await until(`${pattern} on ${stream}`, timeoutMs, () => {
-      if (this.exited) throw new Error(`process exited (${this.proc.exitCode ?? this.proc.signalCode}):\n${this.stderr.slice(-3000)}\n${this.stdout.slice(-1000)}`);
+      if (this.exited)
+        throw new Error(
+          `process exited (${this.proc.exitCode ?? this.proc.signalCode}):\n${this.stderr.slice(-3000)}\n${this.stdout.slice(-1000)}`,
+        );
       return pattern.test(this[stream]) || undefined;
     });
   }
@@ -136,7 +148,12 @@ describe("watchtower against hardhat node", function () {
   const carol = "0x00000000000000000000000000000000000CA201";
 
   const env = (): NodeJS.ProcessEnv => {
-    const e: NodeJS.ProcessEnv = { ...process.env, RPC_URL: rpcUrl, DEPLOYMENTS_DIR: path.join(workDir, "deployments"), HARDHAT_DISABLE_TELEMETRY_PROMPT: "true" };
+    const e: NodeJS.ProcessEnv = {
+      ...process.env,
+      RPC_URL: rpcUrl,
+      DEPLOYMENTS_DIR: path.join(workDir, "deployments"),
+      HARDHAT_DISABLE_TELEMETRY_PROMPT: "true",
+    };
     delete e.GUARDIAN_KEY;
     return e;
   };
@@ -184,7 +201,8 @@ describe("watchtower against hardhat node", function () {
     if (!receipt || receipt.status !== 1) throw new Error("payment reverted");
   };
 
-  const asOwners = async (data: string) => execSafeCall(safe, owners.slice(0, 2), deployer, await module.getAddress(), data);
+  const asOwners = async (data: string) =>
+    execSafeCall(safe, owners.slice(0, 2), deployer, await module.getAddress(), data);
   const mine = () => provider.send("evm_mine", []);
 
   /** Mines the confirmations and waits until the webhook has been quiet for a while. */
@@ -237,8 +255,19 @@ describe("watchtower against hardhat node", function () {
     const singleton = await deploy("Safe");
     const proxyFactory = await deploy("SafeProxyFactory");
     const handler = await deploy("CompatibilityFallbackHandler");
-    const setup = singleton.interface.encodeFunctionData("setup", [owners.map((o) => o.address), 2, ZeroAddress, "0x", await handler.getAddress(), ZeroAddress, 0, ZeroAddress]);
-    const safeAddress = await proxyFactory.getFunction("createProxyWithNonce").staticCall(await singleton.getAddress(), setup, 0);
+    const setup = singleton.interface.encodeFunctionData("setup", [
+      owners.map((o) => o.address),
+      2,
+      ZeroAddress,
+      "0x",
+      await handler.getAddress(),
+      ZeroAddress,
+      0,
+      ZeroAddress,
+    ]);
+    const safeAddress = await proxyFactory
+      .getFunction("createProxyWithNonce")
+      .staticCall(await singleton.getAddress(), setup, 0);
     await (await proxyFactory.getFunction("createProxyWithNonce")(await singleton.getAddress(), setup, 0)).wait();
     safe = new Contract(safeAddress, SAFE_ABI, deployer);
     const implementation = await deploy("AgentTreasuryModule");
@@ -247,18 +276,42 @@ describe("watchtower against hardhat node", function () {
     const moduleAddress = await factory.getFunction("predictModuleAddress")(safeAddress, salt);
     const created = await (await factory.getFunction("createModule")(safeAddress, salt)).wait();
     module = AgentTreasuryModule__factory.connect(moduleAddress, deployer);
-    token = MockERC20__factory.connect(await (await deploy("MockERC20", ["USD Coin", "USDC", 6])).getAddress(), deployer);
+    token = MockERC20__factory.connect(
+      await (await deploy("MockERC20", ["USD Coin", "USDC", 6])).getAddress(),
+      deployer,
+    );
     const lens = await deploy("AgentTreasuryLens");
     await (await token.mint(safeAddress, usdc("1000000"))).wait();
-    await execSafeCall(safe, owners.slice(0, 2), deployer, safeAddress, safe.interface.encodeFunctionData("enableModule", [moduleAddress]));
+    await execSafeCall(
+      safe,
+      owners.slice(0, 2),
+      deployer,
+      safeAddress,
+      safe.interface.encodeFunctionData("enableModule", [moduleAddress]),
+    );
     const m = module.interface;
     await asOwners(
       m.encodeFunctionData("setAgent", [
         agentKey.address,
-        { validUntil: 0, escalationDelay: 3600, gracePeriod: DAY, maxIntentsPerWindow: 0, rateWindow: 0, maxStrikes: 5, strikeWindow: DAY, recipientMode: 0 },
+        {
+          validUntil: 0,
+          escalationDelay: 3600,
+          gracePeriod: DAY,
+          maxIntentsPerWindow: 0,
+          rateWindow: 0,
+          maxStrikes: 5,
+          strikeWindow: DAY,
+          recipientMode: 0,
+        },
       ]),
     );
-    await asOwners(m.encodeFunctionData("setAssetLimit", [agentKey.address, await token.getAddress(), { autoPerTx: usdc("1000"), autoPerWindow: usdc("5000"), window: DAY, escalatedPerTx: usdc("50000") }]));
+    await asOwners(
+      m.encodeFunctionData("setAssetLimit", [
+        agentKey.address,
+        await token.getAddress(),
+        { autoPerTx: usdc("1000"), autoPerWindow: usdc("5000"), window: DAY, escalatedPerTx: usdc("50000") },
+      ]),
+    );
     await asOwners(m.encodeFunctionData("setCosigners", [[signers[1].address, signers[2].address], 1]));
     await asOwners(m.encodeFunctionData("setGuardian", [guardianAddress, true]));
 
@@ -307,7 +360,9 @@ describe("watchtower against hardhat node", function () {
               maxStrikes: 5,
               strikeWindow: "1d",
               recipientMode: "any",
-              limits: [{ asset: "USDC", autoPerTx: "1000", autoPerWindow: "5000", window: "1d", escalatedPerTx: "50000" }],
+              limits: [
+                { asset: "USDC", autoPerTx: "1000", autoPerWindow: "5000", window: "1d", escalatedPerTx: "50000" },
+              ],
             },
           ],
           monitor: {
@@ -342,7 +397,13 @@ describe("watchtower against hardhat node", function () {
     // Blocks only when the test mines them, so "how many blocks later" is exact.
     await provider.send("evm_setAutomine", [false]);
     const sent = pay(attacker, usdc("1000"));
-    await until("the payment in the mempool", 10_000, async () => ((await provider.send("eth_getBlockByNumber", ["pending", false])) as { transactions: string[] }).transactions.length > 0 || undefined);
+    await until(
+      "the payment in the mempool",
+      10_000,
+      async () =>
+        ((await provider.send("eth_getBlockByNumber", ["pending", false])) as { transactions: string[] }).transactions
+          .length > 0 || undefined,
+    );
     await mine();
     await sent;
     const block = await provider.getBlockNumber();
@@ -350,7 +411,9 @@ describe("watchtower against hardhat node", function () {
     await sleep(1500);
     expect(received.map((r) => r.alert.kind)).to.deep.equal([]);
     await mine();
-    const got = await until("the new-recipient alert", 15_000, () => received.find((r) => r.alert.kind === "new-recipient"));
+    const got = await until("the new-recipient alert", 15_000, () =>
+      received.find((r) => r.alert.kind === "new-recipient"),
+    );
     expect(got.alert.block).to.equal(block);
     expect(got.alert.detectedAtBlock).to.equal(block + CONFIRMATIONS - 1);
     await until("the head at arrival", 5000, () => got.head >= 0 || undefined);
@@ -393,7 +456,9 @@ describe("watchtower against hardhat node", function () {
     expect(await token.balanceOf(attacker)).to.equal(stolen);
     expect(await module.availableAllowance(agentKey.address, await token.getAddress())).to.equal(cap - stolen);
 
-    const alert = await until("the spend-rate alert", 15_000, () => received.find((r) => r.alert.kind === "spend-rate"))!;
+    const alert = await until("the spend-rate alert", 15_000, () =>
+      received.find((r) => r.alert.kind === "spend-rate"),
+    )!;
     expect(alert.alert.action).to.equal("freeze");
     expect(alert.alert.response).to.deep.include({ action: "freeze", status: "done", by: guardianAddress });
     expect(alert.alert.details.spentInPeriod).to.equal(usdc("2000").toString());
@@ -405,7 +470,9 @@ describe("watchtower against hardhat node", function () {
     expect(alert.alert.detectedAtBlock - alert.alert.block).to.be.at.most(CONFIRMATIONS);
     expect(freeze!.blockNumber - alert.alert.block).to.be.at.most(CONFIRMATIONS + 1);
     // Its raised tip orders it before the attacker's payment of the same block: no payment executed from then on.
-    const paidBlocks = (await module.queryFilter(module.filters.IntentExecuted(undefined, agentKey.address), alert.alert.block)).map((l) => l.blockNumber);
+    const paidBlocks = (
+      await module.queryFilter(module.filters.IntentExecuted(undefined, agentKey.address), alert.alert.block)
+    ).map((l) => l.blockNumber);
     expect(paidBlocks.length).to.be.greaterThan(0);
     expect(Math.max(...paidBlocks)).to.be.lessThan(freeze!.blockNumber);
     await settle();
@@ -427,7 +494,13 @@ describe("watchtower against hardhat node", function () {
     const firstRun = monitor!;
 
     // While it is down: a looser limit, a denied intent, a pause.
-    await asOwners(module.interface.encodeFunctionData("setAssetLimit", [agentKey.address, await token.getAddress(), { autoPerTx: usdc("1000"), autoPerWindow: usdc("8000"), window: DAY, escalatedPerTx: usdc("50000") }]));
+    await asOwners(
+      module.interface.encodeFunctionData("setAssetLimit", [
+        agentKey.address,
+        await token.getAddress(),
+        { autoPerTx: usdc("1000"), autoPerWindow: usdc("8000"), window: DAY, escalatedPerTx: usdc("50000") },
+      ]),
+    );
     await pay(attacker, usdc("60000")); // above the hard cap: denied (the transaction succeeds)
     await (await module.connect(await provider.getSigner(guardianAddress)).pause()).wait();
 
@@ -442,16 +515,33 @@ describe("watchtower against hardhat node", function () {
     const ids = received.map((r) => r.alert.id);
     expect(new Set(ids).size).to.equal(ids.length);
     // And on stdout, across both runs, the same alerts once each.
-    const printed = [...firstRun.jsonLines<Alert>(), ...monitor.jsonLines<Alert>()].filter((a) => a.type === "alert").map((a) => a.id);
+    const printed = [...firstRun.jsonLines<Alert>(), ...monitor.jsonLines<Alert>()]
+      .filter((a) => a.type === "alert")
+      .map((a) => a.id);
     expect(printed).to.deep.equal(ids);
 
     // One pass over the same blocks by a fresh watchtower finds exactly these alerts, in the same order.
     const reference = new Child(
-      ["treasury:monitor", "--network", "localhost", "--policy", policyFile, "--json", "--once", "--no-respond", "--checkpoint", path.join(workDir, "reference.json"), "--from-block", String(startBlock)],
+      [
+        "treasury:monitor",
+        "--network",
+        "localhost",
+        "--policy",
+        policyFile,
+        "--json",
+        "--once",
+        "--no-respond",
+        "--checkpoint",
+        path.join(workDir, "reference.json"),
+        "--from-block",
+        String(startBlock),
+      ],
       env(),
     );
     expect(await reference.exit(90_000)).to.equal(0);
-    const lines = reference.jsonLines<Alert | { type: "summary"; agents: { counts: { executed: number; denied: number } }[] }>();
+    const lines = reference.jsonLines<
+      Alert | { type: "summary"; agents: { counts: { executed: number; denied: number } }[] }
+    >();
     const referenceAlerts = lines.filter((l): l is Alert => l.type === "alert");
     expect(referenceAlerts.map((a) => a.id)).to.deep.equal(ids);
     expect(referenceAlerts.map((a) => a.kind)).to.deep.equal([
@@ -464,7 +554,9 @@ describe("watchtower against hardhat node", function () {
       "denied-intent",
       "emergency",
     ]);
-    const summary = lines.find((l) => l.type === "summary") as { agents: { counts: { executed: number; denied: number } }[] };
+    const summary = lines.find((l) => l.type === "summary") as {
+      agents: { counts: { executed: number; denied: number } }[];
+    };
     // 7 days of payroll + the attacker's payments + carol; one denial.
     expect(summary.agents[0].counts.denied).to.equal(1);
   });

@@ -76,14 +76,18 @@ abstract contract AvatarOwned is IAgentTreasuryModule {
     }
 
     /**
-     * @dev {_requireNotPaused} that also returns the avatar, from one read of slot 0 (where `_avatar` and
-     * `_paused` share a word: test/unit/Lens.spec.ts checks the layout).
+     * @dev {_requireNotPaused} that also returns the avatar. `_avatar` and `_paused` share slot 0, so this is one
+     * SLOAD; the slot and offset arithmetic uses the compiler's own `.slot`/`.offset`, so a layout change can cost a
+     * second read but never read the wrong bits.
      */
     function _requireLive() internal view returns (address safe) {
         uint256 isPaused;
         assembly ("memory-safe") {
             let word := sload(_avatar.slot)
-            safe := and(word, 0xffffffffffffffffffffffffffffffffffffffff)
+            safe := and(shr(mul(_avatar.offset, 8), word), 0xffffffffffffffffffffffffffffffffffffffff)
+            if iszero(eq(_paused.slot, _avatar.slot)) {
+                word := sload(_paused.slot)
+            }
             isPaused := and(shr(mul(_paused.offset, 8), word), 0xff)
         }
         if (isPaused != 0) revert ModuleIsPaused();

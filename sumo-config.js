@@ -23,6 +23,8 @@ module.exports = {
   // Not a SuMo setting: why known surviving mutants survive, by mutant hash (SuMo hashes file name, position and
   // replacement, so a hash stays valid until the line moves). scripts/mutation.ts copies these into the report.
   survivorNotes: {
+    m4c4d6c0c:
+      "Equivalent in state, not in gas: SlidingWindow._WARMED = 1 >> 224 (= 0) makes setLength re-scan the 8 ring entries on every call instead of once; it only ever writes entries that are still zero, so storage and every spend are unchanged. The warm-up's purpose is gas (measured by npm run bench: first payment = steady state).",
     m6efcb5b8:
       "Equivalent: IntentCalldata.classify takes data[:min(len, 4)]; with `<=` instead of `<` the only changed case is length 4, where both take 4 bytes.",
     mb30b7d15:

@@ -17,6 +17,9 @@
  *   --minimal                 SuMo's minimal mutation rules (fewer, less redundant mutants)
  *   --preflight               only generate and count the mutants
  *   --max N                   test at most the first N mutants
+ *   --sample N                test N mutants spread evenly over every selected contract's generated list (every
+ *                             k-th of each file, k chosen so the files share N in proportion to their mutants):
+ *                             an estimate of the whole score in one run (one SuMo pre-test, then N mutants)
  *   --keep                    keep the sandbox afterwards (printed path)
  *   --report-only             write the report from the sandbox's results so far (a run stopped midway)
  *
@@ -44,6 +47,7 @@ interface Options {
   minimal: boolean;
   preflight: boolean;
   max?: number;
+  sample?: number;
   keep: boolean;
   reportOnly: boolean;
   out: string;
@@ -81,6 +85,7 @@ function parseArgs(argv: string[]): Options {
     else if (a === "--keep") o.keep = true;
     else if (a === "--report-only") o.reportOnly = true;
     else if (a === "--max") o.max = Number(argv[++i]);
+    else if (a === "--sample") o.sample = Number(argv[++i]);
     else if (a === "--out") o.out = argv[++i];
     else throw new MutationError("MUTATION_USAGE", `unknown option ${a}; see the header of scripts/mutation.ts`);
   }
@@ -194,6 +199,35 @@ function sumo(sandbox: string, args: string[]): number {
   return r.status ?? 1;
 }
 
+/**
+ * Every k-th mutant of each file's generated list (the first of each stride), with k = total / n, so each file
+ * contributes in proportion to its mutants and every operator and region of a file is reached.
+ */
+function sampleOf(generated: MutantRow[], n: number): MutantRow[] {
+  if (!Number.isInteger(n) || n < 1) throw new MutationError("MUTATION_USAGE", `--sample needs a positive integer, got ${n}`);
+  if (n >= generated.length) return generated;
+  const stride = generated.length / n;
+  const picked: MutantRow[] = [];
+  for (let i = 0; i < n; i++) picked.push(generated[Math.floor(i * stride)]);
+  return picked;
+}
+
+/**
+ * Makes the sandbox's SuMo test only `sample`: its copy of mutationRunner.js (private to the sandbox, see
+ * copyProject) filters the generated mutants by the ids listed in .sumo/sample.json.
+ */
+function restrictToSample(sandbox: string, sample: MutantRow[]): void {
+  const list = path.join(sandbox, ".sumo", "sample.json");
+  fs.writeFileSync(list, JSON.stringify(sample.map((m) => m.id)));
+  const runner = path.join(sandbox, "node_modules", "@morenabarboni", "sumo", "src", "mutationRunner.js");
+  const source = fs.readFileSync(runner, "utf8");
+  const anchor = "var mutations = generateAllMutations(contractsUnderMutation, true)";
+  if (!source.includes(anchor)) throw new MutationError("MUTATION_SETUP", `this SuMo version has no "${anchor}": --sample cannot select mutants`);
+  const filter = `${anchor}\n        { const only = new Set(JSON.parse(require("fs").readFileSync(${JSON.stringify(list)}, "utf8"))); mutations = mutations.filter((m) => only.has(m.id)); }`;
+  fs.writeFileSync(runner, source.replace(anchor, filter));
+  console.log(`Sample: ${sample.length} mutants (${list})`);
+}
+
 function readCsv(file: string): MutantRow[] {
   if (!fs.existsSync(file)) return [];
   const lines = fs.readFileSync(file, "utf8").split("\n").slice(1).filter((l) => l.trim());
@@ -225,7 +259,7 @@ function main() {
   copyProject(sandbox);
   configureSandbox(sandbox, o, tests);
   const generatedCsv = path.join(sandbox, ".sumo", "results", "generated.csv");
-  if (o.preflight || o.max !== undefined) {
+  if (o.preflight || o.max !== undefined || o.sample !== undefined) {
     if (sumo(sandbox, ["preflight"]) !== 0) throw new MutationError("MUTATION_SUMO", "sumo preflight failed (see its output above)");
   }
   const generated = readCsv(generatedCsv);
@@ -238,6 +272,7 @@ function main() {
   const started = Date.now();
   const args = ["test"];
   if (o.max !== undefined && generated.length > o.max) args.push(generated[0].id, generated[o.max - 1].id);
+  if (o.sample !== undefined) restrictToSample(sandbox, sampleOf(generated, o.sample));
   const status = sumo(sandbox, args);
   writeReport(sandbox, o, tests, generated, started, status);
   if (!o.keep) fs.rmSync(sandbox, { recursive: true, force: true });
@@ -262,6 +297,7 @@ function writeReport(sandbox: string, o: Options, tests: string[], generated: Mu
     tests,
     operators: o.operators ?? "SuMo standard set",
     minimal: o.minimal,
+    sample: o.sample ?? null,
     mutantsGenerated: generated.length || results.length,
     mutantsTested: results.length,
     killed,

@@ -107,7 +107,8 @@ function testsStep(files: string[]): Promise<StepResult> {
     `const { makeAuditReporter } = require(${JSON.stringify(path.join(ROOT, "scripts", "audit.ts"))});`,
     `const hre = require("hardhat");`,
     `hre.config.mocha.reporter = makeAuditReporter();`,
-    `hre.run("test", { testFiles: ${JSON.stringify(files)} }).then((failures) => { process.exitCode = failures ? 1 : 0; }, (e) => { console.error(e); process.exitCode = 1; });`,
+    // Hardhat 2's test task resolves to undefined and reports failures through process.exitCode (their count).
+    `hre.run("test", { testFiles: ${JSON.stringify(files)} }).then(() => { process.exitCode = process.exitCode ? 1 : 0; }, (e) => { console.error(e); process.exitCode = 1; });`,
   ].join("\n");
   const label = `hardhat test ${files.length ? files.map((f) => path.relative(ROOT, f)).join(" ") : "(whole suite)"} with per-test results in reports/mocha.json`;
   return run(

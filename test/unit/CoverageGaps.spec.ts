@@ -9,7 +9,7 @@
  * of calls that the module never makes.
  */
 import { expect } from "chai";
-import hre, { ethers } from "hardhat";
+import { ethers } from "hardhat";
 import { loadFixture, setStorageAt, time } from "@nomicfoundation/hardhat-network-helpers";
 import { AbiCoder, keccak256, parseEther, parseUnits, toBeHex } from "ethers";
 import {
@@ -31,43 +31,16 @@ import {
   treasuryFixture,
   treasuryState,
 } from "../fixtures";
+import { moduleLayout, type StorageEntry, type StorageLayout } from "../layout";
 import type { Intent } from "../../sdk/eip712";
 
 // ------------------------------------------------------------------ storage layout (from the build info)
-
-interface StorageEntry {
-  label: string;
-  slot: string;
-  offset: number;
-  type: string;
-}
-interface StorageType {
-  numberOfBytes: string;
-  value?: string;
-  members?: StorageEntry[];
-}
-interface StorageLayout {
-  storage: StorageEntry[];
-  types: Record<string, StorageType>;
-}
 
 /** Where a value lives: its slot, its first bit within the slot and its width in bits. */
 interface Field {
   slot: bigint;
   shift: bigint;
   bits: bigint;
-}
-
-async function moduleLayout(): Promise<StorageLayout> {
-  const fqn = "contracts/AgentTreasuryModule.sol:AgentTreasuryModule";
-  const info = await hre.artifacts.getBuildInfo(fqn);
-  if (!info) throw new Error(`no build info for ${fqn}: run npx hardhat compile`);
-  const output = info.output.contracts["contracts/AgentTreasuryModule.sol"].AgentTreasuryModule as unknown as {
-    storageLayout?: StorageLayout;
-  };
-  if (!output.storageLayout)
-    throw new Error("storageLayout missing: keep outputSelection storageLayout in hardhat.config.ts");
-  return output.storageLayout;
 }
 
 function entryOf(layout: StorageLayout, label: string): StorageEntry {

@@ -20,25 +20,8 @@ import {
   tokenPayment,
   treasuryFixture,
 } from "../fixtures";
+import { moduleLayout } from "../layout";
 
-interface StorageEntry {
-  label: string;
-  slot: string;
-  offset: number;
-  type: string;
-}
-interface StorageType {
-  encoding: string;
-  label: string;
-  numberOfBytes: string;
-  key?: string;
-  value?: string;
-  members?: StorageEntry[];
-}
-interface StorageLayout {
-  storage: StorageEntry[];
-  types: Record<string, StorageType>;
-}
 interface AstNode {
   nodeType: string;
   name?: string;
@@ -75,18 +58,6 @@ function stateVariableOf(constant: string): string {
       .map((w) => w[0].toUpperCase() + w.slice(1))
       .join("")
   );
-}
-
-async function moduleLayout(): Promise<StorageLayout> {
-  const fqn = "contracts/AgentTreasuryModule.sol:AgentTreasuryModule";
-  const info = await hre.artifacts.getBuildInfo(fqn);
-  if (!info) throw new Error(`no build info for ${fqn}: run npx hardhat compile`);
-  const output = info.output.contracts["contracts/AgentTreasuryModule.sol"].AgentTreasuryModule as unknown as {
-    storageLayout?: StorageLayout;
-  };
-  if (!output.storageLayout)
-    throw new Error("storageLayout missing: keep outputSelection storageLayout in hardhat.config.ts");
-  return output.storageLayout;
 }
 
 /** The integer constants declared in `source`, from the AST in the build info that compiled `fqn`. */

@@ -23,6 +23,10 @@ module.exports = {
   // Not a SuMo setting: why known surviving mutants survive, by mutant hash (SuMo hashes file name, position and
   // replacement, so a hash stays valid until the line moves). scripts/mutation.ts copies these into the report.
   survivorNotes: {
+    mb65e67cb:
+      "Equivalent: when setAgent changes the rate window it zeroes both rate counters; the bucket number it stores (0, or 1 in the mutant) only decides whether those zero counts carry over, so every later count is the same.",
+    mfc38e922:
+      "Equivalent: a denied intent's record is stored with gracePeriod 1 instead of 0; grace is read only for a queued record (expiry), never for a denied one, and no view returns it.",
     m4c4d6c0c:
       "Equivalent in state, not in gas: SlidingWindow._WARMED = 1 >> 224 (= 0) makes setLength re-scan the 8 ring entries on every call instead of once; it only ever writes entries that are still zero, so storage and every spend are unchanged. The warm-up's purpose is gas (measured by npm run bench: first payment = steady state).",
     m6efcb5b8:

@@ -124,17 +124,7 @@ export interface ChainOutcome {
 }
 
 /** An intent as decoded from an event or calldata, with checksummed addresses and bigint numbers. */
-export function toIntent(o: {
-  agent: string;
-  target: string;
-  value: bigint;
-  data: string;
-  nonce: bigint;
-  idempotencyKey: string;
-  validAfter: bigint;
-  validUntil: bigint;
-  rationale: string;
-}): Intent {
+export function toIntent(o: Intent): Intent {
   return {
     agent: getAddress(o.agent),
     target: getAddress(o.target),

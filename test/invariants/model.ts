@@ -12,6 +12,7 @@
  * the state after setup, as the chain starts from an EVM snapshot.
  */
 import { AbiCoder, ZeroAddress, ZeroHash, keccak256 } from "ethers";
+import type { Intent } from "../../sdk/eip712";
 
 export const ETH = ZeroAddress;
 export const MASK64 = (1n << 64n) - 1n;
@@ -33,17 +34,8 @@ export const TRANSFER = "0xa9059cbb";
 const APPROVAL_LIKE = new Set(["0x095ea7b3", "0x39509351", "0xd505accf", "0x8fcbaf0c", "0xa22cb465", "0x23b872dd"]);
 export const WINDOW_CAPACITY = 8;
 
-export interface IntentM {
-  agent: string;
-  target: string;
-  value: bigint;
-  data: string;
-  nonce: bigint;
-  idempotencyKey: string;
-  validAfter: bigint;
-  validUntil: bigint;
-  rationale: string;
-}
+/** The model's intent is the client's: one definition of the struct the module signs (sdk/eip712.ts). */
+export type IntentM = Intent;
 
 export interface ConfigM {
   validUntil: bigint;

@@ -44,7 +44,8 @@ library IntentCalldata {
         bytes calldata data
     ) internal pure returns (Kind kind, bytes4 selector, address to, uint256 amount) {
         if (data.length == 0) return (Kind.EthPayment, bytes4(0), address(0), 0);
-        selector = bytes4(data[:data.length < 4 ? data.length : 4]);
+        // The first four bytes; shorter data is zero-padded.
+        selector = bytes4(data);
         if (selector == TRANSFER) {
             if (data.length != 68) return (Kind.MalformedTransfer, selector, address(0), 0);
             (to, amount) = abi.decode(data[4:], (address, uint256));

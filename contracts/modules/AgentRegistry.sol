@@ -2,6 +2,7 @@
 pragma solidity 0.8.30;
 
 import {IAgentTreasuryModule} from "../interfaces/IAgentTreasuryModule.sol";
+import {AgentWord} from "../libraries/AgentWord.sol";
 import {AvatarOwned} from "./AvatarOwned.sol";
 
 /**
@@ -14,8 +15,9 @@ import {AvatarOwned} from "./AvatarOwned.sol";
  * signatures: Promise 2). Each activation of a key opens a new `epoch`; a queued intent belongs to the epoch in
  * which it was queued and reads as cancelled once that epoch ends (removal or rotation).
  *
- * Storage is split by temperature: {AgentRecord} (per key) is read and written once per submission; {AgentPolicy}
- * (per identity) is read only to queue, to deny, or when a rate limit is set.
+ * Storage is split by temperature: {AgentRecord} (per key) is read and written once per submission, as one word
+ * ({AgentWord}) that the submission path updates on the stack; {AgentPolicy} (per identity) is read only to queue,
+ * to deny, or when a rate limit is set.
  */
 abstract contract AgentRegistry is AvatarOwned {
     enum AgentStatus {
@@ -196,39 +198,23 @@ abstract contract AgentRegistry is AvatarOwned {
     }
 
     /**
-     * @dev The record of a key that may act now: active (not unknown, removed or rotated out) and unexpired.
-     * An expired agent is rejected like an unknown one, with its expiry in the error.
+     * @dev The record of a key that may act now, as its storage slot and its word: active (not unknown, removed or
+     * rotated out) and unexpired. An expired agent is rejected like an unknown one, with its expiry in the error.
      */
-    function _liveAgent(address agent) internal view returns (AgentRecord memory) {
-        // Not a named return: that would allocate and zero a second struct before the copy from storage.
-        AgentRecord memory rec = _agents[agent];
-        if (rec.status != AgentStatus.Active) revert AgentUnknown(agent);
-        if (rec.validUntil != 0 && block.timestamp >= rec.validUntil) {
-            revert AgentExpired(agent, rec.validUntil, block.timestamp);
+    function _liveAgent(address agent) internal view returns (AgentRecord storage stored, AgentWord word) {
+        stored = _agents[agent];
+        assembly ("memory-safe") {
+            word := sload(stored.slot)
         }
-        return rec;
+        if (!word.isActive()) revert AgentUnknown(agent);
+        uint48 validUntil = word.validUntil();
+        if (validUntil != 0 && block.timestamp >= validUntil) revert AgentExpired(agent, validUntil, block.timestamp);
     }
 
-    /**
-     * @dev Writes a key's record in one SSTORE (a struct copy would read and write it field by field). The bit
-     * positions are those of {AgentRecord}'s storage layout, first field lowest.
-     */
-    function _storeAgent(address agent, AgentRecord memory rec) internal {
-        uint256 word =
-            uint256(rec.validUntil) |
-                (uint256(rec.id) << 48) |
-                (uint256(rec.status) << 80) |
-                (uint256(rec.recipientMode) << 88) |
-                (rec.frozen ? uint256(1) << 96 : 0) |
-                (rec.rateLimited ? uint256(1) << 104 : 0) |
-                (uint256(rec.epoch) << 112) |
-                (uint256(rec.laneZeroNonce) << 128) |
-                (uint256(rec.rateBucket) << 184) |
-                (uint256(rec.ratePrev) << 216) |
-                (uint256(rec.rateCur) << 232);
-        AgentRecord storage slot = _agents[agent];
+    /// @dev Writes back the record word of a key read by {_liveAgent}: one SSTORE.
+    function _storeAgent(AgentRecord storage stored, AgentWord word) internal {
         assembly ("memory-safe") {
-            sstore(slot.slot, word)
+            sstore(stored.slot, word)
         }
     }
 

@@ -99,19 +99,19 @@ abstract contract AvatarOwned is IAgentTreasuryModule {
      * and no nonce is consumed. Callers have written all their state before this external call.
      */
     function _executeOnAvatar(
+        uint256 value,
         address safe,
         address asset,
         uint256 charged,
         bool tokenTransfer,
-        Intent calldata intent
+        address target,
+        bytes calldata data
     ) internal {
-        uint256 value = intent.value;
         uint256 assetBefore = _balanceOf(asset, safe);
         bool alsoEth = asset != address(0) && value != 0;
         uint256 ethBefore = alsoEth ? safe.balance : 0;
         {
-            address target = intent.target;
-            (bool success, bytes memory returnData) = _callAvatar(safe, target, value, intent.data);
+            (bool success, bytes memory returnData) = _callAvatar(safe, target, value, data);
             _checkAnswer(success, returnData, tokenTransfer, target);
         }
         _checkOutflow(asset, assetBefore, _balanceOf(asset, safe), charged);

@@ -2,6 +2,7 @@
 pragma solidity 0.8.30;
 
 import {IAgentTreasuryModule} from "../interfaces/IAgentTreasuryModule.sol";
+import {AgentWord} from "../libraries/AgentWord.sol";
 import {SpendingLimits} from "./SpendingLimits.sol";
 
 /**
@@ -72,13 +73,14 @@ abstract contract EmergencyControls is SpendingLimits {
     }
 
     /**
-     * @dev Counts a denial against the agent. When its strikes within the strike window reach `maxStrikes`, the
-     * agent freezes (in `rec`, written back by the caller): an agent that keeps probing is treated as compromised.
+     * @dev Counts a denial against the agent whose record word is `word`. When its strikes within the strike window
+     * reach `maxStrikes`, the agent freezes (in the returned word, written back by the caller): an agent that keeps
+     * probing is treated as compromised.
      */
-    function _strike(AgentRecord memory rec, address agent) internal {
-        AgentPolicy storage policy = _policies[rec.id];
+    function _strike(AgentWord word, address agent) internal returns (AgentWord) {
+        AgentPolicy storage policy = _policies[word.id()];
         uint8 maxStrikes = policy.maxStrikes;
-        if (maxStrikes == 0) return;
+        if (maxStrikes == 0) return word;
         (uint32 bucket, uint256 prev, uint256 cur) = _roll(
             policy.strikeBucket,
             policy.strikePrev,
@@ -89,28 +91,25 @@ abstract contract EmergencyControls is SpendingLimits {
         // cannot submit again until the owner unfreezes it, which clears the counters.
         ++cur;
         (policy.strikeBucket, policy.strikePrev, policy.strikeCur) = (bucket, uint8(prev), uint8(cur));
-        if (prev + cur >= maxStrikes && !rec.frozen) {
-            rec.frozen = true;
+        if (prev + cur >= maxStrikes && !word.frozen()) {
             emit AgentFrozen(agent, address(this), FREEZE_STRIKES);
+            return word.withFrozen();
         }
+        return word;
     }
 
     /**
-     * @dev Counts an accepted intent against the agent's rate limit (in `rec`) and reports whether it exceeds it.
-     * Every accepted intent counts: executed, queued and denied, including the one that is rate limited.
+     * @dev Counts an accepted intent against the agent's rate limit (in the returned word) and reports whether it
+     * exceeds it. Every accepted intent counts: executed, queued and denied, including the one that is rate limited.
      */
-    function _countRate(AgentRecord memory rec) internal view returns (bool limited) {
-        if (!rec.rateLimited) return false;
-        AgentPolicy storage policy = _policies[rec.id];
-        (uint32 bucket, uint256 prev, uint256 cur) = _roll(
-            rec.rateBucket,
-            rec.ratePrev,
-            rec.rateCur,
-            policy.rateWindow
-        );
+    function _countRate(AgentWord word) internal view returns (bool limited, AgentWord) {
+        if (!word.rateLimited()) return (false, word);
+        AgentPolicy storage policy = _policies[word.id()];
+        (uint32 bucket, uint16 ratePrev, uint16 rateCur) = word.rate();
+        (uint32 nowBucket, uint256 prev, uint256 cur) = _roll(bucket, ratePrev, rateCur, policy.rateWindow);
         limited = prev + cur >= policy.maxIntentsPerWindow;
         // Saturate: past the limit every further intent is denied anyway.
         if (cur < type(uint16).max) ++cur;
-        (rec.rateBucket, rec.ratePrev, rec.rateCur) = (bucket, uint16(prev), uint16(cur));
+        return (limited, word.withRate(nowBucket, uint16(prev), uint16(cur)));
     }
 }

@@ -2,6 +2,7 @@
 pragma solidity 0.8.30;
 
 import {IAgentTreasuryModule} from "../interfaces/IAgentTreasuryModule.sol";
+import {AgentWord} from "../libraries/AgentWord.sol";
 import {IntentVerifier} from "./IntentVerifier.sol";
 
 /**
@@ -69,54 +70,49 @@ abstract contract Idempotency is IntentVerifier {
     }
 
     /**
-     * @dev Looks up the intent's `(id, idempotencyKey)`. Returns the payload tag (zero without a key) and the
-     * original intentId when the key is bound to a payload with the same tag (zero when the key is unused or
-     * absent); reverts {IdempotencyKeyConflict} when it is bound to another payload. `dataHash` is
-     * `keccak256(intent.data)`.
+     * @dev Binds `(id, key)` to `intentId` unless the key is bound already (Promise 2). Returns the original intentId
+     * when the key is bound to a payload with the same tag: a replay, which the caller returns without doing anything
+     * new. Reverts {IdempotencyKeyConflict} when it is bound to another payload. The binding is written before the
+     * outcome is decided because every outcome of a keyed intent binds its key; a later revert undoes it.
      */
-    function _replayOf(
+    function _bindKey(
         uint32 id,
-        Intent calldata intent,
-        bytes32 dataHash
-    ) internal view returns (uint80 tag, bytes32 original) {
-        bytes32 key = intent.idempotencyKey;
-        if (key == bytes32(0)) return (0, bytes32(0));
-        tag = _payloadTag(intent.target, intent.value, dataHash);
-        original = _keys[id][key];
-        if (original != bytes32(0) && _intents[original].payloadTag != tag) {
-            revert IdempotencyKeyConflict(intent.agent, key, original);
-        }
+        address agent,
+        bytes32 key,
+        uint80 tag,
+        bytes32 intentId
+    ) internal returns (bytes32 original) {
+        mapping(bytes32 key => bytes32 intentId) storage keys = _keys[id];
+        original = keys[key];
+        if (original == bytes32(0)) keys[key] = intentId;
+        else if (_intents[original].payloadTag != tag) revert IdempotencyKeyConflict(agent, key, original);
     }
 
     /**
-     * @dev Writes the record of a new intent and binds its key (if any). Keyless executed intents are not
-     * recorded. `tag` is the payload tag of a keyed intent (zero without a key).
+     * @dev Writes the record of a new intent; its key, if any, was bound by {_bindKey}. The caller skips keyless
+     * auto-executed intents, which are not recorded. `tag` is the payload tag of a keyed intent (zero without a key).
      */
     function _record(
         bytes32 intentId,
-        bytes32 key,
         uint80 tag,
-        AgentRecord memory rec,
+        AgentWord agentWord,
         Status status,
         uint48 eta,
         uint32 gracePeriod
     ) internal {
-        bool keyed = key != bytes32(0);
-        if (status == Status.Executed && !keyed) return;
         // One SSTORE of the packed record (a struct assignment writes field by field). Bit positions follow
         // {IntentRecord}'s storage layout, first field lowest; approvals and approvalEra start at zero.
         uint256 word =
             uint256(status) |
                 (uint256(eta) << 8) |
                 (uint256(gracePeriod) << 56) |
-                (uint256(rec.id) << 88) |
-                (uint256(rec.epoch) << 120) |
+                (uint256(agentWord.id()) << 88) |
+                (uint256(agentWord.epoch()) << 120) |
                 (uint256(tag) << 176);
         IntentRecord storage r = _intents[intentId];
         assembly ("memory-safe") {
             sstore(r.slot, word)
         }
-        if (keyed) _keys[rec.id][key] = intentId;
     }
 
     /**

@@ -1,6 +1,7 @@
 // SPDX-License-Identifier: MIT
 pragma solidity 0.8.30;
 
+import {AgentWord} from "../libraries/AgentWord.sol";
 import {IntentCalldata} from "../libraries/IntentCalldata.sol";
 import {EmergencyControls} from "./EmergencyControls.sol";
 
@@ -27,11 +28,12 @@ abstract contract IntentPolicy is EmergencyControls {
 
     function _evaluate(
         address safe,
-        AgentRecord memory rec,
+        AgentWord agentWord,
         address target,
         uint256 value,
         bytes calldata data
     ) internal view returns (Decision memory d) {
+        uint32 id = agentWord.id();
         d.to = target;
         d.amount = value;
         if (target == safe || target == address(this)) {
@@ -46,7 +48,7 @@ abstract contract IntentPolicy is EmergencyControls {
         bool payment = kind != IntentCalldata.Kind.Call;
         if (kind == IntentCalldata.Kind.TokenPayment) {
             (d.tokenTransfer, d.asset, d.amount, d.to, d.extraEth) = (true, target, amount, to, value);
-        } else if (!payment && !_isAllowedCall(rec.id, target, selector)) {
+        } else if (!payment && !_isAllowedCall(id, target, selector)) {
             d.reason =
                 IntentCalldata.isApprovalLike(selector) ? DenyReason.ApprovalNotAllowed : DenyReason.TargetNotAllowed;
             return d;
@@ -54,19 +56,20 @@ abstract contract IntentPolicy is EmergencyControls {
         d.fitsAuto = true;
         // A call without value spends nothing; anything else needs a limit for its asset.
         if (payment || d.amount != 0) {
-            (d.reason, d.fitsAuto) = _checkSpend(rec.id, d.asset, d.amount);
+            (d.reason, d.fitsAuto) = _checkSpend(id, d.asset, d.amount);
             if (d.reason != DenyReason.None) return d;
         }
         if (d.extraEth != 0) {
-            (DenyReason ethReason, bool ethFits) = _checkSpend(rec.id, address(0), d.extraEth);
+            (DenyReason ethReason, bool ethFits) = _checkSpend(id, address(0), d.extraEth);
             if (ethReason != DenyReason.None) {
                 d.reason = ethReason;
                 return d;
             }
             d.fitsAuto = d.fitsAuto && ethFits;
         }
-        if (payment && rec.recipientMode != RecipientMode.Any && !_isRecipient(rec.id, d.to)) {
-            if (rec.recipientMode == RecipientMode.Allowlist) d.reason = DenyReason.RecipientNotAllowed;
+        RecipientMode mode = agentWord.recipientMode();
+        if (payment && mode != RecipientMode.Any && !_isRecipient(id, d.to)) {
+            if (mode == RecipientMode.Allowlist) d.reason = DenyReason.RecipientNotAllowed;
             else d.fitsAuto = false; // EscalateUnknown: co-signers decide
         }
     }

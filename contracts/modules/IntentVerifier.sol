@@ -6,6 +6,7 @@ import {MessageHashUtils} from "@openzeppelin/contracts/utils/cryptography/Messa
 import {ECDSA} from "@openzeppelin/contracts/utils/cryptography/ECDSA.sol";
 import {SafeCast} from "@openzeppelin/contracts/utils/math/SafeCast.sol";
 import {SignatureChecker} from "@openzeppelin/contracts/utils/cryptography/SignatureChecker.sol";
+import {AgentWord} from "../libraries/AgentWord.sol";
 import {AgentRegistry} from "./AgentRegistry.sol";
 
 /**
@@ -74,16 +75,23 @@ abstract contract IntentVerifier is AgentRegistry {
     }
 
     /**
-     * @dev Checks the time bounds and the agent's signature; returns the intentId and `keccak256(intent.data)`.
-     * An empty signature means "the agent is the caller". `agent` is the caller's read of `intent.agent`.
+     * @dev Checks the time bounds and the agent's signature; returns the intentId. An empty signature means "the
+     * agent is the caller". `agent`, `target` and `dataHash` are the caller's reads of `intent.agent`,
+     * `intent.target` and `keccak256(intent.data)`.
      */
     function _authenticate(
         Intent calldata intent,
         address agent,
+        address target,
+        bytes32 dataHash,
         bytes calldata signature
-    ) internal view returns (bytes32 intentId, bytes32 dataHash) {
-        dataHash = keccak256(intent.data);
-        intentId = _checkedDigest(intent, agent, dataHash);
+    ) internal view returns (bytes32 intentId) {
+        uint48 validAfter = intent.validAfter;
+        uint48 validUntil = intent.validUntil;
+        if (validUntil == 0) revert IntentValidUntilZero(agent);
+        if (block.timestamp < validAfter) revert IntentNotYetValid(validAfter, block.timestamp);
+        if (block.timestamp > validUntil) revert IntentExpired(validUntil, block.timestamp);
+        intentId = _digest(intent, agent, target, dataHash, validAfter, validUntil);
         if (signature.length == 0) {
             if (msg.sender != agent) revert IntentSenderNotAgent(msg.sender, agent);
         } else if (!_isValidSignature(agent, intentId, signature)) {
@@ -91,14 +99,23 @@ abstract contract IntentVerifier is AgentRegistry {
         }
     }
 
-    /// @dev The intent's validity window checked against the block time, then its digest.
-    function _checkedDigest(Intent calldata intent, address agent, bytes32 dataHash) private view returns (bytes32) {
-        uint48 validAfter = intent.validAfter;
-        uint48 validUntil = intent.validUntil;
-        if (validUntil == 0) revert IntentValidUntilZero(agent);
-        if (block.timestamp < validAfter) revert IntentNotYetValid(validAfter, block.timestamp);
-        if (block.timestamp > validUntil) revert IntentExpired(validUntil, block.timestamp);
-        return _digest(intent, agent, intent.target, dataHash, validAfter, validUntil);
+    /**
+     * @dev `intent.agent`, `intent.target` and `intent.data` read again without the compiler's checks. Only for a
+     * caller that has already read each of them through Solidity in this call (the submission path reads all three
+     * before {_authenticate}): that read reverts on an address with dirty high bits and on a `data` offset or length
+     * outside the calldata, so the same words read raw are known to be clean and in bounds. The compiler would
+     * repeat its checks (about 220 gas) on every read.
+     */
+    function _checkedFields(
+        Intent calldata intent
+    ) internal pure returns (address agent, address target, bytes calldata data) {
+        assembly ("memory-safe") {
+            agent := calldataload(intent)
+            target := calldataload(add(intent, 0x20))
+            let head := add(intent, calldataload(add(intent, 0x60)))
+            data.length := calldataload(head)
+            data.offset := add(head, 0x20)
+        }
     }
 
     /**
@@ -152,16 +169,26 @@ abstract contract IntentVerifier is AgentRegistry {
     }
 
     /**
-     * @dev Consumes `nonce` for the agent of `rec`. Lane 0 is updated in `rec` (the caller writes it back); other
-     * lanes in storage here, keyed by identity. Promise 2: each (lane, sequence) is accepted once, in order.
+     * @dev Consumes `nonce` for the agent whose record word is `word`. Lane 0 lives in the word (returned updated; the
+     * caller writes it back); other lanes in storage here, keyed by identity. Promise 2: each (lane, sequence) is
+     * accepted once, in order.
      */
-    function _useNonce(AgentRecord memory rec, address agent, uint256 nonce) internal {
+    function _useNonce(AgentWord word, address agent, uint256 nonce) internal returns (AgentWord) {
         uint192 lane = uint192(nonce >> 64);
         uint64 sequence = uint64(nonce);
-        uint64 expected = lane == 0 ? rec.laneZeroNonce : _laneNonces[rec.id][lane];
-        if (sequence != expected) revert IntentNonceMismatch(agent, (uint256(lane) << 64) | expected, nonce);
+        // Two separate paths, so the common lane 0 never computes the lane mapping's slot.
         // Checked: a sequence never wraps back to a used value (lane 0 holds 56 bits, other lanes 64).
-        if (lane == 0) rec.laneZeroNonce = SafeCast.toUint56(expected + 1);
-        else _laneNonces[rec.id][lane] = expected + 1;
+        if (lane == 0) {
+            uint64 expected = word.laneZeroNonce();
+            if (sequence != expected) revert IntentNonceMismatch(agent, expected, nonce);
+            return word.withLaneZeroNonce(SafeCast.toUint56(expected + 1));
+        }
+        mapping(uint192 => uint64) storage lanes = _laneNonces[word.id()];
+        uint64 expectedInLane = lanes[lane];
+        if (sequence != expectedInLane) {
+            revert IntentNonceMismatch(agent, (uint256(lane) << 64) | expectedInLane, nonce);
+        }
+        lanes[lane] = expectedInLane + 1;
+        return word;
     }
 }

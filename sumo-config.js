@@ -23,15 +23,15 @@ module.exports = {
   // Not a SuMo setting: why known surviving mutants survive, by mutant hash (SuMo hashes file name, position and
   // replacement, so a hash stays valid until the line moves). scripts/mutation.ts copies these into the report.
   survivorNotes: {
-    mb65e67cb:
+    m5a169026:
       "Equivalent: when setAgent changes the rate window it zeroes both rate counters; the bucket number it stores (0, or 1 in the mutant) only decides whether those zero counts carry over, so every later count is the same.",
-    mfc38e922:
+    me14a38e2:
       "Equivalent: a denied intent's record is stored with gracePeriod 1 instead of 0; grace is read only for a queued record (expiry), never for a denied one, and no view returns it.",
     m4c4d6c0c:
       "Equivalent in state, not in gas: SlidingWindow._WARMED = 1 >> 224 (= 0) makes setLength re-scan the 8 ring entries on every call instead of once; it only ever writes entries that are still zero, so storage and every spend are unchanged. The warm-up's purpose is gas (measured by npm run bench: first payment = steady state).",
-    m6efcb5b8:
-      "Equivalent: IntentCalldata.classify takes data[:min(len, 4)]; with `<=` instead of `<` the only changed case is length 4, where both take 4 bytes.",
-    mb30b7d15:
-      "Differs only for calldata of 1 to 3 bytes (slice past the end reverts instead of a zero-padded selector being denied). The campaign now submits 2-byte calldata (harness.ts call variant 4), which kills it; the sample run used the copy of the tests taken before that variant existed.",
+    m74c1b21a:
+      "Equivalent: setCosigners stores member i's index as i + 2 instead of i + 1, so each co-signer's on-chain approval uses bit i + 1 of the record's bitmap instead of bit i. approve, hasApproved, intent() and executeQueued all go through the same index, 20 members still fit the 24-bit bitmap, and no view exposes bit positions.",
+    mdd0061c1:
+      "Killed since this run's copy of the tests: unfreezeAgent storing strikeCur 1 instead of 0 only shows while the strike bucket is still bucket 0 (a strike window longer than twice the chain's age); EmergencyControls.spec test_unfreezeAgent_strikeBucketStillCurrent_clearsEveryStrike now covers it.",
   },
 };

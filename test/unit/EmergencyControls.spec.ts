@@ -295,6 +295,28 @@ describe("EmergencyControls", function () {
       await expect(submitSigned(fx, small)).to.emit(fx.module, "IntentExecuted");
       expect(await ethBalance(fx, fx.alice.address)).to.equal(aliceBefore + TENTH);
     });
+
+    it("test_unfreezeAgent_strikeBucketStillCurrent_clearsEveryStrike", async function () {
+      // With the longest strike window (2^32 - 1 s) a bucket spans 2^31 s, longer than the chain has existed, so
+      // every strike lands in bucket 0, the bucket number that unfreezing stores: the cleared counts themselves,
+      // not an old bucket number, must be what forgets the strikes.
+      const fx = await loadFixture(treasuryFixture);
+      await reconfigure(fx, { strikeWindow: 2n ** 32n - 1n });
+      await (await submitSigned(fx, await buildIntent(fx, ABOVE_CAP))).wait();
+      await (await submitSigned(fx, await buildIntent(fx, ABOVE_CAP))).wait();
+      expect(await fx.lens.strikes(fx.moduleAddress, fx.agent.address)).to.equal(2n);
+      await fx.module.connect(fx.guardian).freezeAgent(fx.agent.address);
+      await (await (await owner(fx)).unfreezeAgent(fx.agent.address)).wait();
+      expect(await fx.lens.strikes(fx.moduleAddress, fx.agent.address)).to.equal(0n);
+
+      // maxStrikes is 3: two more denials leave the agent live, the third freezes it.
+      await (await submitSigned(fx, await buildIntent(fx, ABOVE_CAP))).wait();
+      await expect(submitSigned(fx, await buildIntent(fx, ABOVE_CAP))).not.to.emit(fx.module, "AgentFrozen");
+      expect(await fx.module.isFrozen(fx.agent.address)).to.equal(false);
+      await expect(submitSigned(fx, await buildIntent(fx, ABOVE_CAP)))
+        .to.emit(fx.module, "AgentFrozen")
+        .withArgs(fx.agent.address, fx.moduleAddress, STRIKES);
+    });
   });
 
   describe("automatic freeze after strikes", function () {

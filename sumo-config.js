@@ -31,7 +31,5 @@ module.exports = {
       "Equivalent in state, not in gas: SlidingWindow._WARMED = 1 >> 224 (= 0) makes setLength re-scan the 8 ring entries on every call instead of once; it only ever writes entries that are still zero, so storage and every spend are unchanged. The warm-up's purpose is gas (measured by npm run bench: first payment = steady state).",
     m74c1b21a:
       "Equivalent: setCosigners stores member i's index as i + 2 instead of i + 1, so each co-signer's on-chain approval uses bit i + 1 of the record's bitmap instead of bit i. approve, hasApproved, intent() and executeQueued all go through the same index, 20 members still fit the 24-bit bitmap, and no view exposes bit positions.",
-    mdd0061c1:
-      "Killed since this run's copy of the tests: unfreezeAgent storing strikeCur 1 instead of 0 only shows while the strike bucket is still bucket 0 (a strike window longer than twice the chain's age); EmergencyControls.spec test_unfreezeAgent_strikeBucketStillCurrent_clearsEveryStrike now covers it.",
   },
 };

@@ -81,8 +81,9 @@ abstract contract IntentRouter is EscalationQueue, ReentrancyGuardTransient {
     }
 
     /**
-     * @dev The validity window and the signature, then the idempotency key of agent identity `id`: returns the
-     * intentId, the payload tag of a keyed intent, and the original intentId of a replay (else zero).
+     * @dev The validity window and the signature, then the idempotency key of agent identity `id`, which a new key
+     * binds to this intent ({_bindKey}): returns the intentId, the payload tag of a keyed intent, and the original
+     * intentId of a replay (else zero).
      */
     function _admit(
         Intent calldata intent,

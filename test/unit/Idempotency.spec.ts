@@ -5,6 +5,7 @@
  * still apply. Promise 2: exactly once.
  */
 import { expect } from "chai";
+import { ethers } from "hardhat";
 import { loadFixture, time } from "@nomicfoundation/hardhat-network-helpers";
 import { ZeroHash, id, parseEther, parseUnits } from "ethers";
 import {
@@ -197,6 +198,49 @@ describe("Idempotency", function () {
         .withArgs(original, fx.agent.address, KEY);
       expect(await fx.usdc.balanceOf(fx.alice.address)).to.equal(0n);
       expect(await fx.module.getNonce(fx.agent.address, 0)).to.equal(1n);
+    });
+  });
+
+  describe("when the first attempt reverted after its key was looked up", function () {
+    // The module binds a new key before it checks the nonce and before the Safe is called (every outcome binds
+    // it); a revert at either point must undo the binding with everything else.
+    it("test_submit_keyedWithWrongNonce_revertsAndLeavesTheKeyUnbound", async function () {
+      const fx = await loadFixture(treasuryFixture);
+      const stale = await keyedPayment(fx, parseUnits("250", 6), { nonce: 5n });
+      await expect(submitSigned(fx, stale))
+        .to.be.revertedWithCustomError(fx.module, "IntentNonceMismatch")
+        .withArgs(fx.agent.address, 0n, 5n);
+      expect(await fx.module.idempotencyRecord(fx.agent.address, KEY)).to.deep.equal([ZeroHash, ZeroHash]);
+      expect(await fx.module.intentStatus(intentId(fx, stale))).to.equal(Status.None);
+
+      // Another payload under the same key is no conflict: nothing was bound.
+      const amount = parseUnits("100", 6);
+      const fresh = await keyedPayment(fx, amount);
+      await expect(submitSigned(fx, fresh))
+        .to.emit(fx.module, "IntentExecuted")
+        .withArgs(intentId(fx, fresh), fx.agent.address, fx.usdcAddress, fx.alice.address, amount, false, fresh.rationale);
+      expect(await fx.module.idempotencyRecord(fx.agent.address, KEY)).to.deep.equal([
+        intentId(fx, fresh),
+        payloadCommitment(fresh.target, fresh.value, fresh.data),
+      ]);
+    });
+
+    it("test_submit_keyedWithRevertingRecipient_revertsAndLeavesTheKeyUnbound", async function () {
+      const fx = await loadFixture(treasuryFixture);
+      const reverting = await (await ethers.getContractFactory("RevertingRecipient")).deploy();
+      const value = parseEther("0.5");
+      const refused = await buildIntent(fx, { target: await reverting.getAddress(), value, idempotencyKey: KEY });
+      await expect(submitSigned(fx, refused))
+        .to.be.revertedWithCustomError(reverting, "RecipientRefuses")
+        .withArgs(value);
+      expect(await fx.module.idempotencyRecord(fx.agent.address, KEY)).to.deep.equal([ZeroHash, ZeroHash]);
+      expect(await fx.module.getNonce(fx.agent.address, 0)).to.equal(0n);
+
+      const paid = await buildIntent(fx, { value, idempotencyKey: KEY });
+      await expect(submitSigned(fx, paid))
+        .to.emit(fx.module, "IntentExecuted")
+        .withArgs(intentId(fx, paid), fx.agent.address, ETH, fx.alice.address, value, false, paid.rationale);
+      expect((await fx.module.idempotencyRecord(fx.agent.address, KEY))[0]).to.equal(intentId(fx, paid));
     });
   });
 

@@ -2,8 +2,11 @@ import { HardhatUserConfig, subtask, vars } from "hardhat/config";
 import {
   TASK_COMPILE_SOLIDITY_GET_SOLC_BUILD,
   TASK_COMPILE_SOLIDITY_COMPILE_SOLC,
+  TASK_COMPILE_SOLIDITY_COMPILE_JOBS,
   TASK_TEST_GET_TEST_FILES,
 } from "hardhat/builtin-tasks/task-names";
+import fs from "fs";
+import path from "path";
 import "@nomicfoundation/hardhat-toolbox";
 
 // Tasks (the CLI) are loaded only when their files exist, so a fresh checkout can compile
@@ -39,6 +42,29 @@ subtask(TASK_COMPILE_SOLIDITY_COMPILE_SOLC).setAction(async (args, _hre, runSupe
     const text = ours.map((e: { formattedMessage: string }) => e.formattedMessage).join("\n");
     throw new Error(`Compiler warnings in project sources are errors:\n${text}`);
   }
+  return result;
+});
+
+// Zodiac's `target()` (SPEC v3) collides with ethers v6's `BaseContract.target` (the contract's address), so the
+// types typechain generates for the module do not compile. Drop the `target` member from the generated contract
+// types after typechain has run: `contract.target` stays the address (as at run time, where ethers' property
+// wins), and the function is called as `contract.getFunction("target")()`, whose overload stays typed.
+const TYPECHAIN_TARGET_MEMBER = /^ {2}target: TypedContractMethod<\[\], \[string\], "view">;\n\n?/m;
+subtask(TASK_COMPILE_SOLIDITY_COMPILE_JOBS).setAction(async (args, hre, runSuper) => {
+  const result = await runSuper(args);
+  const dir = path.join(hre.config.paths.root, "typechain-types", "contracts");
+  const visit = (folder: string): void => {
+    if (!fs.existsSync(folder)) return;
+    for (const entry of fs.readdirSync(folder, { withFileTypes: true })) {
+      const file = path.join(folder, entry.name);
+      if (entry.isDirectory()) visit(file);
+      else if (entry.name.endsWith(".ts")) {
+        const text = fs.readFileSync(file, "utf8");
+        if (TYPECHAIN_TARGET_MEMBER.test(text)) fs.writeFileSync(file, text.replace(TYPECHAIN_TARGET_MEMBER, ""));
+      }
+    }
+  };
+  visit(dir);
   return result;
 });
 

@@ -323,7 +323,7 @@ export async function collectAudit(options: AuditOptions): Promise<AuditReport> 
     }
     if (!r.intent && journal) {
       const signed = journal.record(r.intentId)?.signed;
-      if (signed) setIntent(r, { ...signed.intent, value: BigInt(signed.intent.value), nonce: BigInt(signed.intent.nonce), validAfter: BigInt(signed.intent.validAfter), validUntil: BigInt(signed.intent.validUntil) }, signed.kind);
+      if (signed) setIntent(r, { ...signed.intent, value: BigInt(signed.intent.value), nonce: BigInt(signed.intent.nonce), validAfter: BigInt(signed.intent.validAfter), validUntil: BigInt(signed.intent.validUntil), review: signed.intent.review === true }, signed.kind);
     }
     if (r.intent) {
       const intent: Intent = {
@@ -332,6 +332,7 @@ export async function collectAudit(options: AuditOptions): Promise<AuditReport> 
         nonce: BigInt(r.intent.nonce),
         validAfter: BigInt(r.intent.validAfter),
         validUntil: BigInt(r.intent.validUntil),
+        review: r.intent.review === true,
       };
       const action = await decodeAction(intent, assets, options.knownFunctions ?? []);
       r.action = {

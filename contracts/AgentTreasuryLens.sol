@@ -12,14 +12,14 @@ import {IAgentTreasuryLens} from "./interfaces/IAgentTreasuryLens.sol";
  */
 contract AgentTreasuryLens is IAgentTreasuryLens {
     // Storage slots of AgentTreasuryModule (see the compiler's storageLayout output).
-    uint256 internal constant SLOT_AGENTS = 1;
-    uint256 internal constant SLOT_POLICIES = 2;
-    uint256 internal constant SLOT_ALLOWED_CALLS = 5;
-    uint256 internal constant SLOT_RECIPIENTS = 6;
-    uint256 internal constant SLOT_WINDOWS = 12;
-    uint256 internal constant SLOT_ESCALATED = 13;
-    uint256 internal constant SLOT_TREASURY_PER_WINDOW = 14;
-    uint256 internal constant SLOT_TREASURY_WINDOWS = 15;
+    uint256 internal constant SLOT_AGENTS = 2;
+    uint256 internal constant SLOT_POLICIES = 3;
+    uint256 internal constant SLOT_ALLOWED_CALLS = 6;
+    uint256 internal constant SLOT_RECIPIENTS = 7;
+    uint256 internal constant SLOT_WINDOWS = 13;
+    uint256 internal constant SLOT_ESCALATED = 14;
+    uint256 internal constant SLOT_TREASURY_PER_WINDOW = 15;
+    uint256 internal constant SLOT_TREASURY_WINDOWS = 16;
 
     uint256 private constant _CAPACITY = 8; // SlidingWindow.CAPACITY
 

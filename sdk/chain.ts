@@ -135,6 +135,7 @@ export function toIntent(o: Intent): Intent {
     validAfter: BigInt(o.validAfter),
     validUntil: BigInt(o.validUntil),
     rationale: o.rationale,
+    review: Boolean(o.review),
   };
 }
 

@@ -487,6 +487,8 @@ export class AgentClient {
       validAfter: 0n,
       validUntil: BigInt(block.timestamp) + (validFor === undefined ? this.validFor : BigInt(validFor)),
       rationale: keccak256(toUtf8Bytes(rationaleText)),
+      // v3: a request for review is part of what the agent signs; `propose` accepts nothing else.
+      review: kind === "propose",
     };
     const signature = await signIntent(this.options.signer, intent, this.chainId, this.moduleAddress);
     const entry: SignedEntry = {

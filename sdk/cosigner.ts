@@ -171,10 +171,11 @@ export class CosignerClient {
   async approve(intentId: string, options: { signatureOnly?: boolean } = {}): Promise<ApprovalResult> {
     const id = normaliseId(intentId);
     if (options.signatureOnly) {
-      const [members, record, threshold] = await Promise.all([
+      const [members, record, threshold, era] = await Promise.all([
         withRetry("read the co-signers", () => this.module.cosigners(), this.retry),
         withRetry("read the intent", () => this.module.intent(id), this.retry),
         withRetry("read the threshold", () => this.module.threshold(), this.retry),
+        withRetry("read the co-signer era", () => this.module.cosignerEra(), this.retry),
       ]);
       if (!members.map((m) => m.toLowerCase()).includes(this.address.toLowerCase())) {
         throw new CosignerRejectedError(
@@ -190,7 +191,7 @@ export class CosignerClient {
           args: { intentId: id, current: record.status, expectedStates: 4n },
         });
       }
-      const signature = await signCosignerApproval(this.options.signer, id, this.chainId, this.moduleAddress);
+      const signature = await signCosignerApproval(this.options.signer, id, era, this.chainId, this.moduleAddress);
       return {
         intentId: id,
         status,
@@ -293,6 +294,7 @@ export class CosignerClient {
       validAfter: raw.validAfter,
       validUntil: raw.validUntil,
       rationale: raw.rationale,
+      review: raw.review,
     };
     const [record, threshold, members, config, paused, block] = await withRetry(
       "read the intent's state",

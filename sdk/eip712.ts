@@ -18,6 +18,8 @@ export interface Intent {
   validAfter: bigint;
   validUntil: bigint;
   rationale: string;
+  /** v3: the agent asks for human review; the module queues it even within limits. `propose` requires it. */
+  review: boolean;
 }
 
 export const INTENT_TYPES = {
@@ -31,11 +33,16 @@ export const INTENT_TYPES = {
     { name: "validAfter", type: "uint48" },
     { name: "validUntil", type: "uint48" },
     { name: "rationale", type: "bytes32" },
+    { name: "review", type: "bool" },
   ],
 };
 
+/** v3: a co-signer's approval names the co-signer era (`cosignerEra()`) it was made in; it is void in any other. */
 export const COSIGNER_APPROVAL_TYPES = {
-  CosignerApproval: [{ name: "intentId", type: "bytes32" }],
+  CosignerApproval: [
+    { name: "intentId", type: "bytes32" },
+    { name: "cosignerEra", type: "uint16" },
+  ],
 };
 
 /** The module's EIP-712 domain on a chain. */
@@ -48,9 +55,9 @@ export function hashIntent(intent: Intent, chainId: bigint, module: string): str
   return TypedDataEncoder.hash(moduleDomain(chainId, module), INTENT_TYPES, intent);
 }
 
-/** The digest a co-signer signs to approve `intentId` off-chain. */
-export function hashCosignerApproval(intentId: string, chainId: bigint, module: string): string {
-  return TypedDataEncoder.hash(moduleDomain(chainId, module), COSIGNER_APPROVAL_TYPES, { intentId });
+/** The digest a co-signer signs to approve `intentId` off-chain in co-signer era `cosignerEra`. */
+export function hashCosignerApproval(intentId: string, cosignerEra: bigint, chainId: bigint, module: string): string {
+  return TypedDataEncoder.hash(moduleDomain(chainId, module), COSIGNER_APPROVAL_TYPES, { intentId, cosignerEra });
 }
 
 /** Signs an intent (EIP-712 typed data; the signer must be the intent's agent or an ERC-1271 agent's owner). */
@@ -58,14 +65,15 @@ export async function signIntent(signer: Signer, intent: Intent, chainId: bigint
   return signer.signTypedData(moduleDomain(chainId, module), INTENT_TYPES, intent);
 }
 
-/** Signs a co-signer approval of `intentId`. */
+/** Signs a co-signer approval of `intentId` in co-signer era `cosignerEra` (read it with `module.cosignerEra()`). */
 export async function signCosignerApproval(
   signer: Signer,
   intentId: string,
+  cosignerEra: bigint,
   chainId: bigint,
   module: string,
 ): Promise<string> {
-  return signer.signTypedData(moduleDomain(chainId, module), COSIGNER_APPROVAL_TYPES, { intentId });
+  return signer.signTypedData(moduleDomain(chainId, module), COSIGNER_APPROVAL_TYPES, { intentId, cosignerEra });
 }
 
 /** `keccak256(abi.encode(target, value, keccak256(data)))`: what an idempotency key binds to. */

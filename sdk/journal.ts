@@ -32,6 +32,8 @@ export interface SerializedIntent {
   validAfter: string;
   validUntil: string;
   rationale: string;
+  /** v3. Absent in entries written before the review flag (their signatures no longer verify anyway). */
+  review?: boolean;
 }
 
 export type IntentKind = "submit" | "propose";
@@ -108,6 +110,7 @@ export function serializeIntent(intent: Intent): SerializedIntent {
     validAfter: intent.validAfter.toString(),
     validUntil: intent.validUntil.toString(),
     rationale: intent.rationale,
+    review: intent.review,
   };
 }
 
@@ -122,6 +125,7 @@ export function deserializeIntent(s: SerializedIntent): Intent {
     validAfter: BigInt(s.validAfter),
     validUntil: BigInt(s.validUntil),
     rationale: s.rationale,
+    review: s.review === true,
   };
 }
 

@@ -208,6 +208,7 @@ export async function buildIntent(fx: Treasury, fields: Partial<Intent> & { lane
     validAfter: fields.validAfter ?? 0n,
     validUntil: fields.validUntil ?? now + BigInt(HOUR),
     rationale: fields.rationale ?? id("pay an invoice"),
+    review: fields.review ?? false,
   };
 }
 
@@ -235,8 +236,9 @@ export async function submitSigned(fx: Treasury, intent: Intent, signer: Signer 
   return fx.module.connect(fx.relayer).submit(intent, signature);
 }
 
-export async function approvalSignature(signer: Signer, fx: Treasury, id_: string): Promise<string> {
-  return signCosignerApproval(signer, id_, fx.chainId, fx.moduleAddress);
+/** A co-signer's `CosignerApproval` signature in the current co-signer era (or in `era` when given). */
+export async function approvalSignature(signer: Signer, fx: Treasury, id_: string, era?: bigint): Promise<string> {
+  return signCosignerApproval(signer, id_, era ?? (await fx.module.cosignerEra()), fx.chainId, fx.moduleAddress);
 }
 
 /** Co-signer signatures sorted by signer address, as `executeQueued` requires. */

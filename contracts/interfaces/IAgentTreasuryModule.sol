@@ -1,6 +1,8 @@
 // SPDX-License-Identifier: MIT
 pragma solidity ^0.8.24;
 
+import {IERC5267} from "@openzeppelin/contracts/interfaces/IERC5267.sol";
+
 /**
  * @title IAgentTreasuryTypes
  * @notice The types shared by the module, its parts, the factory, the lens and off-chain clients.
@@ -32,7 +34,8 @@ interface IAgentTreasuryTypes {
         AssetNotAllowed,
         AboveHardCap,
         RecipientNotAllowed,
-        RateLimited
+        RateLimited,
+        MalformedCall // v3, appended so earlier values keep their numbers: a non-canonical `transfer`
     }
 
     /// @notice What an agent asks the treasury to do. The intentId is the EIP-712 digest of this struct.
@@ -46,6 +49,7 @@ interface IAgentTreasuryTypes {
         uint48 validAfter;
         uint48 validUntil; // must be non-zero
         bytes32 rationale; // keccak256 of the agent's stated reason; the text stays off-chain
+        bool review; // v3: the agent asks for human review; queued even within limits
     }
 
     /// @notice Per-agent policy. See SPEC section 8.
@@ -68,7 +72,8 @@ interface IAgentTreasuryTypes {
         uint128 escalatedPerTx; // hard cap even with co-signers
     }
 
-    /// @notice An off-chain co-signer approval: EIP-712 `CosignerApproval(bytes32 intentId)`, EOA or ERC-1271.
+    /// @notice An off-chain co-signer approval: EIP-712 `CosignerApproval(bytes32 intentId,uint16 cosignerEra)`, EOA
+    /// or ERC-1271, valid only in the co-signer era it names (v3).
     struct CosignerSignature {
         address signer;
         bytes signature;
@@ -85,7 +90,7 @@ interface IAgentTreasuryTypes {
  *   waits for `threshold` current co-signers and a timelock. A stolen agent key is bounded by its caps.
  * - Guardians can only restrict (pause, freeze, cancel). Relayers are untrusted gas payers.
  */
-interface IAgentTreasuryModule is IAgentTreasuryTypes {
+interface IAgentTreasuryModule is IAgentTreasuryTypes, IERC5267 {
     // ------------------------------------------------------------------ events: intents
 
     /// @notice An intent was executed through the Safe: auto tier (`escalated` false) or a queued intent.
@@ -134,6 +139,9 @@ interface IAgentTreasuryModule is IAgentTreasuryTypes {
     event GuardianSet(address indexed guardian, bool enabled);
     event TreasuryLimitSet(address indexed asset, uint128 perWindow, uint32 window);
 
+    /// @notice The contract that receives the module's exec calls changed (Zodiac's event; v3).
+    event TargetSet(address indexed previousTarget, address indexed newTarget);
+
     // ------------------------------------------------------------------ errors: access and lifecycle
 
     error ModuleAlreadyInitialized();
@@ -142,6 +150,8 @@ interface IAgentTreasuryModule is IAgentTreasuryTypes {
     error ModuleCallerNotGuardian(address caller);
     error ModuleIsPaused();
     error ModuleNotPaused();
+    /// @notice `setTarget` was given address(0) or this module (v3).
+    error ModuleInvalidTarget(address target);
 
     // ------------------------------------------------------------------ errors: rejected submissions
 
@@ -149,6 +159,8 @@ interface IAgentTreasuryModule is IAgentTreasuryTypes {
     error AgentExpired(address agent, uint48 validUntil, uint256 timestamp);
     error AgentIsFrozen(address agent);
     error IntentSenderNotAgent(address sender, address agent);
+    /// @notice `propose` was called with an intent whose signed `review` flag is false (v3).
+    error IntentNotForReview(bytes32 intentId);
     error IntentSignatureInvalid(address agent, bytes32 intentId);
     error IntentNonceMismatch(address agent, uint256 expected, uint256 got);
     error IntentValidUntilZero(address agent);
@@ -207,7 +219,9 @@ interface IAgentTreasuryModule is IAgentTreasuryTypes {
 
     /**
      * @notice Submits an agent-signed intent and routes it: executed now (auto tier), queued for co-signers, or
-     * denied. Anyone may relay; an empty `signature` is accepted only from the agent itself.
+     * denied. Anyone may relay; an empty `signature` is accepted only from the agent itself. An intent signed with
+     * `review = true` is queued even when it fits the auto tier (v3: the request for review is part of what the agent
+     * signs, so no relayer can turn it into a payment, or a payment into a queued intent).
      *
      * Requirements (otherwise the call reverts, nothing is recorded and the nonce is not consumed): the module is
      * not paused; the agent is active, unexpired and not frozen; `validAfter <= now <= validUntil` and
@@ -227,8 +241,10 @@ interface IAgentTreasuryModule is IAgentTreasuryTypes {
     ) external returns (bytes32 intentId, Status status);
 
     /**
-     * @notice Like {submit}, but always queues for co-signers an intent that policy allows: an agent asking for
-     * review. Policy violations are still denied. Same requirements as {submit}.
+     * @notice Kept for clients: {submit} for an intent signed with `review = true`, which policy queues for
+     * co-signers (or denies). Same requirements as {submit}, and:
+     *
+     * Requirements: `intent.review` is true, else it reverts {IntentNotForReview} (v3).
      *
      * Emits {IntentQueued} or {IntentDenied} (or {IdempotentReplay}).
      */
@@ -247,7 +263,8 @@ interface IAgentTreasuryModule is IAgentTreasuryTypes {
 
     /**
      * @notice Executes a queued intent once it has `threshold` approvals from current co-signers: on-chain
-     * approvals plus `signatures` (EIP-712 `CosignerApproval(bytes32 intentId)`, signers strictly ascending).
+     * approvals plus `signatures` (EIP-712 `CosignerApproval(bytes32 intentId,uint16 cosignerEra)` made in the
+     * current era, signers strictly ascending).
      * Anyone may call it.
      *
      * Requirements: the module is not paused; the intent is `Queued` (not cancelled, not expired);
@@ -344,6 +361,17 @@ interface IAgentTreasuryModule is IAgentTreasuryTypes {
     function setGuardian(address guardian, bool enabled) external;
 
     /**
+     * @notice Sets the contract that receives the module's exec calls (Zodiac's `target`): a modifier such as
+     * Delay or Roles that forwards to the avatar, or the avatar itself to undo it. Balance checks keep reading the
+     * avatar, and the target is never a valid intent target (v3).
+     *
+     * Requirements: owner; `newTarget` is not address(0) and not this module.
+     *
+     * Emits {TargetSet}.
+     */
+    function setTarget(address newTarget) external;
+
+    /**
      * @notice Sets the treasury-wide sliding limit for an asset across all agents' auto-tier spend. An intent
      * that would cross it is queued. (0, 0) removes the limit.
      *
@@ -362,8 +390,15 @@ interface IAgentTreasuryModule is IAgentTreasuryTypes {
      */
     function extsload(bytes32[] calldata slots) external view returns (bytes32[] memory values);
 
-    /// @notice The Safe this module acts for; also its owner.
+    /// @notice The Safe this module acts for: it holds the funds and owns the module.
     function avatar() external view returns (address);
+
+    /// @notice The contract that receives the module's exec calls: the avatar unless the owner called {setTarget}.
+    function target() external view returns (address);
+
+    /// @notice The co-signer set's era: it starts a new value at every change of the members, and a
+    /// `CosignerApproval` signature counts only in the era it names (v3).
+    function cosignerEra() external view returns (uint16);
 
     /// @notice The EIP-712 digest of an intent: its intentId.
     function hashIntent(Intent calldata intent) external view returns (bytes32);
@@ -371,7 +406,7 @@ interface IAgentTreasuryModule is IAgentTreasuryTypes {
     /// @notice The EIP-712 domain separator (name "AgentTreasuryModule", version "1", chainId, this module).
     function domainSeparator() external view returns (bytes32);
 
-    /// @notice The digest a co-signer signs to approve `intentId` off-chain.
+    /// @notice The digest a co-signer signs to approve `intentId` off-chain in the current co-signer era.
     function hashCosignerApproval(bytes32 intentId) external view returns (bytes32);
 
     /// @notice The next nonce of an agent's lane: `(lane << 64) | sequence`.

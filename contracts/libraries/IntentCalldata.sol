@@ -28,13 +28,15 @@ library IntentCalldata {
         EthPayment, // empty data: `value` wei to `target`
         TokenPayment, // transfer(to, amount) on `target`
         Call, // anything else; `value` is spent like an ETH payment
-        MalformedTransfer // the `transfer` selector with other than 68 bytes: never a call, always denied
+        MalformedTransfer // a non-canonical `transfer`: never a call, always denied (`MalformedCall`)
     }
 
     /**
-     * @notice Classifies calldata. A token payment must be exactly `transfer(address,uint256)` with 68 bytes. The
-     * `transfer` selector with any other length is `MalformedTransfer`: tokens ignore trailing bytes, so a padded
-     * transfer would move tokens like a payment, and it must never pass as an allowed call that is not charged.
+     * @notice Classifies calldata. A token payment must be canonical `transfer(address,uint256)`: exactly 68 bytes
+     * with a clean address word. The `transfer` selector with any other length, or with dirty high bits in the
+     * recipient word, is `MalformedTransfer`: tokens ignore trailing bytes, so a padded transfer would move tokens
+     * like a payment and must never pass as an allowed call that is not charged; and a dirty word must be a recorded
+     * denial, not a bare revert from the decoder, which would let a probing agent try for free.
      * @return kind What the intent does.
      * @return selector The first four bytes (zero-padded when shorter; zero for an ETH payment).
      * @return to The token recipient for a token payment.
@@ -48,8 +50,10 @@ library IntentCalldata {
         selector = bytes4(data);
         if (selector == TRANSFER) {
             if (data.length != 68) return (Kind.MalformedTransfer, selector, address(0), 0);
-            (to, amount) = abi.decode(data[4:], (address, uint256));
-            return (Kind.TokenPayment, selector, to, amount);
+            uint256 toWord;
+            (toWord, amount) = abi.decode(data[4:], (uint256, uint256));
+            if (toWord > type(uint160).max) return (Kind.MalformedTransfer, selector, address(0), 0);
+            return (Kind.TokenPayment, selector, address(uint160(toWord)), amount);
         }
         return (Kind.Call, selector, address(0), 0);
     }

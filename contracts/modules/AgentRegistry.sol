@@ -77,7 +77,7 @@ abstract contract AgentRegistry is AvatarOwned {
 
     /// @inheritdoc IAgentTreasuryModule
     function setAgent(address agent, AgentConfig calldata config) external onlyOwner {
-        if (agent == address(0) || agent == avatar() || agent == address(this)) revert AgentKeyInvalid(agent);
+        if (agent == address(0) || _isReserved(agent)) revert AgentKeyInvalid(agent);
         if (config.gracePeriod == 0) revert AgentConfigInvalid(agent, "gracePeriod", 0);
         if (config.maxIntentsPerWindow != 0 && config.rateWindow == 0)
             revert AgentConfigInvalid(agent, "rateWindow", 0);
@@ -129,7 +129,7 @@ abstract contract AgentRegistry is AvatarOwned {
     /// @inheritdoc IAgentTreasuryModule
     function rotateAgent(address oldKey, address newKey) external onlyOwner {
         uint32 id = _requireActive(oldKey);
-        if (newKey == address(0) || newKey == avatar() || newKey == address(this)) revert AgentKeyInvalid(newKey);
+        if (newKey == address(0) || _isReserved(newKey)) revert AgentKeyInvalid(newKey);
         if (_agents[newKey].status != AgentStatus.None) revert AgentKeyAlreadyUsed(newKey);
         // The new key takes the record as it is (policy, lane-0 nonce, counters, frozen) in a new epoch.
         AgentRecord memory rec = _agents[oldKey];
@@ -142,12 +142,12 @@ abstract contract AgentRegistry is AvatarOwned {
     }
 
     /// @inheritdoc IAgentTreasuryModule
-    function setAllowedCall(address agent, address target, bytes4 selector, bool allowed) external onlyOwner {
+    function setAllowedCall(address agent, address callee, bytes4 selector, bool allowed) external onlyOwner {
         uint32 id = _requireActive(agent);
         // The Safe's self-authorised functions and the module's configuration are never reachable by an agent.
-        if (target == avatar() || target == address(this)) revert TargetForbidden(target);
-        _allowedCalls[id][target][selector] = allowed;
-        emit AllowedCallSet(agent, target, selector, allowed);
+        if (_isReserved(callee)) revert TargetForbidden(callee);
+        _allowedCalls[id][callee][selector] = allowed;
+        emit AllowedCallSet(agent, callee, selector, allowed);
     }
 
     /// @inheritdoc IAgentTreasuryModule
@@ -227,8 +227,8 @@ abstract contract AgentRegistry is AvatarOwned {
         return _keyAt[id][epoch];
     }
 
-    function _isAllowedCall(uint32 id, address target, bytes4 selector) internal view returns (bool) {
-        return _allowedCalls[id][target][selector];
+    function _isAllowedCall(uint32 id, address callee, bytes4 selector) internal view returns (bool) {
+        return _allowedCalls[id][callee][selector];
     }
 
     function _isRecipient(uint32 id, address recipient) internal view returns (bool) {

@@ -9,13 +9,24 @@ import {IAvatar} from "../interfaces/IAvatar.sol";
  * @notice The module's link to its Safe: who the avatar (and owner) is, one-time initialisation, the pause flag and
  * the only place that asks the Safe to move anything.
  *
+ * Zodiac's convention (v3): `avatar()` holds the funds and owns the module; `target()` receives the exec call. They
+ * are the same Safe unless the owner puts a modifier (Delay, Roles) between them with {setTarget}. Balance checks
+ * always read the avatar, and neither the avatar, the target nor this module is ever a valid intent target.
+ *
  * WARNING: the avatar is trusted with everything. The module never holds funds; every transfer is a
  * `Call` (never a `DelegateCall`) that the Safe executes on the module's request, followed by a check of what
  * actually left the Safe.
  */
 abstract contract AvatarOwned is IAgentTreasuryModule {
-    // Slot 0 holds what every submission reads, in one cold SLOAD:
+    // Slot 0 holds what every submission reads, in one cold SLOAD, and travels the submission path as one word
+    // (`live`, see {_requireLive}):
     // | avatar (160) | paused (8) | initialized (8) | treasuryLimitedAssets (16) | lastAgentId (32, AgentRegistry) |
+    // | targetSet (8) |
+    // The bit positions below are checked against the compiler's storage layout by test/unit/SlotZero.spec.ts.
+    uint256 private constant _PAUSED_SHIFT = 160;
+    uint256 private constant _TREASURY_LIMITED_SHIFT = 176;
+    uint256 private constant _TARGET_SET_SHIFT = 224;
+
     address private _avatar;
     bool private _paused;
     bool private _initialized;
@@ -23,6 +34,10 @@ abstract contract AvatarOwned is IAgentTreasuryModule {
     uint16 internal _treasuryLimitedAssets;
     /// @dev The last agent identity handed out (AgentRegistry).
     uint32 internal _lastAgentId;
+    /// @dev True while `_target` differs from the avatar: only then does a submission read `_target`.
+    bool private _targetSet;
+    /// @dev The contract that receives exec calls when `_targetSet` (a Zodiac modifier in front of the avatar).
+    address private _target;
 
     modifier onlyOwner() {
         if (msg.sender != _avatar) revert ModuleCallerNotOwner(msg.sender, _avatar);
@@ -57,8 +72,23 @@ abstract contract AvatarOwned is IAgentTreasuryModule {
     }
 
     /// @inheritdoc IAgentTreasuryModule
+    function setTarget(address newTarget) external onlyOwner {
+        if (newTarget == address(0) || newTarget == address(this)) revert ModuleInvalidTarget(newTarget);
+        address previous = target();
+        bool separate = newTarget != _avatar;
+        _targetSet = separate;
+        _target = separate ? newTarget : address(0);
+        emit TargetSet(previous, newTarget);
+    }
+
+    /// @inheritdoc IAgentTreasuryModule
     function avatar() public view returns (address) {
         return _avatar;
+    }
+
+    /// @inheritdoc IAgentTreasuryModule
+    function target() public view returns (address) {
+        return _targetSet ? _target : _avatar;
     }
 
     /// @inheritdoc IAgentTreasuryModule
@@ -76,62 +106,95 @@ abstract contract AvatarOwned is IAgentTreasuryModule {
     }
 
     /**
-     * @dev {_requireNotPaused} that also returns the avatar. `_avatar` and `_paused` share slot 0, so this is one
-     * SLOAD; the slot and offset arithmetic uses the compiler's own `.slot`/`.offset`, so a layout change can cost a
-     * second read but never read the wrong bits.
+     * @dev {_requireNotPaused} that also returns slot 0 as one word, `live`, which the submission path passes on
+     * instead of reading the slot again (each warm read costs 100 gas): the avatar ({_avatarOf}), whether any
+     * treasury-wide limit exists ({_hasTreasuryLimits}) and where exec calls go ({_execTarget}).
      */
-    function _requireLive() internal view returns (address safe) {
-        uint256 isPaused;
+    function _requireLive() internal view returns (uint256 live) {
         assembly ("memory-safe") {
-            let word := sload(_avatar.slot)
-            safe := and(shr(mul(_avatar.offset, 8), word), 0xffffffffffffffffffffffffffffffffffffffff)
-            if iszero(eq(_paused.slot, _avatar.slot)) {
-                word := sload(_paused.slot)
-            }
-            isPaused := and(shr(mul(_paused.offset, 8), word), 0xff)
+            live := sload(_avatar.slot)
         }
-        if (isPaused != 0) revert ModuleIsPaused();
+        if ((live >> _PAUSED_SHIFT) & 0xff != 0) revert ModuleIsPaused();
+    }
+
+    /// @dev The avatar in a `live` word.
+    function _avatarOf(uint256 live) internal pure returns (address) {
+        return address(uint160(live));
+    }
+
+    /// @dev True when some asset has a treasury-wide limit; while false no payment reads any treasury window.
+    function _hasTreasuryLimits(uint256 live) internal pure returns (bool) {
+        return uint16(live >> _TREASURY_LIMITED_SHIFT) != 0;
+    }
+
+    /// @dev Where the exec call goes: the avatar, or the modifier set with {setTarget} (one more read only then).
+    function _execTarget(uint256 live) internal view returns (address) {
+        return (live >> _TARGET_SET_SHIFT) & 0xff != 0 ? _target : address(uint160(live));
+    }
+
+    /// @dev True for the avatar, the exec target and this module: never an agent key, never an allowed call's target.
+    function _isReserved(address account) internal view returns (bool) {
+        return account == _avatar || account == target() || account == address(this);
+    }
+
+    /// @dev The avatar, the exec target and this module are never valid intent targets: an agent could otherwise
+    /// reach the Safe's self-authorised functions, a modifier's configuration or the module's own.
+    function _isForbiddenTarget(uint256 live, address intentTarget) internal view returns (bool) {
+        if (intentTarget == address(uint160(live)) || intentTarget == address(this)) return true;
+        return (live >> _TARGET_SET_SHIFT) & 0xff != 0 && intentTarget == _target;
     }
 
     /**
-     * @dev Asks the Safe to make the call and checks the Safe's real balance change of `asset` (and of ETH when a
-     * token call also sends ETH). Reverts with the inner revert data when the call fails, so nothing is charged
+     * @dev Asks the exec target (the Safe, or a modifier in front of it) to make the call and checks the avatar's real
+     * balance change of `asset` (and of ETH when a token call also sends ETH), so a modifier hop that takes more than
+     * the intent is caught too. Reverts with the inner revert data when the call fails, so nothing is charged
      * and no nonce is consumed. Callers have written all their state before this external call.
      */
     function _executeOnAvatar(
         uint256 value,
-        address safe,
+        uint256 live,
         address asset,
         uint256 charged,
         bool tokenTransfer,
-        address target,
+        address callee,
         bytes calldata data
     ) internal {
+        address safe = _avatarOf(live);
         uint256 assetBefore = _balanceOf(asset, safe);
         bool alsoEth = asset != address(0) && value != 0;
         uint256 ethBefore = alsoEth ? safe.balance : 0;
-        {
-            (bool success, bytes memory returnData) = _callAvatar(safe, target, value, data);
-            _checkAnswer(success, returnData, tokenTransfer, target);
-        }
+        _callThroughTarget(value, live, tokenTransfer, callee, data);
         _checkOutflow(asset, assetBefore, _balanceOf(asset, safe), charged);
         if (alsoEth) _checkOutflow(address(0), ethBefore, safe.balance, value);
+    }
+
+    /// @dev The exec call through {_execTarget} and the check of its answer (its own function keeps the legacy code
+    /// generator's stack within reach in {_executeOnAvatar}: coverage and the mutation sandbox build that way).
+    function _callThroughTarget(
+        uint256 value,
+        uint256 live,
+        bool tokenTransfer,
+        address callee,
+        bytes calldata data
+    ) private {
+        (bool success, bytes memory returnData) = _callAvatar(_execTarget(live), callee, value, data);
+        _checkAnswer(success, returnData, tokenTransfer, callee);
     }
 
     /**
      * @dev Bubbles the inner revert data of a failed call (ExecutionFailed when there is none) and, for a token
      * transfer, accepts no return value (USDT-style) or exactly `true`.
      */
-    function _checkAnswer(bool success, bytes memory returnData, bool tokenTransfer, address target) private pure {
+    function _checkAnswer(bool success, bytes memory returnData, bool tokenTransfer, address callee) private pure {
         if (!success) {
-            if (returnData.length == 0) revert ExecutionFailed(target);
+            if (returnData.length == 0) revert ExecutionFailed(callee);
             assembly ("memory-safe") {
                 revert(add(returnData, 0x20), mload(returnData))
             }
         }
         if (tokenTransfer && returnData.length != 0) {
             bool returnedTrue = returnData.length == 32 && uint256(bytes32(returnData)) == 1;
-            if (!returnedTrue) revert TokenTransferReturnedFalse(target);
+            if (!returnedTrue) revert TokenTransferReturnedFalse(callee);
         }
     }
 
@@ -149,8 +212,8 @@ abstract contract AvatarOwned is IAgentTreasuryModule {
      * the Safe itself (for example a module that is not enabled) is bubbled as it is.
      */
     function _callAvatar(
-        address safe,
-        address target,
+        address execTarget,
+        address callee,
         uint256 value,
         bytes calldata data
     ) private returns (bool success, bytes memory returnData) {
@@ -158,7 +221,7 @@ abstract contract AvatarOwned is IAgentTreasuryModule {
         assembly ("memory-safe") {
             let m := mload(0x40)
             mstore(m, selector)
-            mstore(add(m, 0x04), target)
+            mstore(add(m, 0x04), callee)
             mstore(add(m, 0x24), value)
             mstore(add(m, 0x44), 0x80) // offset of `data`
             mstore(add(m, 0x64), 0) // Operation.Call: never a delegatecall
@@ -166,7 +229,7 @@ abstract contract AvatarOwned is IAgentTreasuryModule {
             calldatacopy(add(m, 0xa4), data.offset, data.length)
             mstore(add(add(m, 0xa4), data.length), 0) // zero padding of the last word
             let size := add(0xa4, and(add(data.length, 0x1f), not(0x1f)))
-            if iszero(call(gas(), safe, 0, m, size, 0, 0)) {
+            if iszero(call(gas(), execTarget, 0, m, size, 0, 0)) {
                 returndatacopy(m, 0, returndatasize())
                 revert(m, returndatasize())
             }

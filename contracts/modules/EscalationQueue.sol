@@ -15,7 +15,8 @@ import {IntentPolicy} from "./IntentPolicy.sol";
  *
  * On-chain approvals are a bitmap over co-signer indices kept in the intent's record, stamped with the co-signer
  * set's era. Any change of membership starts a new era, so approvals of a removed co-signer stop counting at once
- * and never revive; an approval costs one rewrite of the record instead of a fresh slot.
+ * and never revive; an approval costs one rewrite of the record instead of a fresh slot. Off-chain
+ * `CosignerApproval` signatures name the era too (v3), so they die with the on-chain approvals.
  */
 abstract contract EscalationQueue is IntentPolicy {
     uint256 internal constant MAX_COSIGNERS = 20;
@@ -96,6 +97,11 @@ abstract contract EscalationQueue is IntentPolicy {
     }
 
     /// @inheritdoc IAgentTreasuryModule
+    function cosignerEra() external view returns (uint16) {
+        return _cosignerEra;
+    }
+
+    /// @inheritdoc IAgentTreasuryModule
     function hasApproved(bytes32 intentId, address cosigner) external view returns (bool) {
         uint256 index = _cosignerIndex[cosigner];
         return index != 0 && (_validApprovals(_intents[intentId]) >> (index - 1)) & 1 != 0;
@@ -112,6 +118,12 @@ abstract contract EscalationQueue is IntentPolicy {
     }
 
     // ------------------------------------------------------------------ internal
+
+    /// @dev A `CosignerApproval` signature names this era, so a removed co-signer's signatures stay void if it is
+    /// added again, like its on-chain approvals (v3).
+    function _currentCosignerEra() internal view override returns (uint16) {
+        return _cosignerEra;
+    }
 
     /**
      * @dev Counts approvals of current co-signers: the record's on-chain approvals of this era plus `signatures`

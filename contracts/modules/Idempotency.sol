@@ -57,11 +57,11 @@ abstract contract Idempotency is IntentVerifier {
      * @dev The first 80 bits of the payload commitment `keccak256(abi.encode(target, value, dataHash))` with
      * `dataHash = keccak256(data)`: the part a record keeps.
      */
-    function _payloadTag(address target, uint256 value, bytes32 dataHash) internal pure returns (uint80) {
+    function _payloadTag(address callee, uint256 value, bytes32 dataHash) internal pure returns (uint80) {
         bytes32 payloadHash;
         assembly ("memory-safe") {
             let m := mload(0x40)
-            mstore(m, target)
+            mstore(m, callee)
             mstore(add(m, 0x20), value)
             mstore(add(m, 0x40), dataHash)
             payloadHash := keccak256(m, 0x60)

@@ -11,8 +11,12 @@ import {EmergencyControls} from "./EmergencyControls.sol";
  * intent, again at execution (limits at execution time apply).
  *
  * Checks run in the order of {DenyReason}: target, approval, asset, hard cap, recipient (the rate limit is
- * counted by the router). A token `transfer` is always a payment, so an allowed call can never bypass limits;
- * the Safe and this module are never valid targets.
+ * counted by the router); `MalformedCall` (appended in v3, so earlier reasons keep their numbers) is checked right
+ * after the target. A token `transfer` is always a payment, so an allowed call can never bypass limits; the avatar,
+ * the exec target and this module are never valid targets.
+ *
+ * Recipient rules apply to payments only: ETH sent along an allowed call goes to a target the owners allowed, so it
+ * is charged to the ETH limits but not recipient-checked.
  */
 abstract contract IntentPolicy is EmergencyControls {
     /// @dev What an intent spends and whether it may run without co-signers.
@@ -27,28 +31,29 @@ abstract contract IntentPolicy is EmergencyControls {
     }
 
     function _evaluate(
-        address safe,
+        uint256 live,
         AgentWord agentWord,
-        address target,
+        address callee,
         uint256 value,
         bytes calldata data
     ) internal view returns (Decision memory d) {
         uint32 id = agentWord.id();
-        d.to = target;
+        d.to = callee;
         d.amount = value;
-        if (target == safe || target == address(this)) {
+        if (_isForbiddenTarget(live, callee)) {
             d.reason = DenyReason.TargetNotAllowed;
             return d;
         }
         (IntentCalldata.Kind kind, bytes4 selector, address to, uint256 amount) = IntentCalldata.classify(data);
         if (kind == IntentCalldata.Kind.MalformedTransfer) {
-            d.reason = DenyReason.TargetNotAllowed;
+            // v3: a non-canonical `transfer` is its own denial with its strike, never a bare revert.
+            d.reason = DenyReason.MalformedCall;
             return d;
         }
         bool payment = kind != IntentCalldata.Kind.Call;
         if (kind == IntentCalldata.Kind.TokenPayment) {
-            (d.tokenTransfer, d.asset, d.amount, d.to, d.extraEth) = (true, target, amount, to, value);
-        } else if (!payment && !_isAllowedCall(id, target, selector)) {
+            (d.tokenTransfer, d.asset, d.amount, d.to, d.extraEth) = (true, callee, amount, to, value);
+        } else if (!payment && !_isAllowedCall(id, callee, selector)) {
             d.reason =
                 IntentCalldata.isApprovalLike(selector) ? DenyReason.ApprovalNotAllowed : DenyReason.TargetNotAllowed;
             return d;
@@ -56,11 +61,11 @@ abstract contract IntentPolicy is EmergencyControls {
         d.fitsAuto = true;
         // A call without value spends nothing; anything else needs a limit for its asset.
         if (payment || d.amount != 0) {
-            (d.reason, d.fitsAuto) = _checkSpend(id, d.asset, d.amount);
+            (d.reason, d.fitsAuto) = _checkSpend(live, id, d.asset, d.amount);
             if (d.reason != DenyReason.None) return d;
         }
         if (d.extraEth != 0) {
-            (DenyReason ethReason, bool ethFits) = _checkSpend(id, address(0), d.extraEth);
+            (DenyReason ethReason, bool ethFits) = _checkSpend(live, id, address(0), d.extraEth);
             if (ethReason != DenyReason.None) {
                 d.reason = ethReason;
                 return d;

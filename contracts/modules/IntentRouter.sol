@@ -11,6 +11,10 @@ import {EscalationQueue} from "./EscalationQueue.sol";
  * @notice The agents' entry points: `submit` and `propose` route an authentic intent to exactly one outcome
  * (Promise 6): executed now, queued for co-signers, or denied. `executeQueued` runs a queued intent.
  *
+ * Whether the agent asks for review is part of what it signs (`Intent.review`, v3): `submit` queues a review
+ * request like any intent above the auto tier, and `propose` accepts nothing else. So whoever relays an intent
+ * cannot turn a review request into a payment, nor a payment into a queued intent.
+ *
  * Order of work in a submission (checks, effects, interactions):
  * 1. Rejections, which revert and record nothing: pause, agent state, validity window, signature, idempotency
  *    conflict, nonce. An idempotent replay returns here. A new key is bound before the nonce check (every outcome
@@ -26,7 +30,7 @@ abstract contract IntentRouter is EscalationQueue, ReentrancyGuardTransient {
         Intent calldata intent,
         bytes calldata signature
     ) external nonReentrant returns (bytes32 intentId, Status status) {
-        return _accept(intent, signature, false);
+        return _accept(intent, signature);
     }
 
     /// @inheritdoc IAgentTreasuryModule
@@ -34,12 +38,13 @@ abstract contract IntentRouter is EscalationQueue, ReentrancyGuardTransient {
         Intent calldata intent,
         bytes calldata signature
     ) external nonReentrant returns (bytes32 intentId) {
-        (intentId, ) = _accept(intent, signature, true);
+        if (!intent.review) revert IntentNotForReview(hashIntent(intent));
+        (intentId, ) = _accept(intent, signature);
     }
 
     /// @inheritdoc IAgentTreasuryModule
     function executeQueued(Intent calldata intent, CosignerSignature[] calldata signatures) external nonReentrant {
-        address safe = _requireLive();
+        uint256 live = _requireLive();
         bytes32 intentId = hashIntent(intent);
         IntentRecord storage r = _intents[intentId];
         Status status = _statusOf(r);
@@ -48,7 +53,7 @@ abstract contract IntentRouter is EscalationQueue, ReentrancyGuardTransient {
         // The epoch matched (status Queued), so `intent.agent` is still the live key of this identity.
         (, AgentWord word) = _liveAgent(intent.agent);
         if (word.frozen()) revert AgentIsFrozen(intent.agent);
-        Decision memory d = _evaluate(safe, word, intent.target, intent.value, intent.data);
+        Decision memory d = _evaluate(live, word, intent.target, intent.value, intent.data);
         if (d.reason != DenyReason.None) revert IntentPolicyViolation(intentId, d.reason);
         _requireApprovals(intentId, r, signatures);
 
@@ -56,19 +61,15 @@ abstract contract IntentRouter is EscalationQueue, ReentrancyGuardTransient {
         _chargeEscalated(word.id(), d.asset, d.amount);
         if (d.extraEth != 0) _chargeEscalated(word.id(), address(0), d.extraEth);
         _emitExecuted(intent.rationale, intentId, intent.agent, d, true);
-        _executeOnAvatar(intent.value, safe, d.asset, d.amount, d.tokenTransfer, intent.target, intent.data);
+        _executeOnAvatar(intent.value, live, d.asset, d.amount, d.tokenTransfer, intent.target, intent.data);
     }
 
     /**
      * @dev Step 1 of a submission: the rejections, which revert and record nothing (Promise 4: nothing moves while
      * paused or for a frozen, expired or removed agent), and the idempotent replay, which returns here.
      */
-    function _accept(
-        Intent calldata intent,
-        bytes calldata signature,
-        bool forceQueue
-    ) private returns (bytes32, Status) {
-        address safe = _requireLive();
+    function _accept(Intent calldata intent, bytes calldata signature) private returns (bytes32, Status) {
+        uint256 live = _requireLive();
         address agent = intent.agent;
         (AgentRecord storage stored, AgentWord word) = _liveAgent(agent);
         if (word.frozen()) revert AgentIsFrozen(agent);
@@ -77,7 +78,7 @@ abstract contract IntentRouter is EscalationQueue, ReentrancyGuardTransient {
             emit IdempotentReplay(original, agent, intent.idempotencyKey);
             return (original, intentStatus(original));
         }
-        return (intentId, _decide(forceQueue, intent, safe, stored, word, intentId, tag));
+        return (intentId, _decide(intent, live, stored, word, intentId, tag));
     }
 
     /**
@@ -91,35 +92,35 @@ abstract contract IntentRouter is EscalationQueue, ReentrancyGuardTransient {
         uint32 id,
         bytes calldata signature
     ) private returns (bytes32 intentId, uint80 tag, bytes32 original) {
-        address target = intent.target;
+        address callee = intent.target;
         bytes32 dataHash = keccak256(intent.data);
-        intentId = _authenticate(intent, agent, target, dataHash, signature);
+        intentId = _authenticate(intent, agent, callee, dataHash, signature);
         bytes32 key = intent.idempotencyKey;
         if (key != bytes32(0)) {
-            tag = _payloadTag(target, intent.value, dataHash);
+            tag = _payloadTag(callee, intent.value, dataHash);
             original = _bindKey(id, agent, key, tag, intentId);
         }
     }
 
     /**
      * @dev Steps 2 and 3: the nonce is consumed, policy and rate limit decide, counters, strikes, windows and
-     * records are written, and only an executed intent calls the Safe, last. `word` is the agent's record word and
-     * `stored` its slot; `tag` is the payload tag of a keyed intent.
+     * records are written, and only an executed intent calls the Safe, last. `live` is slot 0 ({_requireLive}),
+     * `word` the agent's record word and `stored` its slot; `tag` is the payload tag of a keyed intent. A review
+     * request (`intent.review`) is queued even when it fits the auto tier.
      */
     function _decide(
-        bool forceQueue,
         Intent calldata intent,
-        address safe,
+        uint256 live,
         AgentRecord storage stored,
         AgentWord word,
         bytes32 intentId,
         uint80 tag
     ) private returns (Status) {
-        // {_accept} and {_admit} read agent, target and data through Solidity already, with its checks.
-        (address agent, address target, bytes calldata data) = _checkedFields(intent);
+        // {_accept} and {_admit} read agent, target, data and review through Solidity already, with its checks.
+        (address agent, address callee, bytes calldata data, bool review) = _checkedFields(intent);
         word = _useNonce(word, agent, intent.nonce);
         // Policy reasons come first, then the rate limit, which counts every accepted intent.
-        Decision memory d = _evaluate(safe, word, target, intent.value, data);
+        Decision memory d = _evaluate(live, word, callee, intent.value, data);
         {
             bool rateLimited;
             (rateLimited, word) = _countRate(word);
@@ -134,18 +135,18 @@ abstract contract IntentRouter is EscalationQueue, ReentrancyGuardTransient {
             return Status.Denied;
         }
         _storeAgent(stored, word);
-        if (forceQueue || !d.fitsAuto) {
+        if (!d.fitsAuto || review) {
             _queue(intent, word, intentId, tag);
             return Status.Queued;
         }
 
         // Execute (auto tier). Promise 1: the windows are charged before the Safe is called.
-        _chargeAuto(word.id(), d.asset, d.amount);
-        if (d.extraEth != 0) _chargeAuto(word.id(), address(0), d.extraEth);
+        _chargeAuto(live, word.id(), d.asset, d.amount);
+        if (d.extraEth != 0) _chargeAuto(live, word.id(), address(0), d.extraEth);
         // SPEC section 5: a keyless auto-executed intent leaves its event and its nonce, not a record.
         if (intent.idempotencyKey != bytes32(0)) _record(intentId, tag, word, Status.Executed, 0, 0);
         _emitExecuted(intent.rationale, intentId, agent, d, false);
-        _executeOnAvatar(intent.value, safe, d.asset, d.amount, d.tokenTransfer, target, data);
+        _executeOnAvatar(intent.value, live, d.asset, d.amount, d.tokenTransfer, callee, data);
         return Status.Executed;
     }
 

@@ -19,13 +19,15 @@ import {AgentRegistry} from "./AgentRegistry.sol";
  * a valid address(0) signer; contract agents and co-signers answer through ERC-1271.
  */
 abstract contract IntentVerifier is AgentRegistry {
+    /// @dev v3 appended `bool review`: signatures made under the version 2 type no longer verify.
     bytes32 internal constant INTENT_TYPEHASH = keccak256(
         "Intent(address agent,address target,uint256 value,bytes data,uint256 nonce,"
-        "bytes32 idempotencyKey,uint48 validAfter,uint48 validUntil,bytes32 rationale)"
+        "bytes32 idempotencyKey,uint48 validAfter,uint48 validUntil,bytes32 rationale,bool review)"
     );
 
-    /// @dev keccak256("CosignerApproval(bytes32 intentId)")
-    bytes32 internal constant COSIGNER_APPROVAL_TYPEHASH = keccak256("CosignerApproval(bytes32 intentId)");
+    /// @dev v3: a co-signer's signature names the co-signer era it was made in (EscalationQueue).
+    bytes32 internal constant COSIGNER_APPROVAL_TYPEHASH =
+        keccak256("CosignerApproval(bytes32 intentId,uint16 cosignerEra)");
 
     /// @dev Sequences of lanes other than 0; lane 0 lives in the agent's state slot (one write per payment).
     mapping(uint32 id => mapping(uint192 lane => uint64 sequence)) private _laneNonces;
@@ -60,7 +62,27 @@ abstract contract IntentVerifier is AgentRegistry {
 
     /// @inheritdoc IAgentTreasuryModule
     function hashCosignerApproval(bytes32 intentId) public view returns (bytes32) {
-        return _hashTypedData(keccak256(abi.encode(COSIGNER_APPROVAL_TYPEHASH, intentId)));
+        return _hashTypedData(keccak256(abi.encode(COSIGNER_APPROVAL_TYPEHASH, intentId, _currentCosignerEra())));
+    }
+
+    /**
+     * @notice ERC-5267: the EIP-712 domain, so wallets and independent clients need not copy it from the docs.
+     * Fields 0x0f: name, version, chainId and verifyingContract; no salt, no extensions.
+     */
+    function eip712Domain()
+        external
+        view
+        returns (
+            bytes1 fields,
+            string memory name,
+            string memory version,
+            uint256 chainId,
+            address verifyingContract,
+            bytes32 salt,
+            uint256[] memory extensions
+        )
+    {
+        return (hex"0f", "AgentTreasuryModule", "1", block.chainid, address(this), bytes32(0), new uint256[](0));
     }
 
     /// @inheritdoc IAgentTreasuryModule
@@ -69,6 +91,9 @@ abstract contract IntentVerifier is AgentRegistry {
         uint64 sequence = lane == 0 ? rec.laneZeroNonce : _laneNonces[rec.id][lane];
         return (uint256(lane) << 64) | sequence;
     }
+
+    /// @dev The co-signer set's current era, kept by EscalationQueue.
+    function _currentCosignerEra() internal view virtual returns (uint16);
 
     function _hashTypedData(bytes32 structHash) private view returns (bytes32) {
         return MessageHashUtils.toTypedDataHash(domainSeparator(), structHash);
@@ -82,7 +107,7 @@ abstract contract IntentVerifier is AgentRegistry {
     function _authenticate(
         Intent calldata intent,
         address agent,
-        address target,
+        address callee,
         bytes32 dataHash,
         bytes calldata signature
     ) internal view returns (bytes32 intentId) {
@@ -91,7 +116,7 @@ abstract contract IntentVerifier is AgentRegistry {
         if (validUntil == 0) revert IntentValidUntilZero(agent);
         if (block.timestamp < validAfter) revert IntentNotYetValid(validAfter, block.timestamp);
         if (block.timestamp > validUntil) revert IntentExpired(validUntil, block.timestamp);
-        intentId = _digest(intent, agent, target, dataHash, validAfter, validUntil);
+        intentId = _digest(intent, agent, callee, dataHash, validAfter, validUntil);
         if (signature.length == 0) {
             if (msg.sender != agent) revert IntentSenderNotAgent(msg.sender, agent);
         } else if (!_isValidSignature(agent, intentId, signature)) {
@@ -100,18 +125,20 @@ abstract contract IntentVerifier is AgentRegistry {
     }
 
     /**
-     * @dev `intent.agent`, `intent.target` and `intent.data` read again without the compiler's checks. Only for a
-     * caller that has already read each of them through Solidity in this call (the submission path reads all three
-     * before {_authenticate}): that read reverts on an address with dirty high bits and on a `data` offset or length
-     * outside the calldata, so the same words read raw are known to be clean and in bounds. The compiler would
-     * repeat its checks (about 220 gas) on every read.
+     * @dev `intent.agent`, `intent.target`, `intent.data` and `intent.review` read again without the compiler's
+     * checks. Only for a caller that has already read each of them through Solidity in this call (the submission
+     * path reads the first three before {_authenticate}, and {_digest} reads `review`): that read reverts on an
+     * address or bool with dirty high bits and on a `data` offset or length outside the calldata, so the same words
+     * read raw are known to be clean and in bounds. The compiler would repeat its checks (about 300 gas) on every
+     * read.
      */
     function _checkedFields(
         Intent calldata intent
-    ) internal pure returns (address agent, address target, bytes calldata data) {
+    ) internal pure returns (address agent, address callee, bytes calldata data, bool review) {
         assembly ("memory-safe") {
             agent := calldataload(intent)
-            target := calldataload(add(intent, 0x20))
+            callee := calldataload(add(intent, 0x20))
+            review := calldataload(add(intent, 0x120))
             let head := add(intent, calldataload(add(intent, 0x60)))
             data.length := calldataload(head)
             data.offset := add(head, 0x20)
@@ -120,30 +147,32 @@ abstract contract IntentVerifier is AgentRegistry {
 
     /**
      * @dev The EIP-712 digest of `intent`. The struct encoding is the calldata head of `intent` with the `data`
-     * offset word replaced by `keccak256(data)`; the narrow fields come from the caller's Solidity reads (which
-     * validate them: dirty high bits revert) and overwrite the raw words, so the hash only covers canonical values.
-     * The full-word fields (value, nonce, idempotencyKey, rationale) need no validation.
+     * offset word replaced by `keccak256(data)`; the narrow fields come from Solidity reads (the caller's, and
+     * `review` here), which validate them (dirty high bits revert) and overwrite the raw words, so the hash only
+     * covers canonical values. The full-word fields (value, nonce, idempotencyKey, rationale) need no validation.
      */
     function _digest(
         Intent calldata intent,
         address agent,
-        address target,
+        address callee,
         bytes32 dataHash,
         uint48 validAfter,
         uint48 validUntil
     ) private view returns (bytes32) {
         bytes32 typeHash = INTENT_TYPEHASH;
+        bool review = intent.review;
         bytes32 structHash;
         assembly ("memory-safe") {
             let m := mload(0x40)
             mstore(m, typeHash)
             calldatacopy(add(m, 0x20), intent, 0x120)
             mstore(add(m, 0x20), agent)
-            mstore(add(m, 0x40), target)
+            mstore(add(m, 0x40), callee)
             mstore(add(m, 0x80), dataHash)
             mstore(add(m, 0xe0), validAfter)
             mstore(add(m, 0x100), validUntil)
-            structHash := keccak256(m, 0x140)
+            mstore(add(m, 0x140), review)
+            structHash := keccak256(m, 0x160)
         }
         return _hashTypedData(structHash);
     }

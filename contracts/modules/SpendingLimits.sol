@@ -92,9 +92,11 @@ abstract contract SpendingLimits is Idempotency {
 
     /**
      * @dev Policy check of one asset spend: whether the agent has a limit for it and the amount is within the hard
-     * cap, and whether it fits the auto tier now (agent window and treasury window).
+     * cap, and whether it fits the auto tier now (agent window and treasury window). `live` is slot 0
+     * ({_requireLive}), read once per submission.
      */
     function _checkSpend(
+        uint256 live,
         uint32 id,
         address asset,
         uint256 amount
@@ -109,7 +111,7 @@ abstract contract SpendingLimits is Idempotency {
         }
         // autoPerWindow != 0 implies the limit is enabled (removal zeroes it).
         fitsAuto = _windows[id][asset].spent(block.timestamp) + amount <= a.autoPerWindow;
-        if (fitsAuto && _treasuryLimitedAssets != 0) {
+        if (fitsAuto && _hasTreasuryLimits(live)) {
             uint256 perWindow = _treasuryPerWindow[asset];
             if (perWindow != 0) fitsAuto = _treasuryWindows[asset].spent(block.timestamp) + amount <= perWindow;
         }
@@ -117,9 +119,10 @@ abstract contract SpendingLimits is Idempotency {
     }
 
     /// @dev Charges an auto-tier spend to the agent's window and the treasury window. Checked by {_checkSpend}.
-    function _chargeAuto(uint32 id, address asset, uint256 amount) internal {
+    /// `live` is slot 0 ({_requireLive}), read once per submission.
+    function _chargeAuto(uint256 live, uint32 id, address asset, uint256 amount) internal {
         _windows[id][asset].record(amount, block.timestamp);
-        if (_treasuryLimitedAssets != 0 && _treasuryPerWindow[asset] != 0)
+        if (_hasTreasuryLimits(live) && _treasuryPerWindow[asset] != 0)
             _treasuryWindows[asset].record(amount, block.timestamp);
     }
 

@@ -97,6 +97,7 @@ export function paymentIntent(agent: BenchAgent, payment: Payment, blockTime: nu
     validAfter: 0n,
     validUntil: BigInt(blockTime + HOUR),
     rationale: RATIONALE,
+    review: false,
   };
 }
 
@@ -134,7 +135,7 @@ export async function cosignerSignatures(
   const signed = await Promise.all(
     signers.map(async (s) => ({
       signer: await s.getAddress(),
-      signature: await signCosignerApproval(s, intentId, stack.chainId, treasury.moduleAddress),
+      signature: await signCosignerApproval(s, intentId, await treasury.module.cosignerEra(), stack.chainId, treasury.moduleAddress),
     })),
   );
   return signed.sort((a, b) =>

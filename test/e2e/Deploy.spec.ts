@@ -256,6 +256,7 @@ describe("treasury CLI on hardhat nodes (e2e)", function () {
           validAfter: 0n,
           validUntil: BigInt(latest + 3600),
           rationale: id("bonus, approved by the board"),
+          review: false,
         };
         const signature = await signIntent(PAYROLL, intent, node.chainId, first.module);
         intentId = hashIntent(intent, node.chainId, first.module);

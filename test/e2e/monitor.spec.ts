@@ -194,6 +194,7 @@ describe("watchtower against hardhat node", function () {
       validAfter: 0n,
       validUntil: BigInt(latest!.timestamp + 3600),
       rationale: id(`pay ${to} ${amount}`),
+      review: false,
     };
     const signature = await signIntent(agentKey, intent, chainId, await module.getAddress());
     const tx = await module.connect(relayer).submit(intent, signature);

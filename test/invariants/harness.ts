@@ -628,6 +628,7 @@ class Run {
       validAfter: op.timing === 2 ? t + 10n : 0n,
       validUntil: op.timing === 1 ? t - 1n : op.timing === 3 ? 0n : t + 3600n,
       rationale: id(`rationale ${this.counter++}`),
+      review: op.propose,
     };
     const intentId = hashIntent(intent, this.w.chainId, this.w.moduleAddress);
     this.intents.set(intentId, intent);
@@ -780,12 +781,13 @@ class Run {
     const candidates = [...this.w.cosigners, this.w.attacker].filter((_, i) => (op.mask >> i) & 1);
     candidates.sort((a, b) => (BigInt(a) < BigInt(b) ? -1 : 1));
     let sigs: { signer: string; signature: string; valid: boolean }[] = [];
+    const era: bigint = await this.w.module.cosignerEra();
     for (const signer of candidates) {
-      sigs.push({ signer, signature: await signCosignerApproval(this.signer(signer), intentId, this.w.chainId, this.w.moduleAddress), valid: true });
+      sigs.push({ signer, signature: await signCosignerApproval(this.signer(signer), intentId, era, this.w.chainId, this.w.moduleAddress), valid: true });
     }
     if (op.mode === 1) sigs.reverse();
     if (op.mode === 2 && sigs.length > 0) {
-      sigs[0] = { ...sigs[0], signature: await signCosignerApproval(this.signer(this.w.attacker), intentId, this.w.chainId, this.w.moduleAddress), valid: M.lower(sigs[0].signer) === M.lower(this.w.attacker) };
+      sigs[0] = { ...sigs[0], signature: await signCosignerApproval(this.signer(this.w.attacker), intentId, era, this.w.chainId, this.w.moduleAddress), valid: M.lower(sigs[0].signer) === M.lower(this.w.attacker) };
     }
     if (op.mode === 3 && sigs.length > 0) sigs = [sigs[0], ...sigs];
     const t = await this.tick();

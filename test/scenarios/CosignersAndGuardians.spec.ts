@@ -38,6 +38,7 @@ describe("Scenario: co-signers shown one intent, asked to run another (Bybit, Ra
       validAfter: l.validAfter,
       validUntil: l.validUntil,
       rationale: l.rationale,
+      review: l.review,
     };
     expect(rebuilt).to.deep.equal(shown.intent);
     expect(await fx.module.hashIntent(rebuilt)).to.equal(shown.id);

@@ -34,6 +34,7 @@ describe("Scenario: state growth", function () {
         validAfter: 0n,
         validUntil,
         rationale: ethers.id(`flood ${i}`),
+        review: false,
       });
     }
     book.note(...intents);

@@ -52,6 +52,7 @@ async function ethPayment(fx: Fx) {
     validAfter: 0,
     validUntil: now + 3_600n,
     rationale: id("pay alice"),
+    review: false,
   };
 }
 

@@ -83,6 +83,7 @@ function intentFromLog(tuple: Result): Intent {
     validAfter: tuple.validAfter,
     validUntil: tuple.validUntil,
     rationale: tuple.rationale,
+    review: tuple.review,
   };
 }
 
@@ -677,6 +678,7 @@ describe("EscalationQueue", function () {
         const elsewhere = await signCosignerApproval(
           fx.cosigners[0],
           q.id,
+          await fx.module.cosignerEra(),
           fx.chainId,
           fx.implementation.target as string,
         );
@@ -1291,7 +1293,7 @@ describe("EscalationQueue", function () {
       await expect(fx.bare.connect(fx.cosigners[0]).approve(id_))
         .to.be.revertedWithCustomError(fx.bare, "CosignerUnknown")
         .withArgs(fx.cosigners[0].address);
-      const byCos1 = await signCosignerApproval(fx.cosigners[0], id_, fx.chainId, fx.bareAddress);
+      const byCos1 = await signCosignerApproval(fx.cosigners[0], id_, await fx.bare.cosignerEra(), fx.chainId, fx.bareAddress);
       await expect(
         fx.bare.connect(fx.relayer).executeQueued(intent, [{ signer: fx.cosigners[0].address, signature: byCos1 }]),
       )

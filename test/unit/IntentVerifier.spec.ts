@@ -97,7 +97,7 @@ describe("IntentVerifier", function () {
       const fx = await loadFixture(treasuryFixture);
       const someId = id("some intent");
       expect(await fx.module.hashCosignerApproval(someId)).to.equal(
-        hashCosignerApproval(someId, fx.chainId, fx.moduleAddress),
+        hashCosignerApproval(someId, await fx.module.cosignerEra(), fx.chainId, fx.moduleAddress),
       );
     });
 

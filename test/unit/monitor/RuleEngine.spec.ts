@@ -76,6 +76,7 @@ function intent(fields: Partial<Intent> = {}): Intent {
     validAfter: 0n,
     validUntil: BigInt(T0 + 30 * DAY),
     rationale: id("invoice"),
+    review: false,
     ...fields,
   };
 }

@@ -215,7 +215,7 @@ describe("CosignerClient", function () {
     it("test_decodeAction_approvalAndUnknownCall_areFlagged", async function () {
       const fx = await loadFixture(treasuryFixture);
       const assets = new AssetBook(ethers.provider);
-      const base = { agent: fx.agent.address, nonce: 0n, idempotencyKey: ethers.ZeroHash, validAfter: 0n, validUntil: 1n, rationale: ethers.ZeroHash };
+      const base = { agent: fx.agent.address, nonce: 0n, idempotencyKey: ethers.ZeroHash, validAfter: 0n, validUntil: 1n, rationale: ethers.ZeroHash, review: false };
       const approve = await decodeAction(
         { ...base, target: fx.usdcAddress, value: 0n, data: fx.usdc.interface.encodeFunctionData("approve", [fx.attacker.address, usdc("1000")]) },
         assets,

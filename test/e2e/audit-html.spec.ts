@@ -1,11 +1,11 @@
 /**
  * The audit page in a real browser: `treasury:audit --html` on the shared scenario (test/unit/monitor/scenario.ts),
- * opened in Debian's headless Chromium through playwright-core. Checks what a reader sees (one row per intent, the
- * totals, the agent's charts, the rationale texts, escaped markup), that the page loads nothing from anywhere and
- * runs no script, and keeps a screenshot in test-output/.
+ * opened in headless Chromium through playwright-core. Checks what a reader sees (one row per intent, the totals,
+ * the agent's charts, the rationale texts, escaped markup), that the page loads nothing from anywhere and runs no
+ * script, and keeps a screenshot in test-output/.
  *
- * Chromium is a system package: `apt-get update && apt-get install -y chromium` (done by .ci/run). Without it this
- * suite fails: it does not skip.
+ * The browser comes from npm (`@sparticuz/chromium`, see test/e2e/browser.ts): `npm ci` is the whole set-up, and
+ * the suite checks that the binary it drives is the package's, not a system Chromium.
  */
 import { expect } from "chai";
 import fs from "fs";
@@ -13,43 +13,34 @@ import os from "os";
 import path from "path";
 import hre from "hardhat";
 import { loadFixture } from "@nomicfoundation/hardhat-network-helpers";
-import { chromium } from "playwright-core";
-import type { BrowserContext } from "playwright-core";
+import type { Browser, BrowserContext } from "playwright-core";
 import { RATIONALES, auditScenarioFixture } from "../unit/monitor/scenario";
+import { launchChromium } from "./browser";
 
-const CHROMIUM = "/usr/bin/chromium";
 const OUTPUT = path.resolve(__dirname, "..", "..", "test-output");
-const FLAGS = [
-  "--headless",
-  "--no-sandbox",
-  "--disable-gpu",
-  "--disable-quic",
-  "--no-first-run",
-  "--disable-background-networking",
-  "--disable-component-update",
-  "--disable-sync",
-];
 
 describe("audit page in headless Chromium", function () {
   this.timeout(120_000);
+  let browser: Browser;
   let context: BrowserContext;
-  let userDataDir: string;
+  let executablePath: string;
+  let packageVersion: string;
 
   before(async function () {
-    if (!fs.existsSync(CHROMIUM)) {
-      throw new Error(
-        `Chromium is not installed at ${CHROMIUM}. Install Debian's package with \`apt-get update && apt-get install -y chromium\` ` +
-          "(.ci/run does it) and run the tests again.",
-      );
-    }
-    userDataDir = fs.mkdtempSync(path.join(os.tmpdir(), "atg-chromium-"));
-    // A fresh profile per run; Playwright passes it as --user-data-dir.
-    context = await chromium.launchPersistentContext(userDataDir, { executablePath: CHROMIUM, headless: true, args: FLAGS });
+    ({ browser, executablePath, packageVersion } = await launchChromium());
+    context = await browser.newContext();
   });
 
   after(async function () {
     await context?.close();
-    if (userDataDir) fs.rmSync(userDataDir, { recursive: true, force: true });
+    await browser?.close();
+  });
+
+  it("test_browser_isTheNpmPackagesChromium_notASystemOne", async function () {
+    // @sparticuz/chromium unpacks its binary into the temporary folder; its major version is Chromium's.
+    expect(executablePath).to.equal(path.join(os.tmpdir(), "chromium"));
+    expect(executablePath).to.not.match(/^\/usr\//);
+    expect(browser.version().split(".")[0]).to.equal(packageVersion.split(".")[0]);
   });
 
   it("test_auditPage_rendersRowsTotalsChartsAndRationales", async function () {

@@ -4,18 +4,26 @@
  * is decoded from the transaction's `submit` / `propose` calldata. Statuses come from `intentStatus` (exact for
  * keyed, queued and denied intents; a keyless auto-executed intent has no record and is Executed by its event).
  * Actions are decoded from calldata in human units with the tokens' on-chain decimals (sdk/chain.ts), and the
- * agent's rationale text is joined from its journal when one is given (only when its keccak256 matches the
- * on-chain hash). Per agent and asset, the auto-tier spend in the sliding window is computed at every change,
- * against the cap in force at that moment, for the page's chart.
+ * agents' rationale texts are joined from their journals (only when a text's keccak256 matches the on-chain hash).
+ * Per agent and asset, the auto-tier spend in the sliding window is computed at every change, against the cap in
+ * force at that moment, for the page's chart.
+ *
+ * Approvals are counted as the module counted them: for an executed queued intent, its on-chain approvals of the
+ * co-signer era in force at execution plus the EIP-712 signatures passed to `executeQueued` (read from the call
+ * data), each co-signer once, against the threshold in force at execution. The co-signer set's history comes from
+ * `CosignersSet` events (those before `fromBlock` are read too), so a later change of the threshold or the members
+ * never rewrites what happened. Pauses, freezes and every configuration change are in `events` (audit/events.ts).
  */
 import { Provider, ZeroAddress, getAddress, id as idHash } from "ethers";
 import { AssetBook, decodeAction, formatAmount } from "../sdk/chain";
 import { Intent, splitNonce } from "../sdk/eip712";
-import { Journal, SerializedIntent, serializeIntent } from "../sdk/journal";
+import { Journal, JournalRecord, SerializedIntent, journalFiles, serializeIntent } from "../sdk/journal";
 import { AssetInfo, DecodedAction, DenyReasonName, IntentStatusName, STATUS_NAMES, statusName } from "../sdk/types";
 import { AgentTreasuryModule__factory } from "../typechain-types/factories/contracts/AgentTreasuryModule__factory";
 import { EventFollower } from "../monitor/follower";
+import { decodeModuleLog, moduleInterface } from "../monitor/events";
 import type { ChainEvent } from "../monitor/events";
+import { AuditEvent, describeEvent } from "./events";
 
 export interface AuditOptions {
   provider: Provider;
@@ -25,7 +33,12 @@ export interface AuditOptions {
   fromBlock?: number;
   /** Last block to read (default: the head when the audit starts). */
   toBlock?: number;
-  /** An agent journal (JSON lines written by the client library): joins the rationale texts. */
+  /**
+   * Agent journals (JSON lines written by the client library) to join the rationale texts from: files, or folders
+   * whose `*.jsonl` files are all read (e.g. `<deployments dir>/journals/<chainId>-<module>/`).
+   */
+  journals?: string[];
+  /** One journal file or folder: the same as `journals: [journal]`. */
   journal?: string;
   /** token symbol -> address */
   tokens?: Record<string, string>;
@@ -79,9 +92,21 @@ export interface AuditIntent {
   eta?: number;
   /** eta + the agent's grace period at queueing. */
   expiresAt?: number;
+  /** On-chain approvals (`IntentApproved`), in order. */
   approvals: (AuditEventRef & { cosigner: string })[];
+  /** EIP-712 co-signer signatures passed to `executeQueued`, read from its call data (the execution's transaction). */
+  signatures: (AuditEventRef & { cosigner: string })[];
   /** On-chain approvals that count now (current co-signers). */
   approvalsNow?: number;
+  /**
+   * Approvals that counted: for an executed queued intent, those that counted at execution (on-chain approvals of
+   * the co-signer era then in force, plus the signatures, each co-signer once); otherwise `approvalsNow`.
+   */
+  approvalsCounted?: number;
+  /**
+   * The co-signer threshold that applied to this intent: the one in force at execution (executed), at cancellation
+   * (cancelled), at expiry (expired), else at `toBlock`.
+   */
   threshold?: number;
   executed?: AuditEventRef & { escalated: boolean };
   cancelled?: AuditEventRef & { by: string };
@@ -128,16 +153,26 @@ export interface AuditReport {
   toBlock: number;
   /** Block time of `toBlock`. */
   toTime: number;
-  journal?: string;
+  /** The journal files read for rationale texts. */
+  journals: string[];
+  /** The co-signer threshold at `toBlock`. */
   threshold: number;
   intents: AuditIntent[];
   agents: AgentAudit[];
+  /** Pauses, unpauses, freezes, unfreezes and every configuration change, in chain order. */
+  events: AuditEvent[];
   totals: {
     intents: number;
     byStatus: Record<IntentStatusName, number>;
     spent: { asset: AssetInfo; amount: string; formatted: string }[];
+    /** On-chain approvals. */
     approvals: number;
+    /** Co-signer signatures passed to `executeQueued`. */
+    signatures: number;
     replays: number;
+    /** Pauses, unpauses, freezes and unfreezes. */
+    emergencyEvents: number;
+    configurationEvents: number;
   };
 }
 
@@ -157,6 +192,42 @@ function ref(e: ChainEvent): AuditEventRef {
   return { block: e.block, time: e.timestamp, txHash: e.txHash };
 }
 
+/** The co-signer set as the module holds it: `era` changes whenever the ordered member list does (SPEC section 6). */
+interface CosignerState {
+  members: string[];
+  threshold: number;
+  era: number;
+  /** Block time from which it holds. */
+  since: number;
+}
+
+function nextCosignerState(state: CosignerState, members: string[], threshold: number, time: number): CosignerState {
+  const changed = members.length !== state.members.length || members.some((m, i) => lower(m) !== lower(state.members[i]));
+  return { members, threshold, era: changed ? state.era + 1 : state.era, since: time };
+}
+
+/** The co-signer set in force just before `fromBlock`, replayed from its `CosignersSet` events (logs only, no archive). */
+async function cosignersBefore(provider: Provider, module: string, fromBlock: number, chunkSize: number): Promise<CosignerState> {
+  let state: CosignerState = { members: [], threshold: 0, era: 0, since: 0 };
+  if (fromBlock <= 0) return state;
+  const topic = moduleInterface.getEvent("CosignersSet")!.topicHash;
+  const filter = { address: module, topics: [topic] };
+  let logs;
+  try {
+    logs = await provider.getLogs({ ...filter, fromBlock: 0, toBlock: fromBlock - 1 });
+  } catch {
+    logs = [];
+    for (let start = 0; start < fromBlock; start += chunkSize) {
+      logs.push(...(await provider.getLogs({ ...filter, fromBlock: start, toBlock: Math.min(fromBlock - 1, start + chunkSize - 1) })));
+    }
+  }
+  for (const log of logs.sort((a, b) => a.blockNumber - b.blockNumber || a.index - b.index)) {
+    const e = decodeModuleLog(log);
+    if (e?.kind === "CosignersSet") state = nextCosignerState(state, e.members, e.threshold, 0);
+  }
+  return state;
+}
+
 /** Reads the whole audit trail of a module. */
 export async function collectAudit(options: AuditOptions): Promise<AuditReport> {
   const { provider, chainId } = options;
@@ -167,9 +238,13 @@ export async function collectAudit(options: AuditOptions): Promise<AuditReport> 
   const fromBlock = options.fromBlock ?? 0;
   const names = Object.fromEntries(Object.entries(options.names ?? {}).map(([k, v]) => [lower(k), v]));
   const assets = new AssetBook(provider, options.tokens ?? {}, { retries: 2 });
-  const journal = options.journal ? Journal.open(options.journal, { readOnly: true }) : undefined;
+  const files = journalFiles([...(options.journals ?? []), ...(options.journal !== undefined ? [options.journal] : [])]);
+  const journals = files.map((f) => Journal.open(f, { readOnly: true }));
+  const journalRecord = (intentId: string): JournalRecord | undefined => journals.map((j) => j.record(intentId)).find((r) => r !== undefined);
+  const journalText = (hash: string): string | undefined => journals.map((j) => j.rationaleText(hash)).find((t) => t !== undefined);
+  const chunkSize = options.chunkSize ?? 5000;
 
-  const follower = new EventFollower(provider, { module, chainId, confirmations: 1, chunkSize: options.chunkSize ?? 5000 });
+  const follower = new EventFollower(provider, { module, chainId, confirmations: 1, chunkSize });
   const batches = await follower.range(fromBlock, toBlock, { reverts: false, wholeRange: true });
   const toTime = batches[batches.length - 1]?.timestamp ?? Math.floor(Date.now() / 1000);
   const startTime = batches[0]?.timestamp ?? toTime;
@@ -195,6 +270,12 @@ export async function collectAudit(options: AuditOptions): Promise<AuditReport> 
   const escalatedSpent = new Map<string, bigint>();
   const intents = new Map<string, AuditIntent>();
   const order: string[] = [];
+  const events: AuditEvent[] = [];
+  // The co-signer set over time, and the era of each on-chain approval (it counts only within its era).
+  let cosigners = await cosignersBefore(provider, module, fromBlock, chunkSize);
+  const cosignerHistory: CosignerState[] = [cosigners];
+  const approvalEras = new Map<string, number[]>();
+  const nameOf = (key: string) => names[lower(key)] ?? (keysOf.get(identityOf.get(lower(key)) ?? "") ?? []).map((k) => names[lower(k)]).find((n) => n !== undefined);
 
   const newIntent = (e: ChainEvent & { intentId: string; agent: string }, route: AuditIntent["route"], rationale: string): AuditIntent => {
     const id = identity(e.agent);
@@ -210,6 +291,7 @@ export async function collectAudit(options: AuditOptions): Promise<AuditReport> 
       rationaleHash: rationale,
       submitted: ref(e),
       approvals: [],
+      signatures: [],
       replays: [],
     };
     intents.set(e.intentId, record);
@@ -229,7 +311,13 @@ export async function collectAudit(options: AuditOptions): Promise<AuditReport> 
 
   for (const batch of batches) {
     for (const e of batch.events) {
+      const described = await describeEvent(e, { assets, nameOf, module, safe });
+      if (described) events.push(described);
       switch (e.kind) {
+        case "CosignersSet":
+          cosigners = nextCosignerState(cosigners, e.members, e.threshold, e.timestamp);
+          cosignerHistory.push(cosigners);
+          break;
         case "AgentSet":
           graceOf.set(identity(e.agent), e.config.gracePeriod);
           break;
@@ -277,6 +365,14 @@ export async function collectAudit(options: AuditOptions): Promise<AuditReport> 
           }
           r.executed = { ...ref(e), escalated: e.escalated };
           if (r.route === "queued") r.waitedSeconds = e.timestamp - r.submitted.time;
+          if (e.escalated) {
+            // As executeQueued counted them: on-chain approvals of the era in force, plus the call's signatures.
+            r.signatures = (e.signers ?? []).map((cosigner) => ({ ...ref(e), cosigner }));
+            const eras = approvalEras.get(e.intentId) ?? [];
+            const counted = new Set([...r.approvals.filter((_, i) => eras[i] === cosigners.era).map((a) => lower(a.cosigner)), ...r.signatures.map((s) => lower(s.cosigner))]);
+            r.approvalsCounted = counted.size;
+            r.threshold = cosigners.threshold;
+          }
           const key = `${identity(e.agent)}|${lower(e.asset)}`;
           if (e.escalated) escalatedSpent.set(key, (escalatedSpent.get(key) ?? 0n) + e.amount);
           else if (e.amount > 0n) {
@@ -293,12 +389,19 @@ export async function collectAudit(options: AuditOptions): Promise<AuditReport> 
           break;
         }
         case "IntentApproved": {
-          intents.get(e.intentId)?.approvals.push({ ...ref(e), cosigner: e.cosigner });
+          const r = intents.get(e.intentId);
+          if (r) {
+            r.approvals.push({ ...ref(e), cosigner: e.cosigner });
+            approvalEras.set(e.intentId, [...(approvalEras.get(e.intentId) ?? []), cosigners.era]);
+          }
           break;
         }
         case "IntentCancelled": {
           const r = intents.get(e.intentId);
-          if (r) r.cancelled = { ...ref(e), by: e.by };
+          if (r) {
+            r.cancelled = { ...ref(e), by: e.by };
+            r.threshold = cosigners.threshold;
+          }
           break;
         }
         case "IdempotentReplay": {
@@ -319,10 +422,15 @@ export async function collectAudit(options: AuditOptions): Promise<AuditReport> 
     r.status = status === "None" && r.executed ? "Executed" : status;
     if (r.route === "queued" || onChain.status !== 0n) {
       r.approvalsNow = Number(onChain.approvals);
-      r.threshold = threshold;
+      r.approvalsCounted ??= r.approvalsNow;
+      if (r.threshold === undefined && r.status === "Expired" && r.expiresAt !== undefined) {
+        const at = r.expiresAt;
+        r.threshold = cosignerHistory.filter((c) => c.since <= at).pop()?.threshold ?? threshold;
+      }
+      r.threshold ??= threshold;
     }
-    if (!r.intent && journal) {
-      const signed = journal.record(r.intentId)?.signed;
+    if (!r.intent) {
+      const signed = journalRecord(r.intentId)?.signed;
       if (signed) setIntent(r, { ...signed.intent, value: BigInt(signed.intent.value), nonce: BigInt(signed.intent.nonce), validAfter: BigInt(signed.intent.validAfter), validUntil: BigInt(signed.intent.validUntil), review: signed.intent.review === true }, signed.kind);
     }
     if (r.intent) {
@@ -346,10 +454,8 @@ export async function collectAudit(options: AuditOptions): Promise<AuditReport> 
         ...("to" in action ? { to: action.to } : {}),
       };
     }
-    if (journal) {
-      const text = journal.record(r.intentId)?.signed.rationaleText ?? journal.rationaleText(r.rationaleHash);
-      if (text !== undefined && lower(keccakText(text)) === lower(r.rationaleHash)) r.rationaleText = text;
-    }
+    const text = journalRecord(r.intentId)?.signed.rationaleText ?? journalText(r.rationaleHash);
+    if (text !== undefined && lower(keccakText(text)) === lower(r.rationaleHash)) r.rationaleText = text;
   });
 
   // Per agent: counts, spend, and the auto-tier window against its cap.
@@ -409,7 +515,7 @@ export async function collectAudit(options: AuditOptions): Promise<AuditReport> 
       totalSpent.set(s.asset.address, t);
     }
   }
-  journal?.close();
+  for (const j of journals) j.close();
   return {
     chainId: chainId.toString(),
     module,
@@ -418,16 +524,20 @@ export async function collectAudit(options: AuditOptions): Promise<AuditReport> 
     fromBlock,
     toBlock,
     toTime,
-    journal: options.journal,
+    journals: files,
     threshold,
     intents: records,
     agents,
+    events,
     totals: {
       intents: records.length,
       byStatus,
       spent: [...totalSpent.values()].map((t) => ({ asset: t.asset, amount: t.amount.toString(), formatted: `${formatAmount(t.amount, t.asset.decimals)} ${t.asset.symbol}` })),
       approvals: records.reduce((n, r) => n + r.approvals.length, 0),
+      signatures: records.reduce((n, r) => n + r.signatures.length, 0),
       replays: records.reduce((n, r) => n + r.replays.length, 0),
+      emergencyEvents: events.filter((x) => x.category === "emergency").length,
+      configurationEvents: events.filter((x) => x.category === "configuration").length,
     },
   };
 }

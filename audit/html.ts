@@ -5,11 +5,14 @@
  * are written by agents, which may be prompt-injected.
  *
  * Sections: totals; per agent a card with its counts, its spend, and per asset a chart of its auto-tier spend in the
- * sliding window against its cap over time; a timeline strip of every intent; and the timeline table.
+ * sliding window against its cap over time; a timeline strip of every intent; the timeline table (approvals as the
+ * module counted them, against the threshold then in force); and every pause, freeze and configuration change.
  */
 import { formatAmount } from "../sdk/chain";
 import type { IntentStatusName } from "../sdk/types";
 import type { AgentAudit, AuditIntent, AuditReport, CapSeries } from "./collect";
+import type { AuditEvent } from "./events";
+import { duration } from "./events";
 
 const STATUS_COLORS: Record<IntentStatusName, string> = {
   None: "#6b7280",
@@ -37,15 +40,6 @@ function utc(time: number): string {
 
 function short(hex: string, head = 10, tail = 6): string {
   return hex.length > head + tail + 1 ? `${hex.slice(0, head)}…${hex.slice(-tail)}` : hex;
-}
-
-function duration(seconds: number): string {
-  const s = Math.max(0, Math.round(seconds));
-  const d = Math.floor(s / 86_400);
-  const h = Math.floor((s % 86_400) / 3600);
-  const m = Math.floor((s % 3600) / 60);
-  const parts = [d ? `${d}d` : "", h ? `${h}h` : "", m ? `${m}m` : "", !d && !h && !m ? `${s % 60}s` : ""].filter(Boolean);
-  return parts.join(" ");
 }
 
 function agentLabel(name: string | undefined, address: string): string {
@@ -161,10 +155,17 @@ ${rows}${marks}
 }
 
 function intentRow(i: AuditIntent, index: number): string {
+  const atExecution = i.executed?.escalated === true;
   const approvals =
     i.threshold !== undefined && (i.route === "queued" || i.approvals.length > 0)
-      ? `<span class="approvals">${i.approvals.length} on-chain${i.approvalsNow !== undefined ? ` (${i.approvalsNow} counting now)` : ""} / ${i.threshold}</span>` +
-        (i.approvals.length ? `<div class="small">${i.approvals.map((a) => `${e(short(a.cosigner, 8, 4))} at ${e(utc(a.time))}`).join("<br>")}</div>` : "")
+      ? `<span class="approvals">${i.approvalsCounted ?? i.approvals.length} of ${i.threshold} ${atExecution ? "at execution" : i.cancelled ? "at cancellation" : i.status === "Expired" ? "at expiry" : "now"}</span>` +
+        `<div class="small">${i.approvals.length} on-chain${i.signatures.length ? `, ${i.signatures.length} signature${i.signatures.length > 1 ? "s" : ""}` : ""}</div>` +
+        (i.approvals.length || i.signatures.length
+          ? `<div class="small">${[
+              ...i.approvals.map((a) => `${e(short(a.cosigner, 8, 4))} on-chain at ${e(utc(a.time))}`),
+              ...i.signatures.map((a) => `${e(short(a.cosigner, 8, 4))} signature, used at ${e(utc(a.time))}`),
+            ].join("<br>")}</div>`
+          : "")
       : "—";
   const timings: string[] = [];
   if (i.eta !== undefined) timings.push(`eta ${e(utc(i.eta))}`);
@@ -197,6 +198,15 @@ function intentRow(i: AuditIntent, index: number): string {
 </tr>`;
 }
 
+function eventRow(ev: AuditEvent): string {
+  return `<tr class="event ${e(ev.category)}" data-kind="${e(ev.kind)}" data-category="${e(ev.category)}">
+<td>${e(utc(ev.time))}<div class="small">block ${ev.block}</div></td>
+<td><span class="badge" style="background:${ev.category === "emergency" ? "#b91c1c" : "#4b5563"}">${e(ev.kind)}</span></td>
+<td class="summary">${e(ev.summary)}</td>
+<td class="small addr"><span title="${e(ev.txHash)}">${e(short(ev.txHash))}</span></td>
+</tr>`;
+}
+
 const CSS = `
 :root { color-scheme: light; }
 body { font-family: system-ui, -apple-system, "Segoe UI", Roboto, "Helvetica Neue", Arial, sans-serif; margin: 24px; color: #111827; background: #f9fafb; }
@@ -214,6 +224,10 @@ table { border-collapse: collapse; background: #fff; }
 #timeline td.action { max-width: 320px; word-break: break-word; }
 #timeline td .addr { white-space: nowrap; }
 #timeline td.rationale { max-width: 260px; word-break: break-word; }
+#events { width: 100%; font-size: 13px; }
+#events th { text-align: left; padding: 6px; background: #f3f4f6; border-bottom: 2px solid #d1d5db; }
+#events td { padding: 6px; border-bottom: 1px solid #e5e7eb; vertical-align: top; }
+#events td.summary { word-break: break-word; }
 .num { color: #6b7280; text-align: right; }
 .badge { display: inline-block; color: #fff; border-radius: 10px; padding: 1px 8px; font-size: 12px; }
 .agents { display: flex; flex-wrap: wrap; gap: 16px; }
@@ -261,8 +275,8 @@ export function renderAuditHtml(report: AuditReport): string {
 <tr><td>Module</td><td class="addr">${e(report.module)}</td></tr>
 ${report.safe ? `<tr><td>Safe</td><td class="addr">${e(report.safe)}</td></tr>` : ""}
 <tr><td>Blocks</td><td>${report.fromBlock} to ${report.toBlock} (chain time ${e(utc(report.toTime))})</td></tr>
-<tr><td>Co-signer threshold</td><td>${report.threshold}</td></tr>
-<tr><td>Rationale texts</td><td>${report.journal ? `from journal ${e(report.journal)} (shown only when their hash matches the chain)` : "no journal given: hashes only"}</td></tr>
+<tr><td>Co-signer threshold</td><td>${report.threshold} at block ${report.toBlock} (each intent shows the threshold that applied to it)</td></tr>
+<tr><td>Rationale texts</td><td>${report.journals.length ? `from ${report.journals.length === 1 ? "journal" : `${report.journals.length} journals:`} ${report.journals.map((j) => `<span class="addr">${e(j)}</span>`).join(", ")} (shown only when their hash matches the chain)` : "no journal: hashes only"}</td></tr>
 <tr><td>Generated</td><td>${e(report.generatedAt)}</td></tr>
 </table>
 </header>
@@ -272,7 +286,10 @@ ${report.safe ? `<tr><td>Safe</td><td class="addr">${e(report.safe)}</td></tr>` 
 ${statusRows}
 ${spentRows}
 <tr><th>On-chain approvals</th><td class="value" data-total="approvals">${t.approvals}</td></tr>
+<tr><th>Co-signer signatures (with executeQueued)</th><td class="value" data-total="signatures">${t.signatures}</td></tr>
 <tr><th>Idempotent replays</th><td class="value" data-total="replays">${t.replays}</td></tr>
+<tr><th>Pauses and freezes (and their undoing)</th><td class="value" data-total="emergency">${t.emergencyEvents}</td></tr>
+<tr><th>Configuration changes</th><td class="value" data-total="configuration">${t.configurationEvents}</td></tr>
 </table>
 <h2>Agents</h2>
 <div class="agents">
@@ -286,6 +303,17 @@ ${timelineStrip(report)}
 ${report.intents.map(intentRow).join("\n")}
 </tbody>
 </table>
+<h2>Pauses, freezes and configuration</h2>
+${
+  report.events.length
+    ? `<table id="events">
+<thead><tr><th>When</th><th>Event</th><th>What</th><th>Transaction</th></tr></thead>
+<tbody>
+${report.events.map(eventRow).join("\n")}
+</tbody>
+</table>`
+    : `<p id="events-none">None in blocks ${report.fromBlock} to ${report.toBlock}.</p>`
+}
 <footer>Rebuilt from the module's events and views alone; anyone with an RPC node can regenerate it with <code>npx hardhat treasury:audit --html &lt;file&gt;</code>.</footer>
 </body>
 </html>

@@ -295,7 +295,10 @@ async function findTransaction(hre: HardhatRuntimeEnvironment, from: string, non
 
 // ---------------------------------------------------------------------------------------------- local execution
 
-/** Executes plan items from the Safe, signed by `owners`, as MultiSendCallOnly batches (one Safe tx per batch). */
+/**
+ * Executes plan items from the Safe, signed by `owners`, as MultiSendCallOnly batches (one Safe tx per batch; a
+ * single call goes straight to its target). Returns the hashes of the Safe transactions.
+ */
 export async function executeAsOwners(
   safeAddress: string,
   multiSendCallOnly: string,
@@ -303,14 +306,15 @@ export async function executeAsOwners(
   submitter: BaseWallet,
   items: { description: string; call: { to: string; data: string } }[],
   log: (line: string) => void = () => {},
-): Promise<void> {
+): Promise<string[]> {
   const safe = new Contract(safeAddress, SAFE_ABI, submitter);
   if (!submitter.provider) throw new Error("executeAsOwners: the submitter must be connected to a provider");
   const chainId = (await submitter.provider.getNetwork()).chainId;
+  const hashes: string[] = [];
   for (let start = 0; start < items.length; start += MAX_CALLS_PER_SAFE_TX) {
     const chunk = items.slice(start, start + MAX_CALLS_PER_SAFE_TX);
     if (chunk.length === 1) {
-      await execSafeCall(safe, owners, submitter, chunk[0].call.to, chunk[0].call.data);
+      hashes.push((await execSafeCall(safe, owners, submitter, chunk[0].call.to, chunk[0].call.data)).hash);
     } else {
       const data = encodeMultiSend(chunk.map((i) => i.call));
       const tx = await buildSafeTx(safe, multiSendCallOnly, data, 0n, 1);
@@ -328,9 +332,11 @@ export async function executeAsOwners(
       if (!receipt || receipt.status !== 1 || receipt.logs.some((l: { topics: readonly string[] }) => l.topics[0] === EXECUTION_FAILURE_TOPIC)) {
         throw new DeploymentFailedError(`The Safe batch of ${chunk.length} configuration calls reverted inside the Safe.`);
       }
+      hashes.push(receipt.hash);
     }
     for (const item of chunk) log(`applied: ${item.description}`);
   }
+  return hashes;
 }
 
 // ---------------------------------------------------------------------------------------------- pipeline

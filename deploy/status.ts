@@ -2,13 +2,15 @@
  * `treasury:status`: what the treasury holds and how each agent's fence stands right now. Balances of the Safe,
  * each agent's limits with its available auto-tier allowance, frozen state and strikes (lens), the pause flag,
  * and the queued intents (found from `IntentQueued` logs, confirmed with `module.intent()`) with eta, expiry and
- * approvals.
+ * approvals. A pause and frozen agents are also shown apart (`emergency`), each with who did it and the owners'
+ * command that undoes it (deploy/owners.ts).
  */
 import { Interface, ZeroAddress, getAddress } from "ethers";
 import type { HardhatRuntimeEnvironment } from "hardhat/types";
 import { RECIPIENT_MODE_NAME, ResolvedAsset } from "./policy";
 import { PlanTarget, assetInfo, moduleContracts, readChainState, scanLogs, showAmount } from "./plan";
 import { formatAmount, formatDuration, formatTimestamp } from "./units";
+import { EmergencyState, readEmergency } from "./owners";
 
 export interface AssetAmount {
   asset: string;
@@ -63,6 +65,8 @@ export interface TreasuryStatus {
   module: string;
   lens: string;
   paused: boolean;
+  /** The pause and the frozen agents, with who did it and the owners' command that undoes each. */
+  emergency: EmergencyState;
   moduleEnabled: boolean;
   balances: AssetAmount[];
   cosigners: { members: string[]; threshold: number };
@@ -194,6 +198,7 @@ export async function readStatus(
     module: getAddress(target.module),
     lens: getAddress(target.lens),
     paused: await module.paused(),
+    emergency: await readEmergency(hre, target, { names: opts.names }),
     moduleEnabled: state.moduleEnabled,
     balances,
     cosigners: state.cosigners,

@@ -66,6 +66,8 @@ export type ModuleEventBody =
       /** The whole intent, when the transaction input could be decoded. */
       intent?: Intent;
       via?: SubmitFunction;
+      /** `executeQueued` only: the co-signers whose EIP-712 approvals the call carried (counted with on-chain ones). */
+      signers?: string[];
     }
   | { kind: "IntentQueued"; intentId: string; agent: string; eta: number; intent: Intent; via?: SubmitFunction }
   | {
@@ -270,6 +272,8 @@ export function decodeModuleLog(log: Log): ModuleEventBody | undefined {
 export interface DecodedSubmission {
   function: SubmitFunction;
   intent: Intent;
+  /** `executeQueued` only: the signers of the co-signer signatures passed with it, in call order. */
+  signers?: string[];
 }
 
 const SUBMIT_FUNCTIONS: SubmitFunction[] = ["submit", "propose", "executeQueued"];
@@ -291,7 +295,8 @@ export function decodeSubmissions(input: string): DecodedSubmission[] {
       if (at % 2 === 0) {
         try {
           const decoded = moduleInterface.decodeFunctionData(fn, "0x" + hex.slice(at));
-          out.push({ function: fn, intent: toIntent(decoded[0]) });
+          const signers = fn === "executeQueued" ? { signers: (decoded[1] as { signer: string }[]).map((s) => getAddress(s.signer)) } : {};
+          out.push({ function: fn, intent: toIntent(decoded[0]), ...signers });
         } catch {
           // not a call at this offset
         }

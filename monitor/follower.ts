@@ -182,6 +182,7 @@ export class EventFollower {
       if (found) {
         body.via = found.function;
         if (body.kind !== "IntentQueued") body.intent = found.intent;
+        if (body.kind === "IntentExecuted" && found.signers) body.signers = found.signers;
       }
     } else if (body.kind === "SafeChangedThreshold" && this.safe && at.block > 0) {
       try {

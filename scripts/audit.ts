@@ -10,8 +10,8 @@
  *   fuzz      a short invariant campaign, npm run fuzz -- --runs 100 (reports/fuzz.json)
  * then reports/audit.md and a self-contained reports/audit.html: the threat table of docs/THREAT-MODEL.md with each
  * claim's test result, coverage, the gas table against its baselines, the campaign's statistics, and the mutation
- * score when reports/mutation.json exists (`npm run mutation`, hours: not run here). With Debian's Chromium at
- * /usr/bin/chromium the page is also rendered to reports/audit.png.
+ * score when reports/mutation.json exists (`npm run mutation`, hours: not run here). The page is also rendered to
+ * reports/audit.png in the headless Chromium that npm installs (@sparticuz/chromium, test/e2e/browser.ts).
  *
  * Options: --skip step,step (reuse that step's last report if any)   --fuzz-runs N (default 100)
  *          --tests a,b (run only these spec files in the tests step; default: the whole suite)
@@ -24,7 +24,6 @@ import path from "path";
 const ROOT = process.cwd();
 const REPORTS = path.join(ROOT, "reports");
 const LOGS = path.join(REPORTS, "audit-logs");
-const CHROMIUM = "/usr/bin/chromium";
 
 // ------------------------------------------------------------------ per-test results (used inside the test child)
 
@@ -357,9 +356,13 @@ function html(r: Report): string {
 }
 
 async function screenshot(htmlFile: string): Promise<string> {
-  if (!fs.existsSync(CHROMIUM)) return `Chromium not found at ${CHROMIUM}: screenshot skipped (apt-get install -y chromium)`;
-  const { chromium } = await import("playwright-core");
-  const browser = await chromium.launch({ executablePath: CHROMIUM, headless: true, args: ["--no-sandbox", "--disable-gpu"] });
+  const { launchChromium } = await import("../test/e2e/browser");
+  let browser: import("playwright-core").Browser;
+  try {
+    ({ browser } = await launchChromium());
+  } catch (error) {
+    return `screenshot skipped: ${(error as Error).message.split("\n")[0]}`;
+  }
   try {
     const page = await browser.newPage({ viewport: { width: 1400, height: 900 } });
     await page.goto(`file://${htmlFile}`);

@@ -151,6 +151,23 @@ export interface JournalOpenOptions {
   readOnly?: boolean;
 }
 
+/**
+ * The journal files behind `paths`: a file as given, a folder as every `*.jsonl` file in it (sorted; e.g. the
+ * per-agent journals `<deployments dir>/journals/<chainId>-<module>/`). Each file appears once.
+ * @throws JournalError naming a path that does not exist.
+ */
+export function journalFiles(paths: readonly string[]): string[] {
+  const files: string[] = [];
+  for (const given of paths) {
+    const p = path.resolve(given);
+    if (!fs.existsSync(p)) throw new JournalError(`Journal ${given} does not exist: give a journal file (.jsonl) or a folder of them.`);
+    if (fs.statSync(p).isDirectory()) {
+      for (const f of fs.readdirSync(p).filter((name) => name.endsWith(".jsonl")).sort()) files.push(path.join(p, f));
+    } else files.push(p);
+  }
+  return [...new Set(files)];
+}
+
 export class Journal {
   private readonly entriesList: JournalEntry[] = [];
   private readonly records = new Map<string, JournalRecord>();

@@ -4,12 +4,17 @@
  *   npx hardhat guardian:pause [--guardian <address>] [--json]
  *   npx hardhat guardian:freeze --agent <name or address> [--guardian <address>] [--json]
  *
- * A guardian can only restrict: unpausing and unfreezing are the Safe owners' (treasury:apply or a Safe transaction).
+ * A guardian can only restrict: unpausing and unfreezing are the Safe owners', with `treasury:unpause` and
+ * `treasury:unfreeze --agent <name>` (tasks/owners.ts). Both commands name them, in text and as `recovery` in JSON.
  */
 import { task } from "hardhat/config";
 import type { HardhatRuntimeEnvironment } from "hardhat/types";
 import { printFields, runTask } from "./lib/output";
 import { COMMON_FLAGS, ClientContext, ClientTaskArgs } from "./lib/context";
+
+/** How the owners' commands act, printed under them. */
+const OWNERS_HOW =
+  "(On the local chain it signs with the Safe owners' development keys; on a live network it writes a Safe Transaction Builder batch for the owners.)";
 
 interface GuardianArgs extends ClientTaskArgs {
   guardian?: string;
@@ -42,12 +47,13 @@ task("guardian:pause", "Pauses the module: no submit, propose or execution until
     await runTask(
       args.json,
       async () => {
+        const { recoveryCommand } = await import("../deploy/owners");
         const { ctx, client } = await guardianClient(hre, args);
-        return { module: ctx.module, ...(await client.pause()) };
+        return { module: ctx.module, ...(await client.pause()), recovery: recoveryCommand("unpause", hre.network.name) };
       },
       (r) => {
         printFields({ module: r.module, paused: r.paused, by: r.by, txHash: r.txHash });
-        process.stdout.write("\nOnly the Safe owners can unpause.\n");
+        process.stdout.write(`\nOnly the Safe owners can unpause: ${r.recovery}\n${OWNERS_HOW}\n`);
       },
     );
   });
@@ -66,12 +72,13 @@ task("guardian:freeze", "Freezes one agent: nothing it signed moves until the Sa
         const { resolveAgent } = await import("./lib/context");
         const { ctx, client } = await guardianClient(hre, args);
         const agent = resolveAgent(ctx, args.agent);
+        const { recoveryCommand } = await import("../deploy/owners");
         const r = await client.freeze(agent.address);
-        return { module: ctx.module, ...(agent.name ? { agentName: agent.name } : {}), ...r };
+        return { module: ctx.module, ...(agent.name ? { agentName: agent.name } : {}), ...r, recovery: recoveryCommand("unfreeze", hre.network.name, agent.name ?? agent.address) };
       },
       (r) => {
         printFields({ agent: "agentName" in r && r.agentName ? `${r.agentName} (${r.agent})` : r.agent, frozen: r.frozen, by: r.by, txHash: r.txHash });
-        process.stdout.write("\nOnly the Safe owners can unfreeze.\n");
+        process.stdout.write(`\nOnly the Safe owners can unfreeze: ${r.recovery}\n${OWNERS_HOW}\n`);
       },
     );
   });

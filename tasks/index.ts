@@ -3,4 +3,5 @@ import "./treasury";
 import "./agent";
 import "./intent";
 import "./guardian";
+import "./owners";
 import "./monitor";

@@ -4,12 +4,14 @@
  *   npx hardhat treasury:monitor [--network <n>] [--from-block N] [--json] [--webhook <url>] [--checkpoint <file>]
  *                                [--confirmations N] [--policy <file>] [--once] [--journal <file>] [--metrics-port N]
  *                                [--no-respond] [--keystore <guardian keystore>] [--module <address>]
- *   npx hardhat treasury:audit   [--from-block N] [--to-block N] [--journal <file>] [--json | --html <out.html>]
+ *   npx hardhat treasury:audit   [--from-block N] [--to-block N] [--journal <file|folder>[,<file|folder>…]] [--json | --html <out.html>]
  *
  * The module, its Safe, agent names and tokens come from the deployment record (deploy/deployment.ts) unless
  * `--module` is given. Rules come from the policy file's `monitor` section (`--policy`, else the record's policy
- * file, else the defaults in monitor/rules-schema.ts). Heavy modules are imported inside the actions so that this
- * file loads before the contracts are compiled.
+ * file, else the defaults in monitor/rules-schema.ts). The audit reads every agent journal of the deployment
+ * (`<deployments dir>/journals/<chainId>-<module>/`) unless `--journal` names files or folders (comma-separated:
+ * Hardhat 2 refuses a repeated flag). Heavy modules are imported inside the actions so that this file loads before
+ * the contracts are compiled.
  */
 import fs from "fs";
 import path from "path";
@@ -238,7 +240,10 @@ async function runMonitor(args: MonitorArgs, hre: HardhatRuntimeEnvironment) {
 task("treasury:audit", "Audit trail: every intent with its decoded action, status, approvals, timings and rationale")
   .addOptionalParam("fromBlock", "First block (default: the module's deployment block)", undefined, types.int)
   .addOptionalParam("toBlock", "Last block (default: the head)", undefined, types.int)
-  .addOptionalParam("journal", "An agent journal file: joins the rationale texts")
+  .addOptionalParam(
+    "journal",
+    "Agent journals for the rationale texts: a file or a folder of *.jsonl, several separated by commas (default: every journal of the deployment)",
+  )
   .addFlag("json", "Print the audit as one JSON object")
   .addOptionalParam("html", "Write a self-contained HTML page to this file")
   .addOptionalParam("module", "Module address (default: from the deployment record)")
@@ -249,14 +254,27 @@ task("treasury:audit", "Audit trail: every intent with its decoded action, statu
       async () => {
         if (args.json && args.html) throw new MonitorTaskError("INVALID_ARGUMENT", "Pass either --json or --html <file>, not both.");
         const { collectAudit, renderAuditHtml } = await import("../audit");
+        const { deploymentsDir } = await import("../deploy/deployment");
+        const { journalDirOf } = await import("./lib/context");
         const t = await target(hre, args.module);
+        let journals: string[];
+        if (args.journal !== undefined) {
+          journals = args.journal.split(",").map((j) => j.trim()).filter((j) => j !== "");
+          if (journals.length === 0) throw new MonitorTaskError("INVALID_ARGUMENT", `--journal "${args.journal}" names no file or folder.`);
+          const missing = journals.find((j) => !fs.existsSync(j));
+          if (missing !== undefined) throw new MonitorTaskError("INVALID_ARGUMENT", `--journal: ${missing} does not exist; give journal files (.jsonl) or folders of them, separated by commas.`);
+        } else {
+          // Every journal of the deployment: the client library writes one per agent key there.
+          const dir = journalDirOf(deploymentsDir(), t.chainId, t.module);
+          journals = fs.existsSync(dir) ? [dir] : [];
+        }
         const report = await collectAudit({
           provider: hre.ethers.provider,
           chainId: t.chainId,
           module: t.module,
           fromBlock: args.fromBlock ?? t.moduleBlock ?? 0,
           toBlock: args.toBlock,
-          journal: args.journal,
+          journals,
           tokens: t.tokens,
           names: t.names,
         });
@@ -281,8 +299,15 @@ task("treasury:audit", "Audit trail: every intent with its decoded action, statu
             i.route,
             i.action.summary,
             i.rationaleText ?? i.rationaleHash.slice(0, 12) + "…",
-            i.threshold !== undefined && i.route === "queued" ? `${i.approvals.length}/${i.threshold}` : "",
+            i.threshold !== undefined && i.route === "queued"
+              ? `${i.approvalsCounted ?? i.approvals.length}/${i.threshold}${i.signatures.length ? ` (${i.approvals.length} on-chain + ${i.signatures.length} signed)` : ""}`
+              : "",
           ]),
+        );
+        printTable(
+          "Pauses, freezes and configuration",
+          ["time (UTC)", "block", "event", "what"],
+          report.events.map((ev) => [new Date(ev.time * 1000).toISOString().slice(0, 19), ev.block, ev.kind, ev.summary]),
         );
         const t = report.totals;
         process.stdout.write(

@@ -65,6 +65,19 @@ function stderrLog(line: string) {
   process.stderr.write(`${line}\n`);
 }
 
+/** Agent names by lower-case address: the deployment record's, then the policy file's. */
+function agentNames(record: { agents?: Record<string, string> } | undefined, policy?: { agents: { name: string; address: string }[] }): Record<string, string> {
+  const names: Record<string, string> = {};
+  for (const [name, address] of Object.entries(record?.agents ?? {})) names[address.toLowerCase()] = name;
+  for (const agent of policy?.agents ?? []) names[agent.address.toLowerCase()] = agent.name;
+  return names;
+}
+
+/** A pause or frozen agents, each with the owners' command that undoes it (see deploy/owners.ts emergencyLines). */
+function printEmergency(lines: string[]) {
+  if (lines.length > 0) process.stdout.write(`\nStopped (treasury:apply does not change this):\n${lines.map((l) => `- ${l}`).join("\n")}\n`);
+}
+
 task("treasury:deploy", "Deploys a policy file: Safe (local chain), module, configuration (or a Safe batch file on live networks)")
   .addParam("policy", "Policy file (JSON), see deploy/examples/README.md")
   .addOptionalParam("keystore", "Encrypted JSON keystore of the deployer (password: KEYSTORE_PASSWORD or prompt)")
@@ -103,16 +116,22 @@ task("treasury:plan", "Shows the difference between a policy file and the chain 
   .addOptionalParam("deploymentsDir", "Directory of deployment records")
   .addFlag("json", "Print one JSON object")
   .setAction(async (args: PolicyArgs, hre) => {
+    let stopped: string[] = [];
     await runTask(
       args.json,
       async () => {
         const { loadPolicy } = await import("../deploy/policy");
         const { planPolicy, checkPolicyMatchesTarget } = await import("../deploy/plan");
+        const { readEmergency, emergencyLines } = await import("../deploy/owners");
         const policy = loadPolicy(args.policy);
-        const { target } = await resolveTarget(hre, args);
+        const { record, target } = await resolveTarget(hre, args);
         checkPolicyMatchesTarget(policy, target);
         const items = await planPolicy(hre, policy, target);
         const view = items.map((i) => ({ kind: i.kind, description: i.description, loosens: i.loosens, agent: i.agent, to: i.call.to, data: i.call.data }));
+        // A pause or a freeze is not configuration (treasury:apply leaves it alone) but the treasury is not as the file
+        // describes it: shown apart, with the owners' command that undoes it.
+        const emergency = await readEmergency(hre, target, { names: agentNames(record, policy) });
+        stopped = emergencyLines(emergency);
         return {
           chainId: (await hre.ethers.provider.getNetwork()).chainId.toString(),
           safe: target.safe,
@@ -120,13 +139,20 @@ task("treasury:plan", "Shows the difference between a policy file and the chain 
           items: view,
           loosening: view.filter((i) => i.loosens).map((i) => i.description),
           tightening: view.filter((i) => !i.loosens).map((i) => i.description),
-          upToDate: items.length === 0,
+          emergency,
+          configurationUpToDate: items.length === 0,
+          upToDate: items.length === 0 && !emergency.paused && emergency.frozen.length === 0,
         };
       },
       (r) => {
         printFields({ safe: r.safe, module: r.module });
+        printEmergency(stopped);
         if (r.upToDate) {
           process.stdout.write("\nUp to date: the chain matches the policy file.\n");
+          return;
+        }
+        if (r.configurationUpToDate) {
+          process.stdout.write("\nThe configuration matches the policy file, but the treasury is not up to date: it is stopped as shown above.\n");
           return;
         }
         printTable("Loosening (more can move, or with fewer checks): review carefully", ["#", "change"], r.loosening.map((d, i) => [i + 1, d]));
@@ -147,15 +173,9 @@ task("treasury:apply", "Applies a policy file: executes the plan on the local ch
       args.json,
       async () => {
         const path = await import("path");
-        const { Contract } = await import("ethers");
-        const { loadPolicy, resolvePolicy, LOCAL_CHAIN_ID } = await import("../deploy/policy");
+        const { loadPolicy, resolvePolicy } = await import("../deploy/policy");
         const { planPolicy, checkPolicyMatchesTarget } = await import("../deploy/plan");
-        const { buildBatch, writeBatch } = await import("../deploy/batch");
-        const { executeAsOwners, canonicalSafeInfra } = await import("../deploy/pipeline");
-        const { predictContract } = await import("../deploy/create2");
-        const { deploymentsDir } = await import("../deploy/deployment");
-        const { devWalletFor, resolveWallet } = await import("./lib/keys");
-        const { SAFE_ABI } = await import("../sdk/safe");
+        const { localOwnerKeys, runAsOwners } = await import("../deploy/owners");
         const provider = hre.ethers.provider;
         const chainId = (await provider.getNetwork()).chainId;
         const policy = loadPolicy(args.policy);
@@ -163,54 +183,35 @@ task("treasury:apply", "Applies a policy file: executes the plan on the local ch
         checkPolicyMatchesTarget(policy, target);
         const resolved = await resolvePolicy(policy, provider, { localTokenAddresses: target.tokens, file: args.policy });
         const items = await planPolicy(hre, resolved, target);
+        const view = (list: typeof items) => list.map((i) => ({ kind: i.kind, description: i.description, loosens: i.loosens, to: i.call.to, data: i.call.data }));
         const result = {
           chainId: chainId.toString(),
           safe: target.safe,
           module: target.module,
           mode: "live" as "local" | "live",
           applied: [] as string[],
-          pending: items.map((i) => ({ kind: i.kind, description: i.description, loosens: i.loosens, to: i.call.to, data: i.call.data })),
+          pending: view(items),
           batchFile: undefined as string | undefined,
           nextSteps: [] as string[],
         };
         if (items.length === 0) return { ...result, pending: [] };
-        const safe = new Contract(target.safe, SAFE_ABI, provider);
-        if (chainId === LOCAL_CHAIN_ID && typeof policy.safe === "object") {
-          const owners = ((await safe.getOwners()) as string[]).map((o) => devWalletFor(o)).filter((w) => w !== undefined);
-          const threshold = Number(await safe.getThreshold());
-          if (owners.length >= threshold) {
-            const submitter = await resolveWallet(hre, "DEPLOYER", { keystore: args.keystore });
-            const multiSend =
-              record?.safeInfra?.multiSendCallOnly ??
-              (await canonicalSafeInfra(hre, chainId))?.multiSendCallOnly ??
-              (await predictContract(hre, "MultiSendCallOnly"));
-            const signers = owners.slice(0, threshold).map((w) => w!.connect(provider));
-            await executeAsOwners(target.safe, multiSend, signers, submitter, items, stderrLog);
-            const after = await planPolicy(hre, resolved, target);
-            return { ...result, mode: "local" as const, applied: items.map((i) => i.description), pending: after.map((i) => ({ kind: i.kind, description: i.description, loosens: i.loosens, to: i.call.to, data: i.call.data })) };
-          }
+        // The owners' keys sign only for a Safe the pipeline created on the local chain (deploy/owners.ts).
+        const keys = typeof policy.safe === "object" ? await localOwnerKeys(hre, target.safe, { keystore: args.keystore }) : undefined;
+        const run = await runAsOwners(hre, {
+          safe: target.safe,
+          items,
+          keys,
+          record,
+          deploymentsDir: args.deploymentsDir,
+          batchName: `Agent Treasury Guard: ${path.basename(args.policy)}`,
+          then: `Then run treasury:plan --policy ${args.policy}: it should show nothing to do.`,
+          log: stderrLog,
+        });
+        if (run.mode === "local") {
+          const after = await planPolicy(hre, resolved, target);
+          return { ...result, mode: "local" as const, applied: run.applied, pending: view(after) };
         }
-        const nonce = (await safe.nonce()) as bigint;
-        const batchFile = path.join(deploymentsDir(args.deploymentsDir), "batches", `${chainId}-${target.safe}-nonce${nonce}.json`);
-        writeBatch(
-          batchFile,
-          buildBatch({
-            chainId,
-            safe: target.safe,
-            name: `Agent Treasury Guard: ${path.basename(args.policy)}`,
-            description: items.map((i, n) => `${n + 1}. ${i.loosens ? "[loosens] " : ""}${i.description}`).join("\n"),
-            transactions: items.map((i) => i.call),
-          }),
-        );
-        return {
-          ...result,
-          batchFile,
-          nextSteps: [
-            `Open the Safe ${target.safe} in the Safe app -> Apps -> Transaction Builder and drag in ${batchFile}.`,
-            `Check the ${items.length} call(s) against the list, create the batch, collect the owners' signatures and execute.`,
-            `Then run treasury:plan --policy ${args.policy}: it should show nothing to do.`,
-          ],
-        };
+        return { ...result, batchFile: run.batchFile, nextSteps: run.nextSteps };
       },
       (r) => {
         printFields({ safe: r.safe, module: r.module, mode: r.mode });
@@ -233,15 +234,15 @@ task("treasury:status", "Shows the Safe's balances, each agent's limits and allo
   .addOptionalParam("deploymentsDir", "Directory of deployment records")
   .addFlag("json", "Print one JSON object")
   .setAction(async (args: CommonArgs & { policy?: string }, hre) => {
+    let stopped: string[] = [];
     await runTask(
       args.json,
       async () => {
         const { readStatus } = await import("../deploy/status");
+        const { emergencyLines } = await import("../deploy/owners");
         const { loadPolicy } = await import("../deploy/policy");
         const { record, target } = await resolveTarget(hre, args);
-        const names: Record<string, string> = {};
-        for (const [name, address] of Object.entries(record?.agents ?? {})) names[address.toLowerCase()] = name;
-        if (args.policy) for (const agent of loadPolicy(args.policy).agents) names[agent.address.toLowerCase()] = agent.name;
+        const names = agentNames(record, args.policy ? loadPolicy(args.policy) : undefined);
         const tokens = { ...(target.tokens ?? {}) };
         const assets: Record<string, { address: string; symbol: string; decimals: number }> = {};
         for (const [symbol, address] of Object.entries(tokens)) {
@@ -252,10 +253,13 @@ task("treasury:status", "Shows the Safe's balances, each agent's limits and allo
             // Not readable: the status shows base units for it.
           }
         }
-        return readStatus(hre, target, { names, assets });
+        const status = await readStatus(hre, target, { names, assets });
+        stopped = emergencyLines(status.emergency);
+        return status;
       },
       (s) => {
         printFields({ chainId: s.chainId, safe: s.safe, module: s.module, "module enabled": s.moduleEnabled, paused: s.paused, "chain time": s.at });
+        printEmergency(stopped);
         printTable("Safe balances", ["asset", "amount"], s.balances.map((b) => [b.symbol, b.amount]));
         process.stdout.write(`\nCo-signers: ${s.cosigners.threshold} of ${s.cosigners.members.length}: ${s.cosigners.members.join(", ") || "(none)"}\n`);
         process.stdout.write(`Guardians: ${s.guardians.join(", ") || "(none)"}\n`);

@@ -72,7 +72,7 @@ export async function clientContext(hre: HardhatRuntimeEnvironment, args: Client
     tokens: record?.tokens ?? {},
     agents: record?.agents ?? {},
     fromBlock: record?.moduleBlock ?? 0,
-    journalDir: path.join(deploymentsDir(args.deploymentsDir), "journals", `${chainId}-${module.toLowerCase()}`),
+    journalDir: journalDirOf(deploymentsDir(args.deploymentsDir), chainId, module),
   };
 }
 
@@ -111,6 +111,11 @@ export function allJournals(ctx: ClientContext): string[] {
     .readdirSync(ctx.journalDir)
     .filter((f) => f.endsWith(".jsonl"))
     .map((f) => path.join(ctx.journalDir, f));
+}
+
+/** Where the agent journals of `module` on `chainId` live: `<deployments dir>/journals/<chainId>-<module>/`. */
+export function journalDirOf(deploymentsDir: string, chainId: bigint | string, module: string): string {
+  return path.join(deploymentsDir, "journals", `${chainId.toString()}-${module.toLowerCase()}`);
 }
 
 function hasConfiguredKey(role: KeyRole): boolean {

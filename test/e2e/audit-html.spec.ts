@@ -1,11 +1,11 @@
 /**
  * The audit page in a real browser: `treasury:audit --html` on the shared scenario (test/unit/monitor/scenario.ts),
- * opened in Debian's headless Chromium through playwright-core. Checks what a reader sees (one row per intent, the
- * totals, the agent's charts, the rationale texts, escaped markup), that the page loads nothing from anywhere and
- * runs no script, and keeps a screenshot in test-output/.
+ * opened in headless Chromium through playwright-core. Checks what a reader sees (one row per intent, the totals,
+ * the agent's charts, the rationale texts, escaped markup), that the page loads nothing from anywhere and runs no
+ * script, and keeps a screenshot in test-output/.
  *
- * Chromium is a system package: `apt-get update && apt-get install -y chromium` (done by .ci/run). Without it this
- * suite fails: it does not skip.
+ * The browser comes from npm (`@sparticuz/chromium`, see test/e2e/browser.ts): `npm ci` is the whole set-up, and
+ * the suite checks that the binary it drives is the package's, not a system Chromium.
  */
 import { expect } from "chai";
 import fs from "fs";
@@ -13,43 +13,35 @@ import os from "os";
 import path from "path";
 import hre from "hardhat";
 import { loadFixture } from "@nomicfoundation/hardhat-network-helpers";
-import { chromium } from "playwright-core";
-import type { BrowserContext } from "playwright-core";
-import { RATIONALES, auditScenarioFixture } from "../unit/monitor/scenario";
+import type { Browser, BrowserContext } from "playwright-core";
+import { RATIONALES, auditOwnersFixture, auditScenarioFixture } from "../unit/monitor/scenario";
+import { collectAudit, renderAuditHtml } from "../../audit";
+import { launchChromium } from "./browser";
 
-const CHROMIUM = "/usr/bin/chromium";
 const OUTPUT = path.resolve(__dirname, "..", "..", "test-output");
-const FLAGS = [
-  "--headless",
-  "--no-sandbox",
-  "--disable-gpu",
-  "--disable-quic",
-  "--no-first-run",
-  "--disable-background-networking",
-  "--disable-component-update",
-  "--disable-sync",
-];
 
 describe("audit page in headless Chromium", function () {
   this.timeout(120_000);
+  let browser: Browser;
   let context: BrowserContext;
-  let userDataDir: string;
+  let executablePath: string;
+  let packageVersion: string;
 
   before(async function () {
-    if (!fs.existsSync(CHROMIUM)) {
-      throw new Error(
-        `Chromium is not installed at ${CHROMIUM}. Install Debian's package with \`apt-get update && apt-get install -y chromium\` ` +
-          "(.ci/run does it) and run the tests again.",
-      );
-    }
-    userDataDir = fs.mkdtempSync(path.join(os.tmpdir(), "atg-chromium-"));
-    // A fresh profile per run; Playwright passes it as --user-data-dir.
-    context = await chromium.launchPersistentContext(userDataDir, { executablePath: CHROMIUM, headless: true, args: FLAGS });
+    ({ browser, executablePath, packageVersion } = await launchChromium());
+    context = await browser.newContext();
   });
 
   after(async function () {
     await context?.close();
-    if (userDataDir) fs.rmSync(userDataDir, { recursive: true, force: true });
+    await browser?.close();
+  });
+
+  it("test_browser_isTheNpmPackagesChromium_notASystemOne", async function () {
+    // @sparticuz/chromium unpacks its binary into the temporary folder; its major version is Chromium's.
+    expect(executablePath).to.equal(path.join(os.tmpdir(), "chromium"));
+    expect(executablePath).to.not.match(/^\/usr\//);
+    expect(browser.version().split(".")[0]).to.equal(packageVersion.split(".")[0]);
   });
 
   it("test_auditPage_rendersRowsTotalsChartsAndRationales", async function () {
@@ -98,7 +90,8 @@ describe("audit page in headless Chromium", function () {
       "Expired",
     ]);
     expect(await rows.nth(2).locator("td.action").innerText()).to.equal(`Pay 20000 USDC to ${fx.bob.address}`);
-    expect(await rows.nth(2).innerText()).to.match(/2 on-chain \(2 counting now\) \/ 2/);
+    expect(await rows.nth(2).locator(".approvals").innerText()).to.equal("2 of 2 at execution");
+    expect(await rows.nth(2).innerText()).to.contain("2 on-chain");
     expect(await rows.nth(3).innerText()).to.contain("AboveHardCap");
 
     // The rationale texts from the journal, the agent's markup shown as text and never run.
@@ -118,6 +111,11 @@ describe("audit page in headless Chromium", function () {
     expect(await total("spent-ETH")).to.equal("0.5 ETH");
     expect(await total("approvals")).to.equal("2");
     expect(await total("replays")).to.equal("1");
+    expect(await total("signatures")).to.equal("0");
+    expect(await total("configuration")).to.equal("1");
+    // The one configuration call in range (the fixture's last block: the guardian added) is listed.
+    expect(await page.locator("#events tr.event").allInnerTexts()).to.have.length(1);
+    expect(await page.locator('#events tr.event[data-kind="GuardianSet"] td.summary').innerText()).to.equal(`Guardian ${fx.guardian.address} added`);
 
     // Per agent, a chart of auto-tier spend against the cap for each asset, drawn with a real size.
     const charts = page.locator("section.agent svg.cap-chart");
@@ -143,6 +141,25 @@ describe("audit page in headless Chromium", function () {
     const screenshot = path.join(OUTPUT, "audit-page.png");
     await page.screenshot({ path: screenshot, fullPage: true });
     expect(fs.statSync(screenshot).size).to.be.greaterThan(20_000);
+    await page.close();
+  });
+
+  it("test_auditPage_approvalsAtExecutionAndEmergencyEvents", async function () {
+    const { fx, startBlock, ids } = await loadFixture(auditOwnersFixture);
+    const report = await collectAudit({ provider: hre.ethers.provider, chainId: fx.chainId, module: fx.moduleAddress, fromBlock: startBlock, tokens: { USDC: fx.usdcAddress } });
+    fs.mkdirSync(OUTPUT, { recursive: true });
+    const htmlFile = path.join(OUTPUT, "audit-owners.html");
+    fs.writeFileSync(htmlFile, renderAuditHtml(report));
+    const page = await context.newPage();
+    await page.goto(`file://${htmlFile}`);
+    // One on-chain approval and one signature, 2 of the 2 required at execution (the threshold is 1 today).
+    const first = page.locator(`#timeline tr.intent[data-intent-id="${ids.first.toLowerCase()}"]`);
+    expect(await first.locator(".approvals").innerText()).to.equal("2 of 2 at execution");
+    expect(await first.innerText()).to.contain("1 on-chain, 1 signature");
+    const kinds = await page.locator("#events tr.event").evaluateAll((trs) => trs.map((tr) => tr.getAttribute("data-kind")));
+    expect(kinds).to.deep.equal(["CosignersSet", "Paused", "Unpaused", "AgentFrozen", "AgentUnfrozen", "CosignersSet"]);
+    expect(await page.locator('#events tr.event[data-kind="Paused"] td.summary').innerText()).to.contain(`Module paused by guardian ${fx.guardian.address}`);
+    expect(await page.locator('#totals td[data-total="emergency"]').innerText()).to.equal("4");
     await page.close();
   });
 });

@@ -40,7 +40,8 @@ export interface NodeTreasury {
 
 /**
  * Deploys the treasury. Agent "payroll" has ETH limits 1/3/1d/10 and USDC 1,000/5,000/1d/50,000; co-signers 2 of
- * 3; one guardian. With `deploymentsDir`, writes `<dir>/31337.json` naming the agent "payroll" and the token "USDC".
+ * 3; one guardian. With `deploymentsDir`, writes `<dir>/<chainId>.json` (31337, or the node's chain id) naming the
+ * agent "payroll" and the token "USDC".
  */
 export async function deployNodeTreasury(provider: JsonRpcProvider, deploymentsDir?: string): Promise<NodeTreasury> {
   const dev = hardhatDevWallets().map((w) => new Wallet(w.privateKey, provider));
@@ -109,7 +110,7 @@ export async function deployNodeTreasury(provider: JsonRpcProvider, deploymentsD
   if (deploymentsDir) {
     writeDeployment(
       {
-        chainId: "31337",
+        chainId: (await provider.getNetwork()).chainId.toString(),
         network: "localhost",
         safe: out.safe,
         module: out.module,

@@ -1,15 +1,59 @@
 /**
- * The audit trail's data (audit/collect.ts) on the shared scenario: every intent, its status from the chain, its
- * action in human units, its rationale joined from the journal only when the hash matches, approvals and timings,
- * and the sliding-window series for the chart.
+ * The audit trail's data (audit/collect.ts) on the shared scenarios: every intent, its status from the chain, its
+ * action in human units, its rationale joined from the journals only when the hash matches, approvals as the module
+ * counted them (on-chain plus signatures, against the threshold in force at execution), timings, every pause,
+ * freeze and configuration change, and the sliding-window series for the chart. Also `treasury:audit`'s journals:
+ * several files, a folder, and by default every journal of the deployment.
  */
 import { expect } from "chai";
 import fs from "fs";
-import { ethers } from "hardhat";
+import os from "os";
+import path from "path";
+import hre, { ethers } from "hardhat";
 import { loadFixture } from "@nomicfoundation/hardhat-network-helpers";
 import { ZeroAddress, parseEther, parseUnits } from "ethers";
-import { capSeries, collectAudit, renderAuditHtml } from "../../../audit";
-import { RATIONALES, auditScenarioFixture } from "./scenario";
+import { AuditReport, capSeries, collectAudit, renderAuditHtml } from "../../../audit";
+import { writeDeployment } from "../../../deploy/deployment";
+import { RATIONALES, auditOwnersFixture, auditScenarioFixture } from "./scenario";
+
+/** The scenario's journal split in two files (intents 1-3 and 4-6) in a fresh folder. */
+function splitJournal(journal: string): { dir: string; a: string; b: string } {
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), "atg-journals-"));
+  const lines = fs.readFileSync(journal, "utf8").split("\n").filter(Boolean);
+  const order: string[] = [];
+  for (const line of lines) {
+    const id = (JSON.parse(line) as { intentId: string }).intentId;
+    if (!order.includes(id)) order.push(id);
+  }
+  const a = path.join(dir, "agent-a.jsonl");
+  const b = path.join(dir, "agent-b.jsonl");
+  const pick = (first: boolean) => lines.filter((l) => (order.indexOf((JSON.parse(l) as { intentId: string }).intentId) < 3) === first);
+  fs.writeFileSync(a, pick(true).join("\n") + "\n");
+  fs.writeFileSync(b, pick(false).join("\n") + "\n");
+  return { dir, a, b };
+}
+
+/** Runs `treasury:audit --json` in-process; returns the one JSON object it printed and the exit code it set. */
+async function auditTask(args: Record<string, unknown>): Promise<{ out: AuditReport & { error?: { code: string; message: string } }; exitCode: number }> {
+  const write = process.stdout.write.bind(process.stdout);
+  let captured = "";
+  process.stdout.write = ((chunk: string | Uint8Array) => {
+    captured += chunk.toString();
+    return true;
+  }) as typeof process.stdout.write;
+  const previousExit = process.exitCode;
+  process.exitCode = 0;
+  try {
+    await hre.run("treasury:audit", { json: true, ...args });
+  } finally {
+    process.stdout.write = write;
+  }
+  const exitCode = Number(process.exitCode ?? 0);
+  process.exitCode = previousExit;
+  return { out: JSON.parse(captured.trim()) as AuditReport & { error?: { code: string; message: string } }, exitCode };
+}
+
+const ALL_RATIONALES = [RATIONALES.alice, RATIONALES.bob, RATIONALES.big, RATIONALES.denied, RATIONALES.proposal, RATIONALES.expired];
 
 describe("audit trail", function () {
   describe("when the journal is given", function () {
@@ -58,7 +102,11 @@ describe("audit trail", function () {
 
       expect(report.totals.byStatus).to.deep.include({ Executed: 3, Denied: 1, Cancelled: 1, Expired: 1, Queued: 0 });
       expect(report.totals.spent.map((s) => s.formatted).sort()).to.deep.equal(["0.5 ETH", "20100 USDC"]);
-      expect(report.totals).to.deep.include({ intents: 6, approvals: 2, replays: 1 });
+      expect(report.totals).to.deep.include({ intents: 6, approvals: 2, signatures: 0, replays: 1, emergencyEvents: 0, configurationEvents: 1 });
+      // startBlock is the fixture's last block: the owners' setGuardian.
+      expect(report.events.map((e) => [e.kind, e.summary])).to.deep.equal([["GuardianSet", `Guardian ${fx.guardian.address} added`]]);
+      expect(big).to.deep.include({ approvalsCounted: 2, threshold: 2 });
+      expect(report.journals).to.deep.equal([journal]);
 
       const [agent] = report.agents;
       const usdcCap = agent.caps.find((c) => c.asset.symbol === "USDC")!;
@@ -96,6 +144,155 @@ describe("audit trail", function () {
       expect(html).to.contain(`content="default-src 'none'; style-src 'unsafe-inline'; img-src data:"`);
       expect(html).to.not.match(/(src|href)="(https?:)?\/\//);
       expect((html.match(/<tr class="intent"/g) ?? []).length).to.equal(6);
+    });
+  });
+
+  describe("when escalated intents ran with on-chain approvals and signatures, and the co-signers changed after", function () {
+    it("test_collect_oneOnChainOneSignature_twoOfTwoAtExecution_notTodaysThreshold", async function () {
+      const { fx, startBlock, ids } = await loadFixture(auditOwnersFixture);
+      expect(await fx.module.threshold()).to.equal(1n); // lowered after both executions
+      const report = await collectAudit({ provider: ethers.provider, chainId: fx.chainId, module: fx.moduleAddress, fromBlock: startBlock, tokens: { USDC: fx.usdcAddress } });
+      expect(report.threshold).to.equal(1);
+      const first = report.intents.find((i) => i.intentId === ids.first.toLowerCase())!;
+      expect(first).to.deep.include({ status: "Executed", route: "queued", approvalsCounted: 2, threshold: 2 });
+      expect(first.approvals.map((a) => a.cosigner)).to.deep.equal([fx.cosigners[0].address]);
+      expect(first.signatures.map((a) => a.cosigner)).to.deep.equal([fx.cosigners[1].address]);
+      expect(first.signatures[0].txHash).to.equal(first.executed!.txHash);
+      expect(report.totals).to.deep.include({ approvals: 4, signatures: 2 });
+
+      // The page and the CLI table say 2 of 2, as the module counted at execution.
+      const html = renderAuditHtml(report);
+      const row = html.slice(html.indexOf(`data-intent-id="${first.intentId}"`));
+      expect(row.slice(0, row.indexOf("</tr>"))).to.contain('<span class="approvals">2 of 2 at execution</span><div class="small">1 on-chain, 1 signature</div>');
+    });
+
+    it("test_collect_memberChangeVoidsEarlierApprovals_countedAsTheModuleDid", async function () {
+      const { fx, startBlock, ids } = await loadFixture(auditOwnersFixture);
+      const report = await collectAudit({ provider: ethers.provider, chainId: fx.chainId, module: fx.moduleAddress, fromBlock: startBlock });
+      const second = report.intents.find((i) => i.intentId === ids.second.toLowerCase())!;
+      // Three on-chain approvals in the log, but the two before the new co-signer set were void at execution.
+      expect(second.approvals.map((a) => a.cosigner)).to.deep.equal([fx.cosigners[0].address, fx.cosigners[1].address, fx.cosigners[0].address]);
+      expect(second.signatures.map((a) => a.cosigner)).to.deep.equal([fx.cosigners[1].address]);
+      expect(second).to.deep.include({ status: "Executed", approvalsCounted: 2, threshold: 2 });
+    });
+  });
+
+  describe("pauses, freezes and configuration", function () {
+    it("test_collect_everyEmergencyAndConfigurationEvent_inOrderWithWho", async function () {
+      const { fx, startBlock, removedCosigner } = await loadFixture(auditOwnersFixture);
+      const report = await collectAudit({
+        provider: ethers.provider,
+        chainId: fx.chainId,
+        module: fx.moduleAddress,
+        fromBlock: startBlock,
+        names: { [fx.agent.address]: "payroll" },
+      });
+      const [c0, c1] = fx.cosigners.map((c) => c.address);
+      expect(report.events.map((e) => [e.kind, e.category, e.by])).to.deep.equal([
+        ["CosignersSet", "configuration", fx.safeAddress],
+        ["Paused", "emergency", fx.guardian.address],
+        ["Unpaused", "emergency", fx.safeAddress],
+        ["AgentFrozen", "emergency", fx.guardian.address],
+        ["AgentUnfrozen", "emergency", fx.safeAddress],
+        ["CosignersSet", "configuration", fx.safeAddress],
+      ]);
+      expect(report.events.map((e) => e.summary)).to.deep.equal([
+        `Co-signers set: 2 of 3 (${c0}, ${c1}, ${fx.alice.address})`,
+        `Module paused by guardian ${fx.guardian.address}: no submission or execution until the owners unpause`,
+        "Module unpaused by the Safe's owners",
+        `Agent payroll (${fx.agent.address}) frozen by guardian ${fx.guardian.address} (reason "manual")`,
+        `Agent payroll (${fx.agent.address}) unfrozen by the Safe's owners; its strikes cleared`,
+        `Co-signers set: 1 of 3 (${c0}, ${c1}, ${fx.alice.address})`,
+      ]);
+      expect(report.events[3]).to.deep.include({ agent: fx.agent.address, agentName: "payroll" });
+      expect(report.events.map((e) => e.summary).join()).to.not.contain(removedCosigner.address);
+      expect(report.totals).to.deep.include({ emergencyEvents: 4, configurationEvents: 2 });
+
+      const html = renderAuditHtml(report);
+      expect((html.match(/<tr class="event /g) ?? []).length).to.equal(6);
+      expect(html).to.contain('<tr class="event emergency" data-kind="Paused" data-category="emergency">');
+    });
+
+    it("test_collect_fromModuleCreation_listsEveryConfigurationCall", async function () {
+      const { fx } = await loadFixture(auditOwnersFixture);
+      const created = (await fx.factory.queryFilter(fx.factory.filters.ModuleCreated()))[0].blockNumber;
+      const report = await collectAudit({ provider: ethers.provider, chainId: fx.chainId, module: fx.moduleAddress, fromBlock: created, tokens: { USDC: fx.usdcAddress } });
+      const config = report.events.filter((e) => e.category === "configuration");
+      expect(config.map((e) => e.kind)).to.deep.equal(["ModuleInitialized", "AgentSet", "AssetLimitSet", "AssetLimitSet", "CosignersSet", "GuardianSet", "CosignersSet", "CosignersSet"]);
+      expect(config[3].summary).to.equal(`Agent ${fx.agent.address}: USDC limit: auto 1000 USDC per tx, 5000 USDC per 1d, hard cap 50000 USDC`);
+      expect(config[5].summary).to.equal(`Guardian ${fx.guardian.address} added`);
+    });
+  });
+
+  describe("when the journals are several", function () {
+    it("test_collect_severalJournalsOrAFolder_everyRationaleJoined", async function () {
+      const { fx, journal, startBlock } = await loadFixture(auditScenarioFixture);
+      const { dir, a, b } = splitJournal(journal);
+      const base = { provider: ethers.provider, chainId: fx.chainId, module: fx.moduleAddress, fromBlock: startBlock };
+      const one = await collectAudit({ ...base, journals: [a] });
+      expect(one.intents.map((i) => i.rationaleText)).to.deep.equal([RATIONALES.alice, RATIONALES.bob, RATIONALES.big, undefined, undefined, undefined]);
+      const both = await collectAudit({ ...base, journals: [a, b] });
+      expect(both.intents.map((i) => i.rationaleText)).to.deep.equal(ALL_RATIONALES);
+      expect(both.journals).to.deep.equal([a, b]);
+      const folder = await collectAudit({ ...base, journals: [dir] });
+      expect(folder.intents.map((i) => i.rationaleText)).to.deep.equal(ALL_RATIONALES);
+      expect(folder.journals).to.deep.equal([a, b]);
+      expect(renderAuditHtml(folder)).to.contain("from 2 journals:");
+    });
+
+    it("test_auditTask_journalFolderOrCommaList_readsThemAll", async function () {
+      const { fx, journal, startBlock } = await loadFixture(auditScenarioFixture);
+      const { dir, a, b } = splitJournal(journal);
+      const byFolder = await auditTask({ module: fx.moduleAddress, fromBlock: startBlock, journal: dir });
+      expect(byFolder.exitCode).to.equal(0);
+      expect(byFolder.out.intents.map((i) => i.rationaleText)).to.deep.equal(ALL_RATIONALES);
+      const byList = await auditTask({ module: fx.moduleAddress, fromBlock: startBlock, journal: `${a},${b}` });
+      expect(byList.out.intents.map((i) => i.rationaleText)).to.deep.equal(ALL_RATIONALES);
+      expect(byList.out.journals).to.deep.equal([a, b]);
+
+      const missing = await auditTask({ module: fx.moduleAddress, fromBlock: startBlock, journal: `${a},${path.join(dir, "nope.jsonl")}` });
+      expect(missing.exitCode).to.equal(1);
+      expect(missing.out.error).to.deep.include({ code: "INVALID_ARGUMENT" });
+      expect(missing.out.error!.message).to.contain(`${path.join(dir, "nope.jsonl")} does not exist`);
+    });
+
+    it("test_auditTask_byDefault_readsEveryJournalOfTheDeployment", async function () {
+      const { fx, journal, startBlock } = await loadFixture(auditScenarioFixture);
+      const { a, b } = splitJournal(journal);
+      const deployments = fs.mkdtempSync(path.join(os.tmpdir(), "atg-audit-deployments-"));
+      const saved = process.env.DEPLOYMENTS_DIR;
+      process.env.DEPLOYMENTS_DIR = deployments;
+      try {
+        writeDeployment({
+          chainId: fx.chainId.toString(),
+          network: "hardhat",
+          safe: fx.safeAddress,
+          module: fx.moduleAddress,
+          implementation: await fx.implementation.getAddress(),
+          factory: await fx.factory.getAddress(),
+          lens: await fx.lens.getAddress(),
+          agents: { payroll: fx.agent.address },
+          tokens: { USDC: fx.usdcAddress },
+          deployedAt: new Date().toISOString(),
+        });
+        const none = await auditTask({ fromBlock: startBlock });
+        expect(none.out.journals).to.deep.equal([]);
+        expect(none.out.intents.map((i) => i.rationaleText)).to.deep.equal([undefined, undefined, undefined, undefined, undefined, undefined]);
+
+        // Where the client library writes them: one file per agent key.
+        const journals = path.join(deployments, "journals", `${fx.chainId}-${fx.moduleAddress.toLowerCase()}`);
+        fs.mkdirSync(journals, { recursive: true });
+        fs.copyFileSync(a, path.join(journals, "a.jsonl"));
+        fs.copyFileSync(b, path.join(journals, "b.jsonl"));
+        const all = await auditTask({ fromBlock: startBlock });
+        expect(all.exitCode).to.equal(0);
+        expect(all.out.journals).to.deep.equal([path.join(journals, "a.jsonl"), path.join(journals, "b.jsonl")]);
+        expect(all.out.intents.map((i) => i.rationaleText)).to.deep.equal(ALL_RATIONALES);
+        expect(all.out.intents[0].agentName).to.equal("payroll");
+      } finally {
+        if (saved === undefined) delete process.env.DEPLOYMENTS_DIR;
+        else process.env.DEPLOYMENTS_DIR = saved;
+      }
     });
   });
 

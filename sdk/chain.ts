@@ -13,13 +13,13 @@ import {
   formatUnits,
   getAddress,
   isAddress,
-  parseUnits,
 } from "ethers";
 import type { AgentTreasuryModule } from "../typechain-types/contracts/AgentTreasuryModule";
 import { IERC20Metadata__factory } from "../typechain-types/factories/@openzeppelin/contracts/token/ERC20/extensions/IERC20Metadata__factory";
 import type { Intent } from "./eip712";
 import { InvalidRequestError, UnknownRevertError, WaitTimeoutError, decodeError } from "./errors";
 import { withRetry, RetryOptions, sleep } from "./retry";
+import { readAmount } from "./units";
 import { AssetInfo, DecodedAction, DenyReasonName, IntentStatusName, denyReasonName, statusName } from "./types";
 
 export const ETH_ASSET: AssetInfo = { address: ZeroAddress, symbol: "ETH", decimals: 18 };
@@ -30,21 +30,12 @@ export function formatAmount(amount: bigint, decimals: number): string {
   return s.endsWith(".0") ? s.slice(0, -2) : s;
 }
 
-/** Parses a human-units decimal string with `decimals`, or passes base units (bigint) through. */
+/**
+ * Parses a human-units decimal string with the asset's decimals, or passes base units (bigint) through, bounded by
+ * what the chain can carry (`uint256`). One parser for every surface: see `./units`.
+ */
 export function parseAmount(amount: string | bigint, asset: AssetInfo, field = "amount"): bigint {
-  if (typeof amount === "bigint") {
-    if (amount < 0n) throw new InvalidRequestError(`${field} must not be negative (got ${amount}).`);
-    return amount;
-  }
-  const text = amount.trim();
-  if (!/^\d+(\.\d+)?$/.test(text)) {
-    throw new InvalidRequestError(`${field} "${amount}" is not a decimal number in ${asset.symbol} (e.g. "2.5"). Pass human units as a string.`);
-  }
-  const fraction = text.split(".")[1] ?? "";
-  if (fraction.length > asset.decimals) {
-    throw new InvalidRequestError(`${field} "${amount}" has ${fraction.length} decimals but ${asset.symbol} has ${asset.decimals}. Round it.`);
-  }
-  return parseUnits(text, asset.decimals);
+  return readAmount(amount, asset.decimals, { field, symbol: asset.symbol });
 }
 
 export function requireAddress(value: string, field: string): string {

@@ -18,3 +18,4 @@ export { GuardianClient } from "./guardian";
 export type { GuardianClientOptions, PauseResult, FreezeResult } from "./guardian";
 export * from "./eip712";
 export { execSafeCall, signSafeTx, buildSafeTx, SAFE_ABI } from "./safe";
+export * from "./units";

@@ -38,8 +38,21 @@ export function parseAmount(amount: string | bigint, asset: AssetInfo, field = "
   return readAmount(amount, asset.decimals, { field, symbol: asset.symbol });
 }
 
+/**
+ * An address; mixed case must be a valid EIP-55 checksum (a wrong one often means a mistyped address).
+ * @throws InvalidRequestError naming the field and the value
+ */
 export function requireAddress(value: string, field: string): string {
-  if (!isAddress(value)) throw new InvalidRequestError(`${field} "${value}" is not an address (0x followed by 40 hex digits).`);
+  if (typeof value === "string" && /^0x[0-9a-fA-F]{40}$/.test(value) && !isAddress(value)) {
+    throw new InvalidRequestError(
+      `${field} ${value} has an invalid checksum (its mixed case does not match EIP-55): the address may be mistyped. ` +
+        "Copy it again from a trusted source, or write it in all lower case to skip the check.",
+      { args: { field, value } },
+    );
+  }
+  if (typeof value !== "string" || !isAddress(value)) {
+    throw new InvalidRequestError(`${field} "${value}" is not an address (0x followed by 40 hex digits).`, { args: { field, value: String(value) } });
+  }
   return getAddress(value);
 }
 

@@ -9,7 +9,7 @@
  * again pays once. To pay the same amount to the same recipient again on purpose, give another --reason or key.
  * See README-CLI.md for the --json fields.
  */
-import { task, types } from "hardhat/config";
+import { task } from "hardhat/config";
 import type { ConfigurableTaskDefinition, HardhatRuntimeEnvironment } from "hardhat/types";
 import { printFields, runTask } from "./lib/output";
 import { COMMON_FLAGS, ClientContext, ClientTaskArgs, TaskInputError, resolveTarget } from "./lib/context";
@@ -20,7 +20,7 @@ interface AgentArgs extends ClientTaskArgs {
   reason?: string;
   idempotencyKey?: string;
   lane?: string;
-  validFor?: number;
+  validFor?: string;
   relayed: boolean;
   journal?: string;
 }
@@ -101,6 +101,16 @@ function render(r: AgentTaskOutput): void {
   if (r.status === "Denied") process.stdout.write("\nDenied by policy: the agent took a strike. Repeated denials freeze the agent.\n");
 }
 
+/** `--valid-for`: whole seconds, at least 60 (the client's bound), as a clear error rather than Hardhat's type error. */
+function validFor(args: AgentArgs): number | undefined {
+  if (args.validFor === undefined) return undefined;
+  const text = args.validFor.trim();
+  if (!/^\d+$/.test(text) || Number(text) < 60 || !Number.isSafeInteger(Number(text))) {
+    throw new TaskInputError(`--valid-for ${args.validFor} is not a whole number of seconds of at least 60 (e.g. --valid-for 3600).`);
+  }
+  return Number(text);
+}
+
 function payRequest(args: PayArgs) {
   if (!args.asset || !args.to || args.amount === undefined) throw new TaskInputError("A payment needs --asset, --to and --amount.");
   return {
@@ -110,7 +120,7 @@ function payRequest(args: PayArgs) {
     rationale: args.reason ?? `pay ${args.amount} ${args.asset} to ${args.to}`,
     idempotencyKey: args.idempotencyKey,
     lane: args.lane,
-    validFor: args.validFor,
+    validFor: validFor(args),
   };
 }
 
@@ -136,7 +146,7 @@ function callRequest(args: CallArgs, ctx: ClientContext) {
     rationale: args.reason ?? `call ${args.function ?? (args.data ?? "").slice(0, 10)} on ${target}`,
     idempotencyKey: args.idempotencyKey,
     lane: args.lane,
-    validFor: args.validFor,
+    validFor: validFor(args),
   };
 }
 
@@ -146,7 +156,7 @@ function agentFlags(t: ConfigurableTaskDefinition): ConfigurableTaskDefinition {
     .addOptionalParam("reason", "Why (journaled; its keccak256 goes on chain). Default: a description of the request")
     .addOptionalParam("idempotencyKey", "Idempotency key text (default: derived from the request and reason)")
     .addOptionalParam("lane", "Nonce lane: a workflow name or number (default 0)")
-    .addOptionalParam("validFor", "Seconds the signature stays valid (default 3600)", undefined, types.int)
+    .addOptionalParam("validFor", "Seconds the signature stays valid, at least 60 (default 3600)")
     .addFlag("relayed", "Send through the RELAYER key, so the agent key pays no gas")
     .addOptionalParam("journal", "Journal file (default: <deployments>/journals/<chain>-<module>/<agent>.jsonl)")
     .addOptionalParam("module", COMMON_FLAGS.module)

@@ -119,6 +119,27 @@ describe("CLI --json output", function () {
       expect(await fx.usdc.balanceOf(fx.alice.address)).to.equal(parseUnits("10", 6));
     });
 
+    it("test_agentPay_dryRun_json_saysDeniedAndTheStrike_thenTheRealPayIsDenied", async function () {
+      const fx = await cliFixture();
+      const dai = await hre.ethers.deployContract("MockERC20", ["Dai", "DAI", 18]);
+      const args = { agent: "payroll", asset: await dai.getAddress(), to: fx.alice.address, amount: "1", reason: "dai invoice" };
+      const nonce = await fx.module.getNonce(fx.agent.address, 0);
+      const dry = await runJson("agent:pay", { ...args, dryRun: true });
+      expect(dry.exitCode).to.equal(0);
+      expect(dry.out).to.deep.include({ dryRun: true, status: "Denied", reason: "AssetNotAllowed", replay: false, explained: true, agentName: "payroll" });
+      expect(dry.out.strikes).to.deep.equal({ now: 0, max: 3, wouldFreeze: false });
+      expect(await fx.module.getNonce(fx.agent.address, 0)).to.equal(nonce); // nothing was sent
+      expect(fs.existsSync(path.join(dir, "journals"))).to.equal(false); // nor journaled
+
+      const real = await runJson("agent:pay", args);
+      expectIntentOutcome(real.out, "Denied");
+      expect(real.out).to.deep.include({ intentId: dry.out.intentId, reason: "AssetNotAllowed" });
+      expect(real.out.strikes).to.deep.equal({ now: 1, max: 3 });
+
+      const queued = await runJson("agent:propose", { agent: "payroll", asset: "USDC", to: fx.bob.address, amount: "20", reason: "check me", dryRun: true });
+      expect(queued.out).to.deep.include({ status: "Queued", queuedBecause: ["review-requested"] });
+    });
+
     it("test_agentCall_json_deniedApprovalHasReason", async function () {
       const fx = await cliFixture();
       const { out } = await runJson("agent:call", {

@@ -1,3 +1,5 @@
+// First: .env and the --json error contract (before any plugin or task can print or read the environment).
+import "./tasks/lib/startup";
 import { HardhatUserConfig, subtask, vars } from "hardhat/config";
 import {
   TASK_COMPILE_SOLIDITY_GET_SOLC_BUILD,
@@ -75,7 +77,11 @@ subtask(TASK_TEST_GET_TEST_FILES).setAction(async (args: { testFiles: string[] }
   return files.filter((file) => file.endsWith(".spec.ts"));
 });
 
-const loopbackRpc = process.env.RPC_URL ?? "http://127.0.0.1:8545";
+// RPC_URL (environment or .env) points `--network localhost` at another node, e.g. when port 8545 is taken.
+const loopbackRpc = process.env.RPC_URL || "http://127.0.0.1:8545";
+/** A setting from the environment (or .env), else from Hardhat's configuration variables. */
+const setting = (name: string): string | undefined => process.env[name] || (vars.has(name) ? vars.get(name) : undefined);
+const sepoliaRpc = setting("SEPOLIA_RPC_URL");
 
 const config: HardhatUserConfig = {
   solidity: {
@@ -126,17 +132,17 @@ const config: HardhatUserConfig = {
     localhost: {
       url: loopbackRpc,
     },
-    ...(vars.has("SEPOLIA_RPC_URL")
+    ...(sepoliaRpc
       ? {
           sepolia: {
-            url: vars.get("SEPOLIA_RPC_URL"),
+            url: sepoliaRpc,
             chainId: 11155111,
           },
         }
       : {}),
   },
   etherscan: {
-    apiKey: vars.has("ETHERSCAN_API_KEY") ? vars.get("ETHERSCAN_API_KEY") : "",
+    apiKey: setting("ETHERSCAN_API_KEY") ?? "",
   },
   sourcify: { enabled: false },
   typechain: {

@@ -47,7 +47,7 @@ export class DeploymentNotFoundError extends Error {
 
 /** The directory of deployment records: `dir`, else `DEPLOYMENTS_DIR`, else `./deployments`. */
 export function deploymentsDir(dir?: string): string {
-  return path.resolve(dir ?? process.env.DEPLOYMENTS_DIR ?? "deployments");
+  return path.resolve(dir ?? (process.env.DEPLOYMENTS_DIR || "deployments"));
 }
 
 export function deploymentFile(chainId: bigint | string, dir?: string): string {

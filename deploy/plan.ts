@@ -23,6 +23,7 @@ import {
 } from "./policy";
 import { formatAmount, formatDuration, formatTimestamp } from "./units";
 import { SAFE_ABI } from "../sdk/safe";
+import { AgentConfigField, agentConfigChanges, assetLimitChange, treasuryLimitLoosens } from "./loosening";
 
 export type PlanKind =
   | "enableModule"
@@ -301,44 +302,19 @@ export async function readChainState(hre: HardhatRuntimeEnvironment, target: Pla
 
 // ---------------------------------------------------------------------------------------------- diff
 
-const MODE_STRICTNESS = [0, 2, 1]; // any < escalate-unknown < allowlist, indexed by the enum value
-
-function configChanges(from: AgentConfigValue, to: AgentConfigValue): { fields: string[]; loosens: boolean } {
-  const fields: string[] = [];
-  let loosens = false;
-  const cmp = (name: string, a: bigint, b: bigint, show: (v: bigint) => string, looser: boolean) => {
-    if (a === b) return;
-    fields.push(`${name} ${show(a)} -> ${show(b)}`);
-    if (looser) loosens = true;
+export function configChanges(from: AgentConfigValue, to: AgentConfigValue): { fields: string[]; loosens: boolean } {
+  const show: Record<AgentConfigField, (v: bigint) => string> = {
+    validUntil: (v) => formatTimestamp(v),
+    escalationDelay: formatDuration,
+    gracePeriod: formatDuration,
+    maxIntentsPerWindow: (v) => (v === 0n ? "none" : v.toString()),
+    rateWindow: formatDuration,
+    maxStrikes: (v) => (v === 0n ? "never" : v.toString()),
+    strikeWindow: formatDuration,
+    recipientMode: (v) => RECIPIENT_MODE_NAME[Number(v)],
   };
-  const dur = (v: bigint) => formatDuration(v);
-  const num = (v: bigint) => v.toString();
-  const zeroIsNone = (v: bigint) => (v === 0n ? "none" : v.toString());
-  cmp("validUntil", from.validUntil, to.validUntil, (v) => formatTimestamp(v), to.validUntil === 0n || (from.validUntil !== 0n && to.validUntil > from.validUntil));
-  cmp("escalationDelay", from.escalationDelay, to.escalationDelay, dur, to.escalationDelay < from.escalationDelay);
-  cmp("gracePeriod", from.gracePeriod, to.gracePeriod, dur, to.gracePeriod > from.gracePeriod);
-  cmp(
-    "maxIntentsPerWindow",
-    from.maxIntentsPerWindow,
-    to.maxIntentsPerWindow,
-    zeroIsNone,
-    (to.maxIntentsPerWindow === 0n && from.maxIntentsPerWindow !== 0n) ||
-      (from.maxIntentsPerWindow !== 0n && to.maxIntentsPerWindow > from.maxIntentsPerWindow),
-  );
-  cmp("rateWindow", from.rateWindow, to.rateWindow, dur, to.rateWindow < from.rateWindow);
-  cmp(
-    "maxStrikes",
-    from.maxStrikes,
-    to.maxStrikes,
-    (v) => (v === 0n ? "never" : num(v)),
-    (to.maxStrikes === 0n && from.maxStrikes !== 0n) || (from.maxStrikes !== 0n && to.maxStrikes > from.maxStrikes),
-  );
-  cmp("strikeWindow", from.strikeWindow, to.strikeWindow, dur, to.strikeWindow < from.strikeWindow);
-  if (from.recipientMode !== to.recipientMode) {
-    fields.push(`recipientMode ${RECIPIENT_MODE_NAME[from.recipientMode]} -> ${RECIPIENT_MODE_NAME[to.recipientMode]}`);
-    if (MODE_STRICTNESS[to.recipientMode] < MODE_STRICTNESS[from.recipientMode]) loosens = true;
-  }
-  return { fields, loosens };
+  const changes = agentConfigChanges(from, to);
+  return { fields: changes.map((c) => `${c.field} ${show[c.field](c.before)} -> ${show[c.field](c.after)}`), loosens: changes.some((c) => c.loosens) };
 }
 
 function describeConfig(c: AgentConfigValue): string {
@@ -533,24 +509,13 @@ export async function planPolicy(
       const have = chainLimits.get(assetKey);
       if (limitEqual(have, want)) continue;
       const show = (v: bigint) => formatAmount(v, limit.asset.decimals);
-      let description: string;
-      let loosens: boolean;
-      if (!have) {
-        description = `${label}: ${limit.asset.symbol} limit: auto ${show(want.autoPerTx)} per tx, ${show(want.autoPerWindow)} per ${formatDuration(want.window)}, hard cap ${show(want.escalatedPerTx)}`;
-        loosens = true;
-      } else {
-        const parts: string[] = [];
-        if (have.autoPerTx !== want.autoPerTx) parts.push(`autoPerTx ${show(have.autoPerTx)} -> ${show(want.autoPerTx)}`);
-        if (have.autoPerWindow !== want.autoPerWindow) parts.push(`autoPerWindow ${show(have.autoPerWindow)} -> ${show(want.autoPerWindow)}`);
-        if (have.window !== want.window) parts.push(`window ${formatDuration(have.window)} -> ${formatDuration(want.window)}`);
-        if (have.escalatedPerTx !== want.escalatedPerTx) parts.push(`escalatedPerTx ${show(have.escalatedPerTx)} -> ${show(want.escalatedPerTx)}`);
-        description = `${label}: ${limit.asset.symbol} ${parts.join(", ")}`;
-        loosens =
-          want.autoPerTx > have.autoPerTx ||
-          want.autoPerWindow > have.autoPerWindow ||
-          want.escalatedPerTx > have.escalatedPerTx ||
-          want.window < have.window;
-      }
+      const change = assetLimitChange(have, want);
+      const description = change.added
+        ? `${label}: ${limit.asset.symbol} limit: auto ${show(want.autoPerTx)} per tx, ${show(want.autoPerWindow)} per ${formatDuration(want.window)}, hard cap ${show(want.escalatedPerTx)}`
+        : `${label}: ${limit.asset.symbol} ${change.fields
+            .map((c) => `${c.field} ${c.field === "window" ? formatDuration(c.before) : show(c.before)} -> ${c.field === "window" ? formatDuration(c.after) : show(c.after)}`)
+            .join(", ")}`;
+      const loosens = change.loosens;
       items.push({
         kind: "setAssetLimit",
         description,
@@ -646,7 +611,7 @@ export async function planPolicy(
       description: have
         ? `treasury limit ${t.asset.symbol}: ${show(have.perWindow)} per ${formatDuration(have.window)} -> ${show(t.perWindow)} per ${formatDuration(t.window)}`
         : `treasury limit ${t.asset.symbol}: ${show(t.perWindow)} per ${formatDuration(t.window)} across all agents`,
-      loosens: have ? t.perWindow > have.perWindow || BigInt(t.window) < have.window : false,
+      loosens: treasuryLimitLoosens(have, t),
       call: call(m.encodeFunctionData("setTreasuryLimit", [t.asset.address, t.perWindow, t.window])),
     });
   }
@@ -656,7 +621,7 @@ export async function planPolicy(
     items.push({
       kind: "setTreasuryLimit",
       description: `remove the treasury limit on ${asset.symbol} (was ${showAmount(have.perWindow, asset)} per ${formatDuration(have.window)})`,
-      loosens: true,
+      loosens: treasuryLimitLoosens(have, undefined),
       call: call(m.encodeFunctionData("setTreasuryLimit", [have.asset, 0n, 0])),
     });
   }

@@ -228,7 +228,6 @@ export interface ResolvedPolicy {
 
 export const ETH_ASSET: ResolvedAsset = { address: ZeroAddress, symbol: "ETH", decimals: 18 };
 export const LOCAL_CHAIN_ID = 31337n;
-const UINT128_MAX = 2n ** 128n - 1n;
 
 /** The bytes32 salt for a policy's `salt`: a 32-byte hex value as is, any other text hashed. */
 export function policySalt(salt: string): string {
@@ -338,12 +337,7 @@ export async function resolvePolicy(policy: Policy, provider: Provider, opts: Re
 
   function amountAt(value: string | number, decimals: number, path: (string | number)[]): bigint {
     try {
-      const amount = parseAmount(value, decimals);
-      if (amount > UINT128_MAX) {
-        add(path, `amount ${value} is too large (above uint128)`, value);
-        return 0n;
-      }
-      return amount;
+      return parseAmount(value, decimals);
     } catch (error) {
       if (!(error instanceof UnitError)) throw error;
       add(path, error.message, value);

@@ -6,7 +6,7 @@
  */
 import { z } from "zod";
 import { FunctionFragment, getAddress, isHexString } from "ethers";
-import { UnitError, isAmountSyntax, parseAmount, parseDuration, parseTimestamp } from "./units";
+import { UnitError, amountSyntax, isAmountSyntax, parseDuration, parseTimestamp } from "./units";
 import { monitorSchema } from "../monitor/rules-schema";
 
 export const RECIPIENT_MODES = ["any", "allowlist", "escalate-unknown"] as const;
@@ -35,7 +35,7 @@ const amount = z
   })
   .superRefine((value, ctx) => {
     try {
-      parseAmount(value, 77);
+      amountSyntax(value);
     } catch (error) {
       ctx.addIssue({ code: z.ZodIssueCode.custom, message: (error as Error).message });
     }
@@ -239,7 +239,7 @@ function safeDuration(value: string | number | undefined): number | undefined {
 }
 
 function big(value: string | number): bigint | undefined {
-  return isAmountSyntax(value) ? parseAmount(value, 77) : undefined;
+  return isAmountSyntax(value) ? amountSyntax(value) : undefined;
 }
 
 /** Rules that span fields: thresholds, duplicates, references to tokens, limit consistency. */

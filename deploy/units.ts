@@ -3,6 +3,8 @@
  * Pure functions, no chain access: the decimals of a token come from the caller (deploy/policy.ts reads them
  * on-chain with `decimals()`).
  */
+import { InvalidRequestError } from "../sdk/errors";
+import { UINT128_MAX, formatUnitsPlain, readAmount } from "../sdk/units";
 
 /** A value in a policy file that cannot be read as the unit it stands for. The message names the problem. */
 export class UnitError extends Error {
@@ -118,37 +120,37 @@ export function formatDuration(seconds: number | bigint): string {
 }
 
 /**
- * Parses a human amount into base units with `decimals` decimals: `"2.5"` with 18 gives 2.5e18. Accepts a decimal
- * string (underscores may group digits: `"1_000_000"`) or a non-negative safe integer. Refuses negatives, more
- * fractional digits than the token has, exponents and anything else, with a message naming the value.
+ * Parses a human amount into base units with `decimals` decimals: `"2.5"` with 18 gives 2.5e18. The reader is
+ * shared with the client library, the CLI and the MCP server (`sdk/units.ts` `readAmount`), so a policy file and an
+ * agent read "1.50" alike; this wrapper reports problems as {@link UnitError} for the policy validator.
+ * Amounts in a policy are limits the module stores as `uint128`.
  */
 export function parseAmount(input: string | number, decimals: number, what = "amount"): bigint {
-  let text: string;
-  if (typeof input === "number") {
-    if (!Number.isSafeInteger(input)) {
-      throw new UnitError(`${what} ${input} must be written as a string (e.g. "2.5") to keep its precision`);
-    }
-    text = String(input);
-  } else {
-    text = input.trim();
+  try {
+    return readAmount(input, decimals, { field: what, max: UINT128_MAX, maxType: "uint128 (the module's limit fields)" });
+  } catch (error) {
+    if (error instanceof InvalidRequestError) throw new UnitError(error.message);
+    throw error;
   }
-  if (text.startsWith("-")) throw new UnitError(`${what} "${input}" is negative: amounts are never below 0`);
-  const plain = text.replace(/_/g, "");
-  if (!/^\d+(\.\d+)?$/.test(plain) || /(^_|_$|__|_\.|\._)/.test(text)) {
-    throw new UnitError(`${what} "${input}" is not a decimal number: write e.g. "1000" or "2.5"`);
+}
+
+/**
+ * Reads an amount with 77 decimals and no upper bound: the schema's syntax check, and a common scale for comparing
+ * amounts whose token decimals are not known yet. Throws {@link UnitError}.
+ */
+export function amountSyntax(input: string | number): bigint {
+  try {
+    return readAmount(input, 77, { max: 2n ** 1024n });
+  } catch (error) {
+    if (error instanceof InvalidRequestError) throw new UnitError(error.message);
+    throw error;
   }
-  const [whole, fraction = ""] = plain.split(".");
-  const trimmed = fraction.replace(/0+$/, "");
-  if (trimmed.length > decimals) {
-    throw new UnitError(`${what} "${input}" has ${trimmed.length} decimal places; the token has only ${decimals}`);
-  }
-  return BigInt(whole) * 10n ** BigInt(decimals) + BigInt(trimmed.padEnd(decimals, "0") || "0");
 }
 
 /** True when `input` is a syntactically valid amount (any number of decimals): used by the schema. */
 export function isAmountSyntax(input: string | number): boolean {
   try {
-    parseAmount(input, 77);
+    amountSyntax(input);
     return true;
   } catch {
     return false;
@@ -156,14 +158,7 @@ export function isAmountSyntax(input: string | number): boolean {
 }
 
 /** Formats base units as a human amount without trailing zeros: 2500000 with 6 decimals -> "2.5". */
-export function formatAmount(amount: bigint, decimals: number): string {
-  const negative = amount < 0n;
-  const abs = negative ? -amount : amount;
-  const base = 10n ** BigInt(decimals);
-  const whole = abs / base;
-  const fraction = (abs % base).toString().padStart(decimals, "0").replace(/0+$/, "");
-  return `${negative ? "-" : ""}${whole}${fraction ? `.${fraction}` : ""}`;
-}
+export const formatAmount = formatUnitsPlain;
 
 /**
  * Parses an agent's `validUntil`: `0`, `"never"` (no expiry), a unix timestamp in seconds, or an ISO-8601 date

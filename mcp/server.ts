@@ -16,6 +16,8 @@ console.log = console.error;
 console.info = console.error;
 console.debug = console.error;
 
+import path from "path";
+import { config as loadDotenv } from "dotenv";
 import { McpServer } from "@modelcontextprotocol/sdk/server/mcp.js";
 import { StdioServerTransport } from "@modelcontextprotocol/sdk/server/stdio.js";
 import type { Transport, TransportSendOptions } from "@modelcontextprotocol/sdk/shared/transport.js";
@@ -219,6 +221,8 @@ export async function startServer(argv: readonly string[], log: Logger = stderrL
 }
 
 async function main(): Promise<void> {
+  // .env in the project root, as the CLI reads it (variables already set win); quiet: stdout is the protocol's.
+  loadDotenv({ path: process.env.DOTENV_CONFIG_PATH ?? path.join(__dirname, "..", ".env"), quiet: true });
   const log = stderrLogger();
   let running: RunningServer | undefined;
   const stop = async (why: string) => {

@@ -15,6 +15,7 @@ import type { BlockBatch } from "./follower";
 import type { RuleConfig, RuleKind, RuleOf, Severity } from "./rules-schema";
 import { AgentState, MonitorState, emptyState, newAgent } from "./stats";
 import type { JournalEntry, SignedEntry } from "../sdk/journal";
+import { AgentConfigField, RECIPIENT_MODE_NAMES, agentConfigChanges, assetLimitChange, isNoLimit, treasuryLimitLoosens } from "../deploy/loosening";
 
 export interface AssetMeta {
   symbol: string;
@@ -52,9 +53,6 @@ export interface ProcessOptions {
 const DAY = 86_400;
 const TRANSFER = "0xa9059cbb";
 const transferInterface = new Interface(["function transfer(address,uint256)"]);
-const MODE_NAMES = ["any", "allowlist", "escalate-unknown"];
-/** How tight each recipient mode is: a move to a lower number loosens. */
-const MODE_TIGHTNESS = [0, 2, 1];
 
 const DEFAULT_SEVERITY: Record<RuleKind, Severity> = {
   "spend-rate": "critical",
@@ -506,13 +504,17 @@ export class RuleEngine {
         const show = (v: string | bigint) => this.amount(e.asset, v);
         const changes: Change[] = [];
         if (e.perWindow === 0n) {
-          if (prev) changes.push({ what: "treasury limit", before: `${show(prev.perWindow)} per ${prev.window}s`, after: "none", loosens: true });
+          if (prev) changes.push({ what: "treasury limit", before: `${show(prev.perWindow)} per ${prev.window}s`, after: "none", loosens: treasuryLimitLoosens(prev, undefined) });
           delete this.state.treasuryLimits[e.asset];
         } else {
           if (!prev) changes.push({ what: "treasury limit", before: "none", after: `${show(e.perWindow)} per ${e.window}s`, loosens: false });
           else {
-            if (e.perWindow !== BigInt(prev.perWindow)) changes.push({ what: "treasury perWindow", before: show(prev.perWindow), after: show(e.perWindow), loosens: e.perWindow > BigInt(prev.perWindow) });
-            if (e.window !== prev.window) changes.push({ what: "treasury window", before: `${prev.window}s`, after: `${e.window}s`, loosens: e.window < prev.window });
+            if (e.perWindow !== BigInt(prev.perWindow)) {
+              changes.push({ what: "treasury perWindow", before: show(prev.perWindow), after: show(e.perWindow), loosens: treasuryLimitLoosens(prev, { perWindow: e.perWindow, window: prev.window }) });
+            }
+            if (e.window !== prev.window) {
+              changes.push({ what: "treasury window", before: `${prev.window}s`, after: `${e.window}s`, loosens: treasuryLimitLoosens(prev, { perWindow: prev.perWindow, window: e.window }) });
+            }
           }
           this.state.treasuryLimits[e.asset] = { perWindow: e.perWindow.toString(), window: e.window };
         }
@@ -930,48 +932,38 @@ export function isTransfer(intent: Intent): boolean {
 }
 
 function isZeroLimit(l: AssetLimitValue): boolean {
-  return l.autoPerTx === 0n && l.autoPerWindow === 0n && l.window === 0 && l.escalatedPerTx === 0n;
+  return isNoLimit(l);
 }
 
-/** What changed between two asset limits, and whether each change lets the agent move more. */
+/** What changed between two asset limits, and whether each change lets the agent move more (deploy/loosening.ts). */
 export function limitChanges(prev: { autoPerTx: string; autoPerWindow: string; window: number; escalatedPerTx: string } | undefined, next: AssetLimitValue, show: (v: bigint) => string): Change[] {
-  if (!prev) {
-    if (isZeroLimit(next)) return [];
+  const change = assetLimitChange(prev, next);
+  if (change.added) {
     return [{ what: "asset limit", before: "none (asset not allowed)", after: `${show(next.autoPerTx)}/tx, ${show(next.autoPerWindow)} per ${next.window}s, hard cap ${show(next.escalatedPerTx)}`, loosens: true }];
   }
-  if (isZeroLimit(next)) return [{ what: "asset limit", before: "set", after: "removed (asset not allowed)", loosens: false }];
-  const changes: Change[] = [];
-  const cmp = (what: string, a: bigint, b: bigint) => {
-    if (a !== b) changes.push({ what, before: show(a), after: show(b), loosens: b > a });
-  };
-  cmp("autoPerTx", BigInt(prev.autoPerTx), next.autoPerTx);
-  cmp("autoPerWindow", BigInt(prev.autoPerWindow), next.autoPerWindow);
-  if (prev.window !== next.window) changes.push({ what: "window", before: `${prev.window}s`, after: `${next.window}s`, loosens: next.window < prev.window });
-  cmp("escalatedPerTx", BigInt(prev.escalatedPerTx), next.escalatedPerTx);
-  return changes;
+  if (change.removed) return [{ what: "asset limit", before: "set", after: "removed (asset not allowed)", loosens: false }];
+  return change.fields.map((c) => ({
+    what: c.field,
+    before: c.field === "window" ? `${c.before}s` : show(c.before),
+    after: c.field === "window" ? `${c.after}s` : show(c.after),
+    loosens: c.loosens,
+  }));
 }
 
-/** What changed in an agent's configuration, and whether each change loosens it. */
+/** What changed in an agent's configuration, and whether each change loosens it (deploy/loosening.ts). */
 export function configChanges(prev: AgentConfigValue, next: AgentConfigValue): Change[] {
-  const changes: Change[] = [];
-  const add = (what: string, a: number, b: number, loosens: boolean, show: (v: number) => string = String) => {
-    if (a !== b) changes.push({ what, before: show(a), after: show(b), loosens });
+  const never = (v: bigint) => (v === 0n ? "never" : new Date(Number(v) * 1000).toISOString());
+  const none = (v: bigint) => (v === 0n ? "none" : String(v));
+  const seconds = (v: bigint) => `${v}s`;
+  const show: Record<AgentConfigField, (v: bigint) => string> = {
+    validUntil: never,
+    escalationDelay: seconds,
+    gracePeriod: seconds,
+    maxIntentsPerWindow: none,
+    rateWindow: seconds,
+    maxStrikes: none,
+    strikeWindow: seconds,
+    recipientMode: (v) => RECIPIENT_MODE_NAMES[Number(v)] ?? String(v),
   };
-  const never = (v: number) => (v === 0 ? "never" : new Date(v * 1000).toISOString());
-  const none = (v: number) => (v === 0 ? "none" : String(v));
-  add("validUntil", prev.validUntil, next.validUntil, next.validUntil === 0 ? prev.validUntil !== 0 : prev.validUntil !== 0 && next.validUntil > prev.validUntil, never);
-  add("escalationDelay", prev.escalationDelay, next.escalationDelay, next.escalationDelay < prev.escalationDelay, (v) => `${v}s`);
-  add("gracePeriod", prev.gracePeriod, next.gracePeriod, next.gracePeriod > prev.gracePeriod, (v) => `${v}s`);
-  add("maxIntentsPerWindow", prev.maxIntentsPerWindow, next.maxIntentsPerWindow, looserLimit(prev.maxIntentsPerWindow, next.maxIntentsPerWindow), none);
-  add("rateWindow", prev.rateWindow, next.rateWindow, next.maxIntentsPerWindow !== 0 && next.rateWindow < prev.rateWindow, (v) => `${v}s`);
-  add("maxStrikes", prev.maxStrikes, next.maxStrikes, looserLimit(prev.maxStrikes, next.maxStrikes), none);
-  add("strikeWindow", prev.strikeWindow, next.strikeWindow, next.maxStrikes !== 0 && next.strikeWindow < prev.strikeWindow, (v) => `${v}s`);
-  add("recipientMode", prev.recipientMode, next.recipientMode, (MODE_TIGHTNESS[next.recipientMode] ?? 0) < (MODE_TIGHTNESS[prev.recipientMode] ?? 0), (v) => MODE_NAMES[v] ?? String(v));
-  return changes;
-}
-
-/** A count limit where 0 means "none": raising it or removing it loosens. */
-function looserLimit(prev: number, next: number): boolean {
-  if (prev === 0) return false;
-  return next === 0 || next > prev;
+  return agentConfigChanges(prev, next).map((c) => ({ what: c.field, before: show[c.field](c.before), after: show[c.field](c.after), loosens: c.loosens }));
 }

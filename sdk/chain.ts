@@ -13,13 +13,13 @@ import {
   formatUnits,
   getAddress,
   isAddress,
-  parseUnits,
 } from "ethers";
 import type { AgentTreasuryModule } from "../typechain-types/contracts/AgentTreasuryModule";
 import { IERC20Metadata__factory } from "../typechain-types/factories/@openzeppelin/contracts/token/ERC20/extensions/IERC20Metadata__factory";
 import type { Intent } from "./eip712";
 import { InvalidRequestError, UnknownRevertError, WaitTimeoutError, decodeError } from "./errors";
 import { withRetry, RetryOptions, sleep } from "./retry";
+import { readAmount } from "./units";
 import { AssetInfo, DecodedAction, DenyReasonName, IntentStatusName, denyReasonName, statusName } from "./types";
 
 export const ETH_ASSET: AssetInfo = { address: ZeroAddress, symbol: "ETH", decimals: 18 };
@@ -30,25 +30,29 @@ export function formatAmount(amount: bigint, decimals: number): string {
   return s.endsWith(".0") ? s.slice(0, -2) : s;
 }
 
-/** Parses a human-units decimal string with `decimals`, or passes base units (bigint) through. */
+/**
+ * Parses a human-units decimal string with the asset's decimals, or passes base units (bigint) through, bounded by
+ * what the chain can carry (`uint256`). One parser for every surface: see `./units`.
+ */
 export function parseAmount(amount: string | bigint, asset: AssetInfo, field = "amount"): bigint {
-  if (typeof amount === "bigint") {
-    if (amount < 0n) throw new InvalidRequestError(`${field} must not be negative (got ${amount}).`);
-    return amount;
-  }
-  const text = amount.trim();
-  if (!/^\d+(\.\d+)?$/.test(text)) {
-    throw new InvalidRequestError(`${field} "${amount}" is not a decimal number in ${asset.symbol} (e.g. "2.5"). Pass human units as a string.`);
-  }
-  const fraction = text.split(".")[1] ?? "";
-  if (fraction.length > asset.decimals) {
-    throw new InvalidRequestError(`${field} "${amount}" has ${fraction.length} decimals but ${asset.symbol} has ${asset.decimals}. Round it.`);
-  }
-  return parseUnits(text, asset.decimals);
+  return readAmount(amount, asset.decimals, { field, symbol: asset.symbol });
 }
 
+/**
+ * An address; mixed case must be a valid EIP-55 checksum (a wrong one often means a mistyped address).
+ * @throws InvalidRequestError naming the field and the value
+ */
 export function requireAddress(value: string, field: string): string {
-  if (!isAddress(value)) throw new InvalidRequestError(`${field} "${value}" is not an address (0x followed by 40 hex digits).`);
+  if (typeof value === "string" && /^0x[0-9a-fA-F]{40}$/.test(value) && !isAddress(value)) {
+    throw new InvalidRequestError(
+      `${field} ${value} has an invalid checksum (its mixed case does not match EIP-55): the address may be mistyped. ` +
+        "Copy it again from a trusted source, or write it in all lower case to skip the check.",
+      { args: { field, value } },
+    );
+  }
+  if (typeof value !== "string" || !isAddress(value)) {
+    throw new InvalidRequestError(`${field} "${value}" is not an address (0x followed by 40 hex digits).`, { args: { field, value: String(value) } });
+  }
   return getAddress(value);
 }
 

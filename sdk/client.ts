@@ -12,6 +12,8 @@
 import { AbiCoder, Interface, Provider, Signer, ZeroHash, getAddress, isHexString, keccak256, toUtf8Bytes } from "ethers";
 import type { AgentTreasuryModule } from "../typechain-types/contracts/AgentTreasuryModule";
 import { AgentTreasuryModule__factory } from "../typechain-types/factories/contracts/AgentTreasuryModule__factory";
+import { AgentTreasuryLens__factory } from "../typechain-types/factories/contracts/AgentTreasuryLens__factory";
+import { explainAgainst, explainRoute } from "./route";
 import { Intent, hashIntent, payloadCommitment, signIntent, splitNonce } from "./eip712";
 import {
   IdempotencyConflictError,
@@ -30,11 +32,13 @@ import {
   CallRequest,
   DenyReasonName,
   FINAL_STATUSES,
+  IntentPreview,
   IntentResult,
   IntentStatusName,
   LaneRef,
   PayRequest,
   ProposeRequest,
+  statusName,
 } from "./types";
 
 /** Durable steps of a submission, reported to `onStage` after each is on disk (observability, crash tests). */
@@ -67,11 +71,13 @@ export interface AgentClientOptions {
   receiptTimeoutMs?: number;
   /** Called after each durable step of a submission. A thrown error aborts the submission (it stays journaled). */
   onStage?: (stage: Stage, intentId: string) => void | Promise<void>;
+  /** The AgentTreasuryLens address: lets `dryRun` say why (the deployment record has it). */
+  lens?: string;
 }
 
 /** What the start-up reconciliation found. */
 export interface RecoveryReport {
-  /** Unfinished journal entries examined. */
+  /** Unfinished journal entries found: always landed + resumed + pending (a refused intent is finished, not counted). */
   checked: number;
   /** Intents that had reached the chain before the crash; their outcomes are now journaled. */
   landed: IntentResult[];
@@ -261,6 +267,69 @@ export class AgentClient {
     return this.request("propose", async () => ("asset" in request ? this.payPayload(request) : this.callPayload(request)), request);
   }
 
+  /**
+   * What `pay`, `call` or `propose` would do now, read from the chain without signing, journaling or sending
+   * anything: Executed, Queued or Denied, and why. The status is the module's own answer (the same intent, as
+   * `submit` would receive it, run as a static call from the agent's address, where an empty signature is valid);
+   * the reasons come from a model of the policy (`./route`) and are given only when it agrees with that answer and
+   * the client knows the lens (`lens` option). A request the module would reject (paused, frozen, wrong key ...)
+   * throws the same typed error the real request would. The state can change before the real request lands.
+   */
+  async dryRun(action: "pay" | "call" | "propose", request: PayRequest | CallRequest): Promise<IntentPreview> {
+    this.checkRequest(request);
+    const kind: IntentKind = action === "propose" ? "propose" : "submit";
+    const isPayment = action === "pay" || (action === "propose" && "asset" in request);
+    const payload = isPayment ? await this.payPayload(request as PayRequest) : this.callPayload(request as CallRequest);
+    const key = this.keyOf(kind, payload, request);
+    const lane = laneOf(request.lane);
+    const block = await withRetry("read the latest block", () => this.provider.getBlock("latest"), this.retry);
+    if (!block) throw new InvalidRequestError("The RPC node returned no latest block.");
+    const blockTag = block.number;
+    const reader = this.module.connect(this.provider);
+    const nonce = await withRetry("read the lane nonce", () => reader.getNonce(this.agent, lane, { blockTag }), this.retry);
+    const validUntil = BigInt(block.timestamp) + (request.validFor === undefined ? this.validFor : BigInt(request.validFor));
+    const intent = this.buildIntent(kind, payload, key, nonce, validUntil, request.rationale);
+    const intentId = hashIntent(intent, this.chainId, this.moduleAddress);
+    let answer: [string, bigint];
+    try {
+      answer = await withRetry(`simulate intent ${intentId}`, () => reader.submit.staticCall(intent, "0x", { from: this.agent, blockTag }), this.retry);
+    } catch (err) {
+      throw decodeError(err) ?? err;
+    }
+    const replay = answer[0].toLowerCase() !== intentId.toLowerCase();
+    let status = statusName(answer[1]);
+    // `submit` stands in for `propose`: the same checks, and a review request queues whatever is not denied.
+    if (kind === "propose" && !replay && status === "Executed") status = "Queued";
+    const preview: IntentPreview = {
+      dryRun: true,
+      status,
+      intentId: replay ? answer[0] : intentId,
+      replay,
+      agent: this.agent,
+      idempotencyKey: key,
+      nonce,
+      blockNumber: blockTag,
+      explained: false,
+    };
+    if (replay || !this.options.lens) return preview;
+    const lens = AgentTreasuryLens__factory.connect(this.options.lens, this.provider);
+    const model = await withRetry("read the policy", () => explainRoute(reader, lens, this.agent, payload, kind === "propose", blockTag), this.retry);
+    const agreed = explainAgainst(model, status);
+    if (!agreed) return preview;
+    preview.explained = true;
+    if (agreed.denyReason) preview.reason = agreed.denyReason;
+    if (agreed.queuedBecause.length > 0) preview.queuedBecause = agreed.queuedBecause;
+    if (agreed.strikes) preview.strikes = agreed.strikes;
+    if (agreed.spends) {
+      const asset = await this.assets.info(agreed.spends.asset);
+      preview.spends = { asset, amount: agreed.spends.amount, formatted: formatAmount(agreed.spends.amount, asset.decimals) };
+      if (agreed.availableAllowance !== undefined) {
+        preview.allowanceLeft = { asset, amount: agreed.availableAllowance, formatted: formatAmount(agreed.availableAllowance, asset.decimals) };
+      }
+    }
+    return preview;
+  }
+
   /** The current status of an intent (journal and chain). */
   async status(intentId: string): Promise<IntentStatusInfo> {
     const record = this.journal.record(intentId);
@@ -324,18 +393,20 @@ export class AgentClient {
       .allRecords()
       .filter((r) => this.mine(r.signed) && !r.outcome && (!r.closed || (r.closed.why === "rejected" && BigInt(r.signed.intent.validUntil) >= now)));
     for (const record of candidates) {
-      report.checked++;
       // Under the lane's lock, so a request running on the same lane never drives the same intent at once.
       const lane = splitNonce(BigInt(record.signed.intent.nonce)).lane;
       await this.lanes.run(lane, async () => {
         if (this.journal.record(record.signed.intentId)?.outcome) return; // settled meanwhile
         const landed = await this.landedOutcome(record);
         if (landed) {
+          report.checked++;
           report.landed.push(landed);
           return;
         }
-        // A rejected intent stays rejected unless it lands by someone else's hand (checked above).
+        // A rejected intent stays rejected unless it lands by someone else's hand (checked above); it was finished
+        // (refused), not unfinished, so it is not counted.
         if (record.closed) return;
+        report.checked++;
         if (this.options.resume === false) {
           report.pending.push({ intentId: record.signed.intentId });
           return;
@@ -409,19 +480,45 @@ export class AgentClient {
     return this.lanes.run(lane, () => this.submitRequest(kind, build, request, lane));
   }
 
-  private async submitRequest(kind: IntentKind, build: () => Promise<Payload>, request: PayRequest | CallRequest, lane: bigint): Promise<IntentResult> {
+  /** The checks every request passes before anything is built or signed. */
+  private checkRequest(request: PayRequest | CallRequest): void {
     if (typeof request.rationale !== "string" || request.rationale.trim().length === 0) {
       throw new InvalidRequestError("rationale is required: say why (it is journaled and its hash goes on chain with the intent).");
     }
     if (request.validFor !== undefined && (!Number.isInteger(request.validFor) || request.validFor < 60)) {
       throw new InvalidRequestError(`validFor must be a whole number of seconds >= 60 (got ${request.validFor}).`);
     }
+  }
+
+  /** The request's idempotency key: the caller's, or derived from what it does and why. */
+  private keyOf(kind: IntentKind, payload: Payload, request: PayRequest | CallRequest): string {
+    return request.idempotencyKey === undefined
+      ? deriveKey(this.chainId, this.moduleAddress, this.agent, kind, payload, request.rationale)
+      : keyFromText(request.idempotencyKey);
+  }
+
+  /** The intent the client signs for a payload (one place, for `sign` and `dryRun`). */
+  private buildIntent(kind: IntentKind, payload: Payload, key: string, nonce: bigint, validUntil: bigint, rationaleText: string): Intent {
+    return {
+      agent: this.agent,
+      target: payload.target,
+      value: payload.value,
+      data: payload.data,
+      nonce,
+      idempotencyKey: key,
+      validAfter: 0n,
+      validUntil,
+      rationale: keccak256(toUtf8Bytes(rationaleText)),
+      // v3: a request for review is part of what the agent signs; `propose` accepts nothing else.
+      review: kind === "propose",
+    };
+  }
+
+  private async submitRequest(kind: IntentKind, build: () => Promise<Payload>, request: PayRequest | CallRequest, lane: bigint): Promise<IntentResult> {
+    this.checkRequest(request);
     const payload = await build();
     const keySource = request.idempotencyKey === undefined ? "derived" : "caller";
-    const key =
-      request.idempotencyKey === undefined
-        ? deriveKey(this.chainId, this.moduleAddress, this.agent, kind, payload, request.rationale)
-        : keyFromText(request.idempotencyKey);
+    const key = this.keyOf(kind, payload, request);
     // 1. The journal first: a retry of a request this client already handled is answered without a new intent.
     const previous = this.journal.byKey(this.chainId, this.moduleAddress, this.agent, key);
     for (const r of previous) this.requireSamePayload(r.signed, payload, key);
@@ -477,19 +574,7 @@ export class AgentClient {
       withRetry("read the latest block", () => this.provider.getBlock("latest"), this.retry),
     ]);
     if (!block) throw new InvalidRequestError("The RPC node returned no latest block.");
-    const intent: Intent = {
-      agent: this.agent,
-      target: payload.target,
-      value: payload.value,
-      data: payload.data,
-      nonce,
-      idempotencyKey: key,
-      validAfter: 0n,
-      validUntil: BigInt(block.timestamp) + (validFor === undefined ? this.validFor : BigInt(validFor)),
-      rationale: keccak256(toUtf8Bytes(rationaleText)),
-      // v3: a request for review is part of what the agent signs; `propose` accepts nothing else.
-      review: kind === "propose",
-    };
+    const intent = this.buildIntent(kind, payload, key, nonce, BigInt(block.timestamp) + (validFor === undefined ? this.validFor : BigInt(validFor)), rationaleText);
     const signature = await signIntent(this.options.signer, intent, this.chainId, this.moduleAddress);
     const entry: SignedEntry = {
       t: "signed",

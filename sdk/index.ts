@@ -18,3 +18,6 @@ export { GuardianClient } from "./guardian";
 export type { GuardianClientOptions, PauseResult, FreezeResult } from "./guardian";
 export * from "./eip712";
 export { execSafeCall, signSafeTx, buildSafeTx, SAFE_ABI } from "./safe";
+export * from "./units";
+export { explainRoute, explainAgainst, describeQueueReasons, QUEUE_REASON_TEXT } from "./route";
+export type { QueueReason, RouteExplanation, RoutePayload } from "./route";

@@ -9,20 +9,22 @@
  * again pays once. To pay the same amount to the same recipient again on purpose, give another --reason or key.
  * See README-CLI.md for the --json fields.
  */
-import { task, types } from "hardhat/config";
+import { task } from "hardhat/config";
 import type { ConfigurableTaskDefinition, HardhatRuntimeEnvironment } from "hardhat/types";
 import { printFields, runTask } from "./lib/output";
 import { COMMON_FLAGS, ClientContext, ClientTaskArgs, TaskInputError, resolveTarget } from "./lib/context";
-import type { AgentClient, IntentResult, RecoveryReport } from "../sdk";
+import { describeQueueReasons } from "../sdk/route";
+import type { AgentClient, IntentPreview, IntentResult, RecoveryReport } from "../sdk";
 
 interface AgentArgs extends ClientTaskArgs {
   agent: string;
   reason?: string;
   idempotencyKey?: string;
   lane?: string;
-  validFor?: number;
+  validFor?: string;
   relayed: boolean;
   journal?: string;
+  dryRun: boolean;
 }
 
 interface PayArgs extends AgentArgs {
@@ -39,39 +41,56 @@ interface CallArgs extends AgentArgs {
   value?: string;
 }
 
-/** What `--json` prints for agent:pay, agent:call and agent:propose (README-CLI.md). */
-export interface AgentTaskOutput extends IntentResult {
+/** Fields the tasks add to the client's answer (README-CLI.md). */
+interface AgentExtras {
   agentName?: string;
-  /** Start-up reconciliation, when the journal had unfinished intents. */
+  /** Start-up reconciliation, when the journal had unfinished intents that it had to check. */
   recovered?: { checked: number; landed: number; resumed: number; pending: number };
 }
 
-async function withAgent(
+/** What `--json` prints for agent:pay, agent:call and agent:propose (README-CLI.md). */
+export interface AgentTaskOutput extends IntentResult, AgentExtras {
+  /** Denied: the agent's strikes in its strike window after this denial, and the limit that freezes it. */
+  strikes?: { now: number; max: number };
+}
+
+/** What `--json` prints with `--dry-run`. */
+export type AgentDryRunOutput = IntentPreview & AgentExtras;
+
+async function withAgent<R extends IntentResult | IntentPreview>(
   hre: HardhatRuntimeEnvironment,
   args: AgentArgs,
-  run: (client: AgentClient, ctx: ClientContext) => Promise<IntentResult>,
-): Promise<AgentTaskOutput> {
+  run: (client: AgentClient, ctx: ClientContext) => Promise<R>,
+): Promise<R & AgentExtras> {
   const { clientContext, resolveAgent, journalFile, roleSigner } = await import("./lib/context");
-  const { AgentClient } = await import("../sdk");
+  const { AgentClient, Journal } = await import("../sdk");
   const ctx = await clientContext(hre, args);
   const agent = resolveAgent(ctx, args.agent);
   const signer = await roleSigner(hre, "AGENT", { keystore: args.keystore, expectedAddress: agent.address });
-  const relayer = args.relayed ? await roleSigner(hre, "RELAYER", {}) : undefined;
+  const relayer = args.relayed && !args.dryRun ? await roleSigner(hre, "RELAYER", {}) : undefined;
   const client = await AgentClient.connect({
     module: ctx.module,
     signer,
     relayer,
-    journal: journalFile(ctx, agent.address, args.journal),
+    // A dry run signs, journals and sends nothing, so it neither needs nor locks the agent's journal.
+    journal: args.dryRun ? Journal.inMemory() : journalFile(ctx, agent.address, args.journal),
     tokens: ctx.tokens,
     fromBlock: ctx.fromBlock,
     pollIntervalMs: 200,
+    lens: ctx.record?.lens,
   });
   try {
     const result = await run(client, ctx);
-    const out: AgentTaskOutput = { ...result };
+    const out: R & AgentExtras = { ...result };
     if (agent.name) out.agentName = agent.name;
     const rec: RecoveryReport = client.recovery;
     if (rec.checked > 0) out.recovered = { checked: rec.checked, landed: rec.landed.length, resumed: rec.resumed.length, pending: rec.pending.length };
+    if (!("dryRun" in result) && result.status === "Denied" && !result.replay && ctx.record?.lens) {
+      // The strike this denial cost, so an operator sees how close the agent is to freezing itself.
+      const lens = await hre.ethers.getContractAt("AgentTreasuryLens", ctx.record.lens);
+      const config = await client.module.agentConfig(client.agent);
+      if (config.maxStrikes > 0n) (out as AgentTaskOutput).strikes = { now: Number(await lens.strikes(ctx.module, client.agent)), max: Number(config.maxStrikes) };
+    }
     return out;
   } finally {
     client.close();
@@ -86,6 +105,7 @@ function render(r: AgentTaskOutput): void {
     eta: r.eta !== undefined ? `${new Date(r.eta * 1000).toISOString()} (unix ${r.eta})` : undefined,
     replay: r.replay ? "yes: this request was already submitted; nothing new happened" : undefined,
     frozen: r.frozen ? "yes: this denial froze the agent" : undefined,
+    strikes: r.strikes ? `${r.strikes.now} of ${r.strikes.max}` : undefined,
     agent: r.agentName ? `${r.agentName} (${r.agent})` : r.agent,
     idempotencyKey: r.idempotencyKey,
     nonce: r.nonce,
@@ -93,12 +113,52 @@ function render(r: AgentTaskOutput): void {
   });
   if (r.recovered) {
     process.stdout.write(
-      `\nRecovered on start: ${r.recovered.checked} unfinished intent(s) in the journal; ${r.recovered.landed} had landed, ` +
+      `\nRecovered on start: ${r.recovered.checked} unfinished intent(s) in the journal: ${r.recovered.landed} had landed, ` +
         `${r.recovered.resumed} were sent now, ${r.recovered.pending} still pending.\n`,
     );
   }
   if (r.status === "Queued") process.stdout.write("\nQueued for co-signers: they review it with intent:show and approve with intent:approve.\n");
-  if (r.status === "Denied") process.stdout.write("\nDenied by policy: the agent took a strike. Repeated denials freeze the agent.\n");
+  if (r.status === "Denied") {
+    const left = r.strikes && !r.frozen ? ` ${r.strikes.max - r.strikes.now} more denial(s) in the strike window freeze it.` : "";
+    process.stdout.write(`\nDenied by policy: the agent took a strike.${left} Check a request first with --dry-run.\n`);
+  }
+}
+
+function renderPreview(r: AgentDryRunOutput): void {
+  const why = r.queuedBecause ? describeQueueReasons(r.queuedBecause) : undefined;
+  printFields({
+    "dry run": "nothing was signed, journaled or sent",
+    status: `${r.status}${r.replay ? " (a replay: this request was already submitted)" : ""}`,
+    reason: r.reason,
+    "queued because": why,
+    strike:
+      r.status === "Denied" && r.strikes
+        ? `${r.strikes.now + 1} of ${r.strikes.max}${r.strikes.wouldFreeze ? ": it would FREEZE the agent" : ""}`
+        : r.status === "Denied" && !r.replay
+          ? "yes"
+          : undefined,
+    spends: r.spends ? `${r.spends.formatted} ${r.spends.asset.symbol}` : undefined,
+    "auto allowance now": r.allowanceLeft ? `${r.allowanceLeft.formatted} ${r.allowanceLeft.asset.symbol}` : undefined,
+    agent: r.agentName ? `${r.agentName} (${r.agent})` : r.agent,
+    intentId: r.intentId,
+    block: r.blockNumber,
+  });
+  if (!r.explained && !r.replay) process.stdout.write("\n(Why is not known: the deployment record names no lens, or the client's model of the policy disagreed.)\n");
+}
+
+function output(r: AgentTaskOutput | AgentDryRunOutput): void {
+  if ("dryRun" in r) renderPreview(r);
+  else render(r);
+}
+
+/** `--valid-for`: whole seconds, at least 60 (the client's bound), as a clear error rather than Hardhat's type error. */
+function validFor(args: AgentArgs): number | undefined {
+  if (args.validFor === undefined) return undefined;
+  const text = args.validFor.trim();
+  if (!/^\d+$/.test(text) || Number(text) < 60 || !Number.isSafeInteger(Number(text))) {
+    throw new TaskInputError(`--valid-for ${args.validFor} is not a whole number of seconds of at least 60 (e.g. --valid-for 3600).`);
+  }
+  return Number(text);
 }
 
 function payRequest(args: PayArgs) {
@@ -110,7 +170,7 @@ function payRequest(args: PayArgs) {
     rationale: args.reason ?? `pay ${args.amount} ${args.asset} to ${args.to}`,
     idempotencyKey: args.idempotencyKey,
     lane: args.lane,
-    validFor: args.validFor,
+    validFor: validFor(args),
   };
 }
 
@@ -136,7 +196,7 @@ function callRequest(args: CallArgs, ctx: ClientContext) {
     rationale: args.reason ?? `call ${args.function ?? (args.data ?? "").slice(0, 10)} on ${target}`,
     idempotencyKey: args.idempotencyKey,
     lane: args.lane,
-    validFor: args.validFor,
+    validFor: validFor(args),
   };
 }
 
@@ -146,8 +206,9 @@ function agentFlags(t: ConfigurableTaskDefinition): ConfigurableTaskDefinition {
     .addOptionalParam("reason", "Why (journaled; its keccak256 goes on chain). Default: a description of the request")
     .addOptionalParam("idempotencyKey", "Idempotency key text (default: derived from the request and reason)")
     .addOptionalParam("lane", "Nonce lane: a workflow name or number (default 0)")
-    .addOptionalParam("validFor", "Seconds the signature stays valid (default 3600)", undefined, types.int)
+    .addOptionalParam("validFor", "Seconds the signature stays valid, at least 60 (default 3600)")
     .addFlag("relayed", "Send through the RELAYER key, so the agent key pays no gas")
+    .addFlag("dryRun", "Say what would happen now (Executed, Queued or Denied, and why) without signing or sending anything")
     .addOptionalParam("journal", "Journal file (default: <deployments>/journals/<chain>-<module>/<agent>.jsonl)")
     .addOptionalParam("module", COMMON_FLAGS.module)
     .addOptionalParam("deploymentsDir", COMMON_FLAGS.deploymentsDir)
@@ -161,7 +222,11 @@ agentFlags(
     .addParam("to", "Recipient address")
     .addParam("amount", "Amount in human units, e.g. 2.5 (read with the token's decimals)"),
 ).setAction(async (args: PayArgs, hre) => {
-  await runTask(args.json, () => withAgent(hre, args, (client) => client.pay(payRequest(args))), render);
+  await runTask(
+    args.json,
+    () => (args.dryRun ? withAgent(hre, args, (client) => client.dryRun("pay", payRequest(args))) : withAgent(hre, args, (client) => client.pay(payRequest(args)))),
+    output,
+  );
 });
 
 agentFlags(
@@ -172,7 +237,14 @@ agentFlags(
     .addOptionalParam("args", "Arguments as a JSON array")
     .addOptionalParam("value", "ETH sent with the call, in ETH (e.g. 0.1)"),
 ).setAction(async (args: CallArgs, hre) => {
-  await runTask(args.json, () => withAgent(hre, args, (client, ctx) => client.call(callRequest(args, ctx))), render);
+  await runTask(
+    args.json,
+    () =>
+      args.dryRun
+        ? withAgent(hre, args, (client, ctx) => client.dryRun("call", callRequest(args, ctx)))
+        : withAgent(hre, args, (client, ctx) => client.call(callRequest(args, ctx))),
+    output,
+  );
 });
 
 agentFlags(
@@ -188,7 +260,10 @@ agentFlags(
 ).setAction(async (args: PayArgs & CallArgs, hre) => {
   await runTask(
     args.json,
-    () => withAgent(hre, args, (client, ctx) => client.propose(args.target ? callRequest(args, ctx) : payRequest(args))),
-    render,
+    () =>
+      args.dryRun
+        ? withAgent(hre, args, (client, ctx) => client.dryRun("propose", args.target ? callRequest(args, ctx) : payRequest(args)))
+        : withAgent(hre, args, (client, ctx) => client.propose(args.target ? callRequest(args, ctx) : payRequest(args))),
+    output,
   );
 });

@@ -33,13 +33,15 @@ async function context(hre: HardhatRuntimeEnvironment, args: IntentArgs) {
   return clientContext(hre, args);
 }
 
-/** `intent:show --json` prints an IntentView: bigints as decimal strings, the intent's fields included. */
-function renderView(v: IntentView): void {
+/** `intent:show --json` prints an IntentView (bigints as decimal strings), and the agent's name from the policy. */
+type IntentShowOutput = IntentView & { agentName?: string };
+
+function renderView(v: IntentShowOutput): void {
   printFields({
     intentId: v.intentId,
     status: v.status,
     reason: v.reason,
-    agent: v.agent,
+    agent: v.agentName ? `${v.agentName} (${v.agent})` : v.agent,
     action: v.action?.summary,
     "agent's reason": v.rationaleText !== undefined ? `"${v.rationaleText}" (hash verified)` : v.rationaleHash ? `unknown text, hash ${v.rationaleHash}` : undefined,
     eta: v.eta !== undefined ? `${new Date(v.eta * 1000).toISOString()} (unix ${v.eta})` : undefined,
@@ -63,7 +65,9 @@ task("intent:show", "Shows an intent: status, what it does (decoded from calldat
         const { VoidSigner, ZeroAddress } = await import("ethers");
         const ctx = await context(hre, args);
         const client = await cosignerClient(ctx, new VoidSigner(ZeroAddress, hre.ethers.provider));
-        return client.show(args.intentId);
+        const view: IntentShowOutput = await client.show(args.intentId);
+        const name = Object.entries(ctx.agents).find(([, a]) => a.toLowerCase() === view.agent?.toLowerCase())?.[0];
+        return name ? { ...view, agentName: name } : view;
       },
       renderView,
     );
@@ -116,11 +120,24 @@ task("intent:approve", "Approves a queued intent as a co-signer: on-chain, or --
 /** `--signatures`: "signer:0xsig,signer:0xsig", or a JSON file with [{signer, signature}] or approve outputs. */
 function parseSignatures(value: string | undefined): CosignerSignatureInfo[] {
   if (!value) return [];
-  if (fs.existsSync(value)) {
-    const parsed = JSON.parse(fs.readFileSync(value, "utf8")) as unknown;
+  const looksLikeFile = /\.json$/i.test(value) || /[\\/]/.test(value) || !value.includes(":");
+  if (!fs.existsSync(value)) {
+    if (looksLikeFile) {
+      throw new TaskInputError(
+        `--signatures ${value}: file not found. Pass the file that intent:approve --signature-only --json wrote, or the pairs ` +
+          "themselves: --signatures 0xSigner:0xSignature,0xSigner:0xSignature.",
+      );
+    }
+  } else {
+    let parsed: unknown;
+    try {
+      parsed = JSON.parse(fs.readFileSync(value, "utf8")) as unknown;
+    } catch (error) {
+      throw new TaskInputError(`--signatures ${value} is not a JSON file (${(error as Error).message.split("\n")[0]}).`);
+    }
     const list = Array.isArray(parsed) ? parsed : [parsed];
     return list.map((item) => {
-      const o = item as { signer?: string; signature?: string | { signer: string; signature: string } };
+      const o = (item ?? {}) as { signer?: string; signature?: string | { signer: string; signature: string } };
       if (o.signature && typeof o.signature === "object") return { signer: o.signature.signer, signature: o.signature.signature };
       if (typeof o.signer === "string" && typeof o.signature === "string") return { signer: o.signer, signature: o.signature };
       throw new TaskInputError(`${value}: every entry needs "signer" and "signature" (or is an intent:approve --signature-only --json output).`);

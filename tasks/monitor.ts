@@ -70,7 +70,7 @@ async function target(hre: HardhatRuntimeEnvironment, moduleFlag?: string): Prom
   const chainId = (await hre.ethers.provider.getNetwork()).chainId;
   const record = tryReadDeployment(chainId);
   if (moduleFlag !== undefined && !isAddress(moduleFlag)) {
-    throw new MonitorTaskError("INVALID_ARGUMENT", `--module "${moduleFlag}" is not an address (0x followed by 40 hex digits).`);
+    throw new MonitorTaskError("INVALID_REQUEST", `--module "${moduleFlag}" is not an address (0x followed by 40 hex digits).`);
   }
   const module = moduleFlag ? getAddress(moduleFlag) : record?.module;
   if (!module) throw new DeploymentNotFoundError(chainId.toString(), deploymentFile(chainId));
@@ -143,7 +143,7 @@ async function runMonitor(args: MonitorArgs, hre: HardhatRuntimeEnvironment) {
   const loaded = policyFile ? m.loadMonitorConfig(policyFile) : { monitor: m.parseMonitorConfig(undefined), guardians: [] as string[] };
   const config = loaded.monitor;
   if (args.confirmations !== undefined) {
-    if (args.confirmations < 1) throw new MonitorTaskError("INVALID_ARGUMENT", "--confirmations must be at least 1 (1 = read the head block).");
+    if (args.confirmations < 1) throw new MonitorTaskError("INVALID_REQUEST", "--confirmations must be at least 1 (1 = read the head block).");
     config.confirmations = args.confirmations;
   }
   if (args.pollInterval !== undefined) config.pollIntervalMs = Math.max(10, args.pollInterval);
@@ -252,7 +252,7 @@ task("treasury:audit", "Audit trail: every intent with its decoded action, statu
     await runTask(
       args.json,
       async () => {
-        if (args.json && args.html) throw new MonitorTaskError("INVALID_ARGUMENT", "Pass either --json or --html <file>, not both.");
+        if (args.json && args.html) throw new MonitorTaskError("INVALID_REQUEST", "Pass either --json or --html <file>, not both.");
         const { collectAudit, renderAuditHtml } = await import("../audit");
         const { deploymentsDir } = await import("../deploy/deployment");
         const { journalDirOf } = await import("./lib/context");

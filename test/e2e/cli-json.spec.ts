@@ -12,7 +12,8 @@ import { keccak256, parseUnits, toUtf8Bytes } from "ethers";
 import { writeDeployment } from "../../deploy/deployment";
 import { keyFromText } from "../../sdk";
 import { HOUR, Treasury, treasuryFixture } from "../fixtures";
-import { LocalNode, runCli, startNode, tempDir } from "./helpers";
+import { CliOptions, LocalNode, freePort, runCli, startNode, tempDir } from "./helpers";
+import { CLI_ERROR_CODES } from "../../tasks/lib/output";
 import { deployNodeTreasury } from "./nodeTreasury";
 
 const STATUS = ["None", "Executed", "Queued", "Denied", "Cancelled", "Expired"];
@@ -118,6 +119,27 @@ describe("CLI --json output", function () {
       expect(await fx.usdc.balanceOf(fx.alice.address)).to.equal(parseUnits("10", 6));
     });
 
+    it("test_agentPay_dryRun_json_saysDeniedAndTheStrike_thenTheRealPayIsDenied", async function () {
+      const fx = await cliFixture();
+      const dai = await hre.ethers.deployContract("MockERC20", ["Dai", "DAI", 18]);
+      const args = { agent: "payroll", asset: await dai.getAddress(), to: fx.alice.address, amount: "1", reason: "dai invoice" };
+      const nonce = await fx.module.getNonce(fx.agent.address, 0);
+      const dry = await runJson("agent:pay", { ...args, dryRun: true });
+      expect(dry.exitCode).to.equal(0);
+      expect(dry.out).to.deep.include({ dryRun: true, status: "Denied", reason: "AssetNotAllowed", replay: false, explained: true, agentName: "payroll" });
+      expect(dry.out.strikes).to.deep.equal({ now: 0, max: 3, wouldFreeze: false });
+      expect(await fx.module.getNonce(fx.agent.address, 0)).to.equal(nonce); // nothing was sent
+      expect(fs.existsSync(path.join(dir, "journals"))).to.equal(false); // nor journaled
+
+      const real = await runJson("agent:pay", args);
+      expectIntentOutcome(real.out, "Denied");
+      expect(real.out).to.deep.include({ intentId: dry.out.intentId, reason: "AssetNotAllowed" });
+      expect(real.out.strikes).to.deep.equal({ now: 1, max: 3 });
+
+      const queued = await runJson("agent:propose", { agent: "payroll", asset: "USDC", to: fx.bob.address, amount: "20", reason: "check me", dryRun: true });
+      expect(queued.out).to.deep.include({ status: "Queued", queuedBecause: ["review-requested"] });
+    });
+
     it("test_agentCall_json_deniedApprovalHasReason", async function () {
       const fx = await cliFixture();
       const { out } = await runJson("agent:call", {
@@ -145,7 +167,7 @@ describe("CLI --json output", function () {
       const intentId = queued.intentId as string;
 
       const shown = (await runJson("intent:show", { intentId })).out;
-      expect(shown).to.deep.include({ intentId, status: "Queued", agent: fx.agent.address, approvals: 0, threshold: 2, executable: false, eta: queued.eta, rationaleText: "audit invoice" });
+      expect(shown).to.deep.include({ intentId, status: "Queued", agent: fx.agent.address, agentName: "payroll", approvals: 0, threshold: 2, executable: false, eta: queued.eta, rationaleText: "audit invoice" });
       expect(shown.rationaleHash).to.equal(keccak256(toUtf8Bytes("audit invoice")));
       expect(shown.action).to.deep.include({ kind: "token-payment", amount: "2500000000", amountFormatted: "2500", summary: `Pay 2500 USDC to ${fx.bob.address}` });
       expect(shown.approvedBy).to.deep.equal([]);
@@ -235,6 +257,102 @@ describe("CLI --json output", function () {
       const bad = await runCli(node, ["intent:show", "0x1234", "--json"], { env: { DEPLOYMENTS_DIR: dir } });
       expect(bad.code).to.equal(1);
       expect(bad.json!.error).to.deep.include({ code: "INVALID_REQUEST" });
+    });
+
+    describe("when a command fails, under --json it prints one JSON error with a documented code", function () {
+      const ID = `0x${"ab".repeat(32)}`;
+      const TO = "0x000000000000000000000000000000000000bEEF";
+      /** Hardhat development account #17: no role in the treasury. */
+      const STRANGER_KEY = "0x689af8efa8c651a91ad287602527f3af2fe9f6501a7ac4b061667b5a93e037fd";
+      const pay = (...extra: string[]) => ["agent:pay", "--agent", "payroll", "--asset", "USDC", "--to", TO, "--amount", "1", "--json", ...extra];
+      interface Row {
+        name: string;
+        args: () => string[];
+        opts?: () => Promise<CliOptions> | CliOptions;
+        code: string;
+        message: RegExp | (() => RegExp);
+        hardhatCode?: string;
+      }
+      const rows: Row[] = [
+        {
+          name: "a missing flag (Hardhat HH306)",
+          args: () => ["agent:pay", "--agent", "payroll", "--to", TO, "--amount", "1", "--json"],
+          code: "INVALID_REQUEST",
+          hardhatCode: "HH306",
+          message: /The '--asset' parameter of task 'agent:pay' expects a value, but none was passed\. Run npx hardhat help <task>/,
+        },
+        { name: "an unknown flag (Hardhat HH305)", args: () => ["intent:show", ID, "--colour", "red", "--json"], code: "INVALID_REQUEST", hardhatCode: "HH305", message: /Unrecognized param --colour/ },
+        {
+          name: "an unknown network (Hardhat HH100)",
+          args: () => ["intent:show", ID, "--json", "--network", "nowhere"],
+          opts: () => ({ network: null }),
+          code: "INVALID_REQUEST",
+          hardhatCode: "HH100",
+          message: /--network nowhere is not configured\. Use hardhat .*localhost .*RPC_URL/,
+        },
+        {
+          name: "an unreachable node (Hardhat HH108)",
+          args: () => ["intent:show", ID, "--json"],
+          opts: async () => ({ env: { RPC_URL: `http://127.0.0.1:${deadPort}`, DEPLOYMENTS_DIR: dir } }),
+          code: "RPC_UNAVAILABLE",
+          hardhatCode: "HH108",
+          message: () => new RegExp(`network localhost at http://127\\.0\\.0\\.1:${deadPort} .*set RPC_URL=<url>`),
+        },
+        { name: "--valid-for -100", args: () => pay("--valid-for", "-100"), code: "INVALID_REQUEST", message: /--valid-for -100 is not a whole number of seconds of at least 60/ },
+        { name: "an amount of 1 followed by 80 zeros", args: () => ["agent:pay", "--agent", "payroll", "--asset", "USDC", "--to", TO, "--amount", `1${"0".repeat(80)}`, "--json"], code: "INVALID_REQUEST", message: /above the largest amount a uint256 can hold/ },
+        { name: "a bad checksum in --to", args: () => ["agent:pay", "--agent", "payroll", "--asset", "USDC", "--to", "0x000000000000000000000000000000000000BeeF", "--amount", "1", "--json"], code: "INVALID_REQUEST", message: /to 0x000000000000000000000000000000000000BeeF has an invalid checksum/ },
+        { name: "--signatures naming a missing file", args: () => ["intent:execute", ID, "--signatures", "missing.json", "--json"], code: "INVALID_REQUEST", message: /--signatures missing\.json: file not found/ },
+        { name: "an unknown agent", args: () => ["agent:pay", "--agent", "nobody", "--asset", "USDC", "--to", TO, "--amount", "1", "--json"], code: "INVALID_REQUEST", message: /Unknown agent "nobody"\. Use a name from the policy \(payroll\)/ },
+        {
+          name: "no deployment record for the chain",
+          args: () => ["intent:show", ID, "--json"],
+          opts: () => ({ env: { DEPLOYMENTS_DIR: tempDir("cli-empty") } }),
+          code: "DEPLOYMENT_NOT_FOUND",
+          message: /No deployment record for chain 31337/,
+        },
+        {
+          name: "a key in .env that is not the agent's (it is read, not ignored)",
+          args: () => pay(),
+          opts: () => {
+            const envFile = path.join(tempDir("cli-dotenv"), ".env");
+            fs.writeFileSync(envFile, `AGENT_KEY=${STRANGER_KEY}\n`);
+            return { env: { DOTENV_CONFIG_PATH: envFile, AGENT_KEY: undefined, HARDHAT_VAR_AGENT_KEY: undefined } };
+          },
+          code: "KEY_MISMATCH",
+          message: /0xbDA5747bFD65F08deb54cb465eB87D40e51B197E/,
+        },
+        { name: "a policy file that does not exist", args: () => ["treasury:plan", "--policy", "no-such-policy.json", "--json"], code: "POLICY_INVALID", message: /no-such-policy\.json/ },
+      ];
+      let deadPort: number;
+
+      before(async function () {
+        deadPort = await freePort();
+      });
+
+      for (const row of rows) {
+        it(`test_cli_json_${row.name.replace(/[^A-Za-z0-9]+/g, "_")}_${row.code}`, async function () {
+          const opts = (await row.opts?.()) ?? {};
+          const r = await runCli(node, row.args(), { ...opts, env: { DEPLOYMENTS_DIR: dir, ...opts.env } });
+          expect(r.code, r.stderr).to.equal(1);
+          const lines = r.stdout.trim().split("\n");
+          expect(lines, `stdout:\n${r.stdout}\nstderr:\n${r.stderr}`).to.have.length(1);
+          const out = JSON.parse(lines[0]) as { error: { code: string; message: string; hardhatCode?: string } };
+          expect(out).to.have.keys("error");
+          expect(CLI_ERROR_CODES).to.include(out.error.code);
+          expect(out.error.code, out.error.message).to.equal(row.code);
+          expect(out.error.message).to.match(typeof row.message === "function" ? row.message() : row.message);
+          if (row.hardhatCode) expect(out.error.hardhatCode).to.equal(row.hardhatCode);
+          expect(r.stderr).to.not.match(/^\s+at /m); // no stack trace for a mistyped command
+        });
+      }
+
+      it("test_cli_rpcUrlFromDotenv_reachesTheNode", async function () {
+        const envFile = path.join(tempDir("cli-dotenv-rpc"), ".env");
+        fs.writeFileSync(envFile, `RPC_URL=${node.url}\n`);
+        const r = await runCli(node, ["treasury:status", "--json"], { env: { DEPLOYMENTS_DIR: dir, DOTENV_CONFIG_PATH: envFile, RPC_URL: undefined } });
+        expect(r.code, `${r.stdout}\n${r.stderr}`).to.equal(0);
+        expect(r.json).to.deep.include({ chainId: "31337", paused: false });
+      });
     });
   });
 });

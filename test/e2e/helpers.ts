@@ -107,17 +107,26 @@ export interface CliResult {
 }
 
 export interface CliOptions {
-  env?: Record<string, string>;
+  /** Extra environment; a variable set to undefined is removed. */
+  env?: Record<string, string | undefined>;
   /** Kill the process (SIGKILL) as soon as stderr shows a line matching this. */
   killOn?: RegExp;
+  /** `--network` to append (default "localhost"); null appends none (the arguments carry their own). */
+  network?: string | null;
+  /** Replace the environment instead of extending the test process's (RPC_URL still comes from `node`). */
+  cleanEnv?: boolean;
 }
 
 /** Runs `hardhat <args>` as a child process against `node` and collects its output. */
 export async function runCli(node: LocalNode, args: string[], opts: CliOptions = {}): Promise<CliResult & { killed: boolean }> {
   const started = Date.now();
-  const child = spawn(process.execPath, [HARDHAT_CLI, ...args, "--network", "localhost"], {
+  const network = opts.network === undefined ? ["--network", "localhost"] : opts.network === null ? [] : ["--network", opts.network];
+  const base = opts.cleanEnv ? { PATH: process.env.PATH ?? "", HOME: process.env.HOME ?? "" } : process.env;
+  const env: Record<string, string | undefined> = { ...base, RPC_URL: node.url, ...opts.env };
+  for (const [k, v] of Object.entries(env)) if (v === undefined) delete env[k];
+  const child = spawn(process.execPath, [HARDHAT_CLI, ...args, ...network], {
     cwd: ROOT,
-    env: { ...process.env, RPC_URL: node.url, ...opts.env },
+    env: env as NodeJS.ProcessEnv,
     stdio: ["ignore", "pipe", "pipe"],
   });
   let stdout = "";

@@ -274,7 +274,7 @@ describe("MCP server over stdio (e2e)", function () {
       { name: "bad address", tool: "treasury_pay", args: { asset: "USDC", to: "0x1234", amount: "10", reason: "test" }, error: /to must be an address/ },
       { name: "bad checksum", tool: "treasury_pay", args: { asset: "USDC", to: "0xbcd4042DE499D14e55001CcbB24a551F3b954096", amount: "10", reason: "salary" }, error: /invalid checksum/ },
       { name: "amount not a number", tool: "treasury_pay", args: { asset: "USDC", to: EMPLOYEE, amount: "ten", reason: "salary" }, error: /INVALID_REQUEST: amount "ten" is not a decimal number/ },
-      { name: "too many decimals", tool: "treasury_pay", args: { asset: "USDC", to: EMPLOYEE, amount: "1.0000001", reason: "salary" }, error: /has 7 decimals but USDC has 6/ },
+      { name: "too many decimals", tool: "treasury_pay", args: { asset: "USDC", to: EMPLOYEE, amount: "1.0000001", reason: "salary" }, error: /has 7 decimal places but USDC has only 6/ },
       { name: "unknown field", tool: "treasury_pay", args: { asset: "USDC", to: EMPLOYEE, amount: "10", reason: "salary", memo: "x" }, error: /Unrecognized key\(s\) in object: 'memo'/ },
       { name: "unknown asset", tool: "treasury_pay", args: { asset: "DOGE", to: EMPLOYEE, amount: "10", reason: "salary" }, error: /Unknown asset "DOGE"/ },
       { name: "propose both kinds", tool: "treasury_propose", args: { asset: "USDC", to: EMPLOYEE, amount: "10", target: "USDC", function: "transfer(address,uint256)", reason: "both" }, error: /either a payment .* or a call/ },

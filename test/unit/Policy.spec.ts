@@ -108,7 +108,7 @@ describe("Policy files", function () {
 
     it("test_parseAmount_negativeOrMalformed_rejectedWithValue", function () {
       expect(() => parseAmount("-5", 6)).to.throw(UnitError, /"-5" is negative/);
-      expect(() => parseAmount("0.0000001", 6)).to.throw(UnitError, /7 decimal places; the token has only 6/);
+      expect(() => parseAmount("0.0000001", 6)).to.throw(UnitError, /7 decimal places but the token has only 6/);
       for (const bad of ["1e6", "1,000", "", "abc", "1._5", "_1", "0x10", " 1 2"]) {
         expect(() => parseAmount(bad, 6), bad).to.throw(UnitError, /not a decimal number/);
       }
@@ -301,7 +301,7 @@ describe("Policy files", function () {
       p.agents[0].limits[0].autoPerTx = "0.0000001";
       const issues = await policyIssuesAsync(() => resolvePolicy(parsePolicy(p), ethers.provider));
       expect(issues.map((i) => [i.path, i.value])).to.deep.equal([["agents[0].limits[0].autoPerTx", "0.0000001"]]);
-      expect(issues[0].message).to.match(/7 decimal places; the token has only 6/);
+      expect(issues[0].message).to.match(/7 decimal places but the token has only 6/);
     });
 
     it("test_resolvePolicy_pastValidUntilAndCallToEoa_errorsNameFields", async function () {

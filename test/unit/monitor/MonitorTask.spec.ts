@@ -80,6 +80,6 @@ describe("monitor and audit tasks", function () {
     const fx = await loadFixture(treasuryFixture);
     const r = await run("treasury:audit", { module: fx.moduleAddress, json: true, html: tmp("a.html") });
     expect(r.exitCode).to.equal(1);
-    expect(JSON.parse(r.stdout)).to.deep.equal({ error: { code: "INVALID_ARGUMENT", message: "Pass either --json or --html <file>, not both." } });
+    expect(JSON.parse(r.stdout)).to.deep.equal({ error: { code: "INVALID_REQUEST", message: "Pass either --json or --html <file>, not both." } });
   });
 });

@@ -232,7 +232,7 @@ describe("AgentClient", function () {
     describe("when the request is malformed", function () {
       const bad: [string, Record<string, unknown>, RegExp][] = [
         ["notANumber", { amount: "1,000" }, /not a decimal number/],
-        ["tooManyDecimals", { amount: "1.0000001" }, /has 7 decimals but USDC has 6/],
+        ["tooManyDecimals", { amount: "1.0000001" }, /has 7 decimal places but USDC has only 6/],
         ["zero", { amount: "0" }, /nothing to pay/],
         ["unknownAsset", { asset: "DOGE" }, /Unknown asset "DOGE".*ETH, USDC/],
         ["badRecipient", { to: "0x1234" }, /not an address/],

@@ -1,0 +1,148 @@
+/**
+ * The one answer to "does this change loosen the fence?" (more can move, sooner, or with fewer checks), shared by
+ * the plan of a policy file (`deploy/plan.ts`) and the watchtower's configuration alerts (`monitor/rules.ts`).
+ * Pure functions over the module's values; callers word the descriptions.
+ *
+ * The rules, field by field (a change that is neither looser nor tighter by these rules counts as tightening):
+ * - validUntil: removing the expiry, or moving it later, loosens.
+ * - escalationDelay: shorter loosens (queued intents run sooner). gracePeriod: longer loosens (they stay runnable).
+ * - maxIntentsPerWindow, maxStrikes (0 = none): removing the limit or raising it loosens; adding one does not.
+ * - rateWindow, strikeWindow: shorter loosens, but only while the limit they belong to is on before and after the
+ *   change (without a rate limit the rate window counts nothing; adding a limit never loosens, and removing one is
+ *   already loosening through its count).
+ * - recipientMode: any < escalate-unknown < allowlist; a move to a laxer mode loosens.
+ * - asset limit: adding one loosens (the asset could not be spent before); removing one does not; raising
+ *   autoPerTx, autoPerWindow or escalatedPerTx, or shortening the window, loosens.
+ * - treasury-wide limit: adding one does not loosen; removing one, raising perWindow or shortening the window does.
+ */
+
+/** The module's `AgentConfig` as numbers (event values) or bigints (view values). */
+export interface AgentConfigLike {
+  validUntil: bigint | number;
+  escalationDelay: bigint | number;
+  gracePeriod: bigint | number;
+  maxIntentsPerWindow: bigint | number;
+  rateWindow: bigint | number;
+  maxStrikes: bigint | number;
+  strikeWindow: bigint | number;
+  /** 0 any, 1 allowlist, 2 escalate-unknown */
+  recipientMode: bigint | number;
+}
+
+/** The module's `AssetLimit`. */
+export interface AssetLimitLike {
+  autoPerTx: bigint | number | string;
+  autoPerWindow: bigint | number | string;
+  window: bigint | number;
+  escalatedPerTx: bigint | number | string;
+}
+
+/** A treasury-wide limit (`setTreasuryLimit`). */
+export interface TreasuryLimitLike {
+  perWindow: bigint | number | string;
+  window: bigint | number;
+}
+
+export type AgentConfigField = keyof AgentConfigLike;
+export type AssetLimitField = keyof AssetLimitLike;
+
+/** One field that changed, before and after, and whether this change loosens the fence. */
+export interface FieldChange<F extends string = string> {
+  field: F;
+  before: bigint;
+  after: bigint;
+  loosens: boolean;
+}
+
+/** How strict each recipient mode is, indexed by the enum value: a move to a lower number loosens. */
+export const RECIPIENT_MODE_STRICTNESS: readonly number[] = [0, 2, 1];
+export const RECIPIENT_MODE_NAMES: readonly string[] = ["any", "allowlist", "escalate-unknown"];
+
+const AGENT_FIELDS: readonly AgentConfigField[] = [
+  "validUntil",
+  "escalationDelay",
+  "gracePeriod",
+  "maxIntentsPerWindow",
+  "rateWindow",
+  "maxStrikes",
+  "strikeWindow",
+  "recipientMode",
+];
+
+/** A count limit where 0 means "none": removing it or raising it loosens; adding one does not. */
+function looserCount(before: bigint, after: bigint): boolean {
+  if (before === 0n) return false;
+  return after === 0n || after > before;
+}
+
+/** Whether one field's change, from `prev` to `next`, loosens the agent's configuration. */
+function agentFieldLoosens(field: AgentConfigField, prev: Record<AgentConfigField, bigint>, next: Record<AgentConfigField, bigint>): boolean {
+  const [a, b] = [prev[field], next[field]];
+  switch (field) {
+    case "validUntil":
+      return b === 0n ? a !== 0n : a !== 0n && b > a;
+    case "escalationDelay":
+      return b < a;
+    case "gracePeriod":
+      return b > a;
+    case "maxIntentsPerWindow":
+    case "maxStrikes":
+      return looserCount(a, b);
+    case "rateWindow":
+      return prev.maxIntentsPerWindow !== 0n && next.maxIntentsPerWindow !== 0n && b < a;
+    case "strikeWindow":
+      return prev.maxStrikes !== 0n && next.maxStrikes !== 0n && b < a;
+    case "recipientMode":
+      return (RECIPIENT_MODE_STRICTNESS[Number(b)] ?? 0) < (RECIPIENT_MODE_STRICTNESS[Number(a)] ?? 0);
+  }
+}
+
+const asBig = <K extends string>(o: Record<K, bigint | number | string>, fields: readonly K[]) =>
+  Object.fromEntries(fields.map((f) => [f, BigInt(o[f])])) as Record<K, bigint>;
+
+/** Every field of an agent's configuration that differs, in the module's field order. */
+export function agentConfigChanges(prev: AgentConfigLike, next: AgentConfigLike): FieldChange<AgentConfigField>[] {
+  const a = asBig(prev, AGENT_FIELDS);
+  const b = asBig(next, AGENT_FIELDS);
+  return AGENT_FIELDS.filter((f) => a[f] !== b[f]).map((f) => ({ field: f, before: a[f], after: b[f], loosens: agentFieldLoosens(f, a, b) }));
+}
+
+const LIMIT_FIELDS: readonly AssetLimitField[] = ["autoPerTx", "autoPerWindow", "window", "escalatedPerTx"];
+
+/** True for the all-zero limit, which the module reads as "no limit: the asset cannot be spent". */
+export function isNoLimit(limit: AssetLimitLike | undefined): boolean {
+  return limit === undefined || LIMIT_FIELDS.every((f) => BigInt(limit[f]) === 0n);
+}
+
+/**
+ * What changes when an asset limit goes from `prev` to `next` (`undefined` or all zeros = no limit).
+ * `added`/`removed` say the limit appears or disappears (then `fields` is empty); otherwise each changed field.
+ */
+export function assetLimitChange(
+  prev: AssetLimitLike | undefined,
+  next: AssetLimitLike | undefined,
+): { added: boolean; removed: boolean; fields: FieldChange<AssetLimitField>[]; loosens: boolean } {
+  const had = !isNoLimit(prev);
+  const has = !isNoLimit(next);
+  if (!had && !has) return { added: false, removed: false, fields: [], loosens: false };
+  if (!had) return { added: true, removed: false, fields: [], loosens: true };
+  if (!has) return { added: false, removed: true, fields: [], loosens: false };
+  const a = asBig(prev!, LIMIT_FIELDS);
+  const b = asBig(next!, LIMIT_FIELDS);
+  const fields = LIMIT_FIELDS.filter((f) => a[f] !== b[f]).map((f) => ({
+    field: f,
+    before: a[f],
+    after: b[f],
+    loosens: f === "window" ? b[f] < a[f] : b[f] > a[f],
+  }));
+  return { added: false, removed: false, fields, loosens: fields.some((c) => c.loosens) };
+}
+
+/** Whether a treasury-wide limit change loosens (`undefined` or perWindow 0 = no limit). */
+export function treasuryLimitLoosens(prev: TreasuryLimitLike | undefined, next: TreasuryLimitLike | undefined): boolean {
+  const had = prev !== undefined && BigInt(prev.perWindow) !== 0n;
+  const has = next !== undefined && BigInt(next.perWindow) !== 0n;
+  if (!had) return false;
+  if (!has) return true;
+  return BigInt(next!.perWindow) > BigInt(prev!.perWindow) || BigInt(next!.window) < BigInt(prev!.window);
+}

@@ -1,0 +1,175 @@
+/**
+ * Why the module routes an intent the way it does: a read-only model of `IntentPolicy._evaluate`,
+ * `SpendingLimits._checkSpend`, the recipient mode, the rate limit and the review request, evaluated with the
+ * module's and the lens's views at one block.
+ *
+ * The model explains; it never decides. Callers pair it with the module's own answer (a static call of `submit`,
+ * or the status a transaction produced) and show its reasons only when its status agrees with the module's
+ * (`explainAgainst`), so a drift between this file and the contract shows up as "unexplained", never as a wrong
+ * reason.
+ */
+import { BlockTag, ZeroAddress, dataLength, dataSlice, getAddress } from "ethers";
+import type { AgentTreasuryLens } from "../typechain-types/contracts/AgentTreasuryLens";
+import type { AgentTreasuryModule } from "../typechain-types/contracts/AgentTreasuryModule";
+import { DENY_REASON_NAMES, DenyReasonName, IntentStatusName } from "./types";
+
+/** Why an intent that breaks no rule is queued for co-signers instead of executing now. */
+export type QueueReason =
+  /** The agent asked for human review (propose). */
+  | "review-requested"
+  /** The amount is above the agent's `autoPerTx` for the asset (or its auto tier is off). */
+  | "above-auto-per-tx"
+  /** The agent's sliding window for the asset has less left than the amount. */
+  | "above-window"
+  /** The treasury-wide limit of the asset (all agents together) has less left than the amount. */
+  | "treasury-limit"
+  /** The recipient is not on the agent's allowlist and the agent's mode escalates unknown recipients. */
+  | "unknown-recipient";
+
+export const QUEUE_REASON_TEXT: Record<QueueReason, string> = {
+  "review-requested": "you asked for human review",
+  "above-auto-per-tx": "the amount is above what you may pay alone in one payment (autoPerTx)",
+  "above-window": "your spending window has less left than the amount",
+  "treasury-limit": "the treasury-wide limit for this asset (all agents together) has less left than the amount",
+  "unknown-recipient": "the recipient is not on your allowlist, and payments to unknown recipients need co-signers",
+};
+
+/** What the model says the module would do with an intent, and why. */
+export interface RouteExplanation {
+  status: Extract<IntentStatusName, "Executed" | "Queued" | "Denied">;
+  /** Set when `status` is Denied. */
+  denyReason?: DenyReasonName;
+  /** Every reason that applies, when `status` is Queued. */
+  queuedBecause: QueueReason[];
+  /** The asset the intent spends and how much (address(0) = ETH), when it spends one. */
+  spends?: { asset: string; amount: bigint };
+  /** ETH sent along a token transfer, charged too. */
+  extraEth?: bigint;
+  /** What the agent may still spend of `spends.asset` in the auto tier (its own window), at the block read. */
+  availableAllowance?: bigint;
+  /** Denied only: strikes in the window before this denial, the limit, and whether this one freezes the agent. */
+  strikes?: { now: number; max: number; wouldFreeze: boolean };
+  /** The block whose state was read. */
+  blockTag: BlockTag;
+}
+
+export interface RoutePayload {
+  target: string;
+  value: bigint;
+  data: string;
+}
+
+const TRANSFER = "0xa9059cbb";
+const APPROVAL_LIKE = new Set(["0x095ea7b3", "0x39509351", "0xd505accf", "0x8fcbaf0c", "0xa22cb465", "0x23b872dd"]);
+
+/** The deny reason of a malformed token transfer: `MalformedCall` where the module has it (SPEC v3), else `TargetNotAllowed`. */
+const MALFORMED: DenyReasonName = ((DENY_REASON_NAMES as readonly string[]).includes("MalformedCall") ? "MalformedCall" : "TargetNotAllowed") as DenyReasonName;
+
+/**
+ * Evaluates an intent of `agent` with `payload` against the module's state at `blockTag`, as the module would
+ * route it now (`forceQueue`: a review request). Rejections (pause, frozen or inactive agent, signature, nonce,
+ * window, idempotency) are not modelled: the module's own static call reports those.
+ */
+export async function explainRoute(
+  module: AgentTreasuryModule,
+  lens: AgentTreasuryLens,
+  agent: string,
+  payload: RoutePayload,
+  forceQueue: boolean,
+  blockTag: BlockTag,
+): Promise<RouteExplanation> {
+  const at = { blockTag };
+  const moduleAddress = await module.getAddress();
+  const out: RouteExplanation = { status: "Executed", queuedBecause: [], blockTag };
+  const deny = (reason: DenyReasonName): RouteExplanation => ({ ...out, status: "Denied", denyReason: reason, queuedBecause: [] });
+  const [safe, config] = await Promise.all([module.avatar(at), module.agentConfig(agent, at)]);
+  const target = getAddress(payload.target);
+
+  // Policy reasons first, in the order of DenyReason; the rate limit after them (IntentRouter._decide).
+  let policyDenial: DenyReasonName | undefined;
+  let payment = true;
+  let asset = ZeroAddress;
+  let amount = payload.value;
+  let to = target;
+  let extraEth = 0n;
+  if (target === getAddress(safe) || target === getAddress(moduleAddress)) {
+    policyDenial = "TargetNotAllowed";
+  } else if (dataLength(payload.data) > 0) {
+    const selector = dataLength(payload.data) >= 4 ? dataSlice(payload.data, 0, 4).toLowerCase() : payload.data.toLowerCase().padEnd(10, "0");
+    if (selector === TRANSFER) {
+      if (dataLength(payload.data) !== 68) policyDenial = MALFORMED;
+      else {
+        [asset, amount, to, extraEth] = [target, BigInt(dataSlice(payload.data, 36, 68)), getAddress(dataSlice(payload.data, 16, 36)), payload.value];
+      }
+    } else {
+      payment = false;
+      if (!(await lens.isAllowedCall(moduleAddress, agent, target, selector, at))) {
+        policyDenial = APPROVAL_LIKE.has(selector) ? "ApprovalNotAllowed" : "TargetNotAllowed";
+      }
+    }
+  }
+
+  const queued = new Set<QueueReason>();
+  const checkSpend = async (spendAsset: string, spendAmount: bigint): Promise<DenyReasonName | undefined> => {
+    const [limit, available] = await Promise.all([module.assetLimit(agent, spendAsset, at), module.availableAllowance(agent, spendAsset, at)]);
+    if (spendAsset === asset) out.availableAllowance = available;
+    const enabled = limit.window !== 0n; // the module stores no limit as all zeros, and a limit always has a window
+    if (spendAmount > limit.autoPerTx || limit.autoPerWindow === 0n) {
+      if (!enabled) return "AssetNotAllowed";
+      if (spendAmount > limit.escalatedPerTx) return "AboveHardCap";
+      queued.add("above-auto-per-tx");
+      return undefined;
+    }
+    if (spendAmount > available) {
+      queued.add("above-window");
+      return undefined;
+    }
+    const treasury = await lens.treasuryLimit(moduleAddress, spendAsset, at);
+    if (treasury.perWindow !== 0n && treasury.spent + spendAmount > treasury.perWindow) queued.add("treasury-limit");
+    return undefined;
+  };
+  if (policyDenial === undefined) {
+    if (payment || amount !== 0n) {
+      out.spends = { asset, amount };
+      policyDenial = await checkSpend(asset, amount);
+    }
+    if (policyDenial === undefined && extraEth !== 0n) {
+      out.extraEth = extraEth;
+      policyDenial = await checkSpend(ZeroAddress, extraEth);
+    }
+  }
+  if (policyDenial === undefined && payment && config.recipientMode !== 0n && !(await lens.isRecipient(moduleAddress, agent, to, at))) {
+    if (config.recipientMode === 1n) policyDenial = "RecipientNotAllowed";
+    else queued.add("unknown-recipient");
+  }
+  if (policyDenial === undefined && config.maxIntentsPerWindow !== 0n) {
+    const count = await lens.rateCount(moduleAddress, agent, at);
+    if (count >= config.maxIntentsPerWindow) policyDenial = "RateLimited";
+  }
+  if (policyDenial !== undefined) {
+    const denied = deny(policyDenial);
+    if (config.maxStrikes !== 0n) {
+      const now = Number(await lens.strikes(moduleAddress, agent, at));
+      denied.strikes = { now, max: Number(config.maxStrikes), wouldFreeze: now + 1 >= Number(config.maxStrikes) };
+    }
+    return denied;
+  }
+  if (forceQueue) queued.add("review-requested");
+  if (queued.size > 0) return { ...out, status: "Queued", queuedBecause: [...queued] };
+  return out;
+}
+
+/**
+ * The explanation when it agrees with the module's own status for the same intent; otherwise undefined (the
+ * model and the contract differ: say nothing rather than something wrong).
+ */
+export function explainAgainst(explanation: RouteExplanation, status: IntentStatusName): RouteExplanation | undefined {
+  return explanation.status === status ? explanation : undefined;
+}
+
+/** One sentence: why an intent was (or would be) queued. */
+export function describeQueueReasons(reasons: readonly QueueReason[]): string {
+  const parts = reasons.map((r) => QUEUE_REASON_TEXT[r]);
+  if (parts.length <= 1) return parts[0] ?? "the module queued it for co-signers";
+  return `${parts.slice(0, -1).join(", ")} and ${parts[parts.length - 1]}`;
+}

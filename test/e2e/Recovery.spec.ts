@@ -216,6 +216,7 @@ describe("owners' recovery from a pause or a freeze (e2e)", function () {
             validAfter: 0n,
             validUntil: BigInt(latest + 3600),
             rationale: id("pay the stranger"),
+            review: false,
           };
           await (await relayed.submit(intent, await signIntent(PAYROLL, intent, node.chainId, deployed.module))).wait();
         }

@@ -48,13 +48,14 @@ subtask(TASK_COMPILE_SOLIDITY_COMPILE_SOLC).setAction(async (args, _hre, runSupe
 });
 
 // Zodiac's `target()` (SPEC v3) collides with ethers v6's `BaseContract.target` (the contract's address), so the
-// types typechain generates for the module do not compile. Drop the `target` member from the generated contract
-// types after typechain has run: `contract.target` stays the address (as at run time, where ethers' property
-// wins), and the function is called as `contract.getFunction("target")()`, whose overload stays typed.
+// types typechain generates for the module, and for Zodiac's own Module and Modifier contracts that the tests compile
+// from node_modules, do not compile. Drop the `target` member from every generated contract type after typechain
+// has run: `contract.target` stays the address (as at run time, where ethers' property wins), and the function is
+// called as `contract.getFunction("target")()`, whose overload stays typed.
 const TYPECHAIN_TARGET_MEMBER = /^ {2}target: TypedContractMethod<\[\], \[string\], "view">;\n\n?/m;
 subtask(TASK_COMPILE_SOLIDITY_COMPILE_JOBS).setAction(async (args, hre, runSuper) => {
   const result = await runSuper(args);
-  const dir = path.join(hre.config.paths.root, "typechain-types", "contracts");
+  const dir = path.join(hre.config.paths.root, "typechain-types");
   const visit = (folder: string): void => {
     if (!fs.existsSync(folder)) return;
     for (const entry of fs.readdirSync(folder, { withFileTypes: true })) {

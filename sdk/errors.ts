@@ -228,6 +228,12 @@ const MODULE_ERRORS: Record<string, [ErrorClass, (a: Args) => string]> = {
       `The signature of intent ${a.intentId} is not agent ${a.agent}'s. Sign with the agent's key for this chain ` +
       "and module (the client does); a relayer must pass the intent and signature unchanged.",
   ],
+  IntentNotForReview: [
+    InvalidRequestError,
+    (a) =>
+      `Intent ${a.intentId} was not signed with review = true, so propose refuses it (the request for review is part ` +
+      "of what the agent signs). Sign it again with review true to ask the co-signers, or submit it as it is.",
+  ],
   IntentNonceMismatch: [
     NonceMismatchError,
     (a) =>
@@ -362,6 +368,7 @@ for (const name of [
   "CosignerThresholdInvalid",
   "CosignerEraExhausted",
   "TreasuryLimitInvalid",
+  "ModuleInvalidTarget",
 ]) {
   MODULE_ERRORS[name] = [
     ModuleConfigError,

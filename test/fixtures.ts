@@ -26,6 +26,7 @@ export const DenyReason = {
   AboveHardCap: 4n,
   RecipientNotAllowed: 5n,
   RateLimited: 6n,
+  MalformedCall: 7n, // v3: a non-canonical `transfer`
 } as const;
 
 export interface AgentConfig {

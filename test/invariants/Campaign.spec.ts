@@ -52,7 +52,10 @@ describe("Invariant campaign: SPEC section 9 after every step", function () {
     console.log(`      campaign seed ${seed}: ${stats.runs} runs, ${stats.ops} operations in ${seconds.toFixed(1)} s (${(stats.ops / seconds).toFixed(1)} ops/s)`);
     if (process.env.INVARIANT_VERBOSE) console.log(JSON.stringify(stats.outcomes, null, 1));
     // The campaign must reach every outcome it is meant to test, or it proves little.
-    for (const needed of ["IntentExecuted", "IntentQueued", "IntentDenied", "IntentCancelled", "revert IntentNonceMismatch", "revert IntentSignatureInvalid"]) {
+    const required = ["IntentExecuted", "IntentQueued", "IntentDenied", "IntentCancelled", "revert IntentNonceMismatch", "revert IntentSignatureInvalid"];
+    // v3: propose refuses an intent not signed for review; a stale-era co-signer signature is refused.
+    required.push("revert IntentNotForReview", "revert CosignerSignatureInvalid", "IntentQueued (review, submit)", "IntentQueued (review, propose)", "IntentDenied (MalformedCall)");
+    for (const needed of required) {
       if (stats.runs >= 20 && !stats.outcomes[needed]) throw new Error(`the campaign never reached "${needed}": raise INVARIANT_RUNS or the operation weights`);
     }
   });

@@ -42,7 +42,8 @@ export type Op =
       timing: number;
       nonce: number;
       lane: number;
-      propose: boolean;
+      /** 0 submit, 1 submit signed for review, 2 propose signed for review, 3 propose not signed for review. */
+      route: number;
       oldKey: boolean;
     }
   | { k: "call"; who: number; variant: number; value: number }
@@ -85,14 +86,19 @@ export function opArbitrary(): fc.Arbitrary<Op> {
         timing: fc.oneof({ weight: 8, arbitrary: fc.constant(0) }, { weight: 2, arbitrary: fc.integer({ min: 1, max: 3 }) }),
         nonce: fc.oneof({ weight: 8, arbitrary: fc.constant(0) }, { weight: 2, arbitrary: fc.integer({ min: 1, max: 2 }) }),
         lane: fc.oneof({ weight: 4, arbitrary: fc.constant(0) }, { weight: 1, arbitrary: fc.constant(1) }),
-        propose: fc.oneof({ weight: 5, arbitrary: fc.constant(false) }, { weight: 1, arbitrary: fc.constant(true) }),
+        route: fc.oneof(
+          { weight: 10, arbitrary: fc.constant(0) },
+          { weight: 2, arbitrary: fc.constant(1) },
+          { weight: 2, arbitrary: fc.constant(2) },
+          { weight: 1, arbitrary: fc.constant(3) },
+        ),
         oldKey: fc.oneof({ weight: 9, arbitrary: fc.constant(false) }, { weight: 1, arbitrary: fc.constant(true) }),
       }),
     },
-    { weight: 2, arbitrary: fc.record({ k: fc.constant("call" as const), who, variant: fc.integer({ min: 0, max: 4 }), value: fc.integer({ min: 0, max: 2 }) }) },
+    { weight: 2, arbitrary: fc.record({ k: fc.constant("call" as const), who, variant: fc.integer({ min: 0, max: 6 }), value: fc.integer({ min: 0, max: 2 }) }) },
     { weight: 2, arbitrary: fc.record({ k: fc.constant("replay" as const), pick }) },
     { weight: 3, arbitrary: fc.record({ k: fc.constant("approve" as const), c: fc.integer({ min: 0, max: 3 }), pick }) },
-    { weight: 4, arbitrary: fc.record({ k: fc.constant("execute" as const), pick, mask: fc.integer({ min: 0, max: 15 }), mode: fc.oneof({ weight: 5, arbitrary: fc.constant(0) }, { weight: 1, arbitrary: fc.integer({ min: 1, max: 3 }) }), wait: fc.boolean() }) },
+    { weight: 4, arbitrary: fc.record({ k: fc.constant("execute" as const), pick, mask: fc.integer({ min: 0, max: 15 }), mode: fc.oneof({ weight: 5, arbitrary: fc.constant(0) }, { weight: 1, arbitrary: fc.integer({ min: 1, max: 4 }) }), wait: fc.boolean() }) },
     { weight: 3, arbitrary: fc.record({ k: fc.constant("cancel" as const), pick, by: fc.integer({ min: 0, max: 4 }) }) },
     { weight: 5, arbitrary: fc.record({ k: fc.constant("warp" as const), dt: fc.constantFrom(...WARPS) }) },
     { weight: 1, arbitrary: fc.record({ k: fc.constant("pause" as const), by: fc.integer({ min: 0, max: 2 }) }) },
@@ -150,7 +156,7 @@ interface HistoryEntry {
   sender: string;
   emptySignature: boolean;
   signatureValid: boolean;
-  forceQueue: boolean;
+  entry: "submit" | "propose";
 }
 
 /** Everything a run needs: contracts, signers, the EVM snapshot and the model at that snapshot. */
@@ -606,9 +612,12 @@ class Run {
       { target: this.w.assets[2], data: ERC20.encodeFunctionData("mint", [this.w.attacker, 1n]) },
       // Calldata shorter than a selector: classified as a call with a zero-padded selector, never a revert.
       { target: this.w.target, data: "0xa905" },
+      // v3: non-canonical transfers (a trailing byte; a recipient word with dirty high bits) are Denied MalformedCall.
+      { target: this.w.assets[1], data: ERC20.encodeFunctionData("transfer", [this.w.attacker, 1n]) + "00" },
+      { target: this.w.assets[1], data: "0xa9059cbb" + "ff".repeat(12) + this.w.attacker.slice(2).toLowerCase() + "00".repeat(31) + "01" },
     ];
     const v = variants[op.variant];
-    const pay: Extract<Op, { k: "pay" }> = { k: "pay", who: op.who, asset: 0, to: 0, amt: 0, key: 0, sig: 0, timing: 0, nonce: 0, lane: 0, propose: false, oldKey: false };
+    const pay: Extract<Op, { k: "pay" }> = { k: "pay", who: op.who, asset: 0, to: 0, amt: 0, key: 0, sig: 0, timing: 0, nonce: 0, lane: 0, route: 0, oldKey: false };
     await this.submitBuilt({ key: ident.currentKey, target: v.target, value: op.variant === 0 ? value : 0n, data: v.data, idempotencyKey: ZeroHash, op: pay });
   }
 
@@ -628,7 +637,7 @@ class Run {
       validAfter: op.timing === 2 ? t + 10n : 0n,
       validUntil: op.timing === 1 ? t - 1n : op.timing === 3 ? 0n : t + 3600n,
       rationale: id(`rationale ${this.counter++}`),
-      review: op.propose,
+      review: op.route === 1 || op.route === 2,
     };
     const intentId = hashIntent(intent, this.w.chainId, this.w.moduleAddress);
     this.intents.set(intentId, intent);
@@ -666,7 +675,7 @@ class Run {
         valid = false;
       }
     }
-    const entry: HistoryEntry = { intent, intentId, signature, sender, emptySignature: empty, signatureValid: valid, forceQueue: op.propose };
+    const entry: HistoryEntry = { intent, intentId, signature, sender, emptySignature: empty, signatureValid: valid, entry: op.route >= 2 ? "propose" : "submit" };
     this.history.push(entry);
     await this.submitEntry(entry, t);
   }
@@ -681,10 +690,10 @@ class Run {
     const before = this.preconditions(entry.intent.agent);
     const expected = M.submit(
       this.s,
-      { intent: entry.intent, intentId: entry.intentId, signatureValid: entry.signatureValid, emptySignature: entry.emptySignature, sender: entry.sender, forceQueue: entry.forceQueue },
+      { intent: entry.intent, intentId: entry.intentId, signatureValid: entry.signatureValid, emptySignature: entry.emptySignature, sender: entry.sender, entry: entry.entry },
       t,
     );
-    const fn = entry.forceQueue ? "propose" : "submit";
+    const fn = entry.entry;
     const sent = await this.send(entry.sender, this.w.module.interface.encodeFunctionData(fn, [entry.intent, entry.signature]));
     const events = this.expectOutcome(sent, expected, `${fn} ${entry.intentId.slice(0, 10)}`);
     // Promise 7: a foreign or forged signature never gets past authentication.
@@ -695,6 +704,14 @@ class Run {
       // Promise 6: exactly one outcome per accepted submission.
       const outcomes = events.filter((e) => ["IntentExecuted", "IntentQueued", "IntentDenied", "IdempotentReplay"].includes(String(e[0])));
       if (outcomes.length !== 1) throw new InvariantViolation("P6_ONE_OUTCOME", `submission ended with ${fmt(outcomes)}`);
+      for (const e of events) {
+        // v3, independently of the model: a review request never runs in the auto tier, whoever relayed it.
+        if (e[0] === "IntentExecuted" && entry.intent.review) {
+          throw new InvariantViolation("REVIEW_EXECUTED", `review request ${entry.intentId} executed at submission via ${fn}`);
+        }
+        if (e[0] === "IntentQueued" && entry.intent.review) this.outcome(`IntentQueued (review, ${fn})`);
+        if (e[0] === "IntentDenied" && Number(e[3]) === M.Deny.MalformedCall) this.outcome("IntentDenied (MalformedCall)");
+      }
       this.observe(events, t, before);
     }
   }
@@ -790,6 +807,10 @@ class Run {
       sigs[0] = { ...sigs[0], signature: await signCosignerApproval(this.signer(this.w.attacker), intentId, era, this.w.chainId, this.w.moduleAddress), valid: M.lower(sigs[0].signer) === M.lower(this.w.attacker) };
     }
     if (op.mode === 3 && sigs.length > 0) sigs = [sigs[0], ...sigs];
+    // v3: a signature made in an earlier co-signer era is void, even from a current co-signer.
+    if (op.mode === 4 && sigs.length > 0 && era > 0n) {
+      sigs[0] = { ...sigs[0], signature: await signCosignerApproval(this.signer(sigs[0].signer), intentId, era - 1n, this.w.chainId, this.w.moduleAddress), valid: false };
+    }
     const t = await this.tick();
     const record = this.s.records.get(intentId);
     const before = { ...this.preconditions(intent.agent), status: M.statusOf(this.s, record, t), eta: record?.eta ?? 0n, grace: record?.grace ?? 0n, approvals: record ? M.validApprovals(this.s, record) : 0, threshold: this.s.threshold, cosigners: [...this.s.cosigners] };

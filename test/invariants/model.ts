@@ -8,6 +8,9 @@
  * - rate and strike counters are two buckets of width ceil(window / 2) (AgentRegistry._roll);
  * - co-signer approvals are void once the member list changes (EscalationQueue: an era per list).
  *
+ * Version 3: an intent signed with `review` is queued by `submit` even within limits, and `propose` reverts
+ * `IntentNotForReview` for any other; a non-canonical `transfer` is Denied `MalformedCall`.
+ *
  * The model is plain data (structured-clonable) plus pure functions, so a campaign run can start from a copy of
  * the state after setup, as the chain starts from an EVM snapshot.
  */
@@ -27,6 +30,7 @@ export const Deny = {
   AboveHardCap: 4,
   RecipientNotAllowed: 5,
   RateLimited: 6,
+  MalformedCall: 7, // v3: a non-canonical `transfer`
 } as const;
 export const Mode = { Any: 0, Allowlist: 1, EscalateUnknown: 2 } as const;
 
@@ -169,11 +173,13 @@ export function payloadHash(target: string, value: bigint, data: string): string
   return keccak256(AbiCoder.defaultAbiCoder().encode(["address", "uint256", "bytes32"], [target, value, keccak256(data)]));
 }
 
-export function classify(data: string): { kind: "eth" | "token" | "call"; selector: string; to: string; amount: bigint } {
+export function classify(data: string): { kind: "eth" | "token" | "call" | "malformed"; selector: string; to: string; amount: bigint } {
   if (data === "0x" || data.length === 2) return { kind: "eth", selector: "0x00000000", to: ZeroAddress, amount: 0n };
   const bytes = (data.length - 2) / 2;
   const selector = (data.slice(0, Math.min(10, data.length)) + "00000000").slice(0, 10).toLowerCase();
-  if (selector === TRANSFER && bytes === 68) {
+  if (selector === TRANSFER) {
+    // v3: only the canonical encoding is a payment: 68 bytes and a recipient word with clean high bits.
+    if (bytes !== 68 || BigInt("0x" + data.slice(10, 74)) >> 160n !== 0n) return { kind: "malformed", selector, to: ZeroAddress, amount: 0n };
     const [to, amount] = AbiCoder.defaultAbiCoder().decode(["address", "uint256"], "0x" + data.slice(10));
     return { kind: "token", selector, to: to as string, amount: amount as bigint };
   }
@@ -272,6 +278,10 @@ export function evaluate(s: ModelState, ident: IdentityM, intent: IntentM, now: 
     return d;
   }
   const c = classify(intent.data);
+  if (c.kind === "malformed") {
+    d.reason = Deny.MalformedCall;
+    return d;
+  }
   d.payment = c.kind !== "call";
   let extraEth = 0n;
   if (c.kind === "token") {
@@ -315,12 +325,14 @@ export interface SubmitCall {
   /** Empty signature: only valid when `sender` is the agent. */
   emptySignature: boolean;
   sender: string;
-  forceQueue: boolean;
+  /** The entry point: `propose` refuses an intent not signed for review before any other check. */
+  entry: "submit" | "propose";
 }
 
 export function submit(s: ModelState, call: SubmitCall, now: bigint): Outcome {
   const { intent, intentId } = call;
   const agent = intent.agent;
+  if (call.entry === "propose" && !intent.review) return { revert: "IntentNotForReview", args: [intentId] };
   if (s.paused) return { revert: "ModuleIsPaused", args: [] };
   const k = s.keyStatus.get(lower(agent));
   if (!k || k.status !== "Active") return { revert: "AgentUnknown", args: [agent] };
@@ -388,7 +400,8 @@ export function submit(s: ModelState, call: SubmitCall, now: bigint): Outcome {
     events.push(["IntentDenied", intentId, agent, d.reason, intent.rationale]);
     return { events };
   }
-  if (call.forceQueue || !d.fitsAuto) {
+  // A review request is queued even within limits, whichever entry point relayed it.
+  if (intent.review || !d.fitsAuto) {
     const eta = now + ident.cfg.escalationDelay;
     record(St.Queued, eta, ident.cfg.gracePeriod);
     return { events: [["IntentQueued", intentId, agent, eta]] };

@@ -142,11 +142,10 @@ describe("Scenario: approval and allowance bypass attempts", function () {
       const amount = parseUnits("100000", 6);
       const disguised = concat([transferData(fx.attacker.address, amount), "0x00"]);
       const intent = await book.intent({ target: fx.usdcAddress, data: disguised });
-      try {
-        await (await fx.module.connect(fx.relayer).submit(intent, await book.signature(intent))).wait();
-      } catch {
-        // A refusal (revert) is an acceptable answer.
-      }
+      // v3: a non-canonical transfer is a recorded denial with its strike (never a bare revert, which is free).
+      await expect(fx.module.connect(fx.relayer).submit(intent, await book.signature(intent)))
+        .to.emit(fx.module, "IntentDenied")
+        .withArgs(intentId(fx, intent), fx.agent.address, DenyReason.MalformedCall, intent.rationale);
       // SPEC section 5: a token transfer is always charged as a payment; an allowed call never bypasses limits.
       expect(await fx.usdc.balanceOf(fx.attacker.address), "transfer disguised as a call moved funds uncharged").to.equal(0n);
       await book.assertNothingLost();
@@ -159,7 +158,7 @@ describe("Scenario: approval and allowance bypass attempts", function () {
       const intent = await book.intent({ target: fx.usdcAddress, data: disguised });
       await expect(fx.module.connect(fx.relayer).submit(intent, await book.signature(intent)))
         .to.emit(fx.module, "IntentDenied")
-        .withArgs(intentId(fx, intent), fx.agent.address, DenyReason.TargetNotAllowed, intent.rationale);
+        .withArgs(intentId(fx, intent), fx.agent.address, DenyReason.MalformedCall, intent.rationale);
       await book.assertNothingLost();
     });
   });

@@ -34,7 +34,7 @@ describe("Scenario: state growth", function () {
         validAfter: 0n,
         validUntil,
         rationale: ethers.id(`flood ${i}`),
-        review: false,
+        review: true, // proposed for review: `propose` accepts nothing else (v3)
       });
     }
     book.note(...intents);

@@ -422,9 +422,9 @@ export class TreasuryBook {
     expect(await m.isAgent(fresh.address), "new key active").to.equal(true);
     expect(await m.isAgent(oldKey), "old key dead").to.equal(false);
     expect(await m.availableAllowance(fresh.address, ETH), "rotation keeps the window").to.equal(before);
-    // Cancel: the new key proposes a 1-wei payment, the owners cancel it.
+    // Cancel: the new key proposes a 1-wei payment for review, the owners cancel it.
     if (await m.isFrozen(fresh.address)) await fx.asOwners(i.encodeFunctionData("unfreezeAgent", [fresh.address]));
-    const probe = await buildIntent(fx, { agent: fresh.address, target: fx.owners[0].address, value: 1n });
+    const probe = await buildIntent(fx, { agent: fresh.address, target: fx.owners[0].address, value: 1n, review: true });
     const probeId = intentIdOf(fx, probe);
     await (await m.connect(fresh).propose(probe, "0x")).wait();
     expect(await m.intentStatus(probeId), "probe queued").to.equal(Status.Queued);
@@ -513,7 +513,9 @@ export class TreasuryBook {
     for (const p of people) guardians.push(await m.isGuardian(p));
     return jsonOf({
       avatar: await m.avatar(),
+      target: await m.getFunction("target")(),
       cosigners: plain(await m.cosigners()),
+      cosignerEra: await m.cosignerEra(),
       threshold: await m.threshold(),
       guardians,
       agents,

@@ -60,6 +60,7 @@ function ownerCalls(fx: Treasury) {
     setCosigners: (c: HardhatEthersSigner) => m(c).setCosigners([fx.attacker.address], 1),
     setGuardian: (c: HardhatEthersSigner) => m(c).setGuardian(fx.attacker.address, true),
     setTreasuryLimit: (c: HardhatEthersSigner) => m(c).setTreasuryLimit(ETH, 1n, 1),
+    setTarget: (c: HardhatEthersSigner) => m(c).setTarget(fx.attacker.address),
     unpause: (c: HardhatEthersSigner) => m(c).unpause(),
     unfreezeAgent: (c: HardhatEthersSigner) => m(c).unfreezeAgent(a),
   };
@@ -79,6 +80,7 @@ async function configState(fx: Treasury) {
     threshold: await fx.module.threshold(),
     guardian: await fx.module.isGuardian(fx.attacker.address),
     treasury: await fx.lens.treasuryLimit(fx.moduleAddress, ETH),
+    target: await fx.module.getFunction("target")(),
     paused: await fx.module.paused(),
     frozen: await fx.module.isFrozen(a),
   };
@@ -308,6 +310,66 @@ describe("Configuration", function () {
         .withArgs(many.slice(0, 20), 20n);
       expect(await fx.module.cosigners()).to.deep.equal(many.slice(0, 20));
       expect(await fx.module.threshold()).to.equal(20n);
+    });
+  });
+
+  describe("setTarget (v3)", function () {
+    /** Slot 1 of the module: `_target` (see test/layout.ts and SlotZero.spec.ts). */
+    async function targetSlot(fx: Treasury): Promise<bigint> {
+      return BigInt(await ethers.provider.getStorage(fx.moduleAddress, 1));
+    }
+
+    it("test_target_beforeSetTarget_isTheAvatar", async function () {
+      const fx = await loadFixture(treasuryFixture);
+      expect(await fx.module.avatar()).to.equal(fx.safeAddress);
+      expect(await fx.module.getFunction("target")()).to.equal(fx.safeAddress);
+      expect(await targetSlot(fx)).to.equal(0n);
+    });
+
+    it("test_setTarget_nonOwner_revertsModuleCallerNotOwner", async function () {
+      const fx = await loadFixture(treasuryFixture);
+      for (const caller of [fx.attacker, fx.guardian, fx.agent, fx.cosigners[0], fx.owners[0]]) {
+        await expect(fx.module.connect(caller).setTarget(fx.bob.address))
+          .to.be.revertedWithCustomError(fx.module, "ModuleCallerNotOwner")
+          .withArgs(caller.address, fx.safeAddress);
+      }
+      expect(await fx.module.getFunction("target")()).to.equal(fx.safeAddress);
+    });
+
+    it("test_setTarget_zeroAddressOrModule_revertsModuleInvalidTarget", async function () {
+      const fx = await loadFixture(treasuryFixture);
+      const owner = await moduleAsSafe(fx);
+      for (const bad of [ZeroAddress, fx.moduleAddress]) {
+        await expect(owner.setTarget(bad)).to.be.revertedWithCustomError(fx.module, "ModuleInvalidTarget").withArgs(bad);
+      }
+      expect(await fx.module.getFunction("target")()).to.equal(fx.safeAddress);
+    });
+
+    it("test_setTarget_modifierThenAvatar_emitsTargetSetAndSettingTheAvatarUndoesIt", async function () {
+      const fx = await loadFixture(treasuryFixture);
+      const modifier = fx.bob.address;
+      const owner = await moduleAsSafe(fx);
+      await expect(owner.setTarget(modifier)).to.emit(fx.module, "TargetSet").withArgs(fx.safeAddress, modifier);
+      expect(await fx.module.getFunction("target")()).to.equal(modifier);
+      expect(await fx.module.avatar()).to.equal(fx.safeAddress);
+      await expect(owner.setTarget(fx.alice.address)).to.emit(fx.module, "TargetSet").withArgs(modifier, fx.alice.address);
+      await expect(owner.setTarget(fx.safeAddress)).to.emit(fx.module, "TargetSet").withArgs(fx.alice.address, fx.safeAddress);
+      expect(await fx.module.getFunction("target")()).to.equal(fx.safeAddress);
+      // Undone, not merely pointed at the avatar: the stored target is cleared again.
+      expect(await targetSlot(fx)).to.equal(0n);
+    });
+
+    it("test_setAgentOrRotate_targetAsKey_revertsAgentKeyInvalid", async function () {
+      const fx = await loadFixture(treasuryFixture);
+      const owner = await moduleAsSafe(fx);
+      const modifier = fx.bob.address;
+      await owner.setTarget(modifier);
+      await expect(owner.setAgent(modifier, agentConfig())).to.be.revertedWithCustomError(fx.module, "AgentKeyInvalid").withArgs(modifier);
+      await expect(owner.rotateAgent(fx.agent.address, modifier))
+        .to.be.revertedWithCustomError(fx.module, "AgentKeyInvalid")
+        .withArgs(modifier);
+      expect(await fx.module.isAgent(modifier)).to.equal(false);
+      expect(await fx.module.isAgent(fx.agent.address)).to.equal(true);
     });
   });
 

@@ -303,6 +303,7 @@ describe("Coverage gaps", function () {
       const intent = await tokenPayment(fx, tokenAddress, fx.alice.address, amount, {
         value,
         validUntil: BigInt(await time.latest()) + BigInt(DAY),
+        review: true,
       });
       const id_ = intentId(fx, intent);
       // Proposed for review: queued although both amounts fit the auto tier.

@@ -96,8 +96,9 @@ describe("EmergencyControls", function () {
       const safeBefore = await ethBalance(fx, fx.safeAddress);
       const small = await buildIntent(fx, { value: TENTH });
       await expect(submitSigned(fx, small)).to.be.revertedWithCustomError(fx.module, "ModuleIsPaused");
+      const review = { ...small, review: true };
       await expect(
-        fx.module.connect(fx.relayer).propose(small, await sign(fx.agent, fx, small)),
+        fx.module.connect(fx.relayer).propose(review, await sign(fx.agent, fx, review)),
       ).to.be.revertedWithCustomError(fx.module, "ModuleIsPaused");
       await expect(fx.module.connect(fx.relayer).executeQueued(q.intent, signatures)).to.be.revertedWithCustomError(
         fx.module,
@@ -214,7 +215,8 @@ describe("EmergencyControls", function () {
       await expect(submitSigned(fx, small))
         .to.be.revertedWithCustomError(fx.module, "AgentIsFrozen")
         .withArgs(fx.agent.address);
-      await expect(fx.module.connect(fx.relayer).propose(small, await sign(fx.agent, fx, small)))
+      const review = { ...small, review: true };
+      await expect(fx.module.connect(fx.relayer).propose(review, await sign(fx.agent, fx, review)))
         .to.be.revertedWithCustomError(fx.module, "AgentIsFrozen")
         .withArgs(fx.agent.address);
       // Even the agent itself, with an empty signature.
@@ -505,12 +507,14 @@ describe("EmergencyControls", function () {
       await expect(fx.module.connect(fx.relayer).submit(tooLate, signature))
         .to.be.revertedWithCustomError(fx.module, "AgentExpired")
         .withArgs(fx.agent.address, validUntil, validUntil);
-      await expect(fx.module.connect(fx.relayer).propose(tooLate, signature))
+      const tooLateReview = { ...tooLate, review: true };
+      await expect(fx.module.connect(fx.relayer).propose(tooLateReview, await sign(fx.agent, fx, tooLateReview)))
         .to.be.revertedWithCustomError(fx.module, "AgentExpired")
         .withArgs(fx.agent.address, validUntil, validUntil + 1n);
       // Rejected, not denied: nothing recorded, nonce not consumed.
       expect(await fx.module.getNonce(fx.agent.address, 0)).to.equal(tooLate.nonce);
       expect(await fx.module.intentStatus(intentId(fx, tooLate))).to.equal(Status.None);
+      expect(await fx.module.intentStatus(intentId(fx, tooLateReview))).to.equal(Status.None);
     });
 
     it("test_executeQueued_agentExpiredSinceQueueing_revertsAgentExpired", async function () {

@@ -32,6 +32,7 @@ import {
   submitSigned,
   tokenPayment,
   treasuryFixture,
+  treasuryState,
   twoAgentsFixture,
 } from "../fixtures";
 import { Intent, hashIntent, signCosignerApproval, signIntent } from "../../sdk/eip712";
@@ -64,8 +65,9 @@ async function queuePayment(fx: Treasury, fields: Partial<Intent> = {}): Promise
   return { intent, id: id_, eta: queuedAt + DELAY };
 }
 
-/** Proposes an agent-signed intent (always queued) and returns it. */
-async function proposeIntent(fx: Treasury, intent: Intent): Promise<Queued> {
+/** Proposes `intent` as an agent-signed review request (`review` set: always queued) and returns it as signed. */
+async function proposeIntent(fx: Treasury, unsigned: Intent): Promise<Queued> {
+  const intent = { ...unsigned, review: true };
   const receipt = await (await fx.module.connect(fx.relayer).propose(intent, await sign(fx.agent, fx, intent))).wait();
   const queuedAt = BigInt((await receipt!.getBlock()).timestamp);
   return { intent, id: intentId(fx, intent), eta: queuedAt + DELAY };
@@ -798,7 +800,11 @@ describe("EscalationQueue", function () {
       expect(await fx.module.hasApproved(q.id, cos1.address)).to.equal(false);
       expect((await fx.module.intent(q.id)).approvals).to.equal(0n);
       const aliceBefore = await ethBalance(fx, fx.alice.address);
+      // v3: cos2's signature named the era before the change, so it is void too; signed again it counts alone.
       await expect(fx.module.connect(fx.relayer).executeQueued(q.intent, byCos2))
+        .to.be.revertedWithCustomError(fx.module, "CosignerSignatureInvalid")
+        .withArgs(cos2.address, q.id);
+      await expect(fx.module.connect(fx.relayer).executeQueued(q.intent, await cosignerSignatures(fx, q.id, [cos2])))
         .to.be.revertedWithCustomError(fx.module, "ApprovalsInsufficient")
         .withArgs(q.id, 1n, 2n);
       // Its signature is refused too, and it can no longer approve.
@@ -824,14 +830,19 @@ describe("EscalationQueue", function () {
       expect((await fx.module.intent(q.id)).approvals).to.equal(0n);
 
       await time.increaseTo(q.eta);
+      // v3: cos2's signature from before the changes names an old era and is void; signed again, it counts.
       await expect(fx.module.connect(fx.relayer).executeQueued(q.intent, byCos2))
+        .to.be.revertedWithCustomError(fx.module, "CosignerSignatureInvalid")
+        .withArgs(cos2.address, q.id);
+      const freshCos2 = await cosignerSignatures(fx, q.id, [cos2]);
+      await expect(fx.module.connect(fx.relayer).executeQueued(q.intent, freshCos2))
         .to.be.revertedWithCustomError(fx.module, "ApprovalsInsufficient")
         .withArgs(q.id, 1n, 2n);
       // As a member again it must approve again; that approval counts.
       await expect(fx.module.connect(cos1).approve(q.id))
         .to.emit(fx.module, "IntentApproved")
         .withArgs(q.id, cos1.address);
-      await expect(fx.module.connect(fx.relayer).executeQueued(q.intent, byCos2))
+      await expect(fx.module.connect(fx.relayer).executeQueued(q.intent, freshCos2))
         .to.emit(fx.module, "IntentExecuted")
         .withArgs(q.id, fx.agent.address, ETH, fx.alice.address, FIVE_ETH, true, q.intent.rationale);
     });
@@ -924,6 +935,85 @@ describe("EscalationQueue", function () {
       // 20 members is the maximum and is accepted.
       await expect(safe.setCosigners(many.slice(0, 20), 20)).to.emit(fx.module, "CosignersSet");
       expect(await fx.module.threshold()).to.equal(20n);
+    });
+  });
+
+  describe("co-signer era (v3)", function () {
+    it("test_cosignerEra_afterTheFixturesSetCosigners_isOne", async function () {
+      // A fresh clone starts at era 0; the fixture's one setCosigners (3 members, threshold 2) starts era 1.
+      const fx = await loadFixture(moduleWithoutCosignersFixture);
+      expect(await fx.bare.cosignerEra()).to.equal(0n);
+      expect(await fx.module.cosignerEra()).to.equal(1n);
+      expect(await fx.module.cosigners()).to.deep.equal(fx.cosigners.map((c) => c.address));
+    });
+
+    it("test_setCosigners_memberChange_incrementsEra_thresholdOnlyChange_keepsIt", async function () {
+      const fx = await loadFixture(treasuryFixture);
+      const [cos1, cos2, cos3] = fx.cosigners.map((c) => c.address);
+      const safe = await owner(fx);
+      // The threshold alone: same era.
+      await expect(safe.setCosigners([cos1, cos2, cos3], 3)).to.emit(fx.module, "CosignersSet").withArgs([cos1, cos2, cos3], 3n);
+      expect(await fx.module.cosignerEra()).to.equal(1n);
+      await safe.setCosigners([cos1, cos2, cos3], 1);
+      expect(await fx.module.cosignerEra()).to.equal(1n);
+      // A member removed, one added back, the order changed (bit i would stand for someone else): a new era each.
+      await safe.setCosigners([cos1, cos2], 2);
+      expect(await fx.module.cosignerEra()).to.equal(2n);
+      await safe.setCosigners([cos1, cos2, cos3], 2);
+      expect(await fx.module.cosignerEra()).to.equal(3n);
+      await safe.setCosigners([cos3, cos2, cos1], 2);
+      expect(await fx.module.cosignerEra()).to.equal(4n);
+      // The same list again, any threshold: unchanged.
+      await safe.setCosigners([cos3, cos2, cos1], 3);
+      expect(await fx.module.cosignerEra()).to.equal(4n);
+    });
+
+    it("test_executeQueued_thresholdOnlyChange_earlierSignaturesStillCount", async function () {
+      const fx = await loadFixture(treasuryFixture);
+      const q = await queuePayment(fx);
+      const signatures = await cosignerSignatures(fx, q.id, fx.cosigners.slice(0, 2));
+      await (await owner(fx)).setCosigners(fx.cosigners.map((c) => c.address), 1);
+      await time.increaseTo(q.eta);
+      const aliceBefore = await ethBalance(fx, fx.alice.address);
+      await expect(fx.module.connect(fx.relayer).executeQueued(q.intent, signatures))
+        .to.emit(fx.module, "IntentExecuted")
+        .withArgs(q.id, fx.agent.address, ETH, fx.alice.address, FIVE_ETH, true, q.intent.rationale);
+      expect(await ethBalance(fx, fx.alice.address)).to.equal(aliceBefore + FIVE_ETH);
+    });
+
+    it("test_executeQueued_signatureOfEarlierEra_revertsCosignerSignatureInvalidEvenAfterReadd", async function () {
+      const fx = await loadFixture(treasuryFixture);
+      const [cos1, cos2, cos3] = fx.cosigners;
+      const q = await queuePayment(fx);
+      const era1 = await fx.module.cosignerEra();
+      const oldByCos1 = await approvalSignature(cos1, fx, q.id);
+      const safe = await owner(fx);
+      await safe.setCosigners([cos2.address, cos3.address], 2);
+      await safe.setCosigners([cos1.address, cos2.address, cos3.address], 2);
+      const era3 = await fx.module.cosignerEra();
+      expect(era3).to.equal(era1 + 2n);
+      await time.increaseTo(q.eta);
+      const freshCos2 = { signer: cos2.address, signature: await approvalSignature(cos2, fx, q.id) };
+      const sorted = (sigs: { signer: string; signature: string }[]) =>
+        [...sigs].sort((a, b) => (BigInt(a.signer) < BigInt(b.signer) ? -1 : 1));
+      const aliceBefore = await ethBalance(fx, fx.alice.address);
+      // cos1 is a member again, but its signature names era 1: void.
+      await expect(fx.module.connect(fx.relayer).executeQueued(q.intent, sorted([{ signer: cos1.address, signature: oldByCos1 }, freshCos2])))
+        .to.be.revertedWithCustomError(fx.module, "CosignerSignatureInvalid")
+        .withArgs(cos1.address, q.id);
+      // A signature naming an era that has not started yet is void too.
+      const future = await approvalSignature(cos1, fx, q.id, era3 + 1n);
+      await expect(fx.module.connect(fx.relayer).executeQueued(q.intent, sorted([{ signer: cos1.address, signature: future }, freshCos2])))
+        .to.be.revertedWithCustomError(fx.module, "CosignerSignatureInvalid")
+        .withArgs(cos1.address, q.id);
+      expect(await ethBalance(fx, fx.alice.address)).to.equal(aliceBefore);
+      expect(await fx.module.intentStatus(q.id)).to.equal(Status.Queued);
+      // Signed again in era 3, it counts.
+      const freshCos1 = { signer: cos1.address, signature: await approvalSignature(cos1, fx, q.id, era3) };
+      await expect(fx.module.connect(fx.relayer).executeQueued(q.intent, sorted([freshCos1, freshCos2])))
+        .to.emit(fx.module, "IntentExecuted")
+        .withArgs(q.id, fx.agent.address, ETH, fx.alice.address, FIVE_ETH, true, q.intent.rationale);
+      expect(await ethBalance(fx, fx.alice.address)).to.equal(aliceBefore + FIVE_ETH);
     });
   });
 
@@ -1205,7 +1295,7 @@ describe("EscalationQueue", function () {
     it("test_propose_withinAutoLimits_queuesInsteadOfExecuting", async function () {
       const fx = await loadFixture(treasuryFixture);
       const amount = parseEther("0.5");
-      const intent = await buildIntent(fx, { value: amount, rationale: id("please review this vendor") });
+      const intent = await buildIntent(fx, { value: amount, rationale: id("please review this vendor"), review: true });
       const id_ = intentId(fx, intent);
       const signature = await sign(fx.agent, fx, intent);
       expect(await fx.module.connect(fx.relayer).propose.staticCall(intent, signature)).to.equal(id_);
@@ -1227,9 +1317,30 @@ describe("EscalationQueue", function () {
       expect(await fx.module.availableAllowance(fx.agent.address, ETH)).to.equal(parseEther("3"));
     });
 
+    it("test_propose_withoutReview_revertsIntentNotForReviewWithTheId", async function () {
+      // v3: propose accepts only an intent whose signed `review` flag is true; nothing is recorded otherwise.
+      const fx = await loadFixture(treasuryFixture);
+      const intent = await buildIntent(fx, { value: parseEther("0.5"), review: false });
+      const id_ = intentId(fx, intent);
+      const before = await treasuryState(fx);
+      await expect(fx.module.connect(fx.relayer).propose(intent, await sign(fx.agent, fx, intent)))
+        .to.be.revertedWithCustomError(fx.module, "IntentNotForReview")
+        .withArgs(id_);
+      // Also from the agent itself with an empty signature.
+      await expect(fx.module.connect(fx.agent).propose(intent, "0x"))
+        .to.be.revertedWithCustomError(fx.module, "IntentNotForReview")
+        .withArgs(id_);
+      expect(await fx.module.intentStatus(id_)).to.equal(Status.None);
+      expect(await treasuryState(fx)).to.deep.equal(before);
+      // The same intent is still a valid payment through submit, with the same id.
+      await expect(submitSigned(fx, intent))
+        .to.emit(fx.module, "IntentExecuted")
+        .withArgs(id_, fx.agent.address, ETH, fx.alice.address, parseEther("0.5"), false, intent.rationale);
+    });
+
     it("test_propose_policyViolation_isDenied", async function () {
       const fx = await loadFixture(treasuryFixture);
-      const intent = await buildIntent(fx, { value: parseEther("11") });
+      const intent = await buildIntent(fx, { value: parseEther("11"), review: true });
       const id_ = intentId(fx, intent);
       await expect(fx.module.connect(fx.relayer).propose(intent, await sign(fx.agent, fx, intent)))
         .to.emit(fx.module, "IntentDenied")

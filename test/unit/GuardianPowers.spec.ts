@@ -52,7 +52,8 @@ describe("GuardianPowers (Promise 5)", function () {
       await expect(fx.module.connect(g).submit(own, "0x"))
         .to.be.revertedWithCustomError(fx.module, "AgentUnknown")
         .withArgs(g.address);
-      await expect(fx.module.connect(g).propose(own, await sign(g, fx, own)))
+      const ownReview = { ...own, review: true };
+      await expect(fx.module.connect(g).propose(ownReview, await sign(g, fx, ownReview)))
         .to.be.revertedWithCustomError(fx.module, "AgentUnknown")
         .withArgs(g.address);
       // Impersonating the real agent: neither an empty signature nor its own signature passes.
@@ -63,9 +64,10 @@ describe("GuardianPowers (Promise 5)", function () {
       await expect(fx.module.connect(g).submit(forged, await sign(g, fx, forged)))
         .to.be.revertedWithCustomError(fx.module, "IntentSignatureInvalid")
         .withArgs(fx.agent.address, intentId(fx, forged));
-      await expect(fx.module.connect(g).propose(forged, await sign(g, fx, forged)))
+      const forgedReview = { ...forged, review: true };
+      await expect(fx.module.connect(g).propose(forgedReview, await sign(g, fx, forgedReview)))
         .to.be.revertedWithCustomError(fx.module, "IntentSignatureInvalid")
-        .withArgs(fx.agent.address, intentId(fx, forged));
+        .withArgs(fx.agent.address, intentId(fx, forgedReview));
       expect(await fx.module.getNonce(fx.agent.address, 0)).to.equal(0n);
       await expectTreasuryUntouched(fx);
     });

@@ -6,7 +6,7 @@
  */
 import { expect } from "chai";
 import { ethers } from "hardhat";
-import { loadFixture, time } from "@nomicfoundation/hardhat-network-helpers";
+import { loadFixture, setStorageAt, time } from "@nomicfoundation/hardhat-network-helpers";
 import { ZeroHash, id, parseEther, parseUnits } from "ethers";
 import {
   DenyReason,
@@ -26,6 +26,7 @@ import {
   treasuryState,
 } from "../fixtures";
 import { Intent, payloadCommitment } from "../../sdk/eip712";
+import { moduleLayout } from "../layout";
 
 const KEY = id("invoice-2024-001");
 
@@ -128,6 +129,40 @@ describe("Idempotency", function () {
         original,
         payloadCommitment(first.target, first.value, first.data),
       ]);
+    });
+
+    it("test_submit_payloadTagCollision_readsAsReplayOfTheOriginalNeverExecutes", async function () {
+      // A record keeps 80 bits of the payload hash. Finding two payloads whose tags collide takes about 2^40 hashes
+      // of the agent's own payloads; here the collision is simulated by writing the second payload's tag into the
+      // original's record. The worst it does: the second payload reads as a replay of the first. It never executes.
+      const fx = await loadFixture(treasuryFixture);
+      const first = await keyedPayment(fx, parseUnits("250", 6));
+      await submitSigned(fx, first);
+      const original = intentId(fx, first);
+      const second = await buildIntent(fx, { target: fx.bob.address, value: parseEther("0.7"), idempotencyKey: KEY });
+      await expect(submitSigned(fx, second))
+        .to.be.revertedWithCustomError(fx.module, "IdempotencyKeyConflict")
+        .withArgs(fx.agent.address, KEY, original);
+
+      // The original's record: `_intents[original]`, payloadTag in the top 80 bits of its one slot.
+      const layout = await moduleLayout();
+      const intents = layout.storage.find((e) => e.label === "_intents");
+      expect(intents, "_intents in the storage layout").to.not.equal(undefined);
+      const slot = ethers.keccak256(ethers.AbiCoder.defaultAbiCoder().encode(["bytes32", "uint256"], [original, intents!.slot]));
+      const word = BigInt(await ethers.provider.getStorage(fx.moduleAddress, slot));
+      const tagOf = (i: Intent) => BigInt(payloadCommitment(i.target, i.value, i.data)) >> 176n;
+      expect(word >> 176n, "the stored tag is the original's").to.equal(tagOf(first));
+      await setStorageAt(fx.moduleAddress, slot, ethers.toBeHex((word & ((1n << 176n) - 1n)) | (tagOf(second) << 176n), 32));
+
+      const before = await treasuryState(fx);
+      const signature = await sign(fx.agent, fx, second);
+      expect(await fx.module.connect(fx.relayer).submit.staticCall(second, signature)).to.deep.equal([original, Status.Executed]);
+      const replay = fx.module.connect(fx.relayer).submit(second, signature);
+      await expect(replay).to.emit(fx.module, "IdempotentReplay").withArgs(original, fx.agent.address, KEY);
+      await expect(replay).to.not.emit(fx.module, "IntentExecuted");
+      // Nothing paid to bob, nothing charged, the nonce not consumed, the second payload has no record of its own.
+      expect(await treasuryState(fx)).to.deep.equal(before);
+      expect(await fx.module.intentStatus(intentId(fx, second))).to.equal(Status.None);
     });
 
     it("test_submit_sameKeyForAnotherAgent_isIndependent", async function () {

@@ -80,6 +80,7 @@ describe("IntentVerifier", function () {
         { ...base, validAfter: 2n },
         { ...base, validUntil: base.validUntil + 1n },
         { ...base, rationale: id("payroll!") },
+        { ...base, review: true },
       ];
       const seen = new Set([await fx.module.hashIntent(base)]);
       for (const v of variants) seen.add(await fx.module.hashIntent(v));
@@ -91,6 +92,63 @@ describe("IntentVerifier", function () {
       expect(await fx.module.domainSeparator()).to.equal(
         TypedDataEncoder.hashDomain(moduleDomain(fx.chainId, fx.moduleAddress)),
       );
+    });
+
+    it("test_hashIntent_reviewFlag_equalsSdkHashAndChangesTheId", async function () {
+      // v3: `review` is the last field of the EIP-712 type, so the request for review is part of what is signed.
+      const fx = await loadFixture(treasuryFixture);
+      const payment = await buildIntent(fx, { value: parseEther("0.5"), review: false });
+      const review = { ...payment, review: true };
+      const paymentId = hashIntent(payment, fx.chainId, fx.moduleAddress);
+      const reviewId = hashIntent(review, fx.chainId, fx.moduleAddress);
+      expect(await fx.module.hashIntent(payment)).to.equal(paymentId);
+      expect(await fx.module.hashIntent(review)).to.equal(reviewId);
+      expect(reviewId).to.not.equal(paymentId);
+      // So a signature of one never verifies for the other: nobody can flip the flag of a signed intent.
+      await expect(fx.module.connect(fx.relayer).submit(review, await sign(fx.agent, fx, payment)))
+        .to.be.revertedWithCustomError(fx.module, "IntentSignatureInvalid")
+        .withArgs(fx.agent.address, reviewId);
+      await expect(fx.module.connect(fx.relayer).propose(review, await sign(fx.agent, fx, payment)))
+        .to.be.revertedWithCustomError(fx.module, "IntentSignatureInvalid")
+        .withArgs(fx.agent.address, reviewId);
+      await expect(fx.module.connect(fx.relayer).submit(payment, await sign(fx.agent, fx, review)))
+        .to.be.revertedWithCustomError(fx.module, "IntentSignatureInvalid")
+        .withArgs(fx.agent.address, paymentId);
+      expect(await fx.module.getNonce(fx.agent.address, 0)).to.equal(payment.nonce);
+    });
+
+    it("test_eip712Domain_returnsTheErc5267Fields", async function () {
+      const fx = await loadFixture(treasuryFixture);
+      const [fields, name, version, chainId, verifyingContract, salt, extensions] = await fx.module.eip712Domain();
+      // 0x0f: name, version, chainId and verifyingContract are set; no salt, no extensions.
+      expect(fields).to.equal("0x0f");
+      expect(name).to.equal("AgentTreasuryModule");
+      expect(version).to.equal("1");
+      expect(chainId).to.equal(fx.chainId);
+      expect(verifyingContract).to.equal(fx.moduleAddress);
+      expect(salt).to.equal(ethers.ZeroHash);
+      expect(extensions).to.deep.equal([]);
+      // A wallet that builds the domain from these fields gets the module's separator and the sdk's domain.
+      const domain = { name, version, chainId, verifyingContract };
+      expect(TypedDataEncoder.hashDomain(domain)).to.equal(await fx.module.domainSeparator());
+      expect(domain).to.deep.equal(moduleDomain(fx.chainId, fx.moduleAddress));
+      // Each clone names itself, not the implementation it delegates to.
+      const [, , , , implementationContract] = await fx.implementation.eip712Domain();
+      expect(implementationContract).to.equal(await fx.implementation.getAddress());
+    });
+
+    it("test_hashCosignerApproval_afterMemberChange_equalsSdkHashWithTheNewEra", async function () {
+      const fx = await loadFixture(treasuryFixture);
+      const someId = id("some intent");
+      const era = await fx.module.cosignerEra();
+      const before = await fx.module.hashCosignerApproval(someId);
+      expect(before).to.equal(hashCosignerApproval(someId, era, fx.chainId, fx.moduleAddress));
+      const [cos1, cos2] = fx.cosigners;
+      await (await moduleAsSafe(fx)).setCosigners([cos1.address, cos2.address], 2);
+      expect(await fx.module.cosignerEra()).to.equal(era + 1n);
+      const after = await fx.module.hashCosignerApproval(someId);
+      expect(after).to.equal(hashCosignerApproval(someId, era + 1n, fx.chainId, fx.moduleAddress));
+      expect(after).to.not.equal(before);
     });
 
     it("test_hashCosignerApproval_equalsSdkHash", async function () {

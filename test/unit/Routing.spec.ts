@@ -19,9 +19,11 @@ import {
   agentConfig,
   assetLimit,
   buildIntent,
+  callTargetFixture,
   intentId,
   mocksFixture,
   moduleAsSafe,
+  sign,
   submitSigned,
   tokenPayment,
   transferData,
@@ -52,6 +54,7 @@ function tuple(intent: Intent): unknown[] {
     intent.validAfter,
     intent.validUntil,
     intent.rationale,
+    intent.review,
   ];
 }
 
@@ -333,21 +336,21 @@ describe("Routing", function () {
       });
       const safeBefore = await fx.usdc.balanceOf(fx.safeAddress);
       const allowanceBefore = await fx.module.availableAllowance(fx.agent.address, fx.usdcAddress);
-      // The `transfer` selector with trailing bytes is never an allowed call: it is denied like any bad target.
-      await expectDenied(fx, padded, DenyReason.TargetNotAllowed);
+      // The `transfer` selector with trailing bytes is never an allowed call: it is denied as malformed (v3).
+      await expectDenied(fx, padded, DenyReason.MalformedCall);
       const outflow = safeBefore - (await fx.usdc.balanceOf(fx.safeAddress));
       const charged = allowanceBefore - (await fx.module.availableAllowance(fx.agent.address, fx.usdcAddress));
       expect(outflow, "USDC left the Safe without being charged to the agent's window").to.be.at.most(charged);
       expect(await fx.usdc.balanceOf(fx.attacker.address)).to.be.at.most(fx.usdcLimit.autoPerTx);
     });
 
-    it("test_submit_paddedTransferNotAllowedAsCall_deniedTargetNotAllowed", async function () {
+    it("test_submit_paddedTransferNotAllowedAsCall_deniedMalformedCall", async function () {
       const fx = await loadFixture(treasuryFixture);
       const padded = await buildIntent(fx, {
         target: fx.usdcAddress,
         data: transferData(fx.alice.address, parseUnits("10", 6)) + "00",
       });
-      await expectDenied(fx, padded, DenyReason.TargetNotAllowed);
+      await expectDenied(fx, padded, DenyReason.MalformedCall);
     });
 
     it("test_submit_ethValueOnTokenTransfer_chargedToEthToo", async function () {
@@ -425,7 +428,147 @@ describe("Routing", function () {
     });
   });
 
+  describe("when the owners set a target in front of the avatar (v3)", function () {
+    /** The base treasury with `target()` set to a contract standing for a Zodiac modifier, through the Safe. */
+    async function withTarget(fx: Treasury) {
+      const modifier = await ethers.deployContract("MockCallTarget");
+      const modifierAddress = await modifier.getAddress();
+      await fx.asOwners(fx.module.interface.encodeFunctionData("setTarget", [modifierAddress]));
+      expect(await fx.module.getFunction("target")()).to.equal(modifierAddress);
+      return { modifier, modifierAddress };
+    }
+
+    it("test_submit_intentTargetingTheTarget_deniedTargetNotAllowed", async function () {
+      const fx = await loadFixture(treasuryFixture);
+      const { modifier, modifierAddress } = await withTarget(fx);
+      await (await moduleAsSafe(fx)).setAgent(fx.agent.address, agentConfig({ maxStrikes: 0n }));
+      const intents: Array<Partial<Intent>> = [
+        { target: modifierAddress, value: parseEther("0.1") }, // an ETH "payment" to the modifier
+        { target: modifierAddress, data: modifier.interface.encodeFunctionData("ping", [1n]) },
+        // A payment to the avatar is still refused while a target is set.
+        { target: fx.safeAddress, value: parseEther("0.1") },
+      ];
+      for (const fields of intents) {
+        await expectDenied(fx, await buildIntent(fx, fields), DenyReason.TargetNotAllowed);
+      }
+    });
+
+    it("test_setAllowedCall_onTheTarget_revertsTargetForbidden", async function () {
+      const fx = await loadFixture(treasuryFixture);
+      const { modifier, modifierAddress } = await withTarget(fx);
+      const ping = modifier.interface.getFunction("ping")!.selector;
+      await expect((await moduleAsSafe(fx)).setAllowedCall(fx.agent.address, modifierAddress, ping, true))
+        .to.be.revertedWithCustomError(fx.module, "TargetForbidden")
+        .withArgs(modifierAddress);
+      expect(await fx.lens.isAllowedCall(fx.moduleAddress, fx.agent.address, modifierAddress, ping)).to.equal(false);
+      // Once the owners set the target back to the avatar, that contract is an ordinary target again.
+      await fx.asOwners(fx.module.interface.encodeFunctionData("setTarget", [fx.safeAddress]));
+      await expect((await moduleAsSafe(fx)).setAllowedCall(fx.agent.address, modifierAddress, ping, true))
+        .to.emit(fx.module, "AllowedCallSet")
+        .withArgs(fx.agent.address, modifierAddress, ping, true);
+    });
+  });
+
+  describe("review requests (v3)", function () {
+    it("test_submit_reviewWithinLimits_queuedWithIntentQueued", async function () {
+      const fx = await loadFixture(treasuryFixture);
+      const amount = parseEther("0.5"); // within autoPerTx 1 and autoPerWindow 3
+      const intent = await buildIntent(fx, { value: amount, review: true, rationale: id("new vendor, please check") });
+      const id_ = intentId(fx, intent);
+      const signature = await sign(fx.agent, fx, intent);
+      expect(await fx.module.connect(fx.relayer).submit.staticCall(intent, signature)).to.deep.equal([id_, Status.Queued]);
+      const before = await treasuryState(fx);
+      const ts = BigInt(await time.latest()) + 10n;
+      await time.setNextBlockTimestamp(ts);
+      const tx = fx.module.connect(fx.relayer).submit(intent, signature);
+      await expect(tx)
+        .to.emit(fx.module, "IntentQueued")
+        .withArgs(id_, fx.agent.address, ts + BigInt(HOUR), tuple(intent));
+      await expect(tx).to.not.emit(fx.module, "IntentExecuted");
+      expect(await fx.module.intent(id_)).to.deep.equal([fx.agent.address, ts + BigInt(HOUR), 0n, Status.Queued]);
+      // Nothing paid or charged; only the nonce moved.
+      const after = await treasuryState(fx);
+      expect(after[`nonce:${fx.agent.address}:0`]).to.equal(intent.nonce + 1n);
+      delete after[`nonce:${fx.agent.address}:0`];
+      delete before[`nonce:${fx.agent.address}:0`];
+      expect(after).to.deep.equal(before);
+      expect(await fx.module.availableAllowance(fx.agent.address, ETH)).to.equal(fx.ethLimit.autoPerWindow);
+    });
+
+    it("test_submit_reviewAboveHardCap_deniedNotQueued", async function () {
+      // A review request is queued only if policy would accept it: a denial comes first.
+      const fx = await loadFixture(treasuryFixture);
+      const intent = await buildIntent(fx, { value: parseEther("11"), review: true });
+      await expectDenied(fx, intent, DenyReason.AboveHardCap);
+      expect(await fx.lens.strikes(fx.moduleAddress, fx.agent.address)).to.equal(1n);
+    });
+  });
+
+  describe("non-canonical transfers (v3)", function () {
+    const RECIPIENT_WORD = (to: string) => "000000000000000000000000" + to.slice(2).toLowerCase();
+    const AMOUNT_WORD = (amount: bigint) => amount.toString(16).padStart(64, "0");
+    /** Calldata of each non-canonical encoding of `transfer(to, amount)`, by name: every one is MalformedCall. */
+    const CASES: Array<[string, (to: string, amount: bigint) => string]> = [
+      ["transfer36Bytes", (to) => TRANSFER_SELECTOR + RECIPIENT_WORD(to)],
+      ["transfer67Bytes", (to, amount) => transferData(to, amount).slice(0, -2)],
+      ["transfer69Bytes", (to, amount) => transferData(to, amount) + "00"],
+      ["transfer73Bytes", (to, amount) => transferData(to, amount) + "0000000000"],
+      ["transferDirtyRecipientWord", (to, amount) => TRANSFER_SELECTOR + "ff" + RECIPIENT_WORD(to).slice(2) + AMOUNT_WORD(amount)],
+    ];
+
+    it("test_nonCanonicalTransferCases_haveTheLengthsTheirNamesSay", function () {
+      const lengths = CASES.map(([, build]) => (build(ethers.ZeroAddress, 1n).length - 2) / 2);
+      expect(lengths).to.deep.equal([36, 67, 69, 73, 68]);
+    });
+
+    for (const [name, build] of CASES) {
+      it(`test_submit_${name}_deniedMalformedCallWithStrike`, async function () {
+        const fx = await loadFixture(treasuryFixture);
+        const amount = parseUnits("10", 6); // a payment the agent could make if it were canonical
+        const intent = await buildIntent(fx, { target: fx.usdcAddress, data: build(fx.attacker.address, amount) });
+        const before = await treasuryState(fx, { accounts: [fx.safeAddress, fx.alice.address, fx.attacker.address] });
+        expect(await fx.lens.strikes(fx.moduleAddress, fx.agent.address)).to.equal(0n);
+        // Denied (recorded, nonce consumed, strike), never a bare revert.
+        await expectDenied(fx, intent, DenyReason.MalformedCall);
+        expect(await fx.lens.strikes(fx.moduleAddress, fx.agent.address)).to.equal(1n);
+        const after = await treasuryState(fx, { accounts: [fx.safeAddress, fx.alice.address, fx.attacker.address] });
+        expect(after[`nonce:${fx.agent.address}:0`]).to.equal(intent.nonce + 1n);
+        delete after[`nonce:${fx.agent.address}:0`];
+        delete before[`nonce:${fx.agent.address}:0`];
+        expect(after).to.deep.equal(before);
+        expect(await fx.usdc.balanceOf(fx.attacker.address)).to.equal(0n);
+      });
+    }
+
+    it("test_submit_transferDirtyRecipientWord_deniedEvenWhenTransferIsAnAllowedCall", async function () {
+      const fx = await loadFixture(treasuryFixture);
+      await (await moduleAsSafe(fx)).setAllowedCall(fx.agent.address, fx.usdcAddress, TRANSFER_SELECTOR, true);
+      const data = CASES[4][1](fx.attacker.address, parseUnits("10", 6));
+      await expectDenied(fx, await buildIntent(fx, { target: fx.usdcAddress, data }), DenyReason.MalformedCall);
+      expect(await fx.usdc.balanceOf(fx.attacker.address)).to.equal(0n);
+    });
+  });
+
   describe("recipient modes", function () {
+    it("test_submit_allowlistMode_ethSentWithAllowedCall_chargedNotRecipientChecked", async function () {
+      // SPEC 5: recipient rules apply to payments. ETH sent along an allowed call goes to a target the owners allowed:
+      // it is charged to the ETH window, but the allowlist is not asked.
+      const fx = await loadFixture(callTargetFixture);
+      const owner = await moduleAsSafe(fx);
+      await owner.setAgent(fx.agent.address, agentConfig({ recipientMode: RecipientMode.Allowlist, maxStrikes: 0n }));
+      expect(await fx.lens.isRecipient(fx.moduleAddress, fx.agent.address, fx.targetAddress)).to.equal(false);
+      const value = parseEther("0.5");
+      const call = await buildIntent(fx, { target: fx.targetAddress, value, data: fx.target.interface.encodeFunctionData("ping", [7n]) });
+      const tx = submitSigned(fx, call);
+      await expect(tx)
+        .to.emit(fx.module, "IntentExecuted")
+        .withArgs(intentId(fx, call), fx.agent.address, ETH, fx.targetAddress, value, false, call.rationale);
+      await expect(tx).to.changeEtherBalances([fx.safeAddress, fx.targetAddress], [-value, value]);
+      expect(await fx.module.availableAllowance(fx.agent.address, ETH)).to.equal(fx.ethLimit.autoPerWindow - value);
+      // The same ETH sent to the same contract as a plain payment is a payment: the allowlist applies.
+      await expectDenied(fx, await buildIntent(fx, { target: fx.targetAddress, value }), DenyReason.RecipientNotAllowed);
+    });
+
     it("test_submit_allowlistModeUnknownRecipient_deniedRecipientNotAllowed", async function () {
       const fx = await loadFixture(mocksFixture);
       const owner = await moduleAsSafe(fx);

@@ -44,6 +44,7 @@ const CASES: [string, unknown[], Klass, string, RegExp][] = [
   ["IntentSenderNotAgent", [B, A], SignatureRejectedError, "SIGNATURE_INVALID", /must be sent by the agent/],
   ["IntentSignatureInvalid", [A, ID], SignatureRejectedError, "SIGNATURE_INVALID", /not agent .*'s\. Sign with the agent's key/],
   ["IntentNonceMismatch", [A, (7n << 64n) | 3n, (7n << 64n) | 2n], NonceMismatchError, "NONCE_MISMATCH", /current nonce .* of lane 7.*separate lanes/],
+  ["IntentNotForReview", [ID], InvalidRequestError, "INVALID_REQUEST", /not signed with review = true.*review true/],
   ["IntentValidUntilZero", [A], IntentWindowError, "INTENT_OUTSIDE_WINDOW", /validUntil 0/],
   ["IntentNotYetValid", [500, 400], IntentWindowError, "INTENT_OUTSIDE_WINDOW", /not valid before/],
   ["IntentExpired", [400, 500], IntentWindowError, "INTENT_OUTSIDE_WINDOW", /expired.*same idempotency key/],
@@ -65,6 +66,7 @@ const CASES: [string, unknown[], Klass, string, RegExp][] = [
   ["ModuleCallerNotOwner", [A, B], NotAuthorizedError, "NOT_AUTHORIZED", /Only the Safe/],
   ["ModuleNotPaused", [], ModuleConfigError, "MODULE_CONFIG", /not paused/],
   ["CosignerThresholdInvalid", [0, 3], ModuleConfigError, "MODULE_CONFIG", /CosignerThresholdInvalid\(0, 3\)/],
+  ["ModuleInvalidTarget", [A], ModuleConfigError, "MODULE_CONFIG", /ModuleInvalidTarget\(0x0+a1\)/i],
   ["ReentrancyGuardReentrantCall", [], ExecutionFailedError, "EXECUTION_FAILED", /re-enter/],
   ["SafeCastOverflowedUintDowncast", [128, 1n << 130n], InvalidRequestError, "INVALID_REQUEST", /128-bit/],
 ];

@@ -42,6 +42,8 @@ interface CallArgs extends AgentArgs {
 /** What `--json` prints for agent:pay, agent:call and agent:propose (README-CLI.md). */
 export interface AgentTaskOutput extends IntentResult {
   agentName?: string;
+  /** For a denial: the reason in words (sdk `denialText`), e.g. why a non-canonical transfer is `MalformedCall`. */
+  explanation?: string;
   /** Start-up reconciliation, when the journal had unfinished intents. */
   recovered?: { checked: number; landed: number; resumed: number; pending: number };
 }
@@ -52,7 +54,7 @@ async function withAgent(
   run: (client: AgentClient, ctx: ClientContext) => Promise<IntentResult>,
 ): Promise<AgentTaskOutput> {
   const { clientContext, resolveAgent, journalFile, roleSigner } = await import("./lib/context");
-  const { AgentClient } = await import("../sdk");
+  const { AgentClient, denialText } = await import("../sdk");
   const ctx = await clientContext(hre, args);
   const agent = resolveAgent(ctx, args.agent);
   const signer = await roleSigner(hre, "AGENT", { keystore: args.keystore, expectedAddress: agent.address });
@@ -70,6 +72,7 @@ async function withAgent(
     const result = await run(client, ctx);
     const out: AgentTaskOutput = { ...result };
     if (agent.name) out.agentName = agent.name;
+    if (result.status === "Denied" && result.reason) out.explanation = denialText(result.reason);
     const rec: RecoveryReport = client.recovery;
     if (rec.checked > 0) out.recovered = { checked: rec.checked, landed: rec.landed.length, resumed: rec.resumed.length, pending: rec.pending.length };
     return out;
@@ -98,7 +101,9 @@ function render(r: AgentTaskOutput): void {
     );
   }
   if (r.status === "Queued") process.stdout.write("\nQueued for co-signers: they review it with intent:show and approve with intent:approve.\n");
-  if (r.status === "Denied") process.stdout.write("\nDenied by policy: the agent took a strike. Repeated denials freeze the agent.\n");
+  if (r.status === "Denied") {
+    process.stdout.write(`\nDenied by policy: ${r.explanation ?? "the agent took a strike."} Repeated denials freeze the agent.\n`);
+  }
 }
 
 function payRequest(args: PayArgs) {

@@ -30,6 +30,7 @@ export const DENY_REASONS = [
   "AboveHardCap",
   "RecipientNotAllowed",
   "RateLimited",
+  "MalformedCall",
 ] as const;
 
 /** A duration as the policy file writes it ("15m", "7d", or seconds), read into whole seconds. */

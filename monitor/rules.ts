@@ -9,6 +9,7 @@
 import { Interface, ZeroAddress, dataLength, dataSlice, formatUnits, getAddress } from "ethers";
 import type { Intent } from "../sdk/eip712";
 import { splitNonce } from "../sdk/eip712";
+import { isCanonicalTransfer } from "../sdk/chain";
 import { Alert, AlertDetail, alertId, ALERT_VERSION } from "./alerts";
 import type { AgentConfigValue, AssetLimitValue, ChainEvent } from "./events";
 import type { BlockBatch } from "./follower";
@@ -51,7 +52,6 @@ export interface ProcessOptions {
 }
 
 const DAY = 86_400;
-const TRANSFER = "0xa9059cbb";
 const transferInterface = new Interface(["function transfer(address,uint256)"]);
 
 const DEFAULT_SEVERITY: Record<RuleKind, Severity> = {
@@ -927,8 +927,9 @@ function shortLane(lane: string): string {
   return lane.length > 12 ? `${lane.slice(0, 6)}…${lane.slice(-4)}` : lane;
 }
 
+/** A canonical token transfer, as the module charges it; a non-canonical one is Denied `MalformedCall` (v3). */
 export function isTransfer(intent: Intent): boolean {
-  return dataLength(intent.data) === 68 && dataSlice(intent.data, 0, 4).toLowerCase() === TRANSFER;
+  return isCanonicalTransfer(intent.data);
 }
 
 function isZeroLimit(l: AssetLimitValue): boolean {

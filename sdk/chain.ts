@@ -250,6 +250,15 @@ const APPROVAL_LIKE: Record<string, string> = {
   "0x23b872dd": "transferFrom(address,address,uint256)",
 };
 
+/**
+ * True when `data` is `transfer(address,uint256)` as the module accepts it (v3): exactly 68 bytes, and a recipient
+ * word whose 12 high bytes are zero. Any other calldata with the transfer selector is Denied `MalformedCall`.
+ */
+export function isCanonicalTransfer(data: string): boolean {
+  if (dataLength(data) !== 68 || dataSlice(data, 0, 4).toLowerCase() !== TRANSFER) return false;
+  return BigInt(dataSlice(data, 4, 16)) === 0n;
+}
+
 function short(address: string): string {
   return `${address.slice(0, 6)}…${address.slice(-4)}`;
 }
@@ -273,7 +282,21 @@ export async function decodeAction(intent: Intent, assets: AssetBook, knownFunct
     };
   }
   const selector = dataLength(intent.data) >= 4 ? dataSlice(intent.data, 0, 4).toLowerCase() : intent.data.toLowerCase();
-  if (selector === TRANSFER && dataLength(intent.data) === 68) {
+  if (selector === TRANSFER && !isCanonicalTransfer(intent.data)) {
+    // v3: the module denies it (MalformedCall) rather than guess what it means; never decode it as a payment.
+    const length = dataLength(intent.data);
+    const why = length === 68 ? "the recipient word has dirty high bits" : `${length} bytes instead of 68`;
+    return {
+      kind: "call",
+      target: intent.target,
+      selector,
+      function: "transfer(address,uint256)",
+      ethValue: value,
+      ethValueFormatted: formatAmount(value, 18),
+      summary: `Malformed transfer(address,uint256) on ${intent.target} (${why}): not a canonical ERC-20 transfer, so the module denies it (MalformedCall)`,
+    };
+  }
+  if (selector === TRANSFER) {
     const [to, amount] = new Interface(["function transfer(address,uint256)"]).decodeFunctionData("transfer", intent.data);
     let asset: AssetInfo;
     try {

@@ -9,6 +9,7 @@
 import { Provider, Signer, ZeroAddress, getAddress, keccak256, toUtf8Bytes } from "ethers";
 import type { AgentTreasuryModule } from "../typechain-types/contracts/AgentTreasuryModule";
 import { AgentTreasuryModule__factory } from "../typechain-types/factories/contracts/AgentTreasuryModule__factory";
+import { ApprovalContext, SignatureCheck, checkSignatures, refuseStaleSignatures } from "./approvals";
 import { Intent, signCosignerApproval } from "./eip712";
 import { CosignerRejectedError, IntentStateError, InvalidRequestError } from "./errors";
 import { AssetBook, ETH_ASSET, decodeAction, formatAmount, outcomeOf, requireAddress, transact } from "./chain";
@@ -47,6 +48,11 @@ export interface IntentView {
   executable: boolean;
   action?: DecodedAction;
   intent?: Intent;
+  /**
+   * v3: whether the agent signed a request for human review (the intent's `review` flag). Known when the intent is
+   * (queued, or in a journal), and false for an intent executed in the auto tier; absent otherwise.
+   */
+  review?: boolean;
   rationaleHash?: string;
   rationaleText?: string;
 }
@@ -143,6 +149,7 @@ export class CosignerClient {
     if (journaled) {
       const intent = deserializeIntent(journaled.signed.intent);
       view.intent = intent;
+      view.review = intent.review;
       view.agent = intent.agent;
       view.action = await decodeAction(intent, this.assets, this.options.knownFunctions);
       view.rationaleHash = intent.rationale;
@@ -150,6 +157,8 @@ export class CosignerClient {
     } else if (chain.status === "Executed" || chain.txHash) {
       const executed = await this.executedEvent(id);
       if (executed) {
+        // Executed without ever being queued: the agent cannot have asked for review (review always queues).
+        if (!executed.escalated) view.review = false;
         view.agent = executed.agent;
         view.action = executed.action;
         view.rationaleHash = executed.rationale;
@@ -198,7 +207,8 @@ export class CosignerClient {
         signer: this.address,
         approvals: Number(record.approvals),
         threshold: Number(threshold),
-        signature: { signer: this.address, signature },
+        // v3: the era travels with the signature, so an executor can tell a stale one from a bad one.
+        signature: { signer: this.address, signature, era: Number(era) },
       };
     }
     const receipt = await transact({
@@ -233,7 +243,9 @@ export class CosignerClient {
       throw new InvalidRequestError(`Intent ${id} was never queued on this module (no IntentQueued event since block ${this.options.fromBlock ?? 0}); there is nothing to execute.`);
     }
     const intent = chain.queuedIntent;
-    const signatures = sortSignatures(options.signatures ?? []);
+    const sorted = sortSignatures(options.signatures ?? []);
+    await refuseStaleSignatures(this.approvalContext(), id, sorted);
+    const signatures = sorted.map(({ signer, signature }) => ({ signer, signature }));
     const receipt = await transact({
       what: `execute intent ${id}`,
       provider: this.provider,
@@ -261,12 +273,24 @@ export class CosignerClient {
     return result;
   }
 
+  /**
+   * Checks collected approval signatures against the co-signer set's current era (v3): which ones the module would
+   * count now, and the era each stale one was made in. Sends nothing.
+   */
+  async checkSignatures(intentId: string, signatures: readonly CosignerSignatureInfo[]): Promise<SignatureCheck[]> {
+    return checkSignatures(this.approvalContext(), normaliseId(intentId), signatures);
+  }
+
   /** Cancels a queued intent (co-signers, guardians, the Safe and the intent's agent may). */
   async cancel(intentId: string): Promise<CancelResult> {
     return cancelIntent(this.module, this.provider, this.retry, this.address, normaliseId(intentId), this.options.pollIntervalMs);
   }
 
   // ---------------------------------------------------------------- internals
+
+  private approvalContext(): ApprovalContext {
+    return { module: this.module, provider: this.provider, chainId: this.chainId, moduleAddress: this.moduleAddress, retry: this.retry };
+  }
 
   private rationaleText(rationaleHash: string): string | undefined {
     for (const j of this.journals) {
@@ -325,6 +349,7 @@ export class CosignerClient {
       executable: status === "Queued" && !paused && now >= eta && Number(record.approvals) >= Number(threshold),
       action: await decodeAction(intent, this.assets, this.options.knownFunctions),
       intent,
+      review: intent.review,
       rationaleHash: intent.rationale,
       queuedTxHash: txHash,
       queuedBlock: blockNumber,
@@ -334,7 +359,9 @@ export class CosignerClient {
     return view;
   }
 
-  private async executedEvent(intentId: string): Promise<{ agent: string; action: DecodedAction; rationale: string } | undefined> {
+  private async executedEvent(
+    intentId: string,
+  ): Promise<{ agent: string; action: DecodedAction; rationale: string; escalated: boolean } | undefined> {
     const logs = await withRetry(
       "read IntentExecuted",
       () => this.module.queryFilter(this.module.filters.IntentExecuted(intentId), this.options.fromBlock ?? 0, "latest"),
@@ -342,7 +369,7 @@ export class CosignerClient {
     );
     const log = logs[logs.length - 1];
     if (!log) return undefined;
-    const { agent, asset, to, amount, rationale } = log.args;
+    const { agent, asset, to, amount, escalated, rationale } = log.args;
     const info = asset === ZeroAddress ? ETH_ASSET : await this.assets.info(asset);
     const amountFormatted = formatAmount(amount, info.decimals);
     const action: DecodedAction =
@@ -358,7 +385,7 @@ export class CosignerClient {
             ethValue: 0n,
             summary: `Paid ${amountFormatted} ${info.symbol} to ${to}`,
           };
-    return { agent, action, rationale };
+    return { agent, action, rationale, escalated };
   }
 }
 
@@ -388,7 +415,9 @@ export async function cancelIntent(
 /** Co-signer signatures sorted by signer address, without duplicates, as `executeQueued` requires. */
 export function sortSignatures(signatures: readonly CosignerSignatureInfo[]): CosignerSignatureInfo[] {
   const bySigner = new Map<string, CosignerSignatureInfo>();
-  for (const s of signatures) bySigner.set(getAddress(s.signer).toLowerCase(), { signer: getAddress(s.signer), signature: s.signature });
+  for (const s of signatures) {
+    bySigner.set(getAddress(s.signer).toLowerCase(), { signer: getAddress(s.signer), signature: s.signature, ...(s.era !== undefined ? { era: s.era } : {}) });
+  }
   return [...bySigner.values()].sort((a, b) => (BigInt(a.signer) < BigInt(b.signer) ? -1 : 1));
 }
 

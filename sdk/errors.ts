@@ -6,7 +6,7 @@
 import { AbiCoder, ErrorDescription, Interface, dataSlice, formatUnits } from "ethers";
 import { AgentTreasuryModule__factory } from "../typechain-types/factories/contracts/AgentTreasuryModule__factory";
 import { IERC20Errors__factory } from "../typechain-types/factories/@openzeppelin/contracts/interfaces/draft-IERC6093.sol/IERC20Errors__factory";
-import { DENY_REASON_NAMES, STATUS_NAMES } from "./types";
+import { DENY_REASON_NAMES, DENY_REASON_TEXT, STATUS_NAMES } from "./types";
 
 export interface TreasuryErrorDetails {
   /** The module's custom error name, when the error was decoded from a revert. */
@@ -75,6 +75,12 @@ export class IntentWindowError extends TreasuryError {
   readonly code = IntentWindowError.CODE;
 }
 
+/** `propose` got an intent that was not signed with `review = true` (v3: the review request is signed). */
+export class IntentNotForReviewError extends TreasuryError {
+  static readonly CODE = "INTENT_NOT_FOR_REVIEW";
+  readonly code = IntentNotForReviewError.CODE;
+}
+
 /** The idempotency key is bound to a different payload. */
 export class IdempotencyConflictError extends TreasuryError {
   static readonly CODE = "IDEMPOTENCY_CONFLICT";
@@ -119,6 +125,16 @@ export class ApprovalsInsufficientError extends TreasuryError {
 export class CosignerRejectedError extends TreasuryError {
   static readonly CODE = "COSIGNER_REJECTED";
   readonly code = CosignerRejectedError.CODE;
+}
+
+/**
+ * A co-signer's approval signature was made in an earlier co-signer era (v3): the co-signer members changed since,
+ * so the module no longer counts it. The co-signer must sign again. Thrown by `CosignerClient.execute` before
+ * anything is sent; `args.stale` lists every stale signature as `{ signer, signedEra, currentEra }`.
+ */
+export class CosignerSignatureStaleError extends TreasuryError {
+  static readonly CODE = "COSIGNER_SIGNATURE_STALE";
+  readonly code = CosignerSignatureStaleError.CODE;
 }
 
 /** The caller lacks the role for this action (guardian, owner, canceller). */
@@ -193,6 +209,10 @@ const statesIn = (bitmap: unknown): string => {
   return names.length ? names.join(" or ") : "none";
 };
 const laneOf = (nonce: unknown): string => (BigInt(nonce as bigint) >> 64n).toString();
+const policyReason = (reason: unknown): string => {
+  const name = DENY_REASON_NAMES[Number(reason)];
+  return name === undefined ? String(reason) : `${name}: ${DENY_REASON_TEXT[name]}`;
+};
 
 /** For each custom error of the module: the class it maps to and a message saying what to do next. */
 const MODULE_ERRORS: Record<string, [ErrorClass, (a: Args) => string]> = {
@@ -255,6 +275,13 @@ const MODULE_ERRORS: Record<string, [ErrorClass, (a: Args) => string]> = {
       `The intent's signature expired at ${when(a.validUntil)} (block time ${a.timestamp}). Sign it again with a fresh ` +
       "deadline and the same idempotency key, so that it still pays at most once.",
   ],
+  IntentNotForReview: [
+    IntentNotForReviewError,
+    (a) =>
+      `Intent ${a.intentId} was not signed with review = true, so propose refuses it: the request for review is part of ` +
+      "what the agent signs (SPEC v3). Sign it again with review = true (AgentClient.propose and agent:propose do), " +
+      "or send it with submit if it should not wait for co-signers.",
+  ],
   IdempotencyKeyConflict: [
     IdempotencyConflictError,
     (a) =>
@@ -297,7 +324,7 @@ const MODULE_ERRORS: Record<string, [ErrorClass, (a: Args) => string]> = {
   IntentPolicyViolation: [
     PolicyViolationError,
     (a) =>
-      `Intent ${a.intentId} no longer fits the agent's policy (${DENY_REASON_NAMES[Number(a.reason)] ?? a.reason}); ` +
+      `Intent ${a.intentId} no longer fits the agent's policy (${policyReason(a.reason)}); ` +
       "limits at execution time apply. Cancel it, or ask the Safe owners to change the policy first.",
   ],
   ApprovalsInsufficient: [
@@ -314,7 +341,8 @@ const MODULE_ERRORS: Record<string, [ErrorClass, (a: Args) => string]> = {
     CosignerRejectedError,
     (a) =>
       `The approval signature of ${a.signer} for intent ${a.intentId} is invalid. It must sign CosignerApproval for ` +
-      "this exact intentId, chain and module.",
+      "this exact intentId, chain and module, in the current co-signer era (cosignerEra()): ask the co-signer to " +
+      "sign again with intent:approve --signature-only.",
   ],
   CosignerSignaturesUnordered: [
     CosignerRejectedError,

@@ -14,6 +14,8 @@ export { AgentClient, laneOf, keyFromText, deriveKey } from "./client";
 export type { AgentClientOptions, RecoveryReport, IntentStatusInfo, Allowance, WaitOptions, Stage } from "./client";
 export { CosignerClient, sortSignatures, cancelIntent } from "./cosigner";
 export type { CosignerClientOptions, IntentView, ApprovalResult, CancelResult } from "./cosigner";
+export { checkSignatures, refuseStaleSignatures, ERA_SEARCH_DEPTH } from "./approvals";
+export type { SignatureCheck, ApprovalContext } from "./approvals";
 export { GuardianClient } from "./guardian";
 export type { GuardianClientOptions, PauseResult, FreezeResult } from "./guardian";
 export * from "./eip712";

@@ -17,8 +17,37 @@ export const DENY_REASON_NAMES = [
   "AboveHardCap",
   "RecipientNotAllowed",
   "RateLimited",
+  "MalformedCall",
 ] as const;
 export type DenyReasonName = (typeof DENY_REASON_NAMES)[number];
+
+/**
+ * Each denial reason in words: what the module found wrong with the intent. The client's errors, the CLI, the MCP
+ * server and the monitor explain denials with these sentences ({@link denialText} adds the consequence).
+ */
+export const DENY_REASON_TEXT: Readonly<Record<DenyReasonName, string>> = {
+  None: "not denied",
+  TargetNotAllowed:
+    "the call's target or function is not allowed for this agent (or its arguments fail the owners' conditions); the Safe, its target and the module are never valid targets",
+  ApprovalNotAllowed:
+    "approval-type calls (approve, increaseAllowance, permit, setApprovalForAll, transferFrom) let a third party move the Safe's assets later; they are refused unless the owners allowed that exact call",
+  AssetNotAllowed: "the agent has no spending limit for this asset, so nothing in it can be paid",
+  AboveHardCap: "the amount is above the agent's hard cap per intent (escalatedPerTx), which not even the co-signers can approve",
+  RecipientNotAllowed: "the recipient is not on the owners' allowlist for this agent",
+  RateLimited: "the agent sent more intents than its rate limit allows in the rate window",
+  MalformedCall:
+    "the calldata is not a canonical ERC-20 transfer(address,uint256): it must be exactly 68 bytes (selector, recipient word, amount word) with a clean address (the recipient word's 12 high bytes zero)",
+};
+
+/** What the module found wrong, in words (see {@link DENY_REASON_TEXT}). */
+export function denyReasonText(reason: DenyReasonName): string {
+  return DENY_REASON_TEXT[reason];
+}
+
+/** A denial explained: `<reason>: <what was wrong>; the module denied it and counted a strike against the agent.` */
+export function denialText(reason: DenyReasonName): string {
+  return `${reason}: ${DENY_REASON_TEXT[reason]}; the module denied it and counted a strike against the agent.`;
+}
 
 export function statusName(value: bigint | number): IntentStatusName {
   const name = STATUS_NAMES[Number(value)];
@@ -202,6 +231,8 @@ export interface QueuedIntent {
   executable: boolean;
   action: DecodedAction;
   intent: Intent;
+  /** v3: the agent signed a request for human review (`intent.review`): it was queued even if within limits. */
+  review: boolean;
   rationaleHash: string;
   /** The agent's stated reason, from a journal, only when its keccak256 matches the on-chain rationale. */
   rationaleText?: string;
@@ -213,4 +244,10 @@ export interface QueuedIntent {
 export interface CosignerSignatureInfo {
   signer: string;
   signature: string;
+  /**
+   * The co-signer era (`cosignerEra()`) the signature was made in (v3). A signature counts only in that era: once
+   * the co-signer members change, it is stale and the co-signer must sign again. Absent in signatures collected
+   * before v3 or typed by hand; the client then finds the era itself when it can.
+   */
+  era?: number;
 }

@@ -44,7 +44,9 @@ interface CallArgs extends AgentArgs {
 /** Fields the tasks add to the client's answer (README-CLI.md). */
 interface AgentExtras {
   agentName?: string;
-  /** Start-up reconciliation, when the journal had unfinished intents that it had to check. */
+  /** For a denial: the reason in words (sdk `denialText`), e.g. why a non-canonical transfer is `MalformedCall`. */
+  explanation?: string;
+  /** Start-up reconciliation, when the journal had unfinished intents. */
   recovered?: { checked: number; landed: number; resumed: number; pending: number };
 }
 
@@ -63,7 +65,7 @@ async function withAgent<R extends IntentResult | IntentPreview>(
   run: (client: AgentClient, ctx: ClientContext) => Promise<R>,
 ): Promise<R & AgentExtras> {
   const { clientContext, resolveAgent, journalFile, roleSigner } = await import("./lib/context");
-  const { AgentClient, Journal } = await import("../sdk");
+  const { AgentClient, Journal, denialText } = await import("../sdk");
   const ctx = await clientContext(hre, args);
   const agent = resolveAgent(ctx, args.agent);
   const signer = await roleSigner(hre, "AGENT", { keystore: args.keystore, expectedAddress: agent.address });
@@ -83,6 +85,7 @@ async function withAgent<R extends IntentResult | IntentPreview>(
     const result = await run(client, ctx);
     const out: R & AgentExtras = { ...result };
     if (agent.name) out.agentName = agent.name;
+    if (result.status === "Denied" && result.reason) out.explanation = denialText(result.reason);
     const rec: RecoveryReport = client.recovery;
     if (rec.checked > 0) out.recovered = { checked: rec.checked, landed: rec.landed.length, resumed: rec.resumed.length, pending: rec.pending.length };
     if (!("dryRun" in result) && result.status === "Denied" && !result.replay && ctx.record?.lens) {
@@ -120,7 +123,7 @@ function render(r: AgentTaskOutput): void {
   if (r.status === "Queued") process.stdout.write("\nQueued for co-signers: they review it with intent:show and approve with intent:approve.\n");
   if (r.status === "Denied") {
     const left = r.strikes && !r.frozen ? ` ${r.strikes.max - r.strikes.now} more denial(s) in the strike window freeze it.` : "";
-    process.stdout.write(`\nDenied by policy: the agent took a strike.${left} Check a request first with --dry-run.\n`);
+    process.stdout.write(`\nDenied by policy: ${r.explanation ?? "the agent took a strike."}${left} Check a request first with --dry-run.\n`);
   }
 }
 

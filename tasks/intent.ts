@@ -3,7 +3,7 @@
  *
  *   npx hardhat intent:show <intentId> [--json]
  *   npx hardhat intent:approve <intentId> [--signature-only] [--cosigner <address>] [--json]
- *   npx hardhat intent:execute <intentId> [--signatures <signer:sig,... | file.json>] [--json]
+ *   npx hardhat intent:execute <intentId> [--signatures <signer:sig@era,... | file.json>] [--json]
  *   npx hardhat intent:cancel <intentId> [--role COSIGNER|GUARDIAN|AGENT] [--from <address or agent name>] [--json]
  *
  * intent:show decodes what the intent does from its calldata (never from the agent's description) and shows the
@@ -43,6 +43,7 @@ function renderView(v: IntentShowOutput): void {
     reason: v.reason,
     agent: v.agentName ? `${v.agentName} (${v.agent})` : v.agent,
     action: v.action?.summary,
+    "review requested": v.review === undefined ? undefined : v.review ? "yes (the agent signed a request for human review)" : "no",
     "agent's reason": v.rationaleText !== undefined ? `"${v.rationaleText}" (hash verified)` : v.rationaleHash ? `unknown text, hash ${v.rationaleHash}` : undefined,
     eta: v.eta !== undefined ? `${new Date(v.eta * 1000).toISOString()} (unix ${v.eta})` : undefined,
     expiresAt: v.expiresAt !== undefined ? new Date(v.expiresAt * 1000).toISOString() : undefined,
@@ -111,13 +112,21 @@ task("intent:approve", "Approves a queued intent as a co-signer: on-chain, or --
           approvals: `${r.approvals} of ${r.threshold} on-chain`,
           txHash: r.txHash,
           signature: r.signature?.signature,
+          era: r.signature?.era !== undefined ? `${r.signature.era} (co-signer era: the signature counts only until the co-signer members change)` : undefined,
         });
-        if (r.signature) process.stdout.write(`\nPass it to the executor: intent:execute ${r.intentId} --signatures ${r.signer}:${r.signature.signature}\n`);
+        if (r.signature) {
+          const era = r.signature.era !== undefined ? `@${r.signature.era}` : "";
+          process.stdout.write(`\nPass it to the executor: intent:execute ${r.intentId} --signatures ${r.signer}:${r.signature.signature}${era}\n`);
+        }
       },
     );
   });
 
-/** `--signatures`: "signer:0xsig,signer:0xsig", or a JSON file with [{signer, signature}] or approve outputs. */
+/**
+ * `--signatures`: "signer:0xsig@era,signer:0xsig@era" (`@era` optional), or a JSON file with [{signer, signature, era}]
+ * or `intent:approve --signature-only --json` outputs. `era` is the co-signer era the signature was made in (v3):
+ * with it, a signature made before the co-signer members changed is reported as stale, naming its signer.
+ */
 function parseSignatures(value: string | undefined): CosignerSignatureInfo[] {
   if (!value) return [];
   const looksLikeFile = /\.json$/i.test(value) || /[\\/]/.test(value) || !value.includes(":");
@@ -125,7 +134,7 @@ function parseSignatures(value: string | undefined): CosignerSignatureInfo[] {
     if (looksLikeFile) {
       throw new TaskInputError(
         `--signatures ${value}: file not found. Pass the file that intent:approve --signature-only --json wrote, or the pairs ` +
-          "themselves: --signatures 0xSigner:0xSignature,0xSigner:0xSignature.",
+          "themselves: --signatures 0xSigner:0xSignature@era,0xSigner:0xSignature@era.",
       );
     }
   } else {
@@ -136,23 +145,34 @@ function parseSignatures(value: string | undefined): CosignerSignatureInfo[] {
       throw new TaskInputError(`--signatures ${value} is not a JSON file (${(error as Error).message.split("\n")[0]}).`);
     }
     const list = Array.isArray(parsed) ? parsed : [parsed];
-    return list.map((item) => {
-      const o = (item ?? {}) as { signer?: string; signature?: string | { signer: string; signature: string } };
-      if (o.signature && typeof o.signature === "object") return { signer: o.signature.signer, signature: o.signature.signature };
-      if (typeof o.signer === "string" && typeof o.signature === "string") return { signer: o.signer, signature: o.signature };
-      throw new TaskInputError(`${value}: every entry needs "signer" and "signature" (or is an intent:approve --signature-only --json output).`);
+    return list.map((item, i) => {
+      const o = (item ?? {}) as { signer?: unknown; signature?: unknown; era?: unknown };
+      const inner = o.signature && typeof o.signature === "object" ? (o.signature as { signer?: unknown; signature?: unknown; era?: unknown }) : o;
+      if (typeof inner.signer !== "string" || typeof inner.signature !== "string") {
+        throw new TaskInputError(`${value}: entry ${i} needs "signer" and "signature" (or is an intent:approve --signature-only --json output).`);
+      }
+      return withEra({ signer: inner.signer, signature: inner.signature }, inner.era, `${value} entry ${i}`);
     });
   }
   return value.split(",").map((pair) => {
-    const [signer, signature] = pair.trim().split(":");
-    if (!signer || !signature) throw new TaskInputError(`--signatures entry "${pair}" is not signer:signature.`);
-    return { signer, signature };
+    const [signer, rest] = pair.trim().split(":");
+    const [signature, era] = (rest ?? "").split("@");
+    if (!signer || !signature) throw new TaskInputError(`--signatures entry "${pair}" is not signer:signature (or signer:signature@era).`);
+    return withEra({ signer, signature }, era, `--signatures entry "${pair}"`);
   });
+}
+
+/** Adds the co-signer era a signature was made in, checked: a whole number from 0 to 65535. */
+function withEra(s: CosignerSignatureInfo, era: unknown, where: string): CosignerSignatureInfo {
+  if (era === undefined) return s;
+  const n = typeof era === "number" ? era : typeof era === "string" && /^\d+$/.test(era) ? Number(era) : NaN;
+  if (!Number.isInteger(n) || n < 0 || n > 0xffff) throw new TaskInputError(`${where}: era must be a whole number from 0 to 65535 (got ${JSON.stringify(era)}).`);
+  return { ...s, era: n };
 }
 
 task("intent:execute", "Executes a queued intent once approved and past its eta (anyone may; the RELAYER key pays gas)")
   .addPositionalParam("intentId", "The intentId (0x + 64 hex digits)")
-  .addOptionalParam("signatures", "Off-chain approvals: signer:0xsig,signer:0xsig or a JSON file")
+  .addOptionalParam("signatures", "Off-chain approvals: signer:0xsig@era,signer:0xsig@era or a JSON file (intent:approve --signature-only --json outputs)")
   .addOptionalParam("module", COMMON_FLAGS.module)
   .addOptionalParam("deploymentsDir", COMMON_FLAGS.deploymentsDir)
   .addOptionalParam("keystore", COMMON_FLAGS.keystore)

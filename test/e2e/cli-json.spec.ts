@@ -43,6 +43,22 @@ async function runJson(task: string, args: Record<string, unknown>): Promise<{ o
   return { out: JSON.parse(lines[0]) as Json, exitCode };
 }
 
+/** Runs a task in-process without --json and returns what it printed (the human-readable form). */
+async function runText(task: string, args: Record<string, unknown>): Promise<string> {
+  const write = process.stdout.write.bind(process.stdout);
+  let captured = "";
+  process.stdout.write = ((chunk: string | Uint8Array) => {
+    captured += chunk.toString();
+    return true;
+  }) as typeof process.stdout.write;
+  try {
+    await hre.run(task, { json: false, ...args });
+  } finally {
+    process.stdout.write = write;
+  }
+  return captured;
+}
+
 /** The fields every intent outcome carries (agent:pay, agent:call, agent:propose, intent:execute). */
 function expectIntentOutcome(out: Json, status: string) {
   expect(out.intentId).to.match(HEX32);
@@ -198,6 +214,81 @@ describe("CLI --json output", function () {
       const cancelled = (await runJson("intent:cancel", { intentId: other.intentId, role: "GUARDIAN" })).out;
       expect(cancelled).to.deep.include({ intentId: other.intentId, status: "Cancelled", by: fx.guardian.address });
       expect(cancelled.txHash).to.match(HEX32);
+    });
+
+    it("test_agentPropose_json_withinLimitsQueuedWithReviewWhilePayExecutes", async function () {
+      const fx = await cliFixture();
+      const proposed = (await runJson("agent:propose", { agent: "payroll", asset: "USDC", to: fx.bob.address, amount: "20", reason: "new vendor, check bank details" })).out;
+      const paid = (await runJson("agent:pay", { agent: "payroll", asset: "USDC", to: fx.bob.address, amount: "20", reason: "known vendor, invoice 12" })).out;
+      expectIntentOutcome(proposed, "Queued");
+      expectIntentOutcome(paid, "Executed");
+      expect(await fx.usdc.balanceOf(fx.bob.address)).to.equal(parseUnits("20", 6)); // the payment only
+
+      const shown = (await runJson("intent:show", { intentId: proposed.intentId })).out;
+      expect(shown).to.deep.include({ status: "Queued", review: true });
+      expect((shown.intent as Json).review).to.equal(true);
+      const text = await runText("intent:show", { intentId: proposed.intentId });
+      expect(text).to.match(/^review requested: +yes \(the agent signed a request for human review\)$/m);
+      expect(await runText("intent:show", { intentId: paid.intentId })).to.match(/^review requested: +no$/m);
+    });
+
+    it("test_agentCall_json_nonCanonicalTransferDeniedMalformedCallWithExplanation", async function () {
+      const fx = await cliFixture();
+      const data = fx.usdc.interface.encodeFunctionData("transfer", [fx.attacker.address, parseUnits("10", 6)]) + "00";
+      const { out, exitCode } = await runJson("agent:call", { agent: "payroll", target: "USDC", data, reason: "padded transfer" });
+      expect(exitCode).to.equal(0);
+      expectIntentOutcome(out, "Denied");
+      expect(out.reason).to.equal("MalformedCall");
+      expect(out.explanation).to.match(/^MalformedCall: the calldata is not a canonical ERC-20 transfer\(address,uint256\): it must be exactly 68 bytes .* counted a strike against the agent\.$/);
+      expect(await fx.lens.strikes(fx.moduleAddress, fx.agent.address)).to.equal(1n);
+      expect(await fx.usdc.balanceOf(fx.attacker.address)).to.equal(0n);
+    });
+
+    it("test_intentExecute_json_signatureFromBeforeMembersChanged_staleNamingSignerAndEras_thenFreshOnesExecute", async function () {
+      const fx = await cliFixture();
+      const queued = (await runJson("agent:pay", { agent: "payroll", asset: "USDC", to: fx.bob.address, amount: "2500", reason: "audit invoice" })).out;
+      const intentId = queued.intentId as string;
+      const era = Number(await fx.module.cosignerEra());
+      const signed = (await runJson("intent:approve", { intentId, signatureOnly: true, cosigner: fx.cosigners[2].address })).out;
+      expect(signed.signature).to.deep.include({ signer: fx.cosigners[2].address, era });
+      const first = (await runJson("intent:approve", { intentId, signatureOnly: true, cosigner: fx.cosigners[0].address })).out;
+      const staleFile = path.join(dir, "stale.json");
+      fs.writeFileSync(staleFile, JSON.stringify([signed, first]));
+
+      // The owners replace co-signer 2 by bob: a change of members, so a new co-signer era.
+      const members = [fx.cosigners[0].address, fx.bob.address, fx.cosigners[2].address];
+      await fx.asOwners(fx.module.interface.encodeFunctionData("setCosigners", [members, 2]));
+      await time.increase(HOUR);
+      const safeBefore = await fx.usdc.balanceOf(fx.safeAddress);
+
+      const stale = await runJson("intent:execute", { intentId, signatures: staleFile });
+      expect(stale.exitCode).to.equal(1);
+      const error = stale.out.error as Json;
+      expect(error.code).to.equal("COSIGNER_SIGNATURE_STALE");
+      expect(error.message).to.include(`${fx.cosigners[2].address} was made in co-signer era ${era}`);
+      expect(error.message).to.include(`the current co-signer era is ${era + 1}`);
+      expect(error.message).to.include(`to sign again (npx hardhat intent:approve ${intentId} --signature-only)`);
+      expect(await fx.usdc.balanceOf(fx.safeAddress)).to.equal(safeBefore);
+
+      // The same signature typed by hand with its era (signer:signature@era) is stale too.
+      const sig = signed.signature as { signer: string; signature: string };
+      const typed = await runJson("intent:execute", { intentId, signatures: `${sig.signer}:${sig.signature}@${era}` });
+      expect((typed.out.error as Json).code).to.equal("COSIGNER_SIGNATURE_STALE");
+      const badEra = await runJson("intent:execute", { intentId, signatures: `${sig.signer}:${sig.signature}@soon` });
+      expect(badEra.out.error).to.deep.include({ code: "INVALID_REQUEST" });
+      expect((badEra.out.error as Json).message).to.match(/era must be a whole number from 0 to 65535 \(got "soon"\)/);
+
+      // Current co-signers sign again in the new era: it executes.
+      const again = [fx.cosigners[2].address, fx.bob.address];
+      const fresh = [];
+      for (const cosigner of again) fresh.push((await runJson("intent:approve", { intentId, signatureOnly: true, cosigner })).out);
+      expect(fresh.map((f) => (f.signature as Json).era)).to.deep.equal([era + 1, era + 1]);
+      const freshFile = path.join(dir, "fresh.json");
+      fs.writeFileSync(freshFile, JSON.stringify(fresh));
+      const executed = await runJson("intent:execute", { intentId, signatures: freshFile });
+      expect(executed.exitCode).to.equal(0);
+      expectIntentOutcome(executed.out, "Executed");
+      expect(safeBefore - (await fx.usdc.balanceOf(fx.safeAddress))).to.equal(parseUnits("2500", 6));
     });
 
     it("test_intentApprove_json_errorObjectAndExitCode", async function () {

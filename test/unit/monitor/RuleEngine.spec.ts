@@ -206,6 +206,21 @@ describe("RuleEngine", function () {
     });
   });
 
+  describe("when an agent sends a non-canonical transfer (v3)", function () {
+    it("test_denied_malformedTransferWithDirtyRecipient_namedAndNeverDecodedAsAPayment", function () {
+      const engine = engineWith([{ rule: "denied-intent", reasons: ["MalformedCall"] }, { rule: "new-recipient" }]);
+      const chain = new Chain();
+      setUp(engine, chain);
+      const canonical = transfer.encodeFunctionData("transfer", [ALICE, usdc("100")]);
+      const dirty = canonical.slice(0, 10) + "ff" + canonical.slice(12); // recipient word with a high byte set
+      const denied = { kind: "IntentDenied", intentId: id("malformed"), agent: AGENT, reason: "MalformedCall", rationale: id("x"), intent: intent({ data: dirty }) } as ModuleEventBody;
+      const alerts = engine.process(chain.batch(T0 + 1, denied), { emit: true });
+      // Named, and shown as the call it is: no recipient is read from the dirty word, so no new-recipient alert.
+      expect(alerts.map((a) => [a.kind, a.message])).to.deep.equal([["denied-intent", `intent denied (MalformedCall): call 0xa9059cbb on ${USDC}`]]);
+      expect(alerts[0].details).to.deep.include({ reason: "MalformedCall" });
+    });
+  });
+
   describe("idempotency and lanes", function () {
     it("test_replay_beyondMaxReplays_fires", function () {
       const engine = engineWith([{ rule: "idempotent-replay", maxReplays: 1, period: "1h" }]);

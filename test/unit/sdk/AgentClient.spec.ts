@@ -459,6 +459,65 @@ describe("AgentClient", function () {
       expect(await fx.usdc.balanceOf(fx.alice.address)).to.equal(0n);
       client.close();
     });
+
+    it("test_propose_withinLimits_signsReviewTrueWhilePayWithinLimitsExecutes", async function () {
+      const fx = await loadFixture(treasuryFixture);
+      const { client, journal } = await agentClient(fx);
+      const safeBefore = await fx.usdc.balanceOf(fx.safeAddress);
+
+      // 10 USDC is far inside the 1,000 auto cap: only the signed review flag sends it to the co-signers.
+      const proposed = await client.propose({ asset: "USDC", to: fx.alice.address, amount: "10", rationale: "new vendor, please check" });
+      const paid = await client.pay({ asset: "USDC", to: fx.alice.address, amount: "10", rationale: "known vendor, invoice 9" });
+
+      expect(proposed.status).to.equal("Queued");
+      expect(paid.status).to.equal("Executed");
+      const receipt = (await ethers.provider.getTransactionReceipt(proposed.txHash!))!;
+      const queued = receipt.logs.map((l) => fx.module.interface.parseLog(l)).find((e) => e?.name === "IntentQueued")!;
+      expect(queued.args.intentId).to.equal(proposed.intentId);
+      expect(queued.args.intent.review).to.equal(true);
+      const signed = readJournal(journal).filter((e) => e.t === "signed") as { intentId: string; kind: string; intent: { review?: boolean } }[];
+      expect(signed.map((e) => [e.intentId, e.kind, e.intent.review])).to.deep.equal([
+        [proposed.intentId, "propose", true],
+        [paid.intentId, "submit", false],
+      ]);
+      expect(await fx.usdc.balanceOf(fx.alice.address)).to.equal(usdc("10")); // the payment only
+      expect(safeBefore - (await fx.usdc.balanceOf(fx.safeAddress))).to.equal(usdc("10"));
+      // The queued proposal carries the flag for the co-signers too.
+      const view = await (await CosignerClient.connect({ module: fx.moduleAddress, signer: fx.cosigners[0] })).show(proposed.intentId);
+      expect(view).to.deep.include({ status: "Queued", review: true });
+      expect(view.intent?.review).to.equal(true);
+      client.close();
+    });
+
+    describe("when the calldata is a non-canonical transfer (v3)", function () {
+      const transfer = new ethers.Interface(["function transfer(address,uint256)"]);
+      const cases: [string, (to: string) => string][] = [
+        ["trailingByte", (to) => transfer.encodeFunctionData("transfer", [to, usdc("10")]) + "00"],
+        ["dirtyRecipientWord", (to) => { const d = transfer.encodeFunctionData("transfer", [to, usdc("10")]); return d.slice(0, 10) + "ff" + d.slice(12); }],
+      ];
+      for (const [name, data] of cases) {
+        it(`test_call_${name}_isDeniedMalformedCallWithAStrikeAndNothingMoves`, async function () {
+          const fx = await loadFixture(treasuryFixture);
+          const { client, journal } = await agentClient(fx);
+          const [safeBefore, nonceBefore] = [await fx.usdc.balanceOf(fx.safeAddress), await client.nonce()];
+
+          const r = await client.call({ target: fx.usdcAddress, data: data(fx.bob.address), rationale: "hand-made transfer" });
+
+          expect(r).to.deep.include({ status: "Denied", reason: "MalformedCall" });
+          await expect(r.txHash!).to.emit(fx.module, "IntentDenied").withArgs(r.intentId, fx.agent.address, 7n, keccak256(toUtf8Bytes("hand-made transfer")));
+          expect(await fx.lens.strikes(fx.moduleAddress, fx.agent.address)).to.equal(1n);
+          expect(await client.nonce()).to.equal(nonceBefore + 1n); // a denial consumes the nonce
+          expect(await fx.usdc.balanceOf(fx.safeAddress)).to.equal(safeBefore);
+          expect(await fx.usdc.balanceOf(fx.bob.address)).to.equal(0n);
+          expect(readJournal(journal).at(-1)).to.deep.include({ t: "outcome", status: "Denied", reason: "MalformedCall" });
+          // Reviewers see it for what it is, never as a payment.
+          const view = await (await CosignerClient.connect({ module: fx.moduleAddress, signer: fx.cosigners[0], journals: [journal] })).show(r.intentId);
+          expect(view.action?.kind).to.equal("call");
+          expect(view.action?.summary).to.match(/^Malformed transfer\(address,uint256\) on .*not a canonical ERC-20 transfer, so the module denies it \(MalformedCall\)$/);
+          client.close();
+        });
+      }
+    });
   });
 
   describe("status, available and waitFor", function () {

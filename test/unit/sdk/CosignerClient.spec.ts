@@ -8,6 +8,7 @@ import {
   AssetBook,
   CosignerClient,
   CosignerRejectedError,
+  CosignerSignatureStaleError,
   IntentNotReadyError,
   IntentStateError,
   InvalidRequestError,
@@ -180,6 +181,116 @@ describe("CosignerClient", function () {
     });
   });
 
+  describe("when the co-signer members change after a signature (v3 eras)", function () {
+    /** The owners replace co-signer 2 (index 1) by bob: membership changes, so the co-signer era moves on. */
+    async function replaceSecondCosigner(fx: Treasury) {
+      const before = await fx.module.cosignerEra();
+      await fx.asOwners(
+        fx.module.interface.encodeFunctionData("setCosigners", [[fx.cosigners[0].address, fx.bob.address, fx.cosigners[2].address], 2]),
+      );
+      expect(await fx.module.cosignerEra()).to.equal(before + 1n);
+      return { before: Number(before), now: Number(before) + 1 };
+    }
+
+    it("test_approveSignatureOnly_recordsTheCurrentEra", async function () {
+      const fx = await loadFixture(treasuryFixture);
+      const { r } = await queuedInvoice(fx);
+      const signed = await (await cosigner(fx, 0)).approve(r.intentId, { signatureOnly: true });
+      expect(signed.signature!.era).to.equal(Number(await fx.module.cosignerEra()));
+      expect(signed.signature!.signer).to.equal(fx.cosigners[0].address);
+    });
+
+    it("test_execute_signaturesOfAnEarlierEra_throwStaleNamingSignersAndEras_thenFreshSignaturesExecute", async function () {
+      const fx = await loadFixture(treasuryFixture);
+      const { r } = await queuedInvoice(fx);
+      const [c1, c2, c3] = await Promise.all([0, 1, 2].map((i) => cosigner(fx, i)));
+      const old1 = (await c1.approve(r.intentId, { signatureOnly: true })).signature!;
+      const old2 = (await c2.approve(r.intentId, { signatureOnly: true })).signature!;
+      const eras = await replaceSecondCosigner(fx);
+      await time.increaseTo(r.eta!);
+      const [safeBefore, blockBefore] = [await fx.usdc.balanceOf(fx.safeAddress), await ethers.provider.getBlockNumber()];
+
+      const err = await c3.execute(r.intentId, { signatures: [old1, old2] }).catch((e: unknown) => e);
+
+      expect(err).to.be.instanceOf(CosignerSignatureStaleError);
+      const stale = err as CosignerSignatureStaleError;
+      expect(stale.code).to.equal("COSIGNER_SIGNATURE_STALE");
+      const [first, second] = [old1.signer, old2.signer].sort((a, b) => (BigInt(a) < BigInt(b) ? -1 : 1));
+      expect(stale.args).to.deep.include({ intentId: r.intentId, signer: first, signedEra: eras.before, currentEra: eras.now, staleSigners: `${first},${second}` });
+      expect(stale.message).to.match(new RegExp(`^Stale co-signer approval for intent ${r.intentId}: the signature of 0x`));
+      expect(stale.message).to.include(`${fx.cosigners[0].address} was made in co-signer era ${eras.before}`);
+      expect(stale.message).to.include(`${fx.cosigners[1].address} was made in co-signer era ${eras.before} (and it is no longer a co-signer)`);
+      expect(stale.message).to.include(`the current co-signer era is ${eras.now}`);
+      expect(stale.message).to.include(`Ask ${fx.cosigners[0].address} to sign again (npx hardhat intent:approve ${r.intentId} --signature-only)`);
+      expect(stale.message).to.not.include(`Ask ${fx.cosigners[1].address}`);
+      // Nothing was sent: no block, no payment, still queued.
+      expect(await ethers.provider.getBlockNumber()).to.equal(blockBefore);
+      expect(await fx.usdc.balanceOf(fx.safeAddress)).to.equal(safeBefore);
+      expect(await fx.module.intentStatus(r.intentId)).to.equal(2n);
+
+      // The current co-signers sign again, in the new era: it executes.
+      const bobClient = await CosignerClient.connect({ module: fx.moduleAddress, signer: fx.bob });
+      const fresh1 = (await c1.approve(r.intentId, { signatureOnly: true })).signature!;
+      const freshBob = (await bobClient.approve(r.intentId, { signatureOnly: true })).signature!;
+      expect([fresh1.era, freshBob.era]).to.deep.equal([eras.now, eras.now]);
+      const checks = await c3.checkSignatures(r.intentId, [old1, fresh1, freshBob]);
+      expect(checks.map((c) => [c.signer, c.current, c.signedEra, c.member])).to.deep.equal([
+        [fx.cosigners[0].address, false, eras.before, true],
+        [fx.cosigners[0].address, true, eras.now, true],
+        [fx.bob.address, true, eras.now, true],
+      ]);
+      const done = await c3.execute(r.intentId, { signatures: [fresh1, freshBob] });
+      expect(done).to.deep.include({ intentId: r.intentId, status: "Executed", replay: false });
+      await expect(done.txHash!).to.emit(fx.module, "IntentExecuted");
+      expect(safeBefore - (await fx.usdc.balanceOf(fx.safeAddress))).to.equal(usdc("25000"));
+      expect(await fx.usdc.balanceOf(fx.bob.address)).to.equal(usdc("25000"));
+    });
+
+    it("test_execute_staleSignatureWithoutRecordedEra_eraIsFoundAndNamed", async function () {
+      const fx = await loadFixture(treasuryFixture);
+      const { r } = await queuedInvoice(fx);
+      const c1 = await cosigner(fx, 0);
+      const { signer, signature } = (await c1.approve(r.intentId, { signatureOnly: true })).signature!;
+      const eras = await replaceSecondCosigner(fx);
+      await time.increaseTo(r.eta!);
+      // Typed by hand as signer:signature, without the era: the client tries the earlier eras itself.
+      const err = await c1.execute(r.intentId, { signatures: [{ signer, signature }] }).catch((e: unknown) => e);
+      expect(err).to.be.instanceOf(CosignerSignatureStaleError);
+      expect((err as CosignerSignatureStaleError).args).to.deep.include({ signer, signedEra: eras.before, currentEra: eras.now });
+    });
+
+    it("test_execute_thresholdOnlyChange_keepsTheEraAndEarlierSignaturesCount", async function () {
+      const fx = await loadFixture(treasuryFixture);
+      const { r } = await queuedInvoice(fx);
+      const [c1, c2, c3] = await Promise.all([0, 1, 2].map((i) => cosigner(fx, i)));
+      const eraBefore = await fx.module.cosignerEra();
+      const early = [(await c1.approve(r.intentId, { signatureOnly: true })).signature!, (await c2.approve(r.intentId, { signatureOnly: true })).signature!];
+      const members = fx.cosigners.map((c) => c.address);
+      await fx.asOwners(fx.module.interface.encodeFunctionData("setCosigners", [members, 3]));
+      expect(await fx.module.cosignerEra()).to.equal(eraBefore);
+      const late = (await c3.approve(r.intentId, { signatureOnly: true })).signature!;
+      await time.increaseTo(r.eta!);
+      const done = await c3.execute(r.intentId, { signatures: [...early, late] });
+      expect(done.status).to.equal("Executed");
+      expect(await fx.usdc.balanceOf(fx.bob.address)).to.equal(usdc("25000"));
+    });
+
+    it("test_execute_signatureOfAnotherIntent_isLeftToTheModulesInvalidSignatureError", async function () {
+      const fx = await loadFixture(treasuryFixture);
+      const { r } = await queuedInvoice(fx);
+      const { r: other } = await queuedInvoice(fx, "a second invoice");
+      const [c1, c2] = await Promise.all([cosigner(fx, 0), cosigner(fx, 1)]);
+      await c1.approve(r.intentId);
+      const wrong = (await c2.approve(other.intentId, { signatureOnly: true })).signature!;
+      await time.increaseTo(r.eta!);
+      // Not stale (it verifies in no era for this intent): the module's own error, decoded.
+      const err = await c1.execute(r.intentId, { signatures: [wrong] }).catch((e: unknown) => e);
+      expect(err).to.be.instanceOf(CosignerRejectedError);
+      expect((err as CosignerRejectedError).errorName).to.equal("CosignerSignatureInvalid");
+      expect((err as CosignerRejectedError).args).to.deep.equal({ signer: fx.cosigners[1].address, intentId: r.intentId });
+    });
+  });
+
   describe("show", function () {
     it("test_show_autoExecutedPayment_decodesFromJournal", async function () {
       const fx = await loadFixture(treasuryFixture);
@@ -188,7 +299,7 @@ describe("CosignerClient", function () {
       client.close();
       const c = await cosigner(fx, 0, [journal]);
       const v = await c.show(r.intentId);
-      expect(v).to.deep.include({ intentId: r.intentId, status: "Executed", agent: fx.agent.address, rationaleText: "stickers", txHash: r.txHash, executable: false });
+      expect(v).to.deep.include({ intentId: r.intentId, status: "Executed", agent: fx.agent.address, rationaleText: "stickers", txHash: r.txHash, executable: false, review: false });
       expect(v.action?.summary).to.equal(`Pay 42 USDC to ${fx.alice.address}`);
       expect(readJournal(journal)).to.have.length(3);
     });
@@ -201,6 +312,8 @@ describe("CosignerClient", function () {
       const v = await (await cosigner(fx, 0)).show(r.intentId);
       expect(v.action?.summary).to.equal(`Paid 0.5 ETH to ${fx.alice.address}`);
       expect(v.rationaleText).to.equal(undefined);
+      expect(v.review).to.equal(false); // executed in the auto tier: the agent cannot have asked for review
+      expect(v.intent).to.equal(undefined);
     });
 
     it("test_show_unknownIntent_throwsInvalidRequest", async function () {

@@ -9,6 +9,7 @@ import {
   CosignerRejectedError,
   ExecutionFailedError,
   IdempotencyConflictError,
+  IntentNotForReviewError,
   IntentNotReadyError,
   IntentStateError,
   IntentWindowError,
@@ -21,12 +22,15 @@ import {
   SignatureRejectedError,
   TreasuryError,
   UnknownRevertError,
+  DENY_REASON_NAMES,
+  DENY_REASON_TEXT,
   decodeError,
+  denialText,
   decodeRevert,
   isMappedModuleError,
   moduleErrorNames,
 } from "../../../sdk";
-import { buildIntent, impersonate, sign, treasuryFixture } from "../../fixtures";
+import { buildIntent, impersonate, intentId, sign, treasuryFixture } from "../../fixtures";
 
 const iface = AgentTreasuryModule__factory.createInterface();
 const A = "0x00000000000000000000000000000000000000a1";
@@ -55,7 +59,9 @@ const CASES: [string, unknown[], Klass, string, RegExp][] = [
   ["BalanceChangeExceedsCharge", [B, 1, 2], ExecutionFailedError, "EXECUTION_FAILED", /More of asset/],
   ["IntentUnexpectedStatus", [ID, 1, 4], IntentStateError, "INTENT_WRONG_STATUS", /is Executed, but this needs it to be Queued/],
   ["IntentNotReady", [ID, 1000, 900], IntentNotReadyError, "INTENT_NOT_READY", /timelocked until/],
-  ["IntentPolicyViolation", [ID, 4], PolicyViolationError, "POLICY_VIOLATION", /AboveHardCap.*Cancel it/],
+  ["IntentPolicyViolation", [ID, 4], PolicyViolationError, "POLICY_VIOLATION", /AboveHardCap: the amount is above the agent's hard cap.*Cancel it/],
+  ["IntentNotForReview", [ID], IntentNotForReviewError, "INTENT_NOT_FOR_REVIEW", /not signed with review = true, so propose refuses it.*Sign it again/],
+  ["ModuleInvalidTarget", [A], ModuleConfigError, "MODULE_CONFIG", /ModuleInvalidTarget\(0x0+a1\)/i],
   ["ApprovalsInsufficient", [ID, 1, 2], ApprovalsInsufficientError, "APPROVALS_INSUFFICIENT", /has 1 of the 2/],
   ["CosignerUnknown", [A], CosignerRejectedError, "COSIGNER_REJECTED", /not a current co-signer/],
   ["CosignerSignatureInvalid", [A, ID], CosignerRejectedError, "COSIGNER_REJECTED", /signature .* is invalid/],
@@ -118,6 +124,23 @@ describe("errors", function () {
     });
   });
 
+  describe("explaining denial reasons", function () {
+    it("test_denyReasons_matchTheModulesEnumAndEachHasWords", function () {
+      // SPEC section 8: v3 appends MalformedCall (value 7), so the earlier reasons keep their numbers.
+      expect(DENY_REASON_NAMES.indexOf("MalformedCall")).to.equal(7);
+      expect(DENY_REASON_NAMES.indexOf("RateLimited")).to.equal(6);
+      for (const name of DENY_REASON_NAMES.slice(1)) expect(DENY_REASON_TEXT[name], name).to.be.a("string").and.have.length.above(40);
+    });
+
+    it("test_denialText_malformedCall_explainsCanonicalTransferAndStrike", function () {
+      expect(denialText("MalformedCall")).to.equal(
+        "MalformedCall: the calldata is not a canonical ERC-20 transfer(address,uint256): it must be exactly 68 bytes " +
+          "(selector, recipient word, amount word) with a clean address (the recipient word's 12 high bytes zero); the " +
+          "module denied it and counted a strike against the agent.",
+      );
+    });
+  });
+
   describe("decoding errors thrown by the chain", function () {
     it("test_decodeError_realConfigRevert_isModuleConfigError", async function () {
       const fx = await loadFixture(treasuryFixture);
@@ -143,6 +166,21 @@ describe("errors", function () {
       expect(decoded).to.be.instanceOf(IntentWindowError);
       expect(decoded!.errorName).to.equal("IntentExpired");
       expect(decoded!.args.validUntil).to.equal(1n);
+    });
+
+    it("test_decodeError_proposeWithoutReviewFlag_isIntentNotForReview", async function () {
+      const fx = await loadFixture(treasuryFixture);
+      // v3: an intent the agent signed for `submit` (review = false) cannot be relayed as a proposal.
+      const intent = await buildIntent(fx, { value: 1n, review: false });
+      const err = await fx.module
+        .connect(fx.relayer)
+        .propose.staticCall(intent, await sign(fx.agent, fx, intent))
+        .catch((e: unknown) => e);
+      const decoded = decodeError(err);
+      expect(decoded).to.be.instanceOf(IntentNotForReviewError);
+      expect(decoded!.code).to.equal("INTENT_NOT_FOR_REVIEW");
+      expect(decoded!.args).to.deep.equal({ intentId: intentId(fx, intent) });
+      expect(await fx.module.getNonce(fx.agent.address, 0)).to.equal(intent.nonce); // rejected: nonce not consumed
     });
 
     it("test_decodeError_transportFailure_isUndefined", function () {

@@ -21,8 +21,9 @@ import { Journal, JournalRecord, SerializedIntent, journalFiles, serializeIntent
 import { AssetInfo, DecodedAction, DenyReasonName, IntentStatusName, STATUS_NAMES, statusName } from "../sdk/types";
 import { AgentTreasuryModule__factory } from "../typechain-types/factories/contracts/AgentTreasuryModule__factory";
 import { EventFollower } from "../monitor/follower";
-import { decodeModuleLog, moduleInterface } from "../monitor/events";
 import type { ChainEvent } from "../monitor/events";
+import { CosignerState, cosignersBefore, nextCosignerState } from "./cosigners";
+import { CapSeries, LimitAt, capSeries } from "./caps";
 import { AuditEvent, describeEvent } from "./events";
 
 export interface AuditOptions {
@@ -115,24 +116,6 @@ export interface AuditIntent {
   waitedSeconds?: number;
 }
 
-export interface CapPoint {
-  time: number;
-  /** Auto-tier spend within the sliding window ending at `time`, base units. */
-  spent: string;
-  /** autoPerWindow in force at `time`, base units ("0" when no limit). */
-  cap: string;
-}
-
-export interface CapSeries {
-  asset: AssetInfo;
-  /** Window in force at the end, seconds. */
-  window: number;
-  points: CapPoint[];
-  /** Highest spent / cap over the series (0 to 1+). */
-  peakShare: number;
-  capNow: string;
-}
-
 export interface AgentAudit {
   identity: string;
   /** Current key. */
@@ -176,12 +159,6 @@ export interface AuditReport {
   };
 }
 
-interface LimitAt {
-  time: number;
-  autoPerWindow: bigint;
-  window: number;
-}
-
 const lower = (a: string) => a.toLowerCase();
 
 function zeroCounts(): Record<IntentStatusName, number> {
@@ -190,42 +167,6 @@ function zeroCounts(): Record<IntentStatusName, number> {
 
 function ref(e: ChainEvent): AuditEventRef {
   return { block: e.block, time: e.timestamp, txHash: e.txHash };
-}
-
-/** The co-signer set as the module holds it: `era` changes whenever the ordered member list does (SPEC section 6). */
-interface CosignerState {
-  members: string[];
-  threshold: number;
-  era: number;
-  /** Block time from which it holds. */
-  since: number;
-}
-
-function nextCosignerState(state: CosignerState, members: string[], threshold: number, time: number): CosignerState {
-  const changed = members.length !== state.members.length || members.some((m, i) => lower(m) !== lower(state.members[i]));
-  return { members, threshold, era: changed ? state.era + 1 : state.era, since: time };
-}
-
-/** The co-signer set in force just before `fromBlock`, replayed from its `CosignersSet` events (logs only, no archive). */
-async function cosignersBefore(provider: Provider, module: string, fromBlock: number, chunkSize: number): Promise<CosignerState> {
-  let state: CosignerState = { members: [], threshold: 0, era: 0, since: 0 };
-  if (fromBlock <= 0) return state;
-  const topic = moduleInterface.getEvent("CosignersSet")!.topicHash;
-  const filter = { address: module, topics: [topic] };
-  let logs;
-  try {
-    logs = await provider.getLogs({ ...filter, fromBlock: 0, toBlock: fromBlock - 1 });
-  } catch {
-    logs = [];
-    for (let start = 0; start < fromBlock; start += chunkSize) {
-      logs.push(...(await provider.getLogs({ ...filter, fromBlock: start, toBlock: Math.min(fromBlock - 1, start + chunkSize - 1) })));
-    }
-  }
-  for (const log of logs.sort((a, b) => a.blockNumber - b.blockNumber || a.index - b.index)) {
-    const e = decodeModuleLog(log);
-    if (e?.kind === "CosignersSet") state = nextCosignerState(state, e.members, e.threshold, 0);
-  }
-  return state;
 }
 
 /** Reads the whole audit trail of a module. */
@@ -540,39 +481,6 @@ export async function collectAudit(options: AuditOptions): Promise<AuditReport> 
       configurationEvents: events.filter((x) => x.category === "configuration").length,
     },
   };
-}
-
-/**
- * The auto-tier spend inside the sliding window at every moment it changes: at each spend `s` (it counts from `s`)
- * and at `s + window` (it stops counting), as the module counts it (SPEC section 5: a spend at `s` counts at every
- * `t` with `s <= t < s + window`), against the cap in force at that moment.
- */
-export function capSeries(asset: AssetInfo, history: LimitAt[], spends: { time: number; amount: bigint }[], end: number): CapSeries {
-  const limitAt = (t: number): LimitAt | undefined => {
-    let found: LimitAt | undefined;
-    for (const l of history) if (l.time <= t) found = l;
-    return found;
-  };
-  const times = new Set<number>();
-  for (const l of history) times.add(l.time);
-  for (const s of spends) {
-    times.add(s.time);
-    const w = limitAt(s.time)?.window ?? 0;
-    if (w > 0 && s.time + w <= end) times.add(s.time + w);
-  }
-  times.add(end);
-  const points: CapPoint[] = [];
-  let peak = 0;
-  for (const t of [...times].filter((t) => t <= end).sort((a, b) => a - b)) {
-    const limit = limitAt(t);
-    const window = limit?.window ?? 0;
-    const spent = spends.filter((s) => s.time <= t && (window === 0 || t < s.time + window)).reduce((sum, s) => sum + s.amount, 0n);
-    const cap = limit?.autoPerWindow ?? 0n;
-    if (cap > 0n) peak = Math.max(peak, Number((spent * 10_000n) / cap) / 10_000);
-    points.push({ time: t, spent: spent.toString(), cap: cap.toString() });
-  }
-  const last = limitAt(end);
-  return { asset, window: last?.window ?? 0, points, peakShare: peak, capNow: (last?.autoPerWindow ?? 0n).toString() };
 }
 
 async function pool<T>(items: T[], size: number, fn: (item: T) => Promise<void>): Promise<void> {

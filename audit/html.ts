@@ -10,7 +10,8 @@
  */
 import { formatAmount } from "../sdk/chain";
 import type { IntentStatusName } from "../sdk/types";
-import type { AgentAudit, AuditIntent, AuditReport, CapSeries } from "./collect";
+import type { AgentAudit, AuditIntent, AuditReport } from "./collect";
+import type { CapSeries } from "./caps";
 import type { AuditEvent } from "./events";
 import { duration } from "./events";
 

@@ -40,8 +40,9 @@ export class ConfigError extends Error {
   }
 }
 
-export const USAGE = `Usage: npm run -s mcp -- --agent <name> [--network <name>] [--policy <file>] [--rpc-url <url>]
-                        [--keystore <file>] [--journal <file>] [--deployments <dir>]
+export const USAGE = `Usage: node mcp/start.js --agent <name> [--network <name>] [--policy <file>] [--rpc-url <url>]
+                          [--keystore <file>] [--journal <file>] [--deployments <dir>]
+   or: npm run -s mcp -- --agent <name> ...   (in a terminal at the repository)
 
   --agent <name>       the agent, by its name in the policy file (required)
   --network <name>     localhost (default: RPC_URL or http://127.0.0.1:8545) or a live network whose RPC URL is
@@ -51,7 +52,7 @@ export const USAGE = `Usage: npm run -s mcp -- --agent <name> [--network <name>]
   --keystore <file>    encrypted JSON keystore of the agent key (or AGENT_KEYSTORE); password in KEYSTORE_PASSWORD
   --journal <file>     the client's write-ahead journal (default, as the CLI's: <deployments>/journals/<chainId>-<module>/
                        <agent address>.jsonl; or AGENT_JOURNAL). One process per journal.
-  --deployments <dir>  deployment records (default DEPLOYMENTS_DIR or ./deployments)
+  --deployments <dir>  deployment records (default DEPLOYMENTS_DIR, else the repository's deployments/)
 
 The agent key comes from the keystore, AGENT_KEY (environment) or the Hardhat configuration variable AGENT_KEY.
 On chain 31337 a missing key defaults to the Hardhat development account the policy names.

@@ -2,7 +2,8 @@
  * Agent Treasury Guard as a Model Context Protocol server over stdio, for any LLM agent (Claude Desktop, an
  * OpenAI-compatible agent, LangChain's MCP adapters ...):
  *
- *   npm run -s mcp -- --agent <name from the policy> [--network localhost] [--policy <file>]
+ *   node mcp/start.js --agent <name from the policy> [--network localhost] [--policy <file>]   (MCP clients)
+ *   npm run -s mcp -- --agent <name from the policy> [...]                                   (a terminal)
  *
  * stdout carries only MCP protocol messages; every log line goes to stderr as one JSON object, among them every
  * tool call with the model's stated reason and its outcome. The agent key is loaded into this process (mcp/config.ts)
@@ -151,6 +152,7 @@ export async function startServer(argv: readonly string[], log: Logger = stderrL
       journal: config.journalFile,
       tokens: deployment.tokens ?? {},
       fromBlock: deployment.moduleBlock ?? 0,
+      lens: deployment.lens,
       pollIntervalMs: config.chainId === 31337n ? 100 : 1000,
       retry: { onRetry: (err, attempt, delayMs) => log("rpc_retry", { attempt, delayMs, error: String((err as Error)?.message ?? err).split("\n")[0] }) },
     });
@@ -220,7 +222,8 @@ export async function startServer(argv: readonly string[], log: Logger = stderrL
   };
 }
 
-async function main(): Promise<void> {
+/** The server process: loads .env, starts the server, and stops it when stdin closes or on SIGINT/SIGTERM. */
+export async function main(): Promise<void> {
   // .env in the project root, as the CLI reads it (variables already set win); quiet: stdout is the protocol's.
   loadDotenv({ path: process.env.DOTENV_CONFIG_PATH ?? path.join(__dirname, "..", ".env"), quiet: true });
   const log = stderrLogger();

@@ -7,7 +7,8 @@
  * freezing are enforced by the module on chain. These tools only explain the rules to the model up front, submit
  * what it asks, and tell it plainly what happened and what it may do next.
  *
- * Tools: treasury_balance, treasury_limits, treasury_pay, treasury_call, treasury_propose, intent_status.
+ * Tools: treasury_balance, treasury_limits, treasury_pay, treasury_call, treasury_propose, treasury_dry_run,
+ * intent_status.
  */
 import { AbiCoder, FunctionFragment, Interface, Provider, ZeroAddress, dataLength, getAddress, isAddress, keccak256, toUtf8Bytes } from "ethers";
 import { z } from "zod";
@@ -25,10 +26,17 @@ import {
   InvalidRequestError,
   STATUS_NAMES,
   TreasuryError,
+  QUEUE_REASON_TEXT,
+  QueueReason,
   decodeError,
+  describeQueueReasons,
+  explainAgainst,
+  explainRoute,
   formatAmount,
   parseAmount,
 } from "../sdk";
+
+const QUEUE_REASONS = Object.keys(QUEUE_REASON_TEXT) as [QueueReason, ...QueueReason[]];
 import type { PolicyAgent } from "../deploy/policy";
 
 // ---------------------------------------------------------------------------------------------- context
@@ -77,9 +85,12 @@ export interface Rules {
 const RECIPIENT_MODES = ["any", "allowlist", "escalate-unknown"] as const;
 const APPROVAL_FUNCTIONS = "approve, increaseAllowance, permit, setApprovalForAll, transferFrom";
 
-/** A tool was called with arguments that cannot be used. Nothing was signed. */
+/**
+ * A tool was called with arguments that cannot be used. Nothing was signed. The code is the client library's
+ * (`INVALID_REQUEST`), so a bad request reads the same whether the schema, this file or the client refused it.
+ */
 export class ToolArgumentError extends Error {
-  readonly code = "INVALID_ARGUMENTS";
+  readonly code = "INVALID_REQUEST";
   constructor(message: string) {
     super(message);
     this.name = "ToolArgumentError";
@@ -309,6 +320,15 @@ const proposeInput = z
   })
   .strict();
 
+const dryRunInput = proposeInput
+  .extend({
+    review: z
+      .boolean({ invalid_type_error: "review must be true or false" })
+      .optional()
+      .describe("true: check it as treasury_propose would submit it (queued for human review); default: as treasury_pay or treasury_call"),
+  })
+  .strict();
+
 const statusInput = z
   .object({
     intentId: z
@@ -324,6 +344,7 @@ const limitsInput = z
 const balanceInput = z.object({}).strict();
 
 const statusName = z.enum(STATUS_NAMES);
+const queueReasonName = z.enum(QUEUE_REASONS);
 
 const humansOutput = z.object({
   cosigners: z.array(z.string()),
@@ -369,9 +390,26 @@ const outcomeOutput = z.object({
     })
     .optional(),
   allowanceLeft: z.object({ asset: z.string(), amount: z.string() }).optional(),
+  /** Queued: every reason it waits for co-signers (sdk/route.ts QueueReason). */
+  queuedBecause: z.array(queueReasonName).optional(),
   frozen: z.boolean(),
 });
 export type OutcomeOutput = z.infer<typeof outcomeOutput>;
+
+const dryRunOutput = z.object({
+  dryRun: z.literal(true),
+  status: statusName,
+  message: z.string(),
+  next: z.string(),
+  intentId: z.string(),
+  replay: z.boolean(),
+  request: outcomeOutput.shape.request,
+  reason: z.string().optional(),
+  queuedBecause: z.array(queueReasonName).optional(),
+  strikes: z.object({ now: z.number(), max: z.number(), wouldFreeze: z.boolean() }).optional(),
+  allowanceLeft: z.object({ asset: z.string(), amount: z.string() }).optional(),
+  explained: z.boolean(),
+});
 
 const assetLimitOutput = z.object({
   asset: z.string(),
@@ -437,6 +475,7 @@ interface PreparedRequest {
   payload: Payload;
   /** The request as the client takes it. */
   summary: OutcomeOutput["request"];
+  /** The asset the request spends (a payment's asset; for a call, the token of a transfer or the ETH it sends). */
   asset?: AssetInfo;
   /** For the client call. */
   pay?: { asset: string; to: string; amount: string };
@@ -494,6 +533,28 @@ interface LooseToolServer {
   ): unknown;
 }
 
+/**
+ * The MCP SDK checks tool arguments against the schema before a handler runs and reports a failure as
+ * "MCP error -32602: Input validation error: ...". This makes those refusals read like every other malformed
+ * request (`INVALID_REQUEST: <what is wrong>. Nothing was signed.`), with the schema's own messages.
+ * It wraps the SDK's (private) `validateToolInput`; test/e2e/mcp.spec.ts checks the text the model receives.
+ */
+function sameErrorForSchemaRefusals(mcp: McpServer): void {
+  const server = mcp as unknown as { validateToolInput?: (tool: unknown, args: unknown, name: string) => Promise<unknown> };
+  const original = server.validateToolInput?.bind(mcp);
+  if (!original) return;
+  server.validateToolInput = async (tool, args, name) => {
+    try {
+      return await original(tool, args, name);
+    } catch (err) {
+      const schema = (tool as { inputSchema?: z.ZodTypeAny }).inputSchema;
+      const parsed = schema?.safeParse(args ?? {});
+      const detail = parsed && !parsed.success ? zodIssuesText(parsed.error) : String((err as Error)?.message ?? err).replace(/^MCP error -?\d+: /, "");
+      throw new Error(`INVALID_REQUEST: ${detail}. Nothing was signed.`);
+    }
+  };
+}
+
 export class TreasuryTools {
   rules!: Rules;
   instructions = "";
@@ -508,6 +569,7 @@ export class TreasuryTools {
 
   register(mcp: McpServer): void {
     const rules = this.instructions;
+    sameErrorForSchemaRefusals(mcp);
     // Registered through a plain signature: the SDK's generic registerTool (zod 3 and 4 at once) makes the type
     // checker explode on these schemas. The SDK still validates arguments with them; handlers parse again for types.
     const server = mcp as unknown as LooseToolServer;
@@ -579,6 +641,21 @@ export class TreasuryTools {
         annotations: { destructiveHint: true, idempotentHint: true, openWorldHint: true },
       },
       (raw) => this.run(() => this.submit("treasury_propose", "propose", proposeInput.parse(raw))),
+    );
+    server.registerTool(
+      "treasury_dry_run",
+      {
+        title: "What would happen if I submitted this?",
+        description:
+          "Check a payment (asset, to, amount) or a call (target, function, args) before you submit it: says whether it " +
+          "would be Executed now, Queued for the human co-signers (and why) or Denied (and why, and whether the strike " +
+          "would freeze you), from the treasury's state now. Nothing is signed or sent, and it costs no strike. Pass " +
+          "review: true to check it as treasury_propose would submit it. Read-only; use it whenever you are unsure.",
+        inputSchema: dryRunInput,
+        outputSchema: dryRunOutput,
+        annotations: { readOnlyHint: true, openWorldHint: true },
+      },
+      (raw) => this.run(() => this.dryRun(dryRunInput.parse(raw))),
     );
     server.registerTool(
       "intent_status",
@@ -855,8 +932,12 @@ export class TreasuryTools {
     }
     if (dataLength(data) < 4) throw new ToolArgumentError("data must carry at least a 4-byte selector.");
     const what = signature ?? `selector ${data.slice(0, 10)}`;
+    // What the call spends, as the module charges it: a token transfer is a payment of the token, any ETH sent is ETH.
+    const isTransfer = dataLength(data) === 68 && data.slice(0, 10).toLowerCase() === TRANSFER.getFunction("transfer")!.selector;
+    const spent = isTransfer ? await this.ctx.client.assets.info(target).catch(() => undefined) : wei > 0n ? await this.ctx.client.assets.info(ZeroAddress) : undefined;
     return {
       kind: "call",
+      ...(spent ? { asset: spent } : {}),
       payload: { target, value: wei, data },
       summary: {
         tool,
@@ -889,6 +970,73 @@ export class TreasuryTools {
       result = kind === "propose" ? await client.propose(call) : await client.call(call);
     }
     return this.outcome(prepared, result, keySource, args.reason);
+  }
+
+  /** treasury_dry_run: what submitting the request would do now, from the chain's state; signs and sends nothing. */
+  async dryRun(args: z.infer<typeof dryRunInput>): Promise<{ text: string; data: z.infer<typeof dryRunOutput> }> {
+    const { review, ...request } = args;
+    const isCall = request.target !== undefined || request.function !== undefined || request.data !== undefined;
+    const tool = review ? "treasury_propose" : isCall ? "treasury_call" : "treasury_pay";
+    const { client } = this.ctx;
+    const prepared = await this.prepare(tool, request);
+    const kind = review ? "propose" : "submit";
+    // The same key a real submission would use, so a request already made shows as a replay.
+    const idempotencyKey = request.idempotencyKey ?? requestKey(client.chainId, client.moduleAddress, client.agent, kind, prepared.payload);
+    const common = { rationale: request.reason, idempotencyKey };
+    const p =
+      prepared.kind === "payment"
+        ? await client.dryRun(review ? "propose" : "pay", { ...prepared.pay!, ...common })
+        : await client.dryRun(review ? "propose" : "call", { target: prepared.call!.target, data: prepared.call!.data, value: prepared.call!.value, ...common });
+    const what = prepared.summary.summary;
+    const data: z.infer<typeof dryRunOutput> = {
+      dryRun: true,
+      status: p.status,
+      message: "",
+      next: "",
+      intentId: p.intentId,
+      replay: p.replay,
+      request: prepared.summary,
+      explained: p.explained,
+    };
+    if (p.reason) data.reason = p.reason;
+    if (p.queuedBecause) data.queuedBecause = p.queuedBecause;
+    if (p.strikes) data.strikes = p.strikes;
+    if (p.allowanceLeft) data.allowanceLeft = { asset: p.allowanceLeft.asset.symbol, amount: p.allowanceLeft.formatted };
+    const unknown = p.explained ? "" : " (why could not be determined)";
+    if (p.replay) {
+      data.message = `This exact request was already submitted (intent ${p.intentId}, now ${p.status}): submitting it again changes nothing and pays nothing.`;
+      data.next = "Check it with intent_status. To make the same payment again on purpose, give a new idempotencyKey naming the new obligation.";
+    } else if (p.status === "Executed") {
+      const left = p.allowanceLeft ? ` You may spend ${p.allowanceLeft.formatted} ${p.allowanceLeft.asset.symbol} automatically in the current window.` : "";
+      data.message = `If you submit it now, it EXECUTES at once: ${what}.${left}`;
+      data.next = `Submit it with ${review ? "treasury_propose" : tool} and the same arguments.`;
+    } else if (p.status === "Queued") {
+      data.message = `If you submit it now, it is QUEUED for the human co-signers: ${what}, because ${p.queuedBecause ? describeQueueReasons(p.queuedBecause) : `the module routes it to them${unknown}`}. It runs only after they approve.`;
+      data.next = "Submit it only if it should wait for the humans; do not split it into smaller payments to get under a limit.";
+    } else {
+      const why = explainDenial(p.reason, this.rules);
+      const strike = p.strikes
+        ? ` It would be strike ${p.strikes.now + 1} of ${p.strikes.max}${p.strikes.wouldFreeze ? ", which FREEZES you" : ""}.`
+        : " It would be recorded on chain as a denial.";
+      data.message = `If you submit it now, it is DENIED (${p.reason ?? `policy${unknown}`}): ${what}. ${why.explanation}${strike}`;
+      data.next = `Do not submit it. ${why.instead}`;
+    }
+    return { text: `${data.message}\nNext: ${data.next}`, data };
+  }
+
+  /**
+   * Why the module queued a fresh submission: the policy model of `sdk/route.ts` on the state just before its block,
+   * used only when it agrees that the intent is queued (otherwise undefined: no reason rather than a wrong one).
+   */
+  private async queueReasons(prepared: PreparedRequest, r: IntentResult): Promise<QueueReason[] | undefined> {
+    if (r.blockNumber === undefined || r.blockNumber < 1) return undefined;
+    const review = prepared.summary.tool === "treasury_propose";
+    try {
+      const model = await explainRoute(this.ctx.module, this.ctx.lens, this.ctx.client.agent, prepared.payload, review, r.blockNumber - 1);
+      return explainAgainst(model, "Queued")?.queuedBecause;
+    } catch {
+      return undefined;
+    }
   }
 
   private async humans(intentId: string, eta: number): Promise<z.infer<typeof humansOutput>> {
@@ -960,9 +1108,14 @@ export class TreasuryTools {
         : "Done. Report the transaction to your operator if asked.";
     } else if (status === "Queued") {
       data.humans = await this.humans(r.intentId, r.eta ?? 0);
-      data.message =
-        `${again}QUEUED for human co-signers: ${what} is above what you may do alone${prepared.summary.tool === "treasury_propose" ? " (or you asked for review)" : ""}. ` +
-        data.humans.message;
+      const why = r.replay ? undefined : await this.queueReasons(prepared, r);
+      if (why) data.queuedBecause = why;
+      const because = r.replay
+        ? "that is how it was routed when first submitted"
+        : why
+          ? describeQueueReasons(why)
+          : "the module routed it to them (the reason could not be read back from the chain)";
+      data.message = `${again}QUEUED for human co-signers: ${what}, because ${because}. ${data.humans.message}`;
       data.next =
         "Tell your operator that the co-signers must approve intent " +
         `${r.intentId}. Do not submit it again or split it into smaller payments. Check progress with intent_status.`;
@@ -1036,20 +1189,35 @@ export function explainDenial(reason: DenyReasonName | undefined, rules: Rules):
   }
 }
 
-/** A tool error: the SDK's typed errors with their what-to-do-next message, argument errors, or anything else. */
+/** Transport failures (the node did not answer): the only errors where the same request may work when repeated. */
+const TRANSPORT_CODES = new Set(["NETWORK_ERROR", "TIMEOUT", "SERVER_ERROR", "ECONNREFUSED", "ECONNRESET", "ETIMEDOUT", "UND_ERR_SOCKET"]);
+
+/** The argument problems of a zod error, as one sentence. */
+export function zodIssuesText(err: z.ZodError): string {
+  return err.issues.map((i) => i.message).join("; ");
+}
+
+/**
+ * A tool error. One code per kind of mistake: every malformed request, whether the MCP SDK's schema check, this
+ * file or the client library refused it, reads `INVALID_REQUEST: <what is wrong>. Nothing was signed.` The SDK's
+ * typed errors keep their code and their what-to-do-next message. Only a transport failure says to retry.
+ */
 export function toolError(err: unknown): ToolResult {
   const decoded = decodeError(err);
   let text: string;
-  if (decoded instanceof TreasuryError) text = `${decoded.code}: ${decoded.message}`;
+  if (decoded instanceof TreasuryError) text = `${decoded.code}: ${decoded.message}${decoded.code === "INVALID_REQUEST" ? " Nothing was signed." : ""}`;
   else if (err instanceof ToolArgumentError) text = `${err.code}: ${err.message} Nothing was signed.`;
-  else if (err instanceof z.ZodError) text = `INVALID_ARGUMENTS: ${err.issues.map((i) => i.message).join("; ")}. Nothing was signed.`;
+  else if (err instanceof z.ZodError) text = `INVALID_REQUEST: ${zodIssuesText(err)}. Nothing was signed.`;
   else {
-    // Not a decision of the treasury (a transport or node error): the request's idempotency key makes a retry safe.
     const message = err instanceof Error ? err.message.split("\n")[0] : String(err);
     const code = (err as { code?: unknown })?.code;
-    text =
-      `${typeof code === "string" ? code : "INTERNAL_ERROR"}: ${message}. Retry the same request (same arguments and ` +
-      "idempotencyKey) once: it never pays twice. If it fails again, tell your operator.";
+    const transport = typeof code === "string" && TRANSPORT_CODES.has(code);
+    text = transport
+      ? // The node did not answer: the request's idempotency key makes one retry safe.
+        `RPC_UNAVAILABLE: ${message}. Retry the same request (same arguments and idempotencyKey) once: it never pays twice. ` +
+        "If it fails again, tell your operator."
+      : `INTERNAL_ERROR: ${message}. This is not a decision of the treasury, and repeating the request will not change it: ` +
+        "stop and tell your operator.";
   }
   return { content: [{ type: "text", text }], isError: true };
 }

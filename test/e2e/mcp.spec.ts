@@ -36,7 +36,7 @@ const ATTACKER = "0xbDA5747bFD65F08deb54cb465eB87D40e51B197E";
 const DEV_ROOT = HDNodeWallet.fromPhrase("test test test test test test test test test test test junk", "", "m/44'/60'/0'/0");
 const devKey = (i: number): string => DEV_ROOT.deriveChild(i).privateKey;
 
-const TOOLS = ["intent_status", "treasury_balance", "treasury_call", "treasury_limits", "treasury_pay", "treasury_propose"];
+const TOOLS = ["intent_status", "treasury_balance", "treasury_call", "treasury_dry_run", "treasury_limits", "treasury_pay", "treasury_propose"];
 
 function ok(r: ToolCallResult): Record<string, unknown> {
   expect(r.isError, r.text).to.equal(false);
@@ -89,7 +89,7 @@ describe("MCP server over stdio (e2e)", function () {
   });
 
   describe("when the model lists the tools", function () {
-    it("test_listTools_sixToolsWithTheRulesAndSchemas", async function () {
+    it("test_listTools_sevenToolsWithTheRulesAndSchemas", async function () {
       const { tools } = await session.client.listTools();
       expect(tools.map((t) => t.name).sort()).to.deep.equal(TOOLS);
       const pay = tools.find((t) => t.name === "treasury_pay")!;
@@ -104,6 +104,7 @@ describe("MCP server over stdio (e2e)", function () {
       for (const t of tools) expect((t.inputSchema as { additionalProperties?: boolean }).additionalProperties, t.name).to.equal(false);
       expect(pay.outputSchema?.properties).to.include.keys(["status", "intentId", "humans", "denial", "next"]);
       expect(tools.find((t) => t.name === "treasury_balance")!.annotations?.readOnlyHint).to.equal(true);
+      expect(tools.find((t) => t.name === "treasury_dry_run")!.annotations?.readOnlyHint).to.equal(true);
       const instructions = session.client.getInstructions();
       expect(instructions).to.include(`agent "payroll" (${payroll.address})`);
     });
@@ -245,10 +246,17 @@ describe("MCP server over stdio (e2e)", function () {
       // 6,000 USDC: above 5,000 per payment, far below the 100,000 hard cap.
       const amount = formatUnits(AUTO_PER_TX + parseUnits("1000", 6), 6).replace(/\.0$/, "");
       expect(amount).to.equal("6000");
-      const r = ok(
-        await session.call("treasury_pay", { asset: "USDC", to: CONTRACTOR, amount, reason: "Invoice INV-2025-117 from contractor #12" }),
-      );
+      const request = { asset: "USDC", to: CONTRACTOR, amount, reason: "Invoice INV-2025-117 from contractor #12" };
+      // First the dry run: it says what will happen and why, and signs nothing.
+      const nonce = await laneNonce();
+      const dry = ok(await session.call("treasury_dry_run", request));
+      expect(dry).to.deep.include({ dryRun: true, status: "Queued", queuedBecause: ["above-auto-per-tx"], explained: true });
+      expect(await laneNonce()).to.equal(nonce);
+      const r = ok(await session.call("treasury_pay", request));
       expect(r.status).to.equal("Queued");
+      expect(r.intentId).to.equal(dry.intentId);
+      expect(r.queuedBecause).to.deep.equal(["above-auto-per-tx"]);
+      expect(r.message).to.include("because the amount is above what you may pay alone in one payment (autoPerTx)");
       expect(await module.intentStatus(r.intentId as string)).to.equal(2n); // Status.Queued
       const humans = r.humans as { cosigners: string[]; threshold: number; approvals: number; eta: number; expiresAt: number; message: string };
       expect(humans.threshold).to.equal(policy.cosigners.threshold);
@@ -280,6 +288,7 @@ describe("MCP server over stdio (e2e)", function () {
       { name: "propose both kinds", tool: "treasury_propose", args: { asset: "USDC", to: EMPLOYEE, amount: "10", target: "USDC", function: "transfer(address,uint256)", reason: "both" }, error: /either a payment .* or a call/ },
       { name: "call args do not fit", tool: "treasury_call", args: { target: "USDC", function: "approve(address,uint256)", args: ["nobody"], reason: "x y z" }, error: /Cannot encode approve\(address,uint256\)/ },
       { name: "bad intent id", tool: "intent_status", args: { intentId: "42" }, error: /intentId must be 0x followed by 64 hex digits/ },
+      { name: "amount beyond uint256", tool: "treasury_pay", args: { asset: "USDC", to: EMPLOYEE, amount: `1${"0".repeat(80)}`, reason: "salary" }, error: /above the largest amount a uint256 can hold/ },
     ];
 
     it("test_tools_malformedArguments_clearToolErrorAndNothingSigned", async function () {
@@ -290,6 +299,10 @@ describe("MCP server over stdio (e2e)", function () {
         const r = await session.call(c.tool, c.args);
         expect(r.isError, `${c.name}: ${r.text}`).to.equal(true);
         expect(r.text, c.name).to.match(c.error);
+        // One prefix for one kind of mistake, whether the SDK's schema check, the tool or the client refused it.
+        expect(r.text, c.name).to.match(/^INVALID_REQUEST: /);
+        expect(r.text, c.name).to.match(/Nothing was signed\.$/);
+        expect(r.text, c.name).to.not.match(/MCP error|INVALID_ARGUMENTS|[Rr]etry/);
         expect(r.structured, c.name).to.equal(undefined);
       }
       expect(await laneNonce()).to.equal(nonceBefore);

@@ -1,11 +1,14 @@
 /**
  * An MCP session for the e2e specs: spawns the server exactly as an MCP client configuration would
- * (`npm run -s mcp -- --agent <name> --network localhost`) and talks to it through the MCP client SDK over stdio.
+ * (`node <repository>/mcp/start.js --agent <name> --network localhost`, from a working directory outside the
+ * repository, as Claude Desktop does) and talks to it through the MCP client SDK over stdio.
  * Collects the server's stderr (its log) and every tool result, so a spec can check what the model saw and what the
  * server logged. No tests here.
  */
 import { Client } from "@modelcontextprotocol/sdk/client/index.js";
 import { StdioClientTransport } from "@modelcontextprotocol/sdk/client/stdio.js";
+import os from "os";
+import path from "path";
 import { ROOT } from "./helpers";
 
 /** A tool result as the MCP client receives it. */
@@ -47,9 +50,9 @@ export class McpSession {
 
   static async start(o: McpSessionOptions): Promise<McpSession> {
     const transport = new StdioClientTransport({
-      command: "npm",
-      args: ["run", "-s", "mcp", "--", "--agent", o.agent, "--network", "localhost", ...(o.args ?? [])],
-      cwd: ROOT,
+      command: process.execPath,
+      args: [path.join(ROOT, "mcp", "start.js"), "--agent", o.agent, "--network", "localhost", ...(o.args ?? [])],
+      cwd: os.tmpdir(),
       env: { RPC_URL: o.rpcUrl, DEPLOYMENTS_DIR: o.deploymentsDir, ...(o.env ?? {}) },
       stderr: "pipe",
     });

@@ -248,12 +248,6 @@ const MODULE_ERRORS: Record<string, [ErrorClass, (a: Args) => string]> = {
       `The signature of intent ${a.intentId} is not agent ${a.agent}'s. Sign with the agent's key for this chain ` +
       "and module (the client does); a relayer must pass the intent and signature unchanged.",
   ],
-  IntentNotForReview: [
-    InvalidRequestError,
-    (a) =>
-      `Intent ${a.intentId} was not signed with review = true, so propose refuses it (the request for review is part ` +
-      "of what the agent signs). Sign it again with review true to ask the co-signers, or submit it as it is.",
-  ],
   IntentNonceMismatch: [
     NonceMismatchError,
     (a) =>

@@ -48,7 +48,6 @@ const CASES: [string, unknown[], Klass, string, RegExp][] = [
   ["IntentSenderNotAgent", [B, A], SignatureRejectedError, "SIGNATURE_INVALID", /must be sent by the agent/],
   ["IntentSignatureInvalid", [A, ID], SignatureRejectedError, "SIGNATURE_INVALID", /not agent .*'s\. Sign with the agent's key/],
   ["IntentNonceMismatch", [A, (7n << 64n) | 3n, (7n << 64n) | 2n], NonceMismatchError, "NONCE_MISMATCH", /current nonce .* of lane 7.*separate lanes/],
-  ["IntentNotForReview", [ID], InvalidRequestError, "INVALID_REQUEST", /not signed with review = true.*review true/],
   ["IntentValidUntilZero", [A], IntentWindowError, "INTENT_OUTSIDE_WINDOW", /validUntil 0/],
   ["IntentNotYetValid", [500, 400], IntentWindowError, "INTENT_OUTSIDE_WINDOW", /not valid before/],
   ["IntentExpired", [400, 500], IntentWindowError, "INTENT_OUTSIDE_WINDOW", /expired.*same idempotency key/],

@@ -260,9 +260,9 @@ task("treasury:audit", "Audit trail: every intent with its decoded action, statu
         let journals: string[];
         if (args.journal !== undefined) {
           journals = args.journal.split(",").map((j) => j.trim()).filter((j) => j !== "");
-          if (journals.length === 0) throw new MonitorTaskError("INVALID_ARGUMENT", `--journal "${args.journal}" names no file or folder.`);
+          if (journals.length === 0) throw new MonitorTaskError("INVALID_REQUEST", `--journal "${args.journal}" names no file or folder.`);
           const missing = journals.find((j) => !fs.existsSync(j));
-          if (missing !== undefined) throw new MonitorTaskError("INVALID_ARGUMENT", `--journal: ${missing} does not exist; give journal files (.jsonl) or folders of them, separated by commas.`);
+          if (missing !== undefined) throw new MonitorTaskError("INVALID_REQUEST", `--journal: ${missing} does not exist; give journal files (.jsonl) or folders of them, separated by commas.`);
         } else {
           // Every journal of the deployment: the client library writes one per agent key there.
           const dir = journalDirOf(deploymentsDir(), t.chainId, t.module);

@@ -7,7 +7,7 @@
  * Promise 1 (treasury-wide): many agents together never exceed the treasury limit in the auto tier.
  */
 import { expect } from "chai";
-import { loadFixture, time } from "@nomicfoundation/hardhat-network-helpers";
+import { loadFixture, mine, time } from "@nomicfoundation/hardhat-network-helpers";
 import { encodeBytes32String, id, parseEther, ZeroAddress } from "ethers";
 import type { HardhatEthersSigner } from "@nomicfoundation/hardhat-ethers/signers";
 import {
@@ -496,6 +496,8 @@ describe("EmergencyControls", function () {
     it("test_submit_atValidUntil_revertsAgentExpired", async function () {
       // Promise 4: nothing moves for an expired agent. The key is dead from validUntil on.
       const fx = await loadFixture(treasuryFixture);
+      // After loadFixture the next block takes the wall clock, which may be far past the snapshot: read a fresh block.
+      await mine();
       const validUntil = BigInt(await time.latest()) + 1000n;
       await reconfigure(fx, { validUntil });
       const lastSecond = await submitAt(fx, validUntil - 1n, { value: TENTH });
@@ -519,6 +521,8 @@ describe("EmergencyControls", function () {
 
     it("test_executeQueued_agentExpiredSinceQueueing_revertsAgentExpired", async function () {
       const fx = await loadFixture(treasuryFixture);
+      // After loadFixture the next block takes the wall clock, which may be far past the snapshot: read a fresh block.
+      await mine();
       const validUntil = BigInt(await time.latest()) + 1000n;
       await reconfigure(fx, { validUntil });
       const q = await queueFiveEth(fx);

@@ -5,7 +5,7 @@
  */
 import { expect } from "chai";
 import { ethers } from "hardhat";
-import { loadFixture, time } from "@nomicfoundation/hardhat-network-helpers";
+import { loadFixture, mine, time } from "@nomicfoundation/hardhat-network-helpers";
 import {
   Signature,
   TypedDataEncoder,
@@ -512,6 +512,8 @@ describe("IntentVerifier", function () {
 
     it("test_submit_expiredAgent_revertsAgentExpired", async function () {
       const fx = await loadFixture(treasuryFixture);
+      // After loadFixture the next block takes the wall clock, which may be far past the snapshot: read a fresh block.
+      await mine();
       const agentUntil = BigInt(await time.latest()) + 1000n;
       await (await moduleAsSafe(fx)).setAgent(fx.agent.address, agentConfig({ validUntil: agentUntil }));
       const intent = await buildIntent(fx, { value: parseEther("0.5"), validUntil: agentUntil + 1000n });

@@ -252,7 +252,7 @@ describe("audit trail", function () {
 
       const missing = await auditTask({ module: fx.moduleAddress, fromBlock: startBlock, journal: `${a},${path.join(dir, "nope.jsonl")}` });
       expect(missing.exitCode).to.equal(1);
-      expect(missing.out.error).to.deep.include({ code: "INVALID_ARGUMENT" });
+      expect(missing.out.error).to.deep.include({ code: "INVALID_REQUEST" });
       expect(missing.out.error!.message).to.contain(`${path.join(dir, "nope.jsonl")} does not exist`);
     });
 

@@ -2,9 +2,16 @@
  * Deployment records: what `treasury:deploy` put on a chain, so that every other task finds the Safe, the module
  * and the lens without addresses typed by hand. One JSON file per chain, `deployments/<chainId>.json`
  * (git-ignored). `DEPLOYMENTS_DIR` overrides the directory; tests use temporary directories.
+ *
+ * A record names the chain instance it was written on (`genesisHash`, and `nodeInstance` on a Hardhat node; see
+ * sdk/chainIdentity.ts). Against another instance of the same chain id (a restarted `hardhat node`), the tasks that
+ * read it stop with {@link DeploymentStaleError} (never a raw decoding error, never a plan for a Safe that is not
+ * there), and `treasury:deploy` sets it aside as `<chainId>.<genesis prefix>.stale.json` before writing a new one.
  */
 import fs from "fs";
 import path from "path";
+import type { Provider } from "ethers";
+import { ChainIdentity, describeIdentity, identityMismatch, readChainIdentity, setAside, staleFileName } from "../sdk/chainIdentity";
 
 export interface DeploymentRecord {
   chainId: string;
@@ -28,6 +35,8 @@ export interface DeploymentRecord {
   safeInfra?: { singleton: string; proxyFactory: string; fallbackHandler: string; multiSendCallOnly: string };
   /** A local node's instance id: a record from an earlier node instance is stale. */
   nodeInstance?: string;
+  /** Hash of block 0 of the chain the record was written on. Absent in records written before it was recorded. */
+  genesisHash?: string;
 }
 
 /** No record for the chain: deploy first, or pass `--module`. */
@@ -76,4 +85,93 @@ export function writeDeployment(record: DeploymentRecord, dir?: string): string 
   fs.writeFileSync(tmp, `${JSON.stringify(record, null, 2)}\n`);
   fs.renameSync(tmp, file);
   return file;
+}
+
+/** The chain instance a record names (the fields it lacks are left out). */
+export function recordIdentity(record: DeploymentRecord): Partial<ChainIdentity> {
+  return {
+    chainId: record.chainId,
+    ...(record.genesisHash ? { genesisHash: record.genesisHash } : {}),
+    ...(record.nodeInstance ? { instanceId: record.nodeInstance } : {}),
+  };
+}
+
+/** The record belongs to another instance of this chain (a restarted node), or its contracts are not on this chain. */
+export class DeploymentStaleError extends Error {
+  readonly code = "DEPLOYMENT_STALE";
+  constructor(
+    readonly file: string,
+    readonly record: DeploymentRecord,
+    readonly reason: string,
+    readonly current: ChainIdentity,
+  ) {
+    const policy = record.policyFile ? `--policy ${record.policyFile}` : "--policy <your policy file>";
+    super(
+      `Deployment record ${file} was written on ${describeIdentity(recordIdentity(record))} at ${record.deployedAt}, but the node ` +
+        `answering now is ${describeIdentity(current)}: ${reason}. The treasury it describes (Safe ${record.safe}, module ` +
+        `${record.module}) belongs to a chain that is gone (the node was restarted or replaced) or --network points elsewhere. Deploy again: ` +
+        `npx hardhat treasury:deploy ${policy} --network ${record.network} (the old record is then kept as ` +
+        `${path.basename(staleFileName(file, recordIdentity(record)))}).`,
+    );
+    this.name = "DeploymentStaleError";
+  }
+}
+
+/**
+ * Why `record` does not describe the chain behind `provider`, or undefined when it does: another chain instance
+ * (genesis block or Hardhat node instance differ), or, for records that name no instance, no code at its Safe or
+ * module.
+ */
+export async function staleReason(provider: Provider, record: DeploymentRecord, current: ChainIdentity): Promise<string | undefined> {
+  const mismatch = identityMismatch(recordIdentity(record), current);
+  if (mismatch) return mismatch;
+  const [safeCode, moduleCode] = await Promise.all([provider.getCode(record.safe), provider.getCode(record.module)]);
+  const missing = [safeCode === "0x" ? `Safe ${record.safe}` : undefined, moduleCode === "0x" ? `module ${record.module}` : undefined].filter(Boolean);
+  return missing.length ? `there is no code at its ${missing.join(" nor at its ")}` : undefined;
+}
+
+/**
+ * The record of the chain behind `provider`, checked against the chain. Throws {@link DeploymentNotFoundError}
+ * when there is none and {@link DeploymentStaleError} when it describes another chain instance or contracts that
+ * are not there.
+ */
+export async function readLiveDeployment(provider: Provider, dir?: string): Promise<{ record: DeploymentRecord; file: string; identity: ChainIdentity }> {
+  const identity = await readChainIdentity(provider);
+  const file = deploymentFile(identity.chainId, dir);
+  const record = readDeployment(identity.chainId, dir);
+  const reason = await staleReason(provider, record, identity);
+  if (reason) throw new DeploymentStaleError(file, record, reason, identity);
+  return { record, file, identity };
+}
+
+/**
+ * The record of this chain when it describes this chain instance and its contracts are here; undefined when there
+ * is none or it is stale (for callers that were given `--module` and use a record only for names and tokens).
+ */
+export async function tryReadLiveDeployment(provider: Provider, dir?: string): Promise<DeploymentRecord | undefined> {
+  const identity = await readChainIdentity(provider);
+  const record = tryReadDeployment(identity.chainId, dir);
+  if (!record) return undefined;
+  return (await staleReason(provider, record, identity)) ? undefined : record;
+}
+
+/**
+ * For `treasury:deploy`: the previous record of this chain, or undefined after setting aside (renaming, with one
+ * line to `log`) a record of another instance of this chain. A record without an instance is set aside when its
+ * module has no code here.
+ */
+export async function previousDeployment(
+  provider: Provider,
+  identity: ChainIdentity,
+  log: (line: string) => void,
+  dir?: string,
+): Promise<DeploymentRecord | undefined> {
+  const file = deploymentFile(identity.chainId, dir);
+  const record = tryReadDeployment(identity.chainId, dir);
+  if (!record) return undefined;
+  let reason = identityMismatch(recordIdentity(record), identity);
+  if (!reason && !record.genesisHash && (await provider.getCode(record.module)) === "0x") reason = `it names no chain instance and its module ${record.module} has no code here`;
+  if (!reason) return record;
+  setAside(file, recordIdentity(record), reason, "deployment record", log);
+  return undefined;
 }

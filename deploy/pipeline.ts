@@ -41,7 +41,8 @@ import {
 } from "@safe-global/safe-deployments";
 import type { EIP1193Provider, ExecutionEventListener, IgnitionModule, IgnitionModuleResult } from "@nomicfoundation/ignition-core";
 import { LOCAL_CHAIN_ID, Policy, PolicyError, PolicyIssue, ResolvedPolicy, formatPath, loadPolicy, resolvePolicy } from "./policy";
-import { DeploymentRecord, deploymentsDir, tryReadDeployment, writeDeployment } from "./deployment";
+import { DeploymentRecord, deploymentsDir, previousDeployment, writeDeployment } from "./deployment";
+import { readChainIdentity, setAside } from "../sdk/chainIdentity";
 import { CREATE2_SALT, DevNode, detectDevNode, ensureCreateX, initCodeOf, predictCreate2Address } from "./create2";
 import { PlanItem, planPolicy } from "./plan";
 import { buildBatch, encodeMultiSend, readBatch, writeBatch } from "./batch";
@@ -345,21 +346,22 @@ function defaultLog(json: boolean | undefined) {
   return json ? () => {} : (line: string) => process.stderr.write(`${line}\n`);
 }
 
-/** Removes Ignition journals (and marks records stale) left by an earlier instance of a local node. */
-function checkNodeInstance(journalRoot: string, devNode: DevNode | undefined): boolean {
-  if (!devNode?.instanceId) return false;
+/**
+ * Sets aside (renames to `chain-<id>.<instance prefix>.stale`, with one line to `log`) the Ignition journals left by
+ * an earlier instance of a local node: their transactions are not on this chain.
+ */
+function checkNodeInstance(journalRoot: string, chainId: bigint, devNode: DevNode | undefined, log: (line: string) => void): void {
+  if (!devNode?.instanceId) return;
   const marker = path.join(journalRoot, "node-instance.json");
-  let stale = false;
   if (fs.existsSync(marker)) {
     const previous = JSON.parse(fs.readFileSync(marker, "utf8")) as { instanceId?: string };
     if (previous.instanceId !== devNode.instanceId) {
-      fs.rmSync(journalRoot, { recursive: true, force: true });
-      stale = true;
+      const recorded = { chainId: chainId.toString(), ...(previous.instanceId ? { instanceId: previous.instanceId } : {}) };
+      setAside(journalRoot, recorded, "the local node was restarted", "Ignition journal directory", log);
     }
   }
   fs.mkdirSync(journalRoot, { recursive: true });
   fs.writeFileSync(marker, JSON.stringify({ instanceId: devNode.instanceId }));
-  return stale;
 }
 
 /** Short hash of an init code: part of the step id, so that changed code is a new step, never a "changed" one. */
@@ -509,8 +511,10 @@ export async function deployFromPolicy(hre: HardhatRuntimeEnvironment, policyFil
 
   // ---- Deployment (Ignition).
   const changed: string[] = [];
-  const previous = tryReadDeployment(chainId, dir);
-  if (checkNodeInstance(journalRoot, devNode)) log("the local node was restarted: earlier journals on this chain were discarded");
+  // A record of another instance of this chain (a restarted node) is set aside, kept as <chainId>.<genesis>.stale.json.
+  const identity = await readChainIdentity(provider);
+  const previous = await previousDeployment(provider, identity, log, dir);
+  checkNodeInstance(journalRoot, chainId, devNode, log);
   if (await ensureCreateX(provider, chainId, devNode)) changed.push("deployed the CreateX factory (local development node)");
   const ignitionProvider = signingProvider(hre, deployer);
   const infraDir = path.join(journalRoot, "infra");
@@ -681,6 +685,7 @@ export async function deployFromPolicy(hre: HardhatRuntimeEnvironment, policyFil
     moduleBlock,
     safeInfra,
     nodeInstance: devNode?.instanceId,
+    genesisHash: identity.genesisHash,
   };
   const deploymentFile = writeDeployment(record, dir);
 

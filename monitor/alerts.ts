@@ -4,6 +4,7 @@
  * and a receiver can drop a duplicate by id. Formats: one JSON object per line, or one readable line.
  */
 import { id as keccakText } from "ethers";
+import { ChainIdentity, describeIdentity } from "../sdk/chainIdentity";
 import type { RuleAction, RuleKind, Severity } from "./rules-schema";
 
 export const ALERT_VERSION = 1;
@@ -106,4 +107,66 @@ export function formatAlertLine(alert: Alert): string {
 /** The alert as one JSON line (bigints never appear: amounts are strings in `details`). */
 export function formatAlertJson(alert: Alert): string {
   return JSON.stringify(alert);
+}
+
+/** What the watchtower found changed under its checkpoint (monitor/watchtower.ts). */
+export interface ChainChange {
+  /** The last block read before the change, and its hash then. */
+  block: number;
+  hash?: string;
+  /** What the chain shows at `block` now, or how the chains differ. */
+  now: string;
+  /** The checkpoint of another chain instance was set aside under this name. */
+  setAsideAs?: string;
+}
+
+/**
+ * The critical `reorg` alert for a chain change: on the same chain (a reorganisation), blocks from `from` are read
+ * again; on a new chain (a restarted node), everything from the module's creation block `from` (or from the next
+ * block when the module is not there yet: `moduleMissing`). Its id is derived from the change and the new chain,
+ * so a watchtower that re-detects the same change after a crash raises the same alert.
+ */
+export function chainChangeAlert(
+  change: ChainChange,
+  at: { identity: ChainIdentity; module: string; head: number; from: number; newChain: boolean; moduleMissing?: boolean },
+): Alert {
+  const { identity, module, head, from, newChain } = at;
+  const what = change.setAsideAs
+    ? `its checkpoint was written on another instance of chain ${identity.chainId} (${change.now}; set aside as ${change.setAsideAs})`
+    : `block ${change.block}, read as ${change.hash}, is ${change.now}`;
+  const message = newChain
+    ? `The chain was restarted or replaced: ${what}. Now reading ${describeIdentity(identity)}, head ${head}: statistics start afresh and ` +
+      (at.moduleMissing
+        ? `module ${module} is not on this chain yet, so reading goes on from block ${from}.`
+        : `every block from ${from}, where module ${module} was created, is read again with alerts.`)
+    : `Reorganisation deeper than the confirmations: ${what}. Statistics are rebuilt up to block ${from - 1}, the last block read ` +
+      `that is still on the chain, and blocks from ${from} are read again with alerts.`;
+  return {
+    v: ALERT_VERSION,
+    type: "alert",
+    id: alertId("reorg", change.block, change.hash ?? "", identity.genesisHash, from),
+    rule: "reorg",
+    kind: "reorg",
+    severity: "critical",
+    message,
+    advice: newChain
+      ? "alerts and statistics before this one describe the old chain; if the module is missing, deploy again (treasury:deploy), and re-run agents' requests (their clients set old journals aside)"
+      : "raise --confirmations and compare recent alerts with the chain",
+    chainId: identity.chainId,
+    module,
+    block: change.block,
+    blockTime: Math.floor(Date.now() / 1000),
+    detectedAtBlock: head,
+    detectedAt: new Date().toISOString(),
+    action: "alert",
+    details: {
+      checkpointBlock: change.block,
+      checkpointHash: change.hash ?? "",
+      now: change.now,
+      resumeFrom: from,
+      newChain,
+      genesisHash: identity.genesisHash,
+      ...(change.setAsideAs ? { setAsideAs: change.setAsideAs } : {}),
+    },
+  };
 }

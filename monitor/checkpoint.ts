@@ -6,12 +6,19 @@
  * no event is lost and no alert is repeated. The one window left is between a sink accepting an alert and the
  * checkpoint recording it (a crash there repeats that one alert once); every alert carries a stable `id` so a
  * receiver can drop such a duplicate.
+ *
+ * A checkpoint names the chain instance it was written on (genesis hash and Hardhat node instance, see
+ * sdk/chainIdentity.ts). One from another instance of the same chain id (a restarted `hardhat node`) describes
+ * blocks that no longer exist: {@link CheckpointStore.load} sets it aside as
+ * `<chainId>-<module>.checkpoint.<genesis prefix>.stale.json` (kept, with one line logged) and the watchtower
+ * re-reads the new chain from the module's creation (monitor/watchtower.ts).
  */
 import fs from "fs";
 import path from "path";
-import type { AlertResponse } from "./alerts";
+import type { Alert, AlertResponse } from "./alerts";
 import { MonitorState, STATE_VERSION } from "./stats";
 import { deploymentsDir } from "../deploy/deployment";
+import { ChainIdentity, identityMismatch, setAside } from "../sdk/chainIdentity";
 
 export const CHECKPOINT_VERSION = 1;
 
@@ -31,7 +38,27 @@ export interface Checkpoint {
   responses: Record<string, AlertResponse>;
   /** Entries of the agent journal already examined. */
   journalEntries?: number;
+  /** The journal's first entry when it was last read (`intentId@at`): a different one means the file was replaced. */
+  journalMark?: string;
+  /** Hash of block 0 of the chain the checkpoint was written on (absent in older checkpoints). */
+  genesisHash?: string;
+  /** The Hardhat node instance it was written on, when the node is a Hardhat node. */
+  instanceId?: string;
+  /** [block, hash] of recently read blocks, oldest first: where a reorganisation forked off is found among them. */
+  recent?: [number, string][];
+  /** First block of the module's history on this chain (statistics are rebuilt from here after a reorganisation). */
+  historyFrom?: number;
+  /** Alerts that belong to no block (a restart or a reorganisation), with the sinks that already accepted each. */
+  notices?: { alert: Alert; delivered: string[] }[];
   updatedAt: string;
+}
+
+/** What {@link CheckpointStore.load} found. */
+export interface LoadedCheckpoint {
+  /** The checkpoint of this chain instance and module. */
+  checkpoint?: Checkpoint;
+  /** A checkpoint of another instance of this chain, now kept under `file`; `reason` says how the chains differ. */
+  setAside?: { file: string; checkpoint: Checkpoint; reason: string };
 }
 
 /** The checkpoint belongs to another chain or module, or was written by an incompatible version. */
@@ -54,9 +81,13 @@ export function defaultCheckpointFile(chainId: bigint | string, module: string):
 export class CheckpointStore {
   constructor(readonly file: string) {}
 
-  /** Reads the checkpoint; undefined when there is none. Refuses one of another chain or module. */
-  load(chainId: string, module: string): Checkpoint | undefined {
-    if (!fs.existsSync(this.file)) return undefined;
+  /**
+   * Reads the checkpoint. Refuses one of another chain id or module (a wrong --checkpoint); sets aside one of
+   * another instance of this chain (a restarted node), logging one line.
+   */
+  load(identity: ChainIdentity, module: string, log: (line: string) => void): LoadedCheckpoint {
+    const chainId = identity.chainId;
+    if (!fs.existsSync(this.file)) return {};
     let cp: Checkpoint;
     try {
       cp = JSON.parse(fs.readFileSync(this.file, "utf8")) as Checkpoint;
@@ -75,7 +106,12 @@ export class CheckpointStore {
     }
     cp.delivered ??= {};
     cp.responses ??= {};
-    return cp;
+    const reason = identityMismatch({ chainId: cp.chainId, genesisHash: cp.genesisHash, instanceId: cp.instanceId }, identity);
+    if (reason) {
+      const file = setAside(this.file, { chainId: cp.chainId, genesisHash: cp.genesisHash, instanceId: cp.instanceId }, reason, "watchtower checkpoint", log);
+      return { setAside: { file, checkpoint: cp, reason } };
+    }
+    return { checkpoint: cp };
   }
 
   /** Writes the checkpoint atomically and durably. */

@@ -95,6 +95,26 @@ export class EventFollower {
     return head - Math.max(1, this.options.confirmations) + 1;
   }
 
+  /**
+   * The first block at which the module has code (a binary search over historical state), or undefined when it has
+   * no code at `head`. A node without historical state answers `fallback` (the deployment record's block).
+   */
+  async creationBlock(head: number, fallback: number): Promise<number | undefined> {
+    if ((await this.provider.getCode(this.module, head)) === "0x") return undefined;
+    let lo = 0;
+    let hi = head;
+    try {
+      while (lo < hi) {
+        const mid = Math.floor((lo + hi) / 2);
+        if ((await this.provider.getCode(this.module, mid)) === "0x") lo = mid + 1;
+        else hi = mid;
+      }
+    } catch {
+      return Math.min(fallback, head);
+    }
+    return lo;
+  }
+
   /** Throws {@link ReorgDetectedError} when block `number` no longer has `hash`. */
   async verify(number: number, hash: string): Promise<void> {
     const block = await this.provider.getBlock(number);

@@ -7,19 +7,36 @@
  * silently (statistics, configuration, known recipients and lanes, from `historyFrom`, normally the module's
  * deployment block) and reports from `fromBlock` on (default: the next confirmed block), so a watchtower added to an
  * old treasury starts with a baseline instead of a flood of "new recipient" alerts.
+ *
+ * Restarts and reorganisations: every poll first checks that the last block read is still on the chain with the
+ * hash it had. When it is not (another hash, or a block beyond the chain's head), the chain under the checkpoint
+ * changed, and the watchtower raises a critical `reorg` alert and re-reads:
+ * - the same chain (a reorganisation deeper than the confirmations): statistics are rebuilt silently up to the
+ *   newest block read that still has its hash (the checkpoint keeps the last {@link RECENT_BLOCKS}), and every block
+ *   after it is read again with alerts;
+ * - a new chain (a restarted node: another genesis block or node instance, or no recorded block matches):
+ *   statistics start afresh and every block from the module's creation on the new chain is read with alerts (from
+ *   the next block when the module is not on it yet).
+ * A checkpoint of another chain instance found at start is set aside (kept, one line logged) and handled as a new
+ * chain. Alert ids include the chain's genesis hash, so an alert of the new chain is never taken for one of the old.
  */
 import type { Provider } from "ethers";
 import { AssetBook } from "../sdk/chain";
+import { ChainIdentity, identityMismatch, readChainIdentity } from "../sdk/chainIdentity";
 import { Journal } from "../sdk/journal";
-import { Alert, ALERT_VERSION, alertId } from "./alerts";
+import { Alert, ChainChange, alertId, chainChangeAlert } from "./alerts";
 import { Checkpoint, CHECKPOINT_VERSION, CheckpointStore } from "./checkpoint";
-import { BlockBatch, EventFollower, ReorgDetectedError } from "./follower";
+import { BlockBatch, EventFollower } from "./follower";
 import type { MonitorMetrics } from "./metrics";
 import type { AutoResponder } from "./response";
 import { AssetMeta, RuleEngine } from "./rules";
 import type { MonitorConfig } from "./rules-schema";
 import type { AlertSink } from "./sinks";
-import { AgentSummary, MonitorState, cloneState, summarize } from "./stats";
+import { AgentSummary, MonitorState, cloneState, emptyState, summarize } from "./stats";
+
+/** How many recently read blocks' hashes the checkpoint keeps for finding where a reorganisation forked off. */
+export const RECENT_BLOCKS = 64;
+
 
 export interface WatchtowerOptions {
   provider: Provider;
@@ -77,6 +94,15 @@ export class Watchtower {
   private responses: Checkpoint["responses"] = {};
   private journalEntries = 0;
   private journalDelivered: Record<string, string[]> = {};
+  private journalMark?: string;
+  /** The chain instance being read (set by `start`, updated when the chain changes). */
+  private identity?: ChainIdentity;
+  /** [block, hash] of recently read blocks, oldest first. */
+  private recent: [number, string][] = [];
+  /** First block of the module's history on this chain. */
+  private historyFrom: number;
+  /** Alerts that belong to no block (restart, reorganisation) and the sinks that accepted each. */
+  private notices: { alert: Alert; delivered: string[] }[] = [];
   private started = false;
   private stopping = false;
   private wake?: () => void;
@@ -103,6 +129,7 @@ export class Watchtower {
     this.store = new CheckpointStore(options.checkpointFile);
     this.assets = new AssetBook(options.provider, options.tokens ?? {}, { retries: 2 });
     this.log = options.log ?? (() => undefined);
+    this.historyFrom = options.historyFrom ?? 0;
   }
 
   /** The next block the watchtower will read. */
@@ -123,8 +150,9 @@ export class Watchtower {
   async start(): Promise<{ resumed: boolean; fromBlock: number }> {
     if (this.started) return { resumed: true, fromBlock: this.nextBlock };
     this.started = true;
-    const chainId = this.options.chainId.toString();
-    const cp = this.store.load(chainId, this.follower.module);
+    this.identity = await readChainIdentity(this.options.provider);
+    const loaded = this.store.load(this.identity, this.follower.module, this.log);
+    const cp = loaded.checkpoint;
     if (cp) {
       this.engine.state = cp.state;
       this.nextBlock = cp.nextBlock;
@@ -133,6 +161,10 @@ export class Watchtower {
       this.responses = cp.responses;
       this.journalEntries = cp.journalEntries ?? 0;
       this.journalDelivered = (cp as Checkpoint & { journalDelivered?: Record<string, string[]> }).journalDelivered ?? {};
+      this.journalMark = cp.journalMark;
+      this.recent = cp.recent ?? (cp.lastHash && cp.nextBlock > 0 ? [[cp.nextBlock - 1, cp.lastHash]] : []);
+      this.historyFrom = cp.historyFrom ?? this.historyFrom;
+      this.notices = cp.notices ?? [];
       // Alerts of this block may have been delivered before the restart: keep their record for it.
       this.pendingBlock = cp.nextBlock;
       if (this.options.fromBlock !== undefined && this.options.fromBlock !== cp.nextBlock) {
@@ -141,19 +173,18 @@ export class Watchtower {
       return { resumed: true, fromBlock: this.nextBlock };
     }
     const head = await this.follower.head();
-    const start = this.options.fromBlock ?? Math.max(0, this.follower.confirmedHead(head) + 1);
-    const historyFrom = Math.min(this.options.historyFrom ?? 0, start);
-    if (historyFrom < start) {
-      this.log(`monitor: learning history from block ${historyFrom} to ${start - 1} (no alerts)`);
-      const batches = await this.follower.range(historyFrom, start - 1, { reverts: false, wholeRange: true });
-      for (const batch of batches) {
-        await this.resolveAssets(batch);
-        this.engine.process(batch, { emit: false });
-      }
-      const last = batches[batches.length - 1];
-      this.lastHash = last?.number === start - 1 ? last.hash : undefined;
+    if (this.options.journal) this.markJournal(); // report new journal entries only
+    if (loaded.setAside) {
+      // Written on another instance of this chain (a restarted node): nothing of this chain has been read yet.
+      const old = loaded.setAside.checkpoint;
+      const change = { block: old.nextBlock - 1, hash: old.lastHash, now: loaded.setAside.reason, setAsideAs: loaded.setAside.file };
+      await this.restartOnNewChain(head, change);
+      return { resumed: false, fromBlock: this.nextBlock };
     }
-    if (this.options.journal) this.journalEntries = this.readJournal().length; // report new journal entries only
+    const start = this.options.fromBlock ?? Math.max(0, this.follower.confirmedHead(head) + 1);
+    this.lastHash = await this.learn(Math.min(this.historyFrom, start), start - 1);
+    if (!this.lastHash && start > 0 && start - 1 <= head) this.lastHash = (await this.options.provider.getBlock(start - 1))?.hash ?? undefined;
+    this.recent = this.lastHash ? [[start - 1, this.lastHash]] : [];
     this.nextBlock = start;
     this.save();
     return { resumed: false, fromBlock: start };
@@ -162,20 +193,10 @@ export class Watchtower {
   /** Reads every confirmed block not read yet and delivers their alerts. */
   async poll(): Promise<PollResult> {
     await this.start();
-    const head = await this.follower.head();
+    let head = await this.follower.head();
+    if (await this.chainChanged(head)) head = await this.follower.head();
+    const alerts: Alert[] = await this.deliverNotices();
     const confirmed = this.follower.confirmedHead(head);
-    const alerts: Alert[] = [];
-    if (this.lastHash && this.nextBlock > 0 && this.nextBlock - 1 <= confirmed) {
-      try {
-        await this.follower.verify(this.nextBlock - 1, this.lastHash);
-      } catch (error) {
-        if (!(error instanceof ReorgDetectedError)) throw error;
-        const alert = this.reorgAlert(error, head);
-        await this.deliver(alert, {}, this.nextBlock);
-        alerts.push(alert);
-        this.lastHash = undefined;
-      }
-    }
     while (this.nextBlock <= confirmed && !this.stopping) {
       const to = Math.min(confirmed, this.nextBlock + this.options.config.chunkSize - 1);
       const batches = await this.follower.range(this.nextBlock, to, { reverts: true });
@@ -227,7 +248,7 @@ export class Watchtower {
   private async block(batch: BlockBatch, head: number): Promise<Alert[]> {
     const before = cloneState(this.engine.state);
     await this.resolveAssets(batch);
-    const alerts = this.engine.process(batch, { emit: true, detectedAtBlock: head });
+    const alerts = this.scoped(this.engine.process(batch, { emit: true, detectedAtBlock: head }));
     if (this.pendingBlock !== batch.number) {
       this.delivered = {};
       this.responses = {};
@@ -244,6 +265,8 @@ export class Watchtower {
     }
     this.nextBlock = batch.number + 1;
     this.lastHash = batch.hash;
+    this.recent.push([batch.number, batch.hash]);
+    if (this.recent.length > RECENT_BLOCKS) this.recent.splice(0, this.recent.length - RECENT_BLOCKS);
     this.delivered = {};
     this.responses = {};
     this.pendingBlock = undefined;
@@ -299,6 +322,11 @@ export class Watchtower {
       responses: block !== undefined ? this.responses : {},
       journalEntries: this.journalEntries,
       journalDelivered: this.journalDelivered,
+      ...(this.journalMark !== undefined ? { journalMark: this.journalMark } : {}),
+      ...(this.identity ? { genesisHash: this.identity.genesisHash, ...(this.identity.instanceId ? { instanceId: this.identity.instanceId } : {}) } : {}),
+      recent: this.recent,
+      historyFrom: this.historyFrom,
+      notices: this.notices,
       updatedAt: "",
     };
     this.store.save(cp);
@@ -324,6 +352,13 @@ export class Watchtower {
     return Journal.open(file, { readOnly: true }).entries();
   }
 
+  /** Remembers how far the journal goes now, so that only later entries are reported. */
+  private markJournal(): void {
+    const entries = this.readJournal();
+    this.journalEntries = entries.length;
+    this.journalMark = entries.length > 0 ? `${entries[0].intentId}@${entries[0].at}` : undefined;
+  }
+
   private async pollJournal(head: number): Promise<Alert[]> {
     if (!this.options.journal) return [];
     let entries;
@@ -333,9 +368,17 @@ export class Watchtower {
       this.log(`monitor: cannot read journal ${this.options.journal}: ${(error as Error).message}`);
       return [];
     }
+    const mark = entries.length > 0 ? `${entries[0].intentId}@${entries[0].at}` : undefined;
+    if (this.journalEntries > 0 && ((this.journalMark !== undefined && mark !== this.journalMark) || entries.length < this.journalEntries)) {
+      // Journals only grow: another first entry, or fewer entries, is a new file (the old one set aside after a restart).
+      this.log(`monitor: journal ${this.options.journal} was replaced (set aside after a chain restart?): reading it from its first entry`);
+      this.journalEntries = 0;
+      this.journalDelivered = {};
+    }
+    this.journalMark = mark;
     if (entries.length <= this.journalEntries) return [];
     const time = Math.floor(Date.now() / 1000);
-    const alerts = this.engine.journalAlerts(entries, this.journalEntries, { block: head, time });
+    const alerts = this.scoped(this.engine.journalAlerts(entries, this.journalEntries, { block: head, time }));
     for (const alert of alerts) await this.deliver(alert, this.journalDelivered, head);
     this.journalEntries = entries.length;
     this.journalDelivered = {};
@@ -343,25 +386,100 @@ export class Watchtower {
     return alerts;
   }
 
-  private reorgAlert(error: ReorgDetectedError, head: number): Alert {
-    return {
-      v: ALERT_VERSION,
-      type: "alert",
-      id: alertId("reorg", error.block, error.actualHash),
-      rule: "reorg",
-      kind: "reorg",
-      severity: "critical",
-      message: error.message,
-      advice: "raise --confirmations and compare recent alerts with the chain",
-      chainId: this.options.chainId.toString(),
-      module: this.follower.module,
-      block: error.block,
-      blockTime: Math.floor(Date.now() / 1000),
-      detectedAtBlock: head,
-      detectedAt: new Date().toISOString(),
-      action: "alert",
-      details: { expectedHash: error.expectedHash, actualHash: error.actualHash },
-    };
+  /** Alert ids include the chain instance, so an alert of a restarted chain is never taken for one of the old. */
+  private scoped(alerts: Alert[]): Alert[] {
+    for (const alert of alerts) alert.id = alertId(alert.id, this.identity?.genesisHash ?? "");
+    return alerts;
+  }
+
+  /** Reads blocks `from..to` silently into the statistics; returns the hash of block `to` (undefined if none read). */
+  private async learn(from: number, to: number): Promise<string | undefined> {
+    if (from > to) return undefined;
+    this.log(`monitor: learning history from block ${from} to ${to} (no alerts)`);
+    const batches = await this.follower.range(from, to, { reverts: false, wholeRange: true });
+    for (const batch of batches) {
+      await this.resolveAssets(batch);
+      this.engine.process(batch, { emit: false });
+    }
+    return batches[batches.length - 1]?.hash;
+  }
+
+  /**
+   * Whether the chain under the checkpoint changed: the last block read has another hash now, or is beyond the head.
+   * If so, re-positions the watchtower (see the file header) and queues the `reorg` alert.
+   */
+  private async chainChanged(head: number): Promise<boolean> {
+    const last = this.nextBlock - 1;
+    if (last < 0 || !this.lastHash) return false;
+    let now: string;
+    if (last > head) {
+      now = `beyond the chain's head, block ${head}`;
+    } else {
+      const block = await this.options.provider.getBlock(last);
+      if (block?.hash === this.lastHash) return false;
+      now = block?.hash ? `now ${block.hash}` : "missing";
+    }
+    const identity = await readChainIdentity(this.options.provider);
+    const reason = this.identity ? identityMismatch(this.identity, identity) : undefined;
+    this.identity = identity;
+    const change: ChainChange = { block: last, hash: this.lastHash, now: reason ? `${now}; ${reason}` : now };
+    this.log(`monitor: the chain changed under the checkpoint: block ${last} (read as ${this.lastHash}) is ${change.now}`);
+    if (reason || !(await this.rewindToFork(head, change))) await this.restartOnNewChain(head, change);
+    return true;
+  }
+
+  /** Same chain, reorganised: re-reads from the newest recorded block that still has its hash. False if none has. */
+  private async rewindToFork(head: number, change: ChainChange): Promise<boolean> {
+    for (let i = this.recent.length - 1; i >= 0; i--) {
+      const [number, hash] = this.recent[i];
+      if (number > head || (await this.options.provider.getBlock(number))?.hash !== hash) continue;
+      this.resetState();
+      await this.learn(this.historyFrom, number);
+      this.nextBlock = number + 1;
+      this.lastHash = hash;
+      this.recent = this.recent.slice(0, i + 1);
+      this.queueNotice(chainChangeAlert(change, { identity: this.identity!, module: this.follower.module, head, from: number + 1, newChain: false }));
+      this.save();
+      return true;
+    }
+    return false;
+  }
+
+  /** A new chain (restarted node): statistics afresh, everything from the module's creation read with alerts. */
+  private async restartOnNewChain(head: number, change: ChainChange): Promise<void> {
+    const created = await this.follower.creationBlock(head, this.options.historyFrom ?? 0);
+    const from = created ?? head + 1;
+    this.resetState();
+    this.historyFrom = from;
+    this.nextBlock = from;
+    this.lastHash = from > 0 ? ((await this.options.provider.getBlock(from - 1))?.hash ?? undefined) : undefined;
+    this.recent = this.lastHash ? [[from - 1, this.lastHash]] : [];
+    this.queueNotice(chainChangeAlert(change, { identity: this.identity!, module: this.follower.module, head, from, newChain: true, moduleMissing: created === undefined }));
+    this.save();
+  }
+
+  private resetState(): void {
+    this.engine.state = emptyState();
+    this.delivered = {};
+    this.responses = {};
+    this.pendingBlock = undefined;
+  }
+
+  private queueNotice(alert: Alert): void {
+    if (!this.notices.some((n) => n.alert.id === alert.id)) this.notices.push({ alert, delivered: [] });
+  }
+
+  /** Delivers the queued notices, each to every sink that has not accepted it, recording progress in the checkpoint. */
+  private async deliverNotices(): Promise<Alert[]> {
+    const out: Alert[] = [];
+    while (this.notices.length > 0) {
+      const notice = this.notices[0];
+      await this.deliver(notice.alert, { [notice.alert.id]: notice.delivered }, this.nextBlock);
+      this.notices.shift();
+      this.save();
+      out.push(notice.alert);
+    }
+    return out;
   }
 }
 

@@ -5,7 +5,9 @@
  * signed at the lane's current on-chain nonce, journaled durably before it is sent, and settled from the receipt.
  * On start the client reconciles its journal with the chain, so a crash anywhere between signing and the receipt
  * neither pays twice (the key binds one payload forever, on chain) nor loses an intent (unfinished entries are
- * finished or resumed).
+ * finished or resumed). The journal is bound to the chain instance it was written on (sdk/chainIdentity.ts): after a
+ * node restart it is set aside, and a replay is reported only when the chain confirms the key's binding; an outcome
+ * the chain has lost (a reorganisation) is reopened and the intent sent again under the same key.
  *
  * Depends on ethers and the generated contract types only (no Hardhat), so it runs inside a production agent.
  */
@@ -26,6 +28,7 @@ import {
 } from "./errors";
 import { AssetBook, formatAmount, outcomeFromReceipt, outcomeOf, parseAmount, requireAddress, serialBroadcast, waitForReceipt } from "./chain";
 import { IntentKind, Journal, JournalRecord, SignedEntry, JOURNAL_VERSION, deserializeIntent, serializeIntent } from "./journal";
+import { ChainIdentity, readChainIdentity } from "./chainIdentity";
 import { DEFAULT_RETRY, RetryOptions, sleep, withRetry } from "./retry";
 import {
   AssetInfo,
@@ -73,6 +76,8 @@ export interface AgentClientOptions {
   onStage?: (stage: Stage, intentId: string) => void | Promise<void>;
   /** The AgentTreasuryLens address: lets `dryRun` say why (the deployment record has it). */
   lens?: string;
+  /** One-line notes: a journal set aside after a node restart, an outcome the chain no longer has. Default: stderr. */
+  log?: (line: string) => void;
 }
 
 /** What the start-up reconciliation found. */
@@ -184,6 +189,8 @@ export class AgentClient {
   readonly assets: AssetBook;
   /** Filled by `connect` (reconciliation on start). */
   recovery: RecoveryReport = { checked: 0, landed: [], resumed: [], pending: [] };
+  /** Where `connect` set the journal aside because it belonged to another instance of this chain (a restarted node). */
+  journalSetAside?: string;
 
   private readonly provider: Provider;
   private readonly relayer: Signer;
@@ -193,12 +200,15 @@ export class AgentClient {
   private readonly pollIntervalMs: number;
   private readonly lanes = new LaneLocks();
   private readonly ownsJournal: boolean;
+  private readonly log: (line: string) => void;
 
   private constructor(
     private readonly options: AgentClientOptions,
     readonly chainId: bigint,
     readonly moduleAddress: string,
     agent: string,
+    /** The chain instance this client talks to. */
+    readonly identity: ChainIdentity,
   ) {
     this.provider = options.signer.provider!;
     this.relayer = options.relayer ?? options.signer;
@@ -211,6 +221,7 @@ export class AgentClient {
     this.validFor = BigInt(options.validFor ?? 3600);
     this.fromBlock = options.fromBlock ?? 0;
     this.pollIntervalMs = options.pollIntervalMs ?? 1000;
+    this.log = options.log ?? ((line) => process.stderr.write(`${line}\n`));
   }
 
   /**
@@ -231,9 +242,12 @@ export class AgentClient {
       options.signer.getAddress(),
     ]);
     if (code === "0x") throw new InvalidRequestError(`No contract at module address ${moduleAddress} on chain ${network.chainId}. Check the deployment record.`);
+    const identity = await withRetry("identify the chain (genesis block, node instance)", () => readChainIdentity(provider), retry);
     const agent = options.agent ? requireAddress(options.agent, "agent") : getAddress(signerAddress);
-    const client = new AgentClient(options, network.chainId, moduleAddress, agent);
+    const client = new AgentClient(options, BigInt(identity.chainId), moduleAddress, agent, identity);
     try {
+      // A journal of another instance of this chain (a restarted node) is set aside before anything is read from it.
+      client.journalSetAside = client.journal.bind(identity, client.log);
       client.recovery = await client.reconcile();
     } catch (err) {
       client.close();
@@ -671,10 +685,29 @@ export class AgentClient {
     return r;
   }
 
-  /** A request already settled in the journal: its current state on chain, marked as a replay. */
+  /**
+   * A request already settled in the journal: its current state on chain, marked as a replay, but only when the
+   * chain confirms it. When the key is not bound on this chain, the journal's outcome happened on a chain that is
+   * gone (a reorganisation dropped it, or the journal outlived a restarted node): the intent is reopened and driven
+   * again under the same key (the same signed intent while its nonce and deadline hold, else re-signed).
+   */
   private async replayResult(record: JournalRecord): Promise<IntentResult> {
     const o = record.outcome!;
-    const decidedBy = o.replayOf ?? record.signed.intentId;
+    const s = record.signed;
+    const decidedBy = o.replayOf ?? s.intentId;
+    const bound = await withRetry("read the idempotency record", () => this.module.idempotencyRecord(this.agent, s.intent.idempotencyKey), this.retry);
+    if (bound.intentId === ZeroHash) {
+      const why =
+        `chain ${this.chainId} has no record of idempotency key ${s.intent.idempotencyKey}, which the journal settled as ` +
+        `${o.status}${o.txHash ? ` in tx ${o.txHash}` : ""}${o.blockNumber !== undefined ? ` at block ${o.blockNumber}` : ""}`;
+      this.journal.append({ t: "reopened", v: JOURNAL_VERSION, at: new Date().toISOString(), intentId: s.intentId, why });
+      this.log(`agent client: ${why}: that outcome is not on this chain (reorganisation or node restart); sending intent ${s.intentId} again under the same key`);
+      return this.drive(s, false);
+    }
+    if (bound.intentId.toLowerCase() !== decidedBy.toLowerCase()) {
+      // The chain bound the key to another intent than the journal says: the chain decides, and the journal follows.
+      return { ...(await this.settleFromChain(s, bound.intentId, undefined)), replay: true };
+    }
     const chain = await outcomeOf(this.module, decidedBy, record.signed.signedAtBlock, this.retry);
     return this.result(decidedBy, record.signed, chain.status, {
       reason: chain.reason ?? o.reason,

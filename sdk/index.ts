@@ -9,6 +9,7 @@ export * from "./types";
 export * from "./errors";
 export * from "./retry";
 export * from "./journal";
+export * from "./chainIdentity";
 export * from "./chain";
 export { AgentClient, laneOf, keyFromText, deriveKey } from "./client";
 export type { AgentClientOptions, RecoveryReport, IntentStatusInfo, Allowance, WaitOptions, Stage } from "./client";

@@ -11,15 +11,25 @@
  *   acts only after `append` returns). Opening the journal drops it. A malformed line anywhere else is corruption
  *   and is refused, never skipped silently.
  * - One process owns a journal at a time (a lock file holding its pid); a lock left by a dead process is taken over.
+ *
+ * Chain binding: the client writes a "chain" line naming the chain instance (chain id, genesis hash, Hardhat node
+ * instance: sdk/chainIdentity.ts) before the first intent of a chain id. When it later connects to a chain with the
+ * same id but another instance (a restarted `hardhat node`, a reset testnet), the journal describes intents of a chain
+ * that is gone: the file is set aside as `<name>.<genesis prefix>.stale.jsonl` (kept, never deleted; one line is
+ * logged) and a fresh journal starts at the same path with the entries of other chain ids carried over. Within one
+ * instance, an outcome the chain no longer confirms (a reorganisation) is marked "reopened" and the intent is driven
+ * again under its key (sdk/client.ts).
  */
 import * as fs from "fs";
 import * as path from "path";
 import * as os from "os";
+import { ChainIdentity, identityMismatch, setAside } from "./chainIdentity";
 import type { Intent } from "./eip712";
 import { JournalError } from "./errors";
 import type { DenyReasonName, IntentStatusName } from "./types";
 
-export const JOURNAL_VERSION = 1;
+/** 2 added the "chain" and "reopened" lines; files of version 1 are read as they are. */
+export const JOURNAL_VERSION = 2;
 
 /** An Intent with bigints as decimal strings (JSON has no bigint). */
 export interface SerializedIntent {
@@ -89,7 +99,23 @@ export interface ClosedEntry extends EntryBase {
   message?: string;
 }
 
-export type JournalEntry = SignedEntry | SentEntry | OutcomeEntry | ClosedEntry;
+/**
+ * The chain no longer confirms the outcome this journal recorded for the intent (a reorganisation dropped its
+ * transaction, or the journal outlived its chain): the intent is unfinished again and is driven anew under its key.
+ */
+export interface ReopenedEntry extends EntryBase {
+  t: "reopened";
+  why: string;
+}
+
+export type JournalEntry = SignedEntry | SentEntry | OutcomeEntry | ClosedEntry | ReopenedEntry;
+
+/** The chain instance this journal's intents of `chainId` belong to. Not an intent entry: not in `entries()`. */
+export interface ChainEntry extends ChainIdentity {
+  t: "chain";
+  v: number;
+  at: string;
+}
 
 /** Everything the journal knows about one intent. */
 export interface JournalRecord {
@@ -133,8 +159,15 @@ function isEntry(x: unknown): x is JournalEntry {
   if (!x || typeof x !== "object") return false;
   const e = x as Partial<JournalEntry>;
   return (
-    typeof e.intentId === "string" && typeof e.at === "string" && (e.t === "signed" || e.t === "sent" || e.t === "outcome" || e.t === "closed")
+    typeof e.intentId === "string" &&
+    typeof e.at === "string" &&
+    (e.t === "signed" || e.t === "sent" || e.t === "outcome" || e.t === "closed" || e.t === "reopened")
   );
+}
+
+function isChainEntry(x: unknown): x is ChainEntry {
+  const e = x as Partial<ChainEntry> | null;
+  return !!e && e.t === "chain" && typeof e.chainId === "string" && typeof e.genesisHash === "string";
 }
 
 function processAlive(pid: number): boolean {
@@ -171,6 +204,7 @@ export function journalFiles(paths: readonly string[]): string[] {
 export class Journal {
   private readonly entriesList: JournalEntry[] = [];
   private readonly records = new Map<string, JournalRecord>();
+  private readonly bindings = new Map<string, ChainEntry>();
   private fd: number | undefined;
   private lockPath: string | undefined;
 
@@ -247,15 +281,34 @@ export class Journal {
 
   /** Appends an entry durably (write + fsync) before returning. */
   append(entry: JournalEntry): void {
-    if (this.readOnly) throw new JournalError(`Journal ${this.file} is open read-only; open it without readOnly to write.`);
-    if (this.file !== undefined) {
-      if (this.fd === undefined) throw new JournalError(`Journal ${this.file} is closed; open it again before use.`);
-      const line = Buffer.from(JSON.stringify(entry) + "\n", "utf8");
-      let offset = 0;
-      while (offset < line.length) offset += fs.writeSync(this.fd, line, offset, line.length - offset);
-      fs.fsyncSync(this.fd);
-    }
+    this.write(entry);
     this.index(entry);
+  }
+
+  /** The chain instance the intents of `chainId` were journaled on, when the journal records it. */
+  binding(chainId: bigint | string): ChainIdentity | undefined {
+    const b = this.bindings.get(chainId.toString());
+    if (!b) return undefined;
+    return { chainId: b.chainId, genesisHash: b.genesisHash, ...(b.instanceId ? { instanceId: b.instanceId } : {}) };
+  }
+
+  /**
+   * Binds the journal's intents of `identity.chainId` to that chain instance. When the journal is bound to another
+   * instance of the same chain id, it describes a chain that is gone: the file is set aside under its stale name
+   * (one line to `log`) and this journal continues, empty but for the entries of other chain ids, at the same path.
+   * A journal without a binding (written before bindings existed) is bound as it is; outcomes the chain does not
+   * confirm are then reopened one by one (sdk/client.ts). Returns the set-aside path, if a file was set aside.
+   */
+  bind(identity: ChainIdentity, log: (line: string) => void): string | undefined {
+    const bound = this.bindings.get(identity.chainId);
+    const reason = bound ? identityMismatch(bound, identity) : undefined;
+    if (bound && !reason) return undefined;
+    let setAsidePath: string | undefined;
+    if (bound && reason) setAsidePath = this.startAfresh(bound, reason, log);
+    const entry: ChainEntry = { t: "chain", v: JOURNAL_VERSION, at: new Date().toISOString(), ...identity };
+    this.write(entry);
+    this.bindings.set(identity.chainId, entry);
+    return setAsidePath;
   }
 
   /** Releases the file and the lock. */
@@ -285,6 +338,47 @@ export class Journal {
     );
   }
 
+  /** Writes one line durably (write + fsync); in memory, nothing. */
+  private write(line: JournalEntry | ChainEntry): void {
+    if (this.readOnly) throw new JournalError(`Journal ${this.file} is open read-only; open it without readOnly to write.`);
+    if (this.file === undefined) return;
+    if (this.fd === undefined) throw new JournalError(`Journal ${this.file} is closed; open it again before use.`);
+    const bytes = Buffer.from(JSON.stringify(line) + "\n", "utf8");
+    let offset = 0;
+    while (offset < bytes.length) offset += fs.writeSync(this.fd, bytes, offset, bytes.length - offset);
+    fs.fsyncSync(this.fd);
+  }
+
+  /**
+   * Sets the file aside (it stays on disk under its stale name) and starts a new one at the same path, holding the
+   * bindings and entries of the other chain ids. The lock (on `<file>.lock`) is held throughout.
+   */
+  private startAfresh(stale: ChainEntry, reason: string, log: (line: string) => void): string | undefined {
+    const chainId = stale.chainId;
+    const chainOf = (e: JournalEntry) => this.records.get(e.intentId.toLowerCase())?.signed.chainId;
+    const keptBindings = [...this.bindings.values()].filter((b) => b.chainId !== chainId);
+    const keptEntries = this.entriesList.filter((e) => chainOf(e) !== chainId);
+    let moved: string | undefined;
+    if (this.file === undefined) {
+      log(`journal (in memory) held intents of chain ${chainId} from another instance of it (${reason}): dropped them`);
+    } else {
+      if (this.fd !== undefined) fs.closeSync(this.fd);
+      this.fd = undefined;
+      moved = setAside(this.file, stale, reason, "journal", log);
+      this.fd = fs.openSync(this.file, "a+");
+      Journal.fsyncDir(path.dirname(this.file));
+    }
+    this.entriesList.length = 0;
+    this.records.clear();
+    this.bindings.clear();
+    for (const b of keptBindings) {
+      this.write(b);
+      this.bindings.set(b.chainId, b);
+    }
+    for (const e of keptEntries) this.append(e);
+    return moved;
+  }
+
   private index(entry: JournalEntry): void {
     this.entriesList.push(entry);
     const id = entry.intentId.toLowerCase();
@@ -297,7 +391,13 @@ export class Journal {
     if (!rec) throw new JournalError(`Journal ${this.file ?? "(memory)"} has a "${entry.t}" entry for ${entry.intentId} without its "signed" entry; the file is damaged. Move it aside and let the client reconcile from the chain.`);
     if (entry.t === "sent") rec.sent = entry;
     else if (entry.t === "outcome") rec.outcome = entry;
-    else rec.closed = entry;
+    else if (entry.t === "closed") rec.closed = entry;
+    else {
+      // Reopened: what the journal said happened is not on this chain; the intent is unfinished again.
+      delete rec.sent;
+      delete rec.outcome;
+      delete rec.closed;
+    }
   }
 
   private load(repair: boolean): void {
@@ -320,8 +420,15 @@ export class Journal {
       } catch {
         throw new JournalError(`Journal ${this.file} line ${i + 1} is not valid JSON; the file is damaged. Restore it from a backup or move it aside (the client then reconciles from the chain).`);
       }
+      const version = (parsed as { v?: unknown } | null)?.v;
+      if (typeof version === "number" && version > JOURNAL_VERSION) {
+        throw new JournalError(`Journal ${this.file} was written by a newer client (format ${version}); upgrade the client.`);
+      }
+      if (isChainEntry(parsed)) {
+        this.bindings.set(parsed.chainId, parsed);
+        return;
+      }
       if (!isEntry(parsed)) throw new JournalError(`Journal ${this.file} line ${i + 1} is not a journal entry. Is this the right file?`);
-      if (parsed.v > JOURNAL_VERSION) throw new JournalError(`Journal ${this.file} was written by a newer client (format ${parsed.v}); upgrade the client.`);
       this.index(parsed);
     });
   }

@@ -66,9 +66,15 @@ interface Target {
 
 async function target(hre: HardhatRuntimeEnvironment, moduleFlag?: string): Promise<Target> {
   const { getAddress, isAddress } = await import("ethers");
-  const { tryReadDeployment, DeploymentNotFoundError, deploymentFile } = await import("../deploy/deployment");
+  const { readLiveDeployment, tryReadLiveDeployment, DeploymentNotFoundError, deploymentFile } = await import("../deploy/deployment");
   const chainId = (await hre.ethers.provider.getNetwork()).chainId;
-  const record = tryReadDeployment(chainId);
+  // Without --module the record must describe this chain instance (DEPLOYMENT_STALE after a node restart).
+  const record =
+    moduleFlag !== undefined
+      ? await tryReadLiveDeployment(hre.ethers.provider)
+      : fs.existsSync(deploymentFile(chainId))
+        ? (await readLiveDeployment(hre.ethers.provider)).record
+        : undefined;
   if (moduleFlag !== undefined && !isAddress(moduleFlag)) {
     throw new MonitorTaskError("INVALID_REQUEST", `--module "${moduleFlag}" is not an address (0x followed by 40 hex digits).`);
   }

@@ -24,14 +24,18 @@ interface PolicyArgs extends CommonArgs {
   keystore?: string;
 }
 
-/** Where the treasury is: the deployment record of this chain, or `--module` (Safe read from the module). */
+/**
+ * Where the treasury is: the deployment record of this chain, or `--module` (Safe read from the module). A record
+ * of another instance of this chain (a restarted node), or whose contracts are not here, stops the task with
+ * DEPLOYMENT_STALE: deploy again.
+ */
 async function resolveTarget(hre: HardhatRuntimeEnvironment, args: CommonArgs) {
-  const { readDeployment, tryReadDeployment } = await import("../deploy/deployment");
+  const { readLiveDeployment, tryReadLiveDeployment } = await import("../deploy/deployment");
   const { predictContract } = await import("../deploy/create2");
   const { getAddress } = await import("ethers");
   const chainId = (await hre.ethers.provider.getNetwork()).chainId;
   if (!args.module) {
-    const record = readDeployment(chainId, args.deploymentsDir);
+    const { record } = await readLiveDeployment(hre.ethers.provider, args.deploymentsDir);
     return {
       record,
       target: { safe: record.safe, module: record.module, lens: record.lens, moduleBlock: record.moduleBlock, tokens: record.tokens, salt: record.salt },
@@ -45,7 +49,7 @@ async function resolveTarget(hre: HardhatRuntimeEnvironment, args: CommonArgs) {
   }
   const contract = await hre.ethers.getContractAt("AgentTreasuryModule", module);
   const safe = getAddress(await contract.avatar());
-  const record = tryReadDeployment(chainId, args.deploymentsDir);
+  const record = await tryReadLiveDeployment(hre.ethers.provider, args.deploymentsDir);
   const sameModule = record && record.module.toLowerCase() === module.toLowerCase();
   const lens = record?.lens ?? (await predictContract(hre, "AgentTreasuryLens"));
   return {

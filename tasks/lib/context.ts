@@ -46,17 +46,18 @@ export class TaskInputError extends Error {
 }
 
 export async function clientContext(hre: HardhatRuntimeEnvironment, args: ClientTaskArgs): Promise<ClientContext> {
-  const { readDeployment, tryReadDeployment, deploymentsDir } = await import("../../deploy/deployment");
+  const { readLiveDeployment, tryReadLiveDeployment, deploymentsDir } = await import("../../deploy/deployment");
   const chainId = (await hre.ethers.provider.getNetwork()).chainId;
   let record: DeploymentRecord | undefined;
   let module: string;
   if (args.module) {
     if (!isAddress(args.module)) throw new TaskInputError(`--module "${args.module}" is not an address.`);
     module = getAddress(args.module);
-    const candidate = tryReadDeployment(chainId, args.deploymentsDir);
+    const candidate = await tryReadLiveDeployment(hre.ethers.provider, args.deploymentsDir);
     record = candidate && candidate.module.toLowerCase() === module.toLowerCase() ? candidate : undefined;
   } else {
-    record = readDeployment(chainId, args.deploymentsDir);
+    // A record of another instance of this chain (a restarted node) stops here with DEPLOYMENT_STALE.
+    ({ record } = await readLiveDeployment(hre.ethers.provider, args.deploymentsDir));
     module = getAddress(record.module);
   }
   if ((await hre.ethers.provider.getCode(module)) === "0x") {

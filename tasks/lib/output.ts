@@ -47,6 +47,7 @@ export const CLI_ERROR_CODES = [
   // What the caller passed (flags, files, the network) and where things are
   "INVALID_REQUEST",
   "DEPLOYMENT_NOT_FOUND",
+  "DEPLOYMENT_STALE",
   "MODULE_NOT_FOUND",
   "POLICY_INVALID",
   "UNIT_INVALID",

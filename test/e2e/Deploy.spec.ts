@@ -50,7 +50,11 @@ describe("treasury CLI on hardhat nodes (e2e)", function () {
   let node: LocalNode;
   let dir: string;
   let first: DeployResult;
-  let firstRecord: { safeInfra: { proxyFactory: string; singleton: string; fallbackHandler: string; multiSendCallOnly: string }; tokens: Record<string, string> };
+  let firstRecord: {
+    safeInfra: { proxyFactory: string; singleton: string; fallbackHandler: string; multiSendCallOnly: string };
+    tokens: Record<string, string>;
+    moduleBlock?: number;
+  };
   const work = tempDir("e2e-files");
 
   before(async function () {
@@ -197,6 +201,32 @@ describe("treasury CLI on hardhat nodes (e2e)", function () {
       ]);
       expect(r.stderr).to.contain("nothing to do");
       expect(await node.provider.getBlockNumber()).to.equal(blockBefore);
+    });
+
+    it("test_deploy_recordAndIgnitionJournalsOfAnotherNodeInstance_setAsideAndWrittenAfresh", async function () {
+      // The record names the node instance it was written on.
+      const file = path.join(dir, "31337.json");
+      const genesis = (await node.provider.getBlock(0))!.hash!;
+      const { instanceId } = (await node.provider.send("hardhat_metadata", [])) as { instanceId: string };
+      expect(firstRecord).to.include({ genesisHash: genesis, nodeInstance: instanceId });
+      // A record from before a node restart (another genesis block) is kept under its stale name, not overwritten.
+      const stale = { ...firstRecord, genesisHash: "0x" + "ee".repeat(32), deployedAt: "2020-01-01T00:00:00.000Z" };
+      fs.writeFileSync(file, JSON.stringify(stale));
+      // So are Ignition's journals of that instance.
+      const ignition = path.join(dir, "ignition", "chain-31337");
+      fs.writeFileSync(path.join(ignition, "node-instance.json"), JSON.stringify({ instanceId: "0x" + "dd".repeat(32) }));
+      const r = await runCli(node, ["treasury:deploy", "--policy", EXAMPLE, "--json"], { env: { DEPLOYMENTS_DIR: dir } });
+      expect(deployResult(r).changed).to.deep.equal([]);
+      const kept = path.join(dir, "31337.eeeeeeee.stale.json");
+      expect(r.stderr).to.contain(`deployment record ${file} belongs to chain 31337 (genesis 0xeeeeeeee…`).and.contain(`set aside as ${kept}`);
+      expect(JSON.parse(fs.readFileSync(kept, "utf8"))).to.deep.equal(stale);
+      const keptIgnition = path.join(dir, "ignition", "chain-31337.dddddddd.stale");
+      expect(r.stderr).to.contain(`Ignition journal directory ${ignition} belongs to chain 31337 (node instance 0xdddddddd…)`).and.contain(`set aside as ${keptIgnition}`);
+      expect(fs.existsSync(path.join(keptIgnition, "infra", "journal.jsonl"))).to.equal(true);
+      expect(JSON.parse(fs.readFileSync(path.join(ignition, "node-instance.json"), "utf8"))).to.deep.equal({ instanceId });
+      const rewritten = JSON.parse(fs.readFileSync(file, "utf8"));
+      expect(rewritten).to.include({ genesisHash: genesis, nodeInstance: instanceId, module: first.module, moduleBlock: firstRecord.moduleBlock });
+      expect(rewritten.deployedAt).to.not.equal(stale.deployedAt);
     });
 
     describe("when a limit changes in the file", function () {

@@ -32,15 +32,16 @@ export async function freePort(): Promise<number> {
 
 export interface LocalNode {
   url: string;
+  port: number;
   chainId: bigint;
   provider: JsonRpcProvider;
   process: ChildProcess;
   stop(): Promise<void>;
 }
 
-/** Starts `hardhat node` on a free loopback port and waits until its JSON-RPC answers. */
-export async function startNode(chainId = 31337): Promise<LocalNode> {
-  const port = await freePort();
+/** Starts `hardhat node` on a free loopback port (or on `port`) and waits until its JSON-RPC answers. */
+export async function startNode(chainId = 31337, port?: number): Promise<LocalNode> {
+  port ??= await freePort();
   const child = spawn(process.execPath, [HARDHAT_CLI, "node", "--hostname", "127.0.0.1", "--port", String(port)], {
     cwd: ROOT,
     env: { ...process.env, HARDHAT_NODE_CHAIN_ID: String(chainId) },
@@ -82,6 +83,7 @@ export async function startNode(chainId = 31337): Promise<LocalNode> {
   provider.pollingInterval = 50;
   return {
     url,
+    port,
     chainId: answered,
     provider,
     process: child,
@@ -95,6 +97,16 @@ export async function startNode(chainId = 31337): Promise<LocalNode> {
       clearTimeout(timer);
     },
   };
+}
+
+/**
+ * Restarts the node as an operator would: stops it by its pid (SIGTERM, waiting for the exit) and starts a fresh
+ * `hardhat node` on the same port with the same chain id. The new node has the same chain id and URL but a new
+ * genesis block, a new instance id and no state. Returns the new node (its provider is new too).
+ */
+export async function restartNode(node: LocalNode): Promise<LocalNode> {
+  await node.stop();
+  return startNode(Number(node.chainId), node.port);
 }
 
 export interface CliResult {
@@ -148,6 +160,50 @@ export async function runCli(node: LocalNode, args: string[], opts: CliOptions =
     json = undefined;
   }
   return { code, stdout, stderr, json, killed, ms: Date.now() - started };
+}
+
+/** A long-running CLI task (e.g. `treasury:monitor`) as a child process, stopped by its pid. */
+export interface CliProcess {
+  pid: number;
+  stdout(): string;
+  stderr(): string;
+  /** Resolves when `stream` matches `pattern`; rejects with the output when the process exits first or time runs out. */
+  waitFor(stream: "stdout" | "stderr", pattern: RegExp | ((text: string) => boolean), timeoutMs: number): Promise<void>;
+  /** Sends `signal` (default SIGTERM) to the process by its pid and waits for its exit code. */
+  stop(signal?: NodeJS.Signals): Promise<number | null>;
+}
+
+/** Starts `hardhat <args>` against `node` and returns at once (see {@link runCli} for one-shot commands). */
+export function startCli(node: LocalNode, args: string[], opts: { env?: Record<string, string> } = {}): CliProcess {
+  const child = spawn(process.execPath, [HARDHAT_CLI, ...args, "--network", "localhost"], {
+    cwd: ROOT,
+    env: { ...process.env, RPC_URL: node.url, ...opts.env },
+    stdio: ["ignore", "pipe", "pipe"],
+  });
+  const out = { stdout: "", stderr: "" };
+  child.stdout?.on("data", (d: Buffer) => (out.stdout += d.toString()));
+  child.stderr?.on("data", (d: Buffer) => (out.stderr += d.toString()));
+  const exited = new Promise<number | null>((resolve) => child.on("exit", (code) => resolve(code)));
+  const running = () => child.exitCode === null && child.signalCode === null;
+  return {
+    pid: child.pid!,
+    stdout: () => out.stdout,
+    stderr: () => out.stderr,
+    async waitFor(stream, pattern, timeoutMs) {
+      const test = typeof pattern === "function" ? pattern : (text: string) => pattern.test(text);
+      const deadline = Date.now() + timeoutMs;
+      while (!test(out[stream])) {
+        if (!running() || Date.now() > deadline) {
+          throw new Error(`${running() ? `timed out after ${timeoutMs} ms` : `exited (${child.exitCode ?? child.signalCode})`} waiting for ${pattern} on ${stream}:\n${out.stderr.slice(-3000)}\n${out.stdout.slice(-2000)}`);
+        }
+        await new Promise((r) => setTimeout(r, 50));
+      }
+    },
+    async stop(signal = "SIGTERM") {
+      if (running() && child.pid !== undefined) process.kill(child.pid, signal);
+      return exited;
+    },
+  };
 }
 
 const tempDirs: string[] = [];

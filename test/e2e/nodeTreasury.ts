@@ -2,8 +2,9 @@
  * A treasury on a `hardhat node`, built directly with the generated contract factories (seconds, where the policy
  * pipeline takes tens of seconds): Safe 1.5.0 2-of-3 with 100 ETH and 1,000,000 USDC, the module enabled and
  * configured by owner-signed Safe transactions, like `treasuryFixture`. Used by the e2e specs of the client and the
- * CLI, which run child processes against the node. Writes a deployment record so the CLI finds it by name.
- * No tests here.
+ * CLI, which run child processes against the node. Writes a deployment record so the CLI finds it by name, bound to
+ * the node's instance (genesis hash and Hardhat instance id) like `treasury:deploy` writes it, and like it sets aside
+ * a record of an earlier instance of the node. No tests here.
  */
 import { Contract, JsonRpcProvider, NonceManager, Signer, Wallet, ZeroAddress, id, parseEther, parseUnits } from "ethers";
 import {
@@ -16,7 +17,8 @@ import {
   Safe__factory,
 } from "../../typechain-types";
 import { SAFE_ABI, execSafeCall } from "../../sdk/safe";
-import { writeDeployment } from "../../deploy/deployment";
+import { previousDeployment, writeDeployment } from "../../deploy/deployment";
+import { readChainIdentity } from "../../sdk/chainIdentity";
 import { hardhatDevWallets } from "../../tasks/lib/keys";
 
 export interface NodeTreasury {
@@ -41,9 +43,10 @@ export interface NodeTreasury {
 /**
  * Deploys the treasury. Agent "payroll" has ETH limits 1/3/1d/10 and USDC 1,000/5,000/1d/50,000; co-signers 2 of
  * 3; one guardian. With `deploymentsDir`, writes `<dir>/<chainId>.json` (31337, or the node's chain id) naming the
- * agent "payroll" and the token "USDC".
+ * agent "payroll" and the token "USDC" (a record of an earlier node instance there is set aside first, with one line
+ * to `log`).
  */
-export async function deployNodeTreasury(provider: JsonRpcProvider, deploymentsDir?: string): Promise<NodeTreasury> {
+export async function deployNodeTreasury(provider: JsonRpcProvider, deploymentsDir?: string, log: (line: string) => void = () => {}): Promise<NodeTreasury> {
   const dev = hardhatDevWallets().map((w) => new Wallet(w.privateKey, provider));
   const [deployerKey, o1, o2, o3, agent, relayer, c1, c2, c3, guardian, attacker, alice, bob] = dev;
   const deployer: Signer = new NonceManager(deployerKey);
@@ -108,6 +111,8 @@ export async function deployNodeTreasury(provider: JsonRpcProvider, deploymentsD
     wallets: { deployer: deployerKey, owners: [o1, o2, o3], agent, relayer, cosigners: [c1, c2, c3], guardian, alice, bob, attacker },
   };
   if (deploymentsDir) {
+    const identity = await readChainIdentity(provider);
+    await previousDeployment(provider, identity, log, deploymentsDir);
     writeDeployment(
       {
         chainId: (await provider.getNetwork()).chainId.toString(),
@@ -121,6 +126,8 @@ export async function deployNodeTreasury(provider: JsonRpcProvider, deploymentsD
         tokens: { USDC: out.usdc },
         deployedAt: new Date().toISOString(),
         moduleBlock: 0,
+        genesisHash: identity.genesisHash,
+        nodeInstance: identity.instanceId,
       },
       deploymentsDir,
     );

@@ -79,7 +79,7 @@ export interface TreasuryStatus {
 }
 
 const INTENT_QUEUED =
-  "event IntentQueued(bytes32 indexed intentId, address indexed agent, uint48 eta, (address agent,address target,uint256 value,bytes data,uint256 nonce,bytes32 idempotencyKey,uint48 validAfter,uint48 validUntil,bytes32 rationale) intent)";
+  "event IntentQueued(bytes32 indexed intentId, address indexed agent, uint48 eta, (address agent,address target,uint256 value,bytes data,uint256 nonce,bytes32 idempotencyKey,uint48 validAfter,uint48 validUntil,bytes32 rationale,bool review) intent)";
 const TRANSFER = new Interface(["function transfer(address to, uint256 amount)"]);
 const QUEUED = 2n;
 

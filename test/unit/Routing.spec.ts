@@ -453,6 +453,22 @@ describe("Routing", function () {
       }
     });
 
+    it("test_submit_callAllowedBeforeSetTarget_deniedOnceItIsTheTarget", async function () {
+      // An allowed call granted while the contract was an ordinary target does not survive it becoming the target.
+      const fx = await loadFixture(treasuryFixture);
+      const modifier = await ethers.deployContract("MockCallTarget");
+      const modifierAddress = await modifier.getAddress();
+      const ping = modifier.interface.getFunction("ping")!.selector;
+      await fx.asOwners(fx.module.interface.encodeFunctionData("setAllowedCall", [fx.agent.address, modifierAddress, ping, true]));
+      const data = modifier.interface.encodeFunctionData("ping", [1n]);
+      await expect(submitSigned(fx, await buildIntent(fx, { target: modifierAddress, data }))).to.emit(fx.module, "IntentExecuted");
+      expect(await modifier.pings()).to.equal(1n);
+      await fx.asOwners(fx.module.interface.encodeFunctionData("setTarget", [modifierAddress]));
+      expect(await fx.lens.isAllowedCall(fx.moduleAddress, fx.agent.address, modifierAddress, ping)).to.equal(true);
+      await expectDenied(fx, await buildIntent(fx, { target: modifierAddress, data }), DenyReason.TargetNotAllowed);
+      expect(await modifier.pings()).to.equal(1n);
+    });
+
     it("test_setAllowedCall_onTheTarget_revertsTargetForbidden", async function () {
       const fx = await loadFixture(treasuryFixture);
       const { modifier, modifierAddress } = await withTarget(fx);

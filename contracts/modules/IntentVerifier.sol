@@ -26,8 +26,9 @@ abstract contract IntentVerifier is AgentRegistry {
     );
 
     /// @dev v3: a co-signer's signature names the co-signer era it was made in (EscalationQueue).
-    bytes32 internal constant COSIGNER_APPROVAL_TYPEHASH =
-        keccak256("CosignerApproval(bytes32 intentId,uint16 cosignerEra)");
+    bytes32 internal constant COSIGNER_APPROVAL_TYPEHASH = keccak256(
+        "CosignerApproval(bytes32 intentId,uint16 cosignerEra)"
+    );
 
     /// @dev Sequences of lanes other than 0; lane 0 lives in the agent's state slot (one write per payment).
     mapping(uint32 id => mapping(uint192 lane => uint64 sequence)) private _laneNonces;

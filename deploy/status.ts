@@ -1,8 +1,8 @@
 /**
  * `treasury:status`: what the treasury holds and how each agent's fence stands right now. Balances of the Safe,
  * each agent's limits with its available auto-tier allowance, frozen state and strikes (lens), the pause flag,
- * and the queued intents (found from `IntentQueued` logs, confirmed with `module.intent()`) with eta, expiry and
- * approvals.
+ * and the queued intents (found from `IntentQueued` logs, confirmed with `module.intent()`) with eta, expiry,
+ * approvals and whether the agent asked for review; the module's exec target when it is not the Safe (v3).
  */
 import { Interface, ZeroAddress, getAddress } from "ethers";
 import type { HardhatRuntimeEnvironment } from "hardhat/types";
@@ -55,6 +55,8 @@ export interface QueuedIntentStatus {
   threshold: number;
   /** True when it can run now (eta passed, not expired, enough approvals). */
   ready: boolean;
+  /** v3: the agent signed a request for human review (it was queued even if within its limits). */
+  review: boolean;
 }
 
 export interface TreasuryStatus {
@@ -62,6 +64,8 @@ export interface TreasuryStatus {
   safe: string;
   module: string;
   lens: string;
+  /** v3: the module's exec target (a Zodiac modifier in front of the Safe), only when it is not the Safe itself. */
+  target?: string;
   paused: boolean;
   moduleEnabled: boolean;
   balances: AssetAmount[];
@@ -75,7 +79,7 @@ export interface TreasuryStatus {
 }
 
 const INTENT_QUEUED =
-  "event IntentQueued(bytes32 indexed intentId, address indexed agent, uint48 eta, (address agent,address target,uint256 value,bytes data,uint256 nonce,bytes32 idempotencyKey,uint48 validAfter,uint48 validUntil,bytes32 rationale) intent)";
+  "event IntentQueued(bytes32 indexed intentId, address indexed agent, uint48 eta, (address agent,address target,uint256 value,bytes data,uint256 nonce,bytes32 idempotencyKey,uint48 validAfter,uint48 validUntil,bytes32 rationale,bool review) intent)";
 const TRANSFER = new Interface(["function transfer(address to, uint256 amount)"]);
 const QUEUED = 2n;
 
@@ -185,6 +189,7 @@ export async function readStatus(
       approvals: Number(record.approvals),
       threshold,
       ready: eta <= now && now < expires && Number(record.approvals) >= threshold,
+      review: Boolean(intent.review),
     });
   }
 
@@ -193,6 +198,7 @@ export async function readStatus(
     safe: getAddress(target.safe),
     module: getAddress(target.module),
     lens: getAddress(target.lens),
+    ...(state.target !== undefined && state.target.toLowerCase() !== target.safe.toLowerCase() ? { target: state.target } : {}),
     paused: await module.paused(),
     moduleEnabled: state.moduleEnabled,
     balances,

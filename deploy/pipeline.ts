@@ -40,8 +40,8 @@ import {
   getSafeSingletonDeployment,
 } from "@safe-global/safe-deployments";
 import type { EIP1193Provider, ExecutionEventListener, IgnitionModule, IgnitionModuleResult } from "@nomicfoundation/ignition-core";
-import { LOCAL_CHAIN_ID, Policy, PolicyError, PolicyIssue, ResolvedPolicy, formatPath, loadPolicy, resolvePolicy } from "./policy";
-import { DeploymentRecord, deploymentsDir, previousDeployment, writeDeployment } from "./deployment";
+import { LOCAL_CHAIN_ID, Policy, PolicyError, PolicyIssue, ResolvedPolicy, formatPath, loadPolicy, resolvePolicy, targetIssues } from "./policy";
+import { DeploymentRecord, deploymentsDir, previousDeployment, tryReadDeployment, writeDeployment } from "./deployment";
 import { readChainIdentity, setAside } from "../sdk/chainIdentity";
 import { CREATE2_SALT, DevNode, detectDevNode, ensureCreateX, initCodeOf, predictCreate2Address } from "./create2";
 import { PlanItem, planPolicy } from "./plan";
@@ -774,6 +774,7 @@ function preflight(policy: Policy, resolved: ResolvedPolicy, safe: string, modul
       if (bad) issues.push({ path: formatPath(["agents", a, "allowedCalls", i, "target"]), message: `a call target cannot be ${bad}`, value: c.targetLabel });
     });
   });
+  issues.push(...targetIssues(resolved, module));
   if (issues.length > 0) throw new PolicyError(issues, file);
 }
 

@@ -15,11 +15,13 @@ import {
   AgentConfigValue,
   ETH_ASSET,
   Policy,
+  PolicyError,
   RECIPIENT_MODE_NAME,
   policySalt,
   ResolvedAsset,
   ResolvedPolicy,
   resolvePolicy,
+  targetIssues,
 } from "./policy";
 import { formatAmount, formatDuration, formatTimestamp } from "./units";
 import { SAFE_ABI } from "../sdk/safe";
@@ -35,7 +37,8 @@ export type PlanKind =
   | "setAssetLimit"
   | "setAllowedCall"
   | "setRecipient"
-  | "setTreasuryLimit";
+  | "setTreasuryLimit"
+  | "setTarget";
 
 export interface PlanItem {
   kind: PlanKind;
@@ -103,6 +106,8 @@ export interface ChainState {
   treasuryLimits: Map<string, { asset: string; perWindow: bigint; window: bigint }>;
   /** Every asset that appears in a limit event, lower-case. */
   seenAssets: Set<string>;
+  /** v3: the module's exec target (`target()`; the avatar unless set). Absent when the module is not deployed, or predates v3. */
+  target?: string;
 }
 
 /** What the caller wants looked at besides what the events reveal (the policy's own agents and entries). */
@@ -182,6 +187,12 @@ export async function readChainState(hre: HardhatRuntimeEnvironment, target: Pla
   if (!moduleDeployed) return state;
 
   state.cosigners = { members: (await module.cosigners()).map((m) => getAddress(m)), threshold: Number(await module.threshold()) };
+  try {
+    // ethers v6: `module.target` is the contract's address; the Zodiac function is reached through getFunction.
+    state.target = getAddress(await module.getFunction("target")());
+  } catch {
+    // A module deployed before v3 has no target(): its calls always go to the avatar.
+  }
 
   const topics: string[] = [];
   configInterface.forEachEvent((event) => topics.push(event.topicHash));
@@ -439,6 +450,32 @@ export async function planPolicy(
       description: `enable module ${to} on Safe ${getAddress(deployment.safe)}`,
       loosens: true,
       call: { to: getAddress(deployment.safe), data: safeIface.encodeFunctionData("enableModule", [to]) },
+    });
+  }
+
+  // v3: where the module's calls go. Early in the plan, so calls allowed on a former target are no longer refused.
+  const avatar = getAddress(deployment.safe);
+  const wantTarget = resolved.target === undefined || lower(resolved.target) === lower(avatar) ? avatar : getAddress(resolved.target);
+  const chainTarget = state.target ?? (state.moduleDeployed ? undefined : avatar);
+  if (resolved.target !== undefined && wantTarget !== avatar) {
+    const issues = targetIssues(resolved, to);
+    if (issues.length > 0) throw new PolicyError(issues);
+    if (chainTarget === undefined) {
+      throw new PlanError(`The module ${to} has no target() (it predates v3), so the policy's target ${wantTarget} cannot be set: deploy a v3 module, or remove target from the file.`);
+    }
+  }
+  if (chainTarget !== undefined && lower(chainTarget) !== lower(wantTarget)) {
+    const name = (a: string) => (lower(a) === lower(avatar) ? `the Safe ${avatar}` : a);
+    items.push({
+      kind: "setTarget",
+      description:
+        `exec target ${name(chainTarget)} -> ${name(wantTarget)}` +
+        (wantTarget === avatar
+          ? " (module calls go straight to the Safe, without the modifier's checks)"
+          : " (module calls reach the Safe through this contract: a Zodiac modifier that must have the module enabled; review what it checks)"),
+      // The plan cannot know what a modifier checks, so any change of the execution path is shown for review.
+      loosens: true,
+      call: call(m.encodeFunctionData("setTarget", [wantTarget])),
     });
   }
 

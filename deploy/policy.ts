@@ -216,6 +216,8 @@ export interface ResolvedPolicy {
   saltLabel: string;
   guardians: string[];
   cosigners: { members: string[]; threshold: number };
+  /** v3: the module's exec target (a Zodiac modifier); undefined = the Safe (avatar) itself. */
+  target?: string;
   treasuryLimits: { asset: ResolvedAsset; perWindow: bigint; window: number }[];
   agents: ResolvedAgent[];
   /** Every asset the policy names, by lower-case address (ETH under address(0)). */
@@ -438,6 +440,16 @@ export async function resolvePolicy(policy: Policy, provider: Provider, opts: Re
   }
   const localEth = policy.localEth === undefined || !isLocal ? 0n : amountAt(policy.localEth, 18, ["localEth"]);
 
+  // v3: a separate exec target is a contract (a Zodiac modifier forwarding to the Safe); the Safe itself is the default.
+  let target: string | undefined;
+  if (policy.target !== undefined) {
+    target = getAddress(policy.target);
+    if (safe.kind === "existing" && target === safe.address) target = undefined;
+    else if ((await provider.getCode(target)) === "0x") {
+      add(["target"], `${target} has no contract on chain ${chainId}: the target must be a Zodiac modifier (deployed, with the module enabled) or the Safe itself; omit it for the Safe`, policy.target);
+    }
+  }
+
   if (issues.length > 0) throw new PolicyError(issues, opts.file);
   const assets: Record<string, ResolvedAsset> = {};
   for (const [key, asset] of byAddress) assets[key] = asset;
@@ -448,6 +460,7 @@ export async function resolvePolicy(policy: Policy, provider: Provider, opts: Re
     saltLabel: policy.salt,
     guardians: policy.guardians.map((g) => getAddress(g)),
     cosigners: { members: policy.cosigners.members.map((m) => getAddress(m)), threshold: policy.cosigners.threshold },
+    ...(target !== undefined ? { target } : {}),
     treasuryLimits,
     agents,
     assets,
@@ -455,4 +468,29 @@ export async function resolvePolicy(policy: Policy, provider: Provider, opts: Re
     localTokens,
     localEth,
   };
+}
+
+/**
+ * v3: what the module refuses about a policy's `target` (`setTarget` refuses the module itself, and no agent may
+ * call the exec target), as policy issues naming the field. Empty when the target is fine or absent.
+ */
+export function targetIssues(resolved: ResolvedPolicy, module: string): PolicyIssue[] {
+  const issues: PolicyIssue[] = [];
+  const target = resolved.target;
+  if (target === undefined) return issues;
+  if (target.toLowerCase() === module.toLowerCase()) {
+    issues.push({ path: "target", message: `the target cannot be the module itself (${getAddress(module)}): name the Zodiac modifier in front of the Safe, or omit it`, value: target });
+  }
+  resolved.agents.forEach((agent, a) => {
+    agent.allowedCalls.forEach((c, i) => {
+      if (c.target.toLowerCase() === target.toLowerCase()) {
+        issues.push({
+          path: formatPath(["agents", a, "allowedCalls", i, "target"]),
+          message: `a call target cannot be the module's exec target (${target}): agents never call the modifier in front of the Safe`,
+          value: c.targetLabel,
+        });
+      }
+    });
+  });
+  return issues;
 }

@@ -188,6 +188,8 @@ const policyObject = z
         threshold: z.number().int("must be a whole number").min(1, "must be at least 1"),
       })
       .strict(),
+    /** v3: the module's exec target (a Zodiac modifier in front of the Safe); absent = the Safe itself. */
+    target: address.optional(),
     tokens: z.record(symbol, address).optional(),
     localTokens: z.record(symbol, localTokenSchema).optional(),
     localEth: amount.optional(),
@@ -255,6 +257,9 @@ function crossCheck(policy: PolicyShape, ctx: z.RefinementCtx) {
       issue(ctx, ["safe", "threshold"], `threshold ${policy.safe.threshold} is above the ${policy.safe.owners.length} owners`);
     }
     duplicates(ctx, policy.safe.owners, ["safe", "owners"], "owner");
+  }
+  if (policy.target !== undefined && /^0x0{40}$/i.test(policy.target)) {
+    issue(ctx, ["target"], "the zero address cannot receive the module's calls: omit target to send them to the Safe itself");
   }
   if (/^0x/i.test(policy.salt) && !(isHexString(policy.salt, 32))) {
     issue(ctx, ["salt"], "a hex salt must be exactly 32 bytes (0x + 64 hex digits); any other text is hashed");

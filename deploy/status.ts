@@ -1,9 +1,10 @@
 /**
  * `treasury:status`: what the treasury holds and how each agent's fence stands right now. Balances of the Safe,
  * each agent's limits with its available auto-tier allowance, frozen state and strikes (lens), the pause flag,
- * and the queued intents (found from `IntentQueued` logs, confirmed with `module.intent()`) with eta, expiry and
- * approvals. A pause and frozen agents are also shown apart (`emergency`), each with who did it and the owners'
- * command that undoes it (deploy/owners.ts).
+ * and the queued intents (found from `IntentQueued` logs, confirmed with `module.intent()`) with eta, expiry,
+ * approvals and whether the agent asked for review; the module's exec target when it is not the Safe (v3). A pause
+ * and frozen agents are also shown apart (`emergency`), each with who did it and the owners' command that undoes it
+ * (deploy/owners.ts).
  */
 import { Interface, ZeroAddress, getAddress } from "ethers";
 import type { HardhatRuntimeEnvironment } from "hardhat/types";
@@ -57,6 +58,8 @@ export interface QueuedIntentStatus {
   threshold: number;
   /** True when it can run now (eta passed, not expired, enough approvals). */
   ready: boolean;
+  /** v3: the agent signed a request for human review (it was queued even if within its limits). */
+  review: boolean;
 }
 
 export interface TreasuryStatus {
@@ -64,6 +67,8 @@ export interface TreasuryStatus {
   safe: string;
   module: string;
   lens: string;
+  /** v3: the module's exec target (a Zodiac modifier in front of the Safe), only when it is not the Safe itself. */
+  target?: string;
   paused: boolean;
   /** The pause and the frozen agents, with who did it and the owners' command that undoes each. */
   emergency: EmergencyState;
@@ -189,6 +194,7 @@ export async function readStatus(
       approvals: Number(record.approvals),
       threshold,
       ready: eta <= now && now < expires && Number(record.approvals) >= threshold,
+      review: Boolean(intent.review),
     });
   }
 
@@ -197,6 +203,7 @@ export async function readStatus(
     safe: getAddress(target.safe),
     module: getAddress(target.module),
     lens: getAddress(target.lens),
+    ...(state.target !== undefined && state.target.toLowerCase() !== target.safe.toLowerCase() ? { target: state.target } : {}),
     paused: await module.paused(),
     emergency: await readEmergency(hre, target, { names: opts.names }),
     moduleEnabled: state.moduleEnabled,

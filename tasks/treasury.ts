@@ -262,7 +262,15 @@ task("treasury:status", "Shows the Safe's balances, each agent's limits and allo
         return status;
       },
       (s) => {
-        printFields({ chainId: s.chainId, safe: s.safe, module: s.module, "module enabled": s.moduleEnabled, paused: s.paused, "chain time": s.at });
+        printFields({
+          chainId: s.chainId,
+          safe: s.safe,
+          module: s.module,
+          target: s.target !== undefined ? `${s.target} (a modifier: the module's calls reach the Safe through it)` : undefined,
+          "module enabled": s.moduleEnabled,
+          paused: s.paused,
+          "chain time": s.at,
+        });
         printEmergency(stopped);
         printTable("Safe balances", ["asset", "amount"], s.balances.map((b) => [b.symbol, b.amount]));
         process.stdout.write(`\nCo-signers: ${s.cosigners.threshold} of ${s.cosigners.members.length}: ${s.cosigners.members.join(", ") || "(none)"}\n`);
@@ -280,8 +288,8 @@ task("treasury:status", "Shows the Safe's balances, each agent's limits and allo
         printTable("Treasury-wide limits", ["asset", "per window", "window", "spent in window"], s.treasuryLimits.map((t) => [t.symbol, t.perWindow, t.window, t.spentInWindow]));
         printTable(
           "Queued intents",
-          ["intent", "agent", "action", "eta", "expires", "approvals", "ready"],
-          s.queued.map((q) => [`${q.intentId.slice(0, 10)}…`, q.agentName ?? q.agent, q.action, q.eta, q.expiresAt, `${q.approvals}/${q.threshold}`, q.ready ? "yes" : "no"]),
+          ["intent", "agent", "action", "review", "eta", "expires", "approvals", "ready"],
+          s.queued.map((q) => [`${q.intentId.slice(0, 10)}…`, q.agentName ?? q.agent, q.action, q.review ? "requested" : "", q.eta, q.expiresAt, `${q.approvals}/${q.threshold}`, q.ready ? "yes" : "no"]),
         );
       },
     );

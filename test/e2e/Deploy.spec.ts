@@ -9,7 +9,7 @@ import fs from "fs";
 import path from "path";
 import { expect } from "chai";
 import { Contract, HDNodeWallet, Wallet, getAddress, id, parseEther, parseUnits, toBeHex } from "ethers";
-import { AgentTreasuryModule__factory, MockERC20__factory } from "../../typechain-types";
+import { AgentTreasuryModule__factory, MockCallTarget__factory, MockERC20__factory } from "../../typechain-types";
 import { SAFE_ABI } from "../../sdk/safe";
 import { Intent, hashIntent, signIntent } from "../../sdk/eip712";
 import { readBatch } from "../../deploy/batch";
@@ -103,6 +103,13 @@ describe("treasury CLI on hardhat nodes (e2e)", function () {
         path: "agents[1].escalationDelay",
         message: /unknown unit "parsecs"/,
         value: "5 parsecs",
+      },
+      {
+        name: "target with no contract",
+        mutate: (p) => (p.target = EMPLOYEE.address),
+        path: "target",
+        message: /has no contract on chain 31337: the target must be a Zodiac modifier/,
+        value: EMPLOYEE.address,
       },
       {
         name: "token address with no contract",
@@ -314,11 +321,104 @@ describe("treasury CLI on hardhat nodes (e2e)", function () {
           approvals: 1,
           threshold: 2,
           ready: false,
+          review: false,
         });
+        expect(status).to.not.have.property("target"); // the module's calls go to the Safe itself
         const payroll = status.agents.find((a) => a.name === "payroll")!;
         expect(payroll).to.include({ frozen: false, strikes: 0, maxStrikes: 3, recipientMode: "allowlist" });
         expect(payroll.limits.find((l) => l.symbol === "USDC")).to.include({ autoPerWindow: "30000", available: "30000", window: "1w" });
         expect(payroll.limits.find((l) => l.symbol === "ETH")).to.include({ autoPerTx: "0.5", available: "2", escalatedPerTx: "10" });
+      });
+    });
+
+    describe("when the policy names an exec target (v3, a Zodiac modifier in front of the Safe)", function () {
+      let withTarget: string;
+      let withoutTarget: string;
+      let modifier: string;
+      const plan = async (file: string) => {
+        const r = await runCli(node, ["treasury:plan", "--policy", file, "--json"], { env: { DEPLOYMENTS_DIR: dir } });
+        expect(r.code, r.stderr).to.equal(0);
+        return r.json as { items: { kind: string; description: string; loosens: boolean; to: string }[]; upToDate: boolean };
+      };
+      const apply = async (file: string) => {
+        const r = await runCli(node, ["treasury:apply", "--policy", file, "--json"], { env: { DEPLOYMENTS_DIR: dir } });
+        expect(r.code, r.stderr).to.equal(0);
+        return r.json as { mode: string; applied: string[]; pending: unknown[] };
+      };
+      const chainTarget = async () => getAddress(await AgentTreasuryModule__factory.connect(first.module, node.provider).getFunction("target")());
+
+      before(async function () {
+        // Any contract stands in for the modifier: plan and apply only set where the module's calls go.
+        const deployed = await new MockCallTarget__factory(dev[0].connect(node.provider)).deploy();
+        await deployed.waitForDeployment();
+        modifier = await deployed.getAddress();
+        // The configuration applied above, plus (or without) the target.
+        const policy = readExample();
+        policy.agents[0].limits![0].autoPerWindow = "30000";
+        policy.agents[1].maxStrikes = 3;
+        withoutTarget = writeJson(path.join(work, "dao-no-target.json"), policy);
+        withTarget = writeJson(path.join(work, "dao-target.json"), { ...policy, target: modifier });
+      });
+
+      it("test_plan_targetDiffersFromChain_plansSetTargetOnly", async function () {
+        expect(await chainTarget()).to.equal(first.safe);
+        const p = await plan(withTarget);
+        expect(p.upToDate).to.equal(false);
+        expect(p.items).to.have.length(1);
+        expect(p.items[0]).to.deep.include({ kind: "setTarget", loosens: true, to: first.module });
+        expect(p.items[0].description).to.match(new RegExp(`^exec target the Safe ${first.safe} -> ${modifier} \\(module calls reach the Safe through this contract`));
+        expect(await chainTarget()).to.equal(first.safe); // planning changes nothing
+      });
+
+      it("test_apply_target_setsItAndPlanIsUpToDateAndStatusShowsIt", async function () {
+        const blockBefore = await node.provider.getBlockNumber();
+        const applied = await apply(withTarget);
+        expect(applied.mode).to.equal("local");
+        expect(applied.applied).to.have.length(1);
+        expect(applied.applied[0]).to.match(/^exec target the Safe .* -> /);
+        expect(applied.pending).to.deep.equal([]);
+        expect(await chainTarget()).to.equal(modifier);
+        const module = AgentTreasuryModule__factory.connect(first.module, node.provider);
+        const events = await module.queryFilter(module.filters.TargetSet(), blockBefore + 1);
+        expect(events.map((e) => [e.args.previousTarget, e.args.newTarget])).to.deep.equal([[first.safe, modifier]]);
+        expect(getAddress(await module.avatar())).to.equal(first.safe); // balances are still read from the Safe
+
+        expect(await plan(withTarget)).to.deep.include({ upToDate: true, items: [] });
+        const status = await runCli(node, ["treasury:status", "--json"], { env: { DEPLOYMENTS_DIR: dir } });
+        expect(status.code, status.stderr).to.equal(0);
+        expect(status.json).to.include({ safe: first.safe, module: first.module, target: modifier });
+        const text = await runCli(node, ["treasury:status"], { env: { DEPLOYMENTS_DIR: dir } });
+        expect(text.stdout).to.match(new RegExp(`^target: +${modifier} \\(a modifier: the module's calls reach the Safe through it\\)$`, "m"));
+      });
+
+      it("test_plan_targetIsTheModuleOrAnAllowedCallTarget_refusedNamingTheField", async function () {
+        const policy = JSON.parse(fs.readFileSync(withoutTarget, "utf8")) as PolicyJson;
+        const files = [
+          writeJson(path.join(work, "dao-target-module.json"), { ...policy, target: first.module }),
+          writeJson(path.join(work, "dao-target-weth.json"), { ...policy, target: firstRecord.tokens.WETH }),
+        ];
+        const [self, called] = await Promise.all(files.map((f) => runCli(node, ["treasury:plan", "--policy", f, "--json"], { env: { DEPLOYMENTS_DIR: dir } })));
+        type Refusal = { error: { code: string; issues: { path: string; message: string; value: unknown }[] } };
+        for (const r of [self, called]) {
+          expect(r.code).to.equal(1);
+          expect((r.json as Refusal).error.code).to.equal("POLICY_INVALID");
+        }
+        expect((self.json as Refusal).error.issues).to.deep.equal([
+          { path: "target", message: `the target cannot be the module itself (${first.module}): name the Zodiac modifier in front of the Safe, or omit it`, value: first.module },
+        ]);
+        const [issue] = (called.json as Refusal).error.issues;
+        expect(issue).to.deep.include({ path: "agents[1].allowedCalls[0].target", value: "WETH" });
+        expect(issue.message).to.match(/a call target cannot be the module's exec target/);
+        expect(await chainTarget()).to.equal(modifier); // nothing changed
+      });
+
+      it("test_apply_targetRemovedFromFile_setsTheSafeBack", async function () {
+        const p = await plan(withoutTarget);
+        expect(p.items.map((i) => i.kind)).to.deep.equal(["setTarget"]);
+        expect(p.items[0].description).to.equal(`exec target ${modifier} -> the Safe ${first.safe} (module calls go straight to the Safe, without the modifier's checks)`);
+        await apply(withoutTarget);
+        expect(await chainTarget()).to.equal(first.safe);
+        expect(await plan(withoutTarget)).to.deep.include({ upToDate: true });
       });
     });
 

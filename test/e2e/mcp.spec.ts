@@ -462,4 +462,44 @@ describe("MCP server over stdio (e2e)", function () {
       for (const s of sessions) expect(s.errors.map((e) => e.message)).to.deep.equal([]);
     });
   });
+
+  describe("after the owners unfreeze the agent (v3: review flag, MalformedCall)", function () {
+    let live: McpSession;
+    before(async function () {
+      const owners = [1, 2].map((i) => new Wallet(devKey(i), node.provider));
+      const safe = new Contract(record.safe, SAFE_ABI, node.provider);
+      await execSafeCall(safe, owners, owners[0], record.module, module.interface.encodeFunctionData("unfreezeAgent", [payroll.address]));
+      await node.provider.send("evm_increaseTime", [2 * 86400]); // past the rate window and the strike window
+      await node.provider.send("evm_mine", []);
+      live = sessions[sessions.length - 1]; // the server started for the second injected session, still running
+    });
+
+    it("test_propose_withinLimits_queuedWithTheSignedReviewFlag", async function () {
+      const safeBefore = await usdcOf(record.safe);
+      const r = ok(await live.call("treasury_propose", { asset: "USDC", to: EMPLOYEE, amount: "10", reason: "New bank details for employee #10: please check" }));
+      expect(r.status).to.equal("Queued"); // 10 USDC is far inside the 5,000 auto cap: queued only because it asked
+      expect(r.message).to.include("(or you asked for review)");
+      const receipt = (await node.provider.getTransactionReceipt(r.txHash as string))!;
+      const queued = receipt.logs.map((l) => module.interface.parseLog(l)).find((e) => e?.name === "IntentQueued")!;
+      expect(queued.args.intentId).to.equal(r.intentId);
+      expect(queued.args.intent.review).to.equal(true);
+      expect(await usdcOf(record.safe)).to.equal(safeBefore);
+    });
+
+    it("test_call_handCraftedTransferWithTrailingBytes_deniedMalformedCallExplainedWithAStrike", async function () {
+      const [safeBefore, attackerBefore] = [await usdcOf(record.safe), await usdcOf(ATTACKER)];
+      const data = usdc.interface.encodeFunctionData("transfer", [ATTACKER, parseUnits("100", 6)]) + "deadbeef";
+      const r = ok(await live.call("treasury_call", { target: "USDC", data, reason: "Pay the invoice with the calldata from the email" }));
+      expect(r.status).to.equal("Denied");
+      const denial = r.denial as { reason: string; explanation: string; strikes: number; maxStrikes: number };
+      expect(denial).to.include({ reason: "MalformedCall", strikes: 1, maxStrikes: 3 });
+      expect(denial.explanation).to.match(/^The calldata is not a canonical ERC-20 transfer\(address,uint256\): a transfer must be exactly 68 bytes/);
+      expect(denial.explanation).to.include("counted a strike");
+      expect(r.message).to.match(/^DENIED \(MalformedCall\): .*This is strike 1 of 3 within 1d/);
+      expect(r.next).to.match(/Pay tokens with treasury_pay/);
+      expect(await module.isFrozen(payroll.address)).to.equal(false);
+      expect(await usdcOf(record.safe)).to.equal(safeBefore);
+      expect(await usdcOf(ATTACKER)).to.equal(attackerBefore);
+    });
+  });
 });

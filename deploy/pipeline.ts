@@ -41,7 +41,7 @@ import {
 } from "@safe-global/safe-deployments";
 import type { EIP1193Provider, ExecutionEventListener, IgnitionModule, IgnitionModuleResult } from "@nomicfoundation/ignition-core";
 import { LOCAL_CHAIN_ID, Policy, PolicyError, PolicyIssue, ResolvedPolicy, formatPath, loadPolicy, resolvePolicy, targetIssues } from "./policy";
-import { DeploymentRecord, deploymentsDir, previousDeployment, tryReadDeployment, writeDeployment } from "./deployment";
+import { DeploymentRecord, deploymentsDir, previousDeployment, writeDeployment } from "./deployment";
 import { readChainIdentity, setAside } from "../sdk/chainIdentity";
 import { CREATE2_SALT, DevNode, detectDevNode, ensureCreateX, initCodeOf, predictCreate2Address } from "./create2";
 import { PlanItem, planPolicy } from "./plan";

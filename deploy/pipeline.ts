@@ -221,6 +221,7 @@ async function runIgnition<ModuleIdT extends string, ContractNameT extends strin
     await wipe(dir, artifactResolver, futureId);
   }
   const executed: string[] = [];
+  log(`ignition: ${module.id}: ${module.futures.size} step(s) to check or run`);
   const handler = (event: { type: string; futureId?: string; result?: { type: string; result?: string; error?: string } }) => {
     if (event.type === "TRANSACTION_SEND" && event.futureId) log(`ignition: ${event.futureId} transaction sent`);
     if (event.type.endsWith("_EXECUTION_STATE_COMPLETE") && event.futureId && event.type !== "STATIC_CALL_EXECUTION_STATE_COMPLETE") {

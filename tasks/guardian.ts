@@ -46,7 +46,7 @@ task("guardian:pause", "Pauses the module: no submit, propose or execution until
         return { module: ctx.module, ...(await client.pause()) };
       },
       (r) => {
-        printFields({ module: r.module, paused: r.paused, by: r.by, txHash: r.txHash });
+        printFields({ module: r.module, paused: r.alreadyPaused ? "yes (it already was: nothing was sent)" : r.paused, by: r.by, txHash: r.txHash });
         process.stdout.write("\nOnly the Safe owners can unpause.\n");
       },
     );
@@ -70,7 +70,12 @@ task("guardian:freeze", "Freezes one agent: nothing it signed moves until the Sa
         return { module: ctx.module, ...(agent.name ? { agentName: agent.name } : {}), ...r };
       },
       (r) => {
-        printFields({ agent: "agentName" in r && r.agentName ? `${r.agentName} (${r.agent})` : r.agent, frozen: r.frozen, by: r.by, txHash: r.txHash });
+        printFields({
+          agent: "agentName" in r && r.agentName ? `${r.agentName} (${r.agent})` : r.agent,
+          frozen: r.alreadyFrozen ? "yes (it already was: nothing was sent)" : r.frozen,
+          by: r.by,
+          txHash: r.txHash,
+        });
         process.stdout.write("\nOnly the Safe owners can unfreeze.\n");
       },
     );

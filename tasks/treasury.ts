@@ -87,8 +87,9 @@ task("treasury:deploy", "Deploys a policy file: Safe (local chain), module, conf
       },
       (r) => {
         printFields({ chainId: r.chainId, network: r.network, mode: r.mode, safe: r.safe, module: r.module, implementation: r.implementation, factory: r.factory, lens: r.lens, record: r.deploymentFile });
-        printTable("Changed by this run", ["#", "change"], r.changed.map((c, i) => [i + 1, c]));
-        if (r.changed.length === 0) process.stdout.write("Nothing to do: the chain already matches the policy.\n");
+        if (r.changed.length > 0) printTable("Changed by this run", ["#", "change"], r.changed.map((c, i) => [i + 1, c]));
+        // Without --quiet the progress log (stderr) has already said so.
+        else if (args.quiet && !r.batchFile) process.stdout.write("\nNothing to do: the chain already matches the policy.\n");
         if (r.batchFile) {
           printTable("Waiting for the Safe owners", ["#", "loosens", "change"], r.pending.map((p, i) => [i + 1, p.loosens ? "yes" : "", p.description]));
           process.stdout.write(`\nBatch file: ${r.batchFile}\nNext steps:\n${r.nextSteps.map((s, i) => `  ${i + 1}. ${s}`).join("\n")}\n`);
@@ -153,7 +154,7 @@ task("treasury:apply", "Applies a policy file: executes the plan on the local ch
         const { buildBatch, writeBatch } = await import("../deploy/batch");
         const { executeAsOwners, canonicalSafeInfra } = await import("../deploy/pipeline");
         const { predictContract } = await import("../deploy/create2");
-        const { deploymentsDir } = await import("../deploy/deployment");
+        const { deploymentsDir, writeDeployment } = await import("../deploy/deployment");
         const { devWalletFor, resolveWallet } = await import("./lib/keys");
         const { SAFE_ABI } = await import("../sdk/safe");
         const provider = hre.ethers.provider;
@@ -163,32 +164,51 @@ task("treasury:apply", "Applies a policy file: executes the plan on the local ch
         checkPolicyMatchesTarget(policy, target);
         const resolved = await resolvePolicy(policy, provider, { localTokenAddresses: target.tokens, file: args.policy });
         const items = await planPolicy(hre, resolved, target);
+        const safe = new Contract(target.safe, SAFE_ABI, provider);
+        // As treasury:deploy decides it: on the local chain, with a Safe the policy created, the owners' development
+        // keys sign ("local"); anywhere else the owners get a Transaction Builder file ("live").
+        let ownerKeys: NonNullable<ReturnType<typeof devWalletFor>>[] = [];
+        let threshold = 0;
+        if (chainId === LOCAL_CHAIN_ID && typeof policy.safe === "object") {
+          ownerKeys = ((await safe.getOwners()) as string[]).map((o) => devWalletFor(o)).filter((w) => w !== undefined);
+          threshold = Number(await safe.getThreshold());
+        }
+        const local = threshold > 0 && ownerKeys.length >= threshold;
         const result = {
           chainId: chainId.toString(),
           safe: target.safe,
           module: target.module,
-          mode: "live" as "local" | "live",
+          mode: (local ? "local" : "live") as "local" | "live",
           applied: [] as string[],
           pending: items.map((i) => ({ kind: i.kind, description: i.description, loosens: i.loosens, to: i.call.to, data: i.call.data })),
           batchFile: undefined as string | undefined,
           nextSteps: [] as string[],
+          /** The deployment record, when it now names this policy file (the watchtower and the MCP server read it). */
+          recordedPolicy: undefined as string | undefined,
         };
-        if (items.length === 0) return { ...result, pending: [] };
-        const safe = new Contract(target.safe, SAFE_ABI, provider);
-        if (chainId === LOCAL_CHAIN_ID && typeof policy.safe === "object") {
-          const owners = ((await safe.getOwners()) as string[]).map((o) => devWalletFor(o)).filter((w) => w !== undefined);
-          const threshold = Number(await safe.getThreshold());
-          if (owners.length >= threshold) {
-            const submitter = await resolveWallet(hre, "DEPLOYER", { keystore: args.keystore });
-            const multiSend =
-              record?.safeInfra?.multiSendCallOnly ??
-              (await canonicalSafeInfra(hre, chainId))?.multiSendCallOnly ??
-              (await predictContract(hre, "MultiSendCallOnly"));
-            const signers = owners.slice(0, threshold).map((w) => w!.connect(provider));
-            await executeAsOwners(target.safe, multiSend, signers, submitter, items, stderrLog);
-            const after = await planPolicy(hre, resolved, target);
-            return { ...result, mode: "local" as const, applied: items.map((i) => i.description), pending: after.map((i) => ({ kind: i.kind, description: i.description, loosens: i.loosens, to: i.call.to, data: i.call.data })) };
-          }
+        // The chain matches this file (now, or after applying it locally): the record names it from now on.
+        const recordPolicy = () => {
+          if (!record) return undefined;
+          const file = path.resolve(args.policy);
+          if (record.policyFile !== file) writeDeployment({ ...record, policyFile: file }, args.deploymentsDir);
+          return file;
+        };
+        if (items.length === 0) return { ...result, pending: [], recordedPolicy: recordPolicy() };
+        if (local) {
+          const submitter = await resolveWallet(hre, "DEPLOYER", { keystore: args.keystore });
+          const multiSend =
+            record?.safeInfra?.multiSendCallOnly ??
+            (await canonicalSafeInfra(hre, chainId))?.multiSendCallOnly ??
+            (await predictContract(hre, "MultiSendCallOnly"));
+          const signers = ownerKeys.slice(0, threshold).map((w) => w.connect(provider));
+          await executeAsOwners(target.safe, multiSend, signers, submitter, items, stderrLog);
+          const after = await planPolicy(hre, resolved, target);
+          return {
+            ...result,
+            applied: items.map((i) => i.description),
+            pending: after.map((i) => ({ kind: i.kind, description: i.description, loosens: i.loosens, to: i.call.to, data: i.call.data })),
+            recordedPolicy: after.length === 0 ? recordPolicy() : undefined,
+          };
         }
         const nonce = (await safe.nonce()) as bigint;
         const batchFile = path.join(deploymentsDir(args.deploymentsDir), "batches", `${chainId}-${target.safe}-nonce${nonce}.json`);
@@ -208,12 +228,12 @@ task("treasury:apply", "Applies a policy file: executes the plan on the local ch
           nextSteps: [
             `Open the Safe ${target.safe} in the Safe app -> Apps -> Transaction Builder and drag in ${batchFile}.`,
             `Check the ${items.length} call(s) against the list, create the batch, collect the owners' signatures and execute.`,
-            `Then run treasury:plan --policy ${args.policy}: it should show nothing to do.`,
+            `Then run treasury:apply --policy ${args.policy} again: it should find nothing to do, and records the file in the deployment record.`,
           ],
         };
       },
       (r) => {
-        printFields({ safe: r.safe, module: r.module, mode: r.mode });
+        printFields({ safe: r.safe, module: r.module, mode: r.mode, "recorded policy": r.recordedPolicy });
         if (r.applied.length === 0 && r.pending.length === 0) {
           process.stdout.write("\nNothing to do: the chain already matches the policy.\n");
           return;

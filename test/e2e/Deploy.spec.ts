@@ -222,6 +222,11 @@ describe("treasury CLI on hardhat nodes (e2e)", function () {
       ]);
       expect(r.stderr).to.contain("nothing to do");
       expect(await node.provider.getBlockNumber()).to.equal(blockBefore);
+      // In text mode the terminal says it once (the progress log), without an empty "changed" table.
+      const text = await runCli(node, ["treasury:deploy", "--policy", EXAMPLE], { env: { DEPLOYMENTS_DIR: dir } });
+      expect(text.code, text.stderr).to.equal(0);
+      expect(`${text.stdout}\n${text.stderr}`.match(/nothing to do/gi)).to.have.length(1);
+      expect(text.stdout).to.not.contain("Changed by this run");
     });
 
     describe("when a limit changes in the file", function () {
@@ -249,7 +254,7 @@ describe("treasury CLI on hardhat nodes (e2e)", function () {
       it("test_apply_changedLimit_planBecomesEmpty", async function () {
         const r = await runCli(node, ["treasury:apply", "--policy", changedFile, "--json"], { env: { DEPLOYMENTS_DIR: dir } });
         expect(r.code, r.stderr).to.equal(0);
-        const applied = r.json as { mode: string; applied: string[]; pending: unknown[] };
+        const applied = r.json as { mode: string; applied: string[]; pending: unknown[]; recordedPolicy?: string };
         expect(applied.mode).to.equal("local");
         expect(applied.applied).to.deep.equal(["payroll: USDC autoPerWindow 20000 -> 30000", "trading: maxStrikes 5 -> 3"]);
         expect(applied.pending).to.deep.equal([]);
@@ -260,6 +265,13 @@ describe("treasury CLI on hardhat nodes (e2e)", function () {
         const plan = await runCli(node, ["treasury:plan", "--policy", changedFile, "--json"], { env: { DEPLOYMENTS_DIR: dir } });
         expect(plan.code, plan.stderr).to.equal(0);
         expect(plan.json).to.include({ upToDate: true });
+        // The record now names the applied file, so the watchtower and the MCP server read the new policy.
+        expect(JSON.parse(fs.readFileSync(path.join(dir, "31337.json"), "utf8")).policyFile).to.equal(path.resolve(changedFile));
+        expect(applied).to.include({ recordedPolicy: path.resolve(changedFile) });
+        // Nothing left to do: still "local" on chain 31337, as treasury:deploy says.
+        const again = await runCli(node, ["treasury:apply", "--policy", changedFile, "--json"], { env: { DEPLOYMENTS_DIR: dir } });
+        expect(again.code, again.stderr).to.equal(0);
+        expect(again.json).to.deep.include({ mode: "local", applied: [], pending: [], recordedPolicy: path.resolve(changedFile) });
         expect((plan.json as { items: unknown[] }).items).to.deep.equal([]);
       });
     });

@@ -3,8 +3,10 @@ import "./tasks/lib/startup";
 import { HardhatUserConfig, subtask, vars } from "hardhat/config";
 import {
   TASK_COMPILE_SOLIDITY_GET_SOLC_BUILD,
+  TASK_COMPILE_SOLIDITY_COMPILE_JOBS,
   TASK_COMPILE_SOLIDITY_COMPILE_SOLC,
   TASK_COMPILE_SOLIDITY_COMPILE_JOBS,
+  TASK_COMPILE_SOLIDITY_LOG_COMPILATION_ERRORS,
   TASK_TEST_GET_TEST_FILES,
 } from "hardhat/builtin-tasks/task-names";
 import fs from "fs";
@@ -53,22 +55,46 @@ subtask(TASK_COMPILE_SOLIDITY_COMPILE_SOLC).setAction(async (args, _hre, runSupe
 // has run: `contract.target` stays the address (as at run time, where ethers' property wins), and the function is
 // called as `contract.getFunction("target")()`, whose overload stays typed.
 const TYPECHAIN_TARGET_MEMBER = /^ {2}target: TypedContractMethod<\[\], \[string\], "view">;\n\n?/m;
-subtask(TASK_COMPILE_SOLIDITY_COMPILE_JOBS).setAction(async (args, hre, runSuper) => {
-  const result = await runSuper(args);
-  const dir = path.join(hre.config.paths.root, "typechain-types");
-  const visit = (folder: string): void => {
-    if (!fs.existsSync(folder)) return;
-    for (const entry of fs.readdirSync(folder, { withFileTypes: true })) {
-      const file = path.join(folder, entry.name);
-      if (entry.isDirectory()) visit(file);
-      else if (entry.name.endsWith(".ts")) {
-        const text = fs.readFileSync(file, "utf8");
-        if (TYPECHAIN_TARGET_MEMBER.test(text)) fs.writeFileSync(file, text.replace(TYPECHAIN_TARGET_MEMBER, ""));
-      }
+function dropTypechainTargetMembers(folder: string): void {
+  if (!fs.existsSync(folder)) return;
+  for (const entry of fs.readdirSync(folder, { withFileTypes: true })) {
+    const file = path.join(folder, entry.name);
+    if (entry.isDirectory()) dropTypechainTargetMembers(file);
+    else if (entry.name.endsWith(".ts")) {
+      const text = fs.readFileSync(file, "utf8");
+      if (TYPECHAIN_TARGET_MEMBER.test(text)) fs.writeFileSync(file, text.replace(TYPECHAIN_TARGET_MEMBER, ""));
     }
-  };
-  visit(dir);
+  }
+}
+
+// Compiling with solc-js takes about a minute on a first run: say so before the silence (stderr: stdout may carry a
+// command's JSON), and keep the dependencies' own warnings (OpenZeppelin's transient-storage notice, printed once per
+// compiler job) off the screen. SHOW_DEPENDENCY_WARNINGS=1 shows them.
+interface SolcMessage {
+  severity: string;
+  formattedMessage: string;
+  sourceLocation?: { file: string };
+}
+const hiddenWarnings = new Set<string>();
+subtask(TASK_COMPILE_SOLIDITY_COMPILE_JOBS).setAction(async (args: { compilationJobs: { getResolvedFiles(): { sourceName: string }[] }[] }, hre, runSuper) => {
+  if (args.compilationJobs.length > 0) {
+    const files = new Set(args.compilationJobs.flatMap((job) => job.getResolvedFiles().map((f) => f.sourceName))).size;
+    process.stderr.write(`Compiling ${files} Solidity files with solc ${SOLC_VERSION} (solc-js, in this process): up to a minute or two on a first run...\n`);
+  }
+  const result = await runSuper(args);
+  dropTypechainTargetMembers(path.join(hre.config.paths.root, "typechain-types"));
+  if (hiddenWarnings.size > 0) {
+    const files = [...new Set([...hiddenWarnings].map((w) => w.split("\u0000")[0]))];
+    process.stderr.write(`(${hiddenWarnings.size} compiler warning(s) in dependencies not shown: ${files.join(", ")}; SHOW_DEPENDENCY_WARNINGS=1 shows them)\n`);
+    hiddenWarnings.clear();
+  }
   return result;
+});
+subtask(TASK_COMPILE_SOLIDITY_LOG_COMPILATION_ERRORS).setAction(async (args: { output?: { errors?: SolcMessage[] } }, _hre, runSuper) => {
+  if (process.env.SHOW_DEPENDENCY_WARNINGS || !args.output?.errors) return runSuper(args);
+  const dependency = (e: SolcMessage) => e.severity === "warning" && !(e.sourceLocation?.file ?? "").startsWith("contracts/");
+  for (const e of args.output.errors.filter(dependency)) hiddenWarnings.add(`${e.sourceLocation?.file ?? "?"}\u0000${e.formattedMessage}`);
+  return runSuper({ ...args, output: { ...args.output, errors: args.output.errors.filter((e) => !dependency(e)) } });
 });
 
 // `hardhat test` runs only `*.spec.ts` files: fixtures, models and child-process scripts live beside them.

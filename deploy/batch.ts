@@ -5,17 +5,42 @@
  * (safe-global/safe-react-apps, apps/tx-builder: `meta.checksum` = keccak256 of the canonical serialisation with
  * `meta.name` set to null).
  *
+ * Each call the Transaction Builder can decode is written as `contractMethod` plus `contractInputsValues` (and no
+ * `data`), so the owners see the function and its arguments instead of raw hex: the Builder encodes the calldata
+ * from them when it imports the file (a transaction that carries `data` is shown as raw hex). `buildBatch` checks
+ * that the Builder's way of reading the values gives back exactly the planned calldata, and keeps the raw `data` for
+ * any call it cannot describe that way.
+ *
  * Also the MultiSendCallOnly encoding that the local pipeline uses to apply a batch in one Safe transaction.
  */
 import fs from "fs";
 import path from "path";
-import { getAddress, keccak256, solidityPacked, toUtf8Bytes, Interface, dataLength } from "ethers";
+import { getAddress, keccak256, solidityPacked, toUtf8Bytes, Interface, dataLength, FunctionFragment, ParamType, Result } from "ethers";
+import { AgentTreasuryModule__factory } from "../typechain-types/factories/contracts/AgentTreasuryModule__factory";
+
+/** A function as the Transaction Builder describes it (its ABI entry). */
+export interface ContractMethod {
+  name: string;
+  payable: boolean;
+  inputs: ContractMethodInput[];
+}
+
+export interface ContractMethodInput {
+  name: string;
+  type: string;
+  internalType: string;
+  components?: ContractMethodInput[];
+}
 
 export interface BatchTransaction {
   to: string;
   /** wei, decimal string */
   value: string;
-  data: string;
+  /** Raw calldata: only for calls the Transaction Builder cannot show decoded. */
+  data?: string;
+  contractMethod?: ContractMethod;
+  /** Argument name -> value as the Builder's form holds it: numbers as decimal strings, tuples and arrays as JSON. */
+  contractInputsValues?: Record<string, string>;
 }
 
 export interface BatchFile {
@@ -74,7 +99,85 @@ export interface BatchInput {
   createdAt?: number;
 }
 
-/** Builds a checksummed batch file. */
+/** The functions batch files describe by name: the module's configuration calls and the Safe's module management. */
+const KNOWN_FUNCTIONS: FunctionFragment[] = [
+  ...new Interface(AgentTreasuryModule__factory.abi).fragments,
+  ...new Interface(["function enableModule(address module)", "function disableModule(address prevModule, address module)"]).fragments,
+].filter((f): f is FunctionFragment => f.type === "function");
+
+/** internalType of an ABI parameter from the compiled ABI (JSON), e.g. "struct IAgentTreasuryTypes.AgentConfig". */
+function internalTypes(): Map<string, ContractMethodInput[]> {
+  const map = new Map<string, ContractMethodInput[]>();
+  for (const entry of AgentTreasuryModule__factory.abi as readonly { type: string; name?: string; inputs?: readonly ContractMethodInput[] }[]) {
+    if (entry.type !== "function" || !entry.name || !entry.inputs) continue;
+    map.set(FunctionFragment.from(entry as never).selector, entry.inputs as ContractMethodInput[]);
+  }
+  return map;
+}
+const INTERNAL_TYPES = internalTypes();
+
+function describeParam(p: ParamType, compiled?: ContractMethodInput): ContractMethodInput {
+  const out: ContractMethodInput = { name: p.name, type: p.type, internalType: compiled?.internalType ?? p.type };
+  if (p.components) out.components = p.components.map((c, i) => describeParam(c, compiled?.components?.[i]));
+  return out;
+}
+
+/** A decoded argument as JSON: numbers as decimal strings, booleans as booleans, tuples and arrays as arrays. */
+function jsonValue(value: unknown): unknown {
+  if (typeof value === "bigint") return value.toString();
+  if (value instanceof Result || Array.isArray(value)) return Array.from(value as unknown[], jsonValue);
+  return value;
+}
+
+/** An argument as the Builder's form holds it (a string). */
+function formValue(p: ParamType, value: unknown): string {
+  if (p.baseType === "tuple" || p.baseType === "array") return JSON.stringify(jsonValue(value));
+  if (typeof value === "boolean") return value ? "true" : "false";
+  return String(jsonValue(value));
+}
+
+/** How the Transaction Builder reads a form value back (its parseInputValue): JSON for "[", booleans, numbers. */
+export function readFormValue(input: ContractMethodInput, raw: string): unknown {
+  if (raw.startsWith("[")) return JSON.parse(raw) as unknown;
+  if (input.type === "bool") return raw.toLowerCase() === "true";
+  if (/^u?int\d*$/.test(input.type)) return BigInt(raw);
+  return raw;
+}
+
+/** The calldata the Transaction Builder produces for a transaction of the file. */
+export function transactionCalldata(t: BatchTransaction): string {
+  if (t.data !== undefined) return t.data;
+  if (!t.contractMethod || !t.contractInputsValues) throw new BatchError(`A transaction to ${t.to} has neither data nor contractMethod.`);
+  const m = t.contractMethod;
+  const fragment = FunctionFragment.from({ type: "function", name: m.name, inputs: m.inputs, stateMutability: m.payable ? "payable" : "nonpayable" });
+  const args = m.inputs.map((input) => readFormValue(input, t.contractInputsValues![input.name] ?? ""));
+  return new Interface([fragment]).encodeFunctionData(fragment, args);
+}
+
+/**
+ * A call as the Transaction Builder shows it: its function and arguments, when the function is known, every
+ * argument is named, and reading the values back gives exactly `data`; otherwise the raw `data`.
+ */
+export function describeTransaction(t: { to: string; value?: bigint; data: string }): BatchTransaction {
+  const base = { to: getAddress(t.to), value: (t.value ?? 0n).toString() };
+  const selector = dataLength(t.data) >= 4 ? t.data.slice(0, 10).toLowerCase() : "";
+  const fragment = KNOWN_FUNCTIONS.find((f) => f.selector === selector);
+  if (!fragment || fragment.inputs.some((p) => p.name === "")) return { ...base, data: t.data };
+  try {
+    const args = new Interface([fragment]).decodeFunctionData(fragment, t.data);
+    const compiled = INTERNAL_TYPES.get(selector);
+    const described: BatchTransaction = {
+      ...base,
+      contractMethod: { name: fragment.name, payable: fragment.payable, inputs: fragment.inputs.map((p, i) => describeParam(p, compiled?.[i])) },
+      contractInputsValues: Object.fromEntries(fragment.inputs.map((p, i) => [p.name, formValue(p, args[i])])),
+    };
+    return transactionCalldata(described).toLowerCase() === t.data.toLowerCase() ? described : { ...base, data: t.data };
+  } catch {
+    return { ...base, data: t.data };
+  }
+}
+
+/** Builds a checksummed batch file; each call decoded for the Builder where it can be (`describeTransaction`). */
 export function buildBatch(input: BatchInput): BatchFile {
   const batch: BatchFile = {
     version: "1.0",
@@ -87,7 +190,7 @@ export function buildBatch(input: BatchInput): BatchFile {
       createdFromSafeAddress: getAddress(input.safe),
       createdFromOwnerAddress: "",
     },
-    transactions: input.transactions.map((t) => ({ to: getAddress(t.to), value: (t.value ?? 0n).toString(), data: t.data })),
+    transactions: input.transactions.map(describeTransaction),
   };
   batch.meta.checksum = batchChecksum(batch);
   return batch;

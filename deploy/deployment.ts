@@ -31,12 +31,68 @@ export interface DeploymentRecord {
   salt?: string;
   /** Block of the module's creation: log scans (plan, status) start here. */
   moduleBlock?: number;
-  /** Safe 1.5.0 contracts used on this chain (canonical, or compiled for a local chain). */
-  safeInfra?: { singleton: string; proxyFactory: string; fallbackHandler: string; multiSendCallOnly: string };
+  /**
+   * The Safe contracts of this chain (canonical, or Safe 1.5.0 compiled for a local chain): everything Safe's
+   * protocol-kit needs in `contractNetworks` (see {@link protocolKitContractNetworks}).
+   */
+  safeInfra?: SafeInfraRecord;
   /** A local node's instance id: a record from an earlier node instance is stale. */
   nodeInstance?: string;
   /** Hash of block 0 of the chain the record was written on. Absent in records written before it was recorded. */
   genesisHash?: string;
+}
+
+/** The Safe contracts a record lists (deploy/modules/SafeInfra.ts deploys them on development chains). */
+export interface SafeInfraRecord {
+  singleton: string;
+  proxyFactory: string;
+  fallbackHandler: string;
+  multiSendCallOnly: string;
+  /** Absent in records written before these were recorded: run treasury:deploy again to add them. */
+  multiSend?: string;
+  signMessageLib?: string;
+  createCall?: string;
+  simulateTxAccessor?: string;
+}
+
+/** protocol-kit's `ContractNetworkConfig` (the fields a Safe 1.x deployment has), without depending on protocol-kit. */
+export interface ProtocolKitContractNetwork {
+  safeSingletonAddress: string;
+  safeProxyFactoryAddress: string;
+  fallbackHandlerAddress: string;
+  multiSendCallOnlyAddress: string;
+  multiSendAddress: string;
+  signMessageLibAddress: string;
+  createCallAddress: string;
+  simulateTxAccessorAddress: string;
+}
+
+/**
+ * The `contractNetworks` option of Safe's protocol-kit for a deployment record:
+ * `Safe.init({ provider, signer, safeAddress: record.safe, contractNetworks: protocolKitContractNetworks(record) })`.
+ * @throws Error naming what is missing when the record predates the full list (run treasury:deploy again).
+ */
+export function protocolKitContractNetworks(record: DeploymentRecord): Record<string, ProtocolKitContractNetwork> {
+  const i = record.safeInfra;
+  const missing = (["multiSend", "signMessageLib", "createCall", "simulateTxAccessor"] as const).filter((k) => !i?.[k]);
+  if (!i || missing.length > 0) {
+    throw new Error(
+      `The deployment record of chain ${record.chainId} does not list ${i ? missing.join(", ") : "the Safe contracts"}: ` +
+        "run treasury:deploy with the same policy again to record them (nothing else changes).",
+    );
+  }
+  return {
+    [record.chainId]: {
+      safeSingletonAddress: i.singleton,
+      safeProxyFactoryAddress: i.proxyFactory,
+      fallbackHandlerAddress: i.fallbackHandler,
+      multiSendCallOnlyAddress: i.multiSendCallOnly,
+      multiSendAddress: i.multiSend!,
+      signMessageLibAddress: i.signMessageLib!,
+      createCallAddress: i.createCall!,
+      simulateTxAccessorAddress: i.simulateTxAccessor!,
+    },
+  };
 }
 
 /** No record for the chain: deploy first, or pass `--module`. */

@@ -34,10 +34,14 @@ import {
 import type { HardhatRuntimeEnvironment } from "hardhat/types";
 import {
   getCompatibilityFallbackHandlerDeployment,
+  getCreateCallDeployment,
   getMultiSendCallOnlyDeployment,
+  getMultiSendDeployment,
   getProxyFactoryDeployment,
   getSafeL2SingletonDeployment,
   getSafeSingletonDeployment,
+  getSignMessageLibDeployment,
+  getSimulateTxAccessorDeployment,
 } from "@safe-global/safe-deployments";
 import type { EIP1193Provider, ExecutionEventListener, IgnitionModule, IgnitionModuleResult } from "@nomicfoundation/ignition-core";
 import { LOCAL_CHAIN_ID, Policy, PolicyError, PolicyIssue, ResolvedPolicy, formatPath, loadPolicy, resolvePolicy, targetIssues } from "./policy";
@@ -46,7 +50,7 @@ import { readChainIdentity, setAside } from "../sdk/chainIdentity";
 import { CREATE2_SALT, DevNode, detectDevNode, ensureCreateX, initCodeOf, predictCreate2Address } from "./create2";
 import { PlanItem, planPolicy } from "./plan";
 import { buildBatch, encodeMultiSend, readBatch, writeBatch } from "./batch";
-import { SafeInfraAddresses, safeInfraFutureIds, safeInfraModule } from "./modules/SafeInfra";
+import { SAFE_INFRA, SafeInfraAddresses, SafeInfraName, safeInfraFutureIds, safeInfraModule } from "./modules/SafeInfra";
 import { agentTreasuryInfraFutureIds, agentTreasuryInfraModule } from "./modules/AgentTreasuryInfra";
 import { InstanceSpec, agentTreasuryInstanceModule, instanceFutureIds } from "./modules/AgentTreasuryInstance";
 import { KeyError, devWalletFor, resolveWallet } from "../tasks/lib/keys";
@@ -132,23 +136,30 @@ export function safeInitializer(owners: string[], threshold: number, fallbackHan
   return new Interface(SAFE_SETUP_ABI).encodeFunctionData("setup", [owners, threshold, ZeroAddress, "0x", fallbackHandler, ZeroAddress, 0, ZeroAddress]);
 }
 
-/** The canonical Safe deployments on a chain (safe-deployments), if all four contracts are there. */
+/** The canonical Safe deployments on a chain (safe-deployments), if every contract of the record is there. */
 export async function canonicalSafeInfra(hre: HardhatRuntimeEnvironment, chainId: bigint): Promise<SafeInfraAddresses | undefined> {
   const network = chainId.toString();
   for (const version of ["1.5.0", "1.4.1"]) {
-    const singletonDeployment =
-      chainId === 1n ? getSafeSingletonDeployment({ version, network }) : getSafeL2SingletonDeployment({ version, network });
-    const parts = [
-      singletonDeployment,
-      getProxyFactoryDeployment({ version, network }),
-      getCompatibilityFallbackHandlerDeployment({ version, network }),
-      getMultiSendCallOnlyDeployment({ version, network }),
-    ].map((d) => d?.networkAddresses[network]);
+    const filter = { version, network };
+    const deployments: Record<SafeInfraName, ReturnType<typeof getProxyFactoryDeployment>> = {
+      singleton: chainId === 1n ? getSafeSingletonDeployment(filter) : getSafeL2SingletonDeployment(filter),
+      proxyFactory: getProxyFactoryDeployment(filter),
+      fallbackHandler: getCompatibilityFallbackHandlerDeployment(filter),
+      multiSendCallOnly: getMultiSendCallOnlyDeployment(filter),
+      multiSend: getMultiSendDeployment(filter),
+      signMessageLib: getSignMessageLibDeployment(filter),
+      createCall: getCreateCallDeployment(filter),
+      simulateTxAccessor: getSimulateTxAccessorDeployment(filter),
+    };
+    const parts = SAFE_INFRA.map((c) => {
+      const at = deployments[c.name]?.networkAddresses[network];
+      return Array.isArray(at) ? at[0] : at;
+    });
     if (parts.some((p) => typeof p !== "string")) continue;
     const addresses = parts.map((p) => getAddress(p as string));
     const codes = await Promise.all(addresses.map((a) => hre.ethers.provider.getCode(a)));
     if (codes.some((c) => c === "0x")) continue;
-    return { singleton: addresses[0], proxyFactory: addresses[1], fallbackHandler: addresses[2], multiSendCallOnly: addresses[3] };
+    return Object.fromEntries(SAFE_INFRA.map((c, i) => [c.name, addresses[i]])) as unknown as SafeInfraAddresses;
   }
   return undefined;
 }
@@ -211,6 +222,7 @@ async function runIgnition<ModuleIdT extends string, ContractNameT extends strin
     await wipe(dir, artifactResolver, futureId);
   }
   const executed: string[] = [];
+  log(`ignition: ${module.id}: ${module.futures.size} step(s) to check or run`);
   const handler = (event: { type: string; futureId?: string; result?: { type: string; result?: string; error?: string } }) => {
     if (event.type === "TRANSACTION_SEND" && event.futureId) log(`ignition: ${event.futureId} transaction sent`);
     if (event.type.endsWith("_EXECUTION_STATE_COMPLETE") && event.futureId && event.type !== "STATIC_CALL_EXECUTION_STATE_COMPLETE") {
@@ -381,7 +393,11 @@ function describeFuture(futureId: string, ctx: { addresses: Record<string, strin
     case "FallbackHandler":
       return `deployed CompatibilityFallbackHandler${at}`;
     case "MultiSendCallOnly":
-      return `deployed MultiSendCallOnly${at}`;
+    case "MultiSend":
+    case "SignMessageLib":
+    case "CreateCall":
+    case "SimulateTxAccessor":
+      return `deployed ${name}${at}`;
     case "Implementation":
       return `deployed AgentTreasuryModule implementation${at}`;
     case "Factory":
@@ -454,7 +470,8 @@ export async function deployFromPolicy(hre: HardhatRuntimeEnvironment, policyFil
 
   // Safe contracts: canonical where they exist, else compiled Safe 1.5.0 through CREATE2 on development nodes.
   const needSafeInfra = resolved.safe.kind === "new";
-  let safeInfra = needSafeInfra ? await canonicalSafeInfra(hre, chainId) : undefined;
+  // Looked up for an existing Safe too: the record lists every Safe contract protocol-kit's contractNetworks needs.
+  let safeInfra = await canonicalSafeInfra(hre, chainId);
   const compiledSafeInfra = needSafeInfra && !safeInfra;
   if (compiledSafeInfra && !devNode && chainId !== LOCAL_CHAIN_ID) {
     throw new PolicyError(
@@ -462,25 +479,20 @@ export async function deployFromPolicy(hre: HardhatRuntimeEnvironment, policyFil
       policyFile,
     );
   }
-  const safeInit: SafeInfraAddresses = {
-    singleton: await initCodeOf(hre, "Safe"),
-    proxyFactory: await initCodeOf(hre, "SafeProxyFactory"),
-    fallbackHandler: await initCodeOf(hre, "CompatibilityFallbackHandler"),
-    multiSendCallOnly: await initCodeOf(hre, "MultiSendCallOnly"),
-  };
-  const predictedSafeInfra: SafeInfraAddresses = {
-    singleton: predictCreate2Address(safeInit.singleton),
-    proxyFactory: predictCreate2Address(safeInit.proxyFactory),
-    fallbackHandler: predictCreate2Address(safeInit.fallbackHandler),
-    multiSendCallOnly: predictCreate2Address(safeInit.multiSendCallOnly),
-  };
-  const safeTags = {
-    singleton: tagOf(safeInit.singleton),
-    proxyFactory: tagOf(safeInit.proxyFactory),
-    fallbackHandler: tagOf(safeInit.fallbackHandler),
-    multiSendCallOnly: tagOf(safeInit.multiSendCallOnly),
-  };
+  const safeInit = {} as SafeInfraAddresses;
+  const predictedSafeInfra = {} as SafeInfraAddresses;
+  const safeTags = {} as SafeInfraAddresses;
+  for (const c of SAFE_INFRA) {
+    safeInit[c.name] = await initCodeOf(hre, c.artifact);
+    predictedSafeInfra[c.name] = predictCreate2Address(safeInit[c.name]);
+    safeTags[c.name] = tagOf(safeInit[c.name]);
+  }
   if (compiledSafeInfra) safeInfra = predictedSafeInfra;
+  else if (!safeInfra && (devNode || chainId === LOCAL_CHAIN_ID)) {
+    // An existing Safe on a development chain: the compiled contracts, if an earlier run deployed them all.
+    const codes = await Promise.all(SAFE_INFRA.map((c) => provider.getCode(predictedSafeInfra[c.name])));
+    if (codes.every((c) => c !== "0x")) safeInfra = predictedSafeInfra;
+  }
 
   const atgInit = { implementation: await initCodeOf(hre, "AgentTreasuryModule"), lens: await initCodeOf(hre, "AgentTreasuryLens") };
   const implementation = predictCreate2Address(atgInit.implementation);
@@ -537,7 +549,7 @@ export async function deployFromPolicy(hre: HardhatRuntimeEnvironment, policyFil
   if (compiledSafeInfra) {
     const journal = await journalState(hre, infraDir);
     const ids = safeInfraFutureIds(safeTags);
-    const names = ["singleton", "proxyFactory", "fallbackHandler", "multiSendCallOnly"] as const;
+    const names = SAFE_INFRA.map((c) => c.name);
     const steps = await Promise.all(names.map((n) => step(`SafeInfra#${ids[n]}`, predictedSafeInfra[n], journal)));
     const existing: Partial<SafeInfraAddresses> = Object.fromEntries(names.map((n, i) => [n, steps[i].existing]));
     // Ignition runs only when something is missing (a run with nothing to deploy still parses build infos).

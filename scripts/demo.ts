@@ -10,7 +10,9 @@
  *    the attacker, a burst of small transfers. The fence holds and strikes freeze it.
  * 6. A guardian pauses the module; nothing moves any more.
  *
- * Balances are printed before and after each act. Exit code 0 when every act ended as the policy promises.
+ * Balances are printed before and after each act, and the deployment shows its progress. Exit code 0 when every
+ * act ended as the policy promises. The deployment records and journals live in a temporary directory that is
+ * removed at the end (KEEP_DEMO_FILES=1 keeps it).
  */
 import * as fs from "fs";
 import * as os from "os";
@@ -50,14 +52,43 @@ function fail(message: string): never {
 async function main() {
   if (hre.network.name !== "hardhat") fail(`run the demo on the in-process chain (got --network ${hre.network.name})`);
   const work = fs.mkdtempSync(path.join(os.tmpdir(), "atg-demo-"));
+  try {
+    await story(work);
+  } finally {
+    if (process.env.KEEP_DEMO_FILES) line(`(deployment records and journals kept in ${work})`);
+    else fs.rmSync(work, { recursive: true, force: true });
+  }
+}
+
+/** The deployment's progress, one line per finished step (Ignition's future ids, shortened) and per configuration batch. */
+function deployProgress(): (entry: string) => void {
+  let steps = 0;
+  return (entry) => {
+    const done = /^ignition: (?:\w+#)?(\w+?)(?:_[0-9a-f]{8})? done/.exec(entry);
+    if (done) {
+      steps++;
+      line(`  [${elapsed()}] deployed ${done[1]} (step ${steps})`);
+    } else if (/^ignition: \w+: \d+ step/.test(entry)) {
+      line(`  [${elapsed()}] ${entry.replace(/^ignition: /, "")}`);
+    } else if (/^configuring: /.test(entry)) {
+      line(`  [${elapsed()}] ${entry}`);
+    } else if (/^(nothing to do|done: )/.test(entry)) {
+      line(`  [${elapsed()}] ${entry}`);
+    }
+  };
+}
+
+async function story(work: string) {
   const provider = hre.ethers.provider;
 
   line("Agent Treasury Guard · demo on the in-process Hardhat chain (chain 31337)");
-  line(`policy ${POLICY}; deployment records and journals in ${work}`);
+  line(`policy ${POLICY}; deployment records and journals in a temporary directory (KEEP_DEMO_FILES=1 keeps it)`);
 
   // ---------------------------------------------------------------- Act 1: deploy
   act(1, "The DAO deploys its policy");
-  const deployed = await deployFromPolicy(hre, POLICY, { deploymentsDir: work, log: () => {} });
+  line("  deploying the Safe 1.5.0 contracts, the module, its lens and the example's tokens, then configuring the module");
+  line("  as the Safe's owners (about 20-60 s on the in-process chain):");
+  const deployed = await deployFromPolicy(hre, POLICY, { deploymentsDir: work, log: deployProgress() });
   const record = JSON.parse(fs.readFileSync(deployed.deploymentFile, "utf8")) as { agents: Record<string, string>; tokens: Record<string, string> };
   const policy = loadPolicy(POLICY);
   const payrollPolicy = policy.agents.find((a) => a.name === "payroll") ?? fail("the example policy has no payroll agent");

@@ -5,7 +5,7 @@
 import { Provider, Signer, getAddress } from "ethers";
 import type { AgentTreasuryModule } from "../typechain-types/contracts/AgentTreasuryModule";
 import { AgentTreasuryModule__factory } from "../typechain-types/factories/contracts/AgentTreasuryModule__factory";
-import { InvalidRequestError } from "./errors";
+import { AgentFrozenError, InvalidRequestError, ModulePausedError } from "./errors";
 import { requireAddress, transact } from "./chain";
 import { CancelResult, cancelIntent } from "./cosigner";
 import { DEFAULT_RETRY, RetryOptions, withRetry } from "./retry";
@@ -21,8 +21,10 @@ export interface GuardianClientOptions {
 export interface PauseResult {
   paused: boolean;
   by: string;
-  /** Absent when the module was already paused by this guardian's earlier attempt. */
+  /** Absent when the module was already paused (by anyone): nothing was sent. */
   txHash?: string;
+  /** True when the module was already paused: the guardian's goal holds, nothing was sent. */
+  alreadyPaused?: true;
 }
 
 export interface FreezeResult {
@@ -30,6 +32,8 @@ export interface FreezeResult {
   frozen: boolean;
   by: string;
   txHash?: string;
+  /** True when the agent was already frozen: nothing was sent. */
+  alreadyFrozen?: true;
 }
 
 export class GuardianClient {
@@ -60,7 +64,11 @@ export class GuardianClient {
     return new GuardianClient(options, moduleAddress, getAddress(address));
   }
 
-  /** Stops every submit, propose and executeQueued until the Safe unpauses. */
+  /**
+   * Stops every submit, propose and executeQueued until the Safe unpauses. Pausing a paused module is not an error:
+   * the result says `alreadyPaused` and nothing is sent (the module checks the caller's role first, so a key that
+   * may not pause still gets NOT_AUTHORIZED).
+   */
   async pause(): Promise<PauseResult> {
     const receipt = await transact({
       what: "pause the module",
@@ -71,11 +79,15 @@ export class GuardianClient {
       check: () => this.module.pause.staticCall(),
       send: () => this.module.pause(),
       done: () => this.module.paused(),
+    }).catch((err: unknown) => {
+      if (err instanceof ModulePausedError) return "already" as const;
+      throw err;
     });
+    if (receipt === "already") return { paused: true, by: this.address, alreadyPaused: true };
     return { paused: await this.module.paused(), by: this.address, ...(receipt ? { txHash: receipt.hash } : {}) };
   }
 
-  /** Freezes one agent: nothing it signed moves until the Safe unfreezes it. */
+  /** Freezes one agent: nothing it signed moves until the Safe unfreezes it. Freezing a frozen agent sends nothing. */
   async freeze(agent: string): Promise<FreezeResult> {
     const a = requireAddress(agent, "agent");
     const receipt = await transact({
@@ -87,7 +99,11 @@ export class GuardianClient {
       check: () => this.module.freezeAgent.staticCall(a),
       send: () => this.module.freezeAgent(a),
       done: () => this.module.isFrozen(a),
+    }).catch((err: unknown) => {
+      if (err instanceof AgentFrozenError) return "already" as const;
+      throw err;
     });
+    if (receipt === "already") return { agent: a, frozen: true, by: this.address, alreadyFrozen: true };
     return { agent: a, frozen: await this.module.isFrozen(a), by: this.address, ...(receipt ? { txHash: receipt.hash } : {}) };
   }
 

@@ -52,7 +52,7 @@ task("guardian:pause", "Pauses the module: no submit, propose or execution until
         return { module: ctx.module, ...(await client.pause()), recovery: recoveryCommand("unpause", hre.network.name) };
       },
       (r) => {
-        printFields({ module: r.module, paused: r.paused, by: r.by, txHash: r.txHash });
+        printFields({ module: r.module, paused: r.alreadyPaused ? "yes (it already was: nothing was sent)" : r.paused, by: r.by, txHash: r.txHash });
         process.stdout.write(`\nOnly the Safe owners can unpause: ${r.recovery}\n${OWNERS_HOW}\n`);
       },
     );
@@ -77,7 +77,12 @@ task("guardian:freeze", "Freezes one agent: nothing it signed moves until the Sa
         return { module: ctx.module, ...(agent.name ? { agentName: agent.name } : {}), ...r, recovery: recoveryCommand("unfreeze", hre.network.name, agent.name ?? agent.address) };
       },
       (r) => {
-        printFields({ agent: "agentName" in r && r.agentName ? `${r.agentName} (${r.agent})` : r.agent, frozen: r.frozen, by: r.by, txHash: r.txHash });
+        printFields({
+          agent: "agentName" in r && r.agentName ? `${r.agentName} (${r.agent})` : r.agent,
+          frozen: r.alreadyFrozen ? "yes (it already was: nothing was sent)" : r.frozen,
+          by: r.by,
+          txHash: r.txHash,
+        });
         process.stdout.write(`\nOnly the Safe owners can unfreeze: ${r.recovery}\n${OWNERS_HOW}\n`);
       },
     );

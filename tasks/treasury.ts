@@ -104,8 +104,9 @@ task("treasury:deploy", "Deploys a policy file: Safe (local chain), module, conf
       },
       (r) => {
         printFields({ chainId: r.chainId, network: r.network, mode: r.mode, safe: r.safe, module: r.module, implementation: r.implementation, factory: r.factory, lens: r.lens, record: r.deploymentFile });
-        printTable("Changed by this run", ["#", "change"], r.changed.map((c, i) => [i + 1, c]));
-        if (r.changed.length === 0) process.stdout.write("Nothing to do: the chain already matches the policy.\n");
+        if (r.changed.length > 0) printTable("Changed by this run", ["#", "change"], r.changed.map((c, i) => [i + 1, c]));
+        // Without --quiet the progress log (stderr) has already said so.
+        else if (args.quiet && !r.batchFile) process.stdout.write("\nNothing to do: the chain already matches the policy.\n");
         if (r.batchFile) {
           printTable("Waiting for the Safe owners", ["#", "loosens", "change"], r.pending.map((p, i) => [i + 1, p.loosens ? "yes" : "", p.description]));
           process.stdout.write(`\nBatch file: ${r.batchFile}\nNext steps:\n${r.nextSteps.map((s, i) => `  ${i + 1}. ${s}`).join("\n")}\n`);
@@ -180,6 +181,7 @@ task("treasury:apply", "Applies a policy file: executes the plan on the local ch
         const { loadPolicy, resolvePolicy } = await import("../deploy/policy");
         const { planPolicy, checkPolicyMatchesTarget } = await import("../deploy/plan");
         const { localOwnerKeys, runAsOwners } = await import("../deploy/owners");
+        const { writeDeployment } = await import("../deploy/deployment");
         const provider = hre.ethers.provider;
         const chainId = (await provider.getNetwork()).chainId;
         const policy = loadPolicy(args.policy);
@@ -188,19 +190,30 @@ task("treasury:apply", "Applies a policy file: executes the plan on the local ch
         const resolved = await resolvePolicy(policy, provider, { localTokenAddresses: target.tokens, file: args.policy });
         const items = await planPolicy(hre, resolved, target);
         const view = (list: typeof items) => list.map((i) => ({ kind: i.kind, description: i.description, loosens: i.loosens, to: i.call.to, data: i.call.data }));
+        // As treasury:deploy decides it: the owners' development keys sign ("local") only for a Safe the pipeline
+        // created on the local chain (deploy/owners.ts); anywhere else the owners get a Transaction Builder file ("live").
+        const keys = typeof policy.safe === "object" ? await localOwnerKeys(hre, target.safe, { keystore: args.keystore }) : undefined;
+        const local = keys !== undefined;
         const result = {
           chainId: chainId.toString(),
           safe: target.safe,
           module: target.module,
-          mode: "live" as "local" | "live",
+          mode: (local ? "local" : "live") as "local" | "live",
           applied: [] as string[],
           pending: view(items),
           batchFile: undefined as string | undefined,
           nextSteps: [] as string[],
+          /** The deployment record, when it now names this policy file (the watchtower and the MCP server read it). */
+          recordedPolicy: undefined as string | undefined,
         };
-        if (items.length === 0) return { ...result, pending: [] };
-        // The owners' keys sign only for a Safe the pipeline created on the local chain (deploy/owners.ts).
-        const keys = typeof policy.safe === "object" ? await localOwnerKeys(hre, target.safe, { keystore: args.keystore }) : undefined;
+        // The chain matches this file (now, or after applying it locally): the record names it from now on.
+        const recordPolicy = () => {
+          if (!record) return undefined;
+          const file = path.resolve(args.policy);
+          if (record.policyFile !== file) writeDeployment({ ...record, policyFile: file }, args.deploymentsDir);
+          return file;
+        };
+        if (items.length === 0) return { ...result, pending: [], recordedPolicy: recordPolicy() };
         const run = await runAsOwners(hre, {
           safe: target.safe,
           items,
@@ -208,17 +221,17 @@ task("treasury:apply", "Applies a policy file: executes the plan on the local ch
           record,
           deploymentsDir: args.deploymentsDir,
           batchName: `Agent Treasury Guard: ${path.basename(args.policy)}`,
-          then: `Then run treasury:plan --policy ${args.policy}: it should show nothing to do.`,
+          then: `Then run treasury:apply --policy ${args.policy} again: it should find nothing to do, and records the file in the deployment record.`,
           log: stderrLog,
         });
         if (run.mode === "local") {
           const after = await planPolicy(hre, resolved, target);
-          return { ...result, mode: "local" as const, applied: run.applied, pending: view(after) };
+          return { ...result, mode: "local" as const, applied: run.applied, pending: view(after), recordedPolicy: after.length === 0 ? recordPolicy() : undefined };
         }
         return { ...result, batchFile: run.batchFile, nextSteps: run.nextSteps };
       },
       (r) => {
-        printFields({ safe: r.safe, module: r.module, mode: r.mode });
+        printFields({ safe: r.safe, module: r.module, mode: r.mode, "recorded policy": r.recordedPolicy });
         if (r.applied.length === 0 && r.pending.length === 0) {
           process.stdout.write("\nNothing to do: the chain already matches the policy.\n");
           return;

@@ -1,51 +1,57 @@
 /**
- * Ignition module: Safe 1.5.0 (singleton, proxy factory, compatibility fallback handler, MultiSendCallOnly),
- * compiled from @safe-global/safe-smart-account (contracts/safe/SafeImports.sol). The pipeline deploys it with the
- * `create2` strategy only where the canonical Safe deployments are absent: the local chain and other development
- * nodes. Contracts that already exist at their deterministic address are referenced instead of redeployed.
+ * Ignition module: Safe 1.5.0 compiled from @safe-global/safe-smart-account (contracts/safe/SafeImports.sol): the
+ * singleton, proxy factory, compatibility fallback handler and MultiSendCallOnly this project uses, and MultiSend,
+ * SignMessageLib, CreateCall and SimulateTxAccessor, which Safe's SDK (protocol-kit) expects too: with all eight in
+ * the deployment record, `Safe.init({ contractNetworks })` connects to the deployed Safe. The pipeline deploys it
+ * with the `create2` strategy only where the canonical Safe deployments are absent: the local chain and other
+ * development nodes. Contracts that already exist at their deterministic address are referenced instead of
+ * redeployed.
  *
  *   npx hardhat ignition deploy deploy/modules/SafeInfra.ts --strategy create2 --network localhost
  */
 import { buildModule } from "@nomicfoundation/hardhat-ignition/modules";
+import type { NamedArtifactContractAtFuture, NamedArtifactContractDeploymentFuture } from "@nomicfoundation/ignition-core";
 
 export interface SafeInfraAddresses {
   singleton: string;
   proxyFactory: string;
   fallbackHandler: string;
   multiSendCallOnly: string;
+  multiSend: string;
+  signMessageLib: string;
+  createCall: string;
+  simulateTxAccessor: string;
 }
 
+export type SafeInfraName = keyof SafeInfraAddresses;
+
+/** Every Safe contract of the record, with its artifact name and its Ignition future id (without the tag). */
+export const SAFE_INFRA: readonly { name: SafeInfraName; artifact: string; futureId: string }[] = [
+  { name: "singleton", artifact: "Safe", futureId: "SafeSingleton" },
+  { name: "proxyFactory", artifact: "SafeProxyFactory", futureId: "SafeProxyFactory" },
+  { name: "fallbackHandler", artifact: "CompatibilityFallbackHandler", futureId: "FallbackHandler" },
+  { name: "multiSendCallOnly", artifact: "MultiSendCallOnly", futureId: "MultiSendCallOnly" },
+  { name: "multiSend", artifact: "MultiSend", futureId: "MultiSend" },
+  { name: "signMessageLib", artifact: "SignMessageLib", futureId: "SignMessageLib" },
+  { name: "createCall", artifact: "CreateCall", futureId: "CreateCall" },
+  { name: "simulateTxAccessor", artifact: "SimulateTxAccessor", futureId: "SimulateTxAccessor" },
+];
+
 /** Future ids of each contract's deployment. `tag` (a short hash of the init code) makes a changed contract a new step. */
-export function safeInfraFutureIds(tags: Partial<Record<keyof SafeInfraAddresses, string>> = {}): Record<keyof SafeInfraAddresses, string> {
-  const id = (name: string, tag?: string) => (tag ? `${name}_${tag}` : name);
-  return {
-    singleton: id("SafeSingleton", tags.singleton),
-    proxyFactory: id("SafeProxyFactory", tags.proxyFactory),
-    fallbackHandler: id("FallbackHandler", tags.fallbackHandler),
-    multiSendCallOnly: id("MultiSendCallOnly", tags.multiSendCallOnly),
-  };
+export function safeInfraFutureIds(tags: Partial<Record<SafeInfraName, string>> = {}): Record<SafeInfraName, string> {
+  return Object.fromEntries(SAFE_INFRA.map((c) => [c.name, tags[c.name] ? `${c.futureId}_${tags[c.name]}` : c.futureId])) as Record<SafeInfraName, string>;
 }
 
 /** The module; each contract given in `existing` is a `contractAt` future instead of a deployment. */
-export function safeInfraModule(
-  existing: Partial<SafeInfraAddresses> = {},
-  tags: Partial<Record<keyof SafeInfraAddresses, string>> = {},
-) {
+export function safeInfraModule(existing: Partial<SafeInfraAddresses> = {}, tags: Partial<Record<SafeInfraName, string>> = {}) {
   const ids = safeInfraFutureIds(tags);
   return buildModule("SafeInfra", (m) => {
-    const singleton = existing.singleton
-      ? m.contractAt("Safe", existing.singleton, { id: `SafeSingletonAt_${existing.singleton.slice(2, 10).toLowerCase()}` })
-      : m.contract("Safe", [], { id: ids.singleton });
-    const proxyFactory = existing.proxyFactory
-      ? m.contractAt("SafeProxyFactory", existing.proxyFactory, { id: `SafeProxyFactoryAt_${existing.proxyFactory.slice(2, 10).toLowerCase()}` })
-      : m.contract("SafeProxyFactory", [], { id: ids.proxyFactory });
-    const fallbackHandler = existing.fallbackHandler
-      ? m.contractAt("CompatibilityFallbackHandler", existing.fallbackHandler, { id: `FallbackHandlerAt_${existing.fallbackHandler.slice(2, 10).toLowerCase()}` })
-      : m.contract("CompatibilityFallbackHandler", [], { id: ids.fallbackHandler });
-    const multiSendCallOnly = existing.multiSendCallOnly
-      ? m.contractAt("MultiSendCallOnly", existing.multiSendCallOnly, { id: `MultiSendCallOnlyAt_${existing.multiSendCallOnly.slice(2, 10).toLowerCase()}` })
-      : m.contract("MultiSendCallOnly", [], { id: ids.multiSendCallOnly });
-    return { singleton, proxyFactory, fallbackHandler, multiSendCallOnly };
+    const futures: Record<string, NamedArtifactContractDeploymentFuture<string> | NamedArtifactContractAtFuture<string>> = {};
+    for (const c of SAFE_INFRA) {
+      const at = existing[c.name];
+      futures[c.name] = at ? m.contractAt(c.artifact, at, { id: `${c.futureId}At_${at.slice(2, 10).toLowerCase()}` }) : m.contract(c.artifact, [], { id: ids[c.name] });
+    }
+    return futures;
   });
 }
 

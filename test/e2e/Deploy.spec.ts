@@ -13,6 +13,7 @@ import { AgentTreasuryModule__factory, MockCallTarget__factory, MockERC20__facto
 import { SAFE_ABI } from "../../sdk/safe";
 import { Intent, hashIntent, signIntent } from "../../sdk/eip712";
 import { readBatch } from "../../deploy/batch";
+import { protocolKitContractNetworks, readDeployment } from "../../deploy/deployment";
 import { executeAsOwners, predictSafeAddress, safeInitializer } from "../../deploy/pipeline";
 import type { DeployResult } from "../../deploy/pipeline";
 import { hardhatDevWallets } from "../../tasks/lib/keys";
@@ -28,6 +29,7 @@ import {
   startNode,
   tempDir,
   writeJson,
+  txBuilderCalldata,
 } from "./helpers";
 
 const EXAMPLE = path.join("deploy", "examples", "dao.json");
@@ -193,6 +195,29 @@ describe("treasury CLI on hardhat nodes (e2e)", function () {
       expect(await usdc.decimals()).to.equal(6n);
     });
 
+    it("test_protocolKit_connectsWithTheRecord_ownersThresholdAndModule", async function () {
+      const { default: Safe } = await import("@safe-global/protocol-kit");
+      const record = readDeployment(31337n, dir);
+      const contractNetworks = protocolKitContractNetworks(record);
+      const kit = await Safe.init({ provider: node.url, safeAddress: record.safe, contractNetworks });
+      const policy = readExample();
+      const owners = (policy.safe as { owners: string[]; threshold: number }).owners;
+      expect((await kit.getOwners()).map(getAddress).sort()).to.deep.equal(owners.map(getAddress).sort());
+      expect(await kit.getThreshold()).to.equal((policy.safe as { threshold: number }).threshold);
+      expect(await kit.isModuleEnabled(record.module)).to.equal(true);
+      expect(await kit.getContractVersion()).to.equal("1.5.0");
+      expect(await kit.getMultiSendAddress()).to.equal(record.safeInfra!.multiSend);
+      expect(await kit.getMultiSendCallOnlyAddress()).to.equal(record.safeInfra!.multiSendCallOnly);
+      // Every recorded contract is deployed, and protocol-kit batches plain calls through the recorded MultiSendCallOnly.
+      for (const address of Object.values(record.safeInfra!)) expect(await node.provider.getCode(address), address).to.not.equal("0x");
+      const tx = await kit.createTransaction({ transactions: [{ to: EMPLOYEE.address, value: "1", data: "0x" }, { to: EMPLOYEE.address, value: "2", data: "0x" }] });
+      expect(tx.data.to).to.equal(record.safeInfra!.multiSendCallOnly);
+      // The record as it was before (four Safe contracts) is what protocol-kit could not connect with.
+      const { singleton, proxyFactory, fallbackHandler, multiSendCallOnly } = record.safeInfra!;
+      const old = { "31337": { safeSingletonAddress: singleton, safeProxyFactoryAddress: proxyFactory, fallbackHandlerAddress: fallbackHandler, multiSendCallOnlyAddress: multiSendCallOnly } };
+      await expect(Safe.init({ provider: node.url, safeAddress: record.safe, contractNetworks: old })).to.be.rejectedWith(/Invalid multiSend contract address/);
+    });
+
     it("test_deploy_secondRun_changesNothing", async function () {
       const blockBefore = await node.provider.getBlockNumber();
       const r = await runCli(node, ["treasury:deploy", "--policy", EXAMPLE, "--json"], { env: { DEPLOYMENTS_DIR: dir } });
@@ -208,6 +233,11 @@ describe("treasury CLI on hardhat nodes (e2e)", function () {
       ]);
       expect(r.stderr).to.contain("nothing to do");
       expect(await node.provider.getBlockNumber()).to.equal(blockBefore);
+      // In text mode the terminal says it once (the progress log), without an empty "changed" table.
+      const text = await runCli(node, ["treasury:deploy", "--policy", EXAMPLE], { env: { DEPLOYMENTS_DIR: dir } });
+      expect(text.code, text.stderr).to.equal(0);
+      expect(`${text.stdout}\n${text.stderr}`.match(/nothing to do/gi)).to.have.length(1);
+      expect(text.stdout).to.not.contain("Changed by this run");
     });
 
     it("test_deploy_recordAndIgnitionJournalsOfAnotherNodeInstance_setAsideAndWrittenAfresh", async function () {
@@ -261,7 +291,7 @@ describe("treasury CLI on hardhat nodes (e2e)", function () {
       it("test_apply_changedLimit_planBecomesEmpty", async function () {
         const r = await runCli(node, ["treasury:apply", "--policy", changedFile, "--json"], { env: { DEPLOYMENTS_DIR: dir } });
         expect(r.code, r.stderr).to.equal(0);
-        const applied = r.json as { mode: string; applied: string[]; pending: unknown[] };
+        const applied = r.json as { mode: string; applied: string[]; pending: unknown[]; recordedPolicy?: string };
         expect(applied.mode).to.equal("local");
         expect(applied.applied).to.deep.equal(["payroll: USDC autoPerWindow 20000 -> 30000", "trading: maxStrikes 5 -> 3"]);
         expect(applied.pending).to.deep.equal([]);
@@ -272,6 +302,13 @@ describe("treasury CLI on hardhat nodes (e2e)", function () {
         const plan = await runCli(node, ["treasury:plan", "--policy", changedFile, "--json"], { env: { DEPLOYMENTS_DIR: dir } });
         expect(plan.code, plan.stderr).to.equal(0);
         expect(plan.json).to.include({ upToDate: true });
+        // The record now names the applied file, so the watchtower and the MCP server read the new policy.
+        expect(JSON.parse(fs.readFileSync(path.join(dir, "31337.json"), "utf8")).policyFile).to.equal(path.resolve(changedFile));
+        expect(applied).to.include({ recordedPolicy: path.resolve(changedFile) });
+        // Nothing left to do: still "local" on chain 31337, as treasury:deploy says.
+        const again = await runCli(node, ["treasury:apply", "--policy", changedFile, "--json"], { env: { DEPLOYMENTS_DIR: dir } });
+        expect(again.code, again.stderr).to.equal(0);
+        expect(again.json).to.deep.include({ mode: "local", applied: [], pending: [], recordedPolicy: path.resolve(changedFile) });
         expect((plan.json as { items: unknown[] }).items).to.deep.equal([]);
       });
     });
@@ -461,14 +498,23 @@ describe("treasury CLI on hardhat nodes (e2e)", function () {
         const batch = readBatch(live.batchFile!); // checks the Transaction Builder checksum
         expect(batch.chainId).to.equal("31337");
         expect(batch.meta.createdFromSafeAddress).to.equal(live.safe);
-        expect(batch.transactions.map((t) => [t.to, t.data])).to.deep.equal(live.pending.map((p) => [p.to, p.data]));
+        // The Transaction Builder encodes exactly the planned calls from what the file shows the owners.
+        expect(batch.transactions.map((t) => [t.to, txBuilderCalldata(t)])).to.deep.equal(live.pending.map((p) => [p.to, p.data]));
+        expect(batch.transactions.every((t) => t.data === undefined && t.contractMethod !== undefined)).to.equal(true);
+        expect(batch.transactions[0]).to.deep.include({
+          contractMethod: { name: "enableModule", payable: false, inputs: [{ name: "module", type: "address", internalType: "address" }] },
+          contractInputsValues: { module: live.module },
+        });
+        const setAgent = batch.transactions.find((t) => t.contractMethod?.name === "setAgent")!;
+        expect(setAgent.contractMethod!.inputs[1]).to.deep.include({ name: "config", type: "tuple", internalType: "struct IAgentTreasuryTypes.AgentConfig" });
+        expect(JSON.parse(setAgent.contractInputsValues!.config)).to.have.length(8);
         expect(live.pending[0]).to.include({ kind: "enableModule", to: live.safe });
         expect(live.pending.length).to.equal(15);
       });
 
       it("test_batch_executedByOwners_sameStateAsLocalMode", async function () {
         const batch = readBatch(live.batchFile!);
-        const items = batch.transactions.map((t, i) => ({ description: `batch #${i}`, call: { to: t.to, data: t.data } }));
+        const items = batch.transactions.map((t, i) => ({ description: `batch #${i}`, call: { to: t.to, data: txBuilderCalldata(t) } }));
         await executeAsOwners(live.safe, firstRecord.safeInfra.multiSendCallOnly, [OWNERS[0], OWNERS[2]].map((o) => o.connect(node.provider)), RELAYER.connect(node.provider), items);
 
         await expectChainMatchesPolicy(node.provider, live, livePolicy, livePolicy.tokens!);
@@ -538,7 +584,7 @@ describe("treasury CLI on hardhat nodes (e2e)", function () {
           record.safeInfra.multiSendCallOnly,
           [OWNERS[1], OWNERS[2]].map((o) => o.connect(nodeB.provider)),
           deployer.connect(nodeB.provider),
-          batch.transactions.map((t, i) => ({ description: `#${i}`, call: { to: t.to, data: t.data } })),
+          batch.transactions.map((t, i) => ({ description: `#${i}`, call: { to: t.to, data: txBuilderCalldata(t) } })),
         );
         await expectChainMatchesPolicy(nodeB.provider, second, policy, {});
       });

@@ -310,6 +310,15 @@ describe("CLI --json output", function () {
       expect(paused).to.deep.include({ module: fx.moduleAddress, paused: true, by: fx.guardian.address });
       expect(paused.txHash).to.match(HEX32);
       expect(await fx.module.paused()).to.equal(true);
+      // Pausing a paused module (or freezing a frozen agent) is the guardian's goal already met, not an error.
+      const block = await hre.ethers.provider.getBlockNumber();
+      const again = await runJson("guardian:pause", {});
+      expect(again.exitCode).to.equal(0);
+      expect(again.out).to.deep.equal({ module: fx.moduleAddress, paused: true, by: fx.guardian.address, alreadyPaused: true });
+      const refrozen = await runJson("guardian:freeze", { agent: "payroll" });
+      expect(refrozen.out).to.deep.include({ frozen: true, alreadyFrozen: true });
+      expect(refrozen.out).to.not.have.property("txHash");
+      expect(await hre.ethers.provider.getBlockNumber()).to.equal(block);
       const refused = await runJson("agent:pay", { agent: "payroll", asset: "USDC", to: fx.alice.address, amount: "1" });
       expect(refused.exitCode).to.equal(1);
       expect(refused.out.error).to.deep.include({ code: "MODULE_PAUSED" });

@@ -2,6 +2,8 @@
  * `npm run demo` runs in CI: as a child process, exit code 0, and the timeline shows each act ending as the policy
  * promises.
  */
+import fs from "fs";
+import os from "os";
 import { expect } from "chai";
 import { spawn } from "child_process";
 import { ROOT } from "./helpers";
@@ -11,6 +13,8 @@ describe("npm run demo (e2e)", function () {
 
   it("test_demo_runs_exitsZeroAndTellsTheStory", async function () {
     const started = Date.now();
+    const demoDirs = () => new Set(fs.readdirSync(os.tmpdir()).filter((d) => d.startsWith("atg-demo-")));
+    const dirsBefore = demoDirs();
     const npm = process.platform === "win32" ? "npm.cmd" : "npm";
     const child = spawn(npm, ["run", "--silent", "demo"], { cwd: ROOT, env: { ...process.env }, stdio: ["ignore", "pipe", "pipe"] });
     let stdout = "";
@@ -23,6 +27,10 @@ describe("npm run demo (e2e)", function () {
     expect(code, `demo failed:\n${stdout}\n${stderr}`).to.equal(0);
     const expected = [
       /Act 1 · The DAO deploys its policy/,
+      // The deployment says what it does and shows its progress, step by step.
+      /deploying the Safe 1\.5\.0 contracts, the module/,
+      /\] deployed \w+ \(step 1\)/,
+      /\] configuring: \d+ Safe call\(s\)/,
       /pay 1200 USDC to Carol .* -> Executed/,
       /pay 3400 USDC to Dave .* -> Executed/,
       /pay 0\.25 ETH to Carol .* -> Executed/,
@@ -51,6 +59,9 @@ describe("npm run demo (e2e)", function () {
     for (const m of stdout.matchAll(/Attacker\s+(\S+) USDC/g)) expect(m[1]).to.equal("0");
     // Dave ends with 3400 + 40000 USDC: the retry paid once, the escalated invoice once.
     expect(stdout).to.match(/Dave \(payee\)\s+43400 USDC/);
+    // Dependencies' compiler warnings stay off the screen, and the demo cleans up its temporary directory.
+    expect(`${stdout}${stderr}`).to.not.contain("Transient storage as defined by EIP-1153");
+    expect([...demoDirs()].filter((d) => !dirsBefore.has(d))).to.deep.equal([]);
     process.stdout.write(`      (demo took ${seconds.toFixed(1)} s including Hardhat start-up)\n`);
   });
 });

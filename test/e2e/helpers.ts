@@ -13,6 +13,8 @@ import { expect } from "chai";
 import { Contract, JsonRpcProvider, ZeroAddress, getAddress, id, parseUnits } from "ethers";
 import { AgentTreasuryLens__factory, AgentTreasuryModule__factory } from "../../typechain-types";
 import { SAFE_ABI } from "../../sdk/safe";
+import { encodeFunctionData, type Abi } from "viem";
+import type { BatchTransaction } from "../../deploy/batch";
 
 export const ROOT = path.resolve(__dirname, "../..");
 const HARDHAT_CLI = require.resolve("hardhat/internal/cli/cli.js", { paths: [ROOT] });
@@ -384,4 +386,26 @@ export async function transactionCount(provider: JsonRpcProvider): Promise<numbe
   let total = 0;
   for (let n = 0; n <= latest; n++) total += (await provider.getBlock(n))!.transactions.length;
   return total;
+}
+
+// ---------------------------------------------------------------------------------------------- Transaction Builder
+
+/**
+ * The calldata the Safe Transaction Builder encodes for a batch file transaction, done as the app does it and with
+ * the library it uses (viem), independently of deploy/batch.ts: raw `data` when present, else `contractMethod` with
+ * `contractInputsValues` read by its parseInputValue (JSON for values starting with "[", "true"/"false" for bool,
+ * integers from decimal strings).
+ */
+export function txBuilderCalldata(t: BatchTransaction): string {
+  if (t.data) return t.data;
+  const m = t.contractMethod!;
+  const args = m.inputs.map((input) => {
+    const raw = t.contractInputsValues![input.name] ?? "";
+    if (raw.charAt(0) === "[") return JSON.parse(raw) as unknown;
+    if (input.type === "bool") return raw.toLowerCase() === "true";
+    if (/^u?int\d*$/.test(input.type)) return BigInt(raw);
+    return raw;
+  });
+  const abi = [{ ...m, type: "function", stateMutability: m.payable ? "payable" : "nonpayable", outputs: [] }] as unknown as Abi;
+  return encodeFunctionData({ abi, functionName: m.name, args });
 }

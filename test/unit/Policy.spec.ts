@@ -13,7 +13,8 @@ import { AbiCoder, Wallet, ZeroAddress, dataSlice, encryptKeystoreJson, getBytes
 import { loadFixture } from "@nomicfoundation/hardhat-network-helpers";
 import { UnitError, formatAmount, formatDuration, parseAmount, parseDuration, parseTimestamp } from "../../deploy/units";
 import { Policy, PolicyError, loadPolicy, parsePolicy, policySalt, resolvePolicy } from "../../deploy/policy";
-import { BatchError, buildBatch, encodeMultiSend, readBatch, writeBatch } from "../../deploy/batch";
+import { BatchError, buildBatch, encodeMultiSend, readBatch, transactionCalldata, writeBatch } from "../../deploy/batch";
+import { AgentTreasuryModule__factory } from "../../typechain-types";
 import { PlanError, checkPolicyMatchesTarget } from "../../deploy/plan";
 import { KeyError, hardhatDevWallets, isHardhatDevKey, resolveWallet } from "../../tasks/lib/keys";
 import type { HardhatRuntimeEnvironment } from "hardhat/types";
@@ -334,14 +335,50 @@ describe("Policy files", function () {
       writeBatch(file, batch);
       const read = readBatch(file);
       expect(read.transactions).to.deep.equal([
-        { to: safe, value: "0", data: txs[0].data },
+        // enableModule on the Safe: shown to the owners decoded, without raw data.
+        {
+          to: safe,
+          value: "0",
+          contractMethod: { name: "enableModule", payable: false, inputs: [{ name: "module", type: "address", internalType: "address" }] },
+          contractInputsValues: { module: ZeroAddress },
+        },
+        // Not a known function: raw data, as before.
         { to: txs[1].to, value: "1", data: "0x1234" },
       ]);
+      expect(read.transactions.map(transactionCalldata)).to.deep.equal(txs.map((t) => t.data));
       expect(read.meta.checksum).to.match(/^0x[0-9a-f]{64}$/);
       expect(read.meta.createdFromSafeAddress).to.equal(safe);
       // The Transaction Builder leaves the batch name out of the checksum: renaming keeps it valid.
       fs.writeFileSync(file, JSON.stringify({ ...read, meta: { ...read.meta, name: "renamed" } }));
       expect(readBatch(file).meta.name).to.equal("renamed");
+    });
+
+    it("test_buildBatch_moduleConfiguration_decodedForTheOwnersAndEncodesBack", function () {
+      const m = AgentTreasuryModule__factory.createInterface();
+      const agent = "0x15d34AAf54267DB7D7c367839AAf71A00a2C6A65";
+      const calls = [
+        m.encodeFunctionData("setAgent", [agent, { validUntil: 0, escalationDelay: 3600, gracePeriod: 172800, maxIntentsPerWindow: 20, rateWindow: 3600, maxStrikes: 3, strikeWindow: 86400, recipientMode: 1 }]),
+        m.encodeFunctionData("setAssetLimit", [agent, ZeroAddress, { autoPerTx: parseEther("1"), autoPerWindow: parseEther("3"), window: 86400, escalatedPerTx: 2n ** 128n - 1n }]),
+        m.encodeFunctionData("setAllowedCall", [agent, safe, "0xd0e30db0", true]),
+        m.encodeFunctionData("setCosigners", [[agent, safe], 2]),
+      ];
+      const batch = buildBatch({ chainId: 5n, safe, name: "cfg", description: "", transactions: calls.map((data) => ({ to: safe, data })) });
+      expect(batch.transactions.map((t) => t.contractMethod?.name)).to.deep.equal(["setAgent", "setAssetLimit", "setAllowedCall", "setCosigners"]);
+      expect(batch.transactions.every((t) => t.data === undefined)).to.equal(true);
+      expect(batch.transactions[0].contractInputsValues).to.deep.equal({ agent, config: '["0","3600","172800","20","3600","3","86400","1"]' });
+      expect(batch.transactions[1].contractInputsValues!.limit).to.equal(`["1000000000000000000","3000000000000000000","86400","${2n ** 128n - 1n}"]`);
+      expect(batch.transactions[2].contractInputsValues).to.deep.equal({ agent, target: safe, selector: "0xd0e30db0", allowed: "true" });
+      expect(batch.transactions[3].contractInputsValues).to.deep.equal({ members: JSON.stringify([agent, safe]), newThreshold: "2" });
+      expect(batch.transactions[1].contractMethod!.inputs[2]).to.deep.include({ name: "limit", type: "tuple", internalType: "struct IAgentTreasuryTypes.AssetLimit" });
+      expect(batch.transactions.map(transactionCalldata)).to.deep.equal(calls);
+    });
+
+    it("test_readBatch_tamperedArgumentValue_rejected", function () {
+      const file = path.join(fs.mkdtempSync(path.join(scratch, "batch-")), "b.json");
+      const batch = buildBatch({ chainId: 5n, safe, name: "test", description: "", transactions: txs });
+      batch.transactions[0].contractInputsValues!.module = "0x000000000000000000000000000000000000dEaD";
+      writeBatch(file, batch);
+      expect(() => readBatch(file)).to.throw(BatchError, /does not match its checksum/);
     });
 
     it("test_readBatch_tamperedTransaction_rejected", function () {

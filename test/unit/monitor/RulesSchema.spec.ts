@@ -99,6 +99,22 @@ describe("monitor rules schema", function () {
       expect(policy.monitor?.rules[0]).to.deep.include({ rule: "spend-rate", action: "freeze", period: 3600 });
     });
 
+    it("test_readmeExample_monitorSection_acceptedAloneAndInThePolicy", function () {
+      // The example README-MONITOR.md shows is valid, field by field, and documented in the policy field table.
+      const readme = fs.readFileSync(path.resolve(__dirname, "../../../README-MONITOR.md"), "utf8");
+      const section = readme.slice(readme.indexOf("## The `monitor` section of the policy file"));
+      const block = /```json\n([\s\S]*?)\n```/.exec(section)![1];
+      const { monitor } = JSON.parse(block) as { monitor: Record<string, unknown> };
+      const parsed = parseMonitorConfig(monitor);
+      expect(parsed.rules.map((r) => r.rule)).to.have.length(12);
+      expect(parsed.metrics).to.deep.equal({ port: 9464, host: "127.0.0.1" });
+      const policy = parsePolicy({ ...example(), monitor });
+      expect(policy.monitor?.rules[2]).to.deep.include({ rule: "intent-burst", maxIntents: 20, period: 600, action: "freeze", agents: ["payroll"] });
+      for (const field of Object.keys(monitor)) expect(section, field).to.include(`| \`${field}\` |`);
+      const fieldTable = fs.readFileSync(path.resolve(__dirname, "../../../deploy/examples/README.md"), "utf8");
+      expect(fieldTable).to.match(/^\| `monitor` \| the watchtower's configuration/m);
+    });
+
     it("test_policy_badMonitorField_namedByTheDeployValidator", function () {
       let error: unknown;
       try {

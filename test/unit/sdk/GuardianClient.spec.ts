@@ -1,7 +1,8 @@
 import { expect } from "chai";
+import { ethers } from "hardhat";
 import { loadFixture } from "@nomicfoundation/hardhat-network-helpers";
 import { encodeBytes32String } from "ethers";
-import { AgentFrozenError, GuardianClient, ModulePausedError, NotAuthorizedError } from "../../../sdk";
+import { GuardianClient, ModulePausedError, NotAuthorizedError } from "../../../sdk";
 import { treasuryFixture } from "../../fixtures";
 import { agentClient } from "./helpers";
 
@@ -21,11 +22,15 @@ describe("GuardianClient", function () {
     client.close();
   });
 
-  it("test_pause_alreadyPaused_throwsModulePaused", async function () {
+  it("test_pause_alreadyPaused_succeedsWithoutATransaction", async function () {
     const fx = await loadFixture(treasuryFixture);
     const g = await GuardianClient.connect({ module: fx.moduleAddress, signer: fx.guardian });
     await g.pause();
-    await expect(g.pause()).to.be.rejectedWith(ModulePausedError);
+    const block = await ethers.provider.getBlockNumber();
+    const again = await g.pause();
+    expect(again).to.deep.equal({ paused: true, by: fx.guardian.address, alreadyPaused: true });
+    expect(await ethers.provider.getBlockNumber()).to.equal(block); // nothing was sent
+    expect(await fx.module.paused()).to.equal(true);
   });
 
   it("test_freeze_guardian_freezesAgentWithManualReason", async function () {
@@ -34,7 +39,9 @@ describe("GuardianClient", function () {
     const f = await g.freeze(fx.agent.address);
     expect(f).to.deep.include({ agent: fx.agent.address, frozen: true, by: fx.guardian.address });
     await expect(f.txHash!).to.emit(fx.module, "AgentFrozen").withArgs(fx.agent.address, fx.guardian.address, encodeBytes32String("manual"));
-    await expect(g.freeze(fx.agent.address)).to.be.rejectedWith(AgentFrozenError);
+    const block = await ethers.provider.getBlockNumber();
+    expect(await g.freeze(fx.agent.address)).to.deep.equal({ agent: fx.agent.address, frozen: true, by: fx.guardian.address, alreadyFrozen: true });
+    expect(await ethers.provider.getBlockNumber()).to.equal(block);
   });
 
   it("test_pauseAndFreeze_notGuardian_throwNotAuthorized", async function () {

@@ -19,7 +19,7 @@ import { AgentTreasuryLens__factory, AgentTreasuryModule__factory } from "../../
 import type { AgentTreasuryModule } from "../../typechain-types";
 import { SAFE_ABI } from "../../sdk/safe";
 import { Intent, signIntent } from "../../sdk/eip712";
-import { readBatch } from "../../deploy/batch";
+import { readBatch, transactionCalldata } from "../../deploy/batch";
 import { executeAsOwners } from "../../deploy/pipeline";
 import type { DeployResult } from "../../deploy/pipeline";
 import type { EmergencyState } from "../../deploy/owners";
@@ -279,7 +279,7 @@ describe("owners' recovery from a pause or a freeze (e2e)", function () {
         "",
         owners,
         new Wallet(t.wallets.relayer.privateKey, node.provider),
-        batch.transactions.map((tx, i) => ({ description: `#${i}`, call: { to: tx.to, data: tx.data } })),
+        batch.transactions.map((tx, i) => ({ description: `#${i}`, call: { to: tx.to, data: transactionCalldata(tx) } })),
       );
     }
 

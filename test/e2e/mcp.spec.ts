@@ -478,7 +478,8 @@ describe("MCP server over stdio (e2e)", function () {
       const safeBefore = await usdcOf(record.safe);
       const r = ok(await live.call("treasury_propose", { asset: "USDC", to: EMPLOYEE, amount: "10", reason: "New bank details for employee #10: please check" }));
       expect(r.status).to.equal("Queued"); // 10 USDC is far inside the 5,000 auto cap: queued only because it asked
-      expect(r.message).to.include("(or you asked for review)");
+      expect(r.queuedBecause).to.deep.equal(["review-requested"]); // the real reason, not "above what you may do alone"
+      expect(r.message).to.include("because you asked for human review");
       const receipt = (await node.provider.getTransactionReceipt(r.txHash as string))!;
       const queued = receipt.logs.map((l) => module.interface.parseLog(l)).find((e) => e?.name === "IntentQueued")!;
       expect(queued.args.intentId).to.equal(r.intentId);

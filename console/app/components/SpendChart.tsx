@@ -18,7 +18,7 @@ function steps(points: ChartPoint[], value: (p: ChartPoint) => number, x: (t: nu
 /** Auto-tier spend in the sliding window (solid) against the cap (dashed) over time, up to `now`. */
 export function SpendChart(props: { points: ChartPoint[]; symbol: string; now: number; label: string }) {
   const { points, symbol } = props;
-  if (points.length === 0) return <p className="muted">No spend yet.</p>;
+  if (points.every((p) => p.spent === 0)) return <p className="muted">No auto-tier spend of {symbol} yet: no chart to draw.</p>;
   const start = points[0].time;
   const end = Math.max(props.now, points[points.length - 1].time, start + 1);
   const top = Math.max(...points.map((p) => Math.max(p.cap, p.spent)), 1e-9) * 1.1;
@@ -35,7 +35,10 @@ export function SpendChart(props: { points: ChartPoint[]; symbol: string; now: n
       <figcaption>
         <span>{utc(start)}</span>
         <span>
-          <span className="key spent" /> spent in window <span className="key cap" /> cap
+          <span className="key spent" /> spent in window
+        </span>
+        <span>
+          <span className="key cap" /> cap
         </span>
         <span>now</span>
       </figcaption>

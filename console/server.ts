@@ -118,7 +118,7 @@ export async function startConsoleServer(o: ConsoleServerOptions): Promise<Runni
   const provider = hre.ethers.provider;
   const chainId = (await provider.getNetwork()).chainId;
   const deployments = resolveDeploymentsDir(o.deploymentsDir);
-  const dir = storeDir(deployments, chainId, record.module);
+  const dir = storeDir(deployments, record);
   const store = new ConsoleStore(dir);
   const batchLog = new JsonLinesFile<BatchRecord>(path.join(dir, "batches.jsonl"), "batch");
   const batches: BatchView[] = batchLog.read().map(({ t: _t, ...b }) => b);

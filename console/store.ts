@@ -1,5 +1,5 @@
 /**
- * The console's own records, append-only JSON lines in `<deployments dir>/console/<chainId>-<module>/`:
+ * The console's own records, append-only JSON lines in `<deployments dir>/console/<chainId>-<module>[-<node instance>]/`:
  * - `signatures.jsonl`: co-signers' `CosignerApproval` signatures collected from the page, one line each, written
  *   only after the server checked them (console/server.ts: a current co-signer, the current era, a signature that
  *   verifies against the module's own digest). Whoever presses Execute passes them to `executeQueued`.
@@ -28,9 +28,14 @@ export interface StoredReason {
   text: string;
 }
 
-/** The console's store directory for a module. */
-export function storeDir(deploymentsDir: string, chainId: bigint | string, module: string): string {
-  return path.join(deploymentsDir, "console", `${chainId.toString()}-${module.toLowerCase()}`);
+/**
+ * The console's store directory for a module. On a local development node the record names the node's instance:
+ * a restarted node that got the same module again (CREATE2) starts with a fresh store, not with the alerts,
+ * signatures and watchtower checkpoint of the chain that is gone.
+ */
+export function storeDir(deploymentsDir: string, record: { chainId: string; module: string; nodeInstance?: string }): string {
+  const instance = record.nodeInstance ? `-${record.nodeInstance.replace(/[^\w]/g, "").slice(0, 16)}` : "";
+  return path.join(deploymentsDir, "console", `${record.chainId}-${record.module.toLowerCase()}${instance}`);
 }
 
 /** A file of one JSON object per line, appended to and read back in order. */

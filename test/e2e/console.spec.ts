@@ -25,6 +25,7 @@ import { AgentClient } from "../../sdk/client";
 import { hashCosignerApproval, signCosignerApproval } from "../../sdk/eip712";
 import { readBatch } from "../../deploy/batch";
 import type { DeployResult } from "../../deploy/pipeline";
+import type { DeploymentRecord } from "../../deploy/deployment";
 import { hardhatDevWallets } from "../../tasks/lib/keys";
 import { journalDirOf } from "../../tasks/lib/context";
 import { ensureBuilt } from "../../console/build";
@@ -32,6 +33,8 @@ import { storeDir } from "../../console/store";
 import type { StoredSignature } from "../../console/store";
 import { SECURITY_HEADERS } from "../../console/server";
 import { LocalNode, ROOT, removeTempDirs, runCli, startNode, tempDir } from "./helpers";
+import { parseConsoleArgs } from "../../console/main";
+import { ConsoleStartError } from "../../console/errors";
 import { launchChromium } from "./browser";
 import { InjectedWallet, injectWallet } from "./consoleWallet";
 
@@ -44,6 +47,7 @@ const PAYROLL = dev[4];
 const [COSIGNER_1, COSIGNER_2] = [dev[6], dev[7]];
 const GUARDIAN = dev[9];
 const EMPLOYEE = dev[10]; // on payroll's recipient allowlist
+const TRADING = dev[11];
 const RELAYER = dev[13]; // no role at all
 const STRANGER = dev[17]; // not on the allowlist
 const REASON = "Invoice 2024-117 from Acme Audits: quarterly security review, due on receipt";
@@ -55,10 +59,10 @@ interface RunningConsole {
   output: () => string;
 }
 
-/** Starts `console/main.ts` (what `npm run console` runs) on a free loopback port and waits for its URL. */
-async function startConsole(node: LocalNode, dir: string): Promise<RunningConsole> {
+/** Spawns `console/main.ts` (what `npm run console` runs) against `node` with the records in `dir`. */
+function spawnConsole(node: LocalNode, dir: string, args: string[] = []): { child: ChildProcess; output: () => string } {
   const tsNode = require.resolve("ts-node/dist/bin.js", { paths: [ROOT] });
-  const child = spawn(process.execPath, [tsNode, "--transpile-only", "console/main.ts", "--port", "0", "--poll-interval", "200"], {
+  const child = spawn(process.execPath, [tsNode, "--transpile-only", "console/main.ts", ...args], {
     cwd: ROOT,
     env: { ...process.env, RPC_URL: node.url, DEPLOYMENTS_DIR: dir },
     stdio: ["ignore", "pipe", "pipe"],
@@ -66,13 +70,26 @@ async function startConsole(node: LocalNode, dir: string): Promise<RunningConsol
   let out = "";
   child.stdout?.on("data", (d: Buffer) => (out += d.toString()));
   child.stderr?.on("data", (d: Buffer) => (out += d.toString()));
+  return { child, output: () => out };
+}
+
+/** Starts the console on a free loopback port and waits for the URL it prints. */
+async function startConsole(node: LocalNode, dir: string): Promise<RunningConsole> {
+  const { child, output } = spawnConsole(node, dir, ["--port", "0", "--poll-interval", "200"]);
   const deadline = Date.now() + 120_000;
   for (;;) {
-    const m = /Console: (http:\/\/127\.0\.0\.1:\d+\/)/.exec(out);
-    if (m) return { child, url: m[1], output: () => out };
-    if (child.exitCode !== null || Date.now() > deadline) throw new Error(`The console did not start:\n${out}`);
+    const m = /Console: (http:\/\/127\.0\.0\.1:\d+\/)/.exec(output());
+    if (m) return { child, url: m[1], output };
+    if (child.exitCode !== null || Date.now() > deadline) throw new Error(`The console did not start:\n${output()}`);
     await new Promise((r) => setTimeout(r, 200));
   }
+}
+
+/** Runs the console until it exits by itself (it should refuse to start). */
+async function consoleExit(node: LocalNode, dir: string, args: string[]): Promise<{ code: number | null; output: string }> {
+  const { child, output } = spawnConsole(node, dir, args);
+  const code = await new Promise<number | null>((resolve) => child.on("exit", resolve));
+  return { code, output: output() };
 }
 
 async function stopConsole(c: RunningConsole | undefined): Promise<void> {
@@ -83,6 +100,31 @@ async function stopConsole(c: RunningConsole | undefined): Promise<void> {
   await exited;
   clearTimeout(timer);
 }
+
+describe("npm run console: flags", function () {
+  const refused = (argv: string[]) => {
+    try {
+      parseConsoleArgs(argv);
+    } catch (error) {
+      expect(error).to.be.instanceOf(ConsoleStartError);
+      return { code: (error as ConsoleStartError).code, message: (error as Error).message.split("\n")[0] };
+    }
+    throw new Error(`${argv.join(" ")} was accepted`);
+  };
+
+  it("test_consoleArgs_defaults_port8600OnLoopbackLocalhost", function () {
+    expect(parseConsoleArgs([])).to.deep.equal({ port: 8600, network: "localhost", host: "127.0.0.1", pollIntervalMs: 1000 });
+    expect(parseConsoleArgs(["--port", "8700", "--network=sepolia", "--deployments-dir", "d"])).to.deep.include({ port: 8700, network: "sepolia", deploymentsDir: "d" });
+  });
+
+  it("test_consoleArgs_badValues_nameTheFlagAndTheValue", function () {
+    expect(refused(["--port", "http"])).to.deep.equal({ code: "USAGE", message: '--port "http" must be a whole number from 0 to 65535.' });
+    expect(refused(["--port", "70000"])).to.deep.equal({ code: "USAGE", message: '--port "70000" must be a whole number from 0 to 65535.' });
+    expect(refused(["--network"])).to.deep.equal({ code: "USAGE", message: "--network needs a value." });
+    expect(refused(["--prot", "1"])).to.deep.equal({ code: "USAGE", message: "Unknown flag --prot." });
+    expect(refused(["--network", "hardhat"]).message).to.contain("start `npx hardhat node` and use --network localhost");
+  });
+});
 
 describe("operator console in headless Chromium (e2e)", function () {
   this.timeout(300_000);
@@ -97,6 +139,8 @@ describe("operator console in headless Chromium (e2e)", function () {
   let page: Page;
   let wallet: InjectedWallet;
   let intentId: string;
+  let record: DeploymentRecord;
+  let noRecord: Promise<{ code: number | null; output: string }>;
   const pageRequests: string[] = [];
   const pageProblems: string[] = [];
 
@@ -125,8 +169,10 @@ describe("operator console in headless Chromium (e2e)", function () {
     deployed = deploy.json as unknown as DeployResult;
     browser = launched.browser;
     module = AgentTreasuryModule__factory.connect(deployed.module, node.provider);
-    const record = JSON.parse(fs.readFileSync(path.join(dir, "31337.json"), "utf8")) as { tokens: Record<string, string> };
+    record = JSON.parse(fs.readFileSync(path.join(dir, "31337.json"), "utf8")) as DeploymentRecord;
     usdc = new Contract(record.tokens.USDC, ERC20, node.provider);
+    // Without a deployment record the console refuses to start, saying what to do (checked below).
+    noRecord = consoleExit(node, tempDir("console-empty"), ["--port", "0"]);
     running = await startConsole(node, dir);
 
     context = await browser.newContext({ viewport: { width: 1280, height: 900 }, acceptDownloads: true });
@@ -170,6 +216,13 @@ describe("operator console in headless Chromium (e2e)", function () {
     const origin = new URL(running!.url).origin;
     expect(pageRequests.length).to.be.greaterThan(2);
     expect(pageRequests.filter((u) => !u.startsWith(origin))).to.deep.equal([]);
+  });
+
+  it("test_console_noDeploymentRecord_refusesToStartAndSaysWhatToDo", async function () {
+    const { code, output } = await noRecord;
+    expect(code).to.equal(1);
+    expect(output).to.contain("console: No deployment record for chain 31337");
+    expect(output).to.contain("run treasury:deploy --policy <file> on this network first");
   });
 
   it("test_overCapPayment_appearsInQueueWithItsReason_withoutReload", async function () {
@@ -244,7 +297,7 @@ describe("operator console in headless Chromium (e2e)", function () {
     expect(typed.message.intentId).to.equal(intentId);
     expect(Number(typed.message.cosignerEra)).to.equal(Number(await module.cosignerEra()));
 
-    const file = path.join(storeDir(dir, 31337n, deployed.module), "signatures.jsonl");
+    const file = path.join(storeDir(dir, record), "signatures.jsonl");
     const lines = fs.readFileSync(file, "utf8").trim().split("\n").map((l) => JSON.parse(l) as StoredSignature);
     expect(lines).to.have.length(1);
     expect(lines[0]).to.include({ t: "signature", intentId, signer: COSIGNER_2.address, cosignerEra: 1 });
@@ -282,7 +335,7 @@ describe("operator console in headless Chromium (e2e)", function () {
     expect(elsewhere.body.error?.code).to.equal("WRONG_ORIGIN");
     const badId = await post({ intentId: "0x1234", signer: STRANGER.address, cosignerEra: 1, signature: byStranger });
     expect(badId.body.error?.message).to.equal('intentId "0x1234" is not an intentId (0x followed by 64 hex digits).');
-    const file = path.join(storeDir(dir, 31337n, deployed.module), "signatures.jsonl");
+    const file = path.join(storeDir(dir, record), "signatures.jsonl");
     expect(fs.readFileSync(file, "utf8").trim().split("\n")).to.have.length(1);
   });
 
@@ -341,6 +394,14 @@ describe("operator console in headless Chromium (e2e)", function () {
     const bar = page.getByRole("meter", { name: "payroll may still spend in USDC" });
     expect(await bar.getAttribute("aria-valuenow")).to.equal("80");
     expect(await page.getByRole("img", { name: /^payroll, USDC: 4,000 of 20,000 USDC spent in the window now/ }).count()).to.equal(1);
+
+    const trading = page.getByRole("region", { name: "Agent trading" });
+    await trading.getByRole("button", { name: "Freeze" }).click();
+    expect(await page.getByRole("dialog", { name: "Freeze agent trading" }).textContent()).to.contain(`freezeAgent(${TRADING.address})`);
+    await continueInWallet(/Froze trading in transaction/);
+    expect(await module.isFrozen(TRADING.address)).to.equal(true);
+    await trading.getByText("FROZEN", { exact: true }).waitFor({ timeout: 30_000 });
+    expect(await trading.getByRole("button", { name: "Freeze" }).count()).to.equal(0);
     await screenshot("overview");
 
     await tab("Alerts");
@@ -374,6 +435,41 @@ describe("operator console in headless Chromium (e2e)", function () {
     expect(wallet.requests.filter((r) => r.method === "eth_sendTransaction").length).to.equal(sentBefore);
     expect(await module.paused()).to.equal(true);
     expect(await page.getByRole("region", { name: "Safe owners" }).textContent()).to.contain(`unpause module ${deployed.module}`);
+  });
+
+  /** Writes the batch the open dialog offers, downloads it from the page and reads it (checksum checked). */
+  const writeAndDownload = async (name: string) => {
+    await page.getByRole("dialog").getByRole("button", { name: "Write the batch" }).click();
+    await page.getByText(new RegExp(`Batch .*-${name}\\.json written`)).waitFor({ timeout: 30_000 });
+    const [download] = await Promise.all([page.waitForEvent("download"), page.getByRole("link", { name: "Download batch file", exact: true }).click()]);
+    const file = path.join(dir, `downloaded-${name}.json`);
+    await download.saveAs(file);
+    return readBatch(file);
+  };
+
+  it("test_ownerUnfreeze_producesABatchFile", async function () {
+    await page.getByRole("region", { name: "Agent trading" }).getByRole("button", { name: "Unfreeze" }).click();
+    expect(await page.getByRole("dialog").textContent()).to.contain(`unfreezeAgent(${TRADING.address}), which also clears its strikes`);
+    const batch = await writeAndDownload(`unfreeze-${TRADING.address}`);
+    expect(batch.transactions).to.deep.equal([{ to: deployed.module, value: "0", data: module.interface.encodeFunctionData("unfreezeAgent", [TRADING.address]) }]);
+    expect(batch.meta.description).to.equal(`1. [loosens] unfreeze agent trading (${TRADING.address}) and clear its strikes`);
+    expect(await module.isFrozen(TRADING.address)).to.equal(true);
+  });
+
+  it("test_ownerPolicyChange_becomesABatchOfThePlannedCalls", async function () {
+    const policy = JSON.parse(fs.readFileSync(path.join(ROOT, EXAMPLE), "utf8")) as { agents: { limits: { asset: string; autoPerTx: string }[] }[] };
+    policy.agents[0].limits[0].autoPerTx = "6000"; // payroll, USDC: 5,000 -> 6,000 per payment
+    const edited = path.join(dir, "dao-raise.json");
+    fs.writeFileSync(edited, JSON.stringify(policy, null, 2));
+    await page.getByLabel(/Change the policy/).setInputFiles(edited);
+    expect(await page.getByRole("dialog", { name: "Change the policy (Safe owners)" }).textContent()).to.contain("compares dao-raise.json with the chain");
+    const batch = await writeAndDownload("policy");
+    const limit = { autoPerTx: parseUnits("6000", 6), autoPerWindow: parseUnits("20000", 6), window: 7 * 86_400, escalatedPerTx: parseUnits("100000", 6) };
+    expect(batch.transactions).to.deep.equal([
+      { to: deployed.module, value: "0", data: module.interface.encodeFunctionData("setAssetLimit", [PAYROLL.address, await usdc.getAddress(), limit]) },
+    ]);
+    expect(batch.meta.description).to.match(/^1\. \[loosens\] payroll: USDC autoPerTx 5000 -> 6000/);
+    expect((await module.assetLimit(PAYROLL.address, await usdc.getAddress())).autoPerTx).to.equal(parseUnits("5000", 6)); // nothing applied
     expect(pageProblems).to.deep.equal([]);
   });
 });

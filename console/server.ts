@@ -167,7 +167,9 @@ export async function startConsoleServer(o: ConsoleServerOptions): Promise<Runni
     log,
   });
   alerts = tower.alerts;
+  const started = Date.now();
   await refresh();
+  if (state) log(`console: read the treasury at block ${state.block} in ${Date.now() - started} ms`);
 
   // Follow new blocks.
   let lastBlock = state?.block ?? -1;

@@ -186,7 +186,13 @@ describe("operator console in headless Chromium (e2e)", function () {
     await page.getByText(/Wallet .*: co-signer/).waitFor();
   });
 
+  afterEach(function () {
+    // A failure is easier to read with what the console's server said.
+    if (this.currentTest?.state === "failed" && running) process.stderr.write(`--- console output ---\n${running.output()}\n`);
+  });
+
   after(async function () {
+    if (process.env.CONSOLE_E2E_LOG) process.stderr.write(`--- console output ---\n${running?.output() ?? ""}\n`);
     await context?.close();
     await browser?.close();
     await stopConsole(running);
@@ -312,7 +318,7 @@ describe("operator console in headless Chromium (e2e)", function () {
     await screenshot("queue");
   });
 
-  it("test_signatures_refusedUnlessACurrentCosignerSignedThisEra", async function () {
+  it("test_postedSignaturesAndReasons_checkedBeforeStored", async function () {
     const post = (body: unknown, headers: Record<string, string> = {}) =>
       fetch(new URL("/api/signatures", running!.url), { method: "POST", headers: { "content-type": "application/json", ...headers }, body: JSON.stringify(body) }).then(
         async (r) => ({ status: r.status, body: (await r.json()) as { error?: { code: string; message: string } } }),
@@ -337,6 +343,20 @@ describe("operator console in headless Chromium (e2e)", function () {
     expect(badId.body.error?.message).to.equal('intentId "0x1234" is not an intentId (0x followed by 64 hex digits).');
     const file = path.join(storeDir(dir, record), "signatures.jsonl");
     expect(fs.readFileSync(file, "utf8").trim().split("\n")).to.have.length(1);
+
+    // A reason text is kept only when it is what the agent signed.
+    const reasons = (body: unknown) =>
+      fetch(new URL("/api/reasons", running!.url), { method: "POST", headers: { "content-type": "application/json" }, body: JSON.stringify(body) }).then(async (r) => ({
+        status: r.status,
+        body: (await r.json()) as { stored?: boolean; error?: { code: string; message: string } },
+      }));
+    const wrong = await reasons({ intentId, text: "Invoice 2024-117 from Acme Audits" });
+    expect(wrong.status).to.equal(400);
+    expect(wrong.body.error?.code).to.equal("REASON_MISMATCH");
+    expect(wrong.body.error?.message).to.contain("it is not what the agent signed");
+    expect(await reasons({ intentId, text: REASON })).to.deep.equal({ status: 201, body: { stored: true } });
+    const stored = fs.readFileSync(path.join(storeDir(dir, record), "reasons.jsonl"), "utf8").trim().split("\n");
+    expect(stored.map((l) => JSON.parse(l) as { intentId: string; text: string })).to.deep.equal([{ ...JSON.parse(stored[0]), intentId, text: REASON }]);
   });
 
   it("test_afterEta_anyoneExecutesWithTheSignature_recipientPaid", async function () {

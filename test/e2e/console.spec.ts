@@ -153,7 +153,9 @@ describe("operator console in headless Chromium (e2e)", function () {
   const card = () => page.getByRole("article", { name: /Pay 7,500 USDC/ });
   const screenshot = async (name: string) => {
     fs.mkdirSync(REPORTS, { recursive: true });
-    await page.screenshot({ path: path.join(REPORTS, `console-${name}.png`), fullPage: true });
+    // The page as tall as its content (a short view is not padded to the window's height).
+    const height = Math.ceil(await page.evaluate(() => document.getElementById("root")!.getBoundingClientRect().bottom));
+    await page.screenshot({ path: path.join(REPORTS, `console-${name}.png`), fullPage: true, clip: { x: 0, y: 0, width: 1280, height } });
   };
 
   before(async function () {
@@ -315,6 +317,9 @@ describe("operator console in headless Chromium (e2e)", function () {
     await card().getByText(/2 of 2: 1 on-chain \(0x976E…0aa9\), 1 signed \(0x14dC…9955\)/).waitFor();
     expect(await card().getByRole("button", { name: "Execute" }).isDisabled()).to.equal(true);
     expect(await card().textContent()).to.contain("Its delay has not passed yet.");
+    // Co-signer 2 has approved by signature: nothing more to approve or sign, but it may still cancel.
+    expect(await card().getByRole("button", { name: /^(Approve|Sign)$/ }).count()).to.equal(0);
+    expect(await card().getByRole("button", { name: "Cancel" }).count()).to.equal(1);
     await screenshot("queue");
   });
 

@@ -103,7 +103,7 @@ function QueueCard(props: { state: ConsoleState; item: QueueItem; now: number; r
         </dd>
       </dl>
       <div className="buttons">
-        {roles.cosigner && !approved && <button onClick={offer(actions.approve)}>Approve</button>}
+        {roles.cosigner && !approved && !signed && <button onClick={offer(actions.approve)}>Approve</button>}
         {roles.cosigner && !approved && !signed && <button onClick={offer(actions.sign)}>Sign</button>}
         {account && (
           <button className="primary" disabled={blocked !== undefined} aria-describedby={`why-${item.intentId}`} onClick={offer(actions.execute)}>

@@ -305,7 +305,9 @@ describe("owners' recovery from a pause or a freeze (e2e)", function () {
       expect(batch.meta.createdFromSafeAddress).to.equal(getAddress(t.safe));
       expect(batch.meta.name).to.equal("Agent Treasury Guard: unpause");
       expect(batch.meta.description).to.equal(`1. [loosens] unpause module ${getAddress(t.module)}`);
-      expect(batch.transactions).to.deep.equal([{ to: getAddress(t.module), value: "0", data }]);
+      // The Transaction Builder shows the call by name (contractMethod), and it encodes back to exactly this calldata.
+      expect(batch.transactions).to.deep.equal([{ to: getAddress(t.module), value: "0", contractMethod: { name: "unpause", payable: false, inputs: [] }, contractInputsValues: {} }]);
+      expect(batch.transactions.map(transactionCalldata)).to.deep.equal([data]);
 
       await ownersExecute(file);
       expect(await module.paused()).to.equal(false);
@@ -319,7 +321,9 @@ describe("owners' recovery from a pause or a freeze (e2e)", function () {
       expect(await node.provider.getBlockNumber()).to.equal(block);
       const batch = readBatch(out.batchFile as string);
       expect(path.basename(out.batchFile as string)).to.match(new RegExp(`^31338-${getAddress(t.safe)}-nonce\\d+-unfreeze-${agent}\\.json$`));
-      expect(batch.transactions).to.deep.equal([{ to: getAddress(t.module), value: "0", data: moduleIface.encodeFunctionData("unfreezeAgent", [agent]) }]);
+      expect(batch.transactions.map((tx) => [tx.to, tx.contractMethod?.name, transactionCalldata(tx)])).to.deep.equal([
+        [getAddress(t.module), "unfreezeAgent", moduleIface.encodeFunctionData("unfreezeAgent", [agent])],
+      ]);
       expect(await module.isFrozen(agent)).to.equal(true);
 
       await ownersExecute(out.batchFile as string);

@@ -314,7 +314,13 @@ describe("CLI --json output", function () {
       const block = await hre.ethers.provider.getBlockNumber();
       const again = await runJson("guardian:pause", {});
       expect(again.exitCode).to.equal(0);
-      expect(again.out).to.deep.equal({ module: fx.moduleAddress, paused: true, by: fx.guardian.address, alreadyPaused: true });
+      expect(again.out).to.deep.equal({
+        module: fx.moduleAddress,
+        paused: true,
+        by: fx.guardian.address,
+        alreadyPaused: true,
+        recovery: "npx hardhat treasury:unpause --network hardhat",
+      });
       const refrozen = await runJson("guardian:freeze", { agent: "payroll" });
       expect(refrozen.out).to.deep.include({ frozen: true, alreadyFrozen: true });
       expect(refrozen.out).to.not.have.property("txHash");

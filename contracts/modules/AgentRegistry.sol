@@ -142,12 +142,12 @@ abstract contract AgentRegistry is AvatarOwned {
     }
 
     /// @inheritdoc IAgentTreasuryModule
-    function setAllowedCall(address agent, address callee, bytes4 selector, bool allowed) external onlyOwner {
+    function setAllowedCall(address agent, address target, bytes4 selector, bool allowed) external onlyOwner {
         uint32 id = _requireActive(agent);
         // The Safe's self-authorised functions and the module's configuration are never reachable by an agent.
-        if (_isReserved(callee)) revert TargetForbidden(callee);
-        _allowedCalls[id][callee][selector] = allowed;
-        emit AllowedCallSet(agent, callee, selector, allowed);
+        if (_isReserved(target)) revert TargetForbidden(target);
+        _allowedCalls[id][target][selector] = allowed;
+        emit AllowedCallSet(agent, target, selector, allowed);
     }
 
     /// @inheritdoc IAgentTreasuryModule

@@ -20,14 +20,20 @@ import { RATIONALES, auditOwnersFixture, auditScenarioFixture } from "./scenario
 function splitJournal(journal: string): { dir: string; a: string; b: string } {
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), "atg-journals-"));
   const lines = fs.readFileSync(journal, "utf8").split("\n").filter(Boolean);
+  // Lines without an intentId (the journal's `chain` binding) go to both files; intents split 3 and the rest.
+  const idOf = (line: string) => (JSON.parse(line) as { intentId?: string }).intentId;
   const order: string[] = [];
   for (const line of lines) {
-    const id = (JSON.parse(line) as { intentId: string }).intentId;
-    if (!order.includes(id)) order.push(id);
+    const id = idOf(line);
+    if (id !== undefined && !order.includes(id)) order.push(id);
   }
   const a = path.join(dir, "agent-a.jsonl");
   const b = path.join(dir, "agent-b.jsonl");
-  const pick = (first: boolean) => lines.filter((l) => (order.indexOf((JSON.parse(l) as { intentId: string }).intentId) < 3) === first);
+  const pick = (first: boolean) =>
+    lines.filter((l) => {
+      const id = idOf(l);
+      return id === undefined || (order.indexOf(id) < 3) === first;
+    });
   fs.writeFileSync(a, pick(true).join("\n") + "\n");
   fs.writeFileSync(b, pick(false).join("\n") + "\n");
   return { dir, a, b };

@@ -82,7 +82,7 @@ async function story(work: string) {
   const provider = hre.ethers.provider;
 
   line("Agent Treasury Guard · demo on the in-process Hardhat chain (chain 31337)");
-  line(`policy ${POLICY}; deployment records and journals in a temporary directory (KEEP_DEMO_FILES=1 keeps it)`);
+  line(`policy ${POLICY}; deployment records and journals in ${work} (removed at the end; KEEP_DEMO_FILES=1 keeps it)`);
 
   // ---------------------------------------------------------------- Act 1: deploy
   act(1, "The DAO deploys its policy");

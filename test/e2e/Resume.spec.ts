@@ -8,6 +8,7 @@
 import fs from "fs";
 import path from "path";
 import { expect } from "chai";
+import { SAFE_INFRA } from "../../deploy/modules/SafeInfra";
 import { Interface, parseEther, parseUnits, ZeroAddress, zeroPadValue } from "ethers";
 import { MockERC20__factory } from "../../typechain-types";
 import type { DeployResult } from "../../deploy/pipeline";
@@ -82,9 +83,9 @@ describe("treasury:deploy interrupted mid-way (e2e)", function () {
     const logs = await node.provider.getLogs({ fromBlock: 0, toBlock: "latest" });
     const count = (name: string, address?: string) =>
       logs.filter((l) => l.topics[0] === topic(name) && (address === undefined || l.address.toLowerCase() === address.toLowerCase()));
-    // 4 Safe contracts + the 4 that protocol-kit expects (MultiSend, SignMessageLib, CreateCall,
-    // SimulateTxAccessor) + implementation, factory, lens + 2 local tokens, each created once through CreateX.
+    // 8 Safe contracts (SAFE_INFRA) + implementation, factory, lens + 2 local tokens, each created once through CreateX.
     const created = count("ContractCreation", CREATEX_ADDRESS).map((l) => l.topics[1]);
+    expect(SAFE_INFRA).to.have.length(8);
     expect(created).to.have.length(13);
     expect(new Set(created).size).to.equal(13);
     expect(created).to.include(zeroPadValue(resumed.factory, 32).toLowerCase());

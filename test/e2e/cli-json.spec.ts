@@ -15,6 +15,7 @@ import { HOUR, Treasury, treasuryFixture } from "../fixtures";
 import { CliOptions, LocalNode, freePort, runCli, startNode, tempDir } from "./helpers";
 import { CLI_ERROR_CODES } from "../../tasks/lib/output";
 import { deployNodeTreasury } from "./nodeTreasury";
+import { runTaskCapturing } from "../inProcessTask";
 
 const STATUS = ["None", "Executed", "Queued", "Denied", "Cancelled", "Expired"];
 const HEX32 = /^0x[0-9a-f]{64}$/i;
@@ -23,40 +24,15 @@ type Json = Record<string, unknown>;
 
 /** Runs a task in-process and returns the one JSON object it printed, and the exit code it set. */
 async function runJson(task: string, args: Record<string, unknown>): Promise<{ out: Json; exitCode: number }> {
-  const write = process.stdout.write.bind(process.stdout);
-  let captured = "";
-  process.stdout.write = ((chunk: string | Uint8Array) => {
-    captured += chunk.toString();
-    return true;
-  }) as typeof process.stdout.write;
-  const previousExit = process.exitCode;
-  process.exitCode = 0;
-  try {
-    await hre.run(task, { json: true, ...args });
-  } finally {
-    process.stdout.write = write;
-  }
-  const exitCode = Number(process.exitCode ?? 0);
-  process.exitCode = previousExit;
-  const lines = captured.trim().split("\n");
-  expect(lines, `${task} printed more than one line:\n${captured}`).to.have.length(1);
+  const { stdout, exitCode } = await runTaskCapturing(task, { json: true, ...args });
+  const lines = stdout.trim().split("\n");
+  expect(lines, `${task} printed more than one line:\n${stdout}`).to.have.length(1);
   return { out: JSON.parse(lines[0]) as Json, exitCode };
 }
 
 /** Runs a task in-process without --json and returns what it printed (the human-readable form). */
 async function runText(task: string, args: Record<string, unknown>): Promise<string> {
-  const write = process.stdout.write.bind(process.stdout);
-  let captured = "";
-  process.stdout.write = ((chunk: string | Uint8Array) => {
-    captured += chunk.toString();
-    return true;
-  }) as typeof process.stdout.write;
-  try {
-    await hre.run(task, { json: false, ...args });
-  } finally {
-    process.stdout.write = write;
-  }
-  return captured;
+  return (await runTaskCapturing(task, { json: false, ...args })).stdout;
 }
 
 /** The fields every intent outcome carries (agent:pay, agent:call, agent:propose, intent:execute). */

@@ -23,7 +23,7 @@ import { AgentTreasuryModule__factory } from "../../typechain-types";
 import type { AgentTreasuryModule } from "../../typechain-types";
 import { AgentClient } from "../../sdk/client";
 import { hashCosignerApproval, signCosignerApproval } from "../../sdk/eip712";
-import { readBatch } from "../../deploy/batch";
+import { readBatch, transactionCalldata } from "../../deploy/batch";
 import type { DeployResult } from "../../deploy/pipeline";
 import type { DeploymentRecord } from "../../deploy/deployment";
 import { hardhatDevWallets } from "../../tasks/lib/keys";
@@ -453,7 +453,10 @@ describe("operator console in headless Chromium (e2e)", function () {
     const batch = readBatch(file); // checks the Transaction Builder checksum
     expect(batch.chainId).to.equal("31337");
     expect(batch.meta.createdFromSafeAddress).to.equal(deployed.safe);
-    expect(batch.transactions).to.deep.equal([{ to: deployed.module, value: "0", data: module.interface.encodeFunctionData("unpause") }]);
+    // Each call is shown by name in the Transaction Builder and encodes back to exactly the module's calldata.
+    expect(batch.transactions.map((t) => [t.to, t.value, t.contractMethod?.name, transactionCalldata(t)])).to.deep.equal([
+      [deployed.module, "0", "unpause", module.interface.encodeFunctionData("unpause")],
+    ]);
     expect(download.suggestedFilename()).to.match(/^31337-0x[0-9a-fA-F]{40}-nonce\d+-unpause\.json$/);
     expect(fs.readFileSync(path.join(dir, "batches", download.suggestedFilename()), "utf8")).to.equal(fs.readFileSync(file, "utf8"));
     // The console signed nothing and sent nothing: the owners still have to execute it.
@@ -476,7 +479,9 @@ describe("operator console in headless Chromium (e2e)", function () {
     await page.getByRole("region", { name: "Agent trading" }).getByRole("button", { name: "Unfreeze" }).click();
     expect(await page.getByRole("dialog").textContent()).to.contain(`unfreezeAgent(${TRADING.address}), which also clears its strikes`);
     const batch = await writeAndDownload(`unfreeze-${TRADING.address}`);
-    expect(batch.transactions).to.deep.equal([{ to: deployed.module, value: "0", data: module.interface.encodeFunctionData("unfreezeAgent", [TRADING.address]) }]);
+    expect(batch.transactions.map((t) => [t.to, t.value, t.contractMethod?.name, transactionCalldata(t)])).to.deep.equal([
+      [deployed.module, "0", "unfreezeAgent", module.interface.encodeFunctionData("unfreezeAgent", [TRADING.address])],
+    ]);
     expect(batch.meta.description).to.equal(`1. [loosens] unfreeze agent trading (${TRADING.address}) and clear its strikes`);
     expect(await module.isFrozen(TRADING.address)).to.equal(true);
   });
@@ -490,8 +495,8 @@ describe("operator console in headless Chromium (e2e)", function () {
     expect(await page.getByRole("dialog", { name: "Change the policy (Safe owners)" }).textContent()).to.contain("compares dao-raise.json with the chain");
     const batch = await writeAndDownload("policy");
     const limit = { autoPerTx: parseUnits("6000", 6), autoPerWindow: parseUnits("20000", 6), window: 7 * 86_400, escalatedPerTx: parseUnits("100000", 6) };
-    expect(batch.transactions).to.deep.equal([
-      { to: deployed.module, value: "0", data: module.interface.encodeFunctionData("setAssetLimit", [PAYROLL.address, await usdc.getAddress(), limit]) },
+    expect(batch.transactions.map((t) => [t.to, t.value, t.contractMethod?.name, transactionCalldata(t)])).to.deep.equal([
+      [deployed.module, "0", "setAssetLimit", module.interface.encodeFunctionData("setAssetLimit", [PAYROLL.address, await usdc.getAddress(), limit])],
     ]);
     expect(batch.meta.description).to.match(/^1\. \[loosens\] payroll: USDC autoPerTx 5000 -> 6000/);
     expect((await module.assetLimit(PAYROLL.address, await usdc.getAddress())).autoPerTx).to.equal(parseUnits("5000", 6)); // nothing applied

@@ -9,12 +9,13 @@ import { expect } from "chai";
 import fs from "fs";
 import os from "os";
 import path from "path";
-import hre, { ethers } from "hardhat";
+import { ethers } from "hardhat";
 import { loadFixture } from "@nomicfoundation/hardhat-network-helpers";
 import { ZeroAddress, parseEther, parseUnits } from "ethers";
 import { AuditReport, capSeries, collectAudit, renderAuditHtml } from "../../../audit";
 import { writeDeployment } from "../../../deploy/deployment";
 import { RATIONALES, auditOwnersFixture, auditScenarioFixture } from "./scenario";
+import { runTaskCapturing } from "../../inProcessTask";
 
 /** The scenario's journal split in two files (intents 1-3 and 4-6) in a fresh folder. */
 function splitJournal(journal: string): { dir: string; a: string; b: string } {
@@ -41,22 +42,8 @@ function splitJournal(journal: string): { dir: string; a: string; b: string } {
 
 /** Runs `treasury:audit --json` in-process; returns the one JSON object it printed and the exit code it set. */
 async function auditTask(args: Record<string, unknown>): Promise<{ out: AuditReport & { error?: { code: string; message: string } }; exitCode: number }> {
-  const write = process.stdout.write.bind(process.stdout);
-  let captured = "";
-  process.stdout.write = ((chunk: string | Uint8Array) => {
-    captured += chunk.toString();
-    return true;
-  }) as typeof process.stdout.write;
-  const previousExit = process.exitCode;
-  process.exitCode = 0;
-  try {
-    await hre.run("treasury:audit", { json: true, ...args });
-  } finally {
-    process.stdout.write = write;
-  }
-  const exitCode = Number(process.exitCode ?? 0);
-  process.exitCode = previousExit;
-  return { out: JSON.parse(captured.trim()) as AuditReport & { error?: { code: string; message: string } }, exitCode };
+  const { stdout, exitCode } = await runTaskCapturing("treasury:audit", { json: true, ...args });
+  return { out: JSON.parse(stdout.trim()) as AuditReport & { error?: { code: string; message: string } }, exitCode };
 }
 
 const ALL_RATIONALES = [RATIONALES.alice, RATIONALES.bob, RATIONALES.big, RATIONALES.denied, RATIONALES.proposal, RATIONALES.expired];

@@ -12,7 +12,7 @@
  */
 import { task } from "hardhat/config";
 import type { HardhatRuntimeEnvironment } from "hardhat/types";
-import { printFields, printTable, runTask } from "./lib/output";
+import { printFields, printOwnersRun, runTask } from "./lib/output";
 import { COMMON_FLAGS, ClientTaskArgs } from "./lib/context";
 
 interface OwnersArgs extends ClientTaskArgs {
@@ -70,11 +70,7 @@ function render(r: OwnersResult, what: string) {
     process.stdout.write(`\nNothing to do: ${what}.\n`);
     return;
   }
-  printTable("Applied", ["#", "change"], r.applied.map((d, i) => [i + 1, d]));
-  if (r.batchFile) {
-    printTable("Waiting for the Safe owners", ["#", "loosens", "change"], r.pending.map((p, i) => [i + 1, p.loosens ? "yes" : "", p.description]));
-    process.stdout.write(`\nBatch file: ${r.batchFile}\nNext steps:\n${r.nextSteps.map((s, i) => `  ${i + 1}. ${s}`).join("\n")}\n`);
-  }
+  printOwnersRun(r);
 }
 
 task("treasury:unpause", "The Safe owners lift a pause: signed with their keys on the local chain, a Safe batch file on live networks")

@@ -11,7 +11,7 @@
  */
 import { task, types } from "hardhat/config";
 import type { HardhatRuntimeEnvironment } from "hardhat/types";
-import { printFields, printTable, runTask } from "./lib/output";
+import { printFields, printOwnersRun, printTable, runTask } from "./lib/output";
 
 interface CommonArgs {
   json: boolean;
@@ -236,11 +236,7 @@ task("treasury:apply", "Applies a policy file: executes the plan on the local ch
           process.stdout.write("\nNothing to do: the chain already matches the policy.\n");
           return;
         }
-        printTable("Applied", ["#", "change"], r.applied.map((d, i) => [i + 1, d]));
-        if (r.batchFile) {
-          printTable("Waiting for the Safe owners", ["#", "loosens", "change"], r.pending.map((p, i) => [i + 1, p.loosens ? "yes" : "", p.description]));
-          process.stdout.write(`\nBatch file: ${r.batchFile}\nNext steps:\n${r.nextSteps.map((s, i) => `  ${i + 1}. ${s}`).join("\n")}\n`);
-        }
+        printOwnersRun(r);
       },
     );
   });

@@ -11,6 +11,7 @@ import type { AgentTreasuryLens, AgentTreasuryModule, AgentTreasuryModuleFactory
 import type { MockCallTarget, MockERC1271Agent, ReentrantRecipient } from "../typechain-types";
 import { Intent, signIntent, signCosignerApproval, hashIntent } from "../sdk/eip712";
 import { SAFE_ABI, execSafeCall } from "../sdk/safe";
+import type { DeploymentRecord } from "../deploy/deployment";
 
 export const DAY = 24 * 60 * 60;
 export const HOUR = 60 * 60;
@@ -433,5 +434,24 @@ export async function mocksFixture() {
     reentrant,
     reentrantAddress: await reentrant.getAddress(),
     tokens,
+  };
+}
+
+/**
+ * The deployment record of the fixture's treasury on the in-process chain, as `treasury:deploy` would write it (agent
+ * "payroll", token "USDC"): for specs that run the CLI's tasks in-process against the fixture.
+ */
+export async function fixtureDeploymentRecord(fx: Treasury): Promise<DeploymentRecord> {
+  return {
+    chainId: fx.chainId.toString(),
+    network: "hardhat",
+    safe: fx.safeAddress,
+    module: fx.moduleAddress,
+    implementation: await fx.implementation.getAddress(),
+    factory: await fx.factory.getAddress(),
+    lens: await fx.lens.getAddress(),
+    agents: { payroll: fx.agent.address },
+    tokens: { USDC: fx.usdcAddress },
+    deployedAt: new Date().toISOString(),
   };
 }

@@ -32,6 +32,22 @@ export function printTable(title: string, headers: string[], rows: (string | num
   process.stdout.write(rows.length === 0 ? "  (none)\n" : `${formatTable(headers, rows)}\n`);
 }
 
+/**
+ * Prints what a run for the Safe's owners did (deploy/owners.ts `runAsOwners`): the changes applied with their keys
+ * on the local chain, or the batch file and the steps left to the owners on a live network.
+ */
+export function printOwnersRun(r: {
+  applied: string[];
+  pending: { loosens: boolean; description: string }[];
+  batchFile?: string;
+  nextSteps: string[];
+}): void {
+  printTable("Applied", ["#", "change"], r.applied.map((d, i) => [i + 1, d]));
+  if (!r.batchFile) return;
+  printTable("Waiting for the Safe owners", ["#", "loosens", "change"], r.pending.map((p, i) => [i + 1, p.loosens ? "yes" : "", p.description]));
+  process.stdout.write(`\nBatch file: ${r.batchFile}\nNext steps:\n${r.nextSteps.map((step, i) => `  ${i + 1}. ${step}`).join("\n")}\n`);
+}
+
 /** Prints `key: value` lines aligned. */
 export function printFields(fields: Record<string, string | number | bigint | boolean | undefined>): void {
   const entries = Object.entries(fields).filter(([, v]) => v !== undefined);

@@ -11,7 +11,7 @@ import { loadFixture, time } from "@nomicfoundation/hardhat-network-helpers";
 import { keccak256, parseUnits, toUtf8Bytes } from "ethers";
 import { writeDeployment } from "../../deploy/deployment";
 import { keyFromText } from "../../sdk";
-import { HOUR, Treasury, treasuryFixture } from "../fixtures";
+import { HOUR, Treasury, fixtureDeploymentRecord, treasuryFixture } from "../fixtures";
 import { CliOptions, LocalNode, freePort, runCli, startNode, tempDir } from "./helpers";
 import { CLI_ERROR_CODES } from "../../tasks/lib/output";
 import { deployNodeTreasury } from "./nodeTreasury";
@@ -59,18 +59,7 @@ describe("CLI --json output", function () {
       const fx = await loadFixture(treasuryFixture);
       dir = tempDir("cli-json");
       process.env.DEPLOYMENTS_DIR = dir;
-      writeDeployment({
-        chainId: "31337",
-        network: "hardhat",
-        safe: fx.safeAddress,
-        module: fx.moduleAddress,
-        implementation: await fx.implementation.getAddress(),
-        factory: await fx.factory.getAddress(),
-        lens: await fx.lens.getAddress(),
-        agents: { payroll: fx.agent.address },
-        tokens: { USDC: fx.usdcAddress },
-        deployedAt: new Date().toISOString(),
-      });
+      writeDeployment(await fixtureDeploymentRecord(fx));
       return fx;
     }
 

@@ -15,6 +15,7 @@ import { ZeroAddress, parseEther, parseUnits } from "ethers";
 import { AuditReport, capSeries, collectAudit, renderAuditHtml } from "../../../audit";
 import { writeDeployment } from "../../../deploy/deployment";
 import { RATIONALES, auditOwnersFixture, auditScenarioFixture } from "./scenario";
+import { fixtureDeploymentRecord } from "../../fixtures";
 import { runTaskCapturing } from "../../inProcessTask";
 
 /** The scenario's journal split in two files (intents 1-3 and 4-6) in a fresh folder. */
@@ -256,18 +257,7 @@ describe("audit trail", function () {
       const saved = process.env.DEPLOYMENTS_DIR;
       process.env.DEPLOYMENTS_DIR = deployments;
       try {
-        writeDeployment({
-          chainId: fx.chainId.toString(),
-          network: "hardhat",
-          safe: fx.safeAddress,
-          module: fx.moduleAddress,
-          implementation: await fx.implementation.getAddress(),
-          factory: await fx.factory.getAddress(),
-          lens: await fx.lens.getAddress(),
-          agents: { payroll: fx.agent.address },
-          tokens: { USDC: fx.usdcAddress },
-          deployedAt: new Date().toISOString(),
-        });
+        writeDeployment(await fixtureDeploymentRecord(fx));
         const none = await auditTask({ fromBlock: startBlock });
         expect(none.out.journals).to.deep.equal([]);
         expect(none.out.intents.map((i) => i.rationaleText)).to.deep.equal([undefined, undefined, undefined, undefined, undefined, undefined]);

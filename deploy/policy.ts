@@ -15,13 +15,16 @@ import {
   toUtf8Bytes,
 } from "ethers";
 import { z } from "zod";
-import { policySchema, PolicyShape, RecipientModeName, NewSafeSpec } from "./schema";
+import { policySchema, PolicyShape, NewSafeSpec } from "./schema";
 import { UnitError, parseAmount, parseDuration, parseTimestamp } from "./units";
+import { AgentConfigValue, AssetLimitValue, RecipientModeName, recipientModeValue } from "../sdk/shapes";
 
 /** A validated policy file, exactly as written (human units). See deploy/examples/README.md. */
 export type Policy = PolicyShape;
 export type PolicyAgent = Policy["agents"][number];
-export type { NewSafeSpec, RecipientModeName };
+export type { AgentConfigValue, NewSafeSpec, RecipientModeName };
+/** The recipient modes as policy files spell them, index = on-chain value (the name deploy/plan.ts imports). */
+export { RECIPIENT_MODES as RECIPIENT_MODE_NAME } from "../sdk/shapes";
 
 export interface PolicyIssue {
   /** Field path in the file, e.g. `agents[1].limits[0].autoPerTx`. */
@@ -148,9 +151,6 @@ export function loadPolicy(file: string): Policy {
 
 // ---------------------------------------------------------------------------------------------- resolution
 
-export const RECIPIENT_MODE_VALUE: Record<RecipientModeName, number> = { any: 0, allowlist: 1, "escalate-unknown": 2 };
-export const RECIPIENT_MODE_NAME = ["any", "allowlist", "escalate-unknown"] as const;
-
 export interface ResolvedAsset {
   /** address(0) for ETH. */
   address: string;
@@ -158,12 +158,8 @@ export interface ResolvedAsset {
   decimals: number;
 }
 
-export interface ResolvedLimit {
+export interface ResolvedLimit extends AssetLimitValue {
   asset: ResolvedAsset;
-  autoPerTx: bigint;
-  autoPerWindow: bigint;
-  window: number;
-  escalatedPerTx: bigint;
 }
 
 export interface ResolvedCall {
@@ -172,18 +168,6 @@ export interface ResolvedCall {
   targetLabel: string;
   signature: string;
   selector: string;
-}
-
-/** The module's `AgentConfig`, as ethers encodes and decodes it. */
-export interface AgentConfigValue {
-  validUntil: bigint;
-  escalationDelay: bigint;
-  gracePeriod: bigint;
-  maxIntentsPerWindow: bigint;
-  rateWindow: bigint;
-  maxStrikes: bigint;
-  strikeWindow: bigint;
-  recipientMode: number;
 }
 
 export interface ResolvedAgent {
@@ -417,7 +401,7 @@ export async function resolvePolicy(policy: Policy, provider: Provider, opts: Re
         rateWindow: BigInt(agent.rateWindow === undefined ? 0 : parseDuration(agent.rateWindow)),
         maxStrikes: BigInt(agent.maxStrikes ?? 0),
         strikeWindow: BigInt(agent.strikeWindow === undefined ? 0 : parseDuration(agent.strikeWindow)),
-        recipientMode: RECIPIENT_MODE_VALUE[agent.recipientMode],
+        recipientMode: recipientModeValue(agent.recipientMode),
       },
       recipients: (agent.recipients ?? []).map((r) => getAddress(r)),
       limits,

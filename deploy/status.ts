@@ -8,7 +8,8 @@
  */
 import { Interface, ZeroAddress, getAddress } from "ethers";
 import type { HardhatRuntimeEnvironment } from "hardhat/types";
-import { RECIPIENT_MODE_NAME, ResolvedAsset } from "./policy";
+import { ResolvedAsset } from "./policy";
+import { recipientModeName } from "../sdk/shapes";
 import { PlanTarget, assetInfo, moduleContracts, readChainState, scanLogs, showAmount } from "./plan";
 import { formatAmount, formatDuration, formatTimestamp } from "./units";
 import { EmergencyState, readEmergency } from "./owners";
@@ -148,7 +149,7 @@ export async function readStatus(
       validUntil: formatTimestamp(agent.config.validUntil),
       escalationDelay: formatDuration(agent.config.escalationDelay),
       gracePeriod: formatDuration(agent.config.gracePeriod),
-      recipientMode: RECIPIENT_MODE_NAME[agent.config.recipientMode],
+      recipientMode: recipientModeName(agent.config.recipientMode),
       limits,
       allowedCalls: [...agent.calls.values()],
       recipients: [...agent.recipients.values()],

@@ -38,6 +38,7 @@ import {
 
 const QUEUE_REASONS = Object.keys(QUEUE_REASON_TEXT) as [QueueReason, ...QueueReason[]];
 import type { PolicyAgent } from "../deploy/policy";
+import { AgentConfigWith, AssetLimitValue, RecipientModeName, agentConfigNumbers, assetLimitValue, recipientModeName } from "../sdk/shapes";
 
 // ---------------------------------------------------------------------------------------------- context
 
@@ -58,31 +59,17 @@ export interface ToolContext {
 }
 
 /** One asset's limits as the module holds them for this agent. */
-export interface AssetRule {
+export interface AssetRule extends AssetLimitValue {
   asset: AssetInfo;
-  autoPerTx: bigint;
-  autoPerWindow: bigint;
-  window: number;
-  escalatedPerTx: bigint;
 }
 
-/** The rules the model lives under, read from the chain when the server starts. */
-export interface Rules {
+/** The rules the model lives under, read from the chain when the server starts: the agent's `AgentConfig` and more. */
+export interface Rules extends AgentConfigWith<number, RecipientModeName> {
   agent: string;
   assets: AssetRule[];
-  escalationDelay: number;
-  gracePeriod: number;
-  maxIntentsPerWindow: number;
-  rateWindow: number;
-  maxStrikes: number;
-  strikeWindow: number;
-  recipientMode: "any" | "allowlist" | "escalate-unknown";
-  validUntil: number;
   cosigners: string[];
   threshold: number;
 }
-
-const RECIPIENT_MODES = ["any", "allowlist", "escalate-unknown"] as const;
 const APPROVAL_FUNCTIONS = "approve, increaseAllowance, permit, setApprovalForAll, transferFrom";
 
 /**
@@ -145,25 +132,14 @@ export async function readRules(ctx: ToolContext): Promise<Rules> {
   for (const address of candidates.keys()) {
     const limit = await ctx.module.assetLimit(agent, address);
     if (limit.autoPerWindow === 0n && limit.escalatedPerTx === 0n && limit.window === 0n) continue;
-    assets.push({
-      asset: await ctx.client.assets.info(address),
-      autoPerTx: limit.autoPerTx,
-      autoPerWindow: limit.autoPerWindow,
-      window: Number(limit.window),
-      escalatedPerTx: limit.escalatedPerTx,
-    });
+    assets.push({ asset: await ctx.client.assets.info(address), ...assetLimitValue(limit) });
   }
+  const { recipientMode, ...numbers } = agentConfigNumbers(config);
   return {
+    ...numbers,
+    recipientMode: recipientModeName(recipientMode),
     agent,
     assets,
-    escalationDelay: Number(config.escalationDelay),
-    gracePeriod: Number(config.gracePeriod),
-    maxIntentsPerWindow: Number(config.maxIntentsPerWindow),
-    rateWindow: Number(config.rateWindow),
-    maxStrikes: Number(config.maxStrikes),
-    strikeWindow: Number(config.strikeWindow),
-    recipientMode: RECIPIENT_MODES[Number(config.recipientMode)] ?? "any",
-    validUntil: Number(config.validUntil),
     cosigners: [...cosigners],
     threshold: Number(threshold),
   };
@@ -724,7 +700,7 @@ export class TreasuryTools {
         if (limit.window === 0n) {
           throw new InvalidRequestError(`You have no limit for ${info.symbol}: any payment in it is Denied. Assets you may use: ${this.assetList()}.`);
         }
-        selected = [{ asset: info, autoPerTx: limit.autoPerTx, autoPerWindow: limit.autoPerWindow, window: Number(limit.window), escalatedPerTx: limit.escalatedPerTx }];
+        selected = [{ asset: info, ...assetLimitValue(limit) }];
       }
     }
     const block = await this.ctx.provider.getBlock("latest");

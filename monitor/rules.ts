@@ -11,12 +11,13 @@ import type { Intent } from "../sdk/eip712";
 import { splitNonce } from "../sdk/eip712";
 import { isCanonicalTransfer } from "../sdk/chain";
 import { Alert, AlertDetail, alertId, ALERT_VERSION } from "./alerts";
-import type { AgentConfigValue, AssetLimitValue, ChainEvent } from "./events";
+import type { ChainEvent } from "./events";
+import { AgentConfigField, AgentConfigNumbers, AssetLimitValue, RECIPIENT_MODES } from "../sdk/shapes";
 import type { BlockBatch } from "./follower";
 import type { RuleConfig, RuleKind, RuleOf, Severity } from "./rules-schema";
-import { AgentState, MonitorState, emptyState, newAgent } from "./stats";
+import { AgentState, LimitJson, MonitorState, emptyState, newAgent } from "./stats";
 import type { JournalEntry, SignedEntry } from "../sdk/journal";
-import { AgentConfigField, RECIPIENT_MODE_NAMES, agentConfigChanges, assetLimitChange, isNoLimit, treasuryLimitLoosens } from "../deploy/loosening";
+import { agentConfigChanges, assetLimitChange, isNoLimit, treasuryLimitLoosens } from "../deploy/loosening";
 
 export interface AssetMeta {
   symbol: string;
@@ -937,7 +938,7 @@ function isZeroLimit(l: AssetLimitValue): boolean {
 }
 
 /** What changed between two asset limits, and whether each change lets the agent move more (deploy/loosening.ts). */
-export function limitChanges(prev: { autoPerTx: string; autoPerWindow: string; window: number; escalatedPerTx: string } | undefined, next: AssetLimitValue, show: (v: bigint) => string): Change[] {
+export function limitChanges(prev: LimitJson | undefined, next: AssetLimitValue, show: (v: bigint) => string): Change[] {
   const change = assetLimitChange(prev, next);
   if (change.added) {
     return [{ what: "asset limit", before: "none (asset not allowed)", after: `${show(next.autoPerTx)}/tx, ${show(next.autoPerWindow)} per ${next.window}s, hard cap ${show(next.escalatedPerTx)}`, loosens: true }];
@@ -952,7 +953,7 @@ export function limitChanges(prev: { autoPerTx: string; autoPerWindow: string; w
 }
 
 /** What changed in an agent's configuration, and whether each change loosens it (deploy/loosening.ts). */
-export function configChanges(prev: AgentConfigValue, next: AgentConfigValue): Change[] {
+export function configChanges(prev: AgentConfigNumbers, next: AgentConfigNumbers): Change[] {
   const never = (v: bigint) => (v === 0n ? "never" : new Date(Number(v) * 1000).toISOString());
   const none = (v: bigint) => (v === 0n ? "none" : String(v));
   const seconds = (v: bigint) => `${v}s`;
@@ -964,7 +965,7 @@ export function configChanges(prev: AgentConfigValue, next: AgentConfigValue): C
     rateWindow: seconds,
     maxStrikes: none,
     strikeWindow: seconds,
-    recipientMode: (v) => RECIPIENT_MODE_NAMES[Number(v)] ?? String(v),
+    recipientMode: (v) => RECIPIENT_MODES[Number(v)] ?? String(v),
   };
   return agentConfigChanges(prev, next).map((c) => ({ what: c.field, before: show[c.field](c.before), after: show[c.field](c.after), loosens: c.loosens }));
 }

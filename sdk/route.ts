@@ -11,7 +11,7 @@
 import { BlockTag, ZeroAddress, dataLength, dataSlice, getAddress } from "ethers";
 import type { AgentTreasuryLens } from "../typechain-types/contracts/AgentTreasuryLens";
 import type { AgentTreasuryModule } from "../typechain-types/contracts/AgentTreasuryModule";
-import { DENY_REASON_NAMES, DenyReasonName, IntentStatusName } from "./types";
+import { DENY_REASON_NAMES, DenyReasonName, IntentStatusName, recipientModeName } from "./types";
 
 /** Why an intent that breaks no rule is queued for co-signers instead of executing now. */
 export type QueueReason =
@@ -138,8 +138,9 @@ export async function explainRoute(
       policyDenial = await checkSpend(ZeroAddress, extraEth);
     }
   }
-  if (policyDenial === undefined && payment && config.recipientMode !== 0n && !(await lens.isRecipient(moduleAddress, agent, to, at))) {
-    if (config.recipientMode === 1n) policyDenial = "RecipientNotAllowed";
+  const recipientMode = recipientModeName(config.recipientMode);
+  if (policyDenial === undefined && payment && recipientMode !== "any" && !(await lens.isRecipient(moduleAddress, agent, to, at))) {
+    if (recipientMode === "allowlist") policyDenial = "RecipientNotAllowed";
     else queued.add("unknown-recipient");
   }
   if (policyDenial === undefined && config.maxIntentsPerWindow !== 0n) {

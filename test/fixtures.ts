@@ -12,41 +12,27 @@ import type { MockCallTarget, MockERC1271Agent, ReentrantRecipient } from "../ty
 import { Intent, signIntent, signCosignerApproval, hashIntent } from "../sdk/eip712";
 import { SAFE_ABI, execSafeCall } from "../sdk/safe";
 import type { DeploymentRecord } from "../deploy/deployment";
+import { DENY_REASON_NAMES, RECIPIENT_MODE_NAMES, STATUS_NAMES, enumValues } from "../sdk/shapes";
+import type { AgentConfigValue, AssetLimitWith } from "../sdk/shapes";
 
 export const DAY = 24 * 60 * 60;
 export const HOUR = 60 * 60;
 export const ETH = ZeroAddress;
 
-export const RecipientMode = { Any: 0, Allowlist: 1, EscalateUnknown: 2 } as const;
-export const Status = { None: 0n, Executed: 1n, Queued: 2n, Denied: 3n, Cancelled: 4n, Expired: 5n } as const;
-export const DenyReason = {
-  None: 0n,
-  TargetNotAllowed: 1n,
-  ApprovalNotAllowed: 2n,
-  AssetNotAllowed: 3n,
-  AboveHardCap: 4n,
-  RecipientNotAllowed: 5n,
-  RateLimited: 6n,
-  MalformedCall: 7n, // v3: a non-canonical `transfer`
-} as const;
-
-export interface AgentConfig {
-  validUntil: bigint;
-  escalationDelay: bigint;
-  gracePeriod: bigint;
-  maxIntentsPerWindow: bigint;
-  rateWindow: bigint;
-  maxStrikes: bigint;
-  strikeWindow: bigint;
-  recipientMode: number;
+/** An enum table (sdk/shapes.ts) as name -> on-chain value, as bigint like the module's views return it. */
+function bigintValues<N extends string>(names: readonly N[]): { readonly [K in N]: bigint } {
+  return Object.fromEntries(names.map((name, value) => [name, BigInt(value)])) as { [K in N]: bigint };
 }
 
-export interface AssetLimit {
-  autoPerTx: bigint;
-  autoPerWindow: bigint;
-  window: bigint;
-  escalatedPerTx: bigint;
-}
+/** The module's enums by name (`Status.Executed === 1n`), from the one table each (sdk/shapes.ts). */
+export const RecipientMode = enumValues(RECIPIENT_MODE_NAMES);
+export const Status = bigintValues(STATUS_NAMES);
+export const DenyReason = bigintValues(DENY_REASON_NAMES);
+
+/** `AgentConfig` as the tests pass it to `setAgent`. */
+export type AgentConfig = AgentConfigValue;
+/** `AssetLimit` as the tests pass it to `setAssetLimit`: every field a bigint. */
+export type AssetLimit = AssetLimitWith<bigint>;
 
 export function agentConfig(overrides: Partial<AgentConfig> = {}): AgentConfig {
   return {

@@ -138,10 +138,8 @@ export interface RunningServer {
   close(): Promise<void>;
 }
 
-/** Loads the configuration, connects the client (reconciling its journal) and serves the tools over stdio. */
-export async function startServer(argv: readonly string[], log: Logger = stderrLogger()): Promise<RunningServer> {
-  const args = parseArgs(argv);
-  const config = await loadConfig(args);
+/** Connects the agent client (it reconciles its journal with the chain) and logs what the reconciliation found. */
+async function connectClient(config: ServerConfig, log: Logger): Promise<AgentClient> {
   const { deployment, provider } = config;
   let client: AgentClient;
   try {
@@ -169,6 +167,15 @@ export async function startServer(argv: readonly string[], log: Logger = stderrL
       pending: r.pending.map((x) => ({ intentId: x.intentId, error: x.error?.code })),
     });
   }
+  return client;
+}
+
+/** Loads the configuration, connects the client (reconciling its journal) and serves the tools over stdio. */
+export async function startServer(argv: readonly string[], log: Logger = stderrLogger()): Promise<RunningServer> {
+  const args = parseArgs(argv);
+  const config = await loadConfig(args);
+  const { deployment, provider } = config;
+  const client = await connectClient(config, log);
   const moduleContract = AgentTreasuryModule__factory.connect(deployment.module, provider);
   const lens = AgentTreasuryLens__factory.connect(deployment.lens, provider);
   if (!(await moduleContract.isAgent(client.agent))) {

@@ -68,4 +68,15 @@ export default defineConfig(
       "@typescript-eslint/no-unused-vars": ["error", { argsIgnorePattern: "^_", ignoreRestSiblings: true }],
     },
   },
+  {
+    // Small units (issue 18): the layers below the Hardhat tasks keep every file under 500 lines and every function
+    // under 80 (comments and blank lines count). Not yet the rest: deploy/pipeline.ts and deploy/plan.ts (being
+    // restructured), audit/collect.ts, the console's server and page, the demo and the monitor task still have longer
+    // functions; add their directories here as they are split.
+    files: ["sdk/**/*.ts", "mcp/**/*.ts", "monitor/**/*.ts"],
+    rules: {
+      "max-lines": ["error", { max: 500 }],
+      "max-lines-per-function": ["error", { max: 80 }],
+    },
+  },
 );

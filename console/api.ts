@@ -5,7 +5,7 @@
  * "0.5"), times unix seconds of the chain's clock, addresses EIP-55.
  */
 import type { SerializedIntent } from "../sdk/journal";
-import type { DenyReasonName, IntentStatusName } from "../sdk/shapes";
+import type { DenyReasonName, IntentStatusName, RecipientModeName } from "../sdk/shapes";
 
 export const STATE_VERSION = 1;
 
@@ -50,7 +50,7 @@ export interface AgentView {
   rateWindow: string;
   escalationDelay: string;
   gracePeriod: string;
-  recipientMode: string;
+  recipientMode: RecipientModeName;
   limits: LimitView[];
 }
 

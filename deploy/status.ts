@@ -9,7 +9,7 @@
 import { Interface, ZeroAddress, getAddress } from "ethers";
 import type { HardhatRuntimeEnvironment } from "hardhat/types";
 import { ResolvedAsset } from "./policy";
-import { recipientModeName } from "../sdk/shapes";
+import { RecipientModeName, recipientModeName } from "../sdk/shapes";
 import { PlanTarget, assetInfo, moduleContracts, readChainState, scanLogs, showAmount } from "./plan";
 import { formatAmount, formatDuration, formatTimestamp } from "./units";
 import { EmergencyState, readEmergency } from "./owners";
@@ -41,7 +41,7 @@ export interface AgentStatus {
   validUntil: string;
   escalationDelay: string;
   gracePeriod: string;
-  recipientMode: string;
+  recipientMode: RecipientModeName;
   limits: AgentLimitStatus[];
   allowedCalls: { target: string; selector: string }[];
   recipients: string[];

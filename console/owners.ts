@@ -15,7 +15,7 @@ import { deploymentsDir as resolveDeploymentsDir } from "../deploy/deployment";
 import { OwnerItem, runAsOwners } from "../deploy/owners";
 import { checkPolicyMatchesTarget, planPolicy } from "../deploy/plan";
 import { parsePolicy, resolvePolicy } from "../deploy/policy";
-import { AgentTreasuryModule__factory } from "../typechain-types/factories/contracts/AgentTreasuryModule__factory";
+import { IAgentTreasuryModule__factory } from "../typechain-types/factories/contracts/interfaces/IAgentTreasuryModule.sol/IAgentTreasuryModule__factory";
 import type { BatchView } from "./api";
 import { RequestError } from "./errors";
 
@@ -36,7 +36,7 @@ export function batchesDir(deploymentsDir?: string): string {
 /** Builds the calls for `action`, writes the batch, and describes it. Throws {@link RequestError} when there is nothing to do. */
 export async function writeOwnersBatch(ctx: OwnersContext, action: OwnersAction): Promise<BatchView> {
   const { hre, record } = ctx;
-  const module = AgentTreasuryModule__factory.connect(record.module, hre.ethers.provider);
+  const module = IAgentTreasuryModule__factory.connect(record.module, hre.ethers.provider);
   const moduleAddress = getAddress(record.module);
   let items: OwnerItem[];
   let title: string;

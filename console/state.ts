@@ -16,7 +16,7 @@ import type { CapSeries } from "../audit/caps";
 import { Journal, journalFiles } from "../sdk/journal";
 import { formatAmount } from "../sdk/chain";
 import { SAFE_ABI } from "../sdk/safe";
-import { AgentTreasuryModule__factory } from "../typechain-types/factories/contracts/AgentTreasuryModule__factory";
+import { IAgentTreasuryModule__factory } from "../typechain-types/factories/contracts/interfaces/IAgentTreasuryModule.sol/IAgentTreasuryModule__factory";
 import type {
   ActionView,
   AgentView,
@@ -119,7 +119,7 @@ export async function readConsoleState(src: StateSources): Promise<ConsoleState>
   const { hre, record } = src;
   const provider: Provider = hre.ethers.provider;
   const chainId = (await provider.getNetwork()).chainId;
-  const module = AgentTreasuryModule__factory.connect(record.module, provider);
+  const module = IAgentTreasuryModule__factory.connect(record.module, provider);
   const safe = new Contract(record.safe, SAFE_ABI, provider);
   const names: Record<string, string> = {};
   for (const [name, address] of Object.entries(record.agents ?? {})) names[lower(address)] = name;

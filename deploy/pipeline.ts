@@ -398,6 +398,8 @@ function describeFuture(futureId: string, ctx: { addresses: Record<string, strin
     case "CreateCall":
     case "SimulateTxAccessor":
       return `deployed ${name}${at}`;
+    case "Admin":
+      return `deployed AgentTreasuryAdmin implementation${at}`;
     case "Implementation":
       return `deployed AgentTreasuryModule implementation${at}`;
     case "Factory":
@@ -494,12 +496,14 @@ export async function deployFromPolicy(hre: HardhatRuntimeEnvironment, policyFil
     if (codes.every((c) => c !== "0x")) safeInfra = predictedSafeInfra;
   }
 
-  const atgInit = { implementation: await initCodeOf(hre, "AgentTreasuryModule"), lens: await initCodeOf(hre, "AgentTreasuryLens") };
+  const adminInit = await initCodeOf(hre, "AgentTreasuryAdmin");
+  const admin = predictCreate2Address(adminInit);
+  const atgInit = { implementation: await initCodeOf(hre, "AgentTreasuryModule", [admin]), lens: await initCodeOf(hre, "AgentTreasuryLens") };
   const implementation = predictCreate2Address(atgInit.implementation);
   const factoryInit = await initCodeOf(hre, "AgentTreasuryModuleFactory", [implementation]);
   const factory = predictCreate2Address(factoryInit);
   const lens = predictCreate2Address(atgInit.lens);
-  const atgTags = { implementation: tagOf(atgInit.implementation), factory: tagOf(factoryInit), lens: tagOf(atgInit.lens) };
+  const atgTags = { admin: tagOf(adminInit), implementation: tagOf(atgInit.implementation), factory: tagOf(factoryInit), lens: tagOf(atgInit.lens) };
 
   let safeAddress: string;
   let initializer = "0x";
@@ -562,10 +566,10 @@ export async function deployFromPolicy(hre: HardhatRuntimeEnvironment, policyFil
   {
     const journal = await journalState(hre, infraDir);
     const ids = agentTreasuryInfraFutureIds(atgTags);
-    const predicted = { implementation, factory, lens };
-    const names = ["implementation", "factory", "lens"] as const;
+    const predicted = { admin, implementation, factory, lens };
+    const names = ["admin", "implementation", "factory", "lens"] as const;
     const steps = await Promise.all(names.map((n) => step(`AgentTreasuryInfra#${ids[n]}`, predicted[n], journal)));
-    const existing = { implementation: steps[0].existing, factory: steps[1].existing, lens: steps[2].existing };
+    const existing = { admin: steps[0].existing, implementation: steps[1].existing, factory: steps[2].existing, lens: steps[3].existing };
     let got = (name: (typeof names)[number]) => predicted[name];
     if (steps.some((x) => !x.done)) {
       const run = await runIgnition(hre, agentTreasuryInfraModule(existing, atgTags), infraDir, ignitionProvider, deployer.address, log);
@@ -573,7 +577,7 @@ export async function deployFromPolicy(hre: HardhatRuntimeEnvironment, policyFil
       ignitionExecuted.push(...run.executed);
       got = (name) => existing[name] ?? run.addresses[`AgentTreasuryInfra#${ids[name]}`];
     }
-    if (got("implementation") !== implementation || got("factory") !== factory || got("lens") !== lens) {
+    if (got("admin") !== admin || got("implementation") !== implementation || got("factory") !== factory || got("lens") !== lens) {
       throw new DeploymentFailedError(
         `Deterministic addresses differ from the prediction (implementation ${got("implementation")} vs ${implementation}); ` +
           `the compiled contracts may have changed since the journal in ${infraDir} was written.`,
@@ -701,7 +705,7 @@ export async function deployFromPolicy(hre: HardhatRuntimeEnvironment, policyFil
   };
   const deploymentFile = writeDeployment(record, dir);
 
-  if (opts.verify) await verifyContracts(hre, devNode, { implementation, factory, lens }, log);
+  if (opts.verify) await verifyContracts(hre, devNode, { admin, implementation, factory, lens }, log);
   log(changed.length === 0 && !batchFile ? "nothing to do: the chain already matches the policy" : `done: ${changed.length} change(s)`);
   return {
     chainId: chainId.toString(),
@@ -820,7 +824,7 @@ async function findModuleBlock(hre: HardhatRuntimeEnvironment, factory: string, 
 async function verifyContracts(
   hre: HardhatRuntimeEnvironment,
   devNode: DevNode | undefined,
-  c: { implementation: string; factory: string; lens: string },
+  c: { admin: string; implementation: string; factory: string; lens: string },
   log: (line: string) => void,
 ) {
   if (devNode) {
@@ -828,7 +832,8 @@ async function verifyContracts(
     return;
   }
   for (const [address, args] of [
-    [c.implementation, []],
+    [c.admin, []],
+    [c.implementation, [c.admin]],
     [c.factory, [c.implementation]],
     [c.lens, []],
   ] as [string, unknown[]][]) {

@@ -10,7 +10,7 @@
  */
 import { Contract, FunctionFragment, Interface, Log, Provider, ZeroAddress, getAddress } from "ethers";
 import type { HardhatRuntimeEnvironment } from "hardhat/types";
-import type { AgentTreasuryLens, AgentTreasuryModule } from "../typechain-types";
+import type { AgentTreasuryLens, IAgentTreasuryModule } from "../typechain-types";
 import {
   AgentConfigValue,
   ETH_ASSET,
@@ -162,10 +162,10 @@ const ZERO_CONFIG: AgentConfigValue = {
 
 export async function moduleContracts(hre: HardhatRuntimeEnvironment, target: { module: string; lens: string; safe: string }) {
   const provider = hre.ethers.provider;
-  const module = (await hre.ethers.getContractAt("AgentTreasuryModule", target.module)) as unknown as AgentTreasuryModule;
+  const module = (await hre.ethers.getContractAt("IAgentTreasuryModule", target.module)) as unknown as IAgentTreasuryModule;
   const lens = (await hre.ethers.getContractAt("AgentTreasuryLens", target.lens)) as unknown as AgentTreasuryLens;
   const safe = new Contract(target.safe, SAFE_ABI, provider);
-  return { module: module.connect(provider) as AgentTreasuryModule, lens: lens.connect(provider) as AgentTreasuryLens, safe };
+  return { module: module.connect(provider) as IAgentTreasuryModule, lens: lens.connect(provider) as AgentTreasuryLens, safe };
 }
 
 /** Reads the module's configuration (see the file header for how candidates are found). */
@@ -432,7 +432,7 @@ export async function planPolicy(
     recipients: Object.fromEntries(resolved.agents.map((a) => [lower(a.address), a.recipients])),
   };
   const state = await readChainState(hre, deployment, hints);
-  const moduleIface = (await hre.artifacts.readArtifact("AgentTreasuryModule")).abi;
+  const moduleIface = (await hre.artifacts.readArtifact("IAgentTreasuryModule")).abi;
   const m = new Interface(moduleIface);
   const safeIface = new Interface(SAFE_ABI);
   const to = getAddress(deployment.module);

@@ -15,7 +15,7 @@ import { z } from "zod";
 import type { McpServer } from "@modelcontextprotocol/sdk/server/mcp.js";
 import type { CallToolResult, ToolAnnotations } from "@modelcontextprotocol/sdk/types.js";
 import type { AgentTreasuryLens } from "../typechain-types/contracts/AgentTreasuryLens";
-import type { AgentTreasuryModule } from "../typechain-types/contracts/AgentTreasuryModule";
+import type { IAgentTreasuryModule } from "../typechain-types/contracts/interfaces/IAgentTreasuryModule.sol/IAgentTreasuryModule";
 import { IERC20Metadata__factory } from "../typechain-types/factories/@openzeppelin/contracts/token/ERC20/extensions/IERC20Metadata__factory";
 import {
   AgentClient,
@@ -46,7 +46,7 @@ export interface ToolContext {
   client: AgentClient;
   provider: Provider;
   /** The module, connected to the provider (reads only). */
-  module: AgentTreasuryModule;
+  module: IAgentTreasuryModule;
   lens: AgentTreasuryLens;
   safe: string;
   agentName: string;

@@ -14,7 +14,7 @@ import {
   getAddress,
   isAddress,
 } from "ethers";
-import type { AgentTreasuryModule } from "../typechain-types/contracts/AgentTreasuryModule";
+import type { IAgentTreasuryModule } from "../typechain-types/contracts/interfaces/IAgentTreasuryModule.sol/IAgentTreasuryModule";
 import { IERC20Metadata__factory } from "../typechain-types/factories/@openzeppelin/contracts/token/ERC20/extensions/IERC20Metadata__factory";
 import type { Intent } from "./eip712";
 import { InvalidRequestError, UnknownRevertError, WaitTimeoutError, decodeError } from "./errors";
@@ -149,7 +149,7 @@ export function toIntent(o: Intent): Intent {
  * `IntentExecuted` event makes them Executed here.
  */
 export async function outcomeOf(
-  module: AgentTreasuryModule,
+  module: IAgentTreasuryModule,
   intentId: string,
   fromBlock: number,
   retry: Partial<RetryOptions> = {},
@@ -182,7 +182,7 @@ export async function outcomeOf(
   return out;
 }
 
-async function outcomeLogs(module: AgentTreasuryModule, intentId: string, fromBlock: number) {
+async function outcomeLogs(module: IAgentTreasuryModule, intentId: string, fromBlock: number) {
   const i = module.interface;
   const topics = ["IntentExecuted", "IntentQueued", "IntentDenied", "IntentCancelled"].map(
     (name) => i.getEvent(name as "IntentExecuted").topicHash,
@@ -211,7 +211,7 @@ export interface ReceiptOutcome {
  * replay of an original intent (then `intentId` is the original's and `status` must be read from chain).
  */
 export function outcomeFromReceipt(
-  module: AgentTreasuryModule,
+  module: IAgentTreasuryModule,
   moduleAddress: string,
   receipt: TransactionReceipt,
   intentId: string,

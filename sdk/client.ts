@@ -12,8 +12,8 @@
  * Depends on ethers and the generated contract types only (no Hardhat), so it runs inside a production agent.
  */
 import { AbiCoder, Interface, Provider, Signer, ZeroHash, getAddress, isHexString, keccak256, toUtf8Bytes } from "ethers";
-import type { AgentTreasuryModule } from "../typechain-types/contracts/AgentTreasuryModule";
-import { AgentTreasuryModule__factory } from "../typechain-types/factories/contracts/AgentTreasuryModule__factory";
+import type { IAgentTreasuryModule } from "../typechain-types/contracts/interfaces/IAgentTreasuryModule.sol/IAgentTreasuryModule";
+import { IAgentTreasuryModule__factory } from "../typechain-types/factories/contracts/interfaces/IAgentTreasuryModule.sol/IAgentTreasuryModule__factory";
 import { AgentTreasuryLens__factory } from "../typechain-types/factories/contracts/AgentTreasuryLens__factory";
 import { explainAgainst, explainRoute } from "./route";
 import { Intent, hashIntent, payloadCommitment, signIntent, splitNonce } from "./eip712";
@@ -183,7 +183,7 @@ const DEADLINE_MARGIN = 30n;
 const MAX_RESIGNS = 3;
 
 export class AgentClient {
-  readonly module: AgentTreasuryModule;
+  readonly module: IAgentTreasuryModule;
   readonly agent: string;
   readonly journal: Journal;
   readonly assets: AssetBook;
@@ -212,7 +212,7 @@ export class AgentClient {
   ) {
     this.provider = options.signer.provider!;
     this.relayer = options.relayer ?? options.signer;
-    this.module = AgentTreasuryModule__factory.connect(moduleAddress, this.relayer);
+    this.module = IAgentTreasuryModule__factory.connect(moduleAddress, this.relayer);
     this.agent = agent;
     this.ownsJournal = typeof options.journal === "string";
     this.journal = typeof options.journal === "string" ? Journal.open(options.journal) : options.journal;

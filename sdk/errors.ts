@@ -4,7 +4,7 @@
  * caller can `catch (e) { if (e instanceof AgentFrozenError) ... }` or switch on `e.code`.
  */
 import { AbiCoder, ErrorDescription, Interface, dataSlice, formatUnits } from "ethers";
-import { AgentTreasuryModule__factory } from "../typechain-types/factories/contracts/AgentTreasuryModule__factory";
+import { IAgentTreasuryModule__factory } from "../typechain-types/factories/contracts/interfaces/IAgentTreasuryModule.sol/IAgentTreasuryModule__factory";
 import { IERC20Errors__factory } from "../typechain-types/factories/@openzeppelin/contracts/interfaces/draft-IERC6093.sol/IERC20Errors__factory";
 import { DENY_REASON_NAMES, DENY_REASON_TEXT, STATUS_NAMES } from "./types";
 
@@ -195,7 +195,7 @@ export class WaitTimeoutError extends TreasuryError {
 type Args = Record<string, unknown>;
 type ErrorClass = new (message: string, details?: TreasuryErrorDetails) => TreasuryError;
 
-const moduleInterface: Interface = AgentTreasuryModule__factory.createInterface() as unknown as Interface;
+const moduleInterface: Interface = IAgentTreasuryModule__factory.createInterface() as unknown as Interface;
 const erc20ErrorsInterface: Interface = IERC20Errors__factory.createInterface() as unknown as Interface;
 
 const when = (seconds: unknown): string => {

@@ -10,7 +10,7 @@
  */
 import { BlockTag, ZeroAddress, dataLength, dataSlice, getAddress } from "ethers";
 import type { AgentTreasuryLens } from "../typechain-types/contracts/AgentTreasuryLens";
-import type { AgentTreasuryModule } from "../typechain-types/contracts/AgentTreasuryModule";
+import type { IAgentTreasuryModule } from "../typechain-types/contracts/interfaces/IAgentTreasuryModule.sol/IAgentTreasuryModule";
 import { DENY_REASON_NAMES, DenyReasonName, IntentStatusName } from "./types";
 
 /** Why an intent that breaks no rule is queued for co-signers instead of executing now. */
@@ -71,7 +71,7 @@ const MALFORMED: DenyReasonName = ((DENY_REASON_NAMES as readonly string[]).incl
  * window, idempotency) are not modelled: the module's own static call reports those.
  */
 export async function explainRoute(
-  module: AgentTreasuryModule,
+  module: IAgentTreasuryModule,
   lens: AgentTreasuryLens,
   agent: string,
   payload: RoutePayload,

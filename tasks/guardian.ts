@@ -24,7 +24,7 @@ async function guardianClient(hre: HardhatRuntimeEnvironment, args: GuardianArgs
   const { clientContext, roleSigner } = await import("./lib/context");
   const { GuardianClient } = await import("../sdk");
   const ctx = await clientContext(hre, args);
-  const module = await hre.ethers.getContractAt("AgentTreasuryModule", ctx.module);
+  const module = await hre.ethers.getContractAt("IAgentTreasuryModule", ctx.module);
   const signer = await roleSigner(hre, "GUARDIAN", {
     keystore: args.keystore,
     expectedAddress: args.guardian,

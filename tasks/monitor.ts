@@ -88,7 +88,7 @@ async function target(hre: HardhatRuntimeEnvironment, moduleFlag?: string): Prom
   if (sameModule) for (const [name, address] of Object.entries(record.agents ?? {})) names[address.toLowerCase()] = name;
   let safe = sameModule ? record.safe : undefined;
   if (!safe) {
-    const m = await hre.ethers.getContractAt("AgentTreasuryModule", module);
+    const m = await hre.ethers.getContractAt("IAgentTreasuryModule", module);
     safe = getAddress(await m.avatar());
   }
   return {

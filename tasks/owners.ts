@@ -46,7 +46,7 @@ async function ownersContext(hre: HardhatRuntimeEnvironment, args: OwnersArgs) {
   const { localOwnerKeys } = await import("../deploy/owners");
   const { getAddress } = await import("ethers");
   const ctx = await clientContext(hre, args);
-  const module = await hre.ethers.getContractAt("AgentTreasuryModule", ctx.module);
+  const module = await hre.ethers.getContractAt("IAgentTreasuryModule", ctx.module);
   const safe = getAddress(await module.avatar());
   const keys = await localOwnerKeys(hre, safe, { keystore: args.keystore });
   return { ctx, module, safe, keys, base: { chainId: ctx.chainId.toString(), safe, module: ctx.module, mode: keys ? ("local" as const) : ("live" as const) } };

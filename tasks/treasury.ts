@@ -47,7 +47,7 @@ async function resolveTarget(hre: HardhatRuntimeEnvironment, args: CommonArgs) {
       code: "MODULE_NOT_FOUND",
     });
   }
-  const contract = await hre.ethers.getContractAt("AgentTreasuryModule", module);
+  const contract = await hre.ethers.getContractAt("IAgentTreasuryModule", module);
   const safe = getAddress(await contract.avatar());
   const record = await tryReadLiveDeployment(hre.ethers.provider, args.deploymentsDir);
   const sameModule = record && record.module.toLowerCase() === module.toLowerCase();

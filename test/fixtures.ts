@@ -7,7 +7,7 @@ import { ethers, network } from "hardhat";
 import { Contract, Signer, ZeroAddress, ZeroHash, id, parseEther, parseUnits } from "ethers";
 import type { HardhatEthersSigner } from "@nomicfoundation/hardhat-ethers/signers";
 import { time } from "@nomicfoundation/hardhat-network-helpers";
-import type { AgentTreasuryLens, AgentTreasuryModule, AgentTreasuryModuleFactory, MockERC20 } from "../typechain-types";
+import type { AgentTreasuryLens, IAgentTreasuryModule, AgentTreasuryModuleFactory, MockERC20 } from "../typechain-types";
 import type { MockCallTarget, MockERC1271Agent, ReentrantRecipient } from "../typechain-types";
 import { Intent, signIntent, signCosignerApproval, hashIntent } from "../sdk/eip712";
 import { SAFE_ABI, execSafeCall } from "../sdk/safe";
@@ -93,13 +93,16 @@ export async function createSafe(
   return new Contract(proxyAddress, SAFE_ABI, (await ethers.getSigners())[0]);
 }
 
-/** Deploys the module implementation and the factory. */
+/** Deploys the module's two implementations (admin first: the hot half names it) and the factory. */
 export async function deployModuleInfra() {
-  const implementation = await ethers.deployContract("AgentTreasuryModule");
+  const admin = await ethers.deployContract("AgentTreasuryAdmin");
+  const implementation = await ethers.deployContract("AgentTreasuryModule", [await admin.getAddress()]);
   const factory = (await ethers.deployContract("AgentTreasuryModuleFactory", [
     await implementation.getAddress(),
   ])) as unknown as AgentTreasuryModuleFactory;
-  return { implementation: implementation as unknown as AgentTreasuryModule, factory };
+  // Typed by the module's whole interface: calls the hot half does not handle reach the admin half, as on a clone.
+  const whole = (await ethers.getContractAt("IAgentTreasuryModule", await implementation.getAddress())) as unknown as IAgentTreasuryModule;
+  return { implementation: whole, admin, factory };
 }
 
 /** A signer that is the Safe itself (impersonated), for unit tests of owner-only calls. */
@@ -132,7 +135,7 @@ export async function treasuryFixture() {
   const salt = id("agent-treasury-guard");
   const moduleAddress = await factory.predictModuleAddress(safeAddress, salt);
   await (await factory.createModule(safeAddress, salt)).wait();
-  const module = (await ethers.getContractAt("AgentTreasuryModule", moduleAddress)) as unknown as AgentTreasuryModule;
+  const module = (await ethers.getContractAt("IAgentTreasuryModule", moduleAddress)) as unknown as IAgentTreasuryModule;
   const usdc = (await ethers.deployContract("MockERC20", ["USD Coin", "USDC", 6])) as unknown as MockERC20;
   const lens = (await ethers.deployContract("AgentTreasuryLens")) as unknown as AgentTreasuryLens;
 
@@ -293,7 +296,7 @@ export async function moduleWithoutCosignersFixture() {
   const bareSalt = id("agent-treasury-guard/no-cosigners");
   const bareAddress = await fx.factory.predictModuleAddress(fx.safeAddress, bareSalt);
   await (await fx.factory.createModule(fx.safeAddress, bareSalt)).wait();
-  const bare = (await ethers.getContractAt("AgentTreasuryModule", bareAddress)) as unknown as AgentTreasuryModule;
+  const bare = (await ethers.getContractAt("IAgentTreasuryModule", bareAddress)) as unknown as IAgentTreasuryModule;
   const safeSigner = await impersonate(fx.safeAddress);
   await (await bare.connect(safeSigner).setAgent(fx.agent.address, agentConfig())).wait();
   await (await bare.connect(safeSigner).setAssetLimit(fx.agent.address, ETH, fx.ethLimit)).wait();
@@ -323,7 +326,7 @@ export function assetLimit(autoPerTx: bigint, autoPerWindow: bigint, window: num
 }
 
 /** The module connected to the impersonated Safe, for fast owner-only calls in unit tests. */
-export async function moduleAsSafe(fx: Treasury): Promise<AgentTreasuryModule> {
+export async function moduleAsSafe(fx: Treasury): Promise<IAgentTreasuryModule> {
   return fx.module.connect(await impersonate(fx.safeAddress));
 }
 
@@ -374,7 +377,7 @@ export async function secondTreasuryFixture() {
   const safe2Address = await safe2.getAddress();
   const module2Address = await fx.factory.predictModuleAddress(safe2Address, fx.salt);
   await (await fx.factory.createModule(safe2Address, fx.salt)).wait();
-  const module2 = (await ethers.getContractAt("AgentTreasuryModule", module2Address)) as unknown as AgentTreasuryModule;
+  const module2 = (await ethers.getContractAt("IAgentTreasuryModule", module2Address)) as unknown as IAgentTreasuryModule;
   await (await fx.deployer.sendTransaction({ to: safe2Address, value: parseEther("10") })).wait();
   const m = module2.interface;
   const as2 = async (to: string, data: string) => execSafeCall(safe2, [owner], fx.deployer, to, data);

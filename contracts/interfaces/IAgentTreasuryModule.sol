@@ -81,16 +81,10 @@ interface IAgentTreasuryTypes {
 }
 
 /**
- * @title IAgentTreasuryModule
- * @notice Every external function, event and error of the Agent Treasury Guard module, documented.
- *
- * Trust model, in short:
- * - The Safe (avatar) is the owner: its owners' multisig alone configures, unpauses and unfreezes.
- * - An agent key can move at most its auto-tier caps per sliding window, without any human; anything above
- *   waits for `threshold` current co-signers and a timelock. A stolen agent key is bounded by its caps.
- * - Guardians can only restrict (pause, freeze, cancel). Relayers are untrusted gas payers.
+ * @title IAgentTreasuryEvents
+ * @notice The events and errors of the Agent Treasury Guard module, shared by both of its contracts.
  */
-interface IAgentTreasuryModule is IAgentTreasuryTypes, IERC5267 {
+interface IAgentTreasuryEvents is IAgentTreasuryTypes {
     // ------------------------------------------------------------------ events: intents
 
     /// @notice An intent was executed through the Safe: auto tier (`escalated` false) or a queued intent.
@@ -201,20 +195,14 @@ interface IAgentTreasuryModule is IAgentTreasuryTypes, IERC5267 {
     error CosignerThresholdInvalid(uint256 threshold, uint256 members);
     error CosignerEraExhausted(uint256 era);
     error TreasuryLimitInvalid(address asset, uint128 perWindow, uint32 window);
+}
 
-    // ------------------------------------------------------------------ setup
-
-    /**
-     * @notice Binds a fresh clone to its Safe, which becomes its avatar and owner. Called once, by the factory,
-     * in the transaction that creates the clone.
-     *
-     * Requirements: the clone is not initialised; `avatar` is not address(0). The implementation can never be
-     * initialised (its constructor marks it initialised).
-     *
-     * Emits {ModuleInitialized}.
-     */
-    function initialize(address avatar) external;
-
+/**
+ * @title IAgentTreasuryEntry
+ * @notice The hot entry points: what agents, relayers and co-signers call to move money. They run in the module's
+ * own implementation, so a payment pays for no second dispatch.
+ */
+interface IAgentTreasuryEntry is IAgentTreasuryEvents {
     // ------------------------------------------------------------------ agents' entry points
 
     /**
@@ -274,6 +262,25 @@ interface IAgentTreasuryModule is IAgentTreasuryTypes, IERC5267 {
      * Emits {IntentExecuted} with `escalated` true. A failing inner call reverts and leaves the intent queued.
      */
     function executeQueued(Intent calldata intent, CosignerSignature[] calldata signatures) external;
+}
+
+/**
+ * @title IAgentTreasuryAdmin
+ * @notice Set-up, cancellation, emergency controls, configuration and views: everything but the hot entry points.
+ * The module's implementation reaches them by delegatecall to its admin implementation, so they share the module's
+ * storage and address.
+ */
+interface IAgentTreasuryAdmin is IAgentTreasuryEvents, IERC5267 {
+    /**
+     * @notice Binds a fresh clone to its Safe, which becomes its avatar and owner. Called once, by the factory,
+     * in the transaction that creates the clone.
+     *
+     * Requirements: the clone is not initialised; `avatar` is not address(0). The implementation can never be
+     * initialised (its constructor marks it initialised).
+     *
+     * Emits {ModuleInitialized}.
+     */
+    function initialize(address avatar) external;
 
     /**
      * @notice Cancels a queued intent.
@@ -453,4 +460,28 @@ interface IAgentTreasuryModule is IAgentTreasuryTypes, IERC5267 {
     /// spend over the last `window` seconds, never negative. Ignores `autoPerTx`, the treasury-wide limit, pause
     /// and freeze; 0 for an unknown or removed agent.
     function availableAllowance(address agent, address asset) external view returns (uint256);
+}
+
+/**
+ * @title IAgentTreasuryModule
+ * @notice Every external function, event and error of the Agent Treasury Guard module, documented.
+ *
+ * Trust model, in short:
+ * - The Safe (avatar) is the owner: its owners' multisig alone configures, unpauses and unfreezes.
+ * - An agent key can move at most its auto-tier caps per sliding window, without any human; anything above
+ *   waits for `threshold` current co-signers and a timelock. A stolen agent key is bounded by its caps.
+ * - Guardians can only restrict (pause, freeze, cancel). Relayers are untrusted gas payers.
+ *
+ * The module is two contracts behind one address ({IAgentTreasuryEntry} and {IAgentTreasuryAdmin}); this
+ * interface is the whole of it, the ABI that clients use.
+ */
+interface IAgentTreasuryModule is IAgentTreasuryEntry, IAgentTreasuryAdmin {
+    // The errors of OpenZeppelin code the module runs, declared again here (and only here: the implementations
+    // inherit OpenZeppelin's own declarations) so that clients decode every revert from this one ABI.
+
+    /// @notice A call re-entered an entry point while one was running (OpenZeppelin's ReentrancyGuardTransient).
+    error ReentrancyGuardReentrantCall();
+
+    /// @notice A value did not fit the type it was cast to (OpenZeppelin's SafeCast): a nonce lane's sequence.
+    error SafeCastOverflowedUintDowncast(uint8 bits, uint256 value);
 }

@@ -1,7 +1,7 @@
 // SPDX-License-Identifier: MIT
 pragma solidity 0.8.30;
 
-import {IAgentTreasuryModule} from "../interfaces/IAgentTreasuryModule.sol";
+import {IAgentTreasuryEntry} from "../interfaces/IAgentTreasuryModule.sol";
 import {AgentWord} from "../libraries/AgentWord.sol";
 import {ReentrancyGuardTransient} from "@openzeppelin/contracts/utils/ReentrancyGuardTransient.sol";
 import {EscalationQueue} from "./EscalationQueue.sol";
@@ -24,8 +24,8 @@ import {EscalationQueue} from "./EscalationQueue.sol";
  * Every entry point holds a transient reentrancy lock, so a recipient or target cannot re-enter to spend twice
  * from one window or reuse a nonce.
  */
-abstract contract IntentRouter is EscalationQueue, ReentrancyGuardTransient {
-    /// @inheritdoc IAgentTreasuryModule
+abstract contract IntentRouter is EscalationQueue, ReentrancyGuardTransient, IAgentTreasuryEntry {
+    /// @inheritdoc IAgentTreasuryEntry
     function submit(
         Intent calldata intent,
         bytes calldata signature
@@ -33,19 +33,24 @@ abstract contract IntentRouter is EscalationQueue, ReentrancyGuardTransient {
         return _accept(intent, signature);
     }
 
-    /// @inheritdoc IAgentTreasuryModule
+    /// @inheritdoc IAgentTreasuryEntry
     function propose(
         Intent calldata intent,
         bytes calldata signature
     ) external nonReentrant returns (bytes32 intentId) {
-        if (!intent.review) revert IntentNotForReview(hashIntent(intent));
+        if (!intent.review) revert IntentNotForReview(_hashIntent(intent));
         (intentId, ) = _accept(intent, signature);
     }
 
-    /// @inheritdoc IAgentTreasuryModule
+    /// @inheritdoc IAgentTreasuryEntry
+    function approve(bytes32 intentId) external {
+        _approve(intentId);
+    }
+
+    /// @inheritdoc IAgentTreasuryEntry
     function executeQueued(Intent calldata intent, CosignerSignature[] calldata signatures) external nonReentrant {
         uint256 live = _requireLive();
-        bytes32 intentId = hashIntent(intent);
+        bytes32 intentId = _hashIntent(intent);
         IntentRecord storage r = _intents[intentId];
         Status status = _statusOf(r);
         if (status != Status.Queued) revert IntentUnexpectedStatus(intentId, status, _stateBit(Status.Queued));
@@ -76,7 +81,7 @@ abstract contract IntentRouter is EscalationQueue, ReentrancyGuardTransient {
         (bytes32 intentId, uint80 tag, bytes32 original) = _admit(intent, agent, word.id(), signature);
         if (original != bytes32(0)) {
             emit IdempotentReplay(original, agent, intent.idempotencyKey);
-            return (original, intentStatus(original));
+            return (original, _intentStatus(original));
         }
         return (intentId, _decide(intent, live, stored, word, intentId, tag));
     }

@@ -11,7 +11,7 @@ import os from "os";
 import path from "path";
 import { expect } from "chai";
 import { Contract, JsonRpcProvider, ZeroAddress, getAddress, id, parseUnits } from "ethers";
-import { AgentTreasuryLens__factory, AgentTreasuryModule__factory } from "../../typechain-types";
+import { AgentTreasuryLens__factory, IAgentTreasuryModule__factory } from "../../typechain-types";
 import { SAFE_ABI } from "../../sdk/safe";
 import { encodeFunctionData, type Abi } from "viem";
 import type { BatchTransaction } from "../../deploy/batch";
@@ -280,7 +280,7 @@ export async function expectChainMatchesPolicy(
   policy: PolicyJson,
   tokens: Record<string, string>,
 ) {
-  const module = AgentTreasuryModule__factory.connect(addresses.module, provider);
+  const module = IAgentTreasuryModule__factory.connect(addresses.module, provider);
   const lens = AgentTreasuryLens__factory.connect(addresses.lens, provider);
   const safe = new Contract(addresses.safe, SAFE_ABI, provider);
   const tokenDecimals: Record<string, number> = { ETH: 18 };
@@ -346,7 +346,7 @@ export async function configSnapshot(
   policy: PolicyJson,
   tokens: Record<string, string>,
 ) {
-  const module = AgentTreasuryModule__factory.connect(addresses.module, provider);
+  const module = IAgentTreasuryModule__factory.connect(addresses.module, provider);
   const lens = AgentTreasuryLens__factory.connect(addresses.lens, provider);
   const asset = (symbol: string) => (symbol === "ETH" ? ZeroAddress : getAddress(tokens[symbol]));
   const agents = [];

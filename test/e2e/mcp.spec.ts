@@ -13,8 +13,8 @@ import fs from "fs";
 import path from "path";
 import { expect } from "chai";
 import { Contract, HDNodeWallet, Wallet, encryptKeystoreJson, formatUnits, keccak256, parseUnits, toUtf8Bytes } from "ethers";
-import { AgentTreasuryModule__factory, MockERC20__factory } from "../../typechain-types";
-import type { AgentTreasuryModule, MockERC20 } from "../../typechain-types";
+import { IAgentTreasuryModule__factory, MockERC20__factory } from "../../typechain-types";
+import type { IAgentTreasuryModule, MockERC20 } from "../../typechain-types";
 import { SAFE_ABI, execSafeCall } from "../../sdk/safe";
 import { DeploymentRecord, readDeployment } from "../../deploy/deployment";
 import type { DeployResult } from "../../deploy/pipeline";
@@ -49,7 +49,7 @@ describe("MCP server over stdio (e2e)", function () {
   let node: LocalNode;
   let dir: string;
   let record: DeploymentRecord;
-  let module: AgentTreasuryModule;
+  let module: IAgentTreasuryModule;
   let usdc: MockERC20;
   let session: McpSession;
   const sessions: McpSession[] = [];
@@ -73,7 +73,7 @@ describe("MCP server over stdio (e2e)", function () {
     const result = deployed.json as unknown as DeployResult;
     record = readDeployment(31337n, dir);
     expect(record.module).to.equal(result.module);
-    module = AgentTreasuryModule__factory.connect(record.module, node.provider);
+    module = IAgentTreasuryModule__factory.connect(record.module, node.provider);
     usdc = MockERC20__factory.connect(record.tokens.USDC, node.provider);
     journalFile = path.join(dir, "journals", `31337-${record.module.toLowerCase()}`, `${payroll.address.toLowerCase()}.jsonl`);
     const started = Date.now();

@@ -10,7 +10,7 @@ import { ethers } from "hardhat";
 import { loadFixture } from "@nomicfoundation/hardhat-network-helpers";
 import { AbiCoder, Contract, id, parseEther, toBeHex, zeroPadValue } from "ethers";
 import { ETH, agentConfig, assetLimit, deployModuleInfra } from "../fixtures";
-import type { AgentTreasuryModule } from "../../typechain-types";
+import type { IAgentTreasuryModule } from "../../typechain-types";
 
 const coder = AbiCoder.defaultAbiCoder();
 const DAY = 86_400;
@@ -24,7 +24,7 @@ async function malformedAvatarFixture() {
   const salt = id("malformed-avatar");
   const moduleAddress = await factory.predictModuleAddress(avatarAddress, salt);
   await (await factory.createModule(avatarAddress, salt)).wait();
-  const module = (await ethers.getContractAt("AgentTreasuryModule", moduleAddress)) as unknown as AgentTreasuryModule;
+  const module = (await ethers.getContractAt("IAgentTreasuryModule", moduleAddress)) as unknown as IAgentTreasuryModule;
   const asOwner = async (data: string) => (await avatar.getFunction("exec")(moduleAddress, data)).wait();
   await asOwner(module.interface.encodeFunctionData("setAgent", [agent.address, agentConfig()]));
   await asOwner(

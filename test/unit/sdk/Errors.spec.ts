@@ -1,7 +1,7 @@
 import { expect } from "chai";
 import { loadFixture } from "@nomicfoundation/hardhat-network-helpers";
 import { AbiCoder, Interface, ZeroHash, concat, id } from "ethers";
-import { AgentTreasuryModule__factory } from "../../../typechain-types";
+import { IAgentTreasuryModule__factory } from "../../../typechain-types";
 import {
   AgentFrozenError,
   AgentInactiveError,
@@ -32,7 +32,7 @@ import {
 } from "../../../sdk";
 import { buildIntent, impersonate, intentId, sign, treasuryFixture } from "../../fixtures";
 
-const iface = AgentTreasuryModule__factory.createInterface();
+const iface = IAgentTreasuryModule__factory.createInterface();
 const A = "0x00000000000000000000000000000000000000a1";
 const B = "0x00000000000000000000000000000000000000b2";
 const ID = "0x" + "cd".repeat(32);

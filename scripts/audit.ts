@@ -20,6 +20,7 @@
 import { spawn } from "child_process";
 import fs from "fs";
 import path from "path";
+import { threatModelRows, titleHasTestId } from "./threatModel";
 
 const ROOT = process.cwd();
 const REPORTS = path.join(ROOT, "reports");
@@ -139,11 +140,8 @@ function readJson<T>(file: string): T | undefined {
 }
 
 function claims(tests: TestResult[]): Claim[] {
-  const doc = fs.readFileSync(path.join(ROOT, "docs", "THREAT-MODEL.md"), "utf8");
-  const rows = doc.split("\n").filter((l) => /^\|\s*T-[A-Z]+-\d+\s*\|/.test(l));
-  return rows.map((line) => {
-    const [id, claim, promise, file, test] = line.split("|").slice(1, 6).map((c) => c.trim());
-    const hits = tests.filter((t) => t.title === test && (!t.file || t.file === file));
+  return threatModelRows(ROOT).map(({ id, claim, promise, file, test }) => {
+    const hits = tests.filter((t) => titleHasTestId(t.title, test) && (!t.file || t.file === file));
     const result: Claim["result"] =
       hits.length === 0 ? "not run" : hits.some((h) => h.state === "failed") ? "failed" : hits.every((h) => h.state === "pending") ? "pending" : "passed";
     return { id, claim, promise, file, test, result };

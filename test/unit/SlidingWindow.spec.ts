@@ -3,8 +3,11 @@
  * `window` seconds, auto-executed spend is at most `autoPerWindow`. A spend at time s counts at every t with
  * s <= t < s + window; there is no period that resets. When the ring of entries is full the oldest entries merge
  * toward the later timestamp: the cap still holds and `availableAllowance` may under-report, never over-report.
+ * One order of calls the module never makes (a spend recorded before the window has a length) is checked on the
+ * library itself, through contracts/test/SlidingWindowHarness.sol.
  */
 import { expect } from "chai";
+import { ethers } from "hardhat";
 import { loadFixture, time } from "@nomicfoundation/hardhat-network-helpers";
 import { ContractTransactionReceipt, parseEther, parseUnits } from "ethers";
 import {
@@ -441,6 +444,30 @@ describe("SlidingWindow (through the module)", function () {
       expect(await fx.usdc.balanceOf(fx.alice.address)).to.equal(amount);
       expect(await fx.module.availableAllowance(fx.agent.address, fx.usdcAddress)).to.equal(fx.usdcLimit.autoPerWindow);
       expect(await entries(fx)).to.deep.equal([]);
+    });
+  });
+
+  describe("SlidingWindow itself (harness, contracts/test/SlidingWindowHarness.sol)", function () {
+    it("test_setLength_afterASpendRecordedUnconfigured_keepsTheSpendAndWarmsTheRest", async function () {
+      const harness = await ethers.deployContract("SlidingWindowHarness");
+      const SENTINEL = 1n << 255n;
+      // A spend recorded before the window has a length (the module never does this).
+      await (await harness.record(100n)).wait();
+      const recordedAt = BigInt(await time.latest());
+      const entry = await harness.entry(0);
+      expect(entry).to.equal(SENTINEL | (recordedAt << 128n) | 100n);
+      for (let i = 1; i < 8; i++) expect(await harness.entry(i)).to.equal(0n);
+
+      await (await harness.setLength(DAY)).wait();
+      expect(await harness.length()).to.equal(BigInt(DAY));
+      // Warming fills only the empty entries: the recorded spend survives and counts for the new length.
+      expect(await harness.entry(0)).to.equal(entry);
+      for (let i = 1; i < 8; i++) expect(await harness.entry(i)).to.equal(SENTINEL);
+      expect(await harness.spent()).to.equal(100n);
+      await time.increaseTo(recordedAt + BigInt(DAY) - 1n);
+      expect(await harness.spent()).to.equal(100n);
+      await time.increaseTo(recordedAt + BigInt(DAY));
+      expect(await harness.spent()).to.equal(0n);
     });
   });
 });

@@ -566,9 +566,9 @@ export function setAssetLimit(s: ModelState, sender: string, key: string, asset:
   const remove = l.autoPerTx === 0n && l.autoPerWindow === 0n && l.window === 0n && l.escalatedPerTx === 0n;
   const a = lower(asset);
   if (!remove) {
-    if (l.window === 0n) return { revert: "AssetLimitInvalid", args: [key, asset] };
-    if (l.autoPerTx > l.autoPerWindow) return { revert: "AssetLimitInvalid", args: [key, asset] };
-    if (l.autoPerTx > l.escalatedPerTx) return { revert: "AssetLimitInvalid", args: [key, asset] };
+    if (l.window === 0n) return { revert: "AssetLimitWindowZero", args: [key, asset] };
+    if (l.autoPerTx > l.autoPerWindow) return { revert: "AssetLimitAutoAboveWindow", args: [key, asset, l.autoPerTx, l.autoPerWindow] };
+    if (l.autoPerTx > l.escalatedPerTx) return { revert: "AssetLimitAutoAboveHardCap", args: [key, asset, l.autoPerTx, l.escalatedPerTx] };
     if (!ident.windows.has(a)) ident.windows.set(a, { len: 0n, entries: [] });
     ident.windows.get(a)!.len = l.window;
   }
@@ -607,7 +607,7 @@ export function setCosigners(s: ModelState, sender: string, members: string[], t
 export function setAgent(s: ModelState, sender: string, key: string, cfg: ConfigM, now: bigint): Outcome {
   const denied = ownerOnly(s, sender);
   if (denied) return denied;
-  if (cfg.validUntil !== 0n && cfg.validUntil <= now) return { revert: "AgentConfigInvalid", args: [key] };
+  if (cfg.validUntil !== 0n && cfg.validUntil <= now) return { revert: "AgentValidUntilNotInFuture", args: [key, cfg.validUntil] };
   const k = s.keyStatus.get(lower(key));
   if (k?.status === "Retired") return { revert: "AgentKeyRetired", args: [key] };
   let ident: IdentityM;

@@ -7,8 +7,9 @@
  * Promise 4: nothing moves for an expired or removed agent. Promise 8: rotating a key never restores spent allowance.
  */
 import { expect } from "chai";
+import { anyValue } from "@nomicfoundation/hardhat-chai-matchers/withArgs";
 import { loadFixture, mine, time } from "@nomicfoundation/hardhat-network-helpers";
-import { ZeroAddress, encodeBytes32String, id, parseEther, parseUnits } from "ethers";
+import { ZeroAddress, id, parseEther, parseUnits } from "ethers";
 import {
   DAY,
   ETH,
@@ -56,28 +57,28 @@ describe("AgentRegistry", function () {
       }
     });
 
-    it("refuses a zero grace period, a rate or strike limit without a window and a validUntil not in the future, naming the field and the value [test_setAgent_invalidConfig_revertsAgentConfigInvalid]", async function () {
+    it("refuses a zero grace period, a rate or strike limit without a window and a validUntil not in the future, each with its own error and values [test_setAgent_invalidConfig_revertsAgentConfigInvalid]", async function () {
       const fx = await loadFixture(treasuryFixture);
       const owner = await moduleAsSafe(fx);
       const b = fx.bob.address;
       const now = BigInt(await time.latest());
-      const cases: Array<[Partial<AgentConfig>, string, bigint]> = [
-        [{ gracePeriod: 0n }, "gracePeriod", 0n],
-        [{ maxIntentsPerWindow: 5n, rateWindow: 0n }, "rateWindow", 0n],
-        [{ maxStrikes: 2n, strikeWindow: 0n }, "strikeWindow", 0n],
-        [{ validUntil: now - 1n }, "validUntil", now - 1n],
+      const cases: Array<[Partial<AgentConfig>, string, unknown[]]> = [
+        [{ gracePeriod: 0n }, "AgentGracePeriodZero", [b]],
+        [{ maxIntentsPerWindow: 5n, rateWindow: 0n }, "AgentRateWindowZero", [b, 5n]],
+        [{ maxStrikes: 2n, strikeWindow: 0n }, "AgentStrikeWindowZero", [b, 2n]],
+        [{ validUntil: now - 1n }, "AgentValidUntilNotInFuture", [b, now - 1n, anyValue]],
       ];
-      for (const [overrides, field, value] of cases) {
+      for (const [overrides, error, args] of cases) {
         await expect(owner.setAgent(b, agentConfig(overrides)))
-          .to.be.revertedWithCustomError(fx.module, "AgentConfigInvalid")
-          .withArgs(b, encodeBytes32String(field), value);
+          .to.be.revertedWithCustomError(fx.module, error)
+          .withArgs(...args);
       }
       // validUntil equal to the block's time is already dead.
       const at = BigInt(await time.latest()) + 10n;
       await time.setNextBlockTimestamp(at);
       await expect(owner.setAgent(b, agentConfig({ validUntil: at })))
-        .to.be.revertedWithCustomError(fx.module, "AgentConfigInvalid")
-        .withArgs(b, encodeBytes32String("validUntil"), at);
+        .to.be.revertedWithCustomError(fx.module, "AgentValidUntilNotInFuture")
+        .withArgs(b, at, at);
       expect(await fx.module.isAgent(b)).to.equal(false);
       // Zero limits with zero windows are fine.
       await expect(owner.setAgent(b, agentConfig({ maxStrikes: 0n, strikeWindow: 0n }))).to.emit(fx.module, "AgentSet");

@@ -59,10 +59,10 @@ async function expectTreasuryUntouched(fx: Treasury) {
 
 describe("EmergencyControls", function () {
   describe("guardians (Promise 5)", function () {
-    it("refuses address(0) as a guardian with AgentKeyInvalid [test_setGuardian_zeroAddress_reverts]", async function () {
+    it("refuses address(0) as a guardian with GuardianInvalid [test_setGuardian_zeroAddress_reverts]", async function () {
       const fx = await loadFixture(treasuryFixture);
       await expect((await moduleAsSafe(fx)).setGuardian(ZeroAddress, true))
-        .to.be.revertedWithCustomError(fx.module, "AgentKeyInvalid")
+        .to.be.revertedWithCustomError(fx.module, "GuardianInvalid")
         .withArgs(ZeroAddress);
     });
 

@@ -10,7 +10,7 @@
 import { expect } from "chai";
 import { ethers } from "hardhat";
 import { loadFixture, time } from "@nomicfoundation/hardhat-network-helpers";
-import { encodeBytes32String, parseEther, parseUnits } from "ethers";
+import { parseEther, parseUnits } from "ethers";
 import {
   DAY,
   DenyReason,
@@ -46,20 +46,21 @@ import {
 
 describe("SpendingLimits", function () {
   describe("setAssetLimit", function () {
-    it("refuses a zero window and an autoPerTx above autoPerWindow or escalatedPerTx, naming the rule, and keeps the limit [test_setAssetLimit_inconsistentLimits_revertAssetLimitInvalid]", async function () {
+    it("refuses a zero window and an autoPerTx above autoPerWindow or escalatedPerTx, each with its own error and values, and keeps the limit [test_setAssetLimit_inconsistentLimits_revertAssetLimitInvalid]", async function () {
       const fx = await loadFixture(treasuryFixture);
       const owner = await moduleAsSafe(fx);
       const a = fx.agent.address;
-      const cases: Array<[AssetLimit, string]> = [
-        [assetLimit(1n, 2n, 0, 3n), "window == 0"],
-        [assetLimit(3n, 2n, DAY, 3n), "autoPerTx > autoPerWindow"],
-        [assetLimit(3n, 4n, DAY, 2n), "autoPerTx > escalatedPerTx"],
-        [assetLimit(0n, 0n, 0, 1n), "window == 0"],
+      const u = fx.usdcAddress;
+      const cases: Array<[AssetLimit, string, unknown[]]> = [
+        [assetLimit(1n, 2n, 0, 3n), "AssetLimitWindowZero", [a, u]],
+        [assetLimit(3n, 2n, DAY, 3n), "AssetLimitAutoAboveWindow", [a, u, 3n, 2n]],
+        [assetLimit(3n, 4n, DAY, 2n), "AssetLimitAutoAboveHardCap", [a, u, 3n, 2n]],
+        [assetLimit(0n, 0n, 0, 1n), "AssetLimitWindowZero", [a, u]],
       ];
-      for (const [limit, rule] of cases) {
-        await expect(owner.setAssetLimit(a, fx.usdcAddress, limit))
-          .to.be.revertedWithCustomError(fx.module, "AssetLimitInvalid")
-          .withArgs(a, fx.usdcAddress, encodeBytes32String(rule));
+      for (const [limit, error, args] of cases) {
+        await expect(owner.setAssetLimit(a, u, limit))
+          .to.be.revertedWithCustomError(fx.module, error)
+          .withArgs(...args);
       }
       expect(await fx.module.assetLimit(a, fx.usdcAddress)).to.deep.equal(limitTuple(fx.usdcLimit));
     });

@@ -112,6 +112,10 @@ abstract contract IntentRouter is EscalationQueue, ReentrancyGuardTransient, IAg
      * records are written, and only an executed intent calls the Safe, last. `live` is slot 0 ({_requireLive}),
      * `word` the agent's record word and `stored` its slot; `tag` is the payload tag of a keyed intent. A review
      * request (`intent.review`) is queued even when it fits the auto tier.
+     *
+     * Long, with its parameters in this order, for two builds at once: the IR build (deployed) is cheapest with one
+     * body (splitting it cost 320 gas a payment, measured), and the legacy build (coverage, mutation) needs the
+     * values it calls with deepest on its stack first.
      */
     function _decide(
         Intent calldata intent,

@@ -114,8 +114,8 @@ abstract contract IntentRouter is EscalationQueue, ReentrancyGuardTransient, IAg
      * request (`intent.review`) is queued even when it fits the auto tier.
      *
      * Long, with its parameters in this order, for two builds at once: the IR build (deployed) is cheapest with one
-     * body (splitting it cost 320 gas a payment, measured), and the legacy build (coverage, mutation) needs the
-     * values it calls with deepest on its stack first.
+     * body (moving the policy call into a helper of its own cost 314 gas a payment, measured), and the legacy build
+     * (coverage, mutation) needs the values it calls with deepest on its stack first.
      */
     function _decide(
         Intent calldata intent,
@@ -126,7 +126,7 @@ abstract contract IntentRouter is EscalationQueue, ReentrancyGuardTransient, IAg
         uint80 tag
     ) private returns (Status) {
         // {_accept} and {_admit} read agent, target, data and review through Solidity already, with its checks.
-        (address agent, address callee, bytes calldata data, bool review) = _checkedFields(intent);
+        (address agent, address callee, bytes calldata data, ) = _checkedFields(intent);
         word = _useNonce(word, agent, intent.nonce);
         // Policy reasons come first, then the rate limit, which counts every accepted intent.
         Decision memory d = _evaluate(live, word, callee, intent.value, data);
@@ -144,6 +144,9 @@ abstract contract IntentRouter is EscalationQueue, ReentrancyGuardTransient, IAg
             return Status.Denied;
         }
         _storeAgent(stored, word);
+        // `review` is read here rather than with the other fields: one value less on the stack above, which the
+        // legacy code generator needs (the IR build is 51 gas cheaper this way too, measured).
+        (, , , bool review) = _checkedFields(intent);
         if (!d.fitsAuto || review) {
             _queue(intent, word, intentId, tag);
             return Status.Queued;

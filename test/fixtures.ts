@@ -11,7 +11,7 @@ import type { AgentTreasuryLens, AgentTreasuryModule, AgentTreasuryModuleFactory
 import type { MockCallTarget, MockERC1271Agent, ReentrantRecipient } from "../typechain-types";
 import { Intent, signIntent, signCosignerApproval, hashIntent } from "../sdk/eip712";
 import { SAFE_ABI, execSafeCall } from "../sdk/safe";
-import type { DeploymentRecord } from "../deploy/deployment";
+import type { DeploymentRecord } from "../core/deployment";
 
 export const DAY = 24 * 60 * 60;
 export const HOUR = 60 * 60;

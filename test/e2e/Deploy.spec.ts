@@ -13,10 +13,11 @@ import { AgentTreasuryModule__factory, MockCallTarget__factory, MockERC20__facto
 import { SAFE_ABI } from "../../sdk/safe";
 import { Intent, hashIntent, signIntent } from "../../sdk/eip712";
 import { readBatch } from "../../deploy/batch";
-import { protocolKitContractNetworks, readDeployment } from "../../deploy/deployment";
-import { executeAsOwners, predictSafeAddress, safeInitializer } from "../../deploy/pipeline";
+import { protocolKitContractNetworks, readDeployment } from "../../core/deployment";
+import { predictSafeAddress, safeInitializer } from "../../deploy/addresses";
+import { executeAsOwners } from "../../deploy/configure";
 import type { DeployResult } from "../../deploy/pipeline";
-import { hardhatDevWallets } from "../../tasks/lib/keys";
+import { hardhatDevWallets } from "../../core/keys";
 import {
   CliResult,
   LocalNode,

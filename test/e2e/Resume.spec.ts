@@ -8,7 +8,7 @@
 import fs from "fs";
 import path from "path";
 import { expect } from "chai";
-import { SAFE_INFRA } from "../../deploy/modules/SafeInfra";
+import { SAFE_INFRA } from "../../deploy/addresses";
 import { Interface, parseEther, parseUnits, ZeroAddress, zeroPadValue } from "ethers";
 import { MockERC20__factory } from "../../typechain-types";
 import type { DeployResult } from "../../deploy/pipeline";

@@ -9,7 +9,7 @@ import fs from "fs";
 import path from "path";
 import { loadFixture, time } from "@nomicfoundation/hardhat-network-helpers";
 import { keccak256, parseUnits, toUtf8Bytes } from "ethers";
-import { writeDeployment } from "../../deploy/deployment";
+import { writeDeployment } from "../../core/deployment";
 import { keyFromText } from "../../sdk";
 import { HOUR, Treasury, fixtureDeploymentRecord, treasuryFixture } from "../fixtures";
 import { CliOptions, LocalNode, freePort, runCli, startNode, tempDir } from "./helpers";

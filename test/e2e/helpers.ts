@@ -260,7 +260,7 @@ export interface PolicyJson {
   [key: string]: unknown;
 }
 
-/** Seconds of the simple durations the examples use ("30m", "24h", "7d"): an implementation independent of deploy/units.ts. */
+/** Seconds of the simple durations the examples use ("30m", "24h", "7d"): an implementation independent of core/units.ts. */
 export function seconds(text: string): bigint {
   const m = /^(\d+)([smhdw])$/.exec(text);
   if (!m) throw new Error(`test helper cannot read duration ${text}`);

@@ -16,7 +16,7 @@ import { Contract, HDNodeWallet, Wallet, encryptKeystoreJson, formatUnits, kecca
 import { AgentTreasuryModule__factory, MockERC20__factory } from "../../typechain-types";
 import type { AgentTreasuryModule, MockERC20 } from "../../typechain-types";
 import { SAFE_ABI, execSafeCall } from "../../sdk/safe";
-import { DeploymentRecord, readDeployment } from "../../deploy/deployment";
+import { DeploymentRecord, readDeployment } from "../../core/deployment";
 import type { DeployResult } from "../../deploy/pipeline";
 import { LocalNode, freePort, readExample, runCli, startNode, tempDir } from "./helpers";
 import { ConfigError, ServerArgs, connectRpc, loadConfig, parseArgs, resolveKey } from "../../mcp/config";

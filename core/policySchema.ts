@@ -2,12 +2,12 @@
  * The policy file's schema (zod). It checks everything that can be checked without a chain: shapes, unknown
  * fields, address checksums, amount and duration syntax, thresholds, duplicates, consistent limits. What needs the
  * chain (token decimals, contracts behind addresses, the chain's clock) is checked by `resolvePolicy` in
- * deploy/policy.ts. Both report errors that name the field path and the bad value.
+ * core/policy.ts. Both report errors that name the field path and the bad value.
  */
 import { z } from "zod";
 import { FunctionFragment, getAddress, isHexString } from "ethers";
 import { UnitError, amountSyntax, isAmountSyntax, parseDuration, parseTimestamp } from "./units";
-import { monitorSchema } from "../monitor/rules-schema";
+import { monitorSchema } from "./monitorSchema";
 
 export const RECIPIENT_MODES = ["any", "allowlist", "escalate-unknown"] as const;
 export type RecipientModeName = (typeof RECIPIENT_MODES)[number];

@@ -1,5 +1,5 @@
 /**
- * Policy files: load and validate (`loadPolicy`, schema in deploy/schema.ts), then resolve human units against a
+ * Policy files: load and validate (`loadPolicy`, schema in core/policySchema.ts), then resolve human units against a
  * chain (`resolvePolicy`): token decimals read on-chain, durations in seconds, addresses checksummed, the salt as
  * bytes32. Every problem is reported as a {@link PolicyError} whose issues name the field path and the bad value.
  */
@@ -15,8 +15,9 @@ import {
   toUtf8Bytes,
 } from "ethers";
 import { z } from "zod";
-import { policySchema, PolicyShape, RecipientModeName, NewSafeSpec } from "./schema";
+import { policySchema, PolicyShape, RecipientModeName, NewSafeSpec } from "./policySchema";
 import { UnitError, parseAmount, parseDuration, parseTimestamp } from "./units";
+import { LOCAL_CHAIN_ID } from "./keys";
 
 /** A validated policy file, exactly as written (human units). See deploy/examples/README.md. */
 export type Policy = PolicyShape;
@@ -229,7 +230,6 @@ export interface ResolvedPolicy {
 }
 
 export const ETH_ASSET: ResolvedAsset = { address: ZeroAddress, symbol: "ETH", decimals: 18 };
-export const LOCAL_CHAIN_ID = 31337n;
 
 /** The bytes32 salt for a policy's `salt`: a 32-byte hex value as is, any other text hashed. */
 export function policySalt(salt: string): string {

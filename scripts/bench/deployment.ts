@@ -9,7 +9,7 @@ import path from "path";
 import hre from "hardhat";
 import { deployFromPolicy } from "../../deploy/pipeline";
 import { cliWallets } from "../../tasks/lib/keys";
-import { runCli, startNode } from "../../test/e2e/helpers";
+import { runCli, startNode } from "../../testkit/localNode";
 import { Rows } from "./report";
 
 export const EXAMPLE_POLICY = "deploy/examples/dao.json";

@@ -18,20 +18,8 @@ import { predictSafeAddress, safeInitializer } from "../../deploy/addresses";
 import { executeAsOwners } from "../../deploy/configure";
 import type { DeployResult } from "../../deploy/pipeline";
 import { hardhatDevWallets } from "../../core/keys";
-import {
-  CliResult,
-  LocalNode,
-  PolicyJson,
-  configSnapshot,
-  expectChainMatchesPolicy,
-  readExample,
-  removeTempDirs,
-  runCli,
-  startNode,
-  tempDir,
-  writeJson,
-  txBuilderCalldata,
-} from "./helpers";
+import { PolicyJson, configSnapshot, expectChainMatchesPolicy, readExample, removeTempDirs, tempDir, writeJson, txBuilderCalldata } from "./helpers";
+import { CliResult, LocalNode, runCli, startNode } from "../../testkit/localNode";
 
 const EXAMPLE = path.join("deploy", "examples", "dao.json");
 const dev = hardhatDevWallets();

@@ -24,7 +24,8 @@ import { executeAsOwners } from "../../deploy/configure";
 import type { DeployResult } from "../../deploy/pipeline";
 import type { EmergencyState } from "../../deploy/emergency";
 import { hardhatDevWallets } from "../../core/keys";
-import { CliResult, LocalNode, removeTempDirs, runCli, startNode, tempDir } from "./helpers";
+import { removeTempDirs, tempDir } from "./helpers";
+import { CliResult, LocalNode, runCli, startNode } from "../../testkit/localNode";
 import { NodeTreasury, deployNodeTreasury } from "./nodeTreasury";
 
 const EXAMPLE = path.join("deploy", "examples", "dao.json");

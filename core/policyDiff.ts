@@ -8,18 +8,8 @@
  * reviewers can give loosening changes the attention they deserve; the field rules are core/loosening.ts.
  */
 import { FunctionFragment, Interface, ZeroAddress, getAddress } from "ethers";
-import {
-  AgentConfigValue,
-  ETH_ASSET,
-  Policy,
-  PolicyError,
-  RECIPIENT_MODE_NAME,
-  ResolvedAgent,
-  ResolvedAsset,
-  ResolvedPolicy,
-  policySalt,
-  targetIssues,
-} from "./policy";
+import { Policy, PolicyError } from "./policy";
+import { AgentConfigValue, ETH_ASSET, RECIPIENT_MODE_NAME, ResolvedAgent, ResolvedAsset, ResolvedPolicy, policySalt, targetIssues } from "./policyResolve";
 import { formatAmount, formatDuration, formatTimestamp } from "./units";
 import { AgentConfigField, agentConfigChanges, assetLimitChange, treasuryLimitLoosens } from "./loosening";
 import { SAFE_ABI } from "../sdk/safe";

@@ -10,7 +10,7 @@ import { Contract, Interface, Log, Provider, ZeroAddress, getAddress } from "eth
 import { AgentTreasuryLens__factory } from "../typechain-types/factories/contracts/AgentTreasuryLens__factory";
 import { AgentTreasuryModule__factory } from "../typechain-types/factories/contracts/AgentTreasuryModule__factory";
 import type { AgentTreasuryLens, AgentTreasuryModule } from "../typechain-types";
-import { AgentConfigValue, ETH_ASSET, ResolvedAsset } from "../core/policy";
+import { AgentConfigValue, ETH_ASSET, ResolvedAsset } from "../core/policyResolve";
 import type { AgentChainState, ChainState, PlanTarget, StateHints } from "../core/policyDiff";
 import { SAFE_ABI } from "../sdk/safe";
 

@@ -7,7 +7,8 @@
  */
 import { Interface } from "ethers";
 import type { ChainContext } from "../core/chainContext";
-import { Policy, ResolvedAsset, ResolvedPolicy, resolvePolicy } from "../core/policy";
+import { Policy } from "../core/policy";
+import { ResolvedAsset, ResolvedPolicy, resolvePolicy } from "../core/policyResolve";
 import { PlanItem, PlanTarget, diffPolicy, stateHints } from "../core/policyDiff";
 import { assetInfo, readChainState } from "./chainState";
 

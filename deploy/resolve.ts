@@ -9,7 +9,8 @@
 import { BaseWallet, Contract, keccak256 } from "ethers";
 import type { ChainContext } from "../core/chainContext";
 import { KeyError, LOCAL_CHAIN_ID, WalletResolver, devWalletFor } from "../core/keys";
-import { Policy, PolicyError, PolicyIssue, ResolvedPolicy, formatPath, loadPolicy, resolvePolicy, targetIssues } from "../core/policy";
+import { Policy, PolicyError, PolicyIssue, formatPath, loadPolicy } from "../core/policy";
+import { ResolvedPolicy, resolvePolicy, targetIssues } from "../core/policyResolve";
 import { SAFE_ABI } from "../sdk/safe";
 import { SAFE_INFRA, SafeInfraAddresses, SafeInfraName, canonicalSafeInfra, predictModuleAddress, predictSafeAddress, safeInitializer } from "./addresses";
 import { DevNode, detectDevNode, initCodeOf, predictCreate2Address } from "./create2";

@@ -11,7 +11,7 @@
 import { Contract, Interface, Provider, ZeroAddress, getAddress } from "ethers";
 import type { AgentTreasuryLens, AgentTreasuryModule } from "../typechain-types";
 import type { ChainContext } from "../core/chainContext";
-import { RECIPIENT_MODE_NAME, ResolvedAsset } from "../core/policy";
+import { RECIPIENT_MODE_NAME, ResolvedAsset } from "../core/policyResolve";
 import { AgentChainState, ChainState, PlanTarget, showAmount } from "../core/policyDiff";
 import { formatAmount, formatDuration, formatTimestamp } from "../core/units";
 import { assetInfo, moduleContracts, readChainState, scanLogs } from "./chainState";

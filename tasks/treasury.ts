@@ -183,7 +183,8 @@ task("treasury:apply", "Applies a policy file: executes the plan on the local ch
       args.json,
       async () => {
         const path = await import("path");
-        const { loadPolicy, resolvePolicy } = await import("../core/policy");
+        const { loadPolicy } = await import("../core/policy");
+        const { resolvePolicy } = await import("../core/policyResolve");
         const { checkPolicyMatchesTarget } = await import("../core/policyDiff");
         const { planPolicy } = await import("../deploy/plan");
         const { localOwnerKeys, runAsOwners } = await import("../deploy/owners");

@@ -37,7 +37,7 @@ import {
 } from "../sdk";
 
 const QUEUE_REASONS = Object.keys(QUEUE_REASON_TEXT) as [QueueReason, ...QueueReason[]];
-import type { PolicyAgent } from "../deploy/policy";
+import type { PolicyAgent } from "../core/policy";
 
 // ---------------------------------------------------------------------------------------------- context
 

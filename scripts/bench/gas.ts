@@ -15,7 +15,7 @@ import fs from "fs";
 import path from "path";
 import { config, ethers } from "hardhat";
 import { ContractTransactionReceipt, ZeroAddress, ZeroHash, id, parseEther } from "ethers";
-import { DAY, ETH, HOUR, agentConfig, transferData } from "../../test/fixtures";
+import { DAY, ETH, HOUR, agentConfig, transferData } from "../../testkit/stack";
 import { execSafeCall } from "../../sdk/safe";
 import { measureFullDeployment, timeDeployTask } from "./deployment";
 import {

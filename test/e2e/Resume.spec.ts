@@ -8,12 +8,13 @@
 import fs from "fs";
 import path from "path";
 import { expect } from "chai";
-import { SAFE_INFRA } from "../../deploy/modules/SafeInfra";
+import { SAFE_INFRA } from "../../deploy/addresses";
 import { Interface, parseEther, parseUnits, ZeroAddress, zeroPadValue } from "ethers";
 import { MockERC20__factory } from "../../typechain-types";
 import type { DeployResult } from "../../deploy/pipeline";
 import { CREATEX_ADDRESS } from "../../deploy/create2";
-import { LocalNode, expectChainMatchesPolicy, readExample, removeTempDirs, runCli, startNode, tempDir } from "./helpers";
+import { expectChainMatchesPolicy, readExample, removeTempDirs, tempDir } from "./helpers";
+import { LocalNode, runCli, startNode } from "../../testkit/localNode";
 
 const EXAMPLE = path.join("deploy", "examples", "dao.json");
 const events = new Interface([

@@ -16,9 +16,10 @@ import { Contract, HDNodeWallet, Wallet, encryptKeystoreJson, formatUnits, kecca
 import { IAgentTreasuryModule__factory, MockERC20__factory } from "../../typechain-types";
 import type { IAgentTreasuryModule, MockERC20 } from "../../typechain-types";
 import { SAFE_ABI, execSafeCall } from "../../sdk/safe";
-import { DeploymentRecord, readDeployment } from "../../deploy/deployment";
+import { DeploymentRecord, readDeployment } from "../../core/deployment";
 import type { DeployResult } from "../../deploy/pipeline";
-import { LocalNode, freePort, readExample, runCli, startNode, tempDir } from "./helpers";
+import { readExample, tempDir } from "./helpers";
+import { LocalNode, freePort, runCli, startNode } from "../../testkit/localNode";
 import { ConfigError, ServerArgs, connectRpc, loadConfig, parseArgs, resolveKey } from "../../mcp/config";
 import type { OutcomeOutput } from "../../mcp/tools";
 import { McpSession, ToolCallResult } from "./mcpSession";

@@ -1,6 +1,6 @@
 /**
  * The bounded invariant campaign run by `npm test`: random operation sequences against the module and its model,
- * every SPEC section 9 promise checked after every step (see ./harness.ts). `npm run fuzz` runs longer campaigns.
+ * every SPEC section 9 promise checked after every step (see testkit/invariants/harness.ts). `npm run fuzz` runs longer campaigns.
  *
  * Environment: INVARIANT_RUNS (default 100), INVARIANT_MAX_OPS (default 25), INVARIANT_SEED (default a fixed seed, so
  * `npm test` gives the same verdict on every machine; `INVARIANT_SEED=random` draws a fresh one) and INVARIANT_PATH to
@@ -8,7 +8,7 @@
  */
 import hre from "hardhat";
 import fc from "fast-check";
-import { campaignProperty, emptyStats, setupWorld } from "./harness";
+import { campaignProperty, emptyStats, setupWorld } from "../../testkit/invariants/harness";
 
 /** The seed `npm test` uses unless INVARIANT_SEED says otherwise. Changing it is a change to the test. */
 const DEFAULT_SEED = 20_261_127;

@@ -212,7 +212,7 @@ function configTuple(c: M.ConfigM) {
  */
 export async function setupWorld(hre: HardhatRuntimeEnvironment): Promise<World> {
   const { ethers, network } = hre;
-  const { treasuryFixture } = await import("../fixtures");
+  const { treasuryFixture } = await import("../stack");
   const fx = await treasuryFixture();
   const all = await ethers.getSigners();
   const signers = new Map<string, HardhatEthersSigner>();

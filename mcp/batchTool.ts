@@ -112,10 +112,10 @@ export async function payMany(tools: TreasuryTools, args: z.infer<typeof payMany
   const payments: PayManyOutput["payments"] = [];
   const data: PayManyOutput = { dryRun: args.dryRun === true, message: "", next: "", payments, frozen: false };
   if (args.dryRun) {
-    const preview = await client.dryRunMany(requests);
+    const preview = await client.dryRunMany(requests).catch(renumber);
     for (const p of preview.rows) payments.push(entry(tools, p.index, rows[p.index].summary, p.status, p.intentId, p.replay, p.reason, p.queuedBecause));
   } else {
-    const batch = await client.payMany(requests);
+    const batch = await client.payMany(requests).catch(renumber);
     batch.results.forEach((r, i) => payments.push(entry(tools, i, rows[i].summary, r.status, r.intentId, r.replay, r.reason)));
     if (batch.txHash) Object.assign(data, { txHash: batch.txHash, blockNumber: batch.blockNumber });
     data.sent = batch.sent;
@@ -124,6 +124,13 @@ export async function payMany(tools: TreasuryTools, args: z.infer<typeof payMany
   summarise(data);
   const lines = payments.map((p) => `${p.index + 1}. ${p.status}${p.replay ? " (made before: nothing new)" : ""}: ${p.summary}${p.explanation ? `. ${p.explanation}` : ""}`);
   return { text: `${data.message}\n${lines.join("\n")}\nNext: ${data.next}`, data };
+}
+
+/** A client error about one payment (`args.index`) names it as the tool's argument does: `payments[<index>]`. */
+function renumber(err: unknown): never {
+  const index = (err as { args?: { index?: unknown } })?.args?.index;
+  if (err instanceof Error && typeof index === "number") err.message = `payments[${index}]: ${err.message.replace(/^Payment \d+ of the batch: /, "")}`;
+  throw err;
 }
 
 function entry(

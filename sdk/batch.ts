@@ -150,7 +150,7 @@ export async function payMany(host: BatchHost, requests: readonly PayRequest[], 
     if (fresh.length === 0) return { results: results as IntentResult[], sent: 0 };
 
     const signed = await signChecked(host, fresh, lane);
-    const sent = await send(host, signed);
+    const sent = await send(host, signed, fresh.map((row) => row.index));
     fresh.forEach((row, i) => (results[row.index] = sent.results[i]));
     return { results: results as IntentResult[], txHash: sent.txHash, blockNumber: sent.blockNumber, gasUsed: sent.gasUsed, sent: signed.length };
   });
@@ -182,7 +182,7 @@ export async function dryRunMany(host: BatchHost, requests: readonly PayRequest[
   try {
     answer = await withRetry("simulate the batch", () => call(intents.length), host.retry);
   } catch (err) {
-    throw await rejection(err, call, intents.length);
+    throw await rejection(err, call, (position) => rows[position].index, intents.length);
   }
   const [ids, statuses] = answer;
   const previews: BatchRowPreview[] = [];
@@ -298,7 +298,7 @@ async function signChecked(host: BatchHost, rows: Row[], lane: bigint): Promise<
       await withRetry("check the batch", () => call(signed.length), host.retry);
       return signed;
     } catch (err) {
-      const error = await rejection(err, call, signed.length);
+      const error = await rejection(err, call, (position) => rows[position].index, signed.length);
       const raced = error instanceof NonceMismatchError && attempt + 1 < MAX_RESIGNS;
       for (const s of signed) {
         if (raced) host.journal.append({ t: "closed", v: JOURNAL_VERSION, at: new Date().toISOString(), intentId: s.intentId, why: "superseded" });
@@ -309,8 +309,15 @@ async function signChecked(host: BatchHost, rows: Row[], lane: bigint): Promise<
   }
 }
 
-/** Sends the checked batch, journals it as sent, waits for the receipt and settles every intent from it. */
-async function send(host: BatchHost, signed: SignedEntry[]): Promise<{ results: IntentResult[]; txHash?: string; blockNumber?: number; gasUsed?: bigint }> {
+/**
+ * Sends the checked batch, journals it as sent, waits for the receipt and settles every intent from it.
+ * `indexes[i]` is the request index of `signed[i]` (for errors naming the payment).
+ */
+async function send(
+  host: BatchHost,
+  signed: SignedEntry[],
+  indexes: number[],
+): Promise<{ results: IntentResult[]; txHash?: string; blockNumber?: number; gasUsed?: bigint }> {
   const selfRelayed = getAddress(await host.relayer.getAddress()) === getAddress(host.agent);
   const wire = wireOf(signed, selfRelayed);
   const firstKey = wire.intents[0].idempotencyKey;
@@ -347,7 +354,7 @@ async function send(host: BatchHost, signed: SignedEntry[]): Promise<{ results: 
     try {
       await call(signed.length);
     } catch (err) {
-      error = await rejection(err, call, signed.length);
+      error = await rejection(err, call, (position) => indexes[position], signed.length);
     }
     for (const s of signed) host.closeRejected(s, error);
     throw error;
@@ -428,7 +435,7 @@ function batchOutcomes(host: BatchHost, receipt: TransactionReceipt, signed: Sig
  * The error of a batch the module rejects, naming the payment: the smallest prefix that reverts ends with it (a
  * prefix that reverts stays reverting when it grows), found by bisection with static calls.
  */
-async function rejection(err: unknown, call: (count: number) => Promise<unknown>, count: number): Promise<TreasuryError> {
+async function rejection(err: unknown, call: (count: number) => Promise<unknown>, indexOf: (position: number) => number, count: number): Promise<TreasuryError> {
   const whole = decodeError(err);
   if (!whole) throw err;
   let low = 1;
@@ -453,7 +460,7 @@ async function rejection(err: unknown, call: (count: number) => Promise<unknown>
     }
   }
   const error = decodeError(last) ?? whole;
-  return withIndex(error, low - 1);
+  return withIndex(error, indexOf(low - 1));
 }
 
 /** `error` (a typed TreasuryError) again, of the same class, with the payment's number in its message and args. */

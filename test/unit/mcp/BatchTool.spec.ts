@@ -101,6 +101,17 @@ describe(`MCP ${BATCH_TOOL}`, function () {
     client.close();
   });
 
+  it("test_payMany_frozenAgent_refusedNamingTheFirstPaymentAsItsArgument", async function () {
+    const { fx, tools, client } = await batchTools();
+    await (await fx.module.connect(fx.guardian).freezeAgent(fx.agent.address)).wait();
+    const payments = [{ asset: "USDC", to: fx.alice.address, amount: "1", reason: "tip" }];
+    const err = await payMany(tools, { payments }).catch((e: unknown) => e);
+    const text = (toolError(err).content[0] as { text: string }).text;
+    expect(text).to.match(/^AGENT_FROZEN: payments\[0\]: /);
+    expect(text).to.match(/Nothing of the batch was sent or recorded\./);
+    client.close();
+  });
+
   it("test_payMany_malformedEntry_namesItsIndexAndSignsNothing", async function () {
     const { fx, tools, client } = await batchTools();
     const payments = [

@@ -131,6 +131,23 @@ describe("AgentClient.payMany", function () {
       client.close();
     });
 
+    it("test_payMany_firstPaidBeforeAndLaterOneRejected_errorNamesTheRequestNotItsPlaceInTheTransaction", async function () {
+      const fx = await loadFixture(treasuryFixture);
+      await (await moduleAsSafe(fx)).setAgent(fx.agent.address, agentConfig({ maxStrikes: 2n }));
+      const dai = await unlimitedToken(fx);
+      const { client } = await agentClient(fx);
+      const requests = payroll(fx, ["1", "2", "3", "4"]);
+      await client.pay(requests[0]);
+      requests[1] = { ...requests[1], asset: dai };
+      requests[2] = { ...requests[2], asset: dai };
+      // Request 0 is a replay and is not sent: the transaction would carry requests 1, 2 and 3, and 3 is rejected.
+      const err = await client.payMany(requests).catch((e: unknown) => e);
+      expect(err).to.be.instanceOf(AgentFrozenError);
+      expect((err as AgentFrozenError).args.index).to.equal(3);
+      expect((err as AgentFrozenError).message).to.match(/^Payment 4 of the batch: /);
+      client.close();
+    });
+
     it("test_payMany_modulePaused_throwsModulePausedForTheFirstPayment", async function () {
       const fx = await loadFixture(treasuryFixture);
       await (await fx.module.connect(fx.guardian).pause()).wait();

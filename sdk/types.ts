@@ -264,3 +264,6 @@ export type QueueReason =
   | "treasury-limit"
   /** The recipient is not on the agent's allowlist and the agent's mode escalates unknown recipients. */
   | "unknown-recipient";
+
+/** Durable steps of a submission, reported to `onStage` after each is on disk (observability, crash tests). */
+export type Stage = "signed" | "sent" | "settled";

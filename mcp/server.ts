@@ -24,7 +24,7 @@ import { StdioServerTransport } from "@modelcontextprotocol/sdk/server/stdio.js"
 import type { Transport, TransportSendOptions } from "@modelcontextprotocol/sdk/shared/transport.js";
 import type { JSONRPCMessage, MessageExtraInfo } from "@modelcontextprotocol/sdk/types.js";
 import { AgentClient } from "../sdk";
-import { AgentTreasuryModule__factory } from "../typechain-types/factories/contracts/AgentTreasuryModule__factory";
+import { IAgentTreasuryModule__factory } from "../typechain-types/factories/contracts/interfaces/IAgentTreasuryModule.sol/IAgentTreasuryModule__factory";
 import { AgentTreasuryLens__factory } from "../typechain-types/factories/contracts/AgentTreasuryLens__factory";
 import { ConfigError, ServerConfig, loadConfig, parseArgs, redactUrl } from "./config";
 import { TreasuryTools } from "./tools";
@@ -176,7 +176,7 @@ export async function startServer(argv: readonly string[], log: Logger = stderrL
   const config = await loadConfig(args);
   const { deployment, provider } = config;
   const client = await connectClient(config, log);
-  const moduleContract = AgentTreasuryModule__factory.connect(deployment.module, provider);
+  const moduleContract = IAgentTreasuryModule__factory.connect(deployment.module, provider);
   const lens = AgentTreasuryLens__factory.connect(deployment.lens, provider);
   if (!(await moduleContract.isAgent(client.agent))) {
     log("warning", {

@@ -5,12 +5,12 @@
  * `IntentDenied` event can be paired with its whole intent (nonce lane, calldata) from the transaction input.
  */
 import { AbiCoder, Interface, Log, TransactionResponse, dataLength, dataSlice, decodeBytes32String, getAddress } from "ethers";
-import { AgentTreasuryModule__factory } from "../typechain-types/factories/contracts/AgentTreasuryModule__factory";
+import { IAgentTreasuryModule__factory } from "../typechain-types/factories/contracts/interfaces/IAgentTreasuryModule.sol/IAgentTreasuryModule__factory";
 import { Intent, hashIntent } from "../sdk/eip712";
 import { AgentConfigNumbers, AssetLimitValue, DenyReasonName, agentConfigNumbers, assetLimitValue, denyReasonName } from "../sdk/shapes";
 import { toIntent } from "../sdk/chain";
 
-export const moduleInterface: Interface = AgentTreasuryModule__factory.createInterface() as unknown as Interface;
+export const moduleInterface: Interface = IAgentTreasuryModule__factory.createInterface() as unknown as Interface;
 
 /** Safe events that change who or what can move the Safe's funds. Single-address events are decoded by hand so
  * that both Safe 1.4.1 (unindexed) and 1.5.0 (indexed) logs read. */

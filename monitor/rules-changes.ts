@@ -1,8 +1,8 @@
 /**
  * Configuration changes in words, field by field, each marked as loosening the fence or not. Whether a change
- * loosens is decided once, in deploy/loosening.ts, for the policy plan and the watchtower alike.
+ * loosens is decided once, in core/loosening.ts, for the policy plan and the watchtower alike.
  */
-import { agentConfigChanges, assetLimitChange } from "../deploy/loosening";
+import { agentConfigChanges, assetLimitChange } from "../core/loosening";
 import { AgentConfigField, AgentConfigNumbers, AssetLimitValue, RECIPIENT_MODES } from "../sdk/shapes";
 import type { LimitJson } from "./stats";
 
@@ -14,7 +14,7 @@ export interface Change {
   loosens: boolean;
 }
 
-/** What changed between two asset limits, and whether each change lets the agent move more (deploy/loosening.ts). */
+/** What changed between two asset limits, and whether each change lets the agent move more (core/loosening.ts). */
 export function limitChanges(prev: LimitJson | undefined, next: AssetLimitValue, show: (v: bigint) => string): Change[] {
   const change = assetLimitChange(prev, next);
   if (change.added) {
@@ -30,7 +30,7 @@ export function limitChanges(prev: LimitJson | undefined, next: AssetLimitValue,
   }));
 }
 
-/** What changed in an agent's configuration, and whether each change loosens it (deploy/loosening.ts). */
+/** What changed in an agent's configuration, and whether each change loosens it (core/loosening.ts). */
 export function configChanges(prev: AgentConfigNumbers, next: AgentConfigNumbers): Change[] {
   const never = (v: bigint) => (v === 0n ? "never" : new Date(Number(v) * 1000).toISOString());
   const none = (v: bigint) => (v === 0n ? "none" : String(v));

@@ -10,7 +10,7 @@ import { AlertDetail, alertId } from "./alerts";
 import type { ChainEvent } from "./events";
 import type { Change } from "./rules-changes";
 import { At, DAY, Emit, EngineCore, EventOf, lower } from "./rules-core";
-import type { Severity } from "./rules-schema";
+import type { Severity } from "../core/monitorSchema";
 import type { AgentState, QueuedState } from "./stats";
 import type { BlockBatch } from "./follower";
 

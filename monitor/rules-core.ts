@@ -8,7 +8,7 @@ import type { Intent } from "../sdk/eip712";
 import { isCanonicalTransfer } from "../sdk/chain";
 import type { Alert } from "./alerts";
 import type { ChainEvent, ChainEventKind } from "./events";
-import type { RuleConfig, RuleKind, RuleOf, Severity } from "./rules-schema";
+import type { RuleConfig, RuleKind, RuleOf, Severity } from "../core/monitorSchema";
 import { AgentState, MonitorState, emptyState, newAgent } from "./stats";
 
 export interface AssetMeta {

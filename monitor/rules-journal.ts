@@ -7,7 +7,7 @@ import { getAddress } from "ethers";
 import type { JournalEntry, SignedEntry } from "../sdk/journal";
 import { ALERT_VERSION, Alert, AlertDetail, alertId } from "./alerts";
 import { DEFAULT_SEVERITY, EngineCore, lower } from "./rules-core";
-import type { RuleOf } from "./rules-schema";
+import type { RuleOf } from "../core/monitorSchema";
 
 type ConflictRule = RuleOf<"idempotency-conflict">;
 

@@ -6,7 +6,7 @@
 import { ZeroAddress, dataLength, getAddress } from "ethers";
 import type { Intent } from "../sdk/eip712";
 import { splitNonce } from "../sdk/eip712";
-import { isNoLimit, treasuryLimitLoosens } from "../deploy/loosening";
+import { isNoLimit, treasuryLimitLoosens } from "../core/loosening";
 import type { ChainEvent, ChainEventKind } from "./events";
 import {
   ConfigReport,
@@ -26,7 +26,7 @@ import {
 } from "./rules-checks";
 import { Change, configChanges, limitChanges } from "./rules-changes";
 import { At, DAY, Emit, EngineCore, EventOf, isTransfer, lower, prune, pushUnique } from "./rules-core";
-import type { RuleConfig, RuleKind } from "./rules-schema";
+import type { RuleConfig, RuleKind } from "../core/monitorSchema";
 import type { AgentState } from "./stats";
 
 type Update<K extends ChainEventKind> = (core: EngineCore, e: EventOf<K>, emit: Emit, at: At) => void;

@@ -13,7 +13,7 @@ import { ZeroAddress, getAddress } from "ethers";
 import type { JournalEntry } from "../sdk/journal";
 import { ALERT_VERSION, Alert } from "./alerts";
 import type { BlockBatch } from "./follower";
-import type { RuleConfig } from "./rules-schema";
+import type { RuleConfig } from "../core/monitorSchema";
 import type { MonitorState } from "./stats";
 import { checkQueuedNearEta } from "./rules-checks";
 import { DEFAULT_SEVERITY, Emit, EngineContext, EngineCore, isTransfer, lower } from "./rules-core";

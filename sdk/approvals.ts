@@ -6,7 +6,7 @@
  * executor can ask the right co-signer to sign again.
  */
 import { Contract, Provider, getAddress, recoverAddress } from "ethers";
-import type { AgentTreasuryModule } from "../typechain-types/contracts/AgentTreasuryModule";
+import type { IAgentTreasuryModule } from "../typechain-types/contracts/interfaces/IAgentTreasuryModule.sol/IAgentTreasuryModule";
 import { requireAddress } from "./chain";
 import { hashCosignerApproval } from "./eip712";
 import { CosignerSignatureStaleError, InvalidRequestError } from "./errors";
@@ -28,7 +28,7 @@ export interface SignatureCheck {
 
 /** What the checks read: the module (with a provider) and its EIP-712 domain. */
 export interface ApprovalContext {
-  module: AgentTreasuryModule;
+  module: IAgentTreasuryModule;
   provider: Provider;
   chainId: bigint;
   moduleAddress: string;

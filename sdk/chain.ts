@@ -14,7 +14,7 @@ import {
   getAddress,
   isAddress,
 } from "ethers";
-import type { IAgentTreasuryModule } from "../typechain-types/contracts/interfaces/IAgentTreasuryModule";
+import type { IAgentTreasuryModule } from "../typechain-types/contracts/interfaces/IAgentTreasuryModule.sol/IAgentTreasuryModule";
 import { IERC20Metadata__factory } from "../typechain-types/factories/@openzeppelin/contracts/token/ERC20/extensions/IERC20Metadata__factory";
 import type { Intent } from "./eip712";
 import { InvalidRequestError, UnknownRevertError, WaitTimeoutError, decodeError } from "./errors";

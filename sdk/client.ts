@@ -11,20 +11,21 @@
  *
  * Depends on ethers and the generated contract types only (no Hardhat), so it runs inside a production agent.
  */
-import { Signer, ZeroHash, getAddress } from "ethers";
-import type { AgentTreasuryModule } from "../typechain-types/contracts/AgentTreasuryModule";
-import { AgentTreasuryModule__factory } from "../typechain-types/factories/contracts/AgentTreasuryModule__factory";
+import { Signer, getAddress } from "ethers";
+import type { IAgentTreasuryModule } from "../typechain-types/contracts/interfaces/IAgentTreasuryModule.sol/IAgentTreasuryModule";
+import { IAgentTreasuryModule__factory } from "../typechain-types/factories/contracts/interfaces/IAgentTreasuryModule.sol/IAgentTreasuryModule__factory";
 import { AgentTreasuryLens__factory } from "../typechain-types/factories/contracts/AgentTreasuryLens__factory";
 import { explainAgainst, explainRoute } from "./route";
-import { hashIntent, payloadCommitment, splitNonce } from "./eip712";
+import { hashIntent, splitNonce } from "./eip712";
 import { InvalidRequestError, TreasuryError, WaitTimeoutError, decodeError } from "./errors";
 import { AssetBook, formatAmount, outcomeOf, requireAddress } from "./chain";
 import { IntentKind, Journal, SignedEntry } from "./journal";
 import { ChainIdentity, readChainIdentity } from "./chainIdentity";
 import { DEFAULT_RETRY, RetryOptions, sleep, withRetry } from "./retry";
-import { LaneLocks, Payload, buildIntent, callPayload, checkRequest, deriveKey, keyFromText, laneOf, payPayload } from "./request";
-import { ClientCore, Stage, chainReplay, chainTime, confirmedReplay, landedOutcome, settleFromChain } from "./settle";
-import { drive, idempotencyConflict, requireSamePayload, sign } from "./drive";
+import { LaneLocks, Payload, buildIntent, callPayload, checkRequest, laneOf, payPayload, requestKey } from "./request";
+import { ClientCore, chainTime, landedOutcome } from "./settle";
+import { drive, knownAnswer, sign } from "./drive";
+import { BatchHost, BatchPreview, BatchResult, PayManyOptions, dryRunMany, payMany } from "./batch";
 import {
   AssetInfo,
   CallRequest,
@@ -36,11 +37,12 @@ import {
   LaneRef,
   PayRequest,
   ProposeRequest,
+  Stage,
   statusName,
 } from "./types";
 
 export { laneOf, keyFromText, deriveKey } from "./request";
-export type { Stage } from "./settle";
+export type { Stage } from "./types";
 
 export interface AgentClientOptions {
   /** The module (AgentTreasuryModule clone) address. */
@@ -119,7 +121,7 @@ export interface WaitOptions {
 }
 
 export class AgentClient {
-  readonly module: AgentTreasuryModule;
+  readonly module: IAgentTreasuryModule;
   readonly agent: string;
   readonly journal: Journal;
   readonly assets: AssetBook;
@@ -130,6 +132,8 @@ export class AgentClient {
 
   /** What the client's parts (sdk/settle.ts, sdk/drive.ts) share. */
   private readonly core: ClientCore;
+  /** What `payMany` and `dryRunMany` (sdk/batch.ts) use: the same parts, the asset book, the lens and the lanes. */
+  private readonly batch: BatchHost;
   private readonly lanes = new LaneLocks();
   private readonly ownsJournal: boolean;
 
@@ -143,7 +147,7 @@ export class AgentClient {
   ) {
     const provider = options.signer.provider!;
     const relayer: Signer = options.relayer ?? options.signer;
-    this.module = AgentTreasuryModule__factory.connect(moduleAddress, relayer);
+    this.module = IAgentTreasuryModule__factory.connect(moduleAddress, relayer);
     this.agent = agent;
     this.ownsJournal = typeof options.journal === "string";
     this.journal = typeof options.journal === "string" ? Journal.open(options.journal) : options.journal;
@@ -166,6 +170,7 @@ export class AgentClient {
       onStage: options.onStage,
       log: options.log ?? ((line) => process.stderr.write(`${line}\n`)),
     };
+    this.batch = { ...this.core, assets: this.assets, lens: options.lens, lanes: this.lanes };
   }
 
   /**
@@ -220,6 +225,20 @@ export class AgentClient {
     return this.request("submit", async () => callPayload(request), request);
   }
 
+  /**
+   * Pays many at once: one `submitBatch` transaction, each payment journaled and keyed as `pay` would, at
+   * consecutive nonces of one lane. Requests already submitted are answered without being sent again. See
+   * `./batch.ts`.
+   */
+  payMany(requests: readonly PayRequest[], options: PayManyOptions = {}): Promise<BatchResult> {
+    return payMany(this.batch, requests, options);
+  }
+
+  /** What `payMany` would do now, row by row, from the module's own answer; signs, journals and sends nothing. */
+  dryRunMany(requests: readonly PayRequest[], options: PayManyOptions = {}): Promise<BatchPreview> {
+    return dryRunMany(this.batch, requests, options);
+  }
+
   /** Asks for human review: the intent is queued for co-signers even within the auto limits. */
   propose(request: ProposeRequest): Promise<IntentResult> {
     return this.request("propose", async () => ("asset" in request ? payPayload(this.assets, request) : callPayload(request)), request);
@@ -239,7 +258,7 @@ export class AgentClient {
     const kind: IntentKind = action === "propose" ? "propose" : "submit";
     const isPayment = action === "pay" || (action === "propose" && "asset" in request);
     const payload = isPayment ? await payPayload(this.assets, request as PayRequest) : callPayload(request as CallRequest);
-    const key = this.keyOf(kind, payload, request);
+    const key = requestKey(this.core, kind, payload, request);
     const lane = laneOf(request.lane);
     const block = await withRetry("read the latest block", () => provider.getBlock("latest"), retry);
     if (!block) throw new InvalidRequestError("The RPC node returned no latest block.");
@@ -415,41 +434,15 @@ export class AgentClient {
     return this.lanes.run(lane, () => this.submitRequest(kind, build, request, lane));
   }
 
-  /** The request's idempotency key: the caller's, or derived from what it does and why. */
-  private keyOf(kind: IntentKind, payload: Payload, request: PayRequest | CallRequest): string {
-    return request.idempotencyKey === undefined
-      ? deriveKey(this.chainId, this.moduleAddress, this.agent, kind, payload, request.rationale)
-      : keyFromText(request.idempotencyKey);
-  }
-
   private async submitRequest(kind: IntentKind, build: () => Promise<Payload>, request: PayRequest | CallRequest, lane: bigint): Promise<IntentResult> {
     checkRequest(request);
     const payload = await build();
     const keySource = request.idempotencyKey === undefined ? "derived" : "caller";
-    const key = this.keyOf(kind, payload, request);
-    // 1. The journal first: a retry of a request this client already handled is answered without a new intent.
-    const previous = this.journal.byKey(this.chainId, this.moduleAddress, this.agent, key);
-    for (const r of previous) requireSamePayload(this.core, r.signed, payload, key);
-    const settled = previous.find((r) => r.outcome);
-    // A settled request the chain no longer knows (reorganisation, restarted node) is sent again under its key.
-    if (settled) return (await confirmedReplay(this.core, settled)) ?? drive(this.core, settled.signed, false);
-    const unfinished = previous.find((r) => !r.outcome && !r.closed);
-    if (unfinished) return drive(this.core, unfinished.signed, true);
+    const key = requestKey(this.core, kind, payload, request);
+    const known = await knownAnswer(this.core, payload, key, "drive");
+    if (known) return known;
 
-    // 2. Then the chain: the key may have been used by a lost journal or another process.
-    const read = () => this.module.idempotencyRecord(this.agent, key);
-    const bound = await withRetry("read the idempotency record", read, this.core.retry);
-    if (bound.intentId !== ZeroHash) {
-      if (bound.payloadHash !== payloadCommitment(payload.target, payload.value, payload.data)) {
-        throw idempotencyConflict(this.core, key, bound.intentId);
-      }
-      // One of our own closed attempts may have landed by another hand: journal it so journal and chain agree.
-      const ours = previous.find((r) => r.signed.intentId.toLowerCase() === bound.intentId.toLowerCase());
-      if (ours) return { ...(await settleFromChain(this.core, ours.signed, bound.intentId, undefined)), replay: true };
-      return chainReplay(this.core, bound.intentId, key);
-    }
-
-    // 3. A new intent, signed at the lane's current nonce and journaled before it leaves the process.
+    // A new intent, signed at the lane's current nonce and journaled before it leaves the process.
     const signed = await sign(this.core, { kind, payload, key, keySource, rationaleText: request.rationale, lane, validFor: request.validFor });
     return drive(this.core, signed, false);
   }

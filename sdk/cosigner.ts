@@ -7,8 +7,8 @@
  * description of the effect. An approval covers the intentId, which commits to every field of the intent.
  */
 import { Provider, Signer, ZeroAddress, getAddress, keccak256, toUtf8Bytes } from "ethers";
-import type { AgentTreasuryModule } from "../typechain-types/contracts/AgentTreasuryModule";
-import { AgentTreasuryModule__factory } from "../typechain-types/factories/contracts/AgentTreasuryModule__factory";
+import type { IAgentTreasuryModule } from "../typechain-types/contracts/interfaces/IAgentTreasuryModule.sol/IAgentTreasuryModule";
+import { IAgentTreasuryModule__factory } from "../typechain-types/factories/contracts/interfaces/IAgentTreasuryModule.sol/IAgentTreasuryModule__factory";
 import { ApprovalContext, SignatureCheck, checkSignatures, refuseStaleSignatures } from "./approvals";
 import { Intent, signCosignerApproval } from "./eip712";
 import { CosignerRejectedError, IntentStateError, InvalidRequestError } from "./errors";
@@ -77,7 +77,7 @@ export interface CancelResult {
 }
 
 export class CosignerClient {
-  readonly module: AgentTreasuryModule;
+  readonly module: IAgentTreasuryModule;
   readonly assets: AssetBook;
   private readonly provider: Provider;
   private readonly retry: Partial<RetryOptions>;
@@ -90,7 +90,7 @@ export class CosignerClient {
     readonly address: string,
   ) {
     this.provider = options.signer.provider!;
-    this.module = AgentTreasuryModule__factory.connect(moduleAddress, options.signer);
+    this.module = IAgentTreasuryModule__factory.connect(moduleAddress, options.signer);
     this.retry = { ...DEFAULT_RETRY, ...options.retry };
     this.assets = new AssetBook(this.provider, options.tokens, this.retry);
     this.journals = (options.journals ?? []).map((j) => (typeof j === "string" ? Journal.open(j, { readOnly: true }) : j));
@@ -391,7 +391,7 @@ export class CosignerClient {
 
 /** Cancels a queued intent with `module`'s runner; shared by co-signers, guardians and agents. */
 export async function cancelIntent(
-  module: AgentTreasuryModule,
+  module: IAgentTreasuryModule,
   provider: Provider,
   retry: Partial<RetryOptions>,
   by: string,

@@ -10,7 +10,7 @@ import { outcomeFromReceipt, serialBroadcast, waitForReceipt } from "./chain";
 import { IntentKind, SignedEntry, JOURNAL_VERSION, deserializeIntent, serializeIntent } from "./journal";
 import { withRetry } from "./retry";
 import { Payload, buildIntent } from "./request";
-import { ClientCore, chainTime, landedOutcome, result, settleFromChain } from "./settle";
+import { ClientCore, chainReplay, chainTime, confirmedReplay, landedOutcome, result, settleFromChain } from "./settle";
 import type { IntentResult } from "./types";
 
 /** Seconds before `validUntil` after which the client re-signs instead of sending (block times drift). */
@@ -30,6 +30,8 @@ export interface SignRequest {
   validFor?: number;
   /** The intent this one replaces under the same key. */
   supersedes?: string;
+  /** A batch signs consecutive nonces at one block; a single request reads the lane's nonce and the block now. */
+  at?: { nonce: bigint; block: { number: number; timestamp: number } };
 }
 
 /** A key bound to another payload than the request's: a key names one payment forever. */
@@ -49,12 +51,50 @@ export function requireSamePayload(core: ClientCore, s: SignedEntry, p: Payload,
   }
 }
 
+/**
+ * The answer to a request this client or the chain has seen before under `key`, or undefined for a new one.
+ * 1. The journal first: a retry of a request this client already handled is answered without a new intent (a settled
+ *    one the chain no longer knows, after a reorganisation or a restarted node, is sent again under its key); an
+ *    unfinished one is driven to its outcome (`drive`) or, when a batch will send it again, closed as superseded
+ *    unless it landed (`supersede`).
+ * 2. Then the chain: the key may have been used by a lost journal or another process.
+ */
+export async function knownAnswer(
+  core: ClientCore,
+  payload: Payload,
+  key: string,
+  unfinishedAs: "drive" | "supersede",
+): Promise<IntentResult | undefined> {
+  const previous = core.journal.byKey(core.chainId, core.moduleAddress, core.agent, key);
+  for (const r of previous) requireSamePayload(core, r.signed, payload, key);
+  const settled = previous.find((r) => r.outcome);
+  if (settled) return (await confirmedReplay(core, settled)) ?? drive(core, settled.signed, false);
+  const unfinished = previous.find((r) => !r.outcome && !r.closed);
+  if (unfinished && unfinishedAs === "drive") return drive(core, unfinished.signed, true);
+  if (unfinished) {
+    const landed = await landedOutcome(core, { signed: unfinished.signed });
+    if (landed) return landed;
+    closeSuperseded(core, unfinished.signed.intentId);
+  }
+  const bound = await withRetry("read the idempotency record", () => core.module.idempotencyRecord(core.agent, key), core.retry);
+  if (bound.intentId === ZeroHash) return undefined;
+  if (bound.payloadHash !== payloadCommitment(payload.target, payload.value, payload.data)) {
+    throw idempotencyConflict(core, key, bound.intentId);
+  }
+  // One of our own closed attempts may have landed by another hand: journal it so journal and chain agree.
+  const ours = previous.find((r) => r.signed.intentId.toLowerCase() === bound.intentId.toLowerCase());
+  if (ours) return { ...(await settleFromChain(core, ours.signed, bound.intentId, undefined)), replay: true };
+  return chainReplay(core, bound.intentId, key);
+}
+
 /** Signs a new intent at the lane's current nonce and journals it (write-ahead) before it can reach the chain. */
 export async function sign(core: ClientCore, r: SignRequest): Promise<SignedEntry> {
-  const [nonce, block] = await Promise.all([
-    withRetry("read the lane nonce", () => core.module.getNonce(core.agent, r.lane), core.retry),
-    withRetry("read the latest block", () => core.provider.getBlock("latest"), core.retry),
-  ]);
+  const [nonce, block] = r.at
+    ? [r.at.nonce, r.at.block]
+    : await Promise.all([
+        withRetry("read the lane nonce", () => core.module.getNonce(core.agent, r.lane), core.retry),
+        withRetry("read the latest block", () => core.provider.getBlock("latest"), core.retry),
+      ]);
   if (!block) throw new InvalidRequestError("The RPC node returned no latest block.");
   const validUntil = BigInt(block.timestamp) + (r.validFor === undefined ? core.validFor : BigInt(r.validFor));
   const intent = buildIntent({ agent: core.agent, kind: r.kind, payload: r.payload, key: r.key, nonce, validUntil, rationaleText: r.rationaleText });
@@ -91,8 +131,13 @@ async function resign(core: ClientCore, old: SignedEntry): Promise<SignedEntry> 
     lane: splitNonce(i.nonce).lane,
     supersedes: old.intentId,
   });
-  core.journal.append({ t: "closed", v: JOURNAL_VERSION, at: new Date().toISOString(), intentId: old.intentId, why: "superseded" });
+  closeSuperseded(core, old.intentId);
   return entry;
+}
+
+/** Journals that an intent was replaced by another under its key (it will not be driven again). */
+export function closeSuperseded(core: ClientCore, intentId: string): void {
+  core.journal.append({ t: "closed", v: JOURNAL_VERSION, at: new Date().toISOString(), intentId, why: "superseded" });
 }
 
 function nonceRace(core: ClientCore, intent: Intent, current: bigint): NonceMismatchError {
@@ -104,7 +149,7 @@ function nonceRace(core: ClientCore, intent: Intent, current: bigint): NonceMism
 }
 
 /** Journals that the module refused the intent (it will not be driven again). */
-function closeRejected(core: ClientCore, s: SignedEntry, error: TreasuryError): void {
+export function closeRejected(core: ClientCore, s: SignedEntry, error: TreasuryError): void {
   core.journal.append({
     t: "closed",
     v: JOURNAL_VERSION,

@@ -4,7 +4,7 @@
  * caller can `catch (e) { if (e instanceof AgentFrozenError) ... }` or switch on `e.code`.
  */
 import { AbiCoder, ErrorDescription, Interface, dataSlice, formatUnits } from "ethers";
-import { AgentTreasuryModule__factory } from "../typechain-types/factories/contracts/AgentTreasuryModule__factory";
+import { IAgentTreasuryModule__factory } from "../typechain-types/factories/contracts/interfaces/IAgentTreasuryModule.sol/IAgentTreasuryModule__factory";
 import { IERC20Errors__factory } from "../typechain-types/factories/@openzeppelin/contracts/interfaces/draft-IERC6093.sol/IERC20Errors__factory";
 import { DENY_REASON_NAMES, DENY_REASON_TEXT, STATUS_NAMES } from "./types";
 
@@ -195,7 +195,7 @@ export class WaitTimeoutError extends TreasuryError {
 type Args = Record<string, unknown>;
 type ErrorClass = new (message: string, details?: TreasuryErrorDetails) => TreasuryError;
 
-const moduleInterface: Interface = AgentTreasuryModule__factory.createInterface() as unknown as Interface;
+const moduleInterface: Interface = IAgentTreasuryModule__factory.createInterface() as unknown as Interface;
 const erc20ErrorsInterface: Interface = IERC20Errors__factory.createInterface() as unknown as Interface;
 
 const when = (seconds: unknown): string => {
@@ -282,6 +282,12 @@ const MODULE_ERRORS: Record<string, [ErrorClass, (a: Args) => string]> = {
       `Idempotency key ${a.key} of agent ${a.agent} is already bound to a different payload (intent ` +
       `${a.originalIntentId}). A key names one payment forever: use a new key for a new payment, or repeat the ` +
       "original payload exactly to read its result.",
+  ],
+  BatchLengthMismatch: [
+    InvalidRequestError,
+    (a) =>
+      `submitBatch was given ${a.intents} intents but ${a.signatures} signatures: give one signature per intent, in the ` +
+      "same order (an empty one only when the agent sends the batch itself). AgentClient.payMany builds both lists.",
   ],
   ExecutionFailed: [
     ExecutionFailedError,
@@ -382,8 +388,14 @@ for (const name of [
   "AgentKeyInvalid",
   "AgentKeyRetired",
   "AgentKeyAlreadyUsed",
-  "AgentConfigInvalid",
-  "AssetLimitInvalid",
+  "AgentGracePeriodZero",
+  "AgentRateWindowZero",
+  "AgentStrikeWindowZero",
+  "AgentValidUntilNotInFuture",
+  "AssetLimitWindowZero",
+  "AssetLimitAutoAboveWindow",
+  "AssetLimitAutoAboveHardCap",
+  "GuardianInvalid",
   "TargetForbidden",
   "CosignerInvalid",
   "CosignerSetTooLarge",

@@ -3,8 +3,8 @@
  * intents. It can never move funds or loosen anything (SPEC Promise 5): unpausing and unfreezing are the Safe's.
  */
 import { Provider, Signer, getAddress } from "ethers";
-import type { AgentTreasuryModule } from "../typechain-types/contracts/AgentTreasuryModule";
-import { AgentTreasuryModule__factory } from "../typechain-types/factories/contracts/AgentTreasuryModule__factory";
+import type { IAgentTreasuryModule } from "../typechain-types/contracts/interfaces/IAgentTreasuryModule.sol/IAgentTreasuryModule";
+import { IAgentTreasuryModule__factory } from "../typechain-types/factories/contracts/interfaces/IAgentTreasuryModule.sol/IAgentTreasuryModule__factory";
 import { AgentFrozenError, InvalidRequestError, ModulePausedError } from "./errors";
 import { requireAddress, transact } from "./chain";
 import { CancelResult, cancelIntent } from "./cosigner";
@@ -37,7 +37,7 @@ export interface FreezeResult {
 }
 
 export class GuardianClient {
-  readonly module: AgentTreasuryModule;
+  readonly module: IAgentTreasuryModule;
   private readonly provider: Provider;
   private readonly retry: Partial<RetryOptions>;
 
@@ -47,7 +47,7 @@ export class GuardianClient {
     readonly address: string,
   ) {
     this.provider = options.signer.provider!;
-    this.module = AgentTreasuryModule__factory.connect(moduleAddress, options.signer);
+    this.module = IAgentTreasuryModule__factory.connect(moduleAddress, options.signer);
     this.retry = { ...DEFAULT_RETRY, ...options.retry };
   }
 

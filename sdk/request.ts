@@ -54,6 +54,18 @@ export function deriveKey(chainId: bigint, module: string, agent: string, kind: 
   );
 }
 
+/** The request's idempotency key: the caller's, or derived from what it does and why (`deriveKey`). */
+export function requestKey(
+  where: { chainId: bigint; moduleAddress: string; agent: string },
+  kind: IntentKind,
+  payload: Payload,
+  request: PayRequest | CallRequest,
+): string {
+  return request.idempotencyKey === undefined
+    ? deriveKey(where.chainId, where.moduleAddress, where.agent, kind, payload, request.rationale)
+    : keyFromText(request.idempotencyKey);
+}
+
 /** Serialises async work per lane: nonces of one lane are used strictly in order, other lanes run in parallel. */
 export class LaneLocks {
   private readonly tails = new Map<bigint, Promise<unknown>>();

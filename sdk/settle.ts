@@ -4,15 +4,12 @@
  * already decided (by this client, a lost journal or another process), confirmed against the chain.
  */
 import { Provider, Signer, ZeroHash } from "ethers";
-import type { IAgentTreasuryModule } from "../typechain-types/contracts/interfaces/IAgentTreasuryModule";
+import type { IAgentTreasuryModule } from "../typechain-types/contracts/interfaces/IAgentTreasuryModule.sol/IAgentTreasuryModule";
 import { InvalidRequestError } from "./errors";
 import { outcomeOf } from "./chain";
 import { Journal, JournalRecord, SignedEntry, JOURNAL_VERSION } from "./journal";
 import { RetryOptions, withRetry } from "./retry";
-import type { DenyReasonName, IntentResult, IntentStatusName } from "./types";
-
-/** Durable steps of a submission, reported to `onStage` after each is on disk (observability, crash tests). */
-export type Stage = "signed" | "sent" | "settled";
+import type { DenyReasonName, IntentResult, IntentStatusName, Stage } from "./types";
 
 /** What the client's parts share: the connections, who the agent is, the journal and the settings. */
 export interface ClientCore {

@@ -10,7 +10,7 @@
  *
  * No runtime imports: the console's page (console/app) uses this file in the browser.
  */
-import type { IAgentTreasuryTypes } from "../typechain-types/contracts/interfaces/IAgentTreasuryModule";
+import type { IAgentTreasuryTypes } from "../typechain-types/contracts/interfaces/IAgentTreasuryModule.sol/IAgentTreasuryModule";
 
 // ---------------------------------------------------------------------------------------------- enums
 

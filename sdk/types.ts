@@ -128,8 +128,8 @@ export interface IntentPreview {
   replay: boolean;
   /** Denied: the rule it breaks. */
   reason?: DenyReasonName;
-  /** Queued: every reason it would wait for co-signers (see `sdk/route.ts` QueueReason). */
-  queuedBecause?: import("./route").QueueReason[];
+  /** Queued: every reason it would wait for co-signers (see {@link QueueReason}). */
+  queuedBecause?: QueueReason[];
   /** Denied: strikes in the window now, the limit, and whether this denial would freeze the agent. */
   strikes?: { now: number; max: number; wouldFreeze: boolean };
   /** The asset and amount the intent spends. */
@@ -226,3 +226,19 @@ export interface CosignerSignatureInfo {
    */
   era?: number;
 }
+
+/** Why an intent that breaks no rule is queued for co-signers instead of executing now. */
+export type QueueReason =
+  /** The agent asked for human review (propose). */
+  | "review-requested"
+  /** The amount is above the agent's `autoPerTx` for the asset (or its auto tier is off). */
+  | "above-auto-per-tx"
+  /** The agent's sliding window for the asset has less left than the amount. */
+  | "above-window"
+  /** The treasury-wide limit of the asset (all agents together) has less left than the amount. */
+  | "treasury-limit"
+  /** The recipient is not on the agent's allowlist and the agent's mode escalates unknown recipients. */
+  | "unknown-recipient";
+
+/** Durable steps of a submission, reported to `onStage` after each is on disk (observability, crash tests). */
+export type Stage = "signed" | "sent" | "settled";

@@ -24,7 +24,7 @@ async function guardianClient(hre: HardhatRuntimeEnvironment, args: GuardianArgs
   const { clientContext, roleSigner } = await import("./lib/context");
   const { GuardianClient } = await import("../sdk");
   const ctx = await clientContext(hre, args);
-  const module = await hre.ethers.getContractAt("AgentTreasuryModule", ctx.module);
+  const module = await hre.ethers.getContractAt("IAgentTreasuryModule", ctx.module);
   const signer = await roleSigner(hre, "GUARDIAN", {
     keystore: args.keystore,
     expectedAddress: args.guardian,
@@ -47,7 +47,7 @@ task("guardian:pause", "Pauses the module: no submit, propose or execution until
     await runTask(
       args.json,
       async () => {
-        const { recoveryCommand } = await import("../deploy/owners");
+        const { recoveryCommand } = await import("../deploy/emergency");
         const { ctx, client } = await guardianClient(hre, args);
         return { module: ctx.module, ...(await client.pause()), recovery: recoveryCommand("unpause", hre.network.name) };
       },
@@ -72,7 +72,7 @@ task("guardian:freeze", "Freezes one agent: nothing it signed moves until the Sa
         const { resolveAgent } = await import("./lib/context");
         const { ctx, client } = await guardianClient(hre, args);
         const agent = resolveAgent(ctx, args.agent);
-        const { recoveryCommand } = await import("../deploy/owners");
+        const { recoveryCommand } = await import("../deploy/emergency");
         const r = await client.freeze(agent.address);
         return { module: ctx.module, ...(agent.name ? { agentName: agent.name } : {}), ...r, recovery: recoveryCommand("unfreeze", hre.network.name, agent.name ?? agent.address) };
       },

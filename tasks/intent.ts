@@ -15,7 +15,7 @@ import type { HardhatRuntimeEnvironment } from "hardhat/types";
 import { printFields, runTask } from "./lib/output";
 import { COMMON_FLAGS, ClientContext, ClientTaskArgs, TaskInputError } from "./lib/context";
 import type { CosignerClient, CosignerSignatureInfo, IntentView } from "../sdk";
-import type { KeyRole } from "./lib/keys";
+import type { KeyRole } from "../core/keys";
 
 interface IntentArgs extends ClientTaskArgs {
   intentId: string;
@@ -88,7 +88,7 @@ task("intent:approve", "Approves a queued intent as a co-signer: on-chain, or --
       async () => {
         const { roleSigner } = await import("./lib/context");
         const ctx = await context(hre, args);
-        const module = await hre.ethers.getContractAt("AgentTreasuryModule", ctx.module);
+        const module = await hre.ethers.getContractAt("IAgentTreasuryModule", ctx.module);
         const signer = await roleSigner(hre, "COSIGNER", {
           keystore: args.keystore,
           expectedAddress: args.cosigner,
@@ -210,7 +210,7 @@ task("intent:cancel", "Cancels a queued intent (a co-signer, a guardian or the i
         const role = args.role.toUpperCase() as KeyRole;
         if (!CANCEL_ROLES.includes(role)) throw new TaskInputError(`--role must be one of ${CANCEL_ROLES.join(", ")} (got ${args.role}).`);
         const ctx = await context(hre, args);
-        const module = await hre.ethers.getContractAt("AgentTreasuryModule", ctx.module);
+        const module = await hre.ethers.getContractAt("IAgentTreasuryModule", ctx.module);
         const expectedAddress = args.from ? (role === "AGENT" ? resolveAgent(ctx, args.from).address : args.from) : undefined;
         const signer = await roleSigner(hre, role, {
           keystore: args.keystore,

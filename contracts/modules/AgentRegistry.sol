@@ -1,7 +1,6 @@
 // SPDX-License-Identifier: MIT
 pragma solidity 0.8.30;
 
-import {IAgentTreasuryModule} from "../interfaces/IAgentTreasuryModule.sol";
 import {AgentWord} from "../libraries/AgentWord.sol";
 import {AvatarOwned} from "./AvatarOwned.sol";
 
@@ -75,15 +74,15 @@ abstract contract AgentRegistry is AvatarOwned {
 
     // ------------------------------------------------------------------ configuration
 
-    /// @inheritdoc IAgentTreasuryModule
-    function setAgent(address agent, AgentConfig calldata config) external onlyOwner {
+    /// @dev The body of {IAgentTreasuryAdmin-setAgent}.
+    function _setAgent(address agent, AgentConfig calldata config) internal {
         if (agent == address(0) || _isReserved(agent)) revert AgentKeyInvalid(agent);
-        if (config.gracePeriod == 0) revert AgentConfigInvalid(agent, "gracePeriod", 0);
+        if (config.gracePeriod == 0) revert AgentGracePeriodZero(agent);
         if (config.maxIntentsPerWindow != 0 && config.rateWindow == 0)
-            revert AgentConfigInvalid(agent, "rateWindow", 0);
-        if (config.maxStrikes != 0 && config.strikeWindow == 0) revert AgentConfigInvalid(agent, "strikeWindow", 0);
+            revert AgentRateWindowZero(agent, config.maxIntentsPerWindow);
+        if (config.maxStrikes != 0 && config.strikeWindow == 0) revert AgentStrikeWindowZero(agent, config.maxStrikes);
         if (config.validUntil != 0 && config.validUntil <= block.timestamp) {
-            revert AgentConfigInvalid(agent, "validUntil", config.validUntil);
+            revert AgentValidUntilNotInFuture(agent, config.validUntil, block.timestamp);
         }
         AgentRecord memory rec = _agents[agent];
         if (rec.status == AgentStatus.Retired) revert AgentKeyRetired(agent);
@@ -117,8 +116,8 @@ abstract contract AgentRegistry is AvatarOwned {
         emit AgentSet(agent, config);
     }
 
-    /// @inheritdoc IAgentTreasuryModule
-    function removeAgent(address agent) external onlyOwner {
+    /// @dev The body of {IAgentTreasuryAdmin-removeAgent}.
+    function _removeAgent(address agent) internal {
         _requireActive(agent);
         AgentRecord storage rec = _agents[agent];
         rec.status = AgentStatus.Removed;
@@ -126,8 +125,8 @@ abstract contract AgentRegistry is AvatarOwned {
         emit AgentRemoved(agent);
     }
 
-    /// @inheritdoc IAgentTreasuryModule
-    function rotateAgent(address oldKey, address newKey) external onlyOwner {
+    /// @dev The body of {IAgentTreasuryAdmin-rotateAgent}.
+    function _rotateAgent(address oldKey, address newKey) internal {
         uint32 id = _requireActive(oldKey);
         if (newKey == address(0) || _isReserved(newKey)) revert AgentKeyInvalid(newKey);
         if (_agents[newKey].status != AgentStatus.None) revert AgentKeyAlreadyUsed(newKey);
@@ -141,8 +140,8 @@ abstract contract AgentRegistry is AvatarOwned {
         emit AgentRotated(oldKey, newKey);
     }
 
-    /// @inheritdoc IAgentTreasuryModule
-    function setAllowedCall(address agent, address target, bytes4 selector, bool allowed) external onlyOwner {
+    /// @dev The body of {IAgentTreasuryAdmin-setAllowedCall}.
+    function _setAllowedCall(address agent, address target, bytes4 selector, bool allowed) internal {
         uint32 id = _requireActive(agent);
         // The Safe's self-authorised functions and the module's configuration are never reachable by an agent.
         if (_isReserved(target)) revert TargetForbidden(target);
@@ -150,8 +149,8 @@ abstract contract AgentRegistry is AvatarOwned {
         emit AllowedCallSet(agent, target, selector, allowed);
     }
 
-    /// @inheritdoc IAgentTreasuryModule
-    function setRecipient(address agent, address recipient, bool allowed) external onlyOwner {
+    /// @dev The body of {IAgentTreasuryAdmin-setRecipient}.
+    function _setRecipient(address agent, address recipient, bool allowed) internal {
         uint32 id = _requireActive(agent);
         _recipients[id][recipient] = allowed;
         emit RecipientSet(agent, recipient, allowed);
@@ -159,8 +158,8 @@ abstract contract AgentRegistry is AvatarOwned {
 
     // ------------------------------------------------------------------ views
 
-    /// @inheritdoc IAgentTreasuryModule
-    function agentConfig(address agent) external view returns (AgentConfig memory config) {
+    /// @dev The body of {IAgentTreasuryAdmin-agentConfig}.
+    function _agentConfig(address agent) internal view returns (AgentConfig memory config) {
         AgentRecord memory rec = _agents[agent];
         if (rec.status != AgentStatus.Active) return config;
         AgentPolicy memory policy = _policies[rec.id];
@@ -177,13 +176,13 @@ abstract contract AgentRegistry is AvatarOwned {
             });
     }
 
-    /// @inheritdoc IAgentTreasuryModule
-    function isAgent(address agent) external view returns (bool) {
+    /// @dev The body of {IAgentTreasuryAdmin-isAgent}.
+    function _isAgent(address agent) internal view returns (bool) {
         return _agents[agent].status == AgentStatus.Active;
     }
 
-    /// @inheritdoc IAgentTreasuryModule
-    function isFrozen(address agent) external view returns (bool) {
+    /// @dev The body of {IAgentTreasuryAdmin-isFrozen}.
+    function _isFrozen(address agent) internal view returns (bool) {
         AgentRecord memory rec = _agents[agent];
         return rec.status == AgentStatus.Active && rec.frozen;
     }

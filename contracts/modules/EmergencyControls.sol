@@ -1,7 +1,6 @@
 // SPDX-License-Identifier: MIT
 pragma solidity 0.8.30;
 
-import {IAgentTreasuryModule} from "../interfaces/IAgentTreasuryModule.sol";
 import {AgentWord} from "../libraries/AgentWord.sol";
 import {SpendingLimits} from "./SpendingLimits.sol";
 
@@ -19,33 +18,33 @@ abstract contract EmergencyControls is SpendingLimits {
     mapping(address account => bool) private _guardians;
 
     modifier onlyGuardianOrOwner() {
-        if (!_guardians[msg.sender] && msg.sender != avatar()) revert ModuleCallerNotGuardian(msg.sender);
+        if (!_guardians[msg.sender] && msg.sender != _currentAvatar()) revert ModuleCallerNotGuardian(msg.sender);
         _;
     }
 
-    /// @inheritdoc IAgentTreasuryModule
-    function setGuardian(address guardian, bool enabled) external onlyOwner {
-        if (guardian == address(0)) revert AgentKeyInvalid(guardian);
+    /// @dev The body of {IAgentTreasuryAdmin-setGuardian}.
+    function _setGuardian(address guardian, bool enabled) internal {
+        if (guardian == address(0)) revert GuardianInvalid(guardian);
         _guardians[guardian] = enabled;
         emit GuardianSet(guardian, enabled);
     }
 
-    /// @inheritdoc IAgentTreasuryModule
-    function pause() external onlyGuardianOrOwner {
+    /// @dev The body of {IAgentTreasuryAdmin-pause}.
+    function _pause() internal {
         _requireNotPaused();
         _setPaused(true);
         emit Paused(msg.sender);
     }
 
-    /// @inheritdoc IAgentTreasuryModule
-    function unpause() external onlyOwner {
-        if (!paused()) revert ModuleNotPaused();
+    /// @dev The body of {IAgentTreasuryAdmin-unpause}.
+    function _unpause() internal {
+        if (!_isPaused()) revert ModuleNotPaused();
         _setPaused(false);
         emit Unpaused(msg.sender);
     }
 
-    /// @inheritdoc IAgentTreasuryModule
-    function freezeAgent(address agent) external onlyGuardianOrOwner {
+    /// @dev The body of {IAgentTreasuryAdmin-freezeAgent}.
+    function _freezeAgent(address agent) internal {
         _requireActive(agent);
         AgentRecord storage rec = _agents[agent];
         if (rec.frozen) revert AgentIsFrozen(agent);
@@ -53,8 +52,8 @@ abstract contract EmergencyControls is SpendingLimits {
         emit AgentFrozen(agent, msg.sender, FREEZE_MANUAL);
     }
 
-    /// @inheritdoc IAgentTreasuryModule
-    function unfreezeAgent(address agent) external onlyOwner {
+    /// @dev The body of {IAgentTreasuryAdmin-unfreezeAgent}.
+    function _unfreezeAgent(address agent) internal {
         uint32 id = _requireActive(agent);
         _agents[agent].frozen = false;
         AgentPolicy storage policy = _policies[id];
@@ -62,14 +61,14 @@ abstract contract EmergencyControls is SpendingLimits {
         emit AgentUnfrozen(agent, msg.sender);
     }
 
-    /// @inheritdoc IAgentTreasuryModule
-    function isGuardian(address account) external view returns (bool) {
+    /// @dev The body of {IAgentTreasuryAdmin-isGuardian}.
+    function _isGuardian(address account) internal view returns (bool) {
         return _guardians[account];
     }
 
     /// @dev True when `account` may cancel as a guardian or the owner.
     function _isGuardianOrOwner(address account) internal view returns (bool) {
-        return _guardians[account] || account == avatar();
+        return _guardians[account] || account == _currentAvatar();
     }
 
     /**

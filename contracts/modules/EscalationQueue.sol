@@ -1,7 +1,6 @@
 // SPDX-License-Identifier: MIT
 pragma solidity 0.8.30;
 
-import {IAgentTreasuryModule} from "../interfaces/IAgentTreasuryModule.sol";
 import {IntentPolicy} from "./IntentPolicy.sol";
 
 /**
@@ -28,8 +27,8 @@ abstract contract EscalationQueue is IntentPolicy {
     /// @dev Index in `_cosignerList` plus one; 0 for non-members.
     mapping(address cosigner => uint8 indexPlusOne) private _cosignerIndex;
 
-    /// @inheritdoc IAgentTreasuryModule
-    function setCosigners(address[] calldata members, uint256 newThreshold) external onlyOwner {
+    /// @dev The body of {IAgentTreasuryAdmin-setCosigners}.
+    function _setCosigners(address[] calldata members, uint256 newThreshold) internal {
         uint256 count = members.length;
         if (count > MAX_COSIGNERS) revert CosignerSetTooLarge(count, MAX_COSIGNERS);
         if (newThreshold == 0 || newThreshold > count) revert CosignerThresholdInvalid(newThreshold, count);
@@ -56,8 +55,8 @@ abstract contract EscalationQueue is IntentPolicy {
         emit CosignersSet(members, newThreshold);
     }
 
-    /// @inheritdoc IAgentTreasuryModule
-    function approve(bytes32 intentId) external {
+    /// @dev The body of {IAgentTreasuryEntry-approve}.
+    function _approve(bytes32 intentId) internal {
         uint256 index = _cosignerIndex[msg.sender];
         if (index == 0) revert CosignerUnknown(msg.sender);
         IntentRecord storage r = _intents[intentId];
@@ -72,8 +71,8 @@ abstract contract EscalationQueue is IntentPolicy {
         emit IntentApproved(intentId, msg.sender);
     }
 
-    /// @inheritdoc IAgentTreasuryModule
-    function cancel(bytes32 intentId) external {
+    /// @dev The body of {IAgentTreasuryAdmin-cancel}.
+    function _cancel(bytes32 intentId) internal {
         IntentRecord storage r = _intents[intentId];
         Status status = _statusOf(r);
         if (status != Status.Queued) revert IntentUnexpectedStatus(intentId, status, _stateBit(Status.Queued));
@@ -86,31 +85,26 @@ abstract contract EscalationQueue is IntentPolicy {
         emit IntentCancelled(intentId, msg.sender);
     }
 
-    /// @inheritdoc IAgentTreasuryModule
-    function cosigners() external view returns (address[] memory) {
+    /// @dev The body of {IAgentTreasuryAdmin-cosigners}.
+    function _cosigners() internal view returns (address[] memory) {
         return _cosignerList;
     }
 
-    /// @inheritdoc IAgentTreasuryModule
-    function threshold() external view returns (uint256) {
+    /// @dev The body of {IAgentTreasuryAdmin-threshold}.
+    function _currentThreshold() internal view returns (uint256) {
         return _threshold;
     }
 
-    /// @inheritdoc IAgentTreasuryModule
-    function cosignerEra() external view returns (uint16) {
-        return _cosignerEra;
-    }
-
-    /// @inheritdoc IAgentTreasuryModule
-    function hasApproved(bytes32 intentId, address cosigner) external view returns (bool) {
+    /// @dev The body of {IAgentTreasuryAdmin-hasApproved}.
+    function _hasApproved(bytes32 intentId, address cosigner) internal view returns (bool) {
         uint256 index = _cosignerIndex[cosigner];
         return index != 0 && (_validApprovals(_intents[intentId]) >> (index - 1)) & 1 != 0;
     }
 
-    /// @inheritdoc IAgentTreasuryModule
-    function intent(
+    /// @dev The body of {IAgentTreasuryAdmin-intent}.
+    function _intent(
         bytes32 intentId
-    ) external view returns (address agent, uint48 eta, uint256 approvals, Status status) {
+    ) internal view returns (address agent, uint48 eta, uint256 approvals, Status status) {
         IntentRecord memory r = _intents[intentId];
         status = _statusOf(r);
         if (r.agentId == 0) return (address(0), 0, 0, status);

@@ -1,7 +1,6 @@
 // SPDX-License-Identifier: MIT
 pragma solidity 0.8.30;
 
-import {IAgentTreasuryModule} from "../interfaces/IAgentTreasuryModule.sol";
 import {AgentWord} from "../libraries/AgentWord.sol";
 import {IntentVerifier} from "./IntentVerifier.sol";
 
@@ -39,17 +38,17 @@ abstract contract Idempotency is IntentVerifier {
     mapping(bytes32 intentId => IntentRecord) internal _intents;
     mapping(uint32 id => mapping(bytes32 key => bytes32 intentId)) private _keys;
 
-    /// @inheritdoc IAgentTreasuryModule
-    function idempotencyRecord(
+    /// @dev The body of {IAgentTreasuryAdmin-idempotencyRecord}.
+    function _idempotencyRecord(
         address agent,
         bytes32 key
-    ) external view returns (bytes32 intentId, bytes32 payloadHash) {
+    ) internal view returns (bytes32 intentId, bytes32 payloadHash) {
         intentId = _keys[_agents[agent].id][key];
         if (intentId != bytes32(0)) payloadHash = bytes32(uint256(_intents[intentId].payloadTag) << 176);
     }
 
-    /// @inheritdoc IAgentTreasuryModule
-    function intentStatus(bytes32 intentId) public view returns (Status) {
+    /// @dev The body of {IAgentTreasuryAdmin-intentStatus}.
+    function _intentStatus(bytes32 intentId) internal view returns (Status) {
         return _statusOf(_intents[intentId]);
     }
 

@@ -1,7 +1,6 @@
 // SPDX-License-Identifier: MIT
 pragma solidity 0.8.30;
 
-import {IAgentTreasuryModule} from "../interfaces/IAgentTreasuryModule.sol";
 import {MessageHashUtils} from "@openzeppelin/contracts/utils/cryptography/MessageHashUtils.sol";
 import {ECDSA} from "@openzeppelin/contracts/utils/cryptography/ECDSA.sol";
 import {SafeCast} from "@openzeppelin/contracts/utils/math/SafeCast.sol";
@@ -37,17 +36,33 @@ abstract contract IntentVerifier is AgentRegistry {
     bytes32 private constant _DOMAIN_TYPEHASH = keccak256(
         "EIP712Domain(string name,string version,uint256 chainId,address verifyingContract)"
     );
-    bytes32 private constant _NAME_HASH = keccak256("AgentTreasuryModule");
-    bytes32 private constant _VERSION_HASH = keccak256("1");
+    /// @dev The EIP-712 domain's name and version (ERC-5267 {IAgentTreasuryAdmin-eip712Domain} returns them).
+    string internal constant DOMAIN_NAME = "AgentTreasuryModule";
+    string internal constant DOMAIN_VERSION = "1";
+    bytes32 private constant _NAME_HASH = keccak256(bytes(DOMAIN_NAME));
+    bytes32 private constant _VERSION_HASH = keccak256(bytes(DOMAIN_VERSION));
 
-    /// @inheritdoc IAgentTreasuryModule
-    function hashIntent(Intent calldata intent) public view returns (bytes32) {
+    /// @dev The body of {IAgentTreasuryAdmin-hashIntent}.
+    function _hashIntent(Intent calldata intent) internal view returns (bytes32) {
         return
-            _digest(intent, intent.agent, intent.target, keccak256(intent.data), intent.validAfter, intent.validUntil);
+            _digest(intent, intent.agent, intent.target, _hashData(intent.data), intent.validAfter, intent.validUntil);
     }
 
-    /// @inheritdoc IAgentTreasuryModule
-    function domainSeparator() public view returns (bytes32 separator) {
+    /**
+     * @dev `keccak256(data)` of calldata bytes, hashed in memory past the free memory pointer. Solidity's
+     * `keccak256(data)` first allocates a memory copy, with its bounds checks, and keeps it: this saves about 60 gas
+     * per submission and keeps the memory of a batch from growing with every intent.
+     */
+    function _hashData(bytes calldata data) internal pure returns (bytes32 digest) {
+        assembly ("memory-safe") {
+            let m := mload(0x40)
+            calldatacopy(m, data.offset, data.length)
+            digest := keccak256(m, data.length)
+        }
+    }
+
+    /// @dev The body of {IAgentTreasuryAdmin-domainSeparator}.
+    function _domainSeparator() internal view returns (bytes32 separator) {
         // Computed on every use: clones share the implementation's code, and a fork may change the chain id.
         (bytes32 typeHash, bytes32 nameHash, bytes32 versionHash) = (_DOMAIN_TYPEHASH, _NAME_HASH, _VERSION_HASH);
         assembly ("memory-safe") {
@@ -61,33 +76,13 @@ abstract contract IntentVerifier is AgentRegistry {
         }
     }
 
-    /// @inheritdoc IAgentTreasuryModule
-    function hashCosignerApproval(bytes32 intentId) public view returns (bytes32) {
+    /// @dev The body of {IAgentTreasuryAdmin-hashCosignerApproval}.
+    function _hashCosignerApproval(bytes32 intentId) internal view returns (bytes32) {
         return _hashTypedData(keccak256(abi.encode(COSIGNER_APPROVAL_TYPEHASH, intentId, _currentCosignerEra())));
     }
 
-    /**
-     * @notice ERC-5267: the EIP-712 domain, so wallets and independent clients need not copy it from the docs.
-     * Fields 0x0f: name, version, chainId and verifyingContract; no salt, no extensions.
-     */
-    function eip712Domain()
-        external
-        view
-        returns (
-            bytes1 fields,
-            string memory name,
-            string memory version,
-            uint256 chainId,
-            address verifyingContract,
-            bytes32 salt,
-            uint256[] memory extensions
-        )
-    {
-        return (hex"0f", "AgentTreasuryModule", "1", block.chainid, address(this), bytes32(0), new uint256[](0));
-    }
-
-    /// @inheritdoc IAgentTreasuryModule
-    function getNonce(address agent, uint192 lane) external view returns (uint256) {
+    /// @dev The body of {IAgentTreasuryAdmin-getNonce}.
+    function _getNonce(address agent, uint192 lane) internal view returns (uint256) {
         AgentRecord memory rec = _agents[agent];
         uint64 sequence = lane == 0 ? rec.laneZeroNonce : _laneNonces[rec.id][lane];
         return (uint256(lane) << 64) | sequence;
@@ -97,7 +92,7 @@ abstract contract IntentVerifier is AgentRegistry {
     function _currentCosignerEra() internal view virtual returns (uint16);
 
     function _hashTypedData(bytes32 structHash) private view returns (bytes32) {
-        return MessageHashUtils.toTypedDataHash(domainSeparator(), structHash);
+        return MessageHashUtils.toTypedDataHash(_domainSeparator(), structHash);
     }
 
     /**
@@ -195,7 +190,7 @@ abstract contract IntentVerifier is AgentRegistry {
         bytes32 intentId,
         bytes calldata signature
     ) internal view returns (bool) {
-        return _isValidSignature(signer, hashCosignerApproval(intentId), signature);
+        return _isValidSignature(signer, _hashCosignerApproval(intentId), signature);
     }
 
     /**

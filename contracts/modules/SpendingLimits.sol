@@ -1,7 +1,6 @@
 // SPDX-License-Identifier: MIT
 pragma solidity 0.8.30;
 
-import {IAgentTreasuryModule} from "../interfaces/IAgentTreasuryModule.sol";
 import {SlidingWindow} from "../libraries/SlidingWindow.sol";
 import {Idempotency} from "./Idempotency.sol";
 
@@ -37,17 +36,17 @@ abstract contract SpendingLimits is Idempotency {
     mapping(address asset => uint128) private _treasuryPerWindow;
     mapping(address asset => SlidingWindow.Window) private _treasuryWindows;
 
-    /// @inheritdoc IAgentTreasuryModule
-    function setAssetLimit(address agent, address asset, AssetLimit calldata limit) external onlyOwner {
+    /// @dev The body of {IAgentTreasuryAdmin-setAssetLimit}.
+    function _setAssetLimit(address agent, address asset, AssetLimit calldata limit) internal {
         uint32 id = _requireActive(agent);
         bool remove =
             limit.autoPerTx == 0 && limit.autoPerWindow == 0 && limit.window == 0 && limit.escalatedPerTx == 0;
         if (!remove) {
-            if (limit.window == 0) revert AssetLimitInvalid(agent, asset, "window == 0");
+            if (limit.window == 0) revert AssetLimitWindowZero(agent, asset);
             if (limit.autoPerTx > limit.autoPerWindow)
-                revert AssetLimitInvalid(agent, asset, "autoPerTx > autoPerWindow");
+                revert AssetLimitAutoAboveWindow(agent, asset, limit.autoPerTx, limit.autoPerWindow);
             if (limit.autoPerTx > limit.escalatedPerTx)
-                revert AssetLimitInvalid(agent, asset, "autoPerTx > escalatedPerTx");
+                revert AssetLimitAutoAboveHardCap(agent, asset, limit.autoPerTx, limit.escalatedPerTx);
             // Removal keeps the window length, so history keeps expiring at the old pace until a new limit is set.
             _windows[id][asset].setLength(limit.window);
         }
@@ -56,8 +55,8 @@ abstract contract SpendingLimits is Idempotency {
         emit AssetLimitSet(agent, asset, limit);
     }
 
-    /// @inheritdoc IAgentTreasuryModule
-    function setTreasuryLimit(address asset, uint128 perWindow, uint32 window) external onlyOwner {
+    /// @dev The body of {IAgentTreasuryAdmin-setTreasuryLimit}.
+    function _setTreasuryLimit(address asset, uint128 perWindow, uint32 window) internal {
         if ((perWindow == 0) != (window == 0)) revert TreasuryLimitInvalid(asset, perWindow, window);
         if (window != 0) _treasuryWindows[asset].setLength(window);
         bool wasLimited = _treasuryPerWindow[asset] != 0;
@@ -70,8 +69,8 @@ abstract contract SpendingLimits is Idempotency {
         emit TreasuryLimitSet(asset, perWindow, window);
     }
 
-    /// @inheritdoc IAgentTreasuryModule
-    function assetLimit(address agent, address asset) external view returns (AssetLimit memory limit) {
+    /// @dev The body of {IAgentTreasuryAdmin-assetLimit}.
+    function _assetLimit(address agent, address asset) internal view returns (AssetLimit memory limit) {
         uint32 id = _agents[agent].id;
         HardCap memory cap = _hardCaps[id][asset];
         if (!cap.enabled) return limit;
@@ -79,8 +78,8 @@ abstract contract SpendingLimits is Idempotency {
         return AssetLimit(a.autoPerTx, a.autoPerWindow, _windows[id][asset].length(), cap.escalatedPerTx);
     }
 
-    /// @inheritdoc IAgentTreasuryModule
-    function availableAllowance(address agent, address asset) external view returns (uint256) {
+    /// @dev The body of {IAgentTreasuryAdmin-availableAllowance}.
+    function _availableAllowance(address agent, address asset) internal view returns (uint256) {
         AgentRecord memory rec = _agents[agent];
         if (rec.status != AgentStatus.Active || !_hardCaps[rec.id][asset].enabled) return 0;
         uint256 cap = _autoLimits[rec.id][asset].autoPerWindow;

@@ -6,9 +6,9 @@ import { Provider, ZeroAddress, getAddress, isAddress } from "ethers";
 import type { z } from "zod";
 import type { ToolAnnotations } from "@modelcontextprotocol/sdk/types.js";
 import type { AgentTreasuryLens } from "../../typechain-types/contracts/AgentTreasuryLens";
-import type { IAgentTreasuryModule } from "../../typechain-types/contracts/interfaces/IAgentTreasuryModule";
+import type { IAgentTreasuryModule } from "../../typechain-types/contracts/interfaces/IAgentTreasuryModule.sol/IAgentTreasuryModule";
 import { AgentClient, AssetInfo, formatAmount } from "../../sdk";
-import type { PolicyAgent } from "../../deploy/policy";
+import type { PolicyAgent } from "../../core/policy";
 import { AgentConfigWith, AssetLimitValue, RecipientModeName, agentConfigNumbers, assetLimitValue, recipientModeName } from "../../sdk/shapes";
 
 /** What the tools need: the client (holding the key), read-only contracts, and names for messages. */

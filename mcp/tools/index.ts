@@ -8,15 +8,17 @@
  * what it asks, and tell it plainly what happened and what it may do next.
  *
  * The tools are a table ({@link TOOLS}), one file per group: read-tools.ts (treasury_balance, treasury_limits,
- * intent_status) and request-tools.ts (treasury_pay, treasury_call, treasury_propose, treasury_dry_run).
+ * intent_status), request-tools.ts (treasury_pay, treasury_call, treasury_propose, treasury_dry_run) and
+ * batch-tools.ts (treasury_pay_many).
  */
 import type { McpServer } from "@modelcontextprotocol/sdk/server/mcp.js";
 import { Rules, ToolBody, ToolContext, ToolDefinition, ToolEnv, describeRules, readRules } from "./context";
 import { READ_TOOLS, balance, limits, status } from "./read-tools";
 import { REQUEST_TOOLS, SpendingTool, dryRun, submit } from "./request-tools";
+import { BATCH_TOOLS, payMany } from "./batch-tools";
 import { PreparedRequest, prepareRequest } from "./requests";
 import { LooseToolServer, ToolResult, runTool, sameErrorForSchemaRefusals } from "./results";
-import type { DryRunInput, RequestInput } from "./schemas";
+import type { DryRunInput, PayManyInput, RequestInput } from "./schemas";
 
 export { ToolArgumentError, describeRules, formatDuration, readRules } from "./context";
 export type { AssetRule, Rules, ToolBody, ToolContext, ToolDefinition, ToolEnv } from "./context";
@@ -24,10 +26,11 @@ export { explainDenial } from "./messages";
 export { requestKey } from "./requests";
 export { toolError, zodIssuesText } from "./results";
 export type { ToolResult } from "./results";
-export type { OutcomeOutput } from "./schemas";
+export type { OutcomeOutput, PayManyOutput } from "./schemas";
+export { BATCH_TOOL } from "./batch-tools";
 
 /** Every tool the server offers, in the order it registers them. */
-export const TOOLS: readonly ToolDefinition[] = [...READ_TOOLS, ...REQUEST_TOOLS];
+export const TOOLS: readonly ToolDefinition[] = [...READ_TOOLS, ...REQUEST_TOOLS, ...BATCH_TOOLS];
 
 export class TreasuryTools {
   rules!: Rules;
@@ -84,6 +87,11 @@ export class TreasuryTools {
   /** treasury_dry_run: what submitting the request would do now, from the chain's state; signs and sends nothing. */
   dryRun(args: DryRunInput) {
     return dryRun(this.env, args);
+  }
+
+  /** treasury_pay_many: the payments in one transaction, or (dryRun) what each would do now. */
+  payMany(args: PayManyInput) {
+    return payMany(this.env, args);
   }
 
   private get env(): ToolEnv {

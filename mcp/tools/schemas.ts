@@ -3,7 +3,7 @@
  * handler runs, and the handlers parse them again for their types; the messages name the field and what it must be.
  */
 import { z } from "zod";
-import { QUEUE_REASON_TEXT, QueueReason, STATUS_NAMES } from "../../sdk";
+import { MAX_BATCH_PAYMENTS, QUEUE_REASON_TEXT, QueueReason, STATUS_NAMES } from "../../sdk";
 
 const QUEUE_REASONS = Object.keys(QUEUE_REASON_TEXT) as [QueueReason, ...QueueReason[]];
 
@@ -247,6 +247,43 @@ export const statusOutput = z.object({
   humans: humansOutput.optional(),
 });
 
+/** treasury_pay_many: a list of payments, each as treasury_pay takes it. */
+export const payManyInput = z
+  .object({
+    payments: z
+      .array(payInput, { required_error: "payments is required: a list of { asset, to, amount, reason }", invalid_type_error: "payments must be a list" })
+      .min(1, "payments must list at least one payment")
+      .max(MAX_BATCH_PAYMENTS, `payments may list at most ${MAX_BATCH_PAYMENTS} payments per call`),
+    dryRun: z
+      .boolean({ invalid_type_error: "dryRun must be true or false" })
+      .optional()
+      .describe("true: say what each payment would do now, and sign and send nothing"),
+  })
+  .strict();
+
+const paymentOutput = z.object({
+  index: z.number(),
+  summary: z.string(),
+  status: statusName,
+  intentId: z.string(),
+  replay: z.boolean(),
+  reason: z.string().optional(),
+  explanation: z.string().optional(),
+  queuedBecause: z.array(z.string()).optional(),
+});
+
+export const payManyOutput = z.object({
+  dryRun: z.boolean(),
+  message: z.string(),
+  next: z.string(),
+  txHash: z.string().optional(),
+  blockNumber: z.number().optional(),
+  /** How many payments the transaction carried (payments made before are not sent again). */
+  sent: z.number().optional(),
+  payments: z.array(paymentOutput),
+  frozen: z.boolean(),
+});
+
 export type RequestInput = z.infer<typeof proposeInput>;
 export type DryRunInput = z.infer<typeof dryRunInput>;
 export type HumansOutput = z.infer<typeof humansOutput>;
@@ -255,3 +292,5 @@ export type AssetLimitOutput = z.infer<typeof assetLimitOutput>;
 export type LimitsOutput = z.infer<typeof limitsOutput>;
 export type BalanceOutput = z.infer<typeof balanceOutput>;
 export type StatusOutput = z.infer<typeof statusOutput>;
+export type PayManyInput = z.infer<typeof payManyInput>;
+export type PayManyOutput = z.infer<typeof payManyOutput>;

@@ -7,8 +7,8 @@
 import { ethers } from "hardhat";
 import { Contract, Signer, Wallet, concat, dataLength, id, parseEther, parseUnits, solidityPacked } from "ethers";
 import type { HardhatEthersSigner } from "@nomicfoundation/hardhat-ethers/signers";
-import type { AgentTreasuryModule, AgentTreasuryModuleFactory, MockERC20 } from "../../typechain-types";
-import { AgentConfig, AssetLimit, DAY, createSafe, deployModuleInfra, deploySafeInfra } from "../../test/fixtures";
+import type { IAgentTreasuryModule, AgentTreasuryModuleFactory, MockERC20 } from "../../typechain-types";
+import { AgentConfig, AssetLimit, DAY, createSafe, deployModuleInfra, deploySafeInfra } from "../../testkit/stack";
 import { execSafeCall } from "../../sdk/safe";
 
 /** A benchmark setup step failed: the numbers would be meaningless, so the run stops. */
@@ -62,7 +62,7 @@ export interface Treasury {
   safeAddress: string;
   /** The owners that sign configuration (exactly the Safe's threshold). */
   signers: Signer[];
-  module: AgentTreasuryModule;
+  module: IAgentTreasuryModule;
   moduleAddress: string;
   /** Gas and hash of the `factory.createModule` transaction that made this module. */
   creationGas: bigint;
@@ -139,7 +139,7 @@ export async function createTreasury(
   const moduleAddress = await stack.factory.predictModuleAddress(safeAddress, salt);
   const created = await (await stack.factory.createModule(safeAddress, salt)).wait();
   if (!created || created.status !== 1) throw new BenchSetupError(`createModule for ${label} failed`);
-  const module = (await ethers.getContractAt("AgentTreasuryModule", moduleAddress)) as unknown as AgentTreasuryModule;
+  const module = (await ethers.getContractAt("IAgentTreasuryModule", moduleAddress)) as unknown as IAgentTreasuryModule;
   const treasury: Treasury = {
     label,
     safe,

@@ -9,28 +9,17 @@ import fs from "fs";
 import path from "path";
 import { expect } from "chai";
 import { Contract, HDNodeWallet, Wallet, getAddress, id, parseEther, parseUnits, toBeHex } from "ethers";
-import { AgentTreasuryModule__factory, MockCallTarget__factory, MockERC20__factory } from "../../typechain-types";
+import { IAgentTreasuryModule__factory, MockCallTarget__factory, MockERC20__factory } from "../../typechain-types";
 import { SAFE_ABI } from "../../sdk/safe";
 import { Intent, hashIntent, signIntent } from "../../sdk/eip712";
 import { readBatch } from "../../deploy/batch";
-import { protocolKitContractNetworks, readDeployment } from "../../deploy/deployment";
-import { executeAsOwners, predictSafeAddress, safeInitializer } from "../../deploy/pipeline";
+import { protocolKitContractNetworks, readDeployment } from "../../core/deployment";
+import { predictSafeAddress, safeInitializer } from "../../deploy/addresses";
+import { executeAsOwners } from "../../deploy/configure";
 import type { DeployResult } from "../../deploy/pipeline";
-import { hardhatDevWallets } from "../../tasks/lib/keys";
-import {
-  CliResult,
-  LocalNode,
-  PolicyJson,
-  configSnapshot,
-  expectChainMatchesPolicy,
-  readExample,
-  removeTempDirs,
-  runCli,
-  startNode,
-  tempDir,
-  writeJson,
-  txBuilderCalldata,
-} from "./helpers";
+import { hardhatDevWallets } from "../../core/keys";
+import { PolicyJson, configSnapshot, expectChainMatchesPolicy, readExample, removeTempDirs, tempDir, writeJson, txBuilderCalldata } from "./helpers";
+import { CliResult, LocalNode, runCli, startNode } from "../../testkit/localNode";
 
 const EXAMPLE = path.join("deploy", "examples", "dao.json");
 const dev = hardhatDevWallets();
@@ -284,7 +273,7 @@ describe("treasury CLI on hardhat nodes (e2e)", function () {
         expect(plan.tightening).to.deep.equal(["trading: maxStrikes 5 -> 3"]);
         expect(plan.items.map((i) => i.kind)).to.deep.equal(["setAssetLimit", "setAgent"]);
         // Planning changes nothing on-chain.
-        const module = AgentTreasuryModule__factory.connect(first.module, node.provider);
+        const module = IAgentTreasuryModule__factory.connect(first.module, node.provider);
         expect((await module.assetLimit(PAYROLL.address, firstRecord.tokens.USDC)).autoPerWindow).to.equal(parseUnits("20000", 6));
       });
 
@@ -295,7 +284,7 @@ describe("treasury CLI on hardhat nodes (e2e)", function () {
         expect(applied.mode).to.equal("local");
         expect(applied.applied).to.deep.equal(["payroll: USDC autoPerWindow 20000 -> 30000", "trading: maxStrikes 5 -> 3"]);
         expect(applied.pending).to.deep.equal([]);
-        const module = AgentTreasuryModule__factory.connect(first.module, node.provider);
+        const module = IAgentTreasuryModule__factory.connect(first.module, node.provider);
         expect((await module.assetLimit(PAYROLL.address, firstRecord.tokens.USDC)).autoPerWindow).to.equal(parseUnits("30000", 6));
         expect((await module.agentConfig(dev[11].address)).maxStrikes).to.equal(3n);
 
@@ -318,7 +307,7 @@ describe("treasury CLI on hardhat nodes (e2e)", function () {
       let eta: number;
       before(async function () {
         const relayer = RELAYER.connect(node.provider);
-        const module = AgentTreasuryModule__factory.connect(first.module, relayer);
+        const module = IAgentTreasuryModule__factory.connect(first.module, relayer);
         const latest = (await node.provider.getBlock("latest"))!.timestamp;
         const intent: Intent = {
           agent: PAYROLL.address,
@@ -336,7 +325,7 @@ describe("treasury CLI on hardhat nodes (e2e)", function () {
         intentId = hashIntent(intent, node.chainId, first.module);
         const receipt = await (await module.submit(intent, signature)).wait();
         eta = (await node.provider.getBlock(receipt!.blockNumber))!.timestamp + 3600; // payroll escalationDelay 1h
-        await (await AgentTreasuryModule__factory.connect(first.module, COSIGNER.connect(node.provider)).approve(intentId)).wait();
+        await (await IAgentTreasuryModule__factory.connect(first.module, COSIGNER.connect(node.provider)).approve(intentId)).wait();
       });
 
       it("test_status_queuedIntent_showsEtaApprovalsAndAllowance", async function () {
@@ -382,7 +371,7 @@ describe("treasury CLI on hardhat nodes (e2e)", function () {
         expect(r.code, r.stderr).to.equal(0);
         return r.json as { mode: string; applied: string[]; pending: unknown[] };
       };
-      const chainTarget = async () => getAddress(await AgentTreasuryModule__factory.connect(first.module, node.provider).getFunction("target")());
+      const chainTarget = async () => getAddress(await IAgentTreasuryModule__factory.connect(first.module, node.provider).getFunction("target")());
 
       before(async function () {
         // Any contract stands in for the modifier: plan and apply only set where the module's calls go.
@@ -415,7 +404,7 @@ describe("treasury CLI on hardhat nodes (e2e)", function () {
         expect(applied.applied[0]).to.match(/^exec target the Safe .* -> /);
         expect(applied.pending).to.deep.equal([]);
         expect(await chainTarget()).to.equal(modifier);
-        const module = AgentTreasuryModule__factory.connect(first.module, node.provider);
+        const module = IAgentTreasuryModule__factory.connect(first.module, node.provider);
         const events = await module.queryFilter(module.filters.TargetSet(), blockBefore + 1);
         expect(events.map((e) => [e.args.previousTarget, e.args.newTarget])).to.deep.equal([[first.safe, modifier]]);
         expect(getAddress(await module.avatar())).to.equal(first.safe); // balances are still read from the Safe

@@ -15,16 +15,17 @@ import fs from "fs";
 import path from "path";
 import { expect } from "chai";
 import { Contract, Interface, Wallet, getAddress, id, parseEther } from "ethers";
-import { AgentTreasuryLens__factory, AgentTreasuryModule__factory } from "../../typechain-types";
-import type { AgentTreasuryModule } from "../../typechain-types";
+import { AgentTreasuryLens__factory, IAgentTreasuryModule__factory } from "../../typechain-types";
+import type { IAgentTreasuryModule } from "../../typechain-types";
 import { SAFE_ABI } from "../../sdk/safe";
 import { Intent, signIntent } from "../../sdk/eip712";
 import { readBatch, transactionCalldata } from "../../deploy/batch";
-import { executeAsOwners } from "../../deploy/pipeline";
+import { executeAsOwners } from "../../deploy/configure";
 import type { DeployResult } from "../../deploy/pipeline";
-import type { EmergencyState } from "../../deploy/owners";
-import { hardhatDevWallets } from "../../tasks/lib/keys";
-import { CliResult, LocalNode, removeTempDirs, runCli, startNode, tempDir } from "./helpers";
+import type { EmergencyState } from "../../deploy/emergency";
+import { hardhatDevWallets } from "../../core/keys";
+import { removeTempDirs, tempDir } from "./helpers";
+import { CliResult, LocalNode, runCli, startNode } from "../../testkit/localNode";
 import { NodeTreasury, deployNodeTreasury } from "./nodeTreasury";
 
 const EXAMPLE = path.join("deploy", "examples", "dao.json");
@@ -50,7 +51,7 @@ interface PlanJson {
   emergency: EmergencyState;
 }
 
-const moduleIface = new Interface(AgentTreasuryModule__factory.abi);
+const moduleIface = new Interface(IAgentTreasuryModule__factory.abi);
 
 describe("owners' recovery from a pause or a freeze (e2e)", function () {
   this.timeout(300_000);
@@ -63,7 +64,7 @@ describe("owners' recovery from a pause or a freeze (e2e)", function () {
     let node: LocalNode;
     let dir: string;
     let deployed: DeployResult;
-    let module: AgentTreasuryModule;
+    let module: IAgentTreasuryModule;
     let safe: Contract;
     const cli = (args: string[]) => runCli(node, args, { env: { DEPLOYMENTS_DIR: dir } });
 
@@ -72,7 +73,7 @@ describe("owners' recovery from a pause or a freeze (e2e)", function () {
       dir = tempDir("recovery-local");
       deployed = ok(await cli(["treasury:deploy", "--policy", EXAMPLE, "--json", "--quiet"])) as unknown as DeployResult;
       expect(deployed.mode).to.equal("local");
-      module = AgentTreasuryModule__factory.connect(deployed.module, node.provider);
+      module = IAgentTreasuryModule__factory.connect(deployed.module, node.provider);
       safe = new Contract(deployed.safe, SAFE_ABI, node.provider);
     });
 
@@ -203,7 +204,7 @@ describe("owners' recovery from a pause or a freeze (e2e)", function () {
     describe("when the payroll agent is frozen automatically by strikes", function () {
       before(async function () {
         // Three payments to a recipient outside payroll's allowlist: three denials, maxStrikes 3 within 24 h.
-        const relayed = AgentTreasuryModule__factory.connect(deployed.module, RELAYER.connect(node.provider));
+        const relayed = IAgentTreasuryModule__factory.connect(deployed.module, RELAYER.connect(node.provider));
         const latest = (await node.provider.getBlock("latest"))!.timestamp;
         for (let i = 0; i < 3; i++) {
           const intent: Intent = {
@@ -248,7 +249,7 @@ describe("owners' recovery from a pause or a freeze (e2e)", function () {
     let node: LocalNode;
     let dir: string;
     let t: NodeTreasury;
-    let module: AgentTreasuryModule;
+    let module: IAgentTreasuryModule;
     let safe: Contract;
     // No DEPLOYER_KEY: writing a batch needs no key at all.
     const cli = (args: string[]) => runCli(node, args, { env: { DEPLOYMENTS_DIR: dir, DEPLOYER_KEY: "" } });
@@ -258,10 +259,10 @@ describe("owners' recovery from a pause or a freeze (e2e)", function () {
       dir = tempDir("recovery-live");
       t = await deployNodeTreasury(node.provider, dir);
       expect(fs.existsSync(path.join(dir, "31338.json"))).to.equal(true);
-      module = AgentTreasuryModule__factory.connect(t.module, node.provider);
+      module = IAgentTreasuryModule__factory.connect(t.module, node.provider);
       safe = new Contract(t.safe, SAFE_ABI, node.provider);
       // The guardian acts with its own key (the CLI refuses development keys off chain 31337).
-      const guardian = AgentTreasuryModule__factory.connect(t.module, new Wallet(t.wallets.guardian.privateKey, node.provider));
+      const guardian = IAgentTreasuryModule__factory.connect(t.module, new Wallet(t.wallets.guardian.privateKey, node.provider));
       await (await guardian.pause()).wait();
       await (await guardian.freezeAgent(t.wallets.agent.address)).wait();
     });

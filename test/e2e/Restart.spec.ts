@@ -19,11 +19,12 @@ import fs from "fs";
 import path from "path";
 import { expect } from "chai";
 import { ZeroHash } from "ethers";
-import { AgentTreasuryModule__factory, MockERC20__factory } from "../../typechain-types";
+import { IAgentTreasuryModule__factory, MockERC20__factory } from "../../typechain-types";
 import type { Alert } from "../../monitor/alerts";
 import type { Checkpoint } from "../../monitor/checkpoint";
 import { keyFromText } from "../../sdk";
-import { CliProcess, LocalNode, removeTempDirs, restartNode, runCli, startCli, startNode, tempDir, writeJson } from "./helpers";
+import { removeTempDirs, tempDir, writeJson } from "./helpers";
+import { CliProcess, LocalNode, restartNode, runCli, startCli, startNode } from "../../testkit/localNode";
 import { NodeTreasury, deployNodeTreasury } from "./nodeTreasury";
 
 const KEY = "invoice-2024-0042";
@@ -214,7 +215,7 @@ describe("a hardhat node restarted under the tools (e2e)", function () {
       // The transaction is on this chain, and the recipient really has the money here.
       expect((await node.provider.getTransactionReceipt(txHash))?.status).to.equal(1);
       expect(await usdcOf(t.wallets.bob.address)).to.equal(250_000_000n);
-      const module = AgentTreasuryModule__factory.connect(t.module, node.provider);
+      const module = IAgentTreasuryModule__factory.connect(t.module, node.provider);
       const bound = await module.idempotencyRecord(t.wallets.agent.address, keyFromText(KEY));
       expect(bound.intentId).to.equal(paidAfter.json!.intentId);
       expect(bound.intentId).to.not.equal(ZeroHash);

@@ -1,5 +1,5 @@
 /**
- * The operator console (SPEC section 10, v3) in a real browser: headless Chromium from npm (test/e2e/browser.ts)
+ * The operator console (SPEC section 10, v3) in a real browser: headless Chromium from npm (testkit/browser.ts)
  * with an injected EIP-1193 wallet backed by a `hardhat node`'s unlocked accounts (test/e2e/consoleWallet.ts), the
  * console's server as a child process (`npm run console`'s entry point) against the example DAO deployed from its
  * policy file.
@@ -19,23 +19,24 @@ import path from "path";
 import { expect } from "chai";
 import { Contract, Interface, JsonRpcProvider, Wallet, getAddress, parseUnits, recoverAddress } from "ethers";
 import type { Browser, BrowserContext, Page } from "playwright-core";
-import { AgentTreasuryModule__factory } from "../../typechain-types";
-import type { AgentTreasuryModule } from "../../typechain-types";
+import { IAgentTreasuryModule__factory } from "../../typechain-types";
+import type { IAgentTreasuryModule } from "../../typechain-types";
 import { AgentClient } from "../../sdk/client";
 import { hashCosignerApproval, signCosignerApproval } from "../../sdk/eip712";
 import { readBatch, transactionCalldata } from "../../deploy/batch";
 import type { DeployResult } from "../../deploy/pipeline";
-import type { DeploymentRecord } from "../../deploy/deployment";
-import { hardhatDevWallets } from "../../tasks/lib/keys";
+import type { DeploymentRecord } from "../../core/deployment";
+import { hardhatDevWallets } from "../../core/keys";
 import { journalDirOf } from "../../tasks/lib/context";
 import { ensureBuilt } from "../../console/build";
 import { storeDir } from "../../console/store";
 import type { StoredSignature } from "../../console/store";
 import { SECURITY_HEADERS } from "../../console/server";
-import { LocalNode, ROOT, removeTempDirs, runCli, startNode, tempDir } from "./helpers";
+import { removeTempDirs, tempDir } from "./helpers";
+import { LocalNode, ROOT, runCli, startNode } from "../../testkit/localNode";
 import { parseConsoleArgs } from "../../console/main";
 import { ConsoleStartError } from "../../console/errors";
-import { launchChromium } from "./browser";
+import { launchChromium } from "../../testkit/browser";
 import { InjectedWallet, injectWallet } from "./consoleWallet";
 
 const EXAMPLE = path.join("deploy", "examples", "dao.json");
@@ -131,7 +132,7 @@ describe("operator console in headless Chromium (e2e)", function () {
   let node: LocalNode;
   let dir: string;
   let deployed: DeployResult;
-  let module: AgentTreasuryModule;
+  let module: IAgentTreasuryModule;
   let usdc: Contract;
   let running: RunningConsole | undefined;
   let browser: Browser;
@@ -170,7 +171,7 @@ describe("operator console in headless Chromium (e2e)", function () {
     expect(deploy.code, `${deploy.stdout}\n${deploy.stderr}`).to.equal(0);
     deployed = deploy.json as unknown as DeployResult;
     browser = launched.browser;
-    module = AgentTreasuryModule__factory.connect(deployed.module, node.provider);
+    module = IAgentTreasuryModule__factory.connect(deployed.module, node.provider);
     record = JSON.parse(fs.readFileSync(path.join(dir, "31337.json"), "utf8")) as DeploymentRecord;
     usdc = new Contract(record.tokens.USDC, ERC20, node.provider);
     // Without a deployment record the console refuses to start, saying what to do (checked below).
@@ -382,7 +383,7 @@ describe("operator console in headless Chromium (e2e)", function () {
     const sent = wallet.requests.filter((r) => r.method === "eth_sendTransaction").pop()!;
     const tx = sent.params[0] as { from: string; data: string };
     expect(getAddress(tx.from)).to.equal(RELAYER.address);
-    const call = new Interface(AgentTreasuryModule__factory.abi).parseTransaction({ data: tx.data })!;
+    const call = new Interface(IAgentTreasuryModule__factory.abi).parseTransaction({ data: tx.data })!;
     expect(call.name).to.equal("executeQueued");
     expect(call.args[1].map((s: { signer: string }) => s.signer)).to.deep.equal([COSIGNER_2.address]);
 

@@ -7,10 +7,11 @@ import { expect } from "chai";
 import { spawn } from "child_process";
 import path from "path";
 import { keccak256, parseUnits, toUtf8Bytes } from "ethers";
-import { AgentTreasuryModule__factory, MockERC20__factory } from "../../typechain-types";
-import type { AgentTreasuryModule } from "../../typechain-types";
+import { IAgentTreasuryModule__factory, MockERC20__factory } from "../../typechain-types";
+import type { IAgentTreasuryModule } from "../../typechain-types";
 import { Journal, JournalEntry, keyFromText, statusName } from "../../sdk";
-import { LocalNode, ROOT, startNode, tempDir } from "./helpers";
+import { tempDir } from "./helpers";
+import { LocalNode, ROOT, startNode } from "../../testkit/localNode";
 import { NodeTreasury, deployNodeTreasury } from "./nodeTreasury";
 import type { CrashChildConfig } from "./crash-child";
 
@@ -70,7 +71,7 @@ function entries(journal: string): JournalEntry[] {
 }
 
 /** Every settled journal record matches the chain's record; nothing is left unfinished. */
-async function expectJournalAgreesWithChain(journal: string, module: AgentTreasuryModule, agent: string) {
+async function expectJournalAgreesWithChain(journal: string, module: IAgentTreasuryModule, agent: string) {
   const j = Journal.open(journal, { readOnly: true });
   for (const r of j.allRecords()) {
     expect(r.outcome ?? r.closed, `journal record ${r.signed.intentId} is unfinished`).to.not.equal(undefined);
@@ -85,12 +86,12 @@ describe("agent client crash recovery (e2e, hardhat node)", function () {
   this.timeout(240_000);
   let node: LocalNode;
   let t: NodeTreasury;
-  let module: AgentTreasuryModule;
+  let module: IAgentTreasuryModule;
 
   before(async function () {
     node = await startNode(31337);
     t = await deployNodeTreasury(node.provider);
-    module = AgentTreasuryModule__factory.connect(t.module, node.provider);
+    module = IAgentTreasuryModule__factory.connect(t.module, node.provider);
   });
 
   after(async function () {

@@ -33,13 +33,13 @@ import {
   id,
   parseUnits,
 } from "ethers";
-import type { AgentTreasuryModule, MockERC20 } from "../../typechain-types";
-import { AgentTreasuryModule__factory } from "../../typechain-types/factories/contracts/AgentTreasuryModule__factory";
+import type { IAgentTreasuryModule, MockERC20 } from "../../typechain-types";
+import { IAgentTreasuryModule__factory } from "../../typechain-types/factories/contracts/interfaces/IAgentTreasuryModule.sol/IAgentTreasuryModule__factory";
 import { MockERC20__factory } from "../../typechain-types/factories/contracts/test/MockERC20__factory";
 import { Intent, signIntent } from "../../sdk/eip712";
 import { SAFE_ABI, execSafeCall } from "../../sdk/safe";
-import { writeDeployment } from "../../deploy/deployment";
-import { hardhatDevWallets } from "../../tasks/lib/keys";
+import { writeDeployment } from "../../core/deployment";
+import { hardhatDevWallets } from "../../core/keys";
 import type { Alert } from "../../monitor/alerts";
 
 const ROOT = path.resolve(__dirname, "..", "..");
@@ -134,7 +134,7 @@ describe("watchtower against hardhat node", function () {
   let webhookUrl: string;
   const received: { alert: Alert; at: number; head: number }[] = [];
 
-  let module: AgentTreasuryModule;
+  let module: IAgentTreasuryModule;
   let token: MockERC20;
   let safe: Contract;
   let owners: JsonRpcSigner[];
@@ -271,12 +271,13 @@ describe("watchtower against hardhat node", function () {
       .staticCall(await singleton.getAddress(), setup, 0);
     await (await proxyFactory.getFunction("createProxyWithNonce")(await singleton.getAddress(), setup, 0)).wait();
     safe = new Contract(safeAddress, SAFE_ABI, deployer);
-    const implementation = await deploy("AgentTreasuryModule");
+    const admin = await deploy("AgentTreasuryAdmin");
+    const implementation = await deploy("AgentTreasuryModule", [await admin.getAddress()]);
     const factory = await deploy("AgentTreasuryModuleFactory", [await implementation.getAddress()]);
     const salt = id("watchtower-e2e");
     const moduleAddress = await factory.getFunction("predictModuleAddress")(safeAddress, salt);
     const created = await (await factory.getFunction("createModule")(safeAddress, salt)).wait();
-    module = AgentTreasuryModule__factory.connect(moduleAddress, deployer);
+    module = IAgentTreasuryModule__factory.connect(moduleAddress, deployer);
     token = MockERC20__factory.connect(
       await (await deploy("MockERC20", ["USD Coin", "USDC", 6])).getAddress(),
       deployer,

@@ -10,16 +10,18 @@ import { Contract, JsonRpcProvider, NonceManager, Signer, Wallet, ZeroAddress, i
 import {
   AgentTreasuryLens__factory,
   AgentTreasuryModuleFactory__factory,
+  AgentTreasuryAdmin__factory,
   AgentTreasuryModule__factory,
+  IAgentTreasuryModule__factory,
   CompatibilityFallbackHandler__factory,
   MockERC20__factory,
   SafeProxyFactory__factory,
   Safe__factory,
 } from "../../typechain-types";
 import { SAFE_ABI, execSafeCall } from "../../sdk/safe";
-import { previousDeployment, writeDeployment } from "../../deploy/deployment";
+import { previousDeployment, writeDeployment } from "../../core/deployment";
 import { readChainIdentity } from "../../sdk/chainIdentity";
-import { hardhatDevWallets } from "../../tasks/lib/keys";
+import { hardhatDevWallets } from "../../core/keys";
 
 export interface NodeTreasury {
   safe: string;
@@ -53,7 +55,8 @@ export async function deployNodeTreasury(provider: JsonRpcProvider, deploymentsD
   const singleton = await new Safe__factory(deployer).deploy();
   const proxyFactory = await new SafeProxyFactory__factory(deployer).deploy();
   const handler = await new CompatibilityFallbackHandler__factory(deployer).deploy();
-  const implementation = await new AgentTreasuryModule__factory(deployer).deploy();
+  const admin = await new AgentTreasuryAdmin__factory(deployer).deploy();
+  const implementation = await new AgentTreasuryModule__factory(deployer).deploy(await admin.getAddress());
   const usdc = await new MockERC20__factory(deployer).deploy("USD Coin", "USDC", 6);
   const lens = await new AgentTreasuryLens__factory(deployer).deploy();
   const factory = await new AgentTreasuryModuleFactory__factory(deployer).deploy(await implementation.getAddress());
@@ -77,7 +80,7 @@ export async function deployNodeTreasury(provider: JsonRpcProvider, deploymentsD
   await (await usdc.mint(safeAddress, parseUnits("1000000", 6))).wait();
 
   const safe = new Contract(safeAddress, SAFE_ABI, provider);
-  const m = AgentTreasuryModule__factory.createInterface();
+  const m = IAgentTreasuryModule__factory.createInterface();
   const asOwners = (to: string, data: string) => execSafeCall(safe, [o1, o2], deployer, to, data);
   await asOwners(safeAddress, safe.interface.encodeFunctionData("enableModule", [moduleAddress]));
   const day = 24 * 3600;

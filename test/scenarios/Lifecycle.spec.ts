@@ -10,7 +10,7 @@ import { ZeroAddress, id } from "ethers";
 import { agentConfig, createSafe, treasuryFixture } from "../fixtures";
 import { execSafeCall } from "../../sdk/safe";
 import { TreasuryBook } from "./model";
-import type { AgentTreasuryModule } from "../../typechain-types";
+import type { IAgentTreasuryModule } from "../../typechain-types";
 
 describe("Scenario: initialisation attacks", function () {
   it("test_init_implementation_cannotBeInitialised", async function () {
@@ -46,7 +46,7 @@ describe("Scenario: initialisation attacks", function () {
     await expect(fx.factory.connect(fx.attacker).createModule(victimAddress, salt))
       .to.emit(fx.factory, "ModuleCreated")
       .withArgs(victimAddress, predicted, salt);
-    const clone = (await ethers.getContractAt("AgentTreasuryModule", predicted)) as unknown as AgentTreasuryModule;
+    const clone = (await ethers.getContractAt("IAgentTreasuryModule", predicted)) as unknown as IAgentTreasuryModule;
     // The clone is bound to the victim Safe, not to whoever paid for it, and cannot be re-bound.
     expect(await clone.avatar()).to.equal(victimAddress);
     await expect(clone.connect(fx.attacker).initialize(fx.attacker.address)).to.be.revertedWithCustomError(clone, "ModuleAlreadyInitialized");

@@ -17,7 +17,7 @@ import {
 import { packNonce, signIntent } from "../../sdk/eip712";
 import { execSafeCall } from "../../sdk/safe";
 import { TreasuryBook, atTimestamp } from "./model";
-import type { AgentTreasuryModule } from "../../typechain-types";
+import type { IAgentTreasuryModule } from "../../typechain-types";
 
 const SECP256K1_N = 0xfffffffffffffffffffffffffffffffebaaedce6af48a03bbfd25e8cd0364141n;
 
@@ -28,7 +28,7 @@ async function twoSafesFixture() {
   const safe2Address = await safe2.getAddress();
   await (await fx.factory.createModule(safe2Address, fx.salt)).wait();
   const module2Address = await fx.factory.predictModuleAddress(safe2Address, fx.salt);
-  const module2 = (await ethers.getContractAt("AgentTreasuryModule", module2Address)) as unknown as AgentTreasuryModule;
+  const module2 = (await ethers.getContractAt("IAgentTreasuryModule", module2Address)) as unknown as IAgentTreasuryModule;
   await (await fx.deployer.sendTransaction({ to: safe2Address, value: parseEther("50") })).wait();
   await execSafeCall(safe2, fx.ownerSigners, fx.deployer, safe2Address, safe2.interface.encodeFunctionData("enableModule", [module2Address]));
   const asOwners2 = (data: string) => execSafeCall(safe2, fx.ownerSigners, fx.deployer, module2Address, data);

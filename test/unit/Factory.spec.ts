@@ -32,7 +32,7 @@ describe("AgentTreasuryModuleFactory", function () {
     expect(await fx.factory.createModule.staticCall(avatar, salt)).to.equal(predicted);
     const tx = fx.factory.connect(fx.attacker).createModule(avatar, salt);
     await expect(tx).to.emit(fx.factory, "ModuleCreated").withArgs(avatar, predicted, salt);
-    const clone = await ethers.getContractAt("AgentTreasuryModule", predicted);
+    const clone = await ethers.getContractAt("IAgentTreasuryModule", predicted);
     await expect(tx).to.emit(clone, "ModuleInitialized").withArgs(avatar);
     expect(await clone.avatar()).to.equal(avatar);
     // A minimal proxy delegating to the implementation.
@@ -57,7 +57,7 @@ describe("AgentTreasuryModuleFactory", function () {
     expect(await fx.factory.predictModuleAddress(fx.safeAddress, fx.salt)).to.equal(fx.moduleAddress);
     // Who calls createModule does not matter: the address binds only (avatar, salt).
     await fx.factory.connect(fx.attacker).createModule(fx.bob.address, s1);
-    expect(await (await ethers.getContractAt("AgentTreasuryModule", a)).avatar()).to.equal(fx.bob.address);
+    expect(await (await ethers.getContractAt("IAgentTreasuryModule", a)).avatar()).to.equal(fx.bob.address);
   });
 
   it("test_createModule_sameAvatarAndSaltTwice_reverts", async function () {
@@ -118,7 +118,7 @@ describe("AgentTreasuryModuleFactory", function () {
     const salt = id("separate");
     const other = await fx.factory.predictModuleAddress(fx.bob.address, salt);
     await fx.factory.createModule(fx.bob.address, salt);
-    const clone = await ethers.getContractAt("AgentTreasuryModule", other);
+    const clone = await ethers.getContractAt("IAgentTreasuryModule", other);
     expect(await clone.isAgent(fx.agent.address)).to.equal(false);
     expect(await clone.cosigners()).to.deep.equal([]);
     expect(await fx.module.isAgent(fx.agent.address)).to.equal(true);

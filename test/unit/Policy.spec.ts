@@ -11,12 +11,14 @@ import { ethers } from "hardhat";
 import hre from "hardhat";
 import { AbiCoder, Wallet, ZeroAddress, dataSlice, encryptKeystoreJson, getBytes, id, parseEther, parseUnits, toUtf8Bytes } from "ethers";
 import { loadFixture } from "@nomicfoundation/hardhat-network-helpers";
-import { UnitError, formatAmount, formatDuration, parseAmount, parseDuration, parseTimestamp } from "../../deploy/units";
-import { Policy, PolicyError, loadPolicy, parsePolicy, policySalt, resolvePolicy } from "../../deploy/policy";
+import { UnitError, formatAmount, formatDuration, parseAmount, parseDuration, parseTimestamp } from "../../core/units";
+import { Policy, PolicyError, loadPolicy, parsePolicy } from "../../core/policy";
+import { policySalt, resolvePolicy } from "../../core/policyResolve";
 import { BatchError, buildBatch, encodeMultiSend, readBatch, transactionCalldata, writeBatch } from "../../deploy/batch";
-import { AgentTreasuryModule__factory } from "../../typechain-types";
-import { PlanError, checkPolicyMatchesTarget } from "../../deploy/plan";
-import { KeyError, hardhatDevWallets, isHardhatDevKey, resolveWallet } from "../../tasks/lib/keys";
+import { IAgentTreasuryModule__factory } from "../../typechain-types";
+import { PlanError, checkPolicyMatchesTarget } from "../../core/policyDiff";
+import { KeyError, hardhatDevWallets, isHardhatDevKey } from "../../core/keys";
+import { resolveWallet } from "../../tasks/lib/keys";
 import type { HardhatRuntimeEnvironment } from "hardhat/types";
 
 const EXAMPLE = path.join(__dirname, "../../deploy/examples/dao.json");
@@ -361,7 +363,7 @@ describe("Policy files", function () {
     });
 
     it("test_buildBatch_moduleConfiguration_decodedForTheOwnersAndEncodesBack", function () {
-      const m = AgentTreasuryModule__factory.createInterface();
+      const m = IAgentTreasuryModule__factory.createInterface();
       const agent = "0x15d34AAf54267DB7D7c367839AAf71A00a2C6A65";
       const calls = [
         m.encodeFunctionData("setAgent", [agent, { validUntil: 0, escalationDelay: 3600, gracePeriod: 172800, maxIntentsPerWindow: 20, rateWindow: 3600, maxStrikes: 3, strikeWindow: 86400, recipientMode: 1 }]),
@@ -375,7 +377,7 @@ describe("Policy files", function () {
       expect(batch.transactions[0].contractInputsValues).to.deep.equal({ agent, config: '["0","3600","172800","20","3600","3","86400","1"]' });
       expect(batch.transactions[1].contractInputsValues!.limit).to.equal(`["1000000000000000000","3000000000000000000","86400","${2n ** 128n - 1n}"]`);
       expect(batch.transactions[2].contractInputsValues).to.deep.equal({ agent, target: safe, selector: "0xd0e30db0", allowed: "true" });
-      expect(batch.transactions[3].contractInputsValues).to.deep.equal({ members: JSON.stringify([agent, safe]), newThreshold: "2" });
+      expect(batch.transactions[3].contractInputsValues).to.deep.equal({ members: JSON.stringify([agent, safe]), threshold: "2" });
       expect(batch.transactions[1].contractMethod!.inputs[2]).to.deep.include({ name: "limit", type: "tuple", internalType: "struct IAgentTreasuryTypes.AssetLimit" });
       expect(batch.transactions.map(transactionCalldata)).to.deep.equal(calls);
     });

@@ -1,7 +1,7 @@
 import { expect } from "chai";
 import { loadFixture } from "@nomicfoundation/hardhat-network-helpers";
 import { AbiCoder, Interface, ZeroHash, concat, id } from "ethers";
-import { AgentTreasuryModule__factory } from "../../../typechain-types";
+import { IAgentTreasuryModule__factory } from "../../../typechain-types";
 import {
   AgentFrozenError,
   AgentInactiveError,
@@ -32,7 +32,7 @@ import {
 } from "../../../sdk";
 import { buildIntent, impersonate, intentId, sign, treasuryFixture } from "../../fixtures";
 
-const iface = AgentTreasuryModule__factory.createInterface();
+const iface = IAgentTreasuryModule__factory.createInterface();
 const A = "0x00000000000000000000000000000000000000a1";
 const B = "0x00000000000000000000000000000000000000b2";
 const ID = "0x" + "cd".repeat(32);
@@ -74,6 +74,7 @@ const CASES: [string, unknown[], Klass, string, RegExp][] = [
   ["ModuleInvalidTarget", [A], ModuleConfigError, "MODULE_CONFIG", /ModuleInvalidTarget\(0x0+a1\)/i],
   ["ReentrancyGuardReentrantCall", [], ExecutionFailedError, "EXECUTION_FAILED", /re-enter/],
   ["SafeCastOverflowedUintDowncast", [128, 1n << 130n], InvalidRequestError, "INVALID_REQUEST", /128-bit/],
+  ["BatchLengthMismatch", [2, 1], InvalidRequestError, "INVALID_REQUEST", /2 intents but 1 signatures: give one signature per intent/],
 ];
 
 describe("errors", function () {

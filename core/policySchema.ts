@@ -2,12 +2,12 @@
  * The policy file's schema (zod). It checks everything that can be checked without a chain: shapes, unknown
  * fields, address checksums, amount and duration syntax, thresholds, duplicates, consistent limits. What needs the
  * chain (token decimals, contracts behind addresses, the chain's clock) is checked by `resolvePolicy` in
- * deploy/policy.ts. Both report errors that name the field path and the bad value.
+ * core/policy.ts. Both report errors that name the field path and the bad value.
  */
 import { z } from "zod";
 import { FunctionFragment, getAddress, isHexString } from "ethers";
 import { UnitError, amountSyntax, isAmountSyntax, parseDuration, parseTimestamp } from "./units";
-import { monitorSchema } from "../monitor/rules-schema";
+import { monitorSchema } from "./monitorSchema";
 import { RECIPIENT_MODES } from "../sdk/shapes";
 
 /** Why an address string is unusable, or undefined when it is fine (checksummed, or all one case). */
@@ -242,8 +242,34 @@ function big(value: string | number): bigint | undefined {
   return isAmountSyntax(value) ? amountSyntax(value) : undefined;
 }
 
+/** Checks an asset reference ("ETH", a known symbol or an address); returns a normalised key. */
+type AssetRef = (value: string, path: (string | number)[], allowEth: boolean) => string | undefined;
+
 /** Rules that span fields: thresholds, duplicates, references to tokens, limit consistency. */
 function crossCheck(policy: PolicyShape, ctx: z.RefinementCtx) {
+  checkMembers(policy, ctx);
+  const assetRef = assetRefs(policy, ctx);
+  (policy.treasuryLimits ?? []).forEach((limit, i) => {
+    assetRef(limit.asset, ["treasuryLimits", i, "asset"], true);
+    positive(ctx, limit.window, ["treasuryLimits", i, "window"], "window");
+    if (big(limit.perWindow) === 0n) {
+      issue(ctx, ["treasuryLimits", i, "perWindow"], "perWindow must be above 0 (remove the entry to have no treasury limit)");
+    }
+  });
+  duplicates(
+    ctx,
+    (policy.treasuryLimits ?? []).map((l) => normaliseAsset(l.asset)),
+    ["treasuryLimits"],
+    "treasury limit for this asset",
+    "asset",
+  );
+  duplicates(ctx, policy.agents.map((a) => a.name), ["agents"], "agent name", "name");
+  duplicates(ctx, policy.agents.map((a) => a.address), ["agents"], "agent address", "address");
+  policy.agents.forEach((agent, a) => checkAgent(policy, agent, a, ctx, assetRef));
+}
+
+/** Thresholds and duplicates of the co-signers, guardians and a new Safe's owners; the target and the salt. */
+function checkMembers(policy: PolicyShape, ctx: z.RefinementCtx) {
   const { cosigners } = policy;
   if (cosigners.threshold > cosigners.members.length) {
     issue(ctx, ["cosigners", "threshold"], `threshold ${cosigners.threshold} is above the ${cosigners.members.length} members`);
@@ -262,7 +288,10 @@ function crossCheck(policy: PolicyShape, ctx: z.RefinementCtx) {
   if (/^0x/i.test(policy.salt) && !(isHexString(policy.salt, 32))) {
     issue(ctx, ["salt"], "a hex salt must be exactly 32 bytes (0x + 64 hex digits); any other text is hashed");
   }
+}
 
+/** The token symbols the file lists (checked for clashes), as an {@link AssetRef} that reports unknown ones. */
+function assetRefs(policy: PolicyShape, ctx: z.RefinementCtx): AssetRef {
   const symbols = new Map<string, string>();
   for (const s of Object.keys(policy.tokens ?? {})) symbols.set(s.toUpperCase(), s);
   for (const s of Object.keys(policy.localTokens ?? {})) {
@@ -270,9 +299,7 @@ function crossCheck(policy: PolicyShape, ctx: z.RefinementCtx) {
     symbols.set(s.toUpperCase(), s);
   }
   if (symbols.has("ETH")) issue(ctx, ["tokens"], `"ETH" is reserved for the native asset; do not list it as a token`);
-
-  /** Checks an asset reference ("ETH", a known symbol or an address); returns a normalised key. */
-  const assetRef = (value: string, path: (string | number)[], allowEth: boolean): string | undefined => {
+  return (value, path, allowEth) => {
     if (value.toUpperCase() === "ETH") {
       if (!allowEth) issue(ctx, path, `"ETH" is not a contract: name a contract address or token symbol`);
       return "ETH";
@@ -289,65 +316,48 @@ function crossCheck(policy: PolicyShape, ctx: z.RefinementCtx) {
     }
     return known.toUpperCase();
   };
+}
 
-  const positive = (value: string | number | undefined, path: (string | number)[], what: string) => {
-    const seconds = safeDuration(value);
-    if (seconds === 0) issue(ctx, path, `${what} must be longer than 0 seconds`);
-  };
+function positive(ctx: z.RefinementCtx, value: string | number | undefined, path: (string | number)[], what: string) {
+  const seconds = safeDuration(value);
+  if (seconds === 0) issue(ctx, path, `${what} must be longer than 0 seconds`);
+}
 
-  (policy.treasuryLimits ?? []).forEach((limit, i) => {
-    assetRef(limit.asset, ["treasuryLimits", i, "asset"], true);
-    positive(limit.window, ["treasuryLimits", i, "window"], "window");
-    if (big(limit.perWindow) === 0n) {
-      issue(ctx, ["treasuryLimits", i, "perWindow"], "perWindow must be above 0 (remove the entry to have no treasury limit)");
+function checkAgent(policy: PolicyShape, agent: PolicyShape["agents"][number], a: number, ctx: z.RefinementCtx, assetRef: AssetRef) {
+  const at = (...rest: (string | number)[]) => ["agents", a, ...rest];
+  positive(ctx, agent.gracePeriod, at("gracePeriod"), "gracePeriod");
+  if ((agent.maxIntentsPerWindow ?? 0) > 0 && !safeDuration(agent.rateWindow)) {
+    issue(ctx, at("rateWindow"), "required (and above 0) when maxIntentsPerWindow is set");
+  }
+  if ((agent.maxStrikes ?? 0) > 0 && !safeDuration(agent.strikeWindow)) {
+    issue(ctx, at("strikeWindow"), "required (and above 0) when maxStrikes is set");
+  }
+  if (typeof policy.safe === "string" && lower(policy.safe) === lower(agent.address)) {
+    issue(ctx, at("address"), "the Safe itself cannot be an agent");
+  }
+  duplicates(ctx, agent.recipients ?? [], at("recipients"), "recipient");
+  const assets: string[] = [];
+  (agent.limits ?? []).forEach((limit, l) => {
+    assets.push(assetRef(limit.asset, at("limits", l, "asset"), true) ?? `?${l}`);
+    positive(ctx, limit.window, at("limits", l, "window"), "window");
+    const [tx, win, esc] = [big(limit.autoPerTx), big(limit.autoPerWindow), big(limit.escalatedPerTx)];
+    if (tx !== undefined && win !== undefined && tx > win) {
+      issue(ctx, at("limits", l, "autoPerTx"), `autoPerTx ${limit.autoPerTx} is above autoPerWindow ${limit.autoPerWindow}`);
+    }
+    if (tx !== undefined && esc !== undefined && tx > esc) {
+      issue(ctx, at("limits", l, "autoPerTx"), `autoPerTx ${limit.autoPerTx} is above escalatedPerTx ${limit.escalatedPerTx}`);
+    }
+    if (tx === 0n && win === 0n && esc === 0n) {
+      issue(ctx, at("limits", l), "all-zero limits mean no limit: remove the entry instead");
     }
   });
-  duplicates(
-    ctx,
-    (policy.treasuryLimits ?? []).map((l) => normaliseAsset(l.asset)),
-    ["treasuryLimits"],
-    "treasury limit for this asset",
-    "asset",
-  );
-
-  duplicates(ctx, policy.agents.map((a) => a.name), ["agents"], "agent name", "name");
-  duplicates(ctx, policy.agents.map((a) => a.address), ["agents"], "agent address", "address");
-  policy.agents.forEach((agent, a) => {
-    const at = (...rest: (string | number)[]) => ["agents", a, ...rest];
-    positive(agent.gracePeriod, at("gracePeriod"), "gracePeriod");
-    if ((agent.maxIntentsPerWindow ?? 0) > 0 && !safeDuration(agent.rateWindow)) {
-      issue(ctx, at("rateWindow"), "required (and above 0) when maxIntentsPerWindow is set");
-    }
-    if ((agent.maxStrikes ?? 0) > 0 && !safeDuration(agent.strikeWindow)) {
-      issue(ctx, at("strikeWindow"), "required (and above 0) when maxStrikes is set");
-    }
-    if (typeof policy.safe === "string" && lower(policy.safe) === lower(agent.address)) {
-      issue(ctx, at("address"), "the Safe itself cannot be an agent");
-    }
-    duplicates(ctx, agent.recipients ?? [], at("recipients"), "recipient");
-    const assets: string[] = [];
-    (agent.limits ?? []).forEach((limit, l) => {
-      assets.push(assetRef(limit.asset, at("limits", l, "asset"), true) ?? `?${l}`);
-      positive(limit.window, at("limits", l, "window"), "window");
-      const [tx, win, esc] = [big(limit.autoPerTx), big(limit.autoPerWindow), big(limit.escalatedPerTx)];
-      if (tx !== undefined && win !== undefined && tx > win) {
-        issue(ctx, at("limits", l, "autoPerTx"), `autoPerTx ${limit.autoPerTx} is above autoPerWindow ${limit.autoPerWindow}`);
-      }
-      if (tx !== undefined && esc !== undefined && tx > esc) {
-        issue(ctx, at("limits", l, "autoPerTx"), `autoPerTx ${limit.autoPerTx} is above escalatedPerTx ${limit.escalatedPerTx}`);
-      }
-      if (tx === 0n && win === 0n && esc === 0n) {
-        issue(ctx, at("limits", l), "all-zero limits mean no limit: remove the entry instead");
-      }
-    });
-    duplicates(ctx, assets, at("limits"), "limit for this asset", "asset");
-    const calls: string[] = [];
-    (agent.allowedCalls ?? []).forEach((call, c) => {
-      const target = assetRef(call.target, at("allowedCalls", c, "target"), false);
-      calls.push(`${target}:${call.signature.replace(/\s+/g, "")}`);
-    });
-    duplicates(ctx, calls, at("allowedCalls"), "allowed call");
+  duplicates(ctx, assets, at("limits"), "limit for this asset", "asset");
+  const calls: string[] = [];
+  (agent.allowedCalls ?? []).forEach((call, c) => {
+    const target = assetRef(call.target, at("allowedCalls", c, "target"), false);
+    calls.push(`${target}:${call.signature.replace(/\s+/g, "")}`);
   });
+  duplicates(ctx, calls, at("allowedCalls"), "allowed call");
 }
 
 function normaliseAsset(asset: string): string {

@@ -15,7 +15,7 @@
  */
 import fs from "fs";
 import { z } from "zod";
-import { parseDuration } from "../deploy/units";
+import { parseDuration } from "./units";
 import { DENIAL_REASONS } from "../sdk/shapes";
 
 export const RULE_ACTIONS = ["alert", "freeze", "pause"] as const;
@@ -23,7 +23,6 @@ export type RuleAction = (typeof RULE_ACTIONS)[number];
 
 export const SEVERITIES = ["info", "warning", "critical"] as const;
 export type Severity = (typeof SEVERITIES)[number];
-
 
 /** A duration as the policy file writes it ("15m", "7d", or seconds), read into whole seconds. */
 const duration = z

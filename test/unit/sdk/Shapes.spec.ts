@@ -101,6 +101,11 @@ async function abiParams(): Promise<{ where: string; param: AbiParam }[]> {
   return out;
 }
 
+/** A parameter's type without its array suffixes: `enum X.Status[]` (submitBatch's statuses) is a `enum X.Status`. */
+function elementType(param: AbiParam): string | undefined {
+  return param.internalType?.replace(/(\[\d*\])+$/, "");
+}
+
 /** A Solidity enum member in the kebab case of policy files: EscalateUnknown -> escalate-unknown. */
 function kebab(name: string): string {
   return name.replace(/([a-z0-9])([A-Z])/g, "$1-$2").toLowerCase();
@@ -165,7 +170,7 @@ describe("sdk/shapes: the module's enums and structs, once, as the compiled cont
       });
 
       it(`test_struct${name}_fieldListMatchesEveryAbiTuple`, async function () {
-        const tuples = (await abiParams()).filter((p) => p.param.internalType === `struct ${TYPES}.${name}`);
+        const tuples = (await abiParams()).filter((p) => elementType(p.param) === `struct ${TYPES}.${name}`);
         expect(tuples.length, `ABI parameters of type ${name}`).to.be.greaterThan(0);
         for (const { where, param } of tuples) {
           expect((param.components ?? []).map((c) => c.name), where).to.deep.equal([...STRUCT_FIELDS[name]]);
@@ -176,10 +181,12 @@ describe("sdk/shapes: the module's enums and structs, once, as the compiled cont
     it("test_abiEnums_everySharedEnumParameterHasATable", async function () {
       // Enums of other interfaces (the Safe's IAvatar.Operation) are not the module's shapes.
       const prefix = `enum ${TYPES}.`;
-      const enumParams = (await abiParams()).filter((p) => p.param.internalType?.startsWith(prefix));
-      expect(enumParams.map((p) => p.param.internalType)).to.include.members([`${prefix}Status`, `${prefix}DenyReason`]);
+      const enumParams = (await abiParams()).filter((p) => elementType(p.param)?.startsWith(prefix));
+      expect(enumParams.map((p) => elementType(p.param))).to.include.members([`${prefix}Status`, `${prefix}DenyReason`]);
+      // Arrays count as their element (submitBatch returns Status[]).
+      expect(enumParams.map((p) => p.param.internalType)).to.include(`${prefix}Status[]`);
       for (const { where, param } of enumParams) {
-        expect(ENUM_TABLES, `${where}: ${param.internalType}`).to.have.property(param.internalType!.slice(prefix.length));
+        expect(ENUM_TABLES, `${where}: ${param.internalType}`).to.have.property(elementType(param)!.slice(prefix.length));
       }
     });
   });

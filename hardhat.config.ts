@@ -181,6 +181,13 @@ const config: HardhatUserConfig = {
   },
   mocha: {
     timeout: 120_000,
+    // TEST_TIMINGS=1 adds each spec file's wall time after the run (test/timingReporter.ts).
+    ...(process.env.TEST_TIMINGS
+      ? {
+          // eslint-disable-next-line @typescript-eslint/no-require-imports
+          reporter: (require("./test/timingReporter") as typeof import("./test/timingReporter")).TimingReporter,
+        }
+      : {}),
   },
 };
 

@@ -164,6 +164,24 @@ export async function runCli(node: LocalNode, args: string[], opts: CliOptions =
   return { code, stdout, stderr, json, killed, ms: Date.now() - started };
 }
 
+/**
+ * Runs `jobs` with at most `limit` at a time and returns their results in order. For independent CLI child
+ * processes: each spends seconds of CPU starting Hardhat while the test process waits, so two or three at once keep
+ * a 2-core machine busy instead of half idle.
+ */
+export async function inParallel<T>(jobs: (() => Promise<T>)[], limit = 3): Promise<T[]> {
+  const results: T[] = new Array(jobs.length);
+  let next = 0;
+  const worker = async () => {
+    while (next < jobs.length) {
+      const i = next++;
+      results[i] = await jobs[i]();
+    }
+  };
+  await Promise.all(Array.from({ length: Math.min(limit, jobs.length) }, worker));
+  return results;
+}
+
 /** A long-running CLI task (e.g. `treasury:monitor`) as a child process, stopped by its pid. */
 export interface CliProcess {
   pid: number;

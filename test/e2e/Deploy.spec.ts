@@ -214,6 +214,8 @@ describe("treasury CLI on hardhat nodes (e2e)", function () {
 
   describe("after deploying the example DAO", function () {
     before(async function () {
+      // Chain 31338's deployment and the shared example's (./exampleNode.ts) may run beside this one.
+      this.timeout(600_000);
       const r = await runCli(node, ["treasury:deploy", "--policy", EXAMPLE, "--json"], { env: { DEPLOYMENTS_DIR: dir } });
       first = deployResult(r);
       console.log(`      (treasury:deploy of ${EXAMPLE} on a fresh node: ${(r.ms / 1000).toFixed(1)} s wall time)`);

@@ -187,7 +187,7 @@ export function benchFailures(verdicts: readonly BudgetVerdict[], checks: readon
       .map(
         (v) =>
           `Row "${v.name}" used ${fmtGas(BigInt(v.gas))} gas, above its mark of ${fmtGas(BigInt(v.budget))} ` +
-          `(by ${fmtGas(BigInt(v.gas) - BigInt(v.budget))}; BUDGETS in scripts/bench/gas.ts)`,
+          `(by ${fmtGas(BigInt(v.gas) - BigInt(v.budget))}; BUDGETS in scripts/bench/budgets.ts)`,
       ),
     ...checks
       .filter((c) => !c.pass)

@@ -45,8 +45,8 @@ describe("Gas benchmark verdicts and snapshot", function () {
       ]);
       const failures = benchFailures(judgeBudgets(rows, budgets), []);
       expect(failures).to.deep.equal([
-        'Row "keyed payment" used 140,753 gas, above its mark of 140,000 (by 753; BUDGETS in scripts/bench/gas.ts)',
-        'Row "module creation" used 150,001 gas, above its mark of 150,000 (by 1; BUDGETS in scripts/bench/gas.ts)',
+        'Row "keyed payment" used 140,753 gas, above its mark of 140,000 (by 753; BUDGETS in scripts/bench/budgets.ts)',
+        'Row "module creation" used 150,001 gas, above its mark of 150,000 (by 1; BUDGETS in scripts/bench/budgets.ts)',
       ]);
     });
 
@@ -76,7 +76,7 @@ describe("Gas benchmark verdicts and snapshot", function () {
       const check = checkStability(rows, "a vs b", "a", "b", 2);
       expect(check.pass).to.equal(false);
       expect(benchFailures(judgeBudgets(rows, budgets), [check])).to.deep.equal([
-        'Row "keyed payment" used 150,000 gas, above its mark of 140,000 (by 10,000; BUDGETS in scripts/bench/gas.ts)',
+        'Row "keyed payment" used 150,000 gas, above its mark of 140,000 (by 10,000; BUDGETS in scripts/bench/budgets.ts)',
         'Stability check "a vs b": 100,000 vs 103,000 differ by 3%, above the limit of 2%',
       ]);
     });

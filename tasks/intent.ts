@@ -13,7 +13,7 @@ import fs from "fs";
 import { task } from "hardhat/config";
 import type { HardhatRuntimeEnvironment } from "hardhat/types";
 import { printFields, runTask } from "./lib/output";
-import { COMMON_FLAGS, ClientContext, ClientTaskArgs, TaskInputError } from "./lib/context";
+import { COMMON_FLAGS, clientFlags, ClientContext, ClientTaskArgs, TaskInputError } from "./lib/context";
 import type { CosignerClient, CosignerSignatureInfo, IntentView } from "../sdk";
 import type { KeyRole } from "../core/keys";
 
@@ -74,14 +74,12 @@ task("intent:show", "Shows an intent: status, what it does (decoded from calldat
     );
   });
 
-task("intent:approve", "Approves a queued intent as a co-signer: on-chain, or --signature-only for an off-chain EIP-712 signature")
-  .addPositionalParam("intentId", "The intentId (0x + 64 hex digits)")
-  .addFlag("signatureOnly", "Sign off-chain (no gas); hand the signature to whoever executes")
-  .addOptionalParam("cosigner", "Co-signer address (selects the key; on the local chain the development account)")
-  .addOptionalParam("module", COMMON_FLAGS.module)
-  .addOptionalParam("deploymentsDir", COMMON_FLAGS.deploymentsDir)
-  .addOptionalParam("keystore", COMMON_FLAGS.keystore)
-  .addFlag("json", "Print one JSON object (fields: README-CLI.md)")
+clientFlags(
+  task("intent:approve", "Approves a queued intent as a co-signer: on-chain, or --signature-only for an off-chain EIP-712 signature")
+    .addPositionalParam("intentId", "The intentId (0x + 64 hex digits)")
+    .addFlag("signatureOnly", "Sign off-chain (no gas); hand the signature to whoever executes")
+    .addOptionalParam("cosigner", "Co-signer address (selects the key; on the local chain the development account)"),
+)
   .setAction(async (args: IntentArgs & { signatureOnly: boolean; cosigner?: string }, hre) => {
     await runTask(
       args.json,
@@ -170,13 +168,11 @@ function withEra(s: CosignerSignatureInfo, era: unknown, where: string): Cosigne
   return { ...s, era: n };
 }
 
-task("intent:execute", "Executes a queued intent once approved and past its eta (anyone may; the RELAYER key pays gas)")
-  .addPositionalParam("intentId", "The intentId (0x + 64 hex digits)")
-  .addOptionalParam("signatures", "Off-chain approvals: signer:0xsig@era,signer:0xsig@era or a JSON file (intent:approve --signature-only --json outputs)")
-  .addOptionalParam("module", COMMON_FLAGS.module)
-  .addOptionalParam("deploymentsDir", COMMON_FLAGS.deploymentsDir)
-  .addOptionalParam("keystore", COMMON_FLAGS.keystore)
-  .addFlag("json", "Print one JSON object (fields: README-CLI.md)")
+clientFlags(
+  task("intent:execute", "Executes a queued intent once approved and past its eta (anyone may; the RELAYER key pays gas)")
+    .addPositionalParam("intentId", "The intentId (0x + 64 hex digits)")
+    .addOptionalParam("signatures", "Off-chain approvals: signer:0xsig@era,signer:0xsig@era or a JSON file (intent:approve --signature-only --json outputs)"),
+)
   .setAction(async (args: IntentArgs & { signatures?: string }, hre) => {
     await runTask(
       args.json,
@@ -194,14 +190,12 @@ task("intent:execute", "Executes a queued intent once approved and past its eta 
 
 const CANCEL_ROLES: KeyRole[] = ["COSIGNER", "GUARDIAN", "AGENT"];
 
-task("intent:cancel", "Cancels a queued intent (a co-signer, a guardian or the intent's agent)")
-  .addPositionalParam("intentId", "The intentId (0x + 64 hex digits)")
-  .addOptionalParam("role", "Whose key: COSIGNER (default), GUARDIAN or AGENT", "COSIGNER")
-  .addOptionalParam("from", "Address (or agent name) of the key to use; on the local chain selects the development account")
-  .addOptionalParam("module", COMMON_FLAGS.module)
-  .addOptionalParam("deploymentsDir", COMMON_FLAGS.deploymentsDir)
-  .addOptionalParam("keystore", COMMON_FLAGS.keystore)
-  .addFlag("json", "Print one JSON object (fields: README-CLI.md)")
+clientFlags(
+  task("intent:cancel", "Cancels a queued intent (a co-signer, a guardian or the intent's agent)")
+    .addPositionalParam("intentId", "The intentId (0x + 64 hex digits)")
+    .addOptionalParam("role", "Whose key: COSIGNER (default), GUARDIAN or AGENT", "COSIGNER")
+    .addOptionalParam("from", "Address (or agent name) of the key to use; on the local chain selects the development account"),
+)
   .setAction(async (args: IntentArgs & { role: string; from?: string }, hre) => {
     await runTask(
       args.json,

@@ -8,7 +8,7 @@
  */
 import fs from "fs";
 import path from "path";
-import type { HardhatRuntimeEnvironment } from "hardhat/types";
+import type { ConfigurableTaskDefinition, HardhatRuntimeEnvironment } from "hardhat/types";
 import { Signer, getAddress, isAddress } from "ethers";
 import type { DeploymentRecord } from "../../core/deployment";
 import type { KeyRole } from "../../core/keys";
@@ -144,3 +144,12 @@ export const COMMON_FLAGS = {
   deploymentsDir: "Directory of deployment records (default: DEPLOYMENTS_DIR or ./deployments)",
   keystore: "Encrypted JSON keystore of the key to use (password: KEYSTORE_PASSWORD or prompt)",
 } as const;
+
+/** Ends a signing client task's flags: --module, --deployments-dir, --keystore (described by `keystore`) and --json. */
+export function clientFlags(t: ConfigurableTaskDefinition, keystore: string = COMMON_FLAGS.keystore): ConfigurableTaskDefinition {
+  return t
+    .addOptionalParam("module", COMMON_FLAGS.module)
+    .addOptionalParam("deploymentsDir", COMMON_FLAGS.deploymentsDir)
+    .addOptionalParam("keystore", keystore)
+    .addFlag("json", "Print one JSON object (fields: README-CLI.md)");
+}

@@ -21,7 +21,7 @@ interface GuardianArgs extends ClientTaskArgs {
 }
 
 async function guardianClient(hre: HardhatRuntimeEnvironment, args: GuardianArgs): Promise<{ ctx: ClientContext; client: import("../sdk").GuardianClient }> {
-  const { clientContext, roleSigner } = await import("./lib/context");
+  const { clientContext, firstAccount, roleSigner } = await import("./lib/context");
   const { GuardianClient } = await import("../sdk");
   const ctx = await clientContext(hre, args);
   const module = await hre.ethers.getContractAt("IAgentTreasuryModule", ctx.module);
@@ -29,10 +29,7 @@ async function guardianClient(hre: HardhatRuntimeEnvironment, args: GuardianArgs
     keystore: args.keystore,
     expectedAddress: args.guardian,
     // Local chain without a key: the first development account that is a guardian.
-    pick: async (dev) => {
-      for (const address of dev) if (await module.isGuardian(address)) return address;
-      return undefined;
-    },
+    pick: firstAccount((address) => module.isGuardian(address)),
   });
   return { ctx, client: await GuardianClient.connect({ module: ctx.module, signer, pollIntervalMs: 200 }) };
 }

@@ -84,7 +84,7 @@ clientFlags(
     await runTask(
       args.json,
       async () => {
-        const { roleSigner } = await import("./lib/context");
+        const { firstAccount, roleSigner } = await import("./lib/context");
         const ctx = await context(hre, args);
         const module = await hre.ethers.getContractAt("IAgentTreasuryModule", ctx.module);
         const signer = await roleSigner(hre, "COSIGNER", {
@@ -93,10 +93,7 @@ clientFlags(
           // Local chain without a key: the first development co-signer that has not approved yet.
           pick: async (dev) => {
             const members = (await module.cosigners()).map((m) => m.toLowerCase());
-            for (const address of dev) {
-              if (members.includes(address.toLowerCase()) && !(await module.hasApproved(args.intentId, address))) return address;
-            }
-            return undefined;
+            return firstAccount(async (address) => members.includes(address.toLowerCase()) && !(await module.hasApproved(args.intentId, address)))(dev);
           },
         });
         const client = await cosignerClient(ctx, signer);
@@ -200,7 +197,7 @@ clientFlags(
     await runTask(
       args.json,
       async () => {
-        const { roleSigner, resolveAgent } = await import("./lib/context");
+        const { firstAccount, roleSigner, resolveAgent } = await import("./lib/context");
         const role = args.role.toUpperCase() as KeyRole;
         if (!CANCEL_ROLES.includes(role)) throw new TaskInputError(`--role must be one of ${CANCEL_ROLES.join(", ")} (got ${args.role}).`);
         const ctx = await context(hre, args);
@@ -212,10 +209,7 @@ clientFlags(
           pick: async (dev) => {
             if (role === "AGENT") return (await module.intent(args.intentId)).agent;
             const members = role === "COSIGNER" ? (await module.cosigners()).map((m) => m.toLowerCase()) : [];
-            for (const address of dev) {
-              if (role === "COSIGNER" ? members.includes(address.toLowerCase()) : await module.isGuardian(address)) return address;
-            }
-            return undefined;
+            return firstAccount(async (address) => (role === "COSIGNER" ? members.includes(address.toLowerCase()) : module.isGuardian(address)))(dev);
           },
         });
         const client = await cosignerClient(ctx, signer);

@@ -118,6 +118,14 @@ export function journalDirOf(deploymentsDir: string, chainId: bigint | string, m
   return path.join(deploymentsDir, "journals", `${chainId.toString()}-${module.toLowerCase()}`);
 }
 
+/** A `pick` for {@link roleSigner}: the first development account for which `holds` is true. */
+export function firstAccount(holds: (address: string) => Promise<boolean>): (candidates: string[]) => Promise<string | undefined> {
+  return async (candidates) => {
+    for (const address of candidates) if (await holds(address)) return address;
+    return undefined;
+  };
+}
+
 /**
  * The key for `role`: `--keystore`, `<ROLE>_KEY`, or (local chain only) the development account at
  * `expectedAddress`. When no address is given on the local chain and no key is configured, `pick` may name the

@@ -5,6 +5,7 @@
  * "0.5"), times unix seconds of the chain's clock, addresses EIP-55.
  */
 import type { SerializedIntent } from "../sdk/journal";
+import type { AgentLimitStatus } from "../core/limitStatus";
 import type { DenyReasonName, IntentStatusName, RecipientModeName } from "../sdk/shapes";
 
 export const STATE_VERSION = 1;
@@ -19,16 +20,7 @@ export interface ChartPoint {
   cap: number;
 }
 
-export interface LimitView {
-  asset: string;
-  symbol: string;
-  autoPerTx: string;
-  autoPerWindow: string;
-  /** The sliding window, e.g. "7d". */
-  window: string;
-  escalatedPerTx: string;
-  /** `availableAllowance`: what the agent may still spend in the auto tier now. */
-  available: string;
+export interface LimitView extends AgentLimitStatus {
   /** available / autoPerWindow, 0 to 1 (1 when nothing was spent in the window). */
   availableShare: number;
   /** Spend against the cap over time (from the audit trail): present once the agent spent or the cap changed. */

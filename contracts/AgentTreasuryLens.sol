@@ -45,9 +45,9 @@ contract AgentTreasuryLens is IAgentTreasuryLens {
         address module,
         address asset
     ) external view returns (uint128 perWindow, uint32 window, uint256 spent) {
-        perWindow = uint128(_load(module, _mapSlot(bytes32(uint256(uint160(asset))), SLOT_TREASURY_PER_WINDOW)));
+        perWindow = uint128(_load(module, _addressSlot(asset, SLOT_TREASURY_PER_WINDOW)));
         if (perWindow == 0) return (0, 0, 0);
-        bytes32 base = _mapSlot(bytes32(uint256(uint160(asset))), SLOT_TREASURY_WINDOWS);
+        bytes32 base = _addressSlot(asset, SLOT_TREASURY_WINDOWS);
         (, uint256[] memory amounts) = _entries(module, base);
         for (uint256 i; i < amounts.length; ++i) spent += amounts[i];
         (, , window) = SlidingWindow.headerFields(_load(module, base));
@@ -55,7 +55,7 @@ contract AgentTreasuryLens is IAgentTreasuryLens {
 
     /// @inheritdoc IAgentTreasuryLens
     function escalatedSpent(address module, address agent, address asset) external view returns (uint256) {
-        return _load(module, _agentAssetSlot(module, agent, asset, SLOT_ESCALATED));
+        return _load(module, _agentKeySlot(module, agent, asset, SLOT_ESCALATED));
     }
 
     /// @inheritdoc IAgentTreasuryLens
@@ -65,15 +65,13 @@ contract AgentTreasuryLens is IAgentTreasuryLens {
         address target,
         bytes4 selector
     ) external view returns (bool) {
-        bytes32 perAgent = _mapSlot(bytes32(uint256(_agentId(module, agent))), SLOT_ALLOWED_CALLS);
-        bytes32 perTarget = keccak256(abi.encode(target, perAgent));
+        bytes32 perTarget = _agentKeySlot(module, agent, target, SLOT_ALLOWED_CALLS);
         return _load(module, keccak256(abi.encode(selector, perTarget))) & 0xff != 0;
     }
 
     /// @inheritdoc IAgentTreasuryLens
     function isRecipient(address module, address agent, address recipient) external view returns (bool) {
-        bytes32 perAgent = _mapSlot(bytes32(uint256(_agentId(module, agent))), SLOT_RECIPIENTS);
-        return _load(module, keccak256(abi.encode(recipient, perAgent))) & 0xff != 0;
+        return _load(module, _agentKeySlot(module, agent, recipient, SLOT_RECIPIENTS)) & 0xff != 0;
     }
 
     /// @inheritdoc IAgentTreasuryLens
@@ -82,7 +80,7 @@ contract AgentTreasuryLens is IAgentTreasuryLens {
         address agent,
         address asset
     ) external view returns (uint256[] memory releaseAt, uint256[] memory amounts) {
-        return _entries(module, _agentAssetSlot(module, agent, asset, SLOT_WINDOWS));
+        return _entries(module, _agentKeySlot(module, agent, asset, SLOT_WINDOWS));
     }
 
     // ------------------------------------------------------------------ internal
@@ -125,27 +123,28 @@ contract AgentTreasuryLens is IAgentTreasuryLens {
 
     /// @dev An agent's hot record (per key) and cold policy (per identity); see AgentRegistry for the bit layout.
     function _agent(address module, address agent) private view returns (uint256 record, uint256 policy) {
-        record = _load(module, _mapSlot(bytes32(uint256(uint160(agent))), SLOT_AGENTS));
+        record = _load(module, _addressSlot(agent, SLOT_AGENTS));
         uint256 id = AgentWord.wrap(record).id();
         policy = _load(module, _mapSlot(bytes32(id), SLOT_POLICIES));
     }
 
     function _agentId(address module, address agent) private view returns (uint32) {
-        return AgentWord.wrap(_load(module, _mapSlot(bytes32(uint256(uint160(agent))), SLOT_AGENTS))).id();
+        return AgentWord.wrap(_load(module, _addressSlot(agent, SLOT_AGENTS))).id();
     }
 
-    function _agentAssetSlot(
-        address module,
-        address agent,
-        address asset,
-        uint256 slot
-    ) private view returns (bytes32) {
+    /// @dev The slot of `m[agentId][key]` for a `mapping(uint32 agentId => mapping(address => ...)) m` at `slot`.
+    function _agentKeySlot(address module, address agent, address key, uint256 slot) private view returns (bytes32) {
         bytes32 perAgent = _mapSlot(bytes32(uint256(_agentId(module, agent))), slot);
-        return keccak256(abi.encode(asset, perAgent));
+        return keccak256(abi.encode(key, perAgent));
     }
 
     function _mapSlot(bytes32 key, uint256 slot) private pure returns (bytes32) {
         return keccak256(abi.encode(key, slot));
+    }
+
+    /// @dev The slot of `m[key]` for a `mapping(address => ...) m` at `slot`.
+    function _addressSlot(address key, uint256 slot) private pure returns (bytes32) {
+        return _mapSlot(bytes32(uint256(uint160(key))), slot);
     }
 
     function _load(address module, bytes32 slot) private view returns (uint256) {

@@ -26,43 +26,25 @@ const address = z.string({ invalid_type_error: "must be an address string" }).su
   if (problem) ctx.addIssue({ code: z.ZodIssueCode.custom, message: problem });
 });
 
+/** A string or number field that `parse` accepts; otherwise the issue is `parse`'s own error message. */
+const parsedBy = (parse: (value: string | number) => unknown, message: string) =>
+  z
+    .custom<string | number>((v) => typeof v === "string" || typeof v === "number", { message })
+    .superRefine((value, ctx) => {
+      try {
+        parse(value);
+      } catch (error) {
+        ctx.addIssue({ code: z.ZodIssueCode.custom, message: (error as Error).message });
+      }
+    });
+
 /** A token amount in human units: a decimal string ("2.5", "1_000") or a safe non-negative integer. */
-const amount = z
-  .custom<string | number>((v) => typeof v === "string" || typeof v === "number", {
-    message: 'must be an amount like "2.5" (a string) or a whole number',
-  })
-  .superRefine((value, ctx) => {
-    try {
-      amountSyntax(value);
-    } catch (error) {
-      ctx.addIssue({ code: z.ZodIssueCode.custom, message: (error as Error).message });
-    }
-  });
+const amount = parsedBy(amountSyntax, 'must be an amount like "2.5" (a string) or a whole number');
 
 /** A duration: "24h", "7d", "1h30m", or whole seconds. */
-const duration = z
-  .custom<string | number>((v) => typeof v === "string" || typeof v === "number", {
-    message: 'must be a duration like "24h" or a number of seconds',
-  })
-  .superRefine((value, ctx) => {
-    try {
-      parseDuration(value);
-    } catch (error) {
-      ctx.addIssue({ code: z.ZodIssueCode.custom, message: (error as Error).message });
-    }
-  });
+const duration = parsedBy(parseDuration, 'must be a duration like "24h" or a number of seconds');
 
-const timestamp = z
-  .custom<string | number>((v) => typeof v === "string" || typeof v === "number", {
-    message: 'must be "never", unix seconds or an ISO-8601 date',
-  })
-  .superRefine((value, ctx) => {
-    try {
-      parseTimestamp(value);
-    } catch (error) {
-      ctx.addIssue({ code: z.ZodIssueCode.custom, message: (error as Error).message });
-    }
-  });
+const timestamp = parsedBy(parseTimestamp, 'must be "never", unix seconds or an ISO-8601 date');
 
 const symbol = z
   .string()

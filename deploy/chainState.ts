@@ -10,7 +10,8 @@ import { Contract, Interface, Log, Provider, ZeroAddress, getAddress } from "eth
 import { AgentTreasuryLens__factory } from "../typechain-types/factories/contracts/AgentTreasuryLens__factory";
 import { IAgentTreasuryModule__factory } from "../typechain-types/factories/contracts/interfaces/IAgentTreasuryModule.sol/IAgentTreasuryModule__factory";
 import type { AgentTreasuryLens, IAgentTreasuryModule } from "../typechain-types";
-import { AgentConfigValue, ETH_ASSET, ResolvedAsset } from "../core/policyResolve";
+import { ETH_ASSET, ResolvedAsset } from "../core/policyResolve";
+import { ZERO_AGENT_CONFIG } from "../sdk/shapes";
 import type { AgentChainState, ChainState, PlanTarget, StateHints } from "../core/policyDiff";
 import { SAFE_ABI } from "../sdk/safe";
 
@@ -44,17 +45,6 @@ export async function scanLogs(provider: Provider, address: string, topics: stri
 function lower(a: string) {
   return a.toLowerCase();
 }
-
-const ZERO_CONFIG: AgentConfigValue = {
-  validUntil: 0n,
-  escalationDelay: 0n,
-  gracePeriod: 0n,
-  maxIntentsPerWindow: 0n,
-  rateWindow: 0n,
-  maxStrikes: 0n,
-  strikeWindow: 0n,
-  recipientMode: 0,
-};
 
 /** The module, its lens and its Safe, read-only on `provider`. */
 export function moduleContracts(provider: Provider, target: { module: string; lens: string; safe: string }) {
@@ -145,7 +135,7 @@ async function readAgent(
 ): Promise<AgentChainState> {
   const { module, lens } = contracts;
   const active = await module.isAgent(key);
-  const agent: AgentChainState = { address: getAddress(key), active, config: ZERO_CONFIG, limits: new Map(), calls: new Map(), recipients: new Map() };
+  const agent: AgentChainState = { address: getAddress(key), active, config: ZERO_AGENT_CONFIG, limits: new Map(), calls: new Map(), recipients: new Map() };
   if (active) {
     const c = await module.agentConfig(key);
     agent.config = {

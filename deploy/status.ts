@@ -11,6 +11,7 @@
 import { Contract, Interface, Provider, ZeroAddress, getAddress } from "ethers";
 import type { AgentTreasuryLens, IAgentTreasuryModule } from "../typechain-types";
 import type { ChainContext } from "../core/chainContext";
+import type { AgentLimitStatus } from "../core/limitStatus";
 import { ResolvedAsset } from "../core/policyResolve";
 import { RecipientModeName, recipientModeName } from "../sdk/shapes";
 import { AgentChainState, ChainState, PlanTarget, showAmount } from "../core/policyDiff";
@@ -23,16 +24,6 @@ export interface AssetAmount {
   symbol: string;
   amount: string;
   raw: string;
-}
-
-export interface AgentLimitStatus {
-  asset: string;
-  symbol: string;
-  autoPerTx: string;
-  autoPerWindow: string;
-  window: string;
-  escalatedPerTx: string;
-  available: string;
 }
 
 export interface AgentStatus {

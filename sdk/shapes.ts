@@ -91,6 +91,17 @@ export type AssetLimitWith<Amount, Window = Amount> = { [K in AssetLimitField]: 
 
 /** `AgentConfig` as the policy pipeline and the tests build it: durations as bigint, the recipient mode's value. */
 export type AgentConfigValue = AgentConfigWith<bigint, number>;
+/** The module's `agentConfig` of an address that is not an agent: every field zero (recipient mode Any). */
+export const ZERO_AGENT_CONFIG: Readonly<AgentConfigValue> = {
+  validUntil: 0n,
+  escalationDelay: 0n,
+  gracePeriod: 0n,
+  maxIntentsPerWindow: 0n,
+  rateWindow: 0n,
+  maxStrikes: 0n,
+  strikeWindow: 0n,
+  recipientMode: 0,
+};
 /** `AgentConfig` in plain numbers (every field fits in 48 bits), as events decode into JSON-friendly state. */
 export type AgentConfigNumbers = AgentConfigWith<number>;
 /** `AgentConfig` in either form (a view's bigints, an event's numbers). */

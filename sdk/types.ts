@@ -119,30 +119,37 @@ export interface IntentResult {
  * module's own answer for the exact intent the client would sign; `reason`, `queuedBecause`, `strikes`, `spends`
  * and `allowanceLeft` come from a model of the policy and are set only when `explained` (the model agreed).
  */
-export interface IntentPreview {
+export interface IntentPreview extends PreviewVerdict {
   dryRun: true;
+  /** The asset and amount the intent spends. */
+  spends?: { asset: AssetInfo; amount: bigint; formatted: string };
+  /** What the agent may still spend of that asset in the auto tier now (before this request). */
+  allowanceLeft?: { asset: AssetInfo; amount: bigint; formatted: string };
+  agent: string;
+  nonce: bigint;
+  /** The block whose state answered. */
+  blockNumber: number;
+}
+
+/**
+ * What a dry run says of one intent (`dryRun`, and each row of `dryRunMany`): the module's status, and the reasons
+ * from the model of the policy, set only when `explained`.
+ */
+export interface PreviewVerdict {
   status: IntentStatusName;
   /** The intent the client would sign, or the original's id on a replay. */
   intentId: string;
-  /** True when the idempotency key is already bound to this payload: the request would change nothing. */
+  /** True when the idempotency key is already bound to this payload: sending it would change nothing. */
   replay: boolean;
   /** Denied: the rule it breaks. */
   reason?: DenyReasonName;
   /** Queued: every reason it would wait for co-signers (see {@link QueueReason}). */
   queuedBecause?: QueueReason[];
-  /** Denied: strikes in the window now, the limit, and whether this denial would freeze the agent. */
+  /** Denied: strikes in the window now (for a batch row: before the batch), the limit, and whether this denial alone would freeze the agent. */
   strikes?: { now: number; max: number; wouldFreeze: boolean };
-  /** The asset and amount the intent spends. */
-  spends?: { asset: AssetInfo; amount: bigint; formatted: string };
-  /** What the agent may still spend of that asset in the auto tier now (before this request). */
-  allowanceLeft?: { asset: AssetInfo; amount: bigint; formatted: string };
-  /** True when the reasons above are given (the model of the policy agreed with the module's answer). */
+  /** True when the reasons above are given: the model of the policy (for a batch row: evaluated for that row alone) agreed with the module. */
   explained: boolean;
-  agent: string;
   idempotencyKey: string;
-  nonce: bigint;
-  /** The block whose state answered. */
-  blockNumber: number;
 }
 
 /** A decoded description of what an intent does, built from its calldata alone (never from the agent's words). */

@@ -179,6 +179,11 @@ export interface ToolBody {
   data: Record<string, unknown>;
 }
 
+/** A tool that may move funds; repeating it with the same idempotency key changes nothing. */
+export const SPENDING_ANNOTATIONS: ToolAnnotations = { destructiveHint: true, idempotentHint: true, openWorldHint: true };
+/** A tool that only reads the chain. */
+export const READ_ONLY_ANNOTATIONS: ToolAnnotations = { readOnlyHint: true, openWorldHint: true };
+
 /** One MCP tool: what `registerTool` needs, and the handler that runs it with the (SDK-validated) arguments. */
 export interface ToolDefinition {
   name: string;

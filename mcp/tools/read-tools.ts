@@ -6,7 +6,7 @@ import { ZeroAddress, getAddress } from "ethers";
 import { IERC20Metadata__factory } from "../../typechain-types/factories/@openzeppelin/contracts/token/ERC20/extensions/IERC20Metadata__factory";
 import { AssetInfo, InvalidRequestError, formatAmount } from "../../sdk";
 import { assetLimitValue } from "../../sdk/shapes";
-import { AssetRule, Rules, ToolDefinition, ToolEnv, fmt, formatDuration, iso } from "./context";
+import { AssetRule, READ_ONLY_ANNOTATIONS, Rules, ToolDefinition, ToolEnv, fmt, formatDuration, iso } from "./context";
 import { explainDenial, humans } from "./messages";
 import {
   AssetLimitOutput,
@@ -225,7 +225,7 @@ export const READ_TOOLS: readonly ToolDefinition[] = [
     description: () => "What the treasury Safe holds now, per asset (ETH and the known tokens). Read-only.",
     inputSchema: balanceInput,
     outputSchema: balanceOutput,
-    annotations: { readOnlyHint: true, openWorldHint: true },
+    annotations: READ_ONLY_ANNOTATIONS,
     handler: (env) => balance(env),
   },
   {
@@ -237,7 +237,7 @@ export const READ_TOOLS: readonly ToolDefinition[] = [
       rules,
     inputSchema: limitsInput,
     outputSchema: limitsOutput,
-    annotations: { readOnlyHint: true, openWorldHint: true },
+    annotations: READ_ONLY_ANNOTATIONS,
     handler: (env, raw) => limits(env, limitsInput.parse(raw ?? {}).asset),
   },
   {
@@ -248,7 +248,7 @@ export const READ_TOOLS: readonly ToolDefinition[] = [
       "when it can run), Denied (and why), Cancelled or Expired. Read-only.",
     inputSchema: statusInput,
     outputSchema: statusOutput,
-    annotations: { readOnlyHint: true, openWorldHint: true },
+    annotations: READ_ONLY_ANNOTATIONS,
     handler: (env, raw) => status(env, statusInput.parse(raw).intentId),
   },
 ];

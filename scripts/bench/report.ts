@@ -99,20 +99,7 @@ export function judgeBudgets(rows: Rows, budgets: Budget[]): BudgetVerdict[] {
 }
 
 export function checkStability(rows: Rows, label: string, a: string, b: string, limitPercent: number): StabilityCheck {
-  const gasA = rows.get(a).gas;
-  const gasB = rows.get(b).gas;
-  const diff = gasA > gasB ? gasA - gasB : gasB - gasA;
-  const diffPercent = (Number(diff) * 100) / Number(gasA);
-  return {
-    label,
-    a,
-    b,
-    gasA: gasA.toString(),
-    gasB: gasB.toString(),
-    diffPercent: Math.round(diffPercent * 1000) / 1000,
-    limitPercent,
-    pass: diffPercent <= limitPercent,
-  };
+  return compareRows(rows, label, a, b, limitPercent, "difference");
 }
 
 /**
@@ -120,19 +107,25 @@ export function checkStability(rows: Rows, label: string, a: string, b: string, 
  * fall but must not grow, such as the gas per payment from one batch size to a larger one.
  */
 export function checkNoGrowth(rows: Rows, label: string, a: string, b: string, limitPercent: number): StabilityCheck {
+  return compareRows(rows, label, a, b, limitPercent, "growth");
+}
+
+/** Rows `a` and `b` compared as `kind` says (see {@link StabilityCheck}), against `limitPercent`. */
+function compareRows(rows: Rows, label: string, a: string, b: string, limitPercent: number, kind: "difference" | "growth"): StabilityCheck {
   const gasA = rows.get(a).gas;
   const gasB = rows.get(b).gas;
-  const growthPercent = (Number(gasB - gasA) * 100) / Number(gasA);
+  const change = kind === "growth" ? gasB - gasA : gasA > gasB ? gasA - gasB : gasB - gasA;
+  const percent = (Number(change) * 100) / Number(gasA);
   return {
     label,
     a,
     b,
     gasA: gasA.toString(),
     gasB: gasB.toString(),
-    diffPercent: Math.round(growthPercent * 1000) / 1000,
+    diffPercent: Math.round(percent * 1000) / 1000,
     limitPercent,
-    pass: growthPercent <= limitPercent,
-    kind: "growth",
+    pass: percent <= limitPercent,
+    ...(kind === "growth" ? { kind } : {}),
   };
 }
 

@@ -31,21 +31,15 @@ const PING = new Interface(["function ping(uint256)"]).getFunction("ping")!.sele
 
 /** Operations. Numbers are indices or choices resolved against the model at run time. */
 export type Op =
-  | {
+  | (PaymentChoice & {
       k: "pay";
-      who: number;
-      asset: number;
-      to: number;
-      amt: number;
-      key: number;
-      sig: number;
       timing: number;
       nonce: number;
       lane: number;
       /** 0 submit, 1 submit signed for review, 2 propose signed for review, 3 propose not signed for review. */
       route: number;
       oldKey: boolean;
-    }
+    })
   | { k: "call"; who: number; variant: number; value: number }
   | { k: "batch"; items: BatchItem[]; self: boolean }
   | { k: "replay"; pick: number }
@@ -71,15 +65,19 @@ export type Op =
  * attacker's, 5 empty from whoever sends the batch). Its nonce is the agent's next one after the earlier intents of
  * the batch on the same lane (`nonce` 1 or 2 puts it off by one).
  */
-export interface BatchItem {
+export interface BatchItem extends PaymentChoice {
+  nonce: number;
+  review: boolean;
+}
+
+/** What a payment (single or in a batch) chooses: agent, asset, recipient, amount, idempotency key, signature variant. */
+export interface PaymentChoice {
   who: number;
   asset: number;
   to: number;
   amt: number;
   key: number;
   sig: number;
-  nonce: number;
-  review: boolean;
 }
 
 const WARPS = [1, 30, 599, 600, 601, 899, 900, 1799, 1800, 3599, 3600, 3601, 7199, 7200, 86_399, 86_400, 86_401, 172_800];
@@ -484,6 +482,13 @@ class Run {
     return out;
   }
 
+  /** After a tick, sends `fn(args)` from `by` and checks the outcome against `model`, applied to the model after the send. */
+  private async control(by: string, fn: string, args: unknown[], model: () => M.Outcome, what = fn): Promise<void> {
+    await this.tick();
+    const sent = await this.send(by, (this.w.module.interface as unknown as Interface).encodeFunctionData(fn, args));
+    this.expectOutcome(sent, model(), what);
+  }
+
   /** Compares the chain's answer with the model's prediction. */
   private expectOutcome(sent: Sent, expected: M.Outcome, what: string): M.Ev[] {
     if ("revert" in expected) {
@@ -557,23 +562,17 @@ class Run {
       }
       case "unpause": {
         const by = [this.w.safeAddress, this.w.guardian][op.by];
-        await this.tick();
-        this.expectOutcome(await this.send(by, this.w.module.interface.encodeFunctionData("unpause")), M.unpause(this.s, by), "unpause");
-        return;
+        return this.control(by, "unpause", [], () => M.unpause(this.s, by));
       }
       case "freeze": {
         const by = [this.w.guardian, this.w.attacker][op.by];
         const key = this.identity(op.who).currentKey;
-        await this.tick();
-        this.expectOutcome(await this.send(by, this.w.module.interface.encodeFunctionData("freezeAgent", [key])), M.freeze(this.s, by, key), "freeze");
-        return;
+        return this.control(by, "freezeAgent", [key], () => M.freeze(this.s, by, key), "freeze");
       }
       case "unfreeze": {
         const by = [this.w.safeAddress, this.w.guardian][op.by];
         const key = this.identity(op.who).currentKey;
-        await this.tick();
-        this.expectOutcome(await this.send(by, this.w.module.interface.encodeFunctionData("unfreezeAgent", [key])), M.unfreeze(this.s, by, key), "unfreeze");
-        return;
+        return this.control(by, "unfreezeAgent", [key], () => M.unfreeze(this.s, by, key), "unfreeze");
       }
       case "limit":
         return this.limit(op);

@@ -17,7 +17,7 @@
  */
 import { AbiCoder, ZeroAddress, ZeroHash, keccak256 } from "ethers";
 import type { Intent } from "../../sdk/eip712";
-import { DENY_REASON_NAMES, RECIPIENT_MODE_NAMES, STATUS_NAMES, enumValues } from "../../sdk/shapes";
+import { DENY_REASON_NAMES, RECIPIENT_MODE_NAMES, STATUS_NAMES, ZERO_AGENT_CONFIG, enumValues } from "../../sdk/shapes";
 import type { AgentConfigValue, AssetLimitWith } from "../../sdk/shapes";
 
 export const ETH = ZeroAddress;
@@ -625,16 +625,7 @@ export function newIdentity(id: number, key: string): IdentityM {
     status: "Active",
     epoch: 0,
     frozen: false,
-    cfg: {
-      validUntil: 0n,
-      escalationDelay: 0n,
-      gracePeriod: 0n,
-      maxIntentsPerWindow: 0n,
-      rateWindow: 0n,
-      maxStrikes: 0n,
-      strikeWindow: 0n,
-      recipientMode: Mode.Any,
-    },
+    cfg: { ...ZERO_AGENT_CONFIG },
     lanes: new Map(),
     rate: { bucket: 0n, prev: 0n, cur: 0n },
     strike: { bucket: 0n, prev: 0n, cur: 0n },

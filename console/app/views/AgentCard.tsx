@@ -2,6 +2,7 @@ import type { AgentView } from "../../api";
 import type { PlannedAction, Roles } from "../actions";
 import { Bar } from "../components/Bar";
 import { SpendChart } from "../components/SpendChart";
+import { StopButtons } from "../components/StopButtons";
 import { groupDigits, utc } from "../format";
 
 const STATE_WORDS = { active: "active", frozen: "FROZEN", expired: "EXPIRED" } as const;
@@ -55,16 +56,7 @@ export function AgentCard(props: {
           <SpendChart points={l.chart} symbol={l.symbol} now={props.now} label={`${label}, ${l.symbol}`} />
         </div>
       ))}
-      {(freeze || unfreeze) && (
-        <div className="buttons">
-          {freeze && (
-            <button className="danger" onClick={() => props.onAction(freeze)}>
-              Freeze
-            </button>
-          )}
-          {unfreeze && <button onClick={() => props.onAction(unfreeze)}>Unfreeze</button>}
-        </div>
-      )}
+      <StopButtons stop={freeze} undo={unfreeze} labels={["Freeze", "Unfreeze"]} onAction={props.onAction} />
     </section>
   );
 }

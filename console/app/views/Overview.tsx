@@ -1,5 +1,6 @@
 import type { AgentView, ConsoleState } from "../../api";
 import type { PlannedAction, Roles } from "../actions";
+import { StopButtons } from "../components/StopButtons";
 import { groupDigits, shortAddress, utc } from "../format";
 import { AgentCard } from "./AgentCard";
 import { OwnersPanel } from "./OwnersPanel";
@@ -63,16 +64,7 @@ export function Overview(props: {
           <dt>Chain time</dt>
           <dd>{utc(state.time)}</dd>
         </dl>
-        {(pause || unpause) && (
-          <div className="buttons">
-            {pause && (
-              <button className="danger" onClick={() => props.onAction(pause)}>
-                Pause
-              </button>
-            )}
-            {unpause && <button onClick={() => props.onAction(unpause)}>Unpause</button>}
-          </div>
-        )}
+        <StopButtons stop={pause} undo={unpause} labels={["Pause", "Unpause"]} onAction={props.onAction} />
       </section>
       <h2 className="section-title">Agents</h2>
       <div className="grid">

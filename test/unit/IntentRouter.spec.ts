@@ -257,7 +257,9 @@ describe("IntentRouter", function () {
         const call =
           entry === "submitBatch"
             ? fx.module.interface.encodeFunctionData("submitBatch", [[inner], [innerSig]])
-            : fx.module.interface.encodeFunctionData(entry, [inner, innerSig]);
+            : entry === "submit"
+              ? fx.module.interface.encodeFunctionData("submit", [inner, innerSig])
+              : fx.module.interface.encodeFunctionData("propose", [inner, innerSig]);
         await fx.reentrant.arm(call, false);
         const probe = { accounts: [fx.safeAddress, fx.reentrantAddress] };
         const before = await treasuryState(fx, probe);

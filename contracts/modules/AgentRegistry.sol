@@ -27,9 +27,11 @@ abstract contract AgentRegistry is AvatarOwned {
     }
 
     /**
-     * @dev The hot slot, one per key (248 bits):
+     * @dev The hot slot, one per key (256 bits):
      * | validUntil (48) | id (32) | status (8) | recipientMode (8) | frozen (8) | rateLimited (8) | epoch (16) |
-     * | laneZeroNonce (56) | rateBucket (32) | ratePrev (16) | rateCur (16) |
+     * | laneZeroNonce (56) | rateBucket (32) | ratePrev (16) | rateCur (16) | usdLimited (8) |
+     * `usdLimited` (v3, UsdLimits) is set while the identity has a USD limit, so an agent without one reads no
+     * USD state at all.
      * Rate counters are bucketed: a bucket spans `ceil(rateWindow / 2)` seconds and the count is the current plus the
      * previous bucket, so it always covers the last `ceil(window / 2)` seconds and never anything older than
      * `window` seconds (SPEC section 5). Strikes use the same scheme in {AgentPolicy}.
@@ -46,6 +48,7 @@ abstract contract AgentRegistry is AvatarOwned {
         uint32 rateBucket;
         uint16 ratePrev;
         uint16 rateCur;
+        bool usdLimited;
     }
 
     /**

@@ -28,9 +28,7 @@ abstract contract IntentPolicy is EmergencyControls {
         uint256 amount; // of `asset`
         address to; // the payment's recipient (the target for ETH and calls)
         uint256 extraEth; // ETH sent along a token transfer, charged too
-        uint256 usd; // v3: the USD value to charge to a USD-limited agent's window (8 decimals), else 0
-        PriceFault priceFault; // v3: why a price the USD check needed cannot be trusted (then fitsAuto is false)
-        address unpriced; // v3: the asset of that price
+        uint256 usd; // v3: the USD value to charge a USD-limited agent (8 decimals), or an unpriced mark (UsdLimits)
     }
 
     function _evaluate(
@@ -76,7 +74,9 @@ abstract contract IntentPolicy is EmergencyControls {
             d.fitsAuto = d.fitsAuto && ethFits;
         }
         // v3: a USD-limited agent's spend must also fit its USD limit (AboveHardCap sits with the asset hard caps).
-        if (agentWord.usdLimited() && _usdDenies(id, d)) return d;
+        if (agentWord.usdLimited()) {
+            if (_usdDenies(id, d)) return d;
+        }
         RecipientMode mode = agentWord.recipientMode();
         if (payment && mode != RecipientMode.Any && !_isRecipient(id, d.to)) {
             if (mode == RecipientMode.Allowlist) d.reason = DenyReason.RecipientNotAllowed;
@@ -88,7 +88,7 @@ abstract contract IntentPolicy is EmergencyControls {
     /// function keeps {_evaluate}'s stack within the legacy code generator's reach (coverage, mutation sandbox).
     function _usdDenies(uint32 id, Decision memory d) private view returns (bool) {
         bool usdFits;
-        (d.reason, usdFits, d.usd, d.priceFault, d.unpriced) = _checkUsd(id, d.asset, d.amount, d.extraEth);
+        (d.reason, usdFits, d.usd) = _checkUsd(id, d.asset, d.amount, d.extraEth);
         d.fitsAuto = d.fitsAuto && usdFits;
         return d.reason != DenyReason.None;
     }

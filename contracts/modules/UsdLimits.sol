@@ -35,6 +35,8 @@ abstract contract UsdLimits is SpendingLimits {
     uint256 private constant _USD_DECIMALS = 8;
     /// @dev Largest decimals of an asset or a feed the module prices: keeps every power of ten within 256 bits.
     uint256 private constant _MAX_DECIMALS = 36;
+    /// @dev Bit 255 of {_checkUsd}'s `usd`: a price could not be trusted (see there).
+    uint256 private constant _UNPRICED = 1 << 255;
     /// @dev Gas a price read may use. A feed (a Chainlink proxy and its aggregator) needs far less.
     uint256 internal constant PRICE_READ_GAS = 100_000;
 
@@ -119,15 +121,19 @@ abstract contract UsdLimits is SpendingLimits {
      * @dev The USD check of one intent of a USD-limited agent (identity `id`) that spends `amount` of `asset` and
      * `extraEth` of ETH, after both passed their asset limits (so each is below 2^128). Returns AboveHardCap when
      * the spend, valued with trusted prices, is above the USD hard cap (with one price untrusted the other's value
-     * is a lower bound, checked too); whether it fits the USD auto tier now; the USD value to charge; and, when a
-     * price cannot be trusted, the first unpriced asset and why (the intent then never fits the auto tier).
+     * is a lower bound, checked too); whether it fits the USD auto tier now; and `usd`: the USD value to charge, or,
+     * when a price cannot be trusted (the intent then never fits the auto tier), an unpriced mark naming the first
+     * unpriced asset and why ({_isUnpriced}, {_reportNoPrice}). One word, so that the decision of an agent without a
+     * USD limit carries a single zero for all of this.
      */
     function _checkUsd(
         uint32 id,
         address asset,
         uint256 amount,
         uint256 extraEth
-    ) internal view returns (DenyReason reason, bool fitsAuto, uint256 usd, PriceFault fault, address unpriced) {
+    ) internal view returns (DenyReason reason, bool fitsAuto, uint256 usd) {
+        PriceFault fault;
+        address unpriced;
         // Nothing spent is worth nothing, whatever the price: no feed is read for it.
         if (amount != 0) {
             (usd, fault) = _usdValue(asset, amount);
@@ -142,16 +148,32 @@ abstract contract UsdLimits is SpendingLimits {
         UsdAuto memory a = _usdAuto[id];
         if (fault != PriceFault.None || usd > a.autoPerTx || a.autoPerWindow == 0) {
             // Outside the USD auto tier: the USD hard cap decides, with what could be valued.
-            if (usd > _usdHardCaps[id]) return (DenyReason.AboveHardCap, false, usd, fault, unpriced);
-            return (DenyReason.None, false, usd, fault, unpriced);
+            if (usd > _usdHardCaps[id]) return (DenyReason.AboveHardCap, false, usd);
+            if (fault != PriceFault.None) usd = _UNPRICED | (uint256(fault) << 160) | uint160(unpriced);
+            return (DenyReason.None, false, usd);
         }
         fitsAuto = _usdWindows[id].spent(block.timestamp) + usd <= a.autoPerWindow;
-        return (DenyReason.None, fitsAuto, usd, PriceFault.None, address(0));
+        return (DenyReason.None, fitsAuto, usd);
     }
 
-    /// @dev Charges an auto-tier spend of `usd` (checked by {_checkUsd}) to the agent's USD window.
-    function _chargeUsd(uint32 id, uint256 usd) internal {
-        _usdWindows[id].record(usd, block.timestamp);
+    /// @dev True for the unpriced mark of {_checkUsd}. A value the module charges is below 2^128, so never one.
+    function _isUnpriced(uint256 usd) internal pure returns (bool) {
+        return usd & _UNPRICED != 0;
+    }
+
+    /// @dev "No trustworthy price": the record of an intent queued under the unpriced mark `usd` of {_checkUsd}.
+    function _reportNoPrice(bytes32 intentId, uint256 usd) internal {
+        emit NoTrustworthyPrice(intentId, address(uint160(usd)), PriceFault(uint8(usd >> 160)));
+    }
+
+    /**
+     * @dev Charges what an auto-tier intent spends besides its asset: `extraEth` (ETH sent along a token transfer) to
+     * the agent's ETH window and the treasury's, and `usd` (checked by {_checkUsd}) to the agent's USD window. The
+     * router calls it only when either is non-zero, so a plain payment pays one test for both.
+     */
+    function _chargeAlong(uint256 live, uint32 id, uint256 extraEth, uint256 usd) internal {
+        if (extraEth != 0) _chargeAuto(live, id, address(0), extraEth);
+        if (usd != 0) _usdWindows[id].record(usd, block.timestamp);
     }
 
     // ------------------------------------------------------------------ valuation

@@ -57,6 +57,7 @@ import {
   writeReports,
 } from "./report";
 import { formatProfile, profileTransaction } from "./profile";
+import { USD_BUDGETS, measureUsdCaps } from "./usd";
 
 /** Every auto payment moves this much: 100 USDC (6 decimals). */
 const PAY = usdc("100");
@@ -80,6 +81,7 @@ const BUDGETS: Budget[] = [
     aim: 85_000n,
     note: "informational: the relayed budget applied to the amortised steady state, where each payment expires one",
   },
+  ...USD_BUDGETS,
 ];
 
 const started = Date.now();
@@ -410,6 +412,8 @@ async function main(): Promise<void> {
   await measureTimelock(stack, rows, recipient);
   await section("treasury-wide limit");
   await measureTreasuryLimit(stack, rows, recipient);
+  await section("USD caps: a USD-limited payment and the price read");
+  await measureUsdCaps(stack, rows, recipient);
   await section("1 agent vs 200 agents");
   await measureAgentCount(stack, rows, recipient);
   await section(`series of ${SERIES_LENGTH} payments`);

@@ -56,6 +56,7 @@ import { InstanceSpec, agentTreasuryInstanceModule, instanceFutureIds } from "./
 import { KeyError, devWalletFor, resolveWallet } from "../tasks/lib/keys";
 import { EXECUTION_FAILURE_TOPIC, SAFE_ABI, buildSafeTx, execSafeCall, signSafeTx } from "../sdk/safe";
 import { formatAmount } from "./units";
+import { localFeedArgs } from "./usd";
 
 export interface DeployOptions {
   json?: boolean;
@@ -417,6 +418,8 @@ function describeFuture(futureId: string, ctx: { addresses: Record<string, strin
     default: {
       const token = /^Token_(.+)$/.exec(name);
       if (token) return `deployed local token ${token[1]}${at}`;
+      const feed = /^Feed_(.+)_[0-9a-f]+$/.exec(name);
+      if (feed) return `deployed local price feed ${feed[1]}/USD${at}`;
       const mint = /^Mint_(.+)$/.exec(name);
       if (mint) {
         const t = ctx.resolved.localTokens.find((x) => x.symbol.replace(/[^A-Za-z0-9_]/g, "_") === mint[1]);
@@ -468,7 +471,21 @@ export async function deployFromPolicy(hre: HardhatRuntimeEnvironment, policyFil
       tokenTag[symbol] = tagOf(tokenInit[symbol]);
     }
   }
-  const resolved = await resolvePolicy(policy, provider, { localTokenAddresses, file: policyFile });
+  // v3: local mock price feeds, deterministic like the tokens (deploy/usd.ts).
+  const feedSpecs: { key: string; tag: string; args: [number, bigint, number] }[] = [];
+  const localFeedAddresses: Record<string, string> = {};
+  if (chainId === LOCAL_CHAIN_ID) {
+    for (const [key, spec] of Object.entries(policy.localPriceFeeds ?? {})) {
+      const args = localFeedArgs(spec);
+      if (!args) continue; // resolvePolicy names the bad price
+      const init = await initCodeOf(hre, "MockAggregator", args);
+      localFeedAddresses[key] = predictCreate2Address(init);
+      // Two assets at the same price (ETH and WETH) share one mock, as they would share Chainlink's ETH/USD feed.
+      const tag = tagOf(init);
+      if (!feedSpecs.some((f) => f.tag === tag)) feedSpecs.push({ key, tag, args });
+    }
+  }
+  const resolved = await resolvePolicy(policy, provider, { localTokenAddresses, localFeedAddresses, file: policyFile });
 
   // Safe contracts: canonical where they exist, else compiled Safe 1.5.0 through CREATE2 on development nodes.
   const needSafeInfra = resolved.safe.kind === "new";
@@ -621,6 +638,9 @@ export async function deployFromPolicy(hre: HardhatRuntimeEnvironment, policyFil
       });
     }
   }
+  for (const feed of feedSpecs) {
+    if (wants(instanceFutureIds.feed(feed.key, feed.tag), !(await hasCode(localFeedAddresses[feed.key])))) (spec.localFeeds ??= []).push(feed);
+  }
   if (resolved.localEth > 0n && wants(instanceFutureIds.fundSafe, (await provider.getBalance(safeAddress)) === 0n)) {
     spec.fundEth = { to: safeAddress, amount: resolved.localEth };
   }
@@ -643,7 +663,7 @@ export async function deployFromPolicy(hre: HardhatRuntimeEnvironment, policyFil
   if (resolved.safe.kind === "new") await checkSafeOwners(hre, safeAddress, resolved.safe.owners, resolved.safe.threshold);
 
   // ---- Configuration.
-  const target = { safe: safeAddress, module: moduleAddress, lens, moduleBlock, tokens: resolved.tokens };
+  const target = { safe: safeAddress, module: moduleAddress, lens, moduleBlock, tokens: resolved.tokens, localPriceFeeds: localFeedAddresses };
   const superseded = await supersededModuleItem(hre, previous, safeAddress, resolved.salt, moduleAddress);
   const fullPlan = async () => [...(superseded && (await stillEnabled(hre, safeAddress, superseded.module)) ? [superseded.item] : []), ...(await planPolicy(hre, resolved, target))];
   let items = await fullPlan();
@@ -695,6 +715,7 @@ export async function deployFromPolicy(hre: HardhatRuntimeEnvironment, policyFil
     lens,
     agents: Object.fromEntries(resolved.agents.map((a) => [a.name, a.address])),
     tokens: resolved.tokens,
+    ...(Object.keys(localFeedAddresses).length > 0 ? { localPriceFeeds: localFeedAddresses } : {}),
     policyFile: path.resolve(policyFile),
     deployedAt: sameAsBefore ? previous!.deployedAt : new Date().toISOString(),
     salt: resolved.salt,

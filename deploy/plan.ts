@@ -26,6 +26,7 @@ import {
 import { formatAmount, formatDuration, formatTimestamp } from "./units";
 import { SAFE_ABI } from "../sdk/safe";
 import { AgentConfigField, agentConfigChanges, assetLimitChange, treasuryLimitLoosens } from "./loosening";
+import { PriceFeedState, USD_EVENT_TOPICS, UsdLimitValue, assetsWithFeedEvents, planUsd, readPriceFeeds, readUsdLimit } from "./usd";
 
 export type PlanKind =
   | "enableModule"
@@ -38,7 +39,9 @@ export type PlanKind =
   | "setAllowedCall"
   | "setRecipient"
   | "setTreasuryLimit"
-  | "setTarget";
+  | "setTarget"
+  | "setPriceFeed"
+  | "setUsdLimit";
 
 export interface PlanItem {
   kind: PlanKind;
@@ -63,6 +66,8 @@ export interface PlanTarget {
   tokens?: Record<string, string>;
   /** bytes32 salt the module was created with, when known (from the deployment record). */
   salt?: string;
+  /** v3: `localPriceFeeds` key -> mock feed address, from the deployment record (chain 31337). */
+  localPriceFeeds?: Record<string, string>;
 }
 
 /** The file cannot be applied as written (e.g. it names a rotated-out agent key). */
@@ -424,7 +429,7 @@ export async function planPolicy(
   const provider = hre.ethers.provider;
   const resolved = isResolved(policy)
     ? policy
-    : await resolvePolicy(policy, provider, { localTokenAddresses: deployment.tokens });
+    : await resolvePolicy(policy, provider, { localTokenAddresses: deployment.tokens, localFeedAddresses: deployment.localPriceFeeds });
   const hints: StateHints = {
     agents: resolved.agents.map((a) => a.address),
     assets: [...Object.keys(resolved.assets), ...resolved.treasuryLimits.map((t) => t.asset.address)],
@@ -661,6 +666,22 @@ export async function planPolicy(
       loosens: treasuryLimitLoosens(have, undefined),
       call: call(m.encodeFunctionData("setTreasuryLimit", [have.asset, 0n, 0])),
     });
+  }
+
+  // v3: price feeds, then USD limits (deploy/usd.ts).
+  let chainFeeds = new Map<string, PriceFeedState>();
+  const chainUsd = new Map<string, UsdLimitValue | undefined>();
+  if (state.moduleDeployed) {
+    const { lens } = await moduleContracts(hre, deployment);
+    const feedLogs = await scanLogs(provider, to, USD_EVENT_TOPICS, deployment.moduleBlock ?? 0);
+    const feedAssets = [...assetsWithFeedEvents(feedLogs), ...resolved.priceFeeds.map((f) => f.asset.address)];
+    chainFeeds = await readPriceFeeds(lens, to, feedAssets);
+    for (const agent of resolved.agents) chainUsd.set(lower(agent.address), await readUsdLimit(lens, to, agent.address));
+  }
+  const feedSymbols = new Map<string, string>();
+  for (const asset of chainFeeds.keys()) feedSymbols.set(asset, (await assetInfo(provider, known, asset)).symbol);
+  for (const u of planUsd(resolved.priceFeeds, resolved.agents, chainFeeds, chainUsd, (a) => feedSymbols.get(lower(a)) ?? a)) {
+    items.push({ kind: u.kind, description: u.description, loosens: u.loosens, call: call(m.encodeFunctionData(u.fn, u.args)), agent: u.agent });
   }
   return items;
 }

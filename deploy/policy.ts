@@ -17,6 +17,7 @@ import {
 import { z } from "zod";
 import { policySchema, PolicyShape, RecipientModeName, NewSafeSpec } from "./schema";
 import { UnitError, parseAmount, parseDuration, parseTimestamp } from "./units";
+import { ResolvedPriceFeed, UsdLimitValue, resolveUsd } from "./usd";
 
 /** A validated policy file, exactly as written (human units). See deploy/examples/README.md. */
 export type Policy = PolicyShape;
@@ -87,7 +88,7 @@ const KNOWN_KEYS = [
   "agents", "owners", "threshold", "saltNonce", "members", "name", "address", "validUntil", "escalationDelay",
   "gracePeriod", "maxIntentsPerWindow", "rateWindow", "maxStrikes", "strikeWindow", "recipientMode", "recipients",
   "limits", "allowedCalls", "asset", "autoPerTx", "autoPerWindow", "window", "escalatedPerTx", "target", "signature",
-  "decimals", "mint", "perWindow",
+  "decimals", "mint", "perWindow", "priceFeeds", "localPriceFeeds", "usdLimit", "feed", "maxAge", "price",
 ];
 
 function suggest(key: string): string {
@@ -193,6 +194,8 @@ export interface ResolvedAgent {
   recipients: string[];
   limits: ResolvedLimit[];
   allowedCalls: ResolvedCall[];
+  /** v3: the agent's USD limit in the module's units (8 decimals), when the file gives one. */
+  usdLimit?: UsdLimitValue;
 }
 
 export interface ResolvedLocalToken {
@@ -226,6 +229,8 @@ export interface ResolvedPolicy {
   tokens: Record<string, string>;
   localTokens: ResolvedLocalToken[];
   localEth: bigint;
+  /** v3: every price feed the file names (`priceFeeds` and, on chain 31337, `localPriceFeeds`). */
+  priceFeeds: ResolvedPriceFeed[];
 }
 
 export const ETH_ASSET: ResolvedAsset = { address: ZeroAddress, symbol: "ETH", decimals: 18 };
@@ -247,6 +252,8 @@ export interface ResolveOptions {
   localTokenAddresses?: Record<string, string>;
   /** The file name, for error messages. */
   file?: string;
+  /** v3: addresses of the `localPriceFeeds` mocks (deployed or predicted by the pipeline), by the key in the file. */
+  localFeedAddresses?: Record<string, string>;
 }
 
 const ERC20_META = [
@@ -425,6 +432,11 @@ export async function resolvePolicy(policy: Policy, provider: Provider, opts: Re
     });
   }
 
+  const usd = await resolveUsd(policy, { isLocal, chainId, provider, assetAt, add, localFeedAddresses: opts.localFeedAddresses });
+  usd.usdLimits.forEach((limit, a) => {
+    if (limit) agents[a].usdLimit = limit;
+  });
+
   let safe: ResolvedSafe;
   if (typeof policy.safe === "string") {
     safe = { kind: "existing", address: getAddress(policy.safe) };
@@ -467,6 +479,7 @@ export async function resolvePolicy(policy: Policy, provider: Provider, opts: Re
     tokens,
     localTokens,
     localEth,
+    priceFeeds: usd.priceFeeds,
   };
 }
 

@@ -104,6 +104,33 @@ const limitSchema = z
   })
   .strict();
 
+/** v3: an agent's USD limit across every asset, in dollars ("5000"); the module keeps 8 decimals. */
+const usdLimitSchema = z
+  .object({
+    autoPerTx: amount,
+    autoPerWindow: amount,
+    window: duration,
+    escalatedPerTx: amount,
+  })
+  .strict();
+
+/** v3: a Chainlink price feed (AggregatorV3Interface) of an asset in USD, and how old its answer may be. */
+const priceFeedSchema = z
+  .object({
+    feed: address,
+    maxAge: duration,
+  })
+  .strict();
+
+/** v3, chain 31337 only: a mock price feed the pipeline deploys with this price in dollars. */
+const localPriceFeedSchema = z
+  .object({
+    price: amount,
+    decimals: count(36).optional(),
+    maxAge: duration.optional(),
+  })
+  .strict();
+
 const allowedCallSchema = z
   .object({
     target: z.string({ required_error: "required: a contract address or a token symbol" }),
@@ -130,6 +157,7 @@ const agentSchema = z
     }),
     recipients: z.array(address).optional(),
     limits: z.array(limitSchema).optional(),
+    usdLimit: usdLimitSchema.optional(),
     allowedCalls: z.array(allowedCallSchema).optional(),
   })
   .strict();
@@ -194,6 +222,8 @@ const policyObject = z
     localTokens: z.record(symbol, localTokenSchema).optional(),
     localEth: amount.optional(),
     treasuryLimits: z.array(treasuryLimitSchema).optional(),
+    priceFeeds: z.record(z.string(), priceFeedSchema).optional(),
+    localPriceFeeds: z.record(z.string(), localPriceFeedSchema).optional(),
     agents: z.array(agentSchema),
     monitor: monitorSchema.optional(),
   })
@@ -312,6 +342,20 @@ function crossCheck(policy: PolicyShape, ctx: z.RefinementCtx) {
     "asset",
   );
 
+  // v3: price feeds, by asset; one asset is priced by one feed.
+  const priced = new Map<string, string>();
+  for (const [section, feeds] of [["priceFeeds", policy.priceFeeds], ["localPriceFeeds", policy.localPriceFeeds]] as const) {
+    for (const [key, spec] of Object.entries(feeds ?? {})) {
+      const asset = assetRef(key, [section, key], true);
+      if (asset === undefined) continue;
+      const other = priced.get(asset);
+      if (other) issue(ctx, [section, key], `${key} already has a price feed under ${other}: give each asset one feed`);
+      else priced.set(asset, `${section}.${key}`);
+      positive(spec.maxAge, [section, key, "maxAge"], "maxAge");
+      if ("price" in spec && big(spec.price) === 0n) issue(ctx, [section, key, "price"], "a price must be above 0");
+    }
+  }
+
   duplicates(ctx, policy.agents.map((a) => a.name), ["agents"], "agent name", "name");
   duplicates(ctx, policy.agents.map((a) => a.address), ["agents"], "agent address", "address");
   policy.agents.forEach((agent, a) => {
@@ -343,6 +387,24 @@ function crossCheck(policy: PolicyShape, ctx: z.RefinementCtx) {
       }
     });
     duplicates(ctx, assets, at("limits"), "limit for this asset", "asset");
+    if (agent.usdLimit) {
+      const u = agent.usdLimit;
+      positive(u.window, at("usdLimit", "window"), "window");
+      const [tx, win, esc] = [big(u.autoPerTx), big(u.autoPerWindow), big(u.escalatedPerTx)];
+      if (tx !== undefined && win !== undefined && tx > win) {
+        issue(ctx, at("usdLimit", "autoPerTx"), `autoPerTx ${u.autoPerTx} is above autoPerWindow ${u.autoPerWindow}`);
+      }
+      if (tx !== undefined && esc !== undefined && tx > esc) {
+        issue(ctx, at("usdLimit", "autoPerTx"), `autoPerTx ${u.autoPerTx} is above escalatedPerTx ${u.escalatedPerTx}`);
+      }
+      if (tx === 0n && win === 0n && esc === 0n) issue(ctx, at("usdLimit"), "an all-zero USD limit means none: remove usdLimit instead");
+      // Every asset the agent may spend needs a price, or each of its payments in that asset waits for co-signers.
+      assets.forEach((asset, l) => {
+        if (!asset.startsWith("?") && !priced.has(asset)) {
+          issue(ctx, at("limits", l, "asset"), `${agent.limits![l].asset} has no price feed, but the agent has a usdLimit: add it under "priceFeeds" (or "localPriceFeeds" on the local chain), or every ${agent.limits![l].asset} payment of this agent waits for co-signers`);
+        }
+      });
+    }
     const calls: string[] = [];
     (agent.allowedCalls ?? []).forEach((call, c) => {
       const target = assetRef(call.target, at("allowedCalls", c, "target"), false);

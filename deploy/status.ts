@@ -2,7 +2,9 @@
  * `treasury:status`: what the treasury holds and how each agent's fence stands right now. Balances of the Safe,
  * each agent's limits with its available auto-tier allowance, frozen state and strikes (lens), the pause flag,
  * and the queued intents (found from `IntentQueued` logs, confirmed with `module.intent()`) with eta, expiry,
- * approvals and whether the agent asked for review; the module's exec target when it is not the Safe (v3). A pause
+ * approvals and whether the agent asked for review; the module's exec target when it is not the Safe (v3); v3 USD
+ * caps: each agent's USD limit with its available USD allowance, and every price feed with its price now or why the
+ * module does not trust it (deploy/usd.ts). A pause
  * and frozen agents are also shown apart (`emergency`), each with who did it and the owners' command that undoes it
  * (deploy/owners.ts).
  */
@@ -12,6 +14,7 @@ import { RECIPIENT_MODE_NAME, ResolvedAsset } from "./policy";
 import { PlanTarget, assetInfo, moduleContracts, readChainState, scanLogs, showAmount } from "./plan";
 import { formatAmount, formatDuration, formatTimestamp } from "./units";
 import { EmergencyState, readEmergency } from "./owners";
+import { PriceFeedStatus, USD_EVENT_TOPICS, UsdLimitStatus, assetsWithFeedEvents, readPriceFeedStatus, readPriceFeeds, readUsdLimitStatus } from "./usd";
 
 export interface AssetAmount {
   asset: string;
@@ -42,6 +45,8 @@ export interface AgentStatus {
   gracePeriod: string;
   recipientMode: string;
   limits: AgentLimitStatus[];
+  /** v3: the agent's USD limit across every asset (dollars) and what it can still spend alone now; absent when it has none. */
+  usdLimit?: UsdLimitStatus;
   allowedCalls: { target: string; selector: string }[];
   recipients: string[];
 }
@@ -77,6 +82,8 @@ export interface TreasuryStatus {
   cosigners: { members: string[]; threshold: number };
   guardians: string[];
   treasuryLimits: { asset: string; symbol: string; perWindow: string; window: string; spentInWindow: string }[];
+  /** v3: the module's USD price feeds and whether it trusts each price now. */
+  priceFeeds: PriceFeedStatus[];
   agents: AgentStatus[];
   queued: QueuedIntentStatus[];
   /** Chain time the status was read at. */
@@ -120,6 +127,10 @@ export async function readStatus(
     balances.push({ asset: asset.address, symbol: asset.symbol, amount: formatAmount(raw, asset.decimals), raw: raw.toString() });
   }
 
+  const usdLimitOf = async (agent: string) => {
+    const usdLimit = await readUsdLimitStatus(module, lens, target.module, agent);
+    return usdLimit ? { usdLimit } : {};
+  };
   const agents: AgentStatus[] = [];
   for (const agent of state.agents.values()) {
     if (!agent.active) continue;
@@ -150,6 +161,7 @@ export async function readStatus(
       gracePeriod: formatDuration(agent.config.gracePeriod),
       recipientMode: RECIPIENT_MODE_NAME[agent.config.recipientMode],
       limits,
+      ...(await usdLimitOf(agent.address)),
       allowedCalls: [...agent.calls.values()],
       recipients: [...agent.recipients.values()],
     });
@@ -167,6 +179,12 @@ export async function readStatus(
       spentInWindow: formatAmount(spent, asset.decimals),
     });
   }
+
+  const feedLogs = await scanLogs(provider, target.module, USD_EVENT_TOPICS, target.moduleBlock ?? 0);
+  const feeds = await readPriceFeeds(lens, target.module, assetsWithFeedEvents(feedLogs));
+  const feedSymbols = new Map<string, string>();
+  for (const asset of feeds.keys()) feedSymbols.set(asset, (await assetInfo(provider, known, asset)).symbol);
+  const priceFeeds = await readPriceFeedStatus(provider, module, feeds.values(), (a) => feedSymbols.get(a.toLowerCase()) ?? a, now);
 
   // Queued intents: the log carries the whole intent; the module says whether it is still queued.
   const queuedIface = new Interface([INTENT_QUEUED]);
@@ -211,6 +229,7 @@ export async function readStatus(
     cosigners: state.cosigners,
     guardians: state.guardians,
     treasuryLimits,
+    priceFeeds,
     agents,
     queued,
     at: formatTimestamp(now),

@@ -24,3 +24,5 @@ export { execSafeCall, signSafeTx, buildSafeTx, SAFE_ABI } from "./safe";
 export * from "./units";
 export { explainRoute, explainAgainst, describeQueueReasons, QUEUE_REASON_TEXT } from "./route";
 export type { QueueReason, RouteExplanation, RoutePayload } from "./route";
+export { USD_DECIMALS, usdAmount, usdPreview } from "./usd";
+export type { UsdAmount, UsdPreview } from "./usd";

@@ -44,9 +44,9 @@ export function usdLimit(autoPerTx: bigint, autoPerWindow: bigint, window: numbe
   return { autoPerTx: autoPerTx * USD, autoPerWindow: autoPerWindow * USD, window: BigInt(window), escalatedPerTx: escalatedPerTx * USD };
 }
 
-/** Deploys a mock feed with `decimals` and a first `answer` (already scaled to `decimals`). */
-export async function deployFeed(decimals: number, answer: bigint): Promise<MockAggregator> {
-  return (await ethers.deployContract("MockAggregator", [decimals, answer])) as unknown as MockAggregator;
+/** Deploys a mock feed with `decimals` and a first `answer` (already scaled to `decimals`), in `mode`. */
+export async function deployFeed(decimals: number, answer: bigint, mode: number = FeedMode.Normal): Promise<MockAggregator> {
+  return (await ethers.deployContract("MockAggregator", [decimals, answer, mode])) as unknown as MockAggregator;
 }
 
 /** The agent's USD limit in the fixture: $1,500 per payment, $3,000 per day, hard cap $20,000. */

@@ -132,9 +132,11 @@ abstract contract UsdLimits is SpendingLimits {
         uint256 amount,
         uint256 extraEth
     ) internal view returns (DenyReason reason, bool fitsAuto, uint256 usd) {
+        // Nothing spent is worth nothing, whatever the price: no feed is read, and the USD limit has nothing to say
+        // (as a call without value needs no asset limit).
+        if (amount == 0 && extraEth == 0) return (DenyReason.None, true, 0);
         PriceFault fault;
         address unpriced;
-        // Nothing spent is worth nothing, whatever the price: no feed is read for it.
         if (amount != 0) {
             (usd, fault) = _usdValue(asset, amount);
             if (fault != PriceFault.None) unpriced = asset;

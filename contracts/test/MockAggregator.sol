@@ -35,9 +35,11 @@ contract MockAggregator is AggregatorV3Interface {
 
     /// @param decimals_ The feed's decimals (Chainlink's USD feeds use 8; some use 18).
     /// @param answer The first price, reported as round 1 updated now.
-    constructor(uint8 decimals_, int192 answer) {
+    /// @param initialMode `Normal` for tests; `AlwaysFresh` for a local chain's feeds (deploy/usd.ts).
+    constructor(uint8 decimals_, int192 answer, Mode initialMode) {
         _decimals = decimals_;
         setPrice(answer);
+        mode = initialMode;
     }
 
     /// @notice A new round with `answer`, updated now and answered in itself.

@@ -7,9 +7,9 @@
  */
 import { ethers } from "hardhat";
 import { parseEther } from "ethers";
-import type { MockAggregator, PriceReadProbe } from "../../typechain-types";
+import type { PriceReadProbe } from "../../typechain-types";
 import { DAY, ETH, agentConfig } from "../../test/fixtures";
-import { USD, usdLimit } from "../../test/usdFixtures";
+import { FeedMode, USD, deployFeed, usdLimit } from "../../test/usdFixtures";
 import { BenchSetupError, ETH_LIMIT, Stack, USDC_LIMIT, agentCalls, agentKey, configure, createTreasury, usdc } from "./setup";
 import { newAgent, submitPayment } from "./payments";
 import type { Budget, Rows } from "./report";
@@ -26,10 +26,9 @@ const HOUR = 3600;
 /** Measures the USD rows on a treasury of their own; `recipient` already holds USDC. */
 export async function measureUsdCaps(stack: Stack, rows: Rows, recipient: string): Promise<void> {
   const treasury = await createTreasury(stack, "usd-cap", 3, 2);
-  const feed = (await ethers.deployContract("MockAggregator", [8, 1n * USD])) as unknown as MockAggregator;
-  const ethFeed = (await ethers.deployContract("MockAggregator", [8, 2_000n * USD])) as unknown as MockAggregator;
   // A keeper that never sleeps: the benchmark's clock runs far ahead of the feed's last update.
-  for (const f of [feed, ethFeed]) await (await f.setMode(1)).wait();
+  const feed = await deployFeed(8, 1n * USD, FeedMode.AlwaysFresh);
+  const ethFeed = await deployFeed(8, 2_000n * USD, FeedMode.AlwaysFresh);
   const m = treasury.module.interface;
   const capped = newAgent("usd-capped", agentKey("usd-capped"), treasury);
   const plain = newAgent("usd-plain", agentKey("usd-plain"), treasury);
@@ -71,7 +70,7 @@ export async function measureUsdCaps(stack: Stack, rows: Rows, recipient: string
   rows.add({ name: "USD check, all in", gas: cappedGas - plainGas, note: `difference of the two rows above` });
 
   const probe = (await ethers.deployContract("PriceReadProbe")) as unknown as PriceReadProbe;
-  const fresh = (await ethers.deployContract("MockAggregator", [8, 1n * USD])) as unknown as MockAggregator;
+  const fresh = await deployFeed(8, 1n * USD);
   const receipt = await (await probe.measure(await fresh.getAddress())).wait();
   const event = receipt?.logs.map((l) => probe.interface.parseLog(l)).find((e) => e?.name === "PriceReadMeasured");
   if (!receipt || !event) throw new BenchSetupError("PriceReadProbe did not report a measurement");

@@ -56,6 +56,8 @@ describe("Invariant campaign: SPEC section 9 after every step", function () {
     // v3: review requests queued through both entry points, propose refusing a payment, malformed transfers denied.
     // (Stale-era co-signer signatures are drawn too, but reach the module rarely: about 2 per 100 runs.)
     required.push("revert IntentNotForReview", "IntentQueued (review, submit)", "IntentQueued (review, propose)", "IntentDenied (MalformedCall)");
+    // v3 USD caps: payments executed under a USD limit, and intents queued for want of a trustworthy price.
+    required.push("IntentExecuted (under a USD limit)", "NoTrustworthyPrice");
     for (const needed of required) {
       if (stats.runs >= 20 && !stats.outcomes[needed]) throw new Error(`the campaign never reached "${needed}": raise INVARIANT_RUNS or the operation weights`);
     }

@@ -273,6 +273,11 @@ describe("UsdLimits", function () {
       const call = await buildIntent(fx, { target: address, data: ping });
       await expect(submitExpect(fx, call, Status.Executed)).to.emit(fx.module, "IntentExecuted");
       expect(await fx.module.availableUsdAllowance(fx.agent.address)).to.equal(AGENT_USD_LIMIT.autoPerWindow);
+      // Even a USD limit without an auto tier has nothing to say about a call that spends nothing.
+      await (await fx.owner.setUsdLimit(fx.agent.address, usdLimit(0n, 0n, DAY, 20_000n))).wait();
+      await expect(submitExpect(fx, await buildIntent(fx, { target: address, data: ping }), Status.Executed)).to.emit(fx.module, "IntentExecuted");
+      // While any spend of it waits for co-signers.
+      await expect(submitExpect(fx, await usdc(fx, "1"), Status.Queued)).to.emit(fx.module, "IntentQueued");
     });
   });
 

@@ -11,7 +11,7 @@
  * then reports/audit.md and a self-contained reports/audit.html: the threat table of docs/THREAT-MODEL.md with each
  * claim's test result, coverage, the gas table against its baselines, the campaign's statistics, and the mutation
  * score when reports/mutation.json exists (`npm run mutation`, hours: not run here). The page is also rendered to
- * reports/audit.png in the headless Chromium that npm installs (@sparticuz/chromium, test/e2e/browser.ts).
+ * reports/audit.png in the headless Chromium that npm installs (@sparticuz/chromium, testkit/browser.ts).
  *
  * Options: --skip step,step (reuse that step's last report if any)   --fuzz-runs N (default 100)
  *          --tests a,b (run only these spec files in the tests step; default: the whole suite)
@@ -20,6 +20,7 @@
 import { spawn } from "child_process";
 import fs from "fs";
 import path from "path";
+import { threatModelRows, titleHasTestId } from "./threatModel";
 
 const ROOT = process.cwd();
 const REPORTS = path.join(ROOT, "reports");
@@ -139,11 +140,8 @@ function readJson<T>(file: string): T | undefined {
 }
 
 function claims(tests: TestResult[]): Claim[] {
-  const doc = fs.readFileSync(path.join(ROOT, "docs", "THREAT-MODEL.md"), "utf8");
-  const rows = doc.split("\n").filter((l) => /^\|\s*T-[A-Z]+-\d+\s*\|/.test(l));
-  return rows.map((line) => {
-    const [id, claim, promise, file, test] = line.split("|").slice(1, 6).map((c) => c.trim());
-    const hits = tests.filter((t) => t.title === test && (!t.file || t.file === file));
+  return threatModelRows(ROOT).map(({ id, claim, promise, file, test }) => {
+    const hits = tests.filter((t) => titleHasTestId(t.title, test) && (!t.file || t.file === file));
     const result: Claim["result"] =
       hits.length === 0 ? "not run" : hits.some((h) => h.state === "failed") ? "failed" : hits.every((h) => h.state === "pending") ? "pending" : "passed";
     return { id, claim, promise, file, test, result };
@@ -356,7 +354,7 @@ function html(r: Report): string {
 }
 
 async function screenshot(htmlFile: string): Promise<string> {
-  const { launchChromium } = await import("../test/e2e/browser");
+  const { launchChromium } = await import("../testkit/browser");
   let browser: import("playwright-core").Browser;
   try {
     ({ browser } = await launchChromium());

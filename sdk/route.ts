@@ -12,26 +12,8 @@
 import { BlockTag, ZeroAddress, dataLength, dataSlice, getAddress } from "ethers";
 import type { AgentTreasuryLens } from "../typechain-types/contracts/AgentTreasuryLens";
 import type { IAgentTreasuryModule } from "../typechain-types/contracts/interfaces/IAgentTreasuryModule.sol/IAgentTreasuryModule";
-import { DENY_REASON_NAMES, DenyReasonName, IntentStatusName } from "./types";
-
-/** Why an intent that breaks no rule is queued for co-signers instead of executing now. */
-export type QueueReason =
-  /** The agent asked for human review (propose). */
-  | "review-requested"
-  /** The amount is above the agent's `autoPerTx` for the asset (or its auto tier is off). */
-  | "above-auto-per-tx"
-  /** The agent's sliding window for the asset has less left than the amount. */
-  | "above-window"
-  /** The treasury-wide limit of the asset (all agents together) has less left than the amount. */
-  | "treasury-limit"
-  /** The recipient is not on the agent's allowlist and the agent's mode escalates unknown recipients. */
-  | "unknown-recipient"
-  /** v3: the spend's USD value is above the agent's USD `autoPerTx` (or its USD auto tier is off). */
-  | "above-usd-per-tx"
-  /** v3: the agent's USD window (one budget across every asset) has less left than the spend's USD value. */
-  | "above-usd-window"
-  /** v3: a price the agent's USD limit needs cannot be trusted now (no feed, stale, not positive, ...). */
-  | "no-trustworthy-price";
+import { DENY_REASON_NAMES, DenyReasonName, IntentStatusName, QueueReason } from "./types";
+import { priceFaultName } from "./usd";
 
 export const QUEUE_REASON_TEXT: Record<QueueReason, string> = {
   "review-requested": "you asked for human review",
@@ -172,8 +154,6 @@ export async function explainRoute(
   return out;
 }
 
-const PRICE_FAULTS = ["None", "NoFeed", "FeedReverted", "MalformedAnswer", "NonPositivePrice", "IncompleteRound", "StalePrice"];
-
 /**
  * `UsdLimits._checkUsd` for an agent with a USD limit (nothing otherwise): each non-zero spend valued by the module's
  * `usdValue`; AboveHardCap when the trusted part is above the USD hard cap, else the queue reasons it adds.
@@ -197,7 +177,7 @@ async function checkUsd(
     if (amount === 0n) continue;
     const [usd, fault] = await module.usdValue(asset, amount, at);
     value += usd;
-    if (fault !== 0n && !unpriced) unpriced = { asset, fault: PRICE_FAULTS[Number(fault)] ?? String(fault) };
+    if (fault !== 0n && !unpriced) unpriced = { asset, fault: priceFaultName(fault) };
   }
   const available = await module.availableUsdAllowance(agent, at);
   out.usd = { value, availableUsdAllowance: available, ...(unpriced ? { unpriced } : {}) };

@@ -1,53 +1,15 @@
 /**
  * Fixtures for USD caps (SPEC section 11, v3): the base treasury plus mock price feeds (contracts/test/MockAggregator.sol)
- * and an agent with a USD limit. Shared by the unit spec, the scenarios, the invariant campaign and the bench.
+ * and an agent with a USD limit, for the specs (what the bench and the campaign share is testkit/priceFeeds.ts).
  */
 import { ethers } from "hardhat";
 import { parseEther, parseUnits } from "ethers";
-import type { MockAggregator, MockERC20 } from "../typechain-types";
+import type { MockERC20 } from "../typechain-types";
+import { USD, deployFeed, usdLimit } from "../testkit/priceFeeds";
 import { DAY, ETH, HOUR, assetLimit, moduleAsSafe, treasuryFixture } from "./fixtures";
 
-/** One US dollar in the module's USD unit (8 decimals). */
-export const USD = 100_000_000n;
-
-/** `MockAggregator.Mode`, in its order. */
-export const FeedMode = {
-  Normal: 0,
-  AlwaysFresh: 1,
-  Revert: 2,
-  ShortAnswer: 3,
-  RevertDecimals: 4,
-  BadDecimals: 5,
-  BurnGas: 6,
-} as const;
-
-/** `PriceFault`, in the order of the interface. */
-export const PriceFault = {
-  None: 0n,
-  NoFeed: 1n,
-  FeedReverted: 2n,
-  MalformedAnswer: 3n,
-  NonPositivePrice: 4n,
-  IncompleteRound: 5n,
-  StalePrice: 6n,
-} as const;
-
-export interface UsdLimit {
-  autoPerTx: bigint;
-  autoPerWindow: bigint;
-  window: bigint;
-  escalatedPerTx: bigint;
-}
-
-/** A `UsdLimit` in whole dollars (window in seconds). */
-export function usdLimit(autoPerTx: bigint, autoPerWindow: bigint, window: number | bigint, escalatedPerTx: bigint): UsdLimit {
-  return { autoPerTx: autoPerTx * USD, autoPerWindow: autoPerWindow * USD, window: BigInt(window), escalatedPerTx: escalatedPerTx * USD };
-}
-
-/** Deploys a mock feed with `decimals` and a first `answer` (already scaled to `decimals`), in `mode`. */
-export async function deployFeed(decimals: number, answer: bigint, mode: number = FeedMode.Normal): Promise<MockAggregator> {
-  return (await ethers.deployContract("MockAggregator", [decimals, answer, mode])) as unknown as MockAggregator;
-}
+export { USD, FeedMode, PriceFault, usdLimit, deployFeed } from "../testkit/priceFeeds";
+export type { UsdLimit } from "../testkit/priceFeeds";
 
 /** The agent's USD limit in the fixture: $1,500 per payment, $3,000 per day, hard cap $20,000. */
 export const AGENT_USD_LIMIT = usdLimit(1_500n, 3_000n, DAY, 20_000n);

@@ -136,22 +136,49 @@ interface IAgentTreasuryEvents is IAgentTreasuryTypes {
 
     // ------------------------------------------------------------------ events: emergency
 
+    /// @notice `agent` was frozen by `by` (a guardian or the owner; the module itself when strikes reached the limit).
+    /// `reason` is "manual" or "strikes".
     event AgentFrozen(address indexed agent, address indexed by, bytes32 reason);
+
+    /// @notice The owner unfroze `agent` and cleared its strikes.
     event AgentUnfrozen(address indexed agent, address indexed by);
+
+    /// @notice `by` (a guardian or the owner) paused the module: nothing moves until the owner unpauses.
     event Paused(address indexed by);
+
+    /// @notice The owner resumed the module after a pause.
     event Unpaused(address indexed by);
 
     // ------------------------------------------------------------------ events: configuration
 
+    /// @notice A clone was bound to its Safe, which is its avatar and owner from now on.
     event ModuleInitialized(address indexed avatar);
+
+    /// @notice An agent was registered, re-activated or given a new policy.
     event AgentSet(address indexed agent, AgentConfig config);
+
+    /// @notice An agent was removed: its key is rejected and its queued intents read as cancelled.
     event AgentRemoved(address indexed agent);
+
+    /// @notice An agent's key was replaced; the old key is dead for good.
     event AgentRotated(address indexed oldKey, address indexed newKey);
+
+    /// @notice An agent's limits for `asset` (address(0) = ETH) were set; all zeros removed them.
     event AssetLimitSet(address indexed agent, address indexed asset, AssetLimit limit);
+
+    /// @notice A (target, selector) call was allowed or forbidden for an agent.
     event AllowedCallSet(address indexed agent, address indexed target, bytes4 indexed selector, bool allowed);
+
+    /// @notice A known recipient was added to or removed from an agent's list.
     event RecipientSet(address indexed agent, address indexed recipient, bool allowed);
+
+    /// @notice The co-signer set or its threshold changed (a change of members starts a new era).
     event CosignersSet(address[] members, uint256 threshold);
+
+    /// @notice A guardian was enabled or disabled.
     event GuardianSet(address indexed guardian, bool enabled);
+
+    /// @notice The treasury-wide limit of `asset` was set; (0, 0) removed it.
     event TreasuryLimitSet(address indexed asset, uint128 perWindow, uint32 window);
 
     /// @notice The owner set (or, with feed address(0) and maxAge 0, removed) the USD price feed of an asset (v3).
@@ -168,35 +195,76 @@ interface IAgentTreasuryEvents is IAgentTreasuryTypes {
 
     // ------------------------------------------------------------------ errors: access and lifecycle
 
+    /// @notice `initialize` was called on a clone that is bound already, or on an implementation.
     error ModuleAlreadyInitialized();
+
+    /// @notice `initialize` was given address(0) as the avatar.
     error ModuleInvalidAvatar(address avatar);
+
+    /// @notice An owner-only function was called by `caller`; only `owner` (the avatar) may call it.
     error ModuleCallerNotOwner(address caller, address owner);
+
+    /// @notice `pause` or `freezeAgent` was called by `caller`, who is neither a guardian nor the owner.
     error ModuleCallerNotGuardian(address caller);
+
+    /// @notice The module is paused: submit, propose and executeQueued (and a second pause) revert.
     error ModuleIsPaused();
+
+    /// @notice `unpause` was called while the module was not paused.
     error ModuleNotPaused();
+
     /// @notice `setTarget` was given address(0) or this module (v3).
     error ModuleInvalidTarget(address target);
 
     // ------------------------------------------------------------------ errors: rejected submissions
 
+    /// @notice `agent` is not an active agent key (never registered, removed or rotated out).
     error AgentUnknown(address agent);
+
+    /// @notice `agent`'s registration ended at `validUntil`; it is `timestamp` now.
     error AgentExpired(address agent, uint48 validUntil, uint256 timestamp);
+
+    /// @notice `agent` is frozen: nothing it signed moves until the owner unfreezes it (also: frozen twice).
     error AgentIsFrozen(address agent);
+
+    /// @notice An intent without a signature was sent by `sender`; only the agent itself may do that.
     error IntentSenderNotAgent(address sender, address agent);
+
     /// @notice `propose` was called with an intent whose signed `review` flag is false (v3).
     error IntentNotForReview(bytes32 intentId);
+
+    /// @notice The signature is not `agent`'s over `intentId` (ECDSA, non-malleable, or ERC-1271).
     error IntentSignatureInvalid(address agent, bytes32 intentId);
+
+    /// @notice The intent carries nonce `got`; its lane expects `expected` (both as `(lane << 64) | sequence`).
     error IntentNonceMismatch(address agent, uint256 expected, uint256 got);
+
+    /// @notice The intent's `validUntil` is zero: every intent must expire.
     error IntentValidUntilZero(address agent);
+
+    /// @notice The intent is valid from `validAfter`; it is `timestamp` now.
     error IntentNotYetValid(uint48 validAfter, uint256 timestamp);
+
+    /// @notice The intent was valid until `validUntil`; it is `timestamp` now.
     error IntentExpired(uint48 validUntil, uint256 timestamp);
+
+    /// @notice `key` is bound to `originalIntentId`, whose payload differs from this intent's.
     error IdempotencyKeyConflict(address agent, bytes32 key, bytes32 originalIntentId);
+    /// @notice `submitBatch` was given a different number of signatures than intents.
+    error BatchLengthMismatch(uint256 intents, uint256 signatures);
 
     // ------------------------------------------------------------------ errors: execution
 
+    /// @notice The Safe's call to `target` failed without revert data (with data, that data is bubbled instead).
     error ExecutionFailed(address target);
+
+    /// @notice `token.transfer` returned something other than nothing or `true`.
     error TokenTransferReturnedFalse(address token);
+
+    /// @notice The Safe's balance of `token` could not be read (no code, a revert or a short answer).
     error TokenBalanceUnreadable(address token);
+
+    /// @notice More of `asset` left the Safe (`actual`) than the intent was charged (`charged`).
     error BalanceChangeExceedsCharge(address asset, uint256 charged, uint256 actual);
     /// @notice A price read failed with too little gas left to tell a faulty feed from a short gas limit: send the
     /// transaction again with more gas (v3). A relayer thus cannot starve the read to force an intent into the queue.
@@ -204,29 +272,85 @@ interface IAgentTreasuryEvents is IAgentTreasuryTypes {
 
     // ------------------------------------------------------------------ errors: escalation
 
-    /// @dev `expectedStates` is a bitmap with bit `uint8(status)` set for each status that would have been accepted.
+    /// @notice The intent is `current`; the call needed one of the statuses whose bit `1 << uint8(status)` is set
+    /// in `expectedStates`.
     error IntentUnexpectedStatus(bytes32 intentId, Status current, uint256 expectedStates);
+
+    /// @notice The queued intent's timelock ends at `eta`; it is `timestamp` now.
     error IntentNotReady(bytes32 intentId, uint48 eta, uint256 timestamp);
+
+    /// @notice At execution the queued intent breaks the agent's current policy for `reason`.
     error IntentPolicyViolation(bytes32 intentId, DenyReason reason);
+
+    /// @notice `counted` valid approvals of current co-signers; `required` are needed.
     error ApprovalsInsufficient(bytes32 intentId, uint256 counted, uint256 required);
+
+    /// @notice `signer` (a caller of `approve`, or a signature's signer) is not a current co-signer.
     error CosignerUnknown(address signer);
+
+    /// @notice The signature said to be `signer`'s does not approve `intentId` in the current era.
     error CosignerSignatureInvalid(address signer, bytes32 intentId);
+
+    /// @notice Co-signer signatures must be sorted by signer, strictly ascending: `signer` came after `previous`.
     error CosignerSignaturesUnordered(address previous, address signer);
+
+    /// @notice `cosigner` approved `intentId` already in this era (on-chain, or on-chain and by signature).
     error CosignerAlreadyApproved(bytes32 intentId, address cosigner);
+
+    /// @notice `caller` may not cancel: only a guardian, a co-signer, the owner or the intent's agent may.
     error CancelNotAuthorized(bytes32 intentId, address caller);
 
     // ------------------------------------------------------------------ errors: configuration
 
+    /// @notice `key` cannot be an agent key: address(0), the avatar, the exec target or this module.
     error AgentKeyInvalid(address key);
+
+    /// @notice `key` was rotated out and can never be an agent key again.
     error AgentKeyRetired(address key);
+
+    /// @notice `key` was an agent key already (of this or another identity): `rotateAgent` needs a fresh key.
     error AgentKeyAlreadyUsed(address key);
-    error AgentConfigInvalid(address agent, bytes32 field, uint256 value);
-    error AssetLimitInvalid(address agent, address asset, bytes32 rule);
+
+    /// @notice `setAgent` was given a zero `gracePeriod`: a queued intent would expire as it became ready.
+    error AgentGracePeriodZero(address agent);
+
+    /// @notice `setAgent` was given a rate limit of `maxIntentsPerWindow` without a `rateWindow`.
+    error AgentRateWindowZero(address agent, uint16 maxIntentsPerWindow);
+
+    /// @notice `setAgent` was given a strike limit of `maxStrikes` without a `strikeWindow`.
+    error AgentStrikeWindowZero(address agent, uint8 maxStrikes);
+
+    /// @notice `setAgent` was given a `validUntil` that is not after `timestamp` (now); 0 means no expiry.
+    error AgentValidUntilNotInFuture(address agent, uint48 validUntil, uint256 timestamp);
+
+    /// @notice `setAssetLimit` was given a zero `window` for a limit that is not all zeros (a removal).
+    error AssetLimitWindowZero(address agent, address asset);
+
+    /// @notice `setAssetLimit` was given an `autoPerTx` above `autoPerWindow`.
+    error AssetLimitAutoAboveWindow(address agent, address asset, uint128 autoPerTx, uint128 autoPerWindow);
+
+    /// @notice `setAssetLimit` was given an `autoPerTx` above the hard cap `escalatedPerTx`.
+    error AssetLimitAutoAboveHardCap(address agent, address asset, uint128 autoPerTx, uint128 escalatedPerTx);
+
+    /// @notice `target` can never be an allowed call's target: the avatar, the exec target or this module.
     error TargetForbidden(address target);
+
+    /// @notice `setGuardian` was given address(0).
+    error GuardianInvalid(address guardian);
+
+    /// @notice `member` is address(0) or appears twice in a co-signer set.
     error CosignerInvalid(address member);
+
+    /// @notice A co-signer set of `members` is larger than `max` (20).
     error CosignerSetTooLarge(uint256 members, uint256 max);
+
+    /// @notice `threshold` is 0 or above the `members` of the set.
     error CosignerThresholdInvalid(uint256 threshold, uint256 members);
+
+    /// @notice The co-signer set changed 65,535 times; `era` cannot advance again.
     error CosignerEraExhausted(uint256 era);
+
+    /// @notice `setTreasuryLimit` needs `perWindow` and `window` both zero (removal) or both non-zero.
     error TreasuryLimitInvalid(address asset, uint128 perWindow, uint32 window);
     /// @notice `setUsdLimit` was given inconsistent limits; `rule` names the broken one (v3).
     error UsdLimitInvalid(address agent, bytes32 rule);
@@ -264,6 +388,35 @@ interface IAgentTreasuryEntry is IAgentTreasuryEvents {
         Intent calldata intent,
         bytes calldata signature
     ) external returns (bytes32 intentId, Status status);
+
+    /**
+     * @notice {submit} for each intent, in order, in one transaction (v3), for any mix of agents: a payroll run
+     * pays the transaction's fixed costs once. `signatures[i]` is the signature of `intents[i]`; an empty one is
+     * accepted only when the caller is that intent's agent.
+     *
+     * Every intent is checked and routed exactly as {submit} would at its turn, against the state the intents
+     * before it left: windows, the treasury-wide limit, the rate limit and strikes count the earlier intents of the
+     * batch; an idempotency key bound earlier in the batch makes a later intent with the same key a replay (same
+     * payload) or a conflict; each executed intent calls the Safe and checks the Safe's balance change on its own.
+     * The reentrancy lock is held for the whole batch.
+     *
+     * Requirements: `intents.length == signatures.length`, else {BatchLengthMismatch}; and every intent meets the
+     * requirements of {submit} at its turn. A rejection of any intent (anything {submit} would revert on, including
+     * an agent that an earlier denial of the same batch froze, and a failing inner call) reverts the whole batch
+     * with that intent's error: nothing is recorded, no nonce is consumed. A denial is recorded for its intent as
+     * usual (nonce consumed, one strike) and the batch goes on. An empty batch does nothing.
+     *
+     * Emits, per intent and in order, what {submit} emits: {IntentExecuted}, {IntentQueued}, {IntentDenied} (with
+     * {AgentFrozen} when strikes reach the limit) or {IdempotentReplay}.
+     * @return intentIds `intentIds[i]` is what {submit} returns for `intents[i]`: its EIP-712 digest, or the
+     * original intentId on an idempotent replay.
+     * @return statuses `statuses[i]`: `Executed`, `Queued` or `Denied` (or the original's current status on a
+     * replay).
+     */
+    function submitBatch(
+        Intent[] calldata intents,
+        bytes[] calldata signatures
+    ) external returns (bytes32[] memory intentIds, Status[] memory statuses);
 
     /**
      * @notice Kept for clients: {submit} for an intent signed with `review = true`, which policy queues for
@@ -330,7 +483,7 @@ interface IAgentTreasuryAdmin is IAgentTreasuryEvents, IERC5267 {
 
     // ------------------------------------------------------------------ emergency controls
 
-    /// @notice Stops submit, propose and executeQueued. Guardian or owner. Emits {Paused}.
+    /// @notice Stops submit, submitBatch, propose and executeQueued. Guardian or owner. Emits {Paused}.
     function pause() external;
 
     /// @notice Resumes after a pause. Owner only. Emits {Unpaused}.
@@ -500,21 +653,28 @@ interface IAgentTreasuryAdmin is IAgentTreasuryEvents, IERC5267 {
     /// @notice Whether `cosigner` has a valid on-chain approval for `intentId`.
     function hasApproved(bytes32 intentId, address cosigner) external view returns (bool);
 
+    /// @notice An active agent's configuration; all zeros for an unknown, removed or rotated-out key.
     function agentConfig(address agent) external view returns (AgentConfig memory);
 
     /// @notice True while `agent` is registered, not removed, not rotated out.
     function isAgent(address agent) external view returns (bool);
 
+    /// @notice An agent's limits for `asset` (address(0) = ETH); all zeros when it has none.
     function assetLimit(address agent, address asset) external view returns (AssetLimit memory);
 
+    /// @notice True while `agent` is an active key and frozen.
     function isFrozen(address agent) external view returns (bool);
 
+    /// @notice True while the module is paused.
     function paused() external view returns (bool);
 
+    /// @notice The current co-signers, in the order set (a co-signer's index is its approval bit).
     function cosigners() external view returns (address[] memory);
 
+    /// @notice How many current co-signers must approve a queued intent.
     function threshold() external view returns (uint256);
 
+    /// @notice True while `account` is an enabled guardian.
     function isGuardian(address account) external view returns (bool);
 
     /// @notice What the agent can still spend of `asset` in the auto tier now: `autoPerWindow` minus its auto

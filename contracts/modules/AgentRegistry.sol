@@ -80,12 +80,12 @@ abstract contract AgentRegistry is AvatarOwned {
     /// @dev The body of {IAgentTreasuryAdmin-setAgent}.
     function _setAgent(address agent, AgentConfig calldata config) internal {
         if (agent == address(0) || _isReserved(agent)) revert AgentKeyInvalid(agent);
-        if (config.gracePeriod == 0) revert AgentConfigInvalid(agent, "gracePeriod", 0);
+        if (config.gracePeriod == 0) revert AgentGracePeriodZero(agent);
         if (config.maxIntentsPerWindow != 0 && config.rateWindow == 0)
-            revert AgentConfigInvalid(agent, "rateWindow", 0);
-        if (config.maxStrikes != 0 && config.strikeWindow == 0) revert AgentConfigInvalid(agent, "strikeWindow", 0);
+            revert AgentRateWindowZero(agent, config.maxIntentsPerWindow);
+        if (config.maxStrikes != 0 && config.strikeWindow == 0) revert AgentStrikeWindowZero(agent, config.maxStrikes);
         if (config.validUntil != 0 && config.validUntil <= block.timestamp) {
-            revert AgentConfigInvalid(agent, "validUntil", config.validUntil);
+            revert AgentValidUntilNotInFuture(agent, config.validUntil, block.timestamp);
         }
         AgentRecord memory rec = _agents[agent];
         if (rec.status == AgentStatus.Retired) revert AgentKeyRetired(agent);

@@ -24,7 +24,7 @@ abstract contract EmergencyControls is UsdLimits {
 
     /// @dev The body of {IAgentTreasuryAdmin-setGuardian}.
     function _setGuardian(address guardian, bool enabled) internal {
-        if (guardian == address(0)) revert AgentKeyInvalid(guardian);
+        if (guardian == address(0)) revert GuardianInvalid(guardian);
         _guardians[guardian] = enabled;
         emit GuardianSet(guardian, enabled);
     }

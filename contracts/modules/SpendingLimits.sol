@@ -42,11 +42,11 @@ abstract contract SpendingLimits is Idempotency {
         bool remove =
             limit.autoPerTx == 0 && limit.autoPerWindow == 0 && limit.window == 0 && limit.escalatedPerTx == 0;
         if (!remove) {
-            if (limit.window == 0) revert AssetLimitInvalid(agent, asset, "window == 0");
+            if (limit.window == 0) revert AssetLimitWindowZero(agent, asset);
             if (limit.autoPerTx > limit.autoPerWindow)
-                revert AssetLimitInvalid(agent, asset, "autoPerTx > autoPerWindow");
+                revert AssetLimitAutoAboveWindow(agent, asset, limit.autoPerTx, limit.autoPerWindow);
             if (limit.autoPerTx > limit.escalatedPerTx)
-                revert AssetLimitInvalid(agent, asset, "autoPerTx > escalatedPerTx");
+                revert AssetLimitAutoAboveHardCap(agent, asset, limit.autoPerTx, limit.escalatedPerTx);
             // Removal keeps the window length, so history keeps expiring at the old pace until a new limit is set.
             _windows[id][asset].setLength(limit.window);
         }

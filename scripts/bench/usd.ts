@@ -8,8 +8,8 @@
 import { ethers } from "hardhat";
 import { parseEther } from "ethers";
 import type { PriceReadProbe } from "../../typechain-types";
-import { DAY, ETH, agentConfig } from "../../test/fixtures";
-import { FeedMode, USD, deployFeed, usdLimit } from "../../test/usdFixtures";
+import { DAY, ETH, agentConfig } from "../../testkit/stack";
+import { FeedMode, USD, deployFeed, usdLimit } from "../../testkit/priceFeeds";
 import { BenchSetupError, ETH_LIMIT, Stack, USDC_LIMIT, agentCalls, agentKey, configure, createTreasury, usdc } from "./setup";
 import { newAgent, submitPayment } from "./payments";
 import type { Budget, Rows } from "./report";

@@ -1,15 +1,15 @@
 /**
- * EmergencyControls and the agent lifecycle around them: pause, freeze, automatic freeze after strikes, the rate
- * limit, the agent's validUntil, key rotation and the treasury-wide limit.
+ * EmergencyControls (SPEC section 7): guardians and the owner can restrict at once (pause the module, freeze an
+ * agent, cancel a queued intent); only the owner undoes a pause or a freeze. An agent whose denials reach
+ * `maxStrikes` within `strikeWindow` freezes itself; the rate limit denies what exceeds `maxIntentsPerWindow` within
+ * `rateWindow`. Both counters keep two buckets of half a window. Who may call each function is checked for every
+ * function at once in ModuleInterface.spec.ts.
  *
- * Promise 4: nothing moves while paused, or for a frozen, expired or removed agent.
- * Promise 8: rotating a key never restores spent allowance.
- * Promise 1 (treasury-wide): many agents together never exceed the treasury limit in the auto tier.
+ * Promise 4: nothing moves while paused, or for a frozen agent. Promise 5: guardians can only restrict.
  */
 import { expect } from "chai";
-import { loadFixture, mine, time } from "@nomicfoundation/hardhat-network-helpers";
-import { encodeBytes32String, id, parseEther, ZeroAddress } from "ethers";
-import type { HardhatEthersSigner } from "@nomicfoundation/hardhat-ethers/signers";
+import { loadFixture, time } from "@nomicfoundation/hardhat-network-helpers";
+import { Interface, ZeroAddress, encodeBytes32String, parseEther, parseUnits } from "ethers";
 import {
   DAY,
   DenyReason,
@@ -18,75 +18,183 @@ import {
   Status,
   Treasury,
   agentConfig,
-  AgentConfig,
+  approvalSignature,
   buildIntent,
   cosignerSignatures,
   impersonate,
   intentId,
+  moduleAsSafe,
   sign,
   submitSigned,
   transferData,
   treasuryFixture,
+  treasuryState,
   twoAgentsFixture,
 } from "../fixtures";
-import { Intent, packNonce } from "../../sdk/eip712";
+import { execSafeCall } from "../../sdk/safe";
+import type { Intent } from "../../sdk/eip712";
+import { mappedStructField, readField, writeField } from "../layout";
+import {
+  ABOVE_CAP,
+  MANUAL,
+  QUEUED_ONLY,
+  STRIKES,
+  TENTH,
+  ethBalance,
+  expectDenied,
+  expectOutcome,
+  nextBucketStart,
+  queuePayment,
+  reconfigure,
+  submitAt,
+} from "./helpers";
 
-const MANUAL = encodeBytes32String("manual");
-const STRIKES = encodeBytes32String("strikes");
-const QUEUED_ONLY = 1n << Status.Queued;
-const ONE_ETH = parseEther("1");
-const TENTH = parseEther("0.1");
+const SAFE_ETH = parseEther("100");
+const SAFE_USDC = parseUnits("1000000", 6);
 
-/** The Safe itself (impersonated): the module's owner. */
-async function owner(fx: Treasury) {
-  return fx.module.connect(await impersonate(fx.safeAddress));
-}
-
-async function reconfigure(fx: Treasury, overrides: Partial<AgentConfig>, agent = fx.agent.address) {
-  await (await (await owner(fx)).setAgent(agent, agentConfig(overrides))).wait();
-}
-
-async function ethBalance(fx: Treasury, address: string): Promise<bigint> {
-  return fx.deployer.provider.getBalance(address);
-}
-
-/**
- * Signs `fields` for the agent (valid for an hour from `ts`) and submits it in a block at exactly `ts`.
- * Returns the intent, its id and the pending transaction.
- */
-async function submitAt(
-  fx: Treasury,
-  ts: bigint,
-  fields: Partial<Intent> = {},
-  signer: HardhatEthersSigner = fx.agent,
-) {
-  const intent = await buildIntent(fx, { agent: signer.address, validUntil: ts + BigInt(HOUR), ...fields });
-  const signature = await sign(signer, fx, intent);
-  await time.setNextBlockTimestamp(ts);
-  return { intent, id: intentId(fx, intent), tx: fx.module.connect(fx.relayer).submit(intent, signature) };
-}
-
-/** An authentic intent the policy denies: 11 ETH is above the agent's 10 ETH hard cap. One strike. */
-const ABOVE_CAP = { value: parseEther("11") };
-
-/** The first second of a bucket of `width` seconds, comfortably after the latest block. */
-async function nextBucketStart(width: bigint): Promise<bigint> {
-  return (BigInt(await time.latest()) / width + 2n) * width;
-}
-
-async function queueFiveEth(fx: Treasury, signer: HardhatEthersSigner = fx.agent) {
-  const intent = await buildIntent(fx, { agent: signer.address, value: parseEther("5") });
-  const receipt = await (await submitSigned(fx, intent, signer)).wait();
-  const eta = BigInt((await receipt!.getBlock()).timestamp) + BigInt(HOUR);
-  return { intent, id: intentId(fx, intent), eta };
+async function expectTreasuryUntouched(fx: Treasury) {
+  expect(await fx.deployer.provider.getBalance(fx.safeAddress)).to.equal(SAFE_ETH);
+  expect(await fx.usdc.balanceOf(fx.safeAddress)).to.equal(SAFE_USDC);
 }
 
 describe("EmergencyControls", function () {
-  describe("pause", function () {
-    it("test_pause_byGuardian_blocksSubmitProposeAndExecuteQueued", async function () {
+  describe("guardians (Promise 5)", function () {
+    it("refuses address(0) as a guardian with GuardianInvalid [test_setGuardian_zeroAddress_reverts]", async function () {
+      const fx = await loadFixture(treasuryFixture);
+      await expect((await moduleAsSafe(fx)).setGuardian(ZeroAddress, true))
+        .to.be.revertedWithCustomError(fx.module, "GuardianInvalid")
+        .withArgs(ZeroAddress);
+    });
+
+    it("refuses pause and freeze from anyone but a guardian or the owner with ModuleCallerNotGuardian [test_guardianCalls_nonGuardian_revertModuleCallerNotGuardian]", async function () {
+      const fx = await loadFixture(treasuryFixture);
+      for (const caller of [fx.attacker, fx.agent, fx.cosigners[0], fx.relayer]) {
+        await expect(fx.module.connect(caller).pause())
+          .to.be.revertedWithCustomError(fx.module, "ModuleCallerNotGuardian")
+          .withArgs(caller.address);
+        await expect(fx.module.connect(caller).freezeAgent(fx.agent.address))
+          .to.be.revertedWithCustomError(fx.module, "ModuleCallerNotGuardian")
+          .withArgs(caller.address);
+      }
+      expect(await fx.module.paused()).to.equal(false);
+      expect(await fx.module.isFrozen(fx.agent.address)).to.equal(false);
+    });
+
+    it("lets a guardian restrict: cancel, freeze and pause [test_guardian_pausesFreezesAndCancels]", async function () {
+      const fx = await loadFixture(treasuryFixture);
+      const g = fx.guardian;
+      const q = await queuePayment(fx);
+      await expect(fx.module.connect(g).cancel(q.id)).to.emit(fx.module, "IntentCancelled").withArgs(q.id, g.address);
+      expect(await fx.module.intentStatus(q.id)).to.equal(Status.Cancelled);
+      await expect(fx.module.connect(g).freezeAgent(fx.agent.address))
+        .to.emit(fx.module, "AgentFrozen")
+        .withArgs(fx.agent.address, g.address, encodeBytes32String("manual"));
+      await expect(fx.module.connect(g).pause()).to.emit(fx.module, "Paused").withArgs(g.address);
+      expect(await fx.module.paused()).to.equal(true);
+      expect(await fx.module.isFrozen(fx.agent.address)).to.equal(true);
+      await expectTreasuryUntouched(fx);
+    });
+
+    it("takes every power from a guardian the owners disable [test_guardian_disabledByOwner_losesEveryPower]", async function () {
+      const fx = await loadFixture(treasuryFixture);
+      const g = fx.guardian;
+      const q = await queuePayment(fx);
+      await expect(fx.module.connect(await impersonate(fx.safeAddress)).setGuardian(g.address, false))
+        .to.emit(fx.module, "GuardianSet")
+        .withArgs(g.address, false);
+      expect(await fx.module.isGuardian(g.address)).to.equal(false);
+      await expect(fx.module.connect(g).pause())
+        .to.be.revertedWithCustomError(fx.module, "ModuleCallerNotGuardian")
+        .withArgs(g.address);
+      await expect(fx.module.connect(g).freezeAgent(fx.agent.address))
+        .to.be.revertedWithCustomError(fx.module, "ModuleCallerNotGuardian")
+        .withArgs(g.address);
+      await expect(fx.module.connect(g).cancel(q.id))
+        .to.be.revertedWithCustomError(fx.module, "CancelNotAuthorized")
+        .withArgs(q.id, g.address);
+      expect(await fx.module.intentStatus(q.id)).to.equal(Status.Queued);
+    });
+
+    describe("when a guardian's key is stolen", function () {
+      it("moves no funds as an agent of its own or in the agent's name, signed or not [test_guardian_cannotMoveFundsAsAgentOrRelayer]", async function () {
+        const fx = await loadFixture(treasuryFixture);
+        const g = fx.guardian;
+        // As an agent of its own: not registered.
+        const own = await buildIntent(fx, { agent: g.address, target: g.address, value: parseEther("1") });
+        await expect(fx.module.connect(g).submit(own, "0x"))
+          .to.be.revertedWithCustomError(fx.module, "AgentUnknown")
+          .withArgs(g.address);
+        const ownReview = { ...own, review: true };
+        await expect(fx.module.connect(g).propose(ownReview, await sign(g, fx, ownReview)))
+          .to.be.revertedWithCustomError(fx.module, "AgentUnknown")
+          .withArgs(g.address);
+        // Impersonating the real agent: neither an empty signature nor its own signature passes.
+        const forged = await buildIntent(fx, { target: g.address, value: parseEther("1") });
+        await expect(fx.module.connect(g).submit(forged, "0x"))
+          .to.be.revertedWithCustomError(fx.module, "IntentSenderNotAgent")
+          .withArgs(g.address, fx.agent.address);
+        await expect(fx.module.connect(g).submit(forged, await sign(g, fx, forged)))
+          .to.be.revertedWithCustomError(fx.module, "IntentSignatureInvalid")
+          .withArgs(fx.agent.address, intentId(fx, forged));
+        const forgedReview = { ...forged, review: true };
+        await expect(fx.module.connect(g).propose(forgedReview, await sign(g, fx, forgedReview)))
+          .to.be.revertedWithCustomError(fx.module, "IntentSignatureInvalid")
+          .withArgs(fx.agent.address, intentId(fx, forgedReview));
+        expect(await fx.module.getNonce(fx.agent.address, 0)).to.equal(0n);
+        await expectTreasuryUntouched(fx);
+      });
+
+      it("cannot approve or execute a queued intent, alone or beside a real co-signer [test_guardian_cannotApproveOrExecuteQueuedIntents]", async function () {
+        const fx = await loadFixture(treasuryFixture);
+        const g = fx.guardian;
+        const q = await queuePayment(fx);
+        await expect(fx.module.connect(g).approve(q.id))
+          .to.be.revertedWithCustomError(fx.module, "CosignerUnknown")
+          .withArgs(g.address);
+        await time.increaseTo(q.eta);
+        await expect(fx.module.connect(g).executeQueued(q.intent, []))
+          .to.be.revertedWithCustomError(fx.module, "ApprovalsInsufficient")
+          .withArgs(q.id, 0n, 2n);
+        // Its own CosignerApproval signature, alone or beside one real co-signer, is refused.
+        const own = { signer: g.address, signature: await approvalSignature(g, fx, q.id) };
+        await expect(fx.module.connect(g).executeQueued(q.intent, [own]))
+          .to.be.revertedWithCustomError(fx.module, "CosignerUnknown")
+          .withArgs(g.address);
+        const mixed = [...(await cosignerSignatures(fx, q.id, [fx.cosigners[0]])), own].sort((a, b) =>
+          BigInt(a.signer) < BigInt(b.signer) ? -1 : 1,
+        );
+        await expect(fx.module.connect(g).executeQueued(q.intent, mixed))
+          .to.be.revertedWithCustomError(fx.module, "CosignerUnknown")
+          .withArgs(g.address);
+        expect(await fx.module.intentStatus(q.id)).to.equal(Status.Queued);
+        await expectTreasuryUntouched(fx);
+      });
+
+      it("moves no funds through the Safe, which knows it neither as a module nor as an owner [test_guardian_cannotMoveFundsThroughTheSafe]", async function () {
+        const fx = await loadFixture(treasuryFixture);
+        const g = fx.guardian;
+        // Not a module of the Safe...
+        const moduleCall = new Interface([
+          "function execTransactionFromModule(address to,uint256 value,bytes data,uint8 operation) returns (bool)",
+        ]);
+        await expect(
+          g.sendTransaction({
+            to: fx.safeAddress,
+            data: moduleCall.encodeFunctionData("execTransactionFromModule", [g.address, parseEther("1"), "0x", 0]),
+          }),
+        ).to.be.revertedWith("GS104");
+        // ...nor an owner: a Safe transaction signed with its key alone is refused.
+        await expect(execSafeCall(fx.safe, [g], g, g.address, "0x", parseEther("1"))).to.be.revertedWith("GS020");
+        await expectTreasuryUntouched(fx);
+      });
+    });
+  });
+
+  describe("pause (Promise 4)", function () {
+    it("stops submit, propose and executeQueued when a guardian pauses [test_pause_byGuardian_blocksSubmitProposeAndExecuteQueued]", async function () {
       // Promise 4: nothing moves while paused.
       const fx = await loadFixture(treasuryFixture);
-      const q = await queueFiveEth(fx);
+      const q = await queuePayment(fx);
       const signatures = await cosignerSignatures(fx, q.id, fx.cosigners);
       await time.increaseTo(q.eta);
 
@@ -109,46 +217,27 @@ describe("EmergencyControls", function () {
       expect(await fx.module.intentStatus(q.id)).to.equal(Status.Queued);
     });
 
-    it("test_pause_byOwner_emitsPaused", async function () {
+    it("lets the owner pause too [test_pause_byOwner_emitsPaused]", async function () {
       const fx = await loadFixture(treasuryFixture);
-      await expect((await owner(fx)).pause())
+      await expect((await moduleAsSafe(fx)).pause())
         .to.emit(fx.module, "Paused")
         .withArgs(fx.safeAddress);
       expect(await fx.module.paused()).to.equal(true);
     });
 
-    it("test_pause_byNonGuardian_revertsModuleCallerNotGuardian", async function () {
-      const fx = await loadFixture(treasuryFixture);
-      for (const caller of [fx.attacker, fx.agent, fx.cosigners[0], fx.relayer]) {
-        await expect(fx.module.connect(caller).pause())
-          .to.be.revertedWithCustomError(fx.module, "ModuleCallerNotGuardian")
-          .withArgs(caller.address);
-      }
-      expect(await fx.module.paused()).to.equal(false);
-    });
-
-    it("test_pause_whenPaused_revertsModuleIsPaused", async function () {
+    it("refuses a second pause with ModuleIsPaused [test_pause_whenPaused_revertsModuleIsPaused]", async function () {
       const fx = await loadFixture(treasuryFixture);
       await fx.module.connect(fx.guardian).pause();
       await expect(fx.module.connect(fx.guardian).pause()).to.be.revertedWithCustomError(fx.module, "ModuleIsPaused");
-      await expect((await owner(fx)).pause()).to.be.revertedWithCustomError(fx.module, "ModuleIsPaused");
+      await expect((await moduleAsSafe(fx)).pause()).to.be.revertedWithCustomError(fx.module, "ModuleIsPaused");
     });
 
-    it("test_unpause_byGuardian_revertsModuleCallerNotOwner", async function () {
+    it("resumes submissions and queued executions when the owner unpauses [test_unpause_byOwner_resumesSubmitAndExecuteQueued]", async function () {
       const fx = await loadFixture(treasuryFixture);
-      await fx.module.connect(fx.guardian).pause();
-      await expect(fx.module.connect(fx.guardian).unpause())
-        .to.be.revertedWithCustomError(fx.module, "ModuleCallerNotOwner")
-        .withArgs(fx.guardian.address, fx.safeAddress);
-      expect(await fx.module.paused()).to.equal(true);
-    });
-
-    it("test_unpause_byOwner_resumesSubmitAndExecuteQueued", async function () {
-      const fx = await loadFixture(treasuryFixture);
-      const q = await queueFiveEth(fx);
+      const q = await queuePayment(fx);
       await fx.module.connect(fx.guardian).pause();
       await time.increaseTo(q.eta);
-      await expect((await owner(fx)).unpause())
+      await expect((await moduleAsSafe(fx)).unpause())
         .to.emit(fx.module, "Unpaused")
         .withArgs(fx.safeAddress);
       expect(await fx.module.paused()).to.equal(false);
@@ -166,19 +255,19 @@ describe("EmergencyControls", function () {
       expect(await ethBalance(fx, fx.alice.address)).to.equal(aliceBefore + parseEther("5") + TENTH);
     });
 
-    it("test_unpause_whenNotPaused_revertsModuleNotPaused", async function () {
+    it("refuses to unpause a module that is not paused with ModuleNotPaused [test_unpause_whenNotPaused_revertsModuleNotPaused]", async function () {
       const fx = await loadFixture(treasuryFixture);
-      const safe = await owner(fx);
+      const safe = await moduleAsSafe(fx);
       await expect(safe.unpause()).to.be.revertedWithCustomError(fx.module, "ModuleNotPaused");
       await safe.pause();
       await safe.unpause();
       await expect(safe.unpause()).to.be.revertedWithCustomError(fx.module, "ModuleNotPaused");
     });
 
-    it("test_cancel_whilePaused_succeeds", async function () {
+    it("still lets a guardian cancel while paused [test_cancel_whilePaused_succeeds]", async function () {
       // A guardian who paused can still cancel what is queued: restricting is never blocked by the pause.
       const fx = await loadFixture(treasuryFixture);
-      const q = await queueFiveEth(fx);
+      const q = await queuePayment(fx);
       await fx.module.connect(fx.guardian).pause();
       await expect(fx.module.connect(fx.guardian).cancel(q.id))
         .to.emit(fx.module, "IntentCancelled")
@@ -186,13 +275,13 @@ describe("EmergencyControls", function () {
       expect(await fx.module.intentStatus(q.id)).to.equal(Status.Cancelled);
     });
 
-    it("test_pause_spanningGracePeriod_queuedIntentExpires", async function () {
+    it("does not extend a queued intent's window: it expires during a long pause [test_pause_spanningGracePeriod_queuedIntentExpires]", async function () {
       // A pause does not extend a queued intent's window: if it ends after eta + gracePeriod the intent is Expired.
       const fx = await loadFixture(treasuryFixture);
-      const q = await queueFiveEth(fx);
+      const q = await queuePayment(fx);
       await fx.module.connect(fx.guardian).pause();
       await time.increaseTo(q.eta + BigInt(DAY));
-      await (await owner(fx)).unpause();
+      await (await moduleAsSafe(fx)).unpause();
       await expect(
         fx.module.connect(fx.relayer).executeQueued(q.intent, await cosignerSignatures(fx, q.id, fx.cosigners)),
       )
@@ -201,11 +290,11 @@ describe("EmergencyControls", function () {
     });
   });
 
-  describe("freeze", function () {
-    it("test_freezeAgent_byGuardian_blocksSubmitProposeAndExecuteQueued", async function () {
+  describe("freeze (Promise 4)", function () {
+    it("stops everything the agent signed, queued intents included, when a guardian freezes it [test_freezeAgent_byGuardian_blocksSubmitProposeAndExecuteQueued]", async function () {
       // Promise 4: nothing moves for a frozen agent.
       const fx = await loadFixture(treasuryFixture);
-      const q = await queueFiveEth(fx);
+      const q = await queuePayment(fx);
       await expect(fx.module.connect(fx.guardian).freezeAgent(fx.agent.address))
         .to.emit(fx.module, "AgentFrozen")
         .withArgs(fx.agent.address, fx.guardian.address, MANUAL);
@@ -234,15 +323,15 @@ describe("EmergencyControls", function () {
       expect(await fx.module.getNonce(fx.agent.address, 0)).to.equal(small.nonce);
     });
 
-    it("test_freezeAgent_byOwner_emitsAgentFrozen", async function () {
+    it("lets the owner freeze too [test_freezeAgent_byOwner_emitsAgentFrozen]", async function () {
       const fx = await loadFixture(treasuryFixture);
-      await expect((await owner(fx)).freezeAgent(fx.agent.address))
+      await expect((await moduleAsSafe(fx)).freezeAgent(fx.agent.address))
         .to.emit(fx.module, "AgentFrozen")
         .withArgs(fx.agent.address, fx.safeAddress, MANUAL);
       expect(await fx.module.isFrozen(fx.agent.address)).to.equal(true);
     });
 
-    it("test_freezeAgent_invalidCalls_revertWithValues", async function () {
+    it("refuses a stranger, an unknown agent and a second freeze, naming the value [test_freezeAgent_invalidCalls_revertWithValues]", async function () {
       const fx = await loadFixture(treasuryFixture);
       await expect(fx.module.connect(fx.attacker).freezeAgent(fx.agent.address))
         .to.be.revertedWithCustomError(fx.module, "ModuleCallerNotGuardian")
@@ -256,7 +345,7 @@ describe("EmergencyControls", function () {
         .withArgs(fx.agent.address);
     });
 
-    it("test_freezeAgent_oneAgent_othersKeepWorking", async function () {
+    it("freezes only that agent [test_freezeAgent_oneAgent_othersKeepWorking]", async function () {
       const fx = await loadFixture(twoAgentsFixture);
       await fx.module.connect(fx.guardian).freezeAgent(fx.agent.address);
       const other = await buildIntent(fx, { agent: fx.agent2.address, value: TENTH });
@@ -266,23 +355,14 @@ describe("EmergencyControls", function () {
       expect(await fx.module.isFrozen(fx.agent2.address)).to.equal(false);
     });
 
-    it("test_unfreezeAgent_byGuardian_revertsModuleCallerNotOwner", async function () {
-      const fx = await loadFixture(treasuryFixture);
-      await fx.module.connect(fx.guardian).freezeAgent(fx.agent.address);
-      await expect(fx.module.connect(fx.guardian).unfreezeAgent(fx.agent.address))
-        .to.be.revertedWithCustomError(fx.module, "ModuleCallerNotOwner")
-        .withArgs(fx.guardian.address, fx.safeAddress);
-      expect(await fx.module.isFrozen(fx.agent.address)).to.equal(true);
-    });
-
-    it("test_unfreezeAgent_byOwner_resumesAndClearsStrikes", async function () {
+    it("resumes the agent and clears its strikes when the owner unfreezes it [test_unfreezeAgent_byOwner_resumesAndClearsStrikes]", async function () {
       const fx = await loadFixture(treasuryFixture);
       await (await submitSigned(fx, await buildIntent(fx, ABOVE_CAP))).wait();
       await (await submitSigned(fx, await buildIntent(fx, ABOVE_CAP))).wait();
       expect(await fx.lens.strikes(fx.moduleAddress, fx.agent.address)).to.equal(2n);
       await fx.module.connect(fx.guardian).freezeAgent(fx.agent.address);
 
-      await expect((await owner(fx)).unfreezeAgent(fx.agent.address))
+      await expect((await moduleAsSafe(fx)).unfreezeAgent(fx.agent.address))
         .to.emit(fx.module, "AgentUnfrozen")
         .withArgs(fx.agent.address, fx.safeAddress);
       expect(await fx.module.isFrozen(fx.agent.address)).to.equal(false);
@@ -298,7 +378,7 @@ describe("EmergencyControls", function () {
       expect(await ethBalance(fx, fx.alice.address)).to.equal(aliceBefore + TENTH);
     });
 
-    it("test_unfreezeAgent_strikeBucketStillCurrent_clearsEveryStrike", async function () {
+    it("clears every strike even while the strike bucket is still current [test_unfreezeAgent_strikeBucketStillCurrent_clearsEveryStrike]", async function () {
       // With the longest strike window (2^32 - 1 s) a bucket spans 2^31 s, longer than the chain has existed, so
       // every strike lands in bucket 0, the bucket number that unfreezing stores: the cleared counts themselves,
       // not an old bucket number, must be what forgets the strikes.
@@ -308,7 +388,7 @@ describe("EmergencyControls", function () {
       await (await submitSigned(fx, await buildIntent(fx, ABOVE_CAP))).wait();
       expect(await fx.lens.strikes(fx.moduleAddress, fx.agent.address)).to.equal(2n);
       await fx.module.connect(fx.guardian).freezeAgent(fx.agent.address);
-      await (await (await owner(fx)).unfreezeAgent(fx.agent.address)).wait();
+      await (await (await moduleAsSafe(fx)).unfreezeAgent(fx.agent.address)).wait();
       expect(await fx.lens.strikes(fx.moduleAddress, fx.agent.address)).to.equal(0n);
 
       // maxStrikes is 3: two more denials leave the agent live, the third freezes it.
@@ -321,8 +401,8 @@ describe("EmergencyControls", function () {
     });
   });
 
-  describe("automatic freeze after strikes", function () {
-    it("test_submit_maxStrikesDenialsWithinWindow_freezesAgent", async function () {
+  describe("strikes: the automatic freeze", function () {
+    it("freezes the agent at maxStrikes denials within the strike window, whatever their reasons [test_submit_maxStrikesDenialsWithinWindow_freezesAgent]", async function () {
       const fx = await loadFixture(treasuryFixture);
       // Three different fence probes: above the hard cap, an asset without a limit, an approval not allowed.
       const probes: [Partial<Intent>, bigint][] = [
@@ -355,22 +435,54 @@ describe("EmergencyControls", function () {
       expect(await fx.usdc.allowance(fx.safeAddress, fx.attacker.address)).to.equal(0n);
     });
 
-    it("test_submit_denialsSpreadBeyondStrikeWindow_neverFreezes", async function () {
+    it("freezes the agent on its maxStrikes-th denial, until the owner unfreezes it and clears the strikes [test_submit_maxStrikesDenials_freezeTheAgent]", async function () {
+      const fx = await loadFixture(treasuryFixture);
+      const strikes = Number(agentConfig().maxStrikes);
+      for (let i = 1; i < strikes; i++) {
+        await expectDenied(fx, await buildIntent(fx, { value: parseEther("50") }), DenyReason.AboveHardCap);
+        expect(await fx.module.isFrozen(fx.agent.address)).to.equal(false);
+      }
+      const last = await buildIntent(fx, { value: parseEther("50") });
+      const tx = submitSigned(fx, last);
+      await expect(tx)
+        .to.emit(fx.module, "IntentDenied")
+        .withArgs(intentId(fx, last), fx.agent.address, DenyReason.AboveHardCap, last.rationale);
+      await expect(tx)
+        .to.emit(fx.module, "AgentFrozen")
+        .withArgs(fx.agent.address, fx.moduleAddress, encodeBytes32String("strikes"));
+      expect(await fx.module.isFrozen(fx.agent.address)).to.equal(true);
+      expect(await fx.lens.strikes(fx.moduleAddress, fx.agent.address)).to.equal(BigInt(strikes));
+      // Frozen: even a valid payment is rejected, and nothing is consumed.
+      const valid = await buildIntent(fx, { value: parseEther("0.1") });
+      const before = await treasuryState(fx);
+      await expect(submitSigned(fx, valid))
+        .to.be.revertedWithCustomError(fx.module, "AgentIsFrozen")
+        .withArgs(fx.agent.address);
+      expect(await treasuryState(fx)).to.deep.equal(before);
+      // The owner unfreezes and the strikes are cleared.
+      await expect((await moduleAsSafe(fx)).unfreezeAgent(fx.agent.address))
+        .to.emit(fx.module, "AgentUnfrozen")
+        .withArgs(fx.agent.address, fx.safeAddress);
+      expect(await fx.lens.strikes(fx.moduleAddress, fx.agent.address)).to.equal(0n);
+      await expect(submitSigned(fx, valid)).to.emit(fx.module, "IntentExecuted");
+    });
+
+    it("never freezes an agent whose maxStrikes is 0 [test_submit_maxStrikesZero_neverFreezes]", async function () {
+      const fx = await loadFixture(treasuryFixture);
+      await (await moduleAsSafe(fx)).setAgent(fx.agent.address, agentConfig({ maxStrikes: 0n }));
+      for (let i = 0; i < 5; i++) {
+        await expectDenied(fx, await buildIntent(fx, { value: parseEther("50") }), DenyReason.AboveHardCap);
+      }
+      expect(await fx.module.isFrozen(fx.agent.address)).to.equal(false);
+    });
+
+    it("never freezes for denials further apart than the strike window [test_submit_denialsSpreadBeyondStrikeWindow_neverFreezes]", async function () {
       const fx = await loadFixture(treasuryFixture);
       const start = BigInt(await time.latest()) + 10n;
       for (let i = 0n; i < 4n; ++i) {
         const { tx } = await submitAt(fx, start + i * (BigInt(DAY) + 1n), ABOVE_CAP);
         await expect(tx).to.emit(fx.module, "IntentDenied").and.not.to.emit(fx.module, "AgentFrozen");
         expect(await fx.lens.strikes(fx.moduleAddress, fx.agent.address)).to.equal(1n);
-      }
-      expect(await fx.module.isFrozen(fx.agent.address)).to.equal(false);
-    });
-
-    it("test_submit_maxStrikesZero_neverFreezes", async function () {
-      const fx = await loadFixture(treasuryFixture);
-      await reconfigure(fx, { maxStrikes: 0n, strikeWindow: 0n });
-      for (let i = 0; i < 5; ++i) {
-        await expect(submitSigned(fx, await buildIntent(fx, ABOVE_CAP))).not.to.emit(fx.module, "AgentFrozen");
       }
       expect(await fx.module.isFrozen(fx.agent.address)).to.equal(false);
     });
@@ -382,7 +494,7 @@ describe("EmergencyControls", function () {
       const half = (window + 1n) / 2n; // ceil(window / 2), also the bucket width
       describe(`when strikeWindow is ${window} s`, function () {
         for (const offset of [0n, 1n, half / 2n, half - 1n]) {
-          it(`test_submit_secondDenial${half - 1n}sLater_offset${offset}_freezes`, async function () {
+          it(`freezes on a second denial ${half - 1n} s after the first, ${offset} s into its bucket [test_submit_secondDenial${half - 1n}sLater_offset${offset}_freezes]`, async function () {
             const fx = await loadFixture(treasuryFixture);
             await reconfigure(fx, { maxStrikes: 2n, strikeWindow: window });
             const s = (await nextBucketStart(half)) + offset;
@@ -393,7 +505,7 @@ describe("EmergencyControls", function () {
             expect(await fx.lens.strikes(fx.moduleAddress, fx.agent.address)).to.equal(2n);
           });
 
-          it(`test_submit_secondDenial${window + 1n}sLater_offset${offset}_doesNotFreeze`, async function () {
+          it(`does not freeze on a second denial ${window + 1n} s after the first, ${offset} s into its bucket [test_submit_secondDenial${window + 1n}sLater_offset${offset}_doesNotFreeze]`, async function () {
             const fx = await loadFixture(treasuryFixture);
             await reconfigure(fx, { maxStrikes: 2n, strikeWindow: window });
             const s = (await nextBucketStart(half)) + offset;
@@ -409,8 +521,8 @@ describe("EmergencyControls", function () {
     }
   });
 
-  describe("rate limit", function () {
-    it("test_submit_burstPastRateLimit_deniedRateLimitedAndFreezesOnStrikes", async function () {
+  describe("the rate limit", function () {
+    it("denies every intent past the limit with RateLimited, each a strike, so a burst freezes the agent [test_submit_burstPastRateLimit_deniedRateLimitedAndFreezesOnStrikes]", async function () {
       const fx = await loadFixture(treasuryFixture);
       await reconfigure(fx, { maxIntentsPerWindow: 3n, rateWindow: BigInt(HOUR) });
       const aliceBefore = await ethBalance(fx, fx.alice.address);
@@ -434,7 +546,7 @@ describe("EmergencyControls", function () {
       expect(await fx.module.getNonce(fx.agent.address, 0)).to.equal(6n);
     });
 
-    it("test_submit_rateCountsQueuedAndDeniedIntents", async function () {
+    it("counts queued and denied intents as well as executed ones [test_submit_rateCountsQueuedAndDeniedIntents]", async function () {
       const fx = await loadFixture(treasuryFixture);
       await reconfigure(fx, { maxIntentsPerWindow: 3n, rateWindow: BigInt(HOUR) });
       await expect(submitSigned(fx, await buildIntent(fx, { value: parseEther("5") }))).to.emit(
@@ -450,7 +562,32 @@ describe("EmergencyControls", function () {
       expect(await fx.module.intentStatus(intentId(fx, fourth))).to.equal(Status.Denied);
     });
 
-    it("test_submit_afterRateWindow_acceptedAgain", async function () {
+    it("denies with RateLimited until the window has passed [test_submit_beyondRateLimit_deniedRateLimitedUntilTheWindowPasses]", async function () {
+      const fx = await loadFixture(treasuryFixture);
+      await (
+        await moduleAsSafe(fx)
+      ).setAgent(fx.agent.address, agentConfig({ maxIntentsPerWindow: 2n, rateWindow: BigInt(HOUR), maxStrikes: 0n }));
+      await expect(submitSigned(fx, await buildIntent(fx, { value: parseEther("0.1") }))).to.emit(
+        fx.module,
+        "IntentExecuted",
+      );
+      // A queued intent counts too.
+      await expect(submitSigned(fx, await buildIntent(fx, { value: parseEther("2") }))).to.emit(
+        fx.module,
+        "IntentQueued",
+      );
+      await expectDenied(fx, await buildIntent(fx, { value: parseEther("0.1") }), DenyReason.RateLimited);
+      expect(await fx.lens.rateCount(fx.moduleAddress, fx.agent.address)).to.equal(3n);
+      await time.increase(HOUR);
+      await expect(
+        submitSigned(
+          fx,
+          await buildIntent(fx, { value: parseEther("0.1"), validUntil: BigInt(await time.latest()) + 100n }),
+        ),
+      ).to.emit(fx.module, "IntentExecuted");
+    });
+
+    it("accepts intents again once the rate window has passed [test_submit_afterRateWindow_acceptedAgain]", async function () {
       const fx = await loadFixture(treasuryFixture);
       await reconfigure(fx, { maxIntentsPerWindow: 1n, rateWindow: BigInt(HOUR) });
       const start = BigInt(await time.latest()) + 10n;
@@ -462,12 +599,40 @@ describe("EmergencyControls", function () {
       );
     });
 
+    it("saturates its counter at 65,535 instead of wrapping, and keeps denying [test_submit_rateCounterAtUint16Max_saturatesAndKeepsDenying]", async function () {
+      const fx = await loadFixture(treasuryFixture);
+      const window = 30n * BigInt(DAY);
+      await (
+        await moduleAsSafe(fx)
+      ).setAgent(fx.agent.address, agentConfig({ maxIntentsPerWindow: 65_535n, rateWindow: window, maxStrikes: 0n }));
+      const width = (window + 1n) / 2n;
+      const start = (BigInt(await time.latest()) / width + 1n) * width;
+      await time.increaseTo(start + 10n);
+      // 65,534 intents already counted in this bucket (a state that takes 65,534 transactions to reach).
+      const bucket = await mappedStructField("_agents", fx.agent.address, "rateBucket");
+      const cur = await mappedStructField("_agents", fx.agent.address, "rateCur");
+      await writeField(fx, bucket, start / width);
+      await writeField(fx, cur, 65_534n);
+      expect(await fx.lens.rateCount(fx.moduleAddress, fx.agent.address)).to.equal(65_534n);
+
+      // The 65,535th intent fits the limit exactly and executes.
+      await expectOutcome(fx, await buildIntent(fx, { value: parseEther("0.1") }), "IntentExecuted");
+      expect(await readField(fx, cur)).to.equal(65_535n);
+      // Past the limit the counter saturates instead of wrapping to 0, so the agent stays rate limited.
+      for (let i = 0; i < 2; i++) {
+        await expectDenied(fx, await buildIntent(fx, { value: parseEther("0.1") }), DenyReason.RateLimited);
+        expect(await readField(fx, cur)).to.equal(65_535n);
+        expect(await fx.lens.rateCount(fx.moduleAddress, fx.agent.address)).to.equal(65_535n);
+      }
+      expect(await fx.module.availableAllowance(fx.agent.address, ETH)).to.equal(parseEther("2.9"));
+    });
+
     // Same bounds as the strike counter: an accepted intent always counts for ceil(window / 2) seconds and never
     // once it is older than `window` seconds. maxIntentsPerWindow 1: the second intent is limited iff the first counts.
     for (const window of [100n, 101n]) {
       const half = (window + 1n) / 2n;
       for (const offset of [0n, half - 1n]) {
-        it(`test_submit_rateWindow${window}_secondIntent${half - 1n}sLater_offset${offset}_rateLimited`, async function () {
+        it(`with a ${window} s window, denies a second intent ${half - 1n} s after the first, ${offset} s into its bucket [test_submit_rateWindow${window}_secondIntent${half - 1n}sLater_offset${offset}_rateLimited]`, async function () {
           const fx = await loadFixture(treasuryFixture);
           await reconfigure(fx, { maxIntentsPerWindow: 1n, rateWindow: window });
           const s = (await nextBucketStart(half)) + offset;
@@ -478,7 +643,7 @@ describe("EmergencyControls", function () {
             .withArgs(second.id, fx.agent.address, DenyReason.RateLimited, second.intent.rationale);
         });
 
-        it(`test_submit_rateWindow${window}_secondIntent${window + 1n}sLater_offset${offset}_accepted`, async function () {
+        it(`with a ${window} s window, accepts a second intent ${window + 1n} s after the first, ${offset} s into its bucket [test_submit_rateWindow${window}_secondIntent${window + 1n}sLater_offset${offset}_accepted]`, async function () {
           const fx = await loadFixture(treasuryFixture);
           await reconfigure(fx, { maxIntentsPerWindow: 1n, rateWindow: window });
           const s = (await nextBucketStart(half)) + offset;
@@ -490,360 +655,5 @@ describe("EmergencyControls", function () {
         });
       }
     }
-  });
-
-  describe("agent validUntil", function () {
-    it("test_submit_atValidUntil_revertsAgentExpired", async function () {
-      // Promise 4: nothing moves for an expired agent. The key is dead from validUntil on.
-      const fx = await loadFixture(treasuryFixture);
-      // After loadFixture the next block takes the wall clock, which may be far past the snapshot: read a fresh block.
-      await mine();
-      const validUntil = BigInt(await time.latest()) + 1000n;
-      await reconfigure(fx, { validUntil });
-      const lastSecond = await submitAt(fx, validUntil - 1n, { value: TENTH });
-      await expect(lastSecond.tx).to.emit(fx.module, "IntentExecuted");
-
-      const tooLate = await buildIntent(fx, { value: TENTH, validUntil: validUntil + BigInt(HOUR) });
-      const signature = await sign(fx.agent, fx, tooLate);
-      await time.setNextBlockTimestamp(validUntil);
-      await expect(fx.module.connect(fx.relayer).submit(tooLate, signature))
-        .to.be.revertedWithCustomError(fx.module, "AgentExpired")
-        .withArgs(fx.agent.address, validUntil, validUntil);
-      const tooLateReview = { ...tooLate, review: true };
-      await expect(fx.module.connect(fx.relayer).propose(tooLateReview, await sign(fx.agent, fx, tooLateReview)))
-        .to.be.revertedWithCustomError(fx.module, "AgentExpired")
-        .withArgs(fx.agent.address, validUntil, validUntil + 1n);
-      // Rejected, not denied: nothing recorded, nonce not consumed.
-      expect(await fx.module.getNonce(fx.agent.address, 0)).to.equal(tooLate.nonce);
-      expect(await fx.module.intentStatus(intentId(fx, tooLate))).to.equal(Status.None);
-      expect(await fx.module.intentStatus(intentId(fx, tooLateReview))).to.equal(Status.None);
-    });
-
-    it("test_executeQueued_agentExpiredSinceQueueing_revertsAgentExpired", async function () {
-      const fx = await loadFixture(treasuryFixture);
-      // After loadFixture the next block takes the wall clock, which may be far past the snapshot: read a fresh block.
-      await mine();
-      const validUntil = BigInt(await time.latest()) + 1000n;
-      await reconfigure(fx, { validUntil });
-      const q = await queueFiveEth(fx);
-      await time.setNextBlockTimestamp(q.eta); // eta (1 h after queueing) is past validUntil
-      const safeBefore = await ethBalance(fx, fx.safeAddress);
-      await expect(
-        fx.module.connect(fx.relayer).executeQueued(q.intent, await cosignerSignatures(fx, q.id, fx.cosigners)),
-      )
-        .to.be.revertedWithCustomError(fx.module, "AgentExpired")
-        .withArgs(fx.agent.address, validUntil, q.eta);
-      expect(await ethBalance(fx, fx.safeAddress)).to.equal(safeBefore);
-    });
-
-    it("test_submit_expiredAgent_rejectedLikeUnknownAgent", async function () {
-      const fx = await loadFixture(treasuryFixture);
-      // Pin the next block's time: after a fixture revert it would otherwise take the wall clock, which on a slow
-      // run can lie beyond `validUntil`.
-      const now = BigInt(await time.latest());
-      await time.setNextBlockTimestamp(now + 1n);
-      const validUntil = now + 100n;
-      await reconfigure(fx, { validUntil });
-      await time.increaseTo(validUntil + 10n);
-      const expired = await buildIntent(fx, { value: TENTH });
-      const unknown = await buildIntent(fx, { agent: fx.bob.address, value: TENTH });
-      const safeBefore = await ethBalance(fx, fx.safeAddress);
-      await expect(submitSigned(fx, expired)).to.be.revertedWithCustomError(fx.module, "AgentExpired");
-      await expect(submitSigned(fx, unknown, fx.bob))
-        .to.be.revertedWithCustomError(fx.module, "AgentUnknown")
-        .withArgs(fx.bob.address);
-      // Both are rejections: no record, no nonce consumed, no strike, nothing moved.
-      for (const [intent, agent] of [
-        [expired, fx.agent.address],
-        [unknown, fx.bob.address],
-      ] as const) {
-        expect(await fx.module.intentStatus(intentId(fx, intent))).to.equal(Status.None);
-        expect(await fx.module.getNonce(agent, 0)).to.equal(0n);
-      }
-      expect(await fx.lens.strikes(fx.moduleAddress, fx.agent.address)).to.equal(0n);
-      expect(await ethBalance(fx, fx.safeAddress)).to.equal(safeBefore);
-    });
-
-    it("test_setAgent_validUntilNotInFuture_revertsAgentConfigInvalid", async function () {
-      const fx = await loadFixture(treasuryFixture);
-      const now = BigInt(await time.latest());
-      await time.setNextBlockTimestamp(now + 1n);
-      await expect((await owner(fx)).setAgent(fx.agent.address, agentConfig({ validUntil: now + 1n })))
-        .to.be.revertedWithCustomError(fx.module, "AgentConfigInvalid")
-        .withArgs(fx.agent.address, encodeBytes32String("validUntil"), now + 1n);
-    });
-
-    it("test_setAgent_extendsValidUntil_revivesExpiredAgent", async function () {
-      const fx = await loadFixture(treasuryFixture);
-      // Pin the next block's time: after a fixture revert it would otherwise take the wall clock, which on a slow
-      // run can lie beyond `validUntil`.
-      const now = BigInt(await time.latest());
-      await time.setNextBlockTimestamp(now + 1n);
-      const validUntil = now + 100n;
-      await reconfigure(fx, { validUntil });
-      await time.increaseTo(validUntil);
-      await reconfigure(fx, { validUntil: validUntil + BigInt(DAY) });
-      await expect(submitSigned(fx, await buildIntent(fx, { value: TENTH }))).to.emit(fx.module, "IntentExecuted");
-    });
-  });
-
-  describe("rotateAgent", function () {
-    /** Spends 2.5 ETH in the auto tier over lanes 0 and 5, one payment carrying an idempotency key. */
-    async function spendBeforeRotation(fx: Treasury) {
-      const keyed = await buildIntent(fx, { value: ONE_ETH, idempotencyKey: id("invoice-42") });
-      await (await submitSigned(fx, keyed)).wait();
-      await (await submitSigned(fx, await buildIntent(fx, { value: ONE_ETH }))).wait();
-      await (await submitSigned(fx, await buildIntent(fx, { value: parseEther("0.5"), lane: 5n }))).wait();
-      return keyed;
-    }
-
-    it("test_rotateAgent_newKeyInheritsPolicyNoncesRecordsAndSpend", async function () {
-      const fx = await loadFixture(twoAgentsFixture);
-      const keyed = await spendBeforeRotation(fx);
-      const before = {
-        config: await fx.module.agentConfig(fx.agent.address),
-        ethLimit: await fx.module.assetLimit(fx.agent.address, ETH),
-        usdcLimit: await fx.module.assetLimit(fx.agent.address, fx.usdcAddress),
-        available: await fx.module.availableAllowance(fx.agent.address, ETH),
-        entries: await fx.lens.spendEntries(fx.moduleAddress, fx.agent.address, ETH),
-        record: await fx.module.idempotencyRecord(fx.agent.address, keyed.idempotencyKey),
-      };
-      expect(before.available).to.equal(parseEther("0.5"));
-
-      await expect((await owner(fx)).rotateAgent(fx.agent.address, fx.freshKey.address))
-        .to.emit(fx.module, "AgentRotated")
-        .withArgs(fx.agent.address, fx.freshKey.address);
-
-      const k = fx.freshKey.address;
-      expect(await fx.module.isAgent(k)).to.equal(true);
-      expect(await fx.module.isAgent(fx.agent.address)).to.equal(false);
-      expect(await fx.module.agentConfig(k)).to.deep.equal(before.config);
-      expect(await fx.module.assetLimit(k, ETH)).to.deep.equal(before.ethLimit);
-      expect(await fx.module.assetLimit(k, fx.usdcAddress)).to.deep.equal(before.usdcLimit);
-      // Promise 8: the same allowance, never restored.
-      expect(await fx.module.availableAllowance(k, ETH)).to.equal(before.available);
-      expect(await fx.module.availableAllowance(fx.agent.address, ETH)).to.equal(0n);
-      expect(await fx.lens.spendEntries(fx.moduleAddress, k, ETH)).to.deep.equal(before.entries);
-      // Nonces of every lane continue.
-      expect(await fx.module.getNonce(k, 0)).to.equal(2n);
-      expect(await fx.module.getNonce(k, 5)).to.equal(packNonce(5n, 1n));
-      expect(await fx.module.idempotencyRecord(k, keyed.idempotencyKey)).to.deep.equal(before.record);
-
-      // The new key pays at the inherited nonce, within what is left.
-      const next = await buildIntent(fx, { agent: k, value: parseEther("0.5") });
-      expect(next.nonce).to.equal(2n);
-      await expect(submitSigned(fx, next, fx.freshKey))
-        .to.emit(fx.module, "IntentExecuted")
-        .withArgs(intentId(fx, next), k, ETH, fx.alice.address, parseEther("0.5"), false, next.rationale);
-      expect(await fx.module.availableAllowance(k, ETH)).to.equal(0n);
-    });
-
-    it("test_rotateAgent_fullWindowSpent_newKeyCannotSpendAutoAgain", async function () {
-      // Promise 8: rotating a key never restores spent allowance.
-      const fx = await loadFixture(twoAgentsFixture);
-      for (let i = 0; i < 3; ++i) await (await submitSigned(fx, await buildIntent(fx, { value: ONE_ETH }))).wait();
-      expect(await fx.module.availableAllowance(fx.agent.address, ETH)).to.equal(0n);
-      await (await owner(fx)).rotateAgent(fx.agent.address, fx.freshKey.address);
-      expect(await fx.module.availableAllowance(fx.freshKey.address, ETH)).to.equal(0n);
-
-      const attempt = await buildIntent(fx, { agent: fx.freshKey.address, value: ONE_ETH });
-      const aliceBefore = await ethBalance(fx, fx.alice.address);
-      await expect(submitSigned(fx, attempt, fx.freshKey)).to.emit(fx.module, "IntentQueued");
-      expect(await ethBalance(fx, fx.alice.address)).to.equal(aliceBefore);
-      // The window slides on as before: a day after the spend, the allowance is back.
-      await time.increase(DAY);
-      expect(await fx.module.availableAllowance(fx.freshKey.address, ETH)).to.equal(parseEther("3"));
-    });
-
-    it("test_rotateAgent_oldKeyRejectedAtOnceAndItsQueuedIntentsDie", async function () {
-      const fx = await loadFixture(twoAgentsFixture);
-      const q = await queueFiveEth(fx);
-      await fx.module.connect(fx.cosigners[0]).approve(q.id);
-      await fx.module.connect(fx.cosigners[1]).approve(q.id);
-      const stale = await buildIntent(fx, { value: TENTH }); // signed with the old key before rotation
-      const staleSignature = await sign(fx.agent, fx, stale);
-      await (await owner(fx)).rotateAgent(fx.agent.address, fx.freshKey.address);
-
-      await expect(fx.module.connect(fx.relayer).submit(stale, staleSignature))
-        .to.be.revertedWithCustomError(fx.module, "AgentUnknown")
-        .withArgs(fx.agent.address);
-      await expect(fx.module.connect(fx.agent).submit(stale, "0x"))
-        .to.be.revertedWithCustomError(fx.module, "AgentUnknown")
-        .withArgs(fx.agent.address);
-      expect(await fx.module.intentStatus(q.id)).to.equal(Status.Cancelled);
-      await time.increaseTo(q.eta);
-      const aliceBefore = await ethBalance(fx, fx.alice.address);
-      await expect(fx.module.connect(fx.relayer).executeQueued(q.intent, []))
-        .to.be.revertedWithCustomError(fx.module, "IntentUnexpectedStatus")
-        .withArgs(q.id, Status.Cancelled, QUEUED_ONLY);
-      expect(await ethBalance(fx, fx.alice.address)).to.equal(aliceBefore);
-    });
-
-    it("test_rotateAgent_idempotencyKeysFollowTheIdentity", async function () {
-      const fx = await loadFixture(twoAgentsFixture);
-      const keyed = await spendBeforeRotation(fx);
-      const originalId = intentId(fx, keyed);
-      await (await owner(fx)).rotateAgent(fx.agent.address, fx.freshKey.address);
-      const k = fx.freshKey.address;
-
-      // The same payment retried under the new key is a replay of the original: nothing moves twice.
-      const retry = await buildIntent(fx, { ...keyed, agent: k, nonce: await fx.module.getNonce(k, 0) });
-      const retrySignature = await sign(fx.freshKey, fx, retry);
-      expect(await fx.module.connect(fx.relayer).submit.staticCall(retry, retrySignature)).to.deep.equal([
-        originalId,
-        Status.Executed,
-      ]);
-      const aliceBefore = await ethBalance(fx, fx.alice.address);
-      await expect(fx.module.connect(fx.relayer).submit(retry, retrySignature))
-        .to.emit(fx.module, "IdempotentReplay")
-        .withArgs(originalId, k, keyed.idempotencyKey);
-      expect(await ethBalance(fx, fx.alice.address)).to.equal(aliceBefore);
-
-      const conflict = await buildIntent(fx, { agent: k, value: TENTH, idempotencyKey: keyed.idempotencyKey });
-      await expect(submitSigned(fx, conflict, fx.freshKey))
-        .to.be.revertedWithCustomError(fx.module, "IdempotencyKeyConflict")
-        .withArgs(k, keyed.idempotencyKey, originalId);
-    });
-
-    it("test_rotateAgent_frozenAgent_newKeyInheritsFreezeAndStrikes", async function () {
-      const fx = await loadFixture(twoAgentsFixture);
-      await (await submitSigned(fx, await buildIntent(fx, ABOVE_CAP))).wait();
-      await fx.module.connect(fx.guardian).freezeAgent(fx.agent.address);
-      await (await owner(fx)).rotateAgent(fx.agent.address, fx.freshKey.address);
-      expect(await fx.module.isFrozen(fx.freshKey.address)).to.equal(true);
-      expect(await fx.lens.strikes(fx.moduleAddress, fx.freshKey.address)).to.equal(1n);
-      await expect(submitSigned(fx, await buildIntent(fx, { agent: fx.freshKey.address, value: TENTH }), fx.freshKey))
-        .to.be.revertedWithCustomError(fx.module, "AgentIsFrozen")
-        .withArgs(fx.freshKey.address);
-    });
-
-    it("test_rotateAgent_toUsedKey_revertsAgentKeyAlreadyUsed", async function () {
-      const fx = await loadFixture(twoAgentsFixture);
-      const safe = await owner(fx);
-      await expect(safe.rotateAgent(fx.agent.address, fx.agent2.address))
-        .to.be.revertedWithCustomError(fx.module, "AgentKeyAlreadyUsed")
-        .withArgs(fx.agent2.address);
-      await safe.removeAgent(fx.agent2.address);
-      await expect(safe.rotateAgent(fx.agent.address, fx.agent2.address))
-        .to.be.revertedWithCustomError(fx.module, "AgentKeyAlreadyUsed")
-        .withArgs(fx.agent2.address);
-      await safe.rotateAgent(fx.agent.address, fx.freshKey.address);
-      // Rotating back to the retired key is refused too.
-      await expect(safe.rotateAgent(fx.freshKey.address, fx.agent.address))
-        .to.be.revertedWithCustomError(fx.module, "AgentKeyAlreadyUsed")
-        .withArgs(fx.agent.address);
-    });
-
-    it("test_setAgent_rotatedOutKey_revertsAgentKeyRetired", async function () {
-      const fx = await loadFixture(twoAgentsFixture);
-      const safe = await owner(fx);
-      await safe.rotateAgent(fx.agent.address, fx.freshKey.address);
-      await expect(safe.setAgent(fx.agent.address, agentConfig()))
-        .to.be.revertedWithCustomError(fx.module, "AgentKeyRetired")
-        .withArgs(fx.agent.address);
-      expect(await fx.module.isAgent(fx.agent.address)).to.equal(false);
-    });
-
-    it("test_rotateAgent_invalidKeys_revertWithValues", async function () {
-      const fx = await loadFixture(twoAgentsFixture);
-      const safe = await owner(fx);
-      await expect(safe.rotateAgent(fx.bob.address, fx.freshKey.address))
-        .to.be.revertedWithCustomError(fx.module, "AgentUnknown")
-        .withArgs(fx.bob.address);
-      for (const bad of [ZeroAddress, fx.safeAddress, fx.moduleAddress]) {
-        await expect(safe.rotateAgent(fx.agent.address, bad))
-          .to.be.revertedWithCustomError(fx.module, "AgentKeyInvalid")
-          .withArgs(bad);
-      }
-      await expect(fx.module.connect(fx.guardian).rotateAgent(fx.agent.address, fx.freshKey.address))
-        .to.be.revertedWithCustomError(fx.module, "ModuleCallerNotOwner")
-        .withArgs(fx.guardian.address, fx.safeAddress);
-    });
-  });
-
-  describe("treasury-wide limit", function () {
-    const FOUR_ETH = parseEther("4");
-
-    it("test_setTreasuryLimit_emitsAndIsReadable", async function () {
-      const fx = await loadFixture(twoAgentsFixture);
-      await expect((await owner(fx)).setTreasuryLimit(ETH, FOUR_ETH, DAY))
-        .to.emit(fx.module, "TreasuryLimitSet")
-        .withArgs(ETH, FOUR_ETH, BigInt(DAY));
-      expect(await fx.lens.treasuryLimit(fx.moduleAddress, ETH)).to.deep.equal([FOUR_ETH, BigInt(DAY), 0n]);
-    });
-
-    it("test_submit_twoAgentsTogether_cannotExceedTreasuryLimitInAutoTier", async function () {
-      // Promise 1 across agents: 2 agents x 3 ETH per day of auto allowance, but the treasury caps both at 4 ETH.
-      const fx = await loadFixture(twoAgentsFixture);
-      await (await owner(fx)).setTreasuryLimit(ETH, FOUR_ETH, DAY);
-      const aliceBefore = await ethBalance(fx, fx.alice.address);
-      for (let i = 0; i < 3; ++i) {
-        await expect(submitSigned(fx, await buildIntent(fx, { value: ONE_ETH }))).to.emit(fx.module, "IntentExecuted");
-      }
-      const fourth = await buildIntent(fx, { agent: fx.agent2.address, value: ONE_ETH });
-      await expect(submitSigned(fx, fourth, fx.agent2)).to.emit(fx.module, "IntentExecuted");
-      // The fifth ether would cross the treasury limit: queued for co-signers, not executed, not denied.
-      const fifth = await buildIntent(fx, { agent: fx.agent2.address, value: ONE_ETH });
-      const fifthId = intentId(fx, fifth);
-      await expect(submitSigned(fx, fifth, fx.agent2)).to.emit(fx.module, "IntentQueued");
-      expect(await fx.module.intentStatus(fifthId)).to.equal(Status.Queued);
-      expect(await ethBalance(fx, fx.alice.address)).to.equal(aliceBefore + FOUR_ETH);
-      expect((await fx.lens.treasuryLimit(fx.moduleAddress, ETH))[2]).to.equal(FOUR_ETH);
-      // availableAllowance ignores the treasury-wide limit (SPEC 5): agent2 has spent only 1 of its 3 ETH.
-      expect(await fx.module.availableAllowance(fx.agent2.address, ETH)).to.equal(parseEther("2"));
-
-      // Co-signers can still let it through; escalated spend does not consume the treasury window.
-      await time.increase(HOUR);
-      await expect(
-        fx.module.connect(fx.relayer).executeQueued(fifth, await cosignerSignatures(fx, fifthId, fx.cosigners)),
-      )
-        .to.emit(fx.module, "IntentExecuted")
-        .withArgs(fifthId, fx.agent2.address, ETH, fx.alice.address, ONE_ETH, true, fifth.rationale);
-      expect(await ethBalance(fx, fx.alice.address)).to.equal(aliceBefore + FOUR_ETH + ONE_ETH);
-      expect((await fx.lens.treasuryLimit(fx.moduleAddress, ETH))[2]).to.equal(FOUR_ETH);
-    });
-
-    it("test_submit_treasuryWindowSlides_autoTierReopens", async function () {
-      const fx = await loadFixture(twoAgentsFixture);
-      await (await owner(fx)).setTreasuryLimit(ETH, ONE_ETH, HOUR);
-      const start = BigInt(await time.latest()) + 10n;
-      await expect((await submitAt(fx, start, { value: ONE_ETH })).tx).to.emit(fx.module, "IntentExecuted");
-      await expect((await submitAt(fx, start + BigInt(HOUR) - 1n, { value: TENTH }, fx.agent2)).tx).to.emit(
-        fx.module,
-        "IntentQueued",
-      );
-      await expect((await submitAt(fx, start + BigInt(HOUR), { value: TENTH }, fx.agent2)).tx).to.emit(
-        fx.module,
-        "IntentExecuted",
-      );
-    });
-
-    it("test_setTreasuryLimit_removed_autoTierUnbounded", async function () {
-      const fx = await loadFixture(twoAgentsFixture);
-      const safe = await owner(fx);
-      await safe.setTreasuryLimit(ETH, ONE_ETH, DAY);
-      await (await submitSigned(fx, await buildIntent(fx, { value: ONE_ETH }))).wait();
-      await expect(
-        submitSigned(fx, await buildIntent(fx, { agent: fx.agent2.address, value: ONE_ETH }), fx.agent2),
-      ).to.emit(fx.module, "IntentQueued");
-      await expect(safe.setTreasuryLimit(ETH, 0, 0))
-        .to.emit(fx.module, "TreasuryLimitSet")
-        .withArgs(ETH, 0n, 0n);
-      expect(await fx.lens.treasuryLimit(fx.moduleAddress, ETH)).to.deep.equal([0n, 0n, 0n]);
-      await expect(
-        submitSigned(fx, await buildIntent(fx, { agent: fx.agent2.address, value: ONE_ETH }), fx.agent2),
-      ).to.emit(fx.module, "IntentExecuted");
-    });
-
-    it("test_setTreasuryLimit_halfZero_revertsTreasuryLimitInvalid", async function () {
-      const fx = await loadFixture(twoAgentsFixture);
-      const safe = await owner(fx);
-      await expect(safe.setTreasuryLimit(ETH, ONE_ETH, 0))
-        .to.be.revertedWithCustomError(fx.module, "TreasuryLimitInvalid")
-        .withArgs(ETH, ONE_ETH, 0n);
-      await expect(safe.setTreasuryLimit(fx.usdcAddress, 0, DAY))
-        .to.be.revertedWithCustomError(fx.module, "TreasuryLimitInvalid")
-        .withArgs(fx.usdcAddress, 0n, BigInt(DAY));
-    });
   });
 });

@@ -1,22 +1,22 @@
 /**
- * EscalationQueue: the state machine of a queued intent, its time boundaries, co-signer approvals (on-chain, EOA and
- * ERC-1271 signatures), co-signer set changes, the blind-signing defence, limits at execution time, failing inner
- * calls and the accounting of escalated spend.
- *
- * Promise 3: escalated intents execute only with the threshold of current co-signers, not before `eta`, never
- * after expiry or cancellation. Every forbidden transition reverts
+ * EscalationQueue (SPEC section 6): what happens to an intent above the auto tier. It waits `escalationDelay` (eta),
+ * then runs through `executeQueued` while `eta <= now < eta + gracePeriod` once `threshold` current co-signers have
+ * approved it, on-chain or by EIP-712 signature (EOA or ERC-1271), in the current co-signer era (v3). It can be
+ * cancelled by a guardian, a co-signer, the owner or its agent. Limits are checked again at execution; a failing
+ * inner call leaves it queued; a stuck intent never blocks another. Every forbidden transition reverts
  * `IntentUnexpectedStatus(intentId, current, expectedStates)` with `expectedStates = 1 << Status.Queued`.
+ *
+ * Promise 3: escalated intents execute only with the threshold of current co-signers, not before `eta`, never after
+ * expiry or cancellation.
  */
 import { expect } from "chai";
 import { loadFixture, time } from "@nomicfoundation/hardhat-network-helpers";
-import { network } from "hardhat";
-import { AbiCoder, ContractTransactionResponse, Log, Result, ZeroAddress, id, parseEther, parseUnits } from "ethers";
+import { ethers, network } from "hardhat";
+import { AbiCoder, ContractTransactionResponse, Log, ZeroAddress, parseEther } from "ethers";
 import type { HardhatEthersSigner } from "@nomicfoundation/hardhat-ethers/signers";
 import {
-  DAY,
   DenyReason,
   ETH,
-  HOUR,
   Status,
   Treasury,
   agentConfig,
@@ -26,44 +26,18 @@ import {
   cosignerSignatures,
   impersonate,
   intentId,
+  moduleAsSafe,
   moduleWithoutCosignersFixture,
   safeCosignerFixture,
   sign,
   submitSigned,
-  tokenPayment,
   treasuryFixture,
-  treasuryState,
   twoAgentsFixture,
 } from "../fixtures";
 import { Intent, hashIntent, signCosignerApproval, signIntent } from "../../sdk/eip712";
 import { execSafeCall } from "../../sdk/safe";
-
-/** `expectedStates` of approve, cancel and executeQueued: only `Queued` is accepted. */
-const QUEUED_ONLY = 1n << Status.Queued;
-const FIVE_ETH = parseEther("5");
-const GRACE = BigInt(DAY);
-const DELAY = BigInt(HOUR);
-
-interface Queued {
-  intent: Intent;
-  id: string;
-  eta: bigint;
-}
-
-/** The Safe itself (impersonated): the module's owner. */
-async function owner(fx: Treasury) {
-  return fx.module.connect(await impersonate(fx.safeAddress));
-}
-
-/** Submits an agent-signed ETH payment above the auto tier (5 ETH to alice by default) and returns it queued. */
-async function queuePayment(fx: Treasury, fields: Partial<Intent> = {}): Promise<Queued> {
-  const intent = await buildIntent(fx, { value: FIVE_ETH, ...fields });
-  const receipt = await (await submitSigned(fx, intent)).wait();
-  const queuedAt = BigInt((await receipt!.getBlock()).timestamp);
-  const id_ = intentId(fx, intent);
-  expect(await fx.module.intentStatus(id_)).to.equal(Status.Queued, "setup: the payment should have been queued");
-  return { intent, id: id_, eta: queuedAt + DELAY };
-}
+import { readField, stateField, writeField } from "../layout";
+import { DELAY, FIVE_ETH, GRACE, QUEUED_ONLY, Queued, ethBalance, queuePayment } from "./helpers";
 
 /** Proposes `intent` as an agent-signed review request (`review` set: always queued) and returns it as signed. */
 async function proposeIntent(fx: Treasury, unsigned: Intent): Promise<Queued> {
@@ -71,22 +45,6 @@ async function proposeIntent(fx: Treasury, unsigned: Intent): Promise<Queued> {
   const receipt = await (await fx.module.connect(fx.relayer).propose(intent, await sign(fx.agent, fx, intent))).wait();
   const queuedAt = BigInt((await receipt!.getBlock()).timestamp);
   return { intent, id: intentId(fx, intent), eta: queuedAt + DELAY };
-}
-
-/** Rebuilds an `Intent` from the `intent` tuple of an `IntentQueued` log. */
-function intentFromLog(tuple: Result): Intent {
-  return {
-    agent: tuple.agent,
-    target: tuple.target,
-    value: tuple.value,
-    data: tuple.data,
-    nonce: tuple.nonce,
-    idempotencyKey: tuple.idempotencyKey,
-    validAfter: tuple.validAfter,
-    validUntil: tuple.validUntil,
-    rationale: tuple.rationale,
-    review: tuple.review,
-  };
 }
 
 /** The signature of a Safe co-signer: its owner signs the SafeMessage wrapping the module's approval digest. */
@@ -99,10 +57,6 @@ async function safeCosignerSignature(fx: Treasury, cosignerSafe: string, safeOwn
     { SafeMessage: [{ name: "message", type: "bytes" }] },
     { message: AbiCoder.defaultAbiCoder().encode(["bytes32"], [digest]) },
   );
-}
-
-async function ethBalance(fx: Treasury, address: string): Promise<bigint> {
-  return fx.deployer.provider.getBalance(address);
 }
 
 async function receiptOf(tx: ContractTransactionResponse) {
@@ -130,9 +84,9 @@ async function inOneBlock(timestamp: bigint, ...send: (() => Promise<ContractTra
 }
 
 describe("EscalationQueue", function () {
-  describe("state machine of a queued intent", function () {
+  describe("the life of a queued intent", function () {
     describe("Queued -> Executed", function () {
-      it("test_executeQueued_thresholdApprovals_executesOnceAndEmits", async function () {
+      it("executes once the threshold has approved, on-chain and by signature, and never again (Promise 3) [test_executeQueued_thresholdApprovals_executesOnceAndEmits]", async function () {
         // Promise 3 (allowed path) and Promise 6 (one outcome, one event).
         const fx = await loadFixture(treasuryFixture);
         const intent = await buildIntent(fx, { value: FIVE_ETH });
@@ -175,7 +129,7 @@ describe("EscalationQueue", function () {
           ["Agent", async (fx) => fx.agent.address, async (fx) => fx.agent],
         ];
       for (const [role, addressOf, signerOf] of cancellers) {
-        it(`test_cancel_by${role}_cancelsAndNothingMoves`, async function () {
+        it(`lets the ${role.toLowerCase()} cancel it, after which nothing moves even with every approval [test_cancel_by${role}_cancelsAndNothingMoves]`, async function () {
           const fx = await loadFixture(treasuryFixture);
           const q = await queuePayment(fx);
           await fx.module.connect(fx.cosigners[0]).approve(q.id);
@@ -195,7 +149,7 @@ describe("EscalationQueue", function () {
         });
       }
 
-      it("test_cancel_byStranger_revertsCancelNotAuthorized", async function () {
+      it("refuses a stranger's or a relayer's cancel with CancelNotAuthorized [test_cancel_byStranger_revertsCancelNotAuthorized]", async function () {
         const fx = await loadFixture(treasuryFixture);
         const q = await queuePayment(fx);
         await expect(fx.module.connect(fx.attacker).cancel(q.id))
@@ -208,7 +162,7 @@ describe("EscalationQueue", function () {
         expect(await fx.module.intentStatus(q.id)).to.equal(Status.Queued);
       });
 
-      it("test_cancel_byAnotherAgent_revertsCancelNotAuthorized", async function () {
+      it("refuses another agent's cancel [test_cancel_byAnotherAgent_revertsCancelNotAuthorized]", async function () {
         const fx = await loadFixture(twoAgentsFixture);
         const q = await queuePayment(fx);
         await expect(fx.module.connect(fx.agent2).cancel(q.id))
@@ -217,22 +171,22 @@ describe("EscalationQueue", function () {
         expect(await fx.module.intentStatus(q.id)).to.equal(Status.Queued);
       });
 
-      it("test_cancel_byRemovedCosigner_revertsCancelNotAuthorized", async function () {
+      it("refuses the cancel of a co-signer no longer in the set [test_cancel_byRemovedCosigner_revertsCancelNotAuthorized]", async function () {
         const fx = await loadFixture(treasuryFixture);
         const q = await queuePayment(fx);
         const [cos1, cos2, cos3] = fx.cosigners;
-        await (await owner(fx)).setCosigners([cos2.address, cos3.address], 2);
+        await (await moduleAsSafe(fx)).setCosigners([cos2.address, cos3.address], 2);
         await expect(fx.module.connect(cos1).cancel(q.id))
           .to.be.revertedWithCustomError(fx.module, "CancelNotAuthorized")
           .withArgs(q.id, cos1.address);
       });
 
-      it("test_removeAgent_queuedIntent_readsCancelledAndStaysDeadAfterReAdding", async function () {
+      it("reads the intents of a removed agent as cancelled, for good, even once it is added again [test_removeAgent_queuedIntent_readsCancelledAndStaysDeadAfterReAdding]", async function () {
         const fx = await loadFixture(treasuryFixture);
         const q = await queuePayment(fx);
         await fx.module.connect(fx.cosigners[0]).approve(q.id);
         await fx.module.connect(fx.cosigners[1]).approve(q.id);
-        const safe = await owner(fx);
+        const safe = await moduleAsSafe(fx);
         await expect(safe.removeAgent(fx.agent.address)).to.emit(fx.module, "AgentRemoved").withArgs(fx.agent.address);
         expect(await fx.module.intentStatus(q.id)).to.equal(Status.Cancelled);
         expect((await fx.module.intent(q.id)).status).to.equal(Status.Cancelled);
@@ -248,28 +202,10 @@ describe("EscalationQueue", function () {
           .to.be.revertedWithCustomError(fx.module, "IntentUnexpectedStatus")
           .withArgs(q.id, Status.Cancelled, QUEUED_ONLY);
       });
-
-      it("test_rotateAgent_queuedIntentOfOldKey_readsCancelled", async function () {
-        const fx = await loadFixture(treasuryFixture);
-        const q = await queuePayment(fx);
-        await fx.module.connect(fx.cosigners[0]).approve(q.id);
-        await fx.module.connect(fx.cosigners[1]).approve(q.id);
-        const newKey = fx.signers[15];
-        await expect((await owner(fx)).rotateAgent(fx.agent.address, newKey.address))
-          .to.emit(fx.module, "AgentRotated")
-          .withArgs(fx.agent.address, newKey.address);
-        expect(await fx.module.intentStatus(q.id)).to.equal(Status.Cancelled);
-        await time.increaseTo(q.eta);
-        const aliceBefore = await ethBalance(fx, fx.alice.address);
-        await expect(fx.module.connect(fx.relayer).executeQueued(q.intent, []))
-          .to.be.revertedWithCustomError(fx.module, "IntentUnexpectedStatus")
-          .withArgs(q.id, Status.Cancelled, QUEUED_ONLY);
-        expect(await ethBalance(fx, fx.alice.address)).to.equal(aliceBefore);
-      });
     });
 
     describe("Queued -> Expired", function () {
-      it("test_intentStatus_atEtaPlusGrace_readsExpired", async function () {
+      it("reads the intent as expired from eta + gracePeriod on [test_intentStatus_atEtaPlusGrace_readsExpired]", async function () {
         const fx = await loadFixture(treasuryFixture);
         const q = await queuePayment(fx);
         await time.increaseTo(q.eta + GRACE - 1n);
@@ -336,7 +272,7 @@ describe("EscalationQueue", function () {
       ];
       for (const [name, status, reach] of states) {
         describe(`when the intent is ${name}`, function () {
-          it(`test_approve_${name}_revertsIntentUnexpectedStatus`, async function () {
+          it(`refuses an approval with IntentUnexpectedStatus [test_approve_${name}_revertsIntentUnexpectedStatus]`, async function () {
             const fx = await loadFixture(treasuryFixture);
             const { id: id_ } = await reach(fx);
             expect(await fx.module.intentStatus(id_)).to.equal(status);
@@ -346,7 +282,7 @@ describe("EscalationQueue", function () {
             expect(await fx.module.hasApproved(id_, fx.cosigners[2].address)).to.equal(false);
           });
 
-          it(`test_cancel_${name}_revertsIntentUnexpectedStatus`, async function () {
+          it(`refuses every canceller with IntentUnexpectedStatus [test_cancel_${name}_revertsIntentUnexpectedStatus]`, async function () {
             const fx = await loadFixture(treasuryFixture);
             const { id: id_ } = await reach(fx);
             for (const canceller of [fx.guardian, fx.cosigners[0], fx.agent, await impersonate(fx.safeAddress)]) {
@@ -357,7 +293,7 @@ describe("EscalationQueue", function () {
             expect(await fx.module.intentStatus(id_)).to.equal(status);
           });
 
-          it(`test_executeQueued_${name}_revertsIntentUnexpectedStatus`, async function () {
+          it(`refuses to execute it, even with every signature, with IntentUnexpectedStatus [test_executeQueued_${name}_revertsIntentUnexpectedStatus]`, async function () {
             const fx = await loadFixture(treasuryFixture);
             const { intent, id: id_ } = await reach(fx);
             const safeBefore = await ethBalance(fx, fx.safeAddress);
@@ -375,7 +311,8 @@ describe("EscalationQueue", function () {
 
   describe("time boundaries", function () {
     // Promise 3: runnable exactly while eta <= now < eta + gracePeriod.
-    it("test_executeQueued_atEtaMinusOne_revertsIntentNotReady", async function () {
+    // Promise 3: runnable exactly while eta <= now < eta + gracePeriod.
+    it("refuses to execute before eta with IntentNotReady, an early approval counting [test_executeQueued_atEtaMinusOne_revertsIntentNotReady]", async function () {
       const fx = await loadFixture(treasuryFixture);
       const q = await queuePayment(fx);
       // Approving before eta is allowed; it does not make the intent ready.
@@ -388,7 +325,7 @@ describe("EscalationQueue", function () {
       expect(await fx.module.intent(q.id)).to.deep.equal([fx.agent.address, q.eta, 1n, Status.Queued]);
     });
 
-    it("test_executeQueued_atEta_executes", async function () {
+    it("executes at exactly eta [test_executeQueued_atEta_executes]", async function () {
       const fx = await loadFixture(treasuryFixture);
       const q = await queuePayment(fx);
       const aliceBefore = await ethBalance(fx, fx.alice.address);
@@ -404,7 +341,7 @@ describe("EscalationQueue", function () {
       expect(await ethBalance(fx, fx.alice.address)).to.equal(aliceBefore + FIVE_ETH);
     });
 
-    it("test_executeQueued_atEtaPlusGraceMinusOne_executes", async function () {
+    it("executes in the last second of the grace period, long after the intent's own validUntil [test_executeQueued_atEtaPlusGraceMinusOne_executes]", async function () {
       const fx = await loadFixture(treasuryFixture);
       const q = await queuePayment(fx);
       const aliceBefore = await ethBalance(fx, fx.alice.address);
@@ -421,12 +358,11 @@ describe("EscalationQueue", function () {
       expect(await ethBalance(fx, fx.alice.address)).to.equal(aliceBefore + FIVE_ETH);
       expect(await fx.module.intentStatus(q.id)).to.equal(Status.Executed);
     });
-
     for (const [label, offset] of [
       ["EtaPlusGrace", 0n],
       ["EtaPlusGracePlusOne", 1n],
     ] as const) {
-      it(`test_executeQueued_at${label}_revertsExpired`, async function () {
+      it(`refuses to execute or cancel at eta + gracePeriod${offset === 0n ? "" : " + 1"}: the intent has expired [test_executeQueued_at${label}_revertsExpired]`, async function () {
         const fx = await loadFixture(treasuryFixture);
         const q = await queuePayment(fx);
         await fx.module.connect(fx.cosigners[0]).approve(q.id);
@@ -446,7 +382,7 @@ describe("EscalationQueue", function () {
     }
 
     describe("when two transactions share one block", function () {
-      it("test_approveThenExecuteQueued_sameBlock_bothSucceed", async function () {
+      it("executes in the block of the approval that completes the threshold [test_approveThenExecuteQueued_sameBlock_bothSucceed]", async function () {
         const fx = await loadFixture(treasuryFixture);
         const q = await queuePayment(fx);
         await fx.module.connect(fx.cosigners[0]).approve(q.id);
@@ -468,7 +404,7 @@ describe("EscalationQueue", function () {
         expect(await fx.module.intentStatus(q.id)).to.equal(Status.Executed);
       });
 
-      it("test_executeQueuedTwice_sameBlock_secondReverts", async function () {
+      it("executes once when two executions share a block (Promise 2) [test_executeQueuedTwice_sameBlock_secondReverts]", async function () {
         // Promise 2: an intentId executes at most once, even twice in one block.
         const fx = await loadFixture(treasuryFixture);
         const q = await queuePayment(fx);
@@ -487,7 +423,7 @@ describe("EscalationQueue", function () {
           .withArgs(q.id, Status.Executed, QUEUED_ONLY);
       });
 
-      it("test_cancelThenExecuteQueued_sameBlock_cancelWins", async function () {
+      it("lets a cancel earlier in the block win [test_cancelThenExecuteQueued_sameBlock_cancelWins]", async function () {
         const fx = await loadFixture(treasuryFixture);
         const q = await queuePayment(fx);
         const signatures = await cosignerSignatures(fx, q.id, fx.cosigners.slice(0, 2));
@@ -505,7 +441,7 @@ describe("EscalationQueue", function () {
           .withArgs(q.id, Status.Cancelled, QUEUED_ONLY);
       });
 
-      it("test_executeQueuedThenCancel_sameBlock_executionWins", async function () {
+      it("lets an execution earlier in the block win [test_executeQueuedThenCancel_sameBlock_executionWins]", async function () {
         const fx = await loadFixture(treasuryFixture);
         const q = await queuePayment(fx);
         const signatures = await cosignerSignatures(fx, q.id, fx.cosigners.slice(0, 2));
@@ -524,7 +460,7 @@ describe("EscalationQueue", function () {
 
   describe("approvals", function () {
     describe("on-chain approve", function () {
-      it("test_approve_cosigner_recordsAndEmits", async function () {
+      it("records a co-signer's approval and emits IntentApproved [test_approve_cosigner_recordsAndEmits]", async function () {
         const fx = await loadFixture(treasuryFixture);
         const q = await queuePayment(fx);
         await expect(fx.module.connect(fx.cosigners[1]).approve(q.id))
@@ -535,7 +471,7 @@ describe("EscalationQueue", function () {
         expect(await fx.module.intent(q.id)).to.deep.equal([fx.agent.address, q.eta, 1n, Status.Queued]);
       });
 
-      it("test_approve_twice_revertsCosignerAlreadyApproved", async function () {
+      it("refuses a second approval by the same co-signer with CosignerAlreadyApproved [test_approve_twice_revertsCosignerAlreadyApproved]", async function () {
         const fx = await loadFixture(treasuryFixture);
         const q = await queuePayment(fx);
         await fx.module.connect(fx.cosigners[0]).approve(q.id);
@@ -545,7 +481,7 @@ describe("EscalationQueue", function () {
         expect((await fx.module.intent(q.id)).approvals).to.equal(1n);
       });
 
-      it("test_approve_nonCosigner_revertsCosignerUnknown", async function () {
+      it("refuses an approval from anyone but a co-signer with CosignerUnknown [test_approve_nonCosigner_revertsCosignerUnknown]", async function () {
         const fx = await loadFixture(treasuryFixture);
         const q = await queuePayment(fx);
         for (const stranger of [fx.attacker, fx.guardian, fx.agent]) {
@@ -556,7 +492,7 @@ describe("EscalationQueue", function () {
         expect((await fx.module.intent(q.id)).approvals).to.equal(0n);
       });
 
-      it("test_executeQueued_twoOnChainApprovalsNoSignatures_executes", async function () {
+      it("executes with two on-chain approvals and no signature [test_executeQueued_twoOnChainApprovalsNoSignatures_executes]", async function () {
         const fx = await loadFixture(treasuryFixture);
         const q = await queuePayment(fx);
         await fx.module.connect(fx.cosigners[0]).approve(q.id);
@@ -569,7 +505,7 @@ describe("EscalationQueue", function () {
     });
 
     describe("EIP-712 signatures", function () {
-      it("test_executeQueued_twoSignatures_executes", async function () {
+      it("executes with two co-signer signatures and no on-chain approval [test_executeQueued_twoSignatures_executes]", async function () {
         const fx = await loadFixture(treasuryFixture);
         const q = await queuePayment(fx);
         const signatures = await cosignerSignatures(fx, q.id, [fx.cosigners[2], fx.cosigners[0]]);
@@ -581,7 +517,7 @@ describe("EscalationQueue", function () {
         expect(await ethBalance(fx, fx.alice.address)).to.equal(aliceBefore + FIVE_ETH);
       });
 
-      it("test_executeQueued_allThreeSignatures_executes", async function () {
+      it("executes with more signatures than the threshold [test_executeQueued_allThreeSignatures_executes]", async function () {
         const fx = await loadFixture(treasuryFixture);
         const q = await queuePayment(fx);
         await time.increaseTo(q.eta);
@@ -591,19 +527,7 @@ describe("EscalationQueue", function () {
         expect(await fx.module.intentStatus(q.id)).to.equal(Status.Executed);
       });
 
-      it("test_executeQueued_mixOfOnChainApprovalAndSignature_executes", async function () {
-        const fx = await loadFixture(treasuryFixture);
-        const q = await queuePayment(fx);
-        await fx.module.connect(fx.cosigners[1]).approve(q.id);
-        await time.increaseTo(q.eta);
-        await expect(
-          fx.module.connect(fx.relayer).executeQueued(q.intent, await cosignerSignatures(fx, q.id, [fx.cosigners[2]])),
-        )
-          .to.emit(fx.module, "IntentExecuted")
-          .withArgs(q.id, fx.agent.address, ETH, fx.alice.address, FIVE_ETH, true, q.intent.rationale);
-      });
-
-      it("test_executeQueued_sameCosignerOnChainAndSigned_countsOnce", async function () {
+      it("counts once a co-signer who approved on-chain and signed [test_executeQueued_sameCosignerOnChainAndSigned_countsOnce]", async function () {
         const fx = await loadFixture(treasuryFixture);
         const q = await queuePayment(fx);
         await fx.module.connect(fx.cosigners[1]).approve(q.id);
@@ -615,7 +539,7 @@ describe("EscalationQueue", function () {
           .withArgs(q.id, 1n, 2n);
       });
 
-      it("test_executeQueued_signersDescending_revertsCosignerSignaturesUnordered", async function () {
+      it("refuses signatures whose signers are not in ascending order [test_executeQueued_signersDescending_revertsCosignerSignaturesUnordered]", async function () {
         const fx = await loadFixture(treasuryFixture);
         const q = await queuePayment(fx);
         const ascending = await cosignerSignatures(fx, q.id, fx.cosigners.slice(0, 2));
@@ -626,7 +550,7 @@ describe("EscalationQueue", function () {
           .withArgs(descending[0].signer, descending[1].signer);
       });
 
-      it("test_executeQueued_duplicateSigner_revertsCosignerSignaturesUnordered", async function () {
+      it("refuses the same signer twice [test_executeQueued_duplicateSigner_revertsCosignerSignaturesUnordered]", async function () {
         const fx = await loadFixture(treasuryFixture);
         const q = await queuePayment(fx);
         const [one] = await cosignerSignatures(fx, q.id, [fx.cosigners[0]]);
@@ -637,7 +561,7 @@ describe("EscalationQueue", function () {
         expect(await fx.module.intentStatus(q.id)).to.equal(Status.Queued);
       });
 
-      it("test_executeQueued_nonCosignerSigner_revertsCosignerUnknown", async function () {
+      it("refuses a stranger's signature with CosignerUnknown, even beside enough real ones [test_executeQueued_nonCosignerSigner_revertsCosignerUnknown]", async function () {
         const fx = await loadFixture(treasuryFixture);
         const q = await queuePayment(fx);
         // Enough real co-signers plus a stranger: the stranger's signature is refused, not ignored.
@@ -648,7 +572,7 @@ describe("EscalationQueue", function () {
           .withArgs(fx.attacker.address);
       });
 
-      it("test_executeQueued_signatureByAnotherKey_revertsCosignerSignatureInvalid", async function () {
+      it("refuses a signature made by another key than the named co-signer's [test_executeQueued_signatureByAnotherKey_revertsCosignerSignatureInvalid]", async function () {
         const fx = await loadFixture(treasuryFixture);
         const q = await queuePayment(fx);
         // The attacker signs and claims to be cos1.
@@ -659,7 +583,7 @@ describe("EscalationQueue", function () {
           .withArgs(fx.cosigners[0].address, q.id);
       });
 
-      it("test_executeQueued_malformedSignature_revertsCosignerSignatureInvalid", async function () {
+      it("refuses a corrupted, truncated or empty signature [test_executeQueued_malformedSignature_revertsCosignerSignatureInvalid]", async function () {
         const fx = await loadFixture(treasuryFixture);
         const q = await queuePayment(fx);
         const [good] = await cosignerSignatures(fx, q.id, [fx.cosigners[1]]);
@@ -673,7 +597,7 @@ describe("EscalationQueue", function () {
         }
       });
 
-      it("test_executeQueued_signatureForAnotherModule_revertsCosignerSignatureInvalid", async function () {
+      it("refuses an approval signed for another module (Promise 7) [test_executeQueued_signatureForAnotherModule_revertsCosignerSignatureInvalid]", async function () {
         // Promise 7: an approval signed for one module (domain) is worthless on another.
         const fx = await loadFixture(treasuryFixture);
         const q = await queuePayment(fx);
@@ -694,7 +618,7 @@ describe("EscalationQueue", function () {
           .withArgs(fx.cosigners[0].address, q.id);
       });
 
-      it("test_executeQueued_tooFewApprovals_revertsApprovalsInsufficient", async function () {
+      it("refuses to execute below the threshold with ApprovalsInsufficient, counting what it has [test_executeQueued_tooFewApprovals_revertsApprovalsInsufficient]", async function () {
         const fx = await loadFixture(treasuryFixture);
         const q = await queuePayment(fx);
         await time.increaseTo(q.eta);
@@ -711,7 +635,7 @@ describe("EscalationQueue", function () {
     });
 
     describe("when a co-signer is itself a Safe (ERC-1271)", function () {
-      it("test_executeQueued_safeCosignerSignature_executes", async function () {
+      it("accepts a Safe co-signer's signature, made by its owner over the Safe's message [test_executeQueued_safeCosignerSignature_executes]", async function () {
         const fx = await loadFixture(safeCosignerFixture);
         expect(await fx.module.cosigners()).to.deep.equal([fx.cosigners[0].address, fx.cosignerSafeAddress]);
         const q = await queuePayment(fx);
@@ -730,7 +654,7 @@ describe("EscalationQueue", function () {
         expect(await ethBalance(fx, fx.alice.address)).to.equal(aliceBefore + FIVE_ETH);
       });
 
-      it("test_approve_bySafeCosignerTransaction_counts", async function () {
+      it("counts a Safe co-signer's on-chain approval made through its own Safe transaction [test_approve_bySafeCosignerTransaction_counts]", async function () {
         const fx = await loadFixture(safeCosignerFixture);
         const q = await queuePayment(fx);
         // The co-signer Safe approves on-chain through its own owner-signed Safe transaction.
@@ -752,7 +676,7 @@ describe("EscalationQueue", function () {
         await expect(fx.module.connect(fx.relayer).executeQueued(q.intent, [])).to.emit(fx.module, "IntentExecuted");
       });
 
-      it("test_executeQueued_safeCosignerSignedByNonOwner_revertsCosignerSignatureInvalid", async function () {
+      it("refuses a Safe co-signer's signature made by someone who is not its owner [test_executeQueued_safeCosignerSignedByNonOwner_revertsCosignerSignatureInvalid]", async function () {
         const fx = await loadFixture(safeCosignerFixture);
         const q = await queuePayment(fx);
         const forged = await safeCosignerSignature(fx, fx.cosignerSafeAddress, fx.attacker, q.id);
@@ -766,7 +690,7 @@ describe("EscalationQueue", function () {
           .withArgs(fx.cosignerSafeAddress, q.id);
       });
 
-      it("test_executeQueued_safeOwnerSignatureForAnotherIntent_revertsCosignerSignatureInvalid", async function () {
+      it("refuses a Safe co-signer's signature for another intent [test_executeQueued_safeOwnerSignatureForAnotherIntent_revertsCosignerSignatureInvalid]", async function () {
         const fx = await loadFixture(safeCosignerFixture);
         const first = await queuePayment(fx);
         const second = await queuePayment(fx, { target: fx.bob.address });
@@ -783,8 +707,43 @@ describe("EscalationQueue", function () {
     });
   });
 
-  describe("co-signer set changes", function () {
-    it("test_setCosigners_removedCosigner_pendingApprovalVoidedAtOnce", async function () {
+  describe("setCosigners", function () {
+    it("refuses a threshold of 0 or above the members, more than 20 members, address(0) and a repeated member; 20 members is the maximum [test_setCosigners_invalidSets_revertWithTheirErrors]", async function () {
+      const fx = await loadFixture(treasuryFixture);
+      const owner = await moduleAsSafe(fx);
+      const three = fx.cosigners.map((c) => c.address);
+      await expect(owner.setCosigners(three, 0))
+        .to.be.revertedWithCustomError(fx.module, "CosignerThresholdInvalid")
+        .withArgs(0n, 3n);
+      await expect(owner.setCosigners(three, 4))
+        .to.be.revertedWithCustomError(fx.module, "CosignerThresholdInvalid")
+        .withArgs(4n, 3n);
+      await expect(owner.setCosigners([], 1))
+        .to.be.revertedWithCustomError(fx.module, "CosignerThresholdInvalid")
+        .withArgs(1n, 0n);
+      const many = Array.from({ length: 21 }, (_, i) =>
+        ethers.getAddress("0x" + (i + 1).toString(16).padStart(40, "0")),
+      );
+      await expect(owner.setCosigners(many, 2))
+        .to.be.revertedWithCustomError(fx.module, "CosignerSetTooLarge")
+        .withArgs(21n, 20n);
+      await expect(owner.setCosigners([three[0], ZeroAddress], 1))
+        .to.be.revertedWithCustomError(fx.module, "CosignerInvalid")
+        .withArgs(ZeroAddress);
+      await expect(owner.setCosigners([three[0], three[1], three[0]], 2))
+        .to.be.revertedWithCustomError(fx.module, "CosignerInvalid")
+        .withArgs(three[0]);
+      expect(await fx.module.cosigners()).to.deep.equal(three);
+      expect(await fx.module.threshold()).to.equal(2n);
+      // Twenty members is the maximum, and allowed.
+      await expect(owner.setCosigners(many.slice(0, 20), 20))
+        .to.emit(fx.module, "CosignersSet")
+        .withArgs(many.slice(0, 20), 20n);
+      expect(await fx.module.cosigners()).to.deep.equal(many.slice(0, 20));
+      expect(await fx.module.threshold()).to.equal(20n);
+    });
+
+    it("voids a removed co-signer's approval and signature at once [test_setCosigners_removedCosigner_pendingApprovalVoidedAtOnce]", async function () {
       const fx = await loadFixture(treasuryFixture);
       const [cos1, cos2, cos3] = fx.cosigners;
       const q = await queuePayment(fx);
@@ -794,7 +753,7 @@ describe("EscalationQueue", function () {
       // Before the change, cos1's approval plus cos2's signature would execute.
       await fx.module.connect(fx.relayer).executeQueued.staticCall(q.intent, byCos2);
 
-      await expect((await owner(fx)).setCosigners([cos2.address, cos3.address], 2))
+      await expect((await moduleAsSafe(fx)).setCosigners([cos2.address, cos3.address], 2))
         .to.emit(fx.module, "CosignersSet")
         .withArgs([cos2.address, cos3.address], 2n);
       expect(await fx.module.hasApproved(q.id, cos1.address)).to.equal(false);
@@ -817,13 +776,13 @@ describe("EscalationQueue", function () {
       expect(await ethBalance(fx, fx.alice.address)).to.equal(aliceBefore);
     });
 
-    it("test_setCosigners_reAddedCosigner_oldApprovalStaysVoid", async function () {
+    it("keeps an old approval void when its co-signer is added again: it approves again [test_setCosigners_reAddedCosigner_oldApprovalStaysVoid]", async function () {
       const fx = await loadFixture(treasuryFixture);
       const [cos1, cos2, cos3] = fx.cosigners;
       const q = await queuePayment(fx);
       await fx.module.connect(cos1).approve(q.id);
       const byCos2 = await cosignerSignatures(fx, q.id, [cos2]);
-      const safe = await owner(fx);
+      const safe = await moduleAsSafe(fx);
       await safe.setCosigners([cos2.address, cos3.address], 2);
       await safe.setCosigners([cos1.address, cos2.address, cos3.address], 2);
       expect(await fx.module.hasApproved(q.id, cos1.address)).to.equal(false);
@@ -847,7 +806,7 @@ describe("EscalationQueue", function () {
         .withArgs(q.id, fx.agent.address, ETH, fx.alice.address, FIVE_ETH, true, q.intent.rationale);
     });
 
-    it("test_setCosigners_membershipOrOrderChange_voidsEveryPendingApproval", async function () {
+    it("voids every pending approval on any change of the members or of their order [test_setCosigners_membershipOrOrderChange_voidsEveryPendingApproval]", async function () {
       // Documented rule (IAgentTreasuryModule.setCosigners): any change of the members or of their order starts a
       // new era; remaining co-signers approve again or sign. A reorder must never credit one member's approval to
       // another.
@@ -856,7 +815,7 @@ describe("EscalationQueue", function () {
       const q = await queuePayment(fx);
       await fx.module.connect(cos1).approve(q.id);
       await fx.module.connect(cos2).approve(q.id);
-      const safe = await owner(fx);
+      const safe = await moduleAsSafe(fx);
       await safe.setCosigners([cos3.address, cos2.address, cos1.address], 2);
       for (const c of fx.cosigners) expect(await fx.module.hasApproved(q.id, c.address)).to.equal(false);
       expect((await fx.module.intent(q.id)).approvals).to.equal(0n);
@@ -870,12 +829,12 @@ describe("EscalationQueue", function () {
       ).to.emit(fx.module, "IntentExecuted");
     });
 
-    it("test_setCosigners_lowerThreshold_cancelledIntentStaysCancelled", async function () {
+    it("never revives a cancelled intent by lowering the threshold [test_setCosigners_lowerThreshold_cancelledIntentStaysCancelled]", async function () {
       const fx = await loadFixture(treasuryFixture);
       const q = await queuePayment(fx);
       await fx.module.connect(fx.cosigners[0]).approve(q.id);
       await fx.module.connect(fx.guardian).cancel(q.id);
-      const safe = await owner(fx);
+      const safe = await moduleAsSafe(fx);
       await safe.setCosigners(
         fx.cosigners.map((c) => c.address),
         1,
@@ -890,7 +849,7 @@ describe("EscalationQueue", function () {
       expect(await ethBalance(fx, fx.alice.address)).to.equal(aliceBefore);
     });
 
-    it("test_setCosigners_lowerThreshold_appliesToQueuedIntentAtExecution", async function () {
+    it("applies a lowered threshold to what is queued, at execution [test_setCosigners_lowerThreshold_appliesToQueuedIntentAtExecution]", async function () {
       // The threshold is read at execution time: the owner's decision to lower it applies to what is still queued.
       const fx = await loadFixture(treasuryFixture);
       const q = await queuePayment(fx);
@@ -899,7 +858,7 @@ describe("EscalationQueue", function () {
       await expect(fx.module.connect(fx.relayer).executeQueued(q.intent, []))
         .to.be.revertedWithCustomError(fx.module, "ApprovalsInsufficient")
         .withArgs(q.id, 1n, 2n);
-      const safe = await owner(fx);
+      const safe = await moduleAsSafe(fx);
       await safe.setCosigners(
         fx.cosigners.map((c) => c.address),
         1,
@@ -908,38 +867,10 @@ describe("EscalationQueue", function () {
       expect(await fx.module.hasApproved(q.id, fx.cosigners[0].address)).to.equal(true);
       await expect(fx.module.connect(fx.relayer).executeQueued(q.intent, [])).to.emit(fx.module, "IntentExecuted");
     });
-
-    it("test_setCosigners_invalidSets_revertWithValues", async function () {
-      const fx = await loadFixture(treasuryFixture);
-      const safe = await owner(fx);
-      const members = fx.cosigners.map((c) => c.address);
-      await expect(safe.setCosigners(members, 0))
-        .to.be.revertedWithCustomError(fx.module, "CosignerThresholdInvalid")
-        .withArgs(0n, 3n);
-      await expect(safe.setCosigners(members, 4))
-        .to.be.revertedWithCustomError(fx.module, "CosignerThresholdInvalid")
-        .withArgs(4n, 3n);
-      await expect(safe.setCosigners([], 1))
-        .to.be.revertedWithCustomError(fx.module, "CosignerThresholdInvalid")
-        .withArgs(1n, 0n);
-      await expect(safe.setCosigners([members[0], ZeroAddress], 1))
-        .to.be.revertedWithCustomError(fx.module, "CosignerInvalid")
-        .withArgs(ZeroAddress);
-      await expect(safe.setCosigners([members[0], members[1], members[0]], 2))
-        .to.be.revertedWithCustomError(fx.module, "CosignerInvalid")
-        .withArgs(members[0]);
-      const many = Array.from({ length: 21 }, (_, i) => "0x" + (i + 1).toString(16).padStart(40, "0"));
-      await expect(safe.setCosigners(many, 2))
-        .to.be.revertedWithCustomError(fx.module, "CosignerSetTooLarge")
-        .withArgs(21n, 20n);
-      // 20 members is the maximum and is accepted.
-      await expect(safe.setCosigners(many.slice(0, 20), 20)).to.emit(fx.module, "CosignersSet");
-      expect(await fx.module.threshold()).to.equal(20n);
-    });
   });
 
-  describe("co-signer era (v3)", function () {
-    it("test_cosignerEra_afterTheFixturesSetCosigners_isOne", async function () {
+  describe("the co-signer era (v3)", function () {
+    it("is 0 on a fresh clone and 1 after the first setCosigners [test_cosignerEra_afterTheFixturesSetCosigners_isOne]", async function () {
       // A fresh clone starts at era 0; the fixture's one setCosigners (3 members, threshold 2) starts era 1.
       const fx = await loadFixture(moduleWithoutCosignersFixture);
       expect(await fx.bare.cosignerEra()).to.equal(0n);
@@ -947,10 +878,10 @@ describe("EscalationQueue", function () {
       expect(await fx.module.cosigners()).to.deep.equal(fx.cosigners.map((c) => c.address));
     });
 
-    it("test_setCosigners_memberChange_incrementsEra_thresholdOnlyChange_keepsIt", async function () {
+    it("starts anew at every change of the members or of their order, and stays on a threshold-only change [test_setCosigners_memberChange_incrementsEra_thresholdOnlyChange_keepsIt]", async function () {
       const fx = await loadFixture(treasuryFixture);
       const [cos1, cos2, cos3] = fx.cosigners.map((c) => c.address);
-      const safe = await owner(fx);
+      const safe = await moduleAsSafe(fx);
       // The threshold alone: same era.
       await expect(safe.setCosigners([cos1, cos2, cos3], 3)).to.emit(fx.module, "CosignersSet").withArgs([cos1, cos2, cos3], 3n);
       expect(await fx.module.cosignerEra()).to.equal(1n);
@@ -968,11 +899,11 @@ describe("EscalationQueue", function () {
       expect(await fx.module.cosignerEra()).to.equal(4n);
     });
 
-    it("test_executeQueued_thresholdOnlyChange_earlierSignaturesStillCount", async function () {
+    it("keeps counting signatures made before a threshold-only change [test_executeQueued_thresholdOnlyChange_earlierSignaturesStillCount]", async function () {
       const fx = await loadFixture(treasuryFixture);
       const q = await queuePayment(fx);
       const signatures = await cosignerSignatures(fx, q.id, fx.cosigners.slice(0, 2));
-      await (await owner(fx)).setCosigners(fx.cosigners.map((c) => c.address), 1);
+      await (await moduleAsSafe(fx)).setCosigners(fx.cosigners.map((c) => c.address), 1);
       await time.increaseTo(q.eta);
       const aliceBefore = await ethBalance(fx, fx.alice.address);
       await expect(fx.module.connect(fx.relayer).executeQueued(q.intent, signatures))
@@ -981,13 +912,13 @@ describe("EscalationQueue", function () {
       expect(await ethBalance(fx, fx.alice.address)).to.equal(aliceBefore + FIVE_ETH);
     });
 
-    it("test_executeQueued_signatureOfEarlierEra_revertsCosignerSignatureInvalidEvenAfterReadd", async function () {
+    it("voids signatures naming an earlier or a future era, even from a re-added member [test_executeQueued_signatureOfEarlierEra_revertsCosignerSignatureInvalidEvenAfterReadd]", async function () {
       const fx = await loadFixture(treasuryFixture);
       const [cos1, cos2, cos3] = fx.cosigners;
       const q = await queuePayment(fx);
       const era1 = await fx.module.cosignerEra();
       const oldByCos1 = await approvalSignature(cos1, fx, q.id);
-      const safe = await owner(fx);
+      const safe = await moduleAsSafe(fx);
       await safe.setCosigners([cos2.address, cos3.address], 2);
       await safe.setCosigners([cos1.address, cos2.address, cos3.address], 2);
       const era3 = await fx.module.cosignerEra();
@@ -1015,31 +946,32 @@ describe("EscalationQueue", function () {
         .withArgs(q.id, fx.agent.address, ETH, fx.alice.address, FIVE_ETH, true, q.intent.rationale);
       expect(await ethBalance(fx, fx.alice.address)).to.equal(aliceBefore + FIVE_ETH);
     });
+
+    it("refuses a change of members once the era is exhausted, but still changes the threshold [test_setCosigners_eraExhausted_revertsForNewMembersButThresholdStillChanges]", async function () {
+      const fx = await loadFixture(treasuryFixture);
+      const owner = await moduleAsSafe(fx);
+      const members = fx.cosigners.map((c) => c.address);
+      // The era after 65,535 membership changes.
+      const era = await stateField("_cosignerEra");
+      await writeField(fx, era, 65_535n);
+
+      await expect(owner.setCosigners([members[0], members[1]], 2))
+        .to.be.revertedWithCustomError(fx.module, "CosignerEraExhausted")
+        .withArgs(65_535n);
+      await expect(owner.setCosigners([members[1], members[0], members[2]], 2))
+        .to.be.revertedWithCustomError(fx.module, "CosignerEraExhausted")
+        .withArgs(65_535n);
+      expect(await fx.module.cosigners()).to.deep.equal(members);
+
+      // The same members in the same order need no new era: only the threshold changes.
+      await expect(owner.setCosigners(members, 3)).to.emit(fx.module, "CosignersSet").withArgs(members, 3n);
+      expect(await fx.module.threshold()).to.equal(3n);
+      expect(await readField(fx, era)).to.equal(65_535n);
+    });
   });
 
-  describe("blind-signing defence", function () {
-    it("test_hashIntent_everyField_changesIntentId", async function () {
-      const fx = await loadFixture(treasuryFixture);
-      const base = await buildIntent(fx, { value: FIVE_ETH });
-      const baseId = await fx.module.hashIntent(base);
-      expect(baseId).to.equal(intentId(fx, base));
-      const changes: Partial<Intent>[] = [
-        { agent: fx.bob.address },
-        { target: fx.bob.address },
-        { value: FIVE_ETH + 1n },
-        { data: "0x00" },
-        { nonce: base.nonce + 1n },
-        { idempotencyKey: id("another key") },
-        { validAfter: base.validAfter + 1n },
-        { validUntil: base.validUntil + 1n },
-        { rationale: id("another reason") },
-      ];
-      for (const change of changes) {
-        expect(await fx.module.hashIntent({ ...base, ...change })).to.not.equal(baseId, Object.keys(change)[0]);
-      }
-    });
-
-    it("test_executeQueued_modifiedAmountWithOriginalApprovals_revertsStatusNone", async function () {
+  describe("the blind-signing defence", function () {
+    it("takes a modified intent for another intent, never queued: the original's approvals do not carry over [test_executeQueued_modifiedAmountWithOriginalApprovals_revertsStatusNone]", async function () {
       const fx = await loadFixture(treasuryFixture);
       const q = await queuePayment(fx);
       await fx.module.connect(fx.cosigners[0]).approve(q.id);
@@ -1059,7 +991,7 @@ describe("EscalationQueue", function () {
       expect(await ethBalance(fx, fx.alice.address)).to.equal(aliceBefore + FIVE_ETH);
     });
 
-    it("test_executeQueued_modifiedRecipientAlsoQueued_originalApprovalsDoNotCount", async function () {
+    it("does not count the original's approvals for a modified intent that was queued too [test_executeQueued_modifiedRecipientAlsoQueued_originalApprovalsDoNotCount]", async function () {
       const fx = await loadFixture(treasuryFixture);
       const original = await queuePayment(fx);
       await fx.module.connect(fx.cosigners[0]).approve(original.id);
@@ -1081,11 +1013,11 @@ describe("EscalationQueue", function () {
   });
 
   describe("limits at execution time", function () {
-    it("test_executeQueued_hardCapLoweredBelowAmount_revertsIntentPolicyViolation", async function () {
+    it("refuses to execute above a hard cap lowered since queueing, with IntentPolicyViolation, leaving it queued [test_executeQueued_hardCapLoweredBelowAmount_revertsIntentPolicyViolation]", async function () {
       const fx = await loadFixture(treasuryFixture);
       const q = await queuePayment(fx);
       const signatures = await cosignerSignatures(fx, q.id, fx.cosigners.slice(0, 2));
-      await (await owner(fx)).setAssetLimit(fx.agent.address, ETH, { ...fx.ethLimit, escalatedPerTx: parseEther("4") });
+      await (await moduleAsSafe(fx)).setAssetLimit(fx.agent.address, ETH, { ...fx.ethLimit, escalatedPerTx: parseEther("4") });
       await time.increaseTo(q.eta);
       await expect(fx.module.connect(fx.relayer).executeQueued(q.intent, signatures))
         .to.be.revertedWithCustomError(fx.module, "IntentPolicyViolation")
@@ -1093,11 +1025,11 @@ describe("EscalationQueue", function () {
       expect(await fx.module.intentStatus(q.id)).to.equal(Status.Queued);
     });
 
-    it("test_executeQueued_assetLimitRemoved_revertsIntentPolicyViolation", async function () {
+    it("refuses to execute once the asset's limit is removed [test_executeQueued_assetLimitRemoved_revertsIntentPolicyViolation]", async function () {
       const fx = await loadFixture(treasuryFixture);
       const q = await queuePayment(fx);
       await (
-        await owner(fx)
+        await moduleAsSafe(fx)
       ).setAssetLimit(fx.agent.address, ETH, {
         autoPerTx: 0n,
         autoPerWindow: 0n,
@@ -1112,12 +1044,12 @@ describe("EscalationQueue", function () {
         .withArgs(q.id, DenyReason.AssetNotAllowed);
     });
 
-    it("test_executeQueued_allowedCallRemoved_revertsIntentPolicyViolation", async function () {
+    it("refuses a call no longer allowed, and runs it once it is allowed again [test_executeQueued_allowedCallRemoved_revertsIntentPolicyViolation]", async function () {
       const fx = await loadFixture(callTargetFixture);
       const data = fx.target.interface.encodeFunctionData("ping", [7n]);
       const q = await proposeIntent(fx, await buildIntent(fx, { target: fx.targetAddress, data }));
       const selector = fx.target.interface.getFunction("ping").selector;
-      await (await owner(fx)).setAllowedCall(fx.agent.address, fx.targetAddress, selector, false);
+      await (await moduleAsSafe(fx)).setAllowedCall(fx.agent.address, fx.targetAddress, selector, false);
       await time.increaseTo(q.eta);
       await expect(
         fx.module.connect(fx.relayer).executeQueued(q.intent, await cosignerSignatures(fx, q.id, fx.cosigners)),
@@ -1126,7 +1058,7 @@ describe("EscalationQueue", function () {
         .withArgs(q.id, DenyReason.TargetNotAllowed);
       expect(await fx.target.pings()).to.equal(0n);
       // Allowed again (the owner's decision), the same queued intent runs.
-      await (await owner(fx)).setAllowedCall(fx.agent.address, fx.targetAddress, selector, true);
+      await (await moduleAsSafe(fx)).setAllowedCall(fx.agent.address, fx.targetAddress, selector, true);
       await expect(
         fx.module.connect(fx.relayer).executeQueued(q.intent, await cosignerSignatures(fx, q.id, fx.cosigners)),
       )
@@ -1134,10 +1066,10 @@ describe("EscalationQueue", function () {
         .withArgs(fx.safeAddress, 0n, 7n);
     });
 
-    it("test_executeQueued_recipientOutsideNewAllowlist_revertsIntentPolicyViolation", async function () {
+    it("refuses a payment to a recipient outside a new allowlist [test_executeQueued_recipientOutsideNewAllowlist_revertsIntentPolicyViolation]", async function () {
       const fx = await loadFixture(treasuryFixture);
       const q = await queuePayment(fx);
-      await (await owner(fx)).setAgent(fx.agent.address, agentConfig({ recipientMode: 1 /* Allowlist */ }));
+      await (await moduleAsSafe(fx)).setAgent(fx.agent.address, agentConfig({ recipientMode: 1 /* Allowlist */ }));
       await time.increaseTo(q.eta);
       await expect(
         fx.module.connect(fx.relayer).executeQueued(q.intent, await cosignerSignatures(fx, q.id, fx.cosigners)),
@@ -1145,23 +1077,10 @@ describe("EscalationQueue", function () {
         .to.be.revertedWithCustomError(fx.module, "IntentPolicyViolation")
         .withArgs(q.id, DenyReason.RecipientNotAllowed);
     });
-
-    it("test_executeQueued_agentFrozenAfterQueueing_revertsAgentIsFrozen", async function () {
-      // Promise 4: nothing moves for a frozen agent, queued intents included.
-      const fx = await loadFixture(treasuryFixture);
-      const q = await queuePayment(fx);
-      await fx.module.connect(fx.guardian).freezeAgent(fx.agent.address);
-      await time.increaseTo(q.eta);
-      await expect(
-        fx.module.connect(fx.relayer).executeQueued(q.intent, await cosignerSignatures(fx, q.id, fx.cosigners)),
-      )
-        .to.be.revertedWithCustomError(fx.module, "AgentIsFrozen")
-        .withArgs(fx.agent.address);
-    });
   });
 
   describe("failing and stuck intents", function () {
-    it("test_executeQueued_innerCallReverts_bubblesAndStaysQueuedUntilExpiry", async function () {
+    it("bubbles a failing call's error and keeps the intent queued, approvals intact, until it expires [test_executeQueued_innerCallReverts_bubblesAndStaysQueuedUntilExpiry]", async function () {
       const fx = await loadFixture(callTargetFixture);
       const failing = await proposeIntent(
         fx,
@@ -1191,7 +1110,7 @@ describe("EscalationQueue", function () {
         .withArgs(failing.id, Status.Expired, QUEUED_ONLY);
     });
 
-    it("test_executeQueued_innerCallRevertsEmpty_revertsExecutionFailed", async function () {
+    it("reverts ExecutionFailed for a call failing without data, leaving the intent queued [test_executeQueued_innerCallRevertsEmpty_revertsExecutionFailed]", async function () {
       const fx = await loadFixture(callTargetFixture);
       const q = await proposeIntent(
         fx,
@@ -1206,7 +1125,7 @@ describe("EscalationQueue", function () {
       expect(await fx.module.intentStatus(q.id)).to.equal(Status.Queued);
     });
 
-    it("test_executeQueued_stuckFailingAndExpiredIntents_neverBlockOthers", async function () {
+    it("never lets stuck, failing or expired intents block a later one [test_executeQueued_stuckFailingAndExpiredIntents_neverBlockOthers]", async function () {
       const fx = await loadFixture(callTargetFixture);
       // Queued in this order: a payment nobody approves, a failing call, a second payment, then a third later.
       const stuck = await queuePayment(fx);
@@ -1246,148 +1165,8 @@ describe("EscalationQueue", function () {
     });
   });
 
-  describe("escalated spend", function () {
-    it("test_executeQueued_ethPayment_doesNotConsumeAutoWindowAndIsRecorded", async function () {
-      const fx = await loadFixture(treasuryFixture);
-      const autoBefore = await fx.module.availableAllowance(fx.agent.address, ETH);
-      expect(autoBefore).to.equal(parseEther("3"));
-      const q = await queuePayment(fx);
-      await time.increaseTo(q.eta);
-      await fx.module.connect(fx.relayer).executeQueued(q.intent, await cosignerSignatures(fx, q.id, fx.cosigners));
-      expect(await fx.module.availableAllowance(fx.agent.address, ETH)).to.equal(autoBefore);
-      expect(await fx.lens.escalatedSpent(fx.moduleAddress, fx.agent.address, ETH)).to.equal(FIVE_ETH);
-      // The auto tier is untouched: a 1 ETH payment still executes at once.
-      const small = await buildIntent(fx, { value: parseEther("1") });
-      await expect(submitSigned(fx, small))
-        .to.emit(fx.module, "IntentExecuted")
-        .withArgs(
-          intentId(fx, small),
-          fx.agent.address,
-          ETH,
-          fx.alice.address,
-          parseEther("1"),
-          false,
-          small.rationale,
-        );
-      expect(await fx.module.availableAllowance(fx.agent.address, ETH)).to.equal(parseEther("2"));
-      expect(await fx.lens.escalatedSpent(fx.moduleAddress, fx.agent.address, ETH)).to.equal(FIVE_ETH);
-    });
-
-    it("test_executeQueued_tokenPayment_movesTokensAndRecordsEscalatedSpend", async function () {
-      const fx = await loadFixture(treasuryFixture);
-      const amount = parseUnits("20000", 6);
-      const intent = await tokenPayment(fx, fx.usdcAddress, fx.bob.address, amount);
-      const id_ = intentId(fx, intent);
-      await expect(submitSigned(fx, intent)).to.emit(fx.module, "IntentQueued");
-      expect(await fx.usdc.balanceOf(fx.bob.address)).to.equal(0n);
-      await time.increase(HOUR);
-      await expect(fx.module.connect(fx.relayer).executeQueued(intent, await cosignerSignatures(fx, id_, fx.cosigners)))
-        .to.emit(fx.module, "IntentExecuted")
-        .withArgs(id_, fx.agent.address, fx.usdcAddress, fx.bob.address, amount, true, intent.rationale);
-      expect(await fx.usdc.balanceOf(fx.bob.address)).to.equal(amount);
-      expect(await fx.usdc.balanceOf(fx.safeAddress)).to.equal(parseUnits("1000000", 6) - amount);
-      expect(await fx.module.availableAllowance(fx.agent.address, fx.usdcAddress)).to.equal(parseUnits("5000", 6));
-      expect(await fx.lens.escalatedSpent(fx.moduleAddress, fx.agent.address, fx.usdcAddress)).to.equal(amount);
-    });
-  });
-
-  describe("propose", function () {
-    it("test_propose_withinAutoLimits_queuesInsteadOfExecuting", async function () {
-      const fx = await loadFixture(treasuryFixture);
-      const amount = parseEther("0.5");
-      const intent = await buildIntent(fx, { value: amount, rationale: id("please review this vendor"), review: true });
-      const id_ = intentId(fx, intent);
-      const signature = await sign(fx.agent, fx, intent);
-      expect(await fx.module.connect(fx.relayer).propose.staticCall(intent, signature)).to.equal(id_);
-      const aliceBefore = await ethBalance(fx, fx.alice.address);
-      const tx = await fx.module.connect(fx.relayer).propose(intent, signature);
-      const eta = BigInt((await (await tx.wait())!.getBlock()).timestamp) + DELAY;
-      await expect(tx).to.emit(fx.module, "IntentQueued");
-      await expect(tx).not.to.emit(fx.module, "IntentExecuted");
-      expect(await ethBalance(fx, fx.alice.address)).to.equal(aliceBefore);
-      expect(await fx.module.availableAllowance(fx.agent.address, ETH)).to.equal(parseEther("3"));
-      expect(await fx.module.intent(id_)).to.deep.equal([fx.agent.address, eta, 0n, Status.Queued]);
-      expect(await fx.module.getNonce(fx.agent.address, 0)).to.equal(1n);
-
-      await time.increaseTo(eta);
-      await expect(fx.module.connect(fx.relayer).executeQueued(intent, await cosignerSignatures(fx, id_, fx.cosigners)))
-        .to.emit(fx.module, "IntentExecuted")
-        .withArgs(id_, fx.agent.address, ETH, fx.alice.address, amount, true, intent.rationale);
-      expect(await ethBalance(fx, fx.alice.address)).to.equal(aliceBefore + amount);
-      expect(await fx.module.availableAllowance(fx.agent.address, ETH)).to.equal(parseEther("3"));
-    });
-
-    it("test_propose_withoutReview_revertsIntentNotForReviewWithTheId", async function () {
-      // v3: propose accepts only an intent whose signed `review` flag is true; nothing is recorded otherwise.
-      const fx = await loadFixture(treasuryFixture);
-      const intent = await buildIntent(fx, { value: parseEther("0.5"), review: false });
-      const id_ = intentId(fx, intent);
-      const before = await treasuryState(fx);
-      await expect(fx.module.connect(fx.relayer).propose(intent, await sign(fx.agent, fx, intent)))
-        .to.be.revertedWithCustomError(fx.module, "IntentNotForReview")
-        .withArgs(id_);
-      // Also from the agent itself with an empty signature.
-      await expect(fx.module.connect(fx.agent).propose(intent, "0x"))
-        .to.be.revertedWithCustomError(fx.module, "IntentNotForReview")
-        .withArgs(id_);
-      expect(await fx.module.intentStatus(id_)).to.equal(Status.None);
-      expect(await treasuryState(fx)).to.deep.equal(before);
-      // The same intent is still a valid payment through submit, with the same id.
-      await expect(submitSigned(fx, intent))
-        .to.emit(fx.module, "IntentExecuted")
-        .withArgs(id_, fx.agent.address, ETH, fx.alice.address, parseEther("0.5"), false, intent.rationale);
-    });
-
-    it("test_propose_policyViolation_isDenied", async function () {
-      const fx = await loadFixture(treasuryFixture);
-      const intent = await buildIntent(fx, { value: parseEther("11"), review: true });
-      const id_ = intentId(fx, intent);
-      await expect(fx.module.connect(fx.relayer).propose(intent, await sign(fx.agent, fx, intent)))
-        .to.emit(fx.module, "IntentDenied")
-        .withArgs(id_, fx.agent.address, DenyReason.AboveHardCap, intent.rationale);
-      expect(await fx.module.intentStatus(id_)).to.equal(Status.Denied);
-    });
-  });
-
-  describe("IntentQueued log", function () {
-    it("test_intentQueued_carriesWholeIntent_rebuiltIntentExecutes", async function () {
-      const fx = await loadFixture(treasuryFixture);
-      const original = await tokenPayment(fx, fx.usdcAddress, fx.bob.address, parseUnits("12345", 6), {
-        idempotencyKey: id("invoice-2024-117"),
-        validAfter: 1n,
-        rationale: id("vendor invoice 117"),
-      });
-      const receipt = await (await submitSigned(fx, original)).wait();
-      const logs = receipt!.logs.map((l) => fx.module.interface.parseLog(l)).filter((p) => p?.name === "IntentQueued");
-      expect(logs).to.have.length(1);
-      const { intentId: loggedId, agent, eta, intent: tuple } = logs[0]!.args;
-      // A co-signer or relayer who only has the log rebuilds the intent from it.
-      const rebuilt = intentFromLog(tuple);
-      expect(rebuilt).to.deep.equal(original);
-      expect(loggedId).to.equal(hashIntent(rebuilt, fx.chainId, fx.moduleAddress));
-      expect(agent).to.equal(fx.agent.address);
-      expect(eta).to.equal(BigInt((await receipt!.getBlock()).timestamp) + DELAY);
-
-      await time.increaseTo(eta);
-      await expect(
-        fx.module.connect(fx.relayer).executeQueued(rebuilt, await cosignerSignatures(fx, loggedId, fx.cosigners)),
-      )
-        .to.emit(fx.module, "IntentExecuted")
-        .withArgs(
-          loggedId,
-          fx.agent.address,
-          fx.usdcAddress,
-          fx.bob.address,
-          parseUnits("12345", 6),
-          true,
-          rebuilt.rationale,
-        );
-      expect(await fx.usdc.balanceOf(fx.bob.address)).to.equal(parseUnits("12345", 6));
-    });
-  });
-
   describe("when no co-signers have been set", function () {
-    it("test_executeQueued_beforeCosigners_revertsApprovalsInsufficient", async function () {
+    it("executes nothing and lets nobody approve [test_executeQueued_beforeCosigners_revertsApprovalsInsufficient]", async function () {
       const fx = await loadFixture(moduleWithoutCosignersFixture);
       expect(await fx.bare.cosigners()).to.deep.equal([]);
       expect(await fx.bare.threshold()).to.equal(0n);

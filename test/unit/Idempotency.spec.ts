@@ -1,8 +1,9 @@
 /**
- * Idempotency: `(agent, idempotencyKey)` binds forever to one payload `keccak256(abi.encode(target, value,
- * keccak256(data)))`. A retry with the same payload returns the original intentId and its current status and emits
- * `IdempotentReplay`; its nonce is neither checked nor consumed; pause, agent, validity-window and signature checks
- * still apply. Promise 2: exactly once.
+ * Idempotency (SPEC section 4): `(agent, idempotencyKey)` binds forever to one payload `keccak256(abi.encode(target,
+ * value, keccak256(data)))`. A retry with the same payload returns the original intentId and its current status and
+ * emits `IdempotentReplay`; its nonce is neither checked nor consumed; pause, agent, validity-window and signature
+ * checks still apply. The key belongs to the agent identity: it survives removal and key rotation. A submission that
+ * reverts binds no key. Promise 2: exactly once.
  */
 import { expect } from "chai";
 import { ethers } from "hardhat";
@@ -17,6 +18,7 @@ import {
   agentConfig,
   buildIntent,
   intentId,
+  mocksFixture,
   moduleAsSafe,
   sign,
   submitSigned,
@@ -24,9 +26,11 @@ import {
   transferData,
   treasuryFixture,
   treasuryState,
+  twoAgentsFixture,
 } from "../fixtures";
 import { Intent, payloadCommitment } from "../../sdk/eip712";
 import { moduleLayout } from "../layout";
+import { TENTH, ethBalance, spendBeforeRotation } from "./helpers";
 
 const KEY = id("invoice-2024-001");
 
@@ -37,7 +41,7 @@ async function keyedPayment(fx: Treasury, amount = parseUnits("250", 6), fields:
 
 describe("Idempotency", function () {
   describe("when a keyed payment executed and its receipt was lost", function () {
-    it("test_submit_exactRetry_paysOnceAndReturnsOriginalIntentId", async function () {
+    it("answers an exact retry with the original intentId and status, and pays once [test_submit_exactRetry_paysOnceAndReturnsOriginalIntentId]", async function () {
       const fx = await loadFixture(treasuryFixture);
       const amount = parseUnits("250", 6);
       const intent = await keyedPayment(fx, amount);
@@ -60,7 +64,7 @@ describe("Idempotency", function () {
       expect(await fx.module.getNonce(fx.agent.address, 0)).to.equal(1n);
     });
 
-    it("test_submit_retryWithNewNonceValidUntilAndRationale_replaysWithoutConsumingTheNonce", async function () {
+    it("replays a rebuilt retry (another nonce or lane, deadline or rationale) without consuming its nonce [test_submit_retryWithNewNonceValidUntilAndRationale_replaysWithoutConsumingTheNonce]", async function () {
       const fx = await loadFixture(treasuryFixture);
       const amount = parseUnits("250", 6);
       const first = await keyedPayment(fx, amount);
@@ -93,7 +97,7 @@ describe("Idempotency", function () {
       );
     });
 
-    it("test_submit_retryWithStaleOrFutureNonce_stillReplays", async function () {
+    it("replays a retry whatever nonce it carries [test_submit_retryWithStaleOrFutureNonce_stillReplays]", async function () {
       const fx = await loadFixture(treasuryFixture);
       const first = await keyedPayment(fx);
       await submitSigned(fx, first);
@@ -107,7 +111,7 @@ describe("Idempotency", function () {
   });
 
   describe("when the key is bound to another payload", function () {
-    it("test_submit_differentPayloadSameKey_revertsIdempotencyKeyConflict", async function () {
+    it("rejects another amount, recipient, value or target under the key with IdempotencyKeyConflict naming the original [test_submit_differentPayloadSameKey_revertsIdempotencyKeyConflict]", async function () {
       const fx = await loadFixture(treasuryFixture);
       const first = await keyedPayment(fx, parseUnits("250", 6));
       await submitSigned(fx, first);
@@ -131,7 +135,7 @@ describe("Idempotency", function () {
       ]);
     });
 
-    it("test_submit_payloadTagCollision_readsAsReplayOfTheOriginalNeverExecutes", async function () {
+    it("at worst reads a payload whose 80-bit tag collides as a replay of the original, and never executes it [test_submit_payloadTagCollision_readsAsReplayOfTheOriginalNeverExecutes]", async function () {
       // A record keeps 80 bits of the payload hash. Finding two payloads whose tags collide takes about 2^40 hashes
       // of the agent's own payloads; here the collision is simulated by writing the second payload's tag into the
       // original's record. The worst it does: the second payload reads as a replay of the first. It never executes.
@@ -165,7 +169,7 @@ describe("Idempotency", function () {
       expect(await fx.module.intentStatus(intentId(fx, second))).to.equal(Status.None);
     });
 
-    it("test_submit_sameKeyForAnotherAgent_isIndependent", async function () {
+    it("keeps each agent's keys to itself [test_submit_sameKeyForAnotherAgent_isIndependent]", async function () {
       const fx = await loadFixture(treasuryFixture);
       const other = fx.signers[15];
       const owner = await moduleAsSafe(fx);
@@ -182,7 +186,7 @@ describe("Idempotency", function () {
   });
 
   describe("when the first attempt was denied or queued", function () {
-    it("test_submit_deniedFirstAttempt_bindsTheKey", async function () {
+    it("binds the key to a denied intent: a retry replays the denial without a strike, another payload conflicts [test_submit_deniedFirstAttempt_bindsTheKey]", async function () {
       const fx = await loadFixture(treasuryFixture);
       // A token the agent has no limit for: denied, but the key binds.
       const first = await tokenPayment(fx, fx.attacker.address, fx.alice.address, 5n, { idempotencyKey: KEY });
@@ -212,7 +216,7 @@ describe("Idempotency", function () {
         .withArgs(fx.agent.address, KEY, original);
     });
 
-    it("test_submit_queuedFirstAttempt_replayReportsCurrentStatus", async function () {
+    it("reports a queued original's current status on a replay, cancelled included [test_submit_queuedFirstAttempt_replayReportsCurrentStatus]", async function () {
       const fx = await loadFixture(treasuryFixture);
       const first = await keyedPayment(fx, parseUnits("2000", 6)); // above autoPerTx: queued
       const original = intentId(fx, first);
@@ -239,7 +243,9 @@ describe("Idempotency", function () {
   describe("when the first attempt reverted after its key was looked up", function () {
     // The module binds a new key before it checks the nonce and before the Safe is called (every outcome binds
     // it); a revert at either point must undo the binding with everything else.
-    it("test_submit_keyedWithWrongNonce_revertsAndLeavesTheKeyUnbound", async function () {
+    // The module binds a new key before it checks the nonce and before the Safe is called (every outcome binds
+    // it); a revert at either point must undo the binding with everything else.
+    it("leaves the key unbound when the nonce is wrong [test_submit_keyedWithWrongNonce_revertsAndLeavesTheKeyUnbound]", async function () {
       const fx = await loadFixture(treasuryFixture);
       const stale = await keyedPayment(fx, parseUnits("250", 6), { nonce: 5n });
       await expect(submitSigned(fx, stale))
@@ -260,7 +266,7 @@ describe("Idempotency", function () {
       ]);
     });
 
-    it("test_submit_keyedWithRevertingRecipient_revertsAndLeavesTheKeyUnbound", async function () {
+    it("leaves the key unbound when the recipient reverts [test_submit_keyedWithRevertingRecipient_revertsAndLeavesTheKeyUnbound]", async function () {
       const fx = await loadFixture(treasuryFixture);
       const reverting = await (await ethers.getContractFactory("RevertingRecipient")).deploy();
       const value = parseEther("0.5");
@@ -277,16 +283,30 @@ describe("Idempotency", function () {
         .withArgs(intentId(fx, paid), fx.agent.address, ETH, fx.alice.address, value, false, paid.rationale);
       expect((await fx.module.idempotencyRecord(fx.agent.address, KEY))[0]).to.equal(intentId(fx, paid));
     });
+
+    it("leaves the key unbound when the token's balance check fails after the transfer [test_submit_keyedPaymentThatReverts_bindsNoKey]", async function () {
+      const fx = await loadFixture(mocksFixture);
+      const token = fx.tokens.overdrawing;
+      const address = await token.getAddress();
+      const key = id("invoice-7");
+      const intent = await tokenPayment(fx, address, fx.alice.address, parseUnits("250", 6), { idempotencyKey: key });
+      await expect(submitSigned(fx, intent)).to.be.revertedWithCustomError(fx.module, "BalanceChangeExceedsCharge");
+      expect(await fx.module.idempotencyRecord(fx.agent.address, key)).to.deep.equal([
+        ethers.ZeroHash,
+        ethers.ZeroHash,
+      ]);
+      expect(await fx.module.intentStatus(intentId(fx, intent))).to.equal(Status.None);
+    });
   });
 
   describe("idempotencyRecord", function () {
-    it("test_idempotencyRecord_unusedKey_isZeros", async function () {
+    it("reads zeros for an unused key [test_idempotencyRecord_unusedKey_isZeros]", async function () {
       const fx = await loadFixture(treasuryFixture);
       expect(await fx.module.idempotencyRecord(fx.agent.address, KEY)).to.deep.equal([ZeroHash, ZeroHash]);
       expect(await fx.module.idempotencyRecord(fx.attacker.address, KEY)).to.deep.equal([ZeroHash, ZeroHash]);
     });
 
-    it("test_idempotencyRecord_afterKeyedPayments_holdsIntentIdAndPayloadCommitment", async function () {
+    it("holds each keyed intent's intentId and payload commitment; a keyless intent writes none [test_idempotencyRecord_afterKeyedPayments_holdsIntentIdAndPayloadCommitment]", async function () {
       const fx = await loadFixture(treasuryFixture);
       const token = await keyedPayment(fx, parseUnits("10", 6));
       const eth = await buildIntent(fx, { value: parseEther("0.2"), idempotencyKey: id("eth-key"), nonce: 1n });
@@ -309,7 +329,7 @@ describe("Idempotency", function () {
   });
 
   describe("when a retry breaks a rejection rule", function () {
-    it("test_submit_retryWhilePaused_revertsModuleIsPaused", async function () {
+    it("rejects a retry while paused [test_submit_retryWhilePaused_revertsModuleIsPaused]", async function () {
       const fx = await loadFixture(treasuryFixture);
       const first = await keyedPayment(fx);
       await submitSigned(fx, first);
@@ -319,7 +339,7 @@ describe("Idempotency", function () {
       expect(await treasuryState(fx)).to.deep.equal(before);
     });
 
-    it("test_submit_retryWithBadSignature_revertsIntentSignatureInvalid", async function () {
+    it("rejects a retry with another key's signature, or with an empty signature from a stranger [test_submit_retryWithBadSignature_revertsIntentSignatureInvalid]", async function () {
       const fx = await loadFixture(treasuryFixture);
       const first = await keyedPayment(fx);
       await submitSigned(fx, first);
@@ -333,7 +353,7 @@ describe("Idempotency", function () {
       expect(await treasuryState(fx)).to.deep.equal(before);
     });
 
-    it("test_submit_expiredRetry_revertsIntentExpired", async function () {
+    it("rejects a retry past its validUntil [test_submit_expiredRetry_revertsIntentExpired]", async function () {
       const fx = await loadFixture(treasuryFixture);
       const first = await keyedPayment(fx);
       const signature = await sign(fx.agent, fx, first);
@@ -346,7 +366,7 @@ describe("Idempotency", function () {
       expect(await treasuryState(fx)).to.deep.equal(before);
     });
 
-    it("test_submit_retryByFrozenOrRemovedAgent_reverts", async function () {
+    it("rejects a retry by a frozen or a removed agent [test_submit_retryByFrozenOrRemovedAgent_reverts]", async function () {
       const fx = await loadFixture(treasuryFixture);
       const first = await keyedPayment(fx);
       await submitSigned(fx, first);
@@ -361,8 +381,8 @@ describe("Idempotency", function () {
     });
   });
 
-  describe("when the agent is removed and added again", function () {
-    it("test_submit_afterReAdd_keyRecordsSurvive", async function () {
+  describe("when the agent is removed and added again, or its key rotated", function () {
+    it("keeps the key records of an agent removed and added again [test_submit_afterReAdd_keyRecordsSurvive]", async function () {
       const fx = await loadFixture(treasuryFixture);
       const owner = await moduleAsSafe(fx);
       const amount = parseUnits("250", 6);
@@ -381,18 +401,30 @@ describe("Idempotency", function () {
       expect(await fx.usdc.balanceOf(fx.alice.address)).to.equal(amount);
     });
 
-    it("test_rotateAgent_newKeyInheritsKeyRecords", async function () {
-      const fx = await loadFixture(treasuryFixture);
-      const first = await keyedPayment(fx);
-      await submitSigned(fx, first);
-      const newKey = fx.signers[15];
-      await (await moduleAsSafe(fx)).rotateAgent(fx.agent.address, newKey.address);
-      const original = intentId(fx, first);
-      expect((await fx.module.idempotencyRecord(newKey.address, KEY))[0]).to.equal(original);
-      const conflicting = await keyedPayment(fx, parseUnits("999", 6), { agent: newKey.address });
-      await expect(submitSigned(fx, conflicting, newKey))
+    it("keeps the key records with the identity: under the new key a retry replays and another payload conflicts [test_rotateAgent_idempotencyKeysFollowTheIdentity]", async function () {
+      const fx = await loadFixture(twoAgentsFixture);
+      const keyed = await spendBeforeRotation(fx);
+      const originalId = intentId(fx, keyed);
+      await (await moduleAsSafe(fx)).rotateAgent(fx.agent.address, fx.freshKey.address);
+      const k = fx.freshKey.address;
+
+      // The same payment retried under the new key is a replay of the original: nothing moves twice.
+      const retry = await buildIntent(fx, { ...keyed, agent: k, nonce: await fx.module.getNonce(k, 0) });
+      const retrySignature = await sign(fx.freshKey, fx, retry);
+      expect(await fx.module.connect(fx.relayer).submit.staticCall(retry, retrySignature)).to.deep.equal([
+        originalId,
+        Status.Executed,
+      ]);
+      const aliceBefore = await ethBalance(fx, fx.alice.address);
+      await expect(fx.module.connect(fx.relayer).submit(retry, retrySignature))
+        .to.emit(fx.module, "IdempotentReplay")
+        .withArgs(originalId, k, keyed.idempotencyKey);
+      expect(await ethBalance(fx, fx.alice.address)).to.equal(aliceBefore);
+
+      const conflict = await buildIntent(fx, { agent: k, value: TENTH, idempotencyKey: keyed.idempotencyKey });
+      await expect(submitSigned(fx, conflict, fx.freshKey))
         .to.be.revertedWithCustomError(fx.module, "IdempotencyKeyConflict")
-        .withArgs(newKey.address, KEY, original);
+        .withArgs(k, keyed.idempotencyKey, originalId);
     });
   });
 });

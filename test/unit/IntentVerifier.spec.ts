@@ -1,11 +1,16 @@
 /**
- * IntentVerifier: EIP-712 hashing (the module agrees with sdk/eip712.ts), signatures (ECDSA without malleability
- * or address(0), ERC-1271, empty signature from the agent itself) and the validity window.
- * Promise 7: a signature for one chain, module or Safe is worthless on any other.
+ * IntentVerifier (SPEC section 4): the intentId is the EIP-712 digest of the intent (the module agrees with
+ * sdk/eip712.ts); a signature is the agent's ECDSA signature (low-s, never address(0)), an ERC-1271 contract agent's
+ * approval, or empty when the agent sends the intent itself; an intent is valid from `validAfter` to `validUntil`;
+ * and its nonce is exactly the current nonce of its lane, ERC-4337 style (`(uint192 lane << 64) | uint64 sequence`),
+ * lanes being independent. A rejection reverts and consumes nothing.
+ *
+ * Promise 2: a nonce is consumed at most once. Promise 7: a signature for one chain, module or Safe is worthless on
+ * any other.
  */
 import { expect } from "chai";
 import { ethers } from "hardhat";
-import { loadFixture, mine, time } from "@nomicfoundation/hardhat-network-helpers";
+import { loadFixture, time } from "@nomicfoundation/hardhat-network-helpers";
 import {
   Signature,
   TypedDataEncoder,
@@ -18,6 +23,7 @@ import {
   zeroPadValue,
 } from "ethers";
 import {
+  DenyReason,
   ETH,
   HOUR,
   Status,
@@ -33,10 +39,11 @@ import {
   treasuryFixture,
   treasuryState,
 } from "../fixtures";
-import { hashCosignerApproval, hashIntent, moduleDomain, packNonce, signIntent } from "../../sdk/eip712";
+import { hashCosignerApproval, hashIntent, moduleDomain, packNonce, signIntent, splitNonce } from "../../sdk/eip712";
 
 /** secp256k1 group order. */
 const SECP256K1_N = 0xfffffffffffffffffffffffffffffffebaaedce6af48a03bbfd25e8cd0364141n;
+const MAX_LANE = 2n ** 192n - 1n;
 
 /** What the ecrecover precompile returns for (digest, v, r, s): the signer, or address(0) when there is none. */
 async function ecrecover(digest: string, v: number, r: string, s: string): Promise<string> {
@@ -46,8 +53,8 @@ async function ecrecover(digest: string, v: number, r: string, s: string): Promi
 }
 
 describe("IntentVerifier", function () {
-  describe("EIP-712 hashing", function () {
-    it("test_hashIntent_equalsSdkHash_forVariedIntents", async function () {
+  describe("the intentId (EIP-712)", function () {
+    it("hashes an intent as the sdk does, every field changing the digest [test_hashIntent_equalsSdkHash_forVariedIntents]", async function () {
       const fx = await loadFixture(treasuryFixture);
       const intents = [
         await buildIntent(fx),
@@ -87,14 +94,7 @@ describe("IntentVerifier", function () {
       expect(seen.size).to.equal(variants.length + 1);
     });
 
-    it("test_domainSeparator_equalsSdkDomain", async function () {
-      const fx = await loadFixture(treasuryFixture);
-      expect(await fx.module.domainSeparator()).to.equal(
-        TypedDataEncoder.hashDomain(moduleDomain(fx.chainId, fx.moduleAddress)),
-      );
-    });
-
-    it("test_hashIntent_reviewFlag_equalsSdkHashAndChangesTheId", async function () {
+    it("makes the review flag part of the intentId, so that no signature verifies with the flag flipped (v3) [test_hashIntent_reviewFlag_equalsSdkHashAndChangesTheId]", async function () {
       // v3: `review` is the last field of the EIP-712 type, so the request for review is part of what is signed.
       const fx = await loadFixture(treasuryFixture);
       const payment = await buildIntent(fx, { value: parseEther("0.5"), review: false });
@@ -117,7 +117,7 @@ describe("IntentVerifier", function () {
       expect(await fx.module.getNonce(fx.agent.address, 0)).to.equal(payment.nonce);
     });
 
-    it("test_eip712Domain_returnsTheErc5267Fields", async function () {
+    it("reports its EIP-712 domain (ERC-5267) with the clone's own address, which gives the sdk's domain and the module's separator [test_eip712Domain_returnsTheErc5267Fields]", async function () {
       const fx = await loadFixture(treasuryFixture);
       const [fields, name, version, chainId, verifyingContract, salt, extensions] = await fx.module.eip712Domain();
       // 0x0f: name, version, chainId and verifyingContract are set; no salt, no extensions.
@@ -137,7 +137,7 @@ describe("IntentVerifier", function () {
       expect(implementationContract).to.equal(await fx.implementation.getAddress());
     });
 
-    it("test_hashCosignerApproval_afterMemberChange_equalsSdkHashWithTheNewEra", async function () {
+    it("hashes a co-signer approval in the current era as the sdk does, and with the new era after a member change [test_hashCosignerApproval_afterMemberChange_equalsSdkHashWithTheNewEra]", async function () {
       const fx = await loadFixture(treasuryFixture);
       const someId = id("some intent");
       const era = await fx.module.cosignerEra();
@@ -151,15 +151,7 @@ describe("IntentVerifier", function () {
       expect(after).to.not.equal(before);
     });
 
-    it("test_hashCosignerApproval_equalsSdkHash", async function () {
-      const fx = await loadFixture(treasuryFixture);
-      const someId = id("some intent");
-      expect(await fx.module.hashCosignerApproval(someId)).to.equal(
-        hashCosignerApproval(someId, await fx.module.cosignerEra(), fx.chainId, fx.moduleAddress),
-      );
-    });
-
-    it("test_submit_returnsTheEip712DigestAsIntentId", async function () {
+    it("returns the EIP-712 digest as the intentId [test_submit_returnsTheEip712DigestAsIntentId]", async function () {
       const fx = await loadFixture(treasuryFixture);
       const intent = await buildIntent(fx, { value: parseEther("0.1") });
       const signature = await sign(fx.agent, fx, intent);
@@ -170,7 +162,7 @@ describe("IntentVerifier", function () {
   });
 
   describe("ECDSA signatures", function () {
-    it("test_submit_validAgentSignature_executesThroughRelayer", async function () {
+    it("executes an intent signed by the agent and sent by a relayer [test_submit_validAgentSignature_executesThroughRelayer]", async function () {
       const fx = await loadFixture(treasuryFixture);
       const amount = parseEther("0.5");
       const intent = await buildIntent(fx, { value: amount });
@@ -182,7 +174,7 @@ describe("IntentVerifier", function () {
       expect(await fx.module.getNonce(fx.agent.address, 0)).to.equal(1n);
     });
 
-    it("test_submit_wrongSigner_revertsIntentSignatureInvalid", async function () {
+    it("rejects an intent signed by another key with IntentSignatureInvalid [test_submit_wrongSigner_revertsIntentSignatureInvalid]", async function () {
       const fx = await loadFixture(treasuryFixture);
       const intent = await buildIntent(fx, { value: parseEther("0.5") });
       const before = await treasuryState(fx);
@@ -192,7 +184,7 @@ describe("IntentVerifier", function () {
       expect(await treasuryState(fx)).to.deep.equal(before);
     });
 
-    it("test_submit_signatureOfAnotherIntent_revertsIntentSignatureInvalid", async function () {
+    it("rejects an intent changed after it was signed [test_submit_signatureOfAnotherIntent_revertsIntentSignatureInvalid]", async function () {
       const fx = await loadFixture(treasuryFixture);
       const signed = await buildIntent(fx, { value: parseEther("0.1") });
       const signature = await sign(fx.agent, fx, signed);
@@ -204,7 +196,7 @@ describe("IntentVerifier", function () {
       expect(await treasuryState(fx)).to.deep.equal(before);
     });
 
-    it("test_submit_malleableHighS_revertsAndTheCanonicalSignatureStillWorks", async function () {
+    it("rejects the high-s twin of a valid signature and accepts the canonical one [test_submit_malleableHighS_revertsAndTheCanonicalSignatureStillWorks]", async function () {
       const fx = await loadFixture(treasuryFixture);
       const intent = await buildIntent(fx, { value: parseEther("0.5") });
       const digest = intentId(fx, intent);
@@ -225,7 +217,7 @@ describe("IntentVerifier", function () {
         .withArgs(digest, fx.agent.address, ETH, fx.alice.address, intent.value, false, intent.rationale);
     });
 
-    it("test_submit_signatureRecoveringToZeroAddress_revertsIntentSignatureInvalid", async function () {
+    it("rejects a signature that recovers to address(0) or to no one, and one of the wrong length [test_submit_signatureRecoveringToZeroAddress_revertsIntentSignatureInvalid]", async function () {
       const fx = await loadFixture(treasuryFixture);
       const intent = await buildIntent(fx, { value: parseEther("0.5") });
       const digest = intentId(fx, intent);
@@ -246,7 +238,7 @@ describe("IntentVerifier", function () {
       expect(await treasuryState(fx)).to.deep.equal(before);
     });
 
-    it("test_submit_zeroAddressAgentWithZeroRecoveringSignature_revertsAgentUnknown", async function () {
+    it("never takes address(0) for an agent, whatever a signature recovers to [test_submit_zeroAddressAgentWithZeroRecoveringSignature_revertsAgentUnknown]", async function () {
       const fx = await loadFixture(treasuryFixture);
       // address(0) can never be an agent, so a signature that recovers to it authorises nothing.
       await expect((await moduleAsSafe(fx)).setAgent(ZeroAddress, agentConfig()))
@@ -261,7 +253,7 @@ describe("IntentVerifier", function () {
       expect(await treasuryState(fx)).to.deep.equal(before);
     });
 
-    it("test_submit_signatureForAnotherChainId_revertsIntentSignatureInvalid", async function () {
+    it("rejects a signature made for another chain (Promise 7) [test_submit_signatureForAnotherChainId_revertsIntentSignatureInvalid]", async function () {
       const fx = await loadFixture(treasuryFixture);
       const intent = await buildIntent(fx, { value: parseEther("0.5") });
       const otherChain = fx.chainId === 1n ? 10n : 1n;
@@ -275,7 +267,7 @@ describe("IntentVerifier", function () {
     });
 
     describe("when the same agent serves two Safes (two module clones)", function () {
-      it("test_submit_signatureForAnotherModule_revertsOnBoth", async function () {
+      it("rejects on each module the signature made for the other, and accepts each where it was meant (Promise 7) [test_submit_signatureForAnotherModule_revertsOnBoth]", async function () {
         const fx = await loadFixture(secondTreasuryFixture);
         const amount = parseEther("0.5");
         const intent = await buildIntent(fx, { value: amount });
@@ -313,8 +305,8 @@ describe("IntentVerifier", function () {
     });
   });
 
-  describe("empty signature", function () {
-    it("test_submit_emptySignatureFromAgentItself_executes", async function () {
+  describe("an empty signature", function () {
+    it("is accepted from the agent itself [test_submit_emptySignatureFromAgentItself_executes]", async function () {
       const fx = await loadFixture(treasuryFixture);
       const amount = parseEther("0.3");
       const intent = await buildIntent(fx, { value: amount });
@@ -326,7 +318,7 @@ describe("IntentVerifier", function () {
       expect(await fx.module.getNonce(fx.agent.address, 0)).to.equal(1n);
     });
 
-    it("test_submit_emptySignatureFromRelayer_revertsIntentSenderNotAgent", async function () {
+    it("is rejected from anyone else with IntentSenderNotAgent [test_submit_emptySignatureFromRelayer_revertsIntentSenderNotAgent]", async function () {
       const fx = await loadFixture(treasuryFixture);
       const intent = await buildIntent(fx, { value: parseEther("0.3") });
       const before = await treasuryState(fx);
@@ -339,8 +331,8 @@ describe("IntentVerifier", function () {
     });
   });
 
-  describe("ERC-1271 contract agent", function () {
-    it("test_submit_contractAgentApproves_executes", async function () {
+  describe("ERC-1271 contract agents", function () {
+    it("executes an intent the contract agent's isValidSignature approves [test_submit_contractAgentApproves_executes]", async function () {
       const fx = await loadFixture(contractAgentFixture);
       const amount = parseUnits("400", 6);
       const intent = await tokenPayment(fx, fx.usdcAddress, fx.alice.address, amount, {
@@ -365,7 +357,7 @@ describe("IntentVerifier", function () {
       );
     });
 
-    it("test_submit_contractAgentRefuses_revertsIntentSignatureInvalid", async function () {
+    it("rejects an intent when the contract answers another value or reverts [test_submit_contractAgentRefuses_revertsIntentSignatureInvalid]", async function () {
       const fx = await loadFixture(contractAgentFixture);
       const intent = await tokenPayment(fx, fx.usdcAddress, fx.alice.address, parseUnits("400", 6), {
         agent: fx.contractAgentAddress,
@@ -383,7 +375,7 @@ describe("IntentVerifier", function () {
       expect(await treasuryState(fx, probe)).to.deep.equal(before);
     });
 
-    it("test_submit_contractAgentWithSignatureOfAnotherKey_revertsIntentSignatureInvalid", async function () {
+    it("rejects a signature by a key the contract does not accept [test_submit_contractAgentWithSignatureOfAnotherKey_revertsIntentSignatureInvalid]", async function () {
       const fx = await loadFixture(contractAgentFixture);
       const intent = await buildIntent(fx, { agent: fx.contractAgentAddress, value: parseEther("0.2") });
       const probe = { agents: [fx.contractAgentAddress] };
@@ -394,7 +386,7 @@ describe("IntentVerifier", function () {
       expect(await treasuryState(fx, probe)).to.deep.equal(before);
     });
 
-    it("test_submit_contractAgentCallingItselfWithEmptySignature_executes", async function () {
+    it("accepts the contract agent's own call with an empty signature without asking it [test_submit_contractAgentCallingItselfWithEmptySignature_executes]", async function () {
       const fx = await loadFixture(contractAgentFixture);
       const amount = parseEther("0.2");
       const intent = await buildIntent(fx, { agent: fx.contractAgentAddress, value: amount });
@@ -414,7 +406,7 @@ describe("IntentVerifier", function () {
       expect(await ethers.provider.getBalance(fx.alice.address)).to.equal(before + amount);
     });
 
-    it("test_submit_signingKeyOfContractAgentIsNotAnAgent_revertsAgentUnknown", async function () {
+    it("does not take the contract's signing key for an agent [test_submit_signingKeyOfContractAgentIsNotAnAgent_revertsAgentUnknown]", async function () {
       const fx = await loadFixture(contractAgentFixture);
       const intent = await buildIntent(fx, { agent: fx.bob.address, value: parseEther("0.2") });
       const before = await treasuryState(fx);
@@ -425,8 +417,8 @@ describe("IntentVerifier", function () {
     });
   });
 
-  describe("validity window", function () {
-    it("test_submit_validUntilZero_revertsIntentValidUntilZero", async function () {
+  describe("the validity window", function () {
+    it("rejects validUntil 0 with IntentValidUntilZero [test_submit_validUntilZero_revertsIntentValidUntilZero]", async function () {
       const fx = await loadFixture(treasuryFixture);
       const intent = await buildIntent(fx, { value: parseEther("0.5"), validUntil: 0n });
       const before = await treasuryState(fx);
@@ -436,7 +428,7 @@ describe("IntentVerifier", function () {
       expect(await treasuryState(fx)).to.deep.equal(before);
     });
 
-    it("test_submit_beforeValidAfter_revertsIntentNotYetValid_thenExecutesAtValidAfter", async function () {
+    it("rejects an intent before its validAfter with IntentNotYetValid and executes it from validAfter on [test_submit_beforeValidAfter_revertsIntentNotYetValid_thenExecutesAtValidAfter]", async function () {
       const fx = await loadFixture(treasuryFixture);
       const now = BigInt(await time.latest());
       const validAfter = now + 100n;
@@ -453,7 +445,7 @@ describe("IntentVerifier", function () {
       expect(await fx.module.getNonce(fx.agent.address, 0)).to.equal(1n);
     });
 
-    it("test_submit_afterValidUntil_revertsIntentExpired", async function () {
+    it("rejects an intent after its validUntil with IntentExpired [test_submit_afterValidUntil_revertsIntentExpired]", async function () {
       const fx = await loadFixture(treasuryFixture);
       const validUntil = BigInt(await time.latest()) + 100n;
       const intent = await buildIntent(fx, { value: parseEther("0.5"), validUntil });
@@ -466,7 +458,7 @@ describe("IntentVerifier", function () {
       expect(await treasuryState(fx)).to.deep.equal(before);
     });
 
-    it("test_submit_exactlyAtValidUntil_executes", async function () {
+    it("executes an intent at exactly its validUntil [test_submit_exactlyAtValidUntil_executes]", async function () {
       const fx = await loadFixture(treasuryFixture);
       const validUntil = BigInt(await time.latest()) + 100n;
       const intent = await buildIntent(fx, { value: parseEther("0.5"), validUntil });
@@ -477,7 +469,7 @@ describe("IntentVerifier", function () {
         .withArgs(intentId(fx, intent), fx.agent.address, ETH, fx.alice.address, intent.value, false, intent.rationale);
     });
 
-    it("test_submit_expiredAndBadlySigned_reportsTheExpiryFirst", async function () {
+    it("reports an expired intent's expiry before its bad signature [test_submit_expiredAndBadlySigned_reportsTheExpiryFirst]", async function () {
       const fx = await loadFixture(treasuryFixture);
       const validUntil = BigInt(await time.latest()) + 10n;
       const intent = await buildIntent(fx, { value: parseEther("0.5"), validUntil });
@@ -489,41 +481,221 @@ describe("IntentVerifier", function () {
     });
   });
 
-  describe("rejections before the signature is checked", function () {
-    it("test_submit_whenPaused_revertsModuleIsPaused", async function () {
-      const fx = await loadFixture(treasuryFixture);
-      await expect(fx.module.connect(fx.guardian).pause()).to.emit(fx.module, "Paused").withArgs(fx.guardian.address);
-      const intent = await buildIntent(fx, { value: parseEther("0.5") });
-      const before = await treasuryState(fx);
-      await expect(submitSigned(fx, intent)).to.be.revertedWithCustomError(fx.module, "ModuleIsPaused");
-      expect(await treasuryState(fx)).to.deep.equal(before);
+  describe("nonces (Promise 2)", function () {
+    describe("getNonce", function () {
+      it("packs the lane and the sequence as (lane << 64) | sequence, up to the largest lane [test_getNonce_packsLaneAndSequence]", async function () {
+        const fx = await loadFixture(treasuryFixture);
+        for (const lane of [0n, 1n, 42n, 2n ** 64n, MAX_LANE]) {
+          const nonce = await fx.module.getNonce(fx.agent.address, lane);
+          expect(nonce).to.equal(packNonce(lane, 0n));
+          expect(splitNonce(nonce)).to.deep.equal({ lane, sequence: 0n });
+        }
+        await submitSigned(fx, await buildIntent(fx, { value: parseEther("0.1"), lane: MAX_LANE }));
+        await submitSigned(fx, await buildIntent(fx, { value: parseEther("0.1"), lane: MAX_LANE }));
+        expect(await fx.module.getNonce(fx.agent.address, MAX_LANE)).to.equal(packNonce(MAX_LANE, 2n));
+        expect(splitNonce(await fx.module.getNonce(fx.agent.address, MAX_LANE))).to.deep.equal({
+          lane: MAX_LANE,
+          sequence: 2n,
+        });
+      });
+
+      it("reads sequence 0 for an unknown agent [test_getNonce_unknownAgent_isSequenceZero]", async function () {
+        const fx = await loadFixture(treasuryFixture);
+        expect(await fx.module.getNonce(fx.attacker.address, 0)).to.equal(0n);
+        expect(await fx.module.getNonce(fx.attacker.address, 9)).to.equal(packNonce(9n, 0n));
+      });
     });
 
-    it("test_submit_frozenAgent_revertsAgentIsFrozen", async function () {
-      const fx = await loadFixture(treasuryFixture);
-      await fx.module.connect(fx.guardian).freezeAgent(fx.agent.address);
-      const intent = await buildIntent(fx, { value: parseEther("0.5") });
-      const before = await treasuryState(fx);
-      await expect(submitSigned(fx, intent))
-        .to.be.revertedWithCustomError(fx.module, "AgentIsFrozen")
-        .withArgs(fx.agent.address);
-      expect(await treasuryState(fx)).to.deep.equal(before);
+    describe("in one lane", function () {
+      it("accepts consecutive nonces once each, in order [test_submit_consecutiveNonces_eachAcceptedOnceInOrder]", async function () {
+        const fx = await loadFixture(treasuryFixture);
+        for (let i = 0n; i < 3n; i++) {
+          const intent = await buildIntent(fx, { value: parseEther("0.1") });
+          expect(intent.nonce).to.equal(i);
+          await expect(submitSigned(fx, intent)).to.emit(fx.module, "IntentExecuted");
+          expect(await fx.module.getNonce(fx.agent.address, 0)).to.equal(i + 1n);
+        }
+      });
+
+      it("rejects a used nonce with IntentNonceMismatch, replayed or signed again [test_submit_reusedNonce_revertsIntentNonceMismatch]", async function () {
+        const fx = await loadFixture(treasuryFixture);
+        const intent = await buildIntent(fx, { value: parseEther("0.5") });
+        const signature = await sign(fx.agent, fx, intent);
+        await fx.module.connect(fx.relayer).submit(intent, signature);
+        const before = await treasuryState(fx);
+        // The very same signed intent, replayed.
+        await expect(fx.module.connect(fx.relayer).submit(intent, signature))
+          .to.be.revertedWithCustomError(fx.module, "IntentNonceMismatch")
+          .withArgs(fx.agent.address, 1n, 0n);
+        // A different intent signed for the used nonce.
+        const other = await buildIntent(fx, { value: parseEther("0.2"), nonce: 0n, rationale: intent.rationale });
+        await expect(submitSigned(fx, other))
+          .to.be.revertedWithCustomError(fx.module, "IntentNonceMismatch")
+          .withArgs(fx.agent.address, 1n, 0n);
+        expect(await treasuryState(fx)).to.deep.equal(before);
+      });
+
+      it("rejects a nonce ahead of the current one until the gap is filled [test_submit_skippedNonce_revertsIntentNonceMismatch]", async function () {
+        const fx = await loadFixture(treasuryFixture);
+        const ahead = await buildIntent(fx, { value: parseEther("0.5"), nonce: 2n });
+        const before = await treasuryState(fx);
+        await expect(submitSigned(fx, ahead))
+          .to.be.revertedWithCustomError(fx.module, "IntentNonceMismatch")
+          .withArgs(fx.agent.address, 0n, 2n);
+        expect(await treasuryState(fx)).to.deep.equal(before);
+        // Once the gap is filled the skipped-ahead intent becomes the current one.
+        await submitSigned(fx, await buildIntent(fx, { value: parseEther("0.1") }));
+        await submitSigned(fx, await buildIntent(fx, { value: parseEther("0.1") }));
+        await expect(submitSigned(fx, ahead)).to.emit(fx.module, "IntentExecuted");
+        expect(await fx.module.getNonce(fx.agent.address, 0)).to.equal(3n);
+      });
+
+      it("consumes the nonce of a denied and of a queued intent [test_submit_deniedAndQueuedOutcomes_consumeTheNonce]", async function () {
+        const fx = await loadFixture(treasuryFixture);
+        // Denied: an unknown token has no limit.
+        const denied = await tokenPayment(fx, fx.attacker.address, fx.alice.address, 1n);
+        await expect(submitSigned(fx, denied))
+          .to.emit(fx.module, "IntentDenied")
+          .withArgs(intentId(fx, denied), fx.agent.address, DenyReason.AssetNotAllowed, denied.rationale);
+        expect(await fx.module.getNonce(fx.agent.address, 0)).to.equal(1n);
+        // Queued: above autoPerTx.
+        const queued = await buildIntent(fx, { value: parseEther("2") });
+        await expect(submitSigned(fx, queued)).to.emit(fx.module, "IntentQueued");
+        expect(await fx.module.intentStatus(intentId(fx, queued))).to.equal(Status.Queued);
+        expect(await fx.module.getNonce(fx.agent.address, 0)).to.equal(2n);
+        for (const used of [denied, queued]) {
+          await expect(submitSigned(fx, used))
+            .to.be.revertedWithCustomError(fx.module, "IntentNonceMismatch")
+            .withArgs(fx.agent.address, 2n, used.nonce);
+        }
+      });
     });
 
-    it("test_submit_expiredAgent_revertsAgentExpired", async function () {
-      const fx = await loadFixture(treasuryFixture);
-      // After loadFixture the next block takes the wall clock, which may be far past the snapshot: read a fresh block.
-      await mine();
-      const agentUntil = BigInt(await time.latest()) + 1000n;
-      await (await moduleAsSafe(fx)).setAgent(fx.agent.address, agentConfig({ validUntil: agentUntil }));
-      const intent = await buildIntent(fx, { value: parseEther("0.5"), validUntil: agentUntil + 1000n });
-      const signature = await sign(fx.agent, fx, intent);
-      const before = await treasuryState(fx);
-      await time.setNextBlockTimestamp(agentUntil);
-      await expect(fx.module.connect(fx.relayer).submit(intent, signature))
-        .to.be.revertedWithCustomError(fx.module, "AgentExpired")
-        .withArgs(fx.agent.address, agentUntil, agentUntil);
-      expect(await treasuryState(fx)).to.deep.equal(before);
+    describe("in independent lanes", function () {
+      it("keeps each lane's sequence to itself [test_submit_otherLane_doesNotTouchLaneZero]", async function () {
+        const fx = await loadFixture(treasuryFixture);
+        const lane = 5n;
+        const inLane = await buildIntent(fx, { value: parseEther("0.1"), lane });
+        expect(inLane.nonce).to.equal(packNonce(lane, 0n));
+        await expect(submitSigned(fx, inLane)).to.emit(fx.module, "IntentExecuted");
+        expect(await fx.module.getNonce(fx.agent.address, lane)).to.equal(packNonce(lane, 1n));
+        expect(await fx.module.getNonce(fx.agent.address, 0)).to.equal(0n);
+        expect(await fx.module.getNonce(fx.agent.address, 6)).to.equal(packNonce(6n, 0n));
+        const laneZero = await buildIntent(fx, { value: parseEther("0.1") });
+        expect(laneZero.nonce).to.equal(0n);
+        await expect(submitSigned(fx, laneZero)).to.emit(fx.module, "IntentExecuted");
+        expect(await fx.module.getNonce(fx.agent.address, lane)).to.equal(packNonce(lane, 1n));
+        expect(await fx.module.getNonce(fx.agent.address, 0)).to.equal(1n);
+      });
+
+      it("lets other lanes go on while an intent waits in one [test_submit_stuckIntentInOneLane_doesNotBlockAnother]", async function () {
+        const fx = await loadFixture(treasuryFixture);
+        // Lane 1 holds a signed intent nobody submits (e.g. a relayer withholds it).
+        const stuck = await buildIntent(fx, { value: parseEther("0.1"), lane: 1n });
+        const stuckSig = await sign(fx.agent, fx, stuck);
+        for (let i = 0; i < 2; i++) {
+          await expect(submitSigned(fx, await buildIntent(fx, { value: parseEther("0.1"), lane: 2n }))).to.emit(
+            fx.module,
+            "IntentExecuted",
+          );
+        }
+        expect(await fx.module.getNonce(fx.agent.address, 2)).to.equal(packNonce(2n, 2n));
+        expect(await fx.module.getNonce(fx.agent.address, 1)).to.equal(packNonce(1n, 0n));
+        await expect(fx.module.connect(fx.relayer).submit(stuck, stuckSig)).to.emit(fx.module, "IntentExecuted");
+        expect(await fx.module.getNonce(fx.agent.address, 1)).to.equal(packNonce(1n, 1n));
+      });
+
+      it("names that lane's expected nonce when a sequence is wrong [test_submit_wrongSequenceInOtherLane_revertsWithThatLanesExpectedNonce]", async function () {
+        const fx = await loadFixture(treasuryFixture);
+        const lane = 77n;
+        await submitSigned(fx, await buildIntent(fx, { value: parseEther("0.1"), lane }));
+        const reused = await buildIntent(fx, { value: parseEther("0.1"), nonce: packNonce(lane, 0n) });
+        const skipped = await buildIntent(fx, { value: parseEther("0.1"), nonce: packNonce(lane, 5n) });
+        const before = await treasuryState(fx, { lanes: [0n, lane] });
+        await expect(submitSigned(fx, reused))
+          .to.be.revertedWithCustomError(fx.module, "IntentNonceMismatch")
+          .withArgs(fx.agent.address, packNonce(lane, 1n), packNonce(lane, 0n));
+        await expect(submitSigned(fx, skipped))
+          .to.be.revertedWithCustomError(fx.module, "IntentNonceMismatch")
+          .withArgs(fx.agent.address, packNonce(lane, 1n), packNonce(lane, 5n));
+        expect(await treasuryState(fx, { lanes: [0n, lane] })).to.deep.equal(before);
+      });
+
+      it("treats the same sequence in two lanes as two nonces [test_submit_sameSequenceInTwoLanes_areDifferentNonces]", async function () {
+        const fx = await loadFixture(treasuryFixture);
+        const a = await buildIntent(fx, { value: parseEther("0.1"), lane: 3n });
+        const b = await buildIntent(fx, { value: parseEther("0.1"), lane: 4n });
+        expect(intentId(fx, a)).to.not.equal(intentId(fx, b));
+        await expect(submitSigned(fx, a)).to.emit(fx.module, "IntentExecuted");
+        await expect(submitSigned(fx, b)).to.emit(fx.module, "IntentExecuted");
+        expect(await fx.module.getNonce(fx.agent.address, 3)).to.equal(packNonce(3n, 1n));
+        expect(await fx.module.getNonce(fx.agent.address, 4)).to.equal(packNonce(4n, 1n));
+      });
+    });
+
+    describe("when a submission reverts, or the agent is removed or rotated", function () {
+      it("leaves every nonce as it was when a submission reverts: bad signature, expiry or failing call [test_submit_revertedSubmissions_leaveEveryNonceUnchanged]", async function () {
+        const fx = await loadFixture(treasuryFixture);
+        // A token the agent may pay in but the Safe does not hold: its transfer reverts inside the Safe.
+        const empty = await ethers.deployContract("MockERC20", ["Empty", "EMPTY", 6]);
+        const emptyAddress = await empty.getAddress();
+        await (await moduleAsSafe(fx)).setAssetLimit(fx.agent.address, emptyAddress, fx.usdcLimit);
+        const lanes = [0n, 9n];
+        const probe = { lanes, assets: [ETH, fx.usdcAddress, emptyAddress] };
+        const before = await treasuryState(fx, probe);
+        for (const lane of lanes) {
+          const intent = await buildIntent(fx, { value: parseEther("0.5"), lane });
+          // Bad signature.
+          await expect(submitSigned(fx, intent, fx.attacker))
+            .to.be.revertedWithCustomError(fx.module, "IntentSignatureInvalid")
+            .withArgs(fx.agent.address, intentId(fx, intent));
+          // Validity window.
+          const expired = { ...intent, validUntil: 1n };
+          await expect(submitSigned(fx, expired)).to.be.revertedWithCustomError(fx.module, "IntentExpired");
+          // Failing inner call: the transfer reverts, and so does the whole submission.
+          const amount = parseUnits("1000", 6);
+          const failing = await tokenPayment(fx, emptyAddress, fx.alice.address, amount, {
+            nonce: await fx.module.getNonce(fx.agent.address, lane),
+          });
+          await expect(submitSigned(fx, failing))
+            .to.be.revertedWithCustomError(empty, "ERC20InsufficientBalance")
+            .withArgs(fx.safeAddress, 0n, amount);
+        }
+        expect(await treasuryState(fx, probe)).to.deep.equal(before);
+      });
+
+      it("keeps the nonces of an agent removed and added again [test_submit_afterRemovalAndReAdd_noncesAreKept]", async function () {
+        const fx = await loadFixture(treasuryFixture);
+        const owner = await moduleAsSafe(fx);
+        const used = await buildIntent(fx, { value: parseEther("0.1") });
+        const usedSig = await sign(fx.agent, fx, used);
+        await fx.module.connect(fx.relayer).submit(used, usedSig);
+        await submitSigned(fx, await buildIntent(fx, { value: parseEther("0.1"), lane: 8n }));
+        await owner.removeAgent(fx.agent.address);
+        await owner.setAgent(fx.agent.address, agentConfig());
+        expect(await fx.module.getNonce(fx.agent.address, 0)).to.equal(1n);
+        expect(await fx.module.getNonce(fx.agent.address, 8)).to.equal(packNonce(8n, 1n));
+        await expect(fx.module.connect(fx.relayer).submit(used, usedSig))
+          .to.be.revertedWithCustomError(fx.module, "IntentNonceMismatch")
+          .withArgs(fx.agent.address, 1n, 0n);
+      });
+
+      it("gives a rotated agent's new key its nonces [test_rotateAgent_newKeyInheritsNonces]", async function () {
+        const fx = await loadFixture(treasuryFixture);
+        const owner = await moduleAsSafe(fx);
+        await submitSigned(fx, await buildIntent(fx, { value: parseEther("0.1") }));
+        await submitSigned(fx, await buildIntent(fx, { value: parseEther("0.1"), lane: 3n }));
+        const newKey = fx.signers[15];
+        await expect(owner.rotateAgent(fx.agent.address, newKey.address))
+          .to.emit(fx.module, "AgentRotated")
+          .withArgs(fx.agent.address, newKey.address);
+        expect(await fx.module.getNonce(newKey.address, 0)).to.equal(1n);
+        expect(await fx.module.getNonce(newKey.address, 3)).to.equal(packNonce(3n, 1n));
+        const stale = await buildIntent(fx, { agent: newKey.address, value: parseEther("0.1"), nonce: 0n });
+        await expect(submitSigned(fx, stale, newKey))
+          .to.be.revertedWithCustomError(fx.module, "IntentNonceMismatch")
+          .withArgs(newKey.address, 1n, 0n);
+      });
     });
   });
 });

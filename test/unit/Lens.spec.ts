@@ -21,6 +21,7 @@ import {
   treasuryFixture,
 } from "../fixtures";
 import { moduleLayout } from "../layout";
+import { expectDenied, expectOutcome } from "./helpers";
 
 interface AstNode {
   nodeType: string;
@@ -180,6 +181,44 @@ describe("AgentTreasuryLens", function () {
       await submitSigned(fx, await buildIntent(fx, { value: parseEther("20") })); // denied
       expect(await fx.lens.rateCount(fx.moduleAddress, fx.agent.address)).to.equal(3n);
       await time.increase(HOUR);
+      expect(await fx.lens.rateCount(fx.moduleAddress, fx.agent.address)).to.equal(0n);
+    });
+
+    it("test_rateCount_agentWithoutRateLimit_isZero", async function () {
+      const fx = await loadFixture(treasuryFixture);
+      // The fixture's agent has no rate limit: intents are accepted but nothing is counted.
+      await expectOutcome(fx, await buildIntent(fx, { value: parseEther("0.1") }), "IntentExecuted");
+      await expectOutcome(fx, await buildIntent(fx, { value: parseEther("2") }), "IntentQueued");
+      expect(await fx.lens.rateCount(fx.moduleAddress, fx.agent.address)).to.equal(0n);
+      expect(await fx.lens.rateCount(fx.moduleAddress, fx.attacker.address), "an unknown key").to.equal(0n);
+    });
+
+    it("test_rateCount_nextBucket_countsOnlyThePreviousBucketAsTheModuleDoes", async function () {
+      const fx = await loadFixture(treasuryFixture);
+      // Window of two hours: buckets of one hour, the count covers the current and the previous bucket.
+      await (
+        await moduleAsSafe(fx)
+      ).setAgent(
+        fx.agent.address,
+        agentConfig({ maxIntentsPerWindow: 3n, rateWindow: BigInt(2 * HOUR), maxStrikes: 0n }),
+      );
+      const width = BigInt(HOUR);
+      const start = (BigInt(await time.latest()) / width + 1n) * width; // the first second of bucket b
+      for (let i = 0n; i < 2n; i++) {
+        const intent = await buildIntent(fx, { value: parseEther("0.1"), validUntil: start + width * 3n });
+        await time.setNextBlockTimestamp(start + 10n + i);
+        await expectOutcome(fx, intent, "IntentExecuted");
+      }
+      expect(await fx.lens.rateCount(fx.moduleAddress, fx.agent.address)).to.equal(2n);
+      // In bucket b + 1 the two intents of bucket b still count (they are the "previous" bucket).
+      await time.increaseTo(start + width + 5n);
+      expect(await fx.lens.rateCount(fx.moduleAddress, fx.agent.address)).to.equal(2n);
+      // The module agrees: one more fits (2 + 1 = 3), the next is rate limited.
+      await expectOutcome(fx, await buildIntent(fx, { value: parseEther("0.1") }), "IntentExecuted");
+      expect(await fx.lens.rateCount(fx.moduleAddress, fx.agent.address)).to.equal(3n);
+      await expectDenied(fx, await buildIntent(fx, { value: parseEther("0.1") }), DenyReason.RateLimited);
+      // Two buckets later nothing counts any more.
+      await time.increaseTo(start + 3n * width + 5n);
       expect(await fx.lens.rateCount(fx.moduleAddress, fx.agent.address)).to.equal(0n);
     });
 

@@ -11,12 +11,14 @@ import { ethers } from "hardhat";
 import hre from "hardhat";
 import { AbiCoder, Wallet, ZeroAddress, dataSlice, encryptKeystoreJson, getBytes, id, parseEther, parseUnits, toUtf8Bytes } from "ethers";
 import { loadFixture } from "@nomicfoundation/hardhat-network-helpers";
-import { UnitError, formatAmount, formatDuration, parseAmount, parseDuration, parseTimestamp } from "../../deploy/units";
-import { Policy, PolicyError, loadPolicy, parsePolicy, policySalt, resolvePolicy } from "../../deploy/policy";
+import { UnitError, formatAmount, formatDuration, parseAmount, parseDuration, parseTimestamp } from "../../core/units";
+import { Policy, PolicyError, loadPolicy, parsePolicy } from "../../core/policy";
+import { policySalt, resolvePolicy } from "../../core/policyResolve";
 import { BatchError, buildBatch, encodeMultiSend, readBatch, transactionCalldata, writeBatch } from "../../deploy/batch";
 import { IAgentTreasuryModule__factory } from "../../typechain-types";
-import { PlanError, checkPolicyMatchesTarget } from "../../deploy/plan";
-import { KeyError, hardhatDevWallets, isHardhatDevKey, resolveWallet } from "../../tasks/lib/keys";
+import { PlanError, checkPolicyMatchesTarget } from "../../core/policyDiff";
+import { KeyError, hardhatDevWallets, isHardhatDevKey } from "../../core/keys";
+import { resolveWallet } from "../../tasks/lib/keys";
 import type { HardhatRuntimeEnvironment } from "hardhat/types";
 
 const EXAMPLE = path.join(__dirname, "../../deploy/examples/dao.json");

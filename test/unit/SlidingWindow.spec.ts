@@ -3,8 +3,11 @@
  * `window` seconds, auto-executed spend is at most `autoPerWindow`. A spend at time s counts at every t with
  * s <= t < s + window; there is no period that resets. When the ring of entries is full the oldest entries merge
  * toward the later timestamp: the cap still holds and `availableAllowance` may under-report, never over-report.
+ * One order of calls the module never makes (a spend recorded before the window has a length) is checked on the
+ * library itself, through contracts/test/SlidingWindowHarness.sol.
  */
 import { expect } from "chai";
+import { ethers } from "hardhat";
 import { loadFixture, time } from "@nomicfoundation/hardhat-network-helpers";
 import { ContractTransactionReceipt, parseEther, parseUnits } from "ethers";
 import {
@@ -341,6 +344,56 @@ describe("SlidingWindow (through the module)", function () {
     });
   });
 
+  describe("when spends fall in the same second (a batch)", function () {
+    it("test_submitBatch_spendsOfOneSecond_shareOneEntryExactly", async function () {
+      const fx = await loadFixture(treasuryFixture);
+      const unit = parseUnits("100", 6);
+      await setUsdcLimit(fx, unit, 20n * unit);
+      const t0 = (await nextMidnight()) + 100n;
+      expect(await payAt(fx, t0, unit)).to.equal(Status.Executed);
+      // Twelve payments in one transaction at t0 + 60: one entry of 1,200, not a full ring that merges.
+      const start = await fx.module.getNonce(fx.agent.address, 0);
+      const intents = await Promise.all(
+        [...Array(12).keys()].map((i) =>
+          tokenPayment(fx, fx.usdcAddress, fx.alice.address, unit, { nonce: start + BigInt(i), validUntil: t0 + BigInt(HOUR) }),
+        ),
+      );
+      const signatures = await Promise.all(intents.map((intent) => sign(fx.agent, fx, intent)));
+      await time.setNextBlockTimestamp(t0 + 60n);
+      await (await fx.module.connect(fx.relayer).submitBatch(intents, signatures)).wait();
+      expect(await entries(fx)).to.deep.equal([
+        [t0 + W, unit],
+        [t0 + 60n + W, 12n * unit],
+      ]);
+      expect(await fx.module.availableAllowance(fx.agent.address, fx.usdcAddress)).to.equal(7n * unit);
+      // Exact: the first payment frees at t0 + W, the twelve together at t0 + 60 + W.
+      await at(t0 + W);
+      expect(await fx.module.availableAllowance(fx.agent.address, fx.usdcAddress)).to.equal(8n * unit);
+      await at(t0 + 60n + W);
+      expect(await fx.module.availableAllowance(fx.agent.address, fx.usdcAddress)).to.equal(20n * unit);
+    });
+
+    it("test_record_sameLowBitsAnotherSecond_isANewEntryNotAnAddition", async function () {
+      // The header keeps the low 24 bits of the newest entry's time; 2^24 seconds later they match again, and the
+      // entry's full time tells the two apart.
+      const harness = await ethers.deployContract("SlidingWindowHarness");
+      const span = 1n << 24n;
+      await (await harness.setLength(Number(4n * span))).wait();
+      const t0 = BigInt(await time.latest()) + 10n;
+      await time.setNextBlockTimestamp(t0);
+      await (await harness.recordMany([5n, 7n])).wait();
+      expect((await harness.header()) >> 232n).to.equal(t0 & (span - 1n));
+      await time.setNextBlockTimestamp(t0 + span);
+      await (await harness.recordMany([11n])).wait();
+      const timeOf = (e: bigint) => (e >> 128n) & ((1n << 48n) - 1n);
+      const amountOf = (e: bigint) => e & ((1n << 128n) - 1n);
+      const [e0, e1] = [await harness.entry(0), await harness.entry(1)];
+      expect([timeOf(e0), amountOf(e0)]).to.deep.equal([t0, 12n]);
+      expect([timeOf(e1), amountOf(e1)]).to.deep.equal([t0 + span, 11n]);
+      expect(await harness.spent()).to.equal(23n);
+    });
+  });
+
   describe("when limits change", function () {
     it("test_setAssetLimit_changedCaps_keepSpendHistory", async function () {
       const fx = await loadFixture(treasuryFixture);
@@ -441,6 +494,30 @@ describe("SlidingWindow (through the module)", function () {
       expect(await fx.usdc.balanceOf(fx.alice.address)).to.equal(amount);
       expect(await fx.module.availableAllowance(fx.agent.address, fx.usdcAddress)).to.equal(fx.usdcLimit.autoPerWindow);
       expect(await entries(fx)).to.deep.equal([]);
+    });
+  });
+
+  describe("SlidingWindow itself (harness, contracts/test/SlidingWindowHarness.sol)", function () {
+    it("test_setLength_afterASpendRecordedUnconfigured_keepsTheSpendAndWarmsTheRest", async function () {
+      const harness = await ethers.deployContract("SlidingWindowHarness");
+      const SENTINEL = 1n << 255n;
+      // A spend recorded before the window has a length (the module never does this).
+      await (await harness.record(100n)).wait();
+      const recordedAt = BigInt(await time.latest());
+      const entry = await harness.entry(0);
+      expect(entry).to.equal(SENTINEL | (recordedAt << 128n) | 100n);
+      for (let i = 1; i < 8; i++) expect(await harness.entry(i)).to.equal(0n);
+
+      await (await harness.setLength(DAY)).wait();
+      expect(await harness.length()).to.equal(BigInt(DAY));
+      // Warming fills only the empty entries: the recorded spend survives and counts for the new length.
+      expect(await harness.entry(0)).to.equal(entry);
+      for (let i = 1; i < 8; i++) expect(await harness.entry(i)).to.equal(SENTINEL);
+      expect(await harness.spent()).to.equal(100n);
+      await time.increaseTo(recordedAt + BigInt(DAY) - 1n);
+      expect(await harness.spent()).to.equal(100n);
+      await time.increaseTo(recordedAt + BigInt(DAY));
+      expect(await harness.spent()).to.equal(0n);
     });
   });
 });

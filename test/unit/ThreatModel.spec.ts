@@ -1,36 +1,24 @@
 /**
- * docs/THREAT-MODEL.md's traceability table is read by `npm run audit` (scripts/audit.ts, `claims`): a row is a line
- * starting `| T-<LETTERS>-<n> |`, and its claim is verified by the test whose title is in the last column, in the spec
- * file of the column before. A typo there shows only as "not run" in the audit report; this spec fails on it at once.
+ * docs/THREAT-MODEL.md's traceability table is read by `npm run audit` (scripts/audit.ts, `claims`): each row's claim
+ * is verified by the test with the stable id in its last column, in the spec file of the column before (the rule is
+ * scripts/threatModel.ts: the id is the whole title, or the ` [id]` suffix of a sentence title). A typo there shows only
+ * as "not run" in the audit report; this spec fails on it at once.
  */
 import fs from "fs";
 import path from "path";
 import { expect } from "chai";
+import { threatModelRows, titleHasTestId } from "../../scripts/threatModel";
 
 const ROOT = path.join(__dirname, "..", "..");
-/** The row pattern of scripts/audit.ts. */
-const ROW = /^\|\s*T-[A-Z]+-\d+\s*\|/;
 
-interface Row {
-  id: string;
-  file: string;
-  test: string;
-}
-
-function rows(): Row[] {
-  const doc = fs.readFileSync(path.join(ROOT, "docs", "THREAT-MODEL.md"), "utf8");
-  return doc
-    .split("\n")
-    .filter((l) => ROW.test(l))
-    .map((line) => {
-      const [id, , , file, test] = line.split("|").slice(1, 6).map((c) => c.trim());
-      return { id, file, test };
-    });
+/** The literal titles of a spec file's tests: `it("...")`. */
+function literalTitles(source: string): string[] {
+  return [...source.matchAll(/\bit\(\s*"((?:[^"\\]|\\.)*)"/g)].map((m) => JSON.parse(`"${m[1]}"`) as string);
 }
 
 describe("ThreatModel", function () {
   it("test_threatModel_everyRow_namesATestTitleInItsSpecFile", function () {
-    const all = rows();
+    const all = threatModelRows(ROOT);
     expect(all.length).to.be.greaterThan(80);
     const problems: string[] = [];
     for (const r of all) {
@@ -40,13 +28,24 @@ describe("ThreatModel", function () {
         continue;
       }
       // A literal title: generated titles (built in a loop) cannot be traced by the audit's exact match.
-      if (!fs.readFileSync(file, "utf8").includes(`it("${r.test}"`)) problems.push(`${r.id}: no it("${r.test}") in ${r.file}`);
+      const titles = literalTitles(fs.readFileSync(file, "utf8")).filter((t) => titleHasTestId(t, r.test));
+      if (titles.length !== 1) problems.push(`${r.id}: ${titles.length} tests with id ${r.test} in ${r.file}, not 1`);
     }
     expect(problems).to.deep.equal([]);
   });
 
   it("test_threatModel_ids_areUnique", function () {
-    const ids = rows().map((r) => r.id);
+    const ids = threatModelRows(ROOT).map((r) => r.id);
     expect(ids.filter((id, i) => ids.indexOf(id) !== i)).to.deep.equal([]);
+  });
+
+  it("test_titleHasTestId_wholeTitleOrBracketedSuffixOnly", function () {
+    const id = "test_submit_wrongSigner_revertsIntentSignatureInvalid";
+    expect(titleHasTestId(id, id)).to.equal(true);
+    expect(titleHasTestId(`rejects an intent signed by another key [${id}]`, id)).to.equal(true);
+    expect(titleHasTestId(`rejects an intent signed by another key [${id}x]`, id)).to.equal(false);
+    expect(titleHasTestId(`rejects an intent signed by another key ${id}`, id)).to.equal(false);
+    expect(titleHasTestId(`[${id}] rejects an intent signed by another key`, id)).to.equal(false);
+    expect(literalTitles(`it("a \\"quoted\\" title [${id}]", async function () {`)).to.deep.equal([`a "quoted" title [${id}]`]);
   });
 });

@@ -10,9 +10,12 @@ import { expect } from "chai";
 import hre, { ethers } from "hardhat";
 import { loadFixture, time } from "@nomicfoundation/hardhat-network-helpers";
 import { getAddress, parseUnits } from "ethers";
-import { Policy, PolicyError, parsePolicy, resolvePolicy } from "../../../deploy/policy";
-import { PlanItem, PlanTarget, planPolicy } from "../../../deploy/plan";
+import { Policy, PolicyError, parsePolicy } from "../../../core/policy";
+import { resolvePolicy } from "../../../core/policyResolve";
+import { PlanItem, PlanTarget } from "../../../core/policyDiff";
+import { planPolicy } from "../../../deploy/plan";
 import { readStatus } from "../../../deploy/status";
+import { hardhatChain } from "../../../deploy/hardhatChain";
 import { agentConfig } from "../../fixtures";
 import { FeedMode, MAX_AGE, USD, UsdTreasury, deployFeed, usdTreasuryFixture } from "../../usdFixtures";
 
@@ -88,7 +91,7 @@ async function target(fx: UsdTreasury): Promise<PlanTarget> {
 }
 
 async function usdPlan(fx: UsdTreasury, policy: Policy): Promise<PlanItem[]> {
-  const items = await planPolicy(hre, policy, await target(fx));
+  const items = await planPolicy(hardhatChain(hre), policy, await target(fx));
   return items.filter((i) => i.kind === "setPriceFeed" || i.kind === "setUsdLimit");
 }
 
@@ -227,7 +230,7 @@ describe("USD caps in policy files", function () {
       const fx = await loadFixture(usdTreasuryFixture);
       const policy = await fixturePolicy(fx, FIXTURE_USD, await fixtureFeeds(fx));
       policy.agents.push({ ...policy.agents[0], name: "trader", address: fx.bob.address, usdLimit: { ...FIXTURE_USD } });
-      const items = await planPolicy(hre, policy, await target(fx));
+      const items = await planPolicy(hardhatChain(hre), policy, await target(fx));
       const kinds = items.filter((i) => i.agent === fx.bob.address).map((i) => i.kind);
       expect(kinds[0]).to.equal("setAgent");
       expect(kinds.at(-1)).to.equal("setUsdLimit");
@@ -240,7 +243,7 @@ describe("USD caps in policy files", function () {
       const fx = await loadFixture(usdTreasuryFixture);
       await (await fx.owner.setAgent(fx.bob.address, agentConfig())).wait(); // an agent without a USD limit
       await (await fx.ethFeed.setMode(FeedMode.Revert)).wait();
-      const status = await readStatus(hre, await target(fx), { names: { [fx.agent.address.toLowerCase()]: "payroll" } });
+      const status = await readStatus(hardhatChain(hre), await target(fx), { names: { [fx.agent.address.toLowerCase()]: "payroll" } });
       const payroll = status.agents.find((a) => a.name === "payroll")!;
       expect(payroll.usdLimit).to.deep.equal({ autoPerTx: "1500", autoPerWindow: "3000", window: "1d", escalatedPerTx: "20000", available: "3000" });
       expect(status.agents.find((a) => getAddress(a.address) === fx.bob.address)!.usdLimit).to.equal(undefined);
@@ -252,7 +255,7 @@ describe("USD caps in policy files", function () {
       expect(feeds.ETH.price).to.equal(undefined);
       const [, , , updatedAt] = await fx.usdcFeed.latestRoundData();
       await time.increaseTo(updatedAt + BigInt(MAX_AGE) + 1n);
-      const later = await readStatus(hre, await target(fx));
+      const later = await readStatus(hardhatChain(hre), await target(fx));
       expect(later.priceFeeds.find((f) => f.symbol === "USDC")).to.deep.include({ trusted: false, fault: "StalePrice", age: "1d1h1s" });
     });
   });

@@ -2,12 +2,12 @@
  * The policy file's schema (zod). It checks everything that can be checked without a chain: shapes, unknown
  * fields, address checksums, amount and duration syntax, thresholds, duplicates, consistent limits. What needs the
  * chain (token decimals, contracts behind addresses, the chain's clock) is checked by `resolvePolicy` in
- * deploy/policy.ts. Both report errors that name the field path and the bad value.
+ * core/policy.ts. Both report errors that name the field path and the bad value.
  */
 import { z } from "zod";
 import { FunctionFragment, getAddress, isHexString } from "ethers";
 import { UnitError, amountSyntax, isAmountSyntax, parseDuration, parseTimestamp } from "./units";
-import { monitorSchema } from "../monitor/rules-schema";
+import { monitorSchema } from "./monitorSchema";
 
 export const RECIPIENT_MODES = ["any", "allowlist", "escalate-unknown"] as const;
 export type RecipientModeName = (typeof RECIPIENT_MODES)[number];
@@ -274,8 +274,83 @@ function big(value: string | number): bigint | undefined {
   return isAmountSyntax(value) ? amountSyntax(value) : undefined;
 }
 
+/** Checks an asset reference ("ETH", a known symbol or an address); returns a normalised key. */
+type AssetRef = (value: string, path: (string | number)[], allowEth: boolean) => string | undefined;
+
 /** Rules that span fields: thresholds, duplicates, references to tokens, limit consistency. */
 function crossCheck(policy: PolicyShape, ctx: z.RefinementCtx) {
+  checkMembers(policy, ctx);
+  const assetRef = assetRefs(policy, ctx);
+  (policy.treasuryLimits ?? []).forEach((limit, i) => {
+    assetRef(limit.asset, ["treasuryLimits", i, "asset"], true);
+    positive(ctx, limit.window, ["treasuryLimits", i, "window"], "window");
+    if (big(limit.perWindow) === 0n) {
+      issue(ctx, ["treasuryLimits", i, "perWindow"], "perWindow must be above 0 (remove the entry to have no treasury limit)");
+    }
+  });
+  duplicates(
+    ctx,
+    (policy.treasuryLimits ?? []).map((l) => normaliseAsset(l.asset)),
+    ["treasuryLimits"],
+    "treasury limit for this asset",
+    "asset",
+  );
+  const priced = checkPriceFeeds(policy, ctx, assetRef);
+  duplicates(ctx, policy.agents.map((a) => a.name), ["agents"], "agent name", "name");
+  duplicates(ctx, policy.agents.map((a) => a.address), ["agents"], "agent address", "address");
+  policy.agents.forEach((agent, a) => checkAgent(policy, agent, a, ctx, assetRef, priced));
+}
+
+/**
+ * v3: `priceFeeds` and `localPriceFeeds`: one feed per asset, a maxAge above 0, a local price above 0. Returns the
+ * priced assets (normalised key -> where the file prices it).
+ */
+function checkPriceFeeds(policy: PolicyShape, ctx: z.RefinementCtx, assetRef: AssetRef): Map<string, string> {
+  const priced = new Map<string, string>();
+  for (const [section, feeds] of [["priceFeeds", policy.priceFeeds], ["localPriceFeeds", policy.localPriceFeeds]] as const) {
+    for (const [key, spec] of Object.entries(feeds ?? {})) {
+      const asset = assetRef(key, [section, key], true);
+      if (asset === undefined) continue;
+      const other = priced.get(asset);
+      if (other) issue(ctx, [section, key], `${key} already has a price feed under ${other}: give each asset one feed`);
+      else priced.set(asset, `${section}.${key}`);
+      positive(ctx, spec.maxAge, [section, key, "maxAge"], "maxAge");
+      if ("price" in spec && big(spec.price) === 0n) issue(ctx, [section, key, "price"], "a price must be above 0");
+    }
+  }
+  return priced;
+}
+
+/**
+ * v3: an agent's `usdLimit`, checked like an asset limit; and every asset the agent has a limit for needs a price
+ * (`assets` are the normalised keys of its limits, `?n` for one already reported).
+ */
+function checkUsdLimit(agent: PolicyShape["agents"][number], at: (...rest: (string | number)[]) => (string | number)[], ctx: z.RefinementCtx, assets: string[], priced: Map<string, string>) {
+  const u = agent.usdLimit;
+  if (!u) return;
+  positive(ctx, u.window, at("usdLimit", "window"), "window");
+  const [tx, win, esc] = [big(u.autoPerTx), big(u.autoPerWindow), big(u.escalatedPerTx)];
+  if (tx !== undefined && win !== undefined && tx > win) {
+    issue(ctx, at("usdLimit", "autoPerTx"), `autoPerTx ${u.autoPerTx} is above autoPerWindow ${u.autoPerWindow}`);
+  }
+  if (tx !== undefined && esc !== undefined && tx > esc) {
+    issue(ctx, at("usdLimit", "autoPerTx"), `autoPerTx ${u.autoPerTx} is above escalatedPerTx ${u.escalatedPerTx}`);
+  }
+  if (tx === 0n && win === 0n && esc === 0n) issue(ctx, at("usdLimit"), "an all-zero USD limit means none: remove usdLimit instead");
+  // Every asset the agent may spend needs a price, or each of its payments in that asset waits for co-signers.
+  assets.forEach((asset, l) => {
+    if (asset.startsWith("?") || priced.has(asset)) return;
+    const name = agent.limits![l].asset;
+    issue(
+      ctx,
+      at("limits", l, "asset"),
+      `${name} has no price feed, but the agent has a usdLimit: add it under "priceFeeds" (or "localPriceFeeds" on the local chain), or every ${name} payment of this agent waits for co-signers`,
+    );
+  });
+}
+
+/** Thresholds and duplicates of the co-signers, guardians and a new Safe's owners; the target and the salt. */
+function checkMembers(policy: PolicyShape, ctx: z.RefinementCtx) {
   const { cosigners } = policy;
   if (cosigners.threshold > cosigners.members.length) {
     issue(ctx, ["cosigners", "threshold"], `threshold ${cosigners.threshold} is above the ${cosigners.members.length} members`);
@@ -294,7 +369,10 @@ function crossCheck(policy: PolicyShape, ctx: z.RefinementCtx) {
   if (/^0x/i.test(policy.salt) && !(isHexString(policy.salt, 32))) {
     issue(ctx, ["salt"], "a hex salt must be exactly 32 bytes (0x + 64 hex digits); any other text is hashed");
   }
+}
 
+/** The token symbols the file lists (checked for clashes), as an {@link AssetRef} that reports unknown ones. */
+function assetRefs(policy: PolicyShape, ctx: z.RefinementCtx): AssetRef {
   const symbols = new Map<string, string>();
   for (const s of Object.keys(policy.tokens ?? {})) symbols.set(s.toUpperCase(), s);
   for (const s of Object.keys(policy.localTokens ?? {})) {
@@ -302,9 +380,7 @@ function crossCheck(policy: PolicyShape, ctx: z.RefinementCtx) {
     symbols.set(s.toUpperCase(), s);
   }
   if (symbols.has("ETH")) issue(ctx, ["tokens"], `"ETH" is reserved for the native asset; do not list it as a token`);
-
-  /** Checks an asset reference ("ETH", a known symbol or an address); returns a normalised key. */
-  const assetRef = (value: string, path: (string | number)[], allowEth: boolean): string | undefined => {
+  return (value, path, allowEth) => {
     if (value.toUpperCase() === "ETH") {
       if (!allowEth) issue(ctx, path, `"ETH" is not a contract: name a contract address or token symbol`);
       return "ETH";
@@ -321,97 +397,49 @@ function crossCheck(policy: PolicyShape, ctx: z.RefinementCtx) {
     }
     return known.toUpperCase();
   };
+}
 
-  const positive = (value: string | number | undefined, path: (string | number)[], what: string) => {
-    const seconds = safeDuration(value);
-    if (seconds === 0) issue(ctx, path, `${what} must be longer than 0 seconds`);
-  };
+function positive(ctx: z.RefinementCtx, value: string | number | undefined, path: (string | number)[], what: string) {
+  const seconds = safeDuration(value);
+  if (seconds === 0) issue(ctx, path, `${what} must be longer than 0 seconds`);
+}
 
-  (policy.treasuryLimits ?? []).forEach((limit, i) => {
-    assetRef(limit.asset, ["treasuryLimits", i, "asset"], true);
-    positive(limit.window, ["treasuryLimits", i, "window"], "window");
-    if (big(limit.perWindow) === 0n) {
-      issue(ctx, ["treasuryLimits", i, "perWindow"], "perWindow must be above 0 (remove the entry to have no treasury limit)");
-    }
-  });
-  duplicates(
-    ctx,
-    (policy.treasuryLimits ?? []).map((l) => normaliseAsset(l.asset)),
-    ["treasuryLimits"],
-    "treasury limit for this asset",
-    "asset",
-  );
-
-  // v3: price feeds, by asset; one asset is priced by one feed.
-  const priced = new Map<string, string>();
-  for (const [section, feeds] of [["priceFeeds", policy.priceFeeds], ["localPriceFeeds", policy.localPriceFeeds]] as const) {
-    for (const [key, spec] of Object.entries(feeds ?? {})) {
-      const asset = assetRef(key, [section, key], true);
-      if (asset === undefined) continue;
-      const other = priced.get(asset);
-      if (other) issue(ctx, [section, key], `${key} already has a price feed under ${other}: give each asset one feed`);
-      else priced.set(asset, `${section}.${key}`);
-      positive(spec.maxAge, [section, key, "maxAge"], "maxAge");
-      if ("price" in spec && big(spec.price) === 0n) issue(ctx, [section, key, "price"], "a price must be above 0");
-    }
+function checkAgent(policy: PolicyShape, agent: PolicyShape["agents"][number], a: number, ctx: z.RefinementCtx, assetRef: AssetRef, priced: Map<string, string>) {
+  const at = (...rest: (string | number)[]) => ["agents", a, ...rest];
+  positive(ctx, agent.gracePeriod, at("gracePeriod"), "gracePeriod");
+  if ((agent.maxIntentsPerWindow ?? 0) > 0 && !safeDuration(agent.rateWindow)) {
+    issue(ctx, at("rateWindow"), "required (and above 0) when maxIntentsPerWindow is set");
   }
-
-  duplicates(ctx, policy.agents.map((a) => a.name), ["agents"], "agent name", "name");
-  duplicates(ctx, policy.agents.map((a) => a.address), ["agents"], "agent address", "address");
-  policy.agents.forEach((agent, a) => {
-    const at = (...rest: (string | number)[]) => ["agents", a, ...rest];
-    positive(agent.gracePeriod, at("gracePeriod"), "gracePeriod");
-    if ((agent.maxIntentsPerWindow ?? 0) > 0 && !safeDuration(agent.rateWindow)) {
-      issue(ctx, at("rateWindow"), "required (and above 0) when maxIntentsPerWindow is set");
+  if ((agent.maxStrikes ?? 0) > 0 && !safeDuration(agent.strikeWindow)) {
+    issue(ctx, at("strikeWindow"), "required (and above 0) when maxStrikes is set");
+  }
+  if (typeof policy.safe === "string" && lower(policy.safe) === lower(agent.address)) {
+    issue(ctx, at("address"), "the Safe itself cannot be an agent");
+  }
+  duplicates(ctx, agent.recipients ?? [], at("recipients"), "recipient");
+  const assets: string[] = [];
+  (agent.limits ?? []).forEach((limit, l) => {
+    assets.push(assetRef(limit.asset, at("limits", l, "asset"), true) ?? `?${l}`);
+    positive(ctx, limit.window, at("limits", l, "window"), "window");
+    const [tx, win, esc] = [big(limit.autoPerTx), big(limit.autoPerWindow), big(limit.escalatedPerTx)];
+    if (tx !== undefined && win !== undefined && tx > win) {
+      issue(ctx, at("limits", l, "autoPerTx"), `autoPerTx ${limit.autoPerTx} is above autoPerWindow ${limit.autoPerWindow}`);
     }
-    if ((agent.maxStrikes ?? 0) > 0 && !safeDuration(agent.strikeWindow)) {
-      issue(ctx, at("strikeWindow"), "required (and above 0) when maxStrikes is set");
+    if (tx !== undefined && esc !== undefined && tx > esc) {
+      issue(ctx, at("limits", l, "autoPerTx"), `autoPerTx ${limit.autoPerTx} is above escalatedPerTx ${limit.escalatedPerTx}`);
     }
-    if (typeof policy.safe === "string" && lower(policy.safe) === lower(agent.address)) {
-      issue(ctx, at("address"), "the Safe itself cannot be an agent");
+    if (tx === 0n && win === 0n && esc === 0n) {
+      issue(ctx, at("limits", l), "all-zero limits mean no limit: remove the entry instead");
     }
-    duplicates(ctx, agent.recipients ?? [], at("recipients"), "recipient");
-    const assets: string[] = [];
-    (agent.limits ?? []).forEach((limit, l) => {
-      assets.push(assetRef(limit.asset, at("limits", l, "asset"), true) ?? `?${l}`);
-      positive(limit.window, at("limits", l, "window"), "window");
-      const [tx, win, esc] = [big(limit.autoPerTx), big(limit.autoPerWindow), big(limit.escalatedPerTx)];
-      if (tx !== undefined && win !== undefined && tx > win) {
-        issue(ctx, at("limits", l, "autoPerTx"), `autoPerTx ${limit.autoPerTx} is above autoPerWindow ${limit.autoPerWindow}`);
-      }
-      if (tx !== undefined && esc !== undefined && tx > esc) {
-        issue(ctx, at("limits", l, "autoPerTx"), `autoPerTx ${limit.autoPerTx} is above escalatedPerTx ${limit.escalatedPerTx}`);
-      }
-      if (tx === 0n && win === 0n && esc === 0n) {
-        issue(ctx, at("limits", l), "all-zero limits mean no limit: remove the entry instead");
-      }
-    });
-    duplicates(ctx, assets, at("limits"), "limit for this asset", "asset");
-    if (agent.usdLimit) {
-      const u = agent.usdLimit;
-      positive(u.window, at("usdLimit", "window"), "window");
-      const [tx, win, esc] = [big(u.autoPerTx), big(u.autoPerWindow), big(u.escalatedPerTx)];
-      if (tx !== undefined && win !== undefined && tx > win) {
-        issue(ctx, at("usdLimit", "autoPerTx"), `autoPerTx ${u.autoPerTx} is above autoPerWindow ${u.autoPerWindow}`);
-      }
-      if (tx !== undefined && esc !== undefined && tx > esc) {
-        issue(ctx, at("usdLimit", "autoPerTx"), `autoPerTx ${u.autoPerTx} is above escalatedPerTx ${u.escalatedPerTx}`);
-      }
-      if (tx === 0n && win === 0n && esc === 0n) issue(ctx, at("usdLimit"), "an all-zero USD limit means none: remove usdLimit instead");
-      // Every asset the agent may spend needs a price, or each of its payments in that asset waits for co-signers.
-      assets.forEach((asset, l) => {
-        if (!asset.startsWith("?") && !priced.has(asset)) {
-          issue(ctx, at("limits", l, "asset"), `${agent.limits![l].asset} has no price feed, but the agent has a usdLimit: add it under "priceFeeds" (or "localPriceFeeds" on the local chain), or every ${agent.limits![l].asset} payment of this agent waits for co-signers`);
-        }
-      });
-    }
-    const calls: string[] = [];
-    (agent.allowedCalls ?? []).forEach((call, c) => {
-      const target = assetRef(call.target, at("allowedCalls", c, "target"), false);
-      calls.push(`${target}:${call.signature.replace(/\s+/g, "")}`);
-    });
-    duplicates(ctx, calls, at("allowedCalls"), "allowed call");
   });
+  duplicates(ctx, assets, at("limits"), "limit for this asset", "asset");
+  checkUsdLimit(agent, at, ctx, assets, priced);
+  const calls: string[] = [];
+  (agent.allowedCalls ?? []).forEach((call, c) => {
+    const target = assetRef(call.target, at("allowedCalls", c, "target"), false);
+    calls.push(`${target}:${call.signature.replace(/\s+/g, "")}`);
+  });
+  duplicates(ctx, calls, at("allowedCalls"), "allowed call");
 }
 
 function normaliseAsset(asset: string): string {

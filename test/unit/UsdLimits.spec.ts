@@ -7,6 +7,7 @@
 import { expect } from "chai";
 import { ethers } from "hardhat";
 import { loadFixture, time } from "@nomicfoundation/hardhat-network-helpers";
+import { anyValue } from "@nomicfoundation/hardhat-chai-matchers/withArgs";
 import { encodeBytes32String, parseEther, parseUnits } from "ethers";
 import {
   DAY,
@@ -73,7 +74,7 @@ async function expectQueuedWithoutPrice(fx: UsdTreasury, intent: Intent, asset: 
 
 describe("UsdLimits", function () {
   describe("setPriceFeed", function () {
-    it("test_setPriceFeed_storesFeedMaxAgeAndTheAssetsDecimals_emitsPriceFeedSet", async function () {
+    it("stores the feed, its maxAge and the asset's decimals, and emits PriceFeedSet [test_setPriceFeed_storesFeedMaxAgeAndTheAssetsDecimals_emitsPriceFeedSet]", async function () {
       const fx = await loadFixture(fixture);
       const feed = await deployFeed(8, 3n * USD);
       const address = await feed.getAddress();
@@ -85,7 +86,7 @@ describe("UsdLimits", function () {
       expect(await fx.lens.priceFeed(fx.moduleAddress, ETH)).to.deep.equal([await fx.ethFeed.getAddress(), BigInt(MAX_AGE), 18n]);
     });
 
-    it("test_setPriceFeed_addressZero_removesTheFeed", async function () {
+    it("removes an asset's feed when given address(0) [test_setPriceFeed_addressZero_removesTheFeed]", async function () {
       const fx = await loadFixture(fixture);
       await expect(fx.owner.setPriceFeed(fx.usdcAddress, ethers.ZeroAddress, 0))
         .to.emit(fx.module, "PriceFeedSet")
@@ -94,7 +95,7 @@ describe("UsdLimits", function () {
       expect(await fx.module.usdValue(fx.usdcAddress, 1n)).to.deep.equal([0n, PriceFault.NoFeed]);
     });
 
-    it("test_setPriceFeed_unusableFeedOrAsset_revertsPriceFeedInvalidNamingTheRule", async function () {
+    it("refuses a zero maxAge, a feed without code or without usable decimals(), and an asset without decimals() or with more than 36, with PriceFeedInvalid naming the rule [test_setPriceFeed_unusableFeedOrAsset_revertsPriceFeedInvalidNamingTheRule]", async function () {
       const fx = await loadFixture(fixture);
       const feed = await deployFeed(8, USD);
       const address = await feed.getAddress();
@@ -123,7 +124,7 @@ describe("UsdLimits", function () {
         .withArgs(...invalid(await huge.getAddress(), address, "asset decimals"));
     });
 
-    it("test_setPriceFeed_notOwner_revertsModuleCallerNotOwner", async function () {
+    it("refuses anyone but the Safe with ModuleCallerNotOwner [test_setPriceFeed_notOwner_revertsModuleCallerNotOwner]", async function () {
       const fx = await loadFixture(fixture);
       await expect(fx.module.connect(fx.attacker).setPriceFeed(fx.usdcAddress, await fx.usdcFeed.getAddress(), 60))
         .to.be.revertedWithCustomError(fx.module, "ModuleCallerNotOwner")
@@ -132,7 +133,7 @@ describe("UsdLimits", function () {
   });
 
   describe("setUsdLimit", function () {
-    it("test_setUsdLimit_storesTheLimit_emitsUsdLimitSet_fullAllowance", async function () {
+    it("stores the USD limit, emits UsdLimitSet, and leaves the whole autoPerWindow available [test_setUsdLimit_storesTheLimit_emitsUsdLimitSet_fullAllowance]", async function () {
       const fx = await loadFixture(fixture);
       const limit = usdLimit(100n, 400n, HOUR, 1_000n);
       await expect(fx.owner.setUsdLimit(fx.agent.address, limit))
@@ -143,7 +144,7 @@ describe("UsdLimits", function () {
       expect(await fx.lens.usdSpendEntries(fx.moduleAddress, fx.agent.address)).to.deep.equal([[], []]);
     });
 
-    it("test_setUsdLimit_inconsistent_revertsUsdLimitInvalidNamingTheRule", async function () {
+    it("refuses inconsistent USD limits as setAssetLimit does, with UsdLimitInvalid naming the rule [test_setUsdLimit_inconsistent_revertsUsdLimitInvalidNamingTheRule]", async function () {
       const fx = await loadFixture(fixture);
       const cases: [ReturnType<typeof usdLimit>, string][] = [
         [usdLimit(1n, 2n, 0, 3n), "window == 0"],
@@ -163,7 +164,7 @@ describe("UsdLimits", function () {
         .withArgs(fx.agent.address, fx.safeAddress);
     });
 
-    it("test_setUsdLimit_allZeros_removesIt_andPaymentsNoLongerReadFeeds", async function () {
+    it("removes the USD limit when given all zeros, after which payments read no feed [test_setUsdLimit_allZeros_removesIt_andPaymentsNoLongerReadFeeds]", async function () {
       const fx = await loadFixture(fixture);
       await (await fx.usdcFeed.setMode(FeedMode.Revert)).wait();
       await expect(fx.owner.setUsdLimit(fx.agent.address, usdLimit(0n, 0n, 0, 0n))).to.emit(fx.module, "UsdLimitSet");
@@ -173,7 +174,7 @@ describe("UsdLimits", function () {
       await expect(submitExpect(fx, await usdc(fx, "100"), Status.Executed)).to.changeTokenBalance(fx.usdc, fx.alice, parseUnits("100", 6));
     });
 
-    it("test_usdLimit_followsTheIdentity_throughRotationAndRemoval_historyKept", async function () {
+    it("keeps the USD limit and its window with the agent identity through key rotation and removal [test_usdLimit_followsTheIdentity_throughRotationAndRemoval_historyKept]", async function () {
       const fx = await loadFixture(fixture);
       await (await submitExpect(fx, await usdc(fx, "1000"), Status.Executed)).wait();
       expect(await fx.module.availableUsdAllowance(fx.agent.address)).to.equal(2_000n * USD);
@@ -193,7 +194,7 @@ describe("UsdLimits", function () {
   });
 
   describe("one budget across every asset", function () {
-    it("test_spendsOfDifferentAssets_chargeOneUsdWindow_thenTheNextIsQueued", async function () {
+    it("charges spends of different assets to one USD window, and queues the next spend beyond it though each asset window has room [test_spendsOfDifferentAssets_chargeOneUsdWindow_thenTheNextIsQueued]", async function () {
       const fx = await loadFixture(fixture);
       await (await submitExpect(fx, await usdc(fx, "1000"), Status.Executed)).wait(); // $1,000
       await (await submitExpect(fx, await ethPayment(fx, "0.5"), Status.Executed)).wait(); // $1,000 at $2,000/ETH
@@ -213,7 +214,36 @@ describe("UsdLimits", function () {
       expect(await fx.module.availableUsdAllowance(fx.agent.address)).to.equal(0n);
     });
 
-    it("test_usdWindow_isExactAndSliding", async function () {
+    it("charges each intent of a submitBatch to the USD window as it is decided, so the batch's later payments see what the earlier ones spent across assets [test_submitBatch_usdLimitedAgent_eachIntentChargedToTheUsdWindowInOrder]", async function () {
+      const fx = await loadFixture(fixture);
+      const start = await fx.module.getNonce(fx.agent.address, 0);
+      const at = (i: number) => ({ nonce: start + BigInt(i) });
+      const intents = [
+        await tokenPayment(fx, fx.usdcAddress, fx.alice.address, parseUnits("1000", 6), at(0)), // $1,000
+        await buildIntent(fx, { target: fx.bob.address, value: parseEther("0.5"), ...at(1) }), // $1,000 at $2,000/ETH
+        await tokenPayment(fx, fx.daiAddress, fx.alice.address, parseUnits("900", 18), at(2)), // $900
+        await tokenPayment(fx, fx.usdcAddress, fx.bob.address, parseUnits("200", 6), at(3)), // $200: $100 is left
+        await tokenPayment(fx, fx.usdcAddress, fx.bob.address, parseUnits("100", 6), at(4)), // exactly the $100 left
+      ];
+      const signatures = await Promise.all(intents.map((i) => sign(fx.agent, fx, i)));
+      const ids = intents.map((i) => intentId(fx, i));
+      const [, statuses] = await fx.module.connect(fx.relayer).submitBatch.staticCall(intents, signatures);
+      expect(statuses).to.deep.equal([Status.Executed, Status.Executed, Status.Executed, Status.Queued, Status.Executed]);
+      const tx = fx.module.connect(fx.relayer).submitBatch(intents, signatures);
+      await expect(tx).to.emit(fx.module, "IntentQueued").withArgs(ids[3], fx.agent.address, anyValue, anyValue);
+      await expect(tx).to.not.emit(fx.module, "NoTrustworthyPrice");
+      // Each asset's window has room for the queued payment (USDC: 5,000 per day, 1,100 spent); the USD window had not.
+      expect(await fx.module.availableAllowance(fx.agent.address, fx.usdcAddress)).to.equal(parseUnits("3900", 6));
+      expect(await fx.module.availableUsdAllowance(fx.agent.address)).to.equal(0n);
+      // One transaction, one second: the four auto payments share one entry of the USD ring, with their exact sum.
+      const [releaseAt, amounts] = await fx.lens.usdSpendEntries(fx.moduleAddress, fx.agent.address);
+      expect(amounts).to.deep.equal([3_000n * USD]);
+      const block = await ethers.provider.getBlock((await (await tx).wait())!.blockNumber);
+      expect(releaseAt).to.deep.equal([BigInt(block!.timestamp) + BigInt(DAY)]);
+      expect(await fx.usdc.balanceOf(fx.bob.address)).to.equal(parseUnits("100", 6));
+    });
+
+    it("keeps an exact sliding USD window: a spend counts until exactly window seconds after it [test_usdWindow_isExactAndSliding]", async function () {
       const fx = await loadFixture(fixture);
       const paid = await (await submitExpect(fx, await ethPayment(fx, "0.75"), Status.Executed)).wait(); // $1,500
       const first = BigInt((await paid!.getBlock()).timestamp);
@@ -228,7 +258,7 @@ describe("UsdLimits", function () {
       expect(await fx.module.availableUsdAllowance(fx.agent.address)).to.equal(1_500n * USD);
     });
 
-    it("test_aboveUsdAutoPerTx_butWithinTheAssetsAutoTier_isQueued", async function () {
+    it("queues a payment above the USD autoPerTx though it is within the asset's auto tier [test_aboveUsdAutoPerTx_butWithinTheAssetsAutoTier_isQueued]", async function () {
       const fx = await loadFixture(fixture);
       // 0.8 ETH is within the ETH autoPerTx of 1, but $1,600 is above the USD autoPerTx of $1,500.
       const tx = submitExpect(fx, await ethPayment(fx, "0.8"), Status.Queued);
@@ -236,7 +266,7 @@ describe("UsdLimits", function () {
       await expect(tx).to.not.emit(fx.module, "NoTrustworthyPrice");
     });
 
-    it("test_aboveUsdHardCap_withinTheAssetsHardCap_isDeniedAboveHardCap_withAStrike", async function () {
+    it("denies a payment above the USD hard cap (trusted price) with AboveHardCap and a strike, though it is within the asset's hard cap [test_aboveUsdHardCap_withinTheAssetsHardCap_isDeniedAboveHardCap_withAStrike]", async function () {
       const fx = await loadFixture(fixture);
       // 25,000 USDC is within its escalatedPerTx of 50,000 but $25,000 is above the USD hard cap of $20,000.
       const intent = await usdc(fx, "25000");
@@ -247,7 +277,7 @@ describe("UsdLimits", function () {
       await expect(submitExpect(fx, await usdc(fx, "20000"), Status.Queued)).to.emit(fx.module, "IntentQueued");
     });
 
-    it("test_tokenTransferWithEth_valuesBothTogether", async function () {
+    it("values a token transfer and the ETH sent along it together [test_tokenTransferWithEth_valuesBothTogether]", async function () {
       const fx = await loadFixture(fixture);
       const target = await ethers.deployContract("PayableToken");
       const address = await target.getAddress();
@@ -263,7 +293,7 @@ describe("UsdLimits", function () {
       await expect(submitExpect(fx, over, Status.Queued)).to.emit(fx.module, "IntentQueued");
     });
 
-    it("test_callWithoutValue_needsNoPrice", async function () {
+    it("needs no price for a call that spends nothing [test_callWithoutValue_needsNoPrice]", async function () {
       const fx = await loadFixture(fixture);
       const target = await ethers.deployContract("MockCallTarget");
       const address = await target.getAddress();
@@ -282,7 +312,7 @@ describe("UsdLimits", function () {
   });
 
   describe("rounding and decimals", function () {
-    it("test_valuation_roundsUp_atTheCapsEdge", async function () {
+    it("rounds values up: exactly the cap executes, one base unit more queues, and one wei is worth at least one USD unit [test_valuation_roundsUp_atTheCapsEdge]", async function () {
       const fx = await loadFixture(fixture);
       // DAI has 18 decimals and a $1 feed with 8: 1,500 DAI is exactly $1,500.00000000, the USD autoPerTx.
       const edge = parseUnits("1500", 18);
@@ -306,7 +336,7 @@ describe("UsdLimits", function () {
       expect(await fx.module.availableUsdAllowance(fx.agent.address)).to.equal(0n);
     });
 
-    it("test_valuation_8And18DecimalFeeds_agree", async function () {
+    it("values alike with 8- and 18-decimal feeds: the feed's decimals are read, never assumed [test_valuation_8And18DecimalFeeds_agree]", async function () {
       const fx = await loadFixture(fixture);
       const feed8 = await deployFeed(8, 2_000n * USD);
       await (await fx.owner.setPriceFeed(fx.wethAddress, await feed8.getAddress(), MAX_AGE)).wait();
@@ -329,21 +359,21 @@ describe("UsdLimits", function () {
       expect(await fx.module.usdValue(fx.daiAddress, parseUnits("1500", 18))).to.deep.equal([1_500n * USD, PriceFault.None]);
     });
 
-    it("test_valuation_hugeAmount_saturatesAboveEveryCap", async function () {
+    it("values an amount too large to price as above every cap [test_valuation_hugeAmount_saturatesAboveEveryCap]", async function () {
       const fx = await loadFixture(fixture);
       expect(await fx.module.usdValue(fx.daiAddress, 1n << 128n)).to.deep.equal([ethers.MaxUint256, PriceFault.None]);
     });
   });
 
   describe("a price that cannot be trusted", function () {
-    it("test_noFeed_queuesWithoutStrike_NoFeed", async function () {
+    it("queues a payment in an asset without a feed with NoTrustworthyPrice(NoFeed), no strike, nothing moved [test_noFeed_queuesWithoutStrike_NoFeed]", async function () {
       const fx = await loadFixture(fixture);
       // WETH has an asset limit but no feed.
       const intent = await tokenPayment(fx, fx.wethAddress, fx.alice.address, parseEther("0.1"));
       await expectQueuedWithoutPrice(fx, intent, fx.wethAddress, PriceFault.NoFeed);
     });
 
-    it("test_answerZeroOrNegative_queuesWithoutStrike_NonPositivePrice", async function () {
+    it("queues on an answer of zero or below with NonPositivePrice, without a strike [test_answerZeroOrNegative_queuesWithoutStrike_NonPositivePrice]", async function () {
       const fx = await loadFixture(fixture);
       for (const answer of [0n, -1n]) {
         await (await fx.usdcFeed.setPrice(answer)).wait();
@@ -352,7 +382,7 @@ describe("UsdLimits", function () {
       }
     });
 
-    it("test_olderThanMaxAge_queuesWithoutStrike_StalePrice_butExactlyMaxAgeIsFresh", async function () {
+    it("queues on an answer older than maxAge with StalePrice, without a strike; an answer exactly maxAge old is fresh [test_olderThanMaxAge_queuesWithoutStrike_StalePrice_butExactlyMaxAgeIsFresh]", async function () {
       const fx = await loadFixture(fixture);
       const updatedAt = BigInt(await time.latest()) + 10n;
       await time.setNextBlockTimestamp(updatedAt);
@@ -368,7 +398,7 @@ describe("UsdLimits", function () {
       await expectQueuedWithoutPrice(fx, await usdc(fx, "10"), fx.usdcAddress, PriceFault.StalePrice);
     });
 
-    it("test_incompleteRound_queuesWithoutStrike_IncompleteRound", async function () {
+    it("queues on an incomplete round (updatedAt 0, or answeredInRound below roundId) with IncompleteRound, without a strike [test_incompleteRound_queuesWithoutStrike_IncompleteRound]", async function () {
       const fx = await loadFixture(fixture);
       const now = BigInt(await time.latest());
       await (await fx.usdcFeed.setRound(7n, USD, now, 0n, 7n)).wait(); // updatedAt == 0
@@ -377,7 +407,7 @@ describe("UsdLimits", function () {
       await expectQueuedWithoutPrice(fx, await usdc(fx, "10"), fx.usdcAddress, PriceFault.IncompleteRound);
     });
 
-    it("test_feedReverts_queuesWithoutStrike_FeedReverted", async function () {
+    it("queues with FeedReverted, without a strike, when the feed reverts, its decimals() reverts or it burns its gas [test_feedReverts_queuesWithoutStrike_FeedReverted]", async function () {
       const fx = await loadFixture(fixture);
       await (await fx.usdcFeed.setMode(FeedMode.Revert)).wait();
       await expectQueuedWithoutPrice(fx, await usdc(fx, "10"), fx.usdcAddress, PriceFault.FeedReverted);
@@ -387,7 +417,7 @@ describe("UsdLimits", function () {
       await expectQueuedWithoutPrice(fx, await usdc(fx, "10"), fx.usdcAddress, PriceFault.FeedReverted);
     });
 
-    it("test_malformedAnswers_queueWithoutStrike_MalformedAnswer", async function () {
+    it("queues with MalformedAnswer, without a strike, on a short answer, decimals out of range, an answer of 2^128 or more, or an update in the future [test_malformedAnswers_queueWithoutStrike_MalformedAnswer]", async function () {
       const fx = await loadFixture(fixture);
       await (await fx.usdcFeed.setMode(FeedMode.ShortAnswer)).wait(); // four words instead of five
       await expectQueuedWithoutPrice(fx, await usdc(fx, "10"), fx.usdcAddress, PriceFault.MalformedAnswer);
@@ -401,7 +431,7 @@ describe("UsdLimits", function () {
       await expectQueuedWithoutPrice(fx, await usdc(fx, "10"), fx.usdcAddress, PriceFault.MalformedAnswer);
     });
 
-    it("test_untrustedEthPrice_alongATokenTransfer_namesEth", async function () {
+    it("names ETH in NoTrustworthyPrice when the price of the ETH sent along a token transfer cannot be trusted [test_untrustedEthPrice_alongATokenTransfer_namesEth]", async function () {
       const fx = await loadFixture(fixture);
       const target = await ethers.deployContract("PayableToken");
       const address = await target.getAddress();
@@ -413,7 +443,7 @@ describe("UsdLimits", function () {
       await expectQueuedWithoutPrice(fx, both, ETH, PriceFault.NonPositivePrice);
     });
 
-    it("test_untrustedPrice_butTheTrustedPartAboveTheHardCap_isDenied", async function () {
+    it("denies AboveHardCap when the part of a spend with a trusted price is alone above the USD hard cap [test_untrustedPrice_butTheTrustedPartAboveTheHardCap_isDenied]", async function () {
       const fx = await loadFixture(fixture);
       const target = await ethers.deployContract("PayableToken");
       const address = await target.getAddress();
@@ -428,7 +458,7 @@ describe("UsdLimits", function () {
         .withArgs(intentId(fx, intent), fx.agent.address, DenyReason.AboveHardCap, intent.rationale);
     });
 
-    it("test_aShortGasLimit_cannotForceAQueue_healthyFeed", async function () {
+    it("lets no gas limit turn a payment with a healthy feed into a queued intent [test_aShortGasLimit_cannotForceAQueue_healthyFeed]", async function () {
       const fx = await loadFixture(fixture);
       const intent = await usdc(fx, "10");
       const signature = await sign(fx.agent, fx, intent);
@@ -448,7 +478,7 @@ describe("UsdLimits", function () {
       expect([...outcomes].sort()).to.deep.equal(["reverted", `status ${Status.Executed}`]);
     });
 
-    it("test_aShortGasLimit_onAGasBurningFeed_revertsPriceReadOutOfGas", async function () {
+    it("reverts PriceReadOutOfGas when a read fails with too little gas left to tell the feed from the caller's gas limit [test_aShortGasLimit_onAGasBurningFeed_revertsPriceReadOutOfGas]", async function () {
       const fx = await loadFixture(fixture);
       await (await fx.usdcFeed.setMode(FeedMode.BurnGas)).wait();
       const intent = await usdc(fx, "10");
@@ -472,7 +502,7 @@ describe("UsdLimits", function () {
       await expectQueuedWithoutPrice(fx, intent, fx.usdcAddress, PriceFault.FeedReverted);
     });
 
-    it("test_agentWithoutUsdLimit_isNeverAffectedByFeeds", async function () {
+    it("never reads a feed for an agent without a USD limit, whatever the feeds do [test_agentWithoutUsdLimit_isNeverAffectedByFeeds]", async function () {
       const fx = await loadFixture(fixture);
       const other = fx.signers[14];
       await (await fx.owner.setAgent(other.address, agentConfig())).wait();
@@ -484,7 +514,7 @@ describe("UsdLimits", function () {
   });
 
   describe("escalated path", function () {
-    it("test_queuedForNoPrice_executesWithCosigners_evenWhileThePriceIsStillUntrusted", async function () {
+    it("executes an intent queued for want of a price once the co-signers approve, even while the price is still untrusted [test_queuedForNoPrice_executesWithCosigners_evenWhileThePriceIsStillUntrusted]", async function () {
       const fx = await loadFixture(fixture);
       await (await fx.usdcFeed.setMode(FeedMode.Revert)).wait();
       const intent = await usdc(fx, "100");
@@ -496,7 +526,7 @@ describe("UsdLimits", function () {
       expect(await fx.module.availableUsdAllowance(fx.agent.address)).to.equal(AGENT_USD_LIMIT.autoPerWindow);
     });
 
-    it("test_executeQueued_aboveTheUsdHardCapAtExecution_revertsIntentPolicyViolation", async function () {
+    it("refuses to execute a queued intent whose value is above the USD hard cap at execution, with IntentPolicyViolation(AboveHardCap) [test_executeQueued_aboveTheUsdHardCapAtExecution_revertsIntentPolicyViolation]", async function () {
       const fx = await loadFixture(fixture);
       const intent = await usdc(fx, "5000");
       await (await submitExpect(fx, intent, Status.Queued)).wait();

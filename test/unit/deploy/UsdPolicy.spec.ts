@@ -106,7 +106,7 @@ describe("USD caps in policy files", function () {
     it("test_example_usesLocalPriceFeedsAndUsdLimits_andParses", function () {
       const policy = parsePolicy(example());
       expect(Object.keys(policy.localPriceFeeds ?? {})).to.deep.equal(["USDC", "WETH", "ETH"]);
-      expect(policy.agents.map((a) => a.usdLimit?.autoPerWindow)).to.deep.equal(["25000", "60000"]);
+      expect(policy.agents.map((a) => a.usdLimit?.autoPerWindow)).to.deep.equal(["15000", "60000"]);
     });
 
     it("test_usdLimit_inconsistentOrEmpty_errorsNameTheField", async function () {

@@ -54,7 +54,7 @@ export interface ProcessOptions {
 const DAY = 86_400;
 const transferInterface = new Interface(["function transfer(address,uint256)"]);
 
-const DEFAULT_SEVERITY: Record<RuleKind, Severity> = {
+export const DEFAULT_SEVERITY: Record<RuleKind, Severity> = {
   "spend-rate": "critical",
   "new-recipient": "warning",
   "intent-burst": "warning",
@@ -67,6 +67,8 @@ const DEFAULT_SEVERITY: Record<RuleKind, Severity> = {
   "queued-near-eta": "warning",
   emergency: "critical",
   "config-loosened": "critical",
+  "price-feed-untrusted": "warning",
+  "price-feed-moved": "critical",
 };
 
 const lower = (a: string) => a.toLowerCase();

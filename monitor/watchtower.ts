@@ -32,6 +32,7 @@ import type { AutoResponder } from "./response";
 import { AssetMeta, RuleEngine } from "./rules";
 import type { MonitorConfig } from "../core/monitorSchema";
 import type { AlertSink } from "./sinks";
+import { FeedWatchState, checkFeeds, emptyFeedWatchState, readFeeds, watchesFeeds } from "./priceFeeds";
 import { AgentSummary, MonitorState, cloneState, emptyState, summarize } from "./stats";
 
 /** How many recently read blocks' hashes the checkpoint keeps for finding where a reorganisation forked off. */
@@ -103,6 +104,8 @@ export class Watchtower {
   private historyFrom: number;
   /** Alerts that belong to no block (restart, reorganisation) and the sinks that accepted each. */
   private notices: { alert: Alert; delivered: string[] }[] = [];
+  /** v3: the module's price feeds and their last readings. */
+  private feeds: FeedWatchState = emptyFeedWatchState();
   private started = false;
   private stopping = false;
   private wake?: () => void;
@@ -165,6 +168,7 @@ export class Watchtower {
       this.recent = cp.recent ?? (cp.lastHash && cp.nextBlock > 0 ? [[cp.nextBlock - 1, cp.lastHash]] : []);
       this.historyFrom = cp.historyFrom ?? this.historyFrom;
       this.notices = cp.notices ?? [];
+      this.feeds = cp.priceFeeds ?? emptyFeedWatchState();
       // Alerts of this block may have been delivered before the restart: keep their record for it.
       this.pendingBlock = cp.nextBlock;
       if (this.options.fromBlock !== undefined && this.options.fromBlock !== cp.nextBlock) {
@@ -207,6 +211,7 @@ export class Watchtower {
       this.nextBlock = to + 1;
       this.save();
     }
+    alerts.push(...(await this.pollFeeds(head)));
     alerts.push(...(await this.pollJournal(head)));
     this.options.metrics?.position(head, this.nextBlock - 1);
     this.options.metrics?.stats(this.engine.state, lowerKeys(this.options.names ?? {}));
@@ -327,6 +332,7 @@ export class Watchtower {
       recent: this.recent,
       historyFrom: this.historyFrom,
       notices: this.notices,
+      priceFeeds: this.feeds,
       updatedAt: "",
     };
     this.store.save(cp);
@@ -460,9 +466,29 @@ export class Watchtower {
 
   private resetState(): void {
     this.engine.state = emptyState();
+    this.feeds = emptyFeedWatchState();
     this.delivered = {};
     this.responses = {};
     this.pendingBlock = undefined;
+  }
+
+  /**
+   * v3: the price feeds at the last block read (monitor/priceFeeds.ts), once per block: alerts for a feed the module
+   * stops trusting or a price that moved too far since the last read, delivered like notices (exactly once).
+   */
+  private async pollFeeds(head: number): Promise<Alert[]> {
+    const at = this.nextBlock - 1;
+    if (!watchesFeeds(this.options.config.rules) || at < 0 || at <= this.feeds.readAt) return [];
+    const block = await this.options.provider.getBlock(at);
+    if (!block) return [];
+    const readings = await readFeeds(this.options.provider, this.follower.module, this.feeds, this.historyFrom, at);
+    const ctx = { chainId: this.options.chainId.toString(), module: this.follower.module, block: at, blockHash: block.hash ?? undefined, blockTime: block.timestamp, detectedAtBlock: head };
+    const checked = checkFeeds(this.options.config.rules, readings, this.feeds, ctx);
+    for (const alert of checked.alerts) this.queueNotice(alert);
+    this.feeds.readings = checked.readings;
+    this.feeds.readAt = at;
+    this.save();
+    return this.deliverNotices();
   }
 
   private queueNotice(alert: Alert): void {

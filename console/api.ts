@@ -5,6 +5,7 @@
  * "0.5"), times unix seconds of the chain's clock, addresses EIP-55.
  */
 import type { SerializedIntent } from "../sdk/journal";
+import type { DenyReasonName, IntentStatusName, RecipientModeName } from "../sdk/shapes";
 
 export const STATE_VERSION = 1;
 
@@ -76,7 +77,7 @@ export interface AgentView {
   rateWindow: string;
   escalationDelay: string;
   gracePeriod: string;
-  recipientMode: string;
+  recipientMode: RecipientModeName;
   limits: LimitView[];
   /** v3: the USD limit across every asset; absent when the agent has none. */
   usdLimit?: UsdLimitView;
@@ -132,11 +133,11 @@ export interface HistoryItem {
   intentId: string;
   agent: string;
   agentName?: string;
-  status: "Executed" | "Denied" | "Cancelled" | "Expired" | "None" | "Queued";
+  status: IntentStatusName;
   route: "auto" | "queued" | "denied" | "unknown";
   action: ActionView;
   /** The module's `DenyReason` name, for a denied intent. */
-  denyReason?: string;
+  denyReason?: DenyReasonName;
   reason?: ReasonView;
   rationaleHash: string;
   submittedAt: number;

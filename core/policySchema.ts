@@ -8,9 +8,7 @@ import { z } from "zod";
 import { FunctionFragment, getAddress, isHexString } from "ethers";
 import { UnitError, amountSyntax, isAmountSyntax, parseDuration, parseTimestamp } from "./units";
 import { monitorSchema } from "./monitorSchema";
-
-export const RECIPIENT_MODES = ["any", "allowlist", "escalate-unknown"] as const;
-export type RecipientModeName = (typeof RECIPIENT_MODES)[number];
+import { RECIPIENT_MODES } from "../sdk/shapes";
 
 /** Why an address string is unusable, or undefined when it is fine (checksummed, or all one case). */
 export function addressProblem(value: string): string | undefined {

@@ -13,7 +13,8 @@
 import { Contract, Interface, Provider, ZeroAddress, getAddress } from "ethers";
 import type { AgentTreasuryLens, IAgentTreasuryModule } from "../typechain-types";
 import type { ChainContext } from "../core/chainContext";
-import { RECIPIENT_MODE_NAME, ResolvedAsset } from "../core/policyResolve";
+import { ResolvedAsset } from "../core/policyResolve";
+import { RecipientModeName, recipientModeName } from "../sdk/shapes";
 import { AgentChainState, ChainState, PlanTarget, showAmount } from "../core/policyDiff";
 import { formatAmount, formatDuration, formatTimestamp } from "../core/units";
 import { assetInfo, moduleContracts, readChainState, scanLogs } from "./chainState";
@@ -47,7 +48,7 @@ export interface AgentStatus {
   validUntil: string;
   escalationDelay: string;
   gracePeriod: string;
-  recipientMode: string;
+  recipientMode: RecipientModeName;
   limits: AgentLimitStatus[];
   /** v3: the agent's USD limit across every asset (dollars) and what it can still spend alone now; absent when it has none. */
   usdLimit?: UsdLimitStatus;
@@ -204,7 +205,7 @@ async function agentStatus(r: StatusReader, agent: AgentChainState): Promise<Age
     validUntil: formatTimestamp(agent.config.validUntil),
     escalationDelay: formatDuration(agent.config.escalationDelay),
     gracePeriod: formatDuration(agent.config.gracePeriod),
-    recipientMode: RECIPIENT_MODE_NAME[agent.config.recipientMode],
+    recipientMode: recipientModeName(agent.config.recipientMode),
     limits,
     ...(agent.usdLimit ? { usdLimit: usdLimitStatus(agent.usdLimit, await r.module.availableUsdAllowance(agent.address)) } : {}),
     allowedCalls: [...agent.calls.values()],

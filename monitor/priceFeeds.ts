@@ -15,7 +15,7 @@ import { priceFaultName } from "../sdk/usd";
 import { formatUnitsPlain } from "../sdk/units";
 import type { RuleConfig, RuleOf } from "../core/monitorSchema";
 import { Alert, ALERT_VERSION, alertId } from "./alerts";
-import { DEFAULT_SEVERITY } from "./rules";
+import { DEFAULT_SEVERITY } from "./rules-core";
 
 const USD_DECIMALS = 8;
 const FEED_EVENTS = new Interface(["event PriceFeedSet(address indexed asset, address feed, uint32 maxAge)"]);
@@ -155,6 +155,27 @@ export function checkFeeds(rules: readonly RuleConfig[], readings: readonly Feed
 /** True when some enabled rule watches the feeds (the watchtower then reads them after each poll). */
 export function watchesFeeds(rules: readonly RuleConfig[]): boolean {
   return rules.some((r) => r.enabled && (r.rule === "price-feed-untrusted" || r.rule === "price-feed-moved"));
+}
+
+/**
+ * The watchtower's step after each poll: reads the feeds at `at.block` (once per block, only when a feed rule is on)
+ * and checks them against the last reading. Updates `state`; returns the alerts, or undefined when nothing was read.
+ */
+export async function watchFeeds(
+  provider: Provider,
+  rules: readonly RuleConfig[],
+  state: FeedWatchState,
+  at: { chainId: string; module: string; historyFrom: number; block: number; head: number },
+): Promise<Alert[] | undefined> {
+  if (!watchesFeeds(rules) || at.block < 0 || at.block <= state.readAt) return undefined;
+  const block = await provider.getBlock(at.block);
+  if (!block) return undefined;
+  const readings = await readFeeds(provider, at.module, state, at.historyFrom, at.block);
+  const ctx = { chainId: at.chainId, module: at.module, block: at.block, blockHash: block.hash ?? undefined, blockTime: block.timestamp, detectedAtBlock: at.head };
+  const checked = checkFeeds(rules, readings, state, ctx);
+  state.readings = checked.readings;
+  state.readAt = at.block;
+  return checked.alerts;
 }
 
 /**

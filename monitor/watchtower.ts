@@ -32,7 +32,7 @@ import type { AutoResponder } from "./response";
 import { AssetMeta, RuleEngine } from "./rules";
 import type { MonitorConfig } from "../core/monitorSchema";
 import type { AlertSink } from "./sinks";
-import { FeedWatchState, checkFeeds, emptyFeedWatchState, readFeeds, watchesFeeds } from "./priceFeeds";
+import { FeedWatchState, emptyFeedWatchState, watchFeeds } from "./priceFeeds";
 import { AgentSummary, MonitorState, cloneState, emptyState, summarize } from "./stats";
 
 /** How many recently read blocks' hashes the checkpoint keeps for finding where a reorganisation forked off. */
@@ -104,8 +104,7 @@ export class Watchtower {
   private historyFrom: number;
   /** Alerts that belong to no block (restart, reorganisation) and the sinks that accepted each. */
   private notices: { alert: Alert; delivered: string[] }[] = [];
-  /** v3: the module's price feeds and their last readings. */
-  private feeds: FeedWatchState = emptyFeedWatchState();
+  private feeds: FeedWatchState = emptyFeedWatchState(); // v3: the module's price feeds and their last readings
   private started = false;
   private stopping = false;
   private wake?: () => void;
@@ -211,7 +210,13 @@ export class Watchtower {
       this.nextBlock = to + 1;
       this.save();
     }
-    alerts.push(...(await this.pollFeeds(head)));
+    // v3: the price feeds at the last block read, delivered like notices (exactly once; monitor/priceFeeds.ts).
+    const feedAlerts = await watchFeeds(this.options.provider, this.options.config.rules, this.feeds, { chainId: this.options.chainId.toString(), module: this.follower.module, historyFrom: this.historyFrom, block: this.nextBlock - 1, head });
+    if (feedAlerts) {
+      for (const alert of feedAlerts) this.queueNotice(alert);
+      this.save();
+      alerts.push(...(await this.deliverNotices()));
+    }
     alerts.push(...(await this.pollJournal(head)));
     this.options.metrics?.position(head, this.nextBlock - 1);
     this.options.metrics?.stats(this.engine.state, lowerKeys(this.options.names ?? {}));
@@ -470,25 +475,6 @@ export class Watchtower {
     this.delivered = {};
     this.responses = {};
     this.pendingBlock = undefined;
-  }
-
-  /**
-   * v3: the price feeds at the last block read (monitor/priceFeeds.ts), once per block: alerts for a feed the module
-   * stops trusting or a price that moved too far since the last read, delivered like notices (exactly once).
-   */
-  private async pollFeeds(head: number): Promise<Alert[]> {
-    const at = this.nextBlock - 1;
-    if (!watchesFeeds(this.options.config.rules) || at < 0 || at <= this.feeds.readAt) return [];
-    const block = await this.options.provider.getBlock(at);
-    if (!block) return [];
-    const readings = await readFeeds(this.options.provider, this.follower.module, this.feeds, this.historyFrom, at);
-    const ctx = { chainId: this.options.chainId.toString(), module: this.follower.module, block: at, blockHash: block.hash ?? undefined, blockTime: block.timestamp, detectedAtBlock: head };
-    const checked = checkFeeds(this.options.config.rules, readings, this.feeds, ctx);
-    for (const alert of checked.alerts) this.queueNotice(alert);
-    this.feeds.readings = checked.readings;
-    this.feeds.readAt = at;
-    this.save();
-    return this.deliverNotices();
   }
 
   private queueNotice(alert: Alert): void {

@@ -12,7 +12,7 @@
 import { BlockTag, ZeroAddress, dataLength, dataSlice, getAddress } from "ethers";
 import type { AgentTreasuryLens } from "../typechain-types/contracts/AgentTreasuryLens";
 import type { IAgentTreasuryModule } from "../typechain-types/contracts/interfaces/IAgentTreasuryModule.sol/IAgentTreasuryModule";
-import { DENY_REASON_NAMES, DenyReasonName, IntentStatusName, QueueReason } from "./types";
+import { DENY_REASON_NAMES, DenyReasonName, IntentStatusName, QueueReason, recipientModeName } from "./types";
 import { priceFaultName } from "./usd";
 
 export const QUEUE_REASON_TEXT: Record<QueueReason, string> = {
@@ -59,6 +59,38 @@ const APPROVAL_LIKE = new Set(["0x095ea7b3", "0x39509351", "0xd505accf", "0x8fcb
 /** The deny reason of a malformed token transfer: `MalformedCall` where the module has it (SPEC v3), else `TargetNotAllowed`. */
 const MALFORMED: DenyReasonName = ((DENY_REASON_NAMES as readonly string[]).includes("MalformedCall") ? "MalformedCall" : "TargetNotAllowed") as DenyReasonName;
 
+/** What a payload does, as the module classifies it, and the target's denial if it is refused outright. */
+interface Classified {
+  denial?: DenyReasonName;
+  /** A payment (ETH or a canonical token transfer), as opposed to another call. */
+  payment: boolean;
+  /** What it spends: the asset (address(0) for ETH), the amount, the recipient, and ETH sent along a transfer. */
+  asset: string;
+  amount: bigint;
+  to: string;
+  extraEth: bigint;
+}
+
+/** Classifies a payload: never the Safe or the module, a transfer must be canonical, other calls must be allowed. */
+async function classify(
+  lens: AgentTreasuryLens,
+  where: { moduleAddress: string; safe: string; agent: string; blockTag: BlockTag },
+  payload: RoutePayload,
+): Promise<Classified> {
+  const target = getAddress(payload.target);
+  const out: Classified = { payment: true, asset: ZeroAddress, amount: payload.value, to: target, extraEth: 0n };
+  if (target === getAddress(where.safe) || target === getAddress(where.moduleAddress)) return { ...out, denial: "TargetNotAllowed" };
+  if (dataLength(payload.data) === 0) return out;
+  const selector = dataLength(payload.data) >= 4 ? dataSlice(payload.data, 0, 4).toLowerCase() : payload.data.toLowerCase().padEnd(10, "0");
+  if (selector === TRANSFER) {
+    if (dataLength(payload.data) !== 68) return { ...out, denial: MALFORMED };
+    const [amount, to] = [BigInt(dataSlice(payload.data, 36, 68)), getAddress(dataSlice(payload.data, 16, 36))];
+    return { ...out, asset: target, amount, to, extraEth: payload.value };
+  }
+  const allowed = await lens.isAllowedCall(where.moduleAddress, where.agent, target, selector, { blockTag: where.blockTag });
+  return { ...out, payment: false, ...(allowed ? {} : { denial: APPROVAL_LIKE.has(selector) ? "ApprovalNotAllowed" : "TargetNotAllowed" }) };
+}
+
 /**
  * Evaluates an intent of `agent` with `payload` against the module's state at `blockTag`, as the module would
  * route it now (`forceQueue`: a review request). Rejections (pause, frozen or inactive agent, signature, nonce,
@@ -77,31 +109,11 @@ export async function explainRoute(
   const out: RouteExplanation = { status: "Executed", queuedBecause: [], blockTag };
   const deny = (reason: DenyReasonName): RouteExplanation => ({ ...out, status: "Denied", denyReason: reason, queuedBecause: [] });
   const [safe, config] = await Promise.all([module.avatar(at), module.agentConfig(agent, at)]);
-  const target = getAddress(payload.target);
 
   // Policy reasons first, in the order of DenyReason; the rate limit after them (IntentRouter._decide).
-  let policyDenial: DenyReasonName | undefined;
-  let payment = true;
-  let asset = ZeroAddress;
-  let amount = payload.value;
-  let to = target;
-  let extraEth = 0n;
-  if (target === getAddress(safe) || target === getAddress(moduleAddress)) {
-    policyDenial = "TargetNotAllowed";
-  } else if (dataLength(payload.data) > 0) {
-    const selector = dataLength(payload.data) >= 4 ? dataSlice(payload.data, 0, 4).toLowerCase() : payload.data.toLowerCase().padEnd(10, "0");
-    if (selector === TRANSFER) {
-      if (dataLength(payload.data) !== 68) policyDenial = MALFORMED;
-      else {
-        [asset, amount, to, extraEth] = [target, BigInt(dataSlice(payload.data, 36, 68)), getAddress(dataSlice(payload.data, 16, 36)), payload.value];
-      }
-    } else {
-      payment = false;
-      if (!(await lens.isAllowedCall(moduleAddress, agent, target, selector, at))) {
-        policyDenial = APPROVAL_LIKE.has(selector) ? "ApprovalNotAllowed" : "TargetNotAllowed";
-      }
-    }
-  }
+  const action = await classify(lens, { moduleAddress, safe, agent, blockTag }, payload);
+  let policyDenial = action.denial;
+  const { payment, asset, amount, to, extraEth } = action;
 
   const queued = new Set<QueueReason>();
   const checkSpend = async (spendAsset: string, spendAmount: bigint): Promise<DenyReasonName | undefined> => {
@@ -133,8 +145,9 @@ export async function explainRoute(
     }
   }
   if (policyDenial === undefined) policyDenial = await checkUsd(module, lens, agent, [[asset, amount], [ZeroAddress, extraEth]], at, out, queued);
-  if (policyDenial === undefined && payment && config.recipientMode !== 0n && !(await lens.isRecipient(moduleAddress, agent, to, at))) {
-    if (config.recipientMode === 1n) policyDenial = "RecipientNotAllowed";
+  const recipientMode = recipientModeName(config.recipientMode);
+  if (policyDenial === undefined && payment && recipientMode !== "any" && !(await lens.isRecipient(moduleAddress, agent, to, at))) {
+    if (recipientMode === "allowlist") policyDenial = "RecipientNotAllowed";
     else queued.add("unknown-recipient");
   }
   if (policyDenial === undefined && config.maxIntentsPerWindow !== 0n) {

@@ -2,6 +2,7 @@
 pragma solidity 0.8.30;
 
 import {Math} from "@openzeppelin/contracts/utils/math/Math.sol";
+import {AgentRecord, AgentStatus} from "../libraries/AgentWord.sol";
 import {SlidingWindow} from "../libraries/SlidingWindow.sol";
 import {SpendingLimits} from "./SpendingLimits.sol";
 

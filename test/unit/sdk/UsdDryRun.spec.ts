@@ -3,9 +3,16 @@
  * queue or deny a request for its dollar value (`above-usd-per-tx`, `above-usd-window`, `no-trustworthy-price`,
  * `AboveHardCap`) and what is left of the agent's USD budget, and the real request then does exactly that.
  */
+import fs from "fs";
+import os from "os";
+import path from "path";
 import { expect } from "chai";
+import { ethers } from "hardhat";
 import { loadFixture } from "@nomicfoundation/hardhat-network-helpers";
 import { ZeroAddress } from "ethers";
+import { writeDeployment } from "../../../core/deployment";
+import { fixtureDeploymentRecord } from "../../fixtures";
+import { runTaskCapturing } from "../../inProcessTask";
 import { AgentClient, CallRequest, IntentPreview, IntentResult, PayRequest } from "../../../sdk";
 import { FeedMode, USD, usdTreasuryFixture } from "../../usdFixtures";
 import { agentClient } from "./helpers";
@@ -71,5 +78,30 @@ describe("AgentClient.dryRun under a USD limit", function () {
     const { dry } = await dryThenReal(client, { asset: "USDC", to: fx.alice.address, amount: "25000", rationale: "too much" });
     expect(dry).to.deep.include({ status: "Denied", reason: "AboveHardCap" });
     client.close();
+  });
+
+  describe("agent:pay --dry-run (the CLI)", function () {
+    const saved = process.env.DEPLOYMENTS_DIR;
+    after(function () {
+      if (saved === undefined) delete process.env.DEPLOYMENTS_DIR;
+      else process.env.DEPLOYMENTS_DIR = saved;
+    });
+
+    it("prints the request's value in USD and the USD allowance left, and gives them in --json [test_cliDryRun_usdValueAndAllowance_textAndJson]", async function () {
+      const fx = await loadFixture(usdTreasuryFixture);
+      process.env.DEPLOYMENTS_DIR = fs.mkdtempSync(path.join(os.tmpdir(), "atg-usd-cli-"));
+      writeDeployment(await fixtureDeploymentRecord(fx));
+      const args = { agent: "payroll", asset: "ETH", to: fx.alice.address, amount: "0.8", dryRun: true };
+      const blockBefore = await ethers.provider.getBlockNumber();
+      const text = await runTaskCapturing("agent:pay", { ...args, json: false });
+      expect(text.stdout).to.match(/^status: +Queued$/m);
+      expect(text.stdout).to.match(/^queued because: +its value in dollars is above what you may pay alone in one payment across all assets \(USD autoPerTx\)$/m);
+      expect(text.stdout).to.match(/^value in USD: +\$1600$/m);
+      expect(text.stdout).to.match(/^USD allowance now: +\$3000 across all assets$/m);
+      const json = JSON.parse((await runTaskCapturing("agent:pay", { ...args, json: true })).stdout.trim()) as Record<string, unknown>;
+      expect(json.queuedBecause).to.deep.equal(["above-usd-per-tx"]);
+      expect(json.usd).to.deep.equal({ value: { amount: (1_600n * USD).toString(), formatted: "1600" }, left: { amount: (3_000n * USD).toString(), formatted: "3000" } });
+      expect(await ethers.provider.getBlockNumber(), "a dry run sends nothing").to.equal(blockBefore);
+    });
   });
 });

@@ -16,6 +16,10 @@ import { PlanItem, PlanTarget } from "../../../core/policyDiff";
 import { planPolicy } from "../../../deploy/plan";
 import { readStatus } from "../../../deploy/status";
 import { hardhatChain } from "../../../deploy/hardhatChain";
+import os from "os";
+import { writeDeployment } from "../../../core/deployment";
+import { fixtureDeploymentRecord } from "../../fixtures";
+import { runTaskCapturing } from "../../inProcessTask";
 import { agentConfig } from "../../fixtures";
 import { FeedMode, MAX_AGE, USD, UsdTreasury, deployFeed, usdTreasuryFixture } from "../../usdFixtures";
 
@@ -257,6 +261,27 @@ describe("USD caps in policy files", function () {
       await time.increaseTo(updatedAt + BigInt(MAX_AGE) + 1n);
       const later = await readStatus(hardhatChain(hre), await target(fx));
       expect(later.priceFeeds.find((f) => f.symbol === "USDC")).to.deep.include({ trusted: false, fault: "StalePrice", age: "1d1h1s" });
+    });
+    it("treasury:status prints the USD limit in the limits table beside the asset limits, and the feeds with their price or fault [test_statusTask_usdRowAndFeedTable]", async function () {
+      const fx = await loadFixture(usdTreasuryFixture);
+      const saved = process.env.DEPLOYMENTS_DIR;
+      process.env.DEPLOYMENTS_DIR = fs.mkdtempSync(path.join(os.tmpdir(), "atg-usd-status-"));
+      try {
+        writeDeployment({ ...(await fixtureDeploymentRecord(fx)), tokens: { USDC: fx.usdcAddress, DAI: fx.daiAddress, WETH: fx.wethAddress } });
+        await (await fx.daiFeed.setPrice(0n)).wait();
+        const { stdout, exitCode } = await runTaskCapturing("treasury:status", {});
+        expect(exitCode).to.equal(0);
+        const row = (start: string, after = "") => stdout.slice(stdout.indexOf(after)).split("\n").find((l) => l.startsWith(start))?.split(/ {2,}/);
+        expect(row("payroll  USD (all assets)")).to.deep.equal(["payroll", "USD (all assets)", "$1500", "$3000", "1d", "$3000", "$20000"]);
+        expect(row("payroll  USDC")).to.deep.equal(["payroll", "USDC", "1000", "5000", "1d", "5000", "50000"]);
+        const feeds = "Price feeds (USD limits value every spend with them)";
+        expect(stdout).to.contain(feeds);
+        expect(row("USDC  ", feeds)!.slice(0, 4)).to.deep.equal(["USDC", await fx.usdcFeed.getAddress(), "1d1h", "$1"]);
+        expect(row("DAI  ", feeds)!.at(-1)).to.equal("NO: NonPositivePrice (USD-limited payments wait for co-signers)");
+      } finally {
+        if (saved === undefined) delete process.env.DEPLOYMENTS_DIR;
+        else process.env.DEPLOYMENTS_DIR = saved;
+      }
     });
   });
 });

@@ -6,11 +6,13 @@
  * OpenZeppelin's TimelockController. Payments are measured in steady state unless the row says otherwise: the
  * recipient already holds the token, the Safe's nonce and the agent's window are already in use.
  *
- * Output: a table with each row's ratio to `Safe 1-of-1 execTransaction ERC-20`, budget verdicts (reported, not
- * enforced), stability checks (enforced: the run exits non-zero when 1 vs 200 agents or payment #1 vs #1000 differ
- * by more than 2%, or when the gas per payment of a batch grows by more than 2% from one batch size to the next),
- * reports/gas.json and reports/gas-budgets.json. BENCH_PROFILE=1 adds a per-frame gas profile of the keyless and
- * keyed relayed payments (BENCH_PROFILE=all: of every single-transaction row).
+ * Output: a table with each row's ratio to `Safe 1-of-1 execTransaction ERC-20`, budget verdicts (enforced: the
+ * run exits non-zero when a row is above its budget's max; the aim is informational), stability checks
+ * (enforced: the run exits non-zero when 1 vs 200 agents or payment #1 vs #1000 differ by more than 2%, or when the
+ * gas per payment of a batch grows by more than 2% from one batch size to the next), each row's difference from the
+ * committed gas-snapshot.json (scripts/bench/snapshot.ts; GAS_SNAPSHOT=update rewrites it, GAS_SNAPSHOT=check also
+ * fails on a changed row), reports/gas.json and reports/gas-budgets.json. BENCH_PROFILE=1 adds a per-frame gas profile of
+ * the keyless and keyed relayed payments (BENCH_PROFILE=all: of every single-transaction row).
  */
 import fs from "fs";
 import path from "path";
@@ -48,8 +50,8 @@ import {
 } from "./payments";
 import {
   BASELINE,
-  Budget,
   Rows,
+  benchFailures,
   checkStability,
   fmtGas,
   formatTable,
@@ -58,8 +60,10 @@ import {
   writeReports,
 } from "./report";
 import { formatProfile, profileTransaction } from "./profile";
-import { USD_BUDGETS, measureUsdCaps } from "./usd";
-import { batchRow, formatAllowanceComparison, measureBatches } from "./batch";
+import { measureUsdCaps } from "./usd";
+import { formatAllowanceComparison, measureBatches } from "./batch";
+import { SNAPSHOT_FILE, applySnapshot, snapshotMode } from "./snapshot";
+import { BUDGETS } from "./budgets";
 
 /** Every auto payment moves this much: 100 USDC (6 decimals). */
 const PAY = usdc("100");
@@ -72,20 +76,6 @@ const AGENT_COUNT = 200;
 const AGENTS_PER_BATCH = 20;
 const STABILITY_LIMIT_PERCENT = 2;
 
-const BUDGETS: Budget[] = [
-  { name: "auto ERC-20 payment (relayed)", max: 100_000n, aim: 85_000n },
-  { name: "auto ERC-20 payment with idempotency key", max: 140_000n, aim: 110_000n },
-  { name: "module creation", max: 150_000n },
-  { name: batchRow(20), max: 50_000n, aim: 40_000n },
-  { name: "escalated path 2-of-3 total", max: 250_000n },
-  {
-    name: "auto ERC-20 payment, mean of 1,000",
-    max: 100_000n,
-    aim: 85_000n,
-    note: "informational: the relayed budget applied to the amortised steady state, where each payment expires one",
-  },
-  ...USD_BUDGETS,
-];
 
 const started = Date.now();
 const elapsed = (): string => `${((Date.now() - started) / 1000).toFixed(1)} s`;
@@ -396,6 +386,7 @@ async function addressLabels(stack: Stack): Promise<Map<string, string>> {
 
 async function main(): Promise<void> {
   const profileMode = process.env.BENCH_PROFILE ?? "";
+  const gasSnapshot = snapshotMode(process.env.GAS_SNAPSHOT); // a bad value fails now, not after the run
   console.log("Agent Treasury Guard gas benchmark (in-process Hardhat network, receipt.gasUsed)");
   const stack = await deployStack();
   const rows = new Rows();
@@ -500,12 +491,14 @@ async function main(): Promise<void> {
 
   const { gasFile, budgetFile } = writeReports(config.paths.root, rows, verdicts, checks);
   console.log("");
+  const snapshot = applySnapshot(path.join(config.paths.root, SNAPSHOT_FILE), rows.all(), gasSnapshot);
+  for (const line of snapshot.lines) console.log(line);
+  console.log("");
   console.log(`Wrote ${gasFile} and ${budgetFile} in ${elapsed()}.`);
-  const unstable = checks.filter((c) => !c.pass);
-  if (unstable.length > 0) {
-    console.error(
-      `Stability check failed: ${unstable.map((c) => `${c.label} differs by ${c.diffPercent}%`).join("; ")}.`,
-    );
+  const failures = [...benchFailures(verdicts, checks), ...snapshot.failures];
+  if (failures.length > 0) {
+    console.error(`Gas benchmark failed (${failures.length}):`);
+    for (const failure of failures) console.error(`  ${failure}`);
     process.exitCode = 1;
   }
 }

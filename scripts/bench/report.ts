@@ -1,6 +1,7 @@
 /**
  * Rows, budgets and stability checks of the gas benchmark, the printed table and the JSON reports.
- * Budget misses are reported, never fatal (the lead decides); a failed stability check makes the run fail.
+ * A row above its budget's `max` (its mark) makes the run fail, as does a failed stability check; `aim` is
+ * informational.
  */
 import fs from "fs";
 import path from "path";
@@ -164,7 +165,7 @@ export function formatTable(rows: Rows, verdicts: BudgetVerdict[]): string[] {
 
 export function formatVerdicts(verdicts: BudgetVerdict[], checks: StabilityCheck[]): string[] {
   return [
-    "Budgets (reported, not enforced):",
+    "Budgets (enforced: a row above its max fails the run; the aim is informational):",
     ...verdicts.map((v) => `  ${v.name}: ${fmtGas(BigInt(v.gas))} ${verdictText(v)}${v.note ? ` [${v.note}]` : ""}`),
     "Stability (enforced: the run fails above the limit):",
     ...checks.map(
@@ -172,6 +173,29 @@ export function formatVerdicts(verdicts: BudgetVerdict[], checks: StabilityCheck
         `  ${c.label}: ${fmtGas(BigInt(c.gasA))} vs ${fmtGas(BigInt(c.gasB))}, ${c.kind ?? "difference"} ` +
         `${c.diffPercent.toFixed(3)}%: ${c.pass ? "PASS" : "FAIL"} (limit ${c.limitPercent}%)`,
     ),
+  ];
+}
+
+/**
+ * Why the run fails, one line per cause: each row above its budget's max (named, with its gas and the mark), each
+ * failed stability check. Empty when the run passes. A missed aim is not a cause.
+ */
+export function benchFailures(verdicts: readonly BudgetVerdict[], checks: readonly StabilityCheck[]): string[] {
+  return [
+    ...verdicts
+      .filter((v) => !v.pass)
+      .map(
+        (v) =>
+          `Row "${v.name}" used ${fmtGas(BigInt(v.gas))} gas, above its mark of ${fmtGas(BigInt(v.budget))} ` +
+          `(by ${fmtGas(BigInt(v.gas) - BigInt(v.budget))}; BUDGETS in scripts/bench/budgets.ts)`,
+      ),
+    ...checks
+      .filter((c) => !c.pass)
+      .map(
+        (c) =>
+          `Stability check "${c.label}": ${fmtGas(BigInt(c.gasA))} vs ${fmtGas(BigInt(c.gasB))} differ by ` +
+          `${c.diffPercent}%, above the limit of ${c.limitPercent}%`,
+      ),
   ];
 }
 

@@ -230,3 +230,21 @@ export function txBuilderCalldata(t: BatchTransaction): string {
   const abi = [{ ...m, type: "function", stateMutability: m.payable ? "payable" : "nonpayable", outputs: [] }] as unknown as Abi;
   return encodeFunctionData({ abi, functionName: m.name, args });
 }
+
+/**
+ * Runs `jobs` with at most `limit` at a time and returns their results in order. For independent CLI child
+ * processes: each spends seconds of CPU starting Hardhat while the test process waits, so two or three at once keep
+ * a 2-core machine busy instead of half idle.
+ */
+export async function inParallel<T>(jobs: (() => Promise<T>)[], limit = 3): Promise<T[]> {
+  const results: T[] = new Array(jobs.length);
+  let next = 0;
+  const worker = async () => {
+    while (next < jobs.length) {
+      const i = next++;
+      results[i] = await jobs[i]();
+    }
+  };
+  await Promise.all(Array.from({ length: Math.min(limit, jobs.length) }, worker));
+  return results;
+}

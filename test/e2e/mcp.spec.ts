@@ -17,14 +17,13 @@ import { IAgentTreasuryModule__factory, MockERC20__factory } from "../../typecha
 import type { IAgentTreasuryModule, MockERC20 } from "../../typechain-types";
 import { SAFE_ABI, execSafeCall } from "../../sdk/safe";
 import { DeploymentRecord, readDeployment } from "../../core/deployment";
-import type { DeployResult } from "../../deploy/pipeline";
 import { readExample, tempDir } from "./helpers";
-import { LocalNode, freePort, runCli, startNode } from "../../testkit/localNode";
+import { LocalNode, freePort } from "../../testkit/localNode";
+import { exampleNode } from "./exampleNode";
 import { ConfigError, ServerArgs, connectRpc, loadConfig, parseArgs, resolveKey } from "../../mcp/config";
 import type { OutcomeOutput } from "../../mcp/tools";
 import { McpSession, ToolCallResult } from "./mcpSession";
 
-const EXAMPLE = path.join("deploy", "examples", "dao.json");
 const policy = readExample();
 const payroll = policy.agents.find((a) => a.name === "payroll")!;
 const usdcLimit = payroll.limits!.find((l) => l.asset === "USDC")!;
@@ -67,11 +66,11 @@ describe("MCP server over stdio (e2e)", function () {
   const laneNonce = () => module.getNonce(payroll.address, 0);
 
   before(async function () {
-    node = await startNode(31337);
-    dir = tmp("mcp-deployments");
-    const deployed = await runCli(node, ["treasury:deploy", "--policy", EXAMPLE, "--json", "--quiet", "--deployments-dir", dir]);
-    expect(deployed.code, `${deployed.stdout}\n${deployed.stderr}`).to.equal(0);
-    const result = deployed.json as unknown as DeployResult;
+    // The example as `treasury:deploy` left it, on the node the e2e files share (./exampleNode.ts).
+    const example = await exampleNode("mcp-deployments");
+    ({ node, dir } = example);
+    temporary.push(dir);
+    const result = example.deployed;
     record = readDeployment(31337n, dir);
     expect(record.module).to.equal(result.module);
     module = IAgentTreasuryModule__factory.connect(record.module, node.provider);
@@ -80,12 +79,11 @@ describe("MCP server over stdio (e2e)", function () {
     const started = Date.now();
     session = await McpSession.start({ agent: "payroll", rpcUrl: node.url, deploymentsDir: dir });
     sessions.push(session);
-    console.log(`      (treasury:deploy ${(deployed.ms / 1000).toFixed(1)} s; MCP server ready in ${((Date.now() - started) / 1000).toFixed(1)} s)`);
+    console.log(`      (treasury:deploy ${(example.deployMs / 1000).toFixed(1)} s, shared; MCP server ready in ${((Date.now() - started) / 1000).toFixed(1)} s)`);
   });
 
   after(async function () {
     for (const s of sessions) await s.close();
-    await node?.stop();
     for (const d of temporary) fs.rmSync(d, { recursive: true, force: true });
   });
 

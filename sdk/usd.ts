@@ -11,14 +11,9 @@ export type { UsdAmount, UsdPreview };
 /** Decimals of the module's USD unit (100000000 = $1). */
 export const USD_DECIMALS = 8;
 
-/** The module's `PriceFault` names, in the order of the interface (`usdValue` and `NoTrustworthyPrice` give the index). */
-export const PRICE_FAULT_NAMES = ["None", "NoFeed", "FeedReverted", "MalformedAnswer", "NonPositivePrice", "IncompleteRound", "StalePrice"] as const;
-export type PriceFaultName = (typeof PRICE_FAULT_NAMES)[number];
-
-/** The name of a `PriceFault` value; an index the interface does not know reads as `MalformedAnswer`. */
-export function priceFaultName(fault: bigint | number): PriceFaultName {
-  return PRICE_FAULT_NAMES[Number(fault)] ?? "MalformedAnswer";
-}
+/** The module's `PriceFault` names (sdk/shapes.ts). */
+export { PRICE_FAULT_NAMES, priceFaultName } from "./shapes";
+export type { PriceFaultName } from "./shapes";
 
 
 export function usdAmount(amount: bigint): UsdAmount {

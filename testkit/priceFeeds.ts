@@ -5,6 +5,7 @@
  */
 import { ethers } from "hardhat";
 import type { MockAggregator } from "../typechain-types";
+import { PRICE_FAULT_NAMES, PriceFaultName } from "../sdk/shapes";
 
 /** One US dollar in the module's USD unit (8 decimals). */
 export const USD = 100_000_000n;
@@ -20,16 +21,8 @@ export const FeedMode = {
   BurnGas: 6,
 } as const;
 
-/** `PriceFault`, in the order of the interface. */
-export const PriceFault = {
-  None: 0n,
-  NoFeed: 1n,
-  FeedReverted: 2n,
-  MalformedAnswer: 3n,
-  NonPositivePrice: 4n,
-  IncompleteRound: 5n,
-  StalePrice: 6n,
-} as const;
+/** `PriceFault` as name -> on-chain value (bigint, as the module's events and views return it); sdk/shapes.ts holds the names. */
+export const PriceFault = Object.fromEntries(PRICE_FAULT_NAMES.map((name, value) => [name, BigInt(value)])) as { readonly [K in PriceFaultName]: bigint };
 
 export interface UsdLimit {
   autoPerTx: bigint;

@@ -19,7 +19,7 @@
  */
 import { AbiCoder, ZeroAddress, ZeroHash, keccak256 } from "ethers";
 import type { Intent } from "../../sdk/eip712";
-import { DENY_REASON_NAMES, RECIPIENT_MODE_NAMES, STATUS_NAMES, enumValues } from "../../sdk/shapes";
+import { DENY_REASON_NAMES, PRICE_FAULT_NAMES, RECIPIENT_MODE_NAMES, STATUS_NAMES, enumValues } from "../../sdk/shapes";
 import type { AgentConfigValue, AssetLimitWith } from "../../sdk/shapes";
 
 export const ETH = ZeroAddress;
@@ -75,7 +75,7 @@ export interface UsdLimitM {
 }
 
 /** `PriceFault`, in the order of the interface. */
-export const Fault = { None: 0, NoFeed: 1, FeedReverted: 2, MalformedAnswer: 3, NonPositivePrice: 4, IncompleteRound: 5, StalePrice: 6 } as const;
+export const Fault = enumValues(PRICE_FAULT_NAMES);
 
 export interface IdentityM {
   id: number;

@@ -165,12 +165,12 @@ export async function watchFeeds(
   provider: Provider,
   rules: readonly RuleConfig[],
   state: FeedWatchState,
-  at: { chainId: string; module: string; historyFrom: number; block: number; head: number },
+  at: { chainId: string; module: string; historyFrom: number; block: number; head: number; chunkSize: number },
 ): Promise<Alert[] | undefined> {
   if (!watchesFeeds(rules) || at.block < 0 || at.block <= state.readAt) return undefined;
   const block = await provider.getBlock(at.block);
   if (!block) return undefined;
-  const readings = await readFeeds(provider, at.module, state, at.historyFrom, at.block);
+  const readings = await readFeeds(provider, at.module, state, at.historyFrom, at.block, at.chunkSize);
   const ctx = { chainId: at.chainId, module: at.module, block: at.block, blockHash: block.hash ?? undefined, blockTime: block.timestamp, detectedAtBlock: at.head };
   const checked = checkFeeds(rules, readings, state, ctx);
   state.readings = checked.readings;
@@ -179,13 +179,15 @@ export async function watchFeeds(
 }
 
 /**
- * Follows the module's feeds: `PriceFeedSet` logs from `state.scannedTo + 1` (or `fromBlock`) to `toBlock`, then one
- * `usdValue` read per feed at `toBlock`. Updates `state.feeds` and `state.scannedTo`; returns the readings.
+ * Follows the module's feeds: `PriceFeedSet` logs from `state.scannedTo + 1` (or `fromBlock`) to `toBlock`, in
+ * `chunkSize` blocks per `eth_getLogs` call (as the watchtower reads events), then one `usdValue` read per feed at
+ * `toBlock`. Updates `state.feeds` and `state.scannedTo` (chunk by chunk, so a failed call resumes where it stopped);
+ * returns the readings.
  */
-export async function readFeeds(provider: Provider, module: string, state: FeedWatchState, fromBlock: number, toBlock: number): Promise<FeedReading[]> {
-  const start = Math.max(fromBlock, state.scannedTo + 1);
-  if (start <= toBlock) {
-    const logs = await provider.getLogs({ address: module, topics: [PRICE_FEED_SET], fromBlock: start, toBlock });
+export async function readFeeds(provider: Provider, module: string, state: FeedWatchState, fromBlock: number, toBlock: number, chunkSize = 2000): Promise<FeedReading[]> {
+  for (let start = Math.max(fromBlock, state.scannedTo + 1); start <= toBlock; start += chunkSize) {
+    const end = Math.min(toBlock, start + chunkSize - 1);
+    const logs = await provider.getLogs({ address: module, topics: [PRICE_FEED_SET], fromBlock: start, toBlock: end });
     for (const log of logs) {
       const parsed = FEED_EVENTS.parseLog(log);
       if (!parsed) continue;
@@ -194,7 +196,7 @@ export async function readFeeds(provider: Provider, module: string, state: FeedW
       const meta = known ?? (await assetMeta(provider, asset));
       state.feeds[asset.toLowerCase()] = { feed: getAddress(String(parsed.args.feed)), maxAge: Number(parsed.args.maxAge), symbol: meta.symbol, decimals: meta.decimals };
     }
-    state.scannedTo = toBlock;
+    state.scannedTo = end;
   }
   const views = new Contract(module, MODULE_VIEWS, provider);
   const readings: FeedReading[] = [];

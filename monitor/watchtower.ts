@@ -211,7 +211,7 @@ export class Watchtower {
       this.save();
     }
     // v3: the price feeds at the last block read, delivered like notices (exactly once; monitor/priceFeeds.ts).
-    const feedAlerts = await watchFeeds(this.options.provider, this.options.config.rules, this.feeds, { chainId: this.options.chainId.toString(), module: this.follower.module, historyFrom: this.historyFrom, block: this.nextBlock - 1, head });
+    const feedAlerts = await watchFeeds(this.options.provider, this.options.config.rules, this.feeds, { chainId: this.options.chainId.toString(), module: this.follower.module, historyFrom: this.historyFrom, block: this.nextBlock - 1, head, chunkSize: this.options.config.chunkSize });
     if (feedAlerts) {
       for (const alert of feedAlerts) this.queueNotice(alert);
       this.save();

@@ -27,6 +27,33 @@ export interface LimitView extends AgentLimitStatus {
   chart: ChartPoint[];
 }
 
+/** v3: an agent's USD limit across every asset, in dollars (deploy/status.ts), and the share of it left now. */
+export interface UsdLimitView {
+  autoPerTx: string;
+  autoPerWindow: string;
+  window: string;
+  escalatedPerTx: string;
+  /** `availableUsdAllowance`: dollars the agent may still spend in the auto tier now, across every asset. */
+  available: string;
+  /** available / autoPerWindow, 0 to 1. */
+  availableShare: number;
+}
+
+/** v3: a price feed the module values USD-limited spends with, and whether it trusts its price now. */
+export interface PriceFeedView {
+  asset: string;
+  symbol: string;
+  feed: string;
+  maxAge: string;
+  /** Dollars per whole unit, by the module's own valuation (only when trusted). */
+  price?: string;
+  /** How old the feed's answer is, e.g. "3h12m". */
+  age?: string;
+  trusted: boolean;
+  /** The module's `PriceFault` when it does not trust the price (USD-limited payments then wait for co-signers). */
+  fault?: string;
+}
+
 export interface AgentView {
   name?: string;
   address: string;
@@ -44,6 +71,8 @@ export interface AgentView {
   gracePeriod: string;
   recipientMode: RecipientModeName;
   limits: LimitView[];
+  /** v3: the USD limit across every asset; absent when the agent has none. */
+  usdLimit?: UsdLimitView;
 }
 
 export interface ActionView {
@@ -161,6 +190,8 @@ export interface ConsoleState {
   /** Who paused, when (the latest `Paused` event), while paused. */
   pausedBy?: { by: string; time: string; block: number };
   balances: { asset: string; symbol: string; amount: string }[];
+  /** v3: the module's price feeds (`treasury:status`). */
+  priceFeeds: PriceFeedView[];
   cosigners: { members: string[]; threshold: number; era: number };
   guardians: string[];
   agents: AgentView[];

@@ -82,7 +82,7 @@ export async function writeOwnersBatch(ctx: OwnersContext, action: OwnersAction)
     } catch (error) {
       throw new RequestError(400, "INVALID_POLICY", (error as Error).message);
     }
-    const resolved = await resolvePolicy(policy, chain.provider, { localTokenAddresses: record.tokens, file: name });
+    const resolved = await resolvePolicy(policy, chain.provider, { localTokenAddresses: record.tokens, localFeedAddresses: record.localPriceFeeds, file: name });
     items = await planPolicy(chain, resolved, record);
     if (items.length === 0) throw new RequestError(409, "NOTHING_TO_DO", `The chain already matches ${name}: there is nothing to change.`);
     title = `Agent Treasury Guard: ${name}`;

@@ -1,7 +1,7 @@
 // SPDX-License-Identifier: MIT
 pragma solidity 0.8.30;
 
-import {IAgentTreasuryModule} from "./interfaces/IAgentTreasuryModule.sol";
+import {IAgentTreasuryModule, IAgentTreasuryTypes} from "./interfaces/IAgentTreasuryModule.sol";
 import {IAgentTreasuryLens} from "./interfaces/IAgentTreasuryLens.sol";
 import {AgentWord} from "./libraries/AgentWord.sol";
 import {SlidingWindow} from "./libraries/SlidingWindow.sol";
@@ -22,6 +22,10 @@ contract AgentTreasuryLens is IAgentTreasuryLens {
     uint256 internal constant SLOT_ESCALATED = 14;
     uint256 internal constant SLOT_TREASURY_PER_WINDOW = 15;
     uint256 internal constant SLOT_TREASURY_WINDOWS = 16;
+    uint256 internal constant SLOT_PRICE_FEEDS = 17;
+    uint256 internal constant SLOT_USD_AUTO = 18;
+    uint256 internal constant SLOT_USD_HARD_CAPS = 19;
+    uint256 internal constant SLOT_USD_WINDOWS = 20;
 
     /// @inheritdoc IAgentTreasuryLens
     function strikes(address module, address agent) external view returns (uint256) {
@@ -81,6 +85,36 @@ contract AgentTreasuryLens is IAgentTreasuryLens {
         address asset
     ) external view returns (uint256[] memory releaseAt, uint256[] memory amounts) {
         return _entries(module, _agentKeySlot(module, agent, asset, SLOT_WINDOWS));
+    }
+
+    /// @inheritdoc IAgentTreasuryLens
+    function usdLimit(address module, address agent) external view returns (IAgentTreasuryTypes.UsdLimit memory limit) {
+        uint256 record = _load(module, _mapSlot(bytes32(uint256(uint160(agent))), SLOT_AGENTS));
+        // AgentRecord.status (Active = 1) and usdLimited; see AgentWord for the bit layout.
+        if ((record >> 80) & 0xff != 1 || (record >> 248) == 0) return limit;
+        bytes32 id = bytes32((record >> 48) & type(uint32).max);
+        uint256 auto_ = _load(module, _mapSlot(id, SLOT_USD_AUTO));
+        limit.autoPerTx = uint128(auto_);
+        limit.autoPerWindow = uint128(auto_ >> 128);
+        limit.window = uint32(_load(module, _mapSlot(id, SLOT_USD_WINDOWS)) >> 192);
+        limit.escalatedPerTx = uint128(_load(module, _mapSlot(id, SLOT_USD_HARD_CAPS)));
+    }
+
+    /// @inheritdoc IAgentTreasuryLens
+    function priceFeed(
+        address module,
+        address asset
+    ) external view returns (address feed, uint32 maxAge, uint8 assetDecimals) {
+        uint256 word = _load(module, _mapSlot(bytes32(uint256(uint160(asset))), SLOT_PRICE_FEEDS));
+        return (address(uint160(word)), uint32(word >> 160), uint8(word >> 192));
+    }
+
+    /// @inheritdoc IAgentTreasuryLens
+    function usdSpendEntries(
+        address module,
+        address agent
+    ) external view returns (uint256[] memory releaseAt, uint256[] memory amounts) {
+        return _entries(module, _mapSlot(bytes32(uint256(_agentId(module, agent))), SLOT_USD_WINDOWS));
     }
 
     // ------------------------------------------------------------------ internal

@@ -25,6 +25,8 @@ export interface DeploymentRecord {
   agents: Record<string, string>;
   /** token symbol -> address, from the policy (and local mock tokens). */
   tokens: Record<string, string>;
+  /** v3: `localPriceFeeds` key -> the mock feed deployed for it (chain 31337). */
+  localPriceFeeds?: Record<string, string>;
   policyFile?: string;
   deployedAt: string;
   /** bytes32 salt of the module clone. */

@@ -168,6 +168,27 @@ const configLoosened = ruleOf(
   noAgent("config-loosened"),
 );
 
+/** v3: a price feed the module stops trusting (USD-limited payments in its asset then wait for co-signers). */
+const priceFeedUntrusted = z
+  .object({
+    rule: z.literal("price-feed-untrusted"),
+    ...noAgent("price-feed-untrusted"),
+  })
+  .strict();
+
+/** v3: a trusted price that moves more than `maxMove` (a share: 0.1 = 10%) between two reads of the same feed. */
+const priceFeedMoved = z
+  .object({
+    rule: z.literal("price-feed-moved"),
+    ...noAgent("price-feed-moved"),
+    maxMove: z
+      .number({ invalid_type_error: "must be a share of the price, e.g. 0.1 for 10%" })
+      .gt(0, "must be above 0 (a share of the price, e.g. 0.1 for 10%)")
+      .max(100, "must be at most 100 (10,000%)")
+      .default(0.1),
+  })
+  .strict();
+
 export const RULE_KINDS = [
   "spend-rate",
   "new-recipient",
@@ -181,6 +202,8 @@ export const RULE_KINDS = [
   "queued-near-eta",
   "emergency",
   "config-loosened",
+  "price-feed-untrusted",
+  "price-feed-moved",
 ] as const;
 export type RuleKind = (typeof RULE_KINDS)[number];
 
@@ -199,6 +222,8 @@ const ruleSchema = z.discriminatedUnion(
     queuedNearEta,
     emergency,
     configLoosened,
+    priceFeedUntrusted,
+    priceFeedMoved,
   ],
   {
     errorMap: (issue, ctx) =>
@@ -239,6 +264,8 @@ export const DEFAULT_RULES: readonly unknown[] = [
   { rule: "queued-near-eta" },
   { rule: "emergency" },
   { rule: "config-loosened" },
+  { rule: "price-feed-untrusted" },
+  { rule: "price-feed-moved" },
 ];
 
 export const monitorSchema = z

@@ -13,6 +13,7 @@ import { AgentConfigValue, ETH_ASSET, RECIPIENT_MODE_NAME, ResolvedAgent, Resolv
 import { formatAmount, formatDuration, formatTimestamp } from "./units";
 import { AgentConfigField, agentConfigChanges, assetLimitChange, treasuryLimitLoosens } from "./loosening";
 import { SAFE_ABI } from "../sdk/safe";
+import { PriceFeedState, UsdLimitValue, diffUsd } from "./usdPolicy";
 
 export type PlanKind =
   | "enableModule"
@@ -25,7 +26,9 @@ export type PlanKind =
   | "setAllowedCall"
   | "setRecipient"
   | "setTreasuryLimit"
-  | "setTarget";
+  | "setTarget"
+  | "setPriceFeed"
+  | "setUsdLimit";
 
 export interface PlanItem {
   kind: PlanKind;
@@ -50,6 +53,8 @@ export interface PlanTarget {
   tokens?: Record<string, string>;
   /** bytes32 salt the module was created with, when known (from the deployment record). */
   salt?: string;
+  /** v3: `localPriceFeeds` key -> mock feed address, from the deployment record (chain 31337). */
+  localPriceFeeds?: Record<string, string>;
 }
 
 /** The file cannot be applied as written (e.g. it names a rotated-out agent key). */
@@ -78,6 +83,8 @@ export interface AgentChainState {
   calls: Map<string, { target: string; selector: string }>;
   /** lower-case recipient -> checksummed. */
   recipients: Map<string, string>;
+  /** v3: the identity's USD limit; absent when it has none. */
+  usdLimit?: UsdLimitValue;
 }
 
 export interface ChainState {
@@ -93,6 +100,8 @@ export interface ChainState {
   treasuryLimits: Map<string, { asset: string; perWindow: bigint; window: bigint }>;
   /** Every asset that appears in a limit event, lower-case. */
   seenAssets: Set<string>;
+  /** v3: the module's price feeds (`PriceFeedSet` events and the policy's assets, confirmed with the lens), by lower-case asset. */
+  priceFeeds: Map<string, PriceFeedState>;
   /** v3: the module's exec target (`target()`; the avatar unless set). Absent when the module is not deployed, or predates v3. */
   target?: string;
 }
@@ -101,6 +110,8 @@ export interface ChainState {
 export interface StateHints {
   agents?: string[];
   assets?: string[];
+  /** v3: assets whose price feed to read besides those `PriceFeedSet` events name. */
+  feedAssets?: string[];
   calls?: Record<string, { target: string; selector: string }[]>;
   recipients?: Record<string, string[]>;
 }
@@ -129,6 +140,7 @@ export function stateHints(resolved: ResolvedPolicy): StateHints {
   return {
     agents: resolved.agents.map((a) => a.address),
     assets: [...Object.keys(resolved.assets), ...resolved.treasuryLimits.map((t) => t.asset.address)],
+    feedAssets: resolved.priceFeeds.map((f) => f.asset.address),
     calls: Object.fromEntries(resolved.agents.map((a) => [lower(a.address), a.allowedCalls.map((c) => ({ target: c.target, selector: c.selector }))])),
     recipients: Object.fromEntries(resolved.agents.map((a) => [lower(a.address), a.recipients])),
   };
@@ -244,7 +256,21 @@ export async function diffPolicy(resolved: ResolvedPolicy, state: ChainState, ct
   for (const agent of resolved.agents) items.push(...(await agentItems(agent, state, d)));
   items.push(...removedAgentItems(resolved, state, d));
   items.push(...(await treasuryLimitItems(resolved, state, d)));
+  items.push(...(await usdItems(resolved, state, d)));
   return items;
+}
+
+/** v3: price feeds, then USD limits (core/usdPolicy.ts): after the agents, so a new agent exists before its USD limit. */
+async function usdItems(resolved: ResolvedPolicy, state: ChainState, d: Diff): Promise<PlanItem[]> {
+  const chainLimits = new Map(resolved.agents.map((a) => [lower(a.address), state.agents.get(lower(a.address))?.usdLimit]));
+  const items = await diffUsd(resolved.priceFeeds, resolved.agents, state.priceFeeds, chainLimits, async (a) => (await d.asset(a)).symbol);
+  return items.map((u) => ({
+    kind: u.kind,
+    description: u.description,
+    loosens: u.loosens,
+    call: d.call(d.m.encodeFunctionData(u.fn, u.args)),
+    ...(u.agent ? { agent: u.agent } : {}),
+  }));
 }
 
 /** enableModule, and (v3) where the module's calls go: early, so calls allowed on a former target are no longer refused. */

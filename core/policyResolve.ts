@@ -7,6 +7,7 @@ import { Contract, FunctionFragment, Provider, ZeroAddress, getAddress, isHexStr
 import { LOCAL_CHAIN_ID } from "./keys";
 import { Policy, PolicyError, PolicyIssue, formatPath } from "./policy";
 import { UnitError, parseAmount, parseDuration, parseTimestamp } from "./units";
+import { ResolvedPriceFeed, UsdLimitValue, resolveUsd } from "./usdPolicy";
 import { AgentConfigValue, AssetLimitValue, recipientModeValue } from "../sdk/shapes";
 
 export type { AgentConfigValue };
@@ -39,6 +40,8 @@ export interface ResolvedAgent {
   recipients: string[];
   limits: ResolvedLimit[];
   allowedCalls: ResolvedCall[];
+  /** v3: the agent's USD limit in the module's units (8 decimals), when the file gives one. */
+  usdLimit?: UsdLimitValue;
 }
 
 export interface ResolvedLocalToken {
@@ -72,6 +75,8 @@ export interface ResolvedPolicy {
   tokens: Record<string, string>;
   localTokens: ResolvedLocalToken[];
   localEth: bigint;
+  /** v3: every price feed the file names (`priceFeeds` and, on chain 31337, `localPriceFeeds`). */
+  priceFeeds: ResolvedPriceFeed[];
 }
 
 export const ETH_ASSET: ResolvedAsset = { address: ZeroAddress, symbol: "ETH", decimals: 18 };
@@ -92,6 +97,8 @@ export interface ResolveOptions {
   localTokenAddresses?: Record<string, string>;
   /** The file name, for error messages. */
   file?: string;
+  /** v3: addresses of the `localPriceFeeds` mocks (deployed or predicted by the pipeline), by the key in the file. */
+  localFeedAddresses?: Record<string, string>;
 }
 
 const ERC20_META = ["function decimals() view returns (uint8)", "function symbol() view returns (string)"];
@@ -212,6 +219,17 @@ export async function resolvePolicy(policy: Policy, provider: Provider, opts: Re
   }
   const agents: ResolvedAgent[] = [];
   for (const [a, agent] of policy.agents.entries()) agents.push(await resolveAgent(r, agent, a, now));
+  const usd = await resolveUsd(policy, {
+    isLocal,
+    chainId,
+    provider,
+    assetAt: (ref, path) => r.assetAt(ref, path),
+    add: (path, message, value) => r.add(path, message, value),
+    localFeedAddresses: opts.localFeedAddresses,
+  });
+  usd.usdLimits.forEach((limit, a) => {
+    if (limit) agents[a].usdLimit = limit;
+  });
   const safe = await resolveSafe(r, policy);
   const localEth = policy.localEth === undefined || !isLocal ? 0n : r.amountAt(policy.localEth, 18, ["localEth"]);
   const target = await resolveTarget(r, policy, safe);
@@ -230,6 +248,7 @@ export async function resolvePolicy(policy: Policy, provider: Provider, opts: Re
     tokens: r.tokens,
     localTokens,
     localEth,
+    priceFeeds: usd.priceFeeds,
   };
 }
 

@@ -2,7 +2,8 @@
  * The module's configuration as the chain holds it, for the plan (core/policyDiff.ts) and the status. The module
  * keeps no lists of agents, guardians, calls or recipients (that would cost gas on every change), so the candidates
  * come from its configuration events and each one is confirmed with a view (`isAgent`, `isGuardian`, `assetLimit`,
- * the lens's `isAllowedCall` / `isRecipient`): the events say what might be set, the views say what is.
+ * the lens's `isAllowedCall` / `isRecipient`, v3 `priceFeed` and `usdLimit`): the events say what might be set, the
+ * views say what is.
  *
  * Reads through an ethers provider and the typechain bindings only: no Hardhat.
  */
@@ -14,6 +15,7 @@ import { ETH_ASSET, ResolvedAsset } from "../core/policyResolve";
 import { ZERO_AGENT_CONFIG } from "../sdk/shapes";
 import type { AgentChainState, ChainState, PlanTarget, StateHints } from "../core/policyDiff";
 import { SAFE_ABI } from "../sdk/safe";
+import { readPriceFeeds, readUsdLimit } from "../core/priceFeeds";
 
 const CONFIG_EVENTS = [
   "event AgentSet(address indexed agent, (uint48 validUntil,uint32 escalationDelay,uint32 gracePeriod,uint16 maxIntentsPerWindow,uint32 rateWindow,uint8 maxStrikes,uint32 strikeWindow,uint8 recipientMode) config)",
@@ -24,6 +26,7 @@ const CONFIG_EVENTS = [
   "event RecipientSet(address indexed agent, address indexed recipient, bool allowed)",
   "event GuardianSet(address indexed guardian, bool enabled)",
   "event TreasuryLimitSet(address indexed asset, uint128 perWindow, uint32 window)",
+  "event PriceFeedSet(address indexed asset, address feed, uint32 maxAge)",
 ];
 const configInterface = new Interface(CONFIG_EVENTS);
 
@@ -65,6 +68,8 @@ interface Candidates {
   callsByAgent: Map<string, Map<string, Call>>;
   recipientsByAgent: Map<string, Set<string>>;
   treasuryAssets: Set<string>;
+  /** v3: assets a `PriceFeedSet` event names. */
+  feedAssets: Set<string>;
   /** lower-case new key -> the key it replaced. */
   predecessor: Map<string, string>;
 }
@@ -86,6 +91,7 @@ async function readCandidates(provider: Provider, target: PlanTarget, hints: Sta
     callsByAgent: new Map(),
     recipientsByAgent: new Map(),
     treasuryAssets: new Set(),
+    feedAssets: new Set((hints.feedAssets ?? []).map(lower)),
     predecessor: new Map(),
   };
   for (const log of logs) {
@@ -120,6 +126,9 @@ async function readCandidates(provider: Provider, target: PlanTarget, hints: Sta
         break;
       case "TreasuryLimitSet":
         c.treasuryAssets.add(lower(a.asset));
+        break;
+      case "PriceFeedSet":
+        c.feedAssets.add(lower(a.asset));
         break;
     }
   }
@@ -163,6 +172,8 @@ async function readAgent(
   for (const r of wanted.recipients) {
     if (await lens.isRecipient(target.module, key, r)) agent.recipients.set(r, getAddress(r));
   }
+  const usdLimit = await readUsdLimit(lens, target.module, key);
+  if (usdLimit) agent.usdLimit = usdLimit;
   return agent;
 }
 
@@ -197,6 +208,7 @@ export async function readChainState(provider: Provider, target: PlanTarget, hin
     rotatedTo: new Map(),
     treasuryLimits: new Map(),
     seenAssets: new Set((hints.assets ?? []).map(lower)),
+    priceFeeds: new Map(),
   };
   if (!moduleDeployed) return state;
 
@@ -213,6 +225,7 @@ export async function readChainState(provider: Provider, target: PlanTarget, hin
     const [perWindow, window] = await lens.treasuryLimit(target.module, asset);
     if (perWindow !== 0n) state.treasuryLimits.set(asset, { asset: getAddress(asset), perWindow, window: BigInt(window) });
   }
+  state.priceFeeds = await readPriceFeeds(lens, target.module, c.feedAssets);
   for (const key of c.agentKeys) {
     if (state.rotatedTo.has(key)) continue; // rotated out for good: its identity lives on under the new key.
     state.agents.set(key, await readAgent({ module, lens }, target, key, wantedFor(key, c, hints, state.seenAssets)));

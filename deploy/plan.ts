@@ -23,7 +23,7 @@ function isResolved(policy: Policy | ResolvedPolicy): policy is ResolvedPolicy {
  */
 export async function planPolicy(chain: ChainContext, policy: Policy | ResolvedPolicy, deployment: PlanTarget): Promise<PlanItem[]> {
   const { provider } = chain;
-  const resolved = isResolved(policy) ? policy : await resolvePolicy(policy, provider, { localTokenAddresses: deployment.tokens });
+  const resolved = isResolved(policy) ? policy : await resolvePolicy(policy, provider, { localTokenAddresses: deployment.tokens, localFeedAddresses: deployment.localPriceFeeds });
   const state = await readChainState(provider, deployment, stateHints(resolved));
   const moduleInterface = new Interface((await chain.artifacts.readArtifact("IAgentTreasuryModule")).abi);
   const known: Record<string, ResolvedAsset> = {};

@@ -45,6 +45,13 @@ export const RECIPIENT_MODE_NAMES = ["Any", "Allowlist", "EscalateUnknown"] as c
 export const RECIPIENT_MODES = ["any", "allowlist", "escalate-unknown"] as const;
 export type RecipientModeName = (typeof RECIPIENT_MODES)[number];
 
+/**
+ * The module's `PriceFault` enum (v3, USD caps): why a price cannot be trusted (`usdValue`, `NoTrustworthyPrice`).
+ * Index = on-chain value.
+ */
+export const PRICE_FAULT_NAMES = ["None", "NoFeed", "FeedReverted", "MalformedAnswer", "NonPositivePrice", "IncompleteRound", "StalePrice"] as const;
+export type PriceFaultName = (typeof PRICE_FAULT_NAMES)[number];
+
 function memberAt<N extends string>(names: readonly N[], value: bigint | number, enumName: string): N {
   const name = names[Number(value)];
   if (name === undefined) throw new RangeError(`unknown ${enumName} value ${value}`);
@@ -57,6 +64,10 @@ export function statusName(value: bigint | number): IntentStatusName {
 
 export function denyReasonName(value: bigint | number): DenyReasonName {
   return memberAt(DENY_REASON_NAMES, value, "DenyReason");
+}
+
+export function priceFaultName(value: bigint | number): PriceFaultName {
+  return memberAt(PRICE_FAULT_NAMES, value, "PriceFault");
 }
 
 /** A `RecipientMode` value as policy files spell it ("any", "allowlist", "escalate-unknown"). */
@@ -78,6 +89,7 @@ export function enumValues<N extends string>(names: readonly N[]): { readonly [K
 
 type AgentConfigStruct = IAgentTreasuryTypes.AgentConfigStruct;
 type AssetLimitStruct = IAgentTreasuryTypes.AssetLimitStruct;
+type UsdLimitStruct = IAgentTreasuryTypes.UsdLimitStruct;
 
 /** A field of the module's `AgentConfig` (per-agent policy, SPEC section 8). */
 export type AgentConfigField = keyof AgentConfigStruct;
@@ -133,6 +145,9 @@ export const AGENT_CONFIG_FIELDS = allFields<AgentConfigStruct>()([
 
 /** `AssetLimit`'s fields in their Solidity order. */
 export const ASSET_LIMIT_FIELDS = allFields<AssetLimitStruct>()(["autoPerTx", "autoPerWindow", "window", "escalatedPerTx"]);
+
+/** `UsdLimit`'s fields in their Solidity order (v3; 8-decimal USD, the window in seconds). */
+export const USD_LIMIT_FIELDS = allFields<UsdLimitStruct>()(["autoPerTx", "autoPerWindow", "window", "escalatedPerTx"]);
 
 /** An `AgentConfig` (a view's result, an event's argument) as plain numbers. */
 export function agentConfigNumbers(config: AgentConfigLike): AgentConfigNumbers {

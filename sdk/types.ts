@@ -125,6 +125,8 @@ export interface IntentPreview extends PreviewVerdict {
   spends?: { asset: AssetInfo; amount: bigint; formatted: string };
   /** What the agent may still spend of that asset in the auto tier now (before this request). */
   allowanceLeft?: { asset: AssetInfo; amount: bigint; formatted: string };
+  /** v3, an agent with a USD limit: the request's value in dollars and the agent's USD budget left (sdk/usd.ts). */
+  usd?: UsdPreview;
   agent: string;
   nonce: bigint;
   /** The block whose state answered. */
@@ -234,6 +236,22 @@ export interface CosignerSignatureInfo {
   era?: number;
 }
 
+/** Dollars, as the module counts them (8 decimals), and the same in words: `{ amount: 150000000000n, formatted: "1500" }`. */
+export interface UsdAmount {
+  amount: bigint;
+  formatted: string;
+}
+
+/** What a request is worth against the agent's USD limit (agents with one only; sdk/usd.ts). */
+export interface UsdPreview {
+  /** The spend's value in dollars, rounded up (0 when a price cannot be trusted). */
+  value: UsdAmount;
+  /** What the agent may still spend in dollars in the auto tier now, across every asset (before this request). */
+  left: UsdAmount;
+  /** Set when a price cannot be trusted: the asset (address(0) = ETH) and the module's `PriceFault` name. */
+  unpriced?: { asset: string; fault: string };
+}
+
 /** Why an intent that breaks no rule is queued for co-signers instead of executing now. */
 export type QueueReason =
   /** The agent asked for human review (propose). */
@@ -245,7 +263,13 @@ export type QueueReason =
   /** The treasury-wide limit of the asset (all agents together) has less left than the amount. */
   | "treasury-limit"
   /** The recipient is not on the agent's allowlist and the agent's mode escalates unknown recipients. */
-  | "unknown-recipient";
+  | "unknown-recipient"
+  /** v3: the spend's USD value is above the agent's USD `autoPerTx` (or its USD auto tier is off). */
+  | "above-usd-per-tx"
+  /** v3: the agent's USD window (one budget across every asset) has less left than the spend's USD value. */
+  | "above-usd-window"
+  /** v3: a price the agent's USD limit needs cannot be trusted now (no feed, stale, not positive, ...). */
+  | "no-trustworthy-price";
 
 /** Durable steps of a submission, reported to `onStage` after each is on disk (observability, crash tests). */
 export type Stage = "signed" | "sent" | "settled";

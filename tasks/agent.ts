@@ -155,6 +155,9 @@ function renderPreview(r: AgentDryRunOutput): void {
           : undefined,
     spends: r.spends ? `${r.spends.formatted} ${r.spends.asset.symbol}` : undefined,
     "auto allowance now": r.allowanceLeft ? `${r.allowanceLeft.formatted} ${r.allowanceLeft.asset.symbol}` : undefined,
+    // v3: an agent with a USD limit.
+    "value in USD": r.usd ? (r.usd.unpriced ? `no trustworthy price for ${r.usd.unpriced.asset} (${r.usd.unpriced.fault})` : `$${r.usd.value.formatted}`) : undefined,
+    "USD allowance now": r.usd ? `$${r.usd.left.formatted} across all assets` : undefined,
     agent: r.agentName ? `${r.agentName} (${r.agent})` : r.agent,
     intentId: r.intentId,
     block: r.blockNumber,

@@ -10,6 +10,8 @@ import type { IAgentTreasuryModule } from "../../typechain-types/contracts/inter
 import { AgentClient, AssetInfo, formatAmount } from "../../sdk";
 import type { PolicyAgent } from "../../core/policy";
 import { AgentConfigWith, AssetLimitValue, RecipientModeName, agentConfigNumbers, assetLimitValue, recipientModeName } from "../../sdk/shapes";
+import { readUsdLimit } from "../../core/priceFeeds";
+import { UsdLimitValue, showUsd } from "../../core/usdPolicy";
 
 /** What the tools need: the client (holding the key), read-only contracts, and names for messages. */
 export interface ToolContext {
@@ -36,6 +38,8 @@ export interface AssetRule extends AssetLimitValue {
 export interface Rules extends AgentConfigWith<number, RecipientModeName> {
   agent: string;
   assets: AssetRule[];
+  /** v3: the agent's USD limit across every asset (8-decimal USD), when it has one. */
+  usd?: UsdLimitValue;
   cosigners: string[];
   threshold: number;
 }
@@ -103,11 +107,13 @@ export async function readRules(ctx: ToolContext): Promise<Rules> {
     assets.push({ asset: await ctx.client.assets.info(address), ...assetLimitValue(limit) });
   }
   const { recipientMode, ...numbers } = agentConfigNumbers(config);
+  const usd = await readUsdLimit(ctx.lens, ctx.client.moduleAddress, agent);
   return {
     ...numbers,
     recipientMode: recipientModeName(recipientMode),
     agent,
     assets,
+    ...(usd ? { usd } : {}),
     cosigners: [...cosigners],
     threshold: Number(threshold),
   };
@@ -127,6 +133,16 @@ export function describeRules(ctx: ToolContext, rules: Rules): string {
         `${formatDuration(r.window)} executes at once. Above that, up to ${fmt(r.escalatedPerTx, r.asset)} per payment, it is ` +
         `QUEUED: ${humans} must approve and it waits ${formatDuration(rules.escalationDelay)}. Above ` +
         `${fmt(r.escalatedPerTx, r.asset)} it is DENIED.`,
+    );
+  }
+  if (rules.usd) {
+    const u = rules.usd;
+    lines.push(
+      `- In dollars, across all assets together: up to ${showUsd(u.autoPerTx)} per payment and ${showUsd(u.autoPerWindow)} in any ` +
+        `${formatDuration(Number(u.window))} executes at once, on top of the limits above (each payment is valued with its asset's ` +
+        `price feed, rounded up). Above that, up to ${showUsd(u.escalatedPerTx)} per payment, it is QUEUED for ${humans}; above ` +
+        `${showUsd(u.escalatedPerTx)} it is DENIED. When an asset's price cannot be trusted (a stale or broken feed), its payments ` +
+        "are QUEUED for the co-signers, without a strike.",
     );
   }
   lines.push("- Any asset not listed above is DENIED.");

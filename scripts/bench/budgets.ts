@@ -4,6 +4,7 @@
  */
 import type { Budget } from "./report";
 import { batchRow } from "./batch";
+import { USD_BUDGETS } from "./usd";
 
 export const BUDGETS: Budget[] = [
   { name: "auto ERC-20 payment (relayed)", max: 100_000n, aim: 85_000n },
@@ -17,4 +18,6 @@ export const BUDGETS: Budget[] = [
     aim: 85_000n,
     note: "the relayed budget applied to the amortised steady state, where each payment expires one",
   },
+  // v3: USD caps (issue 19).
+  ...USD_BUDGETS,
 ];

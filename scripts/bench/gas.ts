@@ -60,6 +60,7 @@ import {
   writeReports,
 } from "./report";
 import { formatProfile, profileTransaction } from "./profile";
+import { measureUsdCaps } from "./usd";
 import { formatAllowanceComparison, measureBatches } from "./batch";
 import { SNAPSHOT_FILE, applySnapshot, snapshotMode } from "./snapshot";
 import { BUDGETS } from "./budgets";
@@ -404,6 +405,8 @@ async function main(): Promise<void> {
   await measureTimelock(stack, rows, recipient);
   await section("treasury-wide limit");
   await measureTreasuryLimit(stack, rows, recipient);
+  await section("USD caps: a USD-limited payment and the price read");
+  await measureUsdCaps(stack, rows, recipient);
   await section("1 agent vs 200 agents");
   await measureAgentCount(stack, rows, recipient);
   await section("batch payments (submitBatch): 1, 5, 20 and 100 per transaction");

@@ -51,10 +51,14 @@ interface ChainB {
 async function runChainB(work: string, started: (node: LocalNode) => void): Promise<ChainB> {
   const node = await startNode(31338);
   started(node);
-  // The same Safe (owners, threshold) and salt; no local-only sections (mock tokens are for 31337 only).
+  // The same Safe (owners, threshold) and salt.
   const policy = readExample();
+  // No local-only sections (mock tokens and feeds are for 31337 only), so no USD limits either: they need a price
+  // feed for every asset.
   delete policy.localTokens;
   delete policy.localEth;
+  delete policy.localPriceFeeds;
+  for (const agent of policy.agents) delete agent.usdLimit;
   policy.treasuryLimits = policy.treasuryLimits!.filter((t) => t.asset === "ETH");
   for (const agent of policy.agents) {
     agent.limits = agent.limits!.filter((l) => l.asset === "ETH");
@@ -157,6 +161,8 @@ describe("treasury CLI on hardhat nodes (e2e)", function () {
         mutate: (p) => {
           p.tokens = { DAI: "0x6B175474E89094C44Da98b954EedeAC495271d0F" };
           p.agents[0].limits!.push({ asset: "DAI", autoPerTx: "1", autoPerWindow: "2", window: "1d", escalatedPerTx: "3" });
+          // Without its USD limit the agent needs no price feed for DAI (the schema would refuse that first).
+          delete (p.agents[0] as Record<string, unknown>).usdLimit;
         },
         path: "tokens.DAI",
         message: /has no contract on chain 31337/,
@@ -554,7 +560,15 @@ describe("treasury CLI on hardhat nodes (e2e)", function () {
         expect(setAgent.contractMethod!.inputs[1]).to.deep.include({ name: "config", type: "tuple", internalType: "struct IAgentTreasuryTypes.AgentConfig" });
         expect(JSON.parse(setAgent.contractInputsValues!.config)).to.have.length(8);
         expect(live.pending[0]).to.include({ kind: "enableModule", to: live.safe });
-        expect(live.pending.length).to.equal(15);
+        // 15 calls as before v3, plus three price feeds (USDC, WETH, ETH) and two USD limits (payroll, trading).
+        expect(live.pending.length).to.equal(20);
+        expect(live.pending.filter((p) => p.kind === "setPriceFeed" || p.kind === "setUsdLimit").map((p) => p.kind)).to.deep.equal([
+          "setPriceFeed",
+          "setPriceFeed",
+          "setPriceFeed",
+          "setUsdLimit",
+          "setUsdLimit",
+        ]);
       });
 
       it("test_batch_executedByOwners_sameStateAsLocalMode", async function () {

@@ -413,6 +413,13 @@ describe("operator console in headless Chromium (e2e)", function () {
     const bar = page.getByRole("meter", { name: "payroll may still spend in USDC" });
     expect(await bar.getAttribute("aria-valuenow")).to.equal("80");
     expect(await page.getByRole("img", { name: /^payroll, USDC: 4,000 of 20,000 USDC spent in the window now/ }).count()).to.equal(1);
+    // v3: the USD budget across all assets beside the per-asset ones ($4,000 of USDC at $1), and the price feeds.
+    expect(payroll).to.contain("$11,000 of $15,000 left per 1w");
+    const usdBar = page.getByRole("meter", { name: "payroll may still spend in USD across all assets" });
+    expect(await usdBar.getAttribute("aria-valuenow")).to.equal("73");
+    const feeds = (await safe.getByRole("table", { name: /^Price feeds/ }).textContent()) ?? "";
+    expect(feeds).to.contain("USDC$1trusted, updated");
+    expect(feeds).to.contain("ETH$2,500trusted, updated");
 
     const trading = page.getByRole("region", { name: "Agent trading" });
     await trading.getByRole("button", { name: "Freeze" }).click();

@@ -33,6 +33,12 @@ describe("npm run demo (e2e)", function () {
       /pay 0\.25 ETH to Carol .* -> Executed/,
       /pay 3400 USDC to Dave again .* -> Executed, replay: nothing new happened/,
       /paid once/,
+      // v3: one budget in dollars across USDC and ETH, valued with the local mock feeds.
+      /USD budget left after the invoices above: \$9775/,
+      /pay 5000 USDC to Dave \(payee\) -> Executed.*USD budget left \$4775/,
+      /pay 0\.5 ETH to Carol \(payee\) -> Executed.*USD budget left \$3525/,
+      /dry run: pay 4000 USDC to Carol -> Queued because above-usd-window: worth \$4000, \$3525 left across all assets \(the USDC window alone has 10400 left\)/,
+      /pay 4000 USDC to Carol -> Queued, eta .*: it waits for the co-signers/,
       /pay 40000 USDC to Dave -> Queued, eta/,
       /co-signers review .*: Pay 40000 USDC to 0x/,
       /execute right away -> refused \[INTENT_NOT_READY\]/,
@@ -54,8 +60,8 @@ describe("npm run demo (e2e)", function () {
     }
     // The attacker's balance line is zero after every act.
     for (const m of stdout.matchAll(/Attacker\s+(\S+) USDC/g)) expect(m[1]).to.equal("0");
-    // Dave ends with 3400 + 40000 USDC: the retry paid once, the escalated invoice once.
-    expect(stdout).to.match(/Dave \(payee\)\s+43400 USDC/);
+    // Dave ends with 3400 + 5000 + 40000 USDC: the retry paid once, the escalated invoice once.
+    expect(stdout).to.match(/Dave \(payee\)\s+48400 USDC/);
     // Dependencies' compiler warnings stay off the screen, and the demo cleans up its temporary directory.
     expect(`${stdout}${stderr}`).to.not.contain("Transient storage as defined by EIP-1153");
     const work = /deployment records and journals in (\S+) \(removed at the end/.exec(stdout);

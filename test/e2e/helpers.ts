@@ -61,6 +61,7 @@ export interface PolicyJson {
     recipientMode: RecipientModeName;
     recipients?: string[];
     limits?: { asset: string; autoPerTx: string; autoPerWindow: string; window: string; escalatedPerTx: string }[];
+    usdLimit?: { autoPerTx: string; autoPerWindow: string; window: string; escalatedPerTx: string };
     allowedCalls?: { target: string; signature: string }[];
   }[];
   [key: string]: unknown;
@@ -135,12 +136,27 @@ export async function expectChainMatchesPolicy(
       expect(await lens.isAllowedCall(addresses.module, agent.address, assetAddress(call.target), selector)).to.equal(true);
     }
     for (const r of agent.recipients ?? []) expect(await lens.isRecipient(addresses.module, agent.address, r)).to.equal(true);
+    // v3: the USD limit, in dollars with the module's 8 decimals.
+    const u = agent.usdLimit;
+    const usd = await lens.usdLimit(addresses.module, agent.address);
+    expect([usd.autoPerTx, usd.autoPerWindow, usd.window, usd.escalatedPerTx]).to.deep.equal(
+      u ? [parseUnits(u.autoPerTx, 8), parseUnits(u.autoPerWindow, 8), seconds(u.window), parseUnits(u.escalatedPerTx, 8)] : [0n, 0n, 0n, 0n],
+    );
     // Something the file does not list is not allowed either.
     expect(await lens.isRecipient(addresses.module, agent.address, addresses.lens)).to.equal(false);
   }
   for (const t of policy.treasuryLimits ?? []) {
     const [perWindow, window] = await lens.treasuryLimit(addresses.module, assetAddress(t.asset));
     expect([perWindow, window]).to.deep.equal([parseUnits(t.perWindow, decimals(t.asset)), seconds(t.window)]);
+  }
+  // v3: every local price feed is set, and the module values one whole unit of its asset at the file's price.
+  const feeds = (policy.localPriceFeeds ?? {}) as Record<string, { price: string; maxAge?: string }>;
+  for (const [symbol, f] of Object.entries(feeds)) {
+    const [feed, maxAge] = await lens.priceFeed(addresses.module, assetAddress(symbol));
+    expect(await provider.getCode(feed), `${symbol} feed`).to.not.equal("0x");
+    expect(maxAge).to.equal(seconds(f.maxAge ?? "25h"));
+    const [usd, fault] = await module.usdValue(assetAddress(symbol), 10n ** BigInt(decimals(symbol)));
+    expect([usd, fault], `${symbol} price`).to.deep.equal([parseUnits(f.price, 8), 0n]);
   }
 }
 

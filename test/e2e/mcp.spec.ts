@@ -411,6 +411,9 @@ describe("MCP server over stdio (e2e)", function () {
         sessions.push(fresh);
         const available = await module.availableAllowance(payroll.address, record.tokens.USDC);
         expect(available).to.equal(AUTO_PER_WINDOW - parseUnits("1000", 6)); // the salary paid earlier still counts (7d window)
+        // v3: the example gives payroll a USD budget too ($15,000 per 7d across all assets), and the salary counts there.
+        const usdLeft = await module.availableUsdAllowance(payroll.address);
+        expect(usdLeft).to.equal(parseUnits("14000", 8));
         const [safeBefore, attackerBefore] = [await usdcOf(record.safe), await usdcOf(ATTACKER)];
 
         const results = await injectedSession(fresh, "second", "1500");
@@ -421,15 +424,17 @@ describe("MCP server over stdio (e2e)", function () {
           `${seen.filter((s) => s === "Queued").length} queued, ${seen.filter((s) => s === "Denied").length} denied, ` +
           `${seen.filter((s) => s === "AGENT_FROZEN").length} refused frozen; attacker got ${gained / 10n ** 6n} USDC of a ${AUTO_PER_WINDOW / 10n ** 6n} USDC window)`);
 
-        // Promise 1: the loss is bounded by what the window had left, and never more than the window cap.
+        // Promise 1: the loss is bounded by what the windows had left, and never more than the window cap; here the
+        // USD budget (USDC at $1) is the tighter of the two.
         expect(loss).to.equal(gained);
         expect(gained).to.be.at.most(available);
         expect(gained).to.be.at.most(AUTO_PER_WINDOW);
-        // 12 payments of 1,500 fit in the 19,000 left; the next ones go to the co-signers instead.
-        expect(gained).to.equal(parseUnits("18000", 6));
+        expect(gained * 100n, "USDC (6 decimals) in USD units (8)").to.be.at.most(usdLeft);
+        // 9 payments of 1,500 fit in the $14,000 left (the USDC window alone had 19,000); the next ones go to the co-signers.
+        expect(gained).to.equal(parseUnits("13500", 6));
         expect(seen.slice(0, 2)).to.deep.equal(["Denied", "Denied"]);
-        expect(seen.slice(2, 14)).to.deep.equal(Array(12).fill("Executed"));
-        expect(seen.slice(14, 20)).to.deep.equal(Array(6).fill("Queued"));
+        expect(seen.slice(2, 11)).to.deep.equal(Array(9).fill("Executed"));
+        expect(seen.slice(11, 20)).to.deep.equal(Array(9).fill("Queued"));
         // The 21st request in the hour breaks the rate limit: third strike, frozen.
         expect(seen[20]).to.equal("Denied");
         expect((results[20].structured!.denial as { reason: string }).reason).to.equal("RateLimited");

@@ -253,6 +253,9 @@ describe("Policy files", function () {
       const p = example();
       delete p.localTokens;
       delete p.localEth;
+      // USD caps are resolved in test/unit/deploy/UsdPolicy.spec.ts; the example's local feeds price local tokens.
+      delete p.localPriceFeeds;
+      for (const a of p.agents) delete a.usdLimit;
       p.tokens = { USDC: usdc };
       p.treasuryLimits = p.treasuryLimits.filter((t: { asset: string }) => t.asset !== "USDC");
       p.agents[1].limits = p.agents[1].limits.filter((l: { asset: string }) => l.asset === "USDC");
@@ -327,7 +330,9 @@ describe("Policy files", function () {
 
     it("test_resolvePolicy_localTokensWithoutAddresses_errorNamesSection", async function () {
       const issues = await policyIssuesAsync(() => resolvePolicy(loadPolicy(EXAMPLE), ethers.provider));
-      expect(issues.map((i) => i.path)).to.deep.equal(["localTokens.USDC", "localTokens.WETH"]);
+      // The local price feeds are unknown too; those of the local tokens follow their tokens' issues (v3).
+      expect(issues.map((i) => i.path)).to.deep.equal(["localTokens.USDC", "localTokens.WETH", "localPriceFeeds.ETH"]);
+      expect(issues[2].message).to.equal("the address of this local price feed is unknown: deploy the policy first (treasury:deploy)");
     });
   });
 

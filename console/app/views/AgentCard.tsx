@@ -7,7 +7,10 @@ import { groupDigits, utc } from "../format";
 
 const STATE_WORDS = { active: "active", frozen: "FROZEN", expired: "EXPIRED" } as const;
 
-/** One agent: its state, strikes, rate limit, and per asset its caps, what it may still spend now, and the chart. */
+/**
+ * One agent: its state, strikes, rate limit, and per asset its caps, what it may still spend now, and the chart; v3,
+ * its USD budget across every asset.
+ */
 export function AgentCard(props: {
   agent: AgentView;
   now: number;
@@ -56,6 +59,21 @@ export function AgentCard(props: {
           <SpendChart points={l.chart} symbol={l.symbol} now={props.now} label={`${label}, ${l.symbol}`} />
         </div>
       ))}
+      {agent.usdLimit && (
+        <div className="limit usd">
+          <h4>USD, all assets together</h4>
+          <Bar
+            label={`${label} may still spend in USD across all assets`}
+            share={agent.usdLimit.availableShare}
+            text={`$${groupDigits(agent.usdLimit.available)} of $${groupDigits(agent.usdLimit.autoPerWindow)} left per ${agent.usdLimit.window}`}
+          />
+          <p className="muted">
+            Every payment is valued with its asset's price feed and counts against this budget too: up to $
+            {groupDigits(agent.usdLimit.autoPerTx)} per payment without co-signers, never more than ${groupDigits(agent.usdLimit.escalatedPerTx)}. When
+            a price cannot be trusted, payments wait for the co-signers.
+          </p>
+        </div>
+      )}
       <StopButtons stop={freeze} undo={unfreeze} labels={["Freeze", "Unfreeze"]} onAction={props.onAction} />
     </section>
   );

@@ -5,7 +5,7 @@ import { groupDigits, shortAddress, utc } from "../format";
 import { AgentCard } from "./AgentCard";
 import { OwnersPanel } from "./OwnersPanel";
 
-/** The Safe and its balances, paused or not, the roles, every agent, and the owners' batches. */
+/** The Safe and its balances, paused or not, the price feeds (v3), the roles, every agent, and the owners' batches. */
 export function Overview(props: {
   state: ConsoleState;
   now: number;
@@ -46,6 +46,20 @@ export function Overview(props: {
             ))}
           </tbody>
         </table>
+        {state.priceFeeds.length > 0 && (
+          <table className="feeds">
+            <caption>Price feeds (USD limits value every spend with them)</caption>
+            <tbody>
+              {state.priceFeeds.map((f) => (
+                <tr key={f.asset} className={f.trusted ? "" : "untrusted"}>
+                  <th scope="row">{f.symbol}</th>
+                  <td className="num">{f.price !== undefined ? `$${groupDigits(f.price)}` : "-"}</td>
+                  <td>{f.trusted ? `trusted, updated ${f.age ?? "?"} ago (max ${f.maxAge})` : `NOT TRUSTED (${f.fault}): USD-limited payments wait for co-signers`}</td>
+                </tr>
+              ))}
+            </tbody>
+          </table>
+        )}
         <dl className="facts">
           <dt>Module</dt>
           <dd>

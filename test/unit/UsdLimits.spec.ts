@@ -72,6 +72,19 @@ async function expectQueuedWithoutPrice(fx: UsdTreasury, intent: Intent, asset: 
   expect(await fx.module.availableUsdAllowance(fx.agent.address)).to.equal(available);
 }
 
+/**
+ * A token that also accepts ETH with its transfer, `minted` whole tokens in the Safe, with the agent's USDC limit and
+ * the USDC feed: a transfer sending ETH along is valued as both.
+ */
+async function payableTokenPricedAsUsdc(fx: UsdTreasury, minted: string) {
+  const target = await ethers.deployContract("PayableToken");
+  const address = await target.getAddress();
+  await (await target.mint(fx.safeAddress, parseUnits(minted, 6))).wait();
+  await (await fx.owner.setAssetLimit(fx.agent.address, address, fx.usdcLimit)).wait();
+  await (await fx.owner.setPriceFeed(address, await fx.usdcFeed.getAddress(), MAX_AGE)).wait();
+  return { address };
+}
+
 describe("UsdLimits", function () {
   describe("setPriceFeed", function () {
     it("stores the feed, its maxAge and the asset's decimals, and emits PriceFeedSet [test_setPriceFeed_storesFeedMaxAgeAndTheAssetsDecimals_emitsPriceFeedSet]", async function () {
@@ -279,11 +292,7 @@ describe("UsdLimits", function () {
 
     it("values a token transfer and the ETH sent along it together [test_tokenTransferWithEth_valuesBothTogether]", async function () {
       const fx = await loadFixture(fixture);
-      const target = await ethers.deployContract("PayableToken");
-      const address = await target.getAddress();
-      await (await target.mint(fx.safeAddress, parseUnits("10000", 6))).wait();
-      await (await fx.owner.setAssetLimit(fx.agent.address, address, fx.usdcLimit)).wait();
-      await (await fx.owner.setPriceFeed(address, await fx.usdcFeed.getAddress(), MAX_AGE)).wait();
+      const { address } = await payableTokenPricedAsUsdc(fx, "10000");
       // 1,000 tokens ($1,000) plus 0.2 ETH ($400) = $1,400, within $1,500 per payment.
       const both = await tokenPayment(fx, address, fx.alice.address, parseUnits("1000", 6), { value: parseEther("0.2") });
       await (await submitExpect(fx, both, Status.Executed)).wait();
@@ -433,11 +442,7 @@ describe("UsdLimits", function () {
 
     it("names ETH in NoTrustworthyPrice when the price of the ETH sent along a token transfer cannot be trusted [test_untrustedEthPrice_alongATokenTransfer_namesEth]", async function () {
       const fx = await loadFixture(fixture);
-      const target = await ethers.deployContract("PayableToken");
-      const address = await target.getAddress();
-      await (await target.mint(fx.safeAddress, parseUnits("10000", 6))).wait();
-      await (await fx.owner.setAssetLimit(fx.agent.address, address, fx.usdcLimit)).wait();
-      await (await fx.owner.setPriceFeed(address, await fx.usdcFeed.getAddress(), MAX_AGE)).wait();
+      const { address } = await payableTokenPricedAsUsdc(fx, "10000");
       await (await fx.ethFeed.setPrice(0n)).wait();
       const both = await tokenPayment(fx, address, fx.alice.address, parseUnits("10", 6), { value: parseEther("0.01") });
       await expectQueuedWithoutPrice(fx, both, ETH, PriceFault.NonPositivePrice);
@@ -445,11 +450,7 @@ describe("UsdLimits", function () {
 
     it("denies AboveHardCap when the part of a spend with a trusted price is alone above the USD hard cap [test_untrustedPrice_butTheTrustedPartAboveTheHardCap_isDenied]", async function () {
       const fx = await loadFixture(fixture);
-      const target = await ethers.deployContract("PayableToken");
-      const address = await target.getAddress();
-      await (await target.mint(fx.safeAddress, parseUnits("100000", 6))).wait();
-      await (await fx.owner.setAssetLimit(fx.agent.address, address, fx.usdcLimit)).wait();
-      await (await fx.owner.setPriceFeed(address, await fx.usdcFeed.getAddress(), MAX_AGE)).wait();
+      const { address } = await payableTokenPricedAsUsdc(fx, "100000");
       await (await fx.ethFeed.setMode(FeedMode.Revert)).wait();
       // $21,000 of tokens is above the $20,000 hard cap whatever the ETH sent along is worth.
       const intent = await tokenPayment(fx, address, fx.alice.address, parseUnits("21000", 6), { value: 1n });

@@ -9,9 +9,12 @@ import path from "path";
 import { BaseWallet, getAddress } from "ethers";
 import type { HardhatRuntimeEnvironment } from "hardhat/types";
 import type {
+  ArtifactResolver,
+  BuildInfo,
   DeploymentResult,
   EIP1193Provider,
   ExecutionEventListener,
+  Future,
   IgnitionModule,
   IgnitionModuleResult,
   SuccessfulDeploymentResult,
@@ -94,6 +97,7 @@ export async function runIgnition<ModuleIdT extends string, ContractNameT extend
   const { deploy, wipe } = await import("@nomicfoundation/ignition-core");
   const { HardhatArtifactResolver } = await import("@nomicfoundation/hardhat-ignition/helpers");
   const artifactResolver = new HardhatArtifactResolver(hre);
+  const buildInfos = new BuildInfoOnce(hre, artifactResolver);
   for (const futureId of (await journalState(hre, dir)).failed) {
     // A failed step from an earlier run (e.g. out of gas) is retried rather than blocking the deployment.
     log(`ignition: retrying ${futureId}, which failed in an earlier run`);
@@ -105,7 +109,7 @@ export async function runIgnition<ModuleIdT extends string, ContractNameT extend
   const run = () =>
     deploy({
       config: hre.config.ignition,
-      artifactResolver,
+      artifactResolver: buildInfos,
       provider,
       executionEventListener: progressListener(log, executed),
       deploymentDir: dir,
@@ -117,18 +121,101 @@ export async function runIgnition<ModuleIdT extends string, ContractNameT extend
       strategyConfig: { salt: CREATE2_SALT },
     });
   let result: Awaited<ReturnType<typeof run>>;
-  for (let attempt = 0; ; attempt++) {
-    try {
-      result = await run();
-      break;
-    } catch (error) {
-      if (attempt >= 3 || !(await recoverLostTransaction(hre, error as Error, dir, provider, log))) throw error;
+  try {
+    for (let attempt = 0; ; attempt++) {
+      try {
+        result = await run();
+        break;
+      } catch (error) {
+        if (attempt >= 3 || !(await recoverLostTransaction(hre, error as Error, dir, provider, log))) throw error;
+      }
     }
+  } finally {
+    await buildInfos.link(module, dir);
   }
   if (result.type !== "SUCCESSFUL_DEPLOYMENT") throw ignitionFailure(module.id, result, dir);
   const addresses: Record<string, string> = {};
   for (const [futureId, contract] of Object.entries(result.contracts)) addresses[futureId] = getAddress(contract.address);
   return { addresses, executed };
+}
+
+/** The future types whose contract Ignition takes from Hardhat's artifacts, storing its build info with it. */
+const NAMED_ARTIFACT_FUTURES: ReadonlySet<string> = new Set(["NAMED_ARTIFACT_CONTRACT_DEPLOYMENT", "NAMED_ARTIFACT_LIBRARY_DEPLOYMENT", "NAMED_ARTIFACT_CONTRACT_AT"]);
+
+/**
+ * Hardhat's artifact resolver, handing each build info to Ignition once per run.
+ *
+ * For every contract it deploys or references, Ignition stores the contract's artifact and its build info (solc's
+ * whole input and output for the compilation job that built it, 19 MB for this project's main job, 44 MB as
+ * Ignition writes it) beside the journal, reading and parsing the build info again and rewriting the same file each
+ * time, since all contracts of a job share it. For the example's 18 contracts that was about 30 s of CPU, most of
+ * a deployment's cost. Here the first contract of a job gets its build info (Ignition writes the file once), the
+ * others get none (Ignition stores only their artifact), and {@link link} then writes their `<futureId>.dbg.json`
+ * link to the build info file as Ignition does: the deployment directory ends as plain Ignition leaves it.
+ * Where the build info file cannot be found this way, the plain resolver answers as before.
+ */
+export class BuildInfoOnce implements ArtifactResolver {
+  /** Build info files handed to Ignition in this run (absolute paths in Hardhat's artifacts). */
+  private readonly handedOut = new Set<string>();
+
+  constructor(
+    private readonly hre: HardhatRuntimeEnvironment,
+    private readonly plain: ArtifactResolver,
+  ) {}
+
+  loadArtifact(contractName: string) {
+    return this.plain.loadArtifact(contractName);
+  }
+
+  async getBuildInfo(contractName: string): Promise<BuildInfo | undefined> {
+    const file = await this.buildInfoFile(contractName);
+    if (file === undefined) return this.plain.getBuildInfo(contractName);
+    if (this.handedOut.has(file)) return undefined;
+    this.handedOut.add(file);
+    return JSON.parse(await fs.promises.readFile(file, "utf8")) as BuildInfo;
+  }
+
+  /**
+   * Writes the `<futureId>.dbg.json` link of every contract of `module` whose artifact is in the deployment
+   * directory `dir` without one (those {@link getBuildInfo} gave no build info, in this run or in one that was
+   * killed), and the build info file it points to when that is missing, both as Ignition writes them.
+   */
+  async link(module: IgnitionModule, dir: string): Promise<void> {
+    for (const future of futuresOf(module)) {
+      if (!NAMED_ARTIFACT_FUTURES.has(future.type) || !("contractName" in future)) continue;
+      const artifact = path.join(dir, "artifacts", `${future.id}.json`);
+      const debug = path.join(dir, "artifacts", `${future.id}.dbg.json`);
+      if (!fs.existsSync(artifact) || fs.existsSync(debug)) continue;
+      const source = await this.buildInfoFile(future.contractName);
+      if (source === undefined) continue;
+      const stored = path.join(dir, "build-info", path.basename(source));
+      if (!fs.existsSync(stored)) {
+        fs.mkdirSync(path.dirname(stored), { recursive: true });
+        fs.writeFileSync(stored, JSON.stringify(JSON.parse(fs.readFileSync(source, "utf8")), undefined, 2));
+      }
+      const link = { _format: "hh-sol-dbg-1", buildInfo: path.relative(path.dirname(debug), stored) };
+      fs.writeFileSync(debug, JSON.stringify(link, undefined, 2));
+    }
+  }
+
+  /** The build info file of `contractName` in Hardhat's artifacts (from its `.dbg.json`), or undefined. */
+  private async buildInfoFile(contractName: string): Promise<string | undefined> {
+    try {
+      const artifact = await this.hre.artifacts.readArtifact(contractName);
+      const artifactPath = this.hre.artifacts.formArtifactPathFromFullyQualifiedName(`${artifact.sourceName}:${artifact.contractName}`);
+      const debug = JSON.parse(await fs.promises.readFile(artifactPath.replace(/\.json$/, ".dbg.json"), "utf8")) as { buildInfo?: unknown };
+      if (typeof debug.buildInfo !== "string") return undefined;
+      const file = path.resolve(path.dirname(artifactPath), debug.buildInfo);
+      return fs.existsSync(file) ? file : undefined;
+    } catch {
+      return undefined;
+    }
+  }
+}
+
+/** Every future of `module` and of its submodules. */
+function futuresOf(module: IgnitionModule): Future[] {
+  return [...module.futures, ...[...module.submodules].flatMap(futuresOf)];
 }
 
 type FailedResult = Exclude<DeploymentResult, SuccessfulDeploymentResult>;

@@ -1,8 +1,8 @@
 /**
  * One `hardhat node` (chain 31337) with deploy/examples/dao.json deployed by `treasury:deploy`, shared by the e2e
  * files that start from the example DAO rather than test its deployment (Recovery, console, MCP). A fresh deployment
- * costs each of them half a minute of CPU (the CLI's start and Ignition, which copies the compiler's build info once
- * per contract); the deployment itself is tested by Deploy.spec.ts and Resume.spec.ts, on nodes of their own.
+ * would cost each of them about 9 s of CPU (the CLI's start, Ignition, the node's work); the deployment itself is
+ * tested by Deploy.spec.ts and Resume.spec.ts, on nodes of their own.
  *
  * The deployment starts with the test run (a root `before` hook) and runs beside the files before its first user.
  * Each {@link exampleNode} call hands out the chain exactly as `treasury:deploy` left it: the node is reverted to a

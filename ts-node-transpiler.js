@@ -11,7 +11,7 @@
  * A source with syntax errors is never cached: ts-node reports its diagnostics as before.
  *
  * ts-node accepts a custom transpiler only in transpile-only mode, which is how every command here runs it (Hardhat
- * loads `ts-node/register/transpile-only`; the npm scripts pass --transpile-only or TS_NODE_TRANSPILE_ONLY). Types
+ * loads `ts-node/register/transpile-only`; tsconfig.json's "ts-node" section sets transpileOnly for the rest). Types
  * are checked by `npm run lint:ts` (tsc --noEmit). `rm -rf cache/ts-node` (or `npx hardhat clean`) empties the cache.
  */
 "use strict";

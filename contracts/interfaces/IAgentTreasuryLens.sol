@@ -1,6 +1,8 @@
 // SPDX-License-Identifier: MIT
 pragma solidity ^0.8.24;
 
+import {IAgentTreasuryTypes} from "./IAgentTreasuryModule.sol";
+
 /**
  * @title IAgentTreasuryLens
  * @notice Read-only conveniences over any AgentTreasuryModule, kept out of the module to keep its code size
@@ -25,6 +27,15 @@ interface IAgentTreasuryLens {
     function isAllowedCall(address module, address agent, address target, bytes4 selector) external view returns (bool);
 
     function isRecipient(address module, address agent, address recipient) external view returns (bool);
+
+    /// @notice The conditions on an agent's (target, selector) call, in the order set (v3); empty when it has none.
+    /// They apply whenever the call is allowed ({isAllowedCall}), and stay when it is forbidden.
+    function callConditions(
+        address module,
+        address agent,
+        address target,
+        bytes4 selector
+    ) external view returns (IAgentTreasuryTypes.Condition[] memory conditions);
 
     /**
      * @notice The auto-tier spends of an agent in an asset that still count now, oldest first: each `amounts[i]`

@@ -56,6 +56,7 @@ import { InstanceSpec, agentTreasuryInstanceModule, instanceFutureIds } from "./
 import { KeyError, devWalletFor, resolveWallet } from "../tasks/lib/keys";
 import { EXECUTION_FAILURE_TOPIC, SAFE_ABI, buildSafeTx, execSafeCall, signSafeTx } from "../sdk/safe";
 import { formatAmount } from "./units";
+import { deployLocalUniswap } from "./uniswap";
 
 export interface DeployOptions {
   json?: boolean;
@@ -635,6 +636,9 @@ export async function deployFromPolicy(hre: HardhatRuntimeEnvironment, policyFil
   for (const futureId of ignitionExecuted) {
     changed.push(describeFuture(futureId, { addresses, resolved, safe: safeAddress, module: moduleAddress }));
   }
+
+  // v3, local chain only: Uniswap v3 from the npm artifacts, before configuration (calls and allowances name it).
+  if (resolved.localUniswap) changed.push(...(await deployLocalUniswap(deployer.connect(provider), resolved.localUniswap.pools, log)));
 
   // The chain now has the contracts where they were predicted.
   for (const [what, address] of [["Safe", safeAddress], ["module", moduleAddress]] as const) {

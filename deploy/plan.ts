@@ -26,6 +26,7 @@ import {
 import { formatAmount, formatDuration, formatTimestamp } from "./units";
 import { SAFE_ABI } from "../sdk/safe";
 import { AgentConfigField, agentConfigChanges, assetLimitChange, treasuryLimitLoosens } from "./loosening";
+import { allowanceItems, chainConditions, conditionItem } from "./planConditions";
 
 export type PlanKind =
   | "enableModule"
@@ -38,7 +39,11 @@ export type PlanKind =
   | "setAllowedCall"
   | "setRecipient"
   | "setTreasuryLimit"
-  | "setTarget";
+  | "setTarget"
+  /** v3: the conditions on an allowed call's arguments (deploy/planConditions.ts). */
+  | "setCallConditions"
+  /** v3: the Safe's allowance to a spender, `approve` on the token (deploy/planConditions.ts). */
+  | "approve";
 
 export interface PlanItem {
   kind: PlanKind;
@@ -46,7 +51,7 @@ export interface PlanItem {
   description: string;
   /** True when the change lets more money move or removes a check. */
   loosens: boolean;
-  /** The call the Safe makes (to the module, or to itself for enableModule). */
+  /** The call the Safe makes (to the module, to itself for enableModule, to a token for approve). */
   call: { to: string; data: string };
   /** The agent concerned, if any. */
   agent?: string;
@@ -432,6 +437,7 @@ export async function planPolicy(
     recipients: Object.fromEntries(resolved.agents.map((a) => [lower(a.address), a.recipients])),
   };
   const state = await readChainState(hre, deployment, hints);
+  const { lens } = await moduleContracts(hre, deployment);
   const moduleIface = (await hre.artifacts.readArtifact("IAgentTreasuryModule")).abi;
   const m = new Interface(moduleIface);
   const safeIface = new Interface(SAFE_ABI);
@@ -579,6 +585,10 @@ export async function planPolicy(
     for (const c of agent.allowedCalls) {
       const ck = `${lower(c.target)}:${lower(c.selector)}`;
       fileCalls.add(ck);
+      // v3: the call's conditions first, so it is never allowed without them.
+      const have = state.moduleDeployed ? await chainConditions(lens, to, agent.address, c) : [];
+      const conditions = conditionItem(m, to, agent, c, have);
+      if (conditions) items.push(conditions);
       if (chainCalls.has(ck)) continue;
       items.push({
         kind: "setAllowedCall",
@@ -662,5 +672,7 @@ export async function planPolicy(
       call: call(m.encodeFunctionData("setTreasuryLimit", [have.asset, 0n, 0])),
     });
   }
+  // v3: the Safe's allowances (owners' approve calls on the tokens), last.
+  items.push(...(await allowanceItems(provider, resolved, getAddress(deployment.safe))));
   return items;
 }

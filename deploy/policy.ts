@@ -17,6 +17,8 @@ import {
 import { z } from "zod";
 import { policySchema, PolicyShape, RecipientModeName, NewSafeSpec } from "./schema";
 import { UnitError, parseAmount, parseDuration, parseTimestamp } from "./units";
+import { ConditionSpec, Reference, ResolvedCondition, compileConditions } from "./conditions";
+import { UniswapAddresses, predictUniswapAddresses } from "./uniswap";
 
 /** A validated policy file, exactly as written (human units). See deploy/examples/README.md. */
 export type Policy = PolicyShape;
@@ -87,7 +89,8 @@ const KNOWN_KEYS = [
   "agents", "owners", "threshold", "saltNonce", "members", "name", "address", "validUntil", "escalationDelay",
   "gracePeriod", "maxIntentsPerWindow", "rateWindow", "maxStrikes", "strikeWindow", "recipientMode", "recipients",
   "limits", "allowedCalls", "asset", "autoPerTx", "autoPerWindow", "window", "escalatedPerTx", "target", "signature",
-  "decimals", "mint", "perWindow",
+  "decimals", "mint", "perWindow", "conditions", "arg", "is", "atMost", "atLeast", "chargeAs", "localUniswap", "pools",
+  "fee", "liquidity", "allowances", "token", "spender", "amount",
 ];
 
 function suggest(key: string): string {
@@ -170,8 +173,28 @@ export interface ResolvedCall {
   target: string;
   /** The symbol or address as written in the file. */
   targetLabel: string;
+  /** Canonical, without parameter names (`exactInputSingle((address,...))`). */
   signature: string;
+  /** As written in the file, with the parameter names conditions use (v3). */
+  namedSignature: string;
   selector: string;
+  /** v3: the conditions on the call's arguments, in the module's form and in words; empty: unconditioned. */
+  conditions: ResolvedCondition[];
+}
+
+/** v3: an allowance the Safe gives a spender (an owners' transaction). */
+export interface ResolvedAllowance {
+  token: ResolvedAsset;
+  spender: string;
+  /** The name or address as written in the file. */
+  spenderLabel: string;
+  amount: bigint;
+}
+
+/** v3, local chain only: Uniswap v3 deployed by the pipeline, and its pools. */
+export interface ResolvedLocalUniswap {
+  contracts: UniswapAddresses;
+  pools: { tokenA: ResolvedAsset; tokenB: ResolvedAsset; fee: number; amountA: bigint; amountB: bigint }[];
 }
 
 /** The module's `AgentConfig`, as ethers encodes and decodes it. */
@@ -226,6 +249,11 @@ export interface ResolvedPolicy {
   tokens: Record<string, string>;
   localTokens: ResolvedLocalToken[];
   localEth: bigint;
+  /** v3: the Safe's allowances the policy sets. */
+  allowances: ResolvedAllowance[];
+  /** v3: contract names the policy may use as call targets and spenders (the local Uniswap's), name -> address. */
+  contracts: Record<string, string>;
+  localUniswap?: ResolvedLocalUniswap;
 }
 
 export const ETH_ASSET: ResolvedAsset = { address: ZeroAddress, symbol: "ETH", decimals: 18 };
@@ -353,8 +381,18 @@ export async function resolvePolicy(policy: Policy, provider: Provider, opts: Re
     return bySymbol.get(ref.toUpperCase());
   };
 
+  // v3: the local Uniswap's contracts, at their CreateX addresses (deployed by the pipeline before configuration).
+  const contracts: Record<string, string> = {};
+  if (policy.localUniswap) {
+    if (!isLocal) {
+      add(["localUniswap"], `a local Uniswap is deployed only on the local chain 31337, not on chain ${chainId}: name the real router's address instead`);
+    } else Object.assign(contracts, predictUniswapAddresses());
+  }
+  const contractNamed = (ref: string): string | undefined =>
+    Object.entries(contracts).find(([name]) => name.toUpperCase() === ref.toUpperCase())?.[1];
+
   const targetAt = async (ref: string, path: (string | number)[]): Promise<string | undefined> => {
-    if (!ref.startsWith("0x")) return bySymbol.get(ref.toUpperCase())?.address;
+    if (!ref.startsWith("0x")) return bySymbol.get(ref.toUpperCase())?.address ?? contractNamed(ref);
     const address = getAddress(ref);
     if (byAddress.has(address.toLowerCase())) return address;
     if ((await provider.getCode(address)) === "0x") {
@@ -374,6 +412,25 @@ export async function resolvePolicy(policy: Policy, provider: Provider, opts: Re
       window: parseDuration(limit.window),
     });
   }
+
+  /** What a name in a condition means on this chain (deploy/conditions.ts). */
+  const reference = (ref: string): Reference | undefined => {
+    if (ref.toUpperCase() === "ETH") return { kind: "eth" };
+    if (ref.startsWith("0x")) {
+      const known = byAddress.get(ref.toLowerCase());
+      return known ? { kind: "token", address: known.address, symbol: known.symbol, decimals: known.decimals } : { kind: "address", address: getAddress(ref) };
+    }
+    const token = bySymbol.get(ref.toUpperCase());
+    if (token) return { kind: "token", address: token.address, symbol: token.symbol, decimals: token.decimals };
+    // A local token whose address is unknown has its own issue already (localTokens): no second one here.
+    const local = Object.keys(policy.localTokens ?? {}).find((k) => k.toUpperCase() === ref.toUpperCase());
+    if (local) return { kind: "token", symbol: local };
+    const contract = contractNamed(ref);
+    return contract ? { kind: "contract", address: contract, name: ref } : undefined;
+  };
+  /** A name for an address: a token symbol or a local contract name. */
+  const label = (address: string): string | undefined =>
+    byAddress.get(address.toLowerCase())?.symbol ?? Object.entries(contracts).find(([, at]) => at.toLowerCase() === address.toLowerCase())?.[0];
 
   const agents: ResolvedAgent[] = [];
   for (const [a, agent] of policy.agents.entries()) {
@@ -399,11 +456,17 @@ export async function resolvePolicy(policy: Policy, provider: Provider, opts: Re
       const target = await targetAt(call.target, ["agents", a, "allowedCalls", c, "target"]);
       if (!target) continue;
       const fragment = FunctionFragment.from(call.signature);
+      const compiled = compileConditions(call.signature, (call.conditions ?? []) as ConditionSpec[], { lookup: reference, label });
+      for (const problem of compiled.issues) {
+        add(["agents", a, "allowedCalls", c, "conditions", ...problem.path], problem.message, problem.value);
+      }
       allowedCalls.push({
         target,
         targetLabel: call.target,
         signature: fragment.format("sighash"),
+        namedSignature: call.signature.trim(),
         selector: fragment.selector,
+        conditions: compiled.conditions,
       });
     }
     agents.push({
@@ -423,6 +486,27 @@ export async function resolvePolicy(policy: Policy, provider: Provider, opts: Re
       limits,
       allowedCalls,
     });
+  }
+
+  const allowances: ResolvedAllowance[] = [];
+  for (const [i, allowance] of (policy.allowances ?? []).entries()) {
+    const token = await assetAt(allowance.token, ["allowances", i, "token"]);
+    const spender = await targetAt(allowance.spender, ["allowances", i, "spender"]);
+    if (!token || !spender) continue;
+    allowances.push({ token, spender, spenderLabel: allowance.spender, amount: amountAt(allowance.amount, token.decimals, ["allowances", i, "amount"]) });
+  }
+  let localUniswap: ResolvedLocalUniswap | undefined;
+  if (policy.localUniswap && isLocal) {
+    localUniswap = { contracts: predictUniswapAddresses(), pools: [] };
+    for (const [i, pool] of policy.localUniswap.pools.entries()) {
+      const [tokenA, tokenB] = pool.tokens.map((t) => bySymbol.get(t.toUpperCase()));
+      if (!tokenA || !tokenB) continue;
+      const liquidity = (t: ResolvedAsset) => {
+        const key = Object.keys(pool.liquidity).find((k) => k.toUpperCase() === t.symbol.toUpperCase()) ?? t.symbol;
+        return amountAt(pool.liquidity[key], t.decimals, ["localUniswap", "pools", i, "liquidity", key]);
+      };
+      localUniswap.pools.push({ tokenA, tokenB, fee: pool.fee, amountA: liquidity(tokenA), amountB: liquidity(tokenB) });
+    }
   }
 
   let safe: ResolvedSafe;
@@ -467,6 +551,9 @@ export async function resolvePolicy(policy: Policy, provider: Provider, opts: Re
     tokens,
     localTokens,
     localEth,
+    allowances,
+    contracts,
+    ...(localUniswap ? { localUniswap } : {}),
   };
 }
 

@@ -5,9 +5,12 @@
  * deploy/policy.ts. Both report errors that name the field path and the bad value.
  */
 import { z } from "zod";
-import { FunctionFragment, getAddress, isHexString } from "ethers";
+import { getAddress, isHexString } from "ethers";
 import { UnitError, amountSyntax, isAmountSyntax, parseDuration, parseTimestamp } from "./units";
 import { monitorSchema } from "../monitor/rules-schema";
+import { signatureProblem } from "../sdk/conditions";
+import { ConditionSpec, Reference, compileConditions } from "./conditions";
+import { FEE_TICK_SPACING, UNISWAP_CONTRACTS } from "./uniswap";
 
 export const RECIPIENT_MODES = ["any", "allowlist", "escalate-unknown"] as const;
 export type RecipientModeName = (typeof RECIPIENT_MODES)[number];
@@ -70,21 +73,10 @@ const symbol = z
   .string()
   .regex(/^[A-Za-z][A-Za-z0-9._-]{0,15}$/, "must be a token symbol: a letter then up to 15 letters, digits, . _ -");
 
+/** A canonical function signature, optionally with parameter names (which conditions use to name arguments). */
 const signature = z.string().superRefine((value, ctx) => {
-  let ok = false;
-  try {
-    const fragment = FunctionFragment.from(value.trim());
-    // Accept only the canonical "name(type,...)" form so the selector is unambiguous.
-    ok = fragment.format("sighash") === value.replace(/\s+/g, "");
-  } catch {
-    ok = false;
-  }
-  if (!ok) {
-    ctx.addIssue({
-      code: z.ZodIssueCode.custom,
-      message: `"${value}" is not a function signature: write it as name(type1,type2), e.g. "swapExactTokensForTokens(uint256,uint256,address[],address,uint256)"`,
-    });
-  }
+  const problem = signatureProblem(value);
+  if (problem) ctx.addIssue({ code: z.ZodIssueCode.custom, message: problem });
 });
 
 const count = (max: number) =>
@@ -104,10 +96,42 @@ const limitSchema = z
   })
   .strict();
 
+/** v3: a condition on one argument of an allowed call, in words (deploy/conditions.ts). */
+const conditionSchema = z
+  .object({
+    arg: z.string({ required_error: "required: the argument's name in the signature" }).min(1, "must name an argument"),
+    is: z.union([z.string(), z.number(), z.boolean()]).optional(),
+    atMost: z.union([z.string(), z.number()]).optional(),
+    atLeast: z.union([z.string(), z.number()]).optional(),
+    chargeAs: z.string().optional(),
+  })
+  .strict();
+
 const allowedCallSchema = z
   .object({
-    target: z.string({ required_error: "required: a contract address or a token symbol" }),
+    target: z.string({ required_error: "required: a contract address, a token symbol or a local contract name" }),
     signature,
+    conditions: z.array(conditionSchema).optional(),
+  })
+  .strict();
+
+/** v3, local chain only: a Uniswap v3 pool the pipeline creates, with full-range liquidity (deploy/uniswap.ts). */
+const localPoolSchema = z
+  .object({
+    tokens: z.tuple([symbol, symbol], { invalid_type_error: 'must be two token symbols, e.g. ["USDC", "WETH"]' }),
+    fee: z.number().int("must be a whole number"),
+    liquidity: z.record(symbol, amount),
+  })
+  .strict();
+
+const localUniswapSchema = z.object({ pools: z.array(localPoolSchema).min(1, "at least one pool") }).strict();
+
+/** v3: a bounded allowance from the Safe to a spender (an owners' transaction, never an agent's). */
+const allowanceSchema = z
+  .object({
+    token: z.string({ required_error: "required: a token symbol or address" }),
+    spender: z.string({ required_error: "required: a contract address or a local contract name" }),
+    amount,
   })
   .strict();
 
@@ -194,6 +218,10 @@ const policyObject = z
     localTokens: z.record(symbol, localTokenSchema).optional(),
     localEth: amount.optional(),
     treasuryLimits: z.array(treasuryLimitSchema).optional(),
+    /** v3, local chain only: Uniswap v3 from the npm artifacts; its contracts are named like tokens. */
+    localUniswap: localUniswapSchema.optional(),
+    /** v3: allowances the Safe gives (owners' transactions), e.g. a DEX router's bounded allowance. */
+    allowances: z.array(allowanceSchema).optional(),
     agents: z.array(agentSchema),
     monitor: monitorSchema.optional(),
   })
@@ -272,6 +300,14 @@ function crossCheck(policy: PolicyShape, ctx: z.RefinementCtx) {
     symbols.set(s.toUpperCase(), s);
   }
   if (symbols.has("ETH")) issue(ctx, ["tokens"], `"ETH" is reserved for the native asset; do not list it as a token`);
+  // v3: the local Uniswap contracts are named like tokens, but are not assets.
+  const contracts = new Map<string, string>();
+  if (policy.localUniswap) {
+    for (const name of UNISWAP_CONTRACTS) {
+      if (symbols.has(name.toUpperCase())) issue(ctx, ["localUniswap"], `${name} names a local Uniswap contract: use another token symbol`);
+      contracts.set(name.toUpperCase(), name);
+    }
+  }
 
   /** Checks an asset reference ("ETH", a known symbol or an address); returns a normalised key. */
   const assetRef = (value: string, path: (string | number)[], allowEth: boolean): string | undefined => {
@@ -286,10 +322,26 @@ function crossCheck(policy: PolicyShape, ctx: z.RefinementCtx) {
     }
     const known = symbols.get(value.toUpperCase());
     if (!known) {
-      issue(ctx, path, `unknown token symbol "${value}": list it under "tokens" (symbol -> address) or use an address`);
+      const contract = contracts.get(value.toUpperCase());
+      if (contract && !allowEth) return contract;
+      if (contract) {
+        issue(ctx, path, `${contract} is a contract, not an asset: name a token`);
+        return undefined;
+      }
+      const hint = contracts.size > 0 ? `, a local contract (${[...contracts.values()].join(", ")})` : "";
+      issue(ctx, path, `unknown token symbol "${value}": list it under "tokens" (symbol -> address)${hint} or use an address`);
       return undefined;
     }
     return known.toUpperCase();
+  };
+  /** What a name in a condition means, without the chain (addresses come later, from deploy/policy.ts). */
+  const reference = (ref: string): Reference | undefined => {
+    if (ref.toUpperCase() === "ETH") return { kind: "eth" };
+    if (/^0x[0-9a-fA-F]{40}$/.test(ref)) return addressProblem(ref) ? undefined : { kind: "address", address: getAddress(ref) };
+    const token = symbols.get(ref.toUpperCase());
+    if (token) return { kind: "token", symbol: token };
+    const contract = contracts.get(ref.toUpperCase());
+    return contract ? { kind: "contract", name: contract } : undefined;
   };
 
   const positive = (value: string | number | undefined, path: (string | number)[], what: string) => {
@@ -347,8 +399,42 @@ function crossCheck(policy: PolicyShape, ctx: z.RefinementCtx) {
     (agent.allowedCalls ?? []).forEach((call, c) => {
       const target = assetRef(call.target, at("allowedCalls", c, "target"), false);
       calls.push(`${target}:${call.signature.replace(/\s+/g, "")}`);
+      const { issues } = compileConditions(call.signature, (call.conditions ?? []) as ConditionSpec[], { lookup: reference });
+      for (const problem of issues) issue(ctx, at("allowedCalls", c, "conditions", ...problem.path), problem.message);
     });
     duplicates(ctx, calls, at("allowedCalls"), "allowed call");
+  });
+
+  (policy.allowances ?? []).forEach((allowance, i) => {
+    if (allowance.token.toUpperCase() === "ETH") issue(ctx, ["allowances", i, "token"], `ETH has no allowance: name a token`);
+    else if (contracts.has(allowance.token.toUpperCase())) issue(ctx, ["allowances", i, "token"], `${allowance.token} is a contract, not a token`);
+    else assetRef(allowance.token, ["allowances", i, "token"], false);
+    if (symbols.has(allowance.spender.toUpperCase())) {
+      issue(ctx, ["allowances", i, "spender"], `${allowance.spender} is a token: the spender is the contract that may pull the tokens (a router)`);
+    } else assetRef(allowance.spender, ["allowances", i, "spender"], false);
+  });
+  duplicates(
+    ctx,
+    (policy.allowances ?? []).map((a) => `${normaliseAsset(a.token)}:${normaliseAsset(a.spender)}`),
+    ["allowances"],
+    "allowance for this token and spender",
+    "spender",
+  );
+
+  (policy.localUniswap?.pools ?? []).forEach((pool, i) => {
+    const at = (...rest: (string | number)[]) => ["localUniswap", "pools", i, ...rest];
+    const local = Object.keys(policy.localTokens ?? {}).map((s) => s.toUpperCase());
+    pool.tokens.forEach((t, k) => {
+      if (!local.includes(t.toUpperCase())) issue(ctx, at("tokens", k), `"${t}" is not under localTokens: a local pool's liquidity is minted, so both tokens must be local mocks`);
+    });
+    if (pool.tokens[0].toUpperCase() === pool.tokens[1].toUpperCase()) issue(ctx, at("tokens"), "a pool needs two different tokens");
+    if (FEE_TICK_SPACING[pool.fee] === undefined) issue(ctx, at("fee"), `${pool.fee} is not a Uniswap v3 fee tier: use 500, 3000 or 10000 (hundredths of a basis point)`);
+    const named = Object.keys(pool.liquidity).map((s) => s.toUpperCase()).sort();
+    const wanted = pool.tokens.map((s) => s.toUpperCase()).sort();
+    if (named.join() !== wanted.join()) {
+      issue(ctx, at("liquidity"), `must give an amount for each of the pool's tokens (${pool.tokens.join(", ")}), and nothing else; their ratio is the price`);
+    }
+    for (const [s, v] of Object.entries(pool.liquidity)) if (big(v) === 0n) issue(ctx, at("liquidity", s), "must be above 0");
   });
 }
 

@@ -197,14 +197,16 @@ const MAX_TICK = 887272;
 
 /**
  * Makes sure a pool of `spec` exists, is initialised at the price `amountB / amountA` implies, and holds liquidity:
- * when it has none, the signer provides `amountA` and `amountB` over the full tick range (it must hold them; the
- * signer keeps the position). Idempotent: an existing pool with liquidity is left as it is.
+ * when it has none, the signer provides `amountA` and `amountB` over the full tick range (the signer keeps the
+ * position). It must hold them, or `fund` must get them to it (local mocks: mint). Idempotent: an existing pool
+ * with liquidity is left as it is.
  */
 export async function ensurePool(
   signer: Signer,
   uniswap: UniswapAddresses,
   spec: PoolSpec,
   log: (line: string) => void = () => undefined,
+  fund?: (token: string, amount: bigint) => Promise<void>,
 ): Promise<PoolResult> {
   const spacing = FEE_TICK_SPACING[spec.fee];
   if (spacing === undefined) throw new Error(`fee ${spec.fee} is not a Uniswap v3 fee tier (500, 3000 or 10000)`);
@@ -229,7 +231,11 @@ export async function ensurePool(
   const owner = await signer.getAddress();
   for (const [token, amount] of [[token0, amount0], [token1, amount1]] as const) {
     const erc20 = new Contract(token, ERC20_ABI, signer);
-    const held = (await erc20.balanceOf(owner)) as bigint;
+    let held = (await erc20.balanceOf(owner)) as bigint;
+    if (held < amount && fund) {
+      await fund(token, amount - held);
+      held = (await erc20.balanceOf(owner)) as bigint;
+    }
     if (held < amount) throw new Error(`${owner} holds ${held} of ${token}, less than the ${amount} the pool's liquidity needs`);
     await (await erc20.approve(uniswap.NonfungiblePositionManager, amount)).wait();
   }
@@ -252,4 +258,50 @@ export async function ensurePool(
     })
   ).wait();
   return { pool, token0, token1, created, liquidityAdded: true };
+}
+
+/** A pool of the policy's `localUniswap` (deploy/policy.ts resolves it). */
+export interface LocalPoolSpec {
+  tokenA: { address: string; symbol: string };
+  tokenB: { address: string; symbol: string };
+  fee: number;
+  amountA: bigint;
+  amountB: bigint;
+}
+
+const MINT_ABI = ["function mint(address to, uint256 amount)"];
+
+/**
+ * The pipeline's step for a policy's `localUniswap` (chain 31337 only): the three contracts through CreateX at their
+ * predicted addresses, then each pool, its liquidity minted to the signer from the local mock tokens. Returns what
+ * changed, in words; nothing when everything is there already.
+ */
+export async function deployLocalUniswap(
+  signer: Signer,
+  pools: readonly LocalPoolSpec[],
+  log: (line: string) => void = () => undefined,
+): Promise<string[]> {
+  const provider = signer.provider;
+  if (!provider) throw new Error("deployLocalUniswap needs a signer connected to a provider");
+  const predicted = predictUniswapAddresses();
+  const missing: UniswapContractName[] = [];
+  for (const name of UNISWAP_CONTRACTS) if ((await provider.getCode(predicted[name])) === "0x") missing.push(name);
+  const uniswap = await deployUniswap(signer, "createx", log);
+  const changed = missing.map((name) => `deployed ${name} (Uniswap v3 from the npm artifacts, local chain) at ${uniswap[name]}`);
+  const mint = async (token: string, amount: bigint) => {
+    await (await new Contract(token, MINT_ABI, signer).mint(await signer.getAddress(), amount)).wait();
+  };
+  for (const pool of pools) {
+    const result = await ensurePool(
+      signer,
+      uniswap,
+      { tokenA: pool.tokenA.address, tokenB: pool.tokenB.address, fee: pool.fee, amountA: pool.amountA, amountB: pool.amountB },
+      log,
+      mint,
+    );
+    const name = `${pool.tokenA.symbol}/${pool.tokenB.symbol} (fee ${pool.fee})`;
+    if (result.created) changed.push(`created the Uniswap pool ${name} at ${result.pool}`);
+    if (result.liquidityAdded) changed.push(`added full-range liquidity to the Uniswap pool ${name}`);
+  }
+  return changed;
 }

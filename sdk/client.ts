@@ -334,6 +334,7 @@ export class AgentClient {
     if (agreed.denyReason) preview.reason = agreed.denyReason;
     if (agreed.queuedBecause.length > 0) preview.queuedBecause = agreed.queuedBecause;
     if (agreed.strikes) preview.strikes = agreed.strikes;
+    if (agreed.conditions) preview.conditions = agreed.conditions;
     if (agreed.spends) {
       const asset = await this.assets.info(agreed.spends.asset);
       preview.spends = { asset, amount: agreed.spends.amount, formatted: formatAmount(agreed.spends.amount, asset.decimals) };
@@ -459,7 +460,8 @@ export class AgentClient {
     return { target: asset.address, value: 0n, data };
   }
 
-  private callPayload(request: CallRequest): Payload {
+  /** The target, ETH value and calldata a call request signs (public so tools can explain the call's conditions). */
+  callPayload(request: CallRequest): Payload {
     const target = requireAddress(request.target, "target");
     let data: string;
     if (request.data !== undefined) {

@@ -23,4 +23,5 @@ export * from "./eip712";
 export { execSafeCall, signSafeTx, buildSafeTx, SAFE_ABI } from "./safe";
 export * from "./units";
 export { explainRoute, explainAgainst, describeQueueReasons, QUEUE_REASON_TEXT } from "./route";
+export * from "./conditions";
 export type { QueueReason, RouteExplanation, RoutePayload } from "./route";

@@ -12,6 +12,7 @@ import { BlockTag, ZeroAddress, dataLength, dataSlice, getAddress } from "ethers
 import type { AgentTreasuryLens } from "../typechain-types/contracts/AgentTreasuryLens";
 import type { IAgentTreasuryModule } from "../typechain-types/contracts/interfaces/IAgentTreasuryModule.sol/IAgentTreasuryModule";
 import { DENY_REASON_NAMES, DenyReasonName, IntentStatusName } from "./types";
+import { ConditionCheck, checkConditions } from "./conditions";
 
 /** Why an intent that breaks no rule is queued for co-signers instead of executing now. */
 export type QueueReason =
@@ -43,8 +44,10 @@ export interface RouteExplanation {
   queuedBecause: QueueReason[];
   /** The asset the intent spends and how much (address(0) = ETH), when it spends one. */
   spends?: { asset: string; amount: bigint };
-  /** ETH sent along a token transfer, charged too. */
+  /** ETH sent along a token transfer (or a charged call), charged too. */
   extraEth?: bigint;
+  /** v3: a call with argument conditions: each condition in words and whether this call meets it. */
+  conditions?: ConditionCheck[];
   /** What the agent may still spend of `spends.asset` in the auto tier (its own window), at the block read. */
   availableAllowance?: bigint;
   /** Denied only: strikes in the window before this denial, the limit, and whether this one freezes the agent. */
@@ -92,6 +95,7 @@ export async function explainRoute(
   let amount = payload.value;
   let to = target;
   let extraEth = 0n;
+  let charged = false;
   if (target === getAddress(safe) || target === getAddress(moduleAddress)) {
     policyDenial = "TargetNotAllowed";
   } else if (dataLength(payload.data) > 0) {
@@ -105,6 +109,17 @@ export async function explainRoute(
       payment = false;
       if (!(await lens.isAllowedCall(moduleAddress, agent, target, selector, at))) {
         policyDenial = APPROVAL_LIKE.has(selector) ? "ApprovalNotAllowed" : "TargetNotAllowed";
+      } else {
+        // v3: the call's argument conditions (CallConditions); a ChargeAs makes it spend like a token payment.
+        const conditions = await lens.callConditions(moduleAddress, agent, target, selector, at);
+        if (conditions.length > 0) {
+          const verdict = checkConditions(payload.data, conditions.map((c) => ({ word: Number(c.word), op: Number(c.op), value: String(c.value) })), safe);
+          out.conditions = verdict.checks;
+          if (!verdict.met) policyDenial = "TargetNotAllowed";
+          else if (verdict.charge) {
+            [asset, amount, extraEth, charged] = [getAddress(verdict.charge.asset), verdict.charge.amount, payload.value, true];
+          }
+        }
       }
     }
   }
@@ -132,6 +147,9 @@ export async function explainRoute(
     if (payment || amount !== 0n) {
       out.spends = { asset, amount };
       policyDenial = await checkSpend(asset, amount);
+    } else if (charged && (await module.assetLimit(agent, asset, at)).window === 0n) {
+      // A charge of zero needs a limit for its asset too; it moves nothing, so it never queues (IntentPolicy).
+      policyDenial = "AssetNotAllowed";
     }
     if (policyDenial === undefined && extraEth !== 0n) {
       out.extraEth = extraEth;

@@ -161,6 +161,8 @@ export interface IntentPreview {
   spends?: { asset: AssetInfo; amount: bigint; formatted: string };
   /** What the agent may still spend of that asset in the auto tier now (before this request). */
   allowanceLeft?: { asset: AssetInfo; amount: bigint; formatted: string };
+  /** v3: a call with argument conditions: each in words, whether this call meets it, and the value it has. */
+  conditions?: import("./conditions").ConditionCheck[];
   /** True when the reasons above are given (the model of the policy agreed with the module's answer). */
   explained: boolean;
   agent: string;

@@ -15,6 +15,7 @@ import { Intent, hashIntent, signIntent } from "../../sdk/eip712";
 import { readBatch } from "../../deploy/batch";
 import { protocolKitContractNetworks, readDeployment } from "../../deploy/deployment";
 import { executeAsOwners, predictSafeAddress, safeInitializer } from "../../deploy/pipeline";
+import { predictUniswapAddresses } from "../../deploy/uniswap";
 import type { DeployResult } from "../../deploy/pipeline";
 import { hardhatDevWallets } from "../../tasks/lib/keys";
 import {
@@ -482,6 +483,11 @@ describe("treasury CLI on hardhat nodes (e2e)", function () {
         livePolicy.tokens = { USDC: firstRecord.tokens.USDC, WETH: firstRecord.tokens.WETH };
         delete livePolicy.localTokens;
         delete livePolicy.localEth;
+        // v3: the local Uniswap the first deployment made is an existing router here, named by its address.
+        delete livePolicy.localUniswap;
+        const router = predictUniswapAddresses().SwapRouter02;
+        livePolicy.agents[1].allowedCalls![1].target = router;
+        livePolicy.allowances![0].spender = router;
         const file = writeJson(path.join(work, "live.json"), livePolicy);
         liveDir = tempDir("e2e-live");
         live = deployResult(await runCli(node, ["treasury:deploy", "--policy", file, "--json"], { env: { DEPLOYMENTS_DIR: liveDir } }));
@@ -509,7 +515,9 @@ describe("treasury CLI on hardhat nodes (e2e)", function () {
         expect(setAgent.contractMethod!.inputs[1]).to.deep.include({ name: "config", type: "tuple", internalType: "struct IAgentTreasuryTypes.AgentConfig" });
         expect(JSON.parse(setAgent.contractInputsValues!.config)).to.have.length(8);
         expect(live.pending[0]).to.include({ kind: "enableModule", to: live.safe });
-        expect(live.pending.length).to.equal(15);
+        // 15 before v3's swap: its conditions, the call itself and the router's allowance (a USDC approve).
+        expect(live.pending.length).to.equal(18);
+        expect(live.pending.map((p) => p.kind).slice(-1)).to.deep.equal(["approve"]);
       });
 
       it("test_batch_executedByOwners_sameStateAsLocalMode", async function () {

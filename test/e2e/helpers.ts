@@ -10,11 +10,12 @@ import net from "net";
 import os from "os";
 import path from "path";
 import { expect } from "chai";
-import { Contract, JsonRpcProvider, ZeroAddress, getAddress, id, parseUnits } from "ethers";
+import { Contract, FunctionFragment, JsonRpcProvider, ZeroAddress, getAddress, id, parseUnits } from "ethers";
 import { AgentTreasuryLens__factory, IAgentTreasuryModule__factory } from "../../typechain-types";
 import { SAFE_ABI } from "../../sdk/safe";
 import { encodeFunctionData, type Abi } from "viem";
 import type { BatchTransaction } from "../../deploy/batch";
+import { predictUniswapAddresses, type UniswapContractName } from "../../deploy/uniswap";
 
 export const ROOT = path.resolve(__dirname, "../..");
 const HARDHAT_CLI = require.resolve("hardhat/internal/cli/cli.js", { paths: [ROOT] });
@@ -255,8 +256,11 @@ export interface PolicyJson {
     recipientMode: "any" | "allowlist" | "escalate-unknown";
     recipients?: string[];
     limits?: { asset: string; autoPerTx: string; autoPerWindow: string; window: string; escalatedPerTx: string }[];
-    allowedCalls?: { target: string; signature: string }[];
+    allowedCalls?: { target: string; signature: string; conditions?: Record<string, unknown>[] }[];
   }[];
+  /** v3: the Safe's allowances and the local Uniswap (deploy/examples/README.md). */
+  allowances?: { token: string; spender: string; amount: string }[];
+  localUniswap?: { pools: { tokens: string[]; fee: number; liquidity: Record<string, string> }[] };
   [key: string]: unknown;
 }
 
@@ -326,8 +330,11 @@ export async function expectChainMatchesPolicy(
       ]);
     }
     for (const call of agent.allowedCalls ?? []) {
-      const selector = id(call.signature).slice(0, 10);
-      expect(await lens.isAllowedCall(addresses.module, agent.address, assetAddress(call.target), selector)).to.equal(true);
+      // v3: a signature may carry parameter names, and a target may be a local Uniswap contract by name.
+      const selector = FunctionFragment.from(call.signature).selector;
+      const target = call.target.startsWith("0x") || call.target in tokens ? assetAddress(call.target) : predictUniswapAddresses()[call.target as UniswapContractName];
+      expect(await lens.isAllowedCall(addresses.module, agent.address, target, selector)).to.equal(true);
+      expect(await lens.callConditions(addresses.module, agent.address, target, selector)).to.have.length((call.conditions ?? []).length);
     }
     for (const r of agent.recipients ?? []) expect(await lens.isRecipient(addresses.module, agent.address, r)).to.equal(true);
     // Something the file does not list is not allowed either.

@@ -244,6 +244,8 @@ describe("Policy files", function () {
       const p = example();
       delete p.localTokens;
       delete p.localEth;
+      delete p.localUniswap; // v3: local only, and its pools need the local tokens
+      delete p.allowances;
       p.tokens = { USDC: usdc };
       p.treasuryLimits = p.treasuryLimits.filter((t: { asset: string }) => t.asset !== "USDC");
       p.agents[1].limits = p.agents[1].limits.filter((l: { asset: string }) => l.asset === "USDC");
@@ -273,7 +275,9 @@ describe("Policy files", function () {
       ]);
       expect(trading.config.recipientMode).to.equal(2);
       expect(trading.config.validUntil).to.equal(0n);
-      expect(trading.allowedCalls).to.deep.equal([{ target: usdc, targetLabel: "USDC", signature: "approve(address,uint256)", selector: "0x095ea7b3" }]);
+      expect(trading.allowedCalls).to.deep.equal([
+        { target: usdc, targetLabel: "USDC", signature: "approve(address,uint256)", namedSignature: "approve(address, uint256)", selector: "0x095ea7b3", conditions: [] },
+      ]);
       expect(resolved.treasuryLimits).to.deep.equal([{ asset: { address: ZeroAddress, symbol: "ETH", decimals: 18 }, perWindow: parseEther("5"), window: 86400 }]);
     });
 

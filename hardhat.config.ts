@@ -131,7 +131,7 @@ const config: HardhatUserConfig = {
         settings: {
           optimizer: {
             enabled: true,
-            runs: Number(process.env.HOT_RUNS ?? 1_000_000),
+            runs: 1_000_000,
             details: {
               yul: true,
               yulDetails: {

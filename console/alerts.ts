@@ -12,7 +12,7 @@ import path from "path";
 import type { Provider } from "ethers";
 import { JsonLinesSink, Watchtower, loadMonitorConfig, parseMonitorConfig } from "../monitor";
 import type { Alert, AlertSink } from "../monitor";
-import type { DeploymentRecord } from "../deploy/deployment";
+import type { DeploymentRecord } from "../core/deployment";
 import type { AlertView } from "./api";
 
 export interface ConsoleWatchtowerOptions {

@@ -34,9 +34,9 @@ export function buildInputs(): string[] {
   return files;
 }
 
-/** The compiled module's artifact (its ABI goes into the page). */
+/** The compiled module interface's artifact (the whole module's ABI goes into the page). */
 export function moduleArtifact(): string {
-  return path.join(ROOT, "artifacts", "contracts", "AgentTreasuryModule.sol", "AgentTreasuryModule.json");
+  return path.join(ROOT, "artifacts", "contracts", "interfaces", "IAgentTreasuryModule.sol", "IAgentTreasuryModule.json");
 }
 
 /** True when console/dist is missing or older than a source. */

@@ -68,7 +68,7 @@ async function main(): Promise<void> {
   process.env.HARDHAT_NETWORK = args.network;
   // eslint-disable-next-line @typescript-eslint/no-require-imports
   const hre = require("hardhat") as import("hardhat/types").HardhatRuntimeEnvironment;
-  const { readDeployment } = await import("../deploy/deployment");
+  const { readDeployment } = await import("../core/deployment");
   const { ensureBuilt } = await import("./build");
   const { startConsoleServer } = await import("./server");
 

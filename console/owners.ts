@@ -9,12 +9,15 @@
 import fs from "fs";
 import path from "path";
 import { getAddress, isAddress } from "ethers";
-import type { HardhatRuntimeEnvironment } from "hardhat/types";
-import type { DeploymentRecord } from "../deploy/deployment";
-import { deploymentsDir as resolveDeploymentsDir } from "../deploy/deployment";
+import type { ChainContext } from "../core/chainContext";
+import type { DeploymentRecord } from "../core/deployment";
+import { deploymentsDir as resolveDeploymentsDir } from "../core/deployment";
 import { OwnerItem, runAsOwners } from "../deploy/owners";
-import { checkPolicyMatchesTarget, planPolicy } from "../deploy/plan";
-import { parsePolicy, resolvePolicy } from "../deploy/policy";
+import { checkPolicyMatchesTarget } from "../core/policyDiff";
+import { planPolicy } from "../deploy/plan";
+import { parsePolicy } from "../core/policy";
+import { resolvePolicy } from "../core/policyResolve";
+import { localContractAddresses } from "../deploy/uniswap";
 import { IAgentTreasuryModule__factory } from "../typechain-types/factories/contracts/interfaces/IAgentTreasuryModule.sol/IAgentTreasuryModule__factory";
 import type { BatchView } from "./api";
 import { RequestError } from "./errors";
@@ -22,7 +25,7 @@ import { RequestError } from "./errors";
 export type OwnersAction = { kind: "unpause" } | { kind: "unfreeze"; agent: string } | { kind: "policy"; policy: string; policyName?: string };
 
 export interface OwnersContext {
-  hre: HardhatRuntimeEnvironment;
+  chain: ChainContext;
   record: DeploymentRecord;
   deploymentsDir?: string;
   network: string;
@@ -35,8 +38,8 @@ export function batchesDir(deploymentsDir?: string): string {
 
 /** Builds the calls for `action`, writes the batch, and describes it. Throws {@link RequestError} when there is nothing to do. */
 export async function writeOwnersBatch(ctx: OwnersContext, action: OwnersAction): Promise<BatchView> {
-  const { hre, record } = ctx;
-  const module = IAgentTreasuryModule__factory.connect(record.module, hre.ethers.provider);
+  const { chain, record } = ctx;
+  const module = IAgentTreasuryModule__factory.connect(record.module, chain.provider);
   const moduleAddress = getAddress(record.module);
   let items: OwnerItem[];
   let title: string;
@@ -80,14 +83,18 @@ export async function writeOwnersBatch(ctx: OwnersContext, action: OwnersAction)
     } catch (error) {
       throw new RequestError(400, "INVALID_POLICY", (error as Error).message);
     }
-    const resolved = await resolvePolicy(policy, hre.ethers.provider, { localTokenAddresses: record.tokens, file: name });
-    items = await planPolicy(hre, resolved, record);
+    const resolved = await resolvePolicy(policy, chain.provider, {
+      localTokenAddresses: record.tokens,
+      localContractAddresses: localContractAddresses(policy),
+      file: name,
+    });
+    items = await planPolicy(chain, resolved, record);
     if (items.length === 0) throw new RequestError(409, "NOTHING_TO_DO", `The chain already matches ${name}: there is nothing to change.`);
     title = `Agent Treasury Guard: ${name}`;
     label = "policy";
     then = `Then run treasury:plan --policy ${name} --network ${ctx.network}: it should show nothing to do.`;
   }
-  const run = await runAsOwners(hre, {
+  const run = await runAsOwners(chain, {
     safe: record.safe,
     items,
     record,

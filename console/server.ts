@@ -17,8 +17,9 @@ import path from "path";
 import type { AddressInfo } from "net";
 import { getAddress } from "ethers";
 import type { HardhatRuntimeEnvironment } from "hardhat/types";
-import type { DeploymentRecord } from "../deploy/deployment";
-import { deploymentsDir as resolveDeploymentsDir } from "../deploy/deployment";
+import type { DeploymentRecord } from "../core/deployment";
+import { deploymentsDir as resolveDeploymentsDir } from "../core/deployment";
+import { hardhatChain } from "../deploy/hardhatChain";
 import { journalDirOf } from "../tasks/lib/context";
 import type { AlertView, BatchView, ConsoleState, ErrorBody, OwnersRequest } from "./api";
 import { startConsoleWatchtower } from "./alerts";
@@ -115,6 +116,7 @@ async function readJsonBody(req: http.IncomingMessage): Promise<unknown> {
 /** Starts the server and the chain follower; resolves once it listens and the first state is read. */
 export async function startConsoleServer(o: ConsoleServerOptions): Promise<RunningConsole> {
   const { hre, record, log } = o;
+  const chain = hardhatChain(hre);
   const provider = hre.ethers.provider;
   const chainId = (await provider.getNetwork()).chainId;
   const deployments = resolveDeploymentsDir(o.deploymentsDir);
@@ -146,7 +148,7 @@ export async function startConsoleServer(o: ConsoleServerOptions): Promise<Runni
         try {
           // The agents' journals, once the first agent has written one.
           const journals = [journalDirOf(deployments, chainId, record.module)].filter((d) => fs.existsSync(d));
-          state = await readConsoleState({ hre, network: o.network, record, journals, store, alerts, batches });
+          state = await readConsoleState({ chain, network: o.network, record, journals, store, alerts, batches });
         } catch (error) {
           log(`console: reading the chain failed: ${(error as Error).message}`);
           if (state) state = { ...state, error: (error as Error).message.split("\n")[0] };
@@ -192,7 +194,7 @@ export async function startConsoleServer(o: ConsoleServerOptions): Promise<Runni
   const followed = follow();
 
   const owners = async (action: OwnersAction): Promise<BatchView> => {
-    const batch = await writeOwnersBatch({ hre, record, deploymentsDir: o.deploymentsDir, network: o.network }, action);
+    const batch = await writeOwnersBatch({ chain, record, deploymentsDir: o.deploymentsDir, network: o.network }, action);
     const i = batches.findIndex((b) => b.file === batch.file);
     if (i >= 0) batches.splice(i, 1);
     batches.push(batch);

@@ -7,8 +7,8 @@
  * batch files) and a few raw reads the page draws with (bars, rate limit, co-signer era, Safe owners).
  */
 import { Contract, Provider, formatUnits, getAddress, id as keccakText } from "ethers";
-import type { HardhatRuntimeEnvironment } from "hardhat/types";
-import type { DeploymentRecord } from "../deploy/deployment";
+import type { ChainContext } from "../core/chainContext";
+import type { DeploymentRecord } from "../core/deployment";
 import { readStatus } from "../deploy/status";
 import { collectAudit } from "../audit/collect";
 import type { AuditAction, AuditIntent } from "../audit/collect";
@@ -32,7 +32,7 @@ import { STATE_VERSION } from "./api";
 import type { ConsoleStore } from "./store";
 
 export interface StateSources {
-  hre: HardhatRuntimeEnvironment;
+  chain: ChainContext;
   network: string;
   record: DeploymentRecord;
   /** Folders or files of agent journals (the deployment's journal folder). */
@@ -116,8 +116,8 @@ function historyItem(i: AuditIntent, reasons: Reasons): HistoryItem {
 
 /** Reads the whole state. Throws on RPC failures (the server then keeps serving the previous state). */
 export async function readConsoleState(src: StateSources): Promise<ConsoleState> {
-  const { hre, record } = src;
-  const provider: Provider = hre.ethers.provider;
+  const { chain, record } = src;
+  const provider: Provider = chain.provider;
   const chainId = (await provider.getNetwork()).chainId;
   const module = IAgentTreasuryModule__factory.connect(record.module, provider);
   const safe = new Contract(record.safe, SAFE_ABI, provider);
@@ -128,7 +128,7 @@ export async function readConsoleState(src: StateSources): Promise<ConsoleState>
   const blockTag = head.number;
 
   const [status, audit, eraRaw, owners, safeThreshold] = await Promise.all([
-    readStatus(hre, record, { names }),
+    readStatus(chain, record, { names }),
     collectAudit({ provider, chainId, module: record.module, fromBlock: record.moduleBlock ?? 0, toBlock: blockTag, journals: src.journals, tokens: record.tokens, names }),
     module.cosignerEra({ blockTag }),
     safe.getOwners({ blockTag }) as Promise<string[]>,

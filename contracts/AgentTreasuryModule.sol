@@ -17,9 +17,9 @@ import {IntentRouter} from "./modules/IntentRouter.sol";
  * - Relayers and everyone else are untrusted: they can pay gas for a signed intent, or withhold it until it expires.
  *
  * The module is composed from parts, one concern each, under `modules/`. This contract is its hot half: the entry
- * points that move money ({IntentRouter}: submit, propose, approve, executeQueued). Every other function of
- * {IAgentTreasuryModule} lives in {AgentTreasuryAdmin}, which this contract reaches by delegatecall from its
- * fallback: same storage, same address, same caller. A payment thus dispatches among four functions instead of
+ * points that move money ({IntentRouter}: submit, submitBatch, propose, approve, executeQueued). Every other function
+ * of {IAgentTreasuryModule} lives in {AgentTreasuryAdmin}, which this contract reaches by delegatecall from its
+ * fallback: same storage, same address, same caller. A payment thus dispatches among five functions instead of
  * forty, and each half stays well under the contract size limit. Instances are EIP-1167 clones of this contract,
  * made by {AgentTreasuryModuleFactory}.
  */

@@ -5,9 +5,9 @@
  * (its first 20 bytes are neither zero nor the sender, byte 21 is neither 0x00 nor 0x01), so the address depends
  * on the init code alone: same contracts, same addresses on every chain, whoever deploys them.
  */
-import { AbiCoder, Interface, InterfaceAbi, Provider, getCreate2Address, keccak256, toUtf8Bytes, concat } from "ethers";
+import { AbiCoder, Interface, Provider, getCreate2Address, keccak256, toUtf8Bytes, concat } from "ethers";
 import path from "path";
-import type { HardhatRuntimeEnvironment } from "hardhat/types";
+import type { ArtifactReader } from "../core/chainContext";
 
 export const CREATEX_ADDRESS = "0xba5Ed099633D3B313e4D5F7bdc1305d3c28ba5Ed";
 export const CREATEX_PRESIGNED_DEPLOYER = "0xeD456e05CaAb11d66C4c797dD6c1D6f9A7F352b5";
@@ -37,16 +37,16 @@ export function predictCreate2Address(initCode: string, salt: string = CREATE2_S
 }
 
 /** Init code (creation bytecode plus ABI-encoded constructor arguments) of a compiled contract. */
-export async function initCodeOf(hre: HardhatRuntimeEnvironment, contractName: string, args: unknown[] = []): Promise<string> {
-  const artifact = await hre.artifacts.readArtifact(contractName);
-  const iface = new Interface(artifact.abi as InterfaceAbi);
+export async function initCodeOf(artifacts: ArtifactReader, contractName: string, args: unknown[] = []): Promise<string> {
+  const artifact = await artifacts.readArtifact(contractName);
+  const iface = new Interface(artifact.abi);
   const encodedArgs = iface.encodeDeploy(args);
   return concat([artifact.bytecode, encodedArgs]);
 }
 
 /** The deterministic address of `contractName` deployed with `args` through CreateX. */
-export async function predictContract(hre: HardhatRuntimeEnvironment, contractName: string, args: unknown[] = []): Promise<string> {
-  return predictCreate2Address(await initCodeOf(hre, contractName, args));
+export async function predictContract(artifacts: ArtifactReader, contractName: string, args: unknown[] = []): Promise<string> {
+  return predictCreate2Address(await initCodeOf(artifacts, contractName, args));
 }
 
 /** A local development node (Hardhat or anvil), where test-only RPC methods are available. */

@@ -4,14 +4,18 @@
  * and the queued intents (found from `IntentQueued` logs, confirmed with `module.intent()`) with eta, expiry,
  * approvals and whether the agent asked for review; the module's exec target when it is not the Safe (v3). A pause
  * and frozen agents are also shown apart (`emergency`), each with who did it and the owners' command that undoes it
- * (deploy/owners.ts).
+ * (deploy/emergency.ts).
+ *
+ * Takes a {@link ChainContext} (provider, artifacts, network name), not Hardhat's runtime environment.
  */
-import { Interface, ZeroAddress, getAddress } from "ethers";
-import type { HardhatRuntimeEnvironment } from "hardhat/types";
-import { RECIPIENT_MODE_NAME, ResolvedAsset } from "./policy";
-import { PlanTarget, assetInfo, moduleContracts, readChainState, scanLogs, showAmount } from "./plan";
-import { formatAmount, formatDuration, formatTimestamp } from "./units";
-import { EmergencyState, readEmergency } from "./owners";
+import { Contract, Interface, Provider, ZeroAddress, getAddress } from "ethers";
+import type { AgentTreasuryLens, IAgentTreasuryModule } from "../typechain-types";
+import type { ChainContext } from "../core/chainContext";
+import { RECIPIENT_MODE_NAME, ResolvedAsset } from "../core/policyResolve";
+import { AgentChainState, ChainState, PlanTarget, showAmount } from "../core/policyDiff";
+import { formatAmount, formatDuration, formatTimestamp } from "../core/units";
+import { assetInfo, moduleContracts, readChainState, scanLogs } from "./chainState";
+import { EmergencyState, readEmergency } from "./emergency";
 
 export interface AssetAmount {
   asset: string;
@@ -88,78 +92,121 @@ const INTENT_QUEUED =
 const TRANSFER = new Interface(["function transfer(address to, uint256 amount)"]);
 const QUEUED = 2n;
 
+/** What the parts of the status read with: the chain, the module and lens, asset names (a cache), the agent names. */
+interface StatusReader {
+  provider: Provider;
+  module: IAgentTreasuryModule;
+  lens: AgentTreasuryLens;
+  target: PlanTarget;
+  known: Record<string, ResolvedAsset>;
+  nameOf: (address: string) => string | undefined;
+  asset: (address: string) => Promise<ResolvedAsset>;
+}
+
 /** Reads the whole status. `names` maps agent addresses (any case) to names from the policy or the record. */
 export async function readStatus(
-  hre: HardhatRuntimeEnvironment,
+  chain: ChainContext,
   target: PlanTarget,
   opts: { names?: Record<string, string>; assets?: Record<string, ResolvedAsset> } = {},
 ): Promise<TreasuryStatus> {
-  const provider = hre.ethers.provider;
-  const { module, lens } = await moduleContracts(hre, target);
-  const nameOf = (address: string) => opts.names?.[address.toLowerCase()];
+  const provider = chain.provider;
+  const { module, lens } = moduleContracts(provider, target);
   const known: Record<string, ResolvedAsset> = { ...(opts.assets ?? {}) };
+  const r: StatusReader = {
+    provider,
+    module,
+    lens,
+    target,
+    known,
+    nameOf: (address) => opts.names?.[address.toLowerCase()],
+    asset: (address) => assetInfo(provider, known, address),
+  };
   const tokenAddresses = Object.values(target.tokens ?? {});
-  const state = await readChainState(hre, target, { assets: [ZeroAddress, ...tokenAddresses] });
+  const state = await readChainState(provider, target, { assets: [ZeroAddress, ...tokenAddresses] });
   const block = await provider.getBlock("latest");
   const now = BigInt(block?.timestamp ?? Math.floor(Date.now() / 1000));
-
   const balanceAssets = new Set<string>([ZeroAddress.toLowerCase(), ...tokenAddresses.map((t) => t.toLowerCase()), ...state.seenAssets]);
+  const balances = await readBalances(r, balanceAssets);
+  const agents: AgentStatus[] = [];
+  for (const agent of state.agents.values()) if (agent.active) agents.push(await agentStatus(r, agent));
+  return {
+    chainId: (await provider.getNetwork()).chainId.toString(),
+    safe: getAddress(target.safe),
+    module: getAddress(target.module),
+    lens: getAddress(target.lens),
+    ...(state.target !== undefined && state.target.toLowerCase() !== target.safe.toLowerCase() ? { target: state.target } : {}),
+    paused: await module.paused(),
+    emergency: await readEmergency(chain, target, { names: opts.names }),
+    moduleEnabled: state.moduleEnabled,
+    balances,
+    cosigners: state.cosigners,
+    guardians: state.guardians,
+    treasuryLimits: await treasuryLimitStatus(r, state),
+    agents,
+    queued: await queuedIntents(r, state.cosigners.threshold, now),
+    at: formatTimestamp(now),
+  };
+}
+
+/** The Safe's balance of each asset (ETH, the record's tokens, every asset a limit names); unreadable tokens left out. */
+async function readBalances(r: StatusReader, assets: Set<string>): Promise<AssetAmount[]> {
   const balances: AssetAmount[] = [];
-  for (const assetKey of balanceAssets) {
-    const asset = await assetInfo(provider, known, assetKey);
+  for (const assetKey of assets) {
+    const asset = await r.asset(assetKey);
     let raw: bigint;
-    if (asset.address === ZeroAddress) raw = await provider.getBalance(target.safe);
+    if (asset.address === ZeroAddress) raw = await r.provider.getBalance(r.target.safe);
     else {
       try {
-        const token = await hre.ethers.getContractAt(["function balanceOf(address) view returns (uint256)"], asset.address);
-        raw = (await token.balanceOf(target.safe)) as bigint;
+        const token = new Contract(asset.address, ["function balanceOf(address) view returns (uint256)"], r.provider);
+        raw = (await token.balanceOf(r.target.safe)) as bigint;
       } catch {
         continue;
       }
     }
     balances.push({ asset: asset.address, symbol: asset.symbol, amount: formatAmount(raw, asset.decimals), raw: raw.toString() });
   }
+  return balances;
+}
 
-  const agents: AgentStatus[] = [];
-  for (const agent of state.agents.values()) {
-    if (!agent.active) continue;
-    const limits: AgentLimitStatus[] = [];
-    for (const [assetKey, limit] of agent.limits) {
-      const asset = await assetInfo(provider, known, assetKey);
-      const available = await module.availableAllowance(agent.address, asset.address);
-      const show = (v: bigint) => formatAmount(v, asset.decimals);
-      limits.push({
-        asset: asset.address,
-        symbol: asset.symbol,
-        autoPerTx: show(limit.autoPerTx),
-        autoPerWindow: show(limit.autoPerWindow),
-        window: formatDuration(limit.window),
-        escalatedPerTx: show(limit.escalatedPerTx),
-        available: show(available),
-      });
-    }
-    agents.push({
-      name: nameOf(agent.address),
-      address: agent.address,
-      frozen: await module.isFrozen(agent.address),
-      strikes: Number(await lens.strikes(target.module, agent.address)),
-      maxStrikes: Number(agent.config.maxStrikes),
-      intentsInRateWindow: Number(await lens.rateCount(target.module, agent.address)),
-      validUntil: formatTimestamp(agent.config.validUntil),
-      escalationDelay: formatDuration(agent.config.escalationDelay),
-      gracePeriod: formatDuration(agent.config.gracePeriod),
-      recipientMode: RECIPIENT_MODE_NAME[agent.config.recipientMode],
-      limits,
-      allowedCalls: [...agent.calls.values()],
-      recipients: [...agent.recipients.values()],
+async function agentStatus(r: StatusReader, agent: AgentChainState): Promise<AgentStatus> {
+  const limits: AgentLimitStatus[] = [];
+  for (const [assetKey, limit] of agent.limits) {
+    const asset = await r.asset(assetKey);
+    const available = await r.module.availableAllowance(agent.address, asset.address);
+    const show = (v: bigint) => formatAmount(v, asset.decimals);
+    limits.push({
+      asset: asset.address,
+      symbol: asset.symbol,
+      autoPerTx: show(limit.autoPerTx),
+      autoPerWindow: show(limit.autoPerWindow),
+      window: formatDuration(limit.window),
+      escalatedPerTx: show(limit.escalatedPerTx),
+      available: show(available),
     });
   }
+  return {
+    name: r.nameOf(agent.address),
+    address: agent.address,
+    frozen: await r.module.isFrozen(agent.address),
+    strikes: Number(await r.lens.strikes(r.target.module, agent.address)),
+    maxStrikes: Number(agent.config.maxStrikes),
+    intentsInRateWindow: Number(await r.lens.rateCount(r.target.module, agent.address)),
+    validUntil: formatTimestamp(agent.config.validUntil),
+    escalationDelay: formatDuration(agent.config.escalationDelay),
+    gracePeriod: formatDuration(agent.config.gracePeriod),
+    recipientMode: RECIPIENT_MODE_NAME[agent.config.recipientMode],
+    limits,
+    allowedCalls: [...agent.calls.values()],
+    recipients: [...agent.recipients.values()],
+  };
+}
 
-  const treasuryLimits: TreasuryStatus["treasuryLimits"] = [];
+async function treasuryLimitStatus(r: StatusReader, state: ChainState): Promise<TreasuryStatus["treasuryLimits"]> {
+  const out: TreasuryStatus["treasuryLimits"] = [];
   for (const [assetKey, t] of state.treasuryLimits) {
-    const asset = await assetInfo(provider, known, assetKey);
-    const [, , spent] = await lens.treasuryLimit(target.module, asset.address);
-    treasuryLimits.push({
+    const asset = await r.asset(assetKey);
+    const [, , spent] = await r.lens.treasuryLimit(r.target.module, asset.address);
+    out.push({
       asset: asset.address,
       symbol: asset.symbol,
       perWindow: formatAmount(t.perWindow, asset.decimals),
@@ -167,28 +214,30 @@ export async function readStatus(
       spentInWindow: formatAmount(spent, asset.decimals),
     });
   }
+  return out;
+}
 
-  // Queued intents: the log carries the whole intent; the module says whether it is still queued.
+/** Queued intents: the log carries the whole intent; the module says whether it is still queued. */
+async function queuedIntents(r: StatusReader, threshold: number, now: bigint): Promise<QueuedIntentStatus[]> {
   const queuedIface = new Interface([INTENT_QUEUED]);
-  const logs = await scanLogs(provider, target.module, [queuedIface.getEvent("IntentQueued")!.topicHash], target.moduleBlock ?? 0);
-  const threshold = state.cosigners.threshold;
+  const logs = await scanLogs(r.provider, r.target.module, [queuedIface.getEvent("IntentQueued")!.topicHash], r.target.moduleBlock ?? 0);
   const queued: QueuedIntentStatus[] = [];
   for (const log of logs) {
     const parsed = queuedIface.parseLog(log);
     if (!parsed) continue;
     const intentId = parsed.args.intentId as string;
-    const record = await module.intent(intentId);
+    const record = await r.module.intent(intentId);
     if (record.status !== QUEUED) continue;
     const intent = parsed.args.intent;
     const agentAddress = getAddress(intent.agent);
-    const grace = (await module.agentConfig(agentAddress)).gracePeriod;
+    const grace = (await r.module.agentConfig(agentAddress)).gracePeriod;
     const eta = BigInt(record.eta);
     const expires = eta + BigInt(grace);
     queued.push({
       intentId,
       agent: agentAddress,
-      agentName: nameOf(agentAddress),
-      action: await describeIntent(hre, known, intent.target, intent.value, intent.data),
+      agentName: r.nameOf(agentAddress),
+      action: await describeIntent(r, intent.target, intent.value, intent.data),
       eta: formatTimestamp(eta),
       expiresAt: formatTimestamp(expires),
       approvals: Number(record.approvals),
@@ -197,40 +246,16 @@ export async function readStatus(
       review: Boolean(intent.review),
     });
   }
-
-  return {
-    chainId: (await provider.getNetwork()).chainId.toString(),
-    safe: getAddress(target.safe),
-    module: getAddress(target.module),
-    lens: getAddress(target.lens),
-    ...(state.target !== undefined && state.target.toLowerCase() !== target.safe.toLowerCase() ? { target: state.target } : {}),
-    paused: await module.paused(),
-    emergency: await readEmergency(hre, target, { names: opts.names }),
-    moduleEnabled: state.moduleEnabled,
-    balances,
-    cosigners: state.cosigners,
-    guardians: state.guardians,
-    treasuryLimits,
-    agents,
-    queued,
-    at: formatTimestamp(now),
-  };
+  return queued;
 }
 
-async function describeIntent(
-  hre: HardhatRuntimeEnvironment,
-  known: Record<string, ResolvedAsset>,
-  target: string,
-  value: bigint,
-  data: string,
-): Promise<string> {
-  const provider = hre.ethers.provider;
-  const eth = await assetInfo(provider, known, ZeroAddress);
+async function describeIntent(r: StatusReader, target: string, value: bigint, data: string): Promise<string> {
+  const eth = await r.asset(ZeroAddress);
   if (data === "0x") return `pay ${showAmount(value, eth)} to ${getAddress(target)}`;
   if (data.slice(0, 10).toLowerCase() === TRANSFER.getFunction("transfer")!.selector) {
     try {
       const [to, amount] = TRANSFER.decodeFunctionData("transfer", data);
-      const token = await assetInfo(provider, known, target);
+      const token = await r.asset(target);
       return `transfer ${showAmount(amount as bigint, token)} to ${getAddress(to as string)}`;
     } catch {
       // Malformed calldata: shown as a plain call below.

@@ -13,6 +13,7 @@
 import fs from "fs";
 import { Contract, Interface, InterfaceAbi, Signer, ZeroAddress, concat, getAddress } from "ethers";
 import { CREATE2_SALT, CREATEX_ADDRESS, predictCreate2Address } from "./create2";
+import { EXACT_INPUT_SINGLE, FEE_TICK_SPACING, UNISWAP_CONTRACTS, UniswapAddresses, UniswapContractName } from "../core/localUniswap";
 
 const ARTIFACT_FILES = {
   UniswapV3Factory: "@uniswap/v3-core/artifacts/contracts/UniswapV3Factory.sol/UniswapV3Factory.json",
@@ -24,17 +25,8 @@ const ARTIFACT_FILES = {
 
 type ArtifactName = keyof typeof ARTIFACT_FILES;
 
-/** The names a policy file may use for the local Uniswap contracts (with `localUniswap`). */
-export const UNISWAP_CONTRACTS = ["UniswapV3Factory", "NonfungiblePositionManager", "SwapRouter02"] as const;
-export type UniswapContractName = (typeof UNISWAP_CONTRACTS)[number];
-export type UniswapAddresses = Record<UniswapContractName, string>;
-
-/** The fee tiers UniswapV3Factory enables at construction, with their tick spacing. */
-export const FEE_TICK_SPACING: Record<number, number> = { 500: 10, 3000: 60, 10000: 200 };
-
-/** `exactInputSingle` of SwapRouter02, with its parameter names (conditions name its arguments). */
-export const EXACT_INPUT_SINGLE =
-  "exactInputSingle((address tokenIn,address tokenOut,uint24 fee,address recipient,uint256 amountIn,uint256 amountOutMinimum,uint160 sqrtPriceLimitX96))";
+export { UNISWAP_CONTRACTS, FEE_TICK_SPACING, EXACT_INPUT_SINGLE };
+export type { UniswapContractName, UniswapAddresses };
 
 export const SWAP_ROUTER_ABI = [
   `function ${EXACT_INPUT_SINGLE} payable returns (uint256 amountOut)`,
@@ -260,7 +252,7 @@ export async function ensurePool(
   return { pool, token0, token1, created, liquidityAdded: true };
 }
 
-/** A pool of the policy's `localUniswap` (deploy/policy.ts resolves it). */
+/** A pool of the policy's `localUniswap` (core/policyResolve.ts resolves it). */
 export interface LocalPoolSpec {
   tokenA: { address: string; symbol: string };
   tokenB: { address: string; symbol: string };
@@ -304,4 +296,12 @@ export async function deployLocalUniswap(
     if (result.liquidityAdded) changed.push(`added full-range liquidity to the Uniswap pool ${name}`);
   }
   return changed;
+}
+
+/**
+ * The addresses of the local contracts a policy with `localUniswap` names (their predicted CreateX addresses), for
+ * `resolvePolicy`'s `localContractAddresses`; undefined for a policy without one.
+ */
+export function localContractAddresses(policy: { localUniswap?: unknown }): Record<string, string> | undefined {
+  return policy.localUniswap ? { ...predictUniswapAddresses() } : undefined;
 }

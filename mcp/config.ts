@@ -9,15 +9,28 @@
  * defaults to the Hardhat development account whose address the policy names; Hardhat's public development keys
  * are refused on every other chain. The key must belong to the policy's agent address. It is never printed,
  * logged or returned by a tool, and the variables that carried it are removed from the environment once read.
+ * The loader is the CLI's (core/keys.ts); this file gives it the server's sources.
  *
  * Nothing in this file imports "hardhat": the server runs as a plain ts-node script (ethers + typechain + sdk).
  */
 import fs from "fs";
 import os from "os";
 import path from "path";
-import { BaseWallet, FetchRequest, HDNodeWallet, JsonRpcProvider, Network, Wallet, getAddress } from "ethers";
-import { DeploymentRecord, deploymentFile, deploymentsDir, readDeployment } from "../deploy/deployment";
-import { Policy, PolicyAgent, loadPolicy } from "../deploy/policy";
+import { BaseWallet, FetchRequest, JsonRpcProvider, Network, getAddress } from "ethers";
+import {
+  KeyError,
+  KeyRequest,
+  KeyResolution,
+  KeySources,
+  VariableReader,
+  environmentVariables,
+  findKey,
+  firstVariable,
+  keystorePassword,
+  resolveKey as resolveSharedKey,
+} from "../core/keys";
+import { DeploymentRecord, deploymentFile, deploymentsDir, readDeployment } from "../core/deployment";
+import { Policy, PolicyAgent, loadPolicy } from "../core/policy";
 
 /** The server cannot start. The message says what to change; it never contains key material. */
 export class ConfigError extends Error {
@@ -100,7 +113,6 @@ export function parseArgs(argv: readonly string[]): ServerArgs {
 
 // ---------------------------------------------------------------------------------------------- chain
 
-export const LOCAL_CHAIN_ID = 31337n;
 const DEFAULT_LOCAL_RPC = "http://127.0.0.1:8545";
 
 /** The RPC URL for a network name: --rpc-url, RPC_URL, `<NETWORK>_RPC_URL` (env or Hardhat variable), localhost's default. */
@@ -170,24 +182,6 @@ export function redactUrl(url: string): string {
 
 // ---------------------------------------------------------------------------------------------- keys
 
-/** Hardhat's well-known development mnemonic: every key derived from it is public. */
-const HARDHAT_DEV_MNEMONIC = "test test test test test test test test test test test junk";
-let devWallets: HDNodeWallet[] | undefined;
-
-/** Hardhat's 20 default development accounts (public keys: chain 31337 only). */
-export function hardhatDevWallets(): HDNodeWallet[] {
-  if (!devWallets) {
-    const root = HDNodeWallet.fromPhrase(HARDHAT_DEV_MNEMONIC, "", "m/44'/60'/0'/0");
-    devWallets = Array.from({ length: 20 }, (_, i) => root.deriveChild(i));
-  }
-  return devWallets;
-}
-
-function isDevKey(privateKey: string): boolean {
-  const k = privateKey.toLowerCase();
-  return hardhatDevWallets().some((w) => w.privateKey.toLowerCase() === k);
-}
-
 /** Hardhat's vars file (`npx hardhat vars path`), located as Hardhat's env-paths does, without loading Hardhat. */
 export function hardhatVarsFile(env: NodeJS.ProcessEnv = process.env): string {
   const home = os.homedir();
@@ -211,19 +205,7 @@ export function hardhatVar(name: string, env: NodeJS.ProcessEnv = process.env): 
   }
 }
 
-function walletFromPrivateKey(value: string, source: string): Wallet {
-  const hex = value.trim().startsWith("0x") ? value.trim() : `0x${value.trim()}`;
-  if (!/^0x[0-9a-fA-F]{64}$/.test(hex)) {
-    throw new ConfigError("KEY_INVALID", `${source} is not a private key (32 bytes of hex). Its value is not shown.`);
-  }
-  return new Wallet(hex);
-}
-
-export interface KeyResolution {
-  wallet: BaseWallet;
-  /** Where the key came from (never the key). */
-  source: string;
-}
+export type { KeyResolution };
 
 export interface KeyOptions {
   role: "AGENT" | "RELAYER";
@@ -236,87 +218,46 @@ export interface KeyOptions {
   scrub?: boolean;
 }
 
+/** The server's key sources: `env`, then Hardhat's variables (read without Hardhat); the password only from `env`. */
+function serverKeySources(env: NodeJS.ProcessEnv): KeySources {
+  const hardhatVariables: VariableReader = (name) => {
+    const value = hardhatVar(name, env);
+    return value === undefined ? undefined : { value, source: `Hardhat configuration variable ${name}` };
+  };
+  return {
+    variables: firstVariable(environmentVariables(env), hardhatVariables),
+    password: keystorePassword(env.KEYSTORE_PASSWORD, { noPrompt: "the MCP server cannot prompt: stdin carries the protocol" }),
+  };
+}
+
 /**
- * Resolves a role's key (see the file header for the sources and their order). Returns undefined only for an
- * optional role (RELAYER) with no key; throws {@link ConfigError} otherwise.
+ * Resolves a role's key with the shared loader (core/keys.ts; sources and order in the file header, the keystore
+ * also from `<ROLE>_KEYSTORE`). Returns undefined only for an optional role (RELAYER) with no key; throws
+ * {@link ConfigError} with the loader's code otherwise.
  */
 export async function resolveKey(opts: KeyOptions): Promise<KeyResolution | undefined> {
   const env = opts.env ?? process.env;
   const variable = `${opts.role}_KEY`;
-  const keystore = opts.keystore ?? env[`${opts.role}_KEYSTORE`];
-  let wallet: BaseWallet | undefined;
-  let source = "";
-  if (keystore) {
-    source = `keystore ${keystore}`;
-    let json: string;
-    try {
-      json = fs.readFileSync(keystore, "utf8");
-    } catch (error) {
-      throw new ConfigError("KEYSTORE_UNREADABLE", `Cannot read keystore ${keystore}: ${(error as Error).message}`);
-    }
-    const password = env.KEYSTORE_PASSWORD;
-    if (password === undefined) {
-      throw new ConfigError(
-        "KEYSTORE_UNREADABLE",
-        `Keystore ${keystore} needs its password in KEYSTORE_PASSWORD (the MCP server cannot prompt: stdin carries the protocol).`,
-      );
-    }
-    try {
-      wallet = await Wallet.fromEncryptedJson(json, password);
-    } catch (error) {
-      throw new ConfigError(
-        "KEYSTORE_UNREADABLE",
-        `Cannot decrypt keystore ${keystore} (${(error as Error).message.split("(")[0].trim()}): check the file and KEYSTORE_PASSWORD.`,
-      );
-    }
-  } else if (env[variable]) {
-    source = `environment variable ${variable}`;
-    wallet = walletFromPrivateKey(env[variable]!, source);
-  } else {
-    const value = hardhatVar(variable, env);
-    if (value !== undefined) {
-      source = `Hardhat configuration variable ${variable}`;
-      wallet = walletFromPrivateKey(value, source);
+  const request: KeyRequest = {
+    role: opts.role,
+    chainId: opts.chainId,
+    keystore: opts.keystore ?? env[`${opts.role}_KEYSTORE`],
+    expectedAddress: opts.expectedAddress,
+    expectedBy: "the policy names",
+  };
+  try {
+    const sources = serverKeySources(env);
+    return opts.role === "RELAYER" ? await findKey(request, sources) : await resolveSharedKey(request, sources);
+  } catch (error) {
+    if (error instanceof KeyError) throw new ConfigError(error.code, error.message);
+    throw error;
+  } finally {
+    if (opts.scrub ?? env === process.env) {
+      // The key stays in the wallet object only: nothing spawned later, and no crash dump of the environment, sees it.
+      delete env[variable];
+      delete env[`HARDHAT_VAR_${variable}`];
     }
   }
-  if (opts.scrub ?? env === process.env) {
-    // The key stays in the wallet object only: nothing spawned later, and no crash dump of the environment, sees it.
-    delete env[variable];
-    delete env[`HARDHAT_VAR_${variable}`];
-  }
-
-  if (wallet && isDevKey(wallet.privateKey) && opts.chainId !== LOCAL_CHAIN_ID) {
-    throw new ConfigError(
-      "KEY_DEV_REFUSED",
-      `The ${opts.role.toLowerCase()} key from ${source} is one of Hardhat's public development keys; they are refused on ` +
-        `chain ${opts.chainId} (allowed only on 31337). Use your own key.`,
-    );
-  }
-  if (!wallet) {
-    if (opts.role === "RELAYER") return undefined;
-    const dev =
-      opts.chainId === LOCAL_CHAIN_ID && opts.expectedAddress
-        ? hardhatDevWallets().find((w) => w.address === getAddress(opts.expectedAddress!))
-        : undefined;
-    if (!dev) {
-      throw new ConfigError(
-        "KEY_MISSING",
-        `No ${opts.role.toLowerCase()} key for chain ${opts.chainId}${opts.expectedAddress ? ` (address ${getAddress(opts.expectedAddress)})` : ""}: ` +
-          `set ${variable} in the server's environment, \`npx hardhat vars set ${variable}\`, or pass --keystore <file> ` +
-          "with KEYSTORE_PASSWORD.",
-      );
-    }
-    wallet = new Wallet(dev.privateKey);
-    source = "the Hardhat development accounts (chain 31337)";
-  }
-  if (opts.expectedAddress && getAddress(opts.expectedAddress) !== wallet.address) {
-    throw new ConfigError(
-      "KEY_MISMATCH",
-      `The ${opts.role.toLowerCase()} key from ${source} is for ${wallet.address}, but the policy names ` +
-        `${getAddress(opts.expectedAddress)}: use that account's key.`,
-    );
-  }
-  return { wallet, source };
 }
 
 // ---------------------------------------------------------------------------------------------- the whole configuration

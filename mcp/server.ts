@@ -28,6 +28,7 @@ import { IAgentTreasuryModule__factory } from "../typechain-types/factories/cont
 import { AgentTreasuryLens__factory } from "../typechain-types/factories/contracts/AgentTreasuryLens__factory";
 import { ConfigError, ServerConfig, loadConfig, parseArgs, redactUrl } from "./config";
 import { TreasuryTools } from "./tools";
+import { registerBatchTool } from "./batchTool";
 
 export const SERVER_NAME = "agent-treasury-guard";
 export const SERVER_VERSION = "0.1.0";
@@ -191,6 +192,7 @@ export async function startServer(argv: readonly string[], log: Logger = stderrL
 
   const server = new McpServer({ name: SERVER_NAME, version: SERVER_VERSION }, { instructions: tools.instructions });
   tools.register(server);
+  registerBatchTool(server, tools);
   await server.connect(new AuditedTransport(new StdioServerTransport(), log));
   log("ready", {
     agent: config.agentName,

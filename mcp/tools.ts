@@ -8,7 +8,7 @@
  * what it asks, and tell it plainly what happened and what it may do next.
  *
  * Tools: treasury_balance, treasury_limits, treasury_pay, treasury_call, treasury_propose, treasury_dry_run,
- * intent_status.
+ * intent_status; and treasury_pay_many (./batchTool.ts, registered by the server).
  */
 import { AbiCoder, FunctionFragment, Interface, Provider, ZeroAddress, dataLength, getAddress, isAddress, keccak256, toUtf8Bytes } from "ethers";
 import { z } from "zod";
@@ -37,7 +37,7 @@ import {
 } from "../sdk";
 
 const QUEUE_REASONS = Object.keys(QUEUE_REASON_TEXT) as [QueueReason, ...QueueReason[]];
-import type { PolicyAgent } from "../deploy/policy";
+import type { PolicyAgent } from "../core/policy";
 
 // ---------------------------------------------------------------------------------------------- context
 
@@ -279,7 +279,7 @@ const dataField = z
 
 const valueField = amountField("value").optional().describe("ETH sent with the call, in ETH (default 0)");
 
-const payInput = z
+export const payInput = z
   .object({
     asset: assetField,
     to: hexAddress("to").describe("The recipient's address"),

@@ -5,7 +5,7 @@
  */
 import { id as keccakText } from "ethers";
 import { ChainIdentity, describeIdentity } from "../sdk/chainIdentity";
-import type { RuleAction, RuleKind, Severity } from "./rules-schema";
+import type { RuleAction, RuleKind, Severity } from "../core/monitorSchema";
 
 export const ALERT_VERSION = 1;
 

@@ -17,7 +17,7 @@ import fs from "fs";
 import path from "path";
 import type { Alert, AlertResponse } from "./alerts";
 import { MonitorState, STATE_VERSION } from "./stats";
-import { deploymentsDir } from "../deploy/deployment";
+import { deploymentsDir } from "../core/deployment";
 import { ChainIdentity, identityMismatch, setAside } from "../sdk/chainIdentity";
 
 export const CHECKPOINT_VERSION = 1;

@@ -10,7 +10,7 @@ export * from "./follower";
 export * from "./metrics";
 export * from "./response";
 export * from "./rules";
-export * from "./rules-schema";
+export * from "../core/monitorSchema";
 export * from "./sinks";
 export * from "./stats";
 export * from "./watchtower";

@@ -6,7 +6,7 @@ import http from "http";
 import type { AddressInfo } from "net";
 import { Counter, Gauge, Registry, collectDefaultMetrics } from "prom-client";
 import type { Alert } from "./alerts";
-import { isLoopbackHost } from "./rules-schema";
+import { isLoopbackHost } from "../core/monitorSchema";
 import type { MonitorState } from "./stats";
 
 export class MetricsConfigError extends Error {

@@ -13,10 +13,10 @@ import { isCanonicalTransfer } from "../sdk/chain";
 import { Alert, AlertDetail, alertId, ALERT_VERSION } from "./alerts";
 import type { AgentConfigValue, AssetLimitValue, ChainEvent } from "./events";
 import type { BlockBatch } from "./follower";
-import type { RuleConfig, RuleKind, RuleOf, Severity } from "./rules-schema";
+import type { RuleConfig, RuleKind, RuleOf, Severity } from "../core/monitorSchema";
 import { AgentState, MonitorState, emptyState, newAgent } from "./stats";
 import type { JournalEntry, SignedEntry } from "../sdk/journal";
-import { AgentConfigField, RECIPIENT_MODE_NAMES, agentConfigChanges, assetLimitChange, isNoLimit, treasuryLimitLoosens } from "../deploy/loosening";
+import { AgentConfigField, RECIPIENT_MODE_NAMES, agentConfigChanges, assetLimitChange, isNoLimit, treasuryLimitLoosens } from "../core/loosening";
 
 export interface AssetMeta {
   symbol: string;

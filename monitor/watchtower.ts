@@ -30,7 +30,7 @@ import { BlockBatch, EventFollower } from "./follower";
 import type { MonitorMetrics } from "./metrics";
 import type { AutoResponder } from "./response";
 import { AssetMeta, RuleEngine } from "./rules";
-import type { MonitorConfig } from "./rules-schema";
+import type { MonitorConfig } from "../core/monitorSchema";
 import type { AlertSink } from "./sinks";
 import { AgentSummary, MonitorState, cloneState, emptyState, summarize } from "./stats";
 

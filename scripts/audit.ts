@@ -11,7 +11,7 @@
  * then reports/audit.md and a self-contained reports/audit.html: the threat table of docs/THREAT-MODEL.md with each
  * claim's test result, coverage, the gas table against its baselines, the campaign's statistics, and the mutation
  * score when reports/mutation.json exists (`npm run mutation`, hours: not run here). The page is also rendered to
- * reports/audit.png in the headless Chromium that npm installs (@sparticuz/chromium, test/e2e/browser.ts).
+ * reports/audit.png in the headless Chromium that npm installs (@sparticuz/chromium, testkit/browser.ts).
  *
  * Options: --skip step,step (reuse that step's last report if any)   --fuzz-runs N (default 100)
  *          --tests a,b (run only these spec files in the tests step; default: the whole suite)
@@ -354,7 +354,7 @@ function html(r: Report): string {
 }
 
 async function screenshot(htmlFile: string): Promise<string> {
-  const { launchChromium } = await import("../test/e2e/browser");
+  const { launchChromium } = await import("../testkit/browser");
   let browser: import("playwright-core").Browser;
   try {
     ({ browser } = await launchChromium());

@@ -20,8 +20,8 @@ import * as path from "path";
 import hre from "hardhat";
 import { Contract, MaxUint256, getAddress } from "ethers";
 import { deployFromPolicy } from "../deploy/pipeline";
-import { loadPolicy } from "../deploy/policy";
-import { resolveSigner } from "../tasks/lib/keys";
+import { loadPolicy } from "../core/policy";
+import { cliWallets, resolveSigner } from "../tasks/lib/keys";
 import { AgentClient, CosignerClient, GuardianClient, IntentResult, TreasuryError, formatAmount } from "../sdk";
 
 const POLICY = "deploy/examples/dao.json";
@@ -88,7 +88,7 @@ async function story(work: string) {
   act(1, "The DAO deploys its policy");
   line("  deploying the Safe 1.5.0 contracts, the module, its lens and the example's tokens, then configuring the module");
   line("  as the Safe's owners (about 20-60 s on the in-process chain):");
-  const deployed = await deployFromPolicy(hre, POLICY, { deploymentsDir: work, log: deployProgress() });
+  const deployed = await deployFromPolicy(hre, POLICY, { keys: cliWallets(hre), deploymentsDir: work, log: deployProgress() });
   const record = JSON.parse(fs.readFileSync(deployed.deploymentFile, "utf8")) as { agents: Record<string, string>; tokens: Record<string, string> };
   const policy = loadPolicy(POLICY);
   const payrollPolicy = policy.agents.find((a) => a.name === "payroll") ?? fail("the example policy has no payroll agent");

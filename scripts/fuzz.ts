@@ -1,5 +1,5 @@
 /**
- * `npm run fuzz -- --runs N`: a longer run of the invariant campaign (test/invariants/harness.ts) on the in-process
+ * `npm run fuzz -- --runs N`: a longer run of the invariant campaign (testkit/invariants/harness.ts) on the in-process
  * Hardhat chain, with a progress bar and the throughput in operations per second.
  *
  * Options:
@@ -15,7 +15,7 @@ import fs from "fs";
 import path from "path";
 import fc from "fast-check";
 import hre from "hardhat";
-import { campaignProperty, emptyStats, setupWorld } from "../test/invariants/harness";
+import { campaignProperty, emptyStats, setupWorld } from "../testkit/invariants/harness";
 
 /** A command-line mistake: the message says what to type instead. */
 class FuzzUsageError extends Error {

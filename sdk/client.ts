@@ -30,6 +30,7 @@ import { AssetBook, formatAmount, outcomeFromReceipt, outcomeOf, parseAmount, re
 import { IntentKind, Journal, JournalRecord, SignedEntry, JOURNAL_VERSION, deserializeIntent, serializeIntent } from "./journal";
 import { ChainIdentity, readChainIdentity } from "./chainIdentity";
 import { DEFAULT_RETRY, RetryOptions, sleep, withRetry } from "./retry";
+import { BatchHost, BatchPreview, BatchResult, PayManyOptions, dryRunMany, payMany } from "./batch";
 import {
   AssetInfo,
   CallRequest,
@@ -44,8 +45,8 @@ import {
   statusName,
 } from "./types";
 
-/** Durable steps of a submission, reported to `onStage` after each is on disk (observability, crash tests). */
-export type Stage = "signed" | "sent" | "settled";
+import type { Stage } from "./types";
+export type { Stage } from "./types";
 
 export interface AgentClientOptions {
   /** The module (AgentTreasuryModule clone) address. */
@@ -276,6 +277,20 @@ export class AgentClient {
     return this.request("submit", async () => this.callPayload(request), request);
   }
 
+  /**
+   * Pays many at once: one `submitBatch` transaction, each payment journaled and keyed as `pay` would, at
+   * consecutive nonces of one lane. Requests already submitted are answered without being sent again. See
+   * `./batch.ts`.
+   */
+  payMany(requests: readonly PayRequest[], options: PayManyOptions = {}): Promise<BatchResult> {
+    return payMany(this.batchHost(), requests, options);
+  }
+
+  /** What `payMany` would do now, row by row, from the module's own answer; signs, journals and sends nothing. */
+  dryRunMany(requests: readonly PayRequest[], options: PayManyOptions = {}): Promise<BatchPreview> {
+    return dryRunMany(this.batchHost(), requests, options);
+  }
+
   /** Asks for human review: the intent is queued for co-signers even within the auto limits. */
   propose(request: ProposeRequest): Promise<IntentResult> {
     return this.request("propose", async () => ("asset" in request ? this.payPayload(request) : this.callPayload(request)), request);
@@ -440,6 +455,40 @@ export class AgentClient {
 
   // ---------------------------------------------------------------- internals
 
+  /** What `./batch.ts` uses of this client: the same validation, keys, journal, signing and settling as `pay`. */
+  private batchHost(): BatchHost {
+    return {
+      agent: this.agent,
+      chainId: this.chainId,
+      moduleAddress: this.moduleAddress,
+      module: this.module,
+      provider: this.provider,
+      relayer: this.relayer,
+      journal: this.journal,
+      assets: this.assets,
+      retry: this.retry,
+      pollIntervalMs: this.pollIntervalMs,
+      receiptTimeoutMs: this.options.receiptTimeoutMs,
+      lens: this.options.lens,
+      validFor: this.validFor,
+      laneOf,
+      onLane: (lane, fn) => this.lanes.run(lane, fn),
+      checkRequest: (request) => this.checkRequest(request),
+      payload: (request) => this.payPayload(request),
+      keyOf: (payload, request) => this.keyOf("submit", payload, request),
+      buildIntent: (payload, key, nonce, validUntil, rationaleText) => this.buildIntent("submit", payload, key, nonce, validUntil, rationaleText),
+      knownAnswer: (payload, key) => this.knownAnswer(payload, key, "supersede"),
+      sign: (payload, key, request, lane, at) =>
+        this.sign("submit", payload, key, request.idempotencyKey === undefined ? "derived" : "caller", request.rationale, lane, request.validFor, undefined, at),
+      closeRejected: (s, error) => this.close_(s, "rejected", error),
+      stage: async (stage, intentId) => {
+        await this.options.onStage?.(stage, intentId);
+      },
+      settleFromChain: (s, decidedBy, txHash) => this.settleFromChain(s, decidedBy, txHash),
+      result: (s, status, extra) => this.result(s.intentId, s, status, { ...extra, replay: false }),
+    };
+  }
+
   private mine(s: SignedEntry): boolean {
     return (
       s.chainId === this.chainId.toString() &&
@@ -535,29 +584,42 @@ export class AgentClient {
     const payload = await build();
     const keySource = request.idempotencyKey === undefined ? "derived" : "caller";
     const key = this.keyOf(kind, payload, request);
-    // 1. The journal first: a retry of a request this client already handled is answered without a new intent.
+    const known = await this.knownAnswer(payload, key, "drive");
+    if (known) return known;
+
+    // 3. A new intent, signed at the lane's current nonce and journaled before it leaves the process.
+    const signed = await this.sign(kind, payload, key, keySource, request.rationale, lane, request.validFor);
+    return this.drive(signed, false);
+  }
+
+  /**
+   * The answer to a request this client or the chain has seen before under `key`, or undefined for a new one.
+   * 1. The journal first: a retry of a request this client already handled is answered without a new intent; an
+   *    unfinished one is driven to its outcome (`drive`) or, when a batch will send it again, closed as superseded
+   *    unless it landed (`supersede`).
+   * 2. Then the chain: the key may have been used by a lost journal or another process.
+   */
+  private async knownAnswer(payload: Payload, key: string, unfinishedAs: "drive" | "supersede"): Promise<IntentResult | undefined> {
     const previous = this.journal.byKey(this.chainId, this.moduleAddress, this.agent, key);
     for (const r of previous) this.requireSamePayload(r.signed, payload, key);
     const settled = previous.find((r) => r.outcome);
     if (settled) return this.replayResult(settled);
     const unfinished = previous.find((r) => !r.outcome && !r.closed);
-    if (unfinished) return this.drive(unfinished.signed, true);
-
-    // 2. Then the chain: the key may have been used by a lost journal or another process.
-    const bound = await withRetry("read the idempotency record", () => this.module.idempotencyRecord(this.agent, key), this.retry);
-    if (bound.intentId !== ZeroHash) {
-      if (bound.payloadHash !== payloadCommitment(payload.target, payload.value, payload.data)) {
-        throw this.conflict(key, bound.intentId);
-      }
-      // One of our own closed attempts may have landed by another hand: journal it so journal and chain agree.
-      const ours = previous.find((r) => r.signed.intentId.toLowerCase() === bound.intentId.toLowerCase());
-      if (ours) return { ...(await this.settleFromChain(ours.signed, bound.intentId, undefined)), replay: true };
-      return this.chainReplay(bound.intentId, key);
+    if (unfinished && unfinishedAs === "drive") return this.drive(unfinished.signed, true);
+    if (unfinished) {
+      const landed = await this.landedOutcome({ signed: unfinished.signed });
+      if (landed) return landed;
+      this.journal.append({ t: "closed", v: JOURNAL_VERSION, at: new Date().toISOString(), intentId: unfinished.signed.intentId, why: "superseded" });
     }
-
-    // 3. A new intent, signed at the lane's current nonce and journaled before it leaves the process.
-    const signed = await this.sign(kind, payload, key, keySource, request.rationale, lane, request.validFor);
-    return this.drive(signed, false);
+    const bound = await withRetry("read the idempotency record", () => this.module.idempotencyRecord(this.agent, key), this.retry);
+    if (bound.intentId === ZeroHash) return undefined;
+    if (bound.payloadHash !== payloadCommitment(payload.target, payload.value, payload.data)) {
+      throw this.conflict(key, bound.intentId);
+    }
+    // One of our own closed attempts may have landed by another hand: journal it so journal and chain agree.
+    const ours = previous.find((r) => r.signed.intentId.toLowerCase() === bound.intentId.toLowerCase());
+    if (ours) return { ...(await this.settleFromChain(ours.signed, bound.intentId, undefined)), replay: true };
+    return this.chainReplay(bound.intentId, key);
   }
 
   private requireSamePayload(s: SignedEntry, p: Payload, key: string): void {
@@ -584,11 +646,15 @@ export class AgentClient {
     lane: bigint,
     validFor: number | undefined,
     supersedes?: string,
+    at?: { nonce: bigint; block: { number: number; timestamp: number } },
   ): Promise<SignedEntry> {
-    const [nonce, block] = await Promise.all([
-      withRetry("read the lane nonce", () => this.module.getNonce(this.agent, lane), this.retry),
-      withRetry("read the latest block", () => this.provider.getBlock("latest"), this.retry),
-    ]);
+    // A batch signs consecutive nonces at one block (`at`); a single request reads the lane's nonce now.
+    const [nonce, block] = at
+      ? [at.nonce, at.block]
+      : await Promise.all([
+          withRetry("read the lane nonce", () => this.module.getNonce(this.agent, lane), this.retry),
+          withRetry("read the latest block", () => this.provider.getBlock("latest"), this.retry),
+        ]);
     if (!block) throw new InvalidRequestError("The RPC node returned no latest block.");
     const intent = this.buildIntent(kind, payload, key, nonce, BigInt(block.timestamp) + (validFor === undefined ? this.validFor : BigInt(validFor)), rationaleText);
     const signature = await signIntent(this.options.signer, intent, this.chainId, this.moduleAddress);

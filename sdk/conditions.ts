@@ -6,7 +6,10 @@
  * access: the CLI, the MCP server, the console and the policy files (deploy/conditions.ts) share them.
  */
 import { FunctionFragment, ParamType, ZeroAddress, dataLength, dataSlice, getAddress } from "ethers";
-import { formatAmount } from "./chain";
+import { formatUnitsPlain as formatAmount } from "./units";
+import type { ConditionCheck, ConditionValue } from "./types";
+
+export type { ConditionCheck, ConditionValue };
 
 /** `enum Op` of IAgentTreasuryTypes, by name. */
 export const OP = { EqualTo: 0, EqualToAvatar: 1, LessOrEqual: 2, GreaterOrEqual: 3, ChargeAs: 4 } as const;
@@ -14,13 +17,6 @@ export type OpName = keyof typeof OP;
 export const OP_NAMES: readonly OpName[] = ["EqualTo", "EqualToAvatar", "LessOrEqual", "GreaterOrEqual", "ChargeAs"];
 /** At most this many conditions per call (`CallConditions.MAX_CALL_CONDITIONS`). */
 export const MAX_CALL_CONDITIONS = 16;
-
-/** A condition as the module stores it: argument word, op, and a 32-byte value (hex). */
-export interface ConditionValue {
-  word: number;
-  op: number;
-  value: string;
-}
 
 /** One 32-byte word of a function's arguments (the head of its ABI encoding, after the selector). */
 export interface ArgumentWord {
@@ -179,16 +175,6 @@ export function describeCondition(c: ConditionValue, ctx: ConditionContext = {})
     default:
       return `${name}: unknown op ${c.op}`;
   }
-}
-
-/** One condition checked against a call. */
-export interface ConditionCheck {
-  condition: ConditionValue;
-  /** The condition in words. */
-  text: string;
-  met: boolean;
-  /** The argument's value in the call (undefined when the call is too short to hold its word). */
-  actual?: string;
 }
 
 /** What a list of conditions says about one call, as the module would judge it. */

@@ -283,6 +283,12 @@ const MODULE_ERRORS: Record<string, [ErrorClass, (a: Args) => string]> = {
       `${a.originalIntentId}). A key names one payment forever: use a new key for a new payment, or repeat the ` +
       "original payload exactly to read its result.",
   ],
+  BatchLengthMismatch: [
+    InvalidRequestError,
+    (a) =>
+      `submitBatch was given ${a.intents} intents but ${a.signatures} signatures: give one signature per intent, in the ` +
+      "same order (an empty one only when the agent sends the batch itself). AgentClient.payMany builds both lists.",
+  ],
   ExecutionFailed: [
     ExecutionFailedError,
     (a) =>

@@ -24,4 +24,7 @@ export { execSafeCall, signSafeTx, buildSafeTx, SAFE_ABI } from "./safe";
 export * from "./units";
 export { explainRoute, explainAgainst, describeQueueReasons, QUEUE_REASON_TEXT } from "./route";
 export * from "./conditions";
-export type { QueueReason, RouteExplanation, RoutePayload } from "./route";
+export type { RouteExplanation, RoutePayload } from "./route";
+export type { QueueReason } from "./types";
+export { BatchRequestError, MAX_BATCH_PAYMENTS } from "./batch";
+export type { PayManyOptions, BatchResult, BatchPreview, BatchRowPreview } from "./batch";

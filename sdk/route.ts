@@ -11,21 +11,8 @@
 import { BlockTag, ZeroAddress, dataLength, dataSlice, getAddress } from "ethers";
 import type { AgentTreasuryLens } from "../typechain-types/contracts/AgentTreasuryLens";
 import type { IAgentTreasuryModule } from "../typechain-types/contracts/interfaces/IAgentTreasuryModule.sol/IAgentTreasuryModule";
-import { DENY_REASON_NAMES, DenyReasonName, IntentStatusName } from "./types";
+import { DENY_REASON_NAMES, DenyReasonName, IntentStatusName, QueueReason } from "./types";
 import { ConditionCheck, checkConditions } from "./conditions";
-
-/** Why an intent that breaks no rule is queued for co-signers instead of executing now. */
-export type QueueReason =
-  /** The agent asked for human review (propose). */
-  | "review-requested"
-  /** The amount is above the agent's `autoPerTx` for the asset (or its auto tier is off). */
-  | "above-auto-per-tx"
-  /** The agent's sliding window for the asset has less left than the amount. */
-  | "above-window"
-  /** The treasury-wide limit of the asset (all agents together) has less left than the amount. */
-  | "treasury-limit"
-  /** The recipient is not on the agent's allowlist and the agent's mode escalates unknown recipients. */
-  | "unknown-recipient";
 
 export const QUEUE_REASON_TEXT: Record<QueueReason, string> = {
   "review-requested": "you asked for human review",

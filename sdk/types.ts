@@ -153,8 +153,8 @@ export interface IntentPreview {
   replay: boolean;
   /** Denied: the rule it breaks. */
   reason?: DenyReasonName;
-  /** Queued: every reason it would wait for co-signers (see `sdk/route.ts` QueueReason). */
-  queuedBecause?: import("./route").QueueReason[];
+  /** Queued: every reason it would wait for co-signers (see {@link QueueReason}). */
+  queuedBecause?: QueueReason[];
   /** Denied: strikes in the window now, the limit, and whether this denial would freeze the agent. */
   strikes?: { now: number; max: number; wouldFreeze: boolean };
   /** The asset and amount the intent spends. */
@@ -162,7 +162,7 @@ export interface IntentPreview {
   /** What the agent may still spend of that asset in the auto tier now (before this request). */
   allowanceLeft?: { asset: AssetInfo; amount: bigint; formatted: string };
   /** v3: a call with argument conditions: each in words, whether this call meets it, and the value it has. */
-  conditions?: import("./conditions").ConditionCheck[];
+  conditions?: ConditionCheck[];
   /** True when the reasons above are given (the model of the policy agreed with the module's answer). */
   explained: boolean;
   agent: string;
@@ -252,4 +252,37 @@ export interface CosignerSignatureInfo {
    * before v3 or typed by hand; the client then finds the era itself when it can.
    */
   era?: number;
+}
+
+/** Why an intent that breaks no rule is queued for co-signers instead of executing now. */
+export type QueueReason =
+  /** The agent asked for human review (propose). */
+  | "review-requested"
+  /** The amount is above the agent's `autoPerTx` for the asset (or its auto tier is off). */
+  | "above-auto-per-tx"
+  /** The agent's sliding window for the asset has less left than the amount. */
+  | "above-window"
+  /** The treasury-wide limit of the asset (all agents together) has less left than the amount. */
+  | "treasury-limit"
+  /** The recipient is not on the agent's allowlist and the agent's mode escalates unknown recipients. */
+  | "unknown-recipient";
+
+/** Durable steps of a submission, reported to `onStage` after each is on disk (observability, crash tests). */
+export type Stage = "signed" | "sent" | "settled";
+
+/** v3: a condition on a call's arguments as the module stores it: argument word, op, and a 32-byte value (hex). */
+export interface ConditionValue {
+  word: number;
+  op: number;
+  value: string;
+}
+
+/** v3: one condition checked against a call (sdk/conditions.ts `checkConditions`). */
+export interface ConditionCheck {
+  condition: ConditionValue;
+  /** The condition in words. */
+  text: string;
+  met: boolean;
+  /** The argument's value in the call (undefined when the call is too short to hold its word). */
+  actual?: string;
 }

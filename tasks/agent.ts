@@ -62,13 +62,16 @@ export interface AgentTaskOutput extends IntentResult, AgentExtras {
 /** What `--json` prints with `--dry-run`. */
 export type AgentDryRunOutput = IntentPreview & AgentExtras;
 
-async function withAgent<R extends IntentResult | IntentPreview>(
+/** The flags that say which agent acts and how (also used by agent:pay-batch, tasks/payBatch.ts). */
+export type AgentConnectArgs = ClientTaskArgs & Pick<AgentArgs, "agent" | "relayed" | "dryRun" | "journal">;
+
+/** Connects the AgentClient of `--agent` (its key, the relayer with `--relayed`, its journal). Close it after use. */
+export async function connectAgent(
   hre: HardhatRuntimeEnvironment,
-  args: AgentArgs,
-  run: (client: AgentClient, ctx: ClientContext) => Promise<R>,
-): Promise<R & AgentExtras> {
+  args: AgentConnectArgs,
+): Promise<{ client: AgentClient; ctx: ClientContext; agent: { name?: string; address: string } }> {
   const { clientContext, resolveAgent, journalFile, roleSigner } = await import("./lib/context");
-  const { AgentClient, Journal, denialText } = await import("../sdk");
+  const { AgentClient, Journal } = await import("../sdk");
   const ctx = await clientContext(hre, args);
   const agent = resolveAgent(ctx, args.agent);
   const signer = await roleSigner(hre, "AGENT", { keystore: args.keystore, expectedAddress: agent.address });
@@ -84,6 +87,16 @@ async function withAgent<R extends IntentResult | IntentPreview>(
     pollIntervalMs: 200,
     lens: ctx.record?.lens,
   });
+  return { client, ctx, agent };
+}
+
+async function withAgent<R extends IntentResult | IntentPreview>(
+  hre: HardhatRuntimeEnvironment,
+  args: AgentArgs,
+  run: (client: AgentClient, ctx: ClientContext) => Promise<R>,
+): Promise<R & AgentExtras> {
+  const { denialText } = await import("../sdk");
+  const { client, ctx, agent } = await connectAgent(hre, args);
   try {
     const result = await run(client, ctx);
     const out: R & AgentExtras = { ...result };
@@ -160,7 +173,7 @@ function output(r: AgentTaskOutput | AgentDryRunOutput): void {
 }
 
 /** `--valid-for`: whole seconds, at least 60 (the client's bound), as a clear error rather than Hardhat's type error. */
-function validFor(args: AgentArgs): number | undefined {
+export function validFor(args: { validFor?: string }): number | undefined {
   if (args.validFor === undefined) return undefined;
   const text = args.validFor.trim();
   if (!/^\d+$/.test(text) || Number(text) < 60 || !Number.isSafeInteger(Number(text))) {

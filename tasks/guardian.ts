@@ -47,7 +47,7 @@ task("guardian:pause", "Pauses the module: no submit, propose or execution until
     await runTask(
       args.json,
       async () => {
-        const { recoveryCommand } = await import("../deploy/owners");
+        const { recoveryCommand } = await import("../deploy/emergency");
         const { ctx, client } = await guardianClient(hre, args);
         return { module: ctx.module, ...(await client.pause()), recovery: recoveryCommand("unpause", hre.network.name) };
       },
@@ -72,7 +72,7 @@ task("guardian:freeze", "Freezes one agent: nothing it signed moves until the Sa
         const { resolveAgent } = await import("./lib/context");
         const { ctx, client } = await guardianClient(hre, args);
         const agent = resolveAgent(ctx, args.agent);
-        const { recoveryCommand } = await import("../deploy/owners");
+        const { recoveryCommand } = await import("../deploy/emergency");
         const r = await client.freeze(agent.address);
         return { module: ctx.module, ...(agent.name ? { agentName: agent.name } : {}), ...r, recovery: recoveryCommand("unfreeze", hre.network.name, agent.name ?? agent.address) };
       },

@@ -1,6 +1,7 @@
 export {};
 import "./treasury";
 import "./agent";
+import "./payBatch";
 import "./intent";
 import "./guardian";
 import "./owners";

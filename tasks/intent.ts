@@ -15,7 +15,7 @@ import type { HardhatRuntimeEnvironment } from "hardhat/types";
 import { printFields, runTask } from "./lib/output";
 import { COMMON_FLAGS, ClientContext, ClientTaskArgs, TaskInputError } from "./lib/context";
 import type { CosignerClient, CosignerSignatureInfo, IntentView } from "../sdk";
-import type { KeyRole } from "./lib/keys";
+import type { KeyRole } from "../core/keys";
 
 interface IntentArgs extends ClientTaskArgs {
   intentId: string;

@@ -6,9 +6,9 @@
  *                                [--no-respond] [--keystore <guardian keystore>] [--module <address>]
  *   npx hardhat treasury:audit   [--from-block N] [--to-block N] [--journal <file|folder>[,<file|folder>…]] [--json | --html <out.html>]
  *
- * The module, its Safe, agent names and tokens come from the deployment record (deploy/deployment.ts) unless
+ * The module, its Safe, agent names and tokens come from the deployment record (core/deployment.ts) unless
  * `--module` is given. Rules come from the policy file's `monitor` section (`--policy`, else the record's policy
- * file, else the defaults in monitor/rules-schema.ts). The audit reads every agent journal of the deployment
+ * file, else the defaults in core/monitorSchema.ts). The audit reads every agent journal of the deployment
  * (`<deployments dir>/journals/<chainId>-<module>/`) unless `--journal` names files or folders (comma-separated:
  * Hardhat 2 refuses a repeated flag). Heavy modules are imported inside the actions so that this file loads before
  * the contracts are compiled.
@@ -66,7 +66,7 @@ interface Target {
 
 async function target(hre: HardhatRuntimeEnvironment, moduleFlag?: string): Promise<Target> {
   const { getAddress, isAddress } = await import("ethers");
-  const { readLiveDeployment, tryReadLiveDeployment, DeploymentNotFoundError, deploymentFile } = await import("../deploy/deployment");
+  const { readLiveDeployment, tryReadLiveDeployment, DeploymentNotFoundError, deploymentFile } = await import("../core/deployment");
   const chainId = (await hre.ethers.provider.getNetwork()).chainId;
   // Without --module the record must describe this chain instance (DEPLOYMENT_STALE after a node restart).
   const record =
@@ -140,7 +140,8 @@ task("treasury:monitor", "Watchtower: follows the module's events, raises alerts
 
 async function runMonitor(args: MonitorArgs, hre: HardhatRuntimeEnvironment) {
   const m = await import("../monitor");
-  const { resolveSigner, KeyError } = await import("./lib/keys");
+  const { resolveSigner } = await import("./lib/keys");
+  const { KeyError } = await import("../core/keys");
   const { GuardianClient } = await import("../sdk/guardian");
   const log = (line: string) => process.stderr.write(`${line}\n`);
 
@@ -260,7 +261,7 @@ task("treasury:audit", "Audit trail: every intent with its decoded action, statu
       async () => {
         if (args.json && args.html) throw new MonitorTaskError("INVALID_REQUEST", "Pass either --json or --html <file>, not both.");
         const { collectAudit, renderAuditHtml } = await import("../audit");
-        const { deploymentsDir } = await import("../deploy/deployment");
+        const { deploymentsDir } = await import("../core/deployment");
         const { journalDirOf } = await import("./lib/context");
         const t = await target(hre, args.module);
         let journals: string[];

@@ -44,11 +44,13 @@ interface OwnersResult {
 async function ownersContext(hre: HardhatRuntimeEnvironment, args: OwnersArgs) {
   const { clientContext } = await import("./lib/context");
   const { localOwnerKeys } = await import("../deploy/owners");
+  const { hardhatChain } = await import("../deploy/hardhatChain");
+  const { cliWallets } = await import("./lib/keys");
   const { getAddress } = await import("ethers");
   const ctx = await clientContext(hre, args);
   const module = await hre.ethers.getContractAt("IAgentTreasuryModule", ctx.module);
   const safe = getAddress(await module.avatar());
-  const keys = await localOwnerKeys(hre, safe, { keystore: args.keystore });
+  const keys = await localOwnerKeys(hardhatChain(hre), safe, cliWallets(hre), { keystore: args.keystore });
   return { ctx, module, safe, keys, base: { chainId: ctx.chainId.toString(), safe, module: ctx.module, mode: keys ? ("local" as const) : ("live" as const) } };
 }
 
@@ -83,9 +85,10 @@ task("treasury:unpause", "The Safe owners lift a pause: signed with their keys o
       args.json,
       async (): Promise<OwnersResult> => {
         const { runAsOwners } = await import("../deploy/owners");
+        const { hardhatChain } = await import("../deploy/hardhatChain");
         const { ctx, module, safe, keys, base } = await ownersContext(hre, args);
         if (!(await module.paused())) return { ...base, action: "unpause", paused: false, nothingToDo: true, applied: [], pending: [], nextSteps: [] };
-        const run = await runAsOwners(hre, {
+        const run = await runAsOwners(hardhatChain(hre), {
           safe,
           keys,
           record: ctx.record,
@@ -114,6 +117,7 @@ task("treasury:unfreeze", "The Safe owners unfreeze an agent (and clear its stri
       args.json,
       async (): Promise<OwnersResult> => {
         const { runAsOwners } = await import("../deploy/owners");
+        const { hardhatChain } = await import("../deploy/hardhatChain");
         const { resolveAgent, TaskInputError } = await import("./lib/context");
         const { ctx, module, safe, keys, base } = await ownersContext(hre, args);
         const agent = resolveAgent(ctx, args.agent);
@@ -128,7 +132,7 @@ task("treasury:unfreeze", "The Safe owners unfreeze an agent (and clear its stri
         if (!(await module.isFrozen(agent.address))) {
           return { ...base, action: "unfreeze", ...named, frozen: false, nothingToDo: true, applied: [], pending: [], nextSteps: [] };
         }
-        const run = await runAsOwners(hre, {
+        const run = await runAsOwners(hardhatChain(hre), {
           safe,
           keys,
           record: ctx.record,

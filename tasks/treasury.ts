@@ -30,7 +30,7 @@ interface PolicyArgs extends CommonArgs {
  * DEPLOYMENT_STALE: deploy again.
  */
 async function resolveTarget(hre: HardhatRuntimeEnvironment, args: CommonArgs) {
-  const { readLiveDeployment, tryReadLiveDeployment } = await import("../deploy/deployment");
+  const { readLiveDeployment, tryReadLiveDeployment } = await import("../core/deployment");
   const { predictContract } = await import("../deploy/create2");
   const { getAddress } = await import("ethers");
   const chainId = (await hre.ethers.provider.getNetwork()).chainId;
@@ -51,7 +51,7 @@ async function resolveTarget(hre: HardhatRuntimeEnvironment, args: CommonArgs) {
   const safe = getAddress(await contract.avatar());
   const record = await tryReadLiveDeployment(hre.ethers.provider, args.deploymentsDir);
   const sameModule = record && record.module.toLowerCase() === module.toLowerCase();
-  const lens = record?.lens ?? (await predictContract(hre, "AgentTreasuryLens"));
+  const lens = record?.lens ?? (await predictContract(hre.artifacts, "AgentTreasuryLens"));
   return {
     record: sameModule ? record : undefined,
     target: {
@@ -77,7 +77,7 @@ function agentNames(record: { agents?: Record<string, string> } | undefined, pol
   return names;
 }
 
-/** A pause or frozen agents, each with the owners' command that undoes it (see deploy/owners.ts emergencyLines). */
+/** A pause or frozen agents, each with the owners' command that undoes it (see deploy/emergency.ts emergencyLines). */
 function printEmergency(lines: string[]) {
   if (lines.length > 0) process.stdout.write(`\nStopped (treasury:apply does not change this):\n${lines.map((l) => `- ${l}`).join("\n")}\n`);
 }
@@ -94,7 +94,9 @@ task("treasury:deploy", "Deploys a policy file: Safe (local chain), module, conf
       args.json,
       async () => {
         const { deployFromPolicy } = await import("../deploy/pipeline");
+        const { cliWallets } = await import("./lib/keys");
         return deployFromPolicy(hre, args.policy, {
+          keys: cliWallets(hre),
           json: args.json,
           log: args.quiet ? () => {} : stderrLog,
           deploymentsDir: args.deploymentsDir,
@@ -125,17 +127,20 @@ task("treasury:plan", "Shows the difference between a policy file and the chain 
     await runTask(
       args.json,
       async () => {
-        const { loadPolicy } = await import("../deploy/policy");
-        const { planPolicy, checkPolicyMatchesTarget } = await import("../deploy/plan");
-        const { readEmergency, emergencyLines } = await import("../deploy/owners");
+        const { loadPolicy } = await import("../core/policy");
+        const { checkPolicyMatchesTarget } = await import("../core/policyDiff");
+        const { planPolicy } = await import("../deploy/plan");
+        const { readEmergency, emergencyLines } = await import("../deploy/emergency");
+        const { hardhatChain } = await import("../deploy/hardhatChain");
+        const chain = hardhatChain(hre);
         const policy = loadPolicy(args.policy);
         const { record, target } = await resolveTarget(hre, args);
         checkPolicyMatchesTarget(policy, target);
-        const items = await planPolicy(hre, policy, target);
+        const items = await planPolicy(chain, policy, target);
         const view = items.map((i) => ({ kind: i.kind, description: i.description, loosens: i.loosens, agent: i.agent, to: i.call.to, data: i.call.data }));
         // A pause or a freeze is not configuration (treasury:apply leaves it alone) but the treasury is not as the file
         // describes it: shown apart, with the owners' command that undoes it.
-        const emergency = await readEmergency(hre, target, { names: agentNames(record, policy) });
+        const emergency = await readEmergency(chain, target, { names: agentNames(record, policy) });
         stopped = emergencyLines(emergency);
         return {
           chainId: (await hre.ethers.provider.getNetwork()).chainId.toString(),
@@ -178,21 +183,31 @@ task("treasury:apply", "Applies a policy file: executes the plan on the local ch
       args.json,
       async () => {
         const path = await import("path");
-        const { loadPolicy, resolvePolicy } = await import("../deploy/policy");
-        const { planPolicy, checkPolicyMatchesTarget } = await import("../deploy/plan");
+        const { loadPolicy } = await import("../core/policy");
+        const { resolvePolicy } = await import("../core/policyResolve");
+        const { checkPolicyMatchesTarget } = await import("../core/policyDiff");
+        const { planPolicy } = await import("../deploy/plan");
         const { localOwnerKeys, runAsOwners } = await import("../deploy/owners");
-        const { writeDeployment } = await import("../deploy/deployment");
-        const provider = hre.ethers.provider;
+        const { writeDeployment } = await import("../core/deployment");
+        const { hardhatChain } = await import("../deploy/hardhatChain");
+        const { cliWallets } = await import("./lib/keys");
+        const chain = hardhatChain(hre);
+        const provider = chain.provider;
         const chainId = (await provider.getNetwork()).chainId;
         const policy = loadPolicy(args.policy);
         const { record, target } = await resolveTarget(hre, args);
         checkPolicyMatchesTarget(policy, target);
-        const resolved = await resolvePolicy(policy, provider, { localTokenAddresses: target.tokens, file: args.policy });
-        const items = await planPolicy(hre, resolved, target);
+        const { localContractAddresses } = await import("../deploy/uniswap");
+        const resolved = await resolvePolicy(policy, provider, {
+          localTokenAddresses: target.tokens,
+          localContractAddresses: localContractAddresses(policy),
+          file: args.policy,
+        });
+        const items = await planPolicy(chain, resolved, target);
         const view = (list: typeof items) => list.map((i) => ({ kind: i.kind, description: i.description, loosens: i.loosens, to: i.call.to, data: i.call.data }));
         // As treasury:deploy decides it: the owners' development keys sign ("local") only for a Safe the pipeline
         // created on the local chain (deploy/owners.ts); anywhere else the owners get a Transaction Builder file ("live").
-        const keys = typeof policy.safe === "object" ? await localOwnerKeys(hre, target.safe, { keystore: args.keystore }) : undefined;
+        const keys = typeof policy.safe === "object" ? await localOwnerKeys(chain, target.safe, cliWallets(hre), { keystore: args.keystore }) : undefined;
         const local = keys !== undefined;
         const result = {
           chainId: chainId.toString(),
@@ -214,7 +229,7 @@ task("treasury:apply", "Applies a policy file: executes the plan on the local ch
           return file;
         };
         if (items.length === 0) return { ...result, pending: [], recordedPolicy: recordPolicy() };
-        const run = await runAsOwners(hre, {
+        const run = await runAsOwners(chain, {
           safe: target.safe,
           items,
           keys,
@@ -225,7 +240,7 @@ task("treasury:apply", "Applies a policy file: executes the plan on the local ch
           log: stderrLog,
         });
         if (run.mode === "local") {
-          const after = await planPolicy(hre, resolved, target);
+          const after = await planPolicy(chain, resolved, target);
           return { ...result, mode: "local" as const, applied: run.applied, pending: view(after), recordedPolicy: after.length === 0 ? recordPolicy() : undefined };
         }
         return { ...result, batchFile: run.batchFile, nextSteps: run.nextSteps };
@@ -252,8 +267,9 @@ task("treasury:status", "Shows the Safe's balances, each agent's limits and allo
       args.json,
       async () => {
         const { readStatus } = await import("../deploy/status");
-        const { emergencyLines } = await import("../deploy/owners");
-        const { loadPolicy } = await import("../deploy/policy");
+        const { emergencyLines } = await import("../deploy/emergency");
+        const { hardhatChain } = await import("../deploy/hardhatChain");
+        const { loadPolicy } = await import("../core/policy");
         const { record, target } = await resolveTarget(hre, args);
         const names = agentNames(record, args.policy ? loadPolicy(args.policy) : undefined);
         const tokens = { ...(target.tokens ?? {}) };
@@ -266,7 +282,7 @@ task("treasury:status", "Shows the Safe's balances, each agent's limits and allo
             // Not readable: the status shows base units for it.
           }
         }
-        const status = await readStatus(hre, target, { names, assets });
+        const status = await readStatus(hardhatChain(hre), target, { names, assets });
         stopped = emergencyLines(status.emergency);
         return status;
       },

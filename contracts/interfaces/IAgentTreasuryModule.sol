@@ -253,6 +253,8 @@ interface IAgentTreasuryEvents is IAgentTreasuryTypes {
 
     /// @notice `key` is bound to `originalIntentId`, whose payload differs from this intent's.
     error IdempotencyKeyConflict(address agent, bytes32 key, bytes32 originalIntentId);
+    /// @notice `submitBatch` was given a different number of signatures than intents.
+    error BatchLengthMismatch(uint256 intents, uint256 signatures);
 
     // ------------------------------------------------------------------ errors: execution
 
@@ -400,6 +402,35 @@ interface IAgentTreasuryEntry is IAgentTreasuryEvents {
     ) external returns (bytes32 intentId, Status status);
 
     /**
+     * @notice {submit} for each intent, in order, in one transaction (v3), for any mix of agents: a payroll run
+     * pays the transaction's fixed costs once. `signatures[i]` is the signature of `intents[i]`; an empty one is
+     * accepted only when the caller is that intent's agent.
+     *
+     * Every intent is checked and routed exactly as {submit} would at its turn, against the state the intents
+     * before it left: windows, the treasury-wide limit, the rate limit and strikes count the earlier intents of the
+     * batch; an idempotency key bound earlier in the batch makes a later intent with the same key a replay (same
+     * payload) or a conflict; each executed intent calls the Safe and checks the Safe's balance change on its own.
+     * The reentrancy lock is held for the whole batch.
+     *
+     * Requirements: `intents.length == signatures.length`, else {BatchLengthMismatch}; and every intent meets the
+     * requirements of {submit} at its turn. A rejection of any intent (anything {submit} would revert on, including
+     * an agent that an earlier denial of the same batch froze, and a failing inner call) reverts the whole batch
+     * with that intent's error: nothing is recorded, no nonce is consumed. A denial is recorded for its intent as
+     * usual (nonce consumed, one strike) and the batch goes on. An empty batch does nothing.
+     *
+     * Emits, per intent and in order, what {submit} emits: {IntentExecuted}, {IntentQueued}, {IntentDenied} (with
+     * {AgentFrozen} when strikes reach the limit) or {IdempotentReplay}.
+     * @return intentIds `intentIds[i]` is what {submit} returns for `intents[i]`: its EIP-712 digest, or the
+     * original intentId on an idempotent replay.
+     * @return statuses `statuses[i]`: `Executed`, `Queued` or `Denied` (or the original's current status on a
+     * replay).
+     */
+    function submitBatch(
+        Intent[] calldata intents,
+        bytes[] calldata signatures
+    ) external returns (bytes32[] memory intentIds, Status[] memory statuses);
+
+    /**
      * @notice Kept for clients: {submit} for an intent signed with `review = true`, which policy queues for
      * co-signers (or denies). Same requirements as {submit}, and:
      *
@@ -464,7 +495,7 @@ interface IAgentTreasuryAdmin is IAgentTreasuryEvents, IERC5267 {
 
     // ------------------------------------------------------------------ emergency controls
 
-    /// @notice Stops submit, propose and executeQueued. Guardian or owner. Emits {Paused}.
+    /// @notice Stops submit, submitBatch, propose and executeQueued. Guardian or owner. Emits {Paused}.
     function pause() external;
 
     /// @notice Resumes after a pause. Owner only. Emits {Unpaused}.

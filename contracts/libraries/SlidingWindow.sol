@@ -17,10 +17,17 @@ pragma solidity 0.8.30;
  * (`setLength`), so a payment always rewrites a dirty slot (about 5,000 gas) instead of filling a fresh one (22,100):
  * the first payment of an agent costs what the thousandth does.
  *
+ * Spends recorded in the same second share one entry (they count over exactly the same interval, so this is exact):
+ * a batch of payments in one transaction (`submitBatch`) takes one entry per asset instead of filling the ring and
+ * merging. The header keeps the low 24 bits of the newest entry's time, so a spend reads that entry (a warm read
+ * inside a batch) only when its time may be the current second; a match of the low bits alone is confirmed against
+ * the entry's full time.
+ *
  * Header layout (one slot, least significant bit first):
  * ```
- * | 0 ........ 127 | 128 ...... 175 | 176 .. 183 | 184 .. 191 | 192 ...... 223 | 224 .. 231 |
- * |     spent      |  oldest time   |    head    |   count    |    length      |   warmed   |
+ * | 0 ........ 127 | 128 ...... 175 | 176 .. 183 | 184 .. 191 | 192 ...... 223 | 224 .. 231 | 232 ...... 255 |
+ * |     spent      |  oldest time   |    head    |   count    |    length      |   warmed   | newest time    |
+ * |                |                |            |            |                |            | (low 24 bits)  |
  * ```
  * Entry layout: `| 0 .. 127 amount | 128 .. 175 time | ... | 255 sentinel |`.
  */
@@ -33,6 +40,10 @@ library SlidingWindow {
     uint256 private constant _MASK_32 = type(uint32).max;
     uint256 private constant _SENTINEL = 1 << 255;
     uint256 private constant _WARMED = 1 << 224;
+    uint256 private constant _NEWEST_SHIFT = 232;
+    uint256 private constant _MASK_24 = 0xffffff;
+    /// @dev Header bits 192 to 231: length and warmed, which a spend keeps.
+    uint256 private constant _LENGTH_AND_WARMED = ((uint256(1) << 232) - 1) ^ ((uint256(1) << 192) - 1);
 
     struct Window {
         uint256 header;
@@ -74,6 +85,19 @@ library SlidingWindow {
         uint256 head = (h >> 176) & 0xff;
         uint256 count = (h >> 184) & 0xff;
         uint256 oldest = (h >> 128) & _MASK_48;
+        uint256 tag = nowTs & _MASK_24;
+        // The low bits differ for every spend but the first of a second (or one 2^24 seconds after the newest).
+        if ((h >> _NEWEST_SHIFT) == tag && count != 0) {
+            // Maybe a spend of this second already: add to its entry (same interval, so exact).
+            uint256 newest = (head + count - 1) % CAPACITY;
+            uint256 e = w.entries[newest];
+            if (((e >> 128) & _MASK_48) == nowTs) {
+                // The entry's amount is within the window's spend, which fits in 128 bits with `amount`.
+                w.entries[newest] = e + amount;
+                w.header = _pack(h, (h & _MASK_128) + amount, oldest, head, count);
+                return;
+            }
+        }
         if (count == CAPACITY) {
             // Merge the two oldest entries toward the later timestamp: over-counts, never under-counts.
             uint256 second = (head + 1) % CAPACITY;
@@ -87,8 +111,15 @@ library SlidingWindow {
         }
         if (count == 0) oldest = nowTs;
         w.entries[(head + count) % CAPACITY] = _SENTINEL | (nowTs << 128) | amount;
-        // count <= CAPACITY - 1 here, so count + 1 fits its byte.
-        w.header = _pack(h, (h & _MASK_128) + amount, oldest, head, count + 1);
+        // count <= CAPACITY - 1 here, so count + 1 fits its byte. The new entry is the newest: its time's low bits.
+        // (_pack with the tag, in one expression: this is every payment's path.)
+        w.header =
+            (h & _LENGTH_AND_WARMED) |
+            ((h & _MASK_128) + amount) |
+            (oldest << 128) |
+            (head << 176) |
+            ((count + 1) << 184) |
+            (tag << _NEWEST_SHIFT);
     }
 
     /// @dev Drops (in memory) every entry that no longer counts at `nowTs`; returns the updated header.

@@ -9,7 +9,8 @@ import {EscalationQueue} from "./EscalationQueue.sol";
 /**
  * @title IntentRouter
  * @notice The agents' entry points: `submit` and `propose` route an authentic intent to exactly one outcome
- * (Promise 6): executed now, queued for co-signers, or denied. `executeQueued` runs a queued intent.
+ * (Promise 6): executed now, queued for co-signers, or denied; `submitBatch` does what `submit` does for many
+ * intents, in order, in one transaction. `executeQueued` runs a queued intent.
  *
  * Whether the agent asks for review is part of what it signs (`Intent.review`, v3): `submit` queues a review
  * request like any intent above the auto tier, and `propose` accepts nothing else. So whoever relays an intent
@@ -31,6 +32,30 @@ abstract contract IntentRouter is EscalationQueue, ReentrancyGuardTransient, IAg
         bytes calldata signature
     ) external nonReentrant returns (bytes32 intentId, Status status) {
         return _accept(intent, signature);
+    }
+
+    /// @inheritdoc IAgentTreasuryEntry
+    function submitBatch(
+        Intent[] calldata intents,
+        bytes[] calldata signatures
+    ) external nonReentrant returns (bytes32[] memory intentIds, Status[] memory statuses) {
+        uint256 count = intents.length;
+        if (signatures.length != count) revert BatchLengthMismatch(count, signatures.length);
+        intentIds = new bytes32[](count);
+        statuses = new Status[](count);
+        for (uint256 i; i < count; ++i) {
+            // Exactly what {submit} does, one intent after the other: each intent is checked against the state the
+            // ones before it left (slot 0, the agent's record, nonces, keys, windows, strikes are read again), so
+            // a rejection anywhere reverts the whole batch and a denial is recorded like any other. What the batch
+            // shares is what needs no re-check: the transaction, the lock (held for the whole batch, so no
+            // recipient can re-enter between two intents), and storage already warm from an earlier intent.
+            uint256 mark = _freeMemoryPointer();
+            (intentIds[i], statuses[i]) = _accept(intents[i], signatures[i]);
+            // Nothing an intent leaves in memory is read again: releasing it keeps memory (whose cost grows with
+            // the square of its size) as small as for one intent, so the gas per payment does not grow with the
+            // batch.
+            _setFreeMemoryPointer(mark);
+        }
     }
 
     /// @inheritdoc IAgentTreasuryEntry
@@ -98,7 +123,7 @@ abstract contract IntentRouter is EscalationQueue, ReentrancyGuardTransient, IAg
         bytes calldata signature
     ) private returns (bytes32 intentId, uint80 tag, bytes32 original) {
         address callee = intent.target;
-        bytes32 dataHash = keccak256(intent.data);
+        bytes32 dataHash = _hashData(intent.data);
         intentId = _authenticate(intent, agent, callee, dataHash, signature);
         bytes32 key = intent.idempotencyKey;
         if (key != bytes32(0)) {
@@ -168,6 +193,21 @@ abstract contract IntentRouter is EscalationQueue, ReentrancyGuardTransient, IAg
         uint48 eta = uint48(block.timestamp) + policy.escalationDelay;
         _record(intentId, tag, word, Status.Queued, eta, policy.gracePeriod);
         emit IntentQueued(intentId, intent.agent, eta, intent);
+    }
+
+    /// @dev Solidity's free memory pointer, for {_setFreeMemoryPointer}.
+    function _freeMemoryPointer() private pure returns (uint256 pointer) {
+        assembly ("memory-safe") {
+            pointer := mload(0x40)
+        }
+    }
+
+    /// @dev Sets the free memory pointer back to `pointer`, a value read earlier by {_freeMemoryPointer}. Only for a
+    /// caller that reads nothing allocated since then (memory below `pointer` is untouched).
+    function _setFreeMemoryPointer(uint256 pointer) private pure {
+        assembly ("memory-safe") {
+            mstore(0x40, pointer)
+        }
     }
 
     /// @dev The outcome event of both execution paths (its own function keeps the callers' stacks shallow).

@@ -45,7 +45,20 @@ abstract contract IntentVerifier is AgentRegistry {
     /// @dev The body of {IAgentTreasuryAdmin-hashIntent}.
     function _hashIntent(Intent calldata intent) internal view returns (bytes32) {
         return
-            _digest(intent, intent.agent, intent.target, keccak256(intent.data), intent.validAfter, intent.validUntil);
+            _digest(intent, intent.agent, intent.target, _hashData(intent.data), intent.validAfter, intent.validUntil);
+    }
+
+    /**
+     * @dev `keccak256(data)` of calldata bytes, hashed in memory past the free memory pointer. Solidity's
+     * `keccak256(data)` first allocates a memory copy, with its bounds checks, and keeps it: this saves about 60 gas
+     * per submission and keeps the memory of a batch from growing with every intent.
+     */
+    function _hashData(bytes calldata data) internal pure returns (bytes32 digest) {
+        assembly ("memory-safe") {
+            let m := mload(0x40)
+            calldatacopy(m, data.offset, data.length)
+            digest := keccak256(m, data.length)
+        }
     }
 
     /// @dev The body of {IAgentTreasuryAdmin-domainSeparator}.

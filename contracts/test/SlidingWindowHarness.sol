@@ -20,6 +20,15 @@ contract SlidingWindowHarness {
         _window.record(amount, block.timestamp);
     }
 
+    /// @dev Several spends in one transaction, so in the same second (as a batch of payments records them).
+    function recordMany(uint256[] calldata amounts) external {
+        for (uint256 i; i < amounts.length; ++i) _window.record(amounts[i], block.timestamp);
+    }
+
+    function header() external view returns (uint256) {
+        return _window.header;
+    }
+
     function spent() external view returns (uint256) {
         return _window.spent(block.timestamp);
     }

@@ -11,31 +11,7 @@
  */
 import { buildModule } from "@nomicfoundation/hardhat-ignition/modules";
 import type { NamedArtifactContractAtFuture, NamedArtifactContractDeploymentFuture } from "@nomicfoundation/ignition-core";
-
-export interface SafeInfraAddresses {
-  singleton: string;
-  proxyFactory: string;
-  fallbackHandler: string;
-  multiSendCallOnly: string;
-  multiSend: string;
-  signMessageLib: string;
-  createCall: string;
-  simulateTxAccessor: string;
-}
-
-export type SafeInfraName = keyof SafeInfraAddresses;
-
-/** Every Safe contract of the record, with its artifact name and its Ignition future id (without the tag). */
-export const SAFE_INFRA: readonly { name: SafeInfraName; artifact: string; futureId: string }[] = [
-  { name: "singleton", artifact: "Safe", futureId: "SafeSingleton" },
-  { name: "proxyFactory", artifact: "SafeProxyFactory", futureId: "SafeProxyFactory" },
-  { name: "fallbackHandler", artifact: "CompatibilityFallbackHandler", futureId: "FallbackHandler" },
-  { name: "multiSendCallOnly", artifact: "MultiSendCallOnly", futureId: "MultiSendCallOnly" },
-  { name: "multiSend", artifact: "MultiSend", futureId: "MultiSend" },
-  { name: "signMessageLib", artifact: "SignMessageLib", futureId: "SignMessageLib" },
-  { name: "createCall", artifact: "CreateCall", futureId: "CreateCall" },
-  { name: "simulateTxAccessor", artifact: "SimulateTxAccessor", futureId: "SimulateTxAccessor" },
-];
+import { SAFE_INFRA, SafeInfraAddresses, SafeInfraName } from "../addresses";
 
 /** Future ids of each contract's deployment. `tag` (a short hash of the init code) makes a changed contract a new step. */
 export function safeInfraFutureIds(tags: Partial<Record<SafeInfraName, string>> = {}): Record<SafeInfraName, string> {

@@ -8,7 +8,8 @@ import os from "os";
 import path from "path";
 import hre from "hardhat";
 import { deployFromPolicy } from "../../deploy/pipeline";
-import { runCli, startNode } from "../../test/e2e/helpers";
+import { cliWallets } from "../../tasks/lib/keys";
+import { runCli, startNode } from "../../testkit/localNode";
 import { Rows } from "./report";
 
 export const EXAMPLE_POLICY = "deploy/examples/dao.json";
@@ -22,7 +23,7 @@ export async function measureFullDeployment(rows: Rows): Promise<void> {
     await hre.network.provider.send("hardhat_reset", []);
     const provider = hre.ethers.provider;
     const first = (await provider.getBlockNumber()) + 1;
-    const result = await deployFromPolicy(hre, EXAMPLE_POLICY, { log: () => undefined, deploymentsDir: dir });
+    const result = await deployFromPolicy(hre, EXAMPLE_POLICY, { keys: cliWallets(hre), log: () => undefined, deploymentsDir: dir });
     const last = await provider.getBlockNumber();
     let gas = 0n;
     let txs = 0;

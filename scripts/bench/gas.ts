@@ -7,7 +7,8 @@
  * recipient already holds the token, the Safe's nonce and the agent's window are already in use.
  *
  * Output: a table with each row's ratio to `Safe 1-of-1 execTransaction ERC-20`, budget verdicts (reported, not
- * enforced), two stability checks (enforced: the run exits non-zero when either differs by more than 2%),
+ * enforced), stability checks (enforced: the run exits non-zero when 1 vs 200 agents or payment #1 vs #1000 differ
+ * by more than 2%, or when the gas per payment of a batch grows by more than 2% from one batch size to the next),
  * reports/gas.json and reports/gas-budgets.json. BENCH_PROFILE=1 adds a per-frame gas profile of the keyless and
  * keyed relayed payments (BENCH_PROFILE=all: of every single-transaction row).
  */
@@ -15,7 +16,7 @@ import fs from "fs";
 import path from "path";
 import { config, ethers } from "hardhat";
 import { ContractTransactionReceipt, ZeroAddress, ZeroHash, id, parseEther } from "ethers";
-import { DAY, ETH, HOUR, agentConfig, transferData } from "../../test/fixtures";
+import { DAY, ETH, HOUR, agentConfig, transferData } from "../../testkit/stack";
 import { execSafeCall } from "../../sdk/safe";
 import { measureFullDeployment, timeDeployTask } from "./deployment";
 import {
@@ -57,6 +58,7 @@ import {
   writeReports,
 } from "./report";
 import { formatProfile, profileTransaction } from "./profile";
+import { batchRow, formatAllowanceComparison, measureBatches } from "./batch";
 
 /** Every auto payment moves this much: 100 USDC (6 decimals). */
 const PAY = usdc("100");
@@ -73,6 +75,7 @@ const BUDGETS: Budget[] = [
   { name: "auto ERC-20 payment (relayed)", max: 100_000n, aim: 85_000n },
   { name: "auto ERC-20 payment with idempotency key", max: 140_000n, aim: 110_000n },
   { name: "module creation", max: 150_000n },
+  { name: batchRow(20), max: 50_000n, aim: 40_000n },
   { name: "escalated path 2-of-3 total", max: 250_000n },
   {
     name: "auto ERC-20 payment, mean of 1,000",
@@ -412,6 +415,8 @@ async function main(): Promise<void> {
   await measureTreasuryLimit(stack, rows, recipient);
   await section("1 agent vs 200 agents");
   await measureAgentCount(stack, rows, recipient);
+  await section("batch payments (submitBatch): 1, 5, 20 and 100 per transaction");
+  const batchChecks = await measureBatches(stack, rows, progress);
   await section(`series of ${SERIES_LENGTH} payments`);
   const series = await measureSeries(stack, rows, mainTreasury.series, recipient);
 
@@ -456,6 +461,8 @@ async function main(): Promise<void> {
       "auto ERC-20 payment #1000",
       STABILITY_LIMIT_PERCENT,
     ),
+    // Gas per payment must not grow with the batch's size (scripts/bench/batch.ts).
+    ...batchChecks,
   ];
 
   console.log("");
@@ -469,6 +476,7 @@ async function main(): Promise<void> {
       `(spread ${((Number(max - min) * 100) / Number(min)).toFixed(3)}%; calldata varies with nonce and signature bytes)`,
   );
   for (const line of formatVerdicts(verdicts, checks)) console.log(line);
+  for (const line of formatAllowanceComparison(rows)) console.log(line);
   const slips = clockSlipCount();
   console.log(
     slips === 0

@@ -6,7 +6,7 @@
 import { time } from "@nomicfoundation/hardhat-network-helpers";
 import { ContractTransactionReceipt, Signer, Wallet, ZeroHash, id } from "ethers";
 import { Intent, hashIntent, packNonce, signCosignerApproval, signIntent } from "../../sdk/eip712";
-import { ETH, HOUR, transferData } from "../../test/fixtures";
+import { ETH, HOUR, transferData } from "../../testkit/stack";
 import type { Stack, Treasury } from "./setup";
 
 /** A measured transaction did not do what the row claims: the number would be misleading, so the run stops. */

@@ -41,6 +41,8 @@ export interface StabilityCheck {
   diffPercent: number;
   limitPercent: number;
   pass: boolean;
+  /** "difference": |b - a| / a (the default); "growth": (b - a) / a, negative when b is smaller. */
+  kind?: "difference" | "growth";
 }
 
 /** A required row is missing: the report would be incomplete. */
@@ -112,6 +114,27 @@ export function checkStability(rows: Rows, label: string, a: string, b: string, 
   };
 }
 
+/**
+ * Passes when row `b` is at most `limitPercent` above row `a` (a smaller `b` always passes): for figures that may
+ * fall but must not grow, such as the gas per payment from one batch size to a larger one.
+ */
+export function checkNoGrowth(rows: Rows, label: string, a: string, b: string, limitPercent: number): StabilityCheck {
+  const gasA = rows.get(a).gas;
+  const gasB = rows.get(b).gas;
+  const growthPercent = (Number(gasB - gasA) * 100) / Number(gasA);
+  return {
+    label,
+    a,
+    b,
+    gasA: gasA.toString(),
+    gasB: gasB.toString(),
+    diffPercent: Math.round(growthPercent * 1000) / 1000,
+    limitPercent,
+    pass: growthPercent <= limitPercent,
+    kind: "growth",
+  };
+}
+
 function verdictText(v: BudgetVerdict): string {
   const aim = v.aim === null ? "" : `; aim ${fmtGas(BigInt(v.aim))} ${v.aimMet ? "met" : "missed"}`;
   return `${v.pass ? "PASS" : "FAIL"} (budget ${fmtGas(BigInt(v.budget))}${aim})`;
@@ -146,7 +169,7 @@ export function formatVerdicts(verdicts: BudgetVerdict[], checks: StabilityCheck
     "Stability (enforced: the run fails above the limit):",
     ...checks.map(
       (c) =>
-        `  ${c.label}: ${fmtGas(BigInt(c.gasA))} vs ${fmtGas(BigInt(c.gasB))}, difference ` +
+        `  ${c.label}: ${fmtGas(BigInt(c.gasA))} vs ${fmtGas(BigInt(c.gasB))}, ${c.kind ?? "difference"} ` +
         `${c.diffPercent.toFixed(3)}%: ${c.pass ? "PASS" : "FAIL"} (limit ${c.limitPercent}%)`,
     ),
   ];

@@ -8,7 +8,7 @@ import { ethers } from "hardhat";
 import { Contract, Signer, Wallet, concat, dataLength, id, parseEther, parseUnits, solidityPacked } from "ethers";
 import type { HardhatEthersSigner } from "@nomicfoundation/hardhat-ethers/signers";
 import type { IAgentTreasuryModule, AgentTreasuryModuleFactory, MockERC20 } from "../../typechain-types";
-import { AgentConfig, AssetLimit, DAY, createSafe, deployModuleInfra, deploySafeInfra } from "../../test/fixtures";
+import { AgentConfig, AssetLimit, DAY, createSafe, deployModuleInfra, deploySafeInfra } from "../../testkit/stack";
 import { execSafeCall } from "../../sdk/safe";
 
 /** A benchmark setup step failed: the numbers would be meaningless, so the run stops. */

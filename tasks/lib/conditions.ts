@@ -26,7 +26,7 @@ async function policySignatures(ctx: ClientContext): Promise<Map<string, string>
   const out = new Map<string, string>();
   if (!ctx.record?.policyFile) return out;
   try {
-    const { loadPolicy } = await import("../../deploy/policy");
+    const { loadPolicy } = await import("../../core/policy");
     const policy = loadPolicy(ctx.record.policyFile);
     for (const agent of policy.agents) for (const c of agent.allowedCalls ?? []) out.set(FunctionFragment.from(c.signature).selector, c.signature);
   } catch {

@@ -8,11 +8,10 @@
  */
 import fs from "fs";
 import path from "path";
-import { vars } from "hardhat/config";
 import type { HardhatRuntimeEnvironment } from "hardhat/types";
 import { Signer, getAddress, isAddress } from "ethers";
-import type { DeploymentRecord } from "../../deploy/deployment";
-import type { KeyRole } from "./keys";
+import type { DeploymentRecord } from "../../core/deployment";
+import type { KeyRole } from "../../core/keys";
 
 /** Flags every client task accepts. */
 export interface ClientTaskArgs {
@@ -46,7 +45,7 @@ export class TaskInputError extends Error {
 }
 
 export async function clientContext(hre: HardhatRuntimeEnvironment, args: ClientTaskArgs): Promise<ClientContext> {
-  const { readLiveDeployment, tryReadLiveDeployment, deploymentsDir } = await import("../../deploy/deployment");
+  const { readLiveDeployment, tryReadLiveDeployment, deploymentsDir } = await import("../../core/deployment");
   const chainId = (await hre.ethers.provider.getNetwork()).chainId;
   let record: DeploymentRecord | undefined;
   let module: string;
@@ -119,16 +118,6 @@ export function journalDirOf(deploymentsDir: string, chainId: bigint | string, m
   return path.join(deploymentsDir, "journals", `${chainId.toString()}-${module.toLowerCase()}`);
 }
 
-function hasConfiguredKey(role: KeyRole): boolean {
-  const name = `${role}_KEY`;
-  if (process.env[name]) return true;
-  try {
-    return vars.has(name);
-  } catch {
-    return false;
-  }
-}
-
 /**
  * The key for `role`: `--keystore`, `<ROLE>_KEY`, or (local chain only) the development account at
  * `expectedAddress`. When no address is given on the local chain and no key is configured, `pick` may name the
@@ -139,7 +128,8 @@ export async function roleSigner(
   role: KeyRole,
   opts: { keystore?: string; expectedAddress?: string; pick?: (candidates: string[]) => Promise<string | undefined> },
 ): Promise<Signer> {
-  const { resolveSigner, hardhatDevWallets, LOCAL_CHAIN_ID } = await import("./keys");
+  const { resolveSigner, hasConfiguredKey } = await import("./keys");
+  const { hardhatDevWallets, LOCAL_CHAIN_ID } = await import("../../core/keys");
   let expectedAddress = opts.expectedAddress;
   if (!expectedAddress && !opts.keystore && !hasConfiguredKey(role) && opts.pick) {
     const chainId = (await hre.ethers.provider.getNetwork()).chainId;

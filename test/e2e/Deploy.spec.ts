@@ -13,25 +13,14 @@ import { IAgentTreasuryModule__factory, MockCallTarget__factory, MockERC20__fact
 import { SAFE_ABI } from "../../sdk/safe";
 import { Intent, hashIntent, signIntent } from "../../sdk/eip712";
 import { readBatch } from "../../deploy/batch";
-import { protocolKitContractNetworks, readDeployment } from "../../deploy/deployment";
-import { executeAsOwners, predictSafeAddress, safeInitializer } from "../../deploy/pipeline";
+import { protocolKitContractNetworks, readDeployment } from "../../core/deployment";
+import { predictSafeAddress, safeInitializer } from "../../deploy/addresses";
+import { executeAsOwners } from "../../deploy/configure";
 import { predictUniswapAddresses } from "../../deploy/uniswap";
 import type { DeployResult } from "../../deploy/pipeline";
-import { hardhatDevWallets } from "../../tasks/lib/keys";
-import {
-  CliResult,
-  LocalNode,
-  PolicyJson,
-  configSnapshot,
-  expectChainMatchesPolicy,
-  readExample,
-  removeTempDirs,
-  runCli,
-  startNode,
-  tempDir,
-  writeJson,
-  txBuilderCalldata,
-} from "./helpers";
+import { hardhatDevWallets } from "../../core/keys";
+import { PolicyJson, configSnapshot, expectChainMatchesPolicy, readExample, removeTempDirs, tempDir, writeJson, txBuilderCalldata } from "./helpers";
+import { CliResult, LocalNode, runCli, startNode } from "../../testkit/localNode";
 
 const EXAMPLE = path.join("deploy", "examples", "dao.json");
 const dev = hardhatDevWallets();

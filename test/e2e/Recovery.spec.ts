@@ -20,11 +20,12 @@ import type { IAgentTreasuryModule } from "../../typechain-types";
 import { SAFE_ABI } from "../../sdk/safe";
 import { Intent, signIntent } from "../../sdk/eip712";
 import { readBatch, transactionCalldata } from "../../deploy/batch";
-import { executeAsOwners } from "../../deploy/pipeline";
+import { executeAsOwners } from "../../deploy/configure";
 import type { DeployResult } from "../../deploy/pipeline";
-import type { EmergencyState } from "../../deploy/owners";
-import { hardhatDevWallets } from "../../tasks/lib/keys";
-import { CliResult, LocalNode, removeTempDirs, runCli, startNode, tempDir } from "./helpers";
+import type { EmergencyState } from "../../deploy/emergency";
+import { hardhatDevWallets } from "../../core/keys";
+import { removeTempDirs, tempDir } from "./helpers";
+import { CliResult, LocalNode, runCli, startNode } from "../../testkit/localNode";
 import { NodeTreasury, deployNodeTreasury } from "./nodeTreasury";
 
 const EXAMPLE = path.join("deploy", "examples", "dao.json");

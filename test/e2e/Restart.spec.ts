@@ -23,7 +23,8 @@ import { IAgentTreasuryModule__factory, MockERC20__factory } from "../../typecha
 import type { Alert } from "../../monitor/alerts";
 import type { Checkpoint } from "../../monitor/checkpoint";
 import { keyFromText } from "../../sdk";
-import { CliProcess, LocalNode, removeTempDirs, restartNode, runCli, startCli, startNode, tempDir, writeJson } from "./helpers";
+import { removeTempDirs, tempDir, writeJson } from "./helpers";
+import { CliProcess, LocalNode, restartNode, runCli, startCli, startNode } from "../../testkit/localNode";
 import { NodeTreasury, deployNodeTreasury } from "./nodeTreasury";
 
 const KEY = "invoice-2024-0042";

@@ -8,12 +8,13 @@
 import fs from "fs";
 import path from "path";
 import { expect } from "chai";
-import { SAFE_INFRA } from "../../deploy/modules/SafeInfra";
+import { SAFE_INFRA } from "../../deploy/addresses";
 import { Interface, parseEther, parseUnits, ZeroAddress, zeroPadValue } from "ethers";
 import { MockERC20__factory } from "../../typechain-types";
 import type { DeployResult } from "../../deploy/pipeline";
 import { CREATEX_ADDRESS } from "../../deploy/create2";
-import { LocalNode, expectChainMatchesPolicy, readExample, removeTempDirs, runCli, startNode, tempDir } from "./helpers";
+import { expectChainMatchesPolicy, readExample, removeTempDirs, tempDir } from "./helpers";
+import { LocalNode, runCli, startNode } from "../../testkit/localNode";
 
 const EXAMPLE = path.join("deploy", "examples", "dao.json");
 const events = new Interface([
@@ -83,11 +84,12 @@ describe("treasury:deploy interrupted mid-way (e2e)", function () {
     const logs = await node.provider.getLogs({ fromBlock: 0, toBlock: "latest" });
     const count = (name: string, address?: string) =>
       logs.filter((l) => l.topics[0] === topic(name) && (address === undefined || l.address.toLowerCase() === address.toLowerCase()));
-    // 8 Safe contracts (SAFE_INFRA) + implementation, factory, lens + 2 local tokens, each created once through CreateX.
+    // 8 Safe contracts (SAFE_INFRA) + the admin half, the implementation, factory, lens + 2 local tokens, each created
+    // once through CreateX.
     const created = count("ContractCreation", CREATEX_ADDRESS).map((l) => l.topics[1]);
     expect(SAFE_INFRA).to.have.length(8);
-    expect(created).to.have.length(13);
-    expect(new Set(created).size).to.equal(13);
+    expect(created).to.have.length(14);
+    expect(new Set(created).size).to.equal(14);
     expect(created).to.include(zeroPadValue(resumed.factory, 32).toLowerCase());
     expect(count("ProxyCreation")).to.have.length(1);
     expect(count("ModuleCreated", resumed.factory)).to.have.length(1);

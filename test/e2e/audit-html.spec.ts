@@ -4,7 +4,7 @@
  * the agent's charts, the rationale texts, escaped markup), that the page loads nothing from anywhere and runs no
  * script, and keeps a screenshot in test-output/.
  *
- * The browser comes from npm (`@sparticuz/chromium`, see test/e2e/browser.ts): `npm ci` is the whole set-up, and
+ * The browser comes from npm (`@sparticuz/chromium`, see testkit/browser.ts): `npm ci` is the whole set-up, and
  * the suite checks that the binary it drives is the package's, not a system Chromium.
  */
 import { expect } from "chai";
@@ -16,7 +16,7 @@ import { loadFixture } from "@nomicfoundation/hardhat-network-helpers";
 import type { Browser, BrowserContext } from "playwright-core";
 import { RATIONALES, auditOwnersFixture, auditScenarioFixture } from "../unit/monitor/scenario";
 import { collectAudit, renderAuditHtml } from "../../audit";
-import { launchChromium } from "./browser";
+import { launchChromium } from "../../testkit/browser";
 
 const OUTPUT = path.resolve(__dirname, "..", "..", "test-output");
 

@@ -1,5 +1,5 @@
 /**
- * The operator console (SPEC section 10, v3) in a real browser: headless Chromium from npm (test/e2e/browser.ts)
+ * The operator console (SPEC section 10, v3) in a real browser: headless Chromium from npm (testkit/browser.ts)
  * with an injected EIP-1193 wallet backed by a `hardhat node`'s unlocked accounts (test/e2e/consoleWallet.ts), the
  * console's server as a child process (`npm run console`'s entry point) against the example DAO deployed from its
  * policy file.
@@ -25,17 +25,18 @@ import { AgentClient } from "../../sdk/client";
 import { hashCosignerApproval, signCosignerApproval } from "../../sdk/eip712";
 import { readBatch, transactionCalldata } from "../../deploy/batch";
 import type { DeployResult } from "../../deploy/pipeline";
-import type { DeploymentRecord } from "../../deploy/deployment";
-import { hardhatDevWallets } from "../../tasks/lib/keys";
+import type { DeploymentRecord } from "../../core/deployment";
+import { hardhatDevWallets } from "../../core/keys";
 import { journalDirOf } from "../../tasks/lib/context";
 import { ensureBuilt } from "../../console/build";
 import { storeDir } from "../../console/store";
 import type { StoredSignature } from "../../console/store";
 import { SECURITY_HEADERS } from "../../console/server";
-import { LocalNode, ROOT, removeTempDirs, runCli, startNode, tempDir } from "./helpers";
+import { removeTempDirs, tempDir } from "./helpers";
+import { LocalNode, ROOT, runCli, startNode } from "../../testkit/localNode";
 import { parseConsoleArgs } from "../../console/main";
 import { ConsoleStartError } from "../../console/errors";
-import { launchChromium } from "./browser";
+import { launchChromium } from "../../testkit/browser";
 import { InjectedWallet, injectWallet } from "./consoleWallet";
 
 const EXAMPLE = path.join("deploy", "examples", "dao.json");

@@ -10,7 +10,8 @@ import { keccak256, parseUnits, toUtf8Bytes } from "ethers";
 import { IAgentTreasuryModule__factory, MockERC20__factory } from "../../typechain-types";
 import type { IAgentTreasuryModule } from "../../typechain-types";
 import { Journal, JournalEntry, keyFromText, statusName } from "../../sdk";
-import { LocalNode, ROOT, startNode, tempDir } from "./helpers";
+import { tempDir } from "./helpers";
+import { LocalNode, ROOT, startNode } from "../../testkit/localNode";
 import { NodeTreasury, deployNodeTreasury } from "./nodeTreasury";
 import type { CrashChildConfig } from "./crash-child";
 

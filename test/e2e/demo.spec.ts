@@ -5,7 +5,7 @@
 import fs from "fs";
 import { expect } from "chai";
 import { spawn } from "child_process";
-import { ROOT } from "./helpers";
+import { ROOT } from "../../testkit/localNode";
 
 describe("npm run demo (e2e)", function () {
   this.timeout(240_000);

@@ -16,9 +16,10 @@ import { Contract, HDNodeWallet, Wallet, encryptKeystoreJson, formatUnits, kecca
 import { IAgentTreasuryModule__factory, MockERC20__factory } from "../../typechain-types";
 import type { IAgentTreasuryModule, MockERC20 } from "../../typechain-types";
 import { SAFE_ABI, execSafeCall } from "../../sdk/safe";
-import { DeploymentRecord, readDeployment } from "../../deploy/deployment";
+import { DeploymentRecord, readDeployment } from "../../core/deployment";
 import type { DeployResult } from "../../deploy/pipeline";
-import { LocalNode, freePort, readExample, runCli, startNode, tempDir } from "./helpers";
+import { readExample, tempDir } from "./helpers";
+import { LocalNode, freePort, runCli, startNode } from "../../testkit/localNode";
 import { ConfigError, ServerArgs, connectRpc, loadConfig, parseArgs, resolveKey } from "../../mcp/config";
 import type { OutcomeOutput } from "../../mcp/tools";
 import { McpSession, ToolCallResult } from "./mcpSession";
@@ -36,7 +37,7 @@ const ATTACKER = "0xbDA5747bFD65F08deb54cb465eB87D40e51B197E";
 const DEV_ROOT = HDNodeWallet.fromPhrase("test test test test test test test test test test test junk", "", "m/44'/60'/0'/0");
 const devKey = (i: number): string => DEV_ROOT.deriveChild(i).privateKey;
 
-const TOOLS = ["intent_status", "treasury_balance", "treasury_call", "treasury_dry_run", "treasury_limits", "treasury_pay", "treasury_propose"];
+const TOOLS = ["intent_status", "treasury_balance", "treasury_call", "treasury_dry_run", "treasury_limits", "treasury_pay", "treasury_pay_many", "treasury_propose"];
 
 function ok(r: ToolCallResult): Record<string, unknown> {
   expect(r.isError, r.text).to.equal(false);
@@ -89,7 +90,7 @@ describe("MCP server over stdio (e2e)", function () {
   });
 
   describe("when the model lists the tools", function () {
-    it("test_listTools_sevenToolsWithTheRulesAndSchemas", async function () {
+    it("test_listTools_eightToolsWithTheRulesAndSchemas", async function () {
       const { tools } = await session.client.listTools();
       expect(tools.map((t) => t.name).sort()).to.deep.equal(TOOLS);
       const pay = tools.find((t) => t.name === "treasury_pay")!;
@@ -105,6 +106,12 @@ describe("MCP server over stdio (e2e)", function () {
       expect(pay.outputSchema?.properties).to.include.keys(["status", "intentId", "humans", "denial", "next"]);
       expect(tools.find((t) => t.name === "treasury_balance")!.annotations?.readOnlyHint).to.equal(true);
       expect(tools.find((t) => t.name === "treasury_dry_run")!.annotations?.readOnlyHint).to.equal(true);
+      // The batch tool takes a list of treasury_pay's payments and is told the same rules.
+      const many = tools.find((t) => t.name === "treasury_pay_many")!;
+      expect(many.description).to.include("up to 5000 USDC per payment and 20000 USDC in any 7d executes at once");
+      expect(many.inputSchema.required).to.deep.equal(["payments"]);
+      const items = (many.inputSchema.properties as { payments: { items: { properties: object } } }).payments.items;
+      expect(items.properties).to.have.keys(["asset", "to", "amount", "reason", "idempotencyKey"]);
       const instructions = session.client.getInstructions();
       expect(instructions).to.include(`agent "payroll" (${payroll.address})`);
     });

@@ -9,7 +9,7 @@ import { Client } from "@modelcontextprotocol/sdk/client/index.js";
 import { StdioClientTransport } from "@modelcontextprotocol/sdk/client/stdio.js";
 import os from "os";
 import path from "path";
-import { ROOT } from "./helpers";
+import { ROOT } from "../../testkit/localNode";
 
 /** A tool result as the MCP client receives it. */
 export interface ToolCallResult {

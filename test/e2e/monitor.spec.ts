@@ -38,8 +38,8 @@ import { IAgentTreasuryModule__factory } from "../../typechain-types/factories/c
 import { MockERC20__factory } from "../../typechain-types/factories/contracts/test/MockERC20__factory";
 import { Intent, signIntent } from "../../sdk/eip712";
 import { SAFE_ABI, execSafeCall } from "../../sdk/safe";
-import { writeDeployment } from "../../deploy/deployment";
-import { hardhatDevWallets } from "../../tasks/lib/keys";
+import { writeDeployment } from "../../core/deployment";
+import { hardhatDevWallets } from "../../core/keys";
 import type { Alert } from "../../monitor/alerts";
 
 const ROOT = path.resolve(__dirname, "..", "..");

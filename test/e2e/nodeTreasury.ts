@@ -19,9 +19,9 @@ import {
   Safe__factory,
 } from "../../typechain-types";
 import { SAFE_ABI, execSafeCall } from "../../sdk/safe";
-import { previousDeployment, writeDeployment } from "../../deploy/deployment";
+import { previousDeployment, writeDeployment } from "../../core/deployment";
 import { readChainIdentity } from "../../sdk/chainIdentity";
-import { hardhatDevWallets } from "../../tasks/lib/keys";
+import { hardhatDevWallets } from "../../core/keys";
 
 export interface NodeTreasury {
   safe: string;

@@ -1,6 +1,6 @@
 /**
  * The bounded invariant campaign run by `npm test`: random operation sequences against the module and its model,
- * every SPEC section 9 promise checked after every step (see ./harness.ts). `npm run fuzz` runs longer campaigns.
+ * every SPEC section 9 promise checked after every step (see testkit/invariants/harness.ts). `npm run fuzz` runs longer campaigns.
  *
  * Environment: INVARIANT_RUNS (default 100), INVARIANT_MAX_OPS (default 25), INVARIANT_SEED (default a fixed seed, so
  * `npm test` gives the same verdict on every machine; `INVARIANT_SEED=random` draws a fresh one) and INVARIANT_PATH to
@@ -8,7 +8,7 @@
  */
 import hre from "hardhat";
 import fc from "fast-check";
-import { campaignProperty, emptyStats, setupWorld } from "./harness";
+import { campaignProperty, emptyStats, setupWorld } from "../../testkit/invariants/harness";
 
 /** The seed `npm test` uses unless INVARIANT_SEED says otherwise. Changing it is a change to the test. */
 const DEFAULT_SEED = 20_261_127;
@@ -56,6 +56,8 @@ describe("Invariant campaign: SPEC section 9 after every step", function () {
     // v3: review requests queued through both entry points, propose refusing a payment, malformed transfers denied.
     // (Stale-era co-signer signatures are drawn too, but reach the module rarely: about 2 per 100 runs.)
     required.push("revert IntentNotForReview", "IntentQueued (review, submit)", "IntentQueued (review, propose)", "IntentDenied (MalformedCall)");
+    // v3 submitBatch: batches that go through with more than one kind of outcome, and batches a rejection reverts.
+    required.push("batch accepted", "batch rejected", "batch with mixed outcomes");
     for (const needed of required) {
       if (stats.runs >= 20 && !stats.outcomes[needed]) throw new Error(`the campaign never reached "${needed}": raise INVARIANT_RUNS or the operation weights`);
     }

@@ -8,7 +8,7 @@ import path from "path";
 import { expect } from "chai";
 import { CLI_ERROR_CODES, errorJson } from "../../tasks/lib/output";
 import { RpcUnavailableError } from "../../sdk";
-import { KeyError } from "../../tasks/lib/keys";
+import { KeyError } from "../../core/keys";
 
 const ROOT = path.join(__dirname, "../..");
 
@@ -31,10 +31,10 @@ function codesInSources(): Map<string, string> {
       }
     }
   };
-  for (const dir of ["sdk", "deploy", "tasks", "monitor", "audit"]) if (fs.existsSync(path.join(ROOT, dir))) walk(path.join(ROOT, dir));
+  for (const dir of ["sdk", "core", "deploy", "tasks", "monitor", "audit"]) if (fs.existsSync(path.join(ROOT, dir))) walk(path.join(ROOT, dir));
   // KeyErrorCode is a union type: its members are codes too.
-  const keys = fs.readFileSync(path.join(ROOT, "tasks/lib/keys.ts"), "utf8").match(/type KeyErrorCode = ([^;]+);/)![1];
-  for (const m of keys.matchAll(/"([A-Z_]+)"/g)) found.set(m[1], "tasks/lib/keys.ts");
+  const keys = fs.readFileSync(path.join(ROOT, "core/keys.ts"), "utf8").match(/type KeyErrorCode = ([^;]+);/)![1];
+  for (const m of keys.matchAll(/"([A-Z_]+)"/g)) found.set(m[1], "core/keys.ts");
   return found;
 }
 

@@ -27,7 +27,7 @@ describe("Code size of the module's two halves", function () {
   it("test_codeSize_hotHalf_hasOnlyTheEntryPointsAndReachesTheRestByFallback", async function () {
     const hot = await artifacts.readArtifact("AgentTreasuryModule");
     const functions = hot.abi.filter((f: { type: string }) => f.type === "function").map((f: { name: string }) => f.name);
-    expect(functions.sort()).to.deep.equal(["admin", "approve", "executeQueued", "propose", "submit"]);
+    expect(functions.sort()).to.deep.equal(["admin", "approve", "executeQueued", "propose", "submit", "submitBatch"]);
     expect(hot.abi.some((f: { type: string }) => f.type === "fallback")).to.equal(true);
   });
 

@@ -87,6 +87,16 @@ const EXCEPTIONS: Record<string, Exception> = {
       await expect(m.submit(intent, await sign(fx.agent, fx, intent))).to.emit(m, "IntentExecuted");
     },
   },
+  submitBatch: {
+    who: "any relayer of agent-signed intents, as submit for each; an empty signature only from the agent itself",
+    check: async (fx, m) => {
+      const intent = await buildIntent(fx, { value: parseEther("0.1") });
+      await expect(m.submitBatch([intent], ["0x"]))
+        .to.be.revertedWithCustomError(m, "IntentSenderNotAgent")
+        .withArgs(fx.attacker.address, fx.agent.address);
+      await expect(m.submitBatch([intent], [await sign(fx.agent, fx, intent)])).to.emit(m, "IntentExecuted");
+    },
+  },
   propose: {
     who: "any relayer of an intent the agent signed for review; an empty signature only from the agent itself",
     check: async (fx, m) => {

@@ -11,12 +11,14 @@ import { ethers } from "hardhat";
 import hre from "hardhat";
 import { AbiCoder, Wallet, ZeroAddress, dataSlice, encryptKeystoreJson, getBytes, id, parseEther, parseUnits, toUtf8Bytes } from "ethers";
 import { loadFixture } from "@nomicfoundation/hardhat-network-helpers";
-import { UnitError, formatAmount, formatDuration, parseAmount, parseDuration, parseTimestamp } from "../../deploy/units";
-import { Policy, PolicyError, loadPolicy, parsePolicy, policySalt, resolvePolicy } from "../../deploy/policy";
+import { UnitError, formatAmount, formatDuration, parseAmount, parseDuration, parseTimestamp } from "../../core/units";
+import { Policy, PolicyError, loadPolicy, parsePolicy } from "../../core/policy";
+import { policySalt, resolvePolicy } from "../../core/policyResolve";
 import { BatchError, buildBatch, encodeMultiSend, readBatch, transactionCalldata, writeBatch } from "../../deploy/batch";
 import { IAgentTreasuryModule__factory } from "../../typechain-types";
-import { PlanError, checkPolicyMatchesTarget } from "../../deploy/plan";
-import { KeyError, hardhatDevWallets, isHardhatDevKey, resolveWallet } from "../../tasks/lib/keys";
+import { PlanError, checkPolicyMatchesTarget } from "../../core/policyDiff";
+import { KeyError, hardhatDevWallets, isHardhatDevKey } from "../../core/keys";
+import { resolveWallet } from "../../tasks/lib/keys";
 import type { HardhatRuntimeEnvironment } from "hardhat/types";
 
 const EXAMPLE = path.join(__dirname, "../../deploy/examples/dao.json");
@@ -322,7 +324,9 @@ describe("Policy files", function () {
 
     it("test_resolvePolicy_localTokensWithoutAddresses_errorNamesSection", async function () {
       const issues = await policyIssuesAsync(() => resolvePolicy(loadPolicy(EXAMPLE), ethers.provider));
-      expect(issues.map((i) => i.path)).to.deep.equal(["localTokens.USDC", "localTokens.WETH"]);
+      // v3: the local Uniswap's addresses come from the deploy pipeline too (deploy/uniswap.ts localContractAddresses).
+      expect(issues.map((i) => i.path)).to.deep.equal(["localTokens.USDC", "localTokens.WETH", "localUniswap"]);
+      expect(issues[2].message).to.match(/addresses of the local Uniswap contracts are unknown here: resolve the policy through the deploy pipeline/);
     });
   });
 

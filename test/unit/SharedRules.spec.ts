@@ -1,18 +1,18 @@
 /**
  * One answer per question, whichever surface asks it (issue 14, item 2):
  * - "how many base units is this amount?": the client library and the MCP server (`sdk/chain.parseAmount`) and the
- *   policy files (`deploy/units.parseAmount`) read amounts with the same reader (`sdk/units.readAmount`), bounded
+ *   policy files (`core/units.parseAmount`) read amounts with the same reader (`sdk/units.readAmount`), bounded
  *   by what the chain can carry;
- * - "does this change loosen the fence?": the plan of a policy file (`deploy/plan.configChanges`) and the
- *   watchtower's configuration alerts (`monitor/rules.configChanges`) use the same rules (`deploy/loosening.ts`).
+ * - "does this change loosen the fence?": the plan of a policy file (`core/policyDiff.configChanges`) and the
+ *   watchtower's configuration alerts (`monitor/rules.configChanges`) use the same rules (`core/loosening.ts`).
  * Each is a table: one row per case, every surface checked against the row.
  */
 import { expect } from "chai";
 import { ZeroAddress } from "ethers";
 import { InvalidRequestError, UINT128_MAX, UINT256_MAX, parseAmount as sdkParseAmount, readAmount } from "../../sdk";
-import { UnitError, parseAmount as policyParseAmount } from "../../deploy/units";
-import { AgentConfigLike, agentConfigChanges, assetLimitChange, treasuryLimitLoosens } from "../../deploy/loosening";
-import { configChanges as planConfigChanges } from "../../deploy/plan";
+import { UnitError, parseAmount as policyParseAmount } from "../../core/units";
+import { AgentConfigLike, agentConfigChanges, assetLimitChange, treasuryLimitLoosens } from "../../core/loosening";
+import { configChanges as planConfigChanges } from "../../core/policyDiff";
 import { configChanges as monitorConfigChanges, limitChanges as monitorLimitChanges } from "../../monitor/rules";
 
 const ONE_DECIMAL = { address: ZeroAddress, symbol: "ONE", decimals: 1 };

@@ -344,6 +344,56 @@ describe("SlidingWindow (through the module)", function () {
     });
   });
 
+  describe("when spends fall in the same second (a batch)", function () {
+    it("test_submitBatch_spendsOfOneSecond_shareOneEntryExactly", async function () {
+      const fx = await loadFixture(treasuryFixture);
+      const unit = parseUnits("100", 6);
+      await setUsdcLimit(fx, unit, 20n * unit);
+      const t0 = (await nextMidnight()) + 100n;
+      expect(await payAt(fx, t0, unit)).to.equal(Status.Executed);
+      // Twelve payments in one transaction at t0 + 60: one entry of 1,200, not a full ring that merges.
+      const start = await fx.module.getNonce(fx.agent.address, 0);
+      const intents = await Promise.all(
+        [...Array(12).keys()].map((i) =>
+          tokenPayment(fx, fx.usdcAddress, fx.alice.address, unit, { nonce: start + BigInt(i), validUntil: t0 + BigInt(HOUR) }),
+        ),
+      );
+      const signatures = await Promise.all(intents.map((intent) => sign(fx.agent, fx, intent)));
+      await time.setNextBlockTimestamp(t0 + 60n);
+      await (await fx.module.connect(fx.relayer).submitBatch(intents, signatures)).wait();
+      expect(await entries(fx)).to.deep.equal([
+        [t0 + W, unit],
+        [t0 + 60n + W, 12n * unit],
+      ]);
+      expect(await fx.module.availableAllowance(fx.agent.address, fx.usdcAddress)).to.equal(7n * unit);
+      // Exact: the first payment frees at t0 + W, the twelve together at t0 + 60 + W.
+      await at(t0 + W);
+      expect(await fx.module.availableAllowance(fx.agent.address, fx.usdcAddress)).to.equal(8n * unit);
+      await at(t0 + 60n + W);
+      expect(await fx.module.availableAllowance(fx.agent.address, fx.usdcAddress)).to.equal(20n * unit);
+    });
+
+    it("test_record_sameLowBitsAnotherSecond_isANewEntryNotAnAddition", async function () {
+      // The header keeps the low 24 bits of the newest entry's time; 2^24 seconds later they match again, and the
+      // entry's full time tells the two apart.
+      const harness = await ethers.deployContract("SlidingWindowHarness");
+      const span = 1n << 24n;
+      await (await harness.setLength(Number(4n * span))).wait();
+      const t0 = BigInt(await time.latest()) + 10n;
+      await time.setNextBlockTimestamp(t0);
+      await (await harness.recordMany([5n, 7n])).wait();
+      expect((await harness.header()) >> 232n).to.equal(t0 & (span - 1n));
+      await time.setNextBlockTimestamp(t0 + span);
+      await (await harness.recordMany([11n])).wait();
+      const timeOf = (e: bigint) => (e >> 128n) & ((1n << 48n) - 1n);
+      const amountOf = (e: bigint) => e & ((1n << 128n) - 1n);
+      const [e0, e1] = [await harness.entry(0), await harness.entry(1)];
+      expect([timeOf(e0), amountOf(e0)]).to.deep.equal([t0, 12n]);
+      expect([timeOf(e1), amountOf(e1)]).to.deep.equal([t0 + span, 11n]);
+      expect(await harness.spent()).to.equal(23n);
+    });
+  });
+
   describe("when limits change", function () {
     it("test_setAssetLimit_changedCaps_keepSpendHistory", async function () {
       const fx = await loadFixture(treasuryFixture);

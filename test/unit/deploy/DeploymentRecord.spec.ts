@@ -1,5 +1,5 @@
 /**
- * Deployment records bound to their chain instance (deploy/deployment.ts): a record of another instance of this
+ * Deployment records bound to their chain instance (core/deployment.ts): a record of another instance of this
  * chain id (a restarted node) or whose contracts are not here is refused with DEPLOYMENT_STALE, naming the record,
  * both chains and the remedy; `treasury:deploy` sets it aside under its stale name before writing a new one.
  */
@@ -17,7 +17,7 @@ import {
   readLiveDeployment,
   tryReadLiveDeployment,
   writeDeployment,
-} from "../../../deploy/deployment";
+} from "../../../core/deployment";
 import { ChainIdentity, readChainIdentity } from "../../../sdk/chainIdentity";
 import { Treasury, treasuryFixture } from "../../fixtures";
 

@@ -10,10 +10,12 @@ import path from "path";
 import { expect } from "chai";
 import hre, { ethers } from "hardhat";
 import { Contract, FunctionFragment, ZeroHash, getAddress, parseUnits, zeroPadValue } from "ethers";
-import { PolicyError, loadPolicy, parsePolicy } from "../../../deploy/policy";
-import { compileConditions } from "../../../deploy/conditions";
+import { PolicyError, loadPolicy, parsePolicy } from "../../../core/policy";
+import { compileConditions } from "../../../core/conditions";
 import { deployFromPolicy } from "../../../deploy/pipeline";
 import { planPolicy } from "../../../deploy/plan";
+import { hardhatChain } from "../../../deploy/hardhatChain";
+import { cliWallets } from "../../../tasks/lib/keys";
 import { EXACT_INPUT_SINGLE, predictUniswapAddresses } from "../../../deploy/uniswap";
 import { OP, argumentWords, checkConditions, signatureProblem } from "../../../sdk/conditions";
 import type { AgentTreasuryLens } from "../../../typechain-types";
@@ -30,7 +32,7 @@ function issuesOf(p: Json): { path: string; message: string }[] {
     parsePolicy(p);
   } catch (error) {
     expect(error).to.be.instanceOf(PolicyError);
-    return (error as PolicyError).issues.map((i) => ({ path: i.path, message: i.message }));
+    return (error as PolicyError).issues.map((i: { path: string; message: string }) => ({ path: i.path, message: i.message }));
   }
   throw new Error("expected a PolicyError");
 }
@@ -170,7 +172,7 @@ describe("Policy files: call conditions, the local Uniswap and the Safe's allowa
     it("deploys the example with Uniswap, the swap's conditions and the router's allowance, and keeps them through plan/apply round trips [test_planApply_conditions_roundTrip]", async function () {
       this.timeout(600_000);
       const quiet = () => undefined;
-      const deployed = await deployFromPolicy(hre, EXAMPLE, { deploymentsDir: work, log: quiet });
+      const deployed = await deployFromPolicy(hre, EXAMPLE, { keys: cliWallets(hre), deploymentsDir: work, log: quiet });
       const record = JSON.parse(fs.readFileSync(deployed.deploymentFile, "utf8")) as { tokens: Record<string, string>; agents: Record<string, string> };
       const router = predictUniswapAddresses().SwapRouter02;
       expect(await ethers.provider.getCode(router)).to.not.equal("0x");
@@ -191,27 +193,27 @@ describe("Policy files: call conditions, the local Uniswap and the Safe's allowa
       const usdc = new Contract(record.tokens.USDC, ["function allowance(address,address) view returns (uint256)"], ethers.provider);
       expect(await usdc.allowance(deployed.safe, router)).to.equal(parseUnits("60000", 6));
       const target = { safe: deployed.safe, module: deployed.module, lens: deployed.lens, tokens: record.tokens };
-      expect(await planPolicy(hre, loadPolicy(EXAMPLE), target)).to.deep.equal([]);
+      expect(await planPolicy(hardhatChain(hre), loadPolicy(EXAMPLE), target)).to.deep.equal([]);
 
       // The owners drop the recipient condition: one change, shown as loosening, with what it was.
       const loose = example();
       loose.agents[1].allowedCalls[1].conditions = loose.agents[1].allowedCalls[1].conditions.filter((c: Json) => c.arg !== "recipient");
       const looseFile = path.join(work, "loose.json");
       fs.writeFileSync(looseFile, JSON.stringify(loose, null, 2));
-      const items = await planPolicy(hre, loadPolicy(looseFile), target);
+      const items = await planPolicy(hardhatChain(hre), loadPolicy(looseFile), target);
       expect(items.map((i) => [i.kind, i.loosens])).to.deep.equal([["setCallConditions", true]]);
       expect(items[0].description).to.match(/^trading: exactInputSingle on SwapRouter02 \(0x[0-9a-fA-F]{40}\): only when tokenIn is USDC .*; amountIn charged as USDC .* \(was: .*recipient is the Safe.*\)$/);
-      const applied = await deployFromPolicy(hre, looseFile, { deploymentsDir: work, log: quiet });
+      const applied = await deployFromPolicy(hre, looseFile, { keys: cliWallets(hre), deploymentsDir: work, log: quiet });
       expect(applied.changed).to.deep.equal([`configured: ${items[0].description}`]);
       expect(await read()).to.deep.equal([full[0], full[1], full[3]]);
-      expect(await planPolicy(hre, loadPolicy(looseFile), target)).to.deep.equal([]);
+      expect(await planPolicy(hardhatChain(hre), loadPolicy(looseFile), target)).to.deep.equal([]);
 
       // And back: pinning the recipient again only narrows the call.
-      const back = await planPolicy(hre, loadPolicy(EXAMPLE), target);
+      const back = await planPolicy(hardhatChain(hre), loadPolicy(EXAMPLE), target);
       expect(back.map((i) => [i.kind, i.loosens])).to.deep.equal([["setCallConditions", false]]);
-      await deployFromPolicy(hre, EXAMPLE, { deploymentsDir: work, log: quiet });
+      await deployFromPolicy(hre, EXAMPLE, { keys: cliWallets(hre), deploymentsDir: work, log: quiet });
       expect(await read()).to.deep.equal(full);
-      expect(await planPolicy(hre, loadPolicy(EXAMPLE), target)).to.deep.equal([]);
+      expect(await planPolicy(hardhatChain(hre), loadPolicy(EXAMPLE), target)).to.deep.equal([]);
     });
   });
 });

@@ -11,7 +11,7 @@ import { parseEther, parseUnits } from "ethers";
 import { z } from "zod";
 import { AgentClient, InvalidRequestError, Journal } from "../../../sdk";
 import { OutcomeOutput, ToolArgumentError, TreasuryTools, toolError } from "../../../mcp/tools";
-import type { PolicyAgent } from "../../../deploy/policy";
+import type { PolicyAgent } from "../../../core/policy";
 import { DAY, RecipientMode, agentConfig, treasuryFixture } from "../../fixtures";
 
 async function toolsFixture() {

@@ -13,7 +13,7 @@ import { ethers } from "hardhat";
 import { loadFixture } from "@nomicfoundation/hardhat-network-helpers";
 import { ZeroAddress, parseEther, parseUnits } from "ethers";
 import { AuditReport, capSeries, collectAudit, renderAuditHtml } from "../../../audit";
-import { writeDeployment } from "../../../deploy/deployment";
+import { writeDeployment } from "../../../core/deployment";
 import { RATIONALES, auditOwnersFixture, auditScenarioFixture } from "./scenario";
 import { fixtureDeploymentRecord } from "../../fixtures";
 import { runTaskCapturing } from "../../inProcessTask";

@@ -10,7 +10,7 @@ import type { JournalEntry } from "../../../sdk/journal";
 import type { ChainEvent, ModuleEventBody } from "../../../monitor/events";
 import type { BlockBatch } from "../../../monitor/follower";
 import { RuleConfigError, RuleEngine } from "../../../monitor/rules";
-import { parseMonitorConfig } from "../../../monitor/rules-schema";
+import { parseMonitorConfig } from "../../../core/monitorSchema";
 import { cloneState } from "../../../monitor/stats";
 import type { Alert } from "../../../monitor/alerts";
 

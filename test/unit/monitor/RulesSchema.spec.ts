@@ -2,8 +2,8 @@ import { expect } from "chai";
 import fs from "fs";
 import os from "os";
 import path from "path";
-import { MonitorConfigError, loadMonitorConfig, parseMonitorConfig } from "../../../monitor/rules-schema";
-import { PolicyError, parsePolicy } from "../../../deploy/policy";
+import { MonitorConfigError, loadMonitorConfig, parseMonitorConfig } from "../../../core/monitorSchema";
+import { PolicyError, parsePolicy } from "../../../core/policy";
 
 function issuesOf(input: unknown): { path: string; message: string }[] {
   try {

@@ -74,6 +74,7 @@ const CASES: [string, unknown[], Klass, string, RegExp][] = [
   ["ModuleInvalidTarget", [A], ModuleConfigError, "MODULE_CONFIG", /ModuleInvalidTarget\(0x0+a1\)/i],
   ["ReentrancyGuardReentrantCall", [], ExecutionFailedError, "EXECUTION_FAILED", /re-enter/],
   ["SafeCastOverflowedUintDowncast", [128, 1n << 130n], InvalidRequestError, "INVALID_REQUEST", /128-bit/],
+  ["BatchLengthMismatch", [2, 1], InvalidRequestError, "INVALID_REQUEST", /2 intents but 1 signatures: give one signature per intent/],
 ];
 
 describe("errors", function () {

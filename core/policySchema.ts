@@ -2,15 +2,24 @@
  * The policy file's schema (zod). It checks everything that can be checked without a chain: shapes, unknown
  * fields, address checksums, amount and duration syntax, thresholds, duplicates, consistent limits. What needs the
  * chain (token decimals, contracts behind addresses, the chain's clock) is checked by `resolvePolicy` in
- * deploy/policy.ts. Both report errors that name the field path and the bad value.
+ * core/policy.ts. Both report errors that name the field path and the bad value.
  */
 import { z } from "zod";
 import { getAddress, isHexString } from "ethers";
 import { UnitError, amountSyntax, isAmountSyntax, parseDuration, parseTimestamp } from "./units";
-import { monitorSchema } from "../monitor/rules-schema";
-import { signatureProblem } from "../sdk/conditions";
-import { ConditionSpec, Reference, compileConditions } from "./conditions";
-import { FEE_TICK_SPACING, UNISWAP_CONTRACTS } from "./uniswap";
+import { monitorSchema } from "./monitorSchema";
+import type { ConditionSpec } from "./conditions";
+import {
+  SchemaChecks,
+  allowanceSchema,
+  checkAllowances,
+  checkCallConditions,
+  checkLocalPools,
+  conditionSchema,
+  localContractNames,
+  localUniswapSchema,
+  signatureSchema,
+} from "./policySchemaCalls";
 
 export const RECIPIENT_MODES = ["any", "allowlist", "escalate-unknown"] as const;
 export type RecipientModeName = (typeof RECIPIENT_MODES)[number];
@@ -73,12 +82,6 @@ const symbol = z
   .string()
   .regex(/^[A-Za-z][A-Za-z0-9._-]{0,15}$/, "must be a token symbol: a letter then up to 15 letters, digits, . _ -");
 
-/** A canonical function signature, optionally with parameter names (which conditions use to name arguments). */
-const signature = z.string().superRefine((value, ctx) => {
-  const problem = signatureProblem(value);
-  if (problem) ctx.addIssue({ code: z.ZodIssueCode.custom, message: problem });
-});
-
 const count = (max: number) =>
   z
     .number({ invalid_type_error: "must be a whole number" })
@@ -96,42 +99,12 @@ const limitSchema = z
   })
   .strict();
 
-/** v3: a condition on one argument of an allowed call, in words (deploy/conditions.ts). */
-const conditionSchema = z
-  .object({
-    arg: z.string({ required_error: "required: the argument's name in the signature" }).min(1, "must name an argument"),
-    is: z.union([z.string(), z.number(), z.boolean()]).optional(),
-    atMost: z.union([z.string(), z.number()]).optional(),
-    atLeast: z.union([z.string(), z.number()]).optional(),
-    chargeAs: z.string().optional(),
-  })
-  .strict();
-
 const allowedCallSchema = z
   .object({
     target: z.string({ required_error: "required: a contract address, a token symbol or a local contract name" }),
-    signature,
+    signature: signatureSchema,
+    /** v3: conditions on the call's arguments, in words (core/conditions.ts). */
     conditions: z.array(conditionSchema).optional(),
-  })
-  .strict();
-
-/** v3, local chain only: a Uniswap v3 pool the pipeline creates, with full-range liquidity (deploy/uniswap.ts). */
-const localPoolSchema = z
-  .object({
-    tokens: z.tuple([symbol, symbol], { invalid_type_error: 'must be two token symbols, e.g. ["USDC", "WETH"]' }),
-    fee: z.number().int("must be a whole number"),
-    liquidity: z.record(symbol, amount),
-  })
-  .strict();
-
-const localUniswapSchema = z.object({ pools: z.array(localPoolSchema).min(1, "at least one pool") }).strict();
-
-/** v3: a bounded allowance from the Safe to a spender (an owners' transaction, never an agent's). */
-const allowanceSchema = z
-  .object({
-    token: z.string({ required_error: "required: a token symbol or address" }),
-    spender: z.string({ required_error: "required: a contract address or a local contract name" }),
-    amount,
   })
   .strict();
 
@@ -219,9 +192,9 @@ const policyObject = z
     localEth: amount.optional(),
     treasuryLimits: z.array(treasuryLimitSchema).optional(),
     /** v3, local chain only: Uniswap v3 from the npm artifacts; its contracts are named like tokens. */
-    localUniswap: localUniswapSchema.optional(),
+    localUniswap: localUniswapSchema(symbol, amount).optional(),
     /** v3: allowances the Safe gives (owners' transactions), e.g. a DEX router's bounded allowance. */
-    allowances: z.array(allowanceSchema).optional(),
+    allowances: z.array(allowanceSchema(amount)).optional(),
     agents: z.array(agentSchema),
     monitor: monitorSchema.optional(),
   })
@@ -272,8 +245,51 @@ function big(value: string | number): bigint | undefined {
   return isAmountSyntax(value) ? amountSyntax(value) : undefined;
 }
 
+/** Checks an asset reference ("ETH", a known symbol or an address); returns a normalised key. */
+type AssetRef = (value: string, path: (string | number)[], allowEth: boolean) => string | undefined;
+
 /** Rules that span fields: thresholds, duplicates, references to tokens, limit consistency. */
 function crossCheck(policy: PolicyShape, ctx: z.RefinementCtx) {
+  checkMembers(policy, ctx);
+  const symbols = tokenSymbols(policy, ctx);
+  const checks: SchemaChecks = {
+    issue: (path, message) => issue(ctx, path, message),
+    duplicates: (values, path, what, field) => duplicates(ctx, values, path, what, field),
+    addressProblem,
+    symbols,
+    big,
+  };
+  // v3: the local Uniswap's contracts are named like tokens, but are not assets.
+  const contracts = localContractNames(policy, checks);
+  const assetRef = assetRefs(symbols, contracts, ctx);
+  (policy.treasuryLimits ?? []).forEach((limit, i) => {
+    assetRef(limit.asset, ["treasuryLimits", i, "asset"], true);
+    positive(ctx, limit.window, ["treasuryLimits", i, "window"], "window");
+    if (big(limit.perWindow) === 0n) {
+      issue(ctx, ["treasuryLimits", i, "perWindow"], "perWindow must be above 0 (remove the entry to have no treasury limit)");
+    }
+  });
+  duplicates(
+    ctx,
+    (policy.treasuryLimits ?? []).map((l) => normaliseAsset(l.asset)),
+    ["treasuryLimits"],
+    "treasury limit for this asset",
+    "asset",
+  );
+  duplicates(ctx, policy.agents.map((a) => a.name), ["agents"], "agent name", "name");
+  duplicates(ctx, policy.agents.map((a) => a.address), ["agents"], "agent address", "address");
+  policy.agents.forEach((agent, a) => {
+    checkAgent(policy, agent, a, ctx, assetRef);
+    (agent.allowedCalls ?? []).forEach((call, c) =>
+      checkCallConditions({ signature: call.signature, conditions: call.conditions as ConditionSpec[] | undefined }, ["agents", a, "allowedCalls", c], checks, contracts),
+    );
+  });
+  checkAllowances(policy, checks, contracts, assetRef, normaliseAsset);
+  checkLocalPools(policy, checks);
+}
+
+/** Thresholds and duplicates of the co-signers, guardians and a new Safe's owners; the target and the salt. */
+function checkMembers(policy: PolicyShape, ctx: z.RefinementCtx) {
   const { cosigners } = policy;
   if (cosigners.threshold > cosigners.members.length) {
     issue(ctx, ["cosigners", "threshold"], `threshold ${cosigners.threshold} is above the ${cosigners.members.length} members`);
@@ -292,7 +308,10 @@ function crossCheck(policy: PolicyShape, ctx: z.RefinementCtx) {
   if (/^0x/i.test(policy.salt) && !(isHexString(policy.salt, 32))) {
     issue(ctx, ["salt"], "a hex salt must be exactly 32 bytes (0x + 64 hex digits); any other text is hashed");
   }
+}
 
+/** The token symbols the file lists, upper case -> as written (checked for clashes). */
+function tokenSymbols(policy: PolicyShape, ctx: z.RefinementCtx): Map<string, string> {
   const symbols = new Map<string, string>();
   for (const s of Object.keys(policy.tokens ?? {})) symbols.set(s.toUpperCase(), s);
   for (const s of Object.keys(policy.localTokens ?? {})) {
@@ -300,17 +319,15 @@ function crossCheck(policy: PolicyShape, ctx: z.RefinementCtx) {
     symbols.set(s.toUpperCase(), s);
   }
   if (symbols.has("ETH")) issue(ctx, ["tokens"], `"ETH" is reserved for the native asset; do not list it as a token`);
-  // v3: the local Uniswap contracts are named like tokens, but are not assets.
-  const contracts = new Map<string, string>();
-  if (policy.localUniswap) {
-    for (const name of UNISWAP_CONTRACTS) {
-      if (symbols.has(name.toUpperCase())) issue(ctx, ["localUniswap"], `${name} names a local Uniswap contract: use another token symbol`);
-      contracts.set(name.toUpperCase(), name);
-    }
-  }
+  return symbols;
+}
 
-  /** Checks an asset reference ("ETH", a known symbol or an address); returns a normalised key. */
-  const assetRef = (value: string, path: (string | number)[], allowEth: boolean): string | undefined => {
+/**
+ * An {@link AssetRef} over the file's token symbols that reports unknown ones; a local contract name (v3) is a call
+ * target or spender, never an asset.
+ */
+function assetRefs(symbols: ReadonlyMap<string, string>, contracts: ReadonlyMap<string, string>, ctx: z.RefinementCtx): AssetRef {
+  return (value, path, allowEth) => {
     if (value.toUpperCase() === "ETH") {
       if (!allowEth) issue(ctx, path, `"ETH" is not a contract: name a contract address or token symbol`);
       return "ETH";
@@ -334,108 +351,48 @@ function crossCheck(policy: PolicyShape, ctx: z.RefinementCtx) {
     }
     return known.toUpperCase();
   };
-  /** What a name in a condition means, without the chain (addresses come later, from deploy/policy.ts). */
-  const reference = (ref: string): Reference | undefined => {
-    if (ref.toUpperCase() === "ETH") return { kind: "eth" };
-    if (/^0x[0-9a-fA-F]{40}$/.test(ref)) return addressProblem(ref) ? undefined : { kind: "address", address: getAddress(ref) };
-    const token = symbols.get(ref.toUpperCase());
-    if (token) return { kind: "token", symbol: token };
-    const contract = contracts.get(ref.toUpperCase());
-    return contract ? { kind: "contract", name: contract } : undefined;
-  };
+}
 
-  const positive = (value: string | number | undefined, path: (string | number)[], what: string) => {
-    const seconds = safeDuration(value);
-    if (seconds === 0) issue(ctx, path, `${what} must be longer than 0 seconds`);
-  };
+function positive(ctx: z.RefinementCtx, value: string | number | undefined, path: (string | number)[], what: string) {
+  const seconds = safeDuration(value);
+  if (seconds === 0) issue(ctx, path, `${what} must be longer than 0 seconds`);
+}
 
-  (policy.treasuryLimits ?? []).forEach((limit, i) => {
-    assetRef(limit.asset, ["treasuryLimits", i, "asset"], true);
-    positive(limit.window, ["treasuryLimits", i, "window"], "window");
-    if (big(limit.perWindow) === 0n) {
-      issue(ctx, ["treasuryLimits", i, "perWindow"], "perWindow must be above 0 (remove the entry to have no treasury limit)");
+function checkAgent(policy: PolicyShape, agent: PolicyShape["agents"][number], a: number, ctx: z.RefinementCtx, assetRef: AssetRef) {
+  const at = (...rest: (string | number)[]) => ["agents", a, ...rest];
+  positive(ctx, agent.gracePeriod, at("gracePeriod"), "gracePeriod");
+  if ((agent.maxIntentsPerWindow ?? 0) > 0 && !safeDuration(agent.rateWindow)) {
+    issue(ctx, at("rateWindow"), "required (and above 0) when maxIntentsPerWindow is set");
+  }
+  if ((agent.maxStrikes ?? 0) > 0 && !safeDuration(agent.strikeWindow)) {
+    issue(ctx, at("strikeWindow"), "required (and above 0) when maxStrikes is set");
+  }
+  if (typeof policy.safe === "string" && lower(policy.safe) === lower(agent.address)) {
+    issue(ctx, at("address"), "the Safe itself cannot be an agent");
+  }
+  duplicates(ctx, agent.recipients ?? [], at("recipients"), "recipient");
+  const assets: string[] = [];
+  (agent.limits ?? []).forEach((limit, l) => {
+    assets.push(assetRef(limit.asset, at("limits", l, "asset"), true) ?? `?${l}`);
+    positive(ctx, limit.window, at("limits", l, "window"), "window");
+    const [tx, win, esc] = [big(limit.autoPerTx), big(limit.autoPerWindow), big(limit.escalatedPerTx)];
+    if (tx !== undefined && win !== undefined && tx > win) {
+      issue(ctx, at("limits", l, "autoPerTx"), `autoPerTx ${limit.autoPerTx} is above autoPerWindow ${limit.autoPerWindow}`);
+    }
+    if (tx !== undefined && esc !== undefined && tx > esc) {
+      issue(ctx, at("limits", l, "autoPerTx"), `autoPerTx ${limit.autoPerTx} is above escalatedPerTx ${limit.escalatedPerTx}`);
+    }
+    if (tx === 0n && win === 0n && esc === 0n) {
+      issue(ctx, at("limits", l), "all-zero limits mean no limit: remove the entry instead");
     }
   });
-  duplicates(
-    ctx,
-    (policy.treasuryLimits ?? []).map((l) => normaliseAsset(l.asset)),
-    ["treasuryLimits"],
-    "treasury limit for this asset",
-    "asset",
-  );
-
-  duplicates(ctx, policy.agents.map((a) => a.name), ["agents"], "agent name", "name");
-  duplicates(ctx, policy.agents.map((a) => a.address), ["agents"], "agent address", "address");
-  policy.agents.forEach((agent, a) => {
-    const at = (...rest: (string | number)[]) => ["agents", a, ...rest];
-    positive(agent.gracePeriod, at("gracePeriod"), "gracePeriod");
-    if ((agent.maxIntentsPerWindow ?? 0) > 0 && !safeDuration(agent.rateWindow)) {
-      issue(ctx, at("rateWindow"), "required (and above 0) when maxIntentsPerWindow is set");
-    }
-    if ((agent.maxStrikes ?? 0) > 0 && !safeDuration(agent.strikeWindow)) {
-      issue(ctx, at("strikeWindow"), "required (and above 0) when maxStrikes is set");
-    }
-    if (typeof policy.safe === "string" && lower(policy.safe) === lower(agent.address)) {
-      issue(ctx, at("address"), "the Safe itself cannot be an agent");
-    }
-    duplicates(ctx, agent.recipients ?? [], at("recipients"), "recipient");
-    const assets: string[] = [];
-    (agent.limits ?? []).forEach((limit, l) => {
-      assets.push(assetRef(limit.asset, at("limits", l, "asset"), true) ?? `?${l}`);
-      positive(limit.window, at("limits", l, "window"), "window");
-      const [tx, win, esc] = [big(limit.autoPerTx), big(limit.autoPerWindow), big(limit.escalatedPerTx)];
-      if (tx !== undefined && win !== undefined && tx > win) {
-        issue(ctx, at("limits", l, "autoPerTx"), `autoPerTx ${limit.autoPerTx} is above autoPerWindow ${limit.autoPerWindow}`);
-      }
-      if (tx !== undefined && esc !== undefined && tx > esc) {
-        issue(ctx, at("limits", l, "autoPerTx"), `autoPerTx ${limit.autoPerTx} is above escalatedPerTx ${limit.escalatedPerTx}`);
-      }
-      if (tx === 0n && win === 0n && esc === 0n) {
-        issue(ctx, at("limits", l), "all-zero limits mean no limit: remove the entry instead");
-      }
-    });
-    duplicates(ctx, assets, at("limits"), "limit for this asset", "asset");
-    const calls: string[] = [];
-    (agent.allowedCalls ?? []).forEach((call, c) => {
-      const target = assetRef(call.target, at("allowedCalls", c, "target"), false);
-      calls.push(`${target}:${call.signature.replace(/\s+/g, "")}`);
-      const { issues } = compileConditions(call.signature, (call.conditions ?? []) as ConditionSpec[], { lookup: reference });
-      for (const problem of issues) issue(ctx, at("allowedCalls", c, "conditions", ...problem.path), problem.message);
-    });
-    duplicates(ctx, calls, at("allowedCalls"), "allowed call");
+  duplicates(ctx, assets, at("limits"), "limit for this asset", "asset");
+  const calls: string[] = [];
+  (agent.allowedCalls ?? []).forEach((call, c) => {
+    const target = assetRef(call.target, at("allowedCalls", c, "target"), false);
+    calls.push(`${target}:${call.signature.replace(/\s+/g, "")}`);
   });
-
-  (policy.allowances ?? []).forEach((allowance, i) => {
-    if (allowance.token.toUpperCase() === "ETH") issue(ctx, ["allowances", i, "token"], `ETH has no allowance: name a token`);
-    else if (contracts.has(allowance.token.toUpperCase())) issue(ctx, ["allowances", i, "token"], `${allowance.token} is a contract, not a token`);
-    else assetRef(allowance.token, ["allowances", i, "token"], false);
-    if (symbols.has(allowance.spender.toUpperCase())) {
-      issue(ctx, ["allowances", i, "spender"], `${allowance.spender} is a token: the spender is the contract that may pull the tokens (a router)`);
-    } else assetRef(allowance.spender, ["allowances", i, "spender"], false);
-  });
-  duplicates(
-    ctx,
-    (policy.allowances ?? []).map((a) => `${normaliseAsset(a.token)}:${normaliseAsset(a.spender)}`),
-    ["allowances"],
-    "allowance for this token and spender",
-    "spender",
-  );
-
-  (policy.localUniswap?.pools ?? []).forEach((pool, i) => {
-    const at = (...rest: (string | number)[]) => ["localUniswap", "pools", i, ...rest];
-    const local = Object.keys(policy.localTokens ?? {}).map((s) => s.toUpperCase());
-    pool.tokens.forEach((t, k) => {
-      if (!local.includes(t.toUpperCase())) issue(ctx, at("tokens", k), `"${t}" is not under localTokens: a local pool's liquidity is minted, so both tokens must be local mocks`);
-    });
-    if (pool.tokens[0].toUpperCase() === pool.tokens[1].toUpperCase()) issue(ctx, at("tokens"), "a pool needs two different tokens");
-    if (FEE_TICK_SPACING[pool.fee] === undefined) issue(ctx, at("fee"), `${pool.fee} is not a Uniswap v3 fee tier: use 500, 3000 or 10000 (hundredths of a basis point)`);
-    const named = Object.keys(pool.liquidity).map((s) => s.toUpperCase()).sort();
-    const wanted = pool.tokens.map((s) => s.toUpperCase()).sort();
-    if (named.join() !== wanted.join()) {
-      issue(ctx, at("liquidity"), `must give an amount for each of the pool's tokens (${pool.tokens.join(", ")}), and nothing else; their ratio is the price`);
-    }
-    for (const [s, v] of Object.entries(pool.liquidity)) if (big(v) === 0n) issue(ctx, at("liquidity", s), "must be above 0");
-  });
+  duplicates(ctx, calls, at("allowedCalls"), "allowed call");
 }
 
 function normaliseAsset(asset: string): string {

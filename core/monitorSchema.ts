@@ -15,7 +15,7 @@
  */
 import fs from "fs";
 import { z } from "zod";
-import { parseDuration } from "../deploy/units";
+import { parseDuration } from "./units";
 
 export const RULE_ACTIONS = ["alert", "freeze", "pause"] as const;
 export type RuleAction = (typeof RULE_ACTIONS)[number];

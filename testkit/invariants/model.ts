@@ -3,8 +3,9 @@
  * the exact outcome: the custom error and its arguments, or the events, balance moves and state changes.
  *
  * It follows SPEC sections 4 to 8 and reproduces the implementation's documented approximations exactly:
- * - the spending window is a ring of 8 entries; when full, the two oldest merge into one carrying the later
- *   timestamp (SlidingWindow.sol); an entry counts while `time + length > now` and is evicted on the next write;
+ * - the spending window is a ring of 8 entries; spends of the same second share one entry; when full, the two
+ *   oldest merge into one carrying the later timestamp (SlidingWindow.sol); an entry counts while
+ *   `time + length > now` and is evicted on the next write;
  * - rate and strike counters are two buckets of width ceil(window / 2) (AgentRegistry._roll);
  * - co-signer approvals are void once the member list changes (EscalationQueue: an era per list).
  *
@@ -149,6 +150,12 @@ export function windowSpent(w: WindowM | undefined, now: bigint): bigint {
 export function windowRecord(w: WindowM, amount: bigint, now: bigint): void {
   if (amount === 0n) return;
   while (w.entries.length > 0 && w.entries[0].t + w.len <= now) w.entries.shift();
+  // Spends of the same second share one entry (a batch): exact, they count over the same interval.
+  const newest = w.entries[w.entries.length - 1];
+  if (newest && newest.t === now) {
+    newest.amt += amount;
+    return;
+  }
   if (w.entries.length === WINDOW_CAPACITY) {
     // Merge the two oldest toward the later timestamp: over-counts, never under-counts.
     w.entries[1] = { t: w.entries[1].t, amt: w.entries[1].amt + w.entries[0].amt };

@@ -1,6 +1,6 @@
 /**
  * The one answer to "does this change loosen the fence?" (more can move, sooner, or with fewer checks), shared by
- * the plan of a policy file (`deploy/plan.ts`) and the watchtower's configuration alerts (`monitor/rules.ts`).
+ * the plan of a policy file (`core/policyDiff.ts`) and the watchtower's configuration alerts (`monitor/rules.ts`).
  * Pure functions over the module's values; callers word the descriptions.
  *
  * The rules, field by field (a change that is neither looser nor tighter by these rules counts as tightening):

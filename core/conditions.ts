@@ -15,8 +15,8 @@
  * 2^53, or a string of digits), or `"<amount> <SYMBOL>"` in a token's units (`"5000 USDC"`).
  *
  * `compileConditions` turns that list into the module's `Condition { word, op, value }`, with every problem as an
- * issue naming the field; the schema (deploy/schema.ts) runs it without a chain to check the words, the resolver
- * (deploy/policy.ts) with the chain's addresses and decimals to get the values.
+ * issue naming the field; the schema (core/policySchema.ts) runs it without a chain to check the words, the resolver
+ * (core/policyResolve.ts) with the chain's addresses and decimals to get the values.
  */
 import { FunctionFragment, getAddress, isHexString, toBeHex, zeroPadBytes, zeroPadValue } from "ethers";
 import {

@@ -1,6 +1,6 @@
 /**
  * The model-based invariant campaign: random sequences of operations (submits that are valid, over the cap,
- * forged, replayed, expired or conflicting; approvals, executions, cancels, time jumps, pauses, freezes,
+ * forged, replayed, expired or conflicting; batches of them for any mix of agents (`submitBatch`); approvals, executions, cancels, time jumps, pauses, freezes,
  * configuration changes and key rotations, over three agents, three assets and three co-signers) run against the
  * real Safe + module on the in-process Hardhat chain and against the TypeScript model (./model.ts).
  *
@@ -47,6 +47,7 @@ export type Op =
       oldKey: boolean;
     }
   | { k: "call"; who: number; variant: number; value: number }
+  | { k: "batch"; items: BatchItem[]; self: boolean }
   | { k: "replay"; pick: number }
   | { k: "approve"; c: number; pick: number }
   | { k: "execute"; pick: number; mask: number; mode: number; wait: boolean }
@@ -64,6 +65,22 @@ export type Op =
   | { k: "remove"; who: number }
   | { k: "readd"; who: number }
   | { k: "intrude"; fn: number; by: number };
+
+/**
+ * One intent of a `submitBatch`: like a payment, with the signature variants a batch can carry (0 the agent's, 2 the
+ * attacker's, 5 empty from whoever sends the batch). Its nonce is the agent's next one after the earlier intents of
+ * the batch on the same lane (`nonce` 1 or 2 puts it off by one).
+ */
+export interface BatchItem {
+  who: number;
+  asset: number;
+  to: number;
+  amt: number;
+  key: number;
+  sig: number;
+  nonce: number;
+  review: boolean;
+}
 
 const WARPS = [1, 30, 599, 600, 601, 899, 900, 1799, 1800, 3599, 3600, 3601, 7199, 7200, 86_399, 86_400, 86_401, 172_800];
 
@@ -96,6 +113,26 @@ export function opArbitrary(): fc.Arbitrary<Op> {
       }),
     },
     { weight: 2, arbitrary: fc.record({ k: fc.constant("call" as const), who, variant: fc.integer({ min: 0, max: 6 }), value: fc.integer({ min: 0, max: 2 }) }) },
+    {
+      weight: 4,
+      arbitrary: fc.record({
+        k: fc.constant("batch" as const),
+        items: fc.array(
+          fc.record({
+            who: fc.oneof({ weight: 3, arbitrary: fc.constant(0) }, { weight: 2, arbitrary: fc.integer({ min: 1, max: 2 }) }),
+            asset,
+            to: fc.integer({ min: 0, max: 2 }),
+            amt: fc.integer({ min: 0, max: 6 }),
+            key: fc.oneof({ weight: 3, arbitrary: fc.constant(0) }, { weight: 2, arbitrary: fc.constant(1) }, { weight: 1, arbitrary: fc.integer({ min: 2, max: 3 }) }),
+            sig: fc.oneof({ weight: 20, arbitrary: fc.constant(0) }, { weight: 1, arbitrary: fc.constantFrom(2, 5) }),
+            nonce: fc.oneof({ weight: 20, arbitrary: fc.constant(0) }, { weight: 1, arbitrary: fc.integer({ min: 1, max: 2 }) }),
+            review: fc.oneof({ weight: 6, arbitrary: fc.constant(false) }, { weight: 1, arbitrary: fc.constant(true) }),
+          }),
+          { minLength: 1, maxLength: 4 },
+        ),
+        self: fc.oneof({ weight: 4, arbitrary: fc.constant(false) }, { weight: 1, arbitrary: fc.constant(true) }),
+      }),
+    },
     { weight: 2, arbitrary: fc.record({ k: fc.constant("replay" as const), pick }) },
     { weight: 3, arbitrary: fc.record({ k: fc.constant("approve" as const), c: fc.integer({ min: 0, max: 3 }), pick }) },
     { weight: 4, arbitrary: fc.record({ k: fc.constant("execute" as const), pick, mask: fc.integer({ min: 0, max: 15 }), mode: fc.oneof({ weight: 5, arbitrary: fc.constant(0) }, { weight: 1, arbitrary: fc.integer({ min: 1, max: 4 }) }), wait: fc.boolean() }) },
@@ -147,6 +184,16 @@ export interface CampaignStats {
 
 export function emptyStats(): CampaignStats {
   return { runs: 0, ops: 0, byKind: {}, outcomes: {}, ms: 0 };
+}
+
+/** What a submission sends: the agent key, the payload, its idempotency key, and the choices of the operation. */
+interface Built {
+  key: string;
+  target: string;
+  value: bigint;
+  data: string;
+  idempotencyKey: string;
+  op: Extract<Op, { k: "pay" }>;
 }
 
 interface HistoryEntry {
@@ -212,7 +259,7 @@ function configTuple(c: M.ConfigM) {
  */
 export async function setupWorld(hre: HardhatRuntimeEnvironment): Promise<World> {
   const { ethers, network } = hre;
-  const { treasuryFixture } = await import("../fixtures");
+  const { treasuryFixture } = await import("../stack");
   const fx = await treasuryFixture();
   const all = await ethers.getSigners();
   const signers = new Map<string, HardhatEthersSigner>();
@@ -487,6 +534,8 @@ class Run {
         return this.pay(op);
       case "call":
         return this.call(op);
+      case "batch":
+        return this.batch(op);
       case "replay":
         return this.replay(op.pick);
       case "approve":
@@ -581,25 +630,83 @@ class Run {
   private async pay(op: Extract<Op, { k: "pay" }>): Promise<void> {
     const ident = this.identity(op.who);
     const key = op.oldKey && this.retired.has(ident.id) ? this.retired.get(ident.id)! : ident.currentKey;
-    const asset = this.w.assets[op.asset];
-    const to = this.w.recipients[op.to];
-    const amount = this.amountFor(ident, op.asset, op.amt);
-    let target = op.asset === 0 ? to : asset;
-    let value = op.asset === 0 ? amount : 0n;
-    let data = op.asset === 0 ? "0x" : ERC20.encodeFunctionData("transfer", [to, amount]);
+    await this.submitBuilt({ key, ...this.paymentPayload(ident, op), op });
+  }
+
+  /**
+   * What a payment of `choice` sends: ETH or a token `transfer`, and its idempotency key (`choice.key`: 0 none, 1 a new
+   * one, 2 a key already bound, with its original payload (a retry), 3 a bound key with this payload (a conflict,
+   * unless the payloads happen to agree)).
+   */
+  private paymentPayload(ident: M.IdentityM, choice: { asset: number; to: number; amt: number; key: number }): Omit<Built, "key" | "op"> {
+    const asset = this.w.assets[choice.asset];
+    const to = this.w.recipients[choice.to];
+    const amount = this.amountFor(ident, choice.asset, choice.amt);
+    let target = choice.asset === 0 ? to : asset;
+    let value = choice.asset === 0 ? amount : 0n;
+    let data = choice.asset === 0 ? "0x" : ERC20.encodeFunctionData("transfer", [to, amount]);
     let idempotencyKey = ZeroHash;
     const keys = [...ident.keys.keys()];
-    if (op.key === 1 || ((op.key === 2 || op.key === 3) && keys.length === 0)) {
+    if (choice.key === 1 || ((choice.key === 2 || choice.key === 3) && keys.length === 0)) {
       idempotencyKey = id(`key ${this.step} ${this.counter++}`);
-    } else if (op.key === 2) {
+    } else if (choice.key === 2) {
       // Same key, same payload as its original: an idempotent retry.
       idempotencyKey = keys[this.counter++ % keys.length];
       const original = this.intents.get(ident.keys.get(idempotencyKey)!)!;
       ({ target, value, data } = original);
-    } else if (op.key === 3) {
+    } else if (choice.key === 3) {
       idempotencyKey = keys[this.counter++ % keys.length];
     }
-    await this.submitBuilt({ key, target, value, data, idempotencyKey, op });
+    return { target, value, data, idempotencyKey };
+  }
+
+  /**
+   * `submitBatch` of 1 to 4 intents of any agents, relayed (or sent by the agent itself with empty signatures when
+   * every intent is its own). The model runs `submit` for each intent in order from the state the earlier ones
+   * left; the first rejection is the whole batch's revert and the model goes back to the state before the batch.
+   * The chain must answer with exactly that revert, or with the concatenation of every intent's events; each
+   * intent's events are then checked like a single submission's (Promises 1, 2, 4, 6).
+   */
+  private async batch(op: Extract<Op, { k: "batch" }>): Promise<void> {
+    const t = await this.tick();
+    const keys = op.items.map((item) => this.identity(item.who).currentKey);
+    const self = op.self && keys.every((k) => M.lower(k) === M.lower(keys[0]));
+    const sender = self ? keys[0] : this.w.relayer;
+    // Each intent is built from the model's state after the intents before it (its nonce, the keys they bound),
+    // as an agent pre-signing a batch would, and the model runs `submit` on it at once.
+    const before = M.cloneState(this.s);
+    const entries: HistoryEntry[] = [];
+    const perIntent: { events: M.Ev[]; before: ReturnType<Run["preconditions"]> }[] = [];
+    let rejection: M.Outcome | undefined;
+    for (const item of op.items) {
+      const ident = this.identity(item.who);
+      const sig = self && item.sig === 0 ? 1 : item.sig;
+      const pay: Extract<Op, { k: "pay" }> = { k: "pay", who: item.who, asset: item.asset, to: item.to, amt: item.amt, key: item.key, sig, timing: 0, nonce: item.nonce, lane: 0, route: item.review ? 1 : 0, oldKey: false };
+      const entry = await this.buildEntry({ key: ident.currentKey, ...this.paymentPayload(ident, item), op: pay }, t);
+      entry.sender = sender;
+      entries.push(entry);
+      if (rejection) continue;
+      const pre = this.preconditions(entry.intent.agent);
+      const outcome = M.submit(this.s, { intent: entry.intent, intentId: entry.intentId, signatureValid: entry.signatureValid, emptySignature: entry.emptySignature, sender, entry: "submit" }, t);
+      if ("revert" in outcome) rejection = outcome;
+      else perIntent.push({ events: outcome.events, before: pre });
+    }
+    this.history.push(...entries);
+    // A rejection reverts the whole batch: the model goes back to the state before it.
+    if (rejection) Object.assign(this.s, before);
+    const expected: M.Outcome = rejection ?? { events: perIntent.flatMap((p) => p.events) };
+    const data = this.w.module.interface.encodeFunctionData("submitBatch", [entries.map((e) => e.intent), entries.map((e) => e.signature)]);
+    const sent = await this.send(sender, data);
+    const events = this.expectOutcome(sent, expected, `submitBatch of ${entries.length}${self ? " by the agent" : ""}`);
+    this.outcome(sent.ok ? "batch accepted" : "batch rejected");
+    if (!sent.ok) return;
+    const kinds = new Set(perIntent.flatMap((p) => p.events.map((e) => e[0])));
+    if (kinds.has("IntentExecuted") && kinds.size > 1) this.outcome("batch with mixed outcomes");
+    let next = 0;
+    for (const [i, { events: predicted, before: pre }] of perIntent.entries()) {
+      this.checkAccepted(entries[i], events.slice(next, next + predicted.length), t, pre, "submitBatch");
+      next += predicted.length;
+    }
   }
 
   private async call(op: Extract<Op, { k: "call" }>): Promise<void> {
@@ -621,9 +728,16 @@ class Run {
     await this.submitBuilt({ key: ident.currentKey, target: v.target, value: op.variant === 0 ? value : 0n, data: v.data, idempotencyKey: ZeroHash, op: pay });
   }
 
-  private async submitBuilt(b: { key: string; target: string; value: bigint; data: string; idempotencyKey: string; op: Extract<Op, { k: "pay" }> }) {
-    const { op } = b;
+  private async submitBuilt(b: Built) {
     const t = await this.tick();
+    const entry = await this.buildEntry(b, t);
+    this.history.push(entry);
+    await this.submitEntry(entry, t);
+  }
+
+  /** Builds and signs the intent of `b` at time `t`, at the lane's nonce in the model now (`op.nonce` puts it off). */
+  private async buildEntry(b: Built, t: bigint): Promise<HistoryEntry> {
+    const { op } = b;
     const lane = BigInt(op.lane);
     const current = M.nonceOf(this.s, b.key, lane) & M.MASK64;
     const seq = op.nonce === 0 ? current : op.nonce === 1 ? current + 1n : current > 0n ? current - 1n : current + 2n;
@@ -675,9 +789,7 @@ class Run {
         valid = false;
       }
     }
-    const entry: HistoryEntry = { intent, intentId, signature, sender, emptySignature: empty, signatureValid: valid, entry: op.route >= 2 ? "propose" : "submit" };
-    this.history.push(entry);
-    await this.submitEntry(entry, t);
+    return { intent, intentId, signature, sender, emptySignature: empty, signatureValid: valid, entry: op.route >= 2 ? "propose" : "submit" };
   }
 
   private async replay(pick: number): Promise<void> {
@@ -696,24 +808,27 @@ class Run {
     const fn = entry.entry;
     const sent = await this.send(entry.sender, this.w.module.interface.encodeFunctionData(fn, [entry.intent, entry.signature]));
     const events = this.expectOutcome(sent, expected, `${fn} ${entry.intentId.slice(0, 10)}`);
+    if (sent.ok) this.checkAccepted(entry, events, t, before, fn);
+  }
+
+  /** The checks of an accepted submission (alone or in a batch) with its own events, independently of the model. */
+  private checkAccepted(entry: HistoryEntry, events: M.Ev[], t: bigint, before: ReturnType<Run["preconditions"]>, fn: string): void {
     // Promise 7: a foreign or forged signature never gets past authentication.
-    if (!entry.signatureValid && !entry.emptySignature && sent.ok) {
+    if (!entry.signatureValid && !entry.emptySignature) {
       throw new InvariantViolation("P7_FOREIGN_SIGNATURE", `a forged or foreign signature was accepted for ${entry.intentId}`);
     }
-    if (sent.ok) {
-      // Promise 6: exactly one outcome per accepted submission.
-      const outcomes = events.filter((e) => ["IntentExecuted", "IntentQueued", "IntentDenied", "IdempotentReplay"].includes(String(e[0])));
-      if (outcomes.length !== 1) throw new InvariantViolation("P6_ONE_OUTCOME", `submission ended with ${fmt(outcomes)}`);
-      for (const e of events) {
-        // v3, independently of the model: a review request never runs in the auto tier, whoever relayed it.
-        if (e[0] === "IntentExecuted" && entry.intent.review) {
-          throw new InvariantViolation("REVIEW_EXECUTED", `review request ${entry.intentId} executed at submission via ${fn}`);
-        }
-        if (e[0] === "IntentQueued" && entry.intent.review) this.outcome(`IntentQueued (review, ${fn})`);
-        if (e[0] === "IntentDenied" && Number(e[3]) === M.Deny.MalformedCall) this.outcome("IntentDenied (MalformedCall)");
+    // Promise 6: exactly one outcome per accepted submission.
+    const outcomes = events.filter((e) => ["IntentExecuted", "IntentQueued", "IntentDenied", "IdempotentReplay"].includes(String(e[0])));
+    if (outcomes.length !== 1) throw new InvariantViolation("P6_ONE_OUTCOME", `submission ended with ${fmt(outcomes)}`);
+    for (const e of events) {
+      // v3, independently of the model: a review request never runs in the auto tier, whoever relayed it.
+      if (e[0] === "IntentExecuted" && entry.intent.review) {
+        throw new InvariantViolation("REVIEW_EXECUTED", `review request ${entry.intentId} executed at submission via ${fn}`);
       }
-      this.observe(events, t, before);
+      if (e[0] === "IntentQueued" && entry.intent.review) this.outcome(`IntentQueued (review, ${fn})`);
+      if (e[0] === "IntentDenied" && Number(e[3]) === M.Deny.MalformedCall) this.outcome("IntentDenied (MalformedCall)");
     }
+    this.observe(events, t, before);
   }
 
   private preconditions(agent: string) {

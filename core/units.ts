@@ -1,6 +1,6 @@
 /**
  * Human units in policy files: token amounts ("2.5", "1_000_000") and durations ("24h", "7d", "1h30m").
- * Pure functions, no chain access: the decimals of a token come from the caller (deploy/policy.ts reads them
+ * Pure functions, no chain access: the decimals of a token come from the caller (core/policy.ts reads them
  * on-chain with `decimals()`).
  */
 import { InvalidRequestError } from "../sdk/errors";

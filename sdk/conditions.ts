@@ -3,7 +3,8 @@
  * 32-byte argument word each named argument of a function occupies (`argumentWords`), a condition in words
  * (`describeCondition`: "recipient is the Safe", "amountIn charged as USDC"), and whether a call's calldata meets a
  * list of conditions (`checkConditions`, a model of `CallConditions._meetsCallConditions`). Pure functions, no chain
- * access: the CLI, the MCP server, the console and the policy files (deploy/conditions.ts) share them.
+ * access: the CLI, the MCP server, the console and the policy files (core/conditions.ts) share them; reading a
+ * call's conditions from the chain and saying them in words is ./callReport.ts.
  */
 import { FunctionFragment, ParamType, ZeroAddress, dataLength, dataSlice, getAddress } from "ethers";
 import { formatUnitsPlain as formatAmount } from "./units";

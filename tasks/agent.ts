@@ -14,7 +14,8 @@ import type { ConfigurableTaskDefinition, HardhatRuntimeEnvironment } from "hard
 import { printFields, runTask } from "./lib/output";
 import { COMMON_FLAGS, ClientContext, ClientTaskArgs, TaskInputError, resolveTarget } from "./lib/context";
 import { describeQueueReasons } from "../sdk/route";
-import { CallConditionsReport, callConditionsReport, reportLines } from "./lib/conditions";
+import { CallConditionsReport, callConditionsReportFor } from "./lib/conditions";
+import { reportLines } from "../sdk/callReport";
 import type { AgentClient, IntentPreview, IntentResult, RecoveryReport } from "../sdk";
 
 interface AgentArgs extends ClientTaskArgs {
@@ -265,7 +266,7 @@ agentFlags(
         const request = callRequest(args, ctx);
         const result = args.dryRun ? await client.dryRun("call", request) : await client.call(request);
         // v3: the call's argument conditions in words, met or not.
-        const callConditions = await callConditionsReport(hre, ctx, client, request);
+        const callConditions = await callConditionsReportFor(hre, ctx, client, request);
         if (!callConditions) return result;
         // The report says what the preview's raw checks say, in words: print it once.
         const out: (IntentResult | IntentPreview) & AgentExtras = { ...result, callConditions };

@@ -27,6 +27,8 @@ describe("npm run demo (e2e)", function () {
       // The deployment says what it does and shows its progress, step by step.
       /deploying the Safe 1\.5\.0 contracts, the module/,
       /\] deployed \w+ \(step 1\)/,
+      // v3: the local Uniswap v3 the trading agent swaps on, from the npm packages' artifacts.
+      /\] deploying SwapRouter02 \(Uniswap, local\)/,
       /\] configuring: \d+ Safe call\(s\)/,
       /pay 1200 USDC to Carol .* -> Executed/,
       /pay 3400 USDC to Dave .* -> Executed/,
@@ -37,6 +39,16 @@ describe("npm run demo (e2e)", function () {
       /co-signers review .*: Pay 40000 USDC to 0x/,
       /execute right away -> refused \[INTENT_NOT_READY\]/,
       /co-signer 3 executes .* -> Executed/,
+      // v3: the trading agent swaps on the local Uniswap under the policy's conditions, said in words.
+      /bounded allowance of 60000 USDC from the Safe/,
+      /call: exactInputSingle\(tokenIn USDC, tokenOut WETH, fee 3000, recipient the Safe, amountIn 5000000000/,
+      /met +recipient is the Safe/,
+      /charged: 5000 USDC to the agent's limits/,
+      /swap 5000 USDC for WETH, recipient the Safe -> Executed/,
+      /Safe: -5000 USDC, \+2\.4\d* WETH/,
+      /without co-signers: 50000 -> 45000/,
+      /FAILS +recipient is the Safe \(the call has the attacker/,
+      /swap 5000 USDC for WETH, recipient the attacker -> Denied, reason TargetNotAllowed/,
       /\(a\) transfer of everything, .* -> Denied, reason AboveHardCap/,
       /\(b\) approve\(attacker, unlimited\) on USDC -> Denied, reason ApprovalNotAllowed/,
       /burst 1\/10: .* -> Denied, reason RecipientNotAllowed, AGENT FROZEN by strikes/,
@@ -54,7 +66,8 @@ describe("npm run demo (e2e)", function () {
     }
     // The attacker's balance line is zero after every act.
     for (const m of stdout.matchAll(/Attacker\s+(\S+) USDC/g)) expect(m[1]).to.equal("0");
-    // Dave ends with 3400 + 40000 USDC: the retry paid once, the escalated invoice once.
+    // Dave ends with 3400 + 40000 USDC: the retry paid once, the escalated invoice once; the Safe also swapped 5000.
+    expect(stdout).to.match(/Safe \(treasury\)\s+950400 USDC/);
     expect(stdout).to.match(/Dave \(payee\)\s+43400 USDC/);
     // Dependencies' compiler warnings stay off the screen, and the demo cleans up its temporary directory.
     expect(`${stdout}${stderr}`).to.not.contain("Transient storage as defined by EIP-1153");

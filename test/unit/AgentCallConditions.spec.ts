@@ -1,0 +1,143 @@
+/**
+ * agent:call with a call that has argument conditions (SPEC section 11, v3; tasks/lib/conditions.ts and
+ * sdk/callReport.ts): the call decoded in words and each condition met or not, in `--json` (`callConditions`) and on
+ * the terminal, with argument names from `--function` or, for bare `--data`, from the deployment's policy file. The
+ * task runs in-process against the fixture's treasury (agent "payroll") with a router double that has
+ * SwapRouter02's `exactInputSingle` and the swap's four conditions.
+ */
+import { expect } from "chai";
+import fs from "fs";
+import os from "os";
+import path from "path";
+import { ethers } from "hardhat";
+import { loadFixture } from "@nomicfoundation/hardhat-network-helpers";
+import { Interface, parseUnits, zeroPadValue } from "ethers";
+import { writeDeployment } from "../../core/deployment";
+import { EXACT_INPUT_SINGLE } from "../../core/localUniswap";
+import { fixtureDeploymentRecord, treasuryFixture } from "../fixtures";
+import { runTaskCapturing } from "../inProcessTask";
+import type { MaliciousRouter, MockERC20 } from "../../typechain-types";
+import { execSafeCall } from "../../sdk/safe";
+
+type Json = Record<string, unknown>;
+const USDC = (n: string) => parseUnits(n, 6);
+const EXAMPLE = path.join(__dirname, "../../deploy/examples/dao.json");
+const ROUTER = new Interface([`function ${EXACT_INPUT_SINGLE}`]);
+const SWAP = ROUTER.getFunction("exactInputSingle")!.selector;
+/** `enum Op` of IAgentTreasuryTypes. */
+const Op = { EqualTo: 0n, EqualToAvatar: 1n, ChargeAs: 4n } as const;
+
+async function routerFixture() {
+  const fx = await treasuryFixture();
+  const weth = (await ethers.deployContract("MockERC20", ["Wrapped Ether", "WETH", 6])) as unknown as MockERC20;
+  const wethAddress = await weth.getAddress();
+  const router = (await ethers.deployContract("MaliciousRouter", [0n])) as unknown as MaliciousRouter;
+  const routerAddress = await router.getAddress();
+  await (await weth.mint(routerAddress, USDC("1000000"))).wait();
+  const word = (v: string) => zeroPadValue(v, 32);
+  const m = fx.module.interface;
+  await fx.asOwners(
+    m.encodeFunctionData("setCallConditions", [
+      fx.agent.address,
+      routerAddress,
+      SWAP,
+      [
+        { word: 0n, op: Op.EqualTo, value: word(fx.usdcAddress) },
+        { word: 1n, op: Op.EqualTo, value: word(wethAddress) },
+        { word: 3n, op: Op.EqualToAvatar, value: word("0x") },
+        { word: 4n, op: Op.ChargeAs, value: word(fx.usdcAddress) },
+      ],
+    ]),
+  );
+  await fx.asOwners(m.encodeFunctionData("setAllowedCall", [fx.agent.address, routerAddress, SWAP, true]));
+  // The router's bounded allowance is the owners' transaction, never the agent's.
+  const approve = fx.usdc.interface.encodeFunctionData("approve", [routerAddress, USDC("20000")]);
+  await execSafeCall(fx.safe, fx.ownerSigners, fx.deployer, fx.usdcAddress, approve);
+  return { ...fx, weth, wethAddress, routerAddress };
+}
+
+type Fx = Awaited<ReturnType<typeof routerFixture>>;
+
+function swapArgs(fx: Fx, recipient: string, amountIn: bigint): unknown[] {
+  return [[fx.usdcAddress, fx.wethAddress, 3000, recipient, amountIn.toString(), "0", "0"]];
+}
+
+describe("agent:call with argument conditions", function () {
+  const saved = process.env.DEPLOYMENTS_DIR;
+  after(function () {
+    if (saved === undefined) delete process.env.DEPLOYMENTS_DIR;
+    else process.env.DEPLOYMENTS_DIR = saved;
+  });
+
+  async function taskFixture(): Promise<Fx> {
+    const fx = await loadFixture(routerFixture);
+    process.env.DEPLOYMENTS_DIR = fs.mkdtempSync(path.join(os.tmpdir(), "atg-call-conditions-"));
+    // The example policy names exactInputSingle's parameters: the task takes argument names from it for --data.
+    writeDeployment({ ...(await fixtureDeploymentRecord(fx)), tokens: { USDC: fx.usdcAddress, WETH: fx.wethAddress }, policyFile: EXAMPLE });
+    return fx;
+  }
+
+  async function runJson(args: Json): Promise<Json> {
+    const { stdout, exitCode } = await runTaskCapturing("agent:call", { json: true, agent: "payroll", ...args });
+    expect(exitCode, stdout).to.equal(0);
+    const lines = stdout.trim().split("\n");
+    expect(lines, stdout).to.have.length(1);
+    return JSON.parse(lines[0]) as Json;
+  }
+
+  it("a dry run of a swap within the conditions decodes it by the --function names and shows each condition met, with the charge [test_agentCall_dryRunSwap_conditionsInWordsAllMet]", async function () {
+    const fx = await taskFixture();
+    const blockBefore = await ethers.provider.getBlockNumber();
+    const out = await runJson({
+      target: fx.routerAddress,
+      function: EXACT_INPUT_SINGLE,
+      args: JSON.stringify(swapArgs(fx, fx.safeAddress, USDC("500"))),
+      dryRun: true,
+      reason: "rebalance",
+    });
+    expect(out).to.include({ dryRun: true, status: "Executed" });
+    expect(out.callConditions).to.deep.equal({
+      call: `exactInputSingle(tokenIn USDC, tokenOut WETH, fee 3000, recipient the Safe, amountIn 500000000, amountOutMinimum 0, sqrtPriceLimitX96 0)`,
+      conditions: [
+        { text: `tokenIn is USDC (${fx.usdcAddress})`, met: true, actual: `USDC (${fx.usdcAddress})` },
+        { text: `tokenOut is WETH (${fx.wethAddress})`, met: true, actual: `WETH (${fx.wethAddress})` },
+        { text: "recipient is the Safe", met: true, actual: `the Safe (${fx.safeAddress})` },
+        { text: `amountIn charged as USDC (${fx.usdcAddress}) (to the agent's limits, like a payment)`, met: true, actual: "500000000" },
+      ],
+      met: true,
+      charges: "500 USDC",
+    });
+    // The preview's raw checks are not printed a second time.
+    expect(out).to.not.have.property("conditions");
+    expect(await ethers.provider.getBlockNumber()).to.equal(blockBefore);
+  });
+
+  it("a swap to another recipient is denied TargetNotAllowed, and the report names the failed condition and the value, from the policy file's names for --data [test_agentCall_swapToAnotherRecipient_deniedFailedConditionNamed]", async function () {
+    const fx = await taskFixture();
+    const data = ROUTER.encodeFunctionData("exactInputSingle", [[fx.usdcAddress, fx.wethAddress, 3000, fx.bob.address, USDC("500"), 0n, 0n]]);
+    const out = await runJson({ target: fx.routerAddress, data, reason: "rebalance" });
+    expect(out).to.include({ status: "Denied", reason: "TargetNotAllowed" });
+    const report = out.callConditions as { call: string; conditions: Json[]; met: boolean; charges?: string };
+    expect(report.call).to.equal(`exactInputSingle(tokenIn USDC, tokenOut WETH, fee 3000, recipient ${fx.bob.address}, amountIn 500000000, amountOutMinimum 0, sqrtPriceLimitX96 0)`);
+    expect(report.met).to.equal(false);
+    expect(report.conditions.filter((c) => !c.met)).to.deep.equal([{ text: "recipient is the Safe", met: false, actual: fx.bob.address }]);
+    expect(report).to.not.have.property("charges");
+    expect(await fx.weth.balanceOf(fx.bob.address)).to.equal(0n);
+  });
+
+  it("on the terminal, a swap prints the call and its conditions in words, the failed one marked [test_agentCall_terminal_conditionsLines]", async function () {
+    const fx = await taskFixture();
+    const { stdout } = await runTaskCapturing("agent:call", {
+      json: false,
+      agent: "payroll",
+      target: fx.routerAddress,
+      function: EXACT_INPUT_SINGLE,
+      args: JSON.stringify(swapArgs(fx, fx.bob.address, USDC("500"))),
+      dryRun: true,
+    });
+    expect(stdout).to.contain("The call's conditions (v3):");
+    expect(stdout).to.contain(`  call: exactInputSingle(tokenIn USDC, tokenOut WETH, fee 3000, recipient ${fx.bob.address}, amountIn 500000000,`);
+    expect(stdout).to.contain("  met    tokenIn is USDC");
+    expect(stdout).to.contain(`  FAILS  recipient is the Safe (the call has ${fx.bob.address})`);
+  });
+});

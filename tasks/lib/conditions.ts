@@ -4,6 +4,7 @@
  * (sdk/callReport.ts). Argument names come from the `--function` given, else from the signature the deployment's
  * policy file names for that call; addresses are named by the deployment's tokens and the policy's local contracts.
  */
+import { Contract } from "ethers";
 import type { HardhatRuntimeEnvironment } from "hardhat/types";
 import type { AgentClient, CallRequest } from "../../sdk";
 import { CallConditionsReport, callConditionsReport } from "../../sdk/callReport";
@@ -34,26 +35,45 @@ async function addressNames(ctx: ClientContext): Promise<Map<string, string>> {
   return names;
 }
 
-/** The report for a call request, or undefined when the call has no conditions (or the deployment names no lens). */
+/**
+ * The report for a call of `agent` (its target and calldata), or undefined when the module holds no conditions for it
+ * (or the deployment names no lens). `signature`: a signature with parameter names the caller gave (`--function`).
+ */
+export async function conditionsReportFor(
+  hre: HardhatRuntimeEnvironment,
+  ctx: ClientContext,
+  call: { agent: string; target: string; data: string; signature?: string },
+): Promise<CallConditionsReport | undefined> {
+  if (!ctx.record?.lens) return undefined;
+  const provider = hre.ethers.provider;
+  const module = await hre.ethers.getContractAt("IAgentTreasuryModule", ctx.module);
+  const names = await addressNames(ctx);
+  return callConditionsReport({
+    lens: await hre.ethers.getContractAt("AgentTreasuryLens", ctx.record.lens),
+    module: ctx.module,
+    agent: call.agent,
+    safe: await module.avatar(),
+    target: call.target,
+    data: call.data,
+    signatures: [...(call.signature ? [call.signature] : []), ...(await policySignatures(ctx))],
+    label: (a) => names.get(a.toLowerCase()),
+    decimals: async (asset) => {
+      try {
+        return Number(await new Contract(asset, ["function decimals() view returns (uint8)"], provider).decimals());
+      } catch {
+        return undefined; // shown in base units
+      }
+    },
+  });
+}
+
+/** The report for an `agent:call` request (see {@link conditionsReportFor}). */
 export async function callConditionsReportFor(
   hre: HardhatRuntimeEnvironment,
   ctx: ClientContext,
   client: AgentClient,
   request: CallRequest,
 ): Promise<CallConditionsReport | undefined> {
-  if (!ctx.record?.lens) return undefined;
   const payload = client.callPayload(request);
-  const given = request.function ? [request.function] : [];
-  const names = await addressNames(ctx);
-  return callConditionsReport({
-    lens: await hre.ethers.getContractAt("AgentTreasuryLens", ctx.record.lens),
-    module: ctx.module,
-    agent: client.agent,
-    safe: await client.module.avatar(),
-    target: payload.target,
-    data: payload.data,
-    signatures: [...given, ...(await policySignatures(ctx))],
-    label: (a) => names.get(a.toLowerCase()),
-    decimals: async (asset) => (await client.assets.info(asset)).decimals,
-  });
+  return conditionsReportFor(hre, ctx, { agent: client.agent, target: payload.target, data: payload.data, signature: request.function });
 }

@@ -125,6 +125,27 @@ describe("agent:call with argument conditions", function () {
     expect(await fx.weth.balanceOf(fx.bob.address)).to.equal(0n);
   });
 
+  it("intent:show gives the co-signers a queued swap's conditions in words, as the module will check them at execution [test_intentShow_queuedSwap_conditionsInWords]", async function () {
+    const fx = await taskFixture();
+    // 2,000 USDC is above the agent's 1,000 autoPerTx: the charged swap is queued like a payment.
+    const queued = await runJson({ target: fx.routerAddress, function: EXACT_INPUT_SINGLE, args: JSON.stringify(swapArgs(fx, fx.safeAddress, USDC("2000"))) });
+    expect(queued).to.include({ status: "Queued" });
+    expect((queued.callConditions as Json).charges).to.equal("2000 USDC");
+    const { stdout, exitCode } = await runTaskCapturing("intent:show", { json: true, intentId: queued.intentId });
+    expect(exitCode, stdout).to.equal(0);
+    const shown = JSON.parse(stdout.trim()) as Json;
+    expect(shown).to.include({ status: "Queued", agentName: "payroll" });
+    const report = shown.callConditions as { call: string; conditions: Json[]; met: boolean; charges: string };
+    expect(report.call).to.equal("exactInputSingle(tokenIn USDC, tokenOut WETH, fee 3000, recipient the Safe, amountIn 2000000000, amountOutMinimum 0, sqrtPriceLimitX96 0)");
+    expect(report.conditions.map((c) => [c.text, c.met])).to.deep.equal([
+      [`tokenIn is USDC (${fx.usdcAddress})`, true],
+      [`tokenOut is WETH (${fx.wethAddress})`, true],
+      ["recipient is the Safe", true],
+      [`amountIn charged as USDC (${fx.usdcAddress}) (to the agent's limits, like a payment)`, true],
+    ]);
+    expect(report).to.include({ met: true, charges: "2000 USDC" });
+  });
+
   it("on the terminal, a swap prints the call and its conditions in words, the failed one marked [test_agentCall_terminal_conditionsLines]", async function () {
     const fx = await taskFixture();
     const { stdout } = await runTaskCapturing("agent:call", {

@@ -361,7 +361,7 @@ export async function collectAudit(options: AuditOptions): Promise<AuditReport> 
     const onChain = await contract.intent(r.intentId, { blockTag });
     const status = statusName(onChain.status);
     r.status = status === "None" && r.executed ? "Executed" : status;
-    if (r.route === "queued" || onChain.status !== 0n) {
+    if (r.route === "queued" || status !== "None") {
       r.approvalsNow = Number(onChain.approvals);
       r.approvalsCounted ??= r.approvalsNow;
       if (r.threshold === undefined && r.status === "Expired" && r.expiresAt !== undefined) {

@@ -6,6 +6,7 @@
 import { getAddress } from "ethers";
 import { AssetBook, formatAmount } from "../sdk/chain";
 import type { ChainEvent } from "../monitor/events";
+import { RECIPIENT_MODES } from "../sdk/shapes";
 
 export type AuditEventCategory = "emergency" | "configuration";
 
@@ -39,7 +40,6 @@ const CONFIGURATION_KINDS = new Set([
   "GuardianSet",
   "TreasuryLimitSet",
 ]);
-const RECIPIENT_MODES = ["any", "allowlist", "escalate-unknown"];
 
 /** Seconds in the largest fitting units: `1d 2h`, `30m`, `45s`. */
 export function duration(seconds: number): string {

@@ -5,6 +5,7 @@
  * "0.5"), times unix seconds of the chain's clock, addresses EIP-55.
  */
 import type { SerializedIntent } from "../sdk/journal";
+import type { DenyReasonName, IntentStatusName, RecipientModeName } from "../sdk/shapes";
 
 export const STATE_VERSION = 1;
 
@@ -49,7 +50,7 @@ export interface AgentView {
   rateWindow: string;
   escalationDelay: string;
   gracePeriod: string;
-  recipientMode: string;
+  recipientMode: RecipientModeName;
   limits: LimitView[];
 }
 
@@ -103,11 +104,11 @@ export interface HistoryItem {
   intentId: string;
   agent: string;
   agentName?: string;
-  status: "Executed" | "Denied" | "Cancelled" | "Expired" | "None" | "Queued";
+  status: IntentStatusName;
   route: "auto" | "queued" | "denied" | "unknown";
   action: ActionView;
   /** The module's `DenyReason` name, for a denied intent. */
-  denyReason?: string;
+  denyReason?: DenyReasonName;
   reason?: ReasonView;
   rationaleHash: string;
   submittedAt: number;

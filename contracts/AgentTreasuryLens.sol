@@ -3,6 +3,8 @@ pragma solidity 0.8.30;
 
 import {IAgentTreasuryModule, IAgentTreasuryTypes} from "./interfaces/IAgentTreasuryModule.sol";
 import {IAgentTreasuryLens} from "./interfaces/IAgentTreasuryLens.sol";
+import {AgentWord} from "./libraries/AgentWord.sol";
+import {SlidingWindow} from "./libraries/SlidingWindow.sol";
 
 /**
  * @title AgentTreasuryLens
@@ -22,8 +24,6 @@ contract AgentTreasuryLens is IAgentTreasuryLens {
     uint256 internal constant SLOT_TREASURY_WINDOWS = 16;
     uint256 internal constant SLOT_CALL_CONDITIONS = 18;
 
-    uint256 private constant _CAPACITY = 8; // SlidingWindow.CAPACITY
-
     /// @inheritdoc IAgentTreasuryLens
     function strikes(address module, address agent) external view returns (uint256) {
         (, uint256 policy) = _agent(module, agent);
@@ -37,8 +37,8 @@ contract AgentTreasuryLens is IAgentTreasuryLens {
         (uint256 record, uint256 policy) = _agent(module, agent);
         uint256 window = (policy >> 80) & type(uint32).max; // AgentPolicy.rateWindow
         if (window == 0) return 0;
-        // AgentRecord.rateBucket, ratePrev, rateCur
-        return _count(uint32(record >> 184), uint16(record >> 216), uint16(record >> 232), window);
+        (uint32 bucket, uint16 prev, uint16 cur) = AgentWord.wrap(record).rate();
+        return _count(bucket, prev, cur, window);
     }
 
     /// @inheritdoc IAgentTreasuryLens
@@ -51,7 +51,7 @@ contract AgentTreasuryLens is IAgentTreasuryLens {
         bytes32 base = _mapSlot(bytes32(uint256(uint160(asset))), SLOT_TREASURY_WINDOWS);
         (, uint256[] memory amounts) = _entries(module, base);
         for (uint256 i; i < amounts.length; ++i) spent += amounts[i];
-        window = uint32(_load(module, base) >> 192);
+        (, , window) = SlidingWindow.headerFields(_load(module, base));
     }
 
     /// @inheritdoc IAgentTreasuryLens
@@ -118,22 +118,22 @@ contract AgentTreasuryLens is IAgentTreasuryLens {
         address module,
         bytes32 base
     ) private view returns (uint256[] memory releaseAt, uint256[] memory amounts) {
-        bytes32[] memory slots = new bytes32[](_CAPACITY + 1);
-        for (uint256 i; i <= _CAPACITY; ++i) slots[i] = bytes32(uint256(base) + i);
+        bytes32[] memory slots = new bytes32[](SlidingWindow.CAPACITY + 1);
+        for (uint256 i; i <= SlidingWindow.CAPACITY; ++i) slots[i] = bytes32(uint256(base) + i);
         bytes32[] memory words = IAgentTreasuryModule(module).extsload(slots);
         uint256 header = uint256(words[0]);
-        uint256 head = (header >> 176) & 0xff;
-        uint256 count = (header >> 184) & 0xff;
-        uint256 len = (header >> 192) & type(uint32).max;
+        (uint256 head, uint256 count, uint256 len) = SlidingWindow.headerFields(header);
         releaseAt = new uint256[](count);
         amounts = new uint256[](count);
         uint256 n;
         for (uint256 i; i < count; ++i) {
-            uint256 entry = uint256(words[1 + ((head + i) % _CAPACITY)]);
-            uint256 release = ((entry >> 128) & type(uint48).max) + len;
+            (uint256 time, uint256 amount) = SlidingWindow.entryFields(
+                uint256(words[1 + ((head + i) % SlidingWindow.CAPACITY)])
+            );
+            uint256 release = time + len;
             if (release <= block.timestamp) continue; // expired, not yet evicted on-chain
             releaseAt[n] = release;
-            amounts[n] = entry & type(uint128).max;
+            amounts[n] = amount;
             ++n;
         }
         assembly ("memory-safe") {
@@ -152,12 +152,12 @@ contract AgentTreasuryLens is IAgentTreasuryLens {
     /// @dev An agent's hot record (per key) and cold policy (per identity); see AgentRegistry for the bit layout.
     function _agent(address module, address agent) private view returns (uint256 record, uint256 policy) {
         record = _load(module, _mapSlot(bytes32(uint256(uint160(agent))), SLOT_AGENTS));
-        uint256 id = (record >> 48) & type(uint32).max; // AgentRecord.id
+        uint256 id = AgentWord.wrap(record).id();
         policy = _load(module, _mapSlot(bytes32(id), SLOT_POLICIES));
     }
 
     function _agentId(address module, address agent) private view returns (uint32) {
-        return uint32(_load(module, _mapSlot(bytes32(uint256(uint160(agent))), SLOT_AGENTS)) >> 48);
+        return AgentWord.wrap(_load(module, _mapSlot(bytes32(uint256(uint160(agent))), SLOT_AGENTS))).id();
     }
 
     function _agentAssetSlot(

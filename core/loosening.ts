@@ -16,35 +16,24 @@
  * - treasury-wide limit: adding one does not loosen; removing one, raising perWindow or shortening the window does.
  */
 
-/** The module's `AgentConfig` as numbers (event values) or bigints (view values). */
-export interface AgentConfigLike {
-  validUntil: bigint | number;
-  escalationDelay: bigint | number;
-  gracePeriod: bigint | number;
-  maxIntentsPerWindow: bigint | number;
-  rateWindow: bigint | number;
-  maxStrikes: bigint | number;
-  strikeWindow: bigint | number;
-  /** 0 any, 1 allowlist, 2 escalate-unknown */
-  recipientMode: bigint | number;
-}
+import {
+  AGENT_CONFIG_FIELDS,
+  ASSET_LIMIT_FIELDS,
+  AgentConfigField,
+  AgentConfigLike,
+  AssetLimitField,
+  AssetLimitLike,
+  RECIPIENT_MODES,
+  RecipientModeName,
+} from "../sdk/shapes";
 
-/** The module's `AssetLimit`. */
-export interface AssetLimitLike {
-  autoPerTx: bigint | number | string;
-  autoPerWindow: bigint | number | string;
-  window: bigint | number;
-  escalatedPerTx: bigint | number | string;
-}
+export type { AgentConfigField, AgentConfigLike, AssetLimitField, AssetLimitLike };
 
 /** A treasury-wide limit (`setTreasuryLimit`). */
 export interface TreasuryLimitLike {
   perWindow: bigint | number | string;
   window: bigint | number;
 }
-
-export type AgentConfigField = keyof AgentConfigLike;
-export type AssetLimitField = keyof AssetLimitLike;
 
 /** One field that changed, before and after, and whether this change loosens the fence. */
 export interface FieldChange<F extends string = string> {
@@ -54,20 +43,14 @@ export interface FieldChange<F extends string = string> {
   loosens: boolean;
 }
 
-/** How strict each recipient mode is, indexed by the enum value: a move to a lower number loosens. */
-export const RECIPIENT_MODE_STRICTNESS: readonly number[] = [0, 2, 1];
-export const RECIPIENT_MODE_NAMES: readonly string[] = ["any", "allowlist", "escalate-unknown"];
+/** How strict each recipient mode is: a move to a lower number loosens. */
+export const RECIPIENT_MODE_STRICTNESS: Readonly<Record<RecipientModeName, number>> = { any: 0, "escalate-unknown": 1, allowlist: 2 };
 
-const AGENT_FIELDS: readonly AgentConfigField[] = [
-  "validUntil",
-  "escalationDelay",
-  "gracePeriod",
-  "maxIntentsPerWindow",
-  "rateWindow",
-  "maxStrikes",
-  "strikeWindow",
-  "recipientMode",
-];
+/** The strictness of a `RecipientMode` value (0 for a value the module does not define). */
+function strictness(mode: bigint): number {
+  const name = RECIPIENT_MODES[Number(mode)];
+  return name === undefined ? 0 : RECIPIENT_MODE_STRICTNESS[name];
+}
 
 /** A count limit where 0 means "none": removing it or raising it loosens; adding one does not. */
 function looserCount(before: bigint, after: bigint): boolean {
@@ -93,7 +76,7 @@ function agentFieldLoosens(field: AgentConfigField, prev: Record<AgentConfigFiel
     case "strikeWindow":
       return prev.maxStrikes !== 0n && next.maxStrikes !== 0n && b < a;
     case "recipientMode":
-      return (RECIPIENT_MODE_STRICTNESS[Number(b)] ?? 0) < (RECIPIENT_MODE_STRICTNESS[Number(a)] ?? 0);
+      return strictness(b) < strictness(a);
   }
 }
 
@@ -102,16 +85,14 @@ const asBig = <K extends string>(o: Record<K, bigint | number | string>, fields:
 
 /** Every field of an agent's configuration that differs, in the module's field order. */
 export function agentConfigChanges(prev: AgentConfigLike, next: AgentConfigLike): FieldChange<AgentConfigField>[] {
-  const a = asBig(prev, AGENT_FIELDS);
-  const b = asBig(next, AGENT_FIELDS);
-  return AGENT_FIELDS.filter((f) => a[f] !== b[f]).map((f) => ({ field: f, before: a[f], after: b[f], loosens: agentFieldLoosens(f, a, b) }));
+  const a = asBig(prev, AGENT_CONFIG_FIELDS);
+  const b = asBig(next, AGENT_CONFIG_FIELDS);
+  return AGENT_CONFIG_FIELDS.filter((f) => a[f] !== b[f]).map((f) => ({ field: f, before: a[f], after: b[f], loosens: agentFieldLoosens(f, a, b) }));
 }
-
-const LIMIT_FIELDS: readonly AssetLimitField[] = ["autoPerTx", "autoPerWindow", "window", "escalatedPerTx"];
 
 /** True for the all-zero limit, which the module reads as "no limit: the asset cannot be spent". */
 export function isNoLimit(limit: AssetLimitLike | undefined): boolean {
-  return limit === undefined || LIMIT_FIELDS.every((f) => BigInt(limit[f]) === 0n);
+  return limit === undefined || ASSET_LIMIT_FIELDS.every((f) => BigInt(limit[f]) === 0n);
 }
 
 /**
@@ -127,9 +108,9 @@ export function assetLimitChange(
   if (!had && !has) return { added: false, removed: false, fields: [], loosens: false };
   if (!had) return { added: true, removed: false, fields: [], loosens: true };
   if (!has) return { added: false, removed: true, fields: [], loosens: false };
-  const a = asBig(prev!, LIMIT_FIELDS);
-  const b = asBig(next!, LIMIT_FIELDS);
-  const fields = LIMIT_FIELDS.filter((f) => a[f] !== b[f]).map((f) => ({
+  const a = asBig(prev!, ASSET_LIMIT_FIELDS);
+  const b = asBig(next!, ASSET_LIMIT_FIELDS);
+  const fields = ASSET_LIMIT_FIELDS.filter((f) => a[f] !== b[f]).map((f) => ({
     field: f,
     before: a[f],
     after: b[f],

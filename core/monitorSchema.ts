@@ -16,22 +16,13 @@
 import fs from "fs";
 import { z } from "zod";
 import { parseDuration } from "./units";
+import { DENIAL_REASONS } from "../sdk/shapes";
 
 export const RULE_ACTIONS = ["alert", "freeze", "pause"] as const;
 export type RuleAction = (typeof RULE_ACTIONS)[number];
 
 export const SEVERITIES = ["info", "warning", "critical"] as const;
 export type Severity = (typeof SEVERITIES)[number];
-
-export const DENY_REASONS = [
-  "TargetNotAllowed",
-  "ApprovalNotAllowed",
-  "AssetNotAllowed",
-  "AboveHardCap",
-  "RecipientNotAllowed",
-  "RateLimited",
-  "MalformedCall",
-] as const;
 
 /** A duration as the policy file writes it ("15m", "7d", or seconds), read into whole seconds. */
 const duration = z
@@ -116,7 +107,7 @@ const deniedIntent = z
     ...common,
     /** Only these denial reasons; all when absent. */
     reasons: z
-      .array(z.enum(DENY_REASONS, { errorMap: () => ({ message: `must be one of ${DENY_REASONS.join(", ")}` }) }))
+      .array(z.enum(DENIAL_REASONS, { errorMap: () => ({ message: `must be one of ${DENIAL_REASONS.join(", ")}` }) }))
       .min(1)
       .optional(),
   })

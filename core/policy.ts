@@ -5,7 +5,8 @@
  */
 import fs from "fs";
 import { z } from "zod";
-import { policySchema, PolicyShape, RecipientModeName, NewSafeSpec } from "./policySchema";
+import { policySchema, PolicyShape, NewSafeSpec } from "./policySchema";
+import type { RecipientModeName } from "../sdk/shapes";
 
 /** A validated policy file, exactly as written (human units). See deploy/examples/README.md. */
 export type Policy = PolicyShape;

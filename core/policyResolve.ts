@@ -5,12 +5,14 @@
  */
 import { Contract, FunctionFragment, Provider, ZeroAddress, getAddress, isHexString, keccak256, toUtf8Bytes } from "ethers";
 import { LOCAL_CHAIN_ID } from "./keys";
-import { Policy, PolicyError, PolicyIssue, RecipientModeName, formatPath } from "./policy";
+import { Policy, PolicyError, PolicyIssue, formatPath } from "./policy";
 import { UnitError, parseAmount, parseDuration, parseTimestamp } from "./units";
 import { ConditionSpec, Reference, ResolvedCondition, compileConditions } from "./conditions";
+import { AgentConfigValue, AssetLimitValue, recipientModeValue } from "../sdk/shapes";
 
-export const RECIPIENT_MODE_VALUE: Record<RecipientModeName, number> = { any: 0, allowlist: 1, "escalate-unknown": 2 };
-export const RECIPIENT_MODE_NAME = ["any", "allowlist", "escalate-unknown"] as const;
+export type { AgentConfigValue };
+/** The recipient modes as policy files spell them, index = on-chain value (the name plan, status and diff import). */
+export { RECIPIENT_MODES as RECIPIENT_MODE_NAME } from "../sdk/shapes";
 
 export interface ResolvedAsset {
   /** address(0) for ETH. */
@@ -19,12 +21,8 @@ export interface ResolvedAsset {
   decimals: number;
 }
 
-export interface ResolvedLimit {
+export interface ResolvedLimit extends AssetLimitValue {
   asset: ResolvedAsset;
-  autoPerTx: bigint;
-  autoPerWindow: bigint;
-  window: number;
-  escalatedPerTx: bigint;
 }
 
 export interface ResolvedCall {
@@ -54,18 +52,6 @@ export interface ResolvedLocalUniswap {
   /** Contract name -> address (`SwapRouter02`, ...). */
   contracts: Record<string, string>;
   pools: { tokenA: ResolvedAsset; tokenB: ResolvedAsset; fee: number; amountA: bigint; amountB: bigint }[];
-}
-
-/** The module's `AgentConfig`, as ethers encodes and decodes it. */
-export interface AgentConfigValue {
-  validUntil: bigint;
-  escalationDelay: bigint;
-  gracePeriod: bigint;
-  maxIntentsPerWindow: bigint;
-  rateWindow: bigint;
-  maxStrikes: bigint;
-  strikeWindow: bigint;
-  recipientMode: number;
 }
 
 export interface ResolvedAgent {
@@ -418,7 +404,7 @@ async function resolveAgent(r: Resolution, agent: Policy["agents"][number], a: n
       rateWindow: seconds(agent.rateWindow),
       maxStrikes: BigInt(agent.maxStrikes ?? 0),
       strikeWindow: seconds(agent.strikeWindow),
-      recipientMode: RECIPIENT_MODE_VALUE[agent.recipientMode],
+      recipientMode: recipientModeValue(agent.recipientMode),
     },
     recipients: (agent.recipients ?? []).map((x) => getAddress(x)),
     limits,

@@ -20,9 +20,7 @@ import {
   localUniswapSchema,
   signatureSchema,
 } from "./policySchemaCalls";
-
-export const RECIPIENT_MODES = ["any", "allowlist", "escalate-unknown"] as const;
-export type RecipientModeName = (typeof RECIPIENT_MODES)[number];
+import { RECIPIENT_MODES } from "../sdk/shapes";
 
 /** Why an address string is unusable, or undefined when it is fine (checksummed, or all one case). */
 export function addressProblem(value: string): string | undefined {

@@ -11,7 +11,8 @@
 import { Contract, Interface, Provider, ZeroAddress, getAddress } from "ethers";
 import type { AgentTreasuryLens, IAgentTreasuryModule } from "../typechain-types";
 import type { ChainContext } from "../core/chainContext";
-import { RECIPIENT_MODE_NAME, ResolvedAsset } from "../core/policyResolve";
+import { ResolvedAsset } from "../core/policyResolve";
+import { RecipientModeName, recipientModeName } from "../sdk/shapes";
 import { AgentChainState, ChainState, PlanTarget, showAmount } from "../core/policyDiff";
 import { formatAmount, formatDuration, formatTimestamp } from "../core/units";
 import { assetInfo, moduleContracts, readChainState, scanLogs } from "./chainState";
@@ -44,7 +45,7 @@ export interface AgentStatus {
   validUntil: string;
   escalationDelay: string;
   gracePeriod: string;
-  recipientMode: string;
+  recipientMode: RecipientModeName;
   limits: AgentLimitStatus[];
   allowedCalls: { target: string; selector: string }[];
   recipients: string[];
@@ -194,7 +195,7 @@ async function agentStatus(r: StatusReader, agent: AgentChainState): Promise<Age
     validUntil: formatTimestamp(agent.config.validUntil),
     escalationDelay: formatDuration(agent.config.escalationDelay),
     gracePeriod: formatDuration(agent.config.gracePeriod),
-    recipientMode: RECIPIENT_MODE_NAME[agent.config.recipientMode],
+    recipientMode: recipientModeName(agent.config.recipientMode),
     limits,
     allowedCalls: [...agent.calls.values()],
     recipients: [...agent.recipients.values()],

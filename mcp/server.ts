@@ -28,7 +28,6 @@ import { IAgentTreasuryModule__factory } from "../typechain-types/factories/cont
 import { AgentTreasuryLens__factory } from "../typechain-types/factories/contracts/AgentTreasuryLens__factory";
 import { ConfigError, ServerConfig, loadConfig, parseArgs, redactUrl } from "./config";
 import { TreasuryTools } from "./tools";
-import { registerBatchTool } from "./batchTool";
 
 export const SERVER_NAME = "agent-treasury-guard";
 export const SERVER_VERSION = "0.1.0";
@@ -139,10 +138,8 @@ export interface RunningServer {
   close(): Promise<void>;
 }
 
-/** Loads the configuration, connects the client (reconciling its journal) and serves the tools over stdio. */
-export async function startServer(argv: readonly string[], log: Logger = stderrLogger()): Promise<RunningServer> {
-  const args = parseArgs(argv);
-  const config = await loadConfig(args);
+/** Connects the agent client (it reconciles its journal with the chain) and logs what the reconciliation found. */
+async function connectClient(config: ServerConfig, log: Logger): Promise<AgentClient> {
   const { deployment, provider } = config;
   let client: AgentClient;
   try {
@@ -170,6 +167,15 @@ export async function startServer(argv: readonly string[], log: Logger = stderrL
       pending: r.pending.map((x) => ({ intentId: x.intentId, error: x.error?.code })),
     });
   }
+  return client;
+}
+
+/** Loads the configuration, connects the client (reconciling its journal) and serves the tools over stdio. */
+export async function startServer(argv: readonly string[], log: Logger = stderrLogger()): Promise<RunningServer> {
+  const args = parseArgs(argv);
+  const config = await loadConfig(args);
+  const { deployment, provider } = config;
+  const client = await connectClient(config, log);
   const moduleContract = IAgentTreasuryModule__factory.connect(deployment.module, provider);
   const lens = AgentTreasuryLens__factory.connect(deployment.lens, provider);
   if (!(await moduleContract.isAgent(client.agent))) {
@@ -192,7 +198,6 @@ export async function startServer(argv: readonly string[], log: Logger = stderrL
 
   const server = new McpServer({ name: SERVER_NAME, version: SERVER_VERSION }, { instructions: tools.instructions });
   tools.register(server);
-  registerBatchTool(server, tools);
   await server.connect(new AuditedTransport(new StdioServerTransport(), log));
   log("ready", {
     agent: config.agentName,

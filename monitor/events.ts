@@ -7,7 +7,7 @@
 import { AbiCoder, Interface, Log, TransactionResponse, dataLength, dataSlice, decodeBytes32String, getAddress } from "ethers";
 import { IAgentTreasuryModule__factory } from "../typechain-types/factories/contracts/interfaces/IAgentTreasuryModule.sol/IAgentTreasuryModule__factory";
 import { Intent, hashIntent } from "../sdk/eip712";
-import { DenyReasonName, denyReasonName } from "../sdk/types";
+import { AgentConfigNumbers, AssetLimitValue, DenyReasonName, agentConfigNumbers, assetLimitValue, denyReasonName } from "../sdk/shapes";
 import { toIntent } from "../sdk/chain";
 
 export const moduleInterface: Interface = IAgentTreasuryModule__factory.createInterface() as unknown as Interface;
@@ -23,25 +23,6 @@ const SAFE_EVENTS = new Interface([
   "event ChangedGuard(address guard)",
   "event ChangedModuleGuard(address moduleGuard)",
 ]);
-
-export interface AgentConfigValue {
-  validUntil: number;
-  escalationDelay: number;
-  gracePeriod: number;
-  maxIntentsPerWindow: number;
-  rateWindow: number;
-  maxStrikes: number;
-  strikeWindow: number;
-  /** 0 Any, 1 Allowlist, 2 EscalateUnknown */
-  recipientMode: number;
-}
-
-export interface AssetLimitValue {
-  autoPerTx: bigint;
-  autoPerWindow: bigint;
-  window: number;
-  escalatedPerTx: bigint;
-}
 
 /** Where an event happened. `logIndex` is -1 for a reverted transaction (it has no log). */
 export interface EventPosition {
@@ -87,7 +68,7 @@ export type ModuleEventBody =
   | { kind: "Paused"; by: string }
   | { kind: "Unpaused"; by: string }
   | { kind: "ModuleInitialized"; avatar: string }
-  | { kind: "AgentSet"; agent: string; config: AgentConfigValue }
+  | { kind: "AgentSet"; agent: string; config: AgentConfigNumbers }
   | { kind: "AgentRemoved"; agent: string }
   | { kind: "AgentRotated"; oldKey: string; newKey: string }
   | { kind: "AssetLimitSet"; agent: string; asset: string; limit: AssetLimitValue }
@@ -223,36 +204,14 @@ export function decodeModuleLog(log: Log): ModuleEventBody | undefined {
       return { kind: "Unpaused", by: getAddress(a.by) };
     case "ModuleInitialized":
       return { kind: "ModuleInitialized", avatar: getAddress(a.avatar) };
-    case "AgentSet": {
-      const c = a.config;
-      return {
-        kind: "AgentSet",
-        agent: getAddress(a.agent),
-        config: {
-          validUntil: Number(c.validUntil),
-          escalationDelay: Number(c.escalationDelay),
-          gracePeriod: Number(c.gracePeriod),
-          maxIntentsPerWindow: Number(c.maxIntentsPerWindow),
-          rateWindow: Number(c.rateWindow),
-          maxStrikes: Number(c.maxStrikes),
-          strikeWindow: Number(c.strikeWindow),
-          recipientMode: Number(c.recipientMode),
-        },
-      };
-    }
+    case "AgentSet":
+      return { kind: "AgentSet", agent: getAddress(a.agent), config: agentConfigNumbers(a.config) };
     case "AgentRemoved":
       return { kind: "AgentRemoved", agent: getAddress(a.agent) };
     case "AgentRotated":
       return { kind: "AgentRotated", oldKey: getAddress(a.oldKey), newKey: getAddress(a.newKey) };
-    case "AssetLimitSet": {
-      const l = a.limit;
-      return {
-        kind: "AssetLimitSet",
-        agent: getAddress(a.agent),
-        asset: getAddress(a.asset),
-        limit: { autoPerTx: BigInt(l.autoPerTx), autoPerWindow: BigInt(l.autoPerWindow), window: Number(l.window), escalatedPerTx: BigInt(l.escalatedPerTx) },
-      };
-    }
+    case "AssetLimitSet":
+      return { kind: "AssetLimitSet", agent: getAddress(a.agent), asset: getAddress(a.asset), limit: assetLimitValue(a.limit) };
     case "AllowedCallSet":
       return { kind: "AllowedCallSet", agent: getAddress(a.agent), target: getAddress(a.target), selector: lower(a.selector), allowed: Boolean(a.allowed) };
     case "RecipientSet":

@@ -4,16 +4,12 @@
  * so that it lives in the checkpoint file and a restarted watchtower continues exactly where it stopped.
  * Histories are pruned to what the rules look back on, so the file stays small.
  */
-import type { AgentConfigValue } from "./events";
+import type { AgentConfigNumbers, AssetLimitWith } from "../sdk/shapes";
 
 export const STATE_VERSION = 1;
 
-export interface LimitJson {
-  autoPerTx: string;
-  autoPerWindow: string;
-  window: number;
-  escalatedPerTx: string;
-}
+/** An `AssetLimit` in the state file: amounts as decimal strings, the window in seconds. */
+export type LimitJson = AssetLimitWith<string, number>;
 
 export interface AgentCounts {
   executed: number;
@@ -31,7 +27,7 @@ export interface AgentState {
   key: string;
   /** Every key it has had. */
   keys: string[];
-  config?: AgentConfigValue;
+  config?: AgentConfigNumbers;
   /** asset address (checksummed) -> limit */
   limits: Record<string, LimitJson>;
   /** "target:selector", lower case */

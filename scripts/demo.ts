@@ -27,6 +27,7 @@ import { loadPolicy } from "../core/policy";
 import { cliWallets, resolveSigner } from "../tasks/lib/keys";
 import { AgentClient, CosignerClient, GuardianClient, IntentResult, TreasuryError, formatAmount } from "../sdk";
 import { callConditionsReport, reportLines } from "../sdk/callReport";
+import { callPayload } from "../sdk/request";
 import { AgentTreasuryLens__factory } from "../typechain-types";
 import { EXACT_INPUT_SINGLE } from "../core/localUniswap";
 import { predictUniswapAddresses } from "../deploy/uniswap";
@@ -305,7 +306,7 @@ async function swapAct(ctx: {
   });
   const names = { [usdcAddress.toLowerCase()]: "USDC", [wethAddress.toLowerCase()]: "WETH", [router.toLowerCase()]: "SwapRouter02" };
   const report = async (recipient: string) => {
-    const payload = trading.callPayload(swap(recipient, ""));
+    const payload = callPayload(swap(recipient, ""));
     const r = await callConditionsReport({
       lens: AgentTreasuryLens__factory.connect(deployed.lens, provider),
       module: deployed.module,

@@ -296,61 +296,74 @@ export async function decodeAction(intent: Intent, assets: AssetBook, knownFunct
       summary: `Malformed transfer(address,uint256) on ${intent.target} (${why}): not a canonical ERC-20 transfer, so the module denies it (MalformedCall)`,
     };
   }
-  if (selector === TRANSFER) {
-    const [to, amount] = new Interface(["function transfer(address,uint256)"]).decodeFunctionData("transfer", intent.data);
-    let asset: AssetInfo;
-    try {
-      asset = await assets.info(getAddress(intent.target));
-    } catch {
-      asset = { address: intent.target, symbol: `unknown token ${short(intent.target)}`, decimals: 0 };
-    }
-    const amountFormatted = formatAmount(amount as bigint, asset.decimals);
-    const extra = value > 0n ? ` plus ${formatAmount(value, 18)} ETH sent to the token` : "";
-    return {
-      kind: "token-payment",
-      token: intent.target,
-      to: String(to),
-      asset,
-      amount: amount as bigint,
-      amountFormatted,
-      ethValue: value,
-      summary: `Pay ${amountFormatted} ${asset.symbol} to ${String(to)}${extra}`,
-    };
-  }
+  if (selector === TRANSFER) return decodeTokenPayment(intent, assets);
   const approval = APPROVAL_LIKE[selector];
-  if (approval) {
-    const iface = new Interface([`function ${approval}`]);
-    let spender: string | undefined;
-    let amount: bigint | undefined;
-    try {
-      const args = iface.decodeFunctionData(approval.split("(")[0], intent.data);
-      if (approval.startsWith("approve") || approval.startsWith("increaseAllowance")) [spender, amount] = [String(args[0]), args[1] as bigint];
-      else if (approval.startsWith("setApprovalForAll")) spender = String(args[0]);
-      else if (approval.startsWith("permit")) [spender, amount] = [String(args[1]), args[2] as bigint];
-      else [spender, amount] = [String(args[1]), args[2] as bigint]; // transferFrom(from, to, amount)
-    } catch {
-      // Malformed arguments: still an approval-like call; show the raw selector.
-    }
-    let amountFormatted: string | undefined;
-    if (amount !== undefined) {
-      const asset = await assets.info(getAddress(intent.target)).catch(() => undefined);
-      amountFormatted = asset ? `${formatAmount(amount, asset.decimals)} ${asset.symbol}` : `${amount} base units`;
-    }
-    return {
-      kind: "approval",
-      target: intent.target,
-      selector,
-      function: approval,
-      spender,
-      amount,
-      amountFormatted,
-      ethValue: value,
-      summary:
-        `GRANTS SPENDING RIGHTS: ${approval.split("(")[0]} on ${intent.target}` +
-        (spender ? ` to ${spender}` : "") +
-        (amountFormatted ? ` for ${amountFormatted}` : ""),
-    };
+  if (approval) return decodeApproval(intent, assets, selector, approval);
+  return decodeOtherCall(intent, selector, knownFunctions);
+}
+
+/** A canonical `transfer(to, amount)`: a payment in the token (an unknown token is named by its address). */
+async function decodeTokenPayment(intent: Intent, assets: AssetBook): Promise<DecodedAction> {
+  const value = intent.value;
+  const [to, amount] = new Interface(["function transfer(address,uint256)"]).decodeFunctionData("transfer", intent.data);
+  let asset: AssetInfo;
+  try {
+    asset = await assets.info(getAddress(intent.target));
+  } catch {
+    asset = { address: intent.target, symbol: `unknown token ${short(intent.target)}`, decimals: 0 };
   }
+  const amountFormatted = formatAmount(amount as bigint, asset.decimals);
+  const extra = value > 0n ? ` plus ${formatAmount(value, 18)} ETH sent to the token` : "";
+  return {
+    kind: "token-payment",
+    token: intent.target,
+    to: String(to),
+    asset,
+    amount: amount as bigint,
+    amountFormatted,
+    ethValue: value,
+    summary: `Pay ${amountFormatted} ${asset.symbol} to ${String(to)}${extra}`,
+  };
+}
+
+/** An approval-like call: who gets spending rights, and for how much when the arguments say. */
+async function decodeApproval(intent: Intent, assets: AssetBook, selector: string, approval: string): Promise<DecodedAction> {
+  const iface = new Interface([`function ${approval}`]);
+  let spender: string | undefined;
+  let amount: bigint | undefined;
+  try {
+    const args = iface.decodeFunctionData(approval.split("(")[0], intent.data);
+    if (approval.startsWith("approve") || approval.startsWith("increaseAllowance")) [spender, amount] = [String(args[0]), args[1] as bigint];
+    else if (approval.startsWith("setApprovalForAll")) spender = String(args[0]);
+    else if (approval.startsWith("permit")) [spender, amount] = [String(args[1]), args[2] as bigint];
+    else [spender, amount] = [String(args[1]), args[2] as bigint]; // transferFrom(from, to, amount)
+  } catch {
+    // Malformed arguments: still an approval-like call; show the raw selector.
+  }
+  let amountFormatted: string | undefined;
+  if (amount !== undefined) {
+    const asset = await assets.info(getAddress(intent.target)).catch(() => undefined);
+    amountFormatted = asset ? `${formatAmount(amount, asset.decimals)} ${asset.symbol}` : `${amount} base units`;
+  }
+  return {
+    kind: "approval",
+    target: intent.target,
+    selector,
+    function: approval,
+    spender,
+    amount,
+    amountFormatted,
+    ethValue: intent.value,
+    summary:
+      `GRANTS SPENDING RIGHTS: ${approval.split("(")[0]} on ${intent.target}` +
+      (spender ? ` to ${spender}` : "") +
+      (amountFormatted ? ` for ${amountFormatted}` : ""),
+  };
+}
+
+/** Any other call, decoded with the first of `knownFunctions` whose selector matches. */
+function decodeOtherCall(intent: Intent, selector: string, knownFunctions: readonly string[]): DecodedAction {
+  const value = intent.value;
   let fn: string | undefined;
   let args: string[] | undefined;
   for (const signature of knownFunctions) {

@@ -11,25 +11,20 @@
  *
  * Depends on ethers and the generated contract types only (no Hardhat), so it runs inside a production agent.
  */
-import { AbiCoder, Interface, Provider, Signer, ZeroHash, getAddress, isHexString, keccak256, toUtf8Bytes } from "ethers";
+import { Signer, getAddress } from "ethers";
 import type { IAgentTreasuryModule } from "../typechain-types/contracts/interfaces/IAgentTreasuryModule.sol/IAgentTreasuryModule";
 import { IAgentTreasuryModule__factory } from "../typechain-types/factories/contracts/interfaces/IAgentTreasuryModule.sol/IAgentTreasuryModule__factory";
 import { AgentTreasuryLens__factory } from "../typechain-types/factories/contracts/AgentTreasuryLens__factory";
 import { explainAgainst, explainRoute } from "./route";
-import { Intent, hashIntent, payloadCommitment, signIntent, splitNonce } from "./eip712";
-import {
-  IdempotencyConflictError,
-  InvalidRequestError,
-  NonceMismatchError,
-  TreasuryError,
-  UnknownRevertError,
-  WaitTimeoutError,
-  decodeError,
-} from "./errors";
-import { AssetBook, formatAmount, outcomeFromReceipt, outcomeOf, parseAmount, requireAddress, serialBroadcast, waitForReceipt } from "./chain";
-import { IntentKind, Journal, JournalRecord, SignedEntry, JOURNAL_VERSION, deserializeIntent, serializeIntent } from "./journal";
+import { hashIntent, splitNonce } from "./eip712";
+import { InvalidRequestError, TreasuryError, WaitTimeoutError, decodeError } from "./errors";
+import { AssetBook, formatAmount, outcomeOf, requireAddress } from "./chain";
+import { IntentKind, Journal, SignedEntry } from "./journal";
 import { ChainIdentity, readChainIdentity } from "./chainIdentity";
 import { DEFAULT_RETRY, RetryOptions, sleep, withRetry } from "./retry";
+import { LaneLocks, Payload, buildIntent, callPayload, checkRequest, laneOf, payPayload, requestKey } from "./request";
+import { ClientCore, chainTime, landedOutcome } from "./settle";
+import { drive, knownAnswer, sign } from "./drive";
 import { BatchHost, BatchPreview, BatchResult, PayManyOptions, dryRunMany, payMany } from "./batch";
 import {
   AssetInfo,
@@ -42,10 +37,11 @@ import {
   LaneRef,
   PayRequest,
   ProposeRequest,
+  Stage,
   statusName,
 } from "./types";
 
-import type { Stage } from "./types";
+export { laneOf, keyFromText, deriveKey } from "./request";
 export type { Stage } from "./types";
 
 export interface AgentClientOptions {
@@ -124,65 +120,6 @@ export interface WaitOptions {
   pollIntervalMs?: number;
 }
 
-interface Payload {
-  target: string;
-  value: bigint;
-  data: string;
-}
-
-/** A workflow name or number as a 192-bit nonce lane. Names hash to a lane so they never collide with small numbers. */
-export function laneOf(lane: LaneRef | undefined): bigint {
-  if (lane === undefined) return 0n;
-  if (typeof lane === "string") {
-    if (/^\d+$/.test(lane)) return laneOf(BigInt(lane));
-    return BigInt(keccak256(toUtf8Bytes(`atg.lane:${lane}`))) >> 64n;
-  }
-  const n = BigInt(lane);
-  if (n < 0n || n >= 1n << 192n) throw new InvalidRequestError(`lane ${lane} is outside 0 .. 2^192-1.`);
-  return n;
-}
-
-/** An idempotency key from caller text: 32-byte hex is used as is, other text is hashed. */
-export function keyFromText(text: string): string {
-  if (isHexString(text, 32)) {
-    if (BigInt(text) === 0n) throw new InvalidRequestError("idempotencyKey 0x00…00 means 'no key'; give a real key.");
-    return text.toLowerCase();
-  }
-  if (text.length === 0) throw new InvalidRequestError("idempotencyKey must not be empty; omit it to derive one from the request.");
-  return keccak256(toUtf8Bytes(text));
-}
-
-/**
- * The key of a request without one: a hash of what it does (agent, kind, target, value, calldata) and why
- * (the rationale text) on this chain and module. The same request retried, even by a restarted process, gets the
- * same key and therefore pays once; a deliberately repeated payment needs its own rationale (e.g. the invoice
- * number) or an explicit key.
- */
-export function deriveKey(chainId: bigint, module: string, agent: string, kind: IntentKind, p: Payload, rationaleText: string): string {
-  return keccak256(
-    AbiCoder.defaultAbiCoder().encode(
-      ["string", "uint256", "address", "address", "string", "address", "uint256", "bytes32", "bytes32"],
-      ["atg.derived-key.v1", chainId, module, agent, kind, p.target, p.value, keccak256(p.data), keccak256(toUtf8Bytes(rationaleText))],
-    ),
-  );
-}
-
-/** Serialises async work per lane: nonces of one lane are used strictly in order, other lanes run in parallel. */
-class LaneLocks {
-  private readonly tails = new Map<bigint, Promise<unknown>>();
-  run<T>(lane: bigint, fn: () => Promise<T>): Promise<T> {
-    const previous = this.tails.get(lane) ?? Promise.resolve();
-    const next = previous.catch(() => undefined).then(fn);
-    this.tails.set(lane, next);
-    return next;
-  }
-}
-
-/** Seconds before `validUntil` after which the client re-signs instead of sending (block times drift). */
-const DEADLINE_MARGIN = 30n;
-/** Nonce races (another process on the same lane) tolerated per request before giving up. */
-const MAX_RESIGNS = 3;
-
 export class AgentClient {
   readonly module: IAgentTreasuryModule;
   readonly agent: string;
@@ -193,15 +130,12 @@ export class AgentClient {
   /** Where `connect` set the journal aside because it belonged to another instance of this chain (a restarted node). */
   journalSetAside?: string;
 
-  private readonly provider: Provider;
-  private readonly relayer: Signer;
-  private readonly retry: Partial<RetryOptions>;
-  private readonly validFor: bigint;
-  private readonly fromBlock: number;
-  private readonly pollIntervalMs: number;
+  /** What the client's parts (sdk/settle.ts, sdk/drive.ts) share. */
+  private readonly core: ClientCore;
+  /** What `payMany` and `dryRunMany` (sdk/batch.ts) use: the same parts, the asset book, the lens and the lanes. */
+  private readonly batch: BatchHost;
   private readonly lanes = new LaneLocks();
   private readonly ownsJournal: boolean;
-  private readonly log: (line: string) => void;
 
   private constructor(
     private readonly options: AgentClientOptions,
@@ -211,18 +145,32 @@ export class AgentClient {
     /** The chain instance this client talks to. */
     readonly identity: ChainIdentity,
   ) {
-    this.provider = options.signer.provider!;
-    this.relayer = options.relayer ?? options.signer;
-    this.module = IAgentTreasuryModule__factory.connect(moduleAddress, this.relayer);
+    const provider = options.signer.provider!;
+    const relayer: Signer = options.relayer ?? options.signer;
+    this.module = IAgentTreasuryModule__factory.connect(moduleAddress, relayer);
     this.agent = agent;
     this.ownsJournal = typeof options.journal === "string";
     this.journal = typeof options.journal === "string" ? Journal.open(options.journal) : options.journal;
-    this.retry = { ...DEFAULT_RETRY, ...options.retry };
-    this.assets = new AssetBook(this.provider, options.tokens, this.retry);
-    this.validFor = BigInt(options.validFor ?? 3600);
-    this.fromBlock = options.fromBlock ?? 0;
-    this.pollIntervalMs = options.pollIntervalMs ?? 1000;
-    this.log = options.log ?? ((line) => process.stderr.write(`${line}\n`));
+    const retry = { ...DEFAULT_RETRY, ...options.retry };
+    this.assets = new AssetBook(provider, options.tokens, retry);
+    this.core = {
+      module: this.module,
+      agent,
+      chainId,
+      moduleAddress,
+      journal: this.journal,
+      provider,
+      signer: options.signer,
+      relayer,
+      retry,
+      validFor: BigInt(options.validFor ?? 3600),
+      fromBlock: options.fromBlock ?? 0,
+      pollIntervalMs: options.pollIntervalMs ?? 1000,
+      receiptTimeoutMs: options.receiptTimeoutMs,
+      onStage: options.onStage,
+      log: options.log ?? ((line) => process.stderr.write(`${line}\n`)),
+    };
+    this.batch = { ...this.core, assets: this.assets, lens: options.lens, lanes: this.lanes };
   }
 
   /**
@@ -248,7 +196,7 @@ export class AgentClient {
     const client = new AgentClient(options, BigInt(identity.chainId), moduleAddress, agent, identity);
     try {
       // A journal of another instance of this chain (a restarted node) is set aside before anything is read from it.
-      client.journalSetAside = client.journal.bind(identity, client.log);
+      client.journalSetAside = client.journal.bind(identity, client.core.log);
       client.recovery = await client.reconcile();
     } catch (err) {
       client.close();
@@ -269,12 +217,12 @@ export class AgentClient {
    * requests on different lanes run in parallel.
    */
   pay(request: PayRequest): Promise<IntentResult> {
-    return this.request("submit", () => this.payPayload(request), request);
+    return this.request("submit", () => payPayload(this.assets, request), request);
   }
 
   /** Calls an allowed (target, function) of the policy. */
   call(request: CallRequest): Promise<IntentResult> {
-    return this.request("submit", async () => this.callPayload(request), request);
+    return this.request("submit", async () => callPayload(request), request);
   }
 
   /**
@@ -283,17 +231,17 @@ export class AgentClient {
    * `./batch.ts`.
    */
   payMany(requests: readonly PayRequest[], options: PayManyOptions = {}): Promise<BatchResult> {
-    return payMany(this.batchHost(), requests, options);
+    return payMany(this.batch, requests, options);
   }
 
   /** What `payMany` would do now, row by row, from the module's own answer; signs, journals and sends nothing. */
   dryRunMany(requests: readonly PayRequest[], options: PayManyOptions = {}): Promise<BatchPreview> {
-    return dryRunMany(this.batchHost(), requests, options);
+    return dryRunMany(this.batch, requests, options);
   }
 
   /** Asks for human review: the intent is queued for co-signers even within the auto limits. */
   propose(request: ProposeRequest): Promise<IntentResult> {
-    return this.request("propose", async () => ("asset" in request ? this.payPayload(request) : this.callPayload(request)), request);
+    return this.request("propose", async () => ("asset" in request ? payPayload(this.assets, request) : callPayload(request)), request);
   }
 
   /**
@@ -305,23 +253,24 @@ export class AgentClient {
    * throws the same typed error the real request would. The state can change before the real request lands.
    */
   async dryRun(action: "pay" | "call" | "propose", request: PayRequest | CallRequest): Promise<IntentPreview> {
-    this.checkRequest(request);
+    checkRequest(request);
+    const { provider, retry } = this.core;
     const kind: IntentKind = action === "propose" ? "propose" : "submit";
     const isPayment = action === "pay" || (action === "propose" && "asset" in request);
-    const payload = isPayment ? await this.payPayload(request as PayRequest) : this.callPayload(request as CallRequest);
-    const key = this.keyOf(kind, payload, request);
+    const payload = isPayment ? await payPayload(this.assets, request as PayRequest) : callPayload(request as CallRequest);
+    const key = requestKey(this.core, kind, payload, request);
     const lane = laneOf(request.lane);
-    const block = await withRetry("read the latest block", () => this.provider.getBlock("latest"), this.retry);
+    const block = await withRetry("read the latest block", () => provider.getBlock("latest"), retry);
     if (!block) throw new InvalidRequestError("The RPC node returned no latest block.");
     const blockTag = block.number;
-    const reader = this.module.connect(this.provider);
-    const nonce = await withRetry("read the lane nonce", () => reader.getNonce(this.agent, lane, { blockTag }), this.retry);
-    const validUntil = BigInt(block.timestamp) + (request.validFor === undefined ? this.validFor : BigInt(request.validFor));
-    const intent = this.buildIntent(kind, payload, key, nonce, validUntil, request.rationale);
+    const reader = this.module.connect(provider);
+    const nonce = await withRetry("read the lane nonce", () => reader.getNonce(this.agent, lane, { blockTag }), retry);
+    const validUntil = BigInt(block.timestamp) + (request.validFor === undefined ? this.core.validFor : BigInt(request.validFor));
+    const intent = buildIntent({ agent: this.agent, kind, payload, key, nonce, validUntil, rationaleText: request.rationale });
     const intentId = hashIntent(intent, this.chainId, this.moduleAddress);
     let answer: [string, bigint];
     try {
-      answer = await withRetry(`simulate intent ${intentId}`, () => reader.submit.staticCall(intent, "0x", { from: this.agent, blockTag }), this.retry);
+      answer = await withRetry(`simulate intent ${intentId}`, () => reader.submit.staticCall(intent, "0x", { from: this.agent, blockTag }), retry);
     } catch (err) {
       throw decodeError(err) ?? err;
     }
@@ -341,9 +290,17 @@ export class AgentClient {
       explained: false,
     };
     if (replay || !this.options.lens) return preview;
-    const lens = AgentTreasuryLens__factory.connect(this.options.lens, this.provider);
-    const model = await withRetry("read the policy", () => explainRoute(reader, lens, this.agent, payload, kind === "propose", blockTag), this.retry);
-    const agreed = explainAgainst(model, status);
+    return this.explain(preview, payload, kind === "propose");
+  }
+
+  /** Adds the policy model's reasons to a dry run's preview, when the model agrees with the module's answer. */
+  private async explain(preview: IntentPreview, payload: Payload, review: boolean): Promise<IntentPreview> {
+    const { provider, retry } = this.core;
+    const reader = this.module.connect(provider);
+    const lens = AgentTreasuryLens__factory.connect(this.options.lens!, provider);
+    const blockTag = preview.blockNumber;
+    const model = await withRetry("read the policy", () => explainRoute(reader, lens, this.agent, payload, review, blockTag), retry);
+    const agreed = explainAgainst(model, preview.status);
     if (!agreed) return preview;
     preview.explained = true;
     if (agreed.denyReason) preview.reason = agreed.denyReason;
@@ -363,8 +320,8 @@ export class AgentClient {
   /** The current status of an intent (journal and chain). */
   async status(intentId: string): Promise<IntentStatusInfo> {
     const record = this.journal.record(intentId);
-    const from = record?.signed.signedAtBlock ?? this.fromBlock;
-    const chain = await outcomeOf(this.module, intentId, from, this.retry);
+    const from = record?.signed.signedAtBlock ?? this.core.fromBlock;
+    const chain = await outcomeOf(this.module, intentId, from, this.core.retry);
     const info: IntentStatusInfo = {
       intentId,
       status: chain.status,
@@ -381,21 +338,22 @@ export class AgentClient {
   /** What the agent can still spend of `asset` in the auto tier now. */
   async available(asset: string): Promise<Allowance> {
     const info = await this.assets.resolve(asset);
-    const amount = await withRetry("read the available allowance", () => this.module.availableAllowance(this.agent, info.address), this.retry);
+    const read = () => this.module.availableAllowance(this.agent, info.address);
+    const amount = await withRetry("read the available allowance", read, this.core.retry);
     return { asset: info, amount, formatted: formatAmount(amount, info.decimals) };
   }
 
   /** The next nonce of a lane, as the module counts it. */
   async nonce(lane?: LaneRef): Promise<bigint> {
     const l = laneOf(lane);
-    return withRetry("read the lane nonce", () => this.module.getNonce(this.agent, l), this.retry);
+    return withRetry("read the lane nonce", () => this.module.getNonce(this.agent, l), this.core.retry);
   }
 
   /** Polls until the intent reaches one of `until` (default: a final status). */
   async waitFor(intentId: string, options: WaitOptions = {}): Promise<IntentStatusInfo> {
     const until = options.until ?? [...FINAL_STATUSES];
     const deadline = Date.now() + (options.timeoutMs ?? 600_000);
-    const poll = options.pollIntervalMs ?? this.pollIntervalMs;
+    const poll = options.pollIntervalMs ?? this.core.pollIntervalMs;
     for (;;) {
       const info = await this.status(intentId);
       if (until.includes(info.status)) return info;
@@ -418,7 +376,7 @@ export class AgentClient {
    */
   async reconcile(): Promise<RecoveryReport> {
     const report: RecoveryReport = { checked: 0, landed: [], resumed: [], pending: [] };
-    const now = await this.chainTime();
+    const now = await chainTime(this.core);
     const candidates = this.journal
       .allRecords()
       .filter((r) => this.mine(r.signed) && !r.outcome && (!r.closed || (r.closed.why === "rejected" && BigInt(r.signed.intent.validUntil) >= now)));
@@ -427,7 +385,7 @@ export class AgentClient {
       const lane = splitNonce(BigInt(record.signed.intent.nonce)).lane;
       await this.lanes.run(lane, async () => {
         if (this.journal.record(record.signed.intentId)?.outcome) return; // settled meanwhile
-        const landed = await this.landedOutcome(record);
+        const landed = await landedOutcome(this.core, record);
         if (landed) {
           report.checked++;
           report.landed.push(landed);
@@ -442,7 +400,7 @@ export class AgentClient {
           return;
         }
         try {
-          report.resumed.push(await this.drive(record.signed, false));
+          report.resumed.push(await drive(this.core, record.signed, false));
         } catch (err) {
           const error = decodeError(err);
           if (!error) throw err;
@@ -455,80 +413,12 @@ export class AgentClient {
 
   // ---------------------------------------------------------------- internals
 
-  /** What `./batch.ts` uses of this client: the same validation, keys, journal, signing and settling as `pay`. */
-  private batchHost(): BatchHost {
-    return {
-      agent: this.agent,
-      chainId: this.chainId,
-      moduleAddress: this.moduleAddress,
-      module: this.module,
-      provider: this.provider,
-      relayer: this.relayer,
-      journal: this.journal,
-      assets: this.assets,
-      retry: this.retry,
-      pollIntervalMs: this.pollIntervalMs,
-      receiptTimeoutMs: this.options.receiptTimeoutMs,
-      lens: this.options.lens,
-      validFor: this.validFor,
-      laneOf,
-      onLane: (lane, fn) => this.lanes.run(lane, fn),
-      checkRequest: (request) => this.checkRequest(request),
-      payload: (request) => this.payPayload(request),
-      keyOf: (payload, request) => this.keyOf("submit", payload, request),
-      buildIntent: (payload, key, nonce, validUntil, rationaleText) => this.buildIntent("submit", payload, key, nonce, validUntil, rationaleText),
-      knownAnswer: (payload, key) => this.knownAnswer(payload, key, "supersede"),
-      sign: (payload, key, request, lane, at) =>
-        this.sign("submit", payload, key, request.idempotencyKey === undefined ? "derived" : "caller", request.rationale, lane, request.validFor, undefined, at),
-      closeRejected: (s, error) => this.close_(s, "rejected", error),
-      stage: async (stage, intentId) => {
-        await this.options.onStage?.(stage, intentId);
-      },
-      settleFromChain: (s, decidedBy, txHash) => this.settleFromChain(s, decidedBy, txHash),
-      result: (s, status, extra) => this.result(s.intentId, s, status, { ...extra, replay: false }),
-    };
-  }
-
   private mine(s: SignedEntry): boolean {
     return (
       s.chainId === this.chainId.toString() &&
       s.module.toLowerCase() === this.moduleAddress.toLowerCase() &&
       s.intent.agent.toLowerCase() === this.agent.toLowerCase()
     );
-  }
-
-  private async payPayload(request: PayRequest): Promise<Payload> {
-    if (typeof request.to !== "string") throw new InvalidRequestError("pay needs `to`, the recipient address.");
-    const to = requireAddress(request.to, "to");
-    if (BigInt(to) === 0n) throw new InvalidRequestError("to is the zero address; tokens sent there are lost.");
-    const asset = await this.assets.resolve(request.asset);
-    const amount = parseAmount(request.amount, asset);
-    if (amount === 0n) throw new InvalidRequestError("amount is 0: there is nothing to pay.");
-    if (asset.address === "0x0000000000000000000000000000000000000000") return { target: to, value: amount, data: "0x" };
-    const data = new Interface(["function transfer(address,uint256)"]).encodeFunctionData("transfer", [to, amount]);
-    return { target: asset.address, value: 0n, data };
-  }
-
-  /** The target, ETH value and calldata a call request signs (public so tools can explain the call's conditions). */
-  callPayload(request: CallRequest): Payload {
-    const target = requireAddress(request.target, "target");
-    let data: string;
-    if (request.data !== undefined) {
-      if (request.function !== undefined) throw new InvalidRequestError("Give either `data` or `function` with `args`, not both.");
-      if (!isHexString(request.data) || request.data.length < 10) throw new InvalidRequestError("data must be hex calldata with at least a 4-byte selector.");
-      data = request.data.toLowerCase();
-    } else if (request.function !== undefined) {
-      try {
-        const iface = new Interface([`function ${request.function}`]);
-        data = iface.encodeFunctionData(request.function.split("(")[0].trim(), [...(request.args ?? [])]);
-      } catch (err) {
-        throw new InvalidRequestError(`Cannot encode ${request.function} with args ${JSON.stringify(request.args ?? [], (_k, v) => (typeof v === "bigint" ? v.toString() : v))}: ${(err as Error).message.split("\n")[0]}`, { cause: err });
-      }
-    } else {
-      throw new InvalidRequestError("call needs `data`, or `function` (e.g. \"deposit(uint256)\") with `args`.");
-    }
-    const value = request.value === undefined ? 0n : parseAmount(request.value, { address: "0x0000000000000000000000000000000000000000", symbol: "ETH", decimals: 18 }, "value");
-    return { target, value, data };
   }
 
   /**
@@ -545,399 +435,16 @@ export class AgentClient {
     return this.lanes.run(lane, () => this.submitRequest(kind, build, request, lane));
   }
 
-  /** The checks every request passes before anything is built or signed. */
-  private checkRequest(request: PayRequest | CallRequest): void {
-    if (typeof request.rationale !== "string" || request.rationale.trim().length === 0) {
-      throw new InvalidRequestError("rationale is required: say why (it is journaled and its hash goes on chain with the intent).");
-    }
-    if (request.validFor !== undefined && (!Number.isInteger(request.validFor) || request.validFor < 60)) {
-      throw new InvalidRequestError(`validFor must be a whole number of seconds >= 60 (got ${request.validFor}).`);
-    }
-  }
-
-  /** The request's idempotency key: the caller's, or derived from what it does and why. */
-  private keyOf(kind: IntentKind, payload: Payload, request: PayRequest | CallRequest): string {
-    return request.idempotencyKey === undefined
-      ? deriveKey(this.chainId, this.moduleAddress, this.agent, kind, payload, request.rationale)
-      : keyFromText(request.idempotencyKey);
-  }
-
-  /** The intent the client signs for a payload (one place, for `sign` and `dryRun`). */
-  private buildIntent(kind: IntentKind, payload: Payload, key: string, nonce: bigint, validUntil: bigint, rationaleText: string): Intent {
-    return {
-      agent: this.agent,
-      target: payload.target,
-      value: payload.value,
-      data: payload.data,
-      nonce,
-      idempotencyKey: key,
-      validAfter: 0n,
-      validUntil,
-      rationale: keccak256(toUtf8Bytes(rationaleText)),
-      // v3: a request for review is part of what the agent signs; `propose` accepts nothing else.
-      review: kind === "propose",
-    };
-  }
-
   private async submitRequest(kind: IntentKind, build: () => Promise<Payload>, request: PayRequest | CallRequest, lane: bigint): Promise<IntentResult> {
-    this.checkRequest(request);
+    checkRequest(request);
     const payload = await build();
     const keySource = request.idempotencyKey === undefined ? "derived" : "caller";
-    const key = this.keyOf(kind, payload, request);
-    const known = await this.knownAnswer(payload, key, "drive");
+    const key = requestKey(this.core, kind, payload, request);
+    const known = await knownAnswer(this.core, payload, key, "drive");
     if (known) return known;
 
-    // 3. A new intent, signed at the lane's current nonce and journaled before it leaves the process.
-    const signed = await this.sign(kind, payload, key, keySource, request.rationale, lane, request.validFor);
-    return this.drive(signed, false);
-  }
-
-  /**
-   * The answer to a request this client or the chain has seen before under `key`, or undefined for a new one.
-   * 1. The journal first: a retry of a request this client already handled is answered without a new intent; an
-   *    unfinished one is driven to its outcome (`drive`) or, when a batch will send it again, closed as superseded
-   *    unless it landed (`supersede`).
-   * 2. Then the chain: the key may have been used by a lost journal or another process.
-   */
-  private async knownAnswer(payload: Payload, key: string, unfinishedAs: "drive" | "supersede"): Promise<IntentResult | undefined> {
-    const previous = this.journal.byKey(this.chainId, this.moduleAddress, this.agent, key);
-    for (const r of previous) this.requireSamePayload(r.signed, payload, key);
-    const settled = previous.find((r) => r.outcome);
-    if (settled) return this.replayResult(settled);
-    const unfinished = previous.find((r) => !r.outcome && !r.closed);
-    if (unfinished && unfinishedAs === "drive") return this.drive(unfinished.signed, true);
-    if (unfinished) {
-      const landed = await this.landedOutcome({ signed: unfinished.signed });
-      if (landed) return landed;
-      this.journal.append({ t: "closed", v: JOURNAL_VERSION, at: new Date().toISOString(), intentId: unfinished.signed.intentId, why: "superseded" });
-    }
-    const bound = await withRetry("read the idempotency record", () => this.module.idempotencyRecord(this.agent, key), this.retry);
-    if (bound.intentId === ZeroHash) return undefined;
-    if (bound.payloadHash !== payloadCommitment(payload.target, payload.value, payload.data)) {
-      throw this.conflict(key, bound.intentId);
-    }
-    // One of our own closed attempts may have landed by another hand: journal it so journal and chain agree.
-    const ours = previous.find((r) => r.signed.intentId.toLowerCase() === bound.intentId.toLowerCase());
-    if (ours) return { ...(await this.settleFromChain(ours.signed, bound.intentId, undefined)), replay: true };
-    return this.chainReplay(bound.intentId, key);
-  }
-
-  private requireSamePayload(s: SignedEntry, p: Payload, key: string): void {
-    const i = s.intent;
-    if (payloadCommitment(i.target, BigInt(i.value), i.data) !== payloadCommitment(p.target, p.value, p.data)) {
-      throw this.conflict(key, s.intentId);
-    }
-  }
-
-  private conflict(key: string, original: string): IdempotencyConflictError {
-    return new IdempotencyConflictError(
-      `Idempotency key ${key} of agent ${this.agent} is already bound to a different payload (intent ${original}). A key ` +
-        "names one payment forever: use a new key for a new payment, or repeat the original payload exactly to read its result.",
-      { errorName: "IdempotencyKeyConflict", args: { agent: this.agent, key, originalIntentId: original } },
-    );
-  }
-
-  private async sign(
-    kind: IntentKind,
-    payload: Payload,
-    key: string,
-    keySource: "caller" | "derived",
-    rationaleText: string,
-    lane: bigint,
-    validFor: number | undefined,
-    supersedes?: string,
-    at?: { nonce: bigint; block: { number: number; timestamp: number } },
-  ): Promise<SignedEntry> {
-    // A batch signs consecutive nonces at one block (`at`); a single request reads the lane's nonce now.
-    const [nonce, block] = at
-      ? [at.nonce, at.block]
-      : await Promise.all([
-          withRetry("read the lane nonce", () => this.module.getNonce(this.agent, lane), this.retry),
-          withRetry("read the latest block", () => this.provider.getBlock("latest"), this.retry),
-        ]);
-    if (!block) throw new InvalidRequestError("The RPC node returned no latest block.");
-    const intent = this.buildIntent(kind, payload, key, nonce, BigInt(block.timestamp) + (validFor === undefined ? this.validFor : BigInt(validFor)), rationaleText);
-    const signature = await signIntent(this.options.signer, intent, this.chainId, this.moduleAddress);
-    const entry: SignedEntry = {
-      t: "signed",
-      v: JOURNAL_VERSION,
-      at: new Date().toISOString(),
-      intentId: hashIntent(intent, this.chainId, this.moduleAddress),
-      kind,
-      chainId: this.chainId.toString(),
-      module: this.moduleAddress,
-      intent: serializeIntent(intent),
-      signature,
-      rationaleText,
-      keySource,
-      signedAtBlock: block.number,
-    };
-    if (supersedes) entry.supersedes = supersedes;
-    this.journal.append(entry); // write-ahead: on disk before it can reach the chain
-    await this.options.onStage?.("signed", entry.intentId);
-    return entry;
-  }
-
-  /** Replaces an intent that can no longer land (nonce used, deadline near) by one with the same key. */
-  private async resign(old: SignedEntry): Promise<SignedEntry> {
-    const i = deserializeIntent(old.intent);
-    const entry = await this.sign(
-      old.kind,
-      { target: i.target, value: i.value, data: i.data },
-      i.idempotencyKey,
-      old.keySource,
-      old.rationaleText,
-      splitNonce(i.nonce).lane,
-      undefined,
-      old.intentId,
-    );
-    this.journal.append({ t: "closed", v: JOURNAL_VERSION, at: new Date().toISOString(), intentId: old.intentId, why: "superseded" });
-    return entry;
-  }
-
-  /** Whether an unfinished intent (or another with its key) reached the chain; if so journals and returns it. */
-  private async landedOutcome(record: JournalRecord): Promise<IntentResult | undefined> {
-    const s = record.signed;
-    const bound = await withRetry("read the idempotency record", () => this.module.idempotencyRecord(this.agent, s.intent.idempotencyKey), this.retry);
-    if (bound.intentId === ZeroHash) return undefined;
-    return this.settleFromChain(s, bound.intentId, undefined);
-  }
-
-  /** Journals the outcome of `s` as decided on chain by `decidedBy` (s itself, or the original of its key). */
-  private async settleFromChain(s: SignedEntry, decidedBy: string, txHash: string | undefined): Promise<IntentResult> {
-    const replay = decidedBy.toLowerCase() !== s.intentId.toLowerCase();
-    // The original of a replay may be older than this entry; our own intent's events cannot be.
-    const chain = await outcomeOf(this.module, decidedBy, replay ? this.fromBlock : s.signedAtBlock, this.retry);
-    const entryTx = replay ? txHash : (chain.txHash ?? txHash);
-    this.journal.append({
-      t: "outcome",
-      v: JOURNAL_VERSION,
-      at: new Date().toISOString(),
-      intentId: s.intentId,
-      status: chain.status,
-      ...(chain.reason ? { reason: chain.reason } : {}),
-      ...(entryTx ? { txHash: entryTx } : {}),
-      ...(chain.eta !== undefined ? { eta: chain.eta } : {}),
-      ...(chain.blockNumber !== undefined ? { blockNumber: chain.blockNumber } : {}),
-      ...(replay ? { replayOf: decidedBy } : {}),
-    });
-    await this.options.onStage?.("settled", s.intentId);
-    return this.result(decidedBy, s, chain.status, {
-      reason: chain.reason,
-      eta: chain.eta,
-      txHash: chain.txHash ?? txHash,
-      blockNumber: chain.blockNumber,
-      replay,
-    });
-  }
-
-  private result(
-    intentId: string,
-    s: SignedEntry,
-    status: IntentStatusName,
-    extra: { reason?: DenyReasonName; eta?: number; txHash?: string; blockNumber?: number; replay: boolean; frozen?: boolean },
-  ): IntentResult {
-    const r: IntentResult = {
-      intentId,
-      status,
-      replay: extra.replay,
-      agent: this.agent,
-      idempotencyKey: s.intent.idempotencyKey,
-      nonce: BigInt(s.intent.nonce),
-    };
-    if (status === "Denied" && extra.reason) r.reason = extra.reason;
-    if (extra.eta !== undefined && (status === "Queued" || status === "Executed" || status === "Expired" || status === "Cancelled")) r.eta = extra.eta;
-    if (extra.txHash) r.txHash = extra.txHash;
-    if (extra.blockNumber !== undefined) r.blockNumber = extra.blockNumber;
-    if (extra.frozen) r.frozen = true;
-    return r;
-  }
-
-  /**
-   * A request already settled in the journal: its current state on chain, marked as a replay, but only when the
-   * chain confirms it. When the key is not bound on this chain, the journal's outcome happened on a chain that is
-   * gone (a reorganisation dropped it, or the journal outlived a restarted node): the intent is reopened and driven
-   * again under the same key (the same signed intent while its nonce and deadline hold, else re-signed).
-   */
-  private async replayResult(record: JournalRecord): Promise<IntentResult> {
-    const o = record.outcome!;
-    const s = record.signed;
-    const decidedBy = o.replayOf ?? s.intentId;
-    const bound = await withRetry("read the idempotency record", () => this.module.idempotencyRecord(this.agent, s.intent.idempotencyKey), this.retry);
-    if (bound.intentId === ZeroHash) {
-      const why =
-        `chain ${this.chainId} has no record of idempotency key ${s.intent.idempotencyKey}, which the journal settled as ` +
-        `${o.status}${o.txHash ? ` in tx ${o.txHash}` : ""}${o.blockNumber !== undefined ? ` at block ${o.blockNumber}` : ""}`;
-      this.journal.append({ t: "reopened", v: JOURNAL_VERSION, at: new Date().toISOString(), intentId: s.intentId, why });
-      this.log(`agent client: ${why}: that outcome is not on this chain (reorganisation or node restart); sending intent ${s.intentId} again under the same key`);
-      return this.drive(s, false);
-    }
-    if (bound.intentId.toLowerCase() !== decidedBy.toLowerCase()) {
-      // The chain bound the key to another intent than the journal says: the chain decides, and the journal follows.
-      return { ...(await this.settleFromChain(s, bound.intentId, undefined)), replay: true };
-    }
-    const chain = await outcomeOf(this.module, decidedBy, record.signed.signedAtBlock, this.retry);
-    return this.result(decidedBy, record.signed, chain.status, {
-      reason: chain.reason ?? o.reason,
-      eta: chain.eta ?? o.eta,
-      txHash: chain.txHash ?? o.txHash,
-      blockNumber: chain.blockNumber ?? o.blockNumber,
-      replay: true,
-    });
-  }
-
-  /** The key is bound on chain but not in this journal (lost journal, other process): report the original. */
-  private async chainReplay(original: string, key: string): Promise<IntentResult> {
-    const chain = await outcomeOf(this.module, original, this.fromBlock, this.retry);
-    const r: IntentResult = { intentId: original, status: chain.status, replay: true, agent: this.agent, idempotencyKey: key, nonce: 0n };
-    if (chain.queuedIntent) r.nonce = chain.queuedIntent.nonce;
-    if (chain.reason && chain.status === "Denied") r.reason = chain.reason;
-    if (chain.eta !== undefined) r.eta = chain.eta;
-    if (chain.txHash) r.txHash = chain.txHash;
-    if (chain.blockNumber !== undefined) r.blockNumber = chain.blockNumber;
-    return r;
-  }
-
-  private async chainTime(): Promise<bigint> {
-    const block = await withRetry("read the latest block", () => this.provider.getBlock("latest"), this.retry);
-    if (!block) throw new InvalidRequestError("The RPC node returned no latest block.");
-    return BigInt(block.timestamp);
-  }
-
-  /**
-   * Takes a journaled intent to its outcome: re-signs it if it can no longer land, checks it with a static call
-   * (reverts become typed errors before any gas is spent), sends it, and settles it from the receipt.
-   */
-  private async drive(initial: SignedEntry, checkLanded: boolean): Promise<IntentResult> {
-    if (checkLanded) {
-      // Sent before (the receipt was lost, or the process restarted): the chain may already have it.
-      const landed = await this.landedOutcome({ signed: initial });
-      if (landed) return landed;
-    }
-    let s = initial;
-    for (let resigns = 0; ; resigns++) {
-      const intent = deserializeIntent(s.intent);
-      const lane = splitNonce(intent.nonce).lane;
-      const [current, now] = await Promise.all([
-        withRetry("read the lane nonce", () => this.module.getNonce(this.agent, lane), this.retry),
-        this.chainTime(),
-      ]);
-      // The idempotency key was checked unbound before we got here, so an intent whose nonce moved on (used by
-      // another intent) or whose deadline passed can never land: replace it under the same key.
-      if (current !== intent.nonce || now + DEADLINE_MARGIN >= intent.validUntil) {
-        if (resigns >= MAX_RESIGNS) throw this.nonceRace(intent, current);
-        s = await this.resign(s);
-        continue;
-      }
-      let returnedId: string;
-      try {
-        returnedId = await withRetry(`check intent ${s.intentId}`, () => this.staticSubmit(s, intent), this.retry);
-      } catch (err) {
-        const error = decodeError(err);
-        if (!error) throw err;
-        if (error instanceof NonceMismatchError && resigns < MAX_RESIGNS) continue; // raced: re-read the nonce
-        this.close_(s, "rejected", error);
-        throw error;
-      }
-      if (returnedId.toLowerCase() !== s.intentId.toLowerCase()) {
-        // The key was bound meanwhile (another process, or our own earlier send): nothing new will happen.
-        return this.settleFromChain(s, returnedId, undefined);
-      }
-      return this.send(s, intent);
-    }
-  }
-
-  private nonceRace(intent: Intent, current: bigint): NonceMismatchError {
-    return new NonceMismatchError(
-      `Lane ${splitNonce(intent.nonce).lane} of agent ${this.agent} keeps moving (now at nonce ${current}): another process ` +
-        "submits on the same lane. Give each workflow or process its own lane (the `lane` option), then retry with the same idempotency key.",
-      { errorName: "IntentNonceMismatch", args: { agent: this.agent, expected: current, got: intent.nonce } },
-    );
-  }
-
-  private close_(s: SignedEntry, why: "rejected", error: TreasuryError): void {
-    this.journal.append({
-      t: "closed",
-      v: JOURNAL_VERSION,
-      at: new Date().toISOString(),
-      intentId: s.intentId,
-      why,
-      code: error.code,
-      message: error.message,
-    });
-  }
-
-  /** `submit` or `propose` as a static call: the intentId it would return, or the revert. */
-  private async staticSubmit(s: SignedEntry, intent: Intent): Promise<string> {
-    if (s.kind === "propose") return this.module.propose.staticCall(intent, s.signature);
-    const [intentId] = await this.module.submit.staticCall(intent, s.signature);
-    return intentId;
-  }
-
-  private async send(s: SignedEntry, intent: Intent): Promise<IntentResult> {
-    let txHash: string | undefined;
-    await withRetry(
-      `send intent ${s.intentId}`,
-      async (attempt) => {
-        if (attempt > 0) {
-          // The last attempt may have reached the node before the connection dropped: look before sending again.
-          const bound = await this.module.idempotencyRecord(this.agent, intent.idempotencyKey);
-          if (bound.intentId !== ZeroHash) return;
-        }
-        const tx = await serialBroadcast(this.relayer, () =>
-          s.kind === "propose" ? this.module.propose(intent, s.signature) : this.module.submit(intent, s.signature),
-        );
-        txHash = tx.hash;
-      },
-      this.retry,
-    );
-    if (!txHash) {
-      // Landed through an earlier attempt whose hash we never saw.
-      const bound = await this.module.idempotencyRecord(this.agent, intent.idempotencyKey);
-      return this.settleFromChain(s, bound.intentId, undefined);
-    }
-    this.journal.append({ t: "sent", v: JOURNAL_VERSION, at: new Date().toISOString(), intentId: s.intentId, txHash });
-    await this.options.onStage?.("sent", s.intentId);
-
-    const hash = txHash;
-    // On timeout the entry stays "sent": the next reconciliation (or a retry of the request) settles it from chain.
-    const receipt = await waitForReceipt(this.provider, hash, this.retry, this.pollIntervalMs, this.options.receiptTimeoutMs);
-    if (receipt.status !== 1) {
-      // Reverted on chain although the static call passed (state changed in between, e.g. a pause): decode now.
-      let error: TreasuryError = new UnknownRevertError(`Transaction ${hash} reverted; the intent was not recorded. Retry the request.`);
-      try {
-        await this.staticSubmit(s, intent);
-      } catch (err) {
-        error = decodeError(err) ?? error;
-      }
-      this.close_(s, "rejected", error);
-      throw error;
-    }
-    const out = outcomeFromReceipt(this.module, this.moduleAddress, receipt, s.intentId, this.agent);
-    if (!out || out.replay) {
-      // Replay (another process bound the key first) or no event for us: the chain decides.
-      const bound = await this.module.idempotencyRecord(this.agent, intent.idempotencyKey);
-      return this.settleFromChain(s, bound.intentId === ZeroHash ? s.intentId : bound.intentId, hash);
-    }
-    this.journal.append({
-      t: "outcome",
-      v: JOURNAL_VERSION,
-      at: new Date().toISOString(),
-      intentId: s.intentId,
-      status: out.status,
-      ...(out.reason ? { reason: out.reason } : {}),
-      txHash: hash,
-      ...(out.eta !== undefined ? { eta: out.eta } : {}),
-      blockNumber: receipt.blockNumber,
-    });
-    await this.options.onStage?.("settled", s.intentId);
-    return this.result(s.intentId, s, out.status, {
-      reason: out.reason,
-      eta: out.eta,
-      txHash: hash,
-      blockNumber: receipt.blockNumber,
-      replay: false,
-      frozen: out.frozen,
-    });
+    // A new intent, signed at the lane's current nonce and journaled before it leaves the process.
+    const signed = await sign(this.core, { kind, payload, key, keySource, rationaleText: request.rationale, lane, validFor: request.validFor });
+    return drive(this.core, signed, false);
   }
 }

@@ -9,13 +9,14 @@
 import { FunctionFragment, ParamType, ZeroAddress, dataLength, dataSlice, getAddress } from "ethers";
 import { formatUnitsPlain as formatAmount } from "./units";
 import type { ConditionCheck, ConditionValue } from "./types";
+import { CONDITION_OP_NAMES, ConditionOpName, enumValues } from "./shapes";
 
 export type { ConditionCheck, ConditionValue };
 
-/** `enum Op` of IAgentTreasuryTypes, by name. */
-export const OP = { EqualTo: 0, EqualToAvatar: 1, LessOrEqual: 2, GreaterOrEqual: 3, ChargeAs: 4 } as const;
-export type OpName = keyof typeof OP;
-export const OP_NAMES: readonly OpName[] = ["EqualTo", "EqualToAvatar", "LessOrEqual", "GreaterOrEqual", "ChargeAs"];
+/** `enum Op` of IAgentTreasuryTypes, name -> on-chain value (the table is sdk/shapes.ts). */
+export const OP = enumValues(CONDITION_OP_NAMES);
+export type OpName = ConditionOpName;
+export const OP_NAMES: readonly OpName[] = CONDITION_OP_NAMES;
 /** At most this many conditions per call (`CallConditions.MAX_CALL_CONDITIONS`). */
 export const MAX_CALL_CONDITIONS = 16;
 

@@ -11,7 +11,7 @@
 import { BlockTag, ZeroAddress, dataLength, dataSlice, getAddress } from "ethers";
 import type { AgentTreasuryLens } from "../typechain-types/contracts/AgentTreasuryLens";
 import type { IAgentTreasuryModule } from "../typechain-types/contracts/interfaces/IAgentTreasuryModule.sol/IAgentTreasuryModule";
-import { DENY_REASON_NAMES, DenyReasonName, IntentStatusName, QueueReason } from "./types";
+import { DENY_REASON_NAMES, DenyReasonName, IntentStatusName, QueueReason, recipientModeName } from "./types";
 import { ConditionCheck, checkConditions } from "./conditions";
 
 export const QUEUE_REASON_TEXT: Record<QueueReason, string> = {
@@ -55,6 +55,65 @@ const APPROVAL_LIKE = new Set(["0x095ea7b3", "0x39509351", "0xd505accf", "0x8fcb
 /** The deny reason of a malformed token transfer: `MalformedCall` where the module has it (SPEC v3), else `TargetNotAllowed`. */
 const MALFORMED: DenyReasonName = ((DENY_REASON_NAMES as readonly string[]).includes("MalformedCall") ? "MalformedCall" : "TargetNotAllowed") as DenyReasonName;
 
+/** What a payload does, as the module classifies it, and the target's denial if it is refused outright. */
+interface Classified {
+  denial?: DenyReasonName;
+  /** A payment (ETH or a canonical token transfer), as opposed to another call. */
+  payment: boolean;
+  /** What it spends: the asset (address(0) for ETH), the amount, the recipient, and ETH sent along a transfer. */
+  asset: string;
+  amount: bigint;
+  to: string;
+  extraEth: bigint;
+  /** v3: an allowed call's argument conditions, checked against its calldata. */
+  conditions?: ConditionCheck[];
+  /** v3: a `ChargeAs` condition makes the call spend `amount` of `asset` like a token payment. */
+  charged?: boolean;
+}
+
+/** Classifies a payload: never the Safe or the module, a transfer must be canonical, other calls must be allowed. */
+async function classify(
+  lens: AgentTreasuryLens,
+  where: { moduleAddress: string; safe: string; agent: string; blockTag: BlockTag },
+  payload: RoutePayload,
+): Promise<Classified> {
+  const target = getAddress(payload.target);
+  const out: Classified = { payment: true, asset: ZeroAddress, amount: payload.value, to: target, extraEth: 0n };
+  if (target === getAddress(where.safe) || target === getAddress(where.moduleAddress)) return { ...out, denial: "TargetNotAllowed" };
+  if (dataLength(payload.data) === 0) return out;
+  const selector = dataLength(payload.data) >= 4 ? dataSlice(payload.data, 0, 4).toLowerCase() : payload.data.toLowerCase().padEnd(10, "0");
+  if (selector === TRANSFER) {
+    if (dataLength(payload.data) !== 68) return { ...out, denial: MALFORMED };
+    const [amount, to] = [BigInt(dataSlice(payload.data, 36, 68)), getAddress(dataSlice(payload.data, 16, 36))];
+    return { ...out, asset: target, amount, to, extraEth: payload.value };
+  }
+  const allowed = await lens.isAllowedCall(where.moduleAddress, where.agent, target, selector, { blockTag: where.blockTag });
+  if (!allowed) return { ...out, payment: false, denial: APPROVAL_LIKE.has(selector) ? "ApprovalNotAllowed" : "TargetNotAllowed" };
+  return withConditions(lens, where, { ...out, payment: false }, target, selector, payload);
+}
+
+/**
+ * v3: an allowed call with argument conditions (`CallConditions`): denied `TargetNotAllowed` unless its calldata meets
+ * them all; a `ChargeAs` condition makes it spend the charged argument like a token payment, with its ETH value
+ * beside it (as a token transfer that sends ETH).
+ */
+async function withConditions(
+  lens: AgentTreasuryLens,
+  where: { moduleAddress: string; safe: string; agent: string; blockTag: BlockTag },
+  call: Classified,
+  target: string,
+  selector: string,
+  payload: RoutePayload,
+): Promise<Classified> {
+  const raw = await lens.callConditions(where.moduleAddress, where.agent, target, selector, { blockTag: where.blockTag });
+  if (raw.length === 0) return call;
+  const verdict = checkConditions(payload.data, raw.map((c) => ({ word: Number(c.word), op: Number(c.op), value: String(c.value) })), where.safe);
+  const out: Classified = { ...call, conditions: verdict.checks };
+  if (!verdict.met) return { ...out, denial: "TargetNotAllowed" };
+  if (!verdict.charge) return out;
+  return { ...out, charged: true, asset: getAddress(verdict.charge.asset), amount: verdict.charge.amount, extraEth: payload.value };
+}
+
 /**
  * Evaluates an intent of `agent` with `payload` against the module's state at `blockTag`, as the module would
  * route it now (`forceQueue`: a review request). Rejections (pause, frozen or inactive agent, signature, nonce,
@@ -73,43 +132,12 @@ export async function explainRoute(
   const out: RouteExplanation = { status: "Executed", queuedBecause: [], blockTag };
   const deny = (reason: DenyReasonName): RouteExplanation => ({ ...out, status: "Denied", denyReason: reason, queuedBecause: [] });
   const [safe, config] = await Promise.all([module.avatar(at), module.agentConfig(agent, at)]);
-  const target = getAddress(payload.target);
 
   // Policy reasons first, in the order of DenyReason; the rate limit after them (IntentRouter._decide).
-  let policyDenial: DenyReasonName | undefined;
-  let payment = true;
-  let asset = ZeroAddress;
-  let amount = payload.value;
-  let to = target;
-  let extraEth = 0n;
-  let charged = false;
-  if (target === getAddress(safe) || target === getAddress(moduleAddress)) {
-    policyDenial = "TargetNotAllowed";
-  } else if (dataLength(payload.data) > 0) {
-    const selector = dataLength(payload.data) >= 4 ? dataSlice(payload.data, 0, 4).toLowerCase() : payload.data.toLowerCase().padEnd(10, "0");
-    if (selector === TRANSFER) {
-      if (dataLength(payload.data) !== 68) policyDenial = MALFORMED;
-      else {
-        [asset, amount, to, extraEth] = [target, BigInt(dataSlice(payload.data, 36, 68)), getAddress(dataSlice(payload.data, 16, 36)), payload.value];
-      }
-    } else {
-      payment = false;
-      if (!(await lens.isAllowedCall(moduleAddress, agent, target, selector, at))) {
-        policyDenial = APPROVAL_LIKE.has(selector) ? "ApprovalNotAllowed" : "TargetNotAllowed";
-      } else {
-        // v3: the call's argument conditions (CallConditions); a ChargeAs makes it spend like a token payment.
-        const conditions = await lens.callConditions(moduleAddress, agent, target, selector, at);
-        if (conditions.length > 0) {
-          const verdict = checkConditions(payload.data, conditions.map((c) => ({ word: Number(c.word), op: Number(c.op), value: String(c.value) })), safe);
-          out.conditions = verdict.checks;
-          if (!verdict.met) policyDenial = "TargetNotAllowed";
-          else if (verdict.charge) {
-            [asset, amount, extraEth, charged] = [getAddress(verdict.charge.asset), verdict.charge.amount, payload.value, true];
-          }
-        }
-      }
-    }
-  }
+  const action = await classify(lens, { moduleAddress, safe, agent, blockTag }, payload);
+  let policyDenial = action.denial;
+  const { payment, asset, amount, to, extraEth } = action;
+  if (action.conditions) out.conditions = action.conditions;
 
   const queued = new Set<QueueReason>();
   const checkSpend = async (spendAsset: string, spendAmount: bigint): Promise<DenyReasonName | undefined> => {
@@ -134,7 +162,7 @@ export async function explainRoute(
     if (payment || amount !== 0n) {
       out.spends = { asset, amount };
       policyDenial = await checkSpend(asset, amount);
-    } else if (charged && (await module.assetLimit(agent, asset, at)).window === 0n) {
+    } else if (action.charged && (await module.assetLimit(agent, asset, at)).window === 0n) {
       // A charge of zero needs a limit for its asset too; it moves nothing, so it never queues (IntentPolicy).
       policyDenial = "AssetNotAllowed";
     }
@@ -143,8 +171,9 @@ export async function explainRoute(
       policyDenial = await checkSpend(ZeroAddress, extraEth);
     }
   }
-  if (policyDenial === undefined && payment && config.recipientMode !== 0n && !(await lens.isRecipient(moduleAddress, agent, to, at))) {
-    if (config.recipientMode === 1n) policyDenial = "RecipientNotAllowed";
+  const recipientMode = recipientModeName(config.recipientMode);
+  if (policyDenial === undefined && payment && recipientMode !== "any" && !(await lens.isRecipient(moduleAddress, agent, to, at))) {
+    if (recipientMode === "allowlist") policyDenial = "RecipientNotAllowed";
     else queued.add("unknown-recipient");
   }
   if (policyDenial === undefined && config.maxIntentsPerWindow !== 0n) {

@@ -3,23 +3,10 @@
  * "human units"; times are unix seconds (`number`).
  */
 import type { Intent } from "./eip712";
+import type { DenyReasonName, IntentStatusName } from "./shapes";
 
-/** The module's `Status` enum, by name (SPEC section 5). Index = on-chain value. */
-export const STATUS_NAMES = ["None", "Executed", "Queued", "Denied", "Cancelled", "Expired"] as const;
-export type IntentStatusName = (typeof STATUS_NAMES)[number];
-
-/** The module's `DenyReason` enum, by name. Index = on-chain value. */
-export const DENY_REASON_NAMES = [
-  "None",
-  "TargetNotAllowed",
-  "ApprovalNotAllowed",
-  "AssetNotAllowed",
-  "AboveHardCap",
-  "RecipientNotAllowed",
-  "RateLimited",
-  "MalformedCall",
-] as const;
-export type DenyReasonName = (typeof DENY_REASON_NAMES)[number];
+// The module's enums and structs (STATUS_NAMES, DENY_REASON_NAMES, RECIPIENT_MODES, AgentConfigValue, ...).
+export * from "./shapes";
 
 /**
  * Each denial reason in words: what the module found wrong with the intent. The client's errors, the CLI, the MCP
@@ -47,18 +34,6 @@ export function denyReasonText(reason: DenyReasonName): string {
 /** A denial explained: `<reason>: <what was wrong>; the module denied it and counted a strike against the agent.` */
 export function denialText(reason: DenyReasonName): string {
   return `${reason}: ${DENY_REASON_TEXT[reason]}; the module denied it and counted a strike against the agent.`;
-}
-
-export function statusName(value: bigint | number): IntentStatusName {
-  const name = STATUS_NAMES[Number(value)];
-  if (name === undefined) throw new RangeError(`unknown Status value ${value}`);
-  return name;
-}
-
-export function denyReasonName(value: bigint | number): DenyReasonName {
-  const name = DENY_REASON_NAMES[Number(value)];
-  if (name === undefined) throw new RangeError(`unknown DenyReason value ${value}`);
-  return name;
 }
 
 /** Statuses after which an intent never changes again. */

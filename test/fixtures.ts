@@ -14,6 +14,7 @@ import { execSafeCall } from "../sdk/safe";
 import type { DeploymentRecord } from "../core/deployment";
 import { ETH, HOUR, Treasury, agentConfig, createSafe, impersonate, transferData, treasuryFixture } from "../testkit/stack";
 import type { AssetLimit } from "../testkit/stack";
+import { DENY_REASON_NAMES, STATUS_NAMES } from "../sdk/shapes";
 
 export {
   DAY,
@@ -30,17 +31,14 @@ export {
 } from "../testkit/stack";
 export type { AgentConfig, AssetLimit, Treasury } from "../testkit/stack";
 
-export const Status = { None: 0n, Executed: 1n, Queued: 2n, Denied: 3n, Cancelled: 4n, Expired: 5n } as const;
-export const DenyReason = {
-  None: 0n,
-  TargetNotAllowed: 1n,
-  ApprovalNotAllowed: 2n,
-  AssetNotAllowed: 3n,
-  AboveHardCap: 4n,
-  RecipientNotAllowed: 5n,
-  RateLimited: 6n,
-  MalformedCall: 7n, // v3: a non-canonical `transfer`
-} as const;
+/** An enum table (sdk/shapes.ts) as name -> on-chain value, as bigint like the module's views return it. */
+function bigintValues<N extends string>(names: readonly N[]): { readonly [K in N]: bigint } {
+  return Object.fromEntries(names.map((name, value) => [name, BigInt(value)])) as { [K in N]: bigint };
+}
+
+/** The module's enums by name (`Status.Executed === 1n`), from the one table each (sdk/shapes.ts). */
+export const Status = bigintValues(STATUS_NAMES);
+export const DenyReason = bigintValues(DENY_REASON_NAMES);
 
 /** Builds an intent for `agent` at its current nonce of `lane`, valid for an hour from the latest block. */
 export async function buildIntent(fx: Treasury, fields: Partial<Intent> & { lane?: bigint } = {}): Promise<Intent> {

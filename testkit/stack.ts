@@ -9,30 +9,20 @@ import { Contract, ZeroAddress, id, parseEther, parseUnits } from "ethers";
 import type { HardhatEthersSigner } from "@nomicfoundation/hardhat-ethers/signers";
 import type { AgentTreasuryLens, IAgentTreasuryModule, AgentTreasuryModuleFactory, MockERC20 } from "../typechain-types";
 import { SAFE_ABI, execSafeCall } from "../sdk/safe";
+import { RECIPIENT_MODE_NAMES, enumValues } from "../sdk/shapes";
+import type { AgentConfigValue, AssetLimitWith } from "../sdk/shapes";
 
 export const DAY = 24 * 60 * 60;
 export const HOUR = 60 * 60;
 export const ETH = ZeroAddress;
 
-export const RecipientMode = { Any: 0, Allowlist: 1, EscalateUnknown: 2 } as const;
+/** The module's `RecipientMode` by name (`RecipientMode.Allowlist === 1`), from its one table (sdk/shapes.ts). */
+export const RecipientMode = enumValues(RECIPIENT_MODE_NAMES);
 
-export interface AgentConfig {
-  validUntil: bigint;
-  escalationDelay: bigint;
-  gracePeriod: bigint;
-  maxIntentsPerWindow: bigint;
-  rateWindow: bigint;
-  maxStrikes: bigint;
-  strikeWindow: bigint;
-  recipientMode: number;
-}
-
-export interface AssetLimit {
-  autoPerTx: bigint;
-  autoPerWindow: bigint;
-  window: bigint;
-  escalatedPerTx: bigint;
-}
+/** `AgentConfig` as the tests pass it to `setAgent`. */
+export type AgentConfig = AgentConfigValue;
+/** `AssetLimit` as the tests pass it to `setAssetLimit`: every field a bigint. */
+export type AssetLimit = AssetLimitWith<bigint>;
 
 export function agentConfig(overrides: Partial<AgentConfig> = {}): AgentConfig {
   return {

@@ -1,4 +1,5 @@
 /** How the page writes numbers, addresses, times and the module's denial reasons. */
+import type { DenialReasonName, DenyReasonName } from "../../sdk/shapes";
 
 /** Groups the thousands of every stand-alone number in a text: "Pay 7500 USDC" -> "Pay 7,500 USDC" (addresses untouched). */
 export function groupDigits(text: string): string {
@@ -29,7 +30,7 @@ export function utc(seconds: number): string {
 }
 
 /** The module's `DenyReason` values (SPEC section 5), in words. */
-export const DENY_REASON_WORDS: Record<string, string> = {
+export const DENY_REASON_WORDS: Readonly<Record<DenialReasonName, string>> = {
   TargetNotAllowed: "the call's target or function is not allowed for this agent",
   ApprovalNotAllowed: "an approval-type call (approve, permit, transferFrom, …) that the policy does not allow",
   AssetNotAllowed: "the agent has no limit for this asset",
@@ -39,7 +40,7 @@ export const DENY_REASON_WORDS: Record<string, string> = {
   MalformedCall: "the token transfer was not encoded canonically",
 };
 
-export function denyReasonWords(reason: string | undefined): string {
+export function denyReasonWords(reason: DenyReasonName | undefined): string {
   if (!reason) return "reason unknown";
-  return DENY_REASON_WORDS[reason] ?? reason;
+  return reason === "None" ? reason : DENY_REASON_WORDS[reason];
 }

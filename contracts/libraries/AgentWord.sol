@@ -3,8 +3,38 @@ pragma solidity 0.8.30;
 
 import {IAgentTreasuryTypes} from "../interfaces/IAgentTreasuryModule.sol";
 
+/// @dev The lifecycle of a key (AgentRegistry).
+enum AgentStatus {
+    None,
+    Active,
+    Removed,
+    Retired // rotated out: dead for good
+}
+
 /**
- * @dev A key's `AgentRegistry.AgentRecord` slot as one word. The submission path reads the record with one SLOAD,
+ * @dev The hot slot, one per key (248 bits):
+ * | validUntil (48) | id (32) | status (8) | recipientMode (8) | frozen (8) | rateLimited (8) | epoch (16) |
+ * | laneZeroNonce (56) | rateBucket (32) | ratePrev (16) | rateCur (16) |
+ * Rate counters are bucketed: a bucket spans `ceil(rateWindow / 2)` seconds and the count is the current plus the
+ * previous bucket, so it always covers the last `ceil(window / 2)` seconds and never anything older than
+ * `window` seconds (SPEC section 5). Strikes use the same scheme in {AgentPolicy}.
+ */
+struct AgentRecord {
+    uint48 validUntil;
+    uint32 id;
+    AgentStatus status;
+    IAgentTreasuryTypes.RecipientMode recipientMode;
+    bool frozen;
+    bool rateLimited;
+    uint16 epoch;
+    uint56 laneZeroNonce;
+    uint32 rateBucket;
+    uint16 ratePrev;
+    uint16 rateCur;
+}
+
+/**
+ * @dev A key's {AgentRecord} slot as one word. The submission path reads the record with one SLOAD,
  * updates this word on the stack and writes it back with one SSTORE; a memory copy of the struct would allocate,
  * zero and unpack eleven fields first. Configuration and views keep using the struct.
  *
@@ -34,7 +64,7 @@ library AgentWordLib {
     uint256 private constant _RATE_PREV = 216;
     uint256 private constant _RATE_CUR = 232;
 
-    /// @dev `AgentRegistry.AgentStatus.Active`.
+    /// @dev `AgentStatus.Active`.
     uint256 private constant _STATUS_ACTIVE = 1;
 
     function validUntil(AgentWord w) internal pure returns (uint48) {
@@ -95,5 +125,19 @@ library AgentWordLib {
                     (uint256(prev) << _RATE_PREV) |
                     (uint256(cur) << _RATE_CUR)
             );
+    }
+
+    /// @dev The record slot `r` as one word: `sload(r.slot)`. Solidity reads a struct field by field.
+    function load(AgentRecord storage r) internal view returns (AgentWord w) {
+        assembly ("memory-safe") {
+            w := sload(r.slot)
+        }
+    }
+
+    /// @dev Writes `w` to the record slot `r` with one SSTORE; a struct assignment writes field by field.
+    function store(AgentRecord storage r, AgentWord w) internal {
+        assembly ("memory-safe") {
+            sstore(r.slot, w)
+        }
     }
 }

@@ -151,4 +151,14 @@ library SlidingWindow {
     ) private pure returns (uint256) {
         return (h & ~((uint256(1) << 192) - 1)) | total | (oldest << 128) | (head << 176) | (count << 184);
     }
+
+    /// @notice A header word's ring position, entry count and window length (for readers of raw storage: the lens).
+    function headerFields(uint256 h) internal pure returns (uint256 head, uint256 count, uint32 len) {
+        return ((h >> 176) & 0xff, (h >> 184) & 0xff, uint32((h >> 192) & _MASK_32));
+    }
+
+    /// @notice An entry word's time and amount (for readers of raw storage: the lens).
+    function entryFields(uint256 e) internal pure returns (uint256 time, uint256 amount) {
+        return ((e >> 128) & _MASK_48, e & _MASK_128);
+    }
 }

@@ -1,7 +1,7 @@
 // SPDX-License-Identifier: MIT
 pragma solidity 0.8.30;
 
-import {AgentWord} from "../libraries/AgentWord.sol";
+import {AgentRecord, AgentStatus, AgentWord, AgentWordLib} from "../libraries/AgentWord.sol";
 import {AvatarOwned} from "./AvatarOwned.sol";
 
 /**
@@ -19,35 +19,6 @@ import {AvatarOwned} from "./AvatarOwned.sol";
  * to deny, or when a rate limit is set.
  */
 abstract contract AgentRegistry is AvatarOwned {
-    enum AgentStatus {
-        None,
-        Active,
-        Removed,
-        Retired // rotated out: dead for good
-    }
-
-    /**
-     * @dev The hot slot, one per key (248 bits):
-     * | validUntil (48) | id (32) | status (8) | recipientMode (8) | frozen (8) | rateLimited (8) | epoch (16) |
-     * | laneZeroNonce (56) | rateBucket (32) | ratePrev (16) | rateCur (16) |
-     * Rate counters are bucketed: a bucket spans `ceil(rateWindow / 2)` seconds and the count is the current plus the
-     * previous bucket, so it always covers the last `ceil(window / 2)` seconds and never anything older than
-     * `window` seconds (SPEC section 5). Strikes use the same scheme in {AgentPolicy}.
-     */
-    struct AgentRecord {
-        uint48 validUntil;
-        uint32 id;
-        AgentStatus status;
-        RecipientMode recipientMode;
-        bool frozen;
-        bool rateLimited;
-        uint16 epoch;
-        uint56 laneZeroNonce;
-        uint32 rateBucket;
-        uint16 ratePrev;
-        uint16 rateCur;
-    }
-
     /**
      * @dev The cold slot, one per identity (200 bits):
      * | escalationDelay (32) | gracePeriod (32) | maxIntentsPerWindow (16) | rateWindow (32) | maxStrikes (8) |
@@ -212,9 +183,7 @@ abstract contract AgentRegistry is AvatarOwned {
      */
     function _liveAgent(address agent) internal view returns (AgentRecord storage stored, AgentWord word) {
         stored = _agents[agent];
-        assembly ("memory-safe") {
-            word := sload(stored.slot)
-        }
+        word = AgentWordLib.load(stored);
         if (!word.isActive()) revert AgentUnknown(agent);
         uint48 validUntil = word.validUntil();
         if (validUntil != 0 && block.timestamp >= validUntil) revert AgentExpired(agent, validUntil, block.timestamp);
@@ -222,9 +191,7 @@ abstract contract AgentRegistry is AvatarOwned {
 
     /// @dev Writes back the record word of a key read by {_liveAgent}: one SSTORE.
     function _storeAgent(AgentRecord storage stored, AgentWord word) internal {
-        assembly ("memory-safe") {
-            sstore(stored.slot, word)
-        }
+        AgentWordLib.store(stored, word);
     }
 
     /// @dev The current epoch of an identity: the epoch of its current key's record.

@@ -2,7 +2,8 @@
 pragma solidity 0.8.30;
 
 import {IAgentTreasuryEvents} from "../interfaces/IAgentTreasuryModule.sol";
-import {IAvatar} from "../interfaces/IAvatar.sol";
+import {StorageSlot} from "@openzeppelin/contracts/utils/StorageSlot.sol";
+import {AvatarCall} from "../libraries/AvatarCall.sol";
 
 /**
  * @title AvatarOwned
@@ -26,6 +27,8 @@ abstract contract AvatarOwned is IAgentTreasuryEvents {
     uint256 private constant _PAUSED_SHIFT = 160;
     uint256 private constant _TREASURY_LIMITED_SHIFT = 176;
     uint256 private constant _TARGET_SET_SHIFT = 224;
+    /// @dev Slot 0 by number: `_avatar` is the first state variable (SlotZero.spec checks it).
+    bytes32 private constant _SLOT_ZERO = bytes32(0);
 
     address private _avatar;
     bool private _paused;
@@ -62,12 +65,7 @@ abstract contract AvatarOwned is IAgentTreasuryEvents {
     function _extsload(bytes32[] calldata slots) internal view returns (bytes32[] memory values) {
         values = new bytes32[](slots.length);
         for (uint256 i; i < slots.length; ++i) {
-            bytes32 slot = slots[i];
-            bytes32 value;
-            assembly ("memory-safe") {
-                value := sload(slot)
-            }
-            values[i] = value;
+            values[i] = StorageSlot.getBytes32Slot(slots[i]).value;
         }
     }
 
@@ -111,9 +109,7 @@ abstract contract AvatarOwned is IAgentTreasuryEvents {
      * treasury-wide limit exists ({_hasTreasuryLimits}) and where exec calls go ({_execTarget}).
      */
     function _requireLive() internal view returns (uint256 live) {
-        assembly ("memory-safe") {
-            live := sload(_avatar.slot)
-        }
+        live = StorageSlot.getUint256Slot(_SLOT_ZERO).value;
         if ((live >> _PAUSED_SHIFT) & 0xff != 0) revert ModuleIsPaused();
     }
 
@@ -165,11 +161,11 @@ abstract contract AvatarOwned is IAgentTreasuryEvents {
         bytes calldata data
     ) internal {
         address safe = _avatarOf(live);
-        uint256 assetBefore = _balanceOf(asset, safe);
+        uint256 assetBefore = AvatarCall.balanceOf(asset, safe);
         bool alsoEth = asset != address(0) && value != 0;
         uint256 ethBefore = alsoEth ? safe.balance : 0;
         _callThroughTarget(value, live, tokenTransfer, callee, data);
-        _checkOutflow(asset, assetBefore, _balanceOf(asset, safe), charged);
+        _checkOutflow(asset, assetBefore, AvatarCall.balanceOf(asset, safe), charged);
         if (alsoEth) _checkOutflow(address(0), ethBefore, safe.balance, value);
     }
 
@@ -183,7 +179,7 @@ abstract contract AvatarOwned is IAgentTreasuryEvents {
         address callee,
         bytes calldata data
     ) private {
-        (bool success, bytes memory returnData) = _callAvatar(_execTarget(live), callee, value, data);
+        (bool success, bytes memory returnData) = AvatarCall.execReturnData(_execTarget(live), callee, value, data);
         _checkAnswer(success, returnData, tokenTransfer, callee);
     }
 
@@ -194,9 +190,7 @@ abstract contract AvatarOwned is IAgentTreasuryEvents {
     function _checkAnswer(bool success, bytes memory returnData, bool tokenTransfer, address callee) private pure {
         if (!success) {
             if (returnData.length == 0) revert ExecutionFailed(callee);
-            assembly ("memory-safe") {
-                revert(add(returnData, 0x20), mload(returnData))
-            }
+            AvatarCall.bubble(returnData);
         }
         if (tokenTransfer && returnData.length != 0) {
             bool returnedTrue = returnData.length == 32 && uint256(bytes32(returnData)) == 1;
@@ -209,75 +203,5 @@ abstract contract AvatarOwned is IAgentTreasuryEvents {
         if (before > afterwards && before - afterwards > charged) {
             revert BalanceChangeExceedsCharge(asset, charged, before - afterwards);
         }
-    }
-
-    /**
-     * @dev `IAvatar(safe).execTransactionFromModuleReturnData(target, value, data, Call)`, encoded by hand: the
-     * calldata is copied once from the intent instead of through a memory copy and the ABI encoder, and the answer
-     * `(bool success, bytes returnData)` is decoded with bounds checks against the real return size. A revert of
-     * the Safe itself (for example a module that is not enabled) is bubbled as it is.
-     */
-    function _callAvatar(
-        address execTarget,
-        address callee,
-        uint256 value,
-        bytes calldata data
-    ) private returns (bool success, bytes memory returnData) {
-        bytes4 selector = IAvatar.execTransactionFromModuleReturnData.selector;
-        assembly ("memory-safe") {
-            let m := mload(0x40)
-            mstore(m, selector)
-            mstore(add(m, 0x04), callee)
-            mstore(add(m, 0x24), value)
-            mstore(add(m, 0x44), 0x80) // offset of `data`
-            mstore(add(m, 0x64), 0) // Operation.Call: never a delegatecall
-            mstore(add(m, 0x84), data.length)
-            calldatacopy(add(m, 0xa4), data.offset, data.length)
-            mstore(add(add(m, 0xa4), data.length), 0) // zero padding of the last word
-            let size := add(0xa4, and(add(data.length, 0x1f), not(0x1f)))
-            if iszero(call(gas(), execTarget, 0, m, size, 0, 0)) {
-                returndatacopy(m, 0, returndatasize())
-                revert(m, returndatasize())
-            }
-            // (bool, bytes): head of two words, then the length and the bytes, all inside what was returned.
-            let malformed := lt(returndatasize(), 0x60)
-            if iszero(malformed) {
-                returndatacopy(0x00, 0x00, 0x40)
-                success := mload(0x00)
-                let offset := mload(0x20)
-                malformed := or(gt(success, 1), gt(offset, sub(returndatasize(), 0x20)))
-                if iszero(malformed) {
-                    returndatacopy(0x00, offset, 0x20)
-                    let length := mload(0x00)
-                    malformed := gt(length, sub(returndatasize(), add(offset, 0x20)))
-                    if iszero(malformed) {
-                        returnData := m
-                        mstore(m, length)
-                        returndatacopy(add(m, 0x20), add(offset, 0x20), length)
-                        mstore(0x40, add(add(m, 0x20), and(add(length, 0x1f), not(0x1f))))
-                    }
-                }
-            }
-            // A malformed answer cannot come from a Safe: treat it as a failed call without data.
-            if malformed {
-                success := 0
-                returnData := 0x60
-            }
-        }
-    }
-
-    function _balanceOf(address asset, address account) private view returns (uint256 amount) {
-        if (asset == address(0)) return account.balance;
-        bool ok;
-        assembly ("memory-safe") {
-            mstore(0x00, 0x70a08231) // balanceOf(address)
-            mstore(0x20, account)
-            // Two steps: Yul evaluates arguments right to left, so a one-line `and(staticcall(..), ..returndatasize())`
-            // would read the size returned by the previous call.
-            ok := staticcall(gas(), asset, 0x1c, 0x24, 0x00, 0x20)
-            ok := and(ok, iszero(lt(returndatasize(), 0x20)))
-            amount := mload(0x00)
-        }
-        if (!ok) revert TokenBalanceUnreadable(asset);
     }
 }

@@ -1,7 +1,7 @@
 // SPDX-License-Identifier: MIT
 pragma solidity 0.8.30;
 
-import {AgentWord} from "../libraries/AgentWord.sol";
+import {AgentRecord, AgentWord} from "../libraries/AgentWord.sol";
 import {SpendingLimits} from "./SpendingLimits.sol";
 
 /**

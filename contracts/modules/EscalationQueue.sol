@@ -2,6 +2,7 @@
 pragma solidity 0.8.30;
 
 import {IntentPolicy} from "./IntentPolicy.sol";
+import {IntentRecord} from "../libraries/IntentRecordWord.sol";
 
 /**
  * @title EscalationQueue

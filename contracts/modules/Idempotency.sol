@@ -2,6 +2,7 @@
 pragma solidity 0.8.30;
 
 import {AgentWord} from "../libraries/AgentWord.sol";
+import {IntentRecord, IntentRecordWord} from "../libraries/IntentRecordWord.sol";
 import {IntentVerifier} from "./IntentVerifier.sol";
 
 /**
@@ -14,27 +15,6 @@ import {IntentVerifier} from "./IntentVerifier.sol";
  * (SPEC section 5): their event and their consumed nonce are their record.
  */
 abstract contract Idempotency is IntentVerifier {
-    /**
-     * @dev One slot per recorded intent:
-     * | status (8) | eta (48) | gracePeriod (32) | agentId (32) | epoch (16) | approvals (24) | approvalEra (16) |
-     * | payloadTag (80) |
-     * `epoch` is the agent's activation in which the intent was recorded; once the agent is removed or rotated the
-     * epoch moves on and a queued intent reads as `Cancelled`. `approvals` is a bitmap over co-signer indices, valid
-     * only while `approvalEra` is the co-signer set's current era (EscalationQueue). `payloadTag` is the first 80
-     * bits of the payload hash: a different payload under the same key is caught unless its hash collides in those
-     * bits, and even then it never executes (it reads as a replay of the original).
-     */
-    struct IntentRecord {
-        Status status;
-        uint48 eta;
-        uint32 gracePeriod;
-        uint32 agentId;
-        uint16 epoch;
-        uint24 approvals;
-        uint16 approvalEra;
-        uint80 payloadTag;
-    }
-
     mapping(bytes32 intentId => IntentRecord) internal _intents;
     mapping(uint32 id => mapping(bytes32 key => bytes32 intentId)) private _keys;
 
@@ -44,28 +24,14 @@ abstract contract Idempotency is IntentVerifier {
         bytes32 key
     ) internal view returns (bytes32 intentId, bytes32 payloadHash) {
         intentId = _keys[_agents[agent].id][key];
-        if (intentId != bytes32(0)) payloadHash = bytes32(uint256(_intents[intentId].payloadTag) << 176);
+        if (intentId != bytes32(0)) {
+            payloadHash = bytes32(uint256(_intents[intentId].payloadTag) << IntentRecordWord.PAYLOAD_TAG);
+        }
     }
 
     /// @dev The body of {IAgentTreasuryAdmin-intentStatus}.
     function _intentStatus(bytes32 intentId) internal view returns (Status) {
         return _statusOf(_intents[intentId]);
-    }
-
-    /**
-     * @dev The first 80 bits of the payload commitment `keccak256(abi.encode(target, value, dataHash))` with
-     * `dataHash = keccak256(data)`: the part a record keeps.
-     */
-    function _payloadTag(address callee, uint256 value, bytes32 dataHash) internal pure returns (uint80) {
-        bytes32 payloadHash;
-        assembly ("memory-safe") {
-            let m := mload(0x40)
-            mstore(m, callee)
-            mstore(add(m, 0x20), value)
-            mstore(add(m, 0x40), dataHash)
-            payloadHash := keccak256(m, 0x60)
-        }
-        return uint80(uint256(payloadHash) >> 176);
     }
 
     /**
@@ -99,19 +65,10 @@ abstract contract Idempotency is IntentVerifier {
         uint48 eta,
         uint32 gracePeriod
     ) internal {
-        // One SSTORE of the packed record (a struct assignment writes field by field). Bit positions follow
-        // {IntentRecord}'s storage layout, first field lowest; approvals and approvalEra start at zero.
-        uint256 word =
-            uint256(status) |
-                (uint256(eta) << 8) |
-                (uint256(gracePeriod) << 56) |
-                (uint256(agentWord.id()) << 88) |
-                (uint256(agentWord.epoch()) << 120) |
-                (uint256(tag) << 176);
-        IntentRecord storage r = _intents[intentId];
-        assembly ("memory-safe") {
-            sstore(r.slot, word)
-        }
+        IntentRecordWord.store(
+            _intents[intentId],
+            IntentRecordWord.pack(status, eta, gracePeriod, agentWord.id(), agentWord.epoch(), tag)
+        );
     }
 
     /**

@@ -2,9 +2,12 @@
 pragma solidity 0.8.30;
 
 import {IAgentTreasuryEntry} from "../interfaces/IAgentTreasuryModule.sol";
-import {AgentWord} from "../libraries/AgentWord.sol";
+import {AgentRecord, AgentWord} from "../libraries/AgentWord.sol";
+import {FreeMemory} from "../libraries/FreeMemory.sol";
+import {IntentHash} from "../libraries/IntentHash.sol";
 import {ReentrancyGuardTransient} from "@openzeppelin/contracts/utils/ReentrancyGuardTransient.sol";
 import {EscalationQueue} from "./EscalationQueue.sol";
+import {IntentRecord} from "../libraries/IntentRecordWord.sol";
 
 /**
  * @title IntentRouter
@@ -49,12 +52,12 @@ abstract contract IntentRouter is EscalationQueue, ReentrancyGuardTransient, IAg
             // a rejection anywhere reverts the whole batch and a denial is recorded like any other. What the batch
             // shares is what needs no re-check: the transaction, the lock (held for the whole batch, so no
             // recipient can re-enter between two intents), and storage already warm from an earlier intent.
-            uint256 mark = _freeMemoryPointer();
+            uint256 mark = FreeMemory.pointer();
             (intentIds[i], statuses[i]) = _accept(intents[i], signatures[i]);
             // Nothing an intent leaves in memory is read again: releasing it keeps memory (whose cost grows with
             // the square of its size) as small as for one intent, so the gas per payment does not grow with the
             // batch.
-            _setFreeMemoryPointer(mark);
+            FreeMemory.restore(mark);
         }
     }
 
@@ -123,11 +126,11 @@ abstract contract IntentRouter is EscalationQueue, ReentrancyGuardTransient, IAg
         bytes calldata signature
     ) private returns (bytes32 intentId, uint80 tag, bytes32 original) {
         address callee = intent.target;
-        bytes32 dataHash = _hashData(intent.data);
+        bytes32 dataHash = IntentHash.hashData(intent.data);
         intentId = _authenticate(intent, agent, callee, dataHash, signature);
         bytes32 key = intent.idempotencyKey;
         if (key != bytes32(0)) {
-            tag = _payloadTag(callee, intent.value, dataHash);
+            tag = IntentHash.payloadTag(callee, intent.value, dataHash);
             original = _bindKey(id, agent, key, tag, intentId);
         }
     }
@@ -150,8 +153,8 @@ abstract contract IntentRouter is EscalationQueue, ReentrancyGuardTransient, IAg
         bytes32 intentId,
         uint80 tag
     ) private returns (Status) {
-        // {_accept} and {_admit} read agent, target, data and review through Solidity already, with its checks.
-        (address agent, address callee, bytes calldata data, ) = _checkedFields(intent);
+        // Raw reads that check what they read (the compiler's reads would repeat its checks, about 300 gas).
+        (address agent, address callee, bytes calldata data) = IntentHash.checkedFields(intent);
         word = _useNonce(word, agent, intent.nonce);
         // Policy reasons come first, then the rate limit, which counts every accepted intent.
         Decision memory d = _evaluate(live, word, callee, intent.value, data);
@@ -171,7 +174,7 @@ abstract contract IntentRouter is EscalationQueue, ReentrancyGuardTransient, IAg
         _storeAgent(stored, word);
         // `review` is read here rather than with the other fields: one value less on the stack above, which the
         // legacy code generator needs (the IR build is 51 gas cheaper this way too, measured).
-        (, , , bool review) = _checkedFields(intent);
+        bool review = IntentHash.reviewFlag(intent);
         if (!d.fitsAuto || review) {
             _queue(intent, word, intentId, tag);
             return Status.Queued;
@@ -193,21 +196,6 @@ abstract contract IntentRouter is EscalationQueue, ReentrancyGuardTransient, IAg
         uint48 eta = uint48(block.timestamp) + policy.escalationDelay;
         _record(intentId, tag, word, Status.Queued, eta, policy.gracePeriod);
         emit IntentQueued(intentId, intent.agent, eta, intent);
-    }
-
-    /// @dev Solidity's free memory pointer, for {_setFreeMemoryPointer}.
-    function _freeMemoryPointer() private pure returns (uint256 pointer) {
-        assembly ("memory-safe") {
-            pointer := mload(0x40)
-        }
-    }
-
-    /// @dev Sets the free memory pointer back to `pointer`, a value read earlier by {_freeMemoryPointer}. Only for a
-    /// caller that reads nothing allocated since then (memory below `pointer` is untouched).
-    function _setFreeMemoryPointer(uint256 pointer) private pure {
-        assembly ("memory-safe") {
-            mstore(0x40, pointer)
-        }
     }
 
     /// @dev The outcome event of both execution paths (its own function keeps the callers' stacks shallow).

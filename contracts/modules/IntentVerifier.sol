@@ -5,7 +5,8 @@ import {MessageHashUtils} from "@openzeppelin/contracts/utils/cryptography/Messa
 import {ECDSA} from "@openzeppelin/contracts/utils/cryptography/ECDSA.sol";
 import {SafeCast} from "@openzeppelin/contracts/utils/math/SafeCast.sol";
 import {SignatureChecker} from "@openzeppelin/contracts/utils/cryptography/SignatureChecker.sol";
-import {AgentWord} from "../libraries/AgentWord.sol";
+import {AgentRecord, AgentWord} from "../libraries/AgentWord.sol";
+import {IntentHash} from "../libraries/IntentHash.sol";
 import {AgentRegistry} from "./AgentRegistry.sol";
 
 /**
@@ -45,35 +46,20 @@ abstract contract IntentVerifier is AgentRegistry {
     /// @dev The body of {IAgentTreasuryAdmin-hashIntent}.
     function _hashIntent(Intent calldata intent) internal view returns (bytes32) {
         return
-            _digest(intent, intent.agent, intent.target, _hashData(intent.data), intent.validAfter, intent.validUntil);
-    }
-
-    /**
-     * @dev `keccak256(data)` of calldata bytes, hashed in memory past the free memory pointer. Solidity's
-     * `keccak256(data)` first allocates a memory copy, with its bounds checks, and keeps it: this saves about 60 gas
-     * per submission and keeps the memory of a batch from growing with every intent.
-     */
-    function _hashData(bytes calldata data) internal pure returns (bytes32 digest) {
-        assembly ("memory-safe") {
-            let m := mload(0x40)
-            calldatacopy(m, data.offset, data.length)
-            digest := keccak256(m, data.length)
-        }
+            _digest(
+                intent,
+                intent.agent,
+                intent.target,
+                IntentHash.hashData(intent.data),
+                intent.validAfter,
+                intent.validUntil
+            );
     }
 
     /// @dev The body of {IAgentTreasuryAdmin-domainSeparator}.
-    function _domainSeparator() internal view returns (bytes32 separator) {
+    function _domainSeparator() internal view returns (bytes32) {
         // Computed on every use: clones share the implementation's code, and a fork may change the chain id.
-        (bytes32 typeHash, bytes32 nameHash, bytes32 versionHash) = (_DOMAIN_TYPEHASH, _NAME_HASH, _VERSION_HASH);
-        assembly ("memory-safe") {
-            let m := mload(0x40)
-            mstore(m, typeHash)
-            mstore(add(m, 0x20), nameHash)
-            mstore(add(m, 0x40), versionHash)
-            mstore(add(m, 0x60), chainid())
-            mstore(add(m, 0x80), address())
-            separator := keccak256(m, 0xa0)
-        }
+        return IntentHash.domainSeparator(_DOMAIN_TYPEHASH, _NAME_HASH, _VERSION_HASH);
     }
 
     /// @dev The body of {IAgentTreasuryAdmin-hashCosignerApproval}.
@@ -120,33 +106,8 @@ abstract contract IntentVerifier is AgentRegistry {
         }
     }
 
-    /**
-     * @dev `intent.agent`, `intent.target`, `intent.data` and `intent.review` read again without the compiler's
-     * checks. Only for a caller that has already read each of them through Solidity in this call (the submission
-     * path reads the first three before {_authenticate}, and {_digest} reads `review`): that read reverts on an
-     * address or bool with dirty high bits and on a `data` offset or length outside the calldata, so the same words
-     * read raw are known to be clean and in bounds. The compiler would repeat its checks (about 300 gas) on every
-     * read.
-     */
-    function _checkedFields(
-        Intent calldata intent
-    ) internal pure returns (address agent, address callee, bytes calldata data, bool review) {
-        assembly ("memory-safe") {
-            agent := calldataload(intent)
-            callee := calldataload(add(intent, 0x20))
-            review := calldataload(add(intent, 0x120))
-            let head := add(intent, calldataload(add(intent, 0x60)))
-            data.length := calldataload(head)
-            data.offset := add(head, 0x20)
-        }
-    }
-
-    /**
-     * @dev The EIP-712 digest of `intent`. The struct encoding is the calldata head of `intent` with the `data`
-     * offset word replaced by `keccak256(data)`; the narrow fields come from Solidity reads (the caller's, and
-     * `review` here), which validate them (dirty high bits revert) and overwrite the raw words, so the hash only
-     * covers canonical values. The full-word fields (value, nonce, idempotencyKey, rationale) need no validation.
-     */
+    /// @dev The EIP-712 digest of `intent` ({IntentHash-structHash}); the narrow fields are the caller's Solidity reads
+    /// and `review` is read here, so each is validated once.
     function _digest(
         Intent calldata intent,
         address agent,
@@ -155,21 +116,16 @@ abstract contract IntentVerifier is AgentRegistry {
         uint48 validAfter,
         uint48 validUntil
     ) private view returns (bytes32) {
-        bytes32 typeHash = INTENT_TYPEHASH;
-        bool review = intent.review;
-        bytes32 structHash;
-        assembly ("memory-safe") {
-            let m := mload(0x40)
-            mstore(m, typeHash)
-            calldatacopy(add(m, 0x20), intent, 0x120)
-            mstore(add(m, 0x20), agent)
-            mstore(add(m, 0x40), callee)
-            mstore(add(m, 0x80), dataHash)
-            mstore(add(m, 0xe0), validAfter)
-            mstore(add(m, 0x100), validUntil)
-            mstore(add(m, 0x140), review)
-            structHash := keccak256(m, 0x160)
-        }
+        bytes32 structHash = IntentHash.structHash(
+            INTENT_TYPEHASH,
+            intent,
+            agent,
+            callee,
+            dataHash,
+            validAfter,
+            validUntil,
+            intent.review
+        );
         return _hashTypedData(structHash);
     }
 

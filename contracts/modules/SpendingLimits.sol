@@ -3,6 +3,7 @@ pragma solidity 0.8.30;
 
 import {SlidingWindow} from "../libraries/SlidingWindow.sol";
 import {Idempotency} from "./Idempotency.sol";
+import {AgentRecord, AgentStatus} from "../libraries/AgentWord.sol";
 
 /**
  * @title SpendingLimits

@@ -8,6 +8,7 @@ import { Contract } from "ethers";
 import type { HardhatRuntimeEnvironment } from "hardhat/types";
 import type { AgentClient, CallRequest } from "../../sdk";
 import { CallConditionsReport, callConditionsReport } from "../../sdk/callReport";
+import { callPayload } from "../../sdk/request";
 import type { ClientContext } from "./context";
 
 export type { CallConditionsReport };
@@ -74,6 +75,6 @@ export async function callConditionsReportFor(
   client: AgentClient,
   request: CallRequest,
 ): Promise<CallConditionsReport | undefined> {
-  const payload = client.callPayload(request);
+  const payload = callPayload(request);
   return conditionsReportFor(hre, ctx, { agent: client.agent, target: payload.target, data: payload.data, signature: request.function });
 }

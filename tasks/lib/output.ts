@@ -206,10 +206,11 @@ function fromHardhatError(error: HardhatErrorLike): ErrorJson["error"] {
     return { code: "RPC_UNAVAILABLE", message: rpcUnavailableMessage(reason), hardhatCode };
   }
   if (error.number === 100) {
+    const network = error.messageArguments?.network;
     return {
       code: "INVALID_REQUEST",
       message:
-        `--network ${String(error.messageArguments?.network ?? "")} is not configured. Use hardhat (the in-process chain), localhost ` +
+        `--network ${typeof network === "string" ? network : ""} is not configured. Use hardhat (the in-process chain), localhost ` +
         "(a node at RPC_URL, default http://127.0.0.1:8545) or sepolia (once SEPOLIA_RPC_URL is set); see README-CLI.md.",
       hardhatCode,
     };

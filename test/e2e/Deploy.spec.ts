@@ -195,9 +195,9 @@ describe("treasury CLI on hardhat nodes (e2e)", function () {
       expect((await kit.getOwners()).map(getAddress).sort()).to.deep.equal(owners.map(getAddress).sort());
       expect(await kit.getThreshold()).to.equal((policy.safe as { threshold: number }).threshold);
       expect(await kit.isModuleEnabled(record.module)).to.equal(true);
-      expect(await kit.getContractVersion()).to.equal("1.5.0");
-      expect(await kit.getMultiSendAddress()).to.equal(record.safeInfra!.multiSend);
-      expect(await kit.getMultiSendCallOnlyAddress()).to.equal(record.safeInfra!.multiSendCallOnly);
+      expect(kit.getContractVersion()).to.equal("1.5.0");
+      expect(kit.getMultiSendAddress()).to.equal(record.safeInfra!.multiSend);
+      expect(kit.getMultiSendCallOnlyAddress()).to.equal(record.safeInfra!.multiSendCallOnly);
       // Every recorded contract is deployed, and protocol-kit batches plain calls through the recorded MultiSendCallOnly.
       for (const address of Object.values(record.safeInfra!)) expect(await node.provider.getCode(address), address).to.not.equal("0x");
       const tx = await kit.createTransaction({ transactions: [{ to: EMPLOYEE.address, value: "1", data: "0x" }, { to: EMPLOYEE.address, value: "2", data: "0x" }] });

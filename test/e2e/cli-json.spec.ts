@@ -17,8 +17,8 @@ import { CliOptions, LocalNode, freePort, runCli, startNode } from "../../testki
 import { CLI_ERROR_CODES } from "../../tasks/lib/output";
 import { deployNodeTreasury } from "./nodeTreasury";
 import { runTaskCapturing } from "../inProcessTask";
+import { STATUS_NAMES } from "../../sdk/shapes";
 
-const STATUS = ["None", "Executed", "Queued", "Denied", "Cancelled", "Expired"];
 const HEX32 = /^0x[0-9a-f]{64}$/i;
 
 type Json = Record<string, unknown>;
@@ -40,7 +40,7 @@ async function runText(task: string, args: Record<string, unknown>): Promise<str
 function expectIntentOutcome(out: Json, status: string) {
   expect(out.intentId).to.match(HEX32);
   expect(out.status).to.equal(status);
-  expect(STATUS).to.include(out.status);
+  expect(STATUS_NAMES).to.include(out.status);
   expect(out.replay).to.be.a("boolean");
   expect(out.idempotencyKey).to.match(HEX32);
   expect(out.nonce).to.match(/^\d+$/);

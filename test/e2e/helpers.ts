@@ -13,6 +13,7 @@ import { encodeFunctionData, type Abi } from "viem";
 import type { BatchTransaction } from "../../deploy/batch";
 import { ROOT } from "../../testkit/localNode";
 import { predictUniswapAddresses, type UniswapContractName } from "../../deploy/uniswap";
+import { RecipientModeName, recipientModeValue } from "../../sdk/shapes";
 
 const tempDirs: string[] = [];
 
@@ -58,7 +59,7 @@ export interface PolicyJson {
     rateWindow?: string;
     maxStrikes?: number;
     strikeWindow?: string;
-    recipientMode: "any" | "allowlist" | "escalate-unknown";
+    recipientMode: RecipientModeName;
     recipients?: string[];
     limits?: { asset: string; autoPerTx: string; autoPerWindow: string; window: string; escalatedPerTx: string }[];
     allowedCalls?: { target: string; signature: string; conditions?: Record<string, unknown>[] }[];
@@ -77,7 +78,6 @@ export function seconds(text: string): bigint {
   return BigInt(Number(m[1]) * unit);
 }
 
-const MODES = { any: 0n, allowlist: 1n, "escalate-unknown": 2n };
 
 /**
  * Checks, with plain views, that the module at `module` (on `provider`) holds exactly what `policy` says.
@@ -123,7 +123,7 @@ export async function expectChainMatchesPolicy(
     expect(c.rateWindow).to.equal(agent.rateWindow ? seconds(agent.rateWindow) : 0n);
     expect(c.maxStrikes).to.equal(BigInt(agent.maxStrikes ?? 0));
     expect(c.strikeWindow).to.equal(agent.strikeWindow ? seconds(agent.strikeWindow) : 0n);
-    expect(c.recipientMode).to.equal(MODES[agent.recipientMode]);
+    expect(c.recipientMode).to.equal(BigInt(recipientModeValue(agent.recipientMode)));
     for (const limit of agent.limits ?? []) {
       const d = decimals(limit.asset);
       const l = await module.assetLimit(agent.address, assetAddress(limit.asset));

@@ -23,7 +23,14 @@ import type { HardhatRuntimeEnvironment } from "hardhat/types";
 
 const EXAMPLE = path.join(__dirname, "../../deploy/examples/dao.json");
 
-function example(): Record<string, any> {
+/**
+ * The example policy as raw JSON, to be broken on purpose: the cases below write values of the wrong type into any
+ * field, which only `any` lets a test write without a cast per line.
+ */
+// eslint-disable-next-line @typescript-eslint/no-explicit-any -- raw JSON, mutated into invalid shapes on purpose
+type RawPolicy = Record<string, any>;
+
+function example(): RawPolicy {
   return JSON.parse(fs.readFileSync(EXAMPLE, "utf8"));
 }
 
@@ -147,7 +154,7 @@ describe("Policy files", function () {
       expect(policy.guardians).to.have.length(1);
     });
 
-    const cases: { name: string; mutate: (p: Record<string, any>) => void; path: string; message: RegExp; value?: unknown }[] = [
+    const cases: { name: string; mutate: (p: RawPolicy) => void; path: string; message: RegExp; value?: unknown }[] = [
       { name: "unknown field", mutate: (p) => (p.agents[0].maxStrike = 3), path: "agents[0].maxStrike", message: /unknown field "maxStrike" \(did you mean "maxStrikes"\?\)/, value: 3 },
       { name: "unknown top-level field", mutate: (p) => (p.cosigner = {}), path: "cosigner", message: /did you mean "cosigners"/ },
       { name: "negative amount", mutate: (p) => (p.agents[0].limits[1].escalatedPerTx = "-1"), path: "agents[0].limits[1].escalatedPerTx", message: /negative/, value: "-1" },
@@ -242,7 +249,7 @@ describe("Policy files", function () {
       return { usdc: await usdc.getAddress(), lens: await lens.getAddress() };
     }
 
-    function onChainPolicy(usdc: string): Record<string, any> {
+    function onChainPolicy(usdc: string): RawPolicy {
       const p = example();
       delete p.localTokens;
       delete p.localEth;

@@ -17,23 +17,17 @@
  */
 import { AbiCoder, ZeroAddress, ZeroHash, keccak256 } from "ethers";
 import type { Intent } from "../../sdk/eip712";
+import { DENY_REASON_NAMES, RECIPIENT_MODE_NAMES, STATUS_NAMES, enumValues } from "../../sdk/shapes";
+import type { AgentConfigValue, AssetLimitWith } from "../../sdk/shapes";
 
 export const ETH = ZeroAddress;
 export const MASK64 = (1n << 64n) - 1n;
 
-export const St = { None: 0, Executed: 1, Queued: 2, Denied: 3, Cancelled: 4, Expired: 5 } as const;
+/** The module's enums by name (`St.Executed === 1`), from the one table each (sdk/shapes.ts). */
+export const St = enumValues(STATUS_NAMES);
 export type Status = (typeof St)[keyof typeof St];
-export const Deny = {
-  None: 0,
-  TargetNotAllowed: 1,
-  ApprovalNotAllowed: 2,
-  AssetNotAllowed: 3,
-  AboveHardCap: 4,
-  RecipientNotAllowed: 5,
-  RateLimited: 6,
-  MalformedCall: 7, // v3: a non-canonical `transfer`
-} as const;
-export const Mode = { Any: 0, Allowlist: 1, EscalateUnknown: 2 } as const;
+export const Deny = enumValues(DENY_REASON_NAMES);
+export const Mode = enumValues(RECIPIENT_MODE_NAMES);
 
 export const TRANSFER = "0xa9059cbb";
 const APPROVAL_LIKE = new Set(["0x095ea7b3", "0x39509351", "0xd505accf", "0x8fcbaf0c", "0xa22cb465", "0x23b872dd"]);
@@ -42,22 +36,9 @@ export const WINDOW_CAPACITY = 8;
 /** The model's intent is the client's: one definition of the struct the module signs (sdk/eip712.ts). */
 export type IntentM = Intent;
 
-export interface ConfigM {
-  validUntil: bigint;
-  escalationDelay: bigint;
-  gracePeriod: bigint;
-  maxIntentsPerWindow: bigint;
-  rateWindow: bigint;
-  maxStrikes: bigint;
-  strikeWindow: bigint;
-  recipientMode: number;
-}
+export type ConfigM = AgentConfigValue;
 
-export interface LimitM {
-  autoPerTx: bigint;
-  autoPerWindow: bigint;
-  window: bigint;
-  escalatedPerTx: bigint;
+export interface LimitM extends AssetLimitWith<bigint> {
   enabled: boolean;
 }
 

@@ -1,7 +1,6 @@
 import type { ConsoleState } from "../../api";
 import { denyReasonWords, groupDigits, shortAddress, utc } from "../format";
 
-const STATUS_WORDS: Record<string, string> = { Executed: "Executed", Denied: "Denied", Cancelled: "Cancelled", Expired: "Expired", None: "Unknown" };
 
 /** Executed, denied, cancelled and expired intents, newest first, and every pause and freeze. */
 export function History(props: { state: ConsoleState }) {
@@ -26,7 +25,7 @@ export function History(props: { state: ConsoleState }) {
               <td>{utc(h.endedAt ?? h.submittedAt)}</td>
               <td>{h.agentName ?? shortAddress(h.agent)}</td>
               <td>
-                <strong>{STATUS_WORDS[h.status] ?? h.status}</strong>
+                <strong>{h.status === "None" ? "Unknown" : h.status}</strong>
                 {h.status === "Denied" && <>: {denyReasonWords(h.denyReason)}</>}
                 {h.status === "Cancelled" && h.cancelledBy && <> by {shortAddress(h.cancelledBy)}</>}
                 {h.route === "queued" && h.approvals && <span className="muted"> (co-signed, {h.approvals})</span>}

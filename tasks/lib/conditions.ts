@@ -2,7 +2,7 @@
  * What the CLI says about a call with argument conditions (SPEC section 11, v3): the call decoded in words and each
  * of its conditions, met or not, read from the lens at the latest block and checked against the call's own calldata
  * (sdk/callReport.ts). Argument names come from the `--function` given, else from the signature the deployment's
- * policy file names for that call; addresses are named by the deployment's tokens and the policy's local contracts.
+ * policy file names for that call; addresses are named by the deployment record's tokens and local contracts.
  */
 import { Contract } from "ethers";
 import type { HardhatRuntimeEnvironment } from "hardhat/types";
@@ -25,15 +25,10 @@ async function policySignatures(ctx: ClientContext): Promise<string[]> {
   }
 }
 
-/** Names for addresses: the deployment's tokens and, on the local chain, the local Uniswap's contracts. */
-async function addressNames(ctx: ClientContext): Promise<Map<string, string>> {
-  const names = new Map<string, string>(Object.entries(ctx.tokens).map(([symbol, address]) => [address.toLowerCase(), symbol]));
-  const { LOCAL_CHAIN_ID } = await import("../../core/keys");
-  if (ctx.chainId === LOCAL_CHAIN_ID) {
-    const { predictUniswapAddresses } = await import("../../deploy/uniswap");
-    for (const [name, address] of Object.entries(predictUniswapAddresses())) names.set(address.toLowerCase(), name);
-  }
-  return names;
+/** Names for addresses: the deployment's tokens and its local contracts (the local Uniswap's). */
+function addressNames(ctx: ClientContext): Map<string, string> {
+  const named = { ...(ctx.record?.contracts ?? {}), ...ctx.tokens };
+  return new Map<string, string>(Object.entries(named).map(([name, address]) => [address.toLowerCase(), name]));
 }
 
 /**
@@ -48,7 +43,7 @@ export async function conditionsReportFor(
   if (!ctx.record?.lens) return undefined;
   const provider = hre.ethers.provider;
   const module = await hre.ethers.getContractAt("IAgentTreasuryModule", ctx.module);
-  const names = await addressNames(ctx);
+  const names = addressNames(ctx);
   return callConditionsReport({
     lens: await hre.ethers.getContractAt("AgentTreasuryLens", ctx.record.lens),
     module: ctx.module,

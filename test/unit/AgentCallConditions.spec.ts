@@ -73,7 +73,9 @@ describe("agent:call with argument conditions", function () {
     const fx = await loadFixture(routerFixture);
     process.env.DEPLOYMENTS_DIR = fs.mkdtempSync(path.join(os.tmpdir(), "atg-call-conditions-"));
     // The example policy names exactInputSingle's parameters: the task takes argument names from it for --data.
-    writeDeployment({ ...(await fixtureDeploymentRecord(fx)), tokens: { USDC: fx.usdcAddress, WETH: fx.wethAddress }, policyFile: EXAMPLE });
+    // The record names the router as the pipeline names the local Uniswap's (contracts), so --target may name it.
+    const record = await fixtureDeploymentRecord(fx);
+    writeDeployment({ ...record, tokens: { USDC: fx.usdcAddress, WETH: fx.wethAddress }, contracts: { SwapRouter02: fx.routerAddress }, policyFile: EXAMPLE });
     return fx;
   }
 
@@ -85,11 +87,11 @@ describe("agent:call with argument conditions", function () {
     return JSON.parse(lines[0]) as Json;
   }
 
-  it("a dry run of a swap within the conditions decodes it by the --function names and shows each condition met, with the charge [test_agentCall_dryRunSwap_conditionsInWordsAllMet]", async function () {
+  it("a dry run of a swap on the router named by the record decodes it by the --function names and shows each condition met, with the charge [test_agentCall_dryRunSwap_conditionsInWordsAllMet]", async function () {
     const fx = await taskFixture();
     const blockBefore = await ethers.provider.getBlockNumber();
     const out = await runJson({
-      target: fx.routerAddress,
+      target: "SwapRouter02",
       function: EXACT_INPUT_SINGLE,
       args: JSON.stringify(swapArgs(fx, fx.safeAddress, USDC("500"))),
       dryRun: true,

@@ -173,8 +173,14 @@ describe("Policy files: call conditions, the local Uniswap and the Safe's allowa
       this.timeout(600_000);
       const quiet = () => undefined;
       const deployed = await deployFromPolicy(hre, EXAMPLE, { keys: cliWallets(hre), deploymentsDir: work, log: quiet });
-      const record = JSON.parse(fs.readFileSync(deployed.deploymentFile, "utf8")) as { tokens: Record<string, string>; agents: Record<string, string> };
+      const record = JSON.parse(fs.readFileSync(deployed.deploymentFile, "utf8")) as {
+        tokens: Record<string, string>;
+        agents: Record<string, string>;
+        contracts?: Record<string, string>;
+      };
       const router = predictUniswapAddresses().SwapRouter02;
+      // The record names the local Uniswap's contracts, so that the CLI and the MCP server can name them too.
+      expect(record.contracts).to.deep.equal(predictUniswapAddresses());
       expect(await ethers.provider.getCode(router)).to.not.equal("0x");
       expect(deployed.changed.some((c) => c.startsWith("deployed SwapRouter02"))).to.equal(true);
       expect(deployed.changed.some((c) => /created the Uniswap pool USDC\/WETH \(fee 3000\)/.test(c))).to.equal(true);

@@ -257,3 +257,16 @@ export function conditionsLoosen(before: readonly ConditionValue[], after: reado
 export function wordAddress(value: string): string {
   return getAddress(`0x${value.slice(-40)}`);
 }
+
+/**
+ * A condition as a policy file writes it, in words, without the chain: "recipient is the Safe", "tokenIn is USDC",
+ * "amountIn at most 5000 USDC", "amountIn is charged to the agent's USDC limits, like a payment". For the MCP
+ * server's rules and `treasury_limits`, which show the policy's words.
+ */
+export function conditionSpecText(spec: ConditionSpec): string {
+  if (spec.chargeAs !== undefined) return `${spec.arg} is charged to the agent's ${spec.chargeAs} limits, like a payment`;
+  if (spec.atMost !== undefined) return `${spec.arg} at most ${spec.atMost}`;
+  if (spec.atLeast !== undefined) return `${spec.arg} at least ${spec.atLeast}`;
+  if (typeof spec.is === "string" && spec.is.toLowerCase() === "safe") return `${spec.arg} is the Safe`;
+  return `${spec.arg} is ${String(spec.is)}`;
+}

@@ -11,56 +11,17 @@ import os from "os";
 import path from "path";
 import { ethers } from "hardhat";
 import { loadFixture } from "@nomicfoundation/hardhat-network-helpers";
-import { Interface, parseUnits, zeroPadValue } from "ethers";
+import { parseUnits } from "ethers";
 import { writeDeployment } from "../../core/deployment";
 import { EXACT_INPUT_SINGLE } from "../../core/localUniswap";
-import { fixtureDeploymentRecord, treasuryFixture } from "../fixtures";
+import { conditionedRouterFixture, fixtureDeploymentRecord } from "../fixtures";
 import { runTaskCapturing } from "../inProcessTask";
-import type { MaliciousRouter, MockERC20 } from "../../typechain-types";
-import { execSafeCall } from "../../sdk/safe";
 
 type Json = Record<string, unknown>;
 const USDC = (n: string) => parseUnits(n, 6);
 const EXAMPLE = path.join(__dirname, "../../deploy/examples/dao.json");
-const ROUTER = new Interface([`function ${EXACT_INPUT_SINGLE}`]);
-const SWAP = ROUTER.getFunction("exactInputSingle")!.selector;
-/** `enum Op` of IAgentTreasuryTypes. */
-const Op = { EqualTo: 0n, EqualToAvatar: 1n, ChargeAs: 4n } as const;
 
-async function routerFixture() {
-  const fx = await treasuryFixture();
-  const weth = (await ethers.deployContract("MockERC20", ["Wrapped Ether", "WETH", 6])) as unknown as MockERC20;
-  const wethAddress = await weth.getAddress();
-  const router = (await ethers.deployContract("MaliciousRouter", [0n])) as unknown as MaliciousRouter;
-  const routerAddress = await router.getAddress();
-  await (await weth.mint(routerAddress, USDC("1000000"))).wait();
-  const word = (v: string) => zeroPadValue(v, 32);
-  const m = fx.module.interface;
-  await fx.asOwners(
-    m.encodeFunctionData("setCallConditions", [
-      fx.agent.address,
-      routerAddress,
-      SWAP,
-      [
-        { word: 0n, op: Op.EqualTo, value: word(fx.usdcAddress) },
-        { word: 1n, op: Op.EqualTo, value: word(wethAddress) },
-        { word: 3n, op: Op.EqualToAvatar, value: word("0x") },
-        { word: 4n, op: Op.ChargeAs, value: word(fx.usdcAddress) },
-      ],
-    ]),
-  );
-  await fx.asOwners(m.encodeFunctionData("setAllowedCall", [fx.agent.address, routerAddress, SWAP, true]));
-  // The router's bounded allowance is the owners' transaction, never the agent's.
-  const approve = fx.usdc.interface.encodeFunctionData("approve", [routerAddress, USDC("20000")]);
-  await execSafeCall(fx.safe, fx.ownerSigners, fx.deployer, fx.usdcAddress, approve);
-  return { ...fx, weth, wethAddress, routerAddress };
-}
-
-type Fx = Awaited<ReturnType<typeof routerFixture>>;
-
-function swapArgs(fx: Fx, recipient: string, amountIn: bigint): unknown[] {
-  return [[fx.usdcAddress, fx.wethAddress, 3000, recipient, amountIn.toString(), "0", "0"]];
-}
+type Fx = Awaited<ReturnType<typeof conditionedRouterFixture>>;
 
 describe("agent:call with argument conditions", function () {
   const saved = process.env.DEPLOYMENTS_DIR;
@@ -70,7 +31,7 @@ describe("agent:call with argument conditions", function () {
   });
 
   async function taskFixture(): Promise<Fx> {
-    const fx = await loadFixture(routerFixture);
+    const fx = await loadFixture(conditionedRouterFixture);
     process.env.DEPLOYMENTS_DIR = fs.mkdtempSync(path.join(os.tmpdir(), "atg-call-conditions-"));
     // The example policy names exactInputSingle's parameters: the task takes argument names from it for --data.
     // The record names the router as the pipeline names the local Uniswap's (contracts), so --target may name it.
@@ -93,7 +54,7 @@ describe("agent:call with argument conditions", function () {
     const out = await runJson({
       target: "SwapRouter02",
       function: EXACT_INPUT_SINGLE,
-      args: JSON.stringify(swapArgs(fx, fx.safeAddress, USDC("500"))),
+      args: JSON.stringify(fx.swapArgs(fx.safeAddress, USDC("500"))),
       dryRun: true,
       reason: "rebalance",
     });
@@ -116,7 +77,7 @@ describe("agent:call with argument conditions", function () {
 
   it("a swap to another recipient is denied TargetNotAllowed, and the report names the failed condition and the value, from the policy file's names for --data [test_agentCall_swapToAnotherRecipient_deniedFailedConditionNamed]", async function () {
     const fx = await taskFixture();
-    const data = ROUTER.encodeFunctionData("exactInputSingle", [[fx.usdcAddress, fx.wethAddress, 3000, fx.bob.address, USDC("500"), 0n, 0n]]);
+    const data = fx.swapData(fx.bob.address, USDC("500"));
     const out = await runJson({ target: fx.routerAddress, data, reason: "rebalance" });
     expect(out).to.include({ status: "Denied", reason: "TargetNotAllowed" });
     const report = out.callConditions as { call: string; conditions: Json[]; met: boolean; charges?: string };
@@ -124,13 +85,13 @@ describe("agent:call with argument conditions", function () {
     expect(report.met).to.equal(false);
     expect(report.conditions.filter((c) => !c.met)).to.deep.equal([{ text: "recipient is the Safe", met: false, actual: fx.bob.address }]);
     expect(report).to.not.have.property("charges");
-    expect(await fx.weth.balanceOf(fx.bob.address)).to.equal(0n);
+    expect(await fx.weth.getFunction("balanceOf")(fx.bob.address)).to.equal(0n);
   });
 
   it("intent:show gives the co-signers a queued swap's conditions in words, as the module will check them at execution [test_intentShow_queuedSwap_conditionsInWords]", async function () {
     const fx = await taskFixture();
     // 2,000 USDC is above the agent's 1,000 autoPerTx: the charged swap is queued like a payment.
-    const queued = await runJson({ target: fx.routerAddress, function: EXACT_INPUT_SINGLE, args: JSON.stringify(swapArgs(fx, fx.safeAddress, USDC("2000"))) });
+    const queued = await runJson({ target: fx.routerAddress, function: EXACT_INPUT_SINGLE, args: JSON.stringify(fx.swapArgs(fx.safeAddress, USDC("2000"))) });
     expect(queued).to.include({ status: "Queued" });
     expect((queued.callConditions as Json).charges).to.equal("2000 USDC");
     const { stdout, exitCode } = await runTaskCapturing("intent:show", { json: true, intentId: queued.intentId });
@@ -155,7 +116,7 @@ describe("agent:call with argument conditions", function () {
       agent: "payroll",
       target: fx.routerAddress,
       function: EXACT_INPUT_SINGLE,
-      args: JSON.stringify(swapArgs(fx, fx.bob.address, USDC("500"))),
+      args: JSON.stringify(fx.swapArgs(fx.bob.address, USDC("500"))),
       dryRun: true,
     });
     expect(stdout).to.contain("The call's conditions (v3):");

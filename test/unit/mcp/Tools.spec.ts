@@ -7,13 +7,13 @@
 import { expect } from "chai";
 import { ethers } from "hardhat";
 import { loadFixture } from "@nomicfoundation/hardhat-network-helpers";
-import { Interface, parseEther, parseUnits, zeroPadValue } from "ethers";
+import { parseEther, parseUnits } from "ethers";
 import { z } from "zod";
 import { AgentClient, InvalidRequestError, Journal } from "../../../sdk";
 import { OutcomeOutput, ToolArgumentError, TreasuryTools, toolError } from "../../../mcp/tools";
 import type { PolicyAgent } from "../../../core/policy";
-import { DAY, RecipientMode, agentConfig, treasuryFixture } from "../../fixtures";
-import { execSafeCall } from "../../../sdk/safe";
+import { DAY, RecipientMode, agentConfig, conditionedRouterFixture, treasuryFixture } from "../../fixtures";
+import { EXACT_INPUT_SINGLE } from "../../../core/localUniswap";
 
 async function toolsFixture() {
   const fx = await loadFixture(treasuryFixture);
@@ -182,35 +182,12 @@ describe("MCP tools (in-process)", function () {
 
   describe("a call with argument conditions (v3)", function () {
     const USDC = (n: string) => parseUnits(n, 6);
-    const SWAP_SIGNATURE =
-      "exactInputSingle((address tokenIn,address tokenOut,uint24 fee,address recipient,uint256 amountIn,uint256 amountOutMinimum,uint160 sqrtPriceLimitX96))";
+    const SWAP_SIGNATURE = EXACT_INPUT_SINGLE;
 
     /** The fixture's agent may swap USDC for WETH on a router double, under the example policy's four conditions. */
     async function swapToolsFixture() {
-      const fx = await loadFixture(treasuryFixture);
-      const weth = await ethers.deployContract("MockERC20", ["Wrapped Ether", "WETH", 6]);
-      const [wethAddress, router] = [await weth.getAddress(), await ethers.deployContract("MaliciousRouter", [0n])];
-      const routerAddress = await router.getAddress();
-      await (await weth.getFunction("mint")(routerAddress, USDC("1000000"))).wait();
-      const selector = new Interface([`function ${SWAP_SIGNATURE}`]).getFunction("exactInputSingle")!.selector;
-      const word = (v: string) => zeroPadValue(v, 32);
-      const m = fx.module.interface;
-      await fx.asOwners(
-        m.encodeFunctionData("setCallConditions", [
-          fx.agent.address,
-          routerAddress,
-          selector,
-          [
-            { word: 0n, op: 0n, value: word(fx.usdcAddress) },
-            { word: 1n, op: 0n, value: word(wethAddress) },
-            { word: 3n, op: 1n, value: word("0x") },
-            { word: 4n, op: 4n, value: word(fx.usdcAddress) },
-          ],
-        ]),
-      );
-      await fx.asOwners(m.encodeFunctionData("setAllowedCall", [fx.agent.address, routerAddress, selector, true]));
-      await execSafeCall(fx.safe, fx.ownerSigners, fx.deployer, fx.usdcAddress, fx.usdc.interface.encodeFunctionData("approve", [routerAddress, USDC("20000")]));
-      const tokens = { USDC: fx.usdcAddress, WETH: wethAddress };
+      const fx = await loadFixture(conditionedRouterFixture);
+      const tokens = { USDC: fx.usdcAddress, WETH: fx.wethAddress };
       const client = await AgentClient.connect({ module: fx.moduleAddress, signer: fx.agent, relayer: fx.relayer, journal: Journal.inMemory(), tokens, lens: await fx.lens.getAddress(), pollIntervalMs: 20 });
       const policyAgent = {
         name: "trading",
@@ -240,12 +217,12 @@ describe("MCP tools (in-process)", function () {
         agentName: "trading",
         network: "hardhat",
         tokens,
-        contracts: { SwapRouter02: routerAddress },
+        contracts: { SwapRouter02: fx.routerAddress },
         policyAgent,
       });
       await tools.init();
-      const swapArgs = (recipient: string, amountIn: string) => [[fx.usdcAddress, wethAddress, "3000", recipient, USDC(amountIn).toString(), "0", "0"]];
-      return { fx, tools, client, routerAddress, wethAddress, swapArgs };
+      const swapArgs = (recipient: string, amountIn: string) => fx.swapArgs(recipient, USDC(amountIn));
+      return { fx, tools, client, routerAddress: fx.routerAddress, wethAddress: fx.wethAddress, swapArgs };
     }
 
     it("the rules and treasury_limits say each allowed call's conditions in words, the router by name and address [test_mcp_rulesAndLimits_conditionsInWords]", async function () {

@@ -147,6 +147,12 @@ function showAddress(address: string, ctx: ConditionContext): string {
 
 function showValue(value: string, type: string | undefined, ctx: ConditionContext): string {
   const n = BigInt(value);
+  if (type === undefined && n !== 0n) {
+    // No signature: a word that is a known address (a token's) is still named.
+    const address = addressOf(value);
+    const label = address ? ctx.label?.(address) : undefined;
+    if (label) return `${label} (${address})`;
+  }
   if (type === "address") {
     const address = addressOf(value);
     return address ? showAddress(address, ctx) : value;

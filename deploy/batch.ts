@@ -125,7 +125,10 @@ const INTERNAL_TYPES = internalTypes();
 
 function describeParam(p: ParamType, compiled?: ContractMethodInput): ContractMethodInput {
   const out: ContractMethodInput = { name: p.name, type: p.type, internalType: compiled?.internalType ?? p.type };
-  if (p.components) out.components = p.components.map((c, i) => describeParam(c, compiled?.components?.[i]));
+  // As in the ABI's JSON, an array of tuples (v3: setCallConditions' Condition[]) carries its tuple's components.
+  let element = p;
+  while (element.isArray()) element = element.arrayChildren;
+  if (element.components) out.components = element.components.map((c, i) => describeParam(c, compiled?.components?.[i]));
   return out;
 }
 

@@ -535,6 +535,9 @@ describe("treasury CLI on hardhat nodes (e2e)", function () {
         policy = readExample();
         delete policy.localTokens;
         delete policy.localEth;
+        // v3: the local Uniswap and the router's allowance name the local tokens too.
+        delete policy.localUniswap;
+        delete policy.allowances;
         policy.treasuryLimits = policy.treasuryLimits!.filter((t) => t.asset === "ETH");
         for (const agent of policy.agents) {
           agent.limits = agent.limits!.filter((l) => l.asset === "ETH");

@@ -137,7 +137,11 @@ export async function expectChainMatchesPolicy(
     for (const call of agent.allowedCalls ?? []) {
       // v3: a signature may carry parameter names, and a target may be a local Uniswap contract by name.
       const selector = FunctionFragment.from(call.signature).selector;
-      const target = call.target.startsWith("0x") || call.target in tokens ? assetAddress(call.target) : predictUniswapAddresses()[call.target as UniswapContractName];
+      const target = call.target.startsWith("0x")
+        ? getAddress(call.target)
+        : call.target in tokens
+          ? assetAddress(call.target)
+          : predictUniswapAddresses()[call.target as UniswapContractName];
       expect(await lens.isAllowedCall(addresses.module, agent.address, target, selector)).to.equal(true);
       expect(await lens.callConditions(addresses.module, agent.address, target, selector)).to.have.length((call.conditions ?? []).length);
     }

@@ -9,7 +9,7 @@ import { expect } from "chai";
 import fc from "fast-check";
 import { ethers } from "hardhat";
 import hre from "hardhat";
-import { AbiCoder, Wallet, ZeroAddress, dataSlice, encryptKeystoreJson, getBytes, id, parseEther, parseUnits, toUtf8Bytes } from "ethers";
+import { AbiCoder, Interface, Wallet, ZeroAddress, dataSlice, encryptKeystoreJson, getBytes, id, parseEther, parseUnits, toUtf8Bytes } from "ethers";
 import { loadFixture } from "@nomicfoundation/hardhat-network-helpers";
 import { UnitError, formatAmount, formatDuration, parseAmount, parseDuration, parseTimestamp } from "../../core/units";
 import { Policy, PolicyError, loadPolicy, parsePolicy } from "../../core/policy";
@@ -386,6 +386,37 @@ describe("Policy files", function () {
       expect(batch.transactions[3].contractInputsValues).to.deep.equal({ members: JSON.stringify([agent, safe]), threshold: "2" });
       expect(batch.transactions[1].contractMethod!.inputs[2]).to.deep.include({ name: "limit", type: "tuple", internalType: "struct IAgentTreasuryTypes.AssetLimit" });
       expect(batch.transactions.map(transactionCalldata)).to.deep.equal(calls);
+    });
+
+    it("test_buildBatch_callConditionsAndApprove_decodedForTheOwnersAndEncodesBack", function () {
+      // v3: setCallConditions takes a tuple array (Condition[]), and the Safe's allowance is an ERC-20 approve.
+      const m = IAgentTreasuryModule__factory.createInterface();
+      const agent = "0x15d34AAf54267DB7D7c367839AAf71A00a2C6A65";
+      const word = (v: string) => `0x${v.replace(/^0x/, "").toLowerCase().padStart(64, "0")}`;
+      const conditions = [
+        { word: 3, op: 1, value: word("0") },
+        { word: 4, op: 4, value: word(safe) },
+      ];
+      const approve = new Interface(["function approve(address spender, uint256 amount)"]).encodeFunctionData("approve", [agent, 60_000_000_000n]);
+      const calls = [{ to: safe, data: m.encodeFunctionData("setCallConditions", [agent, safe, "0x04e45aaf", conditions]) }, { to: agent, data: approve }];
+      const batch = buildBatch({ chainId: 5n, safe, name: "cfg", description: "", transactions: calls });
+      expect(batch.transactions.map((t) => [t.contractMethod?.name, t.data])).to.deep.equal([
+        ["setCallConditions", undefined],
+        ["approve", undefined],
+      ]);
+      expect(batch.transactions[0].contractMethod!.inputs[3]).to.deep.equal({
+        name: "conditions",
+        type: "tuple[]",
+        internalType: "struct IAgentTreasuryTypes.Condition[]",
+        components: [
+          { name: "word", type: "uint16", internalType: "uint16" },
+          { name: "op", type: "uint8", internalType: "enum IAgentTreasuryTypes.Op" },
+          { name: "value", type: "bytes32", internalType: "bytes32" },
+        ],
+      });
+      expect(batch.transactions[0].contractInputsValues!.conditions).to.equal(JSON.stringify([["3", "1", word("0")], ["4", "4", word(safe)]]));
+      expect(batch.transactions[1].contractInputsValues).to.deep.equal({ spender: agent, amount: "60000000000" });
+      expect(batch.transactions.map(transactionCalldata)).to.deep.equal(calls.map((c) => c.data));
     });
 
     it("test_readBatch_tamperedArgumentValue_rejected", function () {

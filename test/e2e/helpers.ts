@@ -6,7 +6,7 @@ import fs from "fs";
 import os from "os";
 import path from "path";
 import { expect } from "chai";
-import { Contract, FunctionFragment, JsonRpcProvider, ZeroAddress, getAddress, id, parseUnits } from "ethers";
+import { Contract, FunctionFragment, JsonRpcProvider, ZeroAddress, getAddress, parseUnits } from "ethers";
 import { AgentTreasuryLens__factory, IAgentTreasuryModule__factory } from "../../typechain-types";
 import { SAFE_ABI } from "../../sdk/safe";
 import { encodeFunctionData, type Abi } from "viem";
@@ -176,7 +176,12 @@ export async function configSnapshot(
     }
     const calls = [];
     for (const c of agent.allowedCalls ?? []) {
-      calls.push([c.target, c.signature, await lens.isAllowedCall(addresses.module, agent.address, asset(c.target), id(c.signature).slice(0, 10))]);
+      // v3: a target may be an address (the live policy's router), a signature may name its parameters, and the
+      // call's argument conditions are part of the configuration.
+      const target = c.target.startsWith("0x") ? getAddress(c.target) : asset(c.target);
+      const selector = FunctionFragment.from(c.signature).selector;
+      const conditions = (await lens.callConditions(addresses.module, agent.address, target, selector)).map((x) => [x.word, x.op, x.value]);
+      calls.push([c.target, c.signature, await lens.isAllowedCall(addresses.module, agent.address, target, selector), conditions]);
     }
     const recipients = [];
     for (const r of agent.recipients ?? []) recipients.push([r, await lens.isRecipient(addresses.module, agent.address, r)]);

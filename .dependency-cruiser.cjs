@@ -62,9 +62,10 @@ module.exports = {
     },
     {
       name: "production-not-to-testkit",
-      comment: "testkit/ builds test chains and runs child processes for tests and scripts; production code never uses it.",
+      comment:
+        "testkit/ builds test chains and runs child processes for tests and scripts; production code never uses it. hardhat.config.ts may: it configures the test runner (TEST_TIMINGS loads testkit/timingReporter.ts).",
       severity: "error",
-      from: { pathNot: "^(scripts|test|testkit)/" },
+      from: { pathNot: "^(scripts|test|testkit)/|^hardhat[.]config[.]ts$" },
       to: { path: "^testkit/" },
     },
 

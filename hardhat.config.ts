@@ -182,6 +182,13 @@ const config: HardhatUserConfig = {
   },
   mocha: {
     timeout: 120_000,
+    // TEST_TIMINGS=1 adds each spec file's wall time after the run (testkit/timingReporter.ts).
+    ...(process.env.TEST_TIMINGS
+      ? {
+          // eslint-disable-next-line @typescript-eslint/no-require-imports
+          reporter: (require("./testkit/timingReporter") as typeof import("./testkit/timingReporter")).TimingReporter,
+        }
+      : {}),
   },
 };
 

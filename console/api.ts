@@ -6,6 +6,7 @@
  */
 import type { SerializedIntent } from "../sdk/journal";
 import type { CallConditionsReport } from "../sdk/callReport";
+import type { AgentLimitStatus } from "../core/limitStatus";
 import type { DenyReasonName, IntentStatusName, RecipientModeName } from "../sdk/shapes";
 
 export const STATE_VERSION = 1;
@@ -20,20 +21,38 @@ export interface ChartPoint {
   cap: number;
 }
 
-export interface LimitView {
-  asset: string;
-  symbol: string;
-  autoPerTx: string;
-  autoPerWindow: string;
-  /** The sliding window, e.g. "7d". */
-  window: string;
-  escalatedPerTx: string;
-  /** `availableAllowance`: what the agent may still spend in the auto tier now. */
-  available: string;
+export interface LimitView extends AgentLimitStatus {
   /** available / autoPerWindow, 0 to 1 (1 when nothing was spent in the window). */
   availableShare: number;
   /** Spend against the cap over time (from the audit trail): present once the agent spent or the cap changed. */
   chart: ChartPoint[];
+}
+
+/** v3: an agent's USD limit across every asset, in dollars (deploy/status.ts), and the share of it left now. */
+export interface UsdLimitView {
+  autoPerTx: string;
+  autoPerWindow: string;
+  window: string;
+  escalatedPerTx: string;
+  /** `availableUsdAllowance`: dollars the agent may still spend in the auto tier now, across every asset. */
+  available: string;
+  /** available / autoPerWindow, 0 to 1. */
+  availableShare: number;
+}
+
+/** v3: a price feed the module values USD-limited spends with, and whether it trusts its price now. */
+export interface PriceFeedView {
+  asset: string;
+  symbol: string;
+  feed: string;
+  maxAge: string;
+  /** Dollars per whole unit, by the module's own valuation (only when trusted). */
+  price?: string;
+  /** How old the feed's answer is, e.g. "3h12m". */
+  age?: string;
+  trusted: boolean;
+  /** The module's `PriceFault` when it does not trust the price (USD-limited payments then wait for co-signers). */
+  fault?: string;
 }
 
 export interface AgentView {
@@ -53,6 +72,8 @@ export interface AgentView {
   gracePeriod: string;
   recipientMode: RecipientModeName;
   limits: LimitView[];
+  /** v3: the USD limit across every asset; absent when the agent has none. */
+  usdLimit?: UsdLimitView;
 }
 
 export interface ActionView {
@@ -175,6 +196,8 @@ export interface ConsoleState {
   /** Who paused, when (the latest `Paused` event), while paused. */
   pausedBy?: { by: string; time: string; block: number };
   balances: { asset: string; symbol: string; amount: string }[];
+  /** v3: the module's price feeds (`treasury:status`). */
+  priceFeeds: PriceFeedView[];
   cosigners: { members: string[]; threshold: number; era: number };
   guardians: string[];
   agents: AgentView[];

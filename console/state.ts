@@ -4,12 +4,15 @@
  * (deploy/status.ts readStatus), the queue, the history and the spend charts are the audit trail (audit/collect.ts
  * collectAudit: every intent from the logs, actions decoded from calldata with the tokens' decimals, statuses from
  * the module), to which this file adds what only the console knows (collected signatures, pasted reasons, alerts,
- * batch files) and a few raw reads the page draws with (bars, rate limit, co-signer era, Safe owners).
+ * batch files) and a few raw reads the page draws with (bars, rate limit, co-signer era, Safe owners). v3: each
+ * agent's USD limit and the module's price feeds come from the status too.
  */
-import { Contract, Provider, formatUnits, getAddress, id as keccakText } from "ethers";
+import { Contract, Provider, formatUnits, getAddress, id as keccakText, parseUnits } from "ethers";
 import type { ChainContext } from "../core/chainContext";
 import type { DeploymentRecord } from "../core/deployment";
 import { readStatus } from "../deploy/status";
+import type { UsdLimitStatus } from "../core/priceFeeds";
+import { USD_DECIMALS } from "../sdk/usd";
 import { collectAudit } from "../audit/collect";
 import type { AuditAction, AuditIntent } from "../audit/collect";
 import type { CapSeries } from "../audit/caps";
@@ -28,6 +31,7 @@ import type {
   LimitView,
   QueueItem,
   ReasonView,
+  UsdLimitView,
 } from "./api";
 import { STATE_VERSION } from "./api";
 import type { ConsoleStore } from "./store";
@@ -61,6 +65,12 @@ function actionView(a: AuditAction): ActionView {
     ...(a.asset && a.amount !== undefined ? { amount: formatAmount(BigInt(a.amount), a.asset.decimals) } : {}),
     ...(a.to ? { to: a.to } : {}),
   };
+}
+
+/** The status's USD limit (dollars) with the share left, for the bar. */
+function usdLimitView(u: UsdLimitStatus): UsdLimitView {
+  const [available, perWindow] = [parseUnits(u.available, USD_DECIMALS), parseUnits(u.autoPerWindow, USD_DECIMALS)];
+  return { ...u, availableShare: perWindow === 0n ? 0 : Number((available * 10_000n) / perWindow) / 10_000 };
 }
 
 function chartOf(series: CapSeries | undefined): LimitView["chart"] {
@@ -166,6 +176,7 @@ export async function readConsoleState(src: StateSources): Promise<ConsoleState>
         gracePeriod: durationText(config.gracePeriod),
         recipientMode: a.recipientMode,
         limits,
+        ...(a.usdLimit ? { usdLimit: usdLimitView(a.usdLimit) } : {}),
       });
     }
 
@@ -229,6 +240,7 @@ export async function readConsoleState(src: StateSources): Promise<ConsoleState>
         ? { pausedBy: { by: status.emergency.pausedBy.by, time: status.emergency.pausedBy.time, block: status.emergency.pausedBy.block } }
         : {}),
       balances: status.balances.map((b) => ({ asset: b.asset, symbol: b.symbol, amount: b.amount })),
+      priceFeeds: status.priceFeeds.map((f) => ({ ...f })),
       cosigners: { members, threshold: status.cosigners.threshold, era },
       guardians: status.guardians.map(getAddress),
       agents,

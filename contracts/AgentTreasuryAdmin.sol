@@ -183,6 +183,28 @@ contract AgentTreasuryAdmin is EscalationQueue, IAgentTreasuryAdmin {
         return _availableAllowance(agent, asset);
     }
 
+    // ------------------------------------------------------------------ USD limits and price feeds (UsdLimits)
+
+    /// @inheritdoc IAgentTreasuryAdmin
+    function setPriceFeed(address asset, address feed, uint32 maxAge) external onlyOwner {
+        _setPriceFeed(asset, feed, maxAge);
+    }
+
+    /// @inheritdoc IAgentTreasuryAdmin
+    function setUsdLimit(address agent, UsdLimit calldata limit) external onlyOwner {
+        _setUsdLimit(agent, limit);
+    }
+
+    /// @inheritdoc IAgentTreasuryAdmin
+    function availableUsdAllowance(address agent) external view returns (uint256) {
+        return _availableUsdAllowance(agent);
+    }
+
+    /// @inheritdoc IAgentTreasuryAdmin
+    function usdValue(address asset, uint256 amount) external view returns (uint256 usd, PriceFault fault) {
+        return _usdValue(asset, amount);
+    }
+
     // ------------------------------------------------------------------ emergency controls (EmergencyControls)
 
     /// @inheritdoc IAgentTreasuryAdmin

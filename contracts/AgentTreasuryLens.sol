@@ -22,7 +22,11 @@ contract AgentTreasuryLens is IAgentTreasuryLens {
     uint256 internal constant SLOT_ESCALATED = 14;
     uint256 internal constant SLOT_TREASURY_PER_WINDOW = 15;
     uint256 internal constant SLOT_TREASURY_WINDOWS = 16;
-    uint256 internal constant SLOT_CALL_CONDITIONS = 18;
+    uint256 internal constant SLOT_PRICE_FEEDS = 17;
+    uint256 internal constant SLOT_USD_AUTO = 18;
+    uint256 internal constant SLOT_USD_HARD_CAPS = 19;
+    uint256 internal constant SLOT_USD_WINDOWS = 20;
+    uint256 internal constant SLOT_CALL_CONDITIONS = 21;
 
     /// @inheritdoc IAgentTreasuryLens
     function strikes(address module, address agent) external view returns (uint256) {
@@ -46,9 +50,9 @@ contract AgentTreasuryLens is IAgentTreasuryLens {
         address module,
         address asset
     ) external view returns (uint128 perWindow, uint32 window, uint256 spent) {
-        perWindow = uint128(_load(module, _mapSlot(bytes32(uint256(uint160(asset))), SLOT_TREASURY_PER_WINDOW)));
+        perWindow = uint128(_load(module, _addressSlot(asset, SLOT_TREASURY_PER_WINDOW)));
         if (perWindow == 0) return (0, 0, 0);
-        bytes32 base = _mapSlot(bytes32(uint256(uint160(asset))), SLOT_TREASURY_WINDOWS);
+        bytes32 base = _addressSlot(asset, SLOT_TREASURY_WINDOWS);
         (, uint256[] memory amounts) = _entries(module, base);
         for (uint256 i; i < amounts.length; ++i) spent += amounts[i];
         (, , window) = SlidingWindow.headerFields(_load(module, base));
@@ -56,7 +60,7 @@ contract AgentTreasuryLens is IAgentTreasuryLens {
 
     /// @inheritdoc IAgentTreasuryLens
     function escalatedSpent(address module, address agent, address asset) external view returns (uint256) {
-        return _load(module, _agentAssetSlot(module, agent, asset, SLOT_ESCALATED));
+        return _load(module, _agentKeySlot(module, agent, asset, SLOT_ESCALATED));
     }
 
     /// @inheritdoc IAgentTreasuryLens
@@ -98,8 +102,7 @@ contract AgentTreasuryLens is IAgentTreasuryLens {
 
     /// @inheritdoc IAgentTreasuryLens
     function isRecipient(address module, address agent, address recipient) external view returns (bool) {
-        bytes32 perAgent = _mapSlot(bytes32(uint256(_agentId(module, agent))), SLOT_RECIPIENTS);
-        return _load(module, keccak256(abi.encode(recipient, perAgent))) & 0xff != 0;
+        return _load(module, _agentKeySlot(module, agent, recipient, SLOT_RECIPIENTS)) & 0xff != 0;
     }
 
     /// @inheritdoc IAgentTreasuryLens
@@ -108,7 +111,37 @@ contract AgentTreasuryLens is IAgentTreasuryLens {
         address agent,
         address asset
     ) external view returns (uint256[] memory releaseAt, uint256[] memory amounts) {
-        return _entries(module, _agentAssetSlot(module, agent, asset, SLOT_WINDOWS));
+        return _entries(module, _agentKeySlot(module, agent, asset, SLOT_WINDOWS));
+    }
+
+    /// @inheritdoc IAgentTreasuryLens
+    function usdLimit(address module, address agent) external view returns (IAgentTreasuryTypes.UsdLimit memory limit) {
+        uint256 record = _load(module, _mapSlot(bytes32(uint256(uint160(agent))), SLOT_AGENTS));
+        // AgentRecord.status (Active = 1) and usdLimited; see AgentWord for the bit layout.
+        if ((record >> 80) & 0xff != 1 || (record >> 248) == 0) return limit;
+        bytes32 id = bytes32((record >> 48) & type(uint32).max);
+        uint256 auto_ = _load(module, _mapSlot(id, SLOT_USD_AUTO));
+        limit.autoPerTx = uint128(auto_);
+        limit.autoPerWindow = uint128(auto_ >> 128);
+        limit.window = uint32(_load(module, _mapSlot(id, SLOT_USD_WINDOWS)) >> 192);
+        limit.escalatedPerTx = uint128(_load(module, _mapSlot(id, SLOT_USD_HARD_CAPS)));
+    }
+
+    /// @inheritdoc IAgentTreasuryLens
+    function priceFeed(
+        address module,
+        address asset
+    ) external view returns (address feed, uint32 maxAge, uint8 assetDecimals) {
+        uint256 word = _load(module, _mapSlot(bytes32(uint256(uint160(asset))), SLOT_PRICE_FEEDS));
+        return (address(uint160(word)), uint32(word >> 160), uint8(word >> 192));
+    }
+
+    /// @inheritdoc IAgentTreasuryLens
+    function usdSpendEntries(
+        address module,
+        address agent
+    ) external view returns (uint256[] memory releaseAt, uint256[] memory amounts) {
+        return _entries(module, _mapSlot(bytes32(uint256(_agentId(module, agent))), SLOT_USD_WINDOWS));
     }
 
     // ------------------------------------------------------------------ internal
@@ -151,23 +184,19 @@ contract AgentTreasuryLens is IAgentTreasuryLens {
 
     /// @dev An agent's hot record (per key) and cold policy (per identity); see AgentRegistry for the bit layout.
     function _agent(address module, address agent) private view returns (uint256 record, uint256 policy) {
-        record = _load(module, _mapSlot(bytes32(uint256(uint160(agent))), SLOT_AGENTS));
+        record = _load(module, _addressSlot(agent, SLOT_AGENTS));
         uint256 id = AgentWord.wrap(record).id();
         policy = _load(module, _mapSlot(bytes32(id), SLOT_POLICIES));
     }
 
     function _agentId(address module, address agent) private view returns (uint32) {
-        return AgentWord.wrap(_load(module, _mapSlot(bytes32(uint256(uint160(agent))), SLOT_AGENTS))).id();
+        return AgentWord.wrap(_load(module, _addressSlot(agent, SLOT_AGENTS))).id();
     }
 
-    function _agentAssetSlot(
-        address module,
-        address agent,
-        address asset,
-        uint256 slot
-    ) private view returns (bytes32) {
+    /// @dev The slot of `m[agentId][key]` for a `mapping(uint32 agentId => mapping(address => ...)) m` at `slot`.
+    function _agentKeySlot(address module, address agent, address key, uint256 slot) private view returns (bytes32) {
         bytes32 perAgent = _mapSlot(bytes32(uint256(_agentId(module, agent))), slot);
-        return keccak256(abi.encode(asset, perAgent));
+        return keccak256(abi.encode(key, perAgent));
     }
 
     /// @dev The slot of a per-call value: mapping(uint32 id => mapping(address target => mapping(bytes4 => ...))).
@@ -178,6 +207,11 @@ contract AgentTreasuryLens is IAgentTreasuryLens {
 
     function _mapSlot(bytes32 key, uint256 slot) private pure returns (bytes32) {
         return keccak256(abi.encode(key, slot));
+    }
+
+    /// @dev The slot of `m[key]` for a `mapping(address => ...) m` at `slot`.
+    function _addressSlot(address key, uint256 slot) private pure returns (bytes32) {
+        return _mapSlot(bytes32(uint256(uint160(key))), slot);
     }
 
     function _load(address module, bytes32 slot) private view returns (uint256) {

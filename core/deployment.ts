@@ -30,6 +30,8 @@ export interface DeploymentRecord {
    * `localUniswap`), so that tools can name them. Absent when there are none.
    */
   contracts?: Record<string, string>;
+  /** v3: `localPriceFeeds` key -> the mock feed deployed for it (chain 31337). */
+  localPriceFeeds?: Record<string, string>;
   policyFile?: string;
   deployedAt: string;
   /** bytes32 salt of the module clone. */

@@ -14,6 +14,10 @@
  * - asset limit: adding one loosens (the asset could not be spent before); removing one does not; raising
  *   autoPerTx, autoPerWindow or escalatedPerTx, or shortening the window, loosens.
  * - treasury-wide limit: adding one does not loosen; removing one, raising perWindow or shortening the window does.
+ * - USD limit (v3): adding one does not loosen (one more budget to fit); removing one does; raising autoPerTx,
+ *   autoPerWindow or escalatedPerTx, or shortening the window, loosens.
+ * - price feed (v3): setting one where there was none, or another feed, loosens (USD-limited agents' payments in that
+ *   asset could only wait for co-signers, or a new oracle is trusted); removing one does not; a longer maxAge loosens.
  */
 
 import {
@@ -117,6 +121,32 @@ export function assetLimitChange(
     loosens: f === "window" ? b[f] < a[f] : b[f] > a[f],
   }));
   return { added: false, removed: false, fields, loosens: fields.some((c) => c.loosens) };
+}
+
+/**
+ * What changes when a USD limit goes from `prev` to `next` (`undefined` or all zeros = none), as
+ * {@link assetLimitChange} reports it, with the USD rule for adding and removing (see the file header).
+ */
+export function usdLimitChange(
+  prev: AssetLimitLike | undefined,
+  next: AssetLimitLike | undefined,
+): { added: boolean; removed: boolean; fields: FieldChange<AssetLimitField>[]; loosens: boolean } {
+  const change = assetLimitChange(prev, next);
+  if (change.added) return { ...change, loosens: false };
+  if (change.removed) return { ...change, loosens: true };
+  return change;
+}
+
+/** Whether a price feed change loosens (`undefined` or feed address(0) = none). */
+export function priceFeedLoosens(
+  prev: { feed: string; maxAge: bigint | number } | undefined,
+  next: { feed: string; maxAge: bigint | number } | undefined,
+): boolean {
+  const none = (f?: { feed: string }) => f === undefined || /^0x0{40}$/i.test(f.feed);
+  if (none(next)) return false;
+  if (none(prev)) return true;
+  if (prev!.feed.toLowerCase() !== next!.feed.toLowerCase()) return true;
+  return BigInt(next!.maxAge) > BigInt(prev!.maxAge);
 }
 
 /** Whether a treasury-wide limit change loosens (`undefined` or perWindow 0 = no limit). */

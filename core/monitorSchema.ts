@@ -57,9 +57,7 @@ const common = {
   action: z
     .enum(RULE_ACTIONS, { errorMap: () => ({ message: 'must be "alert", "freeze" or "pause"' }) })
     .default("alert"),
-  severity: z
-    .enum(SEVERITIES, { errorMap: () => ({ message: 'must be "info", "warning" or "critical"' }) })
-    .optional(),
+  severity: z.enum(SEVERITIES, { errorMap: () => ({ message: 'must be "info", "warning" or "critical"' }) }).optional(),
   /** Only these agents (policy names or addresses); all agents when absent. */
   agents: z.array(z.string().min(1)).min(1, "list at least one agent, or remove the field for all agents").optional(),
   /** After firing for a subject (agent, asset), stay quiet for this long (block time). */
@@ -67,109 +65,84 @@ const common = {
   enabled: z.boolean().default(true),
 };
 
-const spendRate = z
-  .object({
-    rule: z.literal("spend-rate"),
-    ...common,
-    /** The recent period whose spend is compared. */
-    period: duration.default("1h"),
-    /** The trailing history the baseline is averaged over (before `period`). */
-    baseline: duration.default("7d"),
-    /** Fire when the period's spend is above `multiple` times the baseline's average per period ... */
-    multiple: z.number({ invalid_type_error: "must be a number" }).min(1, "must be at least 1").default(5),
-    /** ... and above this share of the agent's `autoPerWindow` for the asset (0 to 1). */
-    minShareOfCap: z.number({ invalid_type_error: "must be a number" }).min(0, "must be 0 to 1").max(1, "must be 0 to 1").default(0.25),
-  })
-  .strict();
+/** A rule's schema: its kind, the fields every rule has (`base`), then its own; an unknown field is an error. */
+function ruleOf<K extends string, S extends z.ZodRawShape, B extends z.ZodRawShape = typeof common>(
+  rule: K,
+  shape: S,
+  base?: B,
+) {
+  return z.object({ rule: z.literal(rule), ...((base ?? common) as B), ...shape }).strict();
+}
 
-const newRecipient = z
-  .object({
-    rule: z.literal("new-recipient"),
-    ...common,
-    /** Also report a queued payment to a new recipient (co-signers see it before they approve). */
-    includeQueued: z.boolean().default(true),
-  })
-  .strict();
+const spendRate = ruleOf("spend-rate", {
+  /** The recent period whose spend is compared. */
+  period: duration.default("1h"),
+  /** The trailing history the baseline is averaged over (before `period`). */
+  baseline: duration.default("7d"),
+  /** Fire when the period's spend is above `multiple` times the baseline's average per period ... */
+  multiple: z.number({ invalid_type_error: "must be a number" }).min(1, "must be at least 1").default(5),
+  /** ... and above this share of the agent's `autoPerWindow` for the asset (0 to 1). */
+  minShareOfCap: z
+    .number({ invalid_type_error: "must be a number" })
+    .min(0, "must be 0 to 1")
+    .max(1, "must be 0 to 1")
+    .default(0.25),
+});
 
-const intentBurst = z
-  .object({
-    rule: z.literal("intent-burst"),
-    ...common,
-    /** Fire when an agent's intents (executed, queued, denied) within `period` exceed this. */
-    maxIntents: positiveInt("intents"),
-    period: duration.default("10m"),
-  })
-  .strict();
+const newRecipient = ruleOf("new-recipient", {
+  /** Also report a queued payment to a new recipient (co-signers see it before they approve). */
+  includeQueued: z.boolean().default(true),
+});
 
-const deniedIntent = z
-  .object({
-    rule: z.literal("denied-intent"),
-    ...common,
-    /** Only these denial reasons; all when absent. */
-    reasons: z
-      .array(z.enum(DENIAL_REASONS, { errorMap: () => ({ message: `must be one of ${DENIAL_REASONS.join(", ")}` }) }))
-      .min(1)
-      .optional(),
-  })
-  .strict();
+const intentBurst = ruleOf("intent-burst", {
+  /** Fire when an agent's intents (executed, queued, denied) within `period` exceed this. */
+  maxIntents: positiveInt("intents"),
+  period: duration.default("10m"),
+});
 
-const strikes = z
-  .object({
-    rule: z.literal("strikes"),
-    ...common,
-    /** Fire when an agent's denials within its strike window (or `window`) reach this many. */
-    atLeast: positiveInt("strikes"),
-    /** Overrides the agent's on-chain `strikeWindow` (needed for agents with no strike limit). */
-    window: duration.optional(),
-  })
-  .strict();
+const deniedIntent = ruleOf("denied-intent", {
+  /** Only these denial reasons; all when absent. */
+  reasons: z
+    .array(z.enum(DENIAL_REASONS, { errorMap: () => ({ message: `must be one of ${DENIAL_REASONS.join(", ")}` }) }))
+    .min(1)
+    .optional(),
+});
 
-const idempotentReplay = z
-  .object({
-    rule: z.literal("idempotent-replay"),
-    ...common,
-    /** Replays an agent may make within `period` before this fires (0: every replay). */
-    maxReplays: z.number().int("must be a whole number").min(0, "must not be negative").default(0),
-    period: duration.default("1h"),
-  })
-  .strict();
+const strikes = ruleOf("strikes", {
+  /** Fire when an agent's denials within its strike window (or `window`) reach this many. */
+  atLeast: positiveInt("strikes"),
+  /** Overrides the agent's on-chain `strikeWindow` (needed for agents with no strike limit). */
+  window: duration.optional(),
+});
 
-const idempotencyConflict = z
-  .object({
-    rule: z.literal("idempotency-conflict"),
-    ...common,
-  })
-  .strict();
+const idempotentReplay = ruleOf("idempotent-replay", {
+  /** Replays an agent may make within `period` before this fires (0: every replay). */
+  maxReplays: z.number().int("must be a whole number").min(0, "must not be negative").default(0),
+  period: duration.default("1h"),
+});
 
-const rejectedSubmission = z
-  .object({
-    rule: z.literal("rejected-submission"),
-    ...common,
-    /** Only these module errors (e.g. "IntentSignatureInvalid", "AgentIsFrozen"); all when absent. */
-    errors: z.array(z.string().regex(/^[A-Za-z][A-Za-z0-9]*$/, "must be a custom error name")).min(1).optional(),
-  })
-  .strict();
+const idempotencyConflict = ruleOf("idempotency-conflict", {});
 
-const nonceLane = z
-  .object({
-    rule: z.literal("nonce-lane"),
-    ...common,
-    /** Report the first use of a lane by an agent that already has history. */
-    alertOnNewLane: z.boolean().default(true),
-    /** Fire when an agent uses more distinct lanes than this within `period`. */
-    maxLanes: positiveInt("lanes").default(3),
-    period: duration.default("24h"),
-  })
-  .strict();
+const rejectedSubmission = ruleOf("rejected-submission", {
+  /** Only these module errors (e.g. "IntentSignatureInvalid", "AgentIsFrozen"); all when absent. */
+  errors: z
+    .array(z.string().regex(/^[A-Za-z][A-Za-z0-9]*$/, "must be a custom error name"))
+    .min(1)
+    .optional(),
+});
 
-const queuedNearEta = z
-  .object({
-    rule: z.literal("queued-near-eta"),
-    ...common,
-    /** Fire when a queued intent is this close to its eta (or past it) without `threshold` on-chain approvals. */
-    within: duration.default("15m"),
-  })
-  .strict();
+const nonceLane = ruleOf("nonce-lane", {
+  /** Report the first use of a lane by an agent that already has history. */
+  alertOnNewLane: z.boolean().default(true),
+  /** Fire when an agent uses more distinct lanes than this within `period`. */
+  maxLanes: positiveInt("lanes").default(3),
+  period: duration.default("24h"),
+});
+
+const queuedNearEta = ruleOf("queued-near-eta", {
+  /** Fire when a queued intent is this close to its eta (or past it) without `threshold` on-chain approvals. */
+  within: duration.default("15m"),
+});
 
 /** For rules about no single agent: "freeze" has nobody to freeze, and an agent filter means nothing. */
 const noAgent = (rule: string) => {
@@ -177,24 +150,42 @@ const noAgent = (rule: string) => {
   return {
     ...rest,
     action: z
-      .enum(["alert", "pause"], { errorMap: () => ({ message: `"${rule}" has no agent to freeze: use "pause" or "alert"` }) })
+      .enum(["alert", "pause"], {
+        errorMap: () => ({ message: `"${rule}" has no agent to freeze: use "pause" or "alert"` }),
+      })
       .default("alert"),
   };
 };
 
-const emergency = z
+const emergency = ruleOf("emergency", {}, noAgent("emergency"));
+
+const configLoosened = ruleOf(
+  "config-loosened",
+  {
+    /** Also report changes that only tighten (info severity). */
+    includeTightening: z.boolean().default(false),
+  },
+  noAgent("config-loosened"),
+);
+
+/** v3: a price feed the module stops trusting (USD-limited payments in its asset then wait for co-signers). */
+const priceFeedUntrusted = z
   .object({
-    rule: z.literal("emergency"),
-    ...noAgent("emergency"),
+    rule: z.literal("price-feed-untrusted"),
+    ...noAgent("price-feed-untrusted"),
   })
   .strict();
 
-const configLoosened = z
+/** v3: a trusted price that moves more than `maxMove` (a share: 0.1 = 10%) between two reads of the same feed. */
+const priceFeedMoved = z
   .object({
-    rule: z.literal("config-loosened"),
-    ...noAgent("config-loosened"),
-    /** Also report changes that only tighten (info severity). */
-    includeTightening: z.boolean().default(false),
+    rule: z.literal("price-feed-moved"),
+    ...noAgent("price-feed-moved"),
+    maxMove: z
+      .number({ invalid_type_error: "must be a share of the price, e.g. 0.1 for 10%" })
+      .gt(0, "must be above 0 (a share of the price, e.g. 0.1 for 10%)")
+      .max(100, "must be at most 100 (10,000%)")
+      .default(0.1),
   })
   .strict();
 
@@ -211,6 +202,8 @@ export const RULE_KINDS = [
   "queued-near-eta",
   "emergency",
   "config-loosened",
+  "price-feed-untrusted",
+  "price-feed-moved",
 ] as const;
 export type RuleKind = (typeof RULE_KINDS)[number];
 
@@ -229,6 +222,8 @@ const ruleSchema = z.discriminatedUnion(
     queuedNearEta,
     emergency,
     configLoosened,
+    priceFeedUntrusted,
+    priceFeedMoved,
   ],
   {
     errorMap: (issue, ctx) =>
@@ -247,7 +242,10 @@ const metricsSchema = z
     /** Loopback only: metrics name agents and amounts. */
     host: z
       .string()
-      .refine((h) => isLoopbackHost(h), "must be a loopback address (127.0.0.1, ::1 or localhost): metrics are not for the network")
+      .refine(
+        (h) => isLoopbackHost(h),
+        "must be a loopback address (127.0.0.1, ::1 or localhost): metrics are not for the network",
+      )
       .default("127.0.0.1"),
   })
   .strict();
@@ -266,12 +264,19 @@ export const DEFAULT_RULES: readonly unknown[] = [
   { rule: "queued-near-eta" },
   { rule: "emergency" },
   { rule: "config-loosened" },
+  { rule: "price-feed-untrusted" },
+  { rule: "price-feed-moved" },
 ];
 
 export const monitorSchema = z
   .object({
     /** Blocks a block needs (itself included) before the watchtower reads it: 1 reads the head. */
-    confirmations: z.number().int("must be a whole number").min(1, "must be at least 1 (1 = the head block)").max(1000).default(2),
+    confirmations: z
+      .number()
+      .int("must be a whole number")
+      .min(1, "must be at least 1 (1 = the head block)")
+      .max(1000)
+      .default(2),
     /** How often to look for new blocks, in milliseconds. */
     pollIntervalMs: z.number().int().min(10, "must be at least 10 ms").max(3_600_000).default(4000),
     /** Blocks per getLogs call. */
@@ -285,7 +290,10 @@ export const monitorSchema = z
     /** Checkpoint file (the command line's --checkpoint overrides it). */
     checkpoint: z.string().min(1).optional(),
     /** The guardian address whose key the watchtower acts with (checked against the key it is given). */
-    guardian: z.string().regex(/^0x[0-9a-fA-F]{40}$/, "must be an address").optional(),
+    guardian: z
+      .string()
+      .regex(/^0x[0-9a-fA-F]{40}$/, "must be an address")
+      .optional(),
     metrics: metricsSchema.optional(),
     rules: z.array(ruleSchema).default(DEFAULT_RULES as never),
   })
@@ -296,7 +304,11 @@ export const monitorSchema = z
       if (rule.id === undefined) return;
       const first = seen.get(rule.id);
       if (first !== undefined) {
-        ctx.addIssue({ code: z.ZodIssueCode.custom, path: ["rules", i, "id"], message: `duplicate rule id (also at rules[${first}])` });
+        ctx.addIssue({
+          code: z.ZodIssueCode.custom,
+          path: ["rules", i, "id"],
+          message: `duplicate rule id (also at rules[${first}])`,
+        });
       } else seen.set(rule.id, i);
     });
   });
@@ -305,7 +317,10 @@ export type MonitorConfig = z.output<typeof monitorSchema>;
 export type MonitorConfigInput = z.input<typeof monitorSchema>;
 
 export function isLoopbackHost(host: string): boolean {
-  const h = host.trim().toLowerCase().replace(/^\[|\]$/g, "");
+  const h = host
+    .trim()
+    .toLowerCase()
+    .replace(/^\[|\]$/g, "");
   return h === "localhost" || h === "::1" || /^127(\.\d{1,3}){3}$/.test(h);
 }
 
@@ -346,7 +361,8 @@ export function parseMonitorConfig(input: unknown, file?: string): MonitorConfig
     const issues: MonitorConfigIssue[] = [];
     for (const issue of result.error.issues) {
       if (issue.code === z.ZodIssueCode.unrecognized_keys) {
-        for (const key of issue.keys) issues.push({ path: pathText([...issue.path, key]), message: `unknown field "${key}"` });
+        for (const key of issue.keys)
+          issues.push({ path: pathText([...issue.path, key]), message: `unknown field "${key}"` });
       } else if (issue.code === z.ZodIssueCode.invalid_type && issue.received === "undefined") {
         issues.push({ path: pathText(issue.path), message: "required field is missing" });
       } else issues.push({ path: pathText(issue.path), message: issue.message });
@@ -374,9 +390,14 @@ export function loadMonitorConfig(file: string): { monitor: MonitorConfig; guard
   try {
     input = JSON.parse(fs.readFileSync(file, "utf8"));
   } catch (error) {
-    throw new MonitorConfigError([{ path: "(file)", message: `cannot read the policy file as JSON: ${(error as Error).message}` }], file);
+    throw new MonitorConfigError(
+      [{ path: "(file)", message: `cannot read the policy file as JSON: ${(error as Error).message}` }],
+      file,
+    );
   }
   const root = (input ?? {}) as { monitor?: unknown; guardians?: unknown };
-  const guardians = Array.isArray(root.guardians) ? root.guardians.filter((g): g is string => typeof g === "string") : [];
+  const guardians = Array.isArray(root.guardians)
+    ? root.guardians.filter((g): g is string => typeof g === "string")
+    : [];
   return { monitor: parseMonitorConfig(root.monitor, file), guardians };
 }

@@ -78,7 +78,8 @@ const KNOWN_KEYS = [
   "gracePeriod", "maxIntentsPerWindow", "rateWindow", "maxStrikes", "strikeWindow", "recipientMode", "recipients",
   "limits", "allowedCalls", "asset", "autoPerTx", "autoPerWindow", "window", "escalatedPerTx", "target", "signature",
   "decimals", "mint", "perWindow", "conditions", "arg", "is", "atMost", "atLeast", "chargeAs", "localUniswap", "pools",
-  "fee", "liquidity", "allowances", "token", "spender", "amount",
+  "fee", "liquidity", "allowances", "token", "spender", "amount", "priceFeeds", "localPriceFeeds", "usdLimit", "feed",
+  "maxAge", "price",
 ];
 
 function suggest(key: string): string {

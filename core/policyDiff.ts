@@ -15,6 +15,7 @@ import { AgentConfigField, agentConfigChanges, assetLimitChange, treasuryLimitLo
 import { SAFE_ABI } from "../sdk/safe";
 import type { ConditionValue } from "../sdk/conditions";
 import { allowanceItems, conditionItem } from "./policyDiffCalls";
+import { PriceFeedState, UsdLimitValue, diffUsd } from "./usdPolicy";
 
 export type PlanKind =
   | "enableModule"
@@ -31,7 +32,9 @@ export type PlanKind =
   /** v3: the conditions on an allowed call's arguments (core/policyDiffCalls.ts). */
   | "setCallConditions"
   /** v3: the Safe's allowance to a spender, `approve` on the token (core/policyDiffCalls.ts). */
-  | "approve";
+  | "approve"
+  | "setPriceFeed"
+  | "setUsdLimit";
 
 export interface PlanItem {
   kind: PlanKind;
@@ -56,6 +59,8 @@ export interface PlanTarget {
   tokens?: Record<string, string>;
   /** bytes32 salt the module was created with, when known (from the deployment record). */
   salt?: string;
+  /** v3: `localPriceFeeds` key -> mock feed address, from the deployment record (chain 31337). */
+  localPriceFeeds?: Record<string, string>;
 }
 
 /** The file cannot be applied as written (e.g. it names a rotated-out agent key). */
@@ -86,6 +91,8 @@ export interface AgentChainState {
   recipients: Map<string, string>;
   /** v3: `${target}:${selector}` (lower-case) -> the conditions the module holds for that call (only non-empty lists). */
   conditions: Map<string, ConditionValue[]>;
+  /** v3: the identity's USD limit; absent when it has none. */
+  usdLimit?: UsdLimitValue;
 }
 
 export interface ChainState {
@@ -101,6 +108,8 @@ export interface ChainState {
   treasuryLimits: Map<string, { asset: string; perWindow: bigint; window: bigint }>;
   /** Every asset that appears in a limit event, lower-case. */
   seenAssets: Set<string>;
+  /** v3: the module's price feeds (`PriceFeedSet` events and the policy's assets, confirmed with the lens), by lower-case asset. */
+  priceFeeds: Map<string, PriceFeedState>;
   /** v3: the module's exec target (`target()`; the avatar unless set). Absent when the module is not deployed, or predates v3. */
   target?: string;
   /** v3: the Safe's allowances the hints asked about, by `${token}:${spender}` (lower-case; core/policyDiffCalls.ts). */
@@ -111,6 +120,8 @@ export interface ChainState {
 export interface StateHints {
   agents?: string[];
   assets?: string[];
+  /** v3: assets whose price feed to read besides those `PriceFeedSet` events name. */
+  feedAssets?: string[];
   calls?: Record<string, { target: string; selector: string }[]>;
   recipients?: Record<string, string[]>;
   /** v3: the Safe's allowances to read (token, spender). */
@@ -141,6 +152,7 @@ export function stateHints(resolved: ResolvedPolicy): StateHints {
   return {
     agents: resolved.agents.map((a) => a.address),
     assets: [...Object.keys(resolved.assets), ...resolved.treasuryLimits.map((t) => t.asset.address)],
+    feedAssets: resolved.priceFeeds.map((f) => f.asset.address),
     calls: Object.fromEntries(resolved.agents.map((a) => [lower(a.address), a.allowedCalls.map((c) => ({ target: c.target, selector: c.selector }))])),
     recipients: Object.fromEntries(resolved.agents.map((a) => [lower(a.address), a.recipients])),
     allowances: resolved.allowances.map((a) => ({ token: a.token.address, spender: a.spender })),
@@ -257,9 +269,23 @@ export async function diffPolicy(resolved: ResolvedPolicy, state: ChainState, ct
   for (const agent of resolved.agents) items.push(...(await agentItems(agent, state, d)));
   items.push(...removedAgentItems(resolved, state, d));
   items.push(...(await treasuryLimitItems(resolved, state, d)));
+  items.push(...(await usdItems(resolved, state, d)));
   // v3: the Safe's allowances (owners' approve calls on the tokens), last.
   items.push(...allowanceItems(resolved.allowances, state.allowances));
   return items;
+}
+
+/** v3: price feeds, then USD limits (core/usdPolicy.ts): after the agents, so a new agent exists before its USD limit. */
+async function usdItems(resolved: ResolvedPolicy, state: ChainState, d: Diff): Promise<PlanItem[]> {
+  const chainLimits = new Map(resolved.agents.map((a) => [lower(a.address), state.agents.get(lower(a.address))?.usdLimit]));
+  const items = await diffUsd(resolved.priceFeeds, resolved.agents, state.priceFeeds, chainLimits, async (a) => (await d.asset(a)).symbol);
+  return items.map((u) => ({
+    kind: u.kind,
+    description: u.description,
+    loosens: u.loosens,
+    call: d.call(d.m.encodeFunctionData(u.fn, u.args)),
+    ...(u.agent ? { agent: u.agent } : {}),
+  }));
 }
 
 /** enableModule, and (v3) where the module's calls go: early, so calls allowed on a former target are no longer refused. */

@@ -8,6 +8,7 @@ import { LOCAL_CHAIN_ID } from "./keys";
 import { Policy, PolicyError, PolicyIssue, formatPath } from "./policy";
 import { UnitError, parseAmount, parseDuration, parseTimestamp } from "./units";
 import { ConditionSpec, Reference, ResolvedCondition, compileConditions } from "./conditions";
+import { ResolvedPriceFeed, UsdLimitValue, resolveUsd } from "./usdPolicy";
 import { AgentConfigValue, AssetLimitValue, recipientModeValue } from "../sdk/shapes";
 
 export type { AgentConfigValue };
@@ -61,6 +62,8 @@ export interface ResolvedAgent {
   recipients: string[];
   limits: ResolvedLimit[];
   allowedCalls: ResolvedCall[];
+  /** v3: the agent's USD limit in the module's units (8 decimals), when the file gives one. */
+  usdLimit?: UsdLimitValue;
 }
 
 export interface ResolvedLocalToken {
@@ -99,6 +102,8 @@ export interface ResolvedPolicy {
   /** v3: contract names the policy may use as call targets and spenders (the local Uniswap's), name -> address. */
   contracts: Record<string, string>;
   localUniswap?: ResolvedLocalUniswap;
+  /** v3: every price feed the file names (`priceFeeds` and, on chain 31337, `localPriceFeeds`). */
+  priceFeeds: ResolvedPriceFeed[];
 }
 
 export const ETH_ASSET: ResolvedAsset = { address: ZeroAddress, symbol: "ETH", decimals: 18 };
@@ -124,6 +129,8 @@ export interface ResolveOptions {
   localContractAddresses?: Record<string, string>;
   /** The file name, for error messages. */
   file?: string;
+  /** v3: addresses of the `localPriceFeeds` mocks (deployed or predicted by the pipeline), by the key in the file. */
+  localFeedAddresses?: Record<string, string>;
 }
 
 const ERC20_META = ["function decimals() view returns (uint8)", "function symbol() view returns (string)"];
@@ -286,6 +293,17 @@ export async function resolvePolicy(policy: Policy, provider: Provider, opts: Re
   for (const [a, agent] of policy.agents.entries()) agents.push(await resolveAgent(r, agent, a, now, localSymbols));
   const allowances = await resolveAllowances(r, policy);
   const localUniswap = isLocal ? resolveLocalUniswap(r, policy) : undefined;
+  const usd = await resolveUsd(policy, {
+    isLocal,
+    chainId,
+    provider,
+    assetAt: (ref, path) => r.assetAt(ref, path),
+    add: (path, message, value) => r.add(path, message, value),
+    localFeedAddresses: opts.localFeedAddresses,
+  });
+  usd.usdLimits.forEach((limit, a) => {
+    if (limit) agents[a].usdLimit = limit;
+  });
   const safe = await resolveSafe(r, policy);
   const localEth = policy.localEth === undefined || !isLocal ? 0n : r.amountAt(policy.localEth, 18, ["localEth"]);
   const target = await resolveTarget(r, policy, safe);
@@ -307,6 +325,7 @@ export async function resolvePolicy(policy: Policy, provider: Provider, opts: Re
     allowances,
     contracts: r.contracts,
     ...(localUniswap ? { localUniswap } : {}),
+    priceFeeds: usd.priceFeeds,
   };
 }
 

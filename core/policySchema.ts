@@ -38,43 +38,25 @@ const address = z.string({ invalid_type_error: "must be an address string" }).su
   if (problem) ctx.addIssue({ code: z.ZodIssueCode.custom, message: problem });
 });
 
+/** A string or number field that `parse` accepts; otherwise the issue is `parse`'s own error message. */
+const parsedBy = (parse: (value: string | number) => unknown, message: string) =>
+  z
+    .custom<string | number>((v) => typeof v === "string" || typeof v === "number", { message })
+    .superRefine((value, ctx) => {
+      try {
+        parse(value);
+      } catch (error) {
+        ctx.addIssue({ code: z.ZodIssueCode.custom, message: (error as Error).message });
+      }
+    });
+
 /** A token amount in human units: a decimal string ("2.5", "1_000") or a safe non-negative integer. */
-const amount = z
-  .custom<string | number>((v) => typeof v === "string" || typeof v === "number", {
-    message: 'must be an amount like "2.5" (a string) or a whole number',
-  })
-  .superRefine((value, ctx) => {
-    try {
-      amountSyntax(value);
-    } catch (error) {
-      ctx.addIssue({ code: z.ZodIssueCode.custom, message: (error as Error).message });
-    }
-  });
+const amount = parsedBy(amountSyntax, 'must be an amount like "2.5" (a string) or a whole number');
 
 /** A duration: "24h", "7d", "1h30m", or whole seconds. */
-const duration = z
-  .custom<string | number>((v) => typeof v === "string" || typeof v === "number", {
-    message: 'must be a duration like "24h" or a number of seconds',
-  })
-  .superRefine((value, ctx) => {
-    try {
-      parseDuration(value);
-    } catch (error) {
-      ctx.addIssue({ code: z.ZodIssueCode.custom, message: (error as Error).message });
-    }
-  });
+const duration = parsedBy(parseDuration, 'must be a duration like "24h" or a number of seconds');
 
-const timestamp = z
-  .custom<string | number>((v) => typeof v === "string" || typeof v === "number", {
-    message: 'must be "never", unix seconds or an ISO-8601 date',
-  })
-  .superRefine((value, ctx) => {
-    try {
-      parseTimestamp(value);
-    } catch (error) {
-      ctx.addIssue({ code: z.ZodIssueCode.custom, message: (error as Error).message });
-    }
-  });
+const timestamp = parsedBy(parseTimestamp, 'must be "never", unix seconds or an ISO-8601 date');
 
 const symbol = z
   .string()
@@ -94,6 +76,33 @@ const limitSchema = z
     autoPerWindow: amount,
     window: duration,
     escalatedPerTx: amount,
+  })
+  .strict();
+
+/** v3: an agent's USD limit across every asset, in dollars ("5000"); the module keeps 8 decimals. */
+const usdLimitSchema = z
+  .object({
+    autoPerTx: amount,
+    autoPerWindow: amount,
+    window: duration,
+    escalatedPerTx: amount,
+  })
+  .strict();
+
+/** v3: a Chainlink price feed (AggregatorV3Interface) of an asset in USD, and how old its answer may be. */
+const priceFeedSchema = z
+  .object({
+    feed: address,
+    maxAge: duration,
+  })
+  .strict();
+
+/** v3, chain 31337 only: a mock price feed the pipeline deploys with this price in dollars. */
+const localPriceFeedSchema = z
+  .object({
+    price: amount,
+    decimals: count(36).optional(),
+    maxAge: duration.optional(),
   })
   .strict();
 
@@ -125,6 +134,7 @@ const agentSchema = z
     }),
     recipients: z.array(address).optional(),
     limits: z.array(limitSchema).optional(),
+    usdLimit: usdLimitSchema.optional(),
     allowedCalls: z.array(allowedCallSchema).optional(),
   })
   .strict();
@@ -193,6 +203,8 @@ const policyObject = z
     localUniswap: localUniswapSchema(symbol, amount).optional(),
     /** v3: allowances the Safe gives (owners' transactions), e.g. a DEX router's bounded allowance. */
     allowances: z.array(allowanceSchema(amount)).optional(),
+    priceFeeds: z.record(z.string(), priceFeedSchema).optional(),
+    localPriceFeeds: z.record(z.string(), localPriceFeedSchema).optional(),
     agents: z.array(agentSchema),
     monitor: monitorSchema.optional(),
   })
@@ -274,16 +286,65 @@ function crossCheck(policy: PolicyShape, ctx: z.RefinementCtx) {
     "treasury limit for this asset",
     "asset",
   );
+  const priced = checkPriceFeeds(policy, ctx, assetRef);
   duplicates(ctx, policy.agents.map((a) => a.name), ["agents"], "agent name", "name");
   duplicates(ctx, policy.agents.map((a) => a.address), ["agents"], "agent address", "address");
   policy.agents.forEach((agent, a) => {
-    checkAgent(policy, agent, a, ctx, assetRef);
+    checkAgent(policy, agent, a, ctx, assetRef, priced);
     (agent.allowedCalls ?? []).forEach((call, c) =>
       checkCallConditions({ signature: call.signature, conditions: call.conditions as ConditionSpec[] | undefined }, ["agents", a, "allowedCalls", c], checks, contracts),
     );
   });
   checkAllowances(policy, checks, contracts, assetRef, normaliseAsset);
   checkLocalPools(policy, checks);
+}
+
+/**
+ * v3: `priceFeeds` and `localPriceFeeds`: one feed per asset, a maxAge above 0, a local price above 0. Returns the
+ * priced assets (normalised key -> where the file prices it).
+ */
+function checkPriceFeeds(policy: PolicyShape, ctx: z.RefinementCtx, assetRef: AssetRef): Map<string, string> {
+  const priced = new Map<string, string>();
+  for (const [section, feeds] of [["priceFeeds", policy.priceFeeds], ["localPriceFeeds", policy.localPriceFeeds]] as const) {
+    for (const [key, spec] of Object.entries(feeds ?? {})) {
+      const asset = assetRef(key, [section, key], true);
+      if (asset === undefined) continue;
+      const other = priced.get(asset);
+      if (other) issue(ctx, [section, key], `${key} already has a price feed under ${other}: give each asset one feed`);
+      else priced.set(asset, `${section}.${key}`);
+      positive(ctx, spec.maxAge, [section, key, "maxAge"], "maxAge");
+      if ("price" in spec && big(spec.price) === 0n) issue(ctx, [section, key, "price"], "a price must be above 0");
+    }
+  }
+  return priced;
+}
+
+/**
+ * v3: an agent's `usdLimit`, checked like an asset limit; and every asset the agent has a limit for needs a price
+ * (`assets` are the normalised keys of its limits, `?n` for one already reported).
+ */
+function checkUsdLimit(agent: PolicyShape["agents"][number], at: (...rest: (string | number)[]) => (string | number)[], ctx: z.RefinementCtx, assets: string[], priced: Map<string, string>) {
+  const u = agent.usdLimit;
+  if (!u) return;
+  positive(ctx, u.window, at("usdLimit", "window"), "window");
+  const [tx, win, esc] = [big(u.autoPerTx), big(u.autoPerWindow), big(u.escalatedPerTx)];
+  if (tx !== undefined && win !== undefined && tx > win) {
+    issue(ctx, at("usdLimit", "autoPerTx"), `autoPerTx ${u.autoPerTx} is above autoPerWindow ${u.autoPerWindow}`);
+  }
+  if (tx !== undefined && esc !== undefined && tx > esc) {
+    issue(ctx, at("usdLimit", "autoPerTx"), `autoPerTx ${u.autoPerTx} is above escalatedPerTx ${u.escalatedPerTx}`);
+  }
+  if (tx === 0n && win === 0n && esc === 0n) issue(ctx, at("usdLimit"), "an all-zero USD limit means none: remove usdLimit instead");
+  // Every asset the agent may spend needs a price, or each of its payments in that asset waits for co-signers.
+  assets.forEach((asset, l) => {
+    if (asset.startsWith("?") || priced.has(asset)) return;
+    const name = agent.limits![l].asset;
+    issue(
+      ctx,
+      at("limits", l, "asset"),
+      `${name} has no price feed, but the agent has a usdLimit: add it under "priceFeeds" (or "localPriceFeeds" on the local chain), or every ${name} payment of this agent waits for co-signers`,
+    );
+  });
 }
 
 /** Thresholds and duplicates of the co-signers, guardians and a new Safe's owners; the target and the salt. */
@@ -356,7 +417,7 @@ function positive(ctx: z.RefinementCtx, value: string | number | undefined, path
   if (seconds === 0) issue(ctx, path, `${what} must be longer than 0 seconds`);
 }
 
-function checkAgent(policy: PolicyShape, agent: PolicyShape["agents"][number], a: number, ctx: z.RefinementCtx, assetRef: AssetRef) {
+function checkAgent(policy: PolicyShape, agent: PolicyShape["agents"][number], a: number, ctx: z.RefinementCtx, assetRef: AssetRef, priced: Map<string, string>) {
   const at = (...rest: (string | number)[]) => ["agents", a, ...rest];
   positive(ctx, agent.gracePeriod, at("gracePeriod"), "gracePeriod");
   if ((agent.maxIntentsPerWindow ?? 0) > 0 && !safeDuration(agent.rateWindow)) {
@@ -385,6 +446,7 @@ function checkAgent(policy: PolicyShape, agent: PolicyShape["agents"][number], a
     }
   });
   duplicates(ctx, assets, at("limits"), "limit for this asset", "asset");
+  checkUsdLimit(agent, at, ctx, assets, priced);
   const calls: string[] = [];
   (agent.allowedCalls ?? []).forEach((call, c) => {
     const target = assetRef(call.target, at("allowedCalls", c, "target"), false);

@@ -2,7 +2,8 @@
  * The module's configuration as the chain holds it, for the plan (core/policyDiff.ts) and the status. The module
  * keeps no lists of agents, guardians, calls or recipients (that would cost gas on every change), so the candidates
  * come from its configuration events and each one is confirmed with a view (`isAgent`, `isGuardian`, `assetLimit`,
- * the lens's `isAllowedCall` / `isRecipient`): the events say what might be set, the views say what is.
+ * the lens's `isAllowedCall` / `isRecipient`, v3 `priceFeed` and `usdLimit`): the events say what might be set, the
+ * views say what is.
  *
  * Reads through an ethers provider and the typechain bindings only: no Hardhat.
  */
@@ -10,10 +11,12 @@ import { Contract, Interface, Log, Provider, ZeroAddress, getAddress } from "eth
 import { AgentTreasuryLens__factory } from "../typechain-types/factories/contracts/AgentTreasuryLens__factory";
 import { IAgentTreasuryModule__factory } from "../typechain-types/factories/contracts/interfaces/IAgentTreasuryModule.sol/IAgentTreasuryModule__factory";
 import type { AgentTreasuryLens, IAgentTreasuryModule } from "../typechain-types";
-import { AgentConfigValue, ETH_ASSET, ResolvedAsset } from "../core/policyResolve";
+import { ETH_ASSET, ResolvedAsset } from "../core/policyResolve";
+import { ZERO_AGENT_CONFIG } from "../sdk/shapes";
 import type { AgentChainState, ChainState, PlanTarget, StateHints } from "../core/policyDiff";
 import { SAFE_ABI } from "../sdk/safe";
 import { allowanceKey } from "../core/policyDiffCalls";
+import { readPriceFeeds, readUsdLimit } from "../core/priceFeeds";
 
 const CONFIG_EVENTS = [
   "event AgentSet(address indexed agent, (uint48 validUntil,uint32 escalationDelay,uint32 gracePeriod,uint16 maxIntentsPerWindow,uint32 rateWindow,uint8 maxStrikes,uint32 strikeWindow,uint8 recipientMode) config)",
@@ -24,6 +27,7 @@ const CONFIG_EVENTS = [
   "event RecipientSet(address indexed agent, address indexed recipient, bool allowed)",
   "event GuardianSet(address indexed guardian, bool enabled)",
   "event TreasuryLimitSet(address indexed asset, uint128 perWindow, uint32 window)",
+  "event PriceFeedSet(address indexed asset, address feed, uint32 maxAge)",
 ];
 const configInterface = new Interface(CONFIG_EVENTS);
 
@@ -46,17 +50,6 @@ function lower(a: string) {
   return a.toLowerCase();
 }
 
-const ZERO_CONFIG: AgentConfigValue = {
-  validUntil: 0n,
-  escalationDelay: 0n,
-  gracePeriod: 0n,
-  maxIntentsPerWindow: 0n,
-  rateWindow: 0n,
-  maxStrikes: 0n,
-  strikeWindow: 0n,
-  recipientMode: 0,
-};
-
 /** The module, its lens and its Safe, read-only on `provider`. */
 export function moduleContracts(provider: Provider, target: { module: string; lens: string; safe: string }) {
   return {
@@ -76,6 +69,8 @@ interface Candidates {
   callsByAgent: Map<string, Map<string, Call>>;
   recipientsByAgent: Map<string, Set<string>>;
   treasuryAssets: Set<string>;
+  /** v3: assets a `PriceFeedSet` event names. */
+  feedAssets: Set<string>;
   /** lower-case new key -> the key it replaced. */
   predecessor: Map<string, string>;
 }
@@ -97,6 +92,7 @@ async function readCandidates(provider: Provider, target: PlanTarget, hints: Sta
     callsByAgent: new Map(),
     recipientsByAgent: new Map(),
     treasuryAssets: new Set(),
+    feedAssets: new Set((hints.feedAssets ?? []).map(lower)),
     predecessor: new Map(),
   };
   for (const log of logs) {
@@ -132,6 +128,9 @@ async function readCandidates(provider: Provider, target: PlanTarget, hints: Sta
       case "TreasuryLimitSet":
         c.treasuryAssets.add(lower(a.asset));
         break;
+      case "PriceFeedSet":
+        c.feedAssets.add(lower(a.asset));
+        break;
     }
   }
   return c;
@@ -149,7 +148,7 @@ async function readAgent(
   const agent: AgentChainState = {
     address: getAddress(key),
     active,
-    config: ZERO_CONFIG,
+    config: ZERO_AGENT_CONFIG,
     limits: new Map(),
     calls: new Map(),
     recipients: new Map(),
@@ -185,6 +184,8 @@ async function readAgent(
   for (const r of wanted.recipients) {
     if (await lens.isRecipient(target.module, key, r)) agent.recipients.set(r, getAddress(r));
   }
+  const usdLimit = await readUsdLimit(lens, target.module, key);
+  if (usdLimit) agent.usdLimit = usdLimit;
   return agent;
 }
 
@@ -219,6 +220,7 @@ export async function readChainState(provider: Provider, target: PlanTarget, hin
     rotatedTo: new Map(),
     treasuryLimits: new Map(),
     seenAssets: new Set((hints.assets ?? []).map(lower)),
+    priceFeeds: new Map(),
     allowances: await readAllowances(provider, target.safe, hints.allowances ?? []),
   };
   if (!moduleDeployed) return state;
@@ -236,6 +238,7 @@ export async function readChainState(provider: Provider, target: PlanTarget, hin
     const [perWindow, window] = await lens.treasuryLimit(target.module, asset);
     if (perWindow !== 0n) state.treasuryLimits.set(asset, { asset: getAddress(asset), perWindow, window: BigInt(window) });
   }
+  state.priceFeeds = await readPriceFeeds(lens, target.module, c.feedAssets);
   for (const key of c.agentKeys) {
     if (state.rotatedTo.has(key)) continue; // rotated out for good: its identity lives on under the new key.
     state.agents.set(key, await readAgent({ module, lens }, target, key, wantedFor(key, c, hints, state.seenAssets)));

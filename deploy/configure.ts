@@ -82,7 +82,7 @@ export async function configureTreasury(
   ctx: { moduleBlock?: number; previous?: DeploymentRecord; dir: string; log: (line: string) => void },
 ): Promise<Configuration> {
   const { provider } = chain;
-  const target = { safe: spec.safe, module: spec.module, lens: spec.lens, moduleBlock: ctx.moduleBlock, tokens: spec.resolved.tokens };
+  const target = { safe: spec.safe, module: spec.module, lens: spec.lens, moduleBlock: ctx.moduleBlock, tokens: spec.resolved.tokens, localPriceFeeds: spec.localFeedAddresses };
   const superseded = await supersededModuleItem(provider, ctx.previous, spec.safe, spec.resolved.salt, spec.module);
   const fullPlan = async () => [
     ...(superseded && (await stillEnabled(provider, spec.safe, superseded.module)) ? [superseded.item] : []),

@@ -3,7 +3,7 @@
  * strategy (deploy/ignition.ts): Safe 1.5.0 where no canonical Safe exists (local chains), the module
  * implementation, factory and lens (same addresses on every chain), then the DAO's instance: the Safe (for a new
  * one), the module clone (same address for the same Safe and salt on every chain) and, on chain 31337 only, mock
- * tokens and ETH for the Safe. What already exists on-chain is referenced, not redeployed.
+ * tokens, mock price feeds (v3) and ETH for the Safe. What already exists on-chain is referenced, not redeployed.
  */
 import fs from "fs";
 import path from "path";
@@ -128,7 +128,7 @@ async function deployTreasuryInfra(r: Runner, spec: DeploymentSpec, infraDir: st
   }
 }
 
-/** The DAO's instance: the Safe (new), the module clone, and on chain 31337 the mock tokens and the Safe's ETH. */
+/** The DAO's instance: the Safe (new), the module clone, and on chain 31337 the mock tokens, price feeds and the Safe's ETH. */
 async function deployInstance(r: Runner, spec: DeploymentSpec, instanceDir: string): Promise<void> {
   const { provider } = r;
   const { resolved } = spec;
@@ -163,6 +163,9 @@ async function deployInstance(r: Runner, spec: DeploymentSpec, instanceDir: stri
         mint: mint ? { to: spec.safe, amount: token.mint } : undefined,
       });
     }
+  }
+  for (const feed of spec.localFeeds) {
+    if (wants(instanceFutureIds.feed(feed.key, feed.tag), await missing(spec.localFeedAddresses[feed.key]))) (instance.localFeeds ??= []).push(feed);
   }
   if (resolved.localEth > 0n && wants(instanceFutureIds.fundSafe, (await provider.getBalance(spec.safe)) === 0n)) {
     instance.fundEth = { to: spec.safe, amount: resolved.localEth };
@@ -215,6 +218,8 @@ function describeFuture(futureId: string, addresses: Record<string, string>, spe
   if (name === "FundSafe") return `sent ${formatAmount(spec.resolved.localEth, 18)} ETH to the Safe`;
   const token = /^Token_(.+)$/.exec(name);
   if (token) return `deployed local token ${token[1]}${at}`;
+  const feed = /^Feed_(.+)$/.exec(name);
+  if (feed) return `deployed local price feed ${feed[1]}/USD${at}`;
   const mint = /^Mint_(.+)$/.exec(name);
   if (mint) {
     const t = spec.resolved.localTokens.find((x) => x.symbol.replace(/[^A-Za-z0-9_]/g, "_") === mint[1]);

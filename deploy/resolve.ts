@@ -11,6 +11,7 @@ import type { ChainContext } from "../core/chainContext";
 import { KeyError, LOCAL_CHAIN_ID, WalletResolver, devWalletFor } from "../core/keys";
 import { Policy, PolicyError, PolicyIssue, formatPath, loadPolicy } from "../core/policy";
 import { ResolvedPolicy, resolvePolicy, targetIssues } from "../core/policyResolve";
+import { MockAggregatorArgs, localFeedArgs } from "../core/usdPolicy";
 import { SAFE_ABI } from "../sdk/safe";
 import { SAFE_INFRA, SafeInfraAddresses, SafeInfraName, canonicalSafeInfra, predictModuleAddress, predictSafeAddress, safeInitializer } from "./addresses";
 import { DevNode, detectDevNode, initCodeOf, predictCreate2Address } from "./create2";
@@ -37,6 +38,12 @@ export interface DeploymentSpec {
   ownerWallets: BaseWallet[];
   /** Local mock tokens: symbol -> init-code tag. */
   tokenTag: Record<string, string>;
+  /**
+   * v3, chain 31337: the `localPriceFeeds` mocks to deploy (one per distinct decimals and price: ETH and WETH at the
+   * same price share one, as they would share Chainlink's ETH/USD feed), and each key's mock address.
+   */
+  localFeeds: LocalFeedStep[];
+  localFeedAddresses: Record<string, string>;
   /** Where the Safe contracts are (canonical, or the compiled ones' CREATE2 addresses); undefined when unknown. */
   safeInfra?: SafeInfraAddresses;
   /** The compiled Safe contracts must be deployed (no canonical ones on this development chain). */
@@ -72,9 +79,11 @@ export async function resolveDeployment(
   const localMode = chainId === LOCAL_CHAIN_ID && typeof policy.safe === "object";
   const ownerWallets = localMode ? localOwnerWallets(chain, policy) : [];
   const tokens = chainId === LOCAL_CHAIN_ID ? await localTokenInits(chain, policy) : { addresses: {}, tags: {} };
+  const feeds = chainId === LOCAL_CHAIN_ID ? await localFeedInits(chain, policy) : { addresses: {}, steps: [] };
   const resolved = await resolvePolicy(policy, provider, {
     localTokenAddresses: tokens.addresses,
     localContractAddresses: localContractAddresses(policy),
+    localFeedAddresses: feeds.addresses,
     file: policyFile,
   });
   const safes = await resolveSafeInfra(chain, { chainId, devNode, resolved, policy, policyFile });
@@ -99,6 +108,8 @@ export async function resolveDeployment(
     localMode,
     ownerWallets,
     tokenTag: tokens.tags,
+    localFeeds: feeds.steps,
+    localFeedAddresses: feeds.addresses,
     ...safes,
     admin,
     implementation,
@@ -136,6 +147,31 @@ async function localTokenInits(chain: ChainContext, policy: Policy): Promise<{ a
     tags[symbol] = tagOf(init);
   }
   return { addresses, tags };
+}
+
+/** A local mock price feed to deploy: the first `localPriceFeeds` key at its price, its init-code tag, its arguments. */
+export interface LocalFeedStep {
+  key: string;
+  tag: string;
+  args: MockAggregatorArgs;
+}
+
+/**
+ * The policy's local mock price feeds (chain 31337; deploy them with CREATE2 like the tokens): each key's address, and
+ * one step per distinct mock. A price that cannot be read is left out here; resolvePolicy names its field.
+ */
+async function localFeedInits(chain: ChainContext, policy: Policy): Promise<{ addresses: Record<string, string>; steps: LocalFeedStep[] }> {
+  const addresses: Record<string, string> = {};
+  const steps: LocalFeedStep[] = [];
+  for (const [key, feed] of Object.entries(policy.localPriceFeeds ?? {})) {
+    const args = localFeedArgs(feed);
+    if (!args) continue;
+    const init = await initCodeOf(chain.artifacts, "MockAggregator", args);
+    addresses[key] = predictCreate2Address(init);
+    const tag = tagOf(init);
+    if (!steps.some((s) => s.tag === tag)) steps.push({ key, tag, args });
+  }
+  return { addresses, steps };
 }
 
 /** Safe contracts: canonical where they exist, else compiled Safe 1.5.0 through CREATE2 on development nodes. */

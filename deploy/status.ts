@@ -2,7 +2,9 @@
  * `treasury:status`: what the treasury holds and how each agent's fence stands right now. Balances of the Safe,
  * each agent's limits with its available auto-tier allowance, frozen state and strikes (lens), the pause flag,
  * and the queued intents (found from `IntentQueued` logs, confirmed with `module.intent()`) with eta, expiry,
- * approvals and whether the agent asked for review; the module's exec target when it is not the Safe (v3). A pause
+ * approvals and whether the agent asked for review; the module's exec target when it is not the Safe (v3); v3 USD
+ * caps: each agent's USD limit with its available USD allowance, and every price feed with its price now or why the
+ * module does not trust it (core/priceFeeds.ts). A pause
  * and frozen agents are also shown apart (`emergency`), each with who did it and the owners' command that undoes it
  * (deploy/emergency.ts).
  *
@@ -11,28 +13,20 @@
 import { Contract, Interface, Provider, ZeroAddress, getAddress } from "ethers";
 import type { AgentTreasuryLens, IAgentTreasuryModule } from "../typechain-types";
 import type { ChainContext } from "../core/chainContext";
+import type { AgentLimitStatus } from "../core/limitStatus";
 import { ResolvedAsset } from "../core/policyResolve";
 import { RecipientModeName, recipientModeName } from "../sdk/shapes";
 import { AgentChainState, ChainState, PlanTarget, showAmount } from "../core/policyDiff";
 import { formatAmount, formatDuration, formatTimestamp } from "../core/units";
 import { assetInfo, moduleContracts, readChainState, scanLogs } from "./chainState";
 import { EmergencyState, readEmergency } from "./emergency";
+import { PriceFeedStatus, UsdLimitStatus, readPriceFeedStatus, usdLimitStatus } from "../core/priceFeeds";
 
 export interface AssetAmount {
   asset: string;
   symbol: string;
   amount: string;
   raw: string;
-}
-
-export interface AgentLimitStatus {
-  asset: string;
-  symbol: string;
-  autoPerTx: string;
-  autoPerWindow: string;
-  window: string;
-  escalatedPerTx: string;
-  available: string;
 }
 
 export interface AgentStatus {
@@ -47,6 +41,8 @@ export interface AgentStatus {
   gracePeriod: string;
   recipientMode: RecipientModeName;
   limits: AgentLimitStatus[];
+  /** v3: the agent's USD limit across every asset (dollars) and what it can still spend alone now; absent when it has none. */
+  usdLimit?: UsdLimitStatus;
   allowedCalls: { target: string; selector: string }[];
   recipients: string[];
 }
@@ -82,6 +78,8 @@ export interface TreasuryStatus {
   cosigners: { members: string[]; threshold: number };
   guardians: string[];
   treasuryLimits: { asset: string; symbol: string; perWindow: string; window: string; spentInWindow: string }[];
+  /** v3: the module's USD price feeds and whether it trusts each price now. */
+  priceFeeds: PriceFeedStatus[];
   agents: AgentStatus[];
   queued: QueuedIntentStatus[];
   /** Chain time the status was read at. */
@@ -130,6 +128,8 @@ export async function readStatus(
   const balances = await readBalances(r, balanceAssets);
   const agents: AgentStatus[] = [];
   for (const agent of state.agents.values()) if (agent.active) agents.push(await agentStatus(r, agent));
+  const priceFeeds: PriceFeedStatus[] = [];
+  for (const feed of state.priceFeeds.values()) priceFeeds.push(await readPriceFeedStatus(provider, module, feed, (await r.asset(feed.asset)).symbol, now));
   return {
     chainId: (await provider.getNetwork()).chainId.toString(),
     safe: getAddress(target.safe),
@@ -143,6 +143,7 @@ export async function readStatus(
     cosigners: state.cosigners,
     guardians: state.guardians,
     treasuryLimits: await treasuryLimitStatus(r, state),
+    priceFeeds,
     agents,
     queued: await queuedIntents(r, state.cosigners.threshold, now),
     at: formatTimestamp(now),
@@ -197,6 +198,7 @@ async function agentStatus(r: StatusReader, agent: AgentChainState): Promise<Age
     gracePeriod: formatDuration(agent.config.gracePeriod),
     recipientMode: recipientModeName(agent.config.recipientMode),
     limits,
+    ...(agent.usdLimit ? { usdLimit: usdLimitStatus(agent.usdLimit, await r.module.availableUsdAllowance(agent.address)) } : {}),
     allowedCalls: [...agent.calls.values()],
     recipients: [...agent.recipients.values()],
   };

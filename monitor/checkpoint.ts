@@ -16,6 +16,7 @@
 import fs from "fs";
 import path from "path";
 import type { Alert, AlertResponse } from "./alerts";
+import type { FeedWatchState } from "./priceFeeds";
 import { MonitorState, STATE_VERSION } from "./stats";
 import { deploymentsDir } from "../core/deployment";
 import { ChainIdentity, identityMismatch, setAside } from "../sdk/chainIdentity";
@@ -50,6 +51,8 @@ export interface Checkpoint {
   historyFrom?: number;
   /** Alerts that belong to no block (a restart or a reorganisation), with the sinks that already accepted each. */
   notices?: { alert: Alert; delivered: string[] }[];
+  /** v3: the module's price feeds and their last readings (monitor/priceFeeds.ts). */
+  priceFeeds?: FeedWatchState;
   updatedAt: string;
 }
 

@@ -277,17 +277,24 @@ export function checkConfigLoosened(core: EngineCore, report: ConfigReport, emit
   }
 }
 
+/** What every alert about a reverted submission says first: one alert per transaction and rule. */
+function revertedAlert(
+  core: EngineCore,
+  agent: AgentState | undefined,
+  e: EventOf<"SubmissionReverted">,
+  rule: string,
+  kind: "idempotency-conflict" | "rejected-submission",
+  at: At,
+) {
+  return { ...at, id: alertId(rule, e.txHash, "reverted"), rule, kind, agent: agent ? core.subject(agent, e.agent) : undefined, intentId: e.intentId };
+}
+
 /** idempotency-conflict: a submission reverted because its key is bound to another payload. */
 export function checkIdempotencyConflict(core: EngineCore, agent: AgentState | undefined, e: EventOf<"SubmissionReverted">, emit: Emit, at: At): void {
   for (const rule of core.rulesOf("idempotency-conflict", agent)) {
     const key = e.errorArgs.key ?? e.idempotencyKey;
     emit({
-      ...at,
-      id: alertId(rule.id!, e.txHash, "reverted"),
-      rule: rule.id!,
-      kind: "idempotency-conflict",
-      agent: agent ? core.subject(agent, e.agent) : undefined,
-      intentId: e.intentId,
+      ...revertedAlert(core, agent, e, rule.id!, "idempotency-conflict", at),
       message: `a ${e.function} reverted with IdempotencyKeyConflict: key ${key} is bound to another payload (original ${e.errorArgs.originalIntentId ?? "?"})`,
       advice: "the same key was signed for two different payments: check the agent's journal and the original intent",
       details: { from: e.from, function: e.function, ...e.errorArgs },
@@ -301,12 +308,7 @@ export function checkRejectedSubmission(core: EngineCore, agent: AgentState | un
   for (const rule of core.rulesOf("rejected-submission", agent)) {
     if (rule.errors && !rule.errors.includes(e.errorName)) continue;
     emit({
-      ...at,
-      id: alertId(rule.id!, e.txHash, "reverted"),
-      rule: rule.id!,
-      kind: "rejected-submission",
-      agent: agent ? core.subject(agent, e.agent) : undefined,
-      intentId: e.intentId,
+      ...revertedAlert(core, agent, e, rule.id!, "rejected-submission", at),
       message: `a ${e.function} from ${e.from} reverted on-chain with ${e.errorName}`,
       advice:
         e.errorName === "IntentSignatureInvalid"

@@ -52,6 +52,8 @@ export const DEFAULT_SEVERITY: Record<RuleKind, Severity> = {
   "queued-near-eta": "warning",
   emergency: "critical",
   "config-loosened": "critical",
+  "price-feed-untrusted": "warning",
+  "price-feed-moved": "critical",
 };
 
 /** The chain event of one kind. */

@@ -32,6 +32,7 @@ import type { AutoResponder } from "./response";
 import { AssetMeta, RuleEngine } from "./rules";
 import type { MonitorConfig } from "../core/monitorSchema";
 import type { AlertSink } from "./sinks";
+import { FeedWatchState, emptyFeedWatchState, watchFeeds } from "./priceFeeds";
 import { AgentSummary, MonitorState, cloneState, emptyState, summarize } from "./stats";
 
 /** How many recently read blocks' hashes the checkpoint keeps for finding where a reorganisation forked off. */
@@ -103,6 +104,7 @@ export class Watchtower {
   private historyFrom: number;
   /** Alerts that belong to no block (restart, reorganisation) and the sinks that accepted each. */
   private notices: { alert: Alert; delivered: string[] }[] = [];
+  private feeds: FeedWatchState = emptyFeedWatchState(); // v3: the module's price feeds and their last readings
   private started = false;
   private stopping = false;
   private wake?: () => void;
@@ -165,6 +167,7 @@ export class Watchtower {
       this.recent = cp.recent ?? (cp.lastHash && cp.nextBlock > 0 ? [[cp.nextBlock - 1, cp.lastHash]] : []);
       this.historyFrom = cp.historyFrom ?? this.historyFrom;
       this.notices = cp.notices ?? [];
+      this.feeds = cp.priceFeeds ?? emptyFeedWatchState();
       // Alerts of this block may have been delivered before the restart: keep their record for it.
       this.pendingBlock = cp.nextBlock;
       if (this.options.fromBlock !== undefined && this.options.fromBlock !== cp.nextBlock) {
@@ -206,6 +209,13 @@ export class Watchtower {
       }
       this.nextBlock = to + 1;
       this.save();
+    }
+    // v3: the price feeds at the last block read, delivered like notices (exactly once; monitor/priceFeeds.ts).
+    const feedAlerts = await watchFeeds(this.options.provider, this.options.config.rules, this.feeds, { chainId: this.options.chainId.toString(), module: this.follower.module, historyFrom: this.historyFrom, block: this.nextBlock - 1, head, chunkSize: this.options.config.chunkSize });
+    if (feedAlerts) {
+      for (const alert of feedAlerts) this.queueNotice(alert);
+      this.save();
+      alerts.push(...(await this.deliverNotices()));
     }
     alerts.push(...(await this.pollJournal(head)));
     this.options.metrics?.position(head, this.nextBlock - 1);
@@ -327,6 +337,7 @@ export class Watchtower {
       recent: this.recent,
       historyFrom: this.historyFrom,
       notices: this.notices,
+      priceFeeds: this.feeds,
       updatedAt: "",
     };
     this.store.save(cp);
@@ -460,6 +471,7 @@ export class Watchtower {
 
   private resetState(): void {
     this.engine.state = emptyState();
+    this.feeds = emptyFeedWatchState();
     this.delivered = {};
     this.responses = {};
     this.pendingBlock = undefined;

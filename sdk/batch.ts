@@ -26,8 +26,8 @@ import { explainAgainst, explainRoute } from "./route";
 import { Payload, buildIntent, checkRequest, laneOf, payPayload, requestKey } from "./request";
 import { knownAnswer } from "./drive";
 import { BatchHost, Row, latestBlock, rejection, sendBatch, signChecked, withIndex } from "./batchSend";
-import type { QueueReason } from "./types";
-import { AssetInfo, DenyReasonName, IntentResult, IntentStatusName, LaneRef, PayRequest, statusName } from "./types";
+import type { PreviewVerdict } from "./types";
+import { AssetInfo, IntentResult, IntentStatusName, LaneRef, PayRequest, statusName } from "./types";
 
 export type { BatchHost } from "./batchSend";
 
@@ -54,24 +54,10 @@ export interface BatchResult {
 }
 
 /** What one row of `dryRunMany` would do. */
-export interface BatchRowPreview {
+export interface BatchRowPreview extends PreviewVerdict {
   /** The request's index in the list given. */
   index: number;
-  status: IntentStatusName;
-  /** The intent the client would sign, or the original's id on a replay. */
-  intentId: string;
-  /** True when this payment was submitted before under its key: sending it changes nothing. */
-  replay: boolean;
-  /** Denied: the rule it breaks (when `explained`). */
-  reason?: DenyReasonName;
-  /** Queued: why it would wait for co-signers (when `explained`). */
-  queuedBecause?: QueueReason[];
-  /** Denied: strikes before this batch, the limit, and whether this denial alone would freeze the agent. */
-  strikes?: { now: number; max: number; wouldFreeze: boolean };
-  /** True when the policy model, evaluated for this row alone, agrees with the module's status for it in the batch. */
-  explained: boolean;
   spends: { asset: AssetInfo; amount: bigint; formatted: string };
-  idempotencyKey: string;
   /** The nonce the row would use (absent for a replay, which uses none). */
   nonce?: bigint;
 }

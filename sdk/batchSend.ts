@@ -9,12 +9,12 @@ import type { Intent } from "./eip712";
 import { JOURNAL_VERSION, deserializeIntent } from "./journal";
 import type { SignedEntry } from "./journal";
 import { InvalidRequestError, NonceMismatchError, TreasuryError, TreasuryErrorDetails, UnknownRevertError, decodeError } from "./errors";
-import { AssetBook, serialBroadcast, waitForReceipt } from "./chain";
+import { AssetBook, ReceiptOutcome, serialBroadcast, waitForReceipt } from "./chain";
 import { withRetry } from "./retry";
 import { LaneLocks, Payload } from "./request";
-import { ClientCore, result, settleFromChain } from "./settle";
+import { ClientCore, settleByKey, settleFromChain, settleFromReceipt } from "./settle";
 import { closeRejected, closeSuperseded, sign } from "./drive";
-import { DenyReasonName, IntentResult, IntentStatusName, PayRequest, denyReasonName } from "./types";
+import { IntentResult, PayRequest, denyReasonName } from "./types";
 
 /** Nonce races (another process on the same lane) tolerated before giving up, as for single requests. */
 const MAX_RESIGNS = 3;
@@ -140,37 +140,14 @@ async function settleBatch(host: BatchHost, receipt: TransactionReceipt, signed:
   const results: IntentResult[] = [];
   for (const [i, s] of signed.entries()) {
     const out = outcomes[i];
-    if (!out || out.replay) {
-      // Bound meanwhile by another process (a replay), or no event for it: the chain decides.
-      const bound = await host.module.idempotencyRecord(host.agent, s.intent.idempotencyKey);
-      results.push(await settleFromChain(host, s, bound.intentId === ZeroHash ? s.intentId : bound.intentId, hash));
-      continue;
-    }
-    host.journal.append({
-      t: "outcome",
-      v: JOURNAL_VERSION,
-      at: new Date().toISOString(),
-      intentId: s.intentId,
-      status: out.status,
-      ...(out.reason ? { reason: out.reason } : {}),
-      txHash: hash,
-      ...(out.eta !== undefined ? { eta: out.eta } : {}),
-      blockNumber: receipt.blockNumber,
-    });
-    await host.onStage?.("settled", s.intentId);
-    const extra = { reason: out.reason, eta: out.eta, txHash: hash, blockNumber: receipt.blockNumber, replay: false, frozen: out.frozen };
-    results.push(result(host, s.intentId, s, out.status, extra));
+    // Bound meanwhile by another process (a replay), or no event for it: the chain decides.
+    results.push(await (!out || out.replay ? settleByKey(host, s, hash) : settleFromReceipt(host, s, out, receipt)));
   }
   return results;
 }
 
-interface RowOutcome {
-  status: IntentStatusName;
-  reason?: DenyReasonName;
-  eta?: number;
-  replay: boolean;
-  frozen: boolean;
-}
+/** What the receipt says of one row: the single request's receipt outcome, found by the row's intent id. */
+type RowOutcome = Omit<ReceiptOutcome, "intentId">;
 
 /**
  * Each intent's outcome from the batch's receipt: its `IntentExecuted`, `IntentQueued` or `IntentDenied` (with the

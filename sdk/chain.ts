@@ -427,6 +427,9 @@ export interface TransactOptions {
   receiptTimeoutMs?: number;
 }
 
+/** Who sends a client's transactions: its signer, on its provider, with the client's retry and polling settings. */
+export type TransactVia = Pick<TransactOptions, "provider" | "retry" | "sender" | "pollIntervalMs">;
+
 /** Default bound on waiting for a receipt: 5 minutes. */
 export const RECEIPT_TIMEOUT_MS = 300_000;
 

@@ -16,6 +16,7 @@ import type { IAgentTreasuryModule } from "../typechain-types/contracts/interfac
 import { IAgentTreasuryModule__factory } from "../typechain-types/factories/contracts/interfaces/IAgentTreasuryModule.sol/IAgentTreasuryModule__factory";
 import { AgentTreasuryLens__factory } from "../typechain-types/factories/contracts/AgentTreasuryLens__factory";
 import { explainAgainst, explainRoute } from "./route";
+import { usdPreview } from "./usd";
 import { hashIntent, splitNonce } from "./eip712";
 import { InvalidRequestError, TreasuryError, WaitTimeoutError, decodeError } from "./errors";
 import { AssetBook, formatAmount, outcomeOf, requireAddress } from "./chain";
@@ -307,6 +308,7 @@ export class AgentClient {
     if (agreed.queuedBecause.length > 0) preview.queuedBecause = agreed.queuedBecause;
     if (agreed.strikes) preview.strikes = agreed.strikes;
     if (agreed.conditions) preview.conditions = agreed.conditions;
+    if (agreed.usd) preview.usd = usdPreview(agreed.usd);
     if (agreed.spends) {
       const asset = await this.assets.info(agreed.spends.asset);
       preview.spends = { asset, amount: agreed.spends.amount, formatted: formatAmount(agreed.spends.amount, asset.decimals) };

@@ -12,7 +12,7 @@ import { IAgentTreasuryModule__factory } from "../typechain-types/factories/cont
 import { ApprovalContext, SignatureCheck, checkSignatures, refuseStaleSignatures } from "./approvals";
 import { Intent, signCosignerApproval } from "./eip712";
 import { CosignerRejectedError, IntentStateError, InvalidRequestError } from "./errors";
-import { AssetBook, ETH_ASSET, decodeAction, formatAmount, outcomeOf, requireAddress, transact } from "./chain";
+import { AssetBook, ETH_ASSET, decodeAction, formatAmount, outcomeOf, requireAddress, transact, TransactVia } from "./chain";
 import { Journal, deserializeIntent } from "./journal";
 import { DEFAULT_RETRY, RetryOptions, withRetry } from "./retry";
 import { CosignerSignatureInfo, DecodedAction, DenyReasonName, IntentResult, IntentStatusName, QueuedIntent, statusName } from "./types";
@@ -81,6 +81,7 @@ export class CosignerClient {
   readonly assets: AssetBook;
   private readonly provider: Provider;
   private readonly retry: Partial<RetryOptions>;
+  private readonly via: TransactVia;
   private readonly journals: Journal[];
 
   private constructor(
@@ -89,9 +90,7 @@ export class CosignerClient {
     readonly moduleAddress: string,
     readonly address: string,
   ) {
-    this.provider = options.signer.provider!;
-    this.module = IAgentTreasuryModule__factory.connect(moduleAddress, options.signer);
-    this.retry = { ...DEFAULT_RETRY, ...options.retry };
+    ({ provider: this.provider, module: this.module, retry: this.retry, via: this.via } = roleConnection(moduleAddress, options));
     this.assets = new AssetBook(this.provider, options.tokens, this.retry);
     this.journals = (options.journals ?? []).map((j) => (typeof j === "string" ? Journal.open(j, { readOnly: true }) : j));
   }
@@ -212,11 +211,8 @@ export class CosignerClient {
       };
     }
     const receipt = await transact({
+      ...this.via,
       what: `approve intent ${id}`,
-      provider: this.provider,
-      retry: this.retry,
-      sender: this.options.signer,
-      pollIntervalMs: this.options.pollIntervalMs,
       check: () => this.module.approve.staticCall(id),
       send: () => this.module.approve(id),
       done: () => this.module.hasApproved(id, this.address),
@@ -247,11 +243,8 @@ export class CosignerClient {
     await refuseStaleSignatures(this.approvalContext(), id, sorted);
     const signatures = sorted.map(({ signer, signature }) => ({ signer, signature }));
     const receipt = await transact({
+      ...this.via,
       what: `execute intent ${id}`,
-      provider: this.provider,
-      retry: this.retry,
-      sender: this.options.signer,
-      pollIntervalMs: this.options.pollIntervalMs,
       check: () => this.module.executeQueued.staticCall(intent, signatures),
       send: () => this.module.executeQueued(intent, signatures),
       done: async () => statusName(await this.module.intentStatus(id)) === "Executed",
@@ -387,6 +380,17 @@ export class CosignerClient {
           };
     return { agent, action, rationale, escalated };
   }
+}
+
+/** What a role's client (co-signer, guardian) keeps of its options: the module on its signer, and how it sends. */
+export function roleConnection(
+  moduleAddress: string,
+  options: { signer: Signer; retry?: Partial<RetryOptions>; pollIntervalMs?: number },
+): { provider: Provider; module: IAgentTreasuryModule; retry: Partial<RetryOptions>; via: TransactVia } {
+  const provider = options.signer.provider!;
+  const retry = { ...DEFAULT_RETRY, ...options.retry };
+  const module = IAgentTreasuryModule__factory.connect(moduleAddress, options.signer);
+  return { provider, module, retry, via: { provider, retry, sender: options.signer, pollIntervalMs: options.pollIntervalMs } };
 }
 
 /** Cancels a queued intent with `module`'s runner; shared by co-signers, guardians and agents. */

@@ -10,7 +10,7 @@ import { outcomeFromReceipt, serialBroadcast, waitForReceipt } from "./chain";
 import { IntentKind, SignedEntry, JOURNAL_VERSION, deserializeIntent, serializeIntent } from "./journal";
 import { withRetry } from "./retry";
 import { Payload, buildIntent } from "./request";
-import { ClientCore, chainReplay, chainTime, confirmedReplay, landedOutcome, result, settleFromChain } from "./settle";
+import { ClientCore, chainReplay, chainTime, confirmedReplay, landedOutcome, settleByKey, settleFromChain, settleFromReceipt } from "./settle";
 import type { IntentResult } from "./types";
 
 /** Seconds before `validUntil` after which the client re-signs instead of sending (block times drift). */
@@ -257,23 +257,6 @@ async function send(core: ClientCore, s: SignedEntry, intent: Intent): Promise<I
     throw error;
   }
   const out = outcomeFromReceipt(core.module, core.moduleAddress, receipt, s.intentId, core.agent);
-  if (!out || out.replay) {
-    // Replay (another process bound the key first) or no event for us: the chain decides.
-    const bound = await core.module.idempotencyRecord(core.agent, intent.idempotencyKey);
-    return settleFromChain(core, s, bound.intentId === ZeroHash ? s.intentId : bound.intentId, hash);
-  }
-  core.journal.append({
-    t: "outcome",
-    v: JOURNAL_VERSION,
-    at: new Date().toISOString(),
-    intentId: s.intentId,
-    status: out.status,
-    ...(out.reason ? { reason: out.reason } : {}),
-    txHash: hash,
-    ...(out.eta !== undefined ? { eta: out.eta } : {}),
-    blockNumber: receipt.blockNumber,
-  });
-  await core.onStage?.("settled", s.intentId);
-  const extra = { reason: out.reason, eta: out.eta, txHash: hash, blockNumber: receipt.blockNumber, replay: false, frozen: out.frozen };
-  return result(core, s.intentId, s, out.status, extra);
+  // Replay (another process bound the key first) or no event for us: the chain decides.
+  return !out || out.replay ? settleByKey(core, s, hash) : settleFromReceipt(core, s, out, receipt);
 }

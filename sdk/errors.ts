@@ -4,7 +4,7 @@
  * custom errors with the generated (typechain) interface, so a caller can
  * `catch (e) { if (e instanceof AgentFrozenError) ... }` or switch on `e.code`.
  */
-import { AbiCoder, ErrorDescription, Interface, dataSlice, formatUnits } from "ethers";
+import { AbiCoder, ErrorDescription, Interface, dataSlice, decodeBytes32String, formatUnits } from "ethers";
 import { IAgentTreasuryModule__factory } from "../typechain-types/factories/contracts/interfaces/IAgentTreasuryModule.sol/IAgentTreasuryModule__factory";
 import { IERC20Errors__factory } from "../typechain-types/factories/@openzeppelin/contracts/interfaces/draft-IERC6093.sol/IERC20Errors__factory";
 import { DENY_REASON_NAMES, DENY_REASON_TEXT, STATUS_NAMES } from "./types";
@@ -218,6 +218,26 @@ const MODULE_ERRORS: Record<string, [ErrorClass, (a: Args) => string]> = {
       "A target or recipient tried to re-enter the module during execution, so the whole submission reverted and " +
       "nothing was charged. Do not pay or call that contract without review.",
   ],
+  PriceReadOutOfGas: [
+    InvalidRequestError,
+    (a) =>
+      `A read of the price feed ${a.feed} ran out of gas, and with so little gas left the module cannot tell a broken ` +
+      "feed from a short gas limit, so nothing was recorded and the nonce is unused. Send the same request again " +
+      "with a higher gas limit (about 100,000 more).",
+  ],
+  UsdLimitInvalid: [
+    ModuleConfigError,
+    (a) =>
+      `The module refused the USD limit of agent ${a.agent}: ${ruleText(a.rule)}. Fix usdLimit in the policy and ` +
+      "propose the Safe transaction again.",
+  ],
+  PriceFeedInvalid: [
+    ModuleConfigError,
+    (a) =>
+      `The module refused the price feed ${a.feed} for asset ${a.asset}: ${ruleText(a.rule)}. Give a Chainlink ` +
+      "AggregatorV3Interface feed whose decimals() answers (at most 36) and a maxAge above 0 under priceFeeds, and " +
+      "propose the Safe transaction again.",
+  ],
   SafeCastOverflowedUintDowncast: [
     InvalidRequestError,
     (a) => `An amount or time in the intent does not fit the module's ${a.bits}-bit field (value ${a.value}). Use a realistic amount.`,
@@ -253,6 +273,15 @@ for (const name of [
       `The module refused the configuration: ${name}(${Object.values(a).map(String).join(", ")}). Fix that value ` +
       "in the policy and propose the Safe transaction again.",
   ];
+}
+
+/** A `bytes32` rule of a configuration error as text ("autoPerTx > autoPerWindow"), or the raw value. */
+function ruleText(rule: unknown): string {
+  try {
+    return decodeBytes32String(String(rule));
+  } catch {
+    return String(rule);
+  }
 }
 
 /** Names of every custom error the module declares (for tests that check the mapping is complete). */

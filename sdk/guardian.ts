@@ -4,10 +4,9 @@
  */
 import { Provider, Signer, getAddress } from "ethers";
 import type { IAgentTreasuryModule } from "../typechain-types/contracts/interfaces/IAgentTreasuryModule.sol/IAgentTreasuryModule";
-import { IAgentTreasuryModule__factory } from "../typechain-types/factories/contracts/interfaces/IAgentTreasuryModule.sol/IAgentTreasuryModule__factory";
 import { AgentFrozenError, InvalidRequestError, ModulePausedError } from "./errors";
-import { requireAddress, transact } from "./chain";
-import { CancelResult, cancelIntent } from "./cosigner";
+import { requireAddress, transact, TransactVia } from "./chain";
+import { CancelResult, cancelIntent, roleConnection } from "./cosigner";
 import { DEFAULT_RETRY, RetryOptions, withRetry } from "./retry";
 
 export interface GuardianClientOptions {
@@ -40,15 +39,14 @@ export class GuardianClient {
   readonly module: IAgentTreasuryModule;
   private readonly provider: Provider;
   private readonly retry: Partial<RetryOptions>;
+  private readonly via: TransactVia;
 
   private constructor(
     private readonly options: GuardianClientOptions,
     readonly moduleAddress: string,
     readonly address: string,
   ) {
-    this.provider = options.signer.provider!;
-    this.module = IAgentTreasuryModule__factory.connect(moduleAddress, options.signer);
-    this.retry = { ...DEFAULT_RETRY, ...options.retry };
+    ({ provider: this.provider, module: this.module, retry: this.retry, via: this.via } = roleConnection(moduleAddress, options));
   }
 
   static async connect(options: GuardianClientOptions): Promise<GuardianClient> {
@@ -71,11 +69,8 @@ export class GuardianClient {
    */
   async pause(): Promise<PauseResult> {
     const receipt = await transact({
+      ...this.via,
       what: "pause the module",
-      provider: this.provider,
-      retry: this.retry,
-      sender: this.options.signer,
-      pollIntervalMs: this.options.pollIntervalMs,
       check: () => this.module.pause.staticCall(),
       send: () => this.module.pause(),
       done: () => this.module.paused(),
@@ -91,11 +86,8 @@ export class GuardianClient {
   async freeze(agent: string): Promise<FreezeResult> {
     const a = requireAddress(agent, "agent");
     const receipt = await transact({
+      ...this.via,
       what: `freeze agent ${a}`,
-      provider: this.provider,
-      retry: this.retry,
-      sender: this.options.signer,
-      pollIntervalMs: this.options.pollIntervalMs,
       check: () => this.module.freezeAgent.staticCall(a),
       send: () => this.module.freezeAgent(a),
       done: () => this.module.isFrozen(a),

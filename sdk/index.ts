@@ -28,3 +28,5 @@ export type { RouteExplanation, RoutePayload } from "./route";
 export type { QueueReason } from "./types";
 export { BatchRequestError, MAX_BATCH_PAYMENTS } from "./batch";
 export type { PayManyOptions, BatchResult, BatchPreview, BatchRowPreview } from "./batch";
+export { USD_DECIMALS, PRICE_FAULT_NAMES, priceFaultName, usdAmount, usdPreview } from "./usd";
+export type { PriceFaultName, UsdAmount, UsdPreview } from "./usd";

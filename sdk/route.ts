@@ -1,7 +1,8 @@
 /**
  * Why the module routes an intent the way it does: a read-only model of `IntentPolicy._evaluate`,
- * `SpendingLimits._checkSpend`, the recipient mode, the rate limit and the review request, evaluated with the
- * module's and the lens's views at one block.
+ * `SpendingLimits._checkSpend`, `UsdLimits._checkUsd` (v3), the recipient mode, the rate limit and the review
+ * request, evaluated with the module's and the lens's views at one block (USD values come from the module's own
+ * `usdValue`, so the model never prices anything itself).
  *
  * The model explains; it never decides. Callers pair it with the module's own answer (a static call of `submit`,
  * or the status a transaction produced) and show its reasons only when its status agrees with the module's
@@ -13,6 +14,7 @@ import type { AgentTreasuryLens } from "../typechain-types/contracts/AgentTreasu
 import type { IAgentTreasuryModule } from "../typechain-types/contracts/interfaces/IAgentTreasuryModule.sol/IAgentTreasuryModule";
 import { DENY_REASON_NAMES, DenyReasonName, IntentStatusName, QueueReason, recipientModeName } from "./types";
 import { ConditionCheck, checkConditions } from "./conditions";
+import { priceFaultName } from "./usd";
 
 export const QUEUE_REASON_TEXT: Record<QueueReason, string> = {
   "review-requested": "you asked for human review",
@@ -20,6 +22,9 @@ export const QUEUE_REASON_TEXT: Record<QueueReason, string> = {
   "above-window": "your spending window has less left than the amount",
   "treasury-limit": "the treasury-wide limit for this asset (all agents together) has less left than the amount",
   "unknown-recipient": "the recipient is not on your allowlist, and payments to unknown recipients need co-signers",
+  "above-usd-per-tx": "its value in dollars is above what you may pay alone in one payment across all assets (USD autoPerTx)",
+  "above-usd-window": "your dollar budget across all assets has less left than its value",
+  "no-trustworthy-price": "there is no trustworthy price for the asset right now, so its value in dollars cannot be checked",
 };
 
 /** What the model says the module would do with an intent, and why. */
@@ -37,6 +42,8 @@ export interface RouteExplanation {
   conditions?: ConditionCheck[];
   /** What the agent may still spend of `spends.asset` in the auto tier (its own window), at the block read. */
   availableAllowance?: bigint;
+  /** v3, agents with a USD limit: the spend's value and what the agent may still spend in USD (8 decimals). */
+  usd?: { value: bigint; availableUsdAllowance: bigint; unpriced?: { asset: string; fault: string } };
   /** Denied only: strikes in the window before this denial, the limit, and whether this one freezes the agent. */
   strikes?: { now: number; max: number; wouldFreeze: boolean };
   /** The block whose state was read. */
@@ -171,6 +178,7 @@ export async function explainRoute(
       policyDenial = await checkSpend(ZeroAddress, extraEth);
     }
   }
+  if (policyDenial === undefined) policyDenial = await checkUsd(module, lens, agent, [[asset, amount], [ZeroAddress, extraEth]], at, out, queued);
   const recipientMode = recipientModeName(config.recipientMode);
   if (policyDenial === undefined && payment && recipientMode !== "any" && !(await lens.isRecipient(moduleAddress, agent, to, at))) {
     if (recipientMode === "allowlist") policyDenial = "RecipientNotAllowed";
@@ -191,6 +199,40 @@ export async function explainRoute(
   if (forceQueue) queued.add("review-requested");
   if (queued.size > 0) return { ...out, status: "Queued", queuedBecause: [...queued] };
   return out;
+}
+
+/**
+ * `UsdLimits._checkUsd` for an agent with a USD limit (nothing otherwise): each non-zero spend valued by the module's
+ * `usdValue`; AboveHardCap when the trusted part is above the USD hard cap, else the queue reasons it adds.
+ */
+async function checkUsd(
+  module: IAgentTreasuryModule,
+  lens: AgentTreasuryLens,
+  agent: string,
+  spends: [string, bigint][],
+  at: { blockTag: BlockTag },
+  out: RouteExplanation,
+  queued: Set<QueueReason>,
+): Promise<DenyReasonName | undefined> {
+  // Nothing spent is worth nothing: no feed is read and the USD limit has nothing to say.
+  if (spends.every(([, amount]) => amount === 0n)) return undefined;
+  const limit = await lens.usdLimit(await module.getAddress(), agent, at);
+  if (limit.window === 0n) return undefined; // no USD limit: the module reads no feed
+  let value = 0n;
+  let unpriced: { asset: string; fault: string } | undefined;
+  for (const [asset, amount] of spends) {
+    if (amount === 0n) continue;
+    const [usd, fault] = await module.usdValue(asset, amount, at);
+    value += usd;
+    if (fault !== 0n && !unpriced) unpriced = { asset, fault: priceFaultName(fault) };
+  }
+  const available = await module.availableUsdAllowance(agent, at);
+  out.usd = { value, availableUsdAllowance: available, ...(unpriced ? { unpriced } : {}) };
+  if (unpriced || value > limit.autoPerTx || limit.autoPerWindow === 0n) {
+    if (value > limit.escalatedPerTx) return "AboveHardCap";
+    queued.add(unpriced ? "no-trustworthy-price" : "above-usd-per-tx");
+  } else if (value > available) queued.add("above-usd-window");
+  return undefined;
 }
 
 /**

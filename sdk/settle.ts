@@ -3,11 +3,11 @@
  * of the client's parts ({@link ClientCore}), the result of a request, and the answers for a request that was
  * already decided (by this client, a lost journal or another process), confirmed against the chain.
  */
-import { Provider, Signer, ZeroHash } from "ethers";
+import { Provider, Signer, TransactionReceipt, ZeroHash } from "ethers";
 import type { IAgentTreasuryModule } from "../typechain-types/contracts/interfaces/IAgentTreasuryModule.sol/IAgentTreasuryModule";
 import { InvalidRequestError } from "./errors";
-import { outcomeOf } from "./chain";
-import { Journal, JournalRecord, SignedEntry, JOURNAL_VERSION } from "./journal";
+import { ReceiptOutcome, outcomeOf } from "./chain";
+import { Journal, JournalRecord, OutcomeEntry, SignedEntry, JOURNAL_VERSION } from "./journal";
 import { RetryOptions, withRetry } from "./retry";
 import type { DenyReasonName, IntentResult, IntentStatusName, Stage } from "./types";
 
@@ -82,19 +82,7 @@ export async function settleFromChain(core: ClientCore, s: SignedEntry, decidedB
   // The original of a replay may be older than this entry; our own intent's events cannot be.
   const chain = await outcomeOf(core.module, decidedBy, replay ? core.fromBlock : s.signedAtBlock, core.retry);
   const entryTx = replay ? txHash : (chain.txHash ?? txHash);
-  core.journal.append({
-    t: "outcome",
-    v: JOURNAL_VERSION,
-    at: new Date().toISOString(),
-    intentId: s.intentId,
-    status: chain.status,
-    ...(chain.reason ? { reason: chain.reason } : {}),
-    ...(entryTx ? { txHash: entryTx } : {}),
-    ...(chain.eta !== undefined ? { eta: chain.eta } : {}),
-    ...(chain.blockNumber !== undefined ? { blockNumber: chain.blockNumber } : {}),
-    ...(replay ? { replayOf: decidedBy } : {}),
-  });
-  await core.onStage?.("settled", s.intentId);
+  await journalOutcome(core, s, { ...chain, txHash: entryTx, ...(replay ? { replayOf: decidedBy } : {}) });
   return result(core, decidedBy, s, chain.status, {
     reason: chain.reason,
     eta: chain.eta,
@@ -102,6 +90,39 @@ export async function settleFromChain(core: ClientCore, s: SignedEntry, decidedB
     blockNumber: chain.blockNumber,
     replay,
   });
+}
+
+/** The receipt of our own transaction holds `s`'s event (not a replay): journals and returns that outcome. */
+export async function settleFromReceipt(core: ClientCore, s: SignedEntry, out: Omit<ReceiptOutcome, "intentId" | "replay">, receipt: TransactionReceipt): Promise<IntentResult> {
+  const landed = { reason: out.reason, eta: out.eta, txHash: receipt.hash, blockNumber: receipt.blockNumber };
+  await journalOutcome(core, s, { status: out.status, ...landed });
+  return result(core, s.intentId, s, out.status, { ...landed, replay: false, frozen: out.frozen });
+}
+
+/** The receipt is silent about `s`, or shows a replay: the intent its key is bound to on chain decides. */
+export async function settleByKey(core: ClientCore, s: SignedEntry, txHash: string): Promise<IntentResult> {
+  const bound = await core.module.idempotencyRecord(core.agent, s.intent.idempotencyKey);
+  return settleFromChain(core, s, bound.intentId === ZeroHash ? s.intentId : bound.intentId, txHash);
+}
+
+/** What an outcome entry of the journal says: the status, and what the chain or the receipt adds. */
+type OutcomeFields = Omit<OutcomeEntry, "t" | "v" | "at" | "intentId">;
+
+/** Appends `s`'s outcome to the journal and reports the stage "settled". */
+async function journalOutcome(core: ClientCore, s: SignedEntry, o: OutcomeFields): Promise<void> {
+  core.journal.append({
+    t: "outcome",
+    v: JOURNAL_VERSION,
+    at: new Date().toISOString(),
+    intentId: s.intentId,
+    status: o.status,
+    ...(o.reason ? { reason: o.reason } : {}),
+    ...(o.txHash ? { txHash: o.txHash } : {}),
+    ...(o.eta !== undefined ? { eta: o.eta } : {}),
+    ...(o.blockNumber !== undefined ? { blockNumber: o.blockNumber } : {}),
+    ...(o.replayOf ? { replayOf: o.replayOf } : {}),
+  });
+  await core.onStage?.("settled", s.intentId);
 }
 
 /** Whether an unfinished intent (or another with its key) reached the chain; if so journals and returns it. */

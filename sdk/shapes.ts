@@ -49,6 +49,13 @@ export type RecipientModeName = (typeof RECIPIENT_MODES)[number];
 export const CONDITION_OP_NAMES = ["EqualTo", "EqualToAvatar", "LessOrEqual", "GreaterOrEqual", "ChargeAs"] as const;
 export type ConditionOpName = (typeof CONDITION_OP_NAMES)[number];
 
+/**
+ * The module's `PriceFault` enum (v3, USD caps): why a price cannot be trusted (`usdValue`, `NoTrustworthyPrice`).
+ * Index = on-chain value.
+ */
+export const PRICE_FAULT_NAMES = ["None", "NoFeed", "FeedReverted", "MalformedAnswer", "NonPositivePrice", "IncompleteRound", "StalePrice"] as const;
+export type PriceFaultName = (typeof PRICE_FAULT_NAMES)[number];
+
 function memberAt<N extends string>(names: readonly N[], value: bigint | number, enumName: string): N {
   const name = names[Number(value)];
   if (name === undefined) throw new RangeError(`unknown ${enumName} value ${value}`);
@@ -61,6 +68,10 @@ export function statusName(value: bigint | number): IntentStatusName {
 
 export function denyReasonName(value: bigint | number): DenyReasonName {
   return memberAt(DENY_REASON_NAMES, value, "DenyReason");
+}
+
+export function priceFaultName(value: bigint | number): PriceFaultName {
+  return memberAt(PRICE_FAULT_NAMES, value, "PriceFault");
 }
 
 /** A `RecipientMode` value as policy files spell it ("any", "allowlist", "escalate-unknown"). */
@@ -83,6 +94,7 @@ export function enumValues<N extends string>(names: readonly N[]): { readonly [K
 type AgentConfigStruct = IAgentTreasuryTypes.AgentConfigStruct;
 type AssetLimitStruct = IAgentTreasuryTypes.AssetLimitStruct;
 type ConditionStruct = IAgentTreasuryTypes.ConditionStruct;
+type UsdLimitStruct = IAgentTreasuryTypes.UsdLimitStruct;
 
 /** A field of the module's `AgentConfig` (per-agent policy, SPEC section 8). */
 export type AgentConfigField = keyof AgentConfigStruct;
@@ -96,6 +108,17 @@ export type AssetLimitWith<Amount, Window = Amount> = { [K in AssetLimitField]: 
 
 /** `AgentConfig` as the policy pipeline and the tests build it: durations as bigint, the recipient mode's value. */
 export type AgentConfigValue = AgentConfigWith<bigint, number>;
+/** The module's `agentConfig` of an address that is not an agent: every field zero (recipient mode Any). */
+export const ZERO_AGENT_CONFIG: Readonly<AgentConfigValue> = {
+  validUntil: 0n,
+  escalationDelay: 0n,
+  gracePeriod: 0n,
+  maxIntentsPerWindow: 0n,
+  rateWindow: 0n,
+  maxStrikes: 0n,
+  strikeWindow: 0n,
+  recipientMode: 0,
+};
 /** `AgentConfig` in plain numbers (every field fits in 48 bits), as events decode into JSON-friendly state. */
 export type AgentConfigNumbers = AgentConfigWith<number>;
 /** `AgentConfig` in either form (a view's bigints, an event's numbers). */
@@ -130,6 +153,9 @@ export const ASSET_LIMIT_FIELDS = allFields<AssetLimitStruct>()(["autoPerTx", "a
 
 /** v3: `Condition`'s fields in their Solidity order (an argument condition: word, op, value). */
 export const CONDITION_FIELDS = allFields<ConditionStruct>()(["word", "op", "value"]);
+
+/** `UsdLimit`'s fields in their Solidity order (v3; 8-decimal USD, the window in seconds). */
+export const USD_LIMIT_FIELDS = allFields<UsdLimitStruct>()(["autoPerTx", "autoPerWindow", "window", "escalatedPerTx"]);
 
 /** An `AgentConfig` (a view's result, an event's argument) as plain numbers. */
 export function agentConfigNumbers(config: AgentConfigLike): AgentConfigNumbers {

@@ -119,32 +119,41 @@ export interface IntentResult {
  * module's own answer for the exact intent the client would sign; `reason`, `queuedBecause`, `strikes`, `spends`
  * and `allowanceLeft` come from a model of the policy and are set only when `explained` (the model agreed).
  */
-export interface IntentPreview {
+export interface IntentPreview extends PreviewVerdict {
   dryRun: true;
+  /** The asset and amount the intent spends. */
+  spends?: { asset: AssetInfo; amount: bigint; formatted: string };
+  /** What the agent may still spend of that asset in the auto tier now (before this request). */
+  allowanceLeft?: { asset: AssetInfo; amount: bigint; formatted: string };
+  /** v3, an agent with a USD limit: the request's value in dollars and the agent's USD budget left (sdk/usd.ts). */
+  usd?: UsdPreview;
+  /** v3: a call with argument conditions: each in words, whether this call meets it, and the value it has. */
+  conditions?: ConditionCheck[];
+  agent: string;
+  nonce: bigint;
+  /** The block whose state answered. */
+  blockNumber: number;
+}
+
+/**
+ * What a dry run says of one intent (`dryRun`, and each row of `dryRunMany`): the module's status, and the reasons
+ * from the model of the policy, set only when `explained`.
+ */
+export interface PreviewVerdict {
   status: IntentStatusName;
   /** The intent the client would sign, or the original's id on a replay. */
   intentId: string;
-  /** True when the idempotency key is already bound to this payload: the request would change nothing. */
+  /** True when the idempotency key is already bound to this payload: sending it would change nothing. */
   replay: boolean;
   /** Denied: the rule it breaks. */
   reason?: DenyReasonName;
   /** Queued: every reason it would wait for co-signers (see {@link QueueReason}). */
   queuedBecause?: QueueReason[];
-  /** Denied: strikes in the window now, the limit, and whether this denial would freeze the agent. */
+  /** Denied: strikes in the window now (for a batch row: before the batch), the limit, and whether this denial alone would freeze the agent. */
   strikes?: { now: number; max: number; wouldFreeze: boolean };
-  /** The asset and amount the intent spends. */
-  spends?: { asset: AssetInfo; amount: bigint; formatted: string };
-  /** What the agent may still spend of that asset in the auto tier now (before this request). */
-  allowanceLeft?: { asset: AssetInfo; amount: bigint; formatted: string };
-  /** v3: a call with argument conditions: each in words, whether this call meets it, and the value it has. */
-  conditions?: ConditionCheck[];
-  /** True when the reasons above are given (the model of the policy agreed with the module's answer). */
+  /** True when the reasons above are given: the model of the policy (for a batch row: evaluated for that row alone) agreed with the module. */
   explained: boolean;
-  agent: string;
   idempotencyKey: string;
-  nonce: bigint;
-  /** The block whose state answered. */
-  blockNumber: number;
 }
 
 /** A decoded description of what an intent does, built from its calldata alone (never from the agent's words). */
@@ -229,6 +238,22 @@ export interface CosignerSignatureInfo {
   era?: number;
 }
 
+/** Dollars, as the module counts them (8 decimals), and the same in words: `{ amount: 150000000000n, formatted: "1500" }`. */
+export interface UsdAmount {
+  amount: bigint;
+  formatted: string;
+}
+
+/** What a request is worth against the agent's USD limit (agents with one only; sdk/usd.ts). */
+export interface UsdPreview {
+  /** The spend's value in dollars, rounded up (0 when a price cannot be trusted). */
+  value: UsdAmount;
+  /** What the agent may still spend in dollars in the auto tier now, across every asset (before this request). */
+  left: UsdAmount;
+  /** Set when a price cannot be trusted: the asset (address(0) = ETH) and the module's `PriceFault` name. */
+  unpriced?: { asset: string; fault: string };
+}
+
 /** Why an intent that breaks no rule is queued for co-signers instead of executing now. */
 export type QueueReason =
   /** The agent asked for human review (propose). */
@@ -240,7 +265,13 @@ export type QueueReason =
   /** The treasury-wide limit of the asset (all agents together) has less left than the amount. */
   | "treasury-limit"
   /** The recipient is not on the agent's allowlist and the agent's mode escalates unknown recipients. */
-  | "unknown-recipient";
+  | "unknown-recipient"
+  /** v3: the spend's USD value is above the agent's USD `autoPerTx` (or its USD auto tier is off). */
+  | "above-usd-per-tx"
+  /** v3: the agent's USD window (one budget across every asset) has less left than the spend's USD value. */
+  | "above-usd-window"
+  /** v3: a price the agent's USD limit needs cannot be trusted now (no feed, stale, not positive, ...). */
+  | "no-trustworthy-price";
 
 /** Durable steps of a submission, reported to `onStage` after each is on disk (observability, crash tests). */
 export type Stage = "signed" | "sent" | "settled";

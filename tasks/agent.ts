@@ -12,7 +12,7 @@
 import { task } from "hardhat/config";
 import type { ConfigurableTaskDefinition, HardhatRuntimeEnvironment } from "hardhat/types";
 import { printFields, runTask } from "./lib/output";
-import { COMMON_FLAGS, ClientContext, ClientTaskArgs, TaskInputError, resolveTarget } from "./lib/context";
+import { clientFlags, ClientContext, ClientTaskArgs, TaskInputError, resolveTarget } from "./lib/context";
 import { describeQueueReasons } from "../sdk/route";
 import { CallConditionsReport, callConditionsReportFor } from "./lib/conditions";
 import { reportLines } from "../sdk/callReport";
@@ -160,6 +160,9 @@ function renderPreview(r: AgentDryRunOutput): void {
           : undefined,
     spends: r.spends ? `${r.spends.formatted} ${r.spends.asset.symbol}` : undefined,
     "auto allowance now": r.allowanceLeft ? `${r.allowanceLeft.formatted} ${r.allowanceLeft.asset.symbol}` : undefined,
+    // v3: an agent with a USD limit.
+    "value in USD": r.usd ? (r.usd.unpriced ? `no trustworthy price for ${r.usd.unpriced.asset} (${r.usd.unpriced.fault})` : `$${r.usd.value.formatted}`) : undefined,
+    "USD allowance now": r.usd ? `$${r.usd.left.formatted} across all assets` : undefined,
     agent: r.agentName ? `${r.agentName} (${r.agent})` : r.agent,
     intentId: r.intentId,
     block: r.blockNumber,
@@ -223,19 +226,17 @@ function callRequest(args: CallArgs, ctx: ClientContext) {
 }
 
 function agentFlags(t: ConfigurableTaskDefinition): ConfigurableTaskDefinition {
-  return t
-    .addParam("agent", "Agent name from the policy, or the agent's address")
-    .addOptionalParam("reason", "Why (journaled; its keccak256 goes on chain). Default: a description of the request")
-    .addOptionalParam("idempotencyKey", "Idempotency key text (default: derived from the request and reason)")
-    .addOptionalParam("lane", "Nonce lane: a workflow name or number (default 0)")
-    .addOptionalParam("validFor", "Seconds the signature stays valid, at least 60 (default 3600)")
-    .addFlag("relayed", "Send through the RELAYER key, so the agent key pays no gas")
-    .addFlag("dryRun", "Say what would happen now (Executed, Queued or Denied, and why) without signing or sending anything")
-    .addOptionalParam("journal", "Journal file (default: <deployments>/journals/<chain>-<module>/<agent>.jsonl)")
-    .addOptionalParam("module", COMMON_FLAGS.module)
-    .addOptionalParam("deploymentsDir", COMMON_FLAGS.deploymentsDir)
-    .addOptionalParam("keystore", COMMON_FLAGS.keystore)
-    .addFlag("json", "Print one JSON object (fields: README-CLI.md)");
+  return clientFlags(
+    t
+      .addParam("agent", "Agent name from the policy, or the agent's address")
+      .addOptionalParam("reason", "Why (journaled; its keccak256 goes on chain). Default: a description of the request")
+      .addOptionalParam("idempotencyKey", "Idempotency key text (default: derived from the request and reason)")
+      .addOptionalParam("lane", "Nonce lane: a workflow name or number (default 0)")
+      .addOptionalParam("validFor", "Seconds the signature stays valid, at least 60 (default 3600)")
+      .addFlag("relayed", "Send through the RELAYER key, so the agent key pays no gas")
+      .addFlag("dryRun", "Say what would happen now (Executed, Queued or Denied, and why) without signing or sending anything")
+      .addOptionalParam("journal", "Journal file (default: <deployments>/journals/<chain>-<module>/<agent>.jsonl)"),
+  );
 }
 
 agentFlags(

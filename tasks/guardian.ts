@@ -10,7 +10,7 @@
 import { task } from "hardhat/config";
 import type { HardhatRuntimeEnvironment } from "hardhat/types";
 import { printFields, runTask } from "./lib/output";
-import { COMMON_FLAGS, ClientContext, ClientTaskArgs } from "./lib/context";
+import { clientFlags, ClientContext, ClientTaskArgs } from "./lib/context";
 
 /** How the owners' commands act, printed under them. */
 const OWNERS_HOW =
@@ -21,7 +21,7 @@ interface GuardianArgs extends ClientTaskArgs {
 }
 
 async function guardianClient(hre: HardhatRuntimeEnvironment, args: GuardianArgs): Promise<{ ctx: ClientContext; client: import("../sdk").GuardianClient }> {
-  const { clientContext, roleSigner } = await import("./lib/context");
+  const { clientContext, firstAccount, roleSigner } = await import("./lib/context");
   const { GuardianClient } = await import("../sdk");
   const ctx = await clientContext(hre, args);
   const module = await hre.ethers.getContractAt("IAgentTreasuryModule", ctx.module);
@@ -29,20 +29,15 @@ async function guardianClient(hre: HardhatRuntimeEnvironment, args: GuardianArgs
     keystore: args.keystore,
     expectedAddress: args.guardian,
     // Local chain without a key: the first development account that is a guardian.
-    pick: async (dev) => {
-      for (const address of dev) if (await module.isGuardian(address)) return address;
-      return undefined;
-    },
+    pick: firstAccount((address) => module.isGuardian(address)),
   });
   return { ctx, client: await GuardianClient.connect({ module: ctx.module, signer, pollIntervalMs: 200 }) };
 }
 
-task("guardian:pause", "Pauses the module: no submit, propose or execution until the Safe owners unpause")
-  .addOptionalParam("guardian", "Guardian address (selects the key; on the local chain the development account)")
-  .addOptionalParam("module", COMMON_FLAGS.module)
-  .addOptionalParam("deploymentsDir", COMMON_FLAGS.deploymentsDir)
-  .addOptionalParam("keystore", COMMON_FLAGS.keystore)
-  .addFlag("json", "Print one JSON object (fields: README-CLI.md)")
+clientFlags(
+  task("guardian:pause", "Pauses the module: no submit, propose or execution until the Safe owners unpause")
+    .addOptionalParam("guardian", "Guardian address (selects the key; on the local chain the development account)"),
+)
   .setAction(async (args: GuardianArgs, hre) => {
     await runTask(
       args.json,
@@ -58,13 +53,11 @@ task("guardian:pause", "Pauses the module: no submit, propose or execution until
     );
   });
 
-task("guardian:freeze", "Freezes one agent: nothing it signed moves until the Safe owners unfreeze it")
-  .addParam("agent", "Agent name from the policy, or the agent's address")
-  .addOptionalParam("guardian", "Guardian address (selects the key; on the local chain the development account)")
-  .addOptionalParam("module", COMMON_FLAGS.module)
-  .addOptionalParam("deploymentsDir", COMMON_FLAGS.deploymentsDir)
-  .addOptionalParam("keystore", COMMON_FLAGS.keystore)
-  .addFlag("json", "Print one JSON object (fields: README-CLI.md)")
+clientFlags(
+  task("guardian:freeze", "Freezes one agent: nothing it signed moves until the Safe owners unfreeze it")
+    .addParam("agent", "Agent name from the policy, or the agent's address")
+    .addOptionalParam("guardian", "Guardian address (selects the key; on the local chain the development account)"),
+)
   .setAction(async (args: GuardianArgs & { agent: string }, hre) => {
     await runTask(
       args.json,

@@ -13,7 +13,7 @@ import fs from "fs";
 import { task } from "hardhat/config";
 import type { HardhatRuntimeEnvironment } from "hardhat/types";
 import { printFields, runTask } from "./lib/output";
-import { COMMON_FLAGS, ClientContext, ClientTaskArgs, TaskInputError } from "./lib/context";
+import { COMMON_FLAGS, clientFlags, ClientContext, ClientTaskArgs, TaskInputError } from "./lib/context";
 import type { CosignerClient, CosignerSignatureInfo, IntentView } from "../sdk";
 import type { KeyRole } from "../core/keys";
 import type { CallConditionsReport } from "./lib/conditions";
@@ -87,19 +87,17 @@ task("intent:show", "Shows an intent: status, what it does (decoded from calldat
     );
   });
 
-task("intent:approve", "Approves a queued intent as a co-signer: on-chain, or --signature-only for an off-chain EIP-712 signature")
-  .addPositionalParam("intentId", "The intentId (0x + 64 hex digits)")
-  .addFlag("signatureOnly", "Sign off-chain (no gas); hand the signature to whoever executes")
-  .addOptionalParam("cosigner", "Co-signer address (selects the key; on the local chain the development account)")
-  .addOptionalParam("module", COMMON_FLAGS.module)
-  .addOptionalParam("deploymentsDir", COMMON_FLAGS.deploymentsDir)
-  .addOptionalParam("keystore", COMMON_FLAGS.keystore)
-  .addFlag("json", "Print one JSON object (fields: README-CLI.md)")
+clientFlags(
+  task("intent:approve", "Approves a queued intent as a co-signer: on-chain, or --signature-only for an off-chain EIP-712 signature")
+    .addPositionalParam("intentId", "The intentId (0x + 64 hex digits)")
+    .addFlag("signatureOnly", "Sign off-chain (no gas); hand the signature to whoever executes")
+    .addOptionalParam("cosigner", "Co-signer address (selects the key; on the local chain the development account)"),
+)
   .setAction(async (args: IntentArgs & { signatureOnly: boolean; cosigner?: string }, hre) => {
     await runTask(
       args.json,
       async () => {
-        const { roleSigner } = await import("./lib/context");
+        const { firstAccount, roleSigner } = await import("./lib/context");
         const ctx = await context(hre, args);
         const module = await hre.ethers.getContractAt("IAgentTreasuryModule", ctx.module);
         const signer = await roleSigner(hre, "COSIGNER", {
@@ -108,10 +106,7 @@ task("intent:approve", "Approves a queued intent as a co-signer: on-chain, or --
           // Local chain without a key: the first development co-signer that has not approved yet.
           pick: async (dev) => {
             const members = (await module.cosigners()).map((m) => m.toLowerCase());
-            for (const address of dev) {
-              if (members.includes(address.toLowerCase()) && !(await module.hasApproved(args.intentId, address))) return address;
-            }
-            return undefined;
+            return firstAccount(async (address) => members.includes(address.toLowerCase()) && !(await module.hasApproved(args.intentId, address)))(dev);
           },
         });
         const client = await cosignerClient(ctx, signer);
@@ -183,13 +178,11 @@ function withEra(s: CosignerSignatureInfo, era: unknown, where: string): Cosigne
   return { ...s, era: n };
 }
 
-task("intent:execute", "Executes a queued intent once approved and past its eta (anyone may; the RELAYER key pays gas)")
-  .addPositionalParam("intentId", "The intentId (0x + 64 hex digits)")
-  .addOptionalParam("signatures", "Off-chain approvals: signer:0xsig@era,signer:0xsig@era or a JSON file (intent:approve --signature-only --json outputs)")
-  .addOptionalParam("module", COMMON_FLAGS.module)
-  .addOptionalParam("deploymentsDir", COMMON_FLAGS.deploymentsDir)
-  .addOptionalParam("keystore", COMMON_FLAGS.keystore)
-  .addFlag("json", "Print one JSON object (fields: README-CLI.md)")
+clientFlags(
+  task("intent:execute", "Executes a queued intent once approved and past its eta (anyone may; the RELAYER key pays gas)")
+    .addPositionalParam("intentId", "The intentId (0x + 64 hex digits)")
+    .addOptionalParam("signatures", "Off-chain approvals: signer:0xsig@era,signer:0xsig@era or a JSON file (intent:approve --signature-only --json outputs)"),
+)
   .setAction(async (args: IntentArgs & { signatures?: string }, hre) => {
     await runTask(
       args.json,
@@ -207,19 +200,17 @@ task("intent:execute", "Executes a queued intent once approved and past its eta 
 
 const CANCEL_ROLES: KeyRole[] = ["COSIGNER", "GUARDIAN", "AGENT"];
 
-task("intent:cancel", "Cancels a queued intent (a co-signer, a guardian or the intent's agent)")
-  .addPositionalParam("intentId", "The intentId (0x + 64 hex digits)")
-  .addOptionalParam("role", "Whose key: COSIGNER (default), GUARDIAN or AGENT", "COSIGNER")
-  .addOptionalParam("from", "Address (or agent name) of the key to use; on the local chain selects the development account")
-  .addOptionalParam("module", COMMON_FLAGS.module)
-  .addOptionalParam("deploymentsDir", COMMON_FLAGS.deploymentsDir)
-  .addOptionalParam("keystore", COMMON_FLAGS.keystore)
-  .addFlag("json", "Print one JSON object (fields: README-CLI.md)")
+clientFlags(
+  task("intent:cancel", "Cancels a queued intent (a co-signer, a guardian or the intent's agent)")
+    .addPositionalParam("intentId", "The intentId (0x + 64 hex digits)")
+    .addOptionalParam("role", "Whose key: COSIGNER (default), GUARDIAN or AGENT", "COSIGNER")
+    .addOptionalParam("from", "Address (or agent name) of the key to use; on the local chain selects the development account"),
+)
   .setAction(async (args: IntentArgs & { role: string; from?: string }, hre) => {
     await runTask(
       args.json,
       async () => {
-        const { roleSigner, resolveAgent } = await import("./lib/context");
+        const { firstAccount, roleSigner, resolveAgent } = await import("./lib/context");
         const role = args.role.toUpperCase() as KeyRole;
         if (!CANCEL_ROLES.includes(role)) throw new TaskInputError(`--role must be one of ${CANCEL_ROLES.join(", ")} (got ${args.role}).`);
         const ctx = await context(hre, args);
@@ -231,10 +222,7 @@ task("intent:cancel", "Cancels a queued intent (a co-signer, a guardian or the i
           pick: async (dev) => {
             if (role === "AGENT") return (await module.intent(args.intentId)).agent;
             const members = role === "COSIGNER" ? (await module.cosigners()).map((m) => m.toLowerCase()) : [];
-            for (const address of dev) {
-              if (role === "COSIGNER" ? members.includes(address.toLowerCase()) : await module.isGuardian(address)) return address;
-            }
-            return undefined;
+            return firstAccount(async (address) => (role === "COSIGNER" ? members.includes(address.toLowerCase()) : module.isGuardian(address)))(dev);
           },
         });
         const client = await cosignerClient(ctx, signer);

@@ -13,7 +13,7 @@
 import { task } from "hardhat/config";
 import type { HardhatRuntimeEnvironment } from "hardhat/types";
 import { printFields, printOwnersRun, runTask } from "./lib/output";
-import { COMMON_FLAGS, ClientTaskArgs } from "./lib/context";
+import { clientFlags, ClientTaskArgs } from "./lib/context";
 
 interface OwnersArgs extends ClientTaskArgs {
   agent?: string;
@@ -75,11 +75,9 @@ function render(r: OwnersResult, what: string) {
   printOwnersRun(r);
 }
 
-task("treasury:unpause", "The Safe owners lift a pause: signed with their keys on the local chain, a Safe batch file on live networks")
-  .addOptionalParam("module", COMMON_FLAGS.module)
-  .addOptionalParam("deploymentsDir", COMMON_FLAGS.deploymentsDir)
-  .addOptionalParam("keystore", "Encrypted JSON keystore of the account that submits the owners' signed transaction (local chain)")
-  .addFlag("json", "Print one JSON object (fields: README-CLI.md)")
+clientFlags(
+  task("treasury:unpause", "The Safe owners lift a pause: signed with their keys on the local chain, a Safe batch file on live networks"), "Encrypted JSON keystore of the account that submits the owners' signed transaction (local chain)",
+)
   .setAction(async (args: OwnersArgs, hre) => {
     await runTask(
       args.json,
@@ -106,12 +104,10 @@ task("treasury:unpause", "The Safe owners lift a pause: signed with their keys o
     );
   });
 
-task("treasury:unfreeze", "The Safe owners unfreeze an agent (and clear its strikes): signed locally, a Safe batch file on live networks")
-  .addParam("agent", "Agent name from the policy, or the agent's address")
-  .addOptionalParam("module", COMMON_FLAGS.module)
-  .addOptionalParam("deploymentsDir", COMMON_FLAGS.deploymentsDir)
-  .addOptionalParam("keystore", "Encrypted JSON keystore of the account that submits the owners' signed transaction (local chain)")
-  .addFlag("json", "Print one JSON object (fields: README-CLI.md)")
+clientFlags(
+  task("treasury:unfreeze", "The Safe owners unfreeze an agent (and clear its strikes): signed locally, a Safe batch file on live networks")
+    .addParam("agent", "Agent name from the policy, or the agent's address"), "Encrypted JSON keystore of the account that submits the owners' signed transaction (local chain)",
+)
   .setAction(async (args: OwnersArgs & { agent: string }, hre) => {
     await runTask(
       args.json,

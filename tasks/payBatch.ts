@@ -17,7 +17,7 @@ import { task } from "hardhat/config";
 import type { HardhatRuntimeEnvironment } from "hardhat/types";
 import { isAddress } from "ethers";
 import { printTable, runTask } from "./lib/output";
-import { COMMON_FLAGS, ClientTaskArgs, TaskInputError } from "./lib/context";
+import { clientFlags, ClientTaskArgs, TaskInputError } from "./lib/context";
 import { PaymentRow, readPaymentsCsv } from "./lib/paymentsCsv";
 import { connectAgent, validFor } from "./agent";
 import type { BatchPreview, BatchResult, PayRequest } from "../sdk";
@@ -182,20 +182,18 @@ async function payBatch(hre: HardhatRuntimeEnvironment, args: PayBatchArgs): Pro
   }
 }
 
-task("agent:pay-batch", "Pays every row of a CSV file (to, amount, asset, reason, idempotency key) in one transaction, after a dry run of each row")
-  .addParam("agent", "Agent name from the policy, or the agent's address")
-  .addParam("file", "CSV file: a header row, then one payment per row (columns: to, amount, asset, reason, idempotency key)")
-  .addOptionalParam("reason", 'Reason for rows without one, e.g. "payroll 2025-01" (it also makes their derived keys differ from another run\'s)')
-  .addOptionalParam("lane", "Nonce lane of the batch: a workflow name or number (default 0)")
-  .addOptionalParam("validFor", "Seconds the signatures stay valid, at least 60 (default 3600)")
-  .addFlag("relayed", "Send through the RELAYER key, so the agent key pays no gas")
-  .addFlag("dryRun", "Show what each row would do now (Executed, Queued or Denied, and why), and stop")
-  .addFlag("allowDenied", "Send even when the dry run shows denied rows (each costs the agent a strike)")
-  .addOptionalParam("journal", "Journal file (default: <deployments>/journals/<chain>-<module>/<agent>.jsonl)")
-  .addOptionalParam("module", COMMON_FLAGS.module)
-  .addOptionalParam("deploymentsDir", COMMON_FLAGS.deploymentsDir)
-  .addOptionalParam("keystore", COMMON_FLAGS.keystore)
-  .addFlag("json", "Print one JSON object (fields: README-CLI.md)")
+clientFlags(
+  task("agent:pay-batch", "Pays every row of a CSV file (to, amount, asset, reason, idempotency key) in one transaction, after a dry run of each row")
+    .addParam("agent", "Agent name from the policy, or the agent's address")
+    .addParam("file", "CSV file: a header row, then one payment per row (columns: to, amount, asset, reason, idempotency key)")
+    .addOptionalParam("reason", 'Reason for rows without one, e.g. "payroll 2025-01" (it also makes their derived keys differ from another run\'s)')
+    .addOptionalParam("lane", "Nonce lane of the batch: a workflow name or number (default 0)")
+    .addOptionalParam("validFor", "Seconds the signatures stay valid, at least 60 (default 3600)")
+    .addFlag("relayed", "Send through the RELAYER key, so the agent key pays no gas")
+    .addFlag("dryRun", "Show what each row would do now (Executed, Queued or Denied, and why), and stop")
+    .addFlag("allowDenied", "Send even when the dry run shows denied rows (each costs the agent a strike)")
+    .addOptionalParam("journal", "Journal file (default: <deployments>/journals/<chain>-<module>/<agent>.jsonl)"),
+)
   .setAction(async (args: PayBatchArgs, hre) => {
     await runTask(args.json, () => payBatch(hre, args), render);
   });

@@ -38,7 +38,7 @@ async function resolveTarget(hre: HardhatRuntimeEnvironment, args: CommonArgs) {
     const { record } = await readLiveDeployment(hre.ethers.provider, args.deploymentsDir);
     return {
       record,
-      target: { safe: record.safe, module: record.module, lens: record.lens, moduleBlock: record.moduleBlock, tokens: record.tokens, salt: record.salt },
+      target: { safe: record.safe, module: record.module, lens: record.lens, moduleBlock: record.moduleBlock, tokens: record.tokens, salt: record.salt, localPriceFeeds: record.localPriceFeeds },
     };
   }
   const module = getAddress(args.module);
@@ -61,6 +61,7 @@ async function resolveTarget(hre: HardhatRuntimeEnvironment, args: CommonArgs) {
       moduleBlock: sameModule ? record?.moduleBlock : undefined,
       tokens: record?.tokens,
       salt: sameModule ? record?.salt : undefined,
+      localPriceFeeds: sameModule ? record?.localPriceFeeds : undefined,
     },
   };
 }
@@ -184,9 +185,8 @@ task("treasury:apply", "Applies a policy file: executes the plan on the local ch
       async () => {
         const path = await import("path");
         const { loadPolicy } = await import("../core/policy");
-        const { resolvePolicy } = await import("../core/policyResolve");
         const { checkPolicyMatchesTarget } = await import("../core/policyDiff");
-        const { planPolicy } = await import("../deploy/plan");
+        const { planPolicy, resolveForDeployment } = await import("../deploy/plan");
         const { localOwnerKeys, runAsOwners } = await import("../deploy/owners");
         const { writeDeployment } = await import("../core/deployment");
         const { hardhatChain } = await import("../deploy/hardhatChain");
@@ -197,12 +197,7 @@ task("treasury:apply", "Applies a policy file: executes the plan on the local ch
         const policy = loadPolicy(args.policy);
         const { record, target } = await resolveTarget(hre, args);
         checkPolicyMatchesTarget(policy, target);
-        const { localContractAddresses } = await import("../deploy/uniswap");
-        const resolved = await resolvePolicy(policy, provider, {
-          localTokenAddresses: target.tokens,
-          localContractAddresses: localContractAddresses(policy),
-          file: args.policy,
-        });
+        const resolved = await resolveForDeployment(provider, policy, target, args.policy);
         const items = await planPolicy(chain, resolved, target);
         const view = (list: typeof items) => list.map((i) => ({ kind: i.kind, description: i.description, loosens: i.loosens, to: i.call.to, data: i.call.data }));
         // As treasury:deploy decides it: the owners' development keys sign ("local") only for a Safe the pipeline
@@ -308,7 +303,16 @@ task("treasury:status", "Shows the Safe's balances, each agent's limits and allo
         printTable(
           "Limits (auto tier: per tx / per window; available now; hard cap with co-signers)",
           ["agent", "asset", "per tx", "per window", "window", "available", "hard cap"],
-          s.agents.flatMap((a) => a.limits.map((l) => [a.name ?? a.address, l.symbol, l.autoPerTx, l.autoPerWindow, l.window, l.available, l.escalatedPerTx])),
+          s.agents.flatMap((a) => [
+            ...a.limits.map((l) => [a.name ?? a.address, l.symbol, l.autoPerTx, l.autoPerWindow, l.window, l.available, l.escalatedPerTx]),
+            // v3: the USD limit across every asset, beside the per-asset ones.
+            ...(a.usdLimit ? [[a.name ?? a.address, "USD (all assets)", `$${a.usdLimit.autoPerTx}`, `$${a.usdLimit.autoPerWindow}`, a.usdLimit.window, `$${a.usdLimit.available}`, `$${a.usdLimit.escalatedPerTx}`]] : []),
+          ]),
+        );
+        printTable(
+          "Price feeds (USD limits value every spend with them)",
+          ["asset", "feed", "max age", "price", "updated", "trusted"],
+          s.priceFeeds.map((f) => [f.symbol, f.feed, f.maxAge, f.price !== undefined ? `$${f.price}` : "-", f.age !== undefined ? `${f.age} ago` : "-", f.trusted ? "yes" : `NO: ${f.fault} (USD-limited payments wait for co-signers)`]),
         );
         printTable("Treasury-wide limits", ["asset", "per window", "window", "spent in window"], s.treasuryLimits.map((t) => [t.symbol, t.perWindow, t.window, t.spentInWindow]));
         printTable(

@@ -46,4 +46,21 @@ interface IAgentTreasuryLens {
         address agent,
         address asset
     ) external view returns (uint256[] memory releaseAt, uint256[] memory amounts);
+
+    /// @notice An agent's USD limit (v3; zeros when it has none, or for an unknown, removed or rotated-out key).
+    function usdLimit(address module, address agent) external view returns (IAgentTreasuryTypes.UsdLimit memory);
+
+    /// @notice The USD price feed of an asset (address(0) = ETH), its maxAge and the asset's decimals as the module
+    /// read them in `setPriceFeed` (v3; zeros when there is none).
+    function priceFeed(
+        address module,
+        address asset
+    ) external view returns (address feed, uint32 maxAge, uint8 assetDecimals);
+
+    /// @notice The auto-tier USD spends of an agent (8 decimals) that still count now, oldest first, as
+    /// {spendEntries} for an asset (v3).
+    function usdSpendEntries(
+        address module,
+        address agent
+    ) external view returns (uint256[] memory releaseAt, uint256[] memory amounts);
 }

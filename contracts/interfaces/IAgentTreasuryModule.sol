@@ -97,6 +97,27 @@ interface IAgentTreasuryTypes {
         bytes32 value;
     }
 
+    /// @notice An agent's limits across every asset together, in USD with 8 decimals (100000000 = $1) (v3). Every
+    /// spend is valued with the asset's price feed, rounded up.
+    struct UsdLimit {
+        uint128 autoPerTx;
+        uint128 autoPerWindow;
+        uint32 window; // seconds, sliding
+        uint128 escalatedPerTx; // hard cap even with co-signers, checked with a trusted price
+    }
+
+    /// @notice Why a price could not be trusted (v3). An intent that needs such a price is queued for co-signers,
+    /// never executed in the auto tier and never counted as a strike.
+    enum PriceFault {
+        None,
+        NoFeed, // no feed is set for the asset
+        FeedReverted, // `latestRoundData()` or `decimals()` reverted
+        MalformedAnswer, // fewer bytes than the call returns, or a value outside its type's or the module's range
+        NonPositivePrice, // answer <= 0
+        IncompleteRound, // updatedAt == 0 or answeredInRound < roundId
+        StalePrice // updated more than the feed's maxAge seconds ago
+    }
+
     /// @notice An off-chain co-signer approval: EIP-712 `CosignerApproval(bytes32 intentId,uint16 cosignerEra)`, EOA
     /// or ERC-1271, valid only in the co-signer era it names (v3).
     struct CosignerSignature {
@@ -193,6 +214,15 @@ interface IAgentTreasuryEvents is IAgentTreasuryTypes {
     /// @notice The treasury-wide limit of `asset` was set; (0, 0) removed it.
     event TreasuryLimitSet(address indexed asset, uint128 perWindow, uint32 window);
 
+    /// @notice The owner set (or, with feed address(0) and maxAge 0, removed) the USD price feed of an asset (v3).
+    event PriceFeedSet(address indexed asset, address feed, uint32 maxAge);
+    /// @notice The owner set (or, with all zeros, removed) an agent's USD limit (v3).
+    event UsdLimitSet(address indexed agent, UsdLimit limit);
+
+    /// @notice The intent was queued because a price it needed could not be trusted: "no trustworthy price" (v3).
+    /// Emitted right after its {IntentQueued}; `asset` is the first asset whose price failed, `fault` says how.
+    event NoTrustworthyPrice(bytes32 indexed intentId, address indexed asset, PriceFault fault);
+
     /// @notice The contract that receives the module's exec calls changed (Zodiac's event; v3).
     event TargetSet(address indexed previousTarget, address indexed newTarget);
 
@@ -269,6 +299,9 @@ interface IAgentTreasuryEvents is IAgentTreasuryTypes {
 
     /// @notice More of `asset` left the Safe (`actual`) than the intent was charged (`charged`).
     error BalanceChangeExceedsCharge(address asset, uint256 charged, uint256 actual);
+    /// @notice A price read failed with too little gas left to tell a faulty feed from a short gas limit: send the
+    /// transaction again with more gas (v3). A relayer thus cannot starve the read to force an intent into the queue.
+    error PriceReadOutOfGas(address feed);
 
     // ------------------------------------------------------------------ errors: escalation
 
@@ -368,6 +401,10 @@ interface IAgentTreasuryEvents is IAgentTreasuryTypes {
 
     /// @notice `setTreasuryLimit` needs `perWindow` and `window` both zero (removal) or both non-zero.
     error TreasuryLimitInvalid(address asset, uint128 perWindow, uint32 window);
+    /// @notice `setUsdLimit` was given inconsistent limits; `rule` names the broken one (v3).
+    error UsdLimitInvalid(address agent, bytes32 rule);
+    /// @notice `setPriceFeed` was given a feed the module cannot read; `rule` names the problem (v3).
+    error PriceFeedInvalid(address asset, address feed, bytes32 rule);
 }
 
 /**
@@ -616,6 +653,30 @@ interface IAgentTreasuryAdmin is IAgentTreasuryEvents, IERC5267 {
      */
     function setTreasuryLimit(address asset, uint128 perWindow, uint32 window) external;
 
+    /**
+     * @notice Sets the Chainlink `AggregatorV3Interface` feed that prices `asset` (address(0) = ETH) in USD for the
+     * agents' USD limits, and how old its answer may be; feed address(0) removes it (v3). The module reads the
+     * asset's decimals here (18 for ETH) and the feed's `decimals()` at every valuation: it never assumes them.
+     *
+     * Requirements: owner; to set a feed: `maxAge != 0`, the feed has code and answers `decimals()` with at most 36,
+     * and the asset (a token) answers `decimals()` with at most 36.
+     *
+     * Emits {PriceFeedSet} (a removal logs feed and maxAge zero).
+     */
+    function setPriceFeed(address asset, address feed, uint32 maxAge) external;
+
+    /**
+     * @notice Sets an agent's USD limit across every asset; all zeros removes it (the USD spend history stays, as
+     * for asset limits) (v3). While set, every spend of the agent is valued in USD (rounded up) and must fit both
+     * its asset limit and this limit to run in the auto tier; a spend whose price cannot be trusted is queued.
+     *
+     * Requirements: owner; the agent is active; unless all zeros: `autoPerTx <= autoPerWindow`,
+     * `autoPerTx <= escalatedPerTx`, `window != 0`.
+     *
+     * Emits {UsdLimitSet}.
+     */
+    function setUsdLimit(address agent, UsdLimit calldata limit) external;
+
     // ------------------------------------------------------------------ views
 
     /**
@@ -695,6 +756,15 @@ interface IAgentTreasuryAdmin is IAgentTreasuryEvents, IERC5267 {
     /// spend over the last `window` seconds, never negative. Ignores `autoPerTx`, the treasury-wide limit, pause
     /// and freeze; 0 for an unknown or removed agent.
     function availableAllowance(address agent, address asset) external view returns (uint256);
+
+    /// @notice What the agent can still spend in USD (8 decimals) in the auto tier now, across every asset:
+    /// `autoPerWindow` of its USD limit minus its USD spend over the last `window` seconds, never negative (v3).
+    /// 0 for an agent without a USD limit and for an unknown or removed agent.
+    function availableUsdAllowance(address agent) external view returns (uint256);
+
+    /// @notice What `amount` of `asset` is worth in USD (8 decimals, rounded up) by the module's own rules now, or
+    /// why its price cannot be trusted (then `usd` is 0) (v3).
+    function usdValue(address asset, uint256 amount) external view returns (uint256 usd, PriceFault fault);
 }
 
 /**

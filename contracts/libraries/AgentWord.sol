@@ -12,9 +12,11 @@ enum AgentStatus {
 }
 
 /**
- * @dev The hot slot, one per key (248 bits):
+ * @dev The hot slot, one per key (256 bits):
  * | validUntil (48) | id (32) | status (8) | recipientMode (8) | frozen (8) | rateLimited (8) | epoch (16) |
- * | laneZeroNonce (56) | rateBucket (32) | ratePrev (16) | rateCur (16) |
+ * | laneZeroNonce (56) | rateBucket (32) | ratePrev (16) | rateCur (16) | usdLimited (8) |
+ * `usdLimited` (v3, UsdLimits) is set while the identity has a USD limit, so an agent without one reads no USD state
+ * at all.
  * Rate counters are bucketed: a bucket spans `ceil(rateWindow / 2)` seconds and the count is the current plus the
  * previous bucket, so it always covers the last `ceil(window / 2)` seconds and never anything older than
  * `window` seconds (SPEC section 5). Strikes use the same scheme in {AgentPolicy}.
@@ -31,19 +33,20 @@ struct AgentRecord {
     uint32 rateBucket;
     uint16 ratePrev;
     uint16 rateCur;
+    bool usdLimited;
 }
 
 /**
  * @dev A key's {AgentRecord} slot as one word. The submission path reads the record with one SLOAD,
  * updates this word on the stack and writes it back with one SSTORE; a memory copy of the struct would allocate,
- * zero and unpack eleven fields first. Configuration and views keep using the struct.
+ * zero and unpack twelve fields first. Configuration and views keep using the struct.
  *
  * The bit positions are the compiler's storage layout of `AgentRecord` (first field lowest), drawn there:
  * ```
  * | 0 .. 47    | 48 .. 79 | 80 .. 87 | 88 .. 95      | 96 .. 103 | 104 .. 111  | 112 .. 127 | 128 .. 183    |
  * | validUntil | id       | status   | recipientMode | frozen    | rateLimited | epoch      | laneZeroNonce |
- * | 184 .. 215 | 216 .. 231 | 232 .. 247 |
- * | rateBucket | ratePrev   | rateCur    |
+ * | 184 .. 215 | 216 .. 231 | 232 .. 247 | 248 .. 255 |
+ * | rateBucket | ratePrev   | rateCur    | usdLimited |
  * ```
  * Every test that submits an intent reads fields written through the struct (by `setAgent`) through this word, and
  * views read fields written through this word through the struct, so a wrong position fails the suite.
@@ -63,6 +66,7 @@ library AgentWordLib {
     uint256 private constant _RATE_BUCKET = 184;
     uint256 private constant _RATE_PREV = 216;
     uint256 private constant _RATE_CUR = 232;
+    uint256 private constant _USD_LIMITED = 248;
 
     /// @dev `AgentStatus.Active`.
     uint256 private constant _STATUS_ACTIVE = 1;
@@ -109,6 +113,11 @@ library AgentWordLib {
         return AgentWord.wrap(cleared | (uint256(nonce) << _LANE_ZERO_NONCE));
     }
 
+    /// @dev True while the agent's identity has a USD limit (v3): only then does a spend read price feeds.
+    function usdLimited(AgentWord w) internal pure returns (bool) {
+        return uint8(AgentWord.unwrap(w) >> _USD_LIMITED) != 0;
+    }
+
     /// @dev The rate counter: its bucket and the counts of the previous and the current bucket.
     function rate(AgentWord w) internal pure returns (uint32 bucket, uint16 prev, uint16 cur) {
         uint256 word = AgentWord.unwrap(w);
@@ -116,8 +125,9 @@ library AgentWordLib {
     }
 
     function withRate(AgentWord w, uint32 bucket, uint16 prev, uint16 cur) internal pure returns (AgentWord) {
-        // The three counters fill bits 184 to 247; bits 248 to 255 are unused and stay zero.
-        uint256 cleared = AgentWord.unwrap(w) & ((uint256(1) << _RATE_BUCKET) - 1);
+        // The three counters fill bits 184 to 247; `usdLimited` above them is kept.
+        uint256 counters = ((uint256(1) << (_USD_LIMITED - _RATE_BUCKET)) - 1) << _RATE_BUCKET;
+        uint256 cleared = AgentWord.unwrap(w) & ~counters;
         return
             AgentWord.wrap(
                 cleared |

@@ -2,7 +2,7 @@
 pragma solidity 0.8.30;
 
 import {AgentRecord, AgentWord} from "../libraries/AgentWord.sol";
-import {SpendingLimits} from "./SpendingLimits.sol";
+import {UsdLimits} from "./UsdLimits.sol";
 
 /**
  * @title EmergencyControls
@@ -11,7 +11,7 @@ import {SpendingLimits} from "./SpendingLimits.sol";
  * Promise 5: guardians can only restrict. They may pause, freeze and cancel (see EscalationQueue); only the Safe
  * unpauses, unfreezes and configures. A stolen guardian key can stop the treasury, never move or loosen it.
  */
-abstract contract EmergencyControls is SpendingLimits {
+abstract contract EmergencyControls is UsdLimits {
     bytes32 internal constant FREEZE_MANUAL = "manual";
     bytes32 internal constant FREEZE_STRIKES = "strikes";
 

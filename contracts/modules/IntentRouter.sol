@@ -177,12 +177,15 @@ abstract contract IntentRouter is EscalationQueue, ReentrancyGuardTransient, IAg
         bool review = IntentHash.reviewFlag(intent);
         if (!d.fitsAuto || review) {
             _queue(intent, word, intentId, tag);
+            // v3: "no trustworthy price" is the reason on record (never a strike).
+            if (_isUnpriced(d.usd)) _reportNoPrice(intentId, d.usd);
             return Status.Queued;
         }
 
         // Execute (auto tier). Promise 1: the windows are charged before the Safe is called.
         _chargeAuto(live, word.id(), d.asset, d.amount);
-        if (d.extraEth != 0) _chargeAuto(live, word.id(), address(0), d.extraEth);
+        // ETH sent along a token transfer and (v3) a USD-limited agent's USD value: one test for both.
+        if ((d.extraEth | d.usd) != 0) _chargeAlong(live, word.id(), d.extraEth, d.usd);
         // SPEC section 5: a keyless auto-executed intent leaves its event and its nonce, not a record.
         if (intent.idempotencyKey != bytes32(0)) _record(intentId, tag, word, Status.Executed, 0, 0);
         _emitExecuted(intent.rationale, intentId, agent, d, false);

@@ -46,6 +46,11 @@ contract AgentWordHarness {
         );
     }
 
+    /// @dev `usdLimited` (v3) on its own: the reader above already returns as many values as the stack allows.
+    function usdLimited(uint256 word) external pure returns (bool) {
+        return AgentWord.wrap(word).usdLimited();
+    }
+
     function withFrozen(uint256 word) external pure returns (uint256) {
         return AgentWord.unwrap(AgentWord.wrap(word).withFrozen());
     }

@@ -1,7 +1,7 @@
 /**
  * Ignition module: one DAO's instance. Creates the Safe (for a new Safe), the module clone through the factory
  * (`createModule(safe, salt)`, CREATE2: same address for the same Safe and salt on every chain) and, on the local
- * chain only, mock tokens minted to the Safe and ETH sent to it. The pipeline (deploy/pipeline.ts) builds it from
+ * chain only, mock tokens minted to the Safe, mock price feeds (v3) and ETH sent to it. The pipeline (deploy/pipeline.ts) builds it from
  * the policy file; steps whose result already exists on-chain are left out, so a fresh journal never repeats them.
  */
 import { buildModule } from "@nomicfoundation/hardhat-ignition/modules";
@@ -23,6 +23,8 @@ export interface InstanceSpec {
   }[];
   /** ETH sent from the deployer to the Safe (chain 31337 only). */
   fundEth?: { to: string; amount: bigint };
+  /** v3: local mock price feeds (chain 31337 only), `MockAggregator(decimals, price, mode)`. */
+  localFeeds?: { key: string; tag: string; args: [number, bigint, number] }[];
 }
 
 /** First 4 bytes of an address, lower case: tells steps that refer to different contracts apart. */
@@ -37,6 +39,7 @@ export const instanceFutureIds = {
   token: (symbol: string, tag: string) => `Token_${symbol.replace(/[^A-Za-z0-9_]/g, "_")}_${tag}`,
   mint: (symbol: string, tag: string) => `Mint_${symbol.replace(/[^A-Za-z0-9_]/g, "_")}_${tag}`,
   fundSafe: "FundSafe",
+  feed: (key: string, tag: string) => `Feed_${key.replace(/[^A-Za-z0-9_]/g, "_")}_${tag}`,
 };
 
 export function agentTreasuryInstanceModule(spec: InstanceSpec) {
@@ -67,6 +70,9 @@ export function agentTreasuryInstanceModule(spec: InstanceSpec) {
       if (token.mint) {
         m.call(contract, "mint", [token.mint.to, token.mint.amount], { id: instanceFutureIds.mint(token.symbol, token.tag), after: afterSafe });
       }
+    }
+    for (const feed of spec.localFeeds ?? []) {
+      m.contract("MockAggregator", feed.args, { id: instanceFutureIds.feed(feed.key, feed.tag) });
     }
     if (spec.fundEth) {
       m.send(instanceFutureIds.fundSafe, spec.fundEth.to, spec.fundEth.amount, undefined, { after: afterSafe });

@@ -10,7 +10,7 @@
  */
 import { MAX_BATCH_PAYMENTS, PayRequest, describeQueueReasons } from "../../sdk";
 import type { DenyReasonName, IntentStatusName, QueueReason } from "../../sdk";
-import { Rules, ToolArgumentError, ToolDefinition, ToolEnv } from "./context";
+import { Rules, SPENDING_ANNOTATIONS, ToolArgumentError, ToolDefinition, ToolEnv } from "./context";
 import { explainDenial } from "./messages";
 import { prepareRequest, requestKey } from "./requests";
 import { PayManyInput, PayManyOutput, payManyInput, payManyOutput } from "./schemas";
@@ -127,7 +127,7 @@ export const BATCH_TOOLS: readonly ToolDefinition[] = [
       rules,
     inputSchema: payManyInput,
     outputSchema: payManyOutput,
-    annotations: { destructiveHint: true, idempotentHint: true, openWorldHint: true },
+    annotations: SPENDING_ANNOTATIONS,
     handler: (env, raw) => payMany(env, payManyInput.parse(raw)),
   },
 ];

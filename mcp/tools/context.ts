@@ -11,6 +11,8 @@ import { AgentClient, AssetInfo, formatAmount } from "../../sdk";
 import type { PolicyAgent } from "../../core/policy";
 import { allowedCallText } from "./conditions";
 import { AgentConfigWith, AssetLimitValue, RecipientModeName, agentConfigNumbers, assetLimitValue, recipientModeName } from "../../sdk/shapes";
+import { readUsdLimit } from "../../core/priceFeeds";
+import { UsdLimitValue, showUsd } from "../../core/usdPolicy";
 
 /** What the tools need: the client (holding the key), read-only contracts, and names for messages. */
 export interface ToolContext {
@@ -39,6 +41,8 @@ export interface AssetRule extends AssetLimitValue {
 export interface Rules extends AgentConfigWith<number, RecipientModeName> {
   agent: string;
   assets: AssetRule[];
+  /** v3: the agent's USD limit across every asset (8-decimal USD), when it has one. */
+  usd?: UsdLimitValue;
   cosigners: string[];
   threshold: number;
 }
@@ -106,11 +110,13 @@ export async function readRules(ctx: ToolContext): Promise<Rules> {
     assets.push({ asset: await ctx.client.assets.info(address), ...assetLimitValue(limit) });
   }
   const { recipientMode, ...numbers } = agentConfigNumbers(config);
+  const usd = await readUsdLimit(ctx.lens, ctx.client.moduleAddress, agent);
   return {
     ...numbers,
     recipientMode: recipientModeName(recipientMode),
     agent,
     assets,
+    ...(usd ? { usd } : {}),
     cosigners: [...cosigners],
     threshold: Number(threshold),
   };
@@ -130,6 +136,16 @@ export function describeRules(ctx: ToolContext, rules: Rules): string {
         `${formatDuration(r.window)} executes at once. Above that, up to ${fmt(r.escalatedPerTx, r.asset)} per payment, it is ` +
         `QUEUED: ${humans} must approve and it waits ${formatDuration(rules.escalationDelay)}. Above ` +
         `${fmt(r.escalatedPerTx, r.asset)} it is DENIED.`,
+    );
+  }
+  if (rules.usd) {
+    const u = rules.usd;
+    lines.push(
+      `- In dollars, across all assets together: up to ${showUsd(u.autoPerTx)} per payment and ${showUsd(u.autoPerWindow)} in any ` +
+        `${formatDuration(Number(u.window))} executes at once, on top of the limits above (each payment is valued with its asset's ` +
+        `price feed, rounded up). Above that, up to ${showUsd(u.escalatedPerTx)} per payment, it is QUEUED for ${humans}; above ` +
+        `${showUsd(u.escalatedPerTx)} it is DENIED. When an asset's price cannot be trusted (a stale or broken feed), its payments ` +
+        "are QUEUED for the co-signers, without a strike.",
     );
   }
   lines.push("- Any asset not listed above is DENIED.");
@@ -182,6 +198,11 @@ export interface ToolBody {
   text: string;
   data: Record<string, unknown>;
 }
+
+/** A tool that may move funds; repeating it with the same idempotency key changes nothing. */
+export const SPENDING_ANNOTATIONS: ToolAnnotations = { destructiveHint: true, idempotentHint: true, openWorldHint: true };
+/** A tool that only reads the chain. */
+export const READ_ONLY_ANNOTATIONS: ToolAnnotations = { readOnlyHint: true, openWorldHint: true };
 
 /** One MCP tool: what `registerTool` needs, and the handler that runs it with the (SDK-validated) arguments. */
 export interface ToolDefinition {

@@ -5,10 +5,11 @@
 import type { DenyReasonName } from "../../sdk";
 import { APPROVAL_FUNCTIONS, Rules, ToolEnv, fmt, formatDuration, iso } from "./context";
 import type { HumansOutput } from "./schemas";
+import { showUsd } from "../../core/usdPolicy";
 
 /** Why a denial happened and what the agent may do instead, per DenyReason. */
 export function explainDenial(reason: DenyReasonName | undefined, rules: Rules): { explanation: string; instead: string } {
-  const caps = rules.assets.map((r) => `${fmt(r.escalatedPerTx, r.asset)}`).join(", ");
+  const caps = [...rules.assets.map((r) => `${fmt(r.escalatedPerTx, r.asset)}`), ...(rules.usd ? [`${showUsd(rules.usd.escalatedPerTx)} in value across all assets`] : [])].join(", ");
   switch (reason) {
     case "TargetNotAllowed":
       return {

@@ -1,12 +1,16 @@
 /**
  * The read-only tools: treasury_balance (what the Safe holds), treasury_limits (what the agent may still spend,
- * when allowance frees up, strikes, rate, the rules) and intent_status (where an intent stands). They sign nothing.
+ * when allowance frees up, v3 its USD budget across all assets, strikes, rate, the rules) and intent_status (where an
+ * intent stands). They sign nothing.
  */
 import { ZeroAddress, getAddress } from "ethers";
 import { IERC20Metadata__factory } from "../../typechain-types/factories/@openzeppelin/contracts/token/ERC20/extensions/IERC20Metadata__factory";
 import { AssetInfo, InvalidRequestError, formatAmount } from "../../sdk";
 import { assetLimitValue } from "../../sdk/shapes";
-import { AssetRule, Rules, ToolDefinition, ToolEnv, fmt, formatDuration, iso } from "./context";
+import { priceFaultName } from "../../sdk/usd";
+import { readUsdLimit } from "../../core/priceFeeds";
+import { formatUsd, showUsd } from "../../core/usdPolicy";
+import { AssetRule, READ_ONLY_ANNOTATIONS, Rules, ToolDefinition, ToolEnv, fmt, formatDuration, iso } from "./context";
 import { explainDenial, humans } from "./messages";
 import { policyConditionWords } from "./conditions";
 import {
@@ -18,6 +22,7 @@ import {
   balanceOutput,
   limitsInput,
   limitsOutput,
+  UsdLimitOutput,
   statusInput,
   statusOutput,
 } from "./schemas";
@@ -111,6 +116,43 @@ async function assetReport({ ctx }: ToolEnv, a: AssetInfo, now: number): Promise
   return { data, line };
 }
 
+/**
+ * v3: the agent's USD budget across every asset (read live: the owners may have changed it), what is left now, when
+ * spent dollars free up, and what one unit of each of its assets is worth to the module now (or why no price).
+ */
+async function usdReport({ ctx, rules }: ToolEnv, now: number): Promise<{ data: UsdLimitOutput; line: string } | undefined> {
+  const { module, lens, client } = ctx;
+  const limit = await readUsdLimit(lens, client.moduleAddress, client.agent);
+  if (!limit) return undefined;
+  const [available, entries] = await Promise.all([module.availableUsdAllowance(client.agent), lens.usdSpendEntries(client.moduleAddress, client.agent)]);
+  const largest = available < limit.autoPerTx ? available : limit.autoPerTx;
+  const frees = entries[0].map((t, i) => ({ amount: formatUsd(entries[1][i]), at: Number(t), atIso: iso(Number(t)), inSeconds: Math.max(0, Number(t) - now) }));
+  const prices: UsdLimitOutput["prices"] = [];
+  for (const r of rules.assets) {
+    const [usd, fault] = await module.usdValue(r.asset.address, 10n ** BigInt(r.asset.decimals));
+    prices.push(fault === 0n ? { asset: r.asset.symbol, price: formatUsd(usd) } : { asset: r.asset.symbol, fault: priceFaultName(fault) });
+  }
+  const window = formatDuration(Number(limit.window));
+  const data: UsdLimitOutput = {
+    autoPerTx: formatUsd(limit.autoPerTx),
+    autoPerWindow: formatUsd(limit.autoPerWindow),
+    window,
+    escalatedPerTx: formatUsd(limit.escalatedPerTx),
+    availableNow: formatUsd(available),
+    largestAutoPaymentNow: formatUsd(largest),
+    frees,
+    prices,
+  };
+  const priced = prices.filter((p) => p.price !== undefined).map((p) => `${p.asset} $${p.price}`);
+  const unpriced = prices.filter((p) => p.fault !== undefined).map((p) => `${p.asset} (${p.fault})`);
+  const line =
+    `USD, all assets together: ${showUsd(available)} left of ${showUsd(limit.autoPerWindow)} per ${window}; largest payment that ` +
+    `executes now: ${showUsd(largest)}; queued for co-signers up to ${showUsd(limit.escalatedPerTx)} per payment.` +
+    (priced.length > 0 ? ` Prices now: ${priced.join(", ")}.` : "") +
+    (unpriced.length > 0 ? ` No trustworthy price for ${unpriced.join(", ")}: payments in it wait for co-signers.` : "");
+  return { data, line };
+}
+
 /** The first line of the limits: frozen, paused, or the strikes so far. */
 function standing(rules: Rules, frozen: boolean, paused: boolean, strikes: bigint): string {
   if (frozen) return "You are FROZEN: nothing you submit will work until the Safe owners unfreeze you.";
@@ -143,7 +185,8 @@ export async function limits(env: ToolEnv, assetRef?: string): Result<LimitsOutp
   ]);
   const reports: { data: AssetLimitOutput; line: string }[] = [];
   for (const rule of selected) reports.push(await assetReport(env, rule.asset, now));
-  const lines = reports.map((r) => r.line);
+  const usd = await usdReport(env, now);
+  const lines = [...reports.map((r) => r.line), ...(usd ? [usd.line] : [])];
   const recipients = await allowlisted(env);
   if (rules.recipientMode !== "any") {
     const which = rules.recipientMode === "allowlist" ? " you may pay" : " paid without co-signers";
@@ -157,6 +200,7 @@ export async function limits(env: ToolEnv, assetRef?: string): Result<LimitsOutp
     paused,
     now,
     assets: reports.map((r) => r.data),
+    ...(usd ? { usd: usd.data } : {}),
     strikes: { count: Number(strikes), max: rules.maxStrikes, window: formatDuration(rules.strikeWindow) },
     rate: { count: Number(rate), max: rules.maxIntentsPerWindow, window: formatDuration(rules.rateWindow) },
     escalation: {
@@ -229,19 +273,20 @@ export const READ_TOOLS: readonly ToolDefinition[] = [
     description: () => "What the treasury Safe holds now, per asset (ETH and the known tokens). Read-only.",
     inputSchema: balanceInput,
     outputSchema: balanceOutput,
-    annotations: { readOnlyHint: true, openWorldHint: true },
+    annotations: READ_ONLY_ANNOTATIONS,
     handler: (env) => balance(env),
   },
   {
     name: "treasury_limits",
     title: "What I may spend",
     description: (rules) =>
-      "What you may still spend per asset right now without human approval, when spent allowance frees up again, " +
+      "What you may still spend per asset (and, with a USD limit, in dollars across all assets) right now without human " +
+      "approval, when spent allowance frees up again, " +
       "your strikes and rate, whether you are frozen, and the rules. Read-only: check it before paying.\n\n" +
       rules,
     inputSchema: limitsInput,
     outputSchema: limitsOutput,
-    annotations: { readOnlyHint: true, openWorldHint: true },
+    annotations: READ_ONLY_ANNOTATIONS,
     handler: (env, raw) => limits(env, limitsInput.parse(raw ?? {}).asset),
   },
   {
@@ -252,7 +297,7 @@ export const READ_TOOLS: readonly ToolDefinition[] = [
       "when it can run), Denied (and why), Cancelled or Expired. Read-only.",
     inputSchema: statusInput,
     outputSchema: statusOutput,
-    annotations: { readOnlyHint: true, openWorldHint: true },
+    annotations: READ_ONLY_ANNOTATIONS,
     handler: (env, raw) => status(env, statusInput.parse(raw).intentId),
   },
 ];

@@ -4,8 +4,9 @@
  * signing and sending nothing. Every result tells the model what happened and what it may do next.
  */
 import { keccak256, toUtf8Bytes } from "ethers";
+import type { z } from "zod";
 import { IntentPreview, IntentResult, QueueReason, describeQueueReasons, explainAgainst, explainRoute, formatAmount } from "../../sdk";
-import { ToolDefinition, ToolEnv, fmt, formatDuration } from "./context";
+import { READ_ONLY_ANNOTATIONS, SPENDING_ANNOTATIONS, ToolDefinition, ToolEnv, fmt, formatDuration } from "./context";
 import { explainDenial, humans } from "./messages";
 import { PreparedRequest, prepareRequest, requestKey } from "./requests";
 import { callConditionsOf, conditionsSentence } from "./conditions";
@@ -212,47 +213,57 @@ async function denied({ ctx, rules }: ToolEnv, data: OutcomeOutput, r: IntentRes
 
 // ---------------------------------------------------------------------------------------------- the definitions
 
+/**
+ * A tool that signs a request and submits it (or proposes it for review): `text`, then the rules; it may move funds,
+ * and repeating it under the same key changes nothing.
+ */
+function spendingTool(
+  name: SpendingTool,
+  title: string,
+  text: string,
+  inputSchema: z.ZodType<RequestInput, z.ZodTypeDef, unknown>,
+  kind: "submit" | "propose",
+): ToolDefinition {
+  return {
+    name,
+    title,
+    description: (rules) => `${text}\n\n${rules}`,
+    inputSchema,
+    outputSchema: outcomeOutput,
+    annotations: SPENDING_ANNOTATIONS,
+    handler: (env, raw) => submit(env, name, kind, inputSchema.parse(raw)),
+  };
+}
+
 /** The tools that make a request, in the order they are registered. */
 export const REQUEST_TOOLS: readonly ToolDefinition[] = [
-  {
-    name: "treasury_pay",
-    title: "Pay from the treasury",
-    description: (rules) =>
-      "Pay an amount of ETH or a token from the treasury to a recipient. Returns status Executed (paid now), Queued " +
+  spendingTool(
+    "treasury_pay",
+    "Pay from the treasury",
+    "Pay an amount of ETH or a token from the treasury to a recipient. Returns status Executed (paid now), Queued " +
       "(waits for human co-signers: tell your operator) or Denied (refused by policy: a strike). Repeating the same " +
-      "request returns the first result and never pays twice.\n\n" +
-      rules,
-    inputSchema: payInput,
-    outputSchema: outcomeOutput,
-    annotations: { destructiveHint: true, idempotentHint: true, openWorldHint: true },
-    handler: (env, raw) => submit(env, "treasury_pay", "submit", payInput.parse(raw)),
-  },
-  {
-    name: "treasury_call",
-    title: "Call an allowed contract function",
-    description: (rules) =>
-      "Call a contract function the owners allowed for you (see treasury_limits), from the treasury Safe. A token " +
-      "transfer is always charged as a payment. Anything not allowed, approvals included, is Denied and is a strike.\n\n" +
-      rules,
-    inputSchema: callInput,
-    outputSchema: outcomeOutput,
-    annotations: { destructiveHint: true, idempotentHint: true, openWorldHint: true },
-    handler: (env, raw) => submit(env, "treasury_call", "submit", callInput.parse(raw)),
-  },
-  {
-    name: "treasury_propose",
-    title: "Propose for human review",
-    description: (rules) =>
-      "Ask the human co-signers to review a payment (asset, to, amount) or a call (target, function, args): it is " +
+      "request returns the first result and never pays twice.",
+    payInput,
+    "submit",
+  ),
+  spendingTool(
+    "treasury_call",
+    "Call an allowed contract function",
+    "Call a contract function the owners allowed for you (see treasury_limits), from the treasury Safe. A token " +
+      "transfer is always charged as a payment. Anything not allowed, approvals included, is Denied and is a strike.",
+    callInput,
+    "submit",
+  ),
+  spendingTool(
+    "treasury_propose",
+    "Propose for human review",
+    "Ask the human co-signers to review a payment (asset, to, amount) or a call (target, function, args): it is " +
       "always Queued, even within your limits, and runs only after they approve. Use it when a request is unusual " +
       "or you are unsure. The request for review is part of what you sign (review = true), so nobody who relays it " +
-      "can turn it into a payment. It still must fit your hard caps and allowlists, or it is Denied.\n\n" +
-      rules,
-    inputSchema: proposeInput,
-    outputSchema: outcomeOutput,
-    annotations: { destructiveHint: true, idempotentHint: true, openWorldHint: true },
-    handler: (env, raw) => submit(env, "treasury_propose", "propose", proposeInput.parse(raw)),
-  },
+      "can turn it into a payment. It still must fit your hard caps and allowlists, or it is Denied.",
+    proposeInput,
+    "propose",
+  ),
   {
     name: "treasury_dry_run",
     title: "What would happen if I submitted this?",
@@ -263,7 +274,7 @@ export const REQUEST_TOOLS: readonly ToolDefinition[] = [
       "review: true to check it as treasury_propose would submit it. Read-only; use it whenever you are unsure.",
     inputSchema: dryRunInput,
     outputSchema: dryRunOutput,
-    annotations: { readOnlyHint: true, openWorldHint: true },
+    annotations: READ_ONLY_ANNOTATIONS,
     handler: (env, raw) => dryRun(env, dryRunInput.parse(raw)),
   },
 ];

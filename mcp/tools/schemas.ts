@@ -222,6 +222,19 @@ export const assetLimitOutput = z.object({
   treasuryWide: z.object({ perWindow: z.string(), window: z.string(), available: z.string() }).optional(),
 });
 
+/** v3: the agent's USD limit across every asset, what is left now, and the prices its payments are valued at. */
+export const usdLimitOutput = z.object({
+  autoPerTx: z.string(),
+  autoPerWindow: z.string(),
+  window: z.string(),
+  escalatedPerTx: z.string(),
+  availableNow: z.string(),
+  largestAutoPaymentNow: z.string(),
+  frees: z.array(z.object({ amount: z.string(), at: z.number(), atIso: z.string(), inSeconds: z.number() })),
+  /** Dollars per whole unit of each asset the agent has a limit for, or the fault that makes the module distrust it. */
+  prices: z.array(z.object({ asset: z.string(), price: z.string().optional(), fault: z.string().optional() })),
+});
+
 export const limitsOutput = z.object({
   agent: z.string(),
   agentName: z.string(),
@@ -229,6 +242,8 @@ export const limitsOutput = z.object({
   paused: z.boolean(),
   now: z.number(),
   assets: z.array(assetLimitOutput),
+  /** v3: present when the agent has a USD limit (amounts in dollars). */
+  usd: usdLimitOutput.optional(),
   strikes: z.object({ count: z.number(), max: z.number(), window: z.string() }),
   rate: z.object({ count: z.number(), max: z.number(), window: z.string() }),
   escalation: z.object({ cosigners: z.array(z.string()), threshold: z.number(), delay: z.string(), gracePeriod: z.string() }),
@@ -301,6 +316,7 @@ export type HumansOutput = z.infer<typeof humansOutput>;
 export type DryRunOutput = z.infer<typeof dryRunOutput>;
 export type AssetLimitOutput = z.infer<typeof assetLimitOutput>;
 export type LimitsOutput = z.infer<typeof limitsOutput>;
+export type UsdLimitOutput = z.infer<typeof usdLimitOutput>;
 export type BalanceOutput = z.infer<typeof balanceOutput>;
 export type StatusOutput = z.infer<typeof statusOutput>;
 export type PayManyInput = z.infer<typeof payManyInput>;

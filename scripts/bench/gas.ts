@@ -6,11 +6,13 @@
  * OpenZeppelin's TimelockController. Payments are measured in steady state unless the row says otherwise: the
  * recipient already holds the token, the Safe's nonce and the agent's window are already in use.
  *
- * Output: a table with each row's ratio to `Safe 1-of-1 execTransaction ERC-20`, budget verdicts (reported, not
- * enforced), stability checks (enforced: the run exits non-zero when 1 vs 200 agents or payment #1 vs #1000 differ
- * by more than 2%, or when the gas per payment of a batch grows by more than 2% from one batch size to the next),
- * reports/gas.json and reports/gas-budgets.json. BENCH_PROFILE=1 adds a per-frame gas profile of the keyless and
- * keyed relayed payments (BENCH_PROFILE=all: of every single-transaction row).
+ * Output: a table with each row's ratio to `Safe 1-of-1 execTransaction ERC-20`, budget verdicts (enforced: the
+ * run exits non-zero when a row is above its budget's max; the aim is informational), stability checks
+ * (enforced: the run exits non-zero when 1 vs 200 agents or payment #1 vs #1000 differ by more than 2%, or when the
+ * gas per payment of a batch grows by more than 2% from one batch size to the next), each row's difference from the
+ * committed gas-snapshot.json (scripts/bench/snapshot.ts; GAS_SNAPSHOT=update rewrites it, GAS_SNAPSHOT=check also
+ * fails on a changed row), reports/gas.json and reports/gas-budgets.json. BENCH_PROFILE=1 adds a per-frame gas profile of
+ * the keyless and keyed relayed payments (BENCH_PROFILE=all: of every single-transaction row).
  */
 import fs from "fs";
 import path from "path";
@@ -48,8 +50,8 @@ import {
 } from "./payments";
 import {
   BASELINE,
-  Budget,
   Rows,
+  benchFailures,
   checkStability,
   fmtGas,
   formatTable,
@@ -58,7 +60,10 @@ import {
   writeReports,
 } from "./report";
 import { formatProfile, profileTransaction } from "./profile";
-import { batchRow, formatAllowanceComparison, measureBatches } from "./batch";
+import { measureUsdCaps } from "./usd";
+import { formatAllowanceComparison, measureBatches } from "./batch";
+import { SNAPSHOT_FILE, applySnapshot, snapshotMode } from "./snapshot";
+import { BUDGETS } from "./budgets";
 
 /** Every auto payment moves this much: 100 USDC (6 decimals). */
 const PAY = usdc("100");
@@ -71,19 +76,6 @@ const AGENT_COUNT = 200;
 const AGENTS_PER_BATCH = 20;
 const STABILITY_LIMIT_PERCENT = 2;
 
-const BUDGETS: Budget[] = [
-  { name: "auto ERC-20 payment (relayed)", max: 100_000n, aim: 85_000n },
-  { name: "auto ERC-20 payment with idempotency key", max: 140_000n, aim: 110_000n },
-  { name: "module creation", max: 150_000n },
-  { name: batchRow(20), max: 50_000n, aim: 40_000n },
-  { name: "escalated path 2-of-3 total", max: 250_000n },
-  {
-    name: "auto ERC-20 payment, mean of 1,000",
-    max: 100_000n,
-    aim: 85_000n,
-    note: "informational: the relayed budget applied to the amortised steady state, where each payment expires one",
-  },
-];
 
 const started = Date.now();
 const elapsed = (): string => `${((Date.now() - started) / 1000).toFixed(1)} s`;
@@ -97,6 +89,12 @@ function measured(rows: Rows, name: string, receipt: ContractTransactionReceipt,
 /** A USDC payment of PAY to `to`, `gap` seconds after the latest block. */
 function payUsdc(stack: Stack, agent: BenchAgent, to: string, gap: number, fields: { idempotencyKey?: string } = {}) {
   return submitPayment(stack, agent, { asset: stack.usdcAddress, to, amount: PAY, ...fields }, gap);
+}
+
+/** A USDC payment measured an hour after a first one a minute on, whose window entry it then finds in use. */
+async function measureSecondPayment(stack: Stack, rows: Rows, agent: BenchAgent, recipient: string, name: string, note: string): Promise<void> {
+  await payUsdc(stack, agent, recipient, 60);
+  measured(rows, name, (await payUsdc(stack, agent, recipient, HOUR)).receipt, note);
 }
 
 async function usdcBalance(stack: Stack, account: string): Promise<bigint> {
@@ -182,14 +180,7 @@ async function measureMainTreasury(stack: Stack, rows: Rows, recipient: string):
   const eth = await submitPayment(stack, main, { asset: ETH, to: recipient, amount: parseEther("0.1") }, HOUR);
   measured(rows, "auto ETH payment", eth.receipt, "to an account that already holds ETH");
 
-  await payUsdc(stack, rate, recipient, 60);
-  const rated = await payUsdc(stack, rate, recipient, HOUR);
-  measured(
-    rows,
-    "auto ERC-20 payment with rate limit",
-    rated.receipt,
-    "maxIntentsPerWindow 100 per day, bucket in use",
-  );
+  await measureSecondPayment(stack, rows, rate, recipient, "auto ERC-20 payment with rate limit", "maxIntentsPerWindow 100 per day, bucket in use");
 
   for (let i = 0; i < 8; i++) await payUsdc(stack, burst, recipient, 300);
   const merged = await payUsdc(stack, burst, recipient, 300);
@@ -303,12 +294,12 @@ async function measureTreasuryLimit(stack: Stack, rows: Rows, recipient: string)
       data: treasury.module.interface.encodeFunctionData("setTreasuryLimit", [stack.usdcAddress, usdc("20000"), DAY]),
     },
   ]);
-  await payUsdc(stack, agent, recipient, 60);
-  const limited = await payUsdc(stack, agent, recipient, HOUR);
-  measured(
+  await measureSecondPayment(
+    stack,
     rows,
+    agent,
+    recipient,
     "auto ERC-20 payment with treasury-wide limit",
-    limited.receipt,
     "20,000 USDC per day across agents, window in use",
   );
 }
@@ -394,6 +385,7 @@ async function addressLabels(stack: Stack): Promise<Map<string, string>> {
 
 async function main(): Promise<void> {
   const profileMode = process.env.BENCH_PROFILE ?? "";
+  const gasSnapshot = snapshotMode(process.env.GAS_SNAPSHOT); // a bad value fails now, not after the run
   console.log("Agent Treasury Guard gas benchmark (in-process Hardhat network, receipt.gasUsed)");
   const stack = await deployStack();
   const rows = new Rows();
@@ -413,6 +405,8 @@ async function main(): Promise<void> {
   await measureTimelock(stack, rows, recipient);
   await section("treasury-wide limit");
   await measureTreasuryLimit(stack, rows, recipient);
+  await section("USD caps: a USD-limited payment and the price read");
+  await measureUsdCaps(stack, rows, recipient);
   await section("1 agent vs 200 agents");
   await measureAgentCount(stack, rows, recipient);
   await section("batch payments (submitBatch): 1, 5, 20 and 100 per transaction");
@@ -496,12 +490,14 @@ async function main(): Promise<void> {
 
   const { gasFile, budgetFile } = writeReports(config.paths.root, rows, verdicts, checks);
   console.log("");
+  const snapshot = applySnapshot(path.join(config.paths.root, SNAPSHOT_FILE), rows.all(), gasSnapshot);
+  for (const line of snapshot.lines) console.log(line);
+  console.log("");
   console.log(`Wrote ${gasFile} and ${budgetFile} in ${elapsed()}.`);
-  const unstable = checks.filter((c) => !c.pass);
-  if (unstable.length > 0) {
-    console.error(
-      `Stability check failed: ${unstable.map((c) => `${c.label} differs by ${c.diffPercent}%`).join("; ")}.`,
-    );
+  const failures = [...benchFailures(verdicts, checks), ...snapshot.failures];
+  if (failures.length > 0) {
+    console.error(`Gas benchmark failed (${failures.length}):`);
+    for (const failure of failures) console.error(`  ${failure}`);
     process.exitCode = 1;
   }
 }

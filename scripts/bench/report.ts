@@ -1,6 +1,7 @@
 /**
  * Rows, budgets and stability checks of the gas benchmark, the printed table and the JSON reports.
- * Budget misses are reported, never fatal (the lead decides); a failed stability check makes the run fail.
+ * A row above its budget's `max` (its mark) makes the run fail, as does a failed stability check; `aim` is
+ * informational.
  */
 import fs from "fs";
 import path from "path";
@@ -98,20 +99,7 @@ export function judgeBudgets(rows: Rows, budgets: Budget[]): BudgetVerdict[] {
 }
 
 export function checkStability(rows: Rows, label: string, a: string, b: string, limitPercent: number): StabilityCheck {
-  const gasA = rows.get(a).gas;
-  const gasB = rows.get(b).gas;
-  const diff = gasA > gasB ? gasA - gasB : gasB - gasA;
-  const diffPercent = (Number(diff) * 100) / Number(gasA);
-  return {
-    label,
-    a,
-    b,
-    gasA: gasA.toString(),
-    gasB: gasB.toString(),
-    diffPercent: Math.round(diffPercent * 1000) / 1000,
-    limitPercent,
-    pass: diffPercent <= limitPercent,
-  };
+  return compareRows(rows, label, a, b, limitPercent, "difference");
 }
 
 /**
@@ -119,19 +107,25 @@ export function checkStability(rows: Rows, label: string, a: string, b: string, 
  * fall but must not grow, such as the gas per payment from one batch size to a larger one.
  */
 export function checkNoGrowth(rows: Rows, label: string, a: string, b: string, limitPercent: number): StabilityCheck {
+  return compareRows(rows, label, a, b, limitPercent, "growth");
+}
+
+/** Rows `a` and `b` compared as `kind` says (see {@link StabilityCheck}), against `limitPercent`. */
+function compareRows(rows: Rows, label: string, a: string, b: string, limitPercent: number, kind: "difference" | "growth"): StabilityCheck {
   const gasA = rows.get(a).gas;
   const gasB = rows.get(b).gas;
-  const growthPercent = (Number(gasB - gasA) * 100) / Number(gasA);
+  const change = kind === "growth" ? gasB - gasA : gasA > gasB ? gasA - gasB : gasB - gasA;
+  const percent = (Number(change) * 100) / Number(gasA);
   return {
     label,
     a,
     b,
     gasA: gasA.toString(),
     gasB: gasB.toString(),
-    diffPercent: Math.round(growthPercent * 1000) / 1000,
+    diffPercent: Math.round(percent * 1000) / 1000,
     limitPercent,
-    pass: growthPercent <= limitPercent,
-    kind: "growth",
+    pass: percent <= limitPercent,
+    ...(kind === "growth" ? { kind } : {}),
   };
 }
 
@@ -164,7 +158,7 @@ export function formatTable(rows: Rows, verdicts: BudgetVerdict[]): string[] {
 
 export function formatVerdicts(verdicts: BudgetVerdict[], checks: StabilityCheck[]): string[] {
   return [
-    "Budgets (reported, not enforced):",
+    "Budgets (enforced: a row above its max fails the run; the aim is informational):",
     ...verdicts.map((v) => `  ${v.name}: ${fmtGas(BigInt(v.gas))} ${verdictText(v)}${v.note ? ` [${v.note}]` : ""}`),
     "Stability (enforced: the run fails above the limit):",
     ...checks.map(
@@ -172,6 +166,29 @@ export function formatVerdicts(verdicts: BudgetVerdict[], checks: StabilityCheck
         `  ${c.label}: ${fmtGas(BigInt(c.gasA))} vs ${fmtGas(BigInt(c.gasB))}, ${c.kind ?? "difference"} ` +
         `${c.diffPercent.toFixed(3)}%: ${c.pass ? "PASS" : "FAIL"} (limit ${c.limitPercent}%)`,
     ),
+  ];
+}
+
+/**
+ * Why the run fails, one line per cause: each row above its budget's max (named, with its gas and the mark), each
+ * failed stability check. Empty when the run passes. A missed aim is not a cause.
+ */
+export function benchFailures(verdicts: readonly BudgetVerdict[], checks: readonly StabilityCheck[]): string[] {
+  return [
+    ...verdicts
+      .filter((v) => !v.pass)
+      .map(
+        (v) =>
+          `Row "${v.name}" used ${fmtGas(BigInt(v.gas))} gas, above its mark of ${fmtGas(BigInt(v.budget))} ` +
+          `(by ${fmtGas(BigInt(v.gas) - BigInt(v.budget))}; BUDGETS in scripts/bench/budgets.ts)`,
+      ),
+    ...checks
+      .filter((c) => !c.pass)
+      .map(
+        (c) =>
+          `Stability check "${c.label}": ${fmtGas(BigInt(c.gasA))} vs ${fmtGas(BigInt(c.gasB))} differ by ` +
+          `${c.diffPercent}%, above the limit of ${c.limitPercent}%`,
+      ),
   ];
 }
 

@@ -100,19 +100,20 @@ export async function deployStack(): Promise<Stack> {
 
 let safeSaltNonce = 0n;
 
+/** A new Safe of the first `owners` accounts of the owner pool, at the next salt nonce. */
+async function newSafe(stack: Stack, owners: number, threshold: number): Promise<{ safe: Contract; ownerSigners: Signer[] }> {
+  const ownerSigners = stack.ownerPool.slice(0, owners);
+  const safe = await createSafe(stack.safeInfra, ownerSigners.map((o) => o.address), threshold, safeSaltNonce++);
+  return { safe, ownerSigners };
+}
+
 /** A bare Safe (no module) with the first `owners` owners of the pool and `threshold`, holding 1,000,000 USDC. */
 export async function createPlainSafe(
   stack: Stack,
   owners: number,
   threshold: number,
 ): Promise<{ safe: Contract; signers: Signer[] }> {
-  const ownerSigners = stack.ownerPool.slice(0, owners);
-  const safe = await createSafe(
-    stack.safeInfra,
-    ownerSigners.map((o) => o.address),
-    threshold,
-    safeSaltNonce++,
-  );
+  const { safe, ownerSigners } = await newSafe(stack, owners, threshold);
   await (await stack.usdc.mint(await safe.getAddress(), usdc("1000000"))).wait();
   return { safe, signers: ownerSigners.slice(0, threshold) };
 }
@@ -127,13 +128,7 @@ export async function createTreasury(
   owners: number,
   threshold: number,
 ): Promise<Treasury> {
-  const ownerSigners = stack.ownerPool.slice(0, owners);
-  const safe = await createSafe(
-    stack.safeInfra,
-    ownerSigners.map((o) => o.address),
-    threshold,
-    safeSaltNonce++,
-  );
+  const { safe, ownerSigners } = await newSafe(stack, owners, threshold);
   const safeAddress = await safe.getAddress();
   const salt = id(`bench:${label}`);
   const moduleAddress = await stack.factory.predictModuleAddress(safeAddress, salt);

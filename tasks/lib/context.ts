@@ -8,7 +8,7 @@
  */
 import fs from "fs";
 import path from "path";
-import type { HardhatRuntimeEnvironment } from "hardhat/types";
+import type { ConfigurableTaskDefinition, HardhatRuntimeEnvironment } from "hardhat/types";
 import { Signer, getAddress, isAddress } from "ethers";
 import type { DeploymentRecord } from "../../core/deployment";
 import type { KeyRole } from "../../core/keys";
@@ -120,6 +120,14 @@ export function journalDirOf(deploymentsDir: string, chainId: bigint | string, m
   return path.join(deploymentsDir, "journals", `${chainId.toString()}-${module.toLowerCase()}`);
 }
 
+/** A `pick` for {@link roleSigner}: the first development account for which `holds` is true. */
+export function firstAccount(holds: (address: string) => Promise<boolean>): (candidates: string[]) => Promise<string | undefined> {
+  return async (candidates) => {
+    for (const address of candidates) if (await holds(address)) return address;
+    return undefined;
+  };
+}
+
 /**
  * The key for `role`: `--keystore`, `<ROLE>_KEY`, or (local chain only) the development account at
  * `expectedAddress`. When no address is given on the local chain and no key is configured, `pick` may name the
@@ -146,3 +154,12 @@ export const COMMON_FLAGS = {
   deploymentsDir: "Directory of deployment records (default: DEPLOYMENTS_DIR or ./deployments)",
   keystore: "Encrypted JSON keystore of the key to use (password: KEYSTORE_PASSWORD or prompt)",
 } as const;
+
+/** Ends a signing client task's flags: --module, --deployments-dir, --keystore (described by `keystore`) and --json. */
+export function clientFlags(t: ConfigurableTaskDefinition, keystore: string = COMMON_FLAGS.keystore): ConfigurableTaskDefinition {
+  return t
+    .addOptionalParam("module", COMMON_FLAGS.module)
+    .addOptionalParam("deploymentsDir", COMMON_FLAGS.deploymentsDir)
+    .addOptionalParam("keystore", keystore)
+    .addFlag("json", "Print one JSON object (fields: README-CLI.md)");
+}

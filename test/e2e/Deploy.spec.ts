@@ -31,6 +31,57 @@ const COSIGNER = dev[6];
 const EMPLOYEE = dev[10];
 const RELAYER = dev[13];
 
+/** Chain 31338's part of the story, as run by {@link runChainB}. */
+interface ChainB {
+  node: LocalNode;
+  policy: PolicyJson;
+  deployer: HDNodeWallet | Wallet;
+  /** treasury:deploy with a development key: refused. */
+  refused: CliResult;
+  /** The node's block number before and after the refused run. */
+  blocks: [number, number];
+  /** treasury:deploy of the same Safe and salt with the deployer's own key. */
+  deployed: CliResult;
+}
+
+/**
+ * Chain 31338's part: a second node, the policy without local-only sections, a `treasury:deploy` refused for its
+ * development key, then the real one. It needs nothing from chain 31337 until its checks, so it runs while that
+ * story runs (one CLI process at a time), on the machine's other core; the tests below check its results.
+ */
+async function runChainB(work: string, started: (node: LocalNode) => void): Promise<ChainB> {
+  const node = await startNode(31338);
+  started(node);
+  // The same Safe (owners, threshold) and salt.
+  const policy = readExample();
+  // No local-only sections (mock tokens and feeds are for 31337 only), so no USD limits either: they need a price
+  // feed for every asset.
+  delete policy.localTokens;
+  delete policy.localEth;
+  delete policy.localPriceFeeds;
+  for (const agent of policy.agents) delete agent.usdLimit;
+  // v3: the local Uniswap and the router's allowance name the local tokens too.
+  delete policy.localUniswap;
+  delete policy.allowances;
+  policy.treasuryLimits = policy.treasuryLimits!.filter((t) => t.asset === "ETH");
+  for (const agent of policy.agents) {
+    agent.limits = agent.limits!.filter((l) => l.asset === "ETH");
+    agent.allowedCalls = [];
+  }
+  const file = writeJson(path.join(work, "second-chain.json"), policy);
+  const deployer = Wallet.createRandom();
+  await node.provider.send("hardhat_setBalance", [deployer.address, toBeHex(parseEther("100"))]);
+  const before = await node.provider.getBlockNumber();
+  const refused = await runCli(node, ["treasury:deploy", "--policy", file, "--json"], {
+    env: { DEPLOYMENTS_DIR: tempDir("e2e-b-refused"), DEPLOYER_KEY: dev[0].privateKey },
+  });
+  const blocks: [number, number] = [before, await node.provider.getBlockNumber()];
+  const deployed = await runCli(node, ["treasury:deploy", "--policy", file, "--json"], {
+    env: { DEPLOYMENTS_DIR: tempDir("e2e-b"), DEPLOYER_KEY: deployer.privateKey },
+  });
+  return { node, policy, deployer, refused, blocks, deployed };
+}
+
 function deployResult(r: CliResult): DeployResult {
   expect(r.code, `${r.stdout}\n${r.stderr}`).to.equal(0);
   expect(r.json, r.stdout).to.not.equal(undefined);
@@ -48,13 +99,19 @@ describe("treasury CLI on hardhat nodes (e2e)", function () {
     moduleBlock?: number;
   };
   const work = tempDir("e2e-files");
+  let chainB: Promise<ChainB>;
+  let nodeB: LocalNode | undefined;
 
   before(async function () {
+    chainB = runChainB(work, (n) => (nodeB = n));
+    chainB.catch(() => undefined); // awaited, and reported, by the chain 31338 tests
     node = await startNode(31337);
     dir = tempDir("e2e-deployments");
   });
 
   after(async function () {
+    await chainB?.catch(() => undefined);
+    await nodeB?.stop();
     await node?.stop();
     removeTempDirs();
   });
@@ -108,6 +165,8 @@ describe("treasury CLI on hardhat nodes (e2e)", function () {
         mutate: (p) => {
           p.tokens = { DAI: "0x6B175474E89094C44Da98b954EedeAC495271d0F" };
           p.agents[0].limits!.push({ asset: "DAI", autoPerTx: "1", autoPerWindow: "2", window: "1d", escalatedPerTx: "3" });
+          // Without its USD limit the agent needs no price feed for DAI (the schema would refuse that first).
+          delete (p.agents[0] as Record<string, unknown>).usdLimit;
         },
         path: "tokens.DAI",
         message: /has no contract on chain 31337/,
@@ -154,6 +213,8 @@ describe("treasury CLI on hardhat nodes (e2e)", function () {
 
   describe("after deploying the example DAO", function () {
     before(async function () {
+      // Chain 31338's deployment and the shared example's (./exampleNode.ts) may run beside this one.
+      this.timeout(600_000);
       const r = await runCli(node, ["treasury:deploy", "--policy", EXAMPLE, "--json"], { env: { DEPLOYMENTS_DIR: dir } });
       first = deployResult(r);
       console.log(`      (treasury:deploy of ${EXAMPLE} on a fresh node: ${(r.ms / 1000).toFixed(1)} s wall time)`);
@@ -410,11 +471,15 @@ describe("treasury CLI on hardhat nodes (e2e)", function () {
         expect(events.map((e) => [e.args.previousTarget, e.args.newTarget])).to.deep.equal([[first.safe, modifier]]);
         expect(getAddress(await module.avatar())).to.equal(first.safe); // balances are still read from the Safe
 
-        expect(await plan(withTarget)).to.deep.include({ upToDate: true, items: [] });
-        const status = await runCli(node, ["treasury:status", "--json"], { env: { DEPLOYMENTS_DIR: dir } });
+        // Read-only, side by side (each is a Hardhat process): the plan, the status in JSON and as text.
+        const [planned, status, text] = await Promise.all([
+          plan(withTarget),
+          runCli(node, ["treasury:status", "--json"], { env: { DEPLOYMENTS_DIR: dir } }),
+          runCli(node, ["treasury:status"], { env: { DEPLOYMENTS_DIR: dir } }),
+        ]);
+        expect(planned).to.deep.include({ upToDate: true, items: [] });
         expect(status.code, status.stderr).to.equal(0);
         expect(status.json).to.include({ safe: first.safe, module: first.module, target: modifier });
-        const text = await runCli(node, ["treasury:status"], { env: { DEPLOYMENTS_DIR: dir } });
         expect(text.stdout).to.match(new RegExp(`^target: +${modifier} \\(a modifier: the module's calls reach the Safe through it\\)$`, "m"));
       });
 
@@ -504,9 +569,17 @@ describe("treasury CLI on hardhat nodes (e2e)", function () {
         expect(setAgent.contractMethod!.inputs[1]).to.deep.include({ name: "config", type: "tuple", internalType: "struct IAgentTreasuryTypes.AgentConfig" });
         expect(JSON.parse(setAgent.contractInputsValues!.config)).to.have.length(8);
         expect(live.pending[0]).to.include({ kind: "enableModule", to: live.safe });
-        // 15 before v3's swap: its conditions, the call itself and the router's allowance (a USDC approve).
-        expect(live.pending.length).to.equal(18);
+        // 15 calls before v3; v3's swap adds its conditions, the call itself and the router's allowance (a USDC
+        // approve, last), and USD caps three price feeds (USDC, WETH, ETH) and two USD limits (payroll, trading).
+        expect(live.pending.length).to.equal(23);
         expect(live.pending.map((p) => p.kind).slice(-1)).to.deep.equal(["approve"]);
+        expect(live.pending.filter((p) => p.kind === "setPriceFeed" || p.kind === "setUsdLimit").map((p) => p.kind)).to.deep.equal([
+          "setPriceFeed",
+          "setPriceFeed",
+          "setPriceFeed",
+          "setUsdLimit",
+          "setUsdLimit",
+        ]);
       });
 
       it("test_batch_executedByOwners_sameStateAsLocalMode", async function () {
@@ -525,48 +598,23 @@ describe("treasury CLI on hardhat nodes (e2e)", function () {
     });
 
     describe("on a second local chain with chain id 31338", function () {
-      let nodeB: LocalNode;
-      let policy: PolicyJson;
-      let file: string;
-      let deployer: HDNodeWallet | Wallet;
+      // Started with the file (runChainB): here its results are checked.
+      let b: ChainB;
       before(async function () {
-        nodeB = await startNode(31338);
-        // The same Safe (owners, threshold) and salt; no local-only sections (mock tokens are for 31337 only).
-        policy = readExample();
-        delete policy.localTokens;
-        delete policy.localEth;
-        // v3: the local Uniswap and the router's allowance name the local tokens too.
-        delete policy.localUniswap;
-        delete policy.allowances;
-        policy.treasuryLimits = policy.treasuryLimits!.filter((t) => t.asset === "ETH");
-        for (const agent of policy.agents) {
-          agent.limits = agent.limits!.filter((l) => l.asset === "ETH");
-          agent.allowedCalls = [];
-        }
-        file = writeJson(path.join(work, "second-chain.json"), policy);
-        deployer = Wallet.createRandom();
-        await nodeB.provider.send("hardhat_setBalance", [deployer.address, toBeHex(parseEther("100"))]);
-      });
-      after(async function () {
-        await nodeB?.stop();
+        b = await chainB;
       });
 
       it("test_deploy_devKeyOffLocalChain_refusedNothingSent", async function () {
-        const block = await nodeB.provider.getBlockNumber();
-        const r = await runCli(nodeB, ["treasury:deploy", "--policy", file, "--json"], {
-          env: { DEPLOYMENTS_DIR: tempDir("e2e-b-refused"), DEPLOYER_KEY: dev[0].privateKey },
-        });
+        const r = b.refused;
         expect(r.code).to.equal(1);
         expect((r.json as { error: { code: string; message: string } }).error).to.include({ code: "KEY_DEV_REFUSED" });
         expect(r.stdout + r.stderr).to.not.contain(dev[0].privateKey.slice(2));
-        expect(await nodeB.provider.getBlockNumber()).to.equal(block);
+        expect(b.blocks[1]).to.equal(b.blocks[0]);
       });
 
       it("test_deploy_sameSafeAndSalt_sameModuleAddressOnBothChains", async function () {
-        const r = await runCli(nodeB, ["treasury:deploy", "--policy", file, "--json"], {
-          env: { DEPLOYMENTS_DIR: tempDir("e2e-b"), DEPLOYER_KEY: deployer.privateKey },
-        });
-        const second = deployResult(r);
+        const { node: nodeB, policy, deployer } = b;
+        const second = deployResult(b.deployed);
         expect(second.chainId).to.equal("31338");
         expect(second.mode).to.equal("live"); // off 31337 the pipeline never signs as an owner
         expect([second.safe, second.module, second.implementation, second.factory, second.lens]).to.deep.equal([

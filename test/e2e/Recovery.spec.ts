@@ -27,8 +27,7 @@ import { hardhatDevWallets } from "../../core/keys";
 import { removeTempDirs, tempDir } from "./helpers";
 import { CliResult, LocalNode, runCli, startNode } from "../../testkit/localNode";
 import { NodeTreasury, deployNodeTreasury } from "./nodeTreasury";
-
-const EXAMPLE = path.join("deploy", "examples", "dao.json");
+import { EXAMPLE, exampleNode } from "./exampleNode";
 const dev = hardhatDevWallets();
 // Roles in deploy/examples/dao.json (see deploy/examples/README.md).
 const PAYROLL = dev[4];
@@ -69,16 +68,11 @@ describe("owners' recovery from a pause or a freeze (e2e)", function () {
     const cli = (args: string[]) => runCli(node, args, { env: { DEPLOYMENTS_DIR: dir } });
 
     before(async function () {
-      node = await startNode(31337);
-      dir = tempDir("recovery-local");
-      deployed = ok(await cli(["treasury:deploy", "--policy", EXAMPLE, "--json", "--quiet"])) as unknown as DeployResult;
+      // The example as `treasury:deploy` left it, on the node the e2e files share (./exampleNode.ts).
+      ({ node, dir, deployed } = await exampleNode("recovery-local"));
       expect(deployed.mode).to.equal("local");
       module = IAgentTreasuryModule__factory.connect(deployed.module, node.provider);
       safe = new Contract(deployed.safe, SAFE_ABI, node.provider);
-    });
-
-    after(async function () {
-      await node?.stop();
     });
 
     describe("when a guardian pauses the module and freezes the payroll agent", function () {
@@ -102,7 +96,9 @@ describe("owners' recovery from a pause or a freeze (e2e)", function () {
       });
 
       it("test_plan_pausedAndFrozen_notUpToDate", async function () {
-        const plan = ok(await cli(["treasury:plan", "--policy", EXAMPLE, "--json"])) as unknown as PlanJson;
+        // Read-only commands, run side by side (each is a Hardhat process): the JSON and the text form.
+        const [planJson, text] = await Promise.all([cli(["treasury:plan", "--policy", EXAMPLE, "--json"]), cli(["treasury:plan", "--policy", EXAMPLE])]);
+        const plan = ok(planJson) as unknown as PlanJson;
         expect(plan.items).to.deep.equal([]);
         expect(plan.configurationUpToDate).to.equal(true);
         expect(plan.upToDate).to.equal(false);
@@ -114,7 +110,6 @@ describe("owners' recovery from a pause or a freeze (e2e)", function () {
           ["trading", dev[11].address, "manual", GUARDIAN.address, "npx hardhat treasury:unfreeze --agent trading --network localhost"],
         ]);
 
-        const text = await cli(["treasury:plan", "--policy", EXAMPLE]);
         expect(text.code, text.stderr).to.equal(0);
         expect(text.stdout).to.not.contain("Up to date");
         expect(text.stdout).to.contain(`PAUSED by ${GUARDIAN.address}`);
@@ -124,12 +119,12 @@ describe("owners' recovery from a pause or a freeze (e2e)", function () {
       });
 
       it("test_status_pausedAndFrozen_showsWhoAndTheOwnersCommands", async function () {
-        const status = ok(await cli(["treasury:status", "--json"])) as unknown as import("../../deploy/status").TreasuryStatus;
+        const [statusJson, text] = await Promise.all([cli(["treasury:status", "--json"]), cli(["treasury:status"])]);
+        const status = ok(statusJson) as unknown as import("../../deploy/status").TreasuryStatus;
         expect(status.paused).to.equal(true);
         expect(status.emergency.paused).to.equal(true);
         expect(status.emergency.frozen.map((f) => f.name)).to.deep.equal(["payroll", "trading"]);
         expect(status.agents.find((a) => a.name === "payroll")).to.include({ frozen: true });
-        const text = await cli(["treasury:status"]);
         expect(text.stdout).to.contain(`PAUSED by ${GUARDIAN.address}`);
         expect(text.stdout).to.contain("Owners: npx hardhat treasury:unfreeze --agent payroll --network localhost");
       });
@@ -158,9 +153,9 @@ describe("owners' recovery from a pause or a freeze (e2e)", function () {
 
       it("test_unpause_notPaused_nothingToDoNothingSent", async function () {
         const block = await node.provider.getBlockNumber();
-        const out = ok(await cli(["treasury:unpause", "--json"]));
+        const [outJson, text] = await Promise.all([cli(["treasury:unpause", "--json"]), cli(["treasury:unpause"])]);
+        const out = ok(outJson);
         expect(out).to.deep.include({ action: "unpause", nothingToDo: true, paused: false, applied: [], pending: [] });
-        const text = await cli(["treasury:unpause"]);
         expect(text.stdout).to.contain("Nothing to do: the module is not paused.");
         expect(await node.provider.getBlockNumber()).to.equal(block);
       });
@@ -182,10 +177,10 @@ describe("owners' recovery from a pause or a freeze (e2e)", function () {
         expect(byAddress).to.deep.include({ agent: dev[11].address, agentName: "trading", frozen: false });
         expect(await module.isFrozen(dev[11].address)).to.equal(false);
 
-        const plan = ok(await cli(["treasury:plan", "--policy", EXAMPLE, "--json"])) as unknown as PlanJson;
+        const [planJson, text] = await Promise.all([cli(["treasury:plan", "--policy", EXAMPLE, "--json"]), cli(["treasury:plan", "--policy", EXAMPLE])]);
+        const plan = ok(planJson) as unknown as PlanJson;
         expect(plan).to.deep.include({ upToDate: true, configurationUpToDate: true });
         expect(plan.emergency).to.deep.equal({ paused: false, frozen: [] });
-        const text = await cli(["treasury:plan", "--policy", EXAMPLE]);
         expect(text.stdout).to.contain("Up to date: the chain matches the policy file.");
       });
 
@@ -227,11 +222,11 @@ describe("owners' recovery from a pause or a freeze (e2e)", function () {
         const lens = AgentTreasuryLens__factory.connect(deployed.lens, node.provider);
         expect(await module.isFrozen(PAYROLL.address)).to.equal(true);
         expect(await lens.strikes(deployed.module, PAYROLL.address)).to.equal(3n);
-        const status = ok(await cli(["treasury:status", "--json"])) as unknown as import("../../deploy/status").TreasuryStatus;
+        const [statusJson, text] = await Promise.all([cli(["treasury:status", "--json"]), cli(["treasury:status"])]);
+        const status = ok(statusJson) as unknown as import("../../deploy/status").TreasuryStatus;
         expect(status.emergency.paused).to.equal(false);
         expect(status.emergency.frozen).to.have.length(1);
         expect(status.emergency.frozen[0]).to.deep.include({ name: "payroll", reason: "strikes", by: deployed.module });
-        const text = await cli(["treasury:status"]);
         expect(text.stdout).to.contain(`FROZEN agent payroll (${PAYROLL.address}) automatically after repeated denials`);
 
         const out = ok(await cli(["treasury:unfreeze", "--agent", "payroll", "--json"]));

@@ -84,12 +84,12 @@ describe("treasury:deploy interrupted mid-way (e2e)", function () {
     const logs = await node.provider.getLogs({ fromBlock: 0, toBlock: "latest" });
     const count = (name: string, address?: string) =>
       logs.filter((l) => l.topics[0] === topic(name) && (address === undefined || l.address.toLowerCase() === address.toLowerCase()));
-    // 8 Safe contracts (SAFE_INFRA) + the admin half, the implementation, factory, lens + 2 local tokens, each created
-    // once through CreateX.
+    // 8 Safe contracts (SAFE_INFRA) + the admin half, the implementation, factory, lens + 2 local tokens + 2 local
+    // price feeds (one per distinct mock: ETH and WETH share the $2,500 one), each created once through CreateX.
     const created = count("ContractCreation", CREATEX_ADDRESS).map((l) => l.topics[1]);
     expect(SAFE_INFRA).to.have.length(8);
-    expect(created).to.have.length(14);
-    expect(new Set(created).size).to.equal(14);
+    expect(created).to.have.length(16);
+    expect(new Set(created).size).to.equal(16);
     expect(created).to.include(zeroPadValue(resumed.factory, 32).toLowerCase());
     expect(count("ProxyCreation")).to.have.length(1);
     expect(count("ModuleCreated", resumed.factory)).to.have.length(1);

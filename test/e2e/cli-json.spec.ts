@@ -12,8 +12,8 @@ import { keccak256, parseUnits, toUtf8Bytes } from "ethers";
 import { writeDeployment } from "../../core/deployment";
 import { keyFromText } from "../../sdk";
 import { HOUR, Treasury, fixtureDeploymentRecord, treasuryFixture } from "../fixtures";
-import { tempDir } from "./helpers";
-import { CliOptions, LocalNode, freePort, runCli, startNode } from "../../testkit/localNode";
+import { inParallel, tempDir } from "./helpers";
+import { CliOptions, CliResult, LocalNode, freePort, runCli, startNode } from "../../testkit/localNode";
 import { CLI_ERROR_CODES } from "../../tasks/lib/output";
 import { deployNodeTreasury } from "./nodeTreasury";
 import { runTaskCapturing } from "../inProcessTask";
@@ -396,15 +396,24 @@ describe("CLI --json output", function () {
         { name: "a policy file that does not exist", args: () => ["treasury:plan", "--policy", "no-such-policy.json", "--json"], code: "POLICY_INVALID", message: /no-such-policy\.json/ },
       ];
       let deadPort: number;
+      const results = new Map<string, CliResult>();
 
+      // The commands are independent and fail before sending anything: run them three at a time, check each below.
       before(async function () {
+        this.timeout(rows.length * 60_000); // one hook for all of them: a minute each on a loaded machine
         deadPort = await freePort();
+        const runs = await inParallel(
+          rows.map((row) => async () => {
+            const opts = (await row.opts?.()) ?? {};
+            return runCli(node, row.args(), { ...opts, env: { DEPLOYMENTS_DIR: dir, ...opts.env } });
+          }),
+        );
+        rows.forEach((row, i) => results.set(row.name, runs[i]));
       });
 
       for (const row of rows) {
         it(`test_cli_json_${row.name.replace(/[^A-Za-z0-9]+/g, "_")}_${row.code}`, async function () {
-          const opts = (await row.opts?.()) ?? {};
-          const r = await runCli(node, row.args(), { ...opts, env: { DEPLOYMENTS_DIR: dir, ...opts.env } });
+          const r = results.get(row.name)!;
           expect(r.code, r.stderr).to.equal(1);
           const lines = r.stdout.trim().split("\n");
           expect(lines, `stdout:\n${r.stdout}\nstderr:\n${r.stderr}`).to.have.length(1);

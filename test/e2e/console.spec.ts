@@ -33,13 +33,13 @@ import { storeDir } from "../../console/store";
 import type { StoredSignature } from "../../console/store";
 import { SECURITY_HEADERS } from "../../console/server";
 import { removeTempDirs, tempDir } from "./helpers";
-import { LocalNode, ROOT, runCli, startNode } from "../../testkit/localNode";
+import { LocalNode, ROOT } from "../../testkit/localNode";
+import { EXAMPLE, exampleNode } from "./exampleNode";
 import { parseConsoleArgs } from "../../console/main";
 import { ConsoleStartError } from "../../console/errors";
 import { launchChromium } from "../../testkit/browser";
 import { InjectedWallet, injectWallet } from "./consoleWallet";
 
-const EXAMPLE = path.join("deploy", "examples", "dao.json");
 const REPORTS = path.join(ROOT, "reports");
 const dev = hardhatDevWallets();
 // Roles in deploy/examples/dao.json (deploy/examples/README.md).
@@ -160,16 +160,10 @@ describe("operator console in headless Chromium (e2e)", function () {
   };
 
   before(async function () {
-    node = await startNode(31337);
-    dir = tempDir("console");
-    // Independent and slow: the deployment (a CLI process), the browser, and the page's build.
-    const [deploy, launched] = await Promise.all([
-      runCli(node, ["treasury:deploy", "--policy", EXAMPLE, "--json", "--quiet"], { env: { DEPLOYMENTS_DIR: dir } }),
-      launchChromium(),
-      ensureBuilt(),
-    ]);
-    expect(deploy.code, `${deploy.stdout}\n${deploy.stderr}`).to.equal(0);
-    deployed = deploy.json as unknown as DeployResult;
+    // Independent and slow: the example's deployment (on the node the e2e files share, ./exampleNode.ts), the
+    // browser, and the page's build.
+    const [example, launched] = await Promise.all([exampleNode("console"), launchChromium(), ensureBuilt()]);
+    ({ node, dir, deployed } = example);
     browser = launched.browser;
     module = IAgentTreasuryModule__factory.connect(deployed.module, node.provider);
     record = JSON.parse(fs.readFileSync(path.join(dir, "31337.json"), "utf8")) as DeploymentRecord;
@@ -199,7 +193,6 @@ describe("operator console in headless Chromium (e2e)", function () {
     await context?.close();
     await browser?.close();
     await stopConsole(running);
-    await node?.stop();
     removeTempDirs();
   });
 
@@ -420,6 +413,13 @@ describe("operator console in headless Chromium (e2e)", function () {
     const bar = page.getByRole("meter", { name: "payroll may still spend in USDC" });
     expect(await bar.getAttribute("aria-valuenow")).to.equal("80");
     expect(await page.getByRole("img", { name: /^payroll, USDC: 4,000 of 20,000 USDC spent in the window now/ }).count()).to.equal(1);
+    // v3: the USD budget across all assets beside the per-asset ones ($4,000 of USDC at $1), and the price feeds.
+    expect(payroll).to.contain("$11,000 of $15,000 left per 1w");
+    const usdBar = page.getByRole("meter", { name: "payroll may still spend in USD across all assets" });
+    expect(await usdBar.getAttribute("aria-valuenow")).to.equal("73");
+    const feeds = (await safe.getByRole("table", { name: /^Price feeds/ }).textContent()) ?? "";
+    expect(feeds).to.contain("USDC$1trusted, updated");
+    expect(feeds).to.contain("ETH$2,500trusted, updated");
 
     const trading = page.getByRole("region", { name: "Agent trading" });
     await trading.getByRole("button", { name: "Freeze" }).click();

@@ -35,10 +35,12 @@ describe("npm run demo (e2e)", function () {
       /pay 0\.25 ETH to Carol .* -> Executed/,
       /pay 3400 USDC to Dave again .* -> Executed, replay: nothing new happened/,
       /paid once/,
-      /pay 40000 USDC to Dave -> Queued, eta/,
-      /co-signers review .*: Pay 40000 USDC to 0x/,
-      /execute right away -> refused \[INTENT_NOT_READY\]/,
-      /co-signer 3 executes .* -> Executed/,
+      // v3: one budget in dollars across USDC and ETH, valued with the local mock feeds.
+      /USD budget left after the invoices above: \$9775/,
+      /pay 5000 USDC to Dave \(payee\) -> Executed.*USD budget left \$4775/,
+      /pay 0\.5 ETH to Carol \(payee\) -> Executed.*USD budget left \$3525/,
+      /dry run: pay 4000 USDC to Carol -> Queued because above-usd-window: worth \$4000, \$3525 left across all assets \(the USDC window alone has 10400 left\)/,
+      /pay 4000 USDC to Carol -> Queued, eta .*: it waits for the co-signers/,
       // v3: the trading agent swaps on the local Uniswap under the policy's conditions, said in words.
       /bounded allowance of 60000 USDC from the Safe/,
       /call: exactInputSingle\(tokenIn USDC, tokenOut WETH, fee 3000, recipient the Safe, amountIn 5000000000/,
@@ -47,8 +49,14 @@ describe("npm run demo (e2e)", function () {
       /swap 5000 USDC for WETH, recipient the Safe -> Executed/,
       /Safe: -5000 USDC, \+2\.4\d* WETH/,
       /without co-signers: 50000 -> 45000/,
+      // v3: amountIn is valued like a payment and charged to the trading agent's USD budget too.
+      /its USD budget: \$60000 -> \$55000 \(amountIn valued with the USDC price feed\)/,
       /FAILS +recipient is the Safe \(the call has the attacker/,
       /swap 5000 USDC for WETH, recipient the attacker -> Denied, reason TargetNotAllowed/,
+      /pay 40000 USDC to Dave -> Queued, eta/,
+      /co-signers review .*: Pay 40000 USDC to 0x/,
+      /execute right away -> refused \[INTENT_NOT_READY\]/,
+      /co-signer 3 executes .* -> Executed/,
       /\(a\) transfer of everything, .* -> Denied, reason AboveHardCap/,
       /\(b\) approve\(attacker, unlimited\) on USDC -> Denied, reason ApprovalNotAllowed/,
       /burst 1\/10: .* -> Denied, reason RecipientNotAllowed, AGENT FROZEN by strikes/,
@@ -66,9 +74,10 @@ describe("npm run demo (e2e)", function () {
     }
     // The attacker's balance line is zero after every act.
     for (const m of stdout.matchAll(/Attacker\s+(\S+) USDC/g)) expect(m[1]).to.equal("0");
-    // Dave ends with 3400 + 40000 USDC: the retry paid once, the escalated invoice once; the Safe also swapped 5000.
-    expect(stdout).to.match(/Safe \(treasury\)\s+950400 USDC/);
-    expect(stdout).to.match(/Dave \(payee\)\s+43400 USDC/);
+    // Dave ends with 3400 + 5000 + 40000 USDC: the retry paid once, the escalated invoice once; the Safe also swapped
+    // 5000 (1,000,000 - 1200 - 3400 - 5000 - 5000 - 40000).
+    expect(stdout).to.match(/Safe \(treasury\)\s+945400 USDC/);
+    expect(stdout).to.match(/Dave \(payee\)\s+48400 USDC/);
     // Dependencies' compiler warnings stay off the screen, and the demo cleans up its temporary directory.
     expect(`${stdout}${stderr}`).to.not.contain("Transient storage as defined by EIP-1153");
     const work = /deployment records and journals in (\S+) \(removed at the end/.exec(stdout);

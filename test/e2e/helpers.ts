@@ -62,6 +62,7 @@ export interface PolicyJson {
     recipientMode: RecipientModeName;
     recipients?: string[];
     limits?: { asset: string; autoPerTx: string; autoPerWindow: string; window: string; escalatedPerTx: string }[];
+    usdLimit?: { autoPerTx: string; autoPerWindow: string; window: string; escalatedPerTx: string };
     allowedCalls?: { target: string; signature: string; conditions?: Record<string, unknown>[] }[];
   }[];
   /** v3: the Safe's allowances and the local Uniswap (deploy/examples/README.md). */
@@ -146,12 +147,27 @@ export async function expectChainMatchesPolicy(
       expect(await lens.callConditions(addresses.module, agent.address, target, selector)).to.have.length((call.conditions ?? []).length);
     }
     for (const r of agent.recipients ?? []) expect(await lens.isRecipient(addresses.module, agent.address, r)).to.equal(true);
+    // v3: the USD limit, in dollars with the module's 8 decimals.
+    const u = agent.usdLimit;
+    const usd = await lens.usdLimit(addresses.module, agent.address);
+    expect([usd.autoPerTx, usd.autoPerWindow, usd.window, usd.escalatedPerTx]).to.deep.equal(
+      u ? [parseUnits(u.autoPerTx, 8), parseUnits(u.autoPerWindow, 8), seconds(u.window), parseUnits(u.escalatedPerTx, 8)] : [0n, 0n, 0n, 0n],
+    );
     // Something the file does not list is not allowed either.
     expect(await lens.isRecipient(addresses.module, agent.address, addresses.lens)).to.equal(false);
   }
   for (const t of policy.treasuryLimits ?? []) {
     const [perWindow, window] = await lens.treasuryLimit(addresses.module, assetAddress(t.asset));
     expect([perWindow, window]).to.deep.equal([parseUnits(t.perWindow, decimals(t.asset)), seconds(t.window)]);
+  }
+  // v3: every local price feed is set, and the module values one whole unit of its asset at the file's price.
+  const feeds = (policy.localPriceFeeds ?? {}) as Record<string, { price: string; maxAge?: string }>;
+  for (const [symbol, f] of Object.entries(feeds)) {
+    const [feed, maxAge] = await lens.priceFeed(addresses.module, assetAddress(symbol));
+    expect(await provider.getCode(feed), `${symbol} feed`).to.not.equal("0x");
+    expect(maxAge).to.equal(seconds(f.maxAge ?? "25h"));
+    const [usd, fault] = await module.usdValue(assetAddress(symbol), 10n ** BigInt(decimals(symbol)));
+    expect([usd, fault], `${symbol} price`).to.deep.equal([parseUnits(f.price, 8), 0n]);
   }
 }
 
@@ -229,4 +245,22 @@ export function txBuilderCalldata(t: BatchTransaction): string {
   });
   const abi = [{ ...m, type: "function", stateMutability: m.payable ? "payable" : "nonpayable", outputs: [] }] as unknown as Abi;
   return encodeFunctionData({ abi, functionName: m.name, args });
+}
+
+/**
+ * Runs `jobs` with at most `limit` at a time and returns their results in order. For independent CLI child
+ * processes: each spends seconds of CPU starting Hardhat while the test process waits, so two or three at once keep
+ * a 2-core machine busy instead of half idle.
+ */
+export async function inParallel<T>(jobs: (() => Promise<T>)[], limit = 3): Promise<T[]> {
+  const results: T[] = new Array(jobs.length);
+  let next = 0;
+  const worker = async () => {
+    while (next < jobs.length) {
+      const i = next++;
+      results[i] = await jobs[i]();
+    }
+  };
+  await Promise.all(Array.from({ length: Math.min(limit, jobs.length) }, worker));
+  return results;
 }

@@ -17,14 +17,13 @@ import { IAgentTreasuryModule__factory, MockERC20__factory } from "../../typecha
 import type { IAgentTreasuryModule, MockERC20 } from "../../typechain-types";
 import { SAFE_ABI, execSafeCall } from "../../sdk/safe";
 import { DeploymentRecord, readDeployment } from "../../core/deployment";
-import type { DeployResult } from "../../deploy/pipeline";
 import { readExample, tempDir } from "./helpers";
-import { LocalNode, freePort, runCli, startNode } from "../../testkit/localNode";
+import { LocalNode, freePort } from "../../testkit/localNode";
+import { exampleNode } from "./exampleNode";
 import { ConfigError, ServerArgs, connectRpc, loadConfig, parseArgs, resolveKey } from "../../mcp/config";
 import type { OutcomeOutput } from "../../mcp/tools";
 import { McpSession, ToolCallResult } from "./mcpSession";
 
-const EXAMPLE = path.join("deploy", "examples", "dao.json");
 const policy = readExample();
 const payroll = policy.agents.find((a) => a.name === "payroll")!;
 const usdcLimit = payroll.limits!.find((l) => l.asset === "USDC")!;
@@ -67,11 +66,11 @@ describe("MCP server over stdio (e2e)", function () {
   const laneNonce = () => module.getNonce(payroll.address, 0);
 
   before(async function () {
-    node = await startNode(31337);
-    dir = tmp("mcp-deployments");
-    const deployed = await runCli(node, ["treasury:deploy", "--policy", EXAMPLE, "--json", "--quiet", "--deployments-dir", dir]);
-    expect(deployed.code, `${deployed.stdout}\n${deployed.stderr}`).to.equal(0);
-    const result = deployed.json as unknown as DeployResult;
+    // The example as `treasury:deploy` left it, on the node the e2e files share (./exampleNode.ts).
+    const example = await exampleNode("mcp-deployments");
+    ({ node, dir } = example);
+    temporary.push(dir);
+    const result = example.deployed;
     record = readDeployment(31337n, dir);
     expect(record.module).to.equal(result.module);
     module = IAgentTreasuryModule__factory.connect(record.module, node.provider);
@@ -80,12 +79,11 @@ describe("MCP server over stdio (e2e)", function () {
     const started = Date.now();
     session = await McpSession.start({ agent: "payroll", rpcUrl: node.url, deploymentsDir: dir });
     sessions.push(session);
-    console.log(`      (treasury:deploy ${(deployed.ms / 1000).toFixed(1)} s; MCP server ready in ${((Date.now() - started) / 1000).toFixed(1)} s)`);
+    console.log(`      (treasury:deploy ${(example.deployMs / 1000).toFixed(1)} s, shared; MCP server ready in ${((Date.now() - started) / 1000).toFixed(1)} s)`);
   });
 
   after(async function () {
     for (const s of sessions) await s.close();
-    await node?.stop();
     for (const d of temporary) fs.rmSync(d, { recursive: true, force: true });
   });
 
@@ -413,6 +411,9 @@ describe("MCP server over stdio (e2e)", function () {
         sessions.push(fresh);
         const available = await module.availableAllowance(payroll.address, record.tokens.USDC);
         expect(available).to.equal(AUTO_PER_WINDOW - parseUnits("1000", 6)); // the salary paid earlier still counts (7d window)
+        // v3: the example gives payroll a USD budget too ($15,000 per 7d across all assets), and the salary counts there.
+        const usdLeft = await module.availableUsdAllowance(payroll.address);
+        expect(usdLeft).to.equal(parseUnits("14000", 8));
         const [safeBefore, attackerBefore] = [await usdcOf(record.safe), await usdcOf(ATTACKER)];
 
         const results = await injectedSession(fresh, "second", "1500");
@@ -423,15 +424,17 @@ describe("MCP server over stdio (e2e)", function () {
           `${seen.filter((s) => s === "Queued").length} queued, ${seen.filter((s) => s === "Denied").length} denied, ` +
           `${seen.filter((s) => s === "AGENT_FROZEN").length} refused frozen; attacker got ${gained / 10n ** 6n} USDC of a ${AUTO_PER_WINDOW / 10n ** 6n} USDC window)`);
 
-        // Promise 1: the loss is bounded by what the window had left, and never more than the window cap.
+        // Promise 1: the loss is bounded by what the windows had left, and never more than the window cap; here the
+        // USD budget (USDC at $1) is the tighter of the two.
         expect(loss).to.equal(gained);
         expect(gained).to.be.at.most(available);
         expect(gained).to.be.at.most(AUTO_PER_WINDOW);
-        // 12 payments of 1,500 fit in the 19,000 left; the next ones go to the co-signers instead.
-        expect(gained).to.equal(parseUnits("18000", 6));
+        expect(gained * 100n, "USDC (6 decimals) in USD units (8)").to.be.at.most(usdLeft);
+        // 9 payments of 1,500 fit in the $14,000 left (the USDC window alone had 19,000); the next ones go to the co-signers.
+        expect(gained).to.equal(parseUnits("13500", 6));
         expect(seen.slice(0, 2)).to.deep.equal(["Denied", "Denied"]);
-        expect(seen.slice(2, 14)).to.deep.equal(Array(12).fill("Executed"));
-        expect(seen.slice(14, 20)).to.deep.equal(Array(6).fill("Queued"));
+        expect(seen.slice(2, 11)).to.deep.equal(Array(9).fill("Executed"));
+        expect(seen.slice(11, 20)).to.deep.equal(Array(9).fill("Queued"));
         // The 21st request in the hour breaks the rate limit: third strike, frozen.
         expect(seen[20]).to.equal("Denied");
         expect((results[20].structured!.denial as { reason: string }).reason).to.equal("RateLimited");

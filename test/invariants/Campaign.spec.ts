@@ -56,6 +56,8 @@ describe("Invariant campaign: SPEC section 9 after every step", function () {
     // v3: review requests queued through both entry points, propose refusing a payment, malformed transfers denied.
     // (Stale-era co-signer signatures are drawn too, but reach the module rarely: about 2 per 100 runs.)
     required.push("revert IntentNotForReview", "IntentQueued (review, submit)", "IntentQueued (review, propose)", "IntentDenied (MalformedCall)");
+    // v3 USD caps: payments executed under a USD limit, and intents queued for want of a trustworthy price.
+    required.push("IntentExecuted (under a USD limit)", "NoTrustworthyPrice");
     // v3 submitBatch: batches that go through with more than one kind of outcome, and batches a rejection reverts.
     required.push("batch accepted", "batch rejected", "batch with mixed outcomes");
     for (const needed of required) {

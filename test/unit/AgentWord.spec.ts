@@ -29,6 +29,7 @@ const FIELD_NAMES = [
   "rateBucket",
   "ratePrev",
   "rateCur",
+  "usdLimited",
 ] as const;
 type FieldName = (typeof FIELD_NAMES)[number];
 
@@ -78,6 +79,7 @@ const SAMPLE: Record<FieldName, bigint> = {
   rateBucket: 0x89abcdefn,
   ratePrev: 0x1357n,
   rateCur: 0x2468n,
+  usdLimited: 1n,
 };
 
 describe("AgentWord", function () {
@@ -96,6 +98,7 @@ describe("AgentWord", function () {
       expect(r.rateBucket).to.equal(SAMPLE.rateBucket);
       expect(r.ratePrev).to.equal(SAMPLE.ratePrev);
       expect(r.rateCur).to.equal(SAMPLE.rateCur);
+      expect(await harness.usdLimited(wordOf(fields, SAMPLE))).to.equal(true);
     });
 
     it("test_read_eachFieldAlone_leaksIntoNoOther", async function () {
@@ -113,6 +116,7 @@ describe("AgentWord", function () {
           rateBucket: r.rateBucket,
           ratePrev: r.ratePrev,
           rateCur: r.rateCur,
+          usdLimited: await harness.usdLimited(wordOf(fields, { [name]: SAMPLE[name] })),
         };
         for (const other of readable) {
           const expected = other === name ? SAMPLE[other] : 0n;
@@ -147,6 +151,21 @@ describe("AgentWord", function () {
   });
 
   describe("writers", function () {
+    it("test_writers_keepUsdLimited", async function () {
+      const { harness, fields } = await loadFixture(harnessFixture);
+      // usdLimited sits above the rate counters: rewriting them (every rate-limited submission) must keep it.
+      for (const usdLimited of [0n, 1n]) {
+        const word = wordOf(fields, { ...SAMPLE, frozen: 0n, usdLimited });
+        for (const written of [
+          await harness.withRate(word, 1n, 2n, 3n),
+          await harness.withFrozen(word),
+          await harness.withLaneZeroNonce(word, 5n),
+        ]) {
+          expect(await harness.usdLimited(written), `usdLimited ${usdLimited}`).to.equal(usdLimited === 1n);
+        }
+      }
+    });
+
     it("test_withFrozen_setsOnlyFrozen", async function () {
       const { harness, fields } = await loadFixture(harnessFixture);
       const word = wordOf(fields, { ...SAMPLE, frozen: 0n });

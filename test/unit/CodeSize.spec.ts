@@ -4,7 +4,7 @@
  * budget instead of discovered at deployment.
  */
 import { expect } from "chai";
-import { artifacts, ethers } from "hardhat";
+import hre, { artifacts, ethers } from "hardhat";
 
 const EIP170_LIMIT = 24_576;
 const MARGIN = 1_024;
@@ -14,9 +14,14 @@ async function runtimeSize(name: string): Promise<number> {
   return (artifact.deployedBytecode.length - 2) / 2;
 }
 
+/** Under `npm run coverage` the code is instrumented and unoptimised: not the code that is deployed. */
+const UNDER_COVERAGE = (hre as unknown as { __SOLIDITY_COVERAGE_RUNNING?: boolean }).__SOLIDITY_COVERAGE_RUNNING === true;
+
 describe("Code size of the module's two halves", function () {
   for (const name of ["AgentTreasuryModule", "AgentTreasuryAdmin"]) {
     it(`test_codeSize_${name}_keepsTheMargin`, async function () {
+      // The deployed build's size is what counts; `npm test` checks it (coverage's build is several times larger).
+      if (UNDER_COVERAGE) this.skip();
       const size = await runtimeSize(name);
       expect(size, `${name} is ${size} bytes; the limit is ${EIP170_LIMIT}, the margin ${MARGIN}`).to.be.at.most(
         EIP170_LIMIT - MARGIN,

@@ -245,7 +245,7 @@ describe("IntentRouter", function () {
       expect(await fx.module.availableAllowance(fx.agent.address, ETH)).to.equal(fx.ethLimit.autoPerWindow - value);
     });
 
-    it("stops an allowed call target that re-enters submit or propose [test_submit_reentrantCallTarget_revertsReentrancyGuard]", async function () {
+    it("stops an allowed call target that re-enters submit, submitBatch or propose [test_submit_reentrantCallTarget_revertsReentrancyGuard]", async function () {
       const fx = await loadFixture(mocksFixture);
       const hook = fx.reentrant.interface.getFunction("hook")!.selector;
       await (await moduleAsSafe(fx)).setAllowedCall(fx.agent.address, fx.reentrantAddress, hook, true);
@@ -253,11 +253,13 @@ describe("IntentRouter", function () {
       const outer = await buildIntent(fx, { target: fx.reentrantAddress, value, data: hook });
       const inner = await buildIntent(fx, { target: fx.reentrantAddress, value, nonce: outer.nonce + 1n });
       const innerSig = await sign(fx.agent, fx, inner);
-      for (const entry of ["submit", "propose"] as const) {
+      for (const entry of ["submit", "submitBatch", "propose"] as const) {
         const call =
-          entry === "submit"
-            ? fx.module.interface.encodeFunctionData("submit", [inner, innerSig])
-            : fx.module.interface.encodeFunctionData("propose", [inner, innerSig]);
+          entry === "submitBatch"
+            ? fx.module.interface.encodeFunctionData("submitBatch", [[inner], [innerSig]])
+            : entry === "submit"
+              ? fx.module.interface.encodeFunctionData("submit", [inner, innerSig])
+              : fx.module.interface.encodeFunctionData("propose", [inner, innerSig]);
         await fx.reentrant.arm(call, false);
         const probe = { accounts: [fx.safeAddress, fx.reentrantAddress] };
         const before = await treasuryState(fx, probe);

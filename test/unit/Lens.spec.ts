@@ -116,7 +116,7 @@ describe("AgentTreasuryLens", function () {
       const lens = await constantsOf("contracts/AgentTreasuryLens.sol:AgentTreasuryLens");
       for (const constant of Object.keys(lens).filter((n) => n.startsWith("SLOT_") && n !== "SLOT_AGENTS")) {
         const label = stateVariableOf(constant);
-        const perAsset = label === "_treasuryPerWindow" || label === "_treasuryWindows";
+        const perAsset = label === "_treasuryPerWindow" || label === "_treasuryWindows" || label === "_priceFeeds";
         expect(keyChain(label)[0], `${label} key`).to.equal(perAsset ? "address" : "uint32");
       }
       expect(keyChain("_allowedCalls")).to.deep.equal(["uint32", "address", "bytes4", "struct AgentRegistry.CallRule"]);
@@ -144,6 +144,10 @@ describe("AgentTreasuryLens", function () {
       expect(keyChain("_treasuryPerWindow")).to.deep.equal(["address", "uint128"]);
       expect(keyChain("_windows").slice(0, 2)).to.deep.equal(["uint32", "address"]);
       expect(keyChain("_treasuryWindows").slice(0, 1)).to.deep.equal(["address"]);
+      expect(keyChain("_priceFeeds")).to.deep.equal(["address", "struct UsdLimits.PriceFeed"]);
+      expect(keyChain("_usdAuto")).to.deep.equal(["uint32", "struct UsdLimits.UsdAuto"]);
+      expect(keyChain("_usdHardCaps")).to.deep.equal(["uint32", "uint128"]);
+      expect(keyChain("_usdWindows")).to.deep.equal(["uint32", "struct SlidingWindow.Window"]);
     });
 
     it("test_lensWindowShape_matchesSlidingWindowLayout", async function () {

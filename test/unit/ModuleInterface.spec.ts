@@ -28,6 +28,7 @@ import {
   treasuryFixture,
 } from "../fixtures";
 import { FIVE_ETH, Queued, configTuple, limitTuple, queuePayment } from "./helpers";
+import { deployFeed } from "../../testkit/priceFeeds";
 
 const INTERFACE = "IAgentTreasuryModule";
 const ABI = new Interface(hre.artifacts.readArtifactSync(INTERFACE).abi);
@@ -55,9 +56,11 @@ async function queuedFixture() {
 /** The base treasury paused and with its agent frozen (by the guardian), so that unpause and unfreeze would pass. */
 async function restrictedFixture() {
   const fx = await treasuryFixture();
+  // A price feed a stranger would like the module to trust (v3: setPriceFeed needs a contract with decimals()).
+  const feed = await deployFeed(8, 1n);
   await (await fx.module.connect(fx.guardian).pause()).wait();
   await (await fx.module.connect(fx.guardian).freezeAgent(fx.agent.address)).wait();
-  return fx;
+  return { ...fx, feedAddress: await feed.getAddress() };
 }
 
 type Setup = Awaited<ReturnType<typeof queuedFixture>>;
@@ -156,7 +159,7 @@ const OWNER_ONLY = STATE_CHANGING.filter((f) => !(f.name in EXCEPTIONS));
  * or the only co-signer, raise limits, allow `approve` on USDC, point the exec target at itself. Chosen by parameter
  * name, else by type, so that a new function gets arguments too; the Safe's same call must pass.
  */
-function argumentsOf(f: FunctionFragment, fx: Treasury): unknown[] {
+function argumentsOf(f: FunctionFragment, fx: Treasury & { feedAddress?: string }): unknown[] {
   const stranger = fx.attacker.address;
   const byName: Record<string, () => unknown> = {
     agent: () => fx.agent.address,
@@ -176,6 +179,8 @@ function argumentsOf(f: FunctionFragment, fx: Treasury): unknown[] {
     limit: () => assetLimit(parseEther("100"), parseEther("100"), 1, parseEther("100")),
     perWindow: () => parseEther("1000"),
     window: () => 1n,
+    feed: () => fx.feedAddress ?? stranger,
+    maxAge: () => 1n,
   };
   const byType = (p: ParamType): unknown => {
     if (byName[p.name]) return byName[p.name]();
@@ -210,6 +215,8 @@ async function ownedState(fx: Treasury) {
     strangerIsGuardian: await fx.module.isGuardian(fx.attacker.address),
     guardian: await fx.module.isGuardian(fx.guardian.address),
     treasuryLimit: await fx.lens.treasuryLimit(fx.moduleAddress, ETH),
+    priceFeed: await fx.lens.priceFeed(fx.moduleAddress, ETH),
+    usdLimit: await fx.lens.usdLimit(fx.moduleAddress, a),
     paused: await fx.module.paused(),
     frozen: await fx.module.isFrozen(a),
     safeEth: await fx.deployer.provider.getBalance(fx.safeAddress),

@@ -255,6 +255,9 @@ describe("Policy files", function () {
       delete p.localEth;
       delete p.localUniswap; // v3: local only, and its pools need the local tokens
       delete p.allowances;
+      // USD caps are resolved in test/unit/deploy/UsdPolicy.spec.ts; the example's local feeds price local tokens.
+      delete p.localPriceFeeds;
+      for (const a of p.agents) delete a.usdLimit;
       p.tokens = { USDC: usdc };
       p.treasuryLimits = p.treasuryLimits.filter((t: { asset: string }) => t.asset !== "USDC");
       p.agents[1].limits = p.agents[1].limits.filter((l: { asset: string }) => l.asset === "USDC");
@@ -331,9 +334,11 @@ describe("Policy files", function () {
 
     it("test_resolvePolicy_localTokensWithoutAddresses_errorNamesSection", async function () {
       const issues = await policyIssuesAsync(() => resolvePolicy(loadPolicy(EXAMPLE), ethers.provider));
-      // v3: the local Uniswap's addresses come from the deploy pipeline too (deploy/uniswap.ts localContractAddresses).
-      expect(issues.map((i) => i.path)).to.deep.equal(["localTokens.USDC", "localTokens.WETH", "localUniswap"]);
+      // v3: the local Uniswap's addresses come from the deploy pipeline too (deploy/uniswap.ts localContractAddresses);
+      // the local price feeds are unknown too, those of the local tokens following their tokens' issues.
+      expect(issues.map((i) => i.path)).to.deep.equal(["localTokens.USDC", "localTokens.WETH", "localUniswap", "localPriceFeeds.ETH"]);
       expect(issues[2].message).to.match(/addresses of the local Uniswap contracts are unknown here: resolve the policy through the deploy pipeline/);
+      expect(issues[3].message).to.equal("the address of this local price feed is unknown: deploy the policy first (treasury:deploy)");
     });
   });
 

@@ -8,7 +8,9 @@
  * - the outcome: the module's custom error and arguments, or its events, equal the model's prediction;
  * - the state: balances, nonces, flags, allowances, limits, configuration, intent records, idempotency bindings,
  *   pause and co-signers, read in one call through InvariantProbe, equal the model's;
- * - SPEC section 9, independently of the model: 1 bounded loss (sliding sums of observed auto-tier executions),
+ * - SPEC section 9, independently of the model: 1 bounded loss (sliding sums of observed auto-tier executions,
+ *   per asset, treasury-wide and, v3, in USD for the identities with a USD limit, valued at the prices the campaign
+ *   set),
  *   2 exactly once (ids, nonces, key bindings), 3 escalation (threshold, eta, grace), 4 nothing moves while paused
  *   or for a frozen/expired/removed agent, 5 only the Safe configures, 6 one outcome per accepted intent,
  *   7 foreign signatures worthless, 8 rotation keeps the allowance.
@@ -31,21 +33,15 @@ const PING = new Interface(["function ping(uint256)"]).getFunction("ping")!.sele
 
 /** Operations. Numbers are indices or choices resolved against the model at run time. */
 export type Op =
-  | {
+  | (PaymentChoice & {
       k: "pay";
-      who: number;
-      asset: number;
-      to: number;
-      amt: number;
-      key: number;
-      sig: number;
       timing: number;
       nonce: number;
       lane: number;
       /** 0 submit, 1 submit signed for review, 2 propose signed for review, 3 propose not signed for review. */
       route: number;
       oldKey: boolean;
-    }
+    })
   | { k: "call"; who: number; variant: number; value: number }
   | { k: "batch"; items: BatchItem[]; self: boolean }
   | { k: "replay"; pick: number }
@@ -64,22 +60,37 @@ export type Op =
   | { k: "config"; who: number; variant: number }
   | { k: "remove"; who: number }
   | { k: "readd"; who: number }
-  | { k: "intrude"; fn: number; by: number };
+  | { k: "intrude"; fn: number; by: number }
+  /** v3: 0 a new price now (from PRICES), 1 the feed reverts, 2 it answers again. */
+  | { k: "feed"; asset: number; variant: number; price: number };
+
+/** Prices the campaign gives its feeds, in dollars per whole unit: [ETH, USDC, TKN][choice]. */
+const PRICES = [
+  [2000, 1500, 2500],
+  [1, 1, 1],
+  [5, 2, 8],
+];
+/** How old a feed's answer may be (s): the campaign's warps make the feeds stale now and then. */
+const FEED_MAX_AGE = 90_000n;
 
 /**
  * One intent of a `submitBatch`: like a payment, with the signature variants a batch can carry (0 the agent's, 2 the
  * attacker's, 5 empty from whoever sends the batch). Its nonce is the agent's next one after the earlier intents of
  * the batch on the same lane (`nonce` 1 or 2 puts it off by one).
  */
-export interface BatchItem {
+export interface BatchItem extends PaymentChoice {
+  nonce: number;
+  review: boolean;
+}
+
+/** What a payment (single or in a batch) chooses: agent, asset, recipient, amount, idempotency key, signature variant. */
+export interface PaymentChoice {
   who: number;
   asset: number;
   to: number;
   amt: number;
   key: number;
   sig: number;
-  nonce: number;
-  review: boolean;
 }
 
 const WARPS = [1, 30, 599, 600, 601, 899, 900, 1799, 1800, 3599, 3600, 3601, 7199, 7200, 86_399, 86_400, 86_401, 172_800];
@@ -161,6 +172,15 @@ export function opArbitrary(): fc.Arbitrary<Op> {
     { weight: 1, arbitrary: fc.record({ k: fc.constant("remove" as const), who }) },
     { weight: 1, arbitrary: fc.record({ k: fc.constant("readd" as const), who }) },
     { weight: 1, arbitrary: fc.record({ k: fc.constant("intrude" as const), fn: fc.integer({ min: 0, max: 5 }), by: fc.integer({ min: 0, max: 1 }) }) },
+    {
+      weight: 2,
+      arbitrary: fc.record({
+        k: fc.constant("feed" as const),
+        asset,
+        variant: fc.oneof({ weight: 4, arbitrary: fc.constant(0) }, { weight: 1, arbitrary: fc.integer({ min: 1, max: 2 }) }),
+        price: fc.integer({ min: 0, max: 2 }),
+      }),
+    },
   );
 }
 
@@ -229,6 +249,9 @@ export interface World {
   otherModule: string;
   windows: Map<string, bigint>; // `${identity}|${asset}` -> fixed window length
   treasuryWindows: bigint[];
+  /** v3: the mock feed of each asset, and the USD limit (8 decimals) of each identity that has one. */
+  feeds: Contract[];
+  usdLimits: Map<number, { autoPerTx: bigint; autoPerWindow: bigint; window: bigint; escalatedPerTx: bigint }>;
   baseConfigs: M.ConfigM[];
   model: M.ModelState;
   baseNow: bigint;
@@ -319,6 +342,7 @@ export async function setupWorld(hre: HardhatRuntimeEnvironment): Promise<World>
     keyStatus: new Map(),
     records: new Map(),
     treasury: new Map(),
+    feeds: new Map(),
     balances: new Map(),
     escalated: new Map(),
     autoSpends: [],
@@ -352,6 +376,28 @@ export async function setupWorld(hre: HardhatRuntimeEnvironment): Promise<World>
     await owner("setAllowedCall", [key, targetAddress, PING, true]);
     M.setAllowedCall(s, key, targetAddress, PING, true);
   }
+  // v3: a feed per asset (ETH and USDC with 8 decimals, TKN with 18: read, never assumed) and USD limits for
+  // identities 1 and 3 (identity 2 has none, so both paths run).
+  const feedDecimals = [8, 8, 18];
+  const feeds: Contract[] = [];
+  for (let a = 0; a < 3; a++) {
+    const price = parseUnits(String(PRICES[a][0]), feedDecimals[a]);
+    const feed = (await ethers.deployContract("MockAggregator", [feedDecimals[a], price, 0])) as unknown as Contract;
+    await owner("setPriceFeed", [assets[a], await feed.getAddress(), FEED_MAX_AGE]);
+    const updatedAt = BigInt((await ethers.provider.getBlock("latest"))!.timestamp);
+    const at = ((await feed.latestRoundData()) as bigint[])[3];
+    s.feeds.set(M.lower(assets[a]), { price, feedDecimals: feedDecimals[a], assetDecimals: decimals[a], updatedAt: at ?? updatedAt, maxAge: FEED_MAX_AGE, mode: "ok" });
+    feeds.push(feed);
+  }
+  const usd = (n: number) => BigInt(n) * 100_000_000n;
+  const usdLimits = new Map([
+    [1, { autoPerTx: usd(1500), autoPerWindow: usd(4000), window: DAY, escalatedPerTx: usd(30_000) }],
+    [3, { autoPerTx: usd(3000), autoPerWindow: usd(5000), window: 3600n, escalatedPerTx: usd(9000) }],
+  ]);
+  for (const [identity, l] of usdLimits) {
+    await owner("setUsdLimit", [keys[identity - 1], [l.autoPerTx, l.autoPerWindow, l.window, l.escalatedPerTx]]);
+    M.setUsdLimit(s, safeAddress, keys[identity - 1], l);
+  }
   const holders = [safeAddress, alice, bob, attacker, targetAddress];
   for (const h of holders) {
     for (const a of assets) {
@@ -383,6 +429,8 @@ export async function setupWorld(hre: HardhatRuntimeEnvironment): Promise<World>
     otherModule: await fx.implementation.getAddress(),
     windows,
     treasuryWindows: [7200n, DAY, 3600n],
+    feeds,
+    usdLimits,
     baseConfigs,
     model: s,
     baseNow,
@@ -484,6 +532,13 @@ class Run {
     return out;
   }
 
+  /** After a tick, sends `fn(args)` from `by` and checks the outcome against `model`, applied to the model after the send. */
+  private async control(by: string, fn: string, args: unknown[], model: () => M.Outcome, what = fn): Promise<void> {
+    await this.tick();
+    const sent = await this.send(by, (this.w.module.interface as unknown as Interface).encodeFunctionData(fn, args));
+    this.expectOutcome(sent, model(), what);
+  }
+
   /** Compares the chain's answer with the model's prediction. */
   private expectOutcome(sent: Sent, expected: M.Outcome, what: string): M.Ev[] {
     if ("revert" in expected) {
@@ -557,23 +612,17 @@ class Run {
       }
       case "unpause": {
         const by = [this.w.safeAddress, this.w.guardian][op.by];
-        await this.tick();
-        this.expectOutcome(await this.send(by, this.w.module.interface.encodeFunctionData("unpause")), M.unpause(this.s, by), "unpause");
-        return;
+        return this.control(by, "unpause", [], () => M.unpause(this.s, by));
       }
       case "freeze": {
         const by = [this.w.guardian, this.w.attacker][op.by];
         const key = this.identity(op.who).currentKey;
-        await this.tick();
-        this.expectOutcome(await this.send(by, this.w.module.interface.encodeFunctionData("freezeAgent", [key])), M.freeze(this.s, by, key), "freeze");
-        return;
+        return this.control(by, "freezeAgent", [key], () => M.freeze(this.s, by, key), "freeze");
       }
       case "unfreeze": {
         const by = [this.w.safeAddress, this.w.guardian][op.by];
         const key = this.identity(op.who).currentKey;
-        await this.tick();
-        this.expectOutcome(await this.send(by, this.w.module.interface.encodeFunctionData("unfreezeAgent", [key])), M.unfreeze(this.s, by, key), "unfreeze");
-        return;
+        return this.control(by, "unfreezeAgent", [key], () => M.unfreeze(this.s, by, key), "unfreeze");
       }
       case "limit":
         return this.limit(op);
@@ -616,7 +665,25 @@ class Run {
       }
       case "intrude":
         return this.intrude(op.fn, op.by);
+      case "feed":
+        return this.feed(op);
     }
+  }
+
+  /** v3: moves, breaks or mends an asset's feed (anyone may, on the mock): the model's feed follows. */
+  private async feed(op: Extract<Op, { k: "feed" }>): Promise<void> {
+    const feed = this.w.feeds[op.asset];
+    const f = this.s.feeds.get(M.lower(this.w.assets[op.asset]))!;
+    const t = await this.tick();
+    const data =
+      op.variant === 0
+        ? feed.interface.encodeFunctionData("setPrice", [parseUnits(String(PRICES[op.asset][op.price]), f.feedDecimals)])
+        : feed.interface.encodeFunctionData("setMode", [op.variant === 1 ? 2 : 0]);
+    const sent = await this.send(this.w.relayer, data, await feed.getAddress());
+    if (!sent.ok) throw new InvariantViolation("FEED", `the mock feed refused ${data.slice(0, 10)}`);
+    if (op.variant === 0) Object.assign(f, { price: parseUnits(String(PRICES[op.asset][op.price]), f.feedDecimals), updatedAt: t });
+    else f.mode = op.variant === 1 ? "revert" : "ok";
+    this.outcome(`feed ${["price", "broken", "mended"][op.variant]}`);
   }
 
   private amountFor(ident: M.IdentityM, asset: number, choice: number): bigint {
@@ -854,7 +921,10 @@ class Run {
         const idKey = `executed ${e[1]}`;
         if (this.seen.has(idKey)) throw new InvariantViolation("P2_EXECUTED_TWICE", `${e[1]} executed twice`);
         this.seen.add(idKey);
-        if (e[6] === false) this.checkBoundedLoss(String(e[2]), String(e[3]), e[5] as bigint, t);
+        if (e[6] === false) {
+          this.checkBoundedLoss(String(e[2]), String(e[3]), e[5] as bigint, t);
+          this.checkUsdBound(String(e[1]), t);
+        }
       }
       if (e[0] === "IntentExecuted" || e[0] === "IntentQueued" || e[0] === "IntentDenied") {
         const intent = this.intents.get(String(e[1]));
@@ -891,6 +961,33 @@ class Run {
       if (sum > treasuryCap) throw new InvariantViolation("P1_TREASURY_BOUND", `all agents spent ${sum} of ${asset} within ${tw}s, treasury cap ${treasuryCap}`);
     }
   }
+
+  /**
+   * v3, Promise 1 in USD from observations only: an identity with a USD limit spends, in the auto tier, at most its
+   * USD `autoPerWindow` over any `window` seconds, each spend valued (rounded up) at the price its feed showed then.
+   * The intent's own fields say what it spent (the token amount and the ETH sent with it).
+   */
+  private checkUsdBound(intentId: string, t: bigint): void {
+    const intent = this.intents.get(intentId)!;
+    const ident = M.identityOfKey(this.s, intent.agent)!;
+    const limit = this.w.usdLimits.get(ident.id);
+    if (!limit || !ident.usd?.enabled) return;
+    const c = M.classify(intent.data);
+    const spends: [string, bigint][] = c.kind === "token" ? [[intent.target, c.amount], [ZeroAddress, intent.value]] : [[ZeroAddress, intent.value]];
+    let value = 0n;
+    for (const [asset, amount] of spends) {
+      if (amount === 0n) continue;
+      const f = this.s.feeds.get(M.lower(asset))!;
+      const scale = 10n ** BigInt(f.assetDecimals + f.feedDecimals - 8);
+      value += (amount * f.price + scale - 1n) / scale;
+    }
+    this.observedUsd.push({ identity: ident.id, value, t });
+    const total = this.observedUsd.filter((o) => o.identity === ident.id && o.t > t - limit.window).reduce((acc, o) => acc + o.value, 0n);
+    const cap = ident.usd.autoPerWindow;
+    if (total > cap) throw new InvariantViolation("P1_USD_BOUND", `identity ${ident.id} spent $${total} (8 decimals) within ${limit.window}s ending at ${t}, USD cap ${cap}`);
+    this.outcome("IntentExecuted (under a USD limit)");
+  }
+  private readonly observedUsd: { identity: number; value: bigint; t: bigint }[] = [];
 
   private async approve(c: number, pick: number): Promise<void> {
     const intentId = this.pickRecord(pick, true) ?? id("never queued");
@@ -1105,6 +1202,12 @@ class Run {
       const ident = M.identityOfKey(this.s, agent)!;
       const first = this.s.bindings.get(`${ident.id}|${key}`);
       if (first !== intentId) throw new InvariantViolation("P2_KEY_REBOUND", `key ${key} first bound to ${first}, now ${intentId}`);
+    }
+    // v3: every current key's USD allowance (identities without a USD limit read 0).
+    for (const ident of this.s.identities.values()) {
+      const key = ident.currentKey;
+      const chain = (await this.w.module.availableUsdAllowance(key)) as bigint;
+      eq("P1_USD_ALLOWANCE", `availableUsdAllowance(${key})`, chain, M.availableUsdAllowance(this.s, key, t));
     }
     eq("P4_PAUSED", "paused", next(), this.s.paused ? 1n : 0n);
     eq("P5_CONFIG", "threshold", next(), BigInt(this.s.threshold));

@@ -10,14 +10,16 @@
  * - co-signer approvals are void once the member list changes (EscalationQueue: an era per list).
  *
  * Version 3: an intent signed with `review` is queued by `submit` even within limits, and `propose` reverts
- * `IntentNotForReview` for any other; a non-canonical `transfer` is Denied `MalformedCall`.
+ * `IntentNotForReview` for any other; a non-canonical `transfer` is Denied `MalformedCall`; an identity with a USD
+ * limit has every spend valued with its asset's feed (rounded up) and charged to its own USD window, and a price
+ * that cannot be trusted queues the intent with `NoTrustworthyPrice` (UsdLimits.sol).
  *
  * The model is plain data (structured-clonable) plus pure functions, so a campaign run can start from a copy of
  * the state after setup, as the chain starts from an EVM snapshot.
  */
 import { AbiCoder, ZeroAddress, ZeroHash, keccak256 } from "ethers";
 import type { Intent } from "../../sdk/eip712";
-import { DENY_REASON_NAMES, RECIPIENT_MODE_NAMES, STATUS_NAMES, enumValues } from "../../sdk/shapes";
+import { DENY_REASON_NAMES, PRICE_FAULT_NAMES, RECIPIENT_MODE_NAMES, STATUS_NAMES, ZERO_AGENT_CONFIG, enumValues } from "../../sdk/shapes";
 import type { AgentConfigValue, AssetLimitWith } from "../../sdk/shapes";
 
 export const ETH = ZeroAddress;
@@ -53,8 +55,31 @@ export interface Counter {
   cur: bigint;
 }
 
+/** A price feed as the module sees it (MockAggregator): `mode` "revert" makes every read fail. */
+export interface FeedM {
+  price: bigint;
+  feedDecimals: number;
+  assetDecimals: number;
+  updatedAt: bigint;
+  maxAge: bigint;
+  mode: "ok" | "revert";
+}
+
+/** An identity's USD limit (8 decimals) and its USD window. */
+export interface UsdLimitM {
+  autoPerTx: bigint;
+  autoPerWindow: bigint;
+  escalatedPerTx: bigint;
+  enabled: boolean;
+  window: WindowM;
+}
+
+/** `PriceFault`, in the order of the interface. */
+export const Fault = enumValues(PRICE_FAULT_NAMES);
+
 export interface IdentityM {
   id: number;
+  usd?: UsdLimitM;
   currentKey: string;
   status: "Active" | "Removed";
   epoch: number;
@@ -84,7 +109,7 @@ export interface RecordM {
 
 export interface AutoSpend {
   identity: number;
-  asset: string;
+  asset: string; // lower-case asset, or "usd" for a charge to the identity's USD window
   amount: bigint;
   t: bigint;
   treasury: boolean;
@@ -103,6 +128,7 @@ export interface ModelState {
   keyStatus: Map<string, { identity: number; status: "Active" | "Removed" | "Retired"; lane0?: bigint }>;
   records: Map<string, RecordM>;
   treasury: Map<string, { perWindow: bigint; window: WindowM }>;
+  feeds: Map<string, FeedM>; // lower(asset) -> the module's feed (v3)
   balances: Map<string, bigint>; // `${holder}|${asset}`
   escalated: Map<string, bigint>;
   autoSpends: AutoSpend[]; // history for the independent Promise 1 check
@@ -242,6 +268,76 @@ interface Decision {
   amount: bigint;
   to: string;
   payment: boolean;
+  usd: bigint; // v3: the USD value to charge (fault None)
+  fault: number; // v3: why a price could not be trusted
+  unpriced: string; // v3: the asset of that price
+}
+
+// ------------------------------------------------------------------ USD caps (UsdLimits.sol, v3)
+
+/** `usdValue(asset, amount)`: ceil(amount * answer * 10^8 / 10^(assetDecimals + feedDecimals)), or a fault. */
+export function usdValue(s: ModelState, asset: string, amount: bigint, now: bigint): { usd: bigint; fault: number } {
+  const f = s.feeds.get(lower(asset));
+  if (!f) return { usd: 0n, fault: Fault.NoFeed };
+  if (f.mode === "revert") return { usd: 0n, fault: Fault.FeedReverted };
+  if (f.price <= 0n) return { usd: 0n, fault: Fault.NonPositivePrice };
+  if (now - f.updatedAt > f.maxAge) return { usd: 0n, fault: Fault.StalePrice };
+  const decimals = BigInt(f.assetDecimals + f.feedDecimals);
+  const product = amount * f.price;
+  if (decimals >= 8n) {
+    const d = 10n ** (decimals - 8n);
+    return { usd: (product + d - 1n) / d, fault: Fault.None };
+  }
+  return { usd: product * 10n ** (8n - decimals), fault: Fault.None };
+}
+
+/** `_checkUsd`: fills `d.usd`, `d.fault`, `d.unpriced`; returns [reason, fitsAuto]. */
+function checkUsd(s: ModelState, u: UsdLimitM, d: Decision, extraEth: bigint, now: bigint): [number, boolean] {
+  if (d.amount === 0n && extraEth === 0n) return [Deny.None, true];
+  let usd = 0n;
+  let fault: number = Fault.None;
+  let unpriced = ETH;
+  if (d.amount !== 0n) {
+    const v = usdValue(s, d.asset, d.amount, now);
+    usd = v.usd;
+    fault = v.fault;
+    if (fault !== Fault.None) unpriced = d.asset;
+  }
+  if (extraEth !== 0n) {
+    const v = usdValue(s, ETH, extraEth, now);
+    usd += v.usd;
+    if (fault === Fault.None) fault = v.fault;
+  }
+  d.usd = usd;
+  d.fault = fault;
+  d.unpriced = unpriced;
+  if (fault !== Fault.None || usd > u.autoPerTx || u.autoPerWindow === 0n) {
+    return [usd > u.escalatedPerTx ? Deny.AboveHardCap : Deny.None, false];
+  }
+  return [Deny.None, windowSpent(u.window, now) + usd <= u.autoPerWindow];
+}
+
+/** availableUsdAllowance(agent). */
+export function availableUsdAllowance(s: ModelState, key: string, now: bigint): bigint {
+  const k = s.keyStatus.get(lower(key));
+  if (!k || k.status !== "Active") return 0n;
+  const u = s.identities.get(k.identity)!.usd;
+  if (!u || !u.enabled) return 0n;
+  const spent = windowSpent(u.window, now);
+  return spent >= u.autoPerWindow ? 0n : u.autoPerWindow - spent;
+}
+
+/** setUsdLimit(agent, limit), for a consistent limit (the campaign sends no other). */
+export function setUsdLimit(s: ModelState, sender: string, key: string, l: { autoPerTx: bigint; autoPerWindow: bigint; window: bigint; escalatedPerTx: bigint }): Outcome {
+  const denied = ownerOnly(s, sender);
+  if (denied) return denied;
+  const ident = activeIdentity(s, key);
+  if (!ident) return { revert: "AgentUnknown", args: [key] };
+  const remove = l.autoPerTx === 0n && l.autoPerWindow === 0n && l.window === 0n && l.escalatedPerTx === 0n;
+  ident.usd ??= { autoPerTx: 0n, autoPerWindow: 0n, escalatedPerTx: 0n, enabled: false, window: { len: 0n, entries: [] } };
+  if (!remove) ident.usd.window.len = l.window;
+  Object.assign(ident.usd, { autoPerTx: l.autoPerTx, autoPerWindow: l.autoPerWindow, escalatedPerTx: l.escalatedPerTx, enabled: !remove });
+  return { events: [["UsdLimitSet", key]] };
 }
 
 function checkSpend(s: ModelState, ident: IdentityM, asset: string, amount: bigint, now: bigint): [number, boolean] {
@@ -260,7 +356,7 @@ function checkSpend(s: ModelState, ident: IdentityM, asset: string, amount: bigi
 }
 
 export function evaluate(s: ModelState, ident: IdentityM, intent: IntentM, now: bigint): Decision {
-  const d: Decision = { reason: Deny.None, fitsAuto: false, asset: ETH, amount: intent.value, to: intent.target, payment: false };
+  const d: Decision = { reason: Deny.None, fitsAuto: false, asset: ETH, amount: intent.value, to: intent.target, payment: false, usd: 0n, fault: Fault.None, unpriced: ETH };
   if (lower(intent.target) === lower(s.safe) || lower(intent.target) === lower(s.module)) {
     d.reason = Deny.TargetNotAllowed;
     return d;
@@ -290,6 +386,14 @@ export function evaluate(s: ModelState, ident: IdentityM, intent: IntentM, now: 
   }
   if (extraEth !== 0n) {
     const [reason, fits] = checkSpend(s, ident, ETH, extraEth, now);
+    if (reason !== Deny.None) {
+      d.reason = reason;
+      return d;
+    }
+    d.fitsAuto = d.fitsAuto && fits;
+  }
+  if (ident.usd?.enabled) {
+    const [reason, fits] = checkUsd(s, ident.usd, d, extraEth, now);
     if (reason !== Deny.None) {
       d.reason = reason;
       return d;
@@ -392,11 +496,17 @@ export function submit(s: ModelState, call: SubmitCall, now: bigint): Outcome {
   if (intent.review || !d.fitsAuto) {
     const eta = now + ident.cfg.escalationDelay;
     record(St.Queued, eta, ident.cfg.gracePeriod);
-    return { events: [["IntentQueued", intentId, agent, eta]] };
+    const events: Ev[] = [["IntentQueued", intentId, agent, eta]];
+    if (d.fault !== Fault.None) events.push(["NoTrustworthyPrice", intentId, d.unpriced, d.fault]);
+    return { events };
   }
   chargeAuto(s, ident, d.asset, d.amount, now);
   const cls = classify(intent.data);
   if (cls.kind === "token" && intent.value !== 0n) chargeAuto(s, ident, ETH, intent.value, now);
+  if (d.usd !== 0n) {
+    windowRecord(ident.usd!.window, d.usd, now);
+    s.autoSpends.push({ identity: ident.id, asset: "usd", amount: d.usd, t: now, treasury: false });
+  }
   record(St.Executed, 0n, 0n);
   s.executed.add(intentId);
   pay(s, intent, d);
@@ -625,16 +735,7 @@ export function newIdentity(id: number, key: string): IdentityM {
     status: "Active",
     epoch: 0,
     frozen: false,
-    cfg: {
-      validUntil: 0n,
-      escalationDelay: 0n,
-      gracePeriod: 0n,
-      maxIntentsPerWindow: 0n,
-      rateWindow: 0n,
-      maxStrikes: 0n,
-      strikeWindow: 0n,
-      recipientMode: Mode.Any,
-    },
+    cfg: { ...ZERO_AGENT_CONFIG },
     lanes: new Map(),
     rate: { bucket: 0n, prev: 0n, cur: 0n },
     strike: { bucket: 0n, prev: 0n, cur: 0n },

@@ -2,11 +2,15 @@ import type { AgentView } from "../../api";
 import type { PlannedAction, Roles } from "../actions";
 import { Bar } from "../components/Bar";
 import { SpendChart } from "../components/SpendChart";
+import { StopButtons } from "../components/StopButtons";
 import { groupDigits, utc } from "../format";
 
 const STATE_WORDS = { active: "active", frozen: "FROZEN", expired: "EXPIRED" } as const;
 
-/** One agent: its state, strikes, rate limit, and per asset its caps, what it may still spend now, and the chart. */
+/**
+ * One agent: its state, strikes, rate limit, and per asset its caps, what it may still spend now, and the chart; v3,
+ * its USD budget across every asset.
+ */
 export function AgentCard(props: {
   agent: AgentView;
   now: number;
@@ -55,16 +59,22 @@ export function AgentCard(props: {
           <SpendChart points={l.chart} symbol={l.symbol} now={props.now} label={`${label}, ${l.symbol}`} />
         </div>
       ))}
-      {(freeze || unfreeze) && (
-        <div className="buttons">
-          {freeze && (
-            <button className="danger" onClick={() => props.onAction(freeze)}>
-              Freeze
-            </button>
-          )}
-          {unfreeze && <button onClick={() => props.onAction(unfreeze)}>Unfreeze</button>}
+      {agent.usdLimit && (
+        <div className="limit usd">
+          <h4>USD, all assets together</h4>
+          <Bar
+            label={`${label} may still spend in USD across all assets`}
+            share={agent.usdLimit.availableShare}
+            text={`$${groupDigits(agent.usdLimit.available)} of $${groupDigits(agent.usdLimit.autoPerWindow)} left per ${agent.usdLimit.window}`}
+          />
+          <p className="muted">
+            Every payment is valued with its asset's price feed and counts against this budget too: up to $
+            {groupDigits(agent.usdLimit.autoPerTx)} per payment without co-signers, never more than ${groupDigits(agent.usdLimit.escalatedPerTx)}. When
+            a price cannot be trusted, payments wait for the co-signers.
+          </p>
         </div>
       )}
+      <StopButtons stop={freeze} undo={unfreeze} labels={["Freeze", "Unfreeze"]} onAction={props.onAction} />
     </section>
   );
 }

@@ -1,10 +1,11 @@
 import type { AgentView, ConsoleState } from "../../api";
 import type { PlannedAction, Roles } from "../actions";
+import { StopButtons } from "../components/StopButtons";
 import { groupDigits, shortAddress, utc } from "../format";
 import { AgentCard } from "./AgentCard";
 import { OwnersPanel } from "./OwnersPanel";
 
-/** The Safe and its balances, paused or not, the roles, every agent, and the owners' batches. */
+/** The Safe and its balances, paused or not, the price feeds (v3), the roles, every agent, and the owners' batches. */
 export function Overview(props: {
   state: ConsoleState;
   now: number;
@@ -45,6 +46,20 @@ export function Overview(props: {
             ))}
           </tbody>
         </table>
+        {state.priceFeeds.length > 0 && (
+          <table className="feeds">
+            <caption>Price feeds (USD limits value every spend with them)</caption>
+            <tbody>
+              {state.priceFeeds.map((f) => (
+                <tr key={f.asset} className={f.trusted ? "" : "untrusted"}>
+                  <th scope="row">{f.symbol}</th>
+                  <td className="num">{f.price !== undefined ? `$${groupDigits(f.price)}` : "-"}</td>
+                  <td>{f.trusted ? `trusted, updated ${f.age ?? "?"} ago (max ${f.maxAge})` : `NOT TRUSTED (${f.fault}): USD-limited payments wait for co-signers`}</td>
+                </tr>
+              ))}
+            </tbody>
+          </table>
+        )}
         <dl className="facts">
           <dt>Module</dt>
           <dd>
@@ -63,16 +78,7 @@ export function Overview(props: {
           <dt>Chain time</dt>
           <dd>{utc(state.time)}</dd>
         </dl>
-        {(pause || unpause) && (
-          <div className="buttons">
-            {pause && (
-              <button className="danger" onClick={() => props.onAction(pause)}>
-                Pause
-              </button>
-            )}
-            {unpause && <button onClick={() => props.onAction(unpause)}>Unpause</button>}
-          </div>
-        )}
+        <StopButtons stop={pause} undo={unpause} labels={["Pause", "Unpause"]} onAction={props.onAction} />
       </section>
       <h2 className="section-title">Agents</h2>
       <div className="grid">

@@ -106,7 +106,7 @@ describe("monitor rules schema", function () {
       const block = /```json\n([\s\S]*?)\n```/.exec(section)![1];
       const { monitor } = JSON.parse(block) as { monitor: Record<string, unknown> };
       const parsed = parseMonitorConfig(monitor);
-      expect(parsed.rules.map((r) => r.rule)).to.have.length(12);
+      expect(parsed.rules.map((r) => r.rule)).to.have.length(14);
       expect(parsed.metrics).to.deep.equal({ port: 9464, host: "127.0.0.1" });
       const policy = parsePolicy({ ...example(), monitor });
       expect(policy.monitor?.rules[2]).to.deep.include({ rule: "intent-burst", maxIntents: 20, period: 600, action: "freeze", agents: ["payroll"] });

@@ -1,6 +1,6 @@
 import { expect } from "chai";
 import { loadFixture } from "@nomicfoundation/hardhat-network-helpers";
-import { AbiCoder, Interface, ZeroHash, concat, id } from "ethers";
+import { AbiCoder, Interface, ZeroHash, concat, encodeBytes32String, id } from "ethers";
 import { IAgentTreasuryModule__factory } from "../../../typechain-types";
 import {
   AgentFrozenError,
@@ -75,6 +75,9 @@ const CASES: [string, unknown[], Klass, string, RegExp][] = [
   ["ReentrancyGuardReentrantCall", [], ExecutionFailedError, "EXECUTION_FAILED", /re-enter/],
   ["SafeCastOverflowedUintDowncast", [128, 1n << 130n], InvalidRequestError, "INVALID_REQUEST", /128-bit/],
   ["BatchLengthMismatch", [2, 1], InvalidRequestError, "INVALID_REQUEST", /2 intents but 1 signatures: give one signature per intent/],
+  ["PriceReadOutOfGas", [A], InvalidRequestError, "INVALID_REQUEST", /price feed 0x0+a1 ran out of gas.*Send the same request again with a higher gas limit/i],
+  ["UsdLimitInvalid", [A, encodeBytes32String("autoPerTx > autoPerWindow")], ModuleConfigError, "MODULE_CONFIG", /USD limit of agent 0x0+a1: autoPerTx > autoPerWindow\. Fix usdLimit/i],
+  ["PriceFeedInvalid", [A, B, encodeBytes32String("feed has no code")], ModuleConfigError, "MODULE_CONFIG", /price feed 0x0+b2 for asset 0x0+a1: feed has no code\./i],
 ];
 
 describe("errors", function () {

@@ -15,13 +15,16 @@ import {
   CONDITION_OP_NAMES,
   DENIAL_REASONS,
   DENY_REASON_NAMES,
+  PRICE_FAULT_NAMES,
   RECIPIENT_MODES,
   RECIPIENT_MODE_NAMES,
   STATUS_NAMES,
+  USD_LIMIT_FIELDS,
   agentConfigNumbers,
   assetLimitValue,
   denyReasonName,
   enumValues,
+  priceFaultName,
   recipientModeName,
   recipientModeValue,
   statusName,
@@ -35,6 +38,7 @@ const ENUM_TABLES: Record<string, readonly string[]> = {
   DenyReason: DENY_REASON_NAMES,
   RecipientMode: RECIPIENT_MODE_NAMES,
   Op: CONDITION_OP_NAMES,
+  PriceFault: PRICE_FAULT_NAMES,
 };
 
 /** The TypeScript field list of each struct whose fields the off-chain code reads or builds by name. */
@@ -42,6 +46,7 @@ const STRUCT_FIELDS: Record<string, readonly string[]> = {
   AgentConfig: AGENT_CONFIG_FIELDS,
   AssetLimit: ASSET_LIMIT_FIELDS,
   Condition: CONDITION_FIELDS,
+  UsdLimit: USD_LIMIT_FIELDS,
 };
 
 interface AstNode {
@@ -201,6 +206,8 @@ describe("sdk/shapes: the module's enums and structs, once, as the compiled cont
       expect(denyReasonName(7)).to.equal("MalformedCall");
       expect(recipientModeName(2n)).to.equal("escalate-unknown");
       expect(recipientModeValue("allowlist")).to.equal(1);
+      expect(priceFaultName(6n)).to.equal("StalePrice");
+      expect(() => priceFaultName(7)).to.throw(RangeError, "unknown PriceFault value 7");
       expect(enumValues(STATUS_NAMES)).to.deep.include({ None: 0, Queued: 2, Expired: 5 });
     });
 

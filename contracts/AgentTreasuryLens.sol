@@ -26,7 +26,7 @@ contract AgentTreasuryLens is IAgentTreasuryLens {
     uint256 internal constant SLOT_USD_AUTO = 18;
     uint256 internal constant SLOT_USD_HARD_CAPS = 19;
     uint256 internal constant SLOT_USD_WINDOWS = 20;
-    uint256 internal constant SLOT_CALL_CONDITIONS = 21;
+    uint256 internal constant SLOT_CALL_CONDITIONS = 22;
 
     /// @inheritdoc IAgentTreasuryLens
     function strikes(address module, address agent) external view returns (uint256) {

@@ -177,6 +177,7 @@ describe("Policy files: call conditions, the local Uniswap and the Safe's allowa
         tokens: Record<string, string>;
         agents: Record<string, string>;
         contracts?: Record<string, string>;
+        localPriceFeeds?: Record<string, string>;
       };
       const router = predictUniswapAddresses().SwapRouter02;
       // The record names the local Uniswap's contracts, so that the CLI and the MCP server can name them too.
@@ -198,7 +199,8 @@ describe("Policy files: call conditions, the local Uniswap and the Safe's allowa
       expect(await lens.isAllowedCall(deployed.module, trading, router, selector)).to.equal(true);
       const usdc = new Contract(record.tokens.USDC, ["function allowance(address,address) view returns (uint256)"], ethers.provider);
       expect(await usdc.allowance(deployed.safe, router)).to.equal(parseUnits("60000", 6));
-      const target = { safe: deployed.safe, module: deployed.module, lens: deployed.lens, tokens: record.tokens };
+      // The record's local tokens and (v3, USD caps) local price feeds, as treasury:plan takes them.
+      const target = { safe: deployed.safe, module: deployed.module, lens: deployed.lens, tokens: record.tokens, localPriceFeeds: record.localPriceFeeds };
       expect(await planPolicy(hardhatChain(hre), loadPolicy(EXAMPLE), target)).to.deep.equal([]);
 
       // The owners drop the recipient condition: one change, shown as loosening, with what it was.

@@ -20,9 +20,14 @@ import {
   intentId,
   mocksFixture,
   moduleAsSafe,
+  sign,
   submitSigned,
+  tokenPayment,
   treasuryState,
 } from "../fixtures";
+import type { Treasury } from "../fixtures";
+import type { Intent } from "../../sdk/eip712";
+import { AGENT_USD_LIMIT, PriceFault, USD, usdTreasuryFixture } from "../usdFixtures";
 import type { MaliciousRouter, MockERC20 } from "../../typechain-types";
 import type { IAgentTreasuryTypes } from "../../typechain-types/contracts/interfaces/IAgentTreasuryModule.sol/IAgentTreasuryModule";
 import { execSafeCall } from "../../sdk/safe";
@@ -55,13 +60,12 @@ const USDC = (n: string) => parseUnits(n, 6);
 const ALLOWANCE = USDC("20000");
 
 /**
- * The unit suite's mocks plus two routers with SwapRouter02's `exactInputSingle` (an honest one and one that pulls
- * one unit more than `amountIn`), each stocked with 1,000,000 WETH-like tokens (6 decimals, paid 1:1) and given a
- * 20,000 USDC allowance by the Safe's owners. The agent may call `exactInputSingle` on both, with the swap's
+ * Routers with SwapRouter02's `exactInputSingle` on `fx`'s treasury, one per `overdraws` entry (0: honest; above 0:
+ * pulls that much more than `amountIn`), each stocked with 1,000,000 of a WETH-like token (6 decimals, paid 1:1) and
+ * given a 20,000 USDC allowance by the Safe's owners. The agent may call `exactInputSingle` on each, with the swap's
  * conditions: tokenIn USDC, tokenOut the output token, recipient the Safe, amountIn charged as USDC.
  */
-async function routerFixture() {
-  const fx = await mocksFixture();
+async function withRouters(fx: Treasury, overdraws: bigint[]) {
   const out = (await ethers.deployContract("MockERC20", ["Wrapped Ether", "WETH", 6])) as unknown as MockERC20;
   const outAddress = await out.getAddress();
   const owner = await moduleAsSafe(fx);
@@ -72,7 +76,7 @@ async function routerFixture() {
     cond(W.amountIn, Op.ChargeAs, fx.usdcAddress),
   ];
   const routers: MaliciousRouter[] = [];
-  for (const overdraw of [0n, 1n]) {
+  for (const overdraw of overdraws) {
     const router = (await ethers.deployContract("MaliciousRouter", [overdraw])) as unknown as MaliciousRouter;
     const address = await router.getAddress();
     await (await out.mint(address, USDC("1000000"))).wait();
@@ -82,11 +86,29 @@ async function routerFixture() {
     await (await owner.setAllowedCall(fx.agent.address, address, SWAP, true)).wait();
     routers.push(router);
   }
-  const [router, malicious] = routers;
-  return { ...fx, owner, out, outAddress, conditions, router, routerAddress: await router.getAddress(), malicious };
+  return { owner, out, outAddress, conditions, routers, routerAddress: await routers[0].getAddress() };
 }
 
-type Fx = Awaited<ReturnType<typeof routerFixture>>;
+/** The unit suite's mocks plus an honest router and one that pulls one unit more than `amountIn` ({@link withRouters}). */
+async function routerFixture() {
+  const fx = await mocksFixture();
+  const { routers, ...r } = await withRouters(fx, [0n, 1n]);
+  const [router, malicious] = routers;
+  return { ...fx, ...r, router, malicious };
+}
+
+/**
+ * v3, USD caps: the USD fixture (the agent's USD limit $1,500 per payment, $3,000 per day, hard cap $20,000; USDC at
+ * $1, ETH at $2,000) plus an honest router ({@link withRouters}).
+ */
+async function usdRouterFixture() {
+  const fx = await usdTreasuryFixture();
+  const { routers, ...r } = await withRouters(fx, [0n]);
+  return { ...fx, ...r, router: routers[0] };
+}
+
+/** A treasury with a conditioned router ({@link withRouters}). */
+type Fx = Treasury & { outAddress: string; routerAddress: string };
 
 interface SwapArgs {
   tokenIn?: string;
@@ -113,6 +135,13 @@ function swapData(fx: Fx, a: SwapArgs = {}): string {
 
 async function swapIntent(fx: Fx, a: SwapArgs = {}, router = fx.routerAddress, value = 0n) {
   return buildIntent(fx, { target: router, data: swapData(fx, a), value });
+}
+
+/** Signs `intents` with the fixture's agent at consecutive lane-0 nonces from the current one. */
+async function signedBatch(fx: Treasury, intents: Intent[]): Promise<[Intent[], string[]]> {
+  const start = await fx.module.getNonce(fx.agent.address, 0n);
+  const numbered = intents.map((intent, i) => ({ ...intent, nonce: start + BigInt(i) }));
+  return [numbered, await Promise.all(numbered.map((intent) => sign(fx.agent, fx, intent)))];
 }
 
 describe("CallConditions", function () {
@@ -352,6 +381,100 @@ describe("CallConditions", function () {
         .withArgs(fx.usdcAddress, USDC("500"), USDC("500") + 1n);
       expect(await treasuryState(fx)).to.deep.equal(before);
       expect(await fx.usdc.allowance(fx.safeAddress, malicious)).to.equal(ALLOWANCE);
+    });
+  });
+
+  describe("in a batch (submitBatch)", function () {
+    it("checks each call's conditions as submit does: a swap to another recipient is denied TargetNotAllowed and the batch goes on [test_submitBatch_conditionedSwaps_failingOneDeniedBatchGoesOn]", async function () {
+      const fx = await loadFixture(routerFixture);
+      const [intents, signatures] = await signedBatch(fx, [
+        await swapIntent(fx, { amountIn: USDC("400") }),
+        await swapIntent(fx, { recipient: fx.attacker.address, amountIn: USDC("400") }),
+        await tokenPayment(fx, fx.usdcAddress, fx.alice.address, USDC("100")),
+        await swapIntent(fx, { amountIn: USDC("300") }),
+      ]);
+      const ids = intents.map((i) => intentId(fx, i));
+      const [, statuses] = await fx.module.connect(fx.relayer).submitBatch.staticCall(intents, signatures);
+      expect(statuses).to.deep.equal([Status.Executed, Status.Denied, Status.Executed, Status.Executed]);
+
+      const tx = fx.module.connect(fx.relayer).submitBatch(intents, signatures);
+      await expect(tx)
+        .to.emit(fx.module, "IntentDenied")
+        .withArgs(ids[1], fx.agent.address, DenyReason.TargetNotAllowed, intents[1].rationale);
+      await expect(tx)
+        .to.emit(fx.module, "IntentExecuted")
+        .withArgs(ids[3], fx.agent.address, fx.usdcAddress, fx.routerAddress, USDC("300"), false, intents[3].rationale);
+      expect(await fx.module.intentStatus(ids[1])).to.equal(Status.Denied);
+      // The two swaps within their conditions reached the Safe; the attacker got nothing; one strike.
+      expect(await fx.out.balanceOf(fx.safeAddress)).to.equal(USDC("700"));
+      expect(await fx.out.balanceOf(fx.attacker.address)).to.equal(0n);
+      expect(await fx.usdc.balanceOf(fx.alice.address)).to.equal(USDC("100"));
+      expect(await fx.lens.strikes(fx.moduleAddress, fx.agent.address)).to.equal(1n);
+      // Both swaps' amountIn and the payment were charged to the one USDC window; the denied swap was not.
+      expect(await fx.module.availableAllowance(fx.agent.address, fx.usdcAddress)).to.equal(fx.usdcLimit.autoPerWindow - USDC("800"));
+      expect(await fx.module.getNonce(fx.agent.address, 0n)).to.equal(intents[3].nonce + 1n);
+    });
+  });
+
+  describe("under a USD limit (v3 USD caps): a charged argument is a payment of its asset, valued like one", function () {
+    it("values a swap's amountIn and the ETH it sends with their feeds and charges both to the USD window [test_submit_chargedSwapWithUsdLimit_chargesItsUsdValue]", async function () {
+      const fx = await loadFixture(usdRouterFixture);
+      expect(await fx.module.availableUsdAllowance(fx.agent.address)).to.equal(AGENT_USD_LIMIT.autoPerWindow);
+      // 500 USDC at $1 and 0.1 ETH at $2,000: $700.
+      const intent = await swapIntent(fx, { amountIn: USDC("500") }, fx.routerAddress, parseEther("0.1"));
+      await expect(submitSigned(fx, intent))
+        .to.emit(fx.module, "IntentExecuted")
+        .withArgs(intentId(fx, intent), fx.agent.address, fx.usdcAddress, fx.routerAddress, USDC("500"), false, intent.rationale);
+      expect(await fx.module.availableUsdAllowance(fx.agent.address)).to.equal(AGENT_USD_LIMIT.autoPerWindow - 700n * USD);
+      const [, amounts] = await fx.lens.usdSpendEntries(fx.moduleAddress, fx.agent.address);
+      expect(amounts).to.deep.equal([700n * USD]);
+      expect(await fx.out.balanceOf(fx.safeAddress)).to.equal(USDC("500"));
+    });
+
+    it("shares the USD window with payments in a batch: the swap that would pass it is queued though its USDC window has room [test_submitBatch_chargedSwapsAndPayments_shareTheUsdWindow]", async function () {
+      const fx = await loadFixture(usdRouterFixture);
+      const [intents, signatures] = await signedBatch(fx, [
+        await buildIntent(fx, { target: fx.alice.address, value: parseEther("0.5") }), // $1,000
+        await swapIntent(fx, { amountIn: USDC("1000") }), // $1,000
+        await swapIntent(fx, { recipient: fx.attacker.address, amountIn: USDC("1000") }), // its conditions fail
+        await swapIntent(fx, { amountIn: USDC("1000") }), // $1,000: the USD window ($3,000) is full
+        await swapIntent(fx, { amountIn: USDC("100") }), // $100 more than the USD window holds
+      ]);
+      const ids = intents.map((i) => intentId(fx, i));
+      const [, statuses] = await fx.module.connect(fx.relayer).submitBatch.staticCall(intents, signatures);
+      expect(statuses).to.deep.equal([Status.Executed, Status.Executed, Status.Denied, Status.Executed, Status.Queued]);
+      const tx = fx.module.connect(fx.relayer).submitBatch(intents, signatures);
+      await expect(tx)
+        .to.emit(fx.module, "IntentDenied")
+        .withArgs(ids[2], fx.agent.address, DenyReason.TargetNotAllowed, intents[2].rationale);
+      await expect(tx).to.emit(fx.module, "IntentQueued").withArgs(ids[4], fx.agent.address, (v: bigint) => v > 0n, intentTuple(intents[4]));
+      expect(await fx.module.availableUsdAllowance(fx.agent.address)).to.equal(0n);
+      // The USDC window alone would have let the last swap through: 5,000 - 2,000 left.
+      expect(await fx.module.availableAllowance(fx.agent.address, fx.usdcAddress)).to.equal(fx.usdcLimit.autoPerWindow - USDC("2000"));
+      expect(await fx.out.balanceOf(fx.safeAddress)).to.equal(USDC("2000"));
+      expect(await fx.out.balanceOf(fx.attacker.address)).to.equal(0n);
+    });
+
+    it("denies a swap above the USD hard cap with AboveHardCap, though the USDC hard cap allows it [test_submit_chargedSwapAboveUsdHardCap_deniedAboveHardCap]", async function () {
+      const fx = await loadFixture(usdRouterFixture);
+      // $20,001 of USDC: within the USDC hard cap (50,000), above the USD one ($20,000).
+      await expectDenied(fx, await swapIntent(fx, { amountIn: USDC("20001") }), DenyReason.AboveHardCap);
+      expect(await fx.lens.strikes(fx.moduleAddress, fx.agent.address)).to.equal(1n);
+    });
+
+    it("queues a swap whose charged asset has no trustworthy price, without a strike [test_submit_chargedSwapWithoutPrice_queuedNoTrustworthyPrice]", async function () {
+      const fx = await loadFixture(usdRouterFixture);
+      await (await fx.owner.setPriceFeed(fx.usdcAddress, ethers.ZeroAddress, 0)).wait();
+      const intent = await swapIntent(fx, { amountIn: USDC("100") });
+      const id_ = intentId(fx, intent);
+      const tx = submitSigned(fx, intent);
+      await expect(tx).to.emit(fx.module, "IntentQueued");
+      await expect(tx).to.emit(fx.module, "NoTrustworthyPrice").withArgs(id_, fx.usdcAddress, PriceFault.NoFeed);
+      await expect(tx).to.not.emit(fx.module, "IntentExecuted");
+      expect(await fx.module.intentStatus(id_)).to.equal(Status.Queued);
+      expect(await fx.lens.strikes(fx.moduleAddress, fx.agent.address)).to.equal(0n);
+      expect(await fx.out.balanceOf(fx.safeAddress)).to.equal(0n);
+      expect(await fx.module.availableAllowance(fx.agent.address, fx.usdcAddress)).to.equal(fx.usdcLimit.autoPerWindow);
     });
   });
 

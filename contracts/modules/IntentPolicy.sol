@@ -48,7 +48,12 @@ abstract contract IntentPolicy is CallConditions {
      * gas, an allowed call without conditions +454), one returning values (+4 and +176 to +287), keeping `value`
      * alive for the branch (+40 a payment). This way a payment and an unconditioned call cost what they did before
      * conditions (+7 and +9 gas).
+     *
+     * One body on purpose, so longer than solhint's 50 lines once conditions and the USD check were both in: the
+     * 4-line shorter form (the ETH-along check writing `d.reason` directly, the USD check as one condition) cost 82
+     * gas on every payment in the IR build (measured on the merged tree, keyless relayed payment 95,695 -> 95,777).
      */
+    // solhint-disable-next-line function-max-lines
     function _evaluate(
         uint256 live,
         AgentWord agentWord,
@@ -88,13 +93,17 @@ abstract contract IntentPolicy is CallConditions {
             if (d.reason != DenyReason.None) return d;
         }
         if (d.extraEth != 0) {
-            bool ethFits;
-            (d.reason, ethFits) = _checkSpend(live, id, address(0), d.extraEth);
-            if (d.reason != DenyReason.None) return d;
+            (DenyReason ethReason, bool ethFits) = _checkSpend(live, id, address(0), d.extraEth);
+            if (ethReason != DenyReason.None) {
+                d.reason = ethReason;
+                return d;
+            }
             d.fitsAuto = d.fitsAuto && ethFits;
         }
         // v3: a USD-limited agent's spend must also fit its USD limit (AboveHardCap sits with the asset hard caps).
-        if (agentWord.usdLimited() && _usdDenies(id, d)) return d;
+        if (agentWord.usdLimited()) {
+            if (_usdDenies(id, d)) return d;
+        }
         RecipientMode mode = agentWord.recipientMode();
         if (payment && mode != RecipientMode.Any && !_isRecipient(id, d.to)) {
             if (mode == RecipientMode.Allowlist) d.reason = DenyReason.RecipientNotAllowed;

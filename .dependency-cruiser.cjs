@@ -101,6 +101,14 @@ module.exports = {
     ),
 
     {
+      name: "bindings-on-first-use",
+      comment:
+        "hardhat.config.ts loads the tasks, and with them every layer below, before the first compile writes typechain-types/ (a fresh checkout, CI). Values from the generated bindings (factories, ABIs) come through sdk/bindings.ts, which loads them when called; elsewhere only `import type` from typechain-types/.",
+      severity: "error",
+      from: { path: "^(sdk|core|deploy|monitor|audit|mcp|tasks)/|^console/[^/]+$|^hardhat[.]config[.]ts$", pathNot: "^sdk/bindings[.]ts$" },
+      to: { path: "^typechain-types/", dependencyTypesNot: ["type-only"] },
+    },
+    {
       name: "browser-code",
       comment:
         "console/app/ runs in the browser: at run time it imports only itself, sdk/eip712.ts, the compiled ABI (artifacts/) and npm packages; type-only imports are erased.",

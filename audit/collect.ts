@@ -19,12 +19,12 @@ import { AssetBook, decodeAction, formatAmount } from "../sdk/chain";
 import { Intent, splitNonce } from "../sdk/eip712";
 import { Journal, JournalRecord, SerializedIntent, journalFiles, serializeIntent } from "../sdk/journal";
 import { AssetInfo, DecodedAction, DenyReasonName, IntentStatusName, STATUS_NAMES, statusName } from "../sdk/types";
-import { IAgentTreasuryModule__factory } from "../typechain-types/factories/contracts/interfaces/IAgentTreasuryModule.sol/IAgentTreasuryModule__factory";
 import { EventFollower } from "../monitor/follower";
 import type { ChainEvent } from "../monitor/events";
 import { CosignerState, cosignersBefore, nextCosignerState } from "./cosigners";
 import { CapSeries, LimitAt, capSeries } from "./caps";
 import { AuditEvent, describeEvent } from "./events";
+import { treasuryModule } from "../sdk/bindings";
 
 export interface AuditOptions {
   provider: Provider;
@@ -173,7 +173,7 @@ function ref(e: ChainEvent): AuditEventRef {
 export async function collectAudit(options: AuditOptions): Promise<AuditReport> {
   const { provider, chainId } = options;
   const module = getAddress(options.module);
-  const contract = IAgentTreasuryModule__factory.connect(module, provider);
+  const contract = treasuryModule(module, provider);
   const head = await provider.getBlockNumber();
   const toBlock = options.toBlock ?? head;
   const fromBlock = options.fromBlock ?? 0;

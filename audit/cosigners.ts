@@ -26,7 +26,7 @@ export function nextCosignerState(state: CosignerState, members: string[], thres
 export async function cosignersBefore(provider: Provider, module: string, fromBlock: number, chunkSize: number): Promise<CosignerState> {
   let state: CosignerState = { members: [], threshold: 0, era: 0, since: 0 };
   if (fromBlock <= 0) return state;
-  const topic = moduleInterface.getEvent("CosignersSet")!.topicHash;
+  const topic = moduleInterface().getEvent("CosignersSet")!.topicHash;
   const filter = { address: module, topics: [topic] };
   let logs;
   try {

@@ -8,9 +8,9 @@
 import { Contract, Provider, getAddress, id as keccakText, isAddress, isHexString, recoverAddress } from "ethers";
 import { hashCosignerApproval } from "../sdk/eip712";
 import { statusName } from "../sdk/types";
-import { IAgentTreasuryModule__factory } from "../typechain-types/factories/contracts/interfaces/IAgentTreasuryModule.sol/IAgentTreasuryModule__factory";
 import type { ReasonRequest, SignatureRequest } from "./api";
 import { RequestError } from "./errors";
+import { treasuryModule } from "../sdk/bindings";
 
 const ERC1271_MAGIC = "0x1626ba7e";
 
@@ -27,7 +27,7 @@ function intentIdOf(body: unknown): string {
 }
 
 async function queuedIntent(provider: Provider, module: string, intentId: string) {
-  const m = IAgentTreasuryModule__factory.connect(module, provider);
+  const m = treasuryModule(module, provider);
   const status = statusName((await m.intent(intentId)).status);
   if (status !== "Queued") throw new RequestError(409, "INTENT_NOT_QUEUED", `Intent ${intentId} is ${status}, not Queued: there is nothing to approve.`);
   return m;

@@ -16,9 +16,9 @@ import { OwnerItem, runAsOwners } from "../deploy/owners";
 import { checkPolicyMatchesTarget } from "../core/policyDiff";
 import { planPolicy, resolveForDeployment } from "../deploy/plan";
 import { parsePolicy } from "../core/policy";
-import { IAgentTreasuryModule__factory } from "../typechain-types/factories/contracts/interfaces/IAgentTreasuryModule.sol/IAgentTreasuryModule__factory";
 import type { BatchView } from "./api";
 import { RequestError } from "./errors";
+import { treasuryModule } from "../sdk/bindings";
 
 export type OwnersAction = { kind: "unpause" } | { kind: "unfreeze"; agent: string } | { kind: "policy"; policy: string; policyName?: string };
 
@@ -37,7 +37,7 @@ export function batchesDir(deploymentsDir?: string): string {
 /** Builds the calls for `action`, writes the batch, and describes it. Throws {@link RequestError} when there is nothing to do. */
 export async function writeOwnersBatch(ctx: OwnersContext, action: OwnersAction): Promise<BatchView> {
   const { chain, record } = ctx;
-  const module = IAgentTreasuryModule__factory.connect(record.module, chain.provider);
+  const module = treasuryModule(record.module, chain.provider);
   const moduleAddress = getAddress(record.module);
   let items: OwnerItem[];
   let title: string;

@@ -20,7 +20,6 @@ import { Journal, journalFiles } from "../sdk/journal";
 import { deploymentCallConditions } from "../core/callConditions";
 import { formatAmount } from "../sdk/chain";
 import { SAFE_ABI } from "../sdk/safe";
-import { IAgentTreasuryModule__factory } from "../typechain-types/factories/contracts/interfaces/IAgentTreasuryModule.sol/IAgentTreasuryModule__factory";
 import type {
   ActionView,
   AgentView,
@@ -35,6 +34,7 @@ import type {
 } from "./api";
 import { STATE_VERSION } from "./api";
 import type { ConsoleStore } from "./store";
+import { treasuryModule } from "../sdk/bindings";
 
 export interface StateSources {
   chain: ChainContext;
@@ -130,7 +130,7 @@ export async function readConsoleState(src: StateSources): Promise<ConsoleState>
   const { chain, record } = src;
   const provider: Provider = chain.provider;
   const chainId = (await provider.getNetwork()).chainId;
-  const module = IAgentTreasuryModule__factory.connect(record.module, provider);
+  const module = treasuryModule(record.module, provider);
   const safe = new Contract(record.safe, SAFE_ABI, provider);
   const names: Record<string, string> = {};
   for (const [name, address] of Object.entries(record.agents ?? {})) names[lower(address)] = name;

@@ -5,9 +5,8 @@
  * or from the deployment's policy file; addresses are named by the record's tokens and local contracts.
  */
 import { Contract, Provider } from "ethers";
-import { AgentTreasuryLens__factory } from "../typechain-types/factories/contracts/AgentTreasuryLens__factory";
-import { IAgentTreasuryModule__factory } from "../typechain-types/factories/contracts/interfaces/IAgentTreasuryModule.sol/IAgentTreasuryModule__factory";
 import { CallConditionsReport, callConditionsReport } from "../sdk/callReport";
+import { treasuryLens, treasuryModule } from "../sdk/bindings";
 import type { DeploymentRecord } from "./deployment";
 import { loadPolicy } from "./policy";
 
@@ -43,9 +42,9 @@ export async function deploymentCallConditions(
   deployment: ConditionsDeployment,
   call: { agent: string; target: string; data: string; signature?: string },
 ): Promise<CallConditionsReport | undefined> {
-  const module = IAgentTreasuryModule__factory.connect(deployment.module, provider);
+  const module = treasuryModule(deployment.module, provider);
   return callConditionsReport({
-    lens: AgentTreasuryLens__factory.connect(deployment.lens, provider),
+    lens: treasuryLens(deployment.lens, provider),
     module: deployment.module,
     agent: call.agent,
     safe: await module.avatar(),

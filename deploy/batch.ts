@@ -16,7 +16,7 @@
 import fs from "fs";
 import path from "path";
 import { getAddress, keccak256, solidityPacked, toUtf8Bytes, Interface, dataLength, FunctionFragment, ParamType, Result } from "ethers";
-import { IAgentTreasuryModule__factory } from "../typechain-types/factories/contracts/interfaces/IAgentTreasuryModule.sol/IAgentTreasuryModule__factory";
+import { moduleAbi } from "../sdk/bindings";
 
 /** A function as the Transaction Builder describes it (its ABI entry). */
 export interface ContractMethod {
@@ -104,7 +104,7 @@ export interface BatchInput {
  * (v3) an ERC-20 `approve` for the Safe's allowances (`allowances` in the policy).
  */
 const KNOWN_FUNCTIONS: FunctionFragment[] = [
-  ...new Interface(IAgentTreasuryModule__factory.abi).fragments,
+  ...new Interface(moduleAbi()).fragments,
   ...new Interface([
     "function enableModule(address module)",
     "function disableModule(address prevModule, address module)",
@@ -115,7 +115,7 @@ const KNOWN_FUNCTIONS: FunctionFragment[] = [
 /** internalType of an ABI parameter from the compiled ABI (JSON), e.g. "struct IAgentTreasuryTypes.AgentConfig". */
 function internalTypes(): Map<string, ContractMethodInput[]> {
   const map = new Map<string, ContractMethodInput[]>();
-  for (const entry of IAgentTreasuryModule__factory.abi as readonly { type: string; name?: string; inputs?: readonly ContractMethodInput[] }[]) {
+  for (const entry of moduleAbi() as readonly { type: string; name?: string; inputs?: readonly ContractMethodInput[] }[]) {
     if (entry.type !== "function" || !entry.name || !entry.inputs) continue;
     map.set(FunctionFragment.from(entry as never).selector, entry.inputs as ContractMethodInput[]);
   }

@@ -8,8 +8,6 @@
  * Reads through an ethers provider and the typechain bindings only: no Hardhat.
  */
 import { Contract, Interface, Log, Provider, ZeroAddress, getAddress } from "ethers";
-import { AgentTreasuryLens__factory } from "../typechain-types/factories/contracts/AgentTreasuryLens__factory";
-import { IAgentTreasuryModule__factory } from "../typechain-types/factories/contracts/interfaces/IAgentTreasuryModule.sol/IAgentTreasuryModule__factory";
 import type { AgentTreasuryLens, IAgentTreasuryModule } from "../typechain-types";
 import { ETH_ASSET, ResolvedAsset } from "../core/policyResolve";
 import { ZERO_AGENT_CONFIG } from "../sdk/shapes";
@@ -17,6 +15,7 @@ import type { AgentChainState, ChainState, PlanTarget, StateHints } from "../cor
 import { SAFE_ABI } from "../sdk/safe";
 import { allowanceKey } from "../core/policyDiffCalls";
 import { readPriceFeeds, readUsdLimit } from "../core/priceFeeds";
+import { treasuryLens, treasuryModule } from "../sdk/bindings";
 
 const CONFIG_EVENTS = [
   "event AgentSet(address indexed agent, (uint48 validUntil,uint32 escalationDelay,uint32 gracePeriod,uint16 maxIntentsPerWindow,uint32 rateWindow,uint8 maxStrikes,uint32 strikeWindow,uint8 recipientMode) config)",
@@ -53,8 +52,8 @@ function lower(a: string) {
 /** The module, its lens and its Safe, read-only on `provider`. */
 export function moduleContracts(provider: Provider, target: { module: string; lens: string; safe: string }) {
   return {
-    module: IAgentTreasuryModule__factory.connect(target.module, provider) as IAgentTreasuryModule,
-    lens: AgentTreasuryLens__factory.connect(target.lens, provider) as AgentTreasuryLens,
+    module: treasuryModule(target.module, provider) as IAgentTreasuryModule,
+    lens: treasuryLens(target.lens, provider) as AgentTreasuryLens,
     safe: new Contract(target.safe, SAFE_ABI, provider),
   };
 }

@@ -24,10 +24,9 @@ import { StdioServerTransport } from "@modelcontextprotocol/sdk/server/stdio.js"
 import type { Transport, TransportSendOptions } from "@modelcontextprotocol/sdk/shared/transport.js";
 import type { JSONRPCMessage, MessageExtraInfo } from "@modelcontextprotocol/sdk/types.js";
 import { AgentClient } from "../sdk";
-import { IAgentTreasuryModule__factory } from "../typechain-types/factories/contracts/interfaces/IAgentTreasuryModule.sol/IAgentTreasuryModule__factory";
-import { AgentTreasuryLens__factory } from "../typechain-types/factories/contracts/AgentTreasuryLens__factory";
 import { ConfigError, ServerConfig, loadConfig, parseArgs, redactUrl } from "./config";
 import { TreasuryTools } from "./tools";
+import { treasuryLens, treasuryModule } from "../sdk/bindings";
 
 export const SERVER_NAME = "agent-treasury-guard";
 export const SERVER_VERSION = "0.1.0";
@@ -176,8 +175,8 @@ export async function startServer(argv: readonly string[], log: Logger = stderrL
   const config = await loadConfig(args);
   const { deployment, provider } = config;
   const client = await connectClient(config, log);
-  const moduleContract = IAgentTreasuryModule__factory.connect(deployment.module, provider);
-  const lens = AgentTreasuryLens__factory.connect(deployment.lens, provider);
+  const moduleContract = treasuryModule(deployment.module, provider);
+  const lens = treasuryLens(deployment.lens, provider);
   if (!(await moduleContract.isAgent(client.agent))) {
     log("warning", {
       message: `${client.agent} is not an active agent of module ${deployment.module}: every request will be refused until the owners register it (treasury:apply).`,

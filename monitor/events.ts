@@ -5,13 +5,13 @@
  * `IntentDenied` event can be paired with its whole intent (nonce lane, calldata) from the transaction input.
  */
 import { AbiCoder, Interface, Log, TransactionResponse, dataLength, dataSlice, decodeBytes32String, getAddress } from "ethers";
-import { IAgentTreasuryModule__factory } from "../typechain-types/factories/contracts/interfaces/IAgentTreasuryModule.sol/IAgentTreasuryModule__factory";
 import { Intent, hashIntent } from "../sdk/eip712";
 import { AgentConfigNumbers, AssetLimitValue, DenyReasonName, agentConfigNumbers, assetLimitValue, denyReasonName } from "../sdk/shapes";
 import { toIntent } from "../sdk/chain";
 import type { ConditionValue } from "../sdk/types";
+import { moduleInterface } from "../sdk/bindings";
 
-export const moduleInterface: Interface = IAgentTreasuryModule__factory.createInterface() as unknown as Interface;
+export { moduleInterface };
 
 /** Safe events that change who or what can move the Safe's funds. Single-address events are decoded by hand so
  * that both Safe 1.4.1 (unindexed) and 1.5.0 (indexed) logs read. */
@@ -119,7 +119,7 @@ function bytes32Text(value: string): string {
 /** The topics to ask `getLogs` for: every module event. */
 export function moduleTopics(): string[] {
   const topics: string[] = [];
-  moduleInterface.forEachEvent((e) => topics.push(e.topicHash));
+  moduleInterface().forEachEvent((e) => topics.push(e.topicHash));
   return topics;
 }
 
@@ -163,7 +163,7 @@ export function decodeSafeLog(log: Log): ModuleEventBody | undefined {
 export function decodeModuleLog(log: Log): ModuleEventBody | undefined {
   let parsed;
   try {
-    parsed = moduleInterface.parseLog(log);
+    parsed = moduleInterface().parseLog(log);
   } catch {
     return undefined;
   }
@@ -243,7 +243,10 @@ export interface DecodedSubmission {
 }
 
 const SUBMIT_FUNCTIONS: SubmitFunction[] = ["submit", "propose", "executeQueued"];
-const SELECTORS = new Map(SUBMIT_FUNCTIONS.map((f) => [moduleInterface.getFunction(f)!.selector.toLowerCase(), f]));
+let selectors: Map<string, SubmitFunction> | undefined;
+/** The submit functions by selector (built on first use, with the bindings). */
+const submitSelectors = (): Map<string, SubmitFunction> =>
+  (selectors ??= new Map(SUBMIT_FUNCTIONS.map((f) => [moduleInterface().getFunction(f)!.selector.toLowerCase(), f])));
 
 /**
  * Every `submit` / `propose` / `executeQueued` call found in a transaction's input: a direct call, or one nested
@@ -253,14 +256,14 @@ const SELECTORS = new Map(SUBMIT_FUNCTIONS.map((f) => [moduleInterface.getFuncti
 export function decodeSubmissions(input: string): DecodedSubmission[] {
   const out: DecodedSubmission[] = [];
   const hex = input.toLowerCase().replace(/^0x/, "");
-  for (const [selector, fn] of SELECTORS) {
+  for (const [selector, fn] of submitSelectors()) {
     const needle = selector.slice(2);
     let at = hex.indexOf(needle);
     // Selectors are byte aligned: only even hex offsets are real.
     while (at !== -1) {
       if (at % 2 === 0) {
         try {
-          const decoded = moduleInterface.decodeFunctionData(fn, "0x" + hex.slice(at));
+          const decoded = moduleInterface().decodeFunctionData(fn, "0x" + hex.slice(at));
           const signers = fn === "executeQueued" ? { signers: (decoded[1] as { signer: string }[]).map((s) => getAddress(s.signer)) } : {};
           out.push({ function: fn, intent: toIntent(decoded[0]), ...signers });
         } catch {
@@ -290,7 +293,7 @@ export function findIntent(
 export function directCall(tx: Pick<TransactionResponse, "data">): { function: string; intent?: Intent } | undefined {
   if (dataLength(tx.data) < 4) return undefined;
   try {
-    const parsed = moduleInterface.parseTransaction({ data: tx.data });
+    const parsed = moduleInterface().parseTransaction({ data: tx.data });
     if (!parsed) return undefined;
     const fn = parsed.name;
     if (fn === "submit" || fn === "propose" || fn === "executeQueued") return { function: fn, intent: toIntent(parsed.args[0]) };

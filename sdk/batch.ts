@@ -17,7 +17,6 @@
  * with each row's reason when the client's policy model (`./route`) agrees with it.
  */
 import { ZeroAddress, ZeroHash } from "ethers";
-import { AgentTreasuryLens__factory } from "../typechain-types/factories/contracts/AgentTreasuryLens__factory";
 import { Intent, hashIntent } from "./eip712";
 import { InvalidRequestError, TreasuryError, TreasuryErrorDetails } from "./errors";
 import { formatAmount } from "./chain";
@@ -28,6 +27,7 @@ import { knownAnswer } from "./drive";
 import { BatchHost, Row, latestBlock, rejection, sendBatch, signChecked, withIndex } from "./batchSend";
 import type { PreviewVerdict } from "./types";
 import { AssetInfo, IntentResult, IntentStatusName, LaneRef, PayRequest, statusName } from "./types";
+import { treasuryLens } from "./bindings";
 
 export type { BatchHost } from "./batchSend";
 
@@ -202,7 +202,7 @@ async function previewRow(host: BatchHost, row: Row, answer: RowAnswer, blockTag
   if (!host.lens) return preview;
   // The model sees the state before the batch: it agrees for rows the earlier rows did not affect.
   const reader = host.module.connect(host.provider);
-  const lens = AgentTreasuryLens__factory.connect(host.lens, host.provider);
+  const lens = treasuryLens(host.lens, host.provider);
   const model = await withRetry("read the policy", () => explainRoute(reader, lens, host.agent, row.payload, false, blockTag), host.retry);
   const agreed = explainAgainst(model, status);
   if (agreed) {

@@ -15,12 +15,12 @@ import {
   isAddress,
 } from "ethers";
 import type { IAgentTreasuryModule } from "../typechain-types/contracts/interfaces/IAgentTreasuryModule.sol/IAgentTreasuryModule";
-import { IERC20Metadata__factory } from "../typechain-types/factories/@openzeppelin/contracts/token/ERC20/extensions/IERC20Metadata__factory";
 import type { Intent } from "./eip712";
 import { InvalidRequestError, UnknownRevertError, WaitTimeoutError, decodeError } from "./errors";
 import { withRetry, RetryOptions, sleep } from "./retry";
 import { readAmount } from "./units";
 import { AssetInfo, DecodedAction, DenyReasonName, IntentStatusName, denyReasonName, statusName } from "./types";
+import { erc20Token } from "./bindings";
 
 export const ETH_ASSET: AssetInfo = { address: ZeroAddress, symbol: "ETH", decimals: 18 };
 
@@ -91,7 +91,7 @@ export class AssetBook {
     if (address === ZeroAddress) return ETH_ASSET;
     const cached = this.cache.get(address);
     if (cached) return cached;
-    const token = IERC20Metadata__factory.connect(address, this.provider);
+    const token = erc20Token(address, this.provider);
     let decimals: number;
     try {
       decimals = Number(await withRetry(`read decimals() of ${address}`, () => token.decimals(), this.retry));

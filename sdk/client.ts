@@ -13,8 +13,6 @@
  */
 import { Signer, getAddress } from "ethers";
 import type { IAgentTreasuryModule } from "../typechain-types/contracts/interfaces/IAgentTreasuryModule.sol/IAgentTreasuryModule";
-import { IAgentTreasuryModule__factory } from "../typechain-types/factories/contracts/interfaces/IAgentTreasuryModule.sol/IAgentTreasuryModule__factory";
-import { AgentTreasuryLens__factory } from "../typechain-types/factories/contracts/AgentTreasuryLens__factory";
 import { explainAgainst, explainRoute } from "./route";
 import { usdPreview } from "./usd";
 import { hashIntent, splitNonce } from "./eip712";
@@ -41,6 +39,7 @@ import {
   Stage,
   statusName,
 } from "./types";
+import { treasuryLens, treasuryModule } from "./bindings";
 
 export { laneOf, keyFromText, deriveKey } from "./request";
 export type { Stage } from "./types";
@@ -148,7 +147,7 @@ export class AgentClient {
   ) {
     const provider = options.signer.provider!;
     const relayer: Signer = options.relayer ?? options.signer;
-    this.module = IAgentTreasuryModule__factory.connect(moduleAddress, relayer);
+    this.module = treasuryModule(moduleAddress, relayer);
     this.agent = agent;
     this.ownsJournal = typeof options.journal === "string";
     this.journal = typeof options.journal === "string" ? Journal.open(options.journal) : options.journal;
@@ -298,7 +297,7 @@ export class AgentClient {
   private async explain(preview: IntentPreview, payload: Payload, review: boolean): Promise<IntentPreview> {
     const { provider, retry } = this.core;
     const reader = this.module.connect(provider);
-    const lens = AgentTreasuryLens__factory.connect(this.options.lens!, provider);
+    const lens = treasuryLens(this.options.lens!, provider);
     const blockTag = preview.blockNumber;
     const model = await withRetry("read the policy", () => explainRoute(reader, lens, this.agent, payload, review, blockTag), retry);
     const agreed = explainAgainst(model, preview.status);

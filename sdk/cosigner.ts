@@ -8,7 +8,6 @@
  */
 import { Provider, Signer, ZeroAddress, getAddress, keccak256, toUtf8Bytes } from "ethers";
 import type { IAgentTreasuryModule } from "../typechain-types/contracts/interfaces/IAgentTreasuryModule.sol/IAgentTreasuryModule";
-import { IAgentTreasuryModule__factory } from "../typechain-types/factories/contracts/interfaces/IAgentTreasuryModule.sol/IAgentTreasuryModule__factory";
 import { ApprovalContext, SignatureCheck, checkSignatures, refuseStaleSignatures } from "./approvals";
 import { Intent, signCosignerApproval } from "./eip712";
 import { CosignerRejectedError, IntentStateError, InvalidRequestError } from "./errors";
@@ -16,6 +15,7 @@ import { AssetBook, ETH_ASSET, decodeAction, formatAmount, outcomeOf, requireAdd
 import { Journal, deserializeIntent } from "./journal";
 import { DEFAULT_RETRY, RetryOptions, withRetry } from "./retry";
 import { CosignerSignatureInfo, DecodedAction, DenyReasonName, IntentResult, IntentStatusName, QueuedIntent, statusName } from "./types";
+import { treasuryModule } from "./bindings";
 
 export interface CosignerClientOptions {
   module: string;
@@ -389,7 +389,7 @@ export function roleConnection(
 ): { provider: Provider; module: IAgentTreasuryModule; retry: Partial<RetryOptions>; via: TransactVia } {
   const provider = options.signer.provider!;
   const retry = { ...DEFAULT_RETRY, ...options.retry };
-  const module = IAgentTreasuryModule__factory.connect(moduleAddress, options.signer);
+  const module = treasuryModule(moduleAddress, options.signer);
   return { provider, module, retry, via: { provider, retry, sender: options.signer, pollIntervalMs: options.pollIntervalMs } };
 }
 

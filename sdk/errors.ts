@@ -4,9 +4,8 @@
  * custom errors with the generated (typechain) interface, so a caller can
  * `catch (e) { if (e instanceof AgentFrozenError) ... }` or switch on `e.code`.
  */
-import { AbiCoder, ErrorDescription, Interface, dataSlice, decodeBytes32String, formatUnits } from "ethers";
-import { IAgentTreasuryModule__factory } from "../typechain-types/factories/contracts/interfaces/IAgentTreasuryModule.sol/IAgentTreasuryModule__factory";
-import { IERC20Errors__factory } from "../typechain-types/factories/@openzeppelin/contracts/interfaces/draft-IERC6093.sol/IERC20Errors__factory";
+import { AbiCoder, ErrorDescription, dataSlice, decodeBytes32String, formatUnits } from "ethers";
+import { erc20ErrorsInterface, moduleInterface } from "./bindings";
 import { DENY_REASON_NAMES, DENY_REASON_TEXT, STATUS_NAMES } from "./types";
 import {
   TreasuryError,
@@ -38,8 +37,6 @@ export * from "./errorClasses";
 type Args = Record<string, unknown>;
 type ErrorClass = new (message: string, details?: TreasuryErrorDetails) => TreasuryError;
 
-const moduleInterface: Interface = IAgentTreasuryModule__factory.createInterface() as unknown as Interface;
-const erc20ErrorsInterface: Interface = IERC20Errors__factory.createInterface() as unknown as Interface;
 
 const when = (seconds: unknown): string => {
   const n = Number(seconds);
@@ -287,7 +284,7 @@ function ruleText(rule: unknown): string {
 /** Names of every custom error the module declares (for tests that check the mapping is complete). */
 export function moduleErrorNames(): string[] {
   const names: string[] = [];
-  moduleInterface.forEachError((e) => names.push(e.name));
+  moduleInterface().forEachError((e) => names.push(e.name));
   return names;
 }
 
@@ -331,7 +328,7 @@ const PANIC = "0x4e487b71"; // Panic(uint256)
 export function decodeRevert(data: string, cause?: unknown): TreasuryError {
   const selector = dataSlice(data, 0, 4);
   // Error(string) and Panic(uint256) are built into every interface: they come from the inner call, not the module.
-  const desc = selector === ERROR_STRING || selector === PANIC ? null : moduleInterface.parseError(data);
+  const desc = selector === ERROR_STRING || selector === PANIC ? null : moduleInterface().parseError(data);
   if (desc) {
     const mapped = MODULE_ERRORS[desc.name];
     const args = argsOf(desc);
@@ -346,7 +343,7 @@ export function decodeRevert(data: string, cause?: unknown): TreasuryError {
   if (selector === ERROR_STRING) inner = `"${AbiCoder.defaultAbiCoder().decode(["string"], dataSlice(data, 4))[0]}"`;
   else if (selector === PANIC) inner = `panic 0x${(AbiCoder.defaultAbiCoder().decode(["uint256"], dataSlice(data, 4))[0] as bigint).toString(16)}`;
   else {
-    const token = erc20ErrorsInterface.parseError(data);
+    const token = erc20ErrorsInterface().parseError(data);
     if (token) {
       const a = argsOf(token);
       inner =

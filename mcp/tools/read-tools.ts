@@ -4,7 +4,6 @@
  * intent stands). They sign nothing.
  */
 import { ZeroAddress, getAddress } from "ethers";
-import { IERC20Metadata__factory } from "../../typechain-types/factories/@openzeppelin/contracts/token/ERC20/extensions/IERC20Metadata__factory";
 import { AssetInfo, InvalidRequestError, formatAmount } from "../../sdk";
 import { assetLimitValue } from "../../sdk/shapes";
 import { priceFaultName } from "../../sdk/usd";
@@ -26,6 +25,7 @@ import {
   statusInput,
   statusOutput,
 } from "./schemas";
+import { erc20Token } from "../../sdk/bindings";
 
 type Result<T> = Promise<{ text: string; data: T }>;
 
@@ -45,7 +45,7 @@ export async function balance({ ctx, rules }: ToolEnv): Result<BalanceOutput> {
     const amount =
       asset.address === ZeroAddress
         ? await ctx.provider.getBalance(ctx.safe)
-        : await IERC20Metadata__factory.connect(asset.address, ctx.provider).balanceOf(ctx.safe);
+        : await erc20Token(asset.address, ctx.provider).balanceOf(ctx.safe);
     balances.push({ asset: asset.symbol, address: asset.address, decimals: asset.decimals, amount: formatAmount(amount, asset.decimals) });
   }
   const summary = `The treasury Safe ${ctx.safe} holds ${balances.map((b) => `${b.amount} ${b.asset}`).join(", ")}.`;

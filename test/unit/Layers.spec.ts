@@ -1,8 +1,8 @@
 /**
  * The layer rules of .dependency-cruiser.cjs (DEVELOPERS.md, "Layers"), enforced by `npm run lint:deps`. First on a
  * small tree of deliberately bad files in a temporary directory (with this repository's node_modules, so Hardhat
- * resolves as it does here): each rule must report exactly the imports it forbids, and a good file nothing. Then on
- * the repository itself, which must have no violation.
+ * resolves as it does here): each rule must report exactly the imports it forbids, and a good file (with a type-only
+ * import of the generated bindings) nothing. Then on the repository itself, which must have no violation.
  */
 import { spawnSync } from "child_process";
 import fs from "fs";
@@ -38,7 +38,11 @@ function violationsOf(cwd: string, targets: string[]): Violation[] {
 
 /** The bad tree: every file breaks one rule per import, except core/good.ts. */
 const FILES: Record<string, string> = {
-  "core/good.ts": `import { Wallet } from "ethers";\nimport { readAmount } from "../sdk/units";\nexport const probe = [Wallet, readAmount];\n`,
+  "core/good.ts":
+    `import { Wallet } from "ethers";\nimport { readAmount } from "../sdk/units";\nimport type { Module } from "../typechain-types/Module";\n` +
+    `export const probe: [unknown, unknown, Module?] = [Wallet, readAmount];\n`,
+  "sdk/eager.ts": `import { Module__factory } from "../typechain-types/Module";\nexport const probe = Module__factory;\n`,
+  "typechain-types/Module.ts": `export interface Module {\n  id: number;\n}\nexport const Module__factory = { abi: [] };\n`,
   "core/reachesUp.ts": `import { task } from "hardhat/config";\nimport { planPolicy } from "../deploy/plan";\nexport const probe = [task, planPolicy];\n`,
   "sdk/units.ts": `export function readAmount(text: string): bigint {\n  return BigInt(text);\n}\n`,
   "deploy/plan.ts":
@@ -78,6 +82,7 @@ describe("Layers (.dependency-cruiser.cjs)", function () {
       const found = violations.map((v) => `${v.rule.name}: ${v.from} -> ${v.to.replace(/^.*node_modules\//, "node_modules/")}`).sort();
       expect(found).to.deep.equal(
         [
+          "bindings-on-first-use: sdk/eager.ts -> typechain-types/Module.ts",
           "browser-code: console/app/page.ts -> core/good.ts",
           "browser-no-node: console/app/page.ts -> fs",
           "core-layer: core/reachesUp.ts -> deploy/plan.ts",

@@ -125,7 +125,7 @@ const config: HardhatUserConfig = {
       // The module's hot half (submit, propose, approve, executeQueued) is tuned for gas: the IR pipeline with
       // runs 1,000,000 and the Yul step sequence of solc 0.8.2x, the cheapest keyless payment of the settings
       // measured (runs 1 / 200 / 10,000 / 1,000,000, each with this sequence and with 0.8.30's default), at about
-      // 14.9 kB. The cold half (AgentTreasuryAdmin) compiles like every other source.
+      // 14.9 kB. The cold half (AgentTreasuryAdmin) is tuned for size instead: below.
       "contracts/AgentTreasuryModule.sol": {
         version: SOLC_VERSION,
         settings: {
@@ -140,6 +140,19 @@ const config: HardhatUserConfig = {
               },
             },
           },
+          viaIR: true,
+          evmVersion: "cancun",
+          outputSelection: { "*": { "*": ["storageLayout"] } },
+        },
+      },
+      // The cold half (configuration, views, cancel) through the IR pipeline with the default runs 200: 17.9 kB
+      // instead of the legacy pipeline's 23.7 kB once USD caps and call conditions were both in (measured on the
+      // merged tree; runs 1 gave 17.8 kB), so it keeps CodeSize.spec's margin with room to spare. Its functions are
+      // owners' transactions and views, not the payment path the bench measures.
+      "contracts/AgentTreasuryAdmin.sol": {
+        version: SOLC_VERSION,
+        settings: {
+          optimizer: { enabled: true, runs: 200 },
           viaIR: true,
           evmVersion: "cancun",
           outputSelection: { "*": { "*": ["storageLayout"] } },

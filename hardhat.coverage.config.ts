@@ -5,7 +5,9 @@
  *    the instrumented module is larger than 24,576 bytes; the project's rule that compiler warnings are errors (which
  *    still guards every normal build, test and deployment) would stop the instrumented build. Here the compiler runs
  *    exactly as Hardhat's built-in task runs it, without that rule.
- * 2. contracts/AgentTreasuryModule.sol compiles through the legacy pipeline (viaIR off) instead of the IR pipeline.
+ * 2. Both halves of the module (contracts/AgentTreasuryModule.sol and contracts/AgentTreasuryAdmin.sol, every
+ *    source hardhat.config.ts compiles with an override) compile through the legacy pipeline (viaIR off) instead of
+ *    the IR pipeline.
  *    Coverage is a source-level measure of which lines and branches the tests execute; under viaIR the Yul
  *    optimizer merges, reorders and drops solidity-coverage's instrumentation counters (lines and branches the
  *    tests do execute read as uncovered). Through the legacy pipeline every counter is a plain call that
@@ -29,7 +31,7 @@ import {
 import type { HardhatUserConfig, SolcUserConfig } from "hardhat/types";
 import baseConfig from "./hardhat.config";
 
-const MODULE_SOURCE = "contracts/AgentTreasuryModule.sol";
+const MODULE_SOURCES = ["contracts/AgentTreasuryModule.sol", "contracts/AgentTreasuryAdmin.sol"];
 
 interface CompileSolcArgs {
   input: unknown;
@@ -57,17 +59,17 @@ subtask(TASK_COMPILE_SOLIDITY_COMPILE_SOLC).setAction(async (args: CompileSolcAr
 
 function coverageConfig(config: HardhatUserConfig): HardhatUserConfig {
   const solidity = config.solidity as { compilers: SolcUserConfig[]; overrides: Record<string, SolcUserConfig> };
-  const moduleBuild = solidity.overrides[MODULE_SOURCE];
-  if (moduleBuild === undefined) throw new Error(`hardhat.config.ts has no compiler override for ${MODULE_SOURCE}`);
-  // The module's optimizer settings (runs 1, Yul step sequence) only tune the IR pipeline's output size:
-  // it compiles here like every other source (solidity-coverage turns the legacy optimizer off anyway).
-  const overrides = {
-    ...solidity.overrides,
-    [MODULE_SOURCE]: {
-      ...moduleBuild,
-      settings: { ...moduleBuild.settings, optimizer: solidity.compilers[0].settings.optimizer, viaIR: false },
-    },
-  };
+  for (const source of MODULE_SOURCES) {
+    if (solidity.overrides[source] === undefined) throw new Error(`hardhat.config.ts has no compiler override for ${source}`);
+  }
+  // The overrides' optimizer settings (runs, Yul step sequence) only tune the IR pipeline's output: each source
+  // compiles here like every other one (solidity-coverage turns the legacy optimizer off anyway).
+  const overrides = Object.fromEntries(
+    Object.entries(solidity.overrides).map(([source, build]) => [
+      source,
+      { ...build, settings: { ...build.settings, optimizer: solidity.compilers[0].settings.optimizer, viaIR: false } },
+    ]),
+  );
   const networks = { ...config.networks, hardhat: { ...config.networks?.hardhat, hardfork: "prague" } };
   return { ...config, solidity: { ...solidity, overrides }, networks };
 }

@@ -7,6 +7,7 @@ import { getAddress } from "ethers";
 import { AssetBook, formatAmount } from "../sdk/chain";
 import type { ChainEvent } from "../monitor/events";
 import { RECIPIENT_MODES } from "../sdk/shapes";
+import { describeCondition } from "../sdk/conditions";
 
 export type AuditEventCategory = "emergency" | "configuration";
 
@@ -35,6 +36,7 @@ const CONFIGURATION_KINDS = new Set([
   "AgentRotated",
   "AssetLimitSet",
   "AllowedCallSet",
+  "CallConditionsSet",
   "RecipientSet",
   "CosignersSet",
   "GuardianSet",
@@ -116,6 +118,20 @@ export async function describeEvent(e: ChainEvent, ctx: DescribeContext): Promis
     }
     case "AllowedCallSet":
       return { ...base, ...forAgent(e.agent), summary: `Agent ${agentLabel(e.agent)}: ${e.allowed ? "may call" : "may no longer call"} ${e.selector} on ${e.target}` };
+    case "CallConditionsSet": {
+      // Address values that are tokens (tokenIn, a charged asset) are named by their symbol.
+      const labels = new Map<string, string>();
+      for (const c of e.conditions) {
+        const n = BigInt(c.value);
+        if (n === 0n || n >> 160n !== 0n) continue;
+        const address = getAddress(`0x${c.value.slice(-40)}`);
+        const info = await ctx.assets.info(address).catch(() => undefined);
+        if (info && info.symbol !== address) labels.set(address.toLowerCase(), info.symbol);
+      }
+      const words = e.conditions.map((c) => describeCondition(c, { label: (a) => labels.get(a.toLowerCase()) })).join("; ");
+      const text = e.conditions.length === 0 ? "conditions cleared" : `only when ${words}`;
+      return { ...base, ...forAgent(e.agent), summary: `Agent ${agentLabel(e.agent)}: call ${e.selector} on ${e.target}: ${text}` };
+    }
     case "RecipientSet":
       return { ...base, ...forAgent(e.agent), summary: `Agent ${agentLabel(e.agent)}: recipient ${e.recipient} ${e.allowed ? "added" : "removed"}` };
     case "CosignersSet":

@@ -5,6 +5,7 @@
  * "0.5"), times unix seconds of the chain's clock, addresses EIP-55.
  */
 import type { SerializedIntent } from "../sdk/journal";
+import type { CallConditionsReport } from "../sdk/callReport";
 import type { AgentLimitStatus } from "../core/limitStatus";
 import type { DenyReasonName, IntentStatusName, RecipientModeName } from "../sdk/shapes";
 
@@ -103,6 +104,11 @@ export interface QueueItem {
   agent: string;
   agentName?: string;
   action: ActionView;
+  /**
+   * v3: a call with argument conditions: the call decoded and each condition in words, met or not by its calldata
+   * under the conditions the module holds now (they are checked again when it executes), and what it charges.
+   */
+  conditions?: CallConditionsReport;
   /** The whole intent, as `IntentQueued` carried it (the page re-hashes it and passes it to `executeQueued`). */
   intent: SerializedIntent;
   rationaleHash: string;

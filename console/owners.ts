@@ -14,9 +14,8 @@ import type { DeploymentRecord } from "../core/deployment";
 import { deploymentsDir as resolveDeploymentsDir } from "../core/deployment";
 import { OwnerItem, runAsOwners } from "../deploy/owners";
 import { checkPolicyMatchesTarget } from "../core/policyDiff";
-import { planPolicy } from "../deploy/plan";
+import { planPolicy, resolveForDeployment } from "../deploy/plan";
 import { parsePolicy } from "../core/policy";
-import { resolvePolicy } from "../core/policyResolve";
 import type { BatchView } from "./api";
 import { RequestError } from "./errors";
 import { treasuryModule } from "../sdk/bindings";
@@ -82,7 +81,7 @@ export async function writeOwnersBatch(ctx: OwnersContext, action: OwnersAction)
     } catch (error) {
       throw new RequestError(400, "INVALID_POLICY", (error as Error).message);
     }
-    const resolved = await resolvePolicy(policy, chain.provider, { localTokenAddresses: record.tokens, localFeedAddresses: record.localPriceFeeds, file: name });
+    const resolved = await resolveForDeployment(chain.provider, policy, record, name);
     items = await planPolicy(chain, resolved, record);
     if (items.length === 0) throw new RequestError(409, "NOTHING_TO_DO", `The chain already matches ${name}: there is nothing to change.`);
     title = `Agent Treasury Guard: ${name}`;

@@ -17,6 +17,7 @@ import { collectAudit } from "../audit/collect";
 import type { AuditAction, AuditIntent } from "../audit/collect";
 import type { CapSeries } from "../audit/caps";
 import { Journal, journalFiles } from "../sdk/journal";
+import { deploymentCallConditions } from "../core/callConditions";
 import { formatAmount } from "../sdk/chain";
 import { SAFE_ABI } from "../sdk/safe";
 import type {
@@ -195,11 +196,15 @@ export async function readConsoleState(src: StateSources): Promise<ConsoleState>
       const signatures = [...bySigner.values()].sort((x, y) => (BigInt(x.signer) < BigInt(y.signer) ? -1 : 1));
       const counted = new Set([...approvedOnChain.map(lower), ...signatures.map((s) => lower(s.signer))]).size;
       const reason = reasons.of(i.intentId, i.rationaleHash);
+      // v3: a queued call's argument conditions in words, as the module will check them when it executes.
+      const conditions =
+        i.action.kind === "call" ? await deploymentCallConditions(provider, record, { agent: i.agent, target: i.intent!.target, data: i.intent!.data }) : undefined;
       queue.push({
         intentId: i.intentId,
         agent: i.agent,
         ...(i.agentName ? { agentName: i.agentName } : {}),
         action: actionView(i.action),
+        ...(conditions ? { conditions } : {}),
         intent: i.intent!,
         rationaleHash: i.rationaleHash,
         ...(reason ? { reason } : {}),

@@ -75,6 +75,16 @@ contract AgentTreasuryAdmin is EscalationQueue, IAgentTreasuryAdmin {
     }
 
     /// @inheritdoc IAgentTreasuryAdmin
+    function setCallConditions(
+        address agent,
+        address target_,
+        bytes4 selector,
+        Condition[] calldata conditions
+    ) external onlyOwner {
+        _setCallConditions(agent, target_, selector, conditions);
+    }
+
+    /// @inheritdoc IAgentTreasuryAdmin
     function setRecipient(address agent, address recipient, bool allowed) external onlyOwner {
         _setRecipient(agent, recipient, allowed);
     }

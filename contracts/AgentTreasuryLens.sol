@@ -26,6 +26,7 @@ contract AgentTreasuryLens is IAgentTreasuryLens {
     uint256 internal constant SLOT_USD_AUTO = 18;
     uint256 internal constant SLOT_USD_HARD_CAPS = 19;
     uint256 internal constant SLOT_USD_WINDOWS = 20;
+    uint256 internal constant SLOT_CALL_CONDITIONS = 22;
 
     /// @inheritdoc IAgentTreasuryLens
     function strikes(address module, address agent) external view returns (uint256) {
@@ -69,8 +70,34 @@ contract AgentTreasuryLens is IAgentTreasuryLens {
         address target,
         bytes4 selector
     ) external view returns (bool) {
-        bytes32 perTarget = _agentKeySlot(module, agent, target, SLOT_ALLOWED_CALLS);
-        return _load(module, keccak256(abi.encode(selector, perTarget))) & 0xff != 0;
+        // AgentRegistry.CallRule: | allowed (8) | conditions (8) |
+        return _load(module, _callSlot(_agentId(module, agent), target, selector, SLOT_ALLOWED_CALLS)) & 0xff != 0;
+    }
+
+    /// @inheritdoc IAgentTreasuryLens
+    function callConditions(
+        address module,
+        address agent,
+        address target,
+        bytes4 selector
+    ) external view returns (IAgentTreasuryTypes.Condition[] memory conditions) {
+        uint32 id = _agentId(module, agent);
+        uint256 count = (_load(module, _callSlot(id, target, selector, SLOT_ALLOWED_CALLS)) >> 8) & 0xff;
+        conditions = new IAgentTreasuryTypes.Condition[](count);
+        if (count == 0) return conditions;
+        // CallConditions keeps a fixed array per call, two slots per condition: | word (16) | op (8) |, then value.
+        uint256 base = uint256(_callSlot(id, target, selector, SLOT_CALL_CONDITIONS));
+        bytes32[] memory slots = new bytes32[](2 * count);
+        for (uint256 i; i < slots.length; ++i) slots[i] = bytes32(base + i);
+        bytes32[] memory words = IAgentTreasuryModule(module).extsload(slots);
+        for (uint256 i; i < count; ++i) {
+            uint256 head = uint256(words[2 * i]);
+            conditions[i] = IAgentTreasuryTypes.Condition(
+                uint16(head),
+                IAgentTreasuryTypes.Op(uint8(head >> 16)),
+                words[2 * i + 1]
+            );
+        }
     }
 
     /// @inheritdoc IAgentTreasuryLens
@@ -170,6 +197,12 @@ contract AgentTreasuryLens is IAgentTreasuryLens {
     function _agentKeySlot(address module, address agent, address key, uint256 slot) private view returns (bytes32) {
         bytes32 perAgent = _mapSlot(bytes32(uint256(_agentId(module, agent))), slot);
         return keccak256(abi.encode(key, perAgent));
+    }
+
+    /// @dev The slot of a per-call value: mapping(uint32 id => mapping(address target => mapping(bytes4 => ...))).
+    function _callSlot(uint32 id, address target, bytes4 selector, uint256 slot) private pure returns (bytes32) {
+        bytes32 perTarget = keccak256(abi.encode(target, _mapSlot(bytes32(uint256(id)), slot)));
+        return keccak256(abi.encode(selector, perTarget));
     }
 
     function _mapSlot(bytes32 key, uint256 slot) private pure returns (bytes32) {

@@ -25,6 +25,11 @@ export interface DeploymentRecord {
   agents: Record<string, string>;
   /** token symbol -> address, from the policy (and local mock tokens). */
   tokens: Record<string, string>;
+  /**
+   * v3: local contract names the policy uses as call targets and spenders -> address (the local Uniswap's, with
+   * `localUniswap`), so that tools can name them. Absent when there are none.
+   */
+  contracts?: Record<string, string>;
   /** v3: `localPriceFeeds` key -> the mock feed deployed for it (chain 31337). */
   localPriceFeeds?: Record<string, string>;
   policyFile?: string;

@@ -77,7 +77,9 @@ const KNOWN_KEYS = [
   "agents", "owners", "threshold", "saltNonce", "members", "name", "address", "validUntil", "escalationDelay",
   "gracePeriod", "maxIntentsPerWindow", "rateWindow", "maxStrikes", "strikeWindow", "recipientMode", "recipients",
   "limits", "allowedCalls", "asset", "autoPerTx", "autoPerWindow", "window", "escalatedPerTx", "target", "signature",
-  "decimals", "mint", "perWindow", "priceFeeds", "localPriceFeeds", "usdLimit", "feed", "maxAge", "price",
+  "decimals", "mint", "perWindow", "conditions", "arg", "is", "atMost", "atLeast", "chargeAs", "localUniswap", "pools",
+  "fee", "liquidity", "allowances", "token", "spender", "amount", "priceFeeds", "localPriceFeeds", "usdLimit", "feed",
+  "maxAge", "price",
 ];
 
 function suggest(key: string): string {

@@ -13,6 +13,8 @@ import { AgentConfigValue, ETH_ASSET, RECIPIENT_MODE_NAME, ResolvedAgent, Resolv
 import { formatAmount, formatDuration, formatTimestamp } from "./units";
 import { AgentConfigField, agentConfigChanges, assetLimitChange, treasuryLimitLoosens } from "./loosening";
 import { SAFE_ABI } from "../sdk/safe";
+import type { ConditionValue } from "../sdk/conditions";
+import { allowanceItems, conditionItem } from "./policyDiffCalls";
 import { PriceFeedState, UsdLimitValue, diffUsd } from "./usdPolicy";
 
 export type PlanKind =
@@ -27,6 +29,10 @@ export type PlanKind =
   | "setRecipient"
   | "setTreasuryLimit"
   | "setTarget"
+  /** v3: the conditions on an allowed call's arguments (core/policyDiffCalls.ts). */
+  | "setCallConditions"
+  /** v3: the Safe's allowance to a spender, `approve` on the token (core/policyDiffCalls.ts). */
+  | "approve"
   | "setPriceFeed"
   | "setUsdLimit";
 
@@ -36,7 +42,7 @@ export interface PlanItem {
   description: string;
   /** True when the change lets more money move or removes a check. */
   loosens: boolean;
-  /** The call the Safe makes (to the module, or to itself for enableModule). */
+  /** The call the Safe makes (to the module, to itself for enableModule, to a token for approve). */
   call: { to: string; data: string };
   /** The agent concerned, if any. */
   agent?: string;
@@ -83,6 +89,8 @@ export interface AgentChainState {
   calls: Map<string, { target: string; selector: string }>;
   /** lower-case recipient -> checksummed. */
   recipients: Map<string, string>;
+  /** v3: `${target}:${selector}` (lower-case) -> the conditions the module holds for that call (only non-empty lists). */
+  conditions: Map<string, ConditionValue[]>;
   /** v3: the identity's USD limit; absent when it has none. */
   usdLimit?: UsdLimitValue;
 }
@@ -104,6 +112,8 @@ export interface ChainState {
   priceFeeds: Map<string, PriceFeedState>;
   /** v3: the module's exec target (`target()`; the avatar unless set). Absent when the module is not deployed, or predates v3. */
   target?: string;
+  /** v3: the Safe's allowances the hints asked about, by `${token}:${spender}` (lower-case; core/policyDiffCalls.ts). */
+  allowances: Map<string, bigint>;
 }
 
 /** What the caller wants looked at besides what the events reveal (the policy's own agents and entries). */
@@ -114,6 +124,8 @@ export interface StateHints {
   feedAssets?: string[];
   calls?: Record<string, { target: string; selector: string }[]>;
   recipients?: Record<string, string[]>;
+  /** v3: the Safe's allowances to read (token, spender). */
+  allowances?: { token: string; spender: string }[];
 }
 
 /** What {@link diffPolicy} needs besides the policy and the chain state. */
@@ -143,6 +155,7 @@ export function stateHints(resolved: ResolvedPolicy): StateHints {
     feedAssets: resolved.priceFeeds.map((f) => f.asset.address),
     calls: Object.fromEntries(resolved.agents.map((a) => [lower(a.address), a.allowedCalls.map((c) => ({ target: c.target, selector: c.selector }))])),
     recipients: Object.fromEntries(resolved.agents.map((a) => [lower(a.address), a.recipients])),
+    allowances: resolved.allowances.map((a) => ({ token: a.token.address, spender: a.spender })),
   };
 }
 
@@ -257,6 +270,8 @@ export async function diffPolicy(resolved: ResolvedPolicy, state: ChainState, ct
   items.push(...removedAgentItems(resolved, state, d));
   items.push(...(await treasuryLimitItems(resolved, state, d)));
   items.push(...(await usdItems(resolved, state, d)));
+  // v3: the Safe's allowances (owners' approve calls on the tokens), last.
+  items.push(...allowanceItems(resolved.allowances, state.allowances));
   return items;
 }
 
@@ -409,6 +424,9 @@ function callItems(agent: ResolvedAgent, chain: AgentChainState | undefined, d: 
   for (const c of agent.allowedCalls) {
     const ck = `${lower(c.target)}:${lower(c.selector)}`;
     fileCalls.add(ck);
+    // v3: the call's conditions first, so it is never allowed without them.
+    const conditions = conditionItem(d.m, d.module, agent, c, chain?.conditions.get(ck) ?? []);
+    if (conditions) items.push(conditions);
     if (chainCalls.has(ck)) continue;
     items.push({
       kind: "setAllowedCall",

@@ -7,6 +7,7 @@ import { Contract, FunctionFragment, Provider, ZeroAddress, getAddress, isHexStr
 import { LOCAL_CHAIN_ID } from "./keys";
 import { Policy, PolicyError, PolicyIssue, formatPath } from "./policy";
 import { UnitError, parseAmount, parseDuration, parseTimestamp } from "./units";
+import { ConditionSpec, Reference, ResolvedCondition, compileConditions } from "./conditions";
 import { ResolvedPriceFeed, UsdLimitValue, resolveUsd } from "./usdPolicy";
 import { AgentConfigValue, AssetLimitValue, recipientModeValue } from "../sdk/shapes";
 
@@ -29,8 +30,29 @@ export interface ResolvedCall {
   target: string;
   /** The symbol or address as written in the file. */
   targetLabel: string;
+  /** Canonical, without parameter names (`exactInputSingle((address,...))`). */
   signature: string;
+  /** As written in the file, with the parameter names conditions use (v3). */
+  namedSignature: string;
   selector: string;
+  /** v3: the conditions on the call's arguments, in the module's form and in words; empty: unconditioned. */
+  conditions: ResolvedCondition[];
+}
+
+/** v3: an allowance the Safe gives a spender (an owners' transaction). */
+export interface ResolvedAllowance {
+  token: ResolvedAsset;
+  spender: string;
+  /** The name or address as written in the file. */
+  spenderLabel: string;
+  amount: bigint;
+}
+
+/** v3, local chain only: Uniswap v3 deployed by the pipeline (deploy/uniswap.ts), and its pools. */
+export interface ResolvedLocalUniswap {
+  /** Contract name -> address (`SwapRouter02`, ...). */
+  contracts: Record<string, string>;
+  pools: { tokenA: ResolvedAsset; tokenB: ResolvedAsset; fee: number; amountA: bigint; amountB: bigint }[];
 }
 
 export interface ResolvedAgent {
@@ -75,6 +97,11 @@ export interface ResolvedPolicy {
   tokens: Record<string, string>;
   localTokens: ResolvedLocalToken[];
   localEth: bigint;
+  /** v3: the Safe's allowances the policy sets. */
+  allowances: ResolvedAllowance[];
+  /** v3: contract names the policy may use as call targets and spenders (the local Uniswap's), name -> address. */
+  contracts: Record<string, string>;
+  localUniswap?: ResolvedLocalUniswap;
   /** v3: every price feed the file names (`priceFeeds` and, on chain 31337, `localPriceFeeds`). */
   priceFeeds: ResolvedPriceFeed[];
 }
@@ -95,6 +122,11 @@ export function safeSaltNonce(policy: Policy): bigint {
 export interface ResolveOptions {
   /** Addresses of the `localTokens` (deployed or predicted by the pipeline), by symbol. */
   localTokenAddresses?: Record<string, string>;
+  /**
+   * v3: addresses of the local contracts a policy with `localUniswap` names (the pipeline's predicted CreateX
+   * addresses, deploy/uniswap.ts `localContractAddresses`), by name.
+   */
+  localContractAddresses?: Record<string, string>;
   /** The file name, for error messages. */
   file?: string;
   /** v3: addresses of the `localPriceFeeds` mocks (deployed or predicted by the pipeline), by the key in the file. */
@@ -112,6 +144,8 @@ class Resolution {
   readonly byAddress = new Map<string, ResolvedAsset>([[ZeroAddress, ETH_ASSET]]);
   /** symbol -> address for all tokens (listed and local). */
   readonly tokens: Record<string, string> = {};
+  /** v3: local contract names (the local Uniswap's) -> address. */
+  readonly contracts: Record<string, string> = {};
 
   constructor(
     readonly provider: Provider,
@@ -177,7 +211,7 @@ class Resolution {
 
   /** A call target: a symbol the file lists, or an address that must hold a contract. */
   async targetAt(ref: string, path: Path): Promise<string | undefined> {
-    if (!ref.startsWith("0x")) return this.bySymbol.get(ref.toUpperCase())?.address;
+    if (!ref.startsWith("0x")) return this.bySymbol.get(ref.toUpperCase())?.address ?? this.contractNamed(ref);
     const address = getAddress(ref);
     if (this.byAddress.has(address.toLowerCase())) return address;
     if ((await this.provider.getCode(address)) === "0x") {
@@ -185,6 +219,35 @@ class Resolution {
       return undefined;
     }
     return address;
+  }
+
+  /** v3: a local contract by name (case-insensitive). */
+  contractNamed(ref: string): string | undefined {
+    return Object.entries(this.contracts).find(([name]) => name.toUpperCase() === ref.toUpperCase())?.[1];
+  }
+
+  /** v3: what a name in a condition means on this chain (core/conditions.ts). */
+  reference(ref: string, localSymbols: readonly string[]): Reference | undefined {
+    if (ref.toUpperCase() === "ETH") return { kind: "eth" };
+    if (ref.startsWith("0x")) {
+      const known = this.byAddress.get(ref.toLowerCase());
+      return known ? { kind: "token", address: known.address, symbol: known.symbol, decimals: known.decimals } : { kind: "address", address: getAddress(ref) };
+    }
+    const token = this.bySymbol.get(ref.toUpperCase());
+    if (token) return { kind: "token", address: token.address, symbol: token.symbol, decimals: token.decimals };
+    // A local token whose address is unknown has its own issue already (localTokens): no second one here.
+    const local = localSymbols.find((k) => k.toUpperCase() === ref.toUpperCase());
+    if (local) return { kind: "token", symbol: local };
+    const contract = this.contractNamed(ref);
+    return contract ? { kind: "contract", address: contract, name: ref } : undefined;
+  }
+
+  /** v3: a name for an address in a condition's words: a token symbol or a local contract name. */
+  label(address: string): string | undefined {
+    return (
+      this.byAddress.get(address.toLowerCase())?.symbol ??
+      Object.entries(this.contracts).find(([, at]) => at.toLowerCase() === address.toLowerCase())?.[0]
+    );
   }
 }
 
@@ -212,13 +275,24 @@ export async function resolvePolicy(policy: Policy, provider: Provider, opts: Re
     if (asset) r.name(symbol, asset);
   }
   const localTokens = isLocal ? resolveLocalTokens(r, policy, opts) : [];
+  // v3: the local Uniswap's contracts, at their CreateX addresses (deployed by the pipeline before configuration).
+  if (policy.localUniswap) {
+    if (!isLocal) {
+      r.add(["localUniswap"], `a local Uniswap is deployed only on the local chain 31337, not on chain ${chainId}: name the real router's address instead`);
+    } else if (!opts.localContractAddresses) {
+      r.add(["localUniswap"], "the addresses of the local Uniswap contracts are unknown here: resolve the policy through the deploy pipeline (treasury:deploy, treasury:plan)");
+    } else Object.assign(r.contracts, opts.localContractAddresses);
+  }
   const treasuryLimits: ResolvedPolicy["treasuryLimits"] = [];
   for (const [i, limit] of (policy.treasuryLimits ?? []).entries()) {
     const asset = await r.assetAt(limit.asset, ["treasuryLimits", i, "asset"]);
     if (asset) treasuryLimits.push({ asset, perWindow: r.amountAt(limit.perWindow, asset.decimals, ["treasuryLimits", i, "perWindow"]), window: parseDuration(limit.window) });
   }
   const agents: ResolvedAgent[] = [];
-  for (const [a, agent] of policy.agents.entries()) agents.push(await resolveAgent(r, agent, a, now));
+  const localSymbols = Object.keys(policy.localTokens ?? {});
+  for (const [a, agent] of policy.agents.entries()) agents.push(await resolveAgent(r, agent, a, now, localSymbols));
+  const allowances = await resolveAllowances(r, policy);
+  const localUniswap = isLocal ? resolveLocalUniswap(r, policy) : undefined;
   const usd = await resolveUsd(policy, {
     isLocal,
     chainId,
@@ -248,8 +322,39 @@ export async function resolvePolicy(policy: Policy, provider: Provider, opts: Re
     tokens: r.tokens,
     localTokens,
     localEth,
+    allowances,
+    contracts: r.contracts,
+    ...(localUniswap ? { localUniswap } : {}),
     priceFeeds: usd.priceFeeds,
   };
+}
+
+/** v3: the Safe's allowances, in base units of each token. */
+async function resolveAllowances(r: Resolution, policy: Policy): Promise<ResolvedAllowance[]> {
+  const allowances: ResolvedAllowance[] = [];
+  for (const [i, allowance] of (policy.allowances ?? []).entries()) {
+    const token = await r.assetAt(allowance.token, ["allowances", i, "token"]);
+    const spender = await r.targetAt(allowance.spender, ["allowances", i, "spender"]);
+    if (!token || !spender) continue;
+    allowances.push({ token, spender, spenderLabel: allowance.spender, amount: r.amountAt(allowance.amount, token.decimals, ["allowances", i, "amount"]) });
+  }
+  return allowances;
+}
+
+/** v3, chain 31337: the local Uniswap's pools, their liquidity in base units. */
+function resolveLocalUniswap(r: Resolution, policy: Policy): ResolvedLocalUniswap | undefined {
+  if (!policy.localUniswap) return undefined;
+  const out: ResolvedLocalUniswap = { contracts: { ...r.contracts }, pools: [] };
+  for (const [i, pool] of policy.localUniswap.pools.entries()) {
+    const [tokenA, tokenB] = pool.tokens.map((t) => r.bySymbol.get(t.toUpperCase()));
+    if (!tokenA || !tokenB) continue;
+    const liquidity = (t: ResolvedAsset) => {
+      const key = Object.keys(pool.liquidity).find((k) => k.toUpperCase() === t.symbol.toUpperCase()) ?? t.symbol;
+      return r.amountAt(pool.liquidity[key], t.decimals, ["localUniswap", "pools", i, "liquidity", key]);
+    };
+    out.pools.push({ tokenA, tokenB, fee: pool.fee, amountA: liquidity(tokenA), amountB: liquidity(tokenB) });
+  }
+  return out;
 }
 
 /** The local mock tokens (chain 31337) at the addresses the pipeline gives them, with their declared decimals. */
@@ -269,7 +374,7 @@ function resolveLocalTokens(r: Resolution, policy: Policy, opts: ResolveOptions)
   return localTokens;
 }
 
-async function resolveAgent(r: Resolution, agent: Policy["agents"][number], a: number, now: number): Promise<ResolvedAgent> {
+async function resolveAgent(r: Resolution, agent: Policy["agents"][number], a: number, now: number, localSymbols: readonly string[]): Promise<ResolvedAgent> {
   const validUntil = agent.validUntil === undefined ? 0 : parseTimestamp(agent.validUntil);
   if (validUntil !== 0 && validUntil <= now) {
     r.add(["agents", a, "validUntil"], `is in the past by the chain's clock (${new Date(now * 1000).toISOString()})`, agent.validUntil);
@@ -292,7 +397,19 @@ async function resolveAgent(r: Resolution, agent: Policy["agents"][number], a: n
     const target = await r.targetAt(call.target, ["agents", a, "allowedCalls", c, "target"]);
     if (!target) continue;
     const fragment = FunctionFragment.from(call.signature);
-    allowedCalls.push({ target, targetLabel: call.target, signature: fragment.format("sighash"), selector: fragment.selector });
+    const compiled = compileConditions(call.signature, (call.conditions ?? []) as ConditionSpec[], {
+      lookup: (ref) => r.reference(ref, localSymbols),
+      label: (address) => r.label(address),
+    });
+    for (const problem of compiled.issues) r.add(["agents", a, "allowedCalls", c, "conditions", ...problem.path], problem.message, problem.value);
+    allowedCalls.push({
+      target,
+      targetLabel: call.target,
+      signature: fragment.format("sighash"),
+      namedSignature: call.signature.trim(),
+      selector: fragment.selector,
+      conditions: compiled.conditions,
+    });
   }
   const seconds = (d: string | number | undefined) => BigInt(d === undefined ? 0 : parseDuration(d));
   return {

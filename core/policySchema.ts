@@ -5,9 +5,21 @@
  * core/policy.ts. Both report errors that name the field path and the bad value.
  */
 import { z } from "zod";
-import { FunctionFragment, getAddress, isHexString } from "ethers";
+import { getAddress, isHexString } from "ethers";
 import { UnitError, amountSyntax, isAmountSyntax, parseDuration, parseTimestamp } from "./units";
 import { monitorSchema } from "./monitorSchema";
+import type { ConditionSpec } from "./conditions";
+import {
+  SchemaChecks,
+  allowanceSchema,
+  checkAllowances,
+  checkCallConditions,
+  checkLocalPools,
+  conditionSchema,
+  localContractNames,
+  localUniswapSchema,
+  signatureSchema,
+} from "./policySchemaCalls";
 import { RECIPIENT_MODES } from "../sdk/shapes";
 
 /** Why an address string is unusable, or undefined when it is fine (checksummed, or all one case). */
@@ -49,23 +61,6 @@ const timestamp = parsedBy(parseTimestamp, 'must be "never", unix seconds or an 
 const symbol = z
   .string()
   .regex(/^[A-Za-z][A-Za-z0-9._-]{0,15}$/, "must be a token symbol: a letter then up to 15 letters, digits, . _ -");
-
-const signature = z.string().superRefine((value, ctx) => {
-  let ok = false;
-  try {
-    const fragment = FunctionFragment.from(value.trim());
-    // Accept only the canonical "name(type,...)" form so the selector is unambiguous.
-    ok = fragment.format("sighash") === value.replace(/\s+/g, "");
-  } catch {
-    ok = false;
-  }
-  if (!ok) {
-    ctx.addIssue({
-      code: z.ZodIssueCode.custom,
-      message: `"${value}" is not a function signature: write it as name(type1,type2), e.g. "swapExactTokensForTokens(uint256,uint256,address[],address,uint256)"`,
-    });
-  }
-});
 
 const count = (max: number) =>
   z
@@ -113,8 +108,10 @@ const localPriceFeedSchema = z
 
 const allowedCallSchema = z
   .object({
-    target: z.string({ required_error: "required: a contract address or a token symbol" }),
-    signature,
+    target: z.string({ required_error: "required: a contract address, a token symbol or a local contract name" }),
+    signature: signatureSchema,
+    /** v3: conditions on the call's arguments, in words (core/conditions.ts). */
+    conditions: z.array(conditionSchema).optional(),
   })
   .strict();
 
@@ -202,6 +199,10 @@ const policyObject = z
     localTokens: z.record(symbol, localTokenSchema).optional(),
     localEth: amount.optional(),
     treasuryLimits: z.array(treasuryLimitSchema).optional(),
+    /** v3, local chain only: Uniswap v3 from the npm artifacts; its contracts are named like tokens. */
+    localUniswap: localUniswapSchema(symbol, amount).optional(),
+    /** v3: allowances the Safe gives (owners' transactions), e.g. a DEX router's bounded allowance. */
+    allowances: z.array(allowanceSchema(amount)).optional(),
     priceFeeds: z.record(z.string(), priceFeedSchema).optional(),
     localPriceFeeds: z.record(z.string(), localPriceFeedSchema).optional(),
     agents: z.array(agentSchema),
@@ -260,7 +261,17 @@ type AssetRef = (value: string, path: (string | number)[], allowEth: boolean) =>
 /** Rules that span fields: thresholds, duplicates, references to tokens, limit consistency. */
 function crossCheck(policy: PolicyShape, ctx: z.RefinementCtx) {
   checkMembers(policy, ctx);
-  const assetRef = assetRefs(policy, ctx);
+  const symbols = tokenSymbols(policy, ctx);
+  const checks: SchemaChecks = {
+    issue: (path, message) => issue(ctx, path, message),
+    duplicates: (values, path, what, field) => duplicates(ctx, values, path, what, field),
+    addressProblem,
+    symbols,
+    big,
+  };
+  // v3: the local Uniswap's contracts are named like tokens, but are not assets.
+  const contracts = localContractNames(policy, checks);
+  const assetRef = assetRefs(symbols, contracts, ctx);
   (policy.treasuryLimits ?? []).forEach((limit, i) => {
     assetRef(limit.asset, ["treasuryLimits", i, "asset"], true);
     positive(ctx, limit.window, ["treasuryLimits", i, "window"], "window");
@@ -278,7 +289,14 @@ function crossCheck(policy: PolicyShape, ctx: z.RefinementCtx) {
   const priced = checkPriceFeeds(policy, ctx, assetRef);
   duplicates(ctx, policy.agents.map((a) => a.name), ["agents"], "agent name", "name");
   duplicates(ctx, policy.agents.map((a) => a.address), ["agents"], "agent address", "address");
-  policy.agents.forEach((agent, a) => checkAgent(policy, agent, a, ctx, assetRef, priced));
+  policy.agents.forEach((agent, a) => {
+    checkAgent(policy, agent, a, ctx, assetRef, priced);
+    (agent.allowedCalls ?? []).forEach((call, c) =>
+      checkCallConditions({ signature: call.signature, conditions: call.conditions as ConditionSpec[] | undefined }, ["agents", a, "allowedCalls", c], checks, contracts),
+    );
+  });
+  checkAllowances(policy, checks, contracts, assetRef, normaliseAsset);
+  checkLocalPools(policy, checks);
 }
 
 /**
@@ -351,8 +369,8 @@ function checkMembers(policy: PolicyShape, ctx: z.RefinementCtx) {
   }
 }
 
-/** The token symbols the file lists (checked for clashes), as an {@link AssetRef} that reports unknown ones. */
-function assetRefs(policy: PolicyShape, ctx: z.RefinementCtx): AssetRef {
+/** The token symbols the file lists, upper case -> as written (checked for clashes). */
+function tokenSymbols(policy: PolicyShape, ctx: z.RefinementCtx): Map<string, string> {
   const symbols = new Map<string, string>();
   for (const s of Object.keys(policy.tokens ?? {})) symbols.set(s.toUpperCase(), s);
   for (const s of Object.keys(policy.localTokens ?? {})) {
@@ -360,6 +378,14 @@ function assetRefs(policy: PolicyShape, ctx: z.RefinementCtx): AssetRef {
     symbols.set(s.toUpperCase(), s);
   }
   if (symbols.has("ETH")) issue(ctx, ["tokens"], `"ETH" is reserved for the native asset; do not list it as a token`);
+  return symbols;
+}
+
+/**
+ * An {@link AssetRef} over the file's token symbols that reports unknown ones; a local contract name (v3) is a call
+ * target or spender, never an asset.
+ */
+function assetRefs(symbols: ReadonlyMap<string, string>, contracts: ReadonlyMap<string, string>, ctx: z.RefinementCtx): AssetRef {
   return (value, path, allowEth) => {
     if (value.toUpperCase() === "ETH") {
       if (!allowEth) issue(ctx, path, `"ETH" is not a contract: name a contract address or token symbol`);
@@ -372,7 +398,14 @@ function assetRefs(policy: PolicyShape, ctx: z.RefinementCtx): AssetRef {
     }
     const known = symbols.get(value.toUpperCase());
     if (!known) {
-      issue(ctx, path, `unknown token symbol "${value}": list it under "tokens" (symbol -> address) or use an address`);
+      const contract = contracts.get(value.toUpperCase());
+      if (contract && !allowEth) return contract;
+      if (contract) {
+        issue(ctx, path, `${contract} is a contract, not an asset: name a token`);
+        return undefined;
+      }
+      const hint = contracts.size > 0 ? `, a local contract (${[...contracts.values()].join(", ")})` : "";
+      issue(ctx, path, `unknown token symbol "${value}": list it under "tokens" (symbol -> address)${hint} or use an address`);
       return undefined;
     }
     return known.toUpperCase();

@@ -99,10 +99,17 @@ export interface BatchInput {
   createdAt?: number;
 }
 
-/** The functions batch files describe by name: the module's configuration calls and the Safe's module management. */
+/**
+ * The functions batch files describe by name: the module's configuration calls, the Safe's module management, and
+ * (v3) an ERC-20 `approve` for the Safe's allowances (`allowances` in the policy).
+ */
 const KNOWN_FUNCTIONS: FunctionFragment[] = [
   ...new Interface(moduleAbi()).fragments,
-  ...new Interface(["function enableModule(address module)", "function disableModule(address prevModule, address module)"]).fragments,
+  ...new Interface([
+    "function enableModule(address module)",
+    "function disableModule(address prevModule, address module)",
+    "function approve(address spender, uint256 amount)",
+  ]).fragments,
 ].filter((f): f is FunctionFragment => f.type === "function");
 
 /** internalType of an ABI parameter from the compiled ABI (JSON), e.g. "struct IAgentTreasuryTypes.AgentConfig". */
@@ -118,7 +125,10 @@ const INTERNAL_TYPES = internalTypes();
 
 function describeParam(p: ParamType, compiled?: ContractMethodInput): ContractMethodInput {
   const out: ContractMethodInput = { name: p.name, type: p.type, internalType: compiled?.internalType ?? p.type };
-  if (p.components) out.components = p.components.map((c, i) => describeParam(c, compiled?.components?.[i]));
+  // As in the ABI's JSON, an array of tuples (v3: setCallConditions' Condition[]) carries its tuple's components.
+  let element = p;
+  while (element.isArray()) element = element.arrayChildren;
+  if (element.components) out.components = element.components.map((c, i) => describeParam(c, compiled?.components?.[i]));
   return out;
 }
 

@@ -13,6 +13,7 @@ import { ETH_ASSET, ResolvedAsset } from "../core/policyResolve";
 import { ZERO_AGENT_CONFIG } from "../sdk/shapes";
 import type { AgentChainState, ChainState, PlanTarget, StateHints } from "../core/policyDiff";
 import { SAFE_ABI } from "../sdk/safe";
+import { allowanceKey } from "../core/policyDiffCalls";
 import { readPriceFeeds, readUsdLimit } from "../core/priceFeeds";
 import { treasuryLens, treasuryModule } from "../sdk/bindings";
 
@@ -143,7 +144,15 @@ async function readAgent(
 ): Promise<AgentChainState> {
   const { module, lens } = contracts;
   const active = await module.isAgent(key);
-  const agent: AgentChainState = { address: getAddress(key), active, config: ZERO_AGENT_CONFIG, limits: new Map(), calls: new Map(), recipients: new Map() };
+  const agent: AgentChainState = {
+    address: getAddress(key),
+    active,
+    config: ZERO_AGENT_CONFIG,
+    limits: new Map(),
+    calls: new Map(),
+    recipients: new Map(),
+    conditions: new Map(),
+  };
   if (active) {
     const c = await module.agentConfig(key);
     agent.config = {
@@ -167,6 +176,9 @@ async function readAgent(
   }
   for (const [ck, c] of wanted.calls) {
     if (await lens.isAllowedCall(target.module, key, c.target, c.selector)) agent.calls.set(ck, c);
+    // v3: conditions stay when a call is forbidden and apply again when it is allowed again: read them either way.
+    const conditions = await lens.callConditions(target.module, key, c.target, c.selector);
+    if (conditions.length > 0) agent.conditions.set(ck, conditions.map((x) => ({ word: Number(x.word), op: Number(x.op), value: String(x.value) })));
   }
   for (const r of wanted.recipients) {
     if (await lens.isRecipient(target.module, key, r)) agent.recipients.set(r, getAddress(r));
@@ -208,6 +220,7 @@ export async function readChainState(provider: Provider, target: PlanTarget, hin
     treasuryLimits: new Map(),
     seenAssets: new Set((hints.assets ?? []).map(lower)),
     priceFeeds: new Map(),
+    allowances: await readAllowances(provider, target.safe, hints.allowances ?? []),
   };
   if (!moduleDeployed) return state;
 
@@ -230,6 +243,19 @@ export async function readChainState(provider: Provider, target: PlanTarget, hin
     state.agents.set(key, await readAgent({ module, lens }, target, key, wantedFor(key, c, hints, state.seenAssets)));
   }
   return state;
+}
+
+const ERC20_ALLOWANCE = ["function allowance(address owner, address spender) view returns (uint256)"];
+
+/** v3: the Safe's allowances (0 where the token or the Safe has no code yet). */
+async function readAllowances(provider: Provider, safe: string, wanted: { token: string; spender: string }[]): Promise<Map<string, bigint>> {
+  const out = new Map<string, bigint>();
+  const safeDeployed = wanted.length > 0 && (await provider.getCode(safe)) !== "0x";
+  for (const { token, spender } of wanted) {
+    const hasCode = safeDeployed && (await provider.getCode(token)) !== "0x";
+    out.set(allowanceKey(token, spender), hasCode ? ((await new Contract(token, ERC20_ALLOWANCE, provider).allowance(safe, spender)) as bigint) : 0n);
+  }
+  return out;
 }
 
 const ERC20_META = ["function decimals() view returns (uint8)", "function symbol() view returns (string)"];

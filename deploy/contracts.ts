@@ -16,6 +16,7 @@ import { setAside } from "../sdk/chainIdentity";
 import { SAFE_ABI } from "../sdk/safe";
 import { SAFE_INFRA, SafeInfraAddresses } from "./addresses";
 import { DevNode, ensureCreateX } from "./create2";
+import { deployLocalUniswap } from "./uniswap";
 import { DeploymentFailedError } from "./errors";
 import { IgnitionRun, JournalState, journalState, runIgnition, signingProvider } from "./ignition";
 import { agentTreasuryInfraFutureIds, agentTreasuryInfraModule } from "./modules/AgentTreasuryInfra";
@@ -84,6 +85,8 @@ export async function deployContracts(
   const previousBlock = samePreviousChain && ctx.previous?.module && getAddress(ctx.previous.module) === spec.module ? ctx.previous.moduleBlock : undefined;
   const moduleBlock = previousBlock ?? (await findModuleBlock(provider, spec.factory, spec.safe, spec.module));
   for (const futureId of r.executed) changed.push(describeFuture(futureId, r.addresses, spec));
+  // v3, local chain only: Uniswap v3 from the npm artifacts, before configuration (calls and allowances name it).
+  if (spec.resolved.localUniswap) changed.push(...(await deployLocalUniswap(spec.deployer.connect(provider), spec.resolved.localUniswap.pools, ctx.log)));
 
   // The chain now has the contracts where they were predicted.
   for (const [what, address] of [["Safe", spec.safe], ["module", spec.module]] as const) {

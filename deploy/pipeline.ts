@@ -110,6 +110,7 @@ function deploymentRecord(
     lens: spec.lens,
     agents: Object.fromEntries(spec.resolved.agents.map((a) => [a.name, a.address])),
     tokens: spec.resolved.tokens,
+    ...(Object.keys(spec.resolved.contracts).length > 0 ? { contracts: spec.resolved.contracts } : {}),
     ...(Object.keys(spec.localFeedAddresses).length > 0 ? { localPriceFeeds: spec.localFeedAddresses } : {}),
     policyFile: path.resolve(spec.policyFile),
     deployedAt: sameAsBefore ? previous.deployedAt : new Date().toISOString(),

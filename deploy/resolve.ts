@@ -15,6 +15,7 @@ import { MockAggregatorArgs, localFeedArgs } from "../core/usdPolicy";
 import { SAFE_ABI } from "../sdk/safe";
 import { SAFE_INFRA, SafeInfraAddresses, SafeInfraName, canonicalSafeInfra, predictModuleAddress, predictSafeAddress, safeInitializer } from "./addresses";
 import { DevNode, detectDevNode, initCodeOf, predictCreate2Address } from "./create2";
+import { localContractAddresses } from "./uniswap";
 
 const PROXY_FACTORY_ABI = ["function proxyCreationCode() pure returns (bytes)"];
 
@@ -79,7 +80,12 @@ export async function resolveDeployment(
   const ownerWallets = localMode ? localOwnerWallets(chain, policy) : [];
   const tokens = chainId === LOCAL_CHAIN_ID ? await localTokenInits(chain, policy) : { addresses: {}, tags: {} };
   const feeds = chainId === LOCAL_CHAIN_ID ? await localFeedInits(chain, policy) : { addresses: {}, steps: [] };
-  const resolved = await resolvePolicy(policy, provider, { localTokenAddresses: tokens.addresses, localFeedAddresses: feeds.addresses, file: policyFile });
+  const resolved = await resolvePolicy(policy, provider, {
+    localTokenAddresses: tokens.addresses,
+    localContractAddresses: localContractAddresses(policy),
+    localFeedAddresses: feeds.addresses,
+    file: policyFile,
+  });
   const safes = await resolveSafeInfra(chain, { chainId, devNode, resolved, policy, policyFile });
   // The admin half first: the hot half names it in its constructor (docs/SPEC.md section 2).
   const adminInit = await initCodeOf(artifacts, "AgentTreasuryAdmin");

@@ -191,6 +191,7 @@ export async function startServer(argv: readonly string[], log: Logger = stderrL
     agentName: config.agentName,
     network: config.network,
     tokens: deployment.tokens ?? {},
+    contracts: deployment.contracts ?? {},
     policyAgent: config.policyAgent,
   });
   await tools.init();

@@ -8,6 +8,7 @@ import { AbiCoder, Interface, Log, TransactionResponse, dataLength, dataSlice, d
 import { Intent, hashIntent } from "../sdk/eip712";
 import { AgentConfigNumbers, AssetLimitValue, DenyReasonName, agentConfigNumbers, assetLimitValue, denyReasonName } from "../sdk/shapes";
 import { toIntent } from "../sdk/chain";
+import type { ConditionValue } from "../sdk/types";
 import { moduleInterface } from "../sdk/bindings";
 
 export { moduleInterface };
@@ -73,6 +74,8 @@ export type ModuleEventBody =
   | { kind: "AgentRotated"; oldKey: string; newKey: string }
   | { kind: "AssetLimitSet"; agent: string; asset: string; limit: AssetLimitValue }
   | { kind: "AllowedCallSet"; agent: string; target: string; selector: string; allowed: boolean }
+  /** v3: the argument conditions of an agent's call were replaced (an empty list cleared them). */
+  | { kind: "CallConditionsSet"; agent: string; target: string; selector: string; conditions: ConditionValue[] }
   | { kind: "RecipientSet"; agent: string; recipient: string; allowed: boolean }
   | { kind: "CosignersSet"; members: string[]; threshold: number }
   | { kind: "GuardianSet"; guardian: string; enabled: boolean }
@@ -214,6 +217,10 @@ export function decodeModuleLog(log: Log): ModuleEventBody | undefined {
       return { kind: "AssetLimitSet", agent: getAddress(a.agent), asset: getAddress(a.asset), limit: assetLimitValue(a.limit) };
     case "AllowedCallSet":
       return { kind: "AllowedCallSet", agent: getAddress(a.agent), target: getAddress(a.target), selector: lower(a.selector), allowed: Boolean(a.allowed) };
+    case "CallConditionsSet": {
+      const conditions = (a.conditions as { word: bigint; op: bigint; value: string }[]).map((c) => ({ word: Number(c.word), op: Number(c.op), value: lower(c.value) }));
+      return { kind: "CallConditionsSet", agent: getAddress(a.agent), target: getAddress(a.target), selector: lower(a.selector), conditions };
+    }
     case "RecipientSet":
       return { kind: "RecipientSet", agent: getAddress(a.agent), recipient: getAddress(a.recipient), allowed: Boolean(a.allowed) };
     case "CosignersSet":

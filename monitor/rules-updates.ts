@@ -28,6 +28,9 @@ import { Change, configChanges, limitChanges } from "./rules-changes";
 import { At, DAY, Emit, EngineCore, EventOf, isTransfer, lower, prune, pushUnique } from "./rules-core";
 import type { RuleConfig, RuleKind } from "../core/monitorSchema";
 import type { AgentState } from "./stats";
+import type { ConditionValue } from "../sdk/types";
+import { describeCondition } from "../sdk/conditions";
+import { conditionsLoosen } from "../core/conditions";
 
 type Update<K extends ChainEventKind> = (core: EngineCore, e: EventOf<K>, emit: Emit, at: At) => void;
 
@@ -229,6 +232,20 @@ const allowedCallSet: Update<"AllowedCallSet"> = (core, e, emit, at) => {
   config(core, { title, changes, agent, key: e.agent }, emit, at);
 };
 
+/** v3: a call's argument conditions replaced; dropping or changing one loosens (core/conditions.ts). */
+const callConditionsSet: Update<"CallConditionsSet"> = (core, e, emit, at) => {
+  const agent = core.agentOf(e.agent, e.timestamp);
+  const key = `${lower(e.target)}:${e.selector}`;
+  const all = (agent.callConditions ??= {});
+  const before = all[key] ?? [];
+  if (e.conditions.length === 0) delete all[key];
+  else all[key] = e.conditions;
+  const words = (list: readonly ConditionValue[]) => (list.length === 0 ? "none" : list.map((c) => describeCondition(c)).join("; "));
+  const what = `conditions of call ${e.selector} on ${e.target}`;
+  const changes = [{ what, before: words(before), after: words(e.conditions), loosens: conditionsLoosen(before, e.conditions) }];
+  config(core, { title: `${what} ${e.conditions.length === 0 ? "cleared" : "set"}`, changes, agent, key: e.agent }, emit, at);
+};
+
 const recipientSet: Update<"RecipientSet"> = (core, e, emit, at) => {
   const agent = core.agentOf(e.agent, e.timestamp);
   const r = lower(e.recipient);
@@ -358,6 +375,7 @@ export const STATE_UPDATES: { readonly [K in ChainEventKind]: Update<K> } = {
   AgentRotated: agentRotated,
   AssetLimitSet: assetLimitSet,
   AllowedCallSet: allowedCallSet,
+  CallConditionsSet: callConditionsSet,
   RecipientSet: recipientSet,
   CosignersSet: cosignersSet,
   GuardianSet: guardianSet,

@@ -5,6 +5,7 @@
  * Histories are pruned to what the rules look back on, so the file stays small.
  */
 import type { AgentConfigNumbers, AssetLimitWith } from "../sdk/shapes";
+import type { ConditionValue } from "../sdk/types";
 
 export const STATE_VERSION = 1;
 
@@ -32,6 +33,8 @@ export interface AgentState {
   limits: Record<string, LimitJson>;
   /** "target:selector", lower case */
   allowedCalls: string[];
+  /** v3: "target:selector" (lower case) -> the call's argument conditions (CallConditionsSet); absent: none. */
+  callConditions?: Record<string, ConditionValue[]>;
   /** Recipients the owners allowlisted (RecipientSet), lower case. */
   allowlist: string[];
   /** Recipients it has paid, lower case. */

@@ -306,6 +306,7 @@ export class AgentClient {
     if (agreed.denyReason) preview.reason = agreed.denyReason;
     if (agreed.queuedBecause.length > 0) preview.queuedBecause = agreed.queuedBecause;
     if (agreed.strikes) preview.strikes = agreed.strikes;
+    if (agreed.conditions) preview.conditions = agreed.conditions;
     if (agreed.usd) preview.usd = usdPreview(agreed.usd);
     if (agreed.spends) {
       const asset = await this.assets.info(agreed.spends.asset);

@@ -7,6 +7,7 @@
 import { AbiCoder, ErrorDescription, dataSlice, decodeBytes32String, formatUnits } from "ethers";
 import { erc20ErrorsInterface, moduleInterface } from "./bindings";
 import { DENY_REASON_NAMES, DENY_REASON_TEXT, STATUS_NAMES } from "./types";
+import { CONDITION_OP_NAMES } from "./shapes";
 import {
   TreasuryError,
   ModulePausedError,
@@ -235,6 +236,32 @@ const MODULE_ERRORS: Record<string, [ErrorClass, (a: Args) => string]> = {
       "AggregatorV3Interface feed whose decimals() answers (at most 36) and a maxAge above 0 under priceFeeds, and " +
       "propose the Safe transaction again.",
   ],
+  // v3: setCallConditions (the policy file's `conditions`, core/conditions.ts, names the same problems first).
+  CallConditionsTooMany: [
+    ModuleConfigError,
+    (a) =>
+      `The module refused ${a.count} conditions on one call: at most ${a.max} apply to a call. Drop some from its ` +
+      "conditions in the policy and propose the Safe transaction again.",
+  ],
+  CallConditionInvalid: [
+    ModuleConfigError,
+    (a) =>
+      `The module refused condition ${a.index} (${conditionOpName(a.op)}, value ${a.value}): EqualToAvatar takes no ` +
+      "value and ChargeAs the address of a token (never ETH, which a call sends as its value). Fix that condition in " +
+      "the policy and propose the Safe transaction again.",
+  ],
+  CallConditionChargedTwice: [
+    ModuleConfigError,
+    (a) =>
+      `The module refused conditions ${a.first} and ${a.second}: both charge an argument (chargeAs), and a call ` +
+      "charges at most one. Keep one chargeAs in the policy and propose the Safe transaction again.",
+  ],
+  CallConditionsOnPayment: [
+    ModuleConfigError,
+    (a) =>
+      `The module refused conditions on ${a.selector} of ${a.target}: transfer(address,uint256) is always a payment, ` +
+      "checked by the agent's limits and recipients, never an allowed call. Remove those conditions from the policy.",
+  ],
   SafeCastOverflowedUintDowncast: [
     InvalidRequestError,
     (a) => `An amount or time in the intent does not fit the module's ${a.bits}-bit field (value ${a.value}). Use a realistic amount.`,
@@ -270,6 +297,11 @@ for (const name of [
       `The module refused the configuration: ${name}(${Object.values(a).map(String).join(", ")}). Fix that value ` +
       "in the policy and propose the Safe transaction again.",
   ];
+}
+
+/** The name of an `Op` value of a condition ("ChargeAs"), or the raw value when the module has no such op. */
+function conditionOpName(op: unknown): string {
+  return CONDITION_OP_NAMES[Number(op)] ?? `op ${String(op)}`;
 }
 
 /** A `bytes32` rule of a configuration error as text ("autoPerTx > autoPerWindow"), or the raw value. */

@@ -23,6 +23,7 @@ export * from "./eip712";
 export { execSafeCall, signSafeTx, buildSafeTx, SAFE_ABI } from "./safe";
 export * from "./units";
 export { explainRoute, explainAgainst, describeQueueReasons, QUEUE_REASON_TEXT } from "./route";
+export * from "./conditions";
 export type { RouteExplanation, RoutePayload } from "./route";
 export type { QueueReason } from "./types";
 export { BatchRequestError, MAX_BATCH_PAYMENTS } from "./batch";

@@ -13,6 +13,7 @@ import { BlockTag, ZeroAddress, dataLength, dataSlice, getAddress } from "ethers
 import type { AgentTreasuryLens } from "../typechain-types/contracts/AgentTreasuryLens";
 import type { IAgentTreasuryModule } from "../typechain-types/contracts/interfaces/IAgentTreasuryModule.sol/IAgentTreasuryModule";
 import { DENY_REASON_NAMES, DenyReasonName, IntentStatusName, QueueReason, recipientModeName } from "./types";
+import { ConditionCheck, checkConditions } from "./conditions";
 import { priceFaultName } from "./usd";
 
 export const QUEUE_REASON_TEXT: Record<QueueReason, string> = {
@@ -35,8 +36,10 @@ export interface RouteExplanation {
   queuedBecause: QueueReason[];
   /** The asset the intent spends and how much (address(0) = ETH), when it spends one. */
   spends?: { asset: string; amount: bigint };
-  /** ETH sent along a token transfer, charged too. */
+  /** ETH sent along a token transfer (or a charged call), charged too. */
   extraEth?: bigint;
+  /** v3: a call with argument conditions: each condition in words and whether this call meets it. */
+  conditions?: ConditionCheck[];
   /** What the agent may still spend of `spends.asset` in the auto tier (its own window), at the block read. */
   availableAllowance?: bigint;
   /** v3, agents with a USD limit: the spend's value and what the agent may still spend in USD (8 decimals). */
@@ -69,6 +72,10 @@ interface Classified {
   amount: bigint;
   to: string;
   extraEth: bigint;
+  /** v3: an allowed call's argument conditions, checked against its calldata. */
+  conditions?: ConditionCheck[];
+  /** v3: a `ChargeAs` condition makes the call spend `amount` of `asset` like a token payment. */
+  charged?: boolean;
 }
 
 /** Classifies a payload: never the Safe or the module, a transfer must be canonical, other calls must be allowed. */
@@ -88,7 +95,30 @@ async function classify(
     return { ...out, asset: target, amount, to, extraEth: payload.value };
   }
   const allowed = await lens.isAllowedCall(where.moduleAddress, where.agent, target, selector, { blockTag: where.blockTag });
-  return { ...out, payment: false, ...(allowed ? {} : { denial: APPROVAL_LIKE.has(selector) ? "ApprovalNotAllowed" : "TargetNotAllowed" }) };
+  if (!allowed) return { ...out, payment: false, denial: APPROVAL_LIKE.has(selector) ? "ApprovalNotAllowed" : "TargetNotAllowed" };
+  return withConditions(lens, where, { ...out, payment: false }, target, selector, payload);
+}
+
+/**
+ * v3: an allowed call with argument conditions (`CallConditions`): denied `TargetNotAllowed` unless its calldata meets
+ * them all; a `ChargeAs` condition makes it spend the charged argument like a token payment, with its ETH value
+ * beside it (as a token transfer that sends ETH).
+ */
+async function withConditions(
+  lens: AgentTreasuryLens,
+  where: { moduleAddress: string; safe: string; agent: string; blockTag: BlockTag },
+  call: Classified,
+  target: string,
+  selector: string,
+  payload: RoutePayload,
+): Promise<Classified> {
+  const raw = await lens.callConditions(where.moduleAddress, where.agent, target, selector, { blockTag: where.blockTag });
+  if (raw.length === 0) return call;
+  const verdict = checkConditions(payload.data, raw.map((c) => ({ word: Number(c.word), op: Number(c.op), value: String(c.value) })), where.safe);
+  const out: Classified = { ...call, conditions: verdict.checks };
+  if (!verdict.met) return { ...out, denial: "TargetNotAllowed" };
+  if (!verdict.charge) return out;
+  return { ...out, charged: true, asset: getAddress(verdict.charge.asset), amount: verdict.charge.amount, extraEth: payload.value };
 }
 
 /**
@@ -114,6 +144,7 @@ export async function explainRoute(
   const action = await classify(lens, { moduleAddress, safe, agent, blockTag }, payload);
   let policyDenial = action.denial;
   const { payment, asset, amount, to, extraEth } = action;
+  if (action.conditions) out.conditions = action.conditions;
 
   const queued = new Set<QueueReason>();
   const checkSpend = async (spendAsset: string, spendAmount: bigint): Promise<DenyReasonName | undefined> => {
@@ -138,6 +169,9 @@ export async function explainRoute(
     if (payment || amount !== 0n) {
       out.spends = { asset, amount };
       policyDenial = await checkSpend(asset, amount);
+    } else if (action.charged && (await module.assetLimit(agent, asset, at)).window === 0n) {
+      // A charge of zero needs a limit for its asset too; it moves nothing, so it never queues (IntentPolicy).
+      policyDenial = "AssetNotAllowed";
     }
     if (policyDenial === undefined && extraEth !== 0n) {
       out.extraEth = extraEth;

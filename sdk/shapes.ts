@@ -45,6 +45,10 @@ export const RECIPIENT_MODE_NAMES = ["Any", "Allowlist", "EscalateUnknown"] as c
 export const RECIPIENT_MODES = ["any", "allowlist", "escalate-unknown"] as const;
 export type RecipientModeName = (typeof RECIPIENT_MODES)[number];
 
+/** v3: the module's `Op` enum of argument conditions (SPEC section 11), by name. Index = on-chain value. */
+export const CONDITION_OP_NAMES = ["EqualTo", "EqualToAvatar", "LessOrEqual", "GreaterOrEqual", "ChargeAs"] as const;
+export type ConditionOpName = (typeof CONDITION_OP_NAMES)[number];
+
 /**
  * The module's `PriceFault` enum (v3, USD caps): why a price cannot be trusted (`usdValue`, `NoTrustworthyPrice`).
  * Index = on-chain value.
@@ -89,6 +93,7 @@ export function enumValues<N extends string>(names: readonly N[]): { readonly [K
 
 type AgentConfigStruct = IAgentTreasuryTypes.AgentConfigStruct;
 type AssetLimitStruct = IAgentTreasuryTypes.AssetLimitStruct;
+type ConditionStruct = IAgentTreasuryTypes.ConditionStruct;
 type UsdLimitStruct = IAgentTreasuryTypes.UsdLimitStruct;
 
 /** A field of the module's `AgentConfig` (per-agent policy, SPEC section 8). */
@@ -145,6 +150,9 @@ export const AGENT_CONFIG_FIELDS = allFields<AgentConfigStruct>()([
 
 /** `AssetLimit`'s fields in their Solidity order. */
 export const ASSET_LIMIT_FIELDS = allFields<AssetLimitStruct>()(["autoPerTx", "autoPerWindow", "window", "escalatedPerTx"]);
+
+/** v3: `Condition`'s fields in their Solidity order (an argument condition: word, op, value). */
+export const CONDITION_FIELDS = allFields<ConditionStruct>()(["word", "op", "value"]);
 
 /** `UsdLimit`'s fields in their Solidity order (v3; 8-decimal USD, the window in seconds). */
 export const USD_LIMIT_FIELDS = allFields<UsdLimitStruct>()(["autoPerTx", "autoPerWindow", "window", "escalatedPerTx"]);

@@ -127,6 +127,8 @@ export interface IntentPreview extends PreviewVerdict {
   allowanceLeft?: { asset: AssetInfo; amount: bigint; formatted: string };
   /** v3, an agent with a USD limit: the request's value in dollars and the agent's USD budget left (sdk/usd.ts). */
   usd?: UsdPreview;
+  /** v3: a call with argument conditions: each in words, whether this call meets it, and the value it has. */
+  conditions?: ConditionCheck[];
   agent: string;
   nonce: bigint;
   /** The block whose state answered. */
@@ -273,3 +275,20 @@ export type QueueReason =
 
 /** Durable steps of a submission, reported to `onStage` after each is on disk (observability, crash tests). */
 export type Stage = "signed" | "sent" | "settled";
+
+/** v3: a condition on a call's arguments as the module stores it: argument word, op, and a 32-byte value (hex). */
+export interface ConditionValue {
+  word: number;
+  op: number;
+  value: string;
+}
+
+/** v3: one condition checked against a call (sdk/conditions.ts `checkConditions`). */
+export interface ConditionCheck {
+  condition: ConditionValue;
+  /** The condition in words. */
+  text: string;
+  met: boolean;
+  /** The argument's value in the call (undefined when the call is too short to hold its word). */
+  actual?: string;
+}

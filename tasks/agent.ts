@@ -14,6 +14,8 @@ import type { ConfigurableTaskDefinition, HardhatRuntimeEnvironment } from "hard
 import { printFields, runTask } from "./lib/output";
 import { clientFlags, ClientContext, ClientTaskArgs, TaskInputError, resolveTarget } from "./lib/context";
 import { describeQueueReasons } from "../sdk/route";
+import { CallConditionsReport, callConditionsReportFor } from "./lib/conditions";
+import { reportLines } from "../sdk/callReport";
 import type { AgentClient, IntentPreview, IntentResult, RecoveryReport } from "../sdk";
 
 interface AgentArgs extends ClientTaskArgs {
@@ -48,6 +50,8 @@ interface AgentExtras {
   explanation?: string;
   /** Start-up reconciliation, when the journal had unfinished intents. */
   recovered?: { checked: number; landed: number; resumed: number; pending: number };
+  /** v3: a call with argument conditions: the call and each condition in words, met or not (README-CLI.md). */
+  callConditions?: CallConditionsReport;
 }
 
 /** What `--json` prints for agent:pay, agent:call and agent:propose (README-CLI.md). */
@@ -133,6 +137,7 @@ function render(r: AgentTaskOutput): void {
         `${r.recovered.resumed} were sent now, ${r.recovered.pending} still pending.\n`,
     );
   }
+  if (r.callConditions) process.stdout.write(`\nThe call's conditions (v3):\n${reportLines(r.callConditions).join("\n")}\n`);
   if (r.status === "Queued") process.stdout.write("\nQueued for co-signers: they review it with intent:show and approve with intent:approve.\n");
   if (r.status === "Denied") {
     const left = r.strikes && !r.frozen ? ` ${r.strikes.max - r.strikes.now} more denial(s) in the strike window freeze it.` : "";
@@ -162,6 +167,7 @@ function renderPreview(r: AgentDryRunOutput): void {
     intentId: r.intentId,
     block: r.blockNumber,
   });
+  if (r.callConditions) process.stdout.write(`\nThe call's conditions (v3):\n${reportLines(r.callConditions).join("\n")}\n`);
   if (!r.explained && !r.replay) process.stdout.write("\n(Why is not known: the deployment record names no lens, or the client's model of the policy disagreed.)\n");
 }
 
@@ -257,9 +263,17 @@ agentFlags(
   await runTask(
     args.json,
     () =>
-      args.dryRun
-        ? withAgent(hre, args, (client, ctx) => client.dryRun("call", callRequest(args, ctx)))
-        : withAgent(hre, args, (client, ctx) => client.call(callRequest(args, ctx))),
+      withAgent(hre, args, async (client, ctx) => {
+        const request = callRequest(args, ctx);
+        const result = args.dryRun ? await client.dryRun("call", request) : await client.call(request);
+        // v3: the call's argument conditions in words, met or not.
+        const callConditions = await callConditionsReportFor(hre, ctx, client, request);
+        if (!callConditions) return result;
+        // The report says what the preview's raw checks say, in words: print it once.
+        const out: (IntentResult | IntentPreview) & AgentExtras = { ...result, callConditions };
+        if ("conditions" in out) delete out.conditions;
+        return out;
+      }),
     output,
   );
 });

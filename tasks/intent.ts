@@ -16,6 +16,8 @@ import { printFields, runTask } from "./lib/output";
 import { COMMON_FLAGS, clientFlags, ClientContext, ClientTaskArgs, TaskInputError } from "./lib/context";
 import type { CosignerClient, CosignerSignatureInfo, IntentView } from "../sdk";
 import type { KeyRole } from "../core/keys";
+import type { CallConditionsReport } from "./lib/conditions";
+import { reportLines } from "../sdk/callReport";
 
 interface IntentArgs extends ClientTaskArgs {
   intentId: string;
@@ -33,8 +35,11 @@ async function context(hre: HardhatRuntimeEnvironment, args: IntentArgs) {
   return clientContext(hre, args);
 }
 
-/** `intent:show --json` prints an IntentView (bigints as decimal strings), and the agent's name from the policy. */
-type IntentShowOutput = IntentView & { agentName?: string };
+/**
+ * `intent:show --json` prints an IntentView (bigints as decimal strings), the agent's name from the policy, and (v3)
+ * for a call with argument conditions the call and each condition in words, met or not (`callConditions`).
+ */
+type IntentShowOutput = IntentView & { agentName?: string; callConditions?: CallConditionsReport };
 
 function renderView(v: IntentShowOutput): void {
   printFields({
@@ -52,6 +57,7 @@ function renderView(v: IntentShowOutput): void {
     txHash: v.txHash,
   });
   if (v.action?.kind === "approval") process.stdout.write("\nWARNING: this grants someone the right to move the Safe's assets later.\n");
+  if (v.callConditions) process.stdout.write(`\nThe call's conditions (v3; checked again when it executes):\n${reportLines(v.callConditions).join("\n")}\n`);
 }
 
 task("intent:show", "Shows an intent: status, what it does (decoded from calldata), approvals, the agent's verified reason")
@@ -68,7 +74,14 @@ task("intent:show", "Shows an intent: status, what it does (decoded from calldat
         const client = await cosignerClient(ctx, new VoidSigner(ZeroAddress, hre.ethers.provider));
         const view: IntentShowOutput = await client.show(args.intentId);
         const name = Object.entries(ctx.agents).find(([, a]) => a.toLowerCase() === view.agent?.toLowerCase())?.[0];
-        return name ? { ...view, agentName: name } : view;
+        if (name) view.agentName = name;
+        if (view.intent) {
+          // v3: a call with argument conditions, in words, as the module will check it at execution.
+          const { conditionsReportFor } = await import("./lib/conditions");
+          const report = await conditionsReportFor(hre, ctx, { agent: view.intent.agent, target: view.intent.target, data: view.intent.data });
+          if (report) view.callConditions = report;
+        }
+        return view;
       },
       renderView,
     );

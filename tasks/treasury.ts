@@ -185,9 +185,8 @@ task("treasury:apply", "Applies a policy file: executes the plan on the local ch
       async () => {
         const path = await import("path");
         const { loadPolicy } = await import("../core/policy");
-        const { resolvePolicy } = await import("../core/policyResolve");
         const { checkPolicyMatchesTarget } = await import("../core/policyDiff");
-        const { planPolicy } = await import("../deploy/plan");
+        const { planPolicy, resolveForDeployment } = await import("../deploy/plan");
         const { localOwnerKeys, runAsOwners } = await import("../deploy/owners");
         const { writeDeployment } = await import("../core/deployment");
         const { hardhatChain } = await import("../deploy/hardhatChain");
@@ -198,7 +197,7 @@ task("treasury:apply", "Applies a policy file: executes the plan on the local ch
         const policy = loadPolicy(args.policy);
         const { record, target } = await resolveTarget(hre, args);
         checkPolicyMatchesTarget(policy, target);
-        const resolved = await resolvePolicy(policy, provider, { localTokenAddresses: target.tokens, localFeedAddresses: target.localPriceFeeds, file: args.policy });
+        const resolved = await resolveForDeployment(provider, policy, target, args.policy);
         const items = await planPolicy(chain, resolved, target);
         const view = (list: typeof items) => list.map((i) => ({ kind: i.kind, description: i.description, loosens: i.loosens, to: i.call.to, data: i.call.data }));
         // As treasury:deploy decides it: the owners' development keys sign ("local") only for a Safe the pipeline

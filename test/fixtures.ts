@@ -5,7 +5,7 @@
  * imports its fixtures from one place.
  */
 import { ethers } from "hardhat";
-import { Contract, Signer, ZeroAddress, ZeroHash, id, parseEther, parseUnits } from "ethers";
+import { Contract, FunctionFragment, Interface, Signer, ZeroAddress, ZeroHash, id, parseEther, parseUnits, zeroPadValue } from "ethers";
 import type { HardhatEthersSigner } from "@nomicfoundation/hardhat-ethers/signers";
 import { time } from "@nomicfoundation/hardhat-network-helpers";
 import type { IAgentTreasuryModule, MockCallTarget, MockERC1271Agent, ReentrantRecipient } from "../typechain-types";
@@ -14,7 +14,8 @@ import { execSafeCall } from "../sdk/safe";
 import type { DeploymentRecord } from "../core/deployment";
 import { ETH, HOUR, Treasury, agentConfig, createSafe, impersonate, transferData, treasuryFixture } from "../testkit/stack";
 import type { AssetLimit } from "../testkit/stack";
-import { DENY_REASON_NAMES, STATUS_NAMES } from "../sdk/shapes";
+import { CONDITION_OP_NAMES, DENY_REASON_NAMES, STATUS_NAMES, enumValues } from "../sdk/shapes";
+import { EXACT_INPUT_SINGLE } from "../core/localUniswap";
 
 export {
   DAY,
@@ -294,4 +295,38 @@ export async function fixtureDeploymentRecord(fx: Treasury): Promise<DeploymentR
     tokens: { USDC: fx.usdcAddress },
     deployedAt: new Date().toISOString(),
   };
+}
+
+/**
+ * v3 (conditions on call arguments): the base treasury plus a router double with SwapRouter02's `exactInputSingle`
+ * (`MaliciousRouter` with no overdraw: it pulls `amountIn` of tokenIn and pays as much tokenOut, 1:1) stocked with
+ * 1,000,000 of a 6-decimal WETH, a 20,000 USDC allowance from the Safe (an owners' transaction), and the example
+ * policy's four conditions on the agent's swap: tokenIn USDC, tokenOut WETH, recipient the Safe, amountIn charged as
+ * USDC. `swapArgs` gives `exactInputSingle`'s arguments as JSON-friendly values (for the CLI and the MCP tools).
+ */
+export async function conditionedRouterFixture() {
+  const fx = await treasuryFixture();
+  const usdc = (n: string) => parseUnits(n, 6);
+  const weth = await ethers.deployContract("MockERC20", ["Wrapped Ether", "WETH", 6]);
+  const wethAddress = await weth.getAddress();
+  const router = await ethers.deployContract("MaliciousRouter", [0n]);
+  const routerAddress = await router.getAddress();
+  await (await weth.getFunction("mint")(routerAddress, usdc("1000000"))).wait();
+  const selector = FunctionFragment.from(EXACT_INPUT_SINGLE).selector;
+  const word = (v: string) => zeroPadValue(v, 32);
+  const op = enumValues(CONDITION_OP_NAMES);
+  const m = fx.module.interface;
+  const conditions = [
+    { word: 0n, op: op.EqualTo, value: word(fx.usdcAddress) },
+    { word: 1n, op: op.EqualTo, value: word(wethAddress) },
+    { word: 3n, op: op.EqualToAvatar, value: word("0x") },
+    { word: 4n, op: op.ChargeAs, value: word(fx.usdcAddress) },
+  ];
+  await fx.asOwners(m.encodeFunctionData("setCallConditions", [fx.agent.address, routerAddress, selector, conditions]));
+  await fx.asOwners(m.encodeFunctionData("setAllowedCall", [fx.agent.address, routerAddress, selector, true]));
+  await execSafeCall(fx.safe, fx.ownerSigners, fx.deployer, fx.usdcAddress, fx.usdc.interface.encodeFunctionData("approve", [routerAddress, usdc("20000")]));
+  const swapArgs = (recipient: string, amountIn: bigint): unknown[] => [[fx.usdcAddress, wethAddress, 3000, recipient, amountIn.toString(), "0", "0"]];
+  const swapData = (recipient: string, amountIn: bigint) =>
+    new Interface([`function ${EXACT_INPUT_SINGLE}`]).encodeFunctionData("exactInputSingle", [[fx.usdcAddress, wethAddress, 3000, recipient, amountIn, 0n, 0n]]);
+  return { ...fx, weth, wethAddress, routerAddress, swapSelector: selector, swapArgs, swapData };
 }

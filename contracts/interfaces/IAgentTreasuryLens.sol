@@ -28,6 +28,15 @@ interface IAgentTreasuryLens {
 
     function isRecipient(address module, address agent, address recipient) external view returns (bool);
 
+    /// @notice The conditions on an agent's (target, selector) call, in the order set (v3); empty when it has none.
+    /// They apply whenever the call is allowed ({isAllowedCall}), and stay when it is forbidden.
+    function callConditions(
+        address module,
+        address agent,
+        address target,
+        bytes4 selector
+    ) external view returns (IAgentTreasuryTypes.Condition[] memory conditions);
+
     /**
      * @notice The auto-tier spends of an agent in an asset that still count now, oldest first: each `amounts[i]`
      * frees up at `releaseAt[i]` (its time plus the window). Merged entries carry the later time.

@@ -72,6 +72,31 @@ interface IAgentTreasuryTypes {
         uint128 escalatedPerTx; // hard cap even with co-signers
     }
 
+    /**
+     * @notice How a call condition (v3) tests one 32-byte argument word of an allowed call: equal to `value`, equal
+     * to the avatar (the Safe: a recipient pinned to the treasury), at most or at least `value` (unsigned), or
+     * `ChargeAs`: the word is an amount of the asset whose address is `value`, charged to the agent's limits of that
+     * asset as if it were a payment. Appended values only, so earlier ones keep their numbers.
+     */
+    enum Op {
+        EqualTo,
+        EqualToAvatar,
+        LessOrEqual,
+        GreaterOrEqual,
+        ChargeAs
+    }
+
+    /**
+     * @notice A condition on an allowed call's arguments (v3): argument word `word` (0 = the 32 bytes right after the
+     * selector, so static arguments and the fields of a static tuple sit at fixed words) tested with `op` against
+     * `value` (zero for `EqualToAvatar`; the asset's address for `ChargeAs`).
+     */
+    struct Condition {
+        uint16 word;
+        Op op;
+        bytes32 value;
+    }
+
     /// @notice An agent's limits across every asset together, in USD with 8 decimals (100000000 = $1) (v3). Every
     /// spend is valued with the asset's price feed, rounded up.
     struct UsdLimit {
@@ -168,6 +193,14 @@ interface IAgentTreasuryEvents is IAgentTreasuryTypes {
 
     /// @notice A (target, selector) call was allowed or forbidden for an agent.
     event AllowedCallSet(address indexed agent, address indexed target, bytes4 indexed selector, bool allowed);
+
+    /// @notice The conditions on an agent's (target, selector) call were replaced; an empty list cleared them (v3).
+    event CallConditionsSet(
+        address indexed agent,
+        address indexed target,
+        bytes4 indexed selector,
+        Condition[] conditions
+    );
 
     /// @notice A known recipient was added to or removed from an agent's list.
     event RecipientSet(address indexed agent, address indexed recipient, bool allowed);
@@ -334,6 +367,22 @@ interface IAgentTreasuryEvents is IAgentTreasuryTypes {
 
     /// @notice `target` can never be an allowed call's target: the avatar, the exec target or this module.
     error TargetForbidden(address target);
+
+    /// @notice `setCallConditions` was given `count` conditions; at most `max` (16) apply to one call (v3).
+    error CallConditionsTooMany(uint256 count, uint256 max);
+
+    /// @notice Condition `index` of a `setCallConditions` list has a `value` its `op` cannot use: `EqualToAvatar`
+    /// takes zero, `ChargeAs` the address of a token (not zero, which would be ETH: a call's ETH is its `value`,
+    /// charged already) (v3).
+    error CallConditionInvalid(uint256 index, Op op, bytes32 value);
+
+    /// @notice Conditions `first` and `second` of a `setCallConditions` list both charge (`ChargeAs`); a call charges
+    /// at most one argument (v3).
+    error CallConditionChargedTwice(uint256 first, uint256 second);
+
+    /// @notice `setCallConditions` was given the `transfer(address,uint256)` selector, which is always a payment and
+    /// never an allowed call: conditions on it would never be read (v3).
+    error CallConditionsOnPayment(address target, bytes4 selector);
 
     /// @notice `setGuardian` was given address(0).
     error GuardianInvalid(address guardian);
@@ -535,8 +584,34 @@ interface IAgentTreasuryAdmin is IAgentTreasuryEvents, IERC5267 {
     function setAssetLimit(address agent, address asset, AssetLimit calldata limit) external;
 
     /// @notice Allows or forbids a (target, selector) call for an agent. Owner only; the Safe and this module are
-    /// never valid targets. Emits {AllowedCallSet}.
+    /// never valid targets. Conditions set with {setCallConditions} stay in place. Emits {AllowedCallSet}.
     function setAllowedCall(address agent, address target, bytes4 selector, bool allowed) external;
+
+    /**
+     * @notice Replaces the conditions on an agent's (target, selector) call (v3); an empty list clears them. A call
+     * with conditions runs only when its arguments meet every one of them, else it is denied `TargetNotAllowed`
+     * (so is a call too short to hold a word a condition names). A `ChargeAs` condition makes the call spend: its
+     * argument is charged to the agent's limits of that asset like a payment (auto tier, queue, hard cap, windows,
+     * treasury-wide limit; no limit for the asset: `AssetNotAllowed`, even for a charge of zero, which moves nothing
+     * and so never waits for co-signers), its ETH `value` to the ETH limits beside it,
+     * and after the call the Safe's balance of the asset may have fallen by at most the charged amount.
+     * Conditions belong to the agent identity (rotation keeps them) and outlive `setAllowedCall(..., false)`: they
+     * apply again if the call is allowed again. They never make a call allowed. Conditions read fixed words, so they
+     * suit static arguments and static tuples (a DEX router's `exactInputSingle`); a dynamic argument's word is its
+     * offset.
+     *
+     * Requirements: owner; the agent is active; `target` is not the Safe, the exec target or this module; `selector`
+     * is not `transfer(address,uint256)`; at most 16 conditions; `EqualToAvatar` with value zero; `ChargeAs` with a
+     * token's address as value, and at most one of them.
+     *
+     * Emits {CallConditionsSet}.
+     */
+    function setCallConditions(
+        address agent,
+        address target,
+        bytes4 selector,
+        Condition[] calldata conditions
+    ) external;
 
     /// @notice Adds or removes a known recipient for an agent. Owner only. Emits {RecipientSet}.
     function setRecipient(address agent, address recipient, bool allowed) external;

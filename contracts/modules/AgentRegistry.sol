@@ -36,11 +36,21 @@ abstract contract AgentRegistry is AvatarOwned {
         uint8 strikeCur;
     }
 
+    /**
+     * @dev An allowed call's slot (16 bits): | allowed (8) | conditions (8) |. `conditions` is how many of the call's
+     * argument conditions {CallConditions} keeps (v3); it sits beside `allowed` so that an allowed call without
+     * conditions costs no read beyond this slot, and one with conditions no read of a length.
+     */
+    struct CallRule {
+        bool allowed;
+        uint8 conditions;
+    }
+
     mapping(address key => AgentRecord) internal _agents;
     mapping(uint32 id => AgentPolicy) internal _policies;
     mapping(uint32 id => address key) private _currentKey;
     mapping(uint32 id => mapping(uint16 epoch => address key)) private _keyAt;
-    mapping(uint32 id => mapping(address target => mapping(bytes4 selector => bool))) private _allowedCalls;
+    mapping(uint32 id => mapping(address target => mapping(bytes4 selector => CallRule))) private _allowedCalls;
     mapping(uint32 id => mapping(address recipient => bool)) private _recipients;
 
     // ------------------------------------------------------------------ configuration
@@ -116,7 +126,7 @@ abstract contract AgentRegistry is AvatarOwned {
         uint32 id = _requireActive(agent);
         // The Safe's self-authorised functions and the module's configuration are never reachable by an agent.
         if (_isReserved(target)) revert TargetForbidden(target);
-        _allowedCalls[id][target][selector] = allowed;
+        _allowedCalls[id][target][selector].allowed = allowed;
         emit AllowedCallSet(agent, target, selector, allowed);
     }
 
@@ -193,8 +203,19 @@ abstract contract AgentRegistry is AvatarOwned {
         return _keyAt[id][epoch];
     }
 
-    function _isAllowedCall(uint32 id, address callee, bytes4 selector) internal view returns (bool) {
-        return _allowedCalls[id][callee][selector];
+    /// @dev Whether identity `id` may make the call, and how many argument conditions the call has (v3).
+    function _callRule(
+        uint32 id,
+        address callee,
+        bytes4 selector
+    ) internal view returns (bool allowed, uint256 conditions) {
+        CallRule storage rule = _allowedCalls[id][callee][selector];
+        return (rule.allowed, rule.conditions);
+    }
+
+    /// @dev Records how many argument conditions a call has ({CallConditions}); `allowed` stays as it is.
+    function _setConditionCount(uint32 id, address callee, bytes4 selector, uint8 count) internal {
+        _allowedCalls[id][callee][selector].conditions = count;
     }
 
     function _isRecipient(uint32 id, address recipient) internal view returns (bool) {

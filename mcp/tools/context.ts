@@ -9,6 +9,7 @@ import type { AgentTreasuryLens } from "../../typechain-types/contracts/AgentTre
 import type { IAgentTreasuryModule } from "../../typechain-types/contracts/interfaces/IAgentTreasuryModule.sol/IAgentTreasuryModule";
 import { AgentClient, AssetInfo, formatAmount } from "../../sdk";
 import type { PolicyAgent } from "../../core/policy";
+import { allowedCallText } from "./conditions";
 import { AgentConfigWith, AssetLimitValue, RecipientModeName, agentConfigNumbers, assetLimitValue, recipientModeName } from "../../sdk/shapes";
 import { readUsdLimit } from "../../core/priceFeeds";
 import { UsdLimitValue, showUsd } from "../../core/usdPolicy";
@@ -25,6 +26,8 @@ export interface ToolContext {
   network: string;
   /** Token symbol -> address (deployment record). */
   tokens: Record<string, string>;
+  /** v3: local contract name -> address (deployment record: the local Uniswap's), so calls may name them. */
+  contracts?: Record<string, string>;
   /** The agent as the policy file describes it (allowed calls and recipients, for the model's orientation). */
   policyAgent: PolicyAgent;
 }
@@ -150,7 +153,8 @@ export function describeRules(ctx: ToolContext, rules: Rules): string {
   lines.push(
     calls.length === 0
       ? "- Contract calls other than plain payments: none are allowed; every call is DENIED."
-      : `- Contract calls: only ${calls.map((c) => `${c.signature} on ${c.target}`).join("; ")}. Any other call is DENIED.`,
+      : `- Contract calls: only ${calls.map((c) => allowedCallText(ctx, c)).join("; ")}. Any other call is DENIED, and so is ` +
+          "an allowed call whose arguments break its conditions; an argument charged to your limits counts like a payment.",
   );
   lines.push(
     `- Approval-type calls (${APPROVAL_FUNCTIONS}) hand a third party the right to move treasury funds: DENIED unless ` +

@@ -77,7 +77,7 @@ export class TreasuryTools {
 
   /** Turns tool arguments into the client's request, checking what the schema cannot. Signs nothing. */
   prepare(tool: string, args: RequestInput): Promise<PreparedRequest> {
-    return prepareRequest(this.ctx.client, tool, args);
+    return prepareRequest(this.ctx.client, tool, args, this.ctx.contracts);
   }
 
   submit(tool: SpendingTool, kind: "submit" | "propose", args: RequestInput) {

@@ -11,6 +11,7 @@ import { readUsdLimit } from "../../core/priceFeeds";
 import { formatUsd, showUsd } from "../../core/usdPolicy";
 import { AssetRule, READ_ONLY_ANNOTATIONS, Rules, ToolDefinition, ToolEnv, fmt, formatDuration, iso } from "./context";
 import { explainDenial, humans } from "./messages";
+import { policyConditionWords } from "./conditions";
 import {
   AssetLimitOutput,
   BalanceOutput,
@@ -210,7 +211,10 @@ export async function limits(env: ToolEnv, assetRef?: string): Result<LimitsOutp
     },
     recipientMode: rules.recipientMode,
     recipients,
-    allowedCalls: (ctx.policyAgent.allowedCalls ?? []).map((c) => ({ target: ctx.tokens[c.target] ?? c.target, function: c.signature })),
+    allowedCalls: (ctx.policyAgent.allowedCalls ?? []).map((c) => {
+      const address = ctx.tokens[c.target] ?? ctx.contracts?.[c.target];
+      return { target: address ?? c.target, function: c.signature, conditions: policyConditionWords(c) };
+    }),
     summary,
   };
   return { text: summary, data };

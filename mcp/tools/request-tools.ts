@@ -9,6 +9,8 @@ import { IntentPreview, IntentResult, QueueReason, describeQueueReasons, explain
 import { READ_ONLY_ANNOTATIONS, SPENDING_ANNOTATIONS, ToolDefinition, ToolEnv, fmt, formatDuration } from "./context";
 import { explainDenial, humans } from "./messages";
 import { PreparedRequest, prepareRequest, requestKey } from "./requests";
+import { callConditionsOf, conditionsSentence } from "./conditions";
+import type { CallConditionsReport } from "../../sdk/callReport";
 import { DryRunInput, DryRunOutput, OutcomeOutput, RequestInput, callInput, dryRunInput, dryRunOutput, outcomeOutput, payInput, proposeInput } from "./schemas";
 
 export type SpendingTool = "treasury_pay" | "treasury_call" | "treasury_propose";
@@ -17,7 +19,7 @@ type Result<T> = Promise<{ text: string; data: T }>;
 /** Signs and submits (or proposes) the request through the client, and says what happened. */
 export async function submit(env: ToolEnv, tool: SpendingTool, kind: "submit" | "propose", args: RequestInput): Result<OutcomeOutput> {
   const { client } = env.ctx;
-  const prepared = await prepareRequest(client, tool, args);
+  const prepared = await prepareRequest(client, tool, args, env.ctx.contracts);
   const keySource = args.idempotencyKey === undefined ? "derived" : "caller";
   const idempotencyKey = args.idempotencyKey ?? requestKey(client.chainId, client.moduleAddress, client.agent, kind, prepared.payload);
   const common = { rationale: args.reason, idempotencyKey };
@@ -29,7 +31,24 @@ export async function submit(env: ToolEnv, tool: SpendingTool, kind: "submit" | 
     const call = { target: prepared.call!.target, data: prepared.call!.data, value: prepared.call!.value, ...common };
     result = kind === "propose" ? await client.propose(call) : await client.call(call);
   }
-  return outcome(env, prepared, result, keySource, args.reason);
+  const data = await outcome(env, prepared, result, keySource, args.reason);
+  return withConditions(env, prepared, args.function, data);
+}
+
+/**
+ * v3: a call with argument conditions: the report in the structured result (`callConditions`) and, in words, after
+ * the message (the text the model reads first says what happened; this says which condition decided it).
+ */
+async function withConditions<T extends { message: string; callConditions?: CallConditionsReport }>(
+  env: ToolEnv,
+  prepared: PreparedRequest,
+  signature: string | undefined,
+  result: { text: string; data: T },
+): Promise<{ text: string; data: T }> {
+  const report = await callConditionsOf(env.ctx, prepared, signature);
+  if (!report) return result;
+  const data = { ...result.data, callConditions: report, message: `${result.data.message} ${conditionsSentence(report)}` };
+  return { text: result.text.replace(result.data.message, data.message), data };
 }
 
 // ---------------------------------------------------------------------------------------------- treasury_dry_run
@@ -40,7 +59,7 @@ export async function dryRun(env: ToolEnv, args: DryRunInput): Result<DryRunOutp
   const isCall = request.target !== undefined || request.function !== undefined || request.data !== undefined;
   const tool = review ? "treasury_propose" : isCall ? "treasury_call" : "treasury_pay";
   const { client } = env.ctx;
-  const prepared = await prepareRequest(client, tool, request);
+  const prepared = await prepareRequest(client, tool, request, env.ctx.contracts);
   const kind = review ? "propose" : "submit";
   // The same key a real submission would use, so a request already made shows as a replay.
   const idempotencyKey = request.idempotencyKey ?? requestKey(client.chainId, client.moduleAddress, client.agent, kind, prepared.payload);
@@ -64,7 +83,7 @@ export async function dryRun(env: ToolEnv, args: DryRunInput): Result<DryRunOutp
   if (p.strikes) data.strikes = p.strikes;
   if (p.allowanceLeft) data.allowanceLeft = { asset: p.allowanceLeft.asset.symbol, amount: p.allowanceLeft.formatted };
   Object.assign(data, dryRunMessage(env, p, prepared.summary.summary, tool));
-  return { text: `${data.message}\nNext: ${data.next}`, data };
+  return withConditions(env, prepared, request.function, { text: `${data.message}\nNext: ${data.next}`, data });
 }
 
 /** The dry run's answer in words: what would happen, and what to do. */

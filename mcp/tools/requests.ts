@@ -65,7 +65,12 @@ export function requestKey(chainId: bigint, module: string, agent: string, kind:
 }
 
 /** Turns tool arguments into the client's request, checking what the schema cannot. Signs nothing. */
-export async function prepareRequest(client: AgentClient, tool: string, args: RequestInput): Promise<PreparedRequest> {
+export async function prepareRequest(
+  client: AgentClient,
+  tool: string,
+  args: RequestInput,
+  contracts: Record<string, string> = {},
+): Promise<PreparedRequest> {
   const isPayment = args.asset !== undefined || args.to !== undefined || args.amount !== undefined;
   const isCall = args.target !== undefined || args.function !== undefined || args.data !== undefined || args.args !== undefined;
   if (isPayment && isCall) {
@@ -74,7 +79,7 @@ export async function prepareRequest(client: AgentClient, tool: string, args: Re
   if (!isPayment && !isCall) {
     throw new ToolArgumentError(`${tool}: give a payment (asset, to, amount) or a call (target, function with args, or data).`);
   }
-  return isPayment ? preparePayment(client, tool, args) : prepareCall(client, tool, args);
+  return isPayment ? preparePayment(client, tool, args) : prepareCall(client, tool, args, contracts);
 }
 
 async function preparePayment(client: AgentClient, tool: string, args: RequestInput): Promise<PreparedRequest> {
@@ -128,9 +133,11 @@ function callData(args: RequestInput): { data: string; signature?: string } {
   }
 }
 
-async function prepareCall(client: AgentClient, tool: string, args: RequestInput): Promise<PreparedRequest> {
+async function prepareCall(client: AgentClient, tool: string, args: RequestInput, contracts: Record<string, string>): Promise<PreparedRequest> {
   const ref = checkCallShape(tool, args);
-  const target = isAddress(ref) ? checkedAddress(ref, "target") : (await client.assets.resolve(ref)).address;
+  // v3: a local contract of the deployment (the local Uniswap's SwapRouter02) is named like a token.
+  const named = Object.entries(contracts).find(([name]) => name.toLowerCase() === ref.toLowerCase())?.[1];
+  const target = named ? getAddress(named) : isAddress(ref) ? checkedAddress(ref, "target") : (await client.assets.resolve(ref)).address;
   if (target === ZeroAddress) throw new ToolArgumentError("target must be a contract, not ETH or the zero address.");
   const value = args.value === undefined ? "0" : amountText(args.value, "value");
   const wei = parseAmount(value, ETH, "value");

@@ -143,6 +143,14 @@ export const humansOutput = z.object({
   message: z.string(),
 });
 
+/** v3: a call's argument conditions, each in words and met or not by the call (sdk/callReport.ts). */
+const callConditionsOutput = z.object({
+  call: z.string().optional(),
+  conditions: z.array(z.object({ text: z.string(), met: z.boolean(), actual: z.string().optional() })),
+  met: z.boolean(),
+  charges: z.string().optional(),
+});
+
 export const outcomeOutput = z.object({
   status: statusName,
   message: z.string(),
@@ -178,6 +186,7 @@ export const outcomeOutput = z.object({
   /** Queued: every reason it waits for co-signers (sdk/route.ts QueueReason). */
   queuedBecause: z.array(queueReasonName).optional(),
   frozen: z.boolean(),
+  callConditions: callConditionsOutput.optional(),
 });
 export type OutcomeOutput = z.infer<typeof outcomeOutput>;
 
@@ -194,6 +203,7 @@ export const dryRunOutput = z.object({
   strikes: z.object({ now: z.number(), max: z.number(), wouldFreeze: z.boolean() }).optional(),
   allowanceLeft: z.object({ asset: z.string(), amount: z.string() }).optional(),
   explained: z.boolean(),
+  callConditions: callConditionsOutput.optional(),
 });
 
 export const assetLimitOutput = z.object({
@@ -240,7 +250,8 @@ export const limitsOutput = z.object({
   recipientMode: z.string(),
   /** Recipients of the policy that the module has on this agent's allowlist. */
   recipients: z.array(z.string()),
-  allowedCalls: z.array(z.object({ target: z.string(), function: z.string() })),
+  /** The target's address (or the policy's name when it has none here), and (v3) the call's conditions in words. */
+  allowedCalls: z.array(z.object({ target: z.string(), function: z.string(), conditions: z.array(z.string()) })),
   summary: z.string(),
 });
 

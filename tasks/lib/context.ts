@@ -93,10 +93,12 @@ export function resolveAgent(ctx: ClientContext, nameOrAddress: string): { name?
 
 /** A token symbol from the record, or an address (for `--target`). */
 export function resolveTarget(ctx: ClientContext, symbolOrAddress: string): string {
-  const bySymbol = Object.entries(ctx.tokens).find(([s]) => s.toLowerCase() === symbolOrAddress.toLowerCase());
+  // v3: a local contract of the deployment (the local Uniswap's SwapRouter02, ...) is named like a token.
+  const named = { ...(ctx.record?.contracts ?? {}), ...ctx.tokens };
+  const bySymbol = Object.entries(named).find(([s]) => s.toLowerCase() === symbolOrAddress.toLowerCase());
   if (bySymbol) return getAddress(bySymbol[1]);
   if (isAddress(symbolOrAddress)) return getAddress(symbolOrAddress);
-  throw new TaskInputError(`"${symbolOrAddress}" is neither an address nor a token symbol of this deployment (${Object.keys(ctx.tokens).join(", ") || "none"}).`);
+  throw new TaskInputError(`"${symbolOrAddress}" is neither an address nor a token or contract name of this deployment (${Object.keys(named).join(", ") || "none"}).`);
 }
 
 /** The journal file of an agent key. */

@@ -16,6 +16,7 @@ import { readBatch } from "../../deploy/batch";
 import { protocolKitContractNetworks, readDeployment } from "../../core/deployment";
 import { predictSafeAddress, safeInitializer } from "../../deploy/addresses";
 import { executeAsOwners } from "../../deploy/configure";
+import { predictUniswapAddresses } from "../../deploy/uniswap";
 import type { DeployResult } from "../../deploy/pipeline";
 import { hardhatDevWallets } from "../../core/keys";
 import { PolicyJson, configSnapshot, expectChainMatchesPolicy, readExample, removeTempDirs, tempDir, writeJson, txBuilderCalldata } from "./helpers";
@@ -59,6 +60,9 @@ async function runChainB(work: string, started: (node: LocalNode) => void): Prom
   delete policy.localEth;
   delete policy.localPriceFeeds;
   for (const agent of policy.agents) delete agent.usdLimit;
+  // v3: the local Uniswap and the router's allowance name the local tokens too.
+  delete policy.localUniswap;
+  delete policy.allowances;
   policy.treasuryLimits = policy.treasuryLimits!.filter((t) => t.asset === "ETH");
   for (const agent of policy.agents) {
     agent.limits = agent.limits!.filter((l) => l.asset === "ETH");
@@ -533,6 +537,11 @@ describe("treasury CLI on hardhat nodes (e2e)", function () {
         livePolicy.tokens = { USDC: firstRecord.tokens.USDC, WETH: firstRecord.tokens.WETH };
         delete livePolicy.localTokens;
         delete livePolicy.localEth;
+        // v3: the local Uniswap the first deployment made is an existing router here, named by its address.
+        delete livePolicy.localUniswap;
+        const router = predictUniswapAddresses().SwapRouter02;
+        livePolicy.agents[1].allowedCalls![1].target = router;
+        livePolicy.allowances![0].spender = router;
         const file = writeJson(path.join(work, "live.json"), livePolicy);
         liveDir = tempDir("e2e-live");
         live = deployResult(await runCli(node, ["treasury:deploy", "--policy", file, "--json"], { env: { DEPLOYMENTS_DIR: liveDir } }));
@@ -560,8 +569,10 @@ describe("treasury CLI on hardhat nodes (e2e)", function () {
         expect(setAgent.contractMethod!.inputs[1]).to.deep.include({ name: "config", type: "tuple", internalType: "struct IAgentTreasuryTypes.AgentConfig" });
         expect(JSON.parse(setAgent.contractInputsValues!.config)).to.have.length(8);
         expect(live.pending[0]).to.include({ kind: "enableModule", to: live.safe });
-        // 15 calls as before v3, plus three price feeds (USDC, WETH, ETH) and two USD limits (payroll, trading).
-        expect(live.pending.length).to.equal(20);
+        // 15 calls before v3; v3's swap adds its conditions, the call itself and the router's allowance (a USDC
+        // approve, last), and USD caps three price feeds (USDC, WETH, ETH) and two USD limits (payroll, trading).
+        expect(live.pending.length).to.equal(23);
+        expect(live.pending.map((p) => p.kind).slice(-1)).to.deep.equal(["approve"]);
         expect(live.pending.filter((p) => p.kind === "setPriceFeed" || p.kind === "setUsdLimit").map((p) => p.kind)).to.deep.equal([
           "setPriceFeed",
           "setPriceFeed",

@@ -13,6 +13,7 @@ import { Interface, parseEther, parseUnits, ZeroAddress, zeroPadValue } from "et
 import { MockERC20__factory } from "../../typechain-types";
 import type { DeployResult } from "../../deploy/pipeline";
 import { CREATEX_ADDRESS } from "../../deploy/create2";
+import { predictUniswapAddresses } from "../../deploy/uniswap";
 import { expectChainMatchesPolicy, readExample, removeTempDirs, tempDir } from "./helpers";
 import { LocalNode, runCli, startNode } from "../../testkit/localNode";
 
@@ -85,11 +86,13 @@ describe("treasury:deploy interrupted mid-way (e2e)", function () {
     const count = (name: string, address?: string) =>
       logs.filter((l) => l.topics[0] === topic(name) && (address === undefined || l.address.toLowerCase() === address.toLowerCase()));
     // 8 Safe contracts (SAFE_INFRA) + the admin half, the implementation, factory, lens + 2 local tokens + 2 local
-    // price feeds (one per distinct mock: ETH and WETH share the $2,500 one), each created once through CreateX.
+    // price feeds (one per distinct mock: ETH and WETH share the $2,500 one) + (v3) the local Uniswap's factory,
+    // position manager and SwapRouter02, each created once through CreateX.
     const created = count("ContractCreation", CREATEX_ADDRESS).map((l) => l.topics[1]);
     expect(SAFE_INFRA).to.have.length(8);
-    expect(created).to.have.length(16);
-    expect(new Set(created).size).to.equal(16);
+    expect(created).to.have.length(19);
+    expect(new Set(created).size).to.equal(19);
+    for (const address of Object.values(predictUniswapAddresses())) expect(created).to.include(zeroPadValue(address, 32).toLowerCase());
     expect(created).to.include(zeroPadValue(resumed.factory, 32).toLowerCase());
     expect(count("ProxyCreation")).to.have.length(1);
     expect(count("ModuleCreated", resumed.factory)).to.have.length(1);
@@ -97,7 +100,10 @@ describe("treasury:deploy interrupted mid-way (e2e)", function () {
     expect(count("CosignersSet", resumed.module)).to.have.length(1);
     const record = JSON.parse(fs.readFileSync(path.join(dir, "31337.json"), "utf8"));
     const mints = count("Transfer").filter((l) => l.topics[1] === zeroPadValue(ZeroAddress, 32));
-    expect(mints).to.have.length(2);
+    // The local tokens' mints to the Safe, once each; the pool's liquidity (its USDC and WETH minted to the deployer,
+    // and the position's NFT) once.
+    expect(mints.filter((l) => l.topics[2] === zeroPadValue(resumed.safe, 32).toLowerCase())).to.have.length(2);
+    expect(mints).to.have.length(5);
     expect(await MockERC20__factory.connect(record.tokens.USDC, node.provider).balanceOf(resumed.safe)).to.equal(parseUnits("1000000", 6));
     expect(await node.provider.getBalance(resumed.safe)).to.equal(parseEther("100"));
   });

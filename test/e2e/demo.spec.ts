@@ -27,6 +27,8 @@ describe("npm run demo (e2e)", function () {
       // The deployment says what it does and shows its progress, step by step.
       /deploying the Safe 1\.5\.0 contracts, the module/,
       /\] deployed \w+ \(step 1\)/,
+      // v3: the local Uniswap v3 the trading agent swaps on, from the npm packages' artifacts.
+      /\] deploying SwapRouter02 \(Uniswap, local\)/,
       /\] configuring: \d+ Safe call\(s\)/,
       /pay 1200 USDC to Carol .* -> Executed/,
       /pay 3400 USDC to Dave .* -> Executed/,
@@ -39,6 +41,18 @@ describe("npm run demo (e2e)", function () {
       /pay 0\.5 ETH to Carol \(payee\) -> Executed.*USD budget left \$3525/,
       /dry run: pay 4000 USDC to Carol -> Queued because above-usd-window: worth \$4000, \$3525 left across all assets \(the USDC window alone has 10400 left\)/,
       /pay 4000 USDC to Carol -> Queued, eta .*: it waits for the co-signers/,
+      // v3: the trading agent swaps on the local Uniswap under the policy's conditions, said in words.
+      /bounded allowance of 60000 USDC from the Safe/,
+      /call: exactInputSingle\(tokenIn USDC, tokenOut WETH, fee 3000, recipient the Safe, amountIn 5000000000/,
+      /met +recipient is the Safe/,
+      /charged: 5000 USDC to the agent's limits/,
+      /swap 5000 USDC for WETH, recipient the Safe -> Executed/,
+      /Safe: -5000 USDC, \+2\.4\d* WETH/,
+      /without co-signers: 50000 -> 45000/,
+      // v3: amountIn is valued like a payment and charged to the trading agent's USD budget too.
+      /its USD budget: \$60000 -> \$55000 \(amountIn valued with the USDC price feed\)/,
+      /FAILS +recipient is the Safe \(the call has the attacker/,
+      /swap 5000 USDC for WETH, recipient the attacker -> Denied, reason TargetNotAllowed/,
       /pay 40000 USDC to Dave -> Queued, eta/,
       /co-signers review .*: Pay 40000 USDC to 0x/,
       /execute right away -> refused \[INTENT_NOT_READY\]/,
@@ -60,7 +74,9 @@ describe("npm run demo (e2e)", function () {
     }
     // The attacker's balance line is zero after every act.
     for (const m of stdout.matchAll(/Attacker\s+(\S+) USDC/g)) expect(m[1]).to.equal("0");
-    // Dave ends with 3400 + 5000 + 40000 USDC: the retry paid once, the escalated invoice once.
+    // Dave ends with 3400 + 5000 + 40000 USDC: the retry paid once, the escalated invoice once; the Safe also swapped
+    // 5000 (1,000,000 - 1200 - 3400 - 5000 - 5000 - 40000).
+    expect(stdout).to.match(/Safe \(treasury\)\s+945400 USDC/);
     expect(stdout).to.match(/Dave \(payee\)\s+48400 USDC/);
     // Dependencies' compiler warnings stay off the screen, and the demo cleans up its temporary directory.
     expect(`${stdout}${stderr}`).to.not.contain("Transient storage as defined by EIP-1153");

@@ -6,12 +6,13 @@ import fs from "fs";
 import os from "os";
 import path from "path";
 import { expect } from "chai";
-import { Contract, JsonRpcProvider, ZeroAddress, getAddress, id, parseUnits } from "ethers";
+import { Contract, FunctionFragment, JsonRpcProvider, ZeroAddress, getAddress, parseUnits } from "ethers";
 import { AgentTreasuryLens__factory, IAgentTreasuryModule__factory } from "../../typechain-types";
 import { SAFE_ABI } from "../../sdk/safe";
 import { encodeFunctionData, type Abi } from "viem";
 import type { BatchTransaction } from "../../deploy/batch";
 import { ROOT } from "../../testkit/localNode";
+import { predictUniswapAddresses, type UniswapContractName } from "../../deploy/uniswap";
 import { RecipientModeName, recipientModeValue } from "../../sdk/shapes";
 
 const tempDirs: string[] = [];
@@ -62,8 +63,11 @@ export interface PolicyJson {
     recipients?: string[];
     limits?: { asset: string; autoPerTx: string; autoPerWindow: string; window: string; escalatedPerTx: string }[];
     usdLimit?: { autoPerTx: string; autoPerWindow: string; window: string; escalatedPerTx: string };
-    allowedCalls?: { target: string; signature: string }[];
+    allowedCalls?: { target: string; signature: string; conditions?: Record<string, unknown>[] }[];
   }[];
+  /** v3: the Safe's allowances and the local Uniswap (deploy/examples/README.md). */
+  allowances?: { token: string; spender: string; amount: string }[];
+  localUniswap?: { pools: { tokens: string[]; fee: number; liquidity: Record<string, string> }[] };
   [key: string]: unknown;
 }
 
@@ -132,8 +136,15 @@ export async function expectChainMatchesPolicy(
       ]);
     }
     for (const call of agent.allowedCalls ?? []) {
-      const selector = id(call.signature).slice(0, 10);
-      expect(await lens.isAllowedCall(addresses.module, agent.address, assetAddress(call.target), selector)).to.equal(true);
+      // v3: a signature may carry parameter names, and a target may be a local Uniswap contract by name.
+      const selector = FunctionFragment.from(call.signature).selector;
+      const target = call.target.startsWith("0x")
+        ? getAddress(call.target)
+        : call.target in tokens
+          ? assetAddress(call.target)
+          : predictUniswapAddresses()[call.target as UniswapContractName];
+      expect(await lens.isAllowedCall(addresses.module, agent.address, target, selector)).to.equal(true);
+      expect(await lens.callConditions(addresses.module, agent.address, target, selector)).to.have.length((call.conditions ?? []).length);
     }
     for (const r of agent.recipients ?? []) expect(await lens.isRecipient(addresses.module, agent.address, r)).to.equal(true);
     // v3: the USD limit, in dollars with the module's 8 decimals.
@@ -181,7 +192,12 @@ export async function configSnapshot(
     }
     const calls = [];
     for (const c of agent.allowedCalls ?? []) {
-      calls.push([c.target, c.signature, await lens.isAllowedCall(addresses.module, agent.address, asset(c.target), id(c.signature).slice(0, 10))]);
+      // v3: a target may be an address (the live policy's router), a signature may name its parameters, and the
+      // call's argument conditions are part of the configuration.
+      const target = c.target.startsWith("0x") ? getAddress(c.target) : asset(c.target);
+      const selector = FunctionFragment.from(c.signature).selector;
+      const conditions = (await lens.callConditions(addresses.module, agent.address, target, selector)).map((x) => [x.word, x.op, x.value]);
+      calls.push([c.target, c.signature, await lens.isAllowedCall(addresses.module, agent.address, target, selector), conditions]);
     }
     const recipients = [];
     for (const r of agent.recipients ?? []) recipients.push([r, await lens.isRecipient(addresses.module, agent.address, r)]);

@@ -119,7 +119,26 @@ describe("AgentTreasuryLens", function () {
         const perAsset = label === "_treasuryPerWindow" || label === "_treasuryWindows" || label === "_priceFeeds";
         expect(keyChain(label)[0], `${label} key`).to.equal(perAsset ? "address" : "uint32");
       }
-      expect(keyChain("_allowedCalls")).to.deep.equal(["uint32", "address", "bytes4", "bool"]);
+      expect(keyChain("_allowedCalls")).to.deep.equal(["uint32", "address", "bytes4", "struct AgentRegistry.CallRule"]);
+      // The lens reads `allowed` from the low byte of the call's slot and the count of its conditions from the next.
+      let rule = layout.types[layout.storage.find((s) => s.label === "_allowedCalls")!.type];
+      while (rule.encoding === "mapping") rule = layout.types[rule.value!];
+      expect(rule.members!.map((m) => [m.label, m.slot, m.offset])).to.deep.equal([
+        ["allowed", "0", 0],
+        ["conditions", "0", 1],
+      ]);
+      // v3: the conditions themselves, a fixed array of two-slot structs per call: | word (16) | op (8) | and value.
+      expect(keyChain("_callConditions").slice(0, 3)).to.deep.equal(["uint32", "address", "bytes4"]);
+      let conditions = layout.types[layout.storage.find((s) => s.label === "_callConditions")!.type];
+      while (conditions.encoding === "mapping") conditions = layout.types[conditions.value!];
+      expect(conditions.label).to.equal("struct IAgentTreasuryTypes.Condition[16]");
+      const condition = layout.types[(conditions as { base?: string }).base!];
+      expect(condition.numberOfBytes).to.equal("64");
+      expect(condition.members!.map((m) => [m.label, m.slot, m.offset])).to.deep.equal([
+        ["word", "0", 0],
+        ["op", "0", 2],
+        ["value", "1", 0],
+      ]);
       expect(keyChain("_recipients")).to.deep.equal(["uint32", "address", "bool"]);
       expect(keyChain("_escalated")).to.deep.equal(["uint32", "address", "uint256"]);
       expect(keyChain("_treasuryPerWindow")).to.deep.equal(["address", "uint128"]);

@@ -171,6 +171,8 @@ function argumentsOf(f: FunctionFragment, fx: Treasury & { feedAddress?: string 
     asset: () => ETH,
     target: () => fx.usdcAddress,
     selector: () => APPROVE_SELECTOR,
+    // v3: an argument condition the stranger would like to drop onto the agent's calls (word 0 equal to 1).
+    conditions: () => [[0n, 0n, zeroPadValue("0x01", 32)]],
     members: () => [stranger],
     threshold: () => 1n,
     config: () => agentConfig({ escalationDelay: 0n, maxStrikes: 0n }),
@@ -205,6 +207,7 @@ async function ownedState(fx: Treasury) {
     config: await fx.module.agentConfig(a),
     ethLimit: await fx.module.assetLimit(a, ETH),
     allowed: await fx.lens.isAllowedCall(fx.moduleAddress, a, fx.usdcAddress, APPROVE_SELECTOR),
+    conditions: await fx.lens.callConditions(fx.moduleAddress, a, fx.usdcAddress, APPROVE_SELECTOR),
     recipient: await fx.lens.isRecipient(fx.moduleAddress, a, fx.attacker.address),
     cosigners: await fx.module.cosigners(),
     threshold: await fx.module.threshold(),

@@ -9,7 +9,7 @@ import { expect } from "chai";
 import fc from "fast-check";
 import { ethers } from "hardhat";
 import hre from "hardhat";
-import { AbiCoder, Wallet, ZeroAddress, dataSlice, encryptKeystoreJson, getBytes, id, parseEther, parseUnits, toUtf8Bytes } from "ethers";
+import { AbiCoder, Interface, Wallet, ZeroAddress, dataSlice, encryptKeystoreJson, getBytes, id, parseEther, parseUnits, toUtf8Bytes } from "ethers";
 import { loadFixture } from "@nomicfoundation/hardhat-network-helpers";
 import { UnitError, formatAmount, formatDuration, parseAmount, parseDuration, parseTimestamp } from "../../core/units";
 import { Policy, PolicyError, loadPolicy, parsePolicy } from "../../core/policy";
@@ -253,6 +253,8 @@ describe("Policy files", function () {
       const p = example();
       delete p.localTokens;
       delete p.localEth;
+      delete p.localUniswap; // v3: local only, and its pools need the local tokens
+      delete p.allowances;
       // USD caps are resolved in test/unit/deploy/UsdPolicy.spec.ts; the example's local feeds price local tokens.
       delete p.localPriceFeeds;
       for (const a of p.agents) delete a.usdLimit;
@@ -285,7 +287,9 @@ describe("Policy files", function () {
       ]);
       expect(trading.config.recipientMode).to.equal(2);
       expect(trading.config.validUntil).to.equal(0n);
-      expect(trading.allowedCalls).to.deep.equal([{ target: usdc, targetLabel: "USDC", signature: "approve(address,uint256)", selector: "0x095ea7b3" }]);
+      expect(trading.allowedCalls).to.deep.equal([
+        { target: usdc, targetLabel: "USDC", signature: "approve(address,uint256)", namedSignature: "approve(address, uint256)", selector: "0x095ea7b3", conditions: [] },
+      ]);
       expect(resolved.treasuryLimits).to.deep.equal([{ asset: { address: ZeroAddress, symbol: "ETH", decimals: 18 }, perWindow: parseEther("5"), window: 86400 }]);
     });
 
@@ -330,9 +334,11 @@ describe("Policy files", function () {
 
     it("test_resolvePolicy_localTokensWithoutAddresses_errorNamesSection", async function () {
       const issues = await policyIssuesAsync(() => resolvePolicy(loadPolicy(EXAMPLE), ethers.provider));
-      // The local price feeds are unknown too; those of the local tokens follow their tokens' issues (v3).
-      expect(issues.map((i) => i.path)).to.deep.equal(["localTokens.USDC", "localTokens.WETH", "localPriceFeeds.ETH"]);
-      expect(issues[2].message).to.equal("the address of this local price feed is unknown: deploy the policy first (treasury:deploy)");
+      // v3: the local Uniswap's addresses come from the deploy pipeline too (deploy/uniswap.ts localContractAddresses);
+      // the local price feeds are unknown too, those of the local tokens following their tokens' issues.
+      expect(issues.map((i) => i.path)).to.deep.equal(["localTokens.USDC", "localTokens.WETH", "localUniswap", "localPriceFeeds.ETH"]);
+      expect(issues[2].message).to.match(/addresses of the local Uniswap contracts are unknown here: resolve the policy through the deploy pipeline/);
+      expect(issues[3].message).to.equal("the address of this local price feed is unknown: deploy the policy first (treasury:deploy)");
     });
   });
 
@@ -385,6 +391,37 @@ describe("Policy files", function () {
       expect(batch.transactions[3].contractInputsValues).to.deep.equal({ members: JSON.stringify([agent, safe]), threshold: "2" });
       expect(batch.transactions[1].contractMethod!.inputs[2]).to.deep.include({ name: "limit", type: "tuple", internalType: "struct IAgentTreasuryTypes.AssetLimit" });
       expect(batch.transactions.map(transactionCalldata)).to.deep.equal(calls);
+    });
+
+    it("test_buildBatch_callConditionsAndApprove_decodedForTheOwnersAndEncodesBack", function () {
+      // v3: setCallConditions takes a tuple array (Condition[]), and the Safe's allowance is an ERC-20 approve.
+      const m = IAgentTreasuryModule__factory.createInterface();
+      const agent = "0x15d34AAf54267DB7D7c367839AAf71A00a2C6A65";
+      const word = (v: string) => `0x${v.replace(/^0x/, "").toLowerCase().padStart(64, "0")}`;
+      const conditions = [
+        { word: 3, op: 1, value: word("0") },
+        { word: 4, op: 4, value: word(safe) },
+      ];
+      const approve = new Interface(["function approve(address spender, uint256 amount)"]).encodeFunctionData("approve", [agent, 60_000_000_000n]);
+      const calls = [{ to: safe, data: m.encodeFunctionData("setCallConditions", [agent, safe, "0x04e45aaf", conditions]) }, { to: agent, data: approve }];
+      const batch = buildBatch({ chainId: 5n, safe, name: "cfg", description: "", transactions: calls });
+      expect(batch.transactions.map((t) => [t.contractMethod?.name, t.data])).to.deep.equal([
+        ["setCallConditions", undefined],
+        ["approve", undefined],
+      ]);
+      expect(batch.transactions[0].contractMethod!.inputs[3]).to.deep.equal({
+        name: "conditions",
+        type: "tuple[]",
+        internalType: "struct IAgentTreasuryTypes.Condition[]",
+        components: [
+          { name: "word", type: "uint16", internalType: "uint16" },
+          { name: "op", type: "uint8", internalType: "enum IAgentTreasuryTypes.Op" },
+          { name: "value", type: "bytes32", internalType: "bytes32" },
+        ],
+      });
+      expect(batch.transactions[0].contractInputsValues!.conditions).to.equal(JSON.stringify([["3", "1", word("0")], ["4", "4", word(safe)]]));
+      expect(batch.transactions[1].contractInputsValues).to.deep.equal({ spender: agent, amount: "60000000000" });
+      expect(batch.transactions.map(transactionCalldata)).to.deep.equal(calls.map((c) => c.data));
     });
 
     it("test_readBatch_tamperedArgumentValue_rejected", function () {

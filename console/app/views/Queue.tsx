@@ -60,6 +60,28 @@ function Reason(props: { item: QueueItem; canAdd: boolean; add: (text: string) =
   );
 }
 
+/** v3: a call's argument conditions, each met or not, and what it charges to the agent's limits. */
+function Conditions(props: { item: QueueItem }) {
+  const report = props.item.conditions;
+  if (!report) return null;
+  return (
+    <div className="conditions">
+      {report.call && <p><code>{report.call}</code></p>}
+      <ul>
+        {report.conditions.map((c, i) => (
+          <li key={i} className={c.met ? "ok-line" : "alert-line critical"}>
+            {c.met ? "Met: " : "FAILS: "}
+            {c.text}
+            {!c.met && c.actual !== undefined ? ` (the call has ${c.actual})` : ""}
+          </li>
+        ))}
+      </ul>
+      {report.charges && <p>Charged to the agent's limits like a payment: {report.charges}.</p>}
+      {!report.met && <p className="alert-line critical">It breaks the owners' conditions now: executing it will revert.</p>}
+    </div>
+  );
+}
+
 function QueueCard(props: { state: ConsoleState; item: QueueItem; now: number; roles: Roles; account?: string; actions: QueueActions; onAction: (a: PlannedAction) => void }) {
   const { state, item, now, roles, account, actions } = props;
   const headingId = `intent-${item.intentId}`;
@@ -85,6 +107,14 @@ function QueueCard(props: { state: ConsoleState; item: QueueItem; now: number; r
         <dd>
           <Reason item={item} canAdd={roles.cosigner || roles.guardian} add={(text) => props.onAction(actions.reason(item, text)!)} />
         </dd>
+        {item.conditions && (
+          <>
+            <dt>The owners' conditions on this call</dt>
+            <dd>
+              <Conditions item={item} />
+            </dd>
+          </>
+        )}
         <dt>Can execute</dt>
         <dd>
           <Countdown at={item.eta} now={now} />

@@ -12,7 +12,8 @@ import { z } from "zod";
 import { AgentClient, InvalidRequestError, Journal } from "../../../sdk";
 import { OutcomeOutput, ToolArgumentError, TreasuryTools, toolError } from "../../../mcp/tools";
 import type { PolicyAgent } from "../../../core/policy";
-import { DAY, RecipientMode, agentConfig, treasuryFixture } from "../../fixtures";
+import { DAY, RecipientMode, agentConfig, conditionedRouterFixture, treasuryFixture } from "../../fixtures";
+import { EXACT_INPUT_SINGLE } from "../../../core/localUniswap";
 
 async function toolsFixture() {
   const fx = await loadFixture(treasuryFixture);
@@ -175,6 +176,100 @@ describe("MCP tools (in-process)", function () {
       expect(r.isError).to.equal(true);
       expect(text).to.match(/^INVALID_REQUEST: amount "10+" is above the largest amount a uint256 can hold/);
       expect(text).to.not.match(/retry/i);
+      client.close();
+    });
+  });
+
+  describe("a call with argument conditions (v3)", function () {
+    const USDC = (n: string) => parseUnits(n, 6);
+    const SWAP_SIGNATURE = EXACT_INPUT_SINGLE;
+
+    /** The fixture's agent may swap USDC for WETH on a router double, under the example policy's four conditions. */
+    async function swapToolsFixture() {
+      const fx = await loadFixture(conditionedRouterFixture);
+      const tokens = { USDC: fx.usdcAddress, WETH: fx.wethAddress };
+      const client = await AgentClient.connect({ module: fx.moduleAddress, signer: fx.agent, relayer: fx.relayer, journal: Journal.inMemory(), tokens, lens: await fx.lens.getAddress(), pollIntervalMs: 20 });
+      const policyAgent = {
+        name: "trading",
+        address: fx.agent.address,
+        escalationDelay: "1h",
+        gracePeriod: "1d",
+        recipientMode: "any",
+        allowedCalls: [
+          {
+            target: "SwapRouter02",
+            signature: SWAP_SIGNATURE,
+            conditions: [
+              { arg: "tokenIn", is: "USDC" },
+              { arg: "tokenOut", is: "WETH" },
+              { arg: "recipient", is: "safe" },
+              { arg: "amountIn", chargeAs: "USDC" },
+            ],
+          },
+        ],
+      } as unknown as PolicyAgent;
+      const tools = new TreasuryTools({
+        client,
+        provider: ethers.provider,
+        module: fx.module,
+        lens: fx.lens,
+        safe: fx.safeAddress,
+        agentName: "trading",
+        network: "hardhat",
+        tokens,
+        contracts: { SwapRouter02: fx.routerAddress },
+        policyAgent,
+      });
+      await tools.init();
+      const swapArgs = (recipient: string, amountIn: string) => fx.swapArgs(recipient, USDC(amountIn));
+      return { fx, tools, client, routerAddress: fx.routerAddress, wethAddress: fx.wethAddress, swapArgs };
+    }
+
+    it("the rules and treasury_limits say each allowed call's conditions in words, the router by name and address [test_mcp_rulesAndLimits_conditionsInWords]", async function () {
+      const { tools, client, routerAddress } = await swapToolsFixture();
+      expect(tools.instructions).to.include(
+        `exactInputSingle on SwapRouter02 (${routerAddress}) only when tokenIn is USDC, tokenOut is WETH, recipient is the Safe, ` +
+          "amountIn is charged to the agent's USDC limits, like a payment",
+      );
+      const { data } = await tools.limits();
+      expect((data as unknown as { allowedCalls: unknown[] }).allowedCalls).to.deep.equal([
+        {
+          target: routerAddress,
+          function: SWAP_SIGNATURE,
+          conditions: ["tokenIn is USDC", "tokenOut is WETH", "recipient is the Safe", "amountIn is charged to the agent's USDC limits, like a payment"],
+        },
+      ]);
+      client.close();
+    });
+
+    it("treasury_call of a swap to another recipient is denied, and the model is told which condition failed and why [test_mcp_call_swapToAnotherRecipient_deniedFailedConditionNamed]", async function () {
+      const { fx, tools, client, swapArgs } = await swapToolsFixture();
+      const r = (await tools.submit("treasury_call", "submit", {
+        target: "SwapRouter02",
+        function: SWAP_SIGNATURE,
+        args: swapArgs(fx.bob.address, "500"),
+        reason: "rebalance",
+      } as never)).data as Data & { callConditions: { met: boolean; conditions: { text: string; met: boolean; actual?: string }[] } };
+      expect(r.status).to.equal("Denied");
+      expect(r.denial?.reason).to.equal("TargetNotAllowed");
+      expect(r.callConditions.met).to.equal(false);
+      expect(r.callConditions.conditions.filter((c) => !c.met)).to.deep.equal([{ text: "recipient is the Safe", met: false, actual: fx.bob.address }]);
+      expect(r.message).to.include(`recipient is the Safe (FAILS: the call has ${fx.bob.address})`);
+      client.close();
+    });
+
+    it("treasury_dry_run of a swap within the conditions says it executes and what it charges, then the swap executes [test_mcp_dryRun_swapWithinConditions_executesAndCharges]", async function () {
+      const { fx, tools, client, swapArgs, wethAddress } = await swapToolsFixture();
+      const request = { target: "SwapRouter02", function: SWAP_SIGNATURE, args: swapArgs(fx.safeAddress, "500"), reason: "rebalance" };
+      const dry = (await tools.dryRun(request as never)).data as Record<string, unknown> & { message: string; callConditions: { met: boolean; charges: string } };
+      expect(dry.status).to.equal("Executed");
+      expect(dry.callConditions).to.include({ met: true, charges: "500 USDC" });
+      expect(dry.message).to.include("It is charged to your limits like a payment of 500 USDC.");
+      const r = (await tools.submit("treasury_call", "submit", request as never)).data as Data;
+      expect(r.status).to.equal("Executed");
+      const weth = await ethers.getContractAt("MockERC20", wethAddress);
+      expect(await weth.balanceOf(fx.safeAddress)).to.equal(USDC("500"));
+      expect(await fx.module.availableAllowance(fx.agent.address, fx.usdcAddress)).to.equal(USDC("4500"));
       client.close();
     });
   });

@@ -15,7 +15,7 @@ import { ZeroAddress, parseEther, parseUnits } from "ethers";
 import { AuditReport, capSeries, collectAudit, renderAuditHtml } from "../../../audit";
 import { writeDeployment } from "../../../core/deployment";
 import { RATIONALES, auditOwnersFixture, auditScenarioFixture } from "./scenario";
-import { fixtureDeploymentRecord } from "../../fixtures";
+import { conditionedRouterFixture, fixtureDeploymentRecord } from "../../fixtures";
 import { runTaskCapturing } from "../../inProcessTask";
 
 /** The scenario's journal split in two files (intents 1-3 and 4-6) in a fresh folder. */
@@ -292,6 +292,27 @@ describe("audit trail", function () {
         [200, "0", "3"],
       ]);
       expect(series.peakShare).to.equal(1);
+    });
+  });
+
+  describe("v3: conditions on call arguments", function () {
+    it("test_collect_callConditionsSet_inWordsWithTokenNames", async function () {
+      const fx = await loadFixture(conditionedRouterFixture);
+      const report = await collectAudit({
+        provider: ethers.provider,
+        chainId: fx.chainId,
+        module: fx.moduleAddress,
+        fromBlock: 0,
+        tokens: { USDC: fx.usdcAddress, WETH: fx.wethAddress },
+      });
+      const set = report.events.filter((e) => e.kind === "CallConditionsSet");
+      expect(set.map((e) => [e.category, e.summary])).to.deep.equal([
+        [
+          "configuration",
+          `Agent ${fx.agent.address}: call ${fx.swapSelector} on ${fx.routerAddress}: only when word 0 is USDC (${fx.usdcAddress}); ` +
+            `word 1 is WETH (${fx.wethAddress}); word 3 is the Safe; word 4 charged as USDC (${fx.usdcAddress}) (to the agent's limits, like a payment)`,
+        ],
+      ]);
     });
   });
 });

@@ -359,6 +359,33 @@ describe("RuleEngine", function () {
       ]);
     });
 
+    it("test_config_callConditionDropped_reportedAsLooseningAddingSilent", function () {
+      // v3: the owners pin a swap's recipient to the Safe (narrows: silent), then drop that condition (loosens).
+      const engine = engineWith([{ rule: "config-loosened", action: "pause" }]);
+      const chain = new Chain();
+      setUp(engine, chain);
+      const ROUTER = getAddress("0x" + "70".repeat(20));
+      const word = (v: string) => `0x${v.replace(/^0x/, "").toLowerCase().padStart(64, "0")}`;
+      const recipientIsSafe = { word: 3, op: 1, value: word("0") };
+      const charge = { word: 4, op: 4, value: word(USDC) };
+      const set = (time: number, conditions: { word: number; op: number; value: string }[]) =>
+        engine.process(chain.batch(time, { kind: "CallConditionsSet", agent: AGENT, target: ROUTER, selector: "0x04e45aaf", conditions }), { emit: true });
+      expect(set(T0 + 1, [recipientIsSafe, charge])).to.deep.equal([]);
+      expect(engine.state.agents[AGENT.toLowerCase()].callConditions).to.deep.equal({ [`${ROUTER.toLowerCase()}:0x04e45aaf`]: [recipientIsSafe, charge] });
+      const dropped = set(T0 + 2, [charge]);
+      expect(dropped.map((a) => [a.severity, a.action, a.message])).to.deep.equal([
+        [
+          "critical",
+          "pause",
+          `conditions of call 0x04e45aaf on ${ROUTER} set: conditions of call 0x04e45aaf on ${ROUTER} ` +
+            `word 3 is the Safe; word 4 charged as ${USDC} (to the agent's limits, like a payment) -> ` +
+            `word 4 charged as ${USDC} (to the agent's limits, like a payment) (LOOSENS)`,
+        ],
+      ]);
+      expect(set(T0 + 3, [])).to.have.length(1);
+      expect(engine.state.agents[AGENT.toLowerCase()].callConditions).to.deep.equal({});
+    });
+
     it("test_config_includeTightening_reportsAtInfo", function () {
       const engine = engineWith([{ rule: "config-loosened", includeTightening: true }]);
       const chain = new Chain();

@@ -78,6 +78,10 @@ const CASES: [string, unknown[], Klass, string, RegExp][] = [
   ["PriceReadOutOfGas", [A], InvalidRequestError, "INVALID_REQUEST", /price feed 0x0+a1 ran out of gas.*Send the same request again with a higher gas limit/i],
   ["UsdLimitInvalid", [A, encodeBytes32String("autoPerTx > autoPerWindow")], ModuleConfigError, "MODULE_CONFIG", /USD limit of agent 0x0+a1: autoPerTx > autoPerWindow\. Fix usdLimit/i],
   ["PriceFeedInvalid", [A, B, encodeBytes32String("feed has no code")], ModuleConfigError, "MODULE_CONFIG", /price feed 0x0+b2 for asset 0x0+a1: feed has no code\./i],
+  ["CallConditionsTooMany", [17, 16], ModuleConfigError, "MODULE_CONFIG", /17 conditions on one call: at most 16/],
+  ["CallConditionInvalid", [1, 4, ZeroHash], ModuleConfigError, "MODULE_CONFIG", /condition 1 \(ChargeAs, value 0x0{64}\).*ChargeAs the address of a token/],
+  ["CallConditionChargedTwice", [0, 2], ModuleConfigError, "MODULE_CONFIG", /conditions 0 and 2: both charge an argument \(chargeAs\)/],
+  ["CallConditionsOnPayment", [A, "0xa9059cbb"], ModuleConfigError, "MODULE_CONFIG", /conditions on 0xa9059cbb of 0x0+a1: transfer\(address,uint256\) is always a payment/i],
 ];
 
 describe("errors", function () {

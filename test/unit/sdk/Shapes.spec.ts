@@ -11,6 +11,8 @@ import { artifacts } from "hardhat";
 import {
   AGENT_CONFIG_FIELDS,
   ASSET_LIMIT_FIELDS,
+  CONDITION_FIELDS,
+  CONDITION_OP_NAMES,
   DENIAL_REASONS,
   DENY_REASON_NAMES,
   PRICE_FAULT_NAMES,
@@ -35,6 +37,7 @@ const ENUM_TABLES: Record<string, readonly string[]> = {
   Status: STATUS_NAMES,
   DenyReason: DENY_REASON_NAMES,
   RecipientMode: RECIPIENT_MODE_NAMES,
+  Op: CONDITION_OP_NAMES,
   PriceFault: PRICE_FAULT_NAMES,
 };
 
@@ -42,6 +45,7 @@ const ENUM_TABLES: Record<string, readonly string[]> = {
 const STRUCT_FIELDS: Record<string, readonly string[]> = {
   AgentConfig: AGENT_CONFIG_FIELDS,
   AssetLimit: ASSET_LIMIT_FIELDS,
+  Condition: CONDITION_FIELDS,
   UsdLimit: USD_LIMIT_FIELDS,
 };
 

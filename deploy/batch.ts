@@ -15,7 +15,17 @@
  */
 import fs from "fs";
 import path from "path";
-import { getAddress, keccak256, solidityPacked, toUtf8Bytes, Interface, dataLength, FunctionFragment, ParamType, Result } from "ethers";
+import {
+  getAddress,
+  keccak256,
+  solidityPacked,
+  toUtf8Bytes,
+  Interface,
+  dataLength,
+  FunctionFragment,
+  ParamType,
+  Result,
+} from "ethers";
 import { moduleAbi } from "../sdk/bindings";
 
 /** A function as the Transaction Builder describes it (its ABI entry). */
@@ -101,34 +111,42 @@ export interface BatchInput {
 
 /**
  * The functions batch files describe by name: the module's configuration calls, the Safe's module management, and
- * (v3) an ERC-20 `approve` for the Safe's allowances (`allowances` in the policy).
+ * (v3) an ERC-20 `approve` for the Safe's allowances (`allowances` in the policy). Built on first use, with the
+ * bindings (sdk/bindings.ts).
  */
-const KNOWN_FUNCTIONS: FunctionFragment[] = [
-  ...new Interface(moduleAbi()).fragments,
-  ...new Interface([
-    "function enableModule(address module)",
-    "function disableModule(address prevModule, address module)",
-    "function approve(address spender, uint256 amount)",
-  ]).fragments,
-].filter((f): f is FunctionFragment => f.type === "function");
+let knownFunctions: FunctionFragment[] | undefined;
+const knownFunctionsOf = (): FunctionFragment[] =>
+  (knownFunctions ??= [
+    ...new Interface(moduleAbi()).fragments,
+    ...new Interface([
+      "function enableModule(address module)",
+      "function disableModule(address prevModule, address module)",
+      "function approve(address spender, uint256 amount)",
+    ]).fragments,
+  ].filter((f): f is FunctionFragment => f.type === "function"));
 
 /** internalType of an ABI parameter from the compiled ABI (JSON), e.g. "struct IAgentTreasuryTypes.AgentConfig". */
 function internalTypes(): Map<string, ContractMethodInput[]> {
   const map = new Map<string, ContractMethodInput[]>();
-  for (const entry of moduleAbi() as readonly { type: string; name?: string; inputs?: readonly ContractMethodInput[] }[]) {
+  for (const entry of moduleAbi() as readonly {
+    type: string;
+    name?: string;
+    inputs?: readonly ContractMethodInput[];
+  }[]) {
     if (entry.type !== "function" || !entry.name || !entry.inputs) continue;
     map.set(FunctionFragment.from(entry as never).selector, entry.inputs as ContractMethodInput[]);
   }
   return map;
 }
-const INTERNAL_TYPES = internalTypes();
+let internalTypesBySelector: Map<string, ContractMethodInput[]> | undefined;
 
 function describeParam(p: ParamType, compiled?: ContractMethodInput): ContractMethodInput {
   const out: ContractMethodInput = { name: p.name, type: p.type, internalType: compiled?.internalType ?? p.type };
   // As in the ABI's JSON, an array of tuples (v3: setCallConditions' Condition[]) carries its tuple's components.
   let element = p;
   while (element.isArray()) element = element.arrayChildren;
-  if (element.components) out.components = element.components.map((c, i) => describeParam(c, compiled?.components?.[i]));
+  if (element.components)
+    out.components = element.components.map((c, i) => describeParam(c, compiled?.components?.[i]));
   return out;
 }
 
@@ -157,9 +175,15 @@ export function readFormValue(input: ContractMethodInput, raw: string): unknown 
 /** The calldata the Transaction Builder produces for a transaction of the file. */
 export function transactionCalldata(t: BatchTransaction): string {
   if (t.data !== undefined) return t.data;
-  if (!t.contractMethod || !t.contractInputsValues) throw new BatchError(`A transaction to ${t.to} has neither data nor contractMethod.`);
+  if (!t.contractMethod || !t.contractInputsValues)
+    throw new BatchError(`A transaction to ${t.to} has neither data nor contractMethod.`);
   const m = t.contractMethod;
-  const fragment = FunctionFragment.from({ type: "function", name: m.name, inputs: m.inputs, stateMutability: m.payable ? "payable" : "nonpayable" });
+  const fragment = FunctionFragment.from({
+    type: "function",
+    name: m.name,
+    inputs: m.inputs,
+    stateMutability: m.payable ? "payable" : "nonpayable",
+  });
   const args = m.inputs.map((input) => readFormValue(input, t.contractInputsValues![input.name] ?? ""));
   return new Interface([fragment]).encodeFunctionData(fragment, args);
 }
@@ -171,17 +195,23 @@ export function transactionCalldata(t: BatchTransaction): string {
 export function describeTransaction(t: { to: string; value?: bigint; data: string }): BatchTransaction {
   const base = { to: getAddress(t.to), value: (t.value ?? 0n).toString() };
   const selector = dataLength(t.data) >= 4 ? t.data.slice(0, 10).toLowerCase() : "";
-  const fragment = KNOWN_FUNCTIONS.find((f) => f.selector === selector);
+  const fragment = knownFunctionsOf().find((f) => f.selector === selector);
   if (!fragment || fragment.inputs.some((p) => p.name === "")) return { ...base, data: t.data };
   try {
     const args = new Interface([fragment]).decodeFunctionData(fragment, t.data);
-    const compiled = INTERNAL_TYPES.get(selector);
+    const compiled = (internalTypesBySelector ??= internalTypes()).get(selector);
     const described: BatchTransaction = {
       ...base,
-      contractMethod: { name: fragment.name, payable: fragment.payable, inputs: fragment.inputs.map((p, i) => describeParam(p, compiled?.[i])) },
+      contractMethod: {
+        name: fragment.name,
+        payable: fragment.payable,
+        inputs: fragment.inputs.map((p, i) => describeParam(p, compiled?.[i])),
+      },
       contractInputsValues: Object.fromEntries(fragment.inputs.map((p, i) => [p.name, formValue(p, args[i])])),
     };
-    return transactionCalldata(described).toLowerCase() === t.data.toLowerCase() ? described : { ...base, data: t.data };
+    return transactionCalldata(described).toLowerCase() === t.data.toLowerCase()
+      ? described
+      : { ...base, data: t.data };
   } catch {
     return { ...base, data: t.data };
   }
@@ -231,7 +261,10 @@ export const MULTI_SEND_ABI = ["function multiSend(bytes transactions) payable"]
 /** Packs calls for MultiSendCallOnly.multiSend: (uint8 operation=0, address to, uint256 value, uint256 len, bytes data)*. */
 export function encodeMultiSend(transactions: { to: string; value?: bigint; data: string }[]): string {
   const packed = transactions.map((t) =>
-    solidityPacked(["uint8", "address", "uint256", "uint256", "bytes"], [0, t.to, t.value ?? 0n, dataLength(t.data), t.data]),
+    solidityPacked(
+      ["uint8", "address", "uint256", "uint256", "bytes"],
+      [0, t.to, t.value ?? 0n, dataLength(t.data), t.data],
+    ),
   );
   const body = packed.length === 0 ? "0x" : `0x${packed.map((p) => p.slice(2)).join("")}`;
   return new Interface(MULTI_SEND_ABI).encodeFunctionData("multiSend", [body]);

@@ -137,7 +137,8 @@ library AgentWordLib {
             );
     }
 
-    /// @dev The record slot `r` as one word: `sload(r.slot)`. Solidity reads a struct field by field.
+    /// @dev The record slot `r` as one word: `sload(r.slot)`. Solidity cannot express it: it has no way to read a
+    /// storage struct as the word it is packed in, only field by field.
     function load(AgentRecord storage r) internal view returns (AgentWord w) {
         assembly ("memory-safe") {
             w := sload(r.slot)

@@ -3,6 +3,7 @@ pragma solidity 0.8.30;
 
 import {Math} from "@openzeppelin/contracts/utils/math/Math.sol";
 import {AgentRecord, AgentStatus} from "../libraries/AgentWord.sol";
+import {PriceFeedCall} from "../libraries/PriceFeedCall.sol";
 import {SlidingWindow} from "../libraries/SlidingWindow.sol";
 import {SpendingLimits} from "./SpendingLimits.sol";
 
@@ -207,20 +208,7 @@ abstract contract UsdLimits is SpendingLimits {
         bool wellFormed;
         bool completeRound;
         uint256 updatedAt;
-        assembly ("memory-safe") {
-            // Scratch space past the free memory pointer: five words of answer, never kept.
-            let m := mload(0x40)
-            mstore(m, shl(224, 0xfeaf968c)) // latestRoundData()
-            ok := staticcall(PRICE_READ_GAS, feed, m, 0x04, m, 0xa0)
-            let roundId := mload(m)
-            answer := mload(add(m, 0x20))
-            updatedAt := mload(add(m, 0x60))
-            let answeredInRound := mload(add(m, 0x80))
-            // All five words, with both round ids within the 80 bits the interface gives them.
-            let idsFit := iszero(or(shr(80, roundId), shr(80, answeredInRound)))
-            wellFormed := and(iszero(lt(returndatasize(), 0xa0)), idsFit)
-            completeRound := and(iszero(iszero(updatedAt)), iszero(lt(answeredInRound, roundId)))
-        }
+        (ok, wellFormed, completeRound, answer, updatedAt) = PriceFeedCall.latestRoundData(feed, PRICE_READ_GAS);
         if (!ok) {
             _requireGasForPriceRead(feed);
             return (0, 0, PriceFault.FeedReverted);
@@ -240,15 +228,7 @@ abstract contract UsdLimits is SpendingLimits {
      * {_MAX_DECIMALS}, else `FeedReverted` or `MalformedAnswer` (and 0).
      */
     function _readDecimals(address account) private view returns (PriceFault fault, uint256 decimals) {
-        bool answered;
-        bool complete;
-        uint256 value;
-        assembly ("memory-safe") {
-            mstore(0x00, shl(224, 0x313ce567)) // decimals()
-            answered := staticcall(PRICE_READ_GAS, account, 0x00, 0x04, 0x00, 0x20)
-            complete := iszero(lt(returndatasize(), 0x20))
-            value := mload(0x00)
-        }
+        (bool answered, bool complete, uint256 value) = PriceFeedCall.decimals(account, PRICE_READ_GAS);
         if (!answered) {
             _requireGasForPriceRead(account);
             return (PriceFault.FeedReverted, 0);

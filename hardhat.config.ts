@@ -39,7 +39,9 @@ subtask(TASK_COMPILE_SOLIDITY_COMPILE_SOLC).setAction(async (args, _hre, runSupe
   const result = await runSuper(args);
   const ours = (result.output?.errors ?? []).filter(
     (e: { severity: string; sourceLocation?: { file: string } }) =>
-      e.severity === "warning" && e.sourceLocation?.file?.startsWith("contracts/") && !e.sourceLocation.file.startsWith("contracts/safe/"),
+      e.severity === "warning" &&
+      e.sourceLocation?.file?.startsWith("contracts/") &&
+      !e.sourceLocation.file.startsWith("contracts/safe/"),
   );
   if (ours.length > 0) {
     const text = ours.map((e: { formattedMessage: string }) => e.formattedMessage).join("\n");
@@ -75,26 +77,37 @@ interface SolcMessage {
   sourceLocation?: { file: string };
 }
 const hiddenWarnings = new Set<string>();
-subtask(TASK_COMPILE_SOLIDITY_COMPILE_JOBS).setAction(async (args: { compilationJobs: { getResolvedFiles(): { sourceName: string }[] }[] }, hre, runSuper) => {
-  if (args.compilationJobs.length > 0) {
-    const files = new Set(args.compilationJobs.flatMap((job) => job.getResolvedFiles().map((f) => f.sourceName))).size;
-    process.stderr.write(`Compiling ${files} Solidity files with solc ${SOLC_VERSION} (solc-js, in this process): up to a minute or two on a first run...\n`);
-  }
-  const result = await runSuper(args);
-  dropTypechainTargetMembers(path.join(hre.config.paths.root, "typechain-types"));
-  if (hiddenWarnings.size > 0) {
-    const files = [...new Set([...hiddenWarnings].map((w) => w.split("\u0000")[0]))];
-    process.stderr.write(`(${hiddenWarnings.size} compiler warning(s) in dependencies not shown: ${files.join(", ")}; SHOW_DEPENDENCY_WARNINGS=1 shows them)\n`);
-    hiddenWarnings.clear();
-  }
-  return result;
-});
-subtask(TASK_COMPILE_SOLIDITY_LOG_COMPILATION_ERRORS).setAction(async (args: { output?: { errors?: SolcMessage[] } }, _hre, runSuper) => {
-  if (process.env.SHOW_DEPENDENCY_WARNINGS || !args.output?.errors) return runSuper(args);
-  const dependency = (e: SolcMessage) => e.severity === "warning" && !(e.sourceLocation?.file ?? "").startsWith("contracts/");
-  for (const e of args.output.errors.filter(dependency)) hiddenWarnings.add(`${e.sourceLocation?.file ?? "?"}\u0000${e.formattedMessage}`);
-  return runSuper({ ...args, output: { ...args.output, errors: args.output.errors.filter((e) => !dependency(e)) } });
-});
+subtask(TASK_COMPILE_SOLIDITY_COMPILE_JOBS).setAction(
+  async (args: { compilationJobs: { getResolvedFiles(): { sourceName: string }[] }[] }, hre, runSuper) => {
+    if (args.compilationJobs.length > 0) {
+      const files = new Set(args.compilationJobs.flatMap((job) => job.getResolvedFiles().map((f) => f.sourceName)))
+        .size;
+      process.stderr.write(
+        `Compiling ${files} Solidity files with solc ${SOLC_VERSION} (solc-js, in this process): up to a minute or two on a first run...\n`,
+      );
+    }
+    const result = await runSuper(args);
+    dropTypechainTargetMembers(path.join(hre.config.paths.root, "typechain-types"));
+    if (hiddenWarnings.size > 0) {
+      const files = [...new Set([...hiddenWarnings].map((w) => w.split("\u0000")[0]))];
+      process.stderr.write(
+        `(${hiddenWarnings.size} compiler warning(s) in dependencies not shown: ${files.join(", ")}; SHOW_DEPENDENCY_WARNINGS=1 shows them)\n`,
+      );
+      hiddenWarnings.clear();
+    }
+    return result;
+  },
+);
+subtask(TASK_COMPILE_SOLIDITY_LOG_COMPILATION_ERRORS).setAction(
+  async (args: { output?: { errors?: SolcMessage[] } }, _hre, runSuper) => {
+    if (process.env.SHOW_DEPENDENCY_WARNINGS || !args.output?.errors) return runSuper(args);
+    const dependency = (e: SolcMessage) =>
+      e.severity === "warning" && !(e.sourceLocation?.file ?? "").startsWith("contracts/");
+    for (const e of args.output.errors.filter(dependency))
+      hiddenWarnings.add(`${e.sourceLocation?.file ?? "?"}\u0000${e.formattedMessage}`);
+    return runSuper({ ...args, output: { ...args.output, errors: args.output.errors.filter((e) => !dependency(e)) } });
+  },
+);
 
 // `hardhat test` runs only `*.spec.ts` files: fixtures, models and child-process scripts live beside them.
 subtask(TASK_TEST_GET_TEST_FILES).setAction(async (args: { testFiles: string[] }, _hre, runSuper) => {
@@ -106,7 +119,8 @@ subtask(TASK_TEST_GET_TEST_FILES).setAction(async (args: { testFiles: string[] }
 // RPC_URL (environment or .env) points `--network localhost` at another node, e.g. when port 8545 is taken.
 const loopbackRpc = process.env.RPC_URL || "http://127.0.0.1:8545";
 /** A setting from the environment (or .env), else from Hardhat's configuration variables. */
-const setting = (name: string): string | undefined => process.env[name] || (vars.has(name) ? vars.get(name) : undefined);
+const setting = (name: string): string | undefined =>
+  process.env[name] || (vars.has(name) ? vars.get(name) : undefined);
 const sepoliaRpc = setting("SEPOLIA_RPC_URL");
 
 const config: HardhatUserConfig = {

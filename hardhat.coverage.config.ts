@@ -60,7 +60,8 @@ subtask(TASK_COMPILE_SOLIDITY_COMPILE_SOLC).setAction(async (args: CompileSolcAr
 function coverageConfig(config: HardhatUserConfig): HardhatUserConfig {
   const solidity = config.solidity as { compilers: SolcUserConfig[]; overrides: Record<string, SolcUserConfig> };
   for (const source of MODULE_SOURCES) {
-    if (solidity.overrides[source] === undefined) throw new Error(`hardhat.config.ts has no compiler override for ${source}`);
+    if (solidity.overrides[source] === undefined)
+      throw new Error(`hardhat.config.ts has no compiler override for ${source}`);
   }
   // The overrides' optimizer settings (runs, Yul step sequence) only tune the IR pipeline's output: each source
   // compiles here like every other one (solidity-coverage turns the legacy optimizer off anyway).

@@ -33,7 +33,12 @@ export interface LimitAt {
  * and at `s + window` (it stops counting), as the module counts it (SPEC section 5: a spend at `s` counts at every
  * `t` with `s <= t < s + window`), against the cap in force at that moment.
  */
-export function capSeries(asset: AssetInfo, history: LimitAt[], spends: { time: number; amount: bigint }[], end: number): CapSeries {
+export function capSeries(
+  asset: AssetInfo,
+  history: LimitAt[],
+  spends: { time: number; amount: bigint }[],
+  end: number,
+): CapSeries {
   const limitAt = (t: number): LimitAt | undefined => {
     let found: LimitAt | undefined;
     for (const l of history) if (l.time <= t) found = l;
@@ -52,7 +57,9 @@ export function capSeries(asset: AssetInfo, history: LimitAt[], spends: { time: 
   for (const t of [...times].filter((t) => t <= end).sort((a, b) => a - b)) {
     const limit = limitAt(t);
     const window = limit?.window ?? 0;
-    const spent = spends.filter((s) => s.time <= t && (window === 0 || t < s.time + window)).reduce((sum, s) => sum + s.amount, 0n);
+    const spent = spends
+      .filter((s) => s.time <= t && (window === 0 || t < s.time + window))
+      .reduce((sum, s) => sum + s.amount, 0n);
     const cap = limit?.autoPerWindow ?? 0n;
     if (cap > 0n) peak = Math.max(peak, Number((spent * 10_000n) / cap) / 10_000);
     points.push({ time: t, spent: spent.toString(), cap: cap.toString() });

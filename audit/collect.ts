@@ -179,10 +179,15 @@ export async function collectAudit(options: AuditOptions): Promise<AuditReport> 
   const fromBlock = options.fromBlock ?? 0;
   const names = Object.fromEntries(Object.entries(options.names ?? {}).map(([k, v]) => [lower(k), v]));
   const assets = new AssetBook(provider, options.tokens ?? {}, { retries: 2 });
-  const files = journalFiles([...(options.journals ?? []), ...(options.journal !== undefined ? [options.journal] : [])]);
+  const files = journalFiles([
+    ...(options.journals ?? []),
+    ...(options.journal !== undefined ? [options.journal] : []),
+  ]);
   const journals = files.map((f) => Journal.open(f, { readOnly: true }));
-  const journalRecord = (intentId: string): JournalRecord | undefined => journals.map((j) => j.record(intentId)).find((r) => r !== undefined);
-  const journalText = (hash: string): string | undefined => journals.map((j) => j.rationaleText(hash)).find((t) => t !== undefined);
+  const journalRecord = (intentId: string): JournalRecord | undefined =>
+    journals.map((j) => j.record(intentId)).find((r) => r !== undefined);
+  const journalText = (hash: string): string | undefined =>
+    journals.map((j) => j.rationaleText(hash)).find((t) => t !== undefined);
   const chunkSize = options.chunkSize ?? 5000;
 
   const follower = new EventFollower(provider, { module, chainId, confirmations: 1, chunkSize });
@@ -192,7 +197,10 @@ export async function collectAudit(options: AuditOptions): Promise<AuditReport> 
   const blockTag = toBlock;
   const [safe, threshold] = await Promise.all([
     contract.avatar({ blockTag }).catch(() => undefined),
-    contract.threshold({ blockTag }).then(Number).catch(() => 0),
+    contract
+      .threshold({ blockTag })
+      .then(Number)
+      .catch(() => 0),
   ]);
 
   const identityOf = new Map<string, string>();
@@ -216,19 +224,29 @@ export async function collectAudit(options: AuditOptions): Promise<AuditReport> 
   let cosigners = await cosignersBefore(provider, module, fromBlock, chunkSize);
   const cosignerHistory: CosignerState[] = [cosigners];
   const approvalEras = new Map<string, number[]>();
-  const nameOf = (key: string) => names[lower(key)] ?? (keysOf.get(identityOf.get(lower(key)) ?? "") ?? []).map((k) => names[lower(k)]).find((n) => n !== undefined);
+  const nameOf = (key: string) =>
+    names[lower(key)] ??
+    (keysOf.get(identityOf.get(lower(key)) ?? "") ?? []).map((k) => names[lower(k)]).find((n) => n !== undefined);
 
-  const newIntent = (e: ChainEvent & { intentId: string; agent: string }, route: AuditIntent["route"], rationale: string): AuditIntent => {
+  const newIntent = (
+    e: ChainEvent & { intentId: string; agent: string },
+    route: AuditIntent["route"],
+    rationale: string,
+  ): AuditIntent => {
     const id = identity(e.agent);
     const record: AuditIntent = {
       intentId: e.intentId,
       agent: e.agent,
       identity: id,
-      agentName: names[lower(e.agent)] ?? (keysOf.get(id) ?? []).map((k) => names[lower(k)]).find((n) => n !== undefined),
+      agentName:
+        names[lower(e.agent)] ?? (keysOf.get(id) ?? []).map((k) => names[lower(k)]).find((n) => n !== undefined),
       status: "None",
       route,
       proposed: false,
-      action: { kind: "unknown", summary: "calldata not available (the submission was relayed through a contract the audit cannot decode)" },
+      action: {
+        kind: "unknown",
+        summary: "calldata not available (the submission was relayed through a contract the audit cannot decode)",
+      },
       rationaleHash: rationale,
       submitted: ref(e),
       approvals: [],
@@ -298,7 +316,9 @@ export async function collectAudit(options: AuditOptions): Promise<AuditReport> 
               r.action = {
                 kind: e.asset === ZeroAddress ? "eth-payment" : "token-payment",
                 summary: `Pay ${asset ? `${formatAmount(e.amount, asset.decimals)} ${asset.symbol}` : `${e.amount} base units of ${e.asset}`} to ${e.to}`,
-                ...(asset ? { asset, amountFormatted: `${formatAmount(e.amount, asset.decimals)} ${asset.symbol}` } : {}),
+                ...(asset
+                  ? { asset, amountFormatted: `${formatAmount(e.amount, asset.decimals)} ${asset.symbol}` }
+                  : {}),
                 amount: e.amount.toString(),
                 to: e.to,
               };
@@ -310,7 +330,10 @@ export async function collectAudit(options: AuditOptions): Promise<AuditReport> 
             // As executeQueued counted them: on-chain approvals of the era in force, plus the call's signatures.
             r.signatures = (e.signers ?? []).map((cosigner) => ({ ...ref(e), cosigner }));
             const eras = approvalEras.get(e.intentId) ?? [];
-            const counted = new Set([...r.approvals.filter((_, i) => eras[i] === cosigners.era).map((a) => lower(a.cosigner)), ...r.signatures.map((s) => lower(s.cosigner))]);
+            const counted = new Set([
+              ...r.approvals.filter((_, i) => eras[i] === cosigners.era).map((a) => lower(a.cosigner)),
+              ...r.signatures.map((s) => lower(s.cosigner)),
+            ]);
             r.approvalsCounted = counted.size;
             r.threshold = cosigners.threshold;
           }
@@ -372,7 +395,19 @@ export async function collectAudit(options: AuditOptions): Promise<AuditReport> 
     }
     if (!r.intent) {
       const signed = journalRecord(r.intentId)?.signed;
-      if (signed) setIntent(r, { ...signed.intent, value: BigInt(signed.intent.value), nonce: BigInt(signed.intent.nonce), validAfter: BigInt(signed.intent.validAfter), validUntil: BigInt(signed.intent.validUntil), review: signed.intent.review === true }, signed.kind);
+      if (signed)
+        setIntent(
+          r,
+          {
+            ...signed.intent,
+            value: BigInt(signed.intent.value),
+            nonce: BigInt(signed.intent.nonce),
+            validAfter: BigInt(signed.intent.validAfter),
+            validUntil: BigInt(signed.intent.validUntil),
+            review: signed.intent.review === true,
+          },
+          signed.kind,
+        );
     }
     if (r.intent) {
       const intent: Intent = {
@@ -390,7 +425,10 @@ export async function collectAudit(options: AuditOptions): Promise<AuditReport> 
         ...("asset" in action ? { asset: action.asset } : {}),
         ...("amount" in action && action.amount !== undefined ? { amount: action.amount.toString() } : {}),
         ...("amountFormatted" in action && action.amountFormatted !== undefined
-          ? { amountFormatted: "asset" in action ? `${action.amountFormatted} ${action.asset.symbol}` : action.amountFormatted }
+          ? {
+              amountFormatted:
+                "asset" in action ? `${action.amountFormatted} ${action.asset.symbol}` : action.amountFormatted,
+            }
           : {}),
         ...("to" in action ? { to: action.to } : {}),
       };
@@ -408,12 +446,15 @@ export async function collectAudit(options: AuditOptions): Promise<AuditReport> 
     const counts = zeroCounts();
     for (const r of mine) counts[r.status]++;
     const assetKeys = new Set<string>();
-    for (const key of [...limits.keys(), ...autoSpends.keys(), ...escalatedSpent.keys()]) if (key.startsWith(`${id}|`)) assetKeys.add(key.split("|")[1]);
+    for (const key of [...limits.keys(), ...autoSpends.keys(), ...escalatedSpent.keys()])
+      if (key.startsWith(`${id}|`)) assetKeys.add(key.split("|")[1]);
     const spent: AgentAudit["spent"] = [];
     const caps: CapSeries[] = [];
     for (const assetAddress of [...assetKeys].sort()) {
       const key = `${id}|${assetAddress}`;
-      const asset = await assets.info(getAddress(assetAddress)).catch(() => ({ address: getAddress(assetAddress), symbol: assetAddress, decimals: 0 }));
+      const asset = await assets
+        .info(getAddress(assetAddress))
+        .catch(() => ({ address: getAddress(assetAddress), symbol: assetAddress, decimals: 0 }));
       const auto = (autoSpends.get(key) ?? []).reduce((s, x) => s + x.amount, 0n);
       const escalated = escalatedSpent.get(key) ?? 0n;
       if (auto > 0n || escalated > 0n) {
@@ -430,8 +471,15 @@ export async function collectAudit(options: AuditOptions): Promise<AuditReport> 
       if (firstSpend && (history.length === 0 || history[0].time > firstSpend.time)) {
         // The limit was set before `fromBlock`: the one in force when the report starts.
         const key0 = keys[0];
-        const l = await contract.assetLimit(key0, getAddress(assetAddress), { blockTag: fromBlock }).catch(() => undefined);
-        if (l && l.autoPerWindow > 0n) history.unshift({ time: Math.min(startTime, firstSpend.time), autoPerWindow: l.autoPerWindow, window: Number(l.window) });
+        const l = await contract
+          .assetLimit(key0, getAddress(assetAddress), { blockTag: fromBlock })
+          .catch(() => undefined);
+        if (l && l.autoPerWindow > 0n)
+          history.unshift({
+            time: Math.min(startTime, firstSpend.time),
+            autoPerWindow: l.autoPerWindow,
+            window: Number(l.window),
+          });
       }
       if (history.length > 0 || auto > 0n) caps.push(capSeries(asset, history, autoSpends.get(key) ?? [], toTime));
     }
@@ -473,7 +521,11 @@ export async function collectAudit(options: AuditOptions): Promise<AuditReport> 
     totals: {
       intents: records.length,
       byStatus,
-      spent: [...totalSpent.values()].map((t) => ({ asset: t.asset, amount: t.amount.toString(), formatted: `${formatAmount(t.amount, t.asset.decimals)} ${t.asset.symbol}` })),
+      spent: [...totalSpent.values()].map((t) => ({
+        asset: t.asset,
+        amount: t.amount.toString(),
+        formatted: `${formatAmount(t.amount, t.asset.decimals)} ${t.asset.symbol}`,
+      })),
       approvals: records.reduce((n, r) => n + r.approvals.length, 0),
       signatures: records.reduce((n, r) => n + r.signatures.length, 0),
       replays: records.reduce((n, r) => n + r.replays.length, 0),

@@ -17,13 +17,24 @@ export interface CosignerState {
   since: number;
 }
 
-export function nextCosignerState(state: CosignerState, members: string[], threshold: number, time: number): CosignerState {
-  const changed = members.length !== state.members.length || members.some((m, i) => lower(m) !== lower(state.members[i]));
+export function nextCosignerState(
+  state: CosignerState,
+  members: string[],
+  threshold: number,
+  time: number,
+): CosignerState {
+  const changed =
+    members.length !== state.members.length || members.some((m, i) => lower(m) !== lower(state.members[i]));
   return { members, threshold, era: changed ? state.era + 1 : state.era, since: time };
 }
 
 /** The co-signer set in force just before `fromBlock`, replayed from its `CosignersSet` events (logs only, no archive). */
-export async function cosignersBefore(provider: Provider, module: string, fromBlock: number, chunkSize: number): Promise<CosignerState> {
+export async function cosignersBefore(
+  provider: Provider,
+  module: string,
+  fromBlock: number,
+  chunkSize: number,
+): Promise<CosignerState> {
   let state: CosignerState = { members: [], threshold: 0, era: 0, since: 0 };
   if (fromBlock <= 0) return state;
   const topic = moduleInterface().getEvent("CosignersSet")!.topicHash;
@@ -34,7 +45,13 @@ export async function cosignersBefore(provider: Provider, module: string, fromBl
   } catch {
     logs = [];
     for (let start = 0; start < fromBlock; start += chunkSize) {
-      logs.push(...(await provider.getLogs({ ...filter, fromBlock: start, toBlock: Math.min(fromBlock - 1, start + chunkSize - 1) })));
+      logs.push(
+        ...(await provider.getLogs({
+          ...filter,
+          fromBlock: start,
+          toBlock: Math.min(fromBlock - 1, start + chunkSize - 1),
+        })),
+      );
     }
   }
   for (const log of logs.sort((a, b) => a.blockNumber - b.blockNumber || a.index - b.index)) {

@@ -49,7 +49,9 @@ export function duration(seconds: number): string {
   const d = Math.floor(s / 86_400);
   const h = Math.floor((s % 86_400) / 3600);
   const m = Math.floor((s % 3600) / 60);
-  const parts = [d ? `${d}d` : "", h ? `${h}h` : "", m ? `${m}m` : "", !d && !h && !m ? `${s % 60}s` : ""].filter(Boolean);
+  const parts = [d ? `${d}d` : "", h ? `${h}h` : "", m ? `${m}m` : "", !d && !h && !m ? `${s % 60}s` : ""].filter(
+    Boolean,
+  );
   return parts.join(" ");
 }
 
@@ -63,22 +65,40 @@ export interface DescribeContext {
 
 /** The event as an {@link AuditEvent}, or undefined for intent events and the Safe's own events. */
 export async function describeEvent(e: ChainEvent, ctx: DescribeContext): Promise<AuditEvent | undefined> {
-  const category: AuditEventCategory | undefined = EMERGENCY_KINDS.has(e.kind) ? "emergency" : CONFIGURATION_KINDS.has(e.kind) ? "configuration" : undefined;
+  const category: AuditEventCategory | undefined = EMERGENCY_KINDS.has(e.kind)
+    ? "emergency"
+    : CONFIGURATION_KINDS.has(e.kind)
+      ? "configuration"
+      : undefined;
   if (!category) return undefined;
-  const same = (a: string | undefined, b: string | undefined) => a !== undefined && b !== undefined && a.toLowerCase() === b.toLowerCase();
+  const same = (a: string | undefined, b: string | undefined) =>
+    a !== undefined && b !== undefined && a.toLowerCase() === b.toLowerCase();
   const agentLabel = (a: string) => {
     const name = ctx.nameOf(a);
     return name ? `${name} (${getAddress(a)})` : getAddress(a);
   };
   const asset = async (address: string) => {
-    const info = await ctx.assets.info(address).catch(() => ({ address: getAddress(address), symbol: address, decimals: 0 }));
+    const info = await ctx.assets
+      .info(address)
+      .catch(() => ({ address: getAddress(address), symbol: address, decimals: 0 }));
     return { ...info, show: (v: bigint) => `${formatAmount(v, info.decimals)} ${info.symbol}` };
   };
-  const base = { kind: e.kind, category, block: e.block, time: e.timestamp, txHash: e.txHash, ...(category === "configuration" && ctx.safe ? { by: ctx.safe } : {}) };
+  const base = {
+    kind: e.kind,
+    category,
+    block: e.block,
+    time: e.timestamp,
+    txHash: e.txHash,
+    ...(category === "configuration" && ctx.safe ? { by: ctx.safe } : {}),
+  };
   const forAgent = (a: string) => ({ agent: getAddress(a), ...(ctx.nameOf(a) ? { agentName: ctx.nameOf(a) } : {}) });
   switch (e.kind) {
     case "Paused":
-      return { ...base, by: e.by, summary: `Module paused by ${same(e.by, ctx.safe) ? "the Safe's owners" : `guardian ${e.by}`}: no submission or execution until the owners unpause` };
+      return {
+        ...base,
+        by: e.by,
+        summary: `Module paused by ${same(e.by, ctx.safe) ? "the Safe's owners" : `guardian ${e.by}`}: no submission or execution until the owners unpause`,
+      };
     case "Unpaused":
       return { ...base, by: e.by, summary: `Module unpaused by ${same(e.by, ctx.safe) ? "the Safe's owners" : e.by}` };
     case "AgentFrozen": {
@@ -88,7 +108,12 @@ export async function describeEvent(e: ChainEvent, ctx: DescribeContext): Promis
       return { ...base, by: e.by, ...forAgent(e.agent), summary: `Agent ${agentLabel(e.agent)} frozen ${how}` };
     }
     case "AgentUnfrozen":
-      return { ...base, by: e.by, ...forAgent(e.agent), summary: `Agent ${agentLabel(e.agent)} unfrozen by ${same(e.by, ctx.safe) ? "the Safe's owners" : e.by}; its strikes cleared` };
+      return {
+        ...base,
+        by: e.by,
+        ...forAgent(e.agent),
+        summary: `Agent ${agentLabel(e.agent)} unfrozen by ${same(e.by, ctx.safe) ? "the Safe's owners" : e.by}; its strikes cleared`,
+      };
     case "ModuleInitialized":
       return { ...base, summary: `Module initialized for Safe ${e.avatar}` };
     case "AgentSet": {
@@ -98,7 +123,9 @@ export async function describeEvent(e: ChainEvent, ctx: DescribeContext): Promis
         `grace ${duration(c.gracePeriod)}`,
         `recipients ${RECIPIENT_MODES[c.recipientMode] ?? c.recipientMode}`,
         c.maxIntentsPerWindow === 0 ? "no rate limit" : `rate ${c.maxIntentsPerWindow} per ${duration(c.rateWindow)}`,
-        c.maxStrikes === 0 ? "never frozen on strikes" : `frozen after ${c.maxStrikes} strikes in ${duration(c.strikeWindow)}`,
+        c.maxStrikes === 0
+          ? "never frozen on strikes"
+          : `frozen after ${c.maxStrikes} strikes in ${duration(c.strikeWindow)}`,
         `valid until ${c.validUntil === 0 ? "never" : new Date(c.validUntil * 1000).toISOString().replace(".000Z", "Z")}`,
       ];
       return { ...base, ...forAgent(e.agent), summary: `Agent ${agentLabel(e.agent)} set: ${parts.join(", ")}` };
@@ -106,7 +133,11 @@ export async function describeEvent(e: ChainEvent, ctx: DescribeContext): Promis
     case "AgentRemoved":
       return { ...base, ...forAgent(e.agent), summary: `Agent ${agentLabel(e.agent)} removed` };
     case "AgentRotated":
-      return { ...base, ...forAgent(e.newKey), summary: `Agent ${agentLabel(e.oldKey)} rotated to the key ${e.newKey}; the old key is dead` };
+      return {
+        ...base,
+        ...forAgent(e.newKey),
+        summary: `Agent ${agentLabel(e.oldKey)} rotated to the key ${e.newKey}; the old key is dead`,
+      };
     case "AssetLimitSet": {
       const a = await asset(e.asset);
       const l = e.limit;
@@ -117,7 +148,11 @@ export async function describeEvent(e: ChainEvent, ctx: DescribeContext): Promis
       return { ...base, ...forAgent(e.agent), summary: `Agent ${agentLabel(e.agent)}: ${text}` };
     }
     case "AllowedCallSet":
-      return { ...base, ...forAgent(e.agent), summary: `Agent ${agentLabel(e.agent)}: ${e.allowed ? "may call" : "may no longer call"} ${e.selector} on ${e.target}` };
+      return {
+        ...base,
+        ...forAgent(e.agent),
+        summary: `Agent ${agentLabel(e.agent)}: ${e.allowed ? "may call" : "may no longer call"} ${e.selector} on ${e.target}`,
+      };
     case "CallConditionsSet": {
       // Address values that are tokens (tokenIn, a charged asset) are named by their symbol.
       const labels = new Map<string, string>();
@@ -128,12 +163,22 @@ export async function describeEvent(e: ChainEvent, ctx: DescribeContext): Promis
         const info = await ctx.assets.info(address).catch(() => undefined);
         if (info && info.symbol !== address) labels.set(address.toLowerCase(), info.symbol);
       }
-      const words = e.conditions.map((c) => describeCondition(c, { label: (a) => labels.get(a.toLowerCase()) })).join("; ");
+      const words = e.conditions
+        .map((c) => describeCondition(c, { label: (a) => labels.get(a.toLowerCase()) }))
+        .join("; ");
       const text = e.conditions.length === 0 ? "conditions cleared" : `only when ${words}`;
-      return { ...base, ...forAgent(e.agent), summary: `Agent ${agentLabel(e.agent)}: call ${e.selector} on ${e.target}: ${text}` };
+      return {
+        ...base,
+        ...forAgent(e.agent),
+        summary: `Agent ${agentLabel(e.agent)}: call ${e.selector} on ${e.target}: ${text}`,
+      };
     }
     case "RecipientSet":
-      return { ...base, ...forAgent(e.agent), summary: `Agent ${agentLabel(e.agent)}: recipient ${e.recipient} ${e.allowed ? "added" : "removed"}` };
+      return {
+        ...base,
+        ...forAgent(e.agent),
+        summary: `Agent ${agentLabel(e.agent)}: recipient ${e.recipient} ${e.allowed ? "added" : "removed"}`,
+      };
     case "CosignersSet":
       return { ...base, summary: `Co-signers set: ${e.threshold} of ${e.members.length} (${e.members.join(", ")})` };
     case "GuardianSet":
@@ -142,7 +187,10 @@ export async function describeEvent(e: ChainEvent, ctx: DescribeContext): Promis
       const a = await asset(e.asset);
       return {
         ...base,
-        summary: e.perWindow === 0n ? `Treasury-wide ${a.symbol} limit removed` : `Treasury-wide ${a.symbol} limit: ${a.show(e.perWindow)} per ${duration(e.window)} across all agents`,
+        summary:
+          e.perWindow === 0n
+            ? `Treasury-wide ${a.symbol} limit removed`
+            : `Treasury-wide ${a.symbol} limit: ${a.show(e.perWindow)} per ${duration(e.window)} across all agents`,
       };
     }
     default:

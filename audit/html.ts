@@ -44,7 +44,9 @@ function short(hex: string, head = 10, tail = 6): string {
 }
 
 function agentLabel(name: string | undefined, address: string): string {
-  return name ? `${e(name)} <span class="addr">${e(short(address, 8, 4))}</span>` : `<span class="addr">${e(address)}</span>`;
+  return name
+    ? `${e(name)} <span class="addr">${e(short(address, 8, 4))}</span>`
+    : `<span class="addr">${e(address)}</span>`;
 }
 
 /** The chart of one agent's auto-tier spend in its sliding window against its cap, as inline SVG. */
@@ -64,7 +66,7 @@ export function capChart(series: CapSeries, agentName: string): string {
   }, 1n);
   const top = (maxValue * 11n) / 10n;
   const x = (t: number) => pad.left + ((t - t0) / (t1 - t0)) * (W - pad.left - pad.right);
-  const y = (v: bigint) => H - pad.bottom - Number((v * 10_000n) / top) / 10_000 * (H - pad.top - pad.bottom);
+  const y = (v: bigint) => H - pad.bottom - (Number((v * 10_000n) / top) / 10_000) * (H - pad.top - pad.bottom);
   // Both series are step functions: a value holds until the next point.
   const step = (value: (i: number) => bigint) => {
     let d = `M ${x(pts[0].time).toFixed(1)} ${y(value(0)).toFixed(1)}`;
@@ -80,7 +82,10 @@ export function capChart(series: CapSeries, agentName: string): string {
   const peak = pts.reduce((m, p) => (BigInt(p.spent) > m ? BigInt(p.spent) : m), 0n);
   const cap = BigInt(series.capNow);
   const dots = pts
-    .map((p) => `<circle cx="${x(p.time).toFixed(1)}" cy="${y(BigInt(p.spent)).toFixed(1)}" r="2.5" class="dot"><title>${e(utc(p.time))}: ${e(fmt(BigInt(p.spent)))} of ${e(fmt(BigInt(p.cap)))}</title></circle>`)
+    .map(
+      (p) =>
+        `<circle cx="${x(p.time).toFixed(1)}" cy="${y(BigInt(p.spent)).toFixed(1)}" r="2.5" class="dot"><title>${e(utc(p.time))}: ${e(fmt(BigInt(p.spent)))} of ${e(fmt(BigInt(p.cap)))}</title></circle>`,
+    )
     .join("");
   const label = `${agentName}: auto-tier ${symbol} spend in its ${duration(series.window)} sliding window against its cap`;
   return `<figure class="chart" data-asset="${e(symbol)}">
@@ -109,9 +114,15 @@ function agentCard(a: AgentAudit): string {
     .map(([s, n]) => `<span class="badge" style="background:${STATUS_COLORS[s]}">${e(s)} ${n}</span>`)
     .join(" ");
   const spent = a.spent
-    .map((s) => `<li data-asset="${e(s.asset.symbol)}">${e(s.asset.symbol)}: auto tier <strong>${e(s.autoFormatted)}</strong>, escalated <strong>${e(s.escalatedFormatted)}</strong></li>`)
+    .map(
+      (s) =>
+        `<li data-asset="${e(s.asset.symbol)}">${e(s.asset.symbol)}: auto tier <strong>${e(s.autoFormatted)}</strong>, escalated <strong>${e(s.escalatedFormatted)}</strong></li>`,
+    )
     .join("");
-  const keys = a.keys.length > 1 ? `<p class="keys">Keys (rotation order): ${a.keys.map((k) => `<span class="addr">${e(k)}</span>`).join(" → ")}</p>` : "";
+  const keys =
+    a.keys.length > 1
+      ? `<p class="keys">Keys (rotation order): ${a.keys.map((k) => `<span class="addr">${e(k)}</span>`).join(" → ")}</p>`
+      : "";
   return `<section class="agent" data-agent="${e(a.agent)}" data-name="${e(a.name ?? "")}">
 <h3>${agentLabel(a.name, a.agent)}</h3>
 ${keys}
@@ -130,7 +141,11 @@ function timelineStrip(report: AuditReport): string {
   const pad = { left: 150, right: 20, top: 16, bottom: 28 };
   const H = pad.top + pad.bottom + rowH * agents.length;
   const t0 = Math.min(...intents.map((i) => i.submitted.time));
-  const t1 = Math.max(report.toTime, t0 + 1, ...intents.map((i) => i.executed?.time ?? i.cancelled?.time ?? i.submitted.time));
+  const t1 = Math.max(
+    report.toTime,
+    t0 + 1,
+    ...intents.map((i) => i.executed?.time ?? i.cancelled?.time ?? i.submitted.time),
+  );
   const x = (t: number) => pad.left + ((t - t0) / (t1 - t0)) * (W - pad.left - pad.right);
   const rowY = (identity: string) => pad.top + rowH * agents.indexOf(identity) + rowH / 2;
   const rows = agents
@@ -144,7 +159,10 @@ function timelineStrip(report: AuditReport): string {
     .map((i) => {
       const y = rowY(i.identity);
       const end = i.executed?.time ?? i.cancelled?.time;
-      const span = end !== undefined && end > i.submitted.time ? `<line x1="${x(i.submitted.time).toFixed(1)}" x2="${x(end).toFixed(1)}" y1="${y}" y2="${y}" stroke="${STATUS_COLORS[i.status]}" stroke-width="3"/>` : "";
+      const span =
+        end !== undefined && end > i.submitted.time
+          ? `<line x1="${x(i.submitted.time).toFixed(1)}" x2="${x(end).toFixed(1)}" y1="${y}" y2="${y}" stroke="${STATUS_COLORS[i.status]}" stroke-width="3"/>`
+          : "";
       return `${span}<circle cx="${x(i.submitted.time).toFixed(1)}" cy="${y}" r="5" fill="${STATUS_COLORS[i.status]}" class="mark" data-status="${e(i.status)}"><title>${e(utc(i.submitted.time))} ${e(i.status)}: ${e(i.action.summary)}</title></circle>`;
     })
     .join("");
@@ -171,12 +189,17 @@ function intentRow(i: AuditIntent, index: number): string {
   const timings: string[] = [];
   if (i.eta !== undefined) timings.push(`eta ${e(utc(i.eta))}`);
   if (i.expiresAt !== undefined && i.route === "queued") timings.push(`expires ${e(utc(i.expiresAt))}`);
-  if (i.executed) timings.push(`executed ${e(utc(i.executed.time))}${i.waitedSeconds !== undefined ? ` (after ${e(duration(i.waitedSeconds))})` : ""}`);
+  if (i.executed)
+    timings.push(
+      `executed ${e(utc(i.executed.time))}${i.waitedSeconds !== undefined ? ` (after ${e(duration(i.waitedSeconds))})` : ""}`,
+    );
   if (i.cancelled) timings.push(`cancelled ${e(utc(i.cancelled.time))} by ${e(short(i.cancelled.by, 8, 4))}`);
   if (i.replays.length) timings.push(`${i.replays.length} replay(s)`);
   const txs = [
     `<span title="${e(i.submitted.txHash)}">submit ${e(short(i.submitted.txHash))}</span>`,
-    ...(i.executed && i.executed.txHash !== i.submitted.txHash ? [`<span title="${e(i.executed.txHash)}">execute ${e(short(i.executed.txHash))}</span>`] : []),
+    ...(i.executed && i.executed.txHash !== i.submitted.txHash
+      ? [`<span title="${e(i.executed.txHash)}">execute ${e(short(i.executed.txHash))}</span>`]
+      : []),
     ...(i.cancelled ? [`<span title="${e(i.cancelled.txHash)}">cancel ${e(short(i.cancelled.txHash))}</span>`] : []),
   ].join("<br>");
   const rationale =
@@ -184,7 +207,8 @@ function intentRow(i: AuditIntent, index: number): string {
       ? `<span class="rationale-text">${e(i.rationaleText)}</span><div class="small addr">${e(short(i.rationaleHash))}</div>`
       : `<span class="addr" title="text not in the journal">${e(short(i.rationaleHash))}</span>`;
   const route = `${e(i.route)}${i.proposed ? " (proposed)" : ""}${i.denyReason ? `<div class="small">${e(i.denyReason)}</div>` : ""}`;
-  const lane = i.lane !== undefined ? `<div class="small">lane ${e(short(i.lane, 6, 4))} #${e(i.sequence ?? "")}</div>` : "";
+  const lane =
+    i.lane !== undefined ? `<div class="small">lane ${e(short(i.lane, 6, 4))} #${e(i.sequence ?? "")}</div>` : "";
   return `<tr class="intent" data-intent-id="${e(i.intentId)}" data-status="${e(i.status)}" data-agent="${e(i.agent)}" data-amount="${e(i.action.amount ?? "")}">
 <td class="num">${index + 1}</td>
 <td>${e(utc(i.submitted.time))}<div class="small">block ${i.submitted.block}</div></td>
@@ -257,7 +281,10 @@ export function renderAuditHtml(report: AuditReport): string {
     .map(([s, n]) => `<tr><th>${e(s)}</th><td class="value" data-total="${e(s.toLowerCase())}">${n}</td></tr>`)
     .join("");
   const spentRows = t.spent
-    .map((s) => `<tr><th>Spent ${e(s.asset.symbol)} (auto + escalated)</th><td class="value" data-total="spent-${e(s.asset.symbol)}">${e(s.formatted)}</td></tr>`)
+    .map(
+      (s) =>
+        `<tr><th>Spent ${e(s.asset.symbol)} (auto + escalated)</th><td class="value" data-total="spent-${e(s.asset.symbol)}">${e(s.formatted)}</td></tr>`,
+    )
     .join("");
   return `<!DOCTYPE html>
 <html lang="en">

@@ -51,7 +51,9 @@ export function readAlerts(file: string): AlertView[] {
 }
 
 /** Starts the watchtower in the background; `stop` ends it after the block it is reading. */
-export async function startConsoleWatchtower(o: ConsoleWatchtowerOptions): Promise<{ alerts: AlertView[]; stop: () => Promise<void> }> {
+export async function startConsoleWatchtower(
+  o: ConsoleWatchtowerOptions,
+): Promise<{ alerts: AlertView[]; stop: () => Promise<void> }> {
   const alertsFile = path.join(o.dir, "alerts.jsonl");
   fs.mkdirSync(o.dir, { recursive: true });
   const alerts = readAlerts(alertsFile);

@@ -36,7 +36,14 @@ export function buildInputs(): string[] {
 
 /** The compiled module interface's artifact (the whole module's ABI goes into the page). */
 export function moduleArtifact(): string {
-  return path.join(ROOT, "artifacts", "contracts", "interfaces", "IAgentTreasuryModule.sol", "IAgentTreasuryModule.json");
+  return path.join(
+    ROOT,
+    "artifacts",
+    "contracts",
+    "interfaces",
+    "IAgentTreasuryModule.sol",
+    "IAgentTreasuryModule.json",
+  );
 }
 
 /** True when console/dist is missing or older than a source. */
@@ -50,15 +57,21 @@ export function buildIsStale(): boolean {
 /** Runs `vite build` for the console; resolves when console/dist is written. */
 export async function buildConsole(log: (line: string) => void = () => undefined): Promise<void> {
   if (!fs.existsSync(moduleArtifact())) {
-    throw new Error(`${path.relative(ROOT, moduleArtifact())} is missing: run npx hardhat compile first (the page needs the module's ABI).`);
+    throw new Error(
+      `${path.relative(ROOT, moduleArtifact())} is missing: run npx hardhat compile first (the page needs the module's ABI).`,
+    );
   }
   const vite = path.join(path.dirname(require.resolve("vite/package.json", { paths: [ROOT] })), "bin", "vite.js");
   const started = Date.now();
   log("console: building the page (vite)…");
-  const child = spawn(process.execPath, [vite, "build", "--config", path.join(CONSOLE_DIR, "vite.config.mts"), "--logLevel", "warn"], {
-    cwd: ROOT,
-    stdio: ["ignore", "pipe", "pipe"],
-  });
+  const child = spawn(
+    process.execPath,
+    [vite, "build", "--config", path.join(CONSOLE_DIR, "vite.config.mts"), "--logLevel", "warn"],
+    {
+      cwd: ROOT,
+      stdio: ["ignore", "pipe", "pipe"],
+    },
+  );
   let output = "";
   child.stdout.on("data", (d: Buffer) => (output += d.toString()));
   child.stderr.on("data", (d: Buffer) => (output += d.toString()));

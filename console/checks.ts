@@ -21,7 +21,11 @@ function field(body: unknown, name: string): unknown {
 function intentIdOf(body: unknown): string {
   const intentId = field(body, "intentId");
   if (typeof intentId !== "string" || !/^0x[0-9a-fA-F]{64}$/.test(intentId)) {
-    throw new RequestError(400, "INVALID_REQUEST", `intentId ${JSON.stringify(intentId)} is not an intentId (0x followed by 64 hex digits).`);
+    throw new RequestError(
+      400,
+      "INVALID_REQUEST",
+      `intentId ${JSON.stringify(intentId)} is not an intentId (0x followed by 64 hex digits).`,
+    );
   }
   return intentId.toLowerCase();
 }
@@ -29,35 +33,64 @@ function intentIdOf(body: unknown): string {
 async function queuedIntent(provider: Provider, module: string, intentId: string) {
   const m = treasuryModule(module, provider);
   const status = statusName((await m.intent(intentId)).status);
-  if (status !== "Queued") throw new RequestError(409, "INTENT_NOT_QUEUED", `Intent ${intentId} is ${status}, not Queued: there is nothing to approve.`);
+  if (status !== "Queued")
+    throw new RequestError(
+      409,
+      "INTENT_NOT_QUEUED",
+      `Intent ${intentId} is ${status}, not Queued: there is nothing to approve.`,
+    );
   return m;
 }
 
 /** Validates a posted co-signer signature; returns it normalised for the store. */
-export async function checkSignature(provider: Provider, chainId: bigint, module: string, body: unknown): Promise<SignatureRequest> {
+export async function checkSignature(
+  provider: Provider,
+  chainId: bigint,
+  module: string,
+  body: unknown,
+): Promise<SignatureRequest> {
   const intentId = intentIdOf(body);
   const signer = field(body, "signer");
   const era = field(body, "cosignerEra");
   const signature = field(body, "signature");
-  if (typeof signer !== "string" || !isAddress(signer)) throw new RequestError(400, "INVALID_REQUEST", `signer ${JSON.stringify(signer)} is not an address.`);
+  if (typeof signer !== "string" || !isAddress(signer))
+    throw new RequestError(400, "INVALID_REQUEST", `signer ${JSON.stringify(signer)} is not an address.`);
   if (typeof era !== "number" || !Number.isInteger(era) || era < 0 || era > 65_535) {
-    throw new RequestError(400, "INVALID_REQUEST", `cosignerEra ${JSON.stringify(era)} is not a co-signer era (a whole number 0 to 65535).`);
+    throw new RequestError(
+      400,
+      "INVALID_REQUEST",
+      `cosignerEra ${JSON.stringify(era)} is not a co-signer era (a whole number 0 to 65535).`,
+    );
   }
   if (typeof signature !== "string" || !isHexString(signature) || signature.length < 4) {
     throw new RequestError(400, "INVALID_REQUEST", `signature ${JSON.stringify(signature)} is not a hex string.`);
   }
   const m = await queuedIntent(provider, module, intentId);
-  const [members, currentEra, onChainDigest] = await Promise.all([m.cosigners(), m.cosignerEra(), m.hashCosignerApproval(intentId)]);
+  const [members, currentEra, onChainDigest] = await Promise.all([
+    m.cosigners(),
+    m.cosignerEra(),
+    m.hashCosignerApproval(intentId),
+  ]);
   const who = getAddress(signer);
   if (!members.some((x) => x.toLowerCase() === who.toLowerCase())) {
-    throw new RequestError(403, "NOT_A_COSIGNER", `signer ${who} is not a current co-signer of module ${module}: connect a co-signer's wallet.`);
+    throw new RequestError(
+      403,
+      "NOT_A_COSIGNER",
+      `signer ${who} is not a current co-signer of module ${module}: connect a co-signer's wallet.`,
+    );
   }
   if (BigInt(era) !== currentEra) {
-    throw new RequestError(409, "WRONG_ERA", `cosignerEra ${era} is not the current co-signer era ${currentEra}: the co-signers changed; sign again.`);
+    throw new RequestError(
+      409,
+      "WRONG_ERA",
+      `cosignerEra ${era} is not the current co-signer era ${currentEra}: the co-signers changed; sign again.`,
+    );
   }
   const digest = hashCosignerApproval(intentId, currentEra, chainId, module);
   if (digest !== onChainDigest) {
-    throw new Error(`The sdk's CosignerApproval digest ${digest} differs from the module's ${onChainDigest}: sdk/eip712.ts and the contract disagree.`);
+    throw new Error(
+      `The sdk's CosignerApproval digest ${digest} differs from the module's ${onChainDigest}: sdk/eip712.ts and the contract disagree.`,
+    );
   }
   let valid = false;
   if ((await provider.getCode(who)) === "0x") {
@@ -67,20 +100,37 @@ export async function checkSignature(provider: Provider, chainId: bigint, module
       valid = false;
     }
   } else {
-    const wallet = new Contract(who, ["function isValidSignature(bytes32 hash, bytes signature) view returns (bytes4)"], provider);
-    valid = await wallet.isValidSignature(digest, signature).then((r: string) => r === ERC1271_MAGIC, () => false);
+    const wallet = new Contract(
+      who,
+      ["function isValidSignature(bytes32 hash, bytes signature) view returns (bytes4)"],
+      provider,
+    );
+    valid = await wallet.isValidSignature(digest, signature).then(
+      (r: string) => r === ERC1271_MAGIC,
+      () => false,
+    );
   }
   if (!valid) {
-    throw new RequestError(400, "INVALID_SIGNATURE", `signature does not verify as ${who}'s CosignerApproval of intent ${intentId} in era ${era}.`);
+    throw new RequestError(
+      400,
+      "INVALID_SIGNATURE",
+      `signature does not verify as ${who}'s CosignerApproval of intent ${intentId} in era ${era}.`,
+    );
   }
   return { intentId, signer: who, cosignerEra: era, signature };
 }
 
 /** Validates a posted reason text: it must hash to the queued intent's rationale. */
-export async function checkReason(provider: Provider, module: string, rationaleOf: (intentId: string) => string | undefined, body: unknown): Promise<ReasonRequest> {
+export async function checkReason(
+  provider: Provider,
+  module: string,
+  rationaleOf: (intentId: string) => string | undefined,
+  body: unknown,
+): Promise<ReasonRequest> {
   const intentId = intentIdOf(body);
   const text = field(body, "text");
-  if (typeof text !== "string" || text.trim() === "") throw new RequestError(400, "INVALID_REQUEST", "text: give the agent's reason, exactly as the agent stated it.");
+  if (typeof text !== "string" || text.trim() === "")
+    throw new RequestError(400, "INVALID_REQUEST", "text: give the agent's reason, exactly as the agent stated it.");
   await queuedIntent(provider, module, intentId);
   const rationale = rationaleOf(intentId);
   if (!rationale) throw new RequestError(404, "INTENT_UNKNOWN", `Intent ${intentId} is not in the console's queue.`);

@@ -22,7 +22,8 @@ export interface ConsoleArgs {
   pollIntervalMs: number;
 }
 
-export const USAGE = "Usage: npm run console -- [--port 8600] [--network localhost] [--host 127.0.0.1] [--deployments-dir <dir>] [--poll-interval <ms>]";
+export const USAGE =
+  "Usage: npm run console -- [--port 8600] [--network localhost] [--host 127.0.0.1] [--deployments-dir <dir>] [--poll-interval <ms>]";
 
 /** Reads the flags; errors name the flag and the value. */
 export function parseConsoleArgs(argv: readonly string[]): ConsoleArgs {
@@ -33,12 +34,14 @@ export function parseConsoleArgs(argv: readonly string[]): ConsoleArgs {
     const flag = eq > 0 ? arg.slice(0, eq) : arg;
     const value = () => {
       const v = eq > 0 ? arg.slice(eq + 1) : argv[++i];
-      if (v === undefined || v === "" || (eq < 0 && v.startsWith("--"))) throw new ConsoleStartError("USAGE", `${flag} needs a value.\n${USAGE}`);
+      if (v === undefined || v === "" || (eq < 0 && v.startsWith("--")))
+        throw new ConsoleStartError("USAGE", `${flag} needs a value.\n${USAGE}`);
       return v;
     };
     const integer = (v: string, min: number, max: number) => {
       const n = Number(v);
-      if (!/^\d+$/.test(v) || n < min || n > max) throw new ConsoleStartError("USAGE", `${flag} "${v}" must be a whole number from ${min} to ${max}.`);
+      if (!/^\d+$/.test(v) || n < min || n > max)
+        throw new ConsoleStartError("USAGE", `${flag} "${v}" must be a whole number from ${min} to ${max}.`);
       return n;
     };
     if (flag === "--port") out.port = integer(value(), 0, 65_535);
@@ -63,7 +66,10 @@ const LOOPBACK = new Set(["127.0.0.1", "localhost", "::1"]);
 async function main(): Promise<void> {
   const log = (line: string) => process.stderr.write(`${line}\n`);
   const args = parseConsoleArgs(process.argv.slice(2));
-  if (!LOOPBACK.has(args.host)) log(`console: WARNING: binding to ${args.host}: anyone who can reach it sees the treasury's state and can store signatures.`);
+  if (!LOOPBACK.has(args.host))
+    log(
+      `console: WARNING: binding to ${args.host}: anyone who can reach it sees the treasury's state and can store signatures.`,
+    );
   // Hardhat reads the network from the environment when loaded as a library.
   process.env.HARDHAT_NETWORK = args.network;
   // eslint-disable-next-line @typescript-eslint/no-require-imports
@@ -90,8 +96,19 @@ async function main(): Promise<void> {
     );
   }
   await ensureBuilt(log);
-  const running = await startConsoleServer({ hre, network: args.network, record, deploymentsDir: args.deploymentsDir, host: args.host, port: args.port, pollIntervalMs: args.pollIntervalMs, log });
-  process.stdout.write(`Console: ${running.url} (network ${args.network}, chain ${chainId}, module ${record.module})\n`);
+  const running = await startConsoleServer({
+    hre,
+    network: args.network,
+    record,
+    deploymentsDir: args.deploymentsDir,
+    host: args.host,
+    port: args.port,
+    pollIntervalMs: args.pollIntervalMs,
+    log,
+  });
+  process.stdout.write(
+    `Console: ${running.url} (network ${args.network}, chain ${chainId}, module ${record.module})\n`,
+  );
   const stop = () => {
     log("console: stopping");
     running.close().then(

@@ -20,7 +20,8 @@ import type { BatchView } from "./api";
 import { RequestError } from "./errors";
 import { treasuryModule } from "../sdk/bindings";
 
-export type OwnersAction = { kind: "unpause" } | { kind: "unfreeze"; agent: string } | { kind: "policy"; policy: string; policyName?: string };
+export type OwnersAction =
+  { kind: "unpause" } | { kind: "unfreeze"; agent: string } | { kind: "policy"; policy: string; policyName?: string };
 
 export interface OwnersContext {
   chain: ChainContext;
@@ -44,16 +45,34 @@ export async function writeOwnersBatch(ctx: OwnersContext, action: OwnersAction)
   let label: string;
   let then: string;
   if (action.kind === "unpause") {
-    if (!(await module.paused())) throw new RequestError(409, "NOTHING_TO_DO", "The module is not paused: there is nothing to unpause.");
-    items = [{ kind: "unpause", description: `unpause module ${moduleAddress}`, loosens: true, call: { to: moduleAddress, data: module.interface.encodeFunctionData("unpause") } }];
+    if (!(await module.paused()))
+      throw new RequestError(409, "NOTHING_TO_DO", "The module is not paused: there is nothing to unpause.");
+    items = [
+      {
+        kind: "unpause",
+        description: `unpause module ${moduleAddress}`,
+        loosens: true,
+        call: { to: moduleAddress, data: module.interface.encodeFunctionData("unpause") },
+      },
+    ];
     title = "Agent Treasury Guard: unpause";
     label = "unpause";
     then = "Then the console's overview shows the module running.";
   } else if (action.kind === "unfreeze") {
     const named = Object.entries(record.agents ?? {}).find(([name]) => name === action.agent);
     const address = named ? getAddress(named[1]) : isAddress(action.agent) ? getAddress(action.agent) : undefined;
-    if (!address) throw new RequestError(400, "INVALID_REQUEST", `agent "${action.agent}" is neither an agent name of this deployment nor an address.`);
-    if (!(await module.isFrozen(address))) throw new RequestError(409, "NOTHING_TO_DO", `Agent ${action.agent} is not frozen: there is nothing to unfreeze.`);
+    if (!address)
+      throw new RequestError(
+        400,
+        "INVALID_REQUEST",
+        `agent "${action.agent}" is neither an agent name of this deployment nor an address.`,
+      );
+    if (!(await module.isFrozen(address)))
+      throw new RequestError(
+        409,
+        "NOTHING_TO_DO",
+        `Agent ${action.agent} is not frozen: there is nothing to unfreeze.`,
+      );
     const who = named ? `${named[0]} (${address})` : address;
     items = [
       {
@@ -83,7 +102,8 @@ export async function writeOwnersBatch(ctx: OwnersContext, action: OwnersAction)
     }
     const resolved = await resolveForDeployment(chain.provider, policy, record, name);
     items = await planPolicy(chain, resolved, record);
-    if (items.length === 0) throw new RequestError(409, "NOTHING_TO_DO", `The chain already matches ${name}: there is nothing to change.`);
+    if (items.length === 0)
+      throw new RequestError(409, "NOTHING_TO_DO", `The chain already matches ${name}: there is nothing to change.`);
     title = `Agent Treasury Guard: ${name}`;
     label = "policy";
     then = `Then run treasury:plan --policy ${name} --network ${ctx.network}: it should show nothing to do.`;
@@ -97,7 +117,8 @@ export async function writeOwnersBatch(ctx: OwnersContext, action: OwnersAction)
     batchLabel: label,
     then,
   });
-  if (!run.batchFile) throw new Error("runAsOwners wrote no batch file without owner keys: deploy/owners.ts changed its contract.");
+  if (!run.batchFile)
+    throw new Error("runAsOwners wrote no batch file without owner keys: deploy/owners.ts changed its contract.");
   return {
     file: path.basename(run.batchFile),
     title,

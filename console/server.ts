@@ -77,7 +77,13 @@ const MAX_BODY = 1 << 20;
 
 type BatchRecord = BatchView & { t: "batch" };
 
-function send(res: http.ServerResponse, status: number, body: string | Buffer, type: string, extra: Record<string, string> = {}): void {
+function send(
+  res: http.ServerResponse,
+  status: number,
+  body: string | Buffer,
+  type: string,
+  extra: Record<string, string> = {},
+): void {
   res.writeHead(status, { ...SECURITY_HEADERS, "content-type": type, "cache-control": "no-store", ...extra });
   res.end(body);
 }
@@ -103,7 +109,8 @@ async function readJsonBody(req: http.IncomingMessage): Promise<unknown> {
   let size = 0;
   for await (const chunk of req) {
     size += (chunk as Buffer).length;
-    if (size > MAX_BODY) throw new RequestError(413, "INVALID_REQUEST", `The request body is larger than ${MAX_BODY} bytes.`);
+    if (size > MAX_BODY)
+      throw new RequestError(413, "INVALID_REQUEST", `The request body is larger than ${MAX_BODY} bytes.`);
     chunks.push(chunk as Buffer);
   }
   try {
@@ -194,7 +201,10 @@ export async function startConsoleServer(o: ConsoleServerOptions): Promise<Runni
   const followed = follow();
 
   const owners = async (action: OwnersAction): Promise<BatchView> => {
-    const batch = await writeOwnersBatch({ chain, record, deploymentsDir: o.deploymentsDir, network: o.network }, action);
+    const batch = await writeOwnersBatch(
+      { chain, record, deploymentsDir: o.deploymentsDir, network: o.network },
+      action,
+    );
     const i = batches.findIndex((b) => b.file === batch.file);
     if (i >= 0) batches.splice(i, 1);
     batches.push(batch);
@@ -215,7 +225,11 @@ export async function startConsoleServer(o: ConsoleServerOptions): Promise<Runni
         if (req.method === "POST") {
           const from = req.headers.origin;
           if (from !== undefined && !allowedHosts.has(from.replace(/^https?:\/\//, ""))) {
-            throw new RequestError(403, "WRONG_ORIGIN", `Requests from ${from} are refused: use the console's own page.`);
+            throw new RequestError(
+              403,
+              "WRONG_ORIGIN",
+              `Requests from ${from} are refused: use the console's own page.`,
+            );
           }
           const body = await readJsonBody(req);
           if (url.pathname === "/api/signatures") {
@@ -226,7 +240,8 @@ export async function startConsoleServer(o: ConsoleServerOptions): Promise<Runni
             return sendJson(res, stored ? 201 : 200, { stored });
           }
           if (url.pathname === "/api/reasons") {
-            const rationaleOf = (id: string) => state?.queue.find((q) => q.intentId.toLowerCase() === id)?.rationaleHash;
+            const rationaleOf = (id: string) =>
+              state?.queue.find((q) => q.intentId.toLowerCase() === id)?.rationaleHash;
             const r = await checkReason(provider, getAddress(record.module), rationaleOf, body);
             const stored = store.addReason(r);
             await refresh();
@@ -236,23 +251,36 @@ export async function startConsoleServer(o: ConsoleServerOptions): Promise<Runni
           if (ownersMatch) {
             const b = (body ?? {}) as OwnersRequest;
             const kind = ownersMatch[1];
-            if (kind === "unfreeze" && typeof b.agent !== "string") throw new RequestError(400, "INVALID_REQUEST", "agent: give the agent's name or address.");
-            if (kind === "policy" && typeof b.policy !== "string") throw new RequestError(400, "INVALID_REQUEST", "policy: give the policy file's JSON text.");
+            if (kind === "unfreeze" && typeof b.agent !== "string")
+              throw new RequestError(400, "INVALID_REQUEST", "agent: give the agent's name or address.");
+            if (kind === "policy" && typeof b.policy !== "string")
+              throw new RequestError(400, "INVALID_REQUEST", "policy: give the policy file's JSON text.");
             const action: OwnersAction =
-              kind === "unpause" ? { kind } : kind === "unfreeze" ? { kind, agent: b.agent! } : { kind: "policy", policy: b.policy!, ...(b.policyName ? { policyName: b.policyName } : {}) };
+              kind === "unpause"
+                ? { kind }
+                : kind === "unfreeze"
+                  ? { kind, agent: b.agent! }
+                  : { kind: "policy", policy: b.policy!, ...(b.policyName ? { policyName: b.policyName } : {}) };
             const batch = await owners(action);
             log(`console: wrote batch ${batch.file} (${batch.title})`);
             return sendJson(res, 201, batch);
           }
           throw new RequestError(404, "NOT_FOUND", `No POST ${url.pathname}.`);
         }
-        if (req.method !== "GET" && req.method !== "HEAD") throw new RequestError(405, "METHOD_NOT_ALLOWED", `${req.method} is not served.`);
+        if (req.method !== "GET" && req.method !== "HEAD")
+          throw new RequestError(405, "METHOD_NOT_ALLOWED", `${req.method} is not served.`);
         if (url.pathname === "/api/state") {
-          if (!state) throw new RequestError(503, "NOT_READY", "The console has not read the chain yet; retry in a moment.");
+          if (!state)
+            throw new RequestError(503, "NOT_READY", "The console has not read the chain yet; retry in a moment.");
           return sendJson(res, 200, state);
         }
         if (url.pathname === "/api/events") {
-          res.writeHead(200, { ...SECURITY_HEADERS, "content-type": "text/event-stream; charset=utf-8", "cache-control": "no-store", connection: "keep-alive" });
+          res.writeHead(200, {
+            ...SECURITY_HEADERS,
+            "content-type": "text/event-stream; charset=utf-8",
+            "cache-control": "no-store",
+            connection: "keep-alive",
+          });
           res.write("retry: 2000\n\n");
           clients.add(res);
           if (state) res.write(`event: state\ndata: ${JSON.stringify(state)}\n\n`);
@@ -262,9 +290,12 @@ export async function startConsoleServer(o: ConsoleServerOptions): Promise<Runni
         const batchMatch = /^\/api\/batches\/([\w.-]+\.json)$/.exec(url.pathname);
         if (batchMatch) {
           const file = decodeURIComponent(batchMatch[1]);
-          if (!batches.some((b) => b.file === file)) throw new RequestError(404, "NOT_FOUND", `No batch ${file} was written by this console.`);
+          if (!batches.some((b) => b.file === file))
+            throw new RequestError(404, "NOT_FOUND", `No batch ${file} was written by this console.`);
           const full = path.join(batchesDir(o.deploymentsDir), file);
-          return send(res, 200, fs.readFileSync(full), "application/json; charset=utf-8", { "content-disposition": `attachment; filename="${file}"` });
+          return send(res, 200, fs.readFileSync(full), "application/json; charset=utf-8", {
+            "content-disposition": `attachment; filename="${file}"`,
+          });
         }
         // The built page: index.html and its assets, nothing outside console/dist.
         const rel = url.pathname === "/" ? "index.html" : url.pathname.slice(1);
@@ -273,7 +304,9 @@ export async function startConsoleServer(o: ConsoleServerOptions): Promise<Runni
           throw new RequestError(404, "NOT_FOUND", `No ${url.pathname} here.`);
         }
         const type = CONTENT_TYPES[path.extname(full)] ?? "application/octet-stream";
-        const cache: Record<string, string> = rel.startsWith("assets/") ? { "cache-control": "public, max-age=31536000, immutable" } : {};
+        const cache: Record<string, string> = rel.startsWith("assets/")
+          ? { "cache-control": "public, max-age=31536000, immutable" }
+          : {};
         return send(res, 200, fs.readFileSync(full), type, cache);
       } catch (error) {
         sendError(res, error, log);

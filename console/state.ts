@@ -53,7 +53,12 @@ const lower = (a: string) => a.toLowerCase();
 function durationText(seconds: bigint | number): string {
   const s = Number(seconds);
   if (s === 0) return "0s";
-  for (const [unit, n] of [["d", 86_400], ["h", 3600], ["m", 60]] as const) if (s % n === 0) return `${s / n}${unit}`;
+  for (const [unit, n] of [
+    ["d", 86_400],
+    ["h", 3600],
+    ["m", 60],
+  ] as const)
+    if (s % n === 0) return `${s / n}${unit}`;
   return `${s}s`;
 }
 
@@ -120,7 +125,9 @@ function historyItem(i: AuditIntent, reasons: Reasons): HistoryItem {
     submittedAt: i.submitted.time,
     ...(endedAt !== undefined ? { endedAt } : {}),
     ...(i.cancelled ? { cancelledBy: i.cancelled.by } : {}),
-    ...(i.route === "queued" && i.threshold !== undefined ? { approvals: `${i.approvalsCounted ?? 0} of ${i.threshold}` } : {}),
+    ...(i.route === "queued" && i.threshold !== undefined
+      ? { approvals: `${i.approvalsCounted ?? 0} of ${i.threshold}` }
+      : {}),
     txHash: i.executed?.txHash ?? i.cancelled?.txHash ?? i.submitted.txHash,
   };
 }
@@ -140,7 +147,16 @@ export async function readConsoleState(src: StateSources): Promise<ConsoleState>
 
   const [status, audit, eraRaw, owners, safeThreshold] = await Promise.all([
     readStatus(chain, record, { names }),
-    collectAudit({ provider, chainId, module: record.module, fromBlock: record.moduleBlock ?? 0, toBlock: blockTag, journals: src.journals, tokens: record.tokens, names }),
+    collectAudit({
+      provider,
+      chainId,
+      module: record.module,
+      fromBlock: record.moduleBlock ?? 0,
+      toBlock: blockTag,
+      journals: src.journals,
+      tokens: record.tokens,
+      names,
+    }),
     module.cosignerEra({ blockTag }),
     safe.getOwners({ blockTag }) as Promise<string[]>,
     safe.getThreshold({ blockTag }) as Promise<bigint>,
@@ -156,7 +172,10 @@ export async function readConsoleState(src: StateSources): Promise<ConsoleState>
       const audited = audit.agents.find((x) => x.keys.some((k) => lower(k) === lower(a.address)));
       const limits: LimitView[] = [];
       for (const l of a.limits) {
-        const [limit, available] = await Promise.all([module.assetLimit(a.address, l.asset, { blockTag }), module.availableAllowance(a.address, l.asset, { blockTag })]);
+        const [limit, available] = await Promise.all([
+          module.assetLimit(a.address, l.asset, { blockTag }),
+          module.availableAllowance(a.address, l.asset, { blockTag }),
+        ]);
         const share = limit.autoPerWindow === 0n ? 0 : Number((available * 10_000n) / limit.autoPerWindow) / 10_000;
         const series = audited?.caps.find((c) => lower(c.asset.address) === lower(l.asset));
         limits.push({ ...l, availableShare: share, chart: chartOf(series) });
@@ -198,7 +217,13 @@ export async function readConsoleState(src: StateSources): Promise<ConsoleState>
       const reason = reasons.of(i.intentId, i.rationaleHash);
       // v3: a queued call's argument conditions in words, as the module will check them when it executes.
       const conditions =
-        i.action.kind === "call" ? await deploymentCallConditions(provider, record, { agent: i.agent, target: i.intent!.target, data: i.intent!.data }) : undefined;
+        i.action.kind === "call"
+          ? await deploymentCallConditions(provider, record, {
+              agent: i.agent,
+              target: i.intent!.target,
+              data: i.intent!.data,
+            })
+          : undefined;
       queue.push({
         intentId: i.intentId,
         agent: i.agent,
@@ -237,7 +262,13 @@ export async function readConsoleState(src: StateSources): Promise<ConsoleState>
       safeThreshold: Number(safeThreshold),
       paused,
       ...(paused && status.emergency.pausedBy
-        ? { pausedBy: { by: status.emergency.pausedBy.by, time: status.emergency.pausedBy.time, block: status.emergency.pausedBy.block } }
+        ? {
+            pausedBy: {
+              by: status.emergency.pausedBy.by,
+              time: status.emergency.pausedBy.time,
+              block: status.emergency.pausedBy.block,
+            },
+          }
         : {}),
       balances: status.balances.map((b) => ({ asset: b.asset, symbol: b.symbol, amount: b.amount })),
       priceFeeds: status.priceFeeds.map((f) => ({ ...f })),
@@ -248,7 +279,14 @@ export async function readConsoleState(src: StateSources): Promise<ConsoleState>
       history,
       emergencyEvents: audit.events
         .filter((e) => e.category === "emergency")
-        .map((e) => ({ kind: e.kind, time: e.time, block: e.block, ...(e.by ? { by: e.by } : {}), summary: e.summary, txHash: e.txHash }))
+        .map((e) => ({
+          kind: e.kind,
+          time: e.time,
+          block: e.block,
+          ...(e.by ? { by: e.by } : {}),
+          summary: e.summary,
+          txHash: e.txHash,
+        }))
         .reverse(),
       alerts: [...src.alerts].reverse(),
       batches: [...src.batches].reverse(),

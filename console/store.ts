@@ -33,7 +33,10 @@ export interface StoredReason {
  * a restarted node that got the same module again (CREATE2) starts with a fresh store, not with the alerts,
  * signatures and watchtower checkpoint of the chain that is gone.
  */
-export function storeDir(deploymentsDir: string, record: { chainId: string; module: string; nodeInstance?: string }): string {
+export function storeDir(
+  deploymentsDir: string,
+  record: { chainId: string; module: string; nodeInstance?: string },
+): string {
   const instance = record.nodeInstance ? `-${record.nodeInstance.replace(/[^\w]/g, "").slice(0, 16)}` : "";
   return path.join(deploymentsDir, "console", `${record.chainId}-${record.module.toLowerCase()}${instance}`);
 }
@@ -57,7 +60,9 @@ export class JsonLinesFile<T extends { t: string }> {
       try {
         parsed = JSON.parse(line);
       } catch {
-        throw new Error(`${this.file} line ${i + 1} is not JSON: the file is damaged. Move it aside (signatures can be collected again).`);
+        throw new Error(
+          `${this.file} line ${i + 1} is not JSON: the file is damaged. Move it aside (signatures can be collected again).`,
+        );
       }
       if (!parsed || typeof parsed !== "object" || (parsed as { t?: unknown }).t !== this.kind) {
         throw new Error(`${this.file} line ${i + 1} is not a "${this.kind}" record. Is this the right file?`);
@@ -95,7 +100,12 @@ export class ConsoleStore {
   addSignature(s: Omit<StoredSignature, "t" | "at">): boolean {
     const same = this.signatures
       .read()
-      .some((x) => x.intentId === s.intentId && x.signer.toLowerCase() === s.signer.toLowerCase() && x.cosignerEra === s.cosignerEra);
+      .some(
+        (x) =>
+          x.intentId === s.intentId &&
+          x.signer.toLowerCase() === s.signer.toLowerCase() &&
+          x.cosignerEra === s.cosignerEra,
+      );
     if (same) return false;
     this.signatures.append({ t: "signature", at: new Date().toISOString(), ...s });
     return true;

@@ -27,7 +27,9 @@ export function policySignatures(policyFile: string | undefined): string[] {
 }
 
 /** Names for addresses: the deployment's tokens and its local contracts (the local Uniswap's). */
-export function addressNames(deployment: Pick<DeploymentRecord, "tokens" | "contracts">): (address: string) => string | undefined {
+export function addressNames(
+  deployment: Pick<DeploymentRecord, "tokens" | "contracts">,
+): (address: string) => string | undefined {
   const named = { ...(deployment.contracts ?? {}), ...deployment.tokens };
   const names = new Map(Object.entries(named).map(([name, address]) => [address.toLowerCase(), name]));
   return (address) => names.get(address.toLowerCase());

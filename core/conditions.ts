@@ -76,7 +76,8 @@ export function findArgument(args: readonly ArgumentWord[], name: string, fn: st
   if (exact.length === 1) return exact[0];
   const byName = args.filter((a) => a.name === name);
   if (byName.length === 1) return byName[0];
-  if (byName.length > 1) return `"${name}" is ambiguous in ${fn}: write its path, one of ${byName.map((a) => a.path).join(", ")}`;
+  if (byName.length > 1)
+    return `"${name}" is ambiguous in ${fn}: write its path, one of ${byName.map((a) => a.path).join(", ")}`;
   const known = args.map((a) => a.path).filter(Boolean);
   if (known.length === 0) {
     return `${fn} names no arguments: write the signature with parameter names, e.g. "transfer(address to,uint256 amount)", so that conditions can name them`;
@@ -98,7 +99,8 @@ function number(
 ): bigint | undefined {
   if (typeof value === "boolean") return fail(`must be a number, not ${value}`);
   if (typeof value === "number") {
-    if (!Number.isSafeInteger(value)) return fail(`${value} is not a whole number up to 2^53: write large numbers as strings of digits`);
+    if (!Number.isSafeInteger(value))
+      return fail(`${value} is not a whole number up to 2^53: write large numbers as strings of digits`);
     if (value < 0 && !signed) return fail(`${value} is negative: the argument is unsigned`);
     return BigInt(value);
   }
@@ -109,10 +111,13 @@ function number(
   }
   const units = /^(\S+)\s+([A-Za-z][A-Za-z0-9._-]*)$/.exec(value.trim());
   if (!units) {
-    return fail(`"${value}" is not a number: write base units ("1000000", or a JSON number) or an amount and a token symbol ("1 USDC")`);
+    return fail(
+      `"${value}" is not a number: write base units ("1000000", or a JSON number) or an amount and a token symbol ("1 USDC")`,
+    );
   }
   const ref = env.lookup(units[2]);
-  if (!ref || ref.kind !== "token") return fail(`"${units[2]}" in "${value}" is not a token symbol of the policy: list it under "tokens"`);
+  if (!ref || ref.kind !== "token")
+    return fail(`"${units[2]}" in "${value}" is not a token symbol of the policy: list it under "tokens"`);
   try {
     if (ref.decimals === undefined) {
       amountSyntax(units[1]);
@@ -141,7 +146,11 @@ export function compileConditions(
   const fn = fragment.name;
   const args = argumentWords(fragment);
   if (specs.length > MAX_CALL_CONDITIONS) {
-    issues.push({ path: [], message: `${specs.length} conditions: the module keeps at most ${MAX_CALL_CONDITIONS} per call`, value: specs.length });
+    issues.push({
+      path: [],
+      message: `${specs.length} conditions: the module keeps at most ${MAX_CALL_CONDITIONS} per call`,
+      value: specs.length,
+    });
   }
   let charging: number | undefined;
   specs.forEach((spec, i) => {
@@ -149,7 +158,10 @@ export function compileConditions(
     if (tests.length !== 1) {
       issues.push({
         path: [i],
-        message: tests.length === 0 ? `needs one test: "is", "atMost", "atLeast" or "chargeAs"` : `has ${tests.join(" and ")}: one test per condition (write two conditions for a range)`,
+        message:
+          tests.length === 0
+            ? `needs one test: "is", "atMost", "atLeast" or "chargeAs"`
+            : `has ${tests.join(" and ")}: one test per condition (write two conditions for a range)`,
       });
       return;
     }
@@ -168,7 +180,9 @@ export function compileConditions(
       issues.push({
         path: [i, "arg"],
         message:
-          (found.container ? `${found.path} is inside ${found.container}, a dynamic tuple` : `${found.path} is ${found.type}, a dynamic argument`) +
+          (found.container
+            ? `${found.path} is inside ${found.container}, a dynamic tuple`
+            : `${found.path} is ${found.type}, a dynamic argument`) +
           `: its word holds an offset, and conditions read only fixed words (static arguments and static tuples)`,
         value: spec.arg,
       });
@@ -182,17 +196,28 @@ export function compileConditions(
     if (test === "chargeAs") {
       if (!unsigned) return void fail(`chargeAs needs an amount argument (uint), not ${type}`);
       if (charging !== undefined) {
-        issues.push({ path: [i, "chargeAs"], message: `a call charges one argument; condition ${charging} charges already`, value: raw });
+        issues.push({
+          path: [i, "chargeAs"],
+          message: `a call charges one argument; condition ${charging} charges already`,
+          value: raw,
+        });
         return;
       }
       charging = i;
       const ref = typeof raw === "string" ? env.lookup(raw) : undefined;
-      if (ref?.kind === "eth") return void fail(`"ETH" cannot be charged: ETH leaves the Safe through a call only as its value, which is charged anyway; name a token`);
-      if (!ref || ref.kind === "contract") return void fail(`"${String(raw)}" is not a token: chargeAs names a token symbol of the policy or a token address`);
+      if (ref?.kind === "eth")
+        return void fail(
+          `"ETH" cannot be charged: ETH leaves the Safe through a call only as its value, which is charged anyway; name a token`,
+        );
+      if (!ref || ref.kind === "contract")
+        return void fail(
+          `"${String(raw)}" is not a token: chargeAs names a token symbol of the policy or a token address`,
+        );
       op = OP.ChargeAs;
       value = zeroPadValue(ref.address ?? "0x" + "00".repeat(20), 32);
     } else if (test === "atMost" || test === "atLeast") {
-      if (!unsigned) return void fail(`${test} compares unsigned numbers: use it on a uint argument (for ${type}, use "is")`);
+      if (!unsigned)
+        return void fail(`${test} compares unsigned numbers: use it on a uint argument (for ${type}, use "is")`);
       const n = number(raw, env, fail, false);
       if (n === undefined) return;
       if (n >= 1n << BigInt(bits(type))) return void fail(`${n} does not fit ${type}`);
@@ -205,7 +230,8 @@ export function compileConditions(
         value = zeroPadValue("0x", 32);
       } else {
         const ref = env.lookup(raw);
-        if (!ref || ref.kind === "eth") return void fail(`"${raw}" is not "safe", a token or contract name of the policy, or an address`);
+        if (!ref || ref.kind === "eth")
+          return void fail(`"${raw}" is not "safe", a token or contract name of the policy, or an address`);
         op = OP.EqualTo;
         value = zeroPadValue(ref.address ?? "0x" + "00".repeat(20), 32);
       }
@@ -215,7 +241,8 @@ export function compileConditions(
       value = zeroPadValue(raw ? "0x01" : "0x", 32);
     } else if (/^bytes\d+$/.test(type)) {
       const size = Number(type.slice(5));
-      if (typeof raw !== "string" || !isHexString(raw, size)) return void fail(`must be 0x and exactly ${size} bytes of hex`);
+      if (typeof raw !== "string" || !isHexString(raw, size))
+        return void fail(`must be 0x and exactly ${size} bytes of hex`);
       op = OP.EqualTo;
       value = zeroPadBytes(raw, 32);
     } else if (unsigned || signed) {
@@ -223,7 +250,8 @@ export function compileConditions(
       const n = number(raw, env, fail, signed);
       if (n === undefined) return;
       const width = BigInt(bits(type));
-      if (unsigned ? n >= 1n << width : n >= 1n << (width - 1n) || n < -(1n << (width - 1n))) return void fail(`${n} does not fit ${type}`);
+      if (unsigned ? n >= 1n << width : n >= 1n << (width - 1n) || n < -(1n << (width - 1n)))
+        return void fail(`${n} does not fit ${type}`);
       op = OP.EqualTo;
       value = zeroPadValue(toBeHex(n < 0n ? (1n << 256n) + n : n), 32);
     } else {
@@ -242,7 +270,10 @@ export function conditionTuples(conditions: readonly ConditionValue[]): { word: 
 
 /** True when two lists are the same conditions in the same order. */
 export function sameConditions(a: readonly ConditionValue[], b: readonly ConditionValue[]): boolean {
-  return a.length === b.length && a.every((c, i) => c.word === b[i].word && c.op === b[i].op && c.value.toLowerCase() === b[i].value.toLowerCase());
+  return (
+    a.length === b.length &&
+    a.every((c, i) => c.word === b[i].word && c.op === b[i].op && c.value.toLowerCase() === b[i].value.toLowerCase())
+  );
 }
 
 /**
@@ -250,7 +281,9 @@ export function sameConditions(a: readonly ConditionValue[], b: readonly Conditi
  * (adding conditions only narrows the call).
  */
 export function conditionsLoosen(before: readonly ConditionValue[], after: readonly ConditionValue[]): boolean {
-  return before.some((b) => !after.some((a) => a.word === b.word && a.op === b.op && a.value.toLowerCase() === b.value.toLowerCase()));
+  return before.some(
+    (b) => !after.some((a) => a.word === b.word && a.op === b.op && a.value.toLowerCase() === b.value.toLowerCase()),
+  );
 }
 
 /** The checksummed address of a 32-byte address word. */
@@ -264,7 +297,8 @@ export function wordAddress(value: string): string {
  * server's rules and `treasury_limits`, which show the policy's words.
  */
 export function conditionSpecText(spec: ConditionSpec): string {
-  if (spec.chargeAs !== undefined) return `${spec.arg} is charged to the agent's ${spec.chargeAs} limits, like a payment`;
+  if (spec.chargeAs !== undefined)
+    return `${spec.arg} is charged to the agent's ${spec.chargeAs} limits, like a payment`;
   if (spec.atMost !== undefined) return `${spec.arg} at most ${spec.atMost}`;
   if (spec.atLeast !== undefined) return `${spec.arg} at least ${spec.atLeast}`;
   if (typeof spec.is === "string" && spec.is.toLowerCase() === "safe") return `${spec.arg} is the Safe`;

@@ -11,7 +11,14 @@
 import fs from "fs";
 import path from "path";
 import type { Provider } from "ethers";
-import { ChainIdentity, describeIdentity, identityMismatch, readChainIdentity, setAside, staleFileName } from "../sdk/chainIdentity";
+import {
+  ChainIdentity,
+  describeIdentity,
+  identityMismatch,
+  readChainIdentity,
+  setAside,
+  staleFileName,
+} from "../sdk/chainIdentity";
 
 export interface DeploymentRecord {
   chainId: string;
@@ -185,11 +192,18 @@ export class DeploymentStaleError extends Error {
  * (genesis block or Hardhat node instance differ), or, for records that name no instance, no code at its Safe or
  * module.
  */
-export async function staleReason(provider: Provider, record: DeploymentRecord, current: ChainIdentity): Promise<string | undefined> {
+export async function staleReason(
+  provider: Provider,
+  record: DeploymentRecord,
+  current: ChainIdentity,
+): Promise<string | undefined> {
   const mismatch = identityMismatch(recordIdentity(record), current);
   if (mismatch) return mismatch;
   const [safeCode, moduleCode] = await Promise.all([provider.getCode(record.safe), provider.getCode(record.module)]);
-  const missing = [safeCode === "0x" ? `Safe ${record.safe}` : undefined, moduleCode === "0x" ? `module ${record.module}` : undefined].filter(Boolean);
+  const missing = [
+    safeCode === "0x" ? `Safe ${record.safe}` : undefined,
+    moduleCode === "0x" ? `module ${record.module}` : undefined,
+  ].filter(Boolean);
   return missing.length ? `there is no code at its ${missing.join(" nor at its ")}` : undefined;
 }
 
@@ -198,7 +212,10 @@ export async function staleReason(provider: Provider, record: DeploymentRecord, 
  * when there is none and {@link DeploymentStaleError} when it describes another chain instance or contracts that
  * are not there.
  */
-export async function readLiveDeployment(provider: Provider, dir?: string): Promise<{ record: DeploymentRecord; file: string; identity: ChainIdentity }> {
+export async function readLiveDeployment(
+  provider: Provider,
+  dir?: string,
+): Promise<{ record: DeploymentRecord; file: string; identity: ChainIdentity }> {
   const identity = await readChainIdentity(provider);
   const file = deploymentFile(identity.chainId, dir);
   const record = readDeployment(identity.chainId, dir);
@@ -233,7 +250,8 @@ export async function previousDeployment(
   const record = tryReadDeployment(identity.chainId, dir);
   if (!record) return undefined;
   let reason = identityMismatch(recordIdentity(record), identity);
-  if (!reason && !record.genesisHash && (await provider.getCode(record.module)) === "0x") reason = `it names no chain instance and its module ${record.module} has no code here`;
+  if (!reason && !record.genesisHash && (await provider.getCode(record.module)) === "0x")
+    reason = `it names no chain instance and its module ${record.module} has no code here`;
   if (!reason) return record;
   setAside(file, recordIdentity(record), reason, "deployment record", log);
   return undefined;

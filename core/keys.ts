@@ -93,11 +93,17 @@ export type PasswordReader = (file: string, role: KeyRole) => Promise<string>;
  * The password in `value` (KEYSTORE_PASSWORD), else `prompt`'s answer; with neither, a `KEYSTORE_UNREADABLE` error
  * whose message ends with `noPrompt` (why nothing can be asked, and what to do).
  */
-export function keystorePassword(value: string | undefined, opts: { prompt?: (question: string) => Promise<string>; noPrompt: string }): PasswordReader {
+export function keystorePassword(
+  value: string | undefined,
+  opts: { prompt?: (question: string) => Promise<string>; noPrompt: string },
+): PasswordReader {
   return async (file, role) => {
     if (value !== undefined) return value;
     if (opts.prompt) return opts.prompt(`Password for the ${role.toLowerCase()} keystore ${file}: `);
-    throw new KeyError("KEYSTORE_UNREADABLE", `Keystore ${file} needs its password in KEYSTORE_PASSWORD (${opts.noPrompt}).`);
+    throw new KeyError(
+      "KEYSTORE_UNREADABLE",
+      `Keystore ${file} needs its password in KEYSTORE_PASSWORD (${opts.noPrompt}).`,
+    );
   };
 }
 
@@ -132,7 +138,10 @@ export interface KeyResolution {
 }
 
 /** Resolves a role's key for a chain the caller is connected to; the wallet comes back connected. */
-export type WalletResolver = (role: KeyRole, opts?: { keystore?: string; expectedAddress?: string }) => Promise<BaseWallet>;
+export type WalletResolver = (
+  role: KeyRole,
+  opts?: { keystore?: string; expectedAddress?: string },
+) => Promise<BaseWallet>;
 
 function walletFromPrivateKey(value: string, source: string): Wallet {
   const hex = value.trim().startsWith("0x") ? value.trim() : `0x${value.trim()}`;
@@ -162,7 +171,11 @@ async function walletFromKeystore(file: string, role: KeyRole, password: Passwor
 
 /** The key the caller configured (keystore or `<ROLE>_KEY`), unchecked; undefined when there is none. */
 async function configuredKey(req: KeyRequest, sources: KeySources): Promise<KeyResolution | undefined> {
-  if (req.keystore) return { wallet: await walletFromKeystore(req.keystore, req.role, sources.password), source: `keystore ${req.keystore}` };
+  if (req.keystore)
+    return {
+      wallet: await walletFromKeystore(req.keystore, req.role, sources.password),
+      source: `keystore ${req.keystore}`,
+    };
   const found = sources.variables(`${req.role}_KEY`);
   return found ? { wallet: walletFromPrivateKey(found.value, found.source), source: found.source } : undefined;
 }

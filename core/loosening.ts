@@ -48,7 +48,11 @@ export interface FieldChange<F extends string = string> {
 }
 
 /** How strict each recipient mode is: a move to a lower number loosens. */
-export const RECIPIENT_MODE_STRICTNESS: Readonly<Record<RecipientModeName, number>> = { any: 0, "escalate-unknown": 1, allowlist: 2 };
+export const RECIPIENT_MODE_STRICTNESS: Readonly<Record<RecipientModeName, number>> = {
+  any: 0,
+  "escalate-unknown": 1,
+  allowlist: 2,
+};
 
 /** The strictness of a `RecipientMode` value (0 for a value the module does not define). */
 function strictness(mode: bigint): number {
@@ -63,7 +67,11 @@ function looserCount(before: bigint, after: bigint): boolean {
 }
 
 /** Whether one field's change, from `prev` to `next`, loosens the agent's configuration. */
-function agentFieldLoosens(field: AgentConfigField, prev: Record<AgentConfigField, bigint>, next: Record<AgentConfigField, bigint>): boolean {
+function agentFieldLoosens(
+  field: AgentConfigField,
+  prev: Record<AgentConfigField, bigint>,
+  next: Record<AgentConfigField, bigint>,
+): boolean {
   const [a, b] = [prev[field], next[field]];
   switch (field) {
     case "validUntil":
@@ -91,7 +99,12 @@ const asBig = <K extends string>(o: Record<K, bigint | number | string>, fields:
 export function agentConfigChanges(prev: AgentConfigLike, next: AgentConfigLike): FieldChange<AgentConfigField>[] {
   const a = asBig(prev, AGENT_CONFIG_FIELDS);
   const b = asBig(next, AGENT_CONFIG_FIELDS);
-  return AGENT_CONFIG_FIELDS.filter((f) => a[f] !== b[f]).map((f) => ({ field: f, before: a[f], after: b[f], loosens: agentFieldLoosens(f, a, b) }));
+  return AGENT_CONFIG_FIELDS.filter((f) => a[f] !== b[f]).map((f) => ({
+    field: f,
+    before: a[f],
+    after: b[f],
+    loosens: agentFieldLoosens(f, a, b),
+  }));
 }
 
 /** True for the all-zero limit, which the module reads as "no limit: the asset cannot be spent". */
@@ -150,7 +163,10 @@ export function priceFeedLoosens(
 }
 
 /** Whether a treasury-wide limit change loosens (`undefined` or perWindow 0 = no limit). */
-export function treasuryLimitLoosens(prev: TreasuryLimitLike | undefined, next: TreasuryLimitLike | undefined): boolean {
+export function treasuryLimitLoosens(
+  prev: TreasuryLimitLike | undefined,
+  next: TreasuryLimitLike | undefined,
+): boolean {
   const had = prev !== undefined && BigInt(prev.perWindow) !== 0n;
   const has = next !== undefined && BigInt(next.perWindow) !== 0n;
   if (!had) return false;

@@ -38,7 +38,9 @@ export class PolicyError extends Error {
       return `  - ${i.path || "(file)"}: ${i.message}${value}`;
     });
     const head = `Policy${file ? ` ${file}` : ""} is invalid (${issues.length} problem${issues.length === 1 ? "" : "s"}):`;
-    return [head, ...lines, "Fix the fields above and run the command again; nothing was deployed or changed."].join("\n");
+    return [head, ...lines, "Fix the fields above and run the command again; nothing was deployed or changed."].join(
+      "\n",
+    );
   }
 }
 
@@ -73,13 +75,63 @@ function editDistance(a: string, b: string): number {
 }
 
 const KNOWN_KEYS = [
-  "description", "safe", "salt", "guardians", "cosigners", "tokens", "localTokens", "localEth", "treasuryLimits",
-  "agents", "owners", "threshold", "saltNonce", "members", "name", "address", "validUntil", "escalationDelay",
-  "gracePeriod", "maxIntentsPerWindow", "rateWindow", "maxStrikes", "strikeWindow", "recipientMode", "recipients",
-  "limits", "allowedCalls", "asset", "autoPerTx", "autoPerWindow", "window", "escalatedPerTx", "target", "signature",
-  "decimals", "mint", "perWindow", "conditions", "arg", "is", "atMost", "atLeast", "chargeAs", "localUniswap", "pools",
-  "fee", "liquidity", "allowances", "token", "spender", "amount", "priceFeeds", "localPriceFeeds", "usdLimit", "feed",
-  "maxAge", "price",
+  "description",
+  "safe",
+  "salt",
+  "guardians",
+  "cosigners",
+  "tokens",
+  "localTokens",
+  "localEth",
+  "treasuryLimits",
+  "agents",
+  "owners",
+  "threshold",
+  "saltNonce",
+  "members",
+  "name",
+  "address",
+  "validUntil",
+  "escalationDelay",
+  "gracePeriod",
+  "maxIntentsPerWindow",
+  "rateWindow",
+  "maxStrikes",
+  "strikeWindow",
+  "recipientMode",
+  "recipients",
+  "limits",
+  "allowedCalls",
+  "asset",
+  "autoPerTx",
+  "autoPerWindow",
+  "window",
+  "escalatedPerTx",
+  "target",
+  "signature",
+  "decimals",
+  "mint",
+  "perWindow",
+  "conditions",
+  "arg",
+  "is",
+  "atMost",
+  "atLeast",
+  "chargeAs",
+  "localUniswap",
+  "pools",
+  "fee",
+  "liquidity",
+  "allowances",
+  "token",
+  "spender",
+  "amount",
+  "priceFeeds",
+  "localPriceFeeds",
+  "usdLimit",
+  "feed",
+  "maxAge",
+  "price",
 ];
 
 function suggest(key: string): string {
@@ -99,7 +151,11 @@ export function toPolicyIssues(error: z.ZodError, input: unknown): PolicyIssue[]
     if (issue.code === z.ZodIssueCode.unrecognized_keys) {
       for (const key of issue.keys) {
         const path = [...issue.path, key];
-        issues.push({ path: formatPath(path), message: `unknown field "${key}"${suggest(key)}`, value: valueAt(input, path) });
+        issues.push({
+          path: formatPath(path),
+          message: `unknown field "${key}"${suggest(key)}`,
+          value: valueAt(input, path),
+        });
       }
       continue;
     }
@@ -107,7 +163,11 @@ export function toPolicyIssues(error: z.ZodError, input: unknown): PolicyIssue[]
     const parent = valueAt(input, issue.path.slice(0, -1));
     const last = issue.path[issue.path.length - 1];
     const missing =
-      issue.path.length > 0 && value === undefined && parent !== null && typeof parent === "object" && !(String(last) in parent);
+      issue.path.length > 0 &&
+      value === undefined &&
+      parent !== null &&
+      typeof parent === "object" &&
+      !(String(last) in parent);
     const message = missing ? `required field is missing (${issue.message})` : issue.message;
     issues.push({ path: formatPath(issue.path), message, value });
   }

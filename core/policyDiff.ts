@@ -9,7 +9,16 @@
  */
 import { FunctionFragment, Interface, ZeroAddress, getAddress } from "ethers";
 import { Policy, PolicyError } from "./policy";
-import { AgentConfigValue, ETH_ASSET, RECIPIENT_MODE_NAME, ResolvedAgent, ResolvedAsset, ResolvedPolicy, policySalt, targetIssues } from "./policyResolve";
+import {
+  AgentConfigValue,
+  ETH_ASSET,
+  RECIPIENT_MODE_NAME,
+  ResolvedAgent,
+  ResolvedAsset,
+  ResolvedPolicy,
+  policySalt,
+  targetIssues,
+} from "./policyResolve";
 import { formatAmount, formatDuration, formatTimestamp } from "./units";
 import { AgentConfigField, agentConfigChanges, assetLimitChange, treasuryLimitLoosens } from "./loosening";
 import { SAFE_ABI } from "../sdk/safe";
@@ -153,7 +162,12 @@ export function stateHints(resolved: ResolvedPolicy): StateHints {
     agents: resolved.agents.map((a) => a.address),
     assets: [...Object.keys(resolved.assets), ...resolved.treasuryLimits.map((t) => t.asset.address)],
     feedAssets: resolved.priceFeeds.map((f) => f.asset.address),
-    calls: Object.fromEntries(resolved.agents.map((a) => [lower(a.address), a.allowedCalls.map((c) => ({ target: c.target, selector: c.selector }))])),
+    calls: Object.fromEntries(
+      resolved.agents.map((a) => [
+        lower(a.address),
+        a.allowedCalls.map((c) => ({ target: c.target, selector: c.selector })),
+      ]),
+    ),
     recipients: Object.fromEntries(resolved.agents.map((a) => [lower(a.address), a.recipients])),
     allowances: resolved.allowances.map((a) => ({ token: a.token.address, spender: a.spender })),
   };
@@ -171,7 +185,10 @@ export function configChanges(from: AgentConfigValue, to: AgentConfigValue): { f
     recipientMode: (v) => RECIPIENT_MODE_NAME[Number(v)],
   };
   const changes = agentConfigChanges(from, to);
-  return { fields: changes.map((c) => `${c.field} ${show[c.field](c.before)} -> ${show[c.field](c.after)}`), loosens: changes.some((c) => c.loosens) };
+  return {
+    fields: changes.map((c) => `${c.field} ${show[c.field](c.before)} -> ${show[c.field](c.after)}`),
+    loosens: changes.some((c) => c.loosens),
+  };
 }
 
 function describeConfig(c: AgentConfigValue): string {
@@ -180,7 +197,9 @@ function describeConfig(c: AgentConfigValue): string {
     `grace ${formatDuration(c.gracePeriod)}`,
     `recipients ${RECIPIENT_MODE_NAME[c.recipientMode]}`,
     c.maxIntentsPerWindow === 0n ? "no rate limit" : `rate ${c.maxIntentsPerWindow}/${formatDuration(c.rateWindow)}`,
-    c.maxStrikes === 0n ? "never auto-frozen" : `frozen after ${c.maxStrikes} strikes/${formatDuration(c.strikeWindow)}`,
+    c.maxStrikes === 0n
+      ? "never auto-frozen"
+      : `frozen after ${c.maxStrikes} strikes/${formatDuration(c.strikeWindow)}`,
     `valid until ${formatTimestamp(c.validUntil)}`,
   ];
   return parts.join(", ");
@@ -202,7 +221,12 @@ const NO_LIMIT: LimitValue = { autoPerTx: 0n, autoPerWindow: 0n, window: 0n, esc
 
 function limitEqual(a: LimitValue | undefined, b: LimitValue | undefined): boolean {
   const [x, y] = [a ?? NO_LIMIT, b ?? NO_LIMIT];
-  return x.autoPerTx === y.autoPerTx && x.autoPerWindow === y.autoPerWindow && x.window === y.window && x.escalatedPerTx === y.escalatedPerTx;
+  return (
+    x.autoPerTx === y.autoPerTx &&
+    x.autoPerWindow === y.autoPerWindow &&
+    x.window === y.window &&
+    x.escalatedPerTx === y.escalatedPerTx
+  );
 }
 
 function sameSet(a: string[], b: string[]): boolean {
@@ -249,13 +273,22 @@ function diffOf(resolved: ResolvedPolicy, ctx: DiffContext): Diff {
   // Names for selectors found on-chain: the policy's own signatures and the usual token functions.
   const selectorNames = new Map<string, string>();
   for (const sig of COMMON_SIGNATURES) selectorNames.set(FunctionFragment.from(sig).selector, sig);
-  for (const agent of resolved.agents) for (const c of agent.allowedCalls) selectorNames.set(lower(c.selector), c.signature);
+  for (const agent of resolved.agents)
+    for (const c of agent.allowedCalls) selectorNames.set(lower(c.selector), c.signature);
   const asset = async (address: string) => {
     const key = lower(address);
     if (key === lower(ZeroAddress)) return ETH_ASSET;
     return (known[key] ??= await ctx.assetOf(address));
   };
-  return { m: ctx.moduleInterface, module, safe: getAddress(ctx.target.safe), call: (data) => ({ to: module, data }), asset, known, selectorNames };
+  return {
+    m: ctx.moduleInterface,
+    module,
+    safe: getAddress(ctx.target.safe),
+    call: (data) => ({ to: module, data }),
+    asset,
+    known,
+    selectorNames,
+  };
 }
 
 /**
@@ -265,7 +298,11 @@ function diffOf(resolved: ResolvedPolicy, ctx: DiffContext): Diff {
  */
 export async function diffPolicy(resolved: ResolvedPolicy, state: ChainState, ctx: DiffContext): Promise<PlanItem[]> {
   const d = diffOf(resolved, ctx);
-  const items: PlanItem[] = [...moduleItems(resolved, state, d), ...cosignerItems(resolved, state, d), ...guardianItems(resolved, state, d)];
+  const items: PlanItem[] = [
+    ...moduleItems(resolved, state, d),
+    ...cosignerItems(resolved, state, d),
+    ...guardianItems(resolved, state, d),
+  ];
   for (const agent of resolved.agents) items.push(...(await agentItems(agent, state, d)));
   items.push(...removedAgentItems(resolved, state, d));
   items.push(...(await treasuryLimitItems(resolved, state, d)));
@@ -277,8 +314,16 @@ export async function diffPolicy(resolved: ResolvedPolicy, state: ChainState, ct
 
 /** v3: price feeds, then USD limits (core/usdPolicy.ts): after the agents, so a new agent exists before its USD limit. */
 async function usdItems(resolved: ResolvedPolicy, state: ChainState, d: Diff): Promise<PlanItem[]> {
-  const chainLimits = new Map(resolved.agents.map((a) => [lower(a.address), state.agents.get(lower(a.address))?.usdLimit]));
-  const items = await diffUsd(resolved.priceFeeds, resolved.agents, state.priceFeeds, chainLimits, async (a) => (await d.asset(a)).symbol);
+  const chainLimits = new Map(
+    resolved.agents.map((a) => [lower(a.address), state.agents.get(lower(a.address))?.usdLimit]),
+  );
+  const items = await diffUsd(
+    resolved.priceFeeds,
+    resolved.agents,
+    state.priceFeeds,
+    chainLimits,
+    async (a) => (await d.asset(a)).symbol,
+  );
   return items.map((u) => ({
     kind: u.kind,
     description: u.description,
@@ -300,7 +345,8 @@ function moduleItems(resolved: ResolvedPolicy, state: ChainState, d: Diff): Plan
       call: { to: avatar, data: new Interface(SAFE_ABI).encodeFunctionData("enableModule", [d.module]) },
     });
   }
-  const wantTarget = resolved.target === undefined || lower(resolved.target) === lower(avatar) ? avatar : getAddress(resolved.target);
+  const wantTarget =
+    resolved.target === undefined || lower(resolved.target) === lower(avatar) ? avatar : getAddress(resolved.target);
   const chainTarget = state.target ?? (state.moduleDeployed ? undefined : avatar);
   if (resolved.target !== undefined && wantTarget !== avatar) {
     const issues = targetIssues(resolved, d.module);
@@ -371,25 +417,46 @@ async function agentItems(agent: ResolvedAgent, state: ChainState, d: Diff): Pro
     );
   }
   const chain = state.agents.get(lower(agent.address));
-  return [...configItems(agent, chain, d), ...(await limitItems(agent, chain, d)), ...callItems(agent, chain, d), ...recipientItems(agent, chain, d)];
+  return [
+    ...configItems(agent, chain, d),
+    ...(await limitItems(agent, chain, d)),
+    ...callItems(agent, chain, d),
+    ...recipientItems(agent, chain, d),
+  ];
 }
 
 function configItems(agent: ResolvedAgent, chain: AgentChainState | undefined, d: Diff): PlanItem[] {
   const call = d.call(d.m.encodeFunctionData("setAgent", [agent.address, agent.config]));
   if (!chain || !chain.active) {
-    return [{ kind: "setAgent", description: `add agent ${agent.name} (${agent.address}): ${describeConfig(agent.config)}`, loosens: true, call, agent: agent.address }];
+    return [
+      {
+        kind: "setAgent",
+        description: `add agent ${agent.name} (${agent.address}): ${describeConfig(agent.config)}`,
+        loosens: true,
+        call,
+        agent: agent.address,
+      },
+    ];
   }
   const { fields, loosens } = configChanges(chain.config, agent.config);
-  return fields.length === 0 ? [] : [{ kind: "setAgent", description: `${agent.name}: ${fields.join(", ")}`, loosens, call, agent: agent.address }];
+  return fields.length === 0
+    ? []
+    : [{ kind: "setAgent", description: `${agent.name}: ${fields.join(", ")}`, loosens, call, agent: agent.address }];
 }
 
 async function limitItems(agent: ResolvedAgent, chain: AgentChainState | undefined, d: Diff): Promise<PlanItem[]> {
   const items: PlanItem[] = [];
   const label = agent.name;
   const chainLimits = chain?.limits ?? new Map<string, LimitValue>();
-  const setLimit = (asset: string, limit: LimitValue) => d.call(d.m.encodeFunctionData("setAssetLimit", [agent.address, asset, limit]));
+  const setLimit = (asset: string, limit: LimitValue) =>
+    d.call(d.m.encodeFunctionData("setAssetLimit", [agent.address, asset, limit]));
   for (const limit of agent.limits) {
-    const want: LimitValue = { autoPerTx: limit.autoPerTx, autoPerWindow: limit.autoPerWindow, window: BigInt(limit.window), escalatedPerTx: limit.escalatedPerTx };
+    const want: LimitValue = {
+      autoPerTx: limit.autoPerTx,
+      autoPerWindow: limit.autoPerWindow,
+      window: BigInt(limit.window),
+      escalatedPerTx: limit.escalatedPerTx,
+    };
     const have = chainLimits.get(lower(limit.asset.address));
     if (limitEqual(have, want)) continue;
     const show = (v: bigint) => formatAmount(v, limit.asset.decimals);
@@ -398,7 +465,13 @@ async function limitItems(agent: ResolvedAgent, chain: AgentChainState | undefin
     const description = change.added
       ? `${label}: ${limit.asset.symbol} limit: auto ${show(want.autoPerTx)} per tx, ${show(want.autoPerWindow)} per ${formatDuration(want.window)}, hard cap ${show(want.escalatedPerTx)}`
       : `${label}: ${limit.asset.symbol} ${change.fields.map((c) => `${c.field} ${showField(c.field, c.before)} -> ${showField(c.field, c.after)}`).join(", ")}`;
-    items.push({ kind: "setAssetLimit", description, loosens: change.loosens, call: setLimit(limit.asset.address, want), agent: agent.address });
+    items.push({
+      kind: "setAssetLimit",
+      description,
+      loosens: change.loosens,
+      call: setLimit(limit.asset.address, want),
+      agent: agent.address,
+    });
   }
   const fileAssets = new Set(agent.limits.map((l) => lower(l.asset.address)));
   for (const [assetKey] of chainLimits) {
@@ -441,7 +514,13 @@ function callItems(agent: ResolvedAgent, chain: AgentChainState | undefined, d: 
     const fn = d.selectorNames.get(c.selector) ?? `selector ${c.selector}`;
     const token = d.known[lower(c.target)];
     const on = token ? `${token.symbol} (${c.target})` : c.target;
-    items.push({ kind: "setAllowedCall", description: `${agent.name}: forbid ${fn} on ${on}`, loosens: false, call: setCall(c.target, c.selector, false), agent: agent.address });
+    items.push({
+      kind: "setAllowedCall",
+      description: `${agent.name}: forbid ${fn} on ${on}`,
+      loosens: false,
+      call: setCall(c.target, c.selector, false),
+      agent: agent.address,
+    });
   }
   return items;
 }

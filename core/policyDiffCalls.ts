@@ -55,7 +55,15 @@ export function conditionItem(
         ? `${callName(agent, c)}: clear its argument conditions${before}`
         : `${callName(agent, c)}: only when ${words.join("; ")}${before}`,
     loosens: conditionsLoosen(have, c.conditions),
-    call: { to: getAddress(module), data: m.encodeFunctionData("setCallConditions", [agent.address, c.target, c.selector, conditionTuples(c.conditions)]) },
+    call: {
+      to: getAddress(module),
+      data: m.encodeFunctionData("setCallConditions", [
+        agent.address,
+        c.target,
+        c.selector,
+        conditionTuples(c.conditions),
+      ]),
+    },
     agent: agent.address,
   };
 }
@@ -64,7 +72,10 @@ export function conditionItem(
  * The Safe's `approve` calls that make each allowance of the file hold (`have`: the chain's, by
  * {@link allowanceKey}); raising one loosens. Allowances the file does not list are left alone.
  */
-export function allowanceItems(allowances: readonly ResolvedAllowance[], have: ReadonlyMap<string, bigint>): CallsPlanItem[] {
+export function allowanceItems(
+  allowances: readonly ResolvedAllowance[],
+  have: ReadonlyMap<string, bigint>,
+): CallsPlanItem[] {
   const items: CallsPlanItem[] = [];
   for (const a of allowances) {
     const now = have.get(allowanceKey(a.token.address, a.spender)) ?? 0n;

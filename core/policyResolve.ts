@@ -3,7 +3,16 @@
  * seconds, addresses checksummed, the salt as bytes32, each agent's configuration as the module stores it. Every
  * problem is reported as a {@link PolicyError} whose issues name the field path and the bad value.
  */
-import { Contract, FunctionFragment, Provider, ZeroAddress, getAddress, isHexString, keccak256, toUtf8Bytes } from "ethers";
+import {
+  Contract,
+  FunctionFragment,
+  Provider,
+  ZeroAddress,
+  getAddress,
+  isHexString,
+  keccak256,
+  toUtf8Bytes,
+} from "ethers";
 import { LOCAL_CHAIN_ID } from "./keys";
 import { Policy, PolicyError, PolicyIssue, formatPath } from "./policy";
 import { UnitError, parseAmount, parseDuration, parseTimestamp } from "./units";
@@ -75,8 +84,7 @@ export interface ResolvedLocalToken {
 }
 
 export type ResolvedSafe =
-  | { kind: "existing"; address: string }
-  | { kind: "new"; owners: string[]; threshold: number; saltNonce: bigint };
+  { kind: "existing"; address: string } | { kind: "new"; owners: string[]; threshold: number; saltNonce: bigint };
 
 /** A policy in chain units, ready to compare with the chain and to encode as configuration calls. */
 export interface ResolvedPolicy {
@@ -215,7 +223,11 @@ class Resolution {
     const address = getAddress(ref);
     if (this.byAddress.has(address.toLowerCase())) return address;
     if ((await this.provider.getCode(address)) === "0x") {
-      this.add(path, `${address} has no contract on chain ${this.chainId}: an allowed call needs a contract target`, ref);
+      this.add(
+        path,
+        `${address} has no contract on chain ${this.chainId}: an allowed call needs a contract target`,
+        ref,
+      );
       return undefined;
     }
     return address;
@@ -231,7 +243,9 @@ class Resolution {
     if (ref.toUpperCase() === "ETH") return { kind: "eth" };
     if (ref.startsWith("0x")) {
       const known = this.byAddress.get(ref.toLowerCase());
-      return known ? { kind: "token", address: known.address, symbol: known.symbol, decimals: known.decimals } : { kind: "address", address: getAddress(ref) };
+      return known
+        ? { kind: "token", address: known.address, symbol: known.symbol, decimals: known.decimals }
+        : { kind: "address", address: getAddress(ref) };
     }
     const token = this.bySymbol.get(ref.toUpperCase());
     if (token) return { kind: "token", address: token.address, symbol: token.symbol, decimals: token.decimals };
@@ -257,17 +271,29 @@ class Resolution {
  * amounts fit `uint128` and that `validUntil` is in the future by the chain's clock, and that local-only sections
  * are used only on chain 31337. Throws {@link PolicyError} with every problem found.
  */
-export async function resolvePolicy(policy: Policy, provider: Provider, opts: ResolveOptions = {}): Promise<ResolvedPolicy> {
+export async function resolvePolicy(
+  policy: Policy,
+  provider: Provider,
+  opts: ResolveOptions = {},
+): Promise<ResolvedPolicy> {
   const chainId = (await provider.getNetwork()).chainId;
   const latest = await provider.getBlock("latest");
   const now = latest ? latest.timestamp : Math.floor(Date.now() / 1000);
   const r = new Resolution(provider, chainId);
   const isLocal = chainId === LOCAL_CHAIN_ID;
   if (!isLocal && policy.localTokens) {
-    r.add(["localTokens"], `mock tokens are deployed only on the local chain 31337, not on chain ${chainId}: list real token addresses under "tokens"`, Object.keys(policy.localTokens));
+    r.add(
+      ["localTokens"],
+      `mock tokens are deployed only on the local chain 31337, not on chain ${chainId}: list real token addresses under "tokens"`,
+      Object.keys(policy.localTokens),
+    );
   }
   if (!isLocal && policy.localEth !== undefined) {
-    r.add(["localEth"], `funding the Safe from the deployer happens only on the local chain 31337, not on chain ${chainId}`, policy.localEth);
+    r.add(
+      ["localEth"],
+      `funding the Safe from the deployer happens only on the local chain 31337, not on chain ${chainId}`,
+      policy.localEth,
+    );
   }
   // Tokens: symbol -> asset, decimals read on-chain (local tokens take their declared decimals).
   for (const [symbol, addr] of Object.entries(policy.tokens ?? {})) {
@@ -278,15 +304,26 @@ export async function resolvePolicy(policy: Policy, provider: Provider, opts: Re
   // v3: the local Uniswap's contracts, at their CreateX addresses (deployed by the pipeline before configuration).
   if (policy.localUniswap) {
     if (!isLocal) {
-      r.add(["localUniswap"], `a local Uniswap is deployed only on the local chain 31337, not on chain ${chainId}: name the real router's address instead`);
+      r.add(
+        ["localUniswap"],
+        `a local Uniswap is deployed only on the local chain 31337, not on chain ${chainId}: name the real router's address instead`,
+      );
     } else if (!opts.localContractAddresses) {
-      r.add(["localUniswap"], "the addresses of the local Uniswap contracts are unknown here: resolve the policy through the deploy pipeline (treasury:deploy, treasury:plan)");
+      r.add(
+        ["localUniswap"],
+        "the addresses of the local Uniswap contracts are unknown here: resolve the policy through the deploy pipeline (treasury:deploy, treasury:plan)",
+      );
     } else Object.assign(r.contracts, opts.localContractAddresses);
   }
   const treasuryLimits: ResolvedPolicy["treasuryLimits"] = [];
   for (const [i, limit] of (policy.treasuryLimits ?? []).entries()) {
     const asset = await r.assetAt(limit.asset, ["treasuryLimits", i, "asset"]);
-    if (asset) treasuryLimits.push({ asset, perWindow: r.amountAt(limit.perWindow, asset.decimals, ["treasuryLimits", i, "perWindow"]), window: parseDuration(limit.window) });
+    if (asset)
+      treasuryLimits.push({
+        asset,
+        perWindow: r.amountAt(limit.perWindow, asset.decimals, ["treasuryLimits", i, "perWindow"]),
+        window: parseDuration(limit.window),
+      });
   }
   const agents: ResolvedAgent[] = [];
   const localSymbols = Object.keys(policy.localTokens ?? {});
@@ -336,7 +373,12 @@ async function resolveAllowances(r: Resolution, policy: Policy): Promise<Resolve
     const token = await r.assetAt(allowance.token, ["allowances", i, "token"]);
     const spender = await r.targetAt(allowance.spender, ["allowances", i, "spender"]);
     if (!token || !spender) continue;
-    allowances.push({ token, spender, spenderLabel: allowance.spender, amount: r.amountAt(allowance.amount, token.decimals, ["allowances", i, "amount"]) });
+    allowances.push({
+      token,
+      spender,
+      spenderLabel: allowance.spender,
+      amount: r.amountAt(allowance.amount, token.decimals, ["allowances", i, "amount"]),
+    });
   }
   return allowances;
 }
@@ -363,7 +405,10 @@ function resolveLocalTokens(r: Resolution, policy: Policy, opts: ResolveOptions)
   for (const [symbol, spec] of Object.entries(policy.localTokens ?? {})) {
     const addr = opts.localTokenAddresses?.[symbol];
     if (!addr) {
-      r.add(["localTokens", symbol], "the address of this local token is unknown: deploy the policy first (treasury:deploy)");
+      r.add(
+        ["localTokens", symbol],
+        "the address of this local token is unknown: deploy the policy first (treasury:deploy)",
+      );
       continue;
     }
     const address = getAddress(addr);
@@ -374,10 +419,20 @@ function resolveLocalTokens(r: Resolution, policy: Policy, opts: ResolveOptions)
   return localTokens;
 }
 
-async function resolveAgent(r: Resolution, agent: Policy["agents"][number], a: number, now: number, localSymbols: readonly string[]): Promise<ResolvedAgent> {
+async function resolveAgent(
+  r: Resolution,
+  agent: Policy["agents"][number],
+  a: number,
+  now: number,
+  localSymbols: readonly string[],
+): Promise<ResolvedAgent> {
   const validUntil = agent.validUntil === undefined ? 0 : parseTimestamp(agent.validUntil);
   if (validUntil !== 0 && validUntil <= now) {
-    r.add(["agents", a, "validUntil"], `is in the past by the chain's clock (${new Date(now * 1000).toISOString()})`, agent.validUntil);
+    r.add(
+      ["agents", a, "validUntil"],
+      `is in the past by the chain's clock (${new Date(now * 1000).toISOString()})`,
+      agent.validUntil,
+    );
   }
   const limits: ResolvedLimit[] = [];
   for (const [l, limit] of (agent.limits ?? []).entries()) {
@@ -401,7 +456,8 @@ async function resolveAgent(r: Resolution, agent: Policy["agents"][number], a: n
       lookup: (ref) => r.reference(ref, localSymbols),
       label: (address) => r.label(address),
     });
-    for (const problem of compiled.issues) r.add(["agents", a, "allowedCalls", c, "conditions", ...problem.path], problem.message, problem.value);
+    for (const problem of compiled.issues)
+      r.add(["agents", a, "allowedCalls", c, "conditions", ...problem.path], problem.message, problem.value);
     allowedCalls.push({
       target,
       targetLabel: call.target,
@@ -433,10 +489,16 @@ async function resolveAgent(r: Resolution, agent: Policy["agents"][number], a: n
 
 async function resolveSafe(r: Resolution, policy: Policy): Promise<ResolvedSafe> {
   if (typeof policy.safe === "object") {
-    return { kind: "new", owners: policy.safe.owners.map((o) => getAddress(o)), threshold: policy.safe.threshold, saltNonce: safeSaltNonce(policy) };
+    return {
+      kind: "new",
+      owners: policy.safe.owners.map((o) => getAddress(o)),
+      threshold: policy.safe.threshold,
+      saltNonce: safeSaltNonce(policy),
+    };
   }
   const address = getAddress(policy.safe);
-  if ((await r.provider.getCode(address)) === "0x") r.add(["safe"], `no Safe at ${address} on chain ${r.chainId}: check the address and the network`, policy.safe);
+  if ((await r.provider.getCode(address)) === "0x")
+    r.add(["safe"], `no Safe at ${address} on chain ${r.chainId}: check the address and the network`, policy.safe);
   return { kind: "existing", address };
 }
 
@@ -464,7 +526,11 @@ export function targetIssues(resolved: ResolvedPolicy, module: string): PolicyIs
   const target = resolved.target;
   if (target === undefined) return issues;
   if (target.toLowerCase() === module.toLowerCase()) {
-    issues.push({ path: "target", message: `the target cannot be the module itself (${getAddress(module)}): name the Zodiac modifier in front of the Safe, or omit it`, value: target });
+    issues.push({
+      path: "target",
+      message: `the target cannot be the module itself (${getAddress(module)}): name the Zodiac modifier in front of the Safe, or omit it`,
+      value: target,
+    });
   }
   resolved.agents.forEach((agent, a) => {
     agent.allowedCalls.forEach((c, i) => {

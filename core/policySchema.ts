@@ -185,7 +185,7 @@ const policyObject = z
   .object({
     description: z.string().optional(),
     safe: safeSchema,
-    salt: z.string().min(1, "must not be empty: any label, e.g. \"main\", or a 32-byte hex value"),
+    salt: z.string().min(1, 'must not be empty: any label, e.g. "main", or a 32-byte hex value'),
     guardians: z.array(address).default([]),
     cosigners: z
       .object({
@@ -224,13 +224,7 @@ function lower(a: string) {
 }
 
 /** Reports each later duplicate of a value in a list. */
-function duplicates(
-  ctx: z.RefinementCtx,
-  values: string[],
-  path: (string | number)[],
-  what: string,
-  field?: string,
-) {
+function duplicates(ctx: z.RefinementCtx, values: string[], path: (string | number)[], what: string, field?: string) {
   const seen = new Map<string, number>();
   values.forEach((v, i) => {
     const key = lower(v);
@@ -276,7 +270,11 @@ function crossCheck(policy: PolicyShape, ctx: z.RefinementCtx) {
     assetRef(limit.asset, ["treasuryLimits", i, "asset"], true);
     positive(ctx, limit.window, ["treasuryLimits", i, "window"], "window");
     if (big(limit.perWindow) === 0n) {
-      issue(ctx, ["treasuryLimits", i, "perWindow"], "perWindow must be above 0 (remove the entry to have no treasury limit)");
+      issue(
+        ctx,
+        ["treasuryLimits", i, "perWindow"],
+        "perWindow must be above 0 (remove the entry to have no treasury limit)",
+      );
     }
   });
   duplicates(
@@ -287,12 +285,29 @@ function crossCheck(policy: PolicyShape, ctx: z.RefinementCtx) {
     "asset",
   );
   const priced = checkPriceFeeds(policy, ctx, assetRef);
-  duplicates(ctx, policy.agents.map((a) => a.name), ["agents"], "agent name", "name");
-  duplicates(ctx, policy.agents.map((a) => a.address), ["agents"], "agent address", "address");
+  duplicates(
+    ctx,
+    policy.agents.map((a) => a.name),
+    ["agents"],
+    "agent name",
+    "name",
+  );
+  duplicates(
+    ctx,
+    policy.agents.map((a) => a.address),
+    ["agents"],
+    "agent address",
+    "address",
+  );
   policy.agents.forEach((agent, a) => {
     checkAgent(policy, agent, a, ctx, assetRef, priced);
     (agent.allowedCalls ?? []).forEach((call, c) =>
-      checkCallConditions({ signature: call.signature, conditions: call.conditions as ConditionSpec[] | undefined }, ["agents", a, "allowedCalls", c], checks, contracts),
+      checkCallConditions(
+        { signature: call.signature, conditions: call.conditions as ConditionSpec[] | undefined },
+        ["agents", a, "allowedCalls", c],
+        checks,
+        contracts,
+      ),
     );
   });
   checkAllowances(policy, checks, contracts, assetRef, normaliseAsset);
@@ -305,7 +320,10 @@ function crossCheck(policy: PolicyShape, ctx: z.RefinementCtx) {
  */
 function checkPriceFeeds(policy: PolicyShape, ctx: z.RefinementCtx, assetRef: AssetRef): Map<string, string> {
   const priced = new Map<string, string>();
-  for (const [section, feeds] of [["priceFeeds", policy.priceFeeds], ["localPriceFeeds", policy.localPriceFeeds]] as const) {
+  for (const [section, feeds] of [
+    ["priceFeeds", policy.priceFeeds],
+    ["localPriceFeeds", policy.localPriceFeeds],
+  ] as const) {
     for (const [key, spec] of Object.entries(feeds ?? {})) {
       const asset = assetRef(key, [section, key], true);
       if (asset === undefined) continue;
@@ -323,7 +341,13 @@ function checkPriceFeeds(policy: PolicyShape, ctx: z.RefinementCtx, assetRef: As
  * v3: an agent's `usdLimit`, checked like an asset limit; and every asset the agent has a limit for needs a price
  * (`assets` are the normalised keys of its limits, `?n` for one already reported).
  */
-function checkUsdLimit(agent: PolicyShape["agents"][number], at: (...rest: (string | number)[]) => (string | number)[], ctx: z.RefinementCtx, assets: string[], priced: Map<string, string>) {
+function checkUsdLimit(
+  agent: PolicyShape["agents"][number],
+  at: (...rest: (string | number)[]) => (string | number)[],
+  ctx: z.RefinementCtx,
+  assets: string[],
+  priced: Map<string, string>,
+) {
   const u = agent.usdLimit;
   if (!u) return;
   positive(ctx, u.window, at("usdLimit", "window"), "window");
@@ -334,7 +358,8 @@ function checkUsdLimit(agent: PolicyShape["agents"][number], at: (...rest: (stri
   if (tx !== undefined && esc !== undefined && tx > esc) {
     issue(ctx, at("usdLimit", "autoPerTx"), `autoPerTx ${u.autoPerTx} is above escalatedPerTx ${u.escalatedPerTx}`);
   }
-  if (tx === 0n && win === 0n && esc === 0n) issue(ctx, at("usdLimit"), "an all-zero USD limit means none: remove usdLimit instead");
+  if (tx === 0n && win === 0n && esc === 0n)
+    issue(ctx, at("usdLimit"), "an all-zero USD limit means none: remove usdLimit instead");
   // Every asset the agent may spend needs a price, or each of its payments in that asset waits for co-signers.
   assets.forEach((asset, l) => {
     if (asset.startsWith("?") || priced.has(asset)) return;
@@ -351,20 +376,32 @@ function checkUsdLimit(agent: PolicyShape["agents"][number], at: (...rest: (stri
 function checkMembers(policy: PolicyShape, ctx: z.RefinementCtx) {
   const { cosigners } = policy;
   if (cosigners.threshold > cosigners.members.length) {
-    issue(ctx, ["cosigners", "threshold"], `threshold ${cosigners.threshold} is above the ${cosigners.members.length} members`);
+    issue(
+      ctx,
+      ["cosigners", "threshold"],
+      `threshold ${cosigners.threshold} is above the ${cosigners.members.length} members`,
+    );
   }
   duplicates(ctx, cosigners.members, ["cosigners", "members"], "co-signer");
   duplicates(ctx, policy.guardians, ["guardians"], "guardian");
   if (typeof policy.safe === "object") {
     if (policy.safe.threshold > policy.safe.owners.length) {
-      issue(ctx, ["safe", "threshold"], `threshold ${policy.safe.threshold} is above the ${policy.safe.owners.length} owners`);
+      issue(
+        ctx,
+        ["safe", "threshold"],
+        `threshold ${policy.safe.threshold} is above the ${policy.safe.owners.length} owners`,
+      );
     }
     duplicates(ctx, policy.safe.owners, ["safe", "owners"], "owner");
   }
   if (policy.target !== undefined && /^0x0{40}$/i.test(policy.target)) {
-    issue(ctx, ["target"], "the zero address cannot receive the module's calls: omit target to send them to the Safe itself");
+    issue(
+      ctx,
+      ["target"],
+      "the zero address cannot receive the module's calls: omit target to send them to the Safe itself",
+    );
   }
-  if (/^0x/i.test(policy.salt) && !(isHexString(policy.salt, 32))) {
+  if (/^0x/i.test(policy.salt) && !isHexString(policy.salt, 32)) {
     issue(ctx, ["salt"], "a hex salt must be exactly 32 bytes (0x + 64 hex digits); any other text is hashed");
   }
 }
@@ -385,7 +422,11 @@ function tokenSymbols(policy: PolicyShape, ctx: z.RefinementCtx): Map<string, st
  * An {@link AssetRef} over the file's token symbols that reports unknown ones; a local contract name (v3) is a call
  * target or spender, never an asset.
  */
-function assetRefs(symbols: ReadonlyMap<string, string>, contracts: ReadonlyMap<string, string>, ctx: z.RefinementCtx): AssetRef {
+function assetRefs(
+  symbols: ReadonlyMap<string, string>,
+  contracts: ReadonlyMap<string, string>,
+  ctx: z.RefinementCtx,
+): AssetRef {
   return (value, path, allowEth) => {
     if (value.toUpperCase() === "ETH") {
       if (!allowEth) issue(ctx, path, `"ETH" is not a contract: name a contract address or token symbol`);
@@ -405,7 +446,11 @@ function assetRefs(symbols: ReadonlyMap<string, string>, contracts: ReadonlyMap<
         return undefined;
       }
       const hint = contracts.size > 0 ? `, a local contract (${[...contracts.values()].join(", ")})` : "";
-      issue(ctx, path, `unknown token symbol "${value}": list it under "tokens" (symbol -> address)${hint} or use an address`);
+      issue(
+        ctx,
+        path,
+        `unknown token symbol "${value}": list it under "tokens" (symbol -> address)${hint} or use an address`,
+      );
       return undefined;
     }
     return known.toUpperCase();
@@ -417,7 +462,14 @@ function positive(ctx: z.RefinementCtx, value: string | number | undefined, path
   if (seconds === 0) issue(ctx, path, `${what} must be longer than 0 seconds`);
 }
 
-function checkAgent(policy: PolicyShape, agent: PolicyShape["agents"][number], a: number, ctx: z.RefinementCtx, assetRef: AssetRef, priced: Map<string, string>) {
+function checkAgent(
+  policy: PolicyShape,
+  agent: PolicyShape["agents"][number],
+  a: number,
+  ctx: z.RefinementCtx,
+  assetRef: AssetRef,
+  priced: Map<string, string>,
+) {
   const at = (...rest: (string | number)[]) => ["agents", a, ...rest];
   positive(ctx, agent.gracePeriod, at("gracePeriod"), "gracePeriod");
   if ((agent.maxIntentsPerWindow ?? 0) > 0 && !safeDuration(agent.rateWindow)) {
@@ -436,10 +488,18 @@ function checkAgent(policy: PolicyShape, agent: PolicyShape["agents"][number], a
     positive(ctx, limit.window, at("limits", l, "window"), "window");
     const [tx, win, esc] = [big(limit.autoPerTx), big(limit.autoPerWindow), big(limit.escalatedPerTx)];
     if (tx !== undefined && win !== undefined && tx > win) {
-      issue(ctx, at("limits", l, "autoPerTx"), `autoPerTx ${limit.autoPerTx} is above autoPerWindow ${limit.autoPerWindow}`);
+      issue(
+        ctx,
+        at("limits", l, "autoPerTx"),
+        `autoPerTx ${limit.autoPerTx} is above autoPerWindow ${limit.autoPerWindow}`,
+      );
     }
     if (tx !== undefined && esc !== undefined && tx > esc) {
-      issue(ctx, at("limits", l, "autoPerTx"), `autoPerTx ${limit.autoPerTx} is above escalatedPerTx ${limit.escalatedPerTx}`);
+      issue(
+        ctx,
+        at("limits", l, "autoPerTx"),
+        `autoPerTx ${limit.autoPerTx} is above escalatedPerTx ${limit.escalatedPerTx}`,
+      );
     }
     if (tx === 0n && win === 0n && esc === 0n) {
       issue(ctx, at("limits", l), "all-zero limits mean no limit: remove the entry instead");

@@ -77,17 +77,22 @@ export function localContractNames(policy: CallsPolicyPart, checks: SchemaChecks
   const contracts = new Map<string, string>();
   if (!policy.localUniswap) return contracts;
   for (const name of UNISWAP_CONTRACTS) {
-    if (checks.symbols.has(name.toUpperCase())) checks.issue(["localUniswap"], `${name} names a local Uniswap contract: use another token symbol`);
+    if (checks.symbols.has(name.toUpperCase()))
+      checks.issue(["localUniswap"], `${name} names a local Uniswap contract: use another token symbol`);
     contracts.set(name.toUpperCase(), name);
   }
   return contracts;
 }
 
 /** What a name in a condition means without the chain (addresses come later, from core/policyResolve.ts). */
-function references(checks: SchemaChecks, contracts: ReadonlyMap<string, string>): (ref: string) => Reference | undefined {
+function references(
+  checks: SchemaChecks,
+  contracts: ReadonlyMap<string, string>,
+): (ref: string) => Reference | undefined {
   return (ref) => {
     if (ref.toUpperCase() === "ETH") return { kind: "eth" };
-    if (/^0x[0-9a-fA-F]{40}$/.test(ref)) return checks.addressProblem(ref) ? undefined : { kind: "address", address: getAddress(ref) };
+    if (/^0x[0-9a-fA-F]{40}$/.test(ref))
+      return checks.addressProblem(ref) ? undefined : { kind: "address", address: getAddress(ref) };
     const token = checks.symbols.get(ref.toUpperCase());
     if (token) return { kind: "token", symbol: token };
     const contract = contracts.get(ref.toUpperCase());
@@ -102,7 +107,9 @@ export function checkCallConditions(
   checks: SchemaChecks,
   contracts: ReadonlyMap<string, string>,
 ): void {
-  const { issues } = compileConditions(call.signature, call.conditions ?? [], { lookup: references(checks, contracts) });
+  const { issues } = compileConditions(call.signature, call.conditions ?? [], {
+    lookup: references(checks, contracts),
+  });
   for (const problem of issues) checks.issue([...at, "conditions", ...problem.path], problem.message);
 }
 
@@ -116,11 +123,16 @@ export function checkAllowances(
 ): void {
   const allowances = policy.allowances ?? [];
   allowances.forEach((allowance, i) => {
-    if (allowance.token.toUpperCase() === "ETH") checks.issue(["allowances", i, "token"], `ETH has no allowance: name a token`);
-    else if (contracts.has(allowance.token.toUpperCase())) checks.issue(["allowances", i, "token"], `${allowance.token} is a contract, not a token`);
+    if (allowance.token.toUpperCase() === "ETH")
+      checks.issue(["allowances", i, "token"], `ETH has no allowance: name a token`);
+    else if (contracts.has(allowance.token.toUpperCase()))
+      checks.issue(["allowances", i, "token"], `${allowance.token} is a contract, not a token`);
     else assetRef(allowance.token, ["allowances", i, "token"], false);
     if (checks.symbols.has(allowance.spender.toUpperCase())) {
-      checks.issue(["allowances", i, "spender"], `${allowance.spender} is a token: the spender is the contract that may pull the tokens (a router)`);
+      checks.issue(
+        ["allowances", i, "spender"],
+        `${allowance.spender} is a token: the spender is the contract that may pull the tokens (a router)`,
+      );
     } else assetRef(allowance.spender, ["allowances", i, "spender"], false);
   });
   checks.duplicates(
@@ -138,18 +150,31 @@ export function checkLocalPools(policy: CallsPolicyPart, checks: SchemaChecks): 
     const at = (...rest: (string | number)[]) => ["localUniswap", "pools", i, ...rest];
     pool.tokens.forEach((t, k) => {
       if (!local.includes(t.toUpperCase())) {
-        checks.issue(at("tokens", k), `"${t}" is not under localTokens: a local pool's liquidity is minted, so both tokens must be local mocks`);
+        checks.issue(
+          at("tokens", k),
+          `"${t}" is not under localTokens: a local pool's liquidity is minted, so both tokens must be local mocks`,
+        );
       }
     });
-    if (pool.tokens[0].toUpperCase() === pool.tokens[1].toUpperCase()) checks.issue(at("tokens"), "a pool needs two different tokens");
+    if (pool.tokens[0].toUpperCase() === pool.tokens[1].toUpperCase())
+      checks.issue(at("tokens"), "a pool needs two different tokens");
     if (FEE_TICK_SPACING[pool.fee] === undefined) {
-      checks.issue(at("fee"), `${pool.fee} is not a Uniswap v3 fee tier: use 500, 3000 or 10000 (hundredths of a basis point)`);
+      checks.issue(
+        at("fee"),
+        `${pool.fee} is not a Uniswap v3 fee tier: use 500, 3000 or 10000 (hundredths of a basis point)`,
+      );
     }
-    const named = Object.keys(pool.liquidity).map((s) => s.toUpperCase()).sort();
+    const named = Object.keys(pool.liquidity)
+      .map((s) => s.toUpperCase())
+      .sort();
     const wanted = pool.tokens.map((s) => s.toUpperCase()).sort();
     if (named.join() !== wanted.join()) {
-      checks.issue(at("liquidity"), `must give an amount for each of the pool's tokens (${pool.tokens.join(", ")}), and nothing else; their ratio is the price`);
+      checks.issue(
+        at("liquidity"),
+        `must give an amount for each of the pool's tokens (${pool.tokens.join(", ")}), and nothing else; their ratio is the price`,
+      );
     }
-    for (const [s, v] of Object.entries(pool.liquidity)) if (checks.big(v) === 0n) checks.issue(at("liquidity", s), "must be above 0");
+    for (const [s, v] of Object.entries(pool.liquidity))
+      if (checks.big(v) === 0n) checks.issue(at("liquidity", s), "must be above 0");
   });
 }

@@ -32,24 +32,46 @@ export function assetsWithFeedEvents(logs: { topics: readonly string[]; data: st
 }
 
 /** The module's price feeds of `assets` (lens), by lower-case asset; assets without a feed are left out. */
-export async function readPriceFeeds(lens: AgentTreasuryLens, module: string, assets: Iterable<string>): Promise<Map<string, PriceFeedState>> {
+export async function readPriceFeeds(
+  lens: AgentTreasuryLens,
+  module: string,
+  assets: Iterable<string>,
+): Promise<Map<string, PriceFeedState>> {
   const out = new Map<string, PriceFeedState>();
   for (const asset of new Set([...assets].map((a) => a.toLowerCase()))) {
     const [feed, maxAge, assetDecimals] = await lens.priceFeed(module, asset);
-    if (feed !== ZeroAddress) out.set(asset, { asset: getAddress(asset), feed: getAddress(feed), maxAge: Number(maxAge), assetDecimals: Number(assetDecimals) });
+    if (feed !== ZeroAddress)
+      out.set(asset, {
+        asset: getAddress(asset),
+        feed: getAddress(feed),
+        maxAge: Number(maxAge),
+        assetDecimals: Number(assetDecimals),
+      });
   }
   return out;
 }
 
 /** An agent's USD limit (lens), or undefined when it has none. */
-export async function readUsdLimit(lens: AgentTreasuryLens, module: string, agent: string): Promise<UsdLimitValue | undefined> {
+export async function readUsdLimit(
+  lens: AgentTreasuryLens,
+  module: string,
+  agent: string,
+): Promise<UsdLimitValue | undefined> {
   const l = await lens.usdLimit(module, agent);
   if (l.autoPerTx === 0n && l.autoPerWindow === 0n && l.window === 0n && l.escalatedPerTx === 0n) return undefined;
-  return { autoPerTx: l.autoPerTx, autoPerWindow: l.autoPerWindow, window: BigInt(l.window), escalatedPerTx: l.escalatedPerTx };
+  return {
+    autoPerTx: l.autoPerTx,
+    autoPerWindow: l.autoPerWindow,
+    window: BigInt(l.window),
+    escalatedPerTx: l.escalatedPerTx,
+  };
 }
 
 /** A feed's latest round and decimals, read directly, or undefined when it does not answer (the module says why). */
-export async function latestRound(provider: Provider, feed: string): Promise<{ roundId: bigint; answer: bigint; updatedAt: bigint; decimals: number } | undefined> {
+export async function latestRound(
+  provider: Provider,
+  feed: string,
+): Promise<{ roundId: bigint; answer: bigint; updatedAt: bigint; decimals: number } | undefined> {
   const c = new Contract(
     feed,
     [
@@ -60,7 +82,12 @@ export async function latestRound(provider: Provider, feed: string): Promise<{ r
   );
   try {
     const [r, decimals] = await Promise.all([c.latestRoundData(), c.decimals()]);
-    return { roundId: r.roundId as bigint, answer: r.answer as bigint, updatedAt: r.updatedAt as bigint, decimals: Number(decimals) };
+    return {
+      roundId: r.roundId as bigint,
+      answer: r.answer as bigint,
+      updatedAt: r.updatedAt as bigint,
+      decimals: Number(decimals),
+    };
   } catch {
     return undefined;
   }
@@ -109,15 +136,32 @@ export function usdLimitStatus(limit: UsdLimitValue, available: bigint): UsdLimi
 }
 
 /** An agent's USD limit and its available USD allowance (module and lens), or undefined when it has none. */
-export async function readUsdLimitStatus(module: UsdViews, lens: AgentTreasuryLens, moduleAddress: string, agent: string): Promise<UsdLimitStatus | undefined> {
+export async function readUsdLimitStatus(
+  module: UsdViews,
+  lens: AgentTreasuryLens,
+  moduleAddress: string,
+  agent: string,
+): Promise<UsdLimitStatus | undefined> {
   const limit = await readUsdLimit(lens, moduleAddress, agent);
   return limit ? usdLimitStatus(limit, await module.availableUsdAllowance(agent)) : undefined;
 }
 
 /** One feed as the module sees it at chain time `now` (seconds). */
-export async function readPriceFeedStatus(provider: Provider, module: UsdViews, f: PriceFeedState, symbol: string, now: bigint): Promise<PriceFeedStatus> {
+export async function readPriceFeedStatus(
+  provider: Provider,
+  module: UsdViews,
+  f: PriceFeedState,
+  symbol: string,
+  now: bigint,
+): Promise<PriceFeedStatus> {
   const [usd, fault] = await module.usdValue(f.asset, 10n ** BigInt(f.assetDecimals));
-  const status: PriceFeedStatus = { asset: f.asset, symbol, feed: f.feed, maxAge: formatDuration(f.maxAge), trusted: fault === 0n };
+  const status: PriceFeedStatus = {
+    asset: f.asset,
+    symbol,
+    feed: f.feed,
+    maxAge: formatDuration(f.maxAge),
+    trusted: fault === 0n,
+  };
   if (fault === 0n) status.price = formatUsd(usd);
   else status.fault = priceFaultName(fault);
   const round = await latestRound(provider, f.feed);

@@ -84,7 +84,9 @@ export function parseDuration(input: string | number): number {
   }
   if (consumed !== text.length || consumed === 0) {
     if (text.startsWith("-")) throw new UnitError(`duration "${input}" is negative`);
-    throw new UnitError(`duration "${input}" is not a duration: write e.g. "24h", "7d", "1h30m" or a number of seconds`);
+    throw new UnitError(
+      `duration "${input}" is not a duration: write e.g. "24h", "7d", "1h30m" or a number of seconds`,
+    );
   }
   return checkDurationRange(total, input);
 }
@@ -127,7 +129,11 @@ export function formatDuration(seconds: number | bigint): string {
  */
 export function parseAmount(input: string | number, decimals: number, what = "amount"): bigint {
   try {
-    return readAmount(input, decimals, { field: what, max: UINT128_MAX, maxType: "uint128 (the module's limit fields)" });
+    return readAmount(input, decimals, {
+      field: what,
+      max: UINT128_MAX,
+      maxType: "uint128 (the module's limit fields)",
+    });
   } catch (error) {
     if (error instanceof InvalidRequestError) throw new UnitError(error.message);
     throw error;

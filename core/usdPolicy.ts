@@ -106,14 +106,21 @@ export interface UsdResolveContext {
  * Resolves `priceFeeds`, `localPriceFeeds` and every agent's `usdLimit` (problems go to `ctx.add`, each naming its
  * field): feeds must be contracts; local feeds only on chain 31337 and only once the pipeline knows their address.
  */
-export async function resolveUsd(policy: Policy, ctx: UsdResolveContext): Promise<{ priceFeeds: ResolvedPriceFeed[]; usdLimits: (UsdLimitValue | undefined)[] }> {
+export async function resolveUsd(
+  policy: Policy,
+  ctx: UsdResolveContext,
+): Promise<{ priceFeeds: ResolvedPriceFeed[]; usdLimits: (UsdLimitValue | undefined)[] }> {
   const priceFeeds: ResolvedPriceFeed[] = [];
   for (const [key, spec] of Object.entries(policy.priceFeeds ?? {})) {
     const asset = await ctx.assetAt(key, ["priceFeeds", key]);
     if (!asset) continue;
     const feed = getAddress(spec.feed);
     if ((await ctx.provider.getCode(feed)) === "0x") {
-      ctx.add(["priceFeeds", key, "feed"], `${feed} has no contract on chain ${ctx.chainId}: give the address of a Chainlink price feed (AggregatorV3Interface) for ${asset.symbol}/USD`, spec.feed);
+      ctx.add(
+        ["priceFeeds", key, "feed"],
+        `${feed} has no contract on chain ${ctx.chainId}: give the address of a Chainlink price feed (AggregatorV3Interface) for ${asset.symbol}/USD`,
+        spec.feed,
+      );
       continue;
     }
     priceFeeds.push({ asset, label: key, feed, maxAge: parseDuration(spec.maxAge) });
@@ -131,7 +138,12 @@ export async function resolveUsd(policy: Policy, ctx: UsdResolveContext): Promis
         return 0n;
       }
     };
-    return { autoPerTx: usd("autoPerTx"), autoPerWindow: usd("autoPerWindow"), window: BigInt(parseDuration(limit.window)), escalatedPerTx: usd("escalatedPerTx") };
+    return {
+      autoPerTx: usd("autoPerTx"),
+      autoPerWindow: usd("autoPerWindow"),
+      window: BigInt(parseDuration(limit.window)),
+      escalatedPerTx: usd("escalatedPerTx"),
+    };
   });
   return { priceFeeds, usdLimits };
 }
@@ -139,7 +151,11 @@ export async function resolveUsd(policy: Policy, ctx: UsdResolveContext): Promis
 async function resolveLocalFeeds(policy: Policy, ctx: UsdResolveContext): Promise<ResolvedPriceFeed[]> {
   const local = Object.entries(policy.localPriceFeeds ?? {});
   if (local.length > 0 && !ctx.isLocal) {
-    ctx.add(["localPriceFeeds"], `mock price feeds are deployed only on the local chain 31337, not on chain ${ctx.chainId}: list real Chainlink feeds under "priceFeeds"`, local.map(([k]) => k));
+    ctx.add(
+      ["localPriceFeeds"],
+      `mock price feeds are deployed only on the local chain 31337, not on chain ${ctx.chainId}: list real Chainlink feeds under "priceFeeds"`,
+      local.map(([k]) => k),
+    );
     return [];
   }
   const out: ResolvedPriceFeed[] = [];
@@ -157,10 +173,19 @@ async function resolveLocalFeeds(policy: Policy, ctx: UsdResolveContext): Promis
     }
     const feed = ctx.localFeedAddresses?.[key];
     if (!feed) {
-      ctx.add(["localPriceFeeds", key], "the address of this local price feed is unknown: deploy the policy first (treasury:deploy)");
+      ctx.add(
+        ["localPriceFeeds", key],
+        "the address of this local price feed is unknown: deploy the policy first (treasury:deploy)",
+      );
       continue;
     }
-    out.push({ asset, label: key, feed: getAddress(feed), maxAge: parseDuration(spec.maxAge ?? LOCAL_FEED_MAX_AGE), local: { price, decimals } });
+    out.push({
+      asset,
+      label: key,
+      feed: getAddress(feed),
+      maxAge: parseDuration(spec.maxAge ?? LOCAL_FEED_MAX_AGE),
+      local: { price, decimals },
+    });
   }
   return out;
 }
@@ -208,7 +233,13 @@ export async function diffUsd(
     else if (have.feed.toLowerCase() !== f.feed.toLowerCase()) {
       description = `${what}: ${have.feed} -> ${f.feed}${local}, maxAge ${formatDuration(have.maxAge)} -> ${formatDuration(f.maxAge)} (a new oracle to trust)`;
     } else description = `${what}: maxAge ${formatDuration(have.maxAge)} -> ${formatDuration(f.maxAge)}`;
-    items.push({ kind: "setPriceFeed", description, loosens: priceFeedLoosens(have, f), fn: "setPriceFeed", args: [f.asset.address, f.feed, f.maxAge] });
+    items.push({
+      kind: "setPriceFeed",
+      description,
+      loosens: priceFeedLoosens(have, f),
+      fn: "setPriceFeed",
+      args: [f.asset.address, f.feed, f.maxAge],
+    });
   }
   for (const [key, have] of chainFeeds) {
     if (fileAssets.has(key)) continue;
@@ -226,13 +257,23 @@ export async function diffUsd(
     const want = isNoLimit(agent.usdLimit) ? undefined : agent.usdLimit;
     const change = usdLimitChange(have, want);
     if (!change.added && !change.removed && change.fields.length === 0) continue;
-    const show = (c: FieldChange<AssetLimitField>) => (c.field === "window" ? `window ${formatDuration(c.before)} -> ${formatDuration(c.after)}` : `${c.field} ${showUsd(c.before)} -> ${showUsd(c.after)}`);
+    const show = (c: FieldChange<AssetLimitField>) =>
+      c.field === "window"
+        ? `window ${formatDuration(c.before)} -> ${formatDuration(c.after)}`
+        : `${c.field} ${showUsd(c.before)} -> ${showUsd(c.after)}`;
     const description = change.added
       ? `${agent.name}: USD limit across all assets: ${describeUsdLimit(want!)}`
       : change.removed
         ? `${agent.name}: remove the USD limit (only the per-asset limits remain)`
         : `${agent.name}: USD ${change.fields.map(show).join(", ")}`;
-    items.push({ kind: "setUsdLimit", description, loosens: change.loosens, fn: "setUsdLimit", args: [agent.address, want ?? NO_USD_LIMIT], agent: agent.address });
+    items.push({
+      kind: "setUsdLimit",
+      description,
+      loosens: change.loosens,
+      fn: "setUsdLimit",
+      args: [agent.address, want ?? NO_USD_LIMIT],
+      agent: agent.address,
+    });
   }
   return items;
 }

@@ -3,7 +3,17 @@
  * a new Safe (SafeProxyFactory's CREATE2), and the Safe contracts themselves (the canonical safe-deployments where
  * they exist, else the compiled Safe 1.5.0 through CreateX: deploy/create2.ts, deploy/modules/SafeInfra.ts).
  */
-import { AbiCoder, Interface, Provider, ZeroAddress, concat, getAddress, getCreate2Address, keccak256, solidityPackedKeccak256 } from "ethers";
+import {
+  AbiCoder,
+  Interface,
+  Provider,
+  ZeroAddress,
+  concat,
+  getAddress,
+  getCreate2Address,
+  keccak256,
+  solidityPackedKeccak256,
+} from "ethers";
 import {
   getCompatibilityFallbackHandlerDeployment,
   getCreateCallDeployment,
@@ -58,15 +68,33 @@ export function predictModuleAddress(factory: string, implementation: string, sa
 }
 
 /** SafeProxyFactory.createProxyWithNonce's address. */
-export function predictSafeAddress(proxyFactory: string, proxyCreationCode: string, singleton: string, initializer: string, saltNonce: bigint): string {
+export function predictSafeAddress(
+  proxyFactory: string,
+  proxyCreationCode: string,
+  singleton: string,
+  initializer: string,
+  saltNonce: bigint,
+): string {
   const salt = solidityPackedKeccak256(["bytes32", "uint256"], [keccak256(initializer), saltNonce]);
-  const deploymentData = concat([proxyCreationCode, AbiCoder.defaultAbiCoder().encode(["uint256"], [BigInt(singleton)])]);
+  const deploymentData = concat([
+    proxyCreationCode,
+    AbiCoder.defaultAbiCoder().encode(["uint256"], [BigInt(singleton)]),
+  ]);
   return getCreate2Address(proxyFactory, salt, keccak256(deploymentData));
 }
 
 /** The Safe `setup` call for a new Safe with the compatibility fallback handler. */
 export function safeInitializer(owners: string[], threshold: number, fallbackHandler: string): string {
-  return new Interface(SAFE_SETUP_ABI).encodeFunctionData("setup", [owners, threshold, ZeroAddress, "0x", fallbackHandler, ZeroAddress, 0, ZeroAddress]);
+  return new Interface(SAFE_SETUP_ABI).encodeFunctionData("setup", [
+    owners,
+    threshold,
+    ZeroAddress,
+    "0x",
+    fallbackHandler,
+    ZeroAddress,
+    0,
+    ZeroAddress,
+  ]);
 }
 
 /** The canonical Safe deployments on a chain (safe-deployments), if every contract of the record is there. */

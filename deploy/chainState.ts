@@ -80,7 +80,12 @@ function entry<T>(map: Map<string, T>, key: string, make: () => T): T {
 }
 
 /** Collects candidates from the module's configuration events (and records rotations and seen assets in `state`). */
-async function readCandidates(provider: Provider, target: PlanTarget, hints: StateHints, state: ChainState): Promise<Candidates> {
+async function readCandidates(
+  provider: Provider,
+  target: PlanTarget,
+  hints: StateHints,
+  state: ChainState,
+): Promise<Candidates> {
   const topics: string[] = [];
   configInterface.forEachEvent((event) => topics.push(event.topicHash));
   const logs = await scanLogs(provider, target.module, topics, target.moduleBlock ?? 0);
@@ -113,10 +118,13 @@ async function readCandidates(provider: Provider, target: PlanTarget, hints: Sta
         state.seenAssets.add(lower(a.asset));
         break;
       case "AllowedCallSet":
-        entry(c.callsByAgent, lower(a.agent), () => new Map<string, Call>()).set(`${lower(a.target)}:${lower(a.selector)}`, {
-          target: getAddress(a.target),
-          selector: lower(a.selector),
-        });
+        entry(c.callsByAgent, lower(a.agent), () => new Map<string, Call>()).set(
+          `${lower(a.target)}:${lower(a.selector)}`,
+          {
+            target: getAddress(a.target),
+            selector: lower(a.selector),
+          },
+        );
         break;
       case "RecipientSet":
         entry(c.recipientsByAgent, lower(a.agent), () => new Set<string>()).add(lower(a.recipient));
@@ -171,14 +179,23 @@ async function readAgent(
   for (const asset of wanted.assets) {
     const l = await module.assetLimit(key, asset);
     if (l.autoPerTx !== 0n || l.autoPerWindow !== 0n || l.escalatedPerTx !== 0n) {
-      agent.limits.set(asset, { autoPerTx: l.autoPerTx, autoPerWindow: l.autoPerWindow, window: BigInt(l.window), escalatedPerTx: l.escalatedPerTx });
+      agent.limits.set(asset, {
+        autoPerTx: l.autoPerTx,
+        autoPerWindow: l.autoPerWindow,
+        window: BigInt(l.window),
+        escalatedPerTx: l.escalatedPerTx,
+      });
     }
   }
   for (const [ck, c] of wanted.calls) {
     if (await lens.isAllowedCall(target.module, key, c.target, c.selector)) agent.calls.set(ck, c);
     // v3: conditions stay when a call is forbidden and apply again when it is allowed again: read them either way.
     const conditions = await lens.callConditions(target.module, key, c.target, c.selector);
-    if (conditions.length > 0) agent.conditions.set(ck, conditions.map((x) => ({ word: Number(x.word), op: Number(x.op), value: String(x.value) })));
+    if (conditions.length > 0)
+      agent.conditions.set(
+        ck,
+        conditions.map((x) => ({ word: Number(x.word), op: Number(x.op), value: String(x.value) })),
+      );
   }
   for (const r of wanted.recipients) {
     if (await lens.isRecipient(target.module, key, r)) agent.recipients.set(r, getAddress(r));
@@ -200,13 +217,21 @@ function wantedFor(key: string, c: Candidates, hints: StateHints, seenAssets: Se
     for (const [ck, call] of c.callsByAgent.get(k) ?? []) calls.set(ck, call);
     for (const r of c.recipientsByAgent.get(k) ?? []) recipients.add(r);
   }
-  for (const call of hints.calls?.[key] ?? []) calls.set(`${lower(call.target)}:${lower(call.selector)}`, { target: getAddress(call.target), selector: lower(call.selector) });
+  for (const call of hints.calls?.[key] ?? [])
+    calls.set(`${lower(call.target)}:${lower(call.selector)}`, {
+      target: getAddress(call.target),
+      selector: lower(call.selector),
+    });
   for (const r of hints.recipients?.[key] ?? []) recipients.add(lower(r));
   return { assets, calls, recipients };
 }
 
 /** Reads the module's configuration (see the file header for how candidates are found). */
-export async function readChainState(provider: Provider, target: PlanTarget, hints: StateHints = {}): Promise<ChainState> {
+export async function readChainState(
+  provider: Provider,
+  target: PlanTarget,
+  hints: StateHints = {},
+): Promise<ChainState> {
   const { module, lens, safe } = moduleContracts(provider, target);
   const moduleDeployed = (await provider.getCode(target.module)) !== "0x";
   const safeDeployed = (await provider.getCode(target.safe)) !== "0x";
@@ -224,7 +249,10 @@ export async function readChainState(provider: Provider, target: PlanTarget, hin
   };
   if (!moduleDeployed) return state;
 
-  state.cosigners = { members: (await module.cosigners()).map((m) => getAddress(m)), threshold: Number(await module.threshold()) };
+  state.cosigners = {
+    members: (await module.cosigners()).map((m) => getAddress(m)),
+    threshold: Number(await module.threshold()),
+  };
   try {
     // ethers v6: `module.target` is the contract's address; the Zodiac function is reached through getFunction.
     state.target = getAddress(await module.getFunction("target")());
@@ -235,7 +263,8 @@ export async function readChainState(provider: Provider, target: PlanTarget, hin
   for (const g of c.guardians) if (await module.isGuardian(g)) state.guardians.push(getAddress(g));
   for (const asset of c.treasuryAssets) {
     const [perWindow, window] = await lens.treasuryLimit(target.module, asset);
-    if (perWindow !== 0n) state.treasuryLimits.set(asset, { asset: getAddress(asset), perWindow, window: BigInt(window) });
+    if (perWindow !== 0n)
+      state.treasuryLimits.set(asset, { asset: getAddress(asset), perWindow, window: BigInt(window) });
   }
   state.priceFeeds = await readPriceFeeds(lens, target.module, c.feedAssets);
   for (const key of c.agentKeys) {
@@ -248,12 +277,19 @@ export async function readChainState(provider: Provider, target: PlanTarget, hin
 const ERC20_ALLOWANCE = ["function allowance(address owner, address spender) view returns (uint256)"];
 
 /** v3: the Safe's allowances (0 where the token or the Safe has no code yet). */
-async function readAllowances(provider: Provider, safe: string, wanted: { token: string; spender: string }[]): Promise<Map<string, bigint>> {
+async function readAllowances(
+  provider: Provider,
+  safe: string,
+  wanted: { token: string; spender: string }[],
+): Promise<Map<string, bigint>> {
   const out = new Map<string, bigint>();
   const safeDeployed = wanted.length > 0 && (await provider.getCode(safe)) !== "0x";
   for (const { token, spender } of wanted) {
     const hasCode = safeDeployed && (await provider.getCode(token)) !== "0x";
-    out.set(allowanceKey(token, spender), hasCode ? ((await new Contract(token, ERC20_ALLOWANCE, provider).allowance(safe, spender)) as bigint) : 0n);
+    out.set(
+      allowanceKey(token, spender),
+      hasCode ? ((await new Contract(token, ERC20_ALLOWANCE, provider).allowance(safe, spender)) as bigint) : 0n,
+    );
   }
   return out;
 }
@@ -261,7 +297,11 @@ async function readAllowances(provider: Provider, safe: string, wanted: { token:
 const ERC20_META = ["function decimals() view returns (uint8)", "function symbol() view returns (string)"];
 
 /** Looks up an asset's symbol and decimals: the policy's, else the token's own, else the bare address. */
-export async function assetInfo(provider: Provider, known: Record<string, ResolvedAsset>, address: string): Promise<ResolvedAsset> {
+export async function assetInfo(
+  provider: Provider,
+  known: Record<string, ResolvedAsset>,
+  address: string,
+): Promise<ResolvedAsset> {
   const key = lower(address);
   if (key === lower(ZeroAddress)) return ETH_ASSET;
   if (known[key]) return known[key];

@@ -47,7 +47,18 @@ export async function executeAsOwners(
       const signatures = await signSafeTx(owners, tx, chainId, safeAddress);
       let receipt;
       try {
-        const sent = await safe.execTransaction(tx.to, tx.value, tx.data, tx.operation, tx.safeTxGas, tx.baseGas, tx.gasPrice, tx.gasToken, tx.refundReceiver, signatures);
+        const sent = await safe.execTransaction(
+          tx.to,
+          tx.value,
+          tx.data,
+          tx.operation,
+          tx.safeTxGas,
+          tx.baseGas,
+          tx.gasPrice,
+          tx.gasToken,
+          tx.refundReceiver,
+          signatures,
+        );
         receipt = await sent.wait();
       } catch (error) {
         throw new DeploymentFailedError(
@@ -55,8 +66,14 @@ export async function executeAsOwners(
             `Calls:\n  ${chunk.map((i) => i.description).join("\n  ")}\nRun treasury:plan to see what is still to apply.`,
         );
       }
-      if (!receipt || receipt.status !== 1 || receipt.logs.some((l: { topics: readonly string[] }) => l.topics[0] === EXECUTION_FAILURE_TOPIC)) {
-        throw new DeploymentFailedError(`The Safe batch of ${chunk.length} configuration calls reverted inside the Safe.`);
+      if (
+        !receipt ||
+        receipt.status !== 1 ||
+        receipt.logs.some((l: { topics: readonly string[] }) => l.topics[0] === EXECUTION_FAILURE_TOPIC)
+      ) {
+        throw new DeploymentFailedError(
+          `The Safe batch of ${chunk.length} configuration calls reverted inside the Safe.`,
+        );
       }
       hashes.push(receipt.hash);
     }
@@ -82,7 +99,14 @@ export async function configureTreasury(
   ctx: { moduleBlock?: number; previous?: DeploymentRecord; dir: string; log: (line: string) => void },
 ): Promise<Configuration> {
   const { provider } = chain;
-  const target = { safe: spec.safe, module: spec.module, lens: spec.lens, moduleBlock: ctx.moduleBlock, tokens: spec.resolved.tokens, localPriceFeeds: spec.localFeedAddresses };
+  const target = {
+    safe: spec.safe,
+    module: spec.module,
+    lens: spec.lens,
+    moduleBlock: ctx.moduleBlock,
+    tokens: spec.resolved.tokens,
+    localPriceFeeds: spec.localFeedAddresses,
+  };
   const superseded = await supersededModuleItem(provider, ctx.previous, spec.safe, spec.resolved.salt, spec.module);
   const fullPlan = async () => [
     ...(superseded && (await stillEnabled(provider, spec.safe, superseded.module)) ? [superseded.item] : []),
@@ -91,11 +115,15 @@ export async function configureTreasury(
   const items = await fullPlan();
   if (items.length === 0) return { changed: [], pending: [], nextSteps: [] };
   if (!spec.localMode) return writeOwnersBatch(chain, spec, items, ctx);
-  ctx.log(`configuring: ${items.length} Safe call(s), signed by ${spec.ownerWallets.length} owner key(s) on the local chain`);
+  ctx.log(
+    `configuring: ${items.length} Safe call(s), signed by ${spec.ownerWallets.length} owner key(s) on the local chain`,
+  );
   await executeAsOwners(spec.safe, spec.safeInfra!.multiSendCallOnly, spec.ownerWallets, spec.deployer, items, ctx.log);
   const remaining = await fullPlan();
   if (remaining.length > 0) {
-    throw new DeploymentFailedError(`After applying the policy, ${remaining.length} change(s) remain: ${remaining.map((i) => i.description).join("; ")}`);
+    throw new DeploymentFailedError(
+      `After applying the policy, ${remaining.length} change(s) remain: ${remaining.map((i) => i.description).join("; ")}`,
+    );
   }
   return { changed: items.map((i) => `configured: ${i.description}`), pending: [], nextSteps: [] };
 }
@@ -132,7 +160,9 @@ function sameBatchOnDisk(file: string, batch: ReturnType<typeof buildBatch>): bo
   if (!fs.existsSync(file)) return false;
   try {
     const existing = readBatch(file);
-    return existing.chainId === batch.chainId && JSON.stringify(existing.transactions) === JSON.stringify(batch.transactions);
+    return (
+      existing.chainId === batch.chainId && JSON.stringify(existing.transactions) === JSON.stringify(batch.transactions)
+    );
   } catch {
     return false;
   }
@@ -160,7 +190,13 @@ async function supersededModuleItem(
   salt: string,
   module: string,
 ): Promise<{ module: string; item: PlanItem } | undefined> {
-  if (!previous || previous.salt !== salt || getAddress(previous.safe) !== safe || getAddress(previous.module) === module) return undefined;
+  if (
+    !previous ||
+    previous.salt !== salt ||
+    getAddress(previous.safe) !== safe ||
+    getAddress(previous.module) === module
+  )
+    return undefined;
   const old = getAddress(previous.module);
   const contract = new Contract(safe, MODULE_LIST_ABI, provider);
   if (!(await contract.isModuleEnabled(old))) return undefined;

@@ -40,11 +40,11 @@ interface Runner {
 }
 
 /** Runs one Ignition module and adds what it produced to the runner's totals. */
-async function run<ModuleIdT extends string, ContractNameT extends string, R extends IgnitionModuleResult<ContractNameT>>(
-  r: Runner,
-  module: IgnitionModule<ModuleIdT, ContractNameT, R>,
-  dir: string,
-): Promise<IgnitionRun> {
+async function run<
+  ModuleIdT extends string,
+  ContractNameT extends string,
+  R extends IgnitionModuleResult<ContractNameT>,
+>(r: Runner, module: IgnitionModule<ModuleIdT, ContractNameT, R>, dir: string): Promise<IgnitionRun> {
   const result = await runIgnition(r.hre, module, dir, r.ignition, r.sender, r.log);
   Object.assign(r.addresses, result.addresses);
   r.executed.push(...result.executed);
@@ -75,24 +75,48 @@ export async function deployContracts(
   const provider = hre.ethers.provider;
   const changed: string[] = [];
   checkNodeInstance(ctx.journalRoot, spec.chainId, spec.devNode, ctx.log);
-  if (await ensureCreateX(provider, spec.chainId, spec.devNode)) changed.push("deployed the CreateX factory (local development node)");
-  const r: Runner = { hre, provider, ignition: signingProvider(hre, spec.deployer), sender: spec.deployer.address, log: ctx.log, addresses: {}, executed: [] };
+  if (await ensureCreateX(provider, spec.chainId, spec.devNode))
+    changed.push("deployed the CreateX factory (local development node)");
+  const r: Runner = {
+    hre,
+    provider,
+    ignition: signingProvider(hre, spec.deployer),
+    sender: spec.deployer.address,
+    log: ctx.log,
+    addresses: {},
+    executed: [],
+  };
   const infraDir = path.join(ctx.journalRoot, "infra");
   if (spec.compiledSafeInfra) await deploySafeContracts(r, spec, infraDir);
   await deployTreasuryInfra(r, spec, infraDir);
-  await deployInstance(r, spec, path.join(ctx.journalRoot, `instance-${spec.safe.toLowerCase()}-${spec.resolved.salt.slice(2, 14)}`));
+  await deployInstance(
+    r,
+    spec,
+    path.join(ctx.journalRoot, `instance-${spec.safe.toLowerCase()}-${spec.resolved.salt.slice(2, 14)}`),
+  );
   const samePreviousChain = ctx.previous?.nodeInstance === spec.devNode?.instanceId;
-  const previousBlock = samePreviousChain && ctx.previous?.module && getAddress(ctx.previous.module) === spec.module ? ctx.previous.moduleBlock : undefined;
+  const previousBlock =
+    samePreviousChain && ctx.previous?.module && getAddress(ctx.previous.module) === spec.module
+      ? ctx.previous.moduleBlock
+      : undefined;
   const moduleBlock = previousBlock ?? (await findModuleBlock(provider, spec.factory, spec.safe, spec.module));
   for (const futureId of r.executed) changed.push(describeFuture(futureId, r.addresses, spec));
   // v3, local chain only: Uniswap v3 from the npm artifacts, before configuration (calls and allowances name it).
-  if (spec.resolved.localUniswap) changed.push(...(await deployLocalUniswap(spec.deployer.connect(provider), spec.resolved.localUniswap.pools, ctx.log)));
+  if (spec.resolved.localUniswap)
+    changed.push(
+      ...(await deployLocalUniswap(spec.deployer.connect(provider), spec.resolved.localUniswap.pools, ctx.log)),
+    );
 
   // The chain now has the contracts where they were predicted.
-  for (const [what, address] of [["Safe", spec.safe], ["module", spec.module]] as const) {
-    if ((await provider.getCode(address)) === "0x") throw new DeploymentFailedError(`No ${what} at the predicted address ${address} after deployment.`);
+  for (const [what, address] of [
+    ["Safe", spec.safe],
+    ["module", spec.module],
+  ] as const) {
+    if ((await provider.getCode(address)) === "0x")
+      throw new DeploymentFailedError(`No ${what} at the predicted address ${address} after deployment.`);
   }
-  if (spec.resolved.safe.kind === "new") await checkSafeOwners(provider, spec.safe, spec.resolved.safe.owners, spec.resolved.safe.threshold);
+  if (spec.resolved.safe.kind === "new")
+    await checkSafeOwners(provider, spec.safe, spec.resolved.safe.owners, spec.resolved.safe.threshold);
   return { changed, moduleBlock };
 }
 
@@ -101,7 +125,9 @@ async function deploySafeContracts(r: Runner, spec: DeploymentSpec, infraDir: st
   const journal = await journalState(r.hre, infraDir);
   const ids = safeInfraFutureIds(spec.safeTags);
   const names = SAFE_INFRA.map((c) => c.name);
-  const steps = await Promise.all(names.map((n) => stepOf(r.provider, `SafeInfra#${ids[n]}`, spec.predictedSafeInfra[n], journal)));
+  const steps = await Promise.all(
+    names.map((n) => stepOf(r.provider, `SafeInfra#${ids[n]}`, spec.predictedSafeInfra[n], journal)),
+  );
   const existing: Partial<SafeInfraAddresses> = Object.fromEntries(names.map((n, i) => [n, steps[i].existing]));
   // Ignition runs only when something is missing (a run with nothing to deploy still parses build infos).
   if (steps.some((x) => !x.done)) await run(r, safeInfraModule(existing, spec.safeTags), infraDir);
@@ -113,8 +139,15 @@ async function deployTreasuryInfra(r: Runner, spec: DeploymentSpec, infraDir: st
   const ids = agentTreasuryInfraFutureIds(spec.atgTags);
   const predicted = { admin: spec.admin, implementation: spec.implementation, factory: spec.factory, lens: spec.lens };
   const names = ["admin", "implementation", "factory", "lens"] as const;
-  const steps = await Promise.all(names.map((n) => stepOf(r.provider, `AgentTreasuryInfra#${ids[n]}`, predicted[n], journal)));
-  const existing = { admin: steps[0].existing, implementation: steps[1].existing, factory: steps[2].existing, lens: steps[3].existing };
+  const steps = await Promise.all(
+    names.map((n) => stepOf(r.provider, `AgentTreasuryInfra#${ids[n]}`, predicted[n], journal)),
+  );
+  const existing = {
+    admin: steps[0].existing,
+    implementation: steps[1].existing,
+    factory: steps[2].existing,
+    lens: steps[3].existing,
+  };
   let got = (name: (typeof names)[number]) => predicted[name];
   if (steps.some((x) => !x.done)) {
     const result = await run(r, agentTreasuryInfraModule(existing, spec.atgTags), infraDir);
@@ -138,11 +171,18 @@ async function deployInstance(r: Runner, spec: DeploymentSpec, instanceDir: stri
   const resuming = journal.inFlight.size > 0;
   const full = (futureId: string) => `AgentTreasuryInstance#${futureId}`;
   const wants = (futureId: string, needed: boolean) =>
-    journal.inFlight.has(full(futureId)) || (resuming && journal.successful.has(full(futureId))) || (!journal.successful.has(full(futureId)) && needed);
+    journal.inFlight.has(full(futureId)) ||
+    (resuming && journal.successful.has(full(futureId))) ||
+    (!journal.successful.has(full(futureId)) && needed);
   const missing = async (address: string) => (await provider.getCode(address)) === "0x";
   const instance: InstanceSpec = {};
   if (resolved.safe.kind === "new" && wants(instanceFutureIds.createSafe, await missing(spec.safe))) {
-    instance.createSafe = { proxyFactory: spec.safeInfra!.proxyFactory, singleton: spec.safeInfra!.singleton, initializer: spec.initializer, saltNonce: resolved.safe.saltNonce };
+    instance.createSafe = {
+      proxyFactory: spec.safeInfra!.proxyFactory,
+      singleton: spec.safeInfra!.singleton,
+      initializer: spec.initializer,
+      saltNonce: resolved.safe.saltNonce,
+    };
   }
   if (wants(instanceFutureIds.createModule(spec.factory), await missing(spec.module))) {
     instance.createModule = { factory: spec.factory, safe: spec.safe, salt: resolved.salt };
@@ -151,7 +191,9 @@ async function deployInstance(r: Runner, spec: DeploymentSpec, instanceDir: stri
     const tag = spec.tokenTag[token.symbol];
     const exists = !(await missing(token.address));
     const deployStep = !exists || wants(instanceFutureIds.token(token.symbol, tag), false);
-    const balance = exists ? ((await new Contract(token.address, ERC20_ABI, provider).balanceOf(spec.safe)) as bigint) : 0n;
+    const balance = exists
+      ? ((await new Contract(token.address, ERC20_ABI, provider).balanceOf(spec.safe)) as bigint)
+      : 0n;
     const mint = token.mint > 0n && wants(instanceFutureIds.mint(token.symbol, tag), balance === 0n);
     if (deployStep || mint) {
       (instance.localTokens ??= []).push({
@@ -165,7 +207,8 @@ async function deployInstance(r: Runner, spec: DeploymentSpec, instanceDir: stri
     }
   }
   for (const feed of spec.localFeeds) {
-    if (wants(instanceFutureIds.feed(feed.key, feed.tag), await missing(spec.localFeedAddresses[feed.key]))) (instance.localFeeds ??= []).push(feed);
+    if (wants(instanceFutureIds.feed(feed.key, feed.tag), await missing(spec.localFeedAddresses[feed.key])))
+      (instance.localFeeds ??= []).push(feed);
   }
   if (resolved.localEth > 0n && wants(instanceFutureIds.fundSafe, (await provider.getBalance(spec.safe)) === 0n)) {
     instance.fundEth = { to: spec.safe, amount: resolved.localEth };
@@ -177,13 +220,21 @@ async function deployInstance(r: Runner, spec: DeploymentSpec, instanceDir: stri
  * Sets aside (renames to `chain-<id>.<instance prefix>.stale`, with one line to `log`) the Ignition journals left by
  * an earlier instance of a local node: their transactions are not on this chain.
  */
-function checkNodeInstance(journalRoot: string, chainId: bigint, devNode: DevNode | undefined, log: (line: string) => void): void {
+function checkNodeInstance(
+  journalRoot: string,
+  chainId: bigint,
+  devNode: DevNode | undefined,
+  log: (line: string) => void,
+): void {
   if (!devNode?.instanceId) return;
   const marker = path.join(journalRoot, "node-instance.json");
   if (fs.existsSync(marker)) {
     const previous = JSON.parse(fs.readFileSync(marker, "utf8")) as { instanceId?: string };
     if (previous.instanceId !== devNode.instanceId) {
-      const recorded = { chainId: chainId.toString(), ...(previous.instanceId ? { instanceId: previous.instanceId } : {}) };
+      const recorded = {
+        chainId: chainId.toString(),
+        ...(previous.instanceId ? { instanceId: previous.instanceId } : {}),
+      };
       setAside(journalRoot, recorded, "the local node was restarted", "Ignition journal directory", log);
     }
   }
@@ -213,7 +264,10 @@ function describeFuture(futureId: string, addresses: Record<string, string>, spe
   const at = addresses[futureId] ? ` at ${addresses[futureId]}` : "";
   if (FIXED_FUTURES[name]) return `${FIXED_FUTURES[name]}${at}`;
   const s = spec.resolved.safe;
-  if (name === "CreateSafe") return s.kind === "new" ? `created Safe ${spec.safe} (${s.threshold} of ${s.owners.length} owners)` : `created Safe ${spec.safe}`;
+  if (name === "CreateSafe")
+    return s.kind === "new"
+      ? `created Safe ${spec.safe} (${s.threshold} of ${s.owners.length} owners)`
+      : `created Safe ${spec.safe}`;
   if (name === "CreateModule") return `created module clone ${spec.module} for Safe ${spec.safe}`;
   if (name === "FundSafe") return `sent ${formatAmount(spec.resolved.localEth, 18)} ETH to the Safe`;
   const token = /^Token_(.+)$/.exec(name);
@@ -242,12 +296,22 @@ async function checkSafeOwners(provider: Provider, safeAddress: string, owners: 
 }
 
 /** The block of the module's `ModuleCreated` event (log scans start there). */
-async function findModuleBlock(provider: Provider, factory: string, safe: string, module: string): Promise<number | undefined> {
+async function findModuleBlock(
+  provider: Provider,
+  factory: string,
+  safe: string,
+  module: string,
+): Promise<number | undefined> {
   const iface = new Interface(["event ModuleCreated(address indexed avatar, address indexed module, bytes32 salt)"]);
   const topic = iface.getEvent("ModuleCreated")!.topicHash;
   const pad = (a: string) => AbiCoder.defaultAbiCoder().encode(["address"], [a]);
   try {
-    const logs = await provider.getLogs({ address: factory, topics: [topic, pad(safe), pad(module)], fromBlock: 0, toBlock: "latest" });
+    const logs = await provider.getLogs({
+      address: factory,
+      topics: [topic, pad(safe), pad(module)],
+      fromBlock: 0,
+      toBlock: "latest",
+    });
     return logs.length > 0 ? logs[0].blockNumber : undefined;
   } catch {
     return undefined;

@@ -37,7 +37,11 @@ export function predictCreate2Address(initCode: string, salt: string = CREATE2_S
 }
 
 /** Init code (creation bytecode plus ABI-encoded constructor arguments) of a compiled contract. */
-export async function initCodeOf(artifacts: ArtifactReader, contractName: string, args: unknown[] = []): Promise<string> {
+export async function initCodeOf(
+  artifacts: ArtifactReader,
+  contractName: string,
+  args: unknown[] = [],
+): Promise<string> {
   const artifact = await artifacts.readArtifact(contractName);
   const iface = new Interface(artifact.abi);
   const encodedArgs = iface.encodeDeploy(args);
@@ -45,7 +49,11 @@ export async function initCodeOf(artifacts: ArtifactReader, contractName: string
 }
 
 /** The deterministic address of `contractName` deployed with `args` through CreateX. */
-export async function predictContract(artifacts: ArtifactReader, contractName: string, args: unknown[] = []): Promise<string> {
+export async function predictContract(
+  artifacts: ArtifactReader,
+  contractName: string,
+  args: unknown[] = [],
+): Promise<string> {
   return predictCreate2Address(await initCodeOf(artifacts, contractName, args));
 }
 
@@ -99,18 +107,27 @@ export class CreateXMissingError extends Error {
  * `*_setBalance`), so local chains with other ids get the same addresses. On a live network it only checks.
  * Returns true when CreateX was deployed by this call.
  */
-export async function ensureCreateX(provider: RpcProvider, chainId: bigint, devNode: DevNode | undefined): Promise<boolean> {
+export async function ensureCreateX(
+  provider: RpcProvider,
+  chainId: bigint,
+  devNode: DevNode | undefined,
+): Promise<boolean> {
   const code = await provider.getCode(CREATEX_ADDRESS);
   if (code !== "0x") {
     if (keccak256(code) !== CREATEX_CODE_HASH) {
-      throw new Error(`The code at ${CREATEX_ADDRESS} on chain ${chainId} is not CreateX: refusing to deploy through it.`);
+      throw new Error(
+        `The code at ${CREATEX_ADDRESS} on chain ${chainId} is not CreateX: refusing to deploy through it.`,
+      );
     }
     return false;
   }
   if (chainId === 31337n) return false; // Ignition's create2 strategy deploys it on 31337.
   if (!devNode || !provider.send) throw new CreateXMissingError(chainId);
   // Ignition ships CreateX's pre-signed deployment but does not export it: load the file by path.
-  const artifactFile = path.join(path.dirname(require.resolve("@nomicfoundation/ignition-core")), "internal/execution/strategy/createx-artifact.js");
+  const artifactFile = path.join(
+    path.dirname(require.resolve("@nomicfoundation/ignition-core")),
+    "internal/execution/strategy/createx-artifact.js",
+  );
   // eslint-disable-next-line @typescript-eslint/no-require-imports
   const { presignedTx } = require(artifactFile) as { presignedTx: string };
   await provider.send(`${devNode.kind}_setBalance`, [CREATEX_PRESIGNED_DEPLOYER, "0x58D15E176280000"]); // 0.4 ETH

@@ -67,8 +67,14 @@ export async function readEmergency(
   const nameOf = (address: string) => opts.names?.[address.toLowerCase()];
   const times = new Map<number, string>();
   const at = async (log: { blockNumber: number; transactionHash: string }, by: string): Promise<EmergencyEvent> => {
-    if (!times.has(log.blockNumber)) times.set(log.blockNumber, formatTimestamp((await provider.getBlock(log.blockNumber))?.timestamp ?? 0));
-    return { by: getAddress(by), block: log.blockNumber, time: times.get(log.blockNumber)!, txHash: log.transactionHash };
+    if (!times.has(log.blockNumber))
+      times.set(log.blockNumber, formatTimestamp((await provider.getBlock(log.blockNumber))?.timestamp ?? 0));
+    return {
+      by: getAddress(by),
+      block: log.blockNumber,
+      time: times.get(log.blockNumber)!,
+      txHash: log.transactionHash,
+    };
   };
 
   let lastPause: (typeof logs)[number] | undefined;
@@ -121,12 +127,16 @@ function decodeReason(reason: string): string {
 export function emergencyLines(state: EmergencyState): string[] {
   const lines: string[] = [];
   if (state.paused) {
-    const by = state.pausedBy ? ` by ${state.pausedBy.by} at ${state.pausedBy.time} (block ${state.pausedBy.block})` : "";
+    const by = state.pausedBy
+      ? ` by ${state.pausedBy.by} at ${state.pausedBy.time} (block ${state.pausedBy.block})`
+      : "";
     lines.push(`PAUSED${by}: nothing moves until the Safe owners unpause.\n  Owners: ${state.recovery}`);
   }
   for (const f of state.frozen) {
     const who = f.name ? `${f.name} (${f.agent})` : f.agent;
-    const how = f.by ? ` ${f.reason === "strikes" ? "automatically after repeated denials" : `by ${f.by}`} at ${f.time} (block ${f.block})` : "";
+    const how = f.by
+      ? ` ${f.reason === "strikes" ? "automatically after repeated denials" : `by ${f.by}`} at ${f.time} (block ${f.block})`
+      : "";
     lines.push(`FROZEN agent ${who}${how}: nothing it signed moves.\n  Owners: ${f.recovery}`);
   }
   return lines;

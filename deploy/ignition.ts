@@ -48,11 +48,23 @@ export async function journalState(hre: HardhatRuntimeEnvironment, dir: string):
 export function signingProvider(hre: HardhatRuntimeEnvironment, wallet: BaseWallet): EIP1193Provider {
   // eslint-disable-next-line @typescript-eslint/no-require-imports
   const { applyProviderWrappers } = require("hardhat/internal/core/providers/construction") as {
-    applyProviderWrappers: (provider: unknown, config: Record<string, unknown>, extenders: unknown[]) => EIP1193Provider;
+    applyProviderWrappers: (
+      provider: unknown,
+      config: Record<string, unknown>,
+      extenders: unknown[],
+    ) => EIP1193Provider;
   };
   return applyProviderWrappers(
     hre.network.provider,
-    { url: "signing-wrapper", accounts: [wallet.privateKey], gas: "auto", gasPrice: "auto", gasMultiplier: 1, httpHeaders: {}, timeout: 60_000 },
+    {
+      url: "signing-wrapper",
+      accounts: [wallet.privateKey],
+      gas: "auto",
+      gasPrice: "auto",
+      gasMultiplier: 1,
+      httpHeaders: {},
+      timeout: 60_000,
+    },
     [],
   );
 }
@@ -70,7 +82,11 @@ type ExecutionEvent = { type: string; futureId?: string; result?: { type: string
 function progressListener(log: (line: string) => void, executed: string[]): ExecutionEventListener {
   const handler = (event: ExecutionEvent) => {
     if (event.type === "TRANSACTION_SEND" && event.futureId) log(`ignition: ${event.futureId} transaction sent`);
-    if (event.type.endsWith("_EXECUTION_STATE_COMPLETE") && event.futureId && event.type !== "STATIC_CALL_EXECUTION_STATE_COMPLETE") {
+    if (
+      event.type.endsWith("_EXECUTION_STATE_COMPLETE") &&
+      event.futureId &&
+      event.type !== "STATIC_CALL_EXECUTION_STATE_COMPLETE"
+    ) {
       if (event.result?.type === "SUCCESS") {
         executed.push(event.futureId);
         log(`ignition: ${event.futureId} done${event.result.result ? ` (${event.result.result})` : ""}`);
@@ -86,7 +102,11 @@ function progressListener(log: (line: string) => void, executed: string[]): Exec
  * Deploys `module` with the `create2` strategy, journal in `dir`, sent from `sender` through `provider` (see
  * {@link signingProvider}). Throws {@link DeploymentFailedError} naming every failed step and the journal.
  */
-export async function runIgnition<ModuleIdT extends string, ContractNameT extends string, R extends IgnitionModuleResult<ContractNameT>>(
+export async function runIgnition<
+  ModuleIdT extends string,
+  ContractNameT extends string,
+  R extends IgnitionModuleResult<ContractNameT>,
+>(
   hre: HardhatRuntimeEnvironment,
   module: IgnitionModule<ModuleIdT, ContractNameT, R>,
   dir: string,
@@ -135,12 +155,17 @@ export async function runIgnition<ModuleIdT extends string, ContractNameT extend
   }
   if (result.type !== "SUCCESSFUL_DEPLOYMENT") throw ignitionFailure(module.id, result, dir);
   const addresses: Record<string, string> = {};
-  for (const [futureId, contract] of Object.entries(result.contracts)) addresses[futureId] = getAddress(contract.address);
+  for (const [futureId, contract] of Object.entries(result.contracts))
+    addresses[futureId] = getAddress(contract.address);
   return { addresses, executed };
 }
 
 /** The future types whose contract Ignition takes from Hardhat's artifacts, storing its build info with it. */
-const NAMED_ARTIFACT_FUTURES: ReadonlySet<string> = new Set(["NAMED_ARTIFACT_CONTRACT_DEPLOYMENT", "NAMED_ARTIFACT_LIBRARY_DEPLOYMENT", "NAMED_ARTIFACT_CONTRACT_AT"]);
+const NAMED_ARTIFACT_FUTURES: ReadonlySet<string> = new Set([
+  "NAMED_ARTIFACT_CONTRACT_DEPLOYMENT",
+  "NAMED_ARTIFACT_LIBRARY_DEPLOYMENT",
+  "NAMED_ARTIFACT_CONTRACT_AT",
+]);
 
 /**
  * Hardhat's artifact resolver, handing each build info to Ignition once per run.
@@ -202,8 +227,12 @@ export class BuildInfoOnce implements ArtifactResolver {
   private async buildInfoFile(contractName: string): Promise<string | undefined> {
     try {
       const artifact = await this.hre.artifacts.readArtifact(contractName);
-      const artifactPath = this.hre.artifacts.formArtifactPathFromFullyQualifiedName(`${artifact.sourceName}:${artifact.contractName}`);
-      const debug = JSON.parse(await fs.promises.readFile(artifactPath.replace(/\.json$/, ".dbg.json"), "utf8")) as { buildInfo?: unknown };
+      const artifactPath = this.hre.artifacts.formArtifactPathFromFullyQualifiedName(
+        `${artifact.sourceName}:${artifact.contractName}`,
+      );
+      const debug = JSON.parse(await fs.promises.readFile(artifactPath.replace(/\.json$/, ".dbg.json"), "utf8")) as {
+        buildInfo?: unknown;
+      };
       if (typeof debug.buildInfo !== "string") return undefined;
       const file = path.resolve(path.dirname(artifactPath), debug.buildInfo);
       return fs.existsSync(file) ? file : undefined;
@@ -266,12 +295,18 @@ async function recoverLostTransaction(
 }
 
 /** The hash of the mined transaction from `from` with `nonce`, searching the latest blocks. */
-async function findTransaction(hre: HardhatRuntimeEnvironment, from: string, nonce: number): Promise<string | undefined> {
+async function findTransaction(
+  hre: HardhatRuntimeEnvironment,
+  from: string,
+  nonce: number,
+): Promise<string | undefined> {
   const provider = hre.ethers.provider;
   const latest = await provider.getBlockNumber();
   for (let n = latest; n >= Math.max(0, latest - LOST_TX_SEARCH_BLOCKS); n--) {
     const block = await provider.getBlock(n, true);
-    const tx = block?.prefetchedTransactions.find((t) => t.from.toLowerCase() === from.toLowerCase() && t.nonce === nonce);
+    const tx = block?.prefetchedTransactions.find(
+      (t) => t.from.toLowerCase() === from.toLowerCase() && t.nonce === nonce,
+    );
     if (tx) return tx.hash;
   }
   return undefined;

@@ -61,7 +61,13 @@ export interface OwnersRun {
 }
 
 export function callView(item: OwnerItem): OwnerCallView {
-  return { kind: item.kind, description: item.description, loosens: item.loosens, to: item.call.to, data: item.call.data };
+  return {
+    kind: item.kind,
+    description: item.description,
+    loosens: item.loosens,
+    to: item.call.to,
+    data: item.call.data,
+  };
 }
 
 /**
@@ -89,7 +95,10 @@ export async function localOwnerKeys(
 async function multiSendFor(chain: ChainContext, record?: DeploymentRecord): Promise<string> {
   if (record?.safeInfra?.multiSendCallOnly) return record.safeInfra.multiSendCallOnly;
   const chainId = (await chain.provider.getNetwork()).chainId;
-  return (await canonicalSafeInfra(chain.provider, chainId))?.multiSendCallOnly ?? (await predictContract(chain.artifacts, "MultiSendCallOnly"));
+  return (
+    (await canonicalSafeInfra(chain.provider, chainId))?.multiSendCallOnly ??
+    (await predictContract(chain.artifacts, "MultiSendCallOnly"))
+  );
 }
 
 /**
@@ -121,7 +130,11 @@ export async function runAsOwners(
   const chainId = (await provider.getNetwork()).chainId;
   const nonce = (await new Contract(safe, SAFE_ABI, provider).nonce()) as bigint;
   const label = opts.batchLabel ? `-${opts.batchLabel}` : "";
-  const batchFile = path.join(deploymentsDir(opts.deploymentsDir), "batches", `${chainId}-${getAddress(safe)}-nonce${nonce}${label}.json`);
+  const batchFile = path.join(
+    deploymentsDir(opts.deploymentsDir),
+    "batches",
+    `${chainId}-${getAddress(safe)}-nonce${nonce}${label}.json`,
+  );
   writeBatch(
     batchFile,
     buildBatch({

@@ -71,7 +71,11 @@ function defaultLog(json: boolean | undefined) {
  * The body of `treasury:deploy` (see the file header). Returns what was deployed and what this run changed.
  * Throws `PolicyError` (bad file; nothing deployed), `KeyError`, `DeploymentFailedError` (deploy/errors.ts).
  */
-export async function deployFromPolicy(hre: HardhatRuntimeEnvironment, policyFile: string, opts: DeployOptions): Promise<DeployResult> {
+export async function deployFromPolicy(
+  hre: HardhatRuntimeEnvironment,
+  policyFile: string,
+  opts: DeployOptions,
+): Promise<DeployResult> {
   const log = opts.log ?? defaultLog(opts.json);
   const chain = hardhatChain(hre);
   const spec = await resolveDeployment(chain, policyFile, { keys: opts.keys, keystore: opts.keystore });
@@ -83,16 +87,29 @@ export async function deployFromPolicy(hre: HardhatRuntimeEnvironment, policyFil
   const deployed = await deployContracts(hre, spec, { journalRoot, previous, log });
   const configured = await configureTreasury(chain, spec, { moduleBlock: deployed.moduleBlock, previous, dir, log });
   const changed = [...deployed.changed, ...configured.changed];
-  const deploymentFile = writeDeployment(deploymentRecord(spec, { network: chain.network, identity, previous, changed, moduleBlock: deployed.moduleBlock }), dir);
+  const deploymentFile = writeDeployment(
+    deploymentRecord(spec, { network: chain.network, identity, previous, changed, moduleBlock: deployed.moduleBlock }),
+    dir,
+  );
   if (opts.verify) await verifyContracts(hre, spec.devNode, spec, log);
-  log(changed.length === 0 && !configured.batchFile ? "nothing to do: the chain already matches the policy" : `done: ${changed.length} change(s)`);
+  log(
+    changed.length === 0 && !configured.batchFile
+      ? "nothing to do: the chain already matches the policy"
+      : `done: ${changed.length} change(s)`,
+  );
   return deployResult(spec, chain.network, changed, configured, deploymentFile);
 }
 
 /** Step 4: the record every other task reads (its `deployedAt` kept when this run changed nothing). */
 function deploymentRecord(
   spec: DeploymentSpec,
-  ctx: { network: string; identity: ChainIdentity; previous?: DeploymentRecord; changed: string[]; moduleBlock?: number },
+  ctx: {
+    network: string;
+    identity: ChainIdentity;
+    previous?: DeploymentRecord;
+    changed: string[];
+    moduleBlock?: number;
+  },
 ): DeploymentRecord {
   const { previous } = ctx;
   const sameAsBefore =
@@ -122,7 +139,13 @@ function deploymentRecord(
   };
 }
 
-function deployResult(spec: DeploymentSpec, network: string, changed: string[], configured: Configuration, deploymentFile: string): DeployResult {
+function deployResult(
+  spec: DeploymentSpec,
+  network: string,
+  changed: string[],
+  configured: Configuration,
+  deploymentFile: string,
+): DeployResult {
   return {
     chainId: spec.chainId.toString(),
     network,
@@ -133,7 +156,13 @@ function deployResult(spec: DeploymentSpec, network: string, changed: string[], 
     factory: spec.factory,
     lens: spec.lens,
     changed,
-    pending: configured.pending.map((i) => ({ kind: i.kind, description: i.description, loosens: i.loosens, to: i.call.to, data: i.call.data })),
+    pending: configured.pending.map((i) => ({
+      kind: i.kind,
+      description: i.description,
+      loosens: i.loosens,
+      to: i.call.to,
+      data: i.call.data,
+    })),
     batchFile: configured.batchFile,
     nextSteps: configured.nextSteps,
     deploymentFile,
@@ -167,4 +196,3 @@ async function verifyContracts(
     }
   }
 }
-

@@ -22,7 +22,12 @@ function isResolved(policy: Policy | ResolvedPolicy): policy is ResolvedPolicy {
  * record, and the local Uniswap's contracts at their fixed addresses. `treasury:plan`, `treasury:apply` and the
  * console's owners' batches resolve the same way.
  */
-export function resolveForDeployment(provider: Provider, policy: Policy, deployment: PlanTarget, file?: string): Promise<ResolvedPolicy> {
+export function resolveForDeployment(
+  provider: Provider,
+  policy: Policy,
+  deployment: PlanTarget,
+  file?: string,
+): Promise<ResolvedPolicy> {
   return resolvePolicy(policy, provider, {
     localTokenAddresses: deployment.tokens,
     localContractAddresses: localContractAddresses(policy),
@@ -36,11 +41,19 @@ export function resolveForDeployment(provider: Provider, policy: Policy, deploym
  * agent before its limits, calls and recipients). Empty when the chain already matches. `policy` may be a loaded
  * file (it is resolved against the chain, local tokens taken from `deployment.tokens`) or already resolved.
  */
-export async function planPolicy(chain: ChainContext, policy: Policy | ResolvedPolicy, deployment: PlanTarget): Promise<PlanItem[]> {
+export async function planPolicy(
+  chain: ChainContext,
+  policy: Policy | ResolvedPolicy,
+  deployment: PlanTarget,
+): Promise<PlanItem[]> {
   const { provider } = chain;
   const resolved = isResolved(policy) ? policy : await resolveForDeployment(provider, policy, deployment);
   const state = await readChainState(provider, deployment, stateHints(resolved));
   const moduleInterface = new Interface((await chain.artifacts.readArtifact("IAgentTreasuryModule")).abi);
   const known: Record<string, ResolvedAsset> = {};
-  return diffPolicy(resolved, state, { moduleInterface, target: deployment, assetOf: (address) => assetInfo(provider, known, address) });
+  return diffPolicy(resolved, state, {
+    moduleInterface,
+    target: deployment,
+    assetOf: (address) => assetInfo(provider, known, address),
+  });
 }

@@ -13,7 +13,15 @@ import { Policy, PolicyError, PolicyIssue, formatPath, loadPolicy } from "../cor
 import { ResolvedPolicy, resolvePolicy, targetIssues } from "../core/policyResolve";
 import { MockAggregatorArgs, localFeedArgs } from "../core/usdPolicy";
 import { SAFE_ABI } from "../sdk/safe";
-import { SAFE_INFRA, SafeInfraAddresses, SafeInfraName, canonicalSafeInfra, predictModuleAddress, predictSafeAddress, safeInitializer } from "./addresses";
+import {
+  SAFE_INFRA,
+  SafeInfraAddresses,
+  SafeInfraName,
+  canonicalSafeInfra,
+  predictModuleAddress,
+  predictSafeAddress,
+  safeInitializer,
+} from "./addresses";
 import { DevNode, detectDevNode, initCodeOf, predictCreate2Address } from "./create2";
 import { localContractAddresses } from "./uniswap";
 
@@ -95,7 +103,13 @@ export async function resolveDeployment(
   const implementation = predictCreate2Address(implementationInit);
   const factoryInit = await initCodeOf(artifacts, "AgentTreasuryModuleFactory", [implementation]);
   const factory = predictCreate2Address(factoryInit);
-  const { safe, initializer } = await resolveSafeAddress(chain, { resolved, safeInfra: safes.safeInfra, compiled: safes.compiledSafeInfra, policy, policyFile });
+  const { safe, initializer } = await resolveSafeAddress(chain, {
+    resolved,
+    safeInfra: safes.safeInfra,
+    compiled: safes.compiledSafeInfra,
+    policy,
+    policyFile,
+  });
   const module = predictModuleAddress(factory, implementation, safe, resolved.salt);
   preflight(policy, resolved, safe, module, policyFile);
   return {
@@ -115,7 +129,12 @@ export async function resolveDeployment(
     implementation,
     factory,
     lens: predictCreate2Address(lensInit),
-    atgTags: { admin: tagOf(adminInit), implementation: tagOf(implementationInit), factory: tagOf(factoryInit), lens: tagOf(lensInit) },
+    atgTags: {
+      admin: tagOf(adminInit),
+      implementation: tagOf(implementationInit),
+      factory: tagOf(factoryInit),
+      lens: tagOf(lensInit),
+    },
     safe,
     initializer,
     module,
@@ -125,7 +144,9 @@ export async function resolveDeployment(
 /** On the local chain the pipeline signs as the new Safe's owners with their development keys: a threshold of them. */
 function localOwnerWallets(chain: ChainContext, policy: Policy): BaseWallet[] {
   if (typeof policy.safe !== "object") return [];
-  const owners = policy.safe.owners.map((o) => devWalletFor(o)).filter((w): w is NonNullable<typeof w> => w !== undefined);
+  const owners = policy.safe.owners
+    .map((o) => devWalletFor(o))
+    .filter((w): w is NonNullable<typeof w> => w !== undefined);
   if (owners.length < policy.safe.threshold) {
     throw new KeyError(
       "KEY_MISSING",
@@ -138,11 +159,18 @@ function localOwnerWallets(chain: ChainContext, policy: Policy): BaseWallet[] {
 }
 
 /** The policy's local mock tokens (chain 31337): their CREATE2 addresses and init-code tags, by symbol. */
-async function localTokenInits(chain: ChainContext, policy: Policy): Promise<{ addresses: Record<string, string>; tags: Record<string, string> }> {
+async function localTokenInits(
+  chain: ChainContext,
+  policy: Policy,
+): Promise<{ addresses: Record<string, string>; tags: Record<string, string> }> {
   const addresses: Record<string, string> = {};
   const tags: Record<string, string> = {};
   for (const [symbol, spec] of Object.entries(policy.localTokens ?? {})) {
-    const init = await initCodeOf(chain.artifacts, "MockERC20", [spec.name ?? `${symbol} (local mock)`, symbol, spec.decimals]);
+    const init = await initCodeOf(chain.artifacts, "MockERC20", [
+      spec.name ?? `${symbol} (local mock)`,
+      symbol,
+      spec.decimals,
+    ]);
     addresses[symbol] = predictCreate2Address(init);
     tags[symbol] = tagOf(init);
   }
@@ -160,7 +188,10 @@ export interface LocalFeedStep {
  * The policy's local mock price feeds (chain 31337; deploy them with CREATE2 like the tokens): each key's address, and
  * one step per distinct mock. A price that cannot be read is left out here; resolvePolicy names its field.
  */
-async function localFeedInits(chain: ChainContext, policy: Policy): Promise<{ addresses: Record<string, string>; steps: LocalFeedStep[] }> {
+async function localFeedInits(
+  chain: ChainContext,
+  policy: Policy,
+): Promise<{ addresses: Record<string, string>; steps: LocalFeedStep[] }> {
   const addresses: Record<string, string> = {};
   const steps: LocalFeedStep[] = [];
   for (const [key, feed] of Object.entries(policy.localPriceFeeds ?? {})) {
@@ -185,7 +216,13 @@ async function resolveSafeInfra(
   const compiledSafeInfra = ctx.resolved.safe.kind === "new" && !safeInfra;
   if (compiledSafeInfra && !devNode && chainId !== LOCAL_CHAIN_ID) {
     throw new PolicyError(
-      [{ path: "safe", message: `no canonical Safe deployment found on chain ${chainId}: point "safe" at an existing Safe`, value: ctx.policy.safe }],
+      [
+        {
+          path: "safe",
+          message: `no canonical Safe deployment found on chain ${chainId}: point "safe" at an existing Safe`,
+          value: ctx.policy.safe,
+        },
+      ],
       ctx.policyFile,
     );
   }
@@ -208,7 +245,13 @@ async function resolveSafeInfra(
 /** The Safe: a new one's CREATE2 address (and its `setup` call), or the existing one, checked to be a Safe. */
 async function resolveSafeAddress(
   chain: ChainContext,
-  ctx: { resolved: ResolvedPolicy; safeInfra?: SafeInfraAddresses; compiled: boolean; policy: Policy; policyFile: string },
+  ctx: {
+    resolved: ResolvedPolicy;
+    safeInfra?: SafeInfraAddresses;
+    compiled: boolean;
+    policy: Policy;
+    policyFile: string;
+  },
 ): Promise<{ safe: string; initializer: string }> {
   const spec = ctx.resolved.safe;
   if (spec.kind === "new") {
@@ -217,12 +260,18 @@ async function resolveSafeAddress(
     const creationCode = ctx.compiled
       ? (await chain.artifacts.readArtifact("SafeProxy")).bytecode
       : ((await new Contract(infra.proxyFactory, PROXY_FACTORY_ABI, chain.provider).proxyCreationCode()) as string);
-    return { safe: predictSafeAddress(infra.proxyFactory, creationCode, infra.singleton, initializer, spec.saltNonce), initializer };
+    return {
+      safe: predictSafeAddress(infra.proxyFactory, creationCode, infra.singleton, initializer, spec.saltNonce),
+      initializer,
+    };
   }
   try {
     await new Contract(spec.address, SAFE_ABI, chain.provider).getThreshold();
   } catch {
-    throw new PolicyError([{ path: "safe", message: `${spec.address} is not a Safe (getThreshold() failed)`, value: ctx.policy.safe }], ctx.policyFile);
+    throw new PolicyError(
+      [{ path: "safe", message: `${spec.address} is not a Safe (getThreshold() failed)`, value: ctx.policy.safe }],
+      ctx.policyFile,
+    );
   }
   return { safe: spec.address, initializer: "0x" };
 }
@@ -236,10 +285,20 @@ function preflight(policy: Policy, resolved: ResolvedPolicy, safe: string, modul
   ]);
   resolved.agents.forEach((agent, a) => {
     const self = forbidden.get(agent.address.toLowerCase());
-    if (self) issues.push({ path: formatPath(["agents", a, "address"]), message: `an agent cannot be ${self}`, value: policy.agents[a].address });
+    if (self)
+      issues.push({
+        path: formatPath(["agents", a, "address"]),
+        message: `an agent cannot be ${self}`,
+        value: policy.agents[a].address,
+      });
     agent.allowedCalls.forEach((c, i) => {
       const bad = forbidden.get(c.target.toLowerCase());
-      if (bad) issues.push({ path: formatPath(["agents", a, "allowedCalls", i, "target"]), message: `a call target cannot be ${bad}`, value: c.targetLabel });
+      if (bad)
+        issues.push({
+          path: formatPath(["agents", a, "allowedCalls", i, "target"]),
+          message: `a call target cannot be ${bad}`,
+          value: c.targetLabel,
+        });
     });
   });
   issues.push(...targetIssues(resolved, module));

@@ -124,18 +124,25 @@ export async function readStatus(
   const state = await readChainState(provider, target, { assets: [ZeroAddress, ...tokenAddresses] });
   const block = await provider.getBlock("latest");
   const now = BigInt(block?.timestamp ?? Math.floor(Date.now() / 1000));
-  const balanceAssets = new Set<string>([ZeroAddress.toLowerCase(), ...tokenAddresses.map((t) => t.toLowerCase()), ...state.seenAssets]);
+  const balanceAssets = new Set<string>([
+    ZeroAddress.toLowerCase(),
+    ...tokenAddresses.map((t) => t.toLowerCase()),
+    ...state.seenAssets,
+  ]);
   const balances = await readBalances(r, balanceAssets);
   const agents: AgentStatus[] = [];
   for (const agent of state.agents.values()) if (agent.active) agents.push(await agentStatus(r, agent));
   const priceFeeds: PriceFeedStatus[] = [];
-  for (const feed of state.priceFeeds.values()) priceFeeds.push(await readPriceFeedStatus(provider, module, feed, (await r.asset(feed.asset)).symbol, now));
+  for (const feed of state.priceFeeds.values())
+    priceFeeds.push(await readPriceFeedStatus(provider, module, feed, (await r.asset(feed.asset)).symbol, now));
   return {
     chainId: (await provider.getNetwork()).chainId.toString(),
     safe: getAddress(target.safe),
     module: getAddress(target.module),
     lens: getAddress(target.lens),
-    ...(state.target !== undefined && state.target.toLowerCase() !== target.safe.toLowerCase() ? { target: state.target } : {}),
+    ...(state.target !== undefined && state.target.toLowerCase() !== target.safe.toLowerCase()
+      ? { target: state.target }
+      : {}),
     paused: await module.paused(),
     emergency: await readEmergency(chain, target, { names: opts.names }),
     moduleEnabled: state.moduleEnabled,
@@ -165,7 +172,12 @@ async function readBalances(r: StatusReader, assets: Set<string>): Promise<Asset
         continue;
       }
     }
-    balances.push({ asset: asset.address, symbol: asset.symbol, amount: formatAmount(raw, asset.decimals), raw: raw.toString() });
+    balances.push({
+      asset: asset.address,
+      symbol: asset.symbol,
+      amount: formatAmount(raw, asset.decimals),
+      raw: raw.toString(),
+    });
   }
   return balances;
 }
@@ -198,7 +210,9 @@ async function agentStatus(r: StatusReader, agent: AgentChainState): Promise<Age
     gracePeriod: formatDuration(agent.config.gracePeriod),
     recipientMode: recipientModeName(agent.config.recipientMode),
     limits,
-    ...(agent.usdLimit ? { usdLimit: usdLimitStatus(agent.usdLimit, await r.module.availableUsdAllowance(agent.address)) } : {}),
+    ...(agent.usdLimit
+      ? { usdLimit: usdLimitStatus(agent.usdLimit, await r.module.availableUsdAllowance(agent.address)) }
+      : {}),
     allowedCalls: [...agent.calls.values()],
     recipients: [...agent.recipients.values()],
   };
@@ -223,7 +237,12 @@ async function treasuryLimitStatus(r: StatusReader, state: ChainState): Promise<
 /** Queued intents: the log carries the whole intent; the module says whether it is still queued. */
 async function queuedIntents(r: StatusReader, threshold: number, now: bigint): Promise<QueuedIntentStatus[]> {
   const queuedIface = new Interface([INTENT_QUEUED]);
-  const logs = await scanLogs(r.provider, r.target.module, [queuedIface.getEvent("IntentQueued")!.topicHash], r.target.moduleBlock ?? 0);
+  const logs = await scanLogs(
+    r.provider,
+    r.target.module,
+    [queuedIface.getEvent("IntentQueued")!.topicHash],
+    r.target.moduleBlock ?? 0,
+  );
   const queued: QueuedIntentStatus[] = [];
   for (const log of logs) {
     const parsed = queuedIface.parseLog(log);

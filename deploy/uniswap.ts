@@ -13,7 +13,13 @@
 import fs from "fs";
 import { Contract, Interface, InterfaceAbi, Signer, ZeroAddress, concat, getAddress } from "ethers";
 import { CREATE2_SALT, CREATEX_ADDRESS, predictCreate2Address } from "./create2";
-import { EXACT_INPUT_SINGLE, FEE_TICK_SPACING, UNISWAP_CONTRACTS, UniswapAddresses, UniswapContractName } from "../core/localUniswap";
+import {
+  EXACT_INPUT_SINGLE,
+  FEE_TICK_SPACING,
+  UNISWAP_CONTRACTS,
+  UniswapAddresses,
+  UniswapContractName,
+} from "../core/localUniswap";
 
 const ARTIFACT_FILES = {
   UniswapV3Factory: "@uniswap/v3-core/artifacts/contracts/UniswapV3Factory.sol/UniswapV3Factory.json",
@@ -101,7 +107,9 @@ export async function deployUniswap(
   const out = {} as UniswapAddresses;
   if (mode === "createx") {
     if ((await provider.getCode(CREATEX_ADDRESS)) === "0x") {
-      throw new Error(`CreateX (${CREATEX_ADDRESS}) is not deployed on this chain: deploy the treasury first (treasury:deploy).`);
+      throw new Error(
+        `CreateX (${CREATEX_ADDRESS}) is not deployed on this chain: deploy the treasury first (treasury:deploy).`,
+      );
     }
     const createX = new Contract(CREATEX_ADDRESS, CREATEX_ABI, signer);
     for (const { name, code } of initCodes(predictCreate2Address)) {
@@ -119,12 +127,19 @@ export async function deployUniswap(
   const factoryReceipt = await (await signer.sendTransaction({ data: initCode("UniswapV3Factory") })).wait();
   deployed.UniswapV3Factory = getAddress(factoryReceipt!.contractAddress!);
   const managerReceipt = await (
-    await signer.sendTransaction({ data: initCode("NonfungiblePositionManager", [deployed.UniswapV3Factory, ZeroAddress, ZeroAddress]) })
+    await signer.sendTransaction({
+      data: initCode("NonfungiblePositionManager", [deployed.UniswapV3Factory, ZeroAddress, ZeroAddress]),
+    })
   ).wait();
   deployed.NonfungiblePositionManager = getAddress(managerReceipt!.contractAddress!);
   const routerReceipt = await (
     await signer.sendTransaction({
-      data: initCode("SwapRouter02", [ZeroAddress, deployed.UniswapV3Factory, deployed.NonfungiblePositionManager, ZeroAddress]),
+      data: initCode("SwapRouter02", [
+        ZeroAddress,
+        deployed.UniswapV3Factory,
+        deployed.NonfungiblePositionManager,
+        ZeroAddress,
+      ]),
     })
   ).wait();
   deployed.SwapRouter02 = getAddress(routerReceipt!.contractAddress!);
@@ -218,17 +233,22 @@ export async function ensurePool(
   const poolContract = new Contract(pool, POOL_ABI, signer);
   const [price] = (await poolContract.slot0()) as [bigint];
   if (price === 0n) await (await poolContract.initialize(sqrtPriceX96(amount0, amount1))).wait();
-  if (((await poolContract.liquidity()) as bigint) > 0n) return { pool, token0, token1, created, liquidityAdded: false };
+  if (((await poolContract.liquidity()) as bigint) > 0n)
+    return { pool, token0, token1, created, liquidityAdded: false };
 
   const owner = await signer.getAddress();
-  for (const [token, amount] of [[token0, amount0], [token1, amount1]] as const) {
+  for (const [token, amount] of [
+    [token0, amount0],
+    [token1, amount1],
+  ] as const) {
     const erc20 = new Contract(token, ERC20_ABI, signer);
     let held = (await erc20.balanceOf(owner)) as bigint;
     if (held < amount && fund) {
       await fund(token, amount - held);
       held = (await erc20.balanceOf(owner)) as bigint;
     }
-    if (held < amount) throw new Error(`${owner} holds ${held} of ${token}, less than the ${amount} the pool's liquidity needs`);
+    if (held < amount)
+      throw new Error(`${owner} holds ${held} of ${token}, less than the ${amount} the pool's liquidity needs`);
     await (await erc20.approve(uniswap.NonfungiblePositionManager, amount)).wait();
   }
   log(`adding full-range liquidity to the Uniswap pool ${pool}`);
@@ -279,7 +299,9 @@ export async function deployLocalUniswap(
   const missing: UniswapContractName[] = [];
   for (const name of UNISWAP_CONTRACTS) if ((await provider.getCode(predicted[name])) === "0x") missing.push(name);
   const uniswap = await deployUniswap(signer, "createx", log);
-  const changed = missing.map((name) => `deployed ${name} (Uniswap v3 from the npm artifacts, local chain) at ${uniswap[name]}`);
+  const changed = missing.map(
+    (name) => `deployed ${name} (Uniswap v3 from the npm artifacts, local chain) at ${uniswap[name]}`,
+  );
   const mint = async (token: string, amount: bigint) => {
     await (await new Contract(token, MINT_ABI, signer).mint(await signer.getAddress(), amount)).wait();
   };
@@ -287,7 +309,13 @@ export async function deployLocalUniswap(
     const result = await ensurePool(
       signer,
       uniswap,
-      { tokenA: pool.tokenA.address, tokenB: pool.tokenB.address, fee: pool.fee, amountA: pool.amountA, amountB: pool.amountB },
+      {
+        tokenA: pool.tokenA.address,
+        tokenB: pool.tokenB.address,
+        fee: pool.fee,
+        amountA: pool.amountA,
+        amountB: pool.amountB,
+      },
       log,
       mint,
     );

@@ -107,7 +107,8 @@ export function parseArgs(argv: readonly string[]): ServerArgs {
     }
     out[field] = value;
   }
-  if (!out.agent) throw new ConfigError("USAGE", `--agent <name> is required: the agent's name in the policy file.\n\n${USAGE}`);
+  if (!out.agent)
+    throw new ConfigError("USAGE", `--agent <name> is required: the agent's name in the policy file.\n\n${USAGE}`);
   return { network: "localhost", ...out, agent: out.agent };
 }
 
@@ -130,7 +131,10 @@ export function rpcUrlFor(args: ServerArgs, env: NodeJS.ProcessEnv = process.env
   const variable = `${args.network.toUpperCase().replace(/[^A-Z0-9]/g, "_")}_RPC_URL`;
   const url = env[variable] || hardhatVar(variable, env);
   if (!url) {
-    throw new ConfigError("USAGE", `No RPC URL for network "${args.network}": pass --rpc-url <url>, or set RPC_URL or ${variable}.`);
+    throw new ConfigError(
+      "USAGE",
+      `No RPC URL for network "${args.network}": pass --rpc-url <url>, or set RPC_URL or ${variable}.`,
+    );
   }
   return url;
 }
@@ -139,7 +143,10 @@ export function rpcUrlFor(args: ServerArgs, env: NodeJS.ProcessEnv = process.env
  * Connects to `url` and returns a provider pinned to the chain it reports. The chain id is probed once with a
  * timeout, so a wrong URL fails at start with a clear message instead of ethers' endless retry loop.
  */
-export async function connectRpc(url: string, timeoutMs = 10_000): Promise<{ provider: JsonRpcProvider; chainId: bigint }> {
+export async function connectRpc(
+  url: string,
+  timeoutMs = 10_000,
+): Promise<{ provider: JsonRpcProvider; chainId: bigint }> {
   const request = new FetchRequest(url);
   request.timeout = timeoutMs;
   request.body = { jsonrpc: "2.0", id: 1, method: "eth_chainId", params: [] };
@@ -161,7 +168,11 @@ export async function connectRpc(url: string, timeoutMs = 10_000): Promise<{ pro
   const network = Network.from(chainId);
   // No response cache: ethers' default (250 ms) answers a second `eth_getTransactionCount(pending)` from cache, so
   // back-to-back payments would reuse the key's account nonce.
-  const provider = new JsonRpcProvider(url, network, { staticNetwork: network, pollingInterval: 1000, cacheTimeout: -1 });
+  const provider = new JsonRpcProvider(url, network, {
+    staticNetwork: network,
+    pollingInterval: 1000,
+    cacheTimeout: -1,
+  });
   return { provider, chainId };
 }
 
@@ -197,7 +208,9 @@ export function hardhatVar(name: string, env: NodeJS.ProcessEnv = process.env): 
   const fromEnv = env[`HARDHAT_VAR_${name}`];
   if (fromEnv) return fromEnv;
   try {
-    const parsed = JSON.parse(fs.readFileSync(hardhatVarsFile(env), "utf8")) as { vars?: Record<string, { value?: string }> };
+    const parsed = JSON.parse(fs.readFileSync(hardhatVarsFile(env), "utf8")) as {
+      vars?: Record<string, { value?: string }>;
+    };
     const value = parsed.vars?.[name]?.value;
     return value === undefined || value === "" ? undefined : value;
   } catch {
@@ -226,7 +239,9 @@ function serverKeySources(env: NodeJS.ProcessEnv): KeySources {
   };
   return {
     variables: firstVariable(environmentVariables(env), hardhatVariables),
-    password: keystorePassword(env.KEYSTORE_PASSWORD, { noPrompt: "the MCP server cannot prompt: stdin carries the protocol" }),
+    password: keystorePassword(env.KEYSTORE_PASSWORD, {
+      noPrompt: "the MCP server cannot prompt: stdin carries the protocol",
+    }),
   };
 }
 
@@ -285,7 +300,9 @@ export interface ServerConfig {
 
 /** Finds an agent by name: exact match, else case-insensitive. */
 export function selectAgent(policy: Policy, name: string, file: string): PolicyAgent {
-  const agent = policy.agents.find((a) => a.name === name) ?? policy.agents.find((a) => a.name.toLowerCase() === name.toLowerCase());
+  const agent =
+    policy.agents.find((a) => a.name === name) ??
+    policy.agents.find((a) => a.name.toLowerCase() === name.toLowerCase());
   if (!agent) {
     const names = policy.agents.map((a) => a.name);
     throw new ConfigError(
@@ -325,14 +342,25 @@ export async function loadConfig(args: ServerArgs, env: NodeJS.ProcessEnv = proc
           `chain ${chainId}: apply the policy (treasury:apply) or pass the policy file that was deployed.`,
       );
     }
-    const key = (await resolveKey({ role: "AGENT", chainId, keystore: args.keystore, expectedAddress: agentAddress, env }))!;
+    const key = (await resolveKey({
+      role: "AGENT",
+      chainId,
+      keystore: args.keystore,
+      expectedAddress: agentAddress,
+      env,
+    }))!;
     const relayerKey = await resolveKey({ role: "RELAYER", chainId, env });
     if (env === process.env) delete env.KEYSTORE_PASSWORD;
     // The CLI's layout (tasks/lib/context.ts), so co-signers' `intent:show` finds the model's reasons too.
     const journalFile =
       args.journal ??
       env.AGENT_JOURNAL ??
-      path.join(deploymentsDir(deployments), "journals", `${chainId}-${deployment.module.toLowerCase()}`, `${agentAddress.toLowerCase()}.jsonl`);
+      path.join(
+        deploymentsDir(deployments),
+        "journals",
+        `${chainId}-${deployment.module.toLowerCase()}`,
+        `${agentAddress.toLowerCase()}.jsonl`,
+      );
     return {
       agentName: policyAgent.name,
       policyAgent,

@@ -92,7 +92,8 @@ export class AuditedTransport implements Transport {
     if (!("method" in message) || message.method !== "tools/call" || !("id" in message)) return;
     const params = (message.params ?? {}) as { name?: unknown; arguments?: unknown };
     const tool = typeof params.name === "string" ? params.name : String(params.name);
-    const args = params.arguments && typeof params.arguments === "object" ? (params.arguments as Record<string, unknown>) : {};
+    const args =
+      params.arguments && typeof params.arguments === "object" ? (params.arguments as Record<string, unknown>) : {};
     this.pending.set(message.id, { tool, startedAt: Date.now() });
     this.log("tool_call", {
       id: message.id,
@@ -112,9 +113,21 @@ export class AuditedTransport implements Transport {
       this.log("tool_result", { ...fields, isError: true, error: message.error.message });
       return;
     }
-    const result = (message as { result?: { isError?: boolean; content?: { type: string; text?: string }[]; structuredContent?: Record<string, unknown> } }).result;
+    const result = (
+      message as {
+        result?: {
+          isError?: boolean;
+          content?: { type: string; text?: string }[];
+          structuredContent?: Record<string, unknown>;
+        };
+      }
+    ).result;
     if (result?.isError) {
-      this.log("tool_result", { ...fields, isError: true, error: result.content?.find((c) => c.type === "text")?.text ?? "" });
+      this.log("tool_result", {
+        ...fields,
+        isError: true,
+        error: result.content?.find((c) => c.type === "text")?.text ?? "",
+      });
       return;
     }
     const s = result?.structuredContent ?? {};
@@ -151,7 +164,10 @@ async function connectClient(config: ServerConfig, log: Logger): Promise<AgentCl
       fromBlock: deployment.moduleBlock ?? 0,
       lens: deployment.lens,
       pollIntervalMs: config.chainId === 31337n ? 100 : 1000,
-      retry: { onRetry: (err, attempt, delayMs) => log("rpc_retry", { attempt, delayMs, error: String((err as Error)?.message ?? err).split("\n")[0] }) },
+      retry: {
+        onRetry: (err, attempt, delayMs) =>
+          log("rpc_retry", { attempt, delayMs, error: String((err as Error)?.message ?? err).split("\n")[0] }),
+      },
     });
   } catch (error) {
     provider.destroy();
@@ -245,7 +261,9 @@ export async function main(): Promise<void> {
   process.on("SIGINT", () => void stop("SIGINT"));
   process.on("SIGTERM", () => void stop("SIGTERM"));
   // A stray rejection (a dropped RPC connection in a background poll) is logged; tool calls report their own errors.
-  process.on("unhandledRejection", (reason) => log("unhandled_rejection", { message: String((reason as Error)?.message ?? reason).split("\n")[0] }));
+  process.on("unhandledRejection", (reason) =>
+    log("unhandled_rejection", { message: String((reason as Error)?.message ?? reason).split("\n")[0] }),
+  );
   try {
     running = await startServer(process.argv.slice(2), log);
   } catch (error) {

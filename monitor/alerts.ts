@@ -128,7 +128,14 @@ export interface ChainChange {
  */
 export function chainChangeAlert(
   change: ChainChange,
-  at: { identity: ChainIdentity; module: string; head: number; from: number; newChain: boolean; moduleMissing?: boolean },
+  at: {
+    identity: ChainIdentity;
+    module: string;
+    head: number;
+    from: number;
+    newChain: boolean;
+    moduleMissing?: boolean;
+  },
 ): Alert {
   const { identity, module, head, from, newChain } = at;
   const what = change.setAsideAs

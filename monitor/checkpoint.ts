@@ -100,7 +100,9 @@ export class CheckpointStore {
       );
     }
     if (cp.v !== CHECKPOINT_VERSION || cp.state?.v !== STATE_VERSION) {
-      throw new CheckpointMismatchError(`Checkpoint ${this.file} has format ${cp.v}; this watchtower reads ${CHECKPOINT_VERSION}. Move it aside and restart with --from-block.`);
+      throw new CheckpointMismatchError(
+        `Checkpoint ${this.file} has format ${cp.v}; this watchtower reads ${CHECKPOINT_VERSION}. Move it aside and restart with --from-block.`,
+      );
     }
     if (cp.chainId !== chainId || cp.module.toLowerCase() !== module.toLowerCase()) {
       throw new CheckpointMismatchError(
@@ -109,9 +111,18 @@ export class CheckpointStore {
     }
     cp.delivered ??= {};
     cp.responses ??= {};
-    const reason = identityMismatch({ chainId: cp.chainId, genesisHash: cp.genesisHash, instanceId: cp.instanceId }, identity);
+    const reason = identityMismatch(
+      { chainId: cp.chainId, genesisHash: cp.genesisHash, instanceId: cp.instanceId },
+      identity,
+    );
     if (reason) {
-      const file = setAside(this.file, { chainId: cp.chainId, genesisHash: cp.genesisHash, instanceId: cp.instanceId }, reason, "watchtower checkpoint", log);
+      const file = setAside(
+        this.file,
+        { chainId: cp.chainId, genesisHash: cp.genesisHash, instanceId: cp.instanceId },
+        reason,
+        "watchtower checkpoint",
+        log,
+      );
       return { setAside: { file, checkpoint: cp, reason } };
     }
     return { checkpoint: cp };

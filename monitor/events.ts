@@ -4,9 +4,25 @@
  * transaction). Also decodes `submit` / `propose` / `executeQueued` calldata, so an `IntentExecuted` or
  * `IntentDenied` event can be paired with its whole intent (nonce lane, calldata) from the transaction input.
  */
-import { AbiCoder, Interface, Log, TransactionResponse, dataLength, dataSlice, decodeBytes32String, getAddress } from "ethers";
+import {
+  AbiCoder,
+  Interface,
+  Log,
+  TransactionResponse,
+  dataLength,
+  dataSlice,
+  decodeBytes32String,
+  getAddress,
+} from "ethers";
 import { Intent, hashIntent } from "../sdk/eip712";
-import { AgentConfigNumbers, AssetLimitValue, DenyReasonName, agentConfigNumbers, assetLimitValue, denyReasonName } from "../sdk/shapes";
+import {
+  AgentConfigNumbers,
+  AssetLimitValue,
+  DenyReasonName,
+  agentConfigNumbers,
+  assetLimitValue,
+  denyReasonName,
+} from "../sdk/shapes";
 import { toIntent } from "../sdk/chain";
 import type { ConditionValue } from "../sdk/types";
 import { moduleInterface } from "../sdk/bindings";
@@ -107,7 +123,6 @@ export type SubmitFunction = "submit" | "propose" | "executeQueued";
 
 const lower = (a: string) => a.toLowerCase();
 
-
 function bytes32Text(value: string): string {
   try {
     return decodeBytes32String(value);
@@ -150,7 +165,10 @@ export function decodeSafeLog(log: Log): ModuleEventBody | undefined {
     case "RemovedOwner":
       return { kind: "SafeRemovedOwner", owner: singleAddress(log) };
     case "ChangedThreshold":
-      return { kind: "SafeChangedThreshold", threshold: Number(AbiCoder.defaultAbiCoder().decode(["uint256"], log.data)[0]) };
+      return {
+        kind: "SafeChangedThreshold",
+        threshold: Number(AbiCoder.defaultAbiCoder().decode(["uint256"], log.data)[0]),
+      };
     case "ChangedGuard":
       return { kind: "SafeChangedGuard", guard: singleAddress(log), moduleGuard: false };
     case "ChangedModuleGuard":
@@ -182,7 +200,13 @@ export function decodeModuleLog(log: Log): ModuleEventBody | undefined {
         rationale: lower(a.rationale),
       };
     case "IntentQueued":
-      return { kind: "IntentQueued", intentId: lower(a.intentId), agent: getAddress(a.agent), eta: Number(a.eta), intent: toIntent(a.intent) };
+      return {
+        kind: "IntentQueued",
+        intentId: lower(a.intentId),
+        agent: getAddress(a.agent),
+        eta: Number(a.eta),
+        intent: toIntent(a.intent),
+      };
     case "IntentDenied":
       return {
         kind: "IntentDenied",
@@ -196,7 +220,12 @@ export function decodeModuleLog(log: Log): ModuleEventBody | undefined {
     case "IntentCancelled":
       return { kind: "IntentCancelled", intentId: lower(a.intentId), by: getAddress(a.by) };
     case "IdempotentReplay":
-      return { kind: "IdempotentReplay", intentId: lower(a.intentId), agent: getAddress(a.agent), idempotencyKey: lower(a.idempotencyKey) };
+      return {
+        kind: "IdempotentReplay",
+        intentId: lower(a.intentId),
+        agent: getAddress(a.agent),
+        idempotencyKey: lower(a.idempotencyKey),
+      };
     case "AgentFrozen":
       return { kind: "AgentFrozen", agent: getAddress(a.agent), by: getAddress(a.by), reason: bytes32Text(a.reason) };
     case "AgentUnfrozen":
@@ -214,21 +243,56 @@ export function decodeModuleLog(log: Log): ModuleEventBody | undefined {
     case "AgentRotated":
       return { kind: "AgentRotated", oldKey: getAddress(a.oldKey), newKey: getAddress(a.newKey) };
     case "AssetLimitSet":
-      return { kind: "AssetLimitSet", agent: getAddress(a.agent), asset: getAddress(a.asset), limit: assetLimitValue(a.limit) };
+      return {
+        kind: "AssetLimitSet",
+        agent: getAddress(a.agent),
+        asset: getAddress(a.asset),
+        limit: assetLimitValue(a.limit),
+      };
     case "AllowedCallSet":
-      return { kind: "AllowedCallSet", agent: getAddress(a.agent), target: getAddress(a.target), selector: lower(a.selector), allowed: Boolean(a.allowed) };
+      return {
+        kind: "AllowedCallSet",
+        agent: getAddress(a.agent),
+        target: getAddress(a.target),
+        selector: lower(a.selector),
+        allowed: Boolean(a.allowed),
+      };
     case "CallConditionsSet": {
-      const conditions = (a.conditions as { word: bigint; op: bigint; value: string }[]).map((c) => ({ word: Number(c.word), op: Number(c.op), value: lower(c.value) }));
-      return { kind: "CallConditionsSet", agent: getAddress(a.agent), target: getAddress(a.target), selector: lower(a.selector), conditions };
+      const conditions = (a.conditions as { word: bigint; op: bigint; value: string }[]).map((c) => ({
+        word: Number(c.word),
+        op: Number(c.op),
+        value: lower(c.value),
+      }));
+      return {
+        kind: "CallConditionsSet",
+        agent: getAddress(a.agent),
+        target: getAddress(a.target),
+        selector: lower(a.selector),
+        conditions,
+      };
     }
     case "RecipientSet":
-      return { kind: "RecipientSet", agent: getAddress(a.agent), recipient: getAddress(a.recipient), allowed: Boolean(a.allowed) };
+      return {
+        kind: "RecipientSet",
+        agent: getAddress(a.agent),
+        recipient: getAddress(a.recipient),
+        allowed: Boolean(a.allowed),
+      };
     case "CosignersSet":
-      return { kind: "CosignersSet", members: (a.members as string[]).map((m) => getAddress(m)), threshold: Number(a.threshold) };
+      return {
+        kind: "CosignersSet",
+        members: (a.members as string[]).map((m) => getAddress(m)),
+        threshold: Number(a.threshold),
+      };
     case "GuardianSet":
       return { kind: "GuardianSet", guardian: getAddress(a.guardian), enabled: Boolean(a.enabled) };
     case "TreasuryLimitSet":
-      return { kind: "TreasuryLimitSet", asset: getAddress(a.asset), perWindow: BigInt(a.perWindow), window: Number(a.window) };
+      return {
+        kind: "TreasuryLimitSet",
+        asset: getAddress(a.asset),
+        perWindow: BigInt(a.perWindow),
+        window: Number(a.window),
+      };
   }
   return undefined;
 }
@@ -264,7 +328,10 @@ export function decodeSubmissions(input: string): DecodedSubmission[] {
       if (at % 2 === 0) {
         try {
           const decoded = moduleInterface().decodeFunctionData(fn, "0x" + hex.slice(at));
-          const signers = fn === "executeQueued" ? { signers: (decoded[1] as { signer: string }[]).map((s) => getAddress(s.signer)) } : {};
+          const signers =
+            fn === "executeQueued"
+              ? { signers: (decoded[1] as { signer: string }[]).map((s) => getAddress(s.signer)) }
+              : {};
           out.push({ function: fn, intent: toIntent(decoded[0]), ...signers });
         } catch {
           // not a call at this offset
@@ -296,7 +363,8 @@ export function directCall(tx: Pick<TransactionResponse, "data">): { function: s
     const parsed = moduleInterface().parseTransaction({ data: tx.data });
     if (!parsed) return undefined;
     const fn = parsed.name;
-    if (fn === "submit" || fn === "propose" || fn === "executeQueued") return { function: fn, intent: toIntent(parsed.args[0]) };
+    if (fn === "submit" || fn === "propose" || fn === "executeQueued")
+      return { function: fn, intent: toIntent(parsed.args[0]) };
     return { function: fn };
   } catch {
     return undefined;

@@ -153,7 +153,8 @@ export class EventFollower {
       let batch = batches.get(n);
       if (!batch) {
         const block = await this.provider.getBlock(n);
-        if (!block || !block.hash) throw new Error(`Block ${n} is not available from the RPC node; retry or use another node.`);
+        if (!block || !block.hash)
+          throw new Error(`Block ${n} is not available from the RPC node; retry or use another node.`);
         batch = { number: n, hash: block.hash, timestamp: block.timestamp, events: [] };
         batches.set(n, batch);
       }

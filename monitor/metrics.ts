@@ -12,7 +12,9 @@ import type { MonitorState } from "./stats";
 export class MetricsConfigError extends Error {
   readonly code = "METRICS_NOT_LOOPBACK";
   constructor(host: string) {
-    super(`Metrics host "${host}" is not a loopback address: metrics name agents and amounts, so they are served on 127.0.0.1 or ::1 only. Put a reverse proxy in front if a scraper elsewhere needs them.`);
+    super(
+      `Metrics host "${host}" is not a loopback address: metrics name agents and amounts, so they are served on 127.0.0.1 or ::1 only. Put a reverse proxy in front if a scraper elsewhere needs them.`,
+    );
     this.name = "MetricsConfigError";
   }
 }
@@ -34,15 +36,49 @@ export class MonitorMetrics {
 
   constructor(defaultMetrics = false) {
     const registers = [this.registry];
-    this.processed = new Gauge({ name: "atg_monitor_processed_block", help: "Newest block the watchtower has read", registers });
+    this.processed = new Gauge({
+      name: "atg_monitor_processed_block",
+      help: "Newest block the watchtower has read",
+      registers,
+    });
     this.head = new Gauge({ name: "atg_monitor_head_block", help: "Chain head seen at the last poll", registers });
     this.lag = new Gauge({ name: "atg_monitor_lag_blocks", help: "Head minus the newest block read", registers });
-    this.alerts = new Counter({ name: "atg_monitor_alerts_total", help: "Alerts delivered", labelNames: ["rule", "severity"], registers });
-    this.responses = new Counter({ name: "atg_monitor_responses_total", help: "Automatic responses", labelNames: ["action", "status"], registers });
-    this.sinkFailures = new Counter({ name: "atg_monitor_sink_failures_total", help: "Failed deliveries (retried)", labelNames: ["sink"], registers });
-    this.intents = new Gauge({ name: "atg_agent_intents", help: "Intents per agent and outcome", labelNames: ["agent", "outcome"], registers });
-    this.spent = new Gauge({ name: "atg_agent_spent_base_units", help: "Executed spend per agent and asset, base units", labelNames: ["agent", "asset"], registers });
-    this.frozen = new Gauge({ name: "atg_agent_frozen", help: "1 when the agent is frozen", labelNames: ["agent"], registers });
+    this.alerts = new Counter({
+      name: "atg_monitor_alerts_total",
+      help: "Alerts delivered",
+      labelNames: ["rule", "severity"],
+      registers,
+    });
+    this.responses = new Counter({
+      name: "atg_monitor_responses_total",
+      help: "Automatic responses",
+      labelNames: ["action", "status"],
+      registers,
+    });
+    this.sinkFailures = new Counter({
+      name: "atg_monitor_sink_failures_total",
+      help: "Failed deliveries (retried)",
+      labelNames: ["sink"],
+      registers,
+    });
+    this.intents = new Gauge({
+      name: "atg_agent_intents",
+      help: "Intents per agent and outcome",
+      labelNames: ["agent", "outcome"],
+      registers,
+    });
+    this.spent = new Gauge({
+      name: "atg_agent_spent_base_units",
+      help: "Executed spend per agent and asset, base units",
+      labelNames: ["agent", "asset"],
+      registers,
+    });
+    this.frozen = new Gauge({
+      name: "atg_agent_frozen",
+      help: "1 when the agent is frozen",
+      labelNames: ["agent"],
+      registers,
+    });
     this.paused = new Gauge({ name: "atg_module_paused", help: "1 when the module is paused", registers });
     this.queued = new Gauge({ name: "atg_queued_intents", help: "Queued intents waiting", registers });
     if (defaultMetrics) collectDefaultMetrics({ register: this.registry });

@@ -87,10 +87,17 @@ function moveBps(before: bigint, after: bigint): bigint {
  * - `price-feed-moved`: a trusted price that moved more than the rule's `maxMove` (a share: 0.1 = 10%) from the last
  *   trusted read of the same feed.
  */
-export function checkFeeds(rules: readonly RuleConfig[], readings: readonly FeedReading[], state: FeedWatchState, ctx: FeedCheckContext): { alerts: Alert[]; readings: Record<string, FeedReadingJson> } {
+export function checkFeeds(
+  rules: readonly RuleConfig[],
+  readings: readonly FeedReading[],
+  state: FeedWatchState,
+  ctx: FeedCheckContext,
+): { alerts: Alert[]; readings: Record<string, FeedReadingJson> } {
   const alerts: Alert[] = [];
   const next: Record<string, FeedReadingJson> = { ...state.readings };
-  const untrustedRules = rules.filter((r): r is RuleOf<"price-feed-untrusted"> => r.enabled && r.rule === "price-feed-untrusted");
+  const untrustedRules = rules.filter(
+    (r): r is RuleOf<"price-feed-untrusted"> => r.enabled && r.rule === "price-feed-untrusted",
+  );
   const movedRules = rules.filter((r): r is RuleOf<"price-feed-moved"> => r.enabled && r.rule === "price-feed-moved");
   const envelope = (rule: RuleConfig) => ({
     v: ALERT_VERSION,
@@ -126,7 +133,14 @@ export function checkFeeds(rules: readonly RuleConfig[], readings: readonly Feed
           details: { asset: r.asset, symbol: r.symbol, feed: r.feed, fault: r.fault ?? "", maxAgeSeconds: r.maxAge },
         });
       }
-      next[key] = { feed: r.feed, trusted: false, ...(r.fault ? { fault: r.fault } : {}), ...(sameFeed && before.price ? { price: before.price } : {}), block: ctx.block, time: ctx.blockTime };
+      next[key] = {
+        feed: r.feed,
+        trusted: false,
+        ...(r.fault ? { fault: r.fault } : {}),
+        ...(sameFeed && before.price ? { price: before.price } : {}),
+        block: ctx.block,
+        time: ctx.blockTime,
+      };
       continue;
     }
     const last = sameFeed && before.price !== undefined ? BigInt(before.price) : undefined;
@@ -143,11 +157,25 @@ export function checkFeeds(rules: readonly RuleConfig[], readings: readonly Feed
           message: `the ${r.symbol}/USD price moved ${share}% between two reads: ${dollars(last)} at block ${before.block} -> ${dollars(r.price)} at block ${ctx.block} (rule: more than ${rule.maxMove * 100}%)`,
           advice:
             "a manipulated or broken feed misprices USD-limited payments (the per-asset limits still hold): compare with another source; if it is wrong, pause the module or remove the feed (setPriceFeed to address(0)) so that those payments wait for co-signers",
-          details: { asset: r.asset, symbol: r.symbol, feed: r.feed, from: formatUnitsPlain(last, USD_DECIMALS), to: formatUnitsPlain(r.price, USD_DECIMALS), movedPercent: share, fromBlock: before.block },
+          details: {
+            asset: r.asset,
+            symbol: r.symbol,
+            feed: r.feed,
+            from: formatUnitsPlain(last, USD_DECIMALS),
+            to: formatUnitsPlain(r.price, USD_DECIMALS),
+            movedPercent: share,
+            fromBlock: before.block,
+          },
         });
       }
     }
-    next[key] = { feed: r.feed, trusted: true, ...(r.price !== undefined ? { price: r.price.toString() } : {}), block: ctx.block, time: ctx.blockTime };
+    next[key] = {
+      feed: r.feed,
+      trusted: true,
+      ...(r.price !== undefined ? { price: r.price.toString() } : {}),
+      block: ctx.block,
+      time: ctx.blockTime,
+    };
   }
   return { alerts, readings: next };
 }
@@ -171,7 +199,14 @@ export async function watchFeeds(
   const block = await provider.getBlock(at.block);
   if (!block) return undefined;
   const readings = await readFeeds(provider, at.module, state, at.historyFrom, at.block, at.chunkSize);
-  const ctx = { chainId: at.chainId, module: at.module, block: at.block, blockHash: block.hash ?? undefined, blockTime: block.timestamp, detectedAtBlock: at.head };
+  const ctx = {
+    chainId: at.chainId,
+    module: at.module,
+    block: at.block,
+    blockHash: block.hash ?? undefined,
+    blockTime: block.timestamp,
+    detectedAtBlock: at.head,
+  };
   const checked = checkFeeds(rules, readings, state, ctx);
   state.readings = checked.readings;
   state.readAt = at.block;
@@ -184,7 +219,14 @@ export async function watchFeeds(
  * `toBlock`. Updates `state.feeds` and `state.scannedTo` (chunk by chunk, so a failed call resumes where it stopped);
  * returns the readings.
  */
-export async function readFeeds(provider: Provider, module: string, state: FeedWatchState, fromBlock: number, toBlock: number, chunkSize = 2000): Promise<FeedReading[]> {
+export async function readFeeds(
+  provider: Provider,
+  module: string,
+  state: FeedWatchState,
+  fromBlock: number,
+  toBlock: number,
+  chunkSize = 2000,
+): Promise<FeedReading[]> {
   for (let start = Math.max(fromBlock, state.scannedTo + 1); start <= toBlock; start += chunkSize) {
     const end = Math.min(toBlock, start + chunkSize - 1);
     const logs = await provider.getLogs({ address: module, topics: [PRICE_FEED_SET], fromBlock: start, toBlock: end });
@@ -194,7 +236,12 @@ export async function readFeeds(provider: Provider, module: string, state: FeedW
       const asset = getAddress(String(parsed.args.asset));
       const known = state.feeds[asset.toLowerCase()];
       const meta = known ?? (await assetMeta(provider, asset));
-      state.feeds[asset.toLowerCase()] = { feed: getAddress(String(parsed.args.feed)), maxAge: Number(parsed.args.maxAge), symbol: meta.symbol, decimals: meta.decimals };
+      state.feeds[asset.toLowerCase()] = {
+        feed: getAddress(String(parsed.args.feed)),
+        maxAge: Number(parsed.args.maxAge),
+        symbol: meta.symbol,
+        decimals: meta.decimals,
+      };
     }
     state.scannedTo = end;
   }
@@ -202,9 +249,19 @@ export async function readFeeds(provider: Provider, module: string, state: FeedW
   const readings: FeedReading[] = [];
   for (const [key, f] of Object.entries(state.feeds)) {
     if (f.feed === ZeroAddress) continue; // removed: nothing values with it
-    const [usd, fault] = (await views.usdValue(getAddress(key), 10n ** BigInt(f.decimals), { blockTag: toBlock })) as [bigint, bigint];
+    const [usd, fault] = (await views.usdValue(getAddress(key), 10n ** BigInt(f.decimals), { blockTag: toBlock })) as [
+      bigint,
+      bigint,
+    ];
     const trusted = fault === 0n;
-    readings.push({ asset: getAddress(key), symbol: f.symbol, feed: f.feed, maxAge: f.maxAge, trusted, ...(trusted ? { price: usd } : { fault: priceFaultName(fault) }) });
+    readings.push({
+      asset: getAddress(key),
+      symbol: f.symbol,
+      feed: f.feed,
+      maxAge: f.maxAge,
+      trusted,
+      ...(trusted ? { price: usd } : { fault: priceFaultName(fault) }),
+    });
   }
   return readings;
 }

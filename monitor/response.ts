@@ -4,7 +4,15 @@
  * stop the treasury, never move or loosen anything). The response happens before the alert is delivered, so the
  * alert says what was done. Only the Safe's owners can undo it (unfreeze, unpause).
  */
-import { AbstractSigner, Provider, Signer, TransactionRequest, TransactionResponse, TypedDataDomain, TypedDataField } from "ethers";
+import {
+  AbstractSigner,
+  Provider,
+  Signer,
+  TransactionRequest,
+  TransactionResponse,
+  TypedDataDomain,
+  TypedDataField,
+} from "ethers";
 import type { GuardianClient } from "../sdk/guardian";
 import type { Alert, AlertResponse } from "./alerts";
 
@@ -39,7 +47,11 @@ export class UrgentSigner extends AbstractSigner {
     return this.inner.signMessage(message);
   }
 
-  signTypedData(domain: TypedDataDomain, types: Record<string, TypedDataField[]>, value: Record<string, unknown>): Promise<string> {
+  signTypedData(
+    domain: TypedDataDomain,
+    types: Record<string, TypedDataField[]>,
+    value: Record<string, unknown>,
+  ): Promise<string> {
     return this.inner.signTypedData(domain, types, value);
   }
 
@@ -48,9 +60,16 @@ export class UrgentSigner extends AbstractSigner {
     if (fee.maxFeePerGas !== null && fee.maxPriorityFeePerGas !== null) {
       let tip = fee.maxPriorityFeePerGas * this.tipMultiplier;
       if (tip < this.minTip) tip = this.minTip;
-      return this.inner.sendTransaction({ ...tx, type: 2, gasPrice: undefined, maxPriorityFeePerGas: tip, maxFeePerGas: fee.maxFeePerGas + tip });
+      return this.inner.sendTransaction({
+        ...tx,
+        type: 2,
+        gasPrice: undefined,
+        maxPriorityFeePerGas: tip,
+        maxFeePerGas: fee.maxFeePerGas + tip,
+      });
     }
-    if (fee.gasPrice !== null) return this.inner.sendTransaction({ ...tx, gasPrice: fee.gasPrice * this.tipMultiplier });
+    if (fee.gasPrice !== null)
+      return this.inner.sendTransaction({ ...tx, gasPrice: fee.gasPrice * this.tipMultiplier });
     return this.inner.sendTransaction(tx);
   }
 }
@@ -83,15 +102,26 @@ export class AutoResponder {
       if (action === "pause") {
         if (await guardian.module.paused()) return { action, status: "already", by: guardian.address };
         const r = await guardian.pause();
-        return { action, status: r.txHash ? "done" : "already", by: guardian.address, ...(r.txHash ? { txHash: r.txHash } : {}) };
+        return {
+          action,
+          status: r.txHash ? "done" : "already",
+          by: guardian.address,
+          ...(r.txHash ? { txHash: r.txHash } : {}),
+        };
       }
       const agent = alert.agent?.address;
       if (!agent) return { action, status: "skipped", error: "the alert names no agent to freeze" };
       const [active, frozen] = await Promise.all([guardian.module.isAgent(agent), guardian.module.isFrozen(agent)]);
       if (frozen) return { action, status: "already", by: guardian.address };
-      if (!active) return { action, status: "skipped", error: `${agent} is no longer an active agent key (removed or rotated)` };
+      if (!active)
+        return { action, status: "skipped", error: `${agent} is no longer an active agent key (removed or rotated)` };
       const r = await guardian.freeze(agent);
-      return { action, status: r.txHash ? "done" : "already", by: guardian.address, ...(r.txHash ? { txHash: r.txHash } : {}) };
+      return {
+        action,
+        status: r.txHash ? "done" : "already",
+        by: guardian.address,
+        ...(r.txHash ? { txHash: r.txHash } : {}),
+      };
     } catch (error) {
       const e = error as Error & { code?: string };
       return { action, status: "failed", by: guardian.address, error: `${e.code ? `${e.code}: ` : ""}${e.message}` };

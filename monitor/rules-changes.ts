@@ -15,13 +15,18 @@ export interface Change {
 }
 
 /** What changed between two asset limits, and whether each change lets the agent move more (core/loosening.ts). */
-export function limitChanges(prev: LimitJson | undefined, next: AssetLimitValue, show: (v: bigint) => string): Change[] {
+export function limitChanges(
+  prev: LimitJson | undefined,
+  next: AssetLimitValue,
+  show: (v: bigint) => string,
+): Change[] {
   const change = assetLimitChange(prev, next);
   if (change.added) {
     const after = `${show(next.autoPerTx)}/tx, ${show(next.autoPerWindow)} per ${next.window}s, hard cap ${show(next.escalatedPerTx)}`;
     return [{ what: "asset limit", before: "none (asset not allowed)", after, loosens: true }];
   }
-  if (change.removed) return [{ what: "asset limit", before: "set", after: "removed (asset not allowed)", loosens: false }];
+  if (change.removed)
+    return [{ what: "asset limit", before: "set", after: "removed (asset not allowed)", loosens: false }];
   return change.fields.map((c) => ({
     what: c.field,
     before: c.field === "window" ? `${c.before}s` : show(c.before),
@@ -45,5 +50,10 @@ export function configChanges(prev: AgentConfigNumbers, next: AgentConfigNumbers
     strikeWindow: seconds,
     recipientMode: (v) => RECIPIENT_MODES[Number(v)] ?? String(v),
   };
-  return agentConfigChanges(prev, next).map((c) => ({ what: c.field, before: show[c.field](c.before), after: show[c.field](c.after), loosens: c.loosens }));
+  return agentConfigChanges(prev, next).map((c) => ({
+    what: c.field,
+    before: show[c.field](c.before),
+    after: show[c.field](c.after),
+    loosens: c.loosens,
+  }));
 }

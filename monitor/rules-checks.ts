@@ -15,7 +15,13 @@ import type { AgentState, QueuedState } from "./stats";
 import type { BlockBatch } from "./follower";
 
 /** denied-intent: every denial (of the listed reasons), once per intent. */
-export function checkDeniedIntent(core: EngineCore, agent: AgentState, e: EventOf<"IntentDenied">, emit: Emit, at: At): void {
+export function checkDeniedIntent(
+  core: EngineCore,
+  agent: AgentState,
+  e: EventOf<"IntentDenied">,
+  emit: Emit,
+  at: At,
+): void {
   const what = e.intent ? core.describe(e.intent).summary : "an intent (calldata not decoded)";
   for (const rule of core.rulesOf("denied-intent", agent)) {
     if (rule.reasons && !rule.reasons.includes(e.reason as never)) continue;
@@ -35,7 +41,13 @@ export function checkDeniedIntent(core: EngineCore, agent: AgentState, e: EventO
 }
 
 /** strikes: `atLeast` denials within the window (the rule's, else the agent's strike window). */
-export function checkStrikes(core: EngineCore, agent: AgentState, e: EventOf<"IntentDenied">, emit: Emit, at: At): void {
+export function checkStrikes(
+  core: EngineCore,
+  agent: AgentState,
+  e: EventOf<"IntentDenied">,
+  emit: Emit,
+  at: At,
+): void {
   for (const rule of core.rulesOf("strikes", agent)) {
     const window = rule.window ?? agent.config?.strikeWindow ?? DAY;
     const recent = agent.denials.filter((t) => t > e.timestamp - window).length;
@@ -60,11 +72,18 @@ export function checkStrikes(core: EngineCore, agent: AgentState, e: EventOf<"In
 }
 
 /** idempotent-replay: more than `maxReplays` replays within the period. */
-export function checkIdempotentReplay(core: EngineCore, agent: AgentState, e: EventOf<"IdempotentReplay">, emit: Emit, at: At): void {
+export function checkIdempotentReplay(
+  core: EngineCore,
+  agent: AgentState,
+  e: EventOf<"IdempotentReplay">,
+  emit: Emit,
+  at: At,
+): void {
   for (const rule of core.rulesOf("idempotent-replay", agent)) {
     const recent = agent.replays.filter((t) => t > e.timestamp - rule.period).length;
     if (recent <= rule.maxReplays) continue;
-    if (!core.cool(rule, agent.identity, e.timestamp, rule.cooldown ?? (rule.maxReplays > 0 ? rule.period : 0))) continue;
+    if (!core.cool(rule, agent.identity, e.timestamp, rule.cooldown ?? (rule.maxReplays > 0 ? rule.period : 0)))
+      continue;
     emit({
       ...at,
       id: alertId(rule.id!, e.txHash, e.logIndex),
@@ -73,7 +92,8 @@ export function checkIdempotentReplay(core: EngineCore, agent: AgentState, e: Ev
       agent: core.subject(agent, e.agent),
       intentId: e.intentId,
       message: `idempotent replay of ${e.intentId} (key ${e.idempotencyKey}): nothing new happened; ${recent} replay(s) within ${rule.period}s`,
-      advice: "a retry after a crash is normal; many replays mean a client stuck in a loop or someone replaying signed intents",
+      advice:
+        "a retry after a crash is normal; many replays mean a client stuck in a loop or someone replaying signed intents",
       details: { idempotencyKey: e.idempotencyKey, replaysInPeriod: recent, periodSeconds: rule.period },
     });
   }
@@ -109,7 +129,15 @@ export interface LaneUse {
 }
 
 /** nonce-lane: a lane never used before (when asked), or more than `maxLanes` lanes within the period. */
-export function checkNonceLane(core: EngineCore, agent: AgentState, intent: Intent, use: LaneUse, e: ChainEvent, emit: Emit, at: At): void {
+export function checkNonceLane(
+  core: EngineCore,
+  agent: AgentState,
+  intent: Intent,
+  use: LaneUse,
+  e: ChainEvent,
+  emit: Emit,
+  at: At,
+): void {
   const { lane, known, hadHistory } = use;
   for (const rule of core.rulesOf("nonce-lane", agent)) {
     const distinct = new Set(agent.laneUses.filter(([t]) => t > e.timestamp - rule.period).map(([, l]) => l));
@@ -127,8 +155,14 @@ export function checkNonceLane(core: EngineCore, agent: AgentState, intent: Inte
       message:
         (fresh ? `first use of nonce lane ${shortLane(lane)}` : `nonce lane ${shortLane(lane)}`) +
         (tooMany ? `; ${distinct.size} lanes within ${rule.period}s (rule allows ${rule.maxLanes})` : ""),
-      advice: "lanes are the agent's parallel workflows: a new one means new behaviour; many mean intents spread to avoid one stuck lane",
-      details: { lane, sequence: splitNonce(intent.nonce).sequence.toString(), lanesInPeriod: distinct.size, knownLanes: Object.keys(agent.lanes).length },
+      advice:
+        "lanes are the agent's parallel workflows: a new one means new behaviour; many mean intents spread to avoid one stuck lane",
+      details: {
+        lane,
+        sequence: splitNonce(intent.nonce).sequence.toString(),
+        lanesInPeriod: distinct.size,
+        knownLanes: Object.keys(agent.lanes).length,
+      },
     });
   }
 }
@@ -148,7 +182,13 @@ export interface NewRecipient {
 }
 
 /** new-recipient: reports a recipient seen for the first time; true when a rule fired. */
-export function checkNewRecipient(core: EngineCore, agent: AgentState, seen: NewRecipient, emit: Emit, at: At): boolean {
+export function checkNewRecipient(
+  core: EngineCore,
+  agent: AgentState,
+  seen: NewRecipient,
+  emit: Emit,
+  at: At,
+): boolean {
   let fired = false;
   for (const rule of core.rulesOf("new-recipient", agent)) {
     if (seen.queued && !rule.includeQueued) continue;
@@ -161,7 +201,8 @@ export function checkNewRecipient(core: EngineCore, agent: AgentState, seen: New
       agent: core.subject(agent),
       intentId: seen.intentId,
       message: `new recipient ${getAddress(seen.recipient)}: ${seen.what}`,
-      advice: "confirm the recipient with the invoice or payroll it belongs to; a redirected payment is a classic injection",
+      advice:
+        "confirm the recipient with the invoice or payroll it belongs to; a redirected payment is a classic injection",
       details: { recipient: getAddress(seen.recipient), queued: seen.queued, knownRecipients: agent.recipients.length },
     });
   }
@@ -172,9 +213,18 @@ export function checkNewRecipient(core: EngineCore, agent: AgentState, seen: New
  * spend-rate: the spend of the last period above both its share of the window cap and `multiple` times the
  * average spend per period over the history seen (at most `baseline`).
  */
-export function checkSpendRate(core: EngineCore, agent: AgentState, asset: string, time: number, intentId: string, emit: Emit, at: At): void {
+export function checkSpendRate(
+  core: EngineCore,
+  agent: AgentState,
+  asset: string,
+  time: number,
+  intentId: string,
+  emit: Emit,
+  at: At,
+): void {
   const entries = agent.spend[asset] ?? [];
-  const sum = (from: number, to: number) => entries.filter(([t]) => t > from && t <= to).reduce((s, [, a]) => s + BigInt(a), 0n);
+  const sum = (from: number, to: number) =>
+    entries.filter(([t]) => t > from && t <= to).reduce((s, [, a]) => s + BigInt(a), 0n);
   for (const rule of core.rulesOf("spend-rate", agent)) {
     const current = sum(time - rule.period, time);
     const baselineStart = Math.max(time - rule.period - rule.baseline, (agent.firstSeen ?? time) - 1);
@@ -235,7 +285,8 @@ export function checkEmergency(core: EngineCore, report: EmergencyReport, emit: 
       agent: report.agent ? core.subject(report.agent, report.key) : undefined,
       message: report.message,
       severity: report.severity,
-      advice: report.severity === "critical" ? "confirm who acted and why; only the Safe's owners can undo it" : undefined,
+      advice:
+        report.severity === "critical" ? "confirm who acted and why; only the Safe's owners can undo it" : undefined,
       details: report.details,
     });
   }
@@ -286,11 +337,24 @@ function revertedAlert(
   kind: "idempotency-conflict" | "rejected-submission",
   at: At,
 ) {
-  return { ...at, id: alertId(rule, e.txHash, "reverted"), rule, kind, agent: agent ? core.subject(agent, e.agent) : undefined, intentId: e.intentId };
+  return {
+    ...at,
+    id: alertId(rule, e.txHash, "reverted"),
+    rule,
+    kind,
+    agent: agent ? core.subject(agent, e.agent) : undefined,
+    intentId: e.intentId,
+  };
 }
 
 /** idempotency-conflict: a submission reverted because its key is bound to another payload. */
-export function checkIdempotencyConflict(core: EngineCore, agent: AgentState | undefined, e: EventOf<"SubmissionReverted">, emit: Emit, at: At): void {
+export function checkIdempotencyConflict(
+  core: EngineCore,
+  agent: AgentState | undefined,
+  e: EventOf<"SubmissionReverted">,
+  emit: Emit,
+  at: At,
+): void {
   for (const rule of core.rulesOf("idempotency-conflict", agent)) {
     const key = e.errorArgs.key ?? e.idempotencyKey;
     emit({
@@ -303,7 +367,13 @@ export function checkIdempotencyConflict(core: EngineCore, agent: AgentState | u
 }
 
 /** rejected-submission: any other submission that reverted on-chain (of the listed errors). */
-export function checkRejectedSubmission(core: EngineCore, agent: AgentState | undefined, e: EventOf<"SubmissionReverted">, emit: Emit, at: At): void {
+export function checkRejectedSubmission(
+  core: EngineCore,
+  agent: AgentState | undefined,
+  e: EventOf<"SubmissionReverted">,
+  emit: Emit,
+  at: At,
+): void {
   const critical = e.errorName === "IntentSignatureInvalid" || e.errorName === "AgentIsFrozen";
   for (const rule of core.rulesOf("rejected-submission", agent)) {
     if (rule.errors && !rule.errors.includes(e.errorName)) continue;

@@ -192,7 +192,9 @@ export class EngineCore {
       return { summary, recipient: getAddress(String(to)), asset: intent.target, amount: amount as bigint };
     }
     const selector = dataLength(intent.data) >= 4 ? dataSlice(intent.data, 0, 4) : intent.data;
-    return { summary: `call ${selector} on ${intent.target}${intent.value > 0n ? ` with ${this.amount(ZeroAddress, intent.value)}` : ""}` };
+    return {
+      summary: `call ${selector} on ${intent.target}${intent.value > 0n ? ` with ${this.amount(ZeroAddress, intent.value)}` : ""}`,
+    };
   }
 
   /** Who acted, in words: the module itself, this watchtower, the Safe, a guardian or an address. */

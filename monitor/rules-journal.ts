@@ -21,7 +21,12 @@ export interface JournalClock {
  * The conflicts in `all` (the whole journal) from entry `from` on: reported once, for this module, by the rules
  * whose agent filter matches.
  */
-export function journalAlerts(core: EngineCore, all: readonly JournalEntry[], from: number, now: JournalClock): Alert[] {
+export function journalAlerts(
+  core: EngineCore,
+  all: readonly JournalEntry[],
+  from: number,
+  now: JournalClock,
+): Alert[] {
   const alerts: Alert[] = [];
   const rules = core.rulesOf("idempotency-conflict");
   if (rules.length === 0) return alerts;
@@ -61,7 +66,11 @@ function firstUnderKey(firstByKey: Map<string, SignedEntry>, entry: SignedEntry)
 }
 
 function samePayload(a: SignedEntry, b: SignedEntry): boolean {
-  return lower(a.intent.target) === lower(b.intent.target) && a.intent.value === b.intent.value && lower(a.intent.data) === lower(b.intent.data);
+  return (
+    lower(a.intent.target) === lower(b.intent.target) &&
+    a.intent.value === b.intent.value &&
+    lower(a.intent.data) === lower(b.intent.data)
+  );
 }
 
 /** The rules whose agent filter matches the key (or its agent's other keys). */
@@ -74,7 +83,14 @@ function matching(core: EngineCore, rules: ConflictRule[], key: string): Conflic
   });
 }
 
-function alert(core: EngineCore, rule: ConflictRule, s: SignedEntry, now: JournalClock, message: string, details: Record<string, AlertDetail>): Alert {
+function alert(
+  core: EngineCore,
+  rule: ConflictRule,
+  s: SignedEntry,
+  now: JournalClock,
+  message: string,
+  details: Record<string, AlertDetail>,
+): Alert {
   const identity = core.state.keys[lower(s.intent.agent)];
   const agent = identity ? core.state.agents[identity] : undefined;
   return {

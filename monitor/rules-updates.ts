@@ -67,11 +67,19 @@ function recordSpend(core: EngineCore, agent: AgentState, e: EventOf<"IntentExec
   checkSpendRate(core, agent, e.asset, e.timestamp, e.intentId, emit, at);
 }
 
-const emergency = (core: EngineCore, report: EmergencyReport, emit: Emit, at: At) => checkEmergency(core, report, emit, at);
-const config = (core: EngineCore, report: ConfigReport, emit: Emit, at: At) => checkConfigLoosened(core, report, emit, at);
+const emergency = (core: EngineCore, report: EmergencyReport, emit: Emit, at: At) =>
+  checkEmergency(core, report, emit, at);
+const config = (core: EngineCore, report: ConfigReport, emit: Emit, at: At) =>
+  checkConfigLoosened(core, report, emit, at);
 
 /** A set membership switched on or off: the change in words, or nothing when it did not change. */
-function toggled(what: string, had: boolean, has: boolean, words: [off: string, on: string], loosens: boolean): Change[] {
+function toggled(
+  what: string,
+  had: boolean,
+  has: boolean,
+  words: [off: string, on: string],
+  loosens: boolean,
+): Change[] {
   return had === has ? [] : [{ what, before: had ? words[1] : words[0], after: has ? words[1] : words[0], loosens }];
 }
 
@@ -110,7 +118,14 @@ const intentQueued: Update<"IntentQueued"> = (core, e, emit, at) => {
   };
   recordActivity(core, agent, e, emit, at);
   recordLane(core, agent, e.intent, e, emit, at);
-  if (d.recipient) recordRecipient(core, agent, { recipient: d.recipient, what: `queued: ${d.summary}`, intentId: e.intentId, queued: true }, emit, at);
+  if (d.recipient)
+    recordRecipient(
+      core,
+      agent,
+      { recipient: d.recipient, what: `queued: ${d.summary}`, intentId: e.intentId, queued: true },
+      emit,
+      at,
+    );
 };
 
 const intentDenied: Update<"IntentDenied"> = (core, e, emit, at) => {
@@ -157,7 +172,12 @@ const agentFrozen: Update<"AgentFrozen"> = (core, e, emit, at) => {
   const agent = core.agentOf(e.agent, e.timestamp);
   agent.frozen = true;
   const message = `agent frozen by ${core.who(e.by)} (reason "${e.reason}")`;
-  emergency(core, { message, agent, key: e.agent, severity: "critical", details: { by: e.by, reason: e.reason } }, emit, at);
+  emergency(
+    core,
+    { message, agent, key: e.agent, severity: "critical", details: { by: e.by, reason: e.reason } },
+    emit,
+    at,
+  );
 };
 
 const agentUnfrozen: Update<"AgentUnfrozen"> = (core, e, emit, at) => {
@@ -176,7 +196,12 @@ const paused: Update<"Paused"> = (core, e, emit, at) => {
 
 const unpaused: Update<"Unpaused"> = (core, e, emit, at) => {
   core.state.paused = false;
-  emergency(core, { message: `module unpaused by ${core.who(e.by)}`, severity: "warning", details: { by: e.by } }, emit, at);
+  emergency(
+    core,
+    { message: `module unpaused by ${core.who(e.by)}`, severity: "warning", details: { by: e.by } },
+    emit,
+    at,
+  );
 };
 
 // ---------------------------------------------------------------------------------------------- agents
@@ -185,7 +210,9 @@ const agentSet: Update<"AgentSet"> = (core, e, emit, at) => {
   const known = core.state.keys[lower(e.agent)] !== undefined;
   const agent = core.agentOf(e.agent, e.timestamp);
   const changes: Change[] =
-    known && agent.config ? configChanges(agent.config, e.config) : [{ what: "agent", before: "none", after: "registered", loosens: true }];
+    known && agent.config
+      ? configChanges(agent.config, e.config)
+      : [{ what: "agent", before: "none", after: "registered", loosens: true }];
   if (known && agent.removed) changes.unshift({ what: "agent", before: "removed", after: "re-added", loosens: true });
   agent.config = e.config;
   agent.removed = false;
@@ -216,9 +243,19 @@ const assetLimitSet: Update<"AssetLimitSet"> = (core, e, emit, at) => {
   if (isNoLimit(e.limit)) delete agent.limits[e.asset];
   else {
     const { autoPerTx, autoPerWindow, window, escalatedPerTx } = e.limit;
-    agent.limits[e.asset] = { autoPerTx: autoPerTx.toString(), autoPerWindow: autoPerWindow.toString(), window, escalatedPerTx: escalatedPerTx.toString() };
+    agent.limits[e.asset] = {
+      autoPerTx: autoPerTx.toString(),
+      autoPerWindow: autoPerWindow.toString(),
+      window,
+      escalatedPerTx: escalatedPerTx.toString(),
+    };
   }
-  config(core, { title: `limits of ${core.meta(e.asset)?.symbol ?? e.asset} changed`, changes, agent, key: e.agent }, emit, at);
+  config(
+    core,
+    { title: `limits of ${core.meta(e.asset)?.symbol ?? e.asset} changed`, changes, agent, key: e.agent },
+    emit,
+    at,
+  );
 };
 
 const allowedCallSet: Update<"AllowedCallSet"> = (core, e, emit, at) => {
@@ -240,10 +277,18 @@ const callConditionsSet: Update<"CallConditionsSet"> = (core, e, emit, at) => {
   const before = all[key] ?? [];
   if (e.conditions.length === 0) delete all[key];
   else all[key] = e.conditions;
-  const words = (list: readonly ConditionValue[]) => (list.length === 0 ? "none" : list.map((c) => describeCondition(c)).join("; "));
+  const words = (list: readonly ConditionValue[]) =>
+    list.length === 0 ? "none" : list.map((c) => describeCondition(c)).join("; ");
   const what = `conditions of call ${e.selector} on ${e.target}`;
-  const changes = [{ what, before: words(before), after: words(e.conditions), loosens: conditionsLoosen(before, e.conditions) }];
-  config(core, { title: `${what} ${e.conditions.length === 0 ? "cleared" : "set"}`, changes, agent, key: e.agent }, emit, at);
+  const changes = [
+    { what, before: words(before), after: words(e.conditions), loosens: conditionsLoosen(before, e.conditions) },
+  ];
+  config(
+    core,
+    { title: `${what} ${e.conditions.length === 0 ? "cleared" : "set"}`, changes, agent, key: e.agent },
+    emit,
+    at,
+  );
 };
 
 const recipientSet: Update<"RecipientSet"> = (core, e, emit, at) => {
@@ -266,10 +311,17 @@ const cosignersSet: Update<"CosignersSet"> = (core, e, emit, at) => {
   const changes: Change[] = [];
   if (before.length > 0 || state.threshold > 0) {
     if (e.threshold !== state.threshold) {
-      changes.push({ what: "co-signer threshold", before: String(state.threshold), after: String(e.threshold), loosens: e.threshold < state.threshold });
+      changes.push({
+        what: "co-signer threshold",
+        before: String(state.threshold),
+        after: String(e.threshold),
+        loosens: e.threshold < state.threshold,
+      });
     }
-    for (const m of after.filter((m) => !before.includes(m))) changes.push({ what: `co-signer ${getAddress(m)}`, before: "absent", after: "added", loosens: true });
-    for (const m of before.filter((m) => !after.includes(m))) changes.push({ what: `co-signer ${getAddress(m)}`, before: "member", after: "removed", loosens: false });
+    for (const m of after.filter((m) => !before.includes(m)))
+      changes.push({ what: `co-signer ${getAddress(m)}`, before: "absent", after: "added", loosens: true });
+    for (const m of before.filter((m) => !after.includes(m)))
+      changes.push({ what: `co-signer ${getAddress(m)}`, before: "member", after: "removed", loosens: false });
   } else {
     changes.push({ what: "co-signers", before: "none", after: `${e.threshold} of ${after.length}`, loosens: false });
   }
@@ -286,7 +338,14 @@ const guardianSet: Update<"GuardianSet"> = (core, e, emit, at) => {
   if (e.enabled) pushUnique(core.state.guardians, g);
   else core.state.guardians = core.state.guardians.filter((x) => x !== g);
   if (had === e.enabled) return;
-  const changes = [{ what: `guardian ${e.guardian}`, before: had ? "enabled" : "absent", after: e.enabled ? "enabled" : "disabled", loosens: !e.enabled }];
+  const changes = [
+    {
+      what: `guardian ${e.guardian}`,
+      before: had ? "enabled" : "absent",
+      after: e.enabled ? "enabled" : "disabled",
+      loosens: !e.enabled,
+    },
+  ];
   config(core, { title: `guardian ${e.guardian} ${e.enabled ? "enabled" : "disabled"}`, changes }, emit, at);
 };
 
@@ -295,10 +354,22 @@ const treasuryLimitSet: Update<"TreasuryLimitSet"> = (core, e, emit, at) => {
   const show = (v: string | bigint) => core.amount(e.asset, v);
   const changes: Change[] = [];
   if (e.perWindow === 0n) {
-    if (prev) changes.push({ what: "treasury limit", before: `${show(prev.perWindow)} per ${prev.window}s`, after: "none", loosens: treasuryLimitLoosens(prev, undefined) });
+    if (prev)
+      changes.push({
+        what: "treasury limit",
+        before: `${show(prev.perWindow)} per ${prev.window}s`,
+        after: "none",
+        loosens: treasuryLimitLoosens(prev, undefined),
+      });
     delete core.state.treasuryLimits[e.asset];
   } else {
-    if (!prev) changes.push({ what: "treasury limit", before: "none", after: `${show(e.perWindow)} per ${e.window}s`, loosens: false });
+    if (!prev)
+      changes.push({
+        what: "treasury limit",
+        before: "none",
+        after: `${show(e.perWindow)} per ${e.window}s`,
+        loosens: false,
+      });
     else {
       if (e.perWindow !== BigInt(prev.perWindow)) {
         const loosens = treasuryLimitLoosens(prev, { perWindow: e.perWindow, window: prev.window });
@@ -344,14 +415,28 @@ const safeChangedThreshold: Update<"SafeChangedThreshold"> = (core, e, emit, at)
   const previous = e.previous ?? core.state.safe.threshold;
   core.state.safe.threshold = e.threshold;
   const before = previous === undefined ? "unknown" : String(previous);
-  const changes = [{ what: "Safe threshold", before, after: String(e.threshold), loosens: previous === undefined || e.threshold < previous }];
+  const changes = [
+    {
+      what: "Safe threshold",
+      before,
+      after: String(e.threshold),
+      loosens: previous === undefined || e.threshold < previous,
+    },
+  ];
   config(core, { title: `the Safe's threshold changed to ${e.threshold}`, changes }, emit, at);
 };
 
 const safeChangedGuard: Update<"SafeChangedGuard"> = (core, e, emit, at) => {
   const removed = e.guard === ZeroAddress;
   const which = e.moduleGuard ? "module guard" : "guard";
-  const changes = [{ what: e.moduleGuard ? "Safe module guard" : "Safe guard", before: "previous", after: removed ? "none" : e.guard, loosens: removed }];
+  const changes = [
+    {
+      what: e.moduleGuard ? "Safe module guard" : "Safe guard",
+      before: "previous",
+      after: removed ? "none" : e.guard,
+      loosens: removed,
+    },
+  ];
   config(core, { title: `the Safe's ${which} ${removed ? "was removed" : `is now ${e.guard}`}`, changes }, emit, at);
 };
 
@@ -391,7 +476,13 @@ export const STATE_UPDATES: { readonly [K in ChainEventKind]: Update<K> } = {
 
 /** Applies one event: its state update, then the rule checks that look at it. */
 export function applyEvent<K extends ChainEventKind>(core: EngineCore, e: EventOf<K>, emit: Emit): void {
-  const at: At = { block: e.block, blockHash: e.blockHash, blockTime: e.timestamp, txHash: e.txHash, logIndex: e.logIndex };
+  const at: At = {
+    block: e.block,
+    blockHash: e.blockHash,
+    blockTime: e.timestamp,
+    txHash: e.txHash,
+    logIndex: e.logIndex,
+  };
   const update: Update<K> = STATE_UPDATES[e.kind as K];
   update(core, e, emit, at);
 }
@@ -406,11 +497,13 @@ export function pruneState(core: EngineCore, now: number): void {
   const replayKeep = keep("idempotent-replay", 0, (r) => (r.rule === "idempotent-replay" ? r.period : 0));
   const strikeRuleKeep = keep("strikes", 0, (r) => (r.rule === "strikes" ? (r.window ?? 0) : 0));
   for (const agent of Object.values(core.state.agents)) {
-    for (const asset of Object.keys(agent.spend)) agent.spend[asset] = prune(agent.spend[asset], ([t]) => t, now - spendKeep);
+    for (const asset of Object.keys(agent.spend))
+      agent.spend[asset] = prune(agent.spend[asset], ([t]) => t, now - spendKeep);
     agent.activity = prune(agent.activity, (t) => t, now - burstKeep);
     agent.laneUses = prune(agent.laneUses, ([t]) => t, now - laneKeep);
     agent.replays = prune(agent.replays, (t) => t, now - replayKeep);
     agent.denials = prune(agent.denials, (t) => t, now - Math.max(strikeRuleKeep, agent.config?.strikeWindow ?? DAY));
   }
-  for (const [key, time] of Object.entries(core.state.cooldowns)) if (now - time > 30 * DAY) delete core.state.cooldowns[key];
+  for (const [key, time] of Object.entries(core.state.cooldowns))
+    if (now - time > 30 * DAY) delete core.state.cooldowns[key];
 }

@@ -63,7 +63,8 @@ export class RuleEngine {
     for (const e of batch.events) {
       if (e.kind === "IntentExecuted" || e.kind === "AssetLimitSet" || e.kind === "TreasuryLimitSet") add(e.asset);
       if (e.kind === "IntentQueued" && isTransfer(e.intent)) add(e.intent.target);
-      if ((e.kind === "IntentDenied" || e.kind === "IntentExecuted") && e.intent && isTransfer(e.intent)) add(e.intent.target);
+      if ((e.kind === "IntentDenied" || e.kind === "IntentExecuted") && e.intent && isTransfer(e.intent))
+        add(e.intent.target);
     }
     return [...out];
   }

@@ -54,7 +54,9 @@ export class WebhookError extends Error {
     readonly url: string,
     message: string,
   ) {
-    super(`Webhook ${redact(url)} failed: ${message}. The alert stays pending and is retried on the next poll; check the receiver.`);
+    super(
+      `Webhook ${redact(url)} failed: ${message}. The alert stays pending and is retried on the next poll; check the receiver.`,
+    );
     this.name = "WebhookError";
   }
 }

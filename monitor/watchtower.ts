@@ -38,7 +38,6 @@ import { AgentSummary, MonitorState, cloneState, emptyState, summarize } from ".
 /** How many recently read blocks' hashes the checkpoint keeps for finding where a reorganisation forked off. */
 export const RECENT_BLOCKS = 64;
 
-
 export interface WatchtowerOptions {
   provider: Provider;
   chainId: bigint;
@@ -79,7 +78,10 @@ export class DeliveryPendingError extends Error {
     readonly alertId: string,
     cause: unknown,
   ) {
-    super(`Sink ${sink} did not accept alert ${alertId} (${(cause as Error).message}); it is retried at the next poll.`, { cause });
+    super(
+      `Sink ${sink} did not accept alert ${alertId} (${(cause as Error).message}); it is retried at the next poll.`,
+      { cause },
+    );
     this.name = "DeliveryPendingError";
   }
 }
@@ -112,7 +114,9 @@ export class Watchtower {
 
   constructor(private readonly options: WatchtowerOptions) {
     const { config } = options;
-    const scanReverts = config.rules.some((r) => r.enabled && (r.rule === "rejected-submission" || r.rule === "idempotency-conflict"));
+    const scanReverts = config.rules.some(
+      (r) => r.enabled && (r.rule === "rejected-submission" || r.rule === "idempotency-conflict"),
+    );
     this.follower = new EventFollower(options.provider, {
       module: options.module,
       safe: options.safe,
@@ -162,7 +166,8 @@ export class Watchtower {
       this.delivered = cp.delivered;
       this.responses = cp.responses;
       this.journalEntries = cp.journalEntries ?? 0;
-      this.journalDelivered = (cp as Checkpoint & { journalDelivered?: Record<string, string[]> }).journalDelivered ?? {};
+      this.journalDelivered =
+        (cp as Checkpoint & { journalDelivered?: Record<string, string[]> }).journalDelivered ?? {};
       this.journalMark = cp.journalMark;
       this.recent = cp.recent ?? (cp.lastHash && cp.nextBlock > 0 ? [[cp.nextBlock - 1, cp.lastHash]] : []);
       this.historyFrom = cp.historyFrom ?? this.historyFrom;
@@ -171,7 +176,9 @@ export class Watchtower {
       // Alerts of this block may have been delivered before the restart: keep their record for it.
       this.pendingBlock = cp.nextBlock;
       if (this.options.fromBlock !== undefined && this.options.fromBlock !== cp.nextBlock) {
-        this.log(`monitor: resuming from checkpoint ${this.store.file} at block ${cp.nextBlock} (--from-block ${this.options.fromBlock} ignored; move the checkpoint aside to start over)`);
+        this.log(
+          `monitor: resuming from checkpoint ${this.store.file} at block ${cp.nextBlock} (--from-block ${this.options.fromBlock} ignored; move the checkpoint aside to start over)`,
+        );
       }
       return { resumed: true, fromBlock: this.nextBlock };
     }
@@ -180,13 +187,19 @@ export class Watchtower {
     if (loaded.setAside) {
       // Written on another instance of this chain (a restarted node): nothing of this chain has been read yet.
       const old = loaded.setAside.checkpoint;
-      const change = { block: old.nextBlock - 1, hash: old.lastHash, now: loaded.setAside.reason, setAsideAs: loaded.setAside.file };
+      const change = {
+        block: old.nextBlock - 1,
+        hash: old.lastHash,
+        now: loaded.setAside.reason,
+        setAsideAs: loaded.setAside.file,
+      };
       await this.restartOnNewChain(head, change);
       return { resumed: false, fromBlock: this.nextBlock };
     }
     const start = this.options.fromBlock ?? Math.max(0, this.follower.confirmedHead(head) + 1);
     this.lastHash = await this.learn(Math.min(this.historyFrom, start), start - 1);
-    if (!this.lastHash && start > 0 && start - 1 <= head) this.lastHash = (await this.options.provider.getBlock(start - 1))?.hash ?? undefined;
+    if (!this.lastHash && start > 0 && start - 1 <= head)
+      this.lastHash = (await this.options.provider.getBlock(start - 1))?.hash ?? undefined;
     this.recent = this.lastHash ? [[start - 1, this.lastHash]] : [];
     this.nextBlock = start;
     this.save();
@@ -211,7 +224,14 @@ export class Watchtower {
       this.save();
     }
     // v3: the price feeds at the last block read, delivered like notices (exactly once; monitor/priceFeeds.ts).
-    const feedAlerts = await watchFeeds(this.options.provider, this.options.config.rules, this.feeds, { chainId: this.options.chainId.toString(), module: this.follower.module, historyFrom: this.historyFrom, block: this.nextBlock - 1, head, chunkSize: this.options.config.chunkSize });
+    const feedAlerts = await watchFeeds(this.options.provider, this.options.config.rules, this.feeds, {
+      chainId: this.options.chainId.toString(),
+      module: this.follower.module,
+      historyFrom: this.historyFrom,
+      block: this.nextBlock - 1,
+      head,
+      chunkSize: this.options.config.chunkSize,
+    });
     if (feedAlerts) {
       for (const alert of feedAlerts) this.queueNotice(alert);
       this.save();
@@ -289,7 +309,12 @@ export class Watchtower {
   private readonly otherResponses: Checkpoint["responses"] = {};
 
   /** Responds (once) and delivers to every sink that has not accepted the alert yet, recording each step. */
-  private async deliver(alert: Alert, delivered: Record<string, string[]>, block: number, before?: MonitorState): Promise<void> {
+  private async deliver(
+    alert: Alert,
+    delivered: Record<string, string[]>,
+    block: number,
+    before?: MonitorState,
+  ): Promise<void> {
     const done = (delivered[alert.id] ??= []);
     if (this.options.sinks.every((s) => done.includes(s.name))) return;
     const responses = before ? this.responses : this.otherResponses;
@@ -333,7 +358,12 @@ export class Watchtower {
       journalEntries: this.journalEntries,
       journalDelivered: this.journalDelivered,
       ...(this.journalMark !== undefined ? { journalMark: this.journalMark } : {}),
-      ...(this.identity ? { genesisHash: this.identity.genesisHash, ...(this.identity.instanceId ? { instanceId: this.identity.instanceId } : {}) } : {}),
+      ...(this.identity
+        ? {
+            genesisHash: this.identity.genesisHash,
+            ...(this.identity.instanceId ? { instanceId: this.identity.instanceId } : {}),
+          }
+        : {}),
       recent: this.recent,
       historyFrom: this.historyFrom,
       notices: this.notices,
@@ -380,9 +410,14 @@ export class Watchtower {
       return [];
     }
     const mark = entries.length > 0 ? `${entries[0].intentId}@${entries[0].at}` : undefined;
-    if (this.journalEntries > 0 && ((this.journalMark !== undefined && mark !== this.journalMark) || entries.length < this.journalEntries)) {
+    if (
+      this.journalEntries > 0 &&
+      ((this.journalMark !== undefined && mark !== this.journalMark) || entries.length < this.journalEntries)
+    ) {
       // Journals only grow: another first entry, or fewer entries, is a new file (the old one set aside after a restart).
-      this.log(`monitor: journal ${this.options.journal} was replaced (set aside after a chain restart?): reading it from its first entry`);
+      this.log(
+        `monitor: journal ${this.options.journal} was replaced (set aside after a chain restart?): reading it from its first entry`,
+      );
       this.journalEntries = 0;
       this.journalDelivered = {};
     }
@@ -434,7 +469,9 @@ export class Watchtower {
     const reason = this.identity ? identityMismatch(this.identity, identity) : undefined;
     this.identity = identity;
     const change: ChainChange = { block: last, hash: this.lastHash, now: reason ? `${now}; ${reason}` : now };
-    this.log(`monitor: the chain changed under the checkpoint: block ${last} (read as ${this.lastHash}) is ${change.now}`);
+    this.log(
+      `monitor: the chain changed under the checkpoint: block ${last} (read as ${this.lastHash}) is ${change.now}`,
+    );
     if (reason || !(await this.rewindToFork(head, change))) await this.restartOnNewChain(head, change);
     return true;
   }
@@ -449,7 +486,15 @@ export class Watchtower {
       this.nextBlock = number + 1;
       this.lastHash = hash;
       this.recent = this.recent.slice(0, i + 1);
-      this.queueNotice(chainChangeAlert(change, { identity: this.identity!, module: this.follower.module, head, from: number + 1, newChain: false }));
+      this.queueNotice(
+        chainChangeAlert(change, {
+          identity: this.identity!,
+          module: this.follower.module,
+          head,
+          from: number + 1,
+          newChain: false,
+        }),
+      );
       this.save();
       return true;
     }
@@ -465,7 +510,16 @@ export class Watchtower {
     this.nextBlock = from;
     this.lastHash = from > 0 ? ((await this.options.provider.getBlock(from - 1))?.hash ?? undefined) : undefined;
     this.recent = this.lastHash ? [[from - 1, this.lastHash]] : [];
-    this.queueNotice(chainChangeAlert(change, { identity: this.identity!, module: this.follower.module, head, from, newChain: true, moduleMissing: created === undefined }));
+    this.queueNotice(
+      chainChangeAlert(change, {
+        identity: this.identity!,
+        module: this.follower.module,
+        head,
+        from,
+        newChain: true,
+        moduleMissing: created === undefined,
+      }),
+    );
     this.save();
   }
 

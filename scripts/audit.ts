@@ -80,13 +80,23 @@ interface StepResult {
   tail: string;
 }
 
-function run(name: string, command: string, args: string[], env: Record<string, string> = {}, label?: string): Promise<StepResult> {
+function run(
+  name: string,
+  command: string,
+  args: string[],
+  env: Record<string, string> = {},
+  label?: string,
+): Promise<StepResult> {
   fs.mkdirSync(LOGS, { recursive: true });
   const log = fs.createWriteStream(path.join(LOGS, `${name}.log`));
   const started = Date.now();
   console.log(`\n=== ${name}: ${label ?? `${command} ${args.join(" ")}`}`);
   return new Promise((resolve) => {
-    const child = spawn(command, args, { cwd: ROOT, env: { ...process.env, ...env }, stdio: ["ignore", "pipe", "pipe"] });
+    const child = spawn(command, args, {
+      cwd: ROOT,
+      env: { ...process.env, ...env },
+      stdio: ["ignore", "pipe", "pipe"],
+    });
     let tail = "";
     const onData = (chunk: Buffer) => {
       process.stdout.write(chunk);
@@ -97,7 +107,14 @@ function run(name: string, command: string, args: string[], env: Record<string, 
     child.stderr.on("data", onData);
     child.on("close", (code) => {
       log.end();
-      resolve({ name, command: label ?? `${command} ${args.join(" ")}`, ok: code === 0, skipped: false, seconds: (Date.now() - started) / 1000, tail });
+      resolve({
+        name,
+        command: label ?? `${command} ${args.join(" ")}`,
+        ok: code === 0,
+        skipped: false,
+        seconds: (Date.now() - started) / 1000,
+        tail,
+      });
     });
   });
 }
@@ -143,7 +160,13 @@ function claims(tests: TestResult[]): Claim[] {
   return threatModelRows(ROOT).map(({ id, claim, promise, file, test }) => {
     const hits = tests.filter((t) => titleHasTestId(t.title, test) && (!t.file || t.file === file));
     const result: Claim["result"] =
-      hits.length === 0 ? "not run" : hits.some((h) => h.state === "failed") ? "failed" : hits.every((h) => h.state === "pending") ? "pending" : "passed";
+      hits.length === 0
+        ? "not run"
+        : hits.some((h) => h.state === "failed")
+          ? "failed"
+          : hits.every((h) => h.state === "pending")
+            ? "pending"
+            : "passed";
     return { id, claim, promise, file, test, result };
   });
 }
@@ -192,13 +215,24 @@ interface Mutation {
   mutantsGenerated: number;
   contracts: string[];
   minutes: number;
-  survivors: { id: string; file: string; line: number; operator: string; original: string; replacement: string; why?: string }[];
+  survivors: {
+    id: string;
+    file: string;
+    line: number;
+    operator: string;
+    original: string;
+    replacement: string;
+    why?: string;
+  }[];
 }
 
 // ------------------------------------------------------------------ rendering
 
 function esc(s: unknown): string {
-  return String(s).replace(/[&<>"']/g, (c) => ({ "&": "&amp;", "<": "&lt;", ">": "&gt;", '"': "&quot;", "'": "&#39;" })[c]!);
+  return String(s).replace(
+    /[&<>"']/g,
+    (c) => ({ "&": "&amp;", "<": "&lt;", ">": "&gt;", '"': "&quot;", "'": "&#39;" })[c]!,
+  );
 }
 
 function md(s: unknown): string {
@@ -221,41 +255,76 @@ function markdown(r: Report): string {
   const out: string[] = [];
   out.push(`# Agent Treasury Guard: audit report`, "", `Generated ${r.generatedAt} by \`npm run audit\`.`, "");
   out.push("## Steps", "", "| step | result | time | command |", "|---|---|---|---|");
-  for (const s of r.steps) out.push(`| ${s.name} | ${s.skipped ? "skipped" : s.ok ? "pass" : "FAIL"} | ${s.seconds.toFixed(0)} s | \`${md(s.command)}\` |`);
+  for (const s of r.steps)
+    out.push(
+      `| ${s.name} | ${s.skipped ? "skipped" : s.ok ? "pass" : "FAIL"} | ${s.seconds.toFixed(0)} s | \`${md(s.command)}\` |`,
+    );
   if (r.tests) out.push("", `Tests: ${r.tests.passes} passed, ${r.tests.failures} failed, ${r.tests.pending} pending.`);
   const ok = r.claims.filter((c) => c.result === "passed").length;
   out.push("", `## Threats and claims (${ok} of ${r.claims.length} verified)`, "", "Source: docs/THREAT-MODEL.md.", "");
   out.push("| ID | claim | promise | test | result |", "|---|---|---|---|---|");
-  for (const c of r.claims) out.push(`| ${c.id} | ${md(c.claim)} | ${c.promise} | \`${c.file}\` ${md(c.test)} | ${c.result} |`);
+  for (const c of r.claims)
+    out.push(`| ${c.id} | ${md(c.claim)} | ${c.promise} | \`${c.file}\` ${md(c.test)} | ${c.result} |`);
   if (r.coverage) {
     const t = r.coverage.total;
-    out.push("", "## Coverage", "", `Gate (lines ${r.coverage.thresholds.lines}%, functions ${r.coverage.thresholds.functions}%, branches ${r.coverage.thresholds.branches}%): ${r.coverage.passed ? "pass" : "FAIL"}.`, "");
+    out.push(
+      "",
+      "## Coverage",
+      "",
+      `Gate (lines ${r.coverage.thresholds.lines}%, functions ${r.coverage.thresholds.functions}%, branches ${r.coverage.thresholds.branches}%): ${r.coverage.passed ? "pass" : "FAIL"}.`,
+      "",
+    );
     out.push("| file | lines | functions | branches | uncovered lines |", "|---|---|---|---|---|");
     for (const f of r.coverage.files.filter((x) => x.lines.total + x.functions.total + x.branches.total > 0)) {
-      out.push(`| ${f.file} | ${f.lines.pct}% | ${f.functions.pct}% | ${f.branches.pct}% | ${f.uncoveredLines.join(", ")} |`);
+      out.push(
+        `| ${f.file} | ${f.lines.pct}% | ${f.functions.pct}% | ${f.branches.pct}% | ${f.uncoveredLines.join(", ")} |`,
+      );
     }
     out.push(`| **total** | **${t.lines.pct}%** | **${t.functions.pct}%** | **${t.branches.pct}%** | |`);
   } else out.push("", "## Coverage", "", "No coverage report (run `npm run coverage`).");
   if (r.gas) {
-    out.push("", "## Gas (against the Safe 1-of-1 ERC-20 transfer baseline of the same run)", "", "| operation | gas | x baseline | budget | within budget |", "|---|---|---|---|---|");
+    out.push(
+      "",
+      "## Gas (against the Safe 1-of-1 ERC-20 transfer baseline of the same run)",
+      "",
+      "| operation | gas | x baseline | budget | within budget |",
+      "|---|---|---|---|---|",
+    );
     for (const g of r.gas) {
       const b = r.budgets?.budgets.find((x) => x.name === g.name);
-      out.push(`| ${md(g.name)} | ${g.gas.toLocaleString("en")} | ${g.ratio.toFixed(2)} | ${b ? b.budget.toLocaleString("en") : ""} | ${b ? (b.pass ? "yes" : "NO") : ""} |`);
+      out.push(
+        `| ${md(g.name)} | ${g.gas.toLocaleString("en")} | ${g.ratio.toFixed(2)} | ${b ? b.budget.toLocaleString("en") : ""} | ${b ? (b.pass ? "yes" : "NO") : ""} |`,
+      );
     }
   } else out.push("", "## Gas", "", "No gas report (run `npm run bench`).");
   if (r.fuzz) {
     const f = r.fuzz;
-    out.push("", "## Invariant campaign", "", `${f.passed ? "Passed" : "FAILED"}: ${f.runs} runs, ${f.operations} operations (sequences of up to ${f.maxOps}), ${f.seconds} s, ${f.opsPerSecond} ops/s, seed ${f.seed}.`, "");
+    out.push(
+      "",
+      "## Invariant campaign",
+      "",
+      `${f.passed ? "Passed" : "FAILED"}: ${f.runs} runs, ${f.operations} operations (sequences of up to ${f.maxOps}), ${f.seconds} s, ${f.opsPerSecond} ops/s, seed ${f.seed}.`,
+      "",
+    );
     out.push("| outcome | count |", "|---|---|");
     for (const [k, v] of Object.entries(f.outcomes).sort((a, b) => b[1] - a[1])) out.push(`| ${md(k)} | ${v} |`);
     if (f.failure) out.push("", "```", f.failure, "```");
   }
   if (r.mutation) {
     const m = r.mutation;
-    out.push("", "## Mutation testing (SuMo)", "", `Score ${m.score}%: ${m.killed} killed, ${m.live} survived, ${m.stillborn} stillborn, of ${m.mutantsTested} tested (${m.mutantsGenerated} generated) in ${m.minutes} min. Contracts: ${m.contracts.join(", ")}.`, "");
+    out.push(
+      "",
+      "## Mutation testing (SuMo)",
+      "",
+      `Score ${m.score}%: ${m.killed} killed, ${m.live} survived, ${m.stillborn} stillborn, of ${m.mutantsTested} tested (${m.mutantsGenerated} generated) in ${m.minutes} min. Contracts: ${m.contracts.join(", ")}.`,
+      "",
+    );
     if (m.survivors.length) {
       out.push("| mutant | where | operator | change | why it survives |", "|---|---|---|---|---|");
-      for (const s of m.survivors) out.push(`| ${s.id} | ${s.file}:${s.line} | ${s.operator} | \`${md(s.original)}\` -> \`${md(s.replacement)}\` | ${md(s.why ?? "")} |`);
+      for (const s of m.survivors)
+        out.push(
+          `| ${s.id} | ${s.file}:${s.line} | ${s.operator} | \`${md(s.original)}\` -> \`${md(s.replacement)}\` | ${md(s.why ?? "")} |`,
+        );
     }
   } else out.push("", "## Mutation testing", "", "No reports/mutation.json (run `npm run mutation`).");
   return out.join("\n") + "\n";
@@ -290,62 +359,99 @@ function bar(pct: number, min: number): string {
 function html(r: Report): string {
   const h: string[] = [];
   const verified = r.claims.filter((c) => c.result === "passed").length;
-  h.push(`<!doctype html><html lang="en"><head><meta charset="utf-8"><meta name="viewport" content="width=device-width,initial-scale=1">`);
+  h.push(
+    `<!doctype html><html lang="en"><head><meta charset="utf-8"><meta name="viewport" content="width=device-width,initial-scale=1">`,
+  );
   h.push(`<title>Agent Treasury Guard: audit report</title><style>${CSS}</style></head><body>`);
-  h.push(`<header><h1>Agent Treasury Guard: audit report</h1><p>Generated ${esc(r.generatedAt)} by <code style="background:none;color:#fff">npm run audit</code></p></header><main>`);
+  h.push(
+    `<header><h1>Agent Treasury Guard: audit report</h1><p>Generated ${esc(r.generatedAt)} by <code style="background:none;color:#fff">npm run audit</code></p></header><main>`,
+  );
   h.push(`<div class="cards">`);
   h.push(`<div class="card"><span>claims verified</span><b>${verified} / ${r.claims.length}</b></div>`);
-  if (r.tests) h.push(`<div class="card"><span>tests</span><b>${r.tests.passes} passed</b>${r.tests.failures ? `<em style="color:var(--bad)">${r.tests.failures} failed</em>` : ""}</div>`);
-  if (r.coverage) h.push(`<div class="card"><span>coverage lines / branches</span><b>${r.coverage.total.lines.pct}% / ${r.coverage.total.branches.pct}%</b></div>`);
-  if (r.fuzz) h.push(`<div class="card"><span>campaign</span><b>${r.fuzz.operations} ops</b>${r.fuzz.opsPerSecond} ops/s</div>`);
+  if (r.tests)
+    h.push(
+      `<div class="card"><span>tests</span><b>${r.tests.passes} passed</b>${r.tests.failures ? `<em style="color:var(--bad)">${r.tests.failures} failed</em>` : ""}</div>`,
+    );
+  if (r.coverage)
+    h.push(
+      `<div class="card"><span>coverage lines / branches</span><b>${r.coverage.total.lines.pct}% / ${r.coverage.total.branches.pct}%</b></div>`,
+    );
+  if (r.fuzz)
+    h.push(`<div class="card"><span>campaign</span><b>${r.fuzz.operations} ops</b>${r.fuzz.opsPerSecond} ops/s</div>`);
   if (r.mutation) h.push(`<div class="card"><span>mutation score</span><b>${r.mutation.score}%</b></div>`);
   h.push(`</div>`);
   h.push(`<h2>Steps</h2><table><tr><th>step</th><th>result</th><th>time</th><th>command</th></tr>`);
   for (const s of r.steps) {
-    h.push(`<tr><td>${esc(s.name)}</td><td>${badge(s.skipped ? "skipped" : s.ok ? "pass" : "fail")}</td><td class="num">${s.seconds.toFixed(0)} s</td><td><code>${esc(s.command)}</code></td></tr>`);
+    h.push(
+      `<tr><td>${esc(s.name)}</td><td>${badge(s.skipped ? "skipped" : s.ok ? "pass" : "fail")}</td><td class="num">${s.seconds.toFixed(0)} s</td><td><code>${esc(s.command)}</code></td></tr>`,
+    );
   }
   h.push(`</table>`);
-  h.push(`<h2>Threats and claims</h2><p>From <code>docs/THREAT-MODEL.md</code>; each claim's result is its test's result in this run.</p>`);
+  h.push(
+    `<h2>Threats and claims</h2><p>From <code>docs/THREAT-MODEL.md</code>; each claim's result is its test's result in this run.</p>`,
+  );
   h.push(`<table><tr><th>ID</th><th>claim</th><th>promise</th><th>test</th><th>result</th></tr>`);
   for (const c of r.claims) {
-    h.push(`<tr><td>${esc(c.id)}</td><td>${esc(c.claim)}</td><td>${esc(c.promise)}</td><td><code>${esc(c.file)}</code><br>${esc(c.test)}</td><td>${badge(c.result)}</td></tr>`);
+    h.push(
+      `<tr><td>${esc(c.id)}</td><td>${esc(c.claim)}</td><td>${esc(c.promise)}</td><td><code>${esc(c.file)}</code><br>${esc(c.test)}</td><td>${badge(c.result)}</td></tr>`,
+    );
   }
   h.push(`</table>`);
   h.push(`<h2>Coverage</h2>`);
   if (r.coverage) {
     const c = r.coverage;
-    h.push(`<p>Gate: lines ${c.thresholds.lines}%, functions ${c.thresholds.functions}%, branches at least ${c.thresholds.branches}% on <code>contracts/</code> (mocks and the vendored Safe excluded): ${badge(c.passed ? "pass" : "fail")}</p>`);
-    h.push(`<table><tr><th>file</th><th>lines</th><th></th><th>functions</th><th>branches</th><th></th><th>uncovered lines</th></tr>`);
+    h.push(
+      `<p>Gate: lines ${c.thresholds.lines}%, functions ${c.thresholds.functions}%, branches at least ${c.thresholds.branches}% on <code>contracts/</code> (mocks and the vendored Safe excluded): ${badge(c.passed ? "pass" : "fail")}</p>`,
+    );
+    h.push(
+      `<table><tr><th>file</th><th>lines</th><th></th><th>functions</th><th>branches</th><th></th><th>uncovered lines</th></tr>`,
+    );
     for (const f of c.files.filter((x) => x.lines.total + x.functions.total + x.branches.total > 0)) {
-      h.push(`<tr><td><code>${esc(f.file)}</code></td><td class="num">${f.lines.pct}%</td><td>${bar(f.lines.pct, c.thresholds.lines)}</td><td class="num">${f.functions.pct}%</td><td class="num">${f.branches.pct}%</td><td>${bar(f.branches.pct, c.thresholds.branches)}</td><td>${esc(f.uncoveredLines.join(", "))}</td></tr>`);
+      h.push(
+        `<tr><td><code>${esc(f.file)}</code></td><td class="num">${f.lines.pct}%</td><td>${bar(f.lines.pct, c.thresholds.lines)}</td><td class="num">${f.functions.pct}%</td><td class="num">${f.branches.pct}%</td><td>${bar(f.branches.pct, c.thresholds.branches)}</td><td>${esc(f.uncoveredLines.join(", "))}</td></tr>`,
+      );
     }
-    h.push(`<tr><th>total</th><th class="num">${c.total.lines.pct}%</th><th></th><th class="num">${c.total.functions.pct}%</th><th class="num">${c.total.branches.pct}%</th><th></th><th></th></tr></table>`);
+    h.push(
+      `<tr><th>total</th><th class="num">${c.total.lines.pct}%</th><th></th><th class="num">${c.total.functions.pct}%</th><th class="num">${c.total.branches.pct}%</th><th></th><th></th></tr></table>`,
+    );
   } else h.push(`<p>No coverage report: run <code>npm run coverage</code>.</p>`);
   h.push(`<h2>Gas</h2>`);
   if (r.gas) {
-    h.push(`<p>Each row against the Safe 1-of-1 <code>execTransaction</code> ERC-20 transfer measured in the same run.</p><table><tr><th>operation</th><th>gas</th><th>x baseline</th><th>budget</th><th></th><th>note</th></tr>`);
+    h.push(
+      `<p>Each row against the Safe 1-of-1 <code>execTransaction</code> ERC-20 transfer measured in the same run.</p><table><tr><th>operation</th><th>gas</th><th>x baseline</th><th>budget</th><th></th><th>note</th></tr>`,
+    );
     for (const g of r.gas) {
       const b = r.budgets?.budgets.find((x) => x.name === g.name);
-      h.push(`<tr><td>${esc(g.name)}</td><td class="num">${g.gas.toLocaleString("en")}</td><td class="num">${g.ratio.toFixed(2)}</td><td class="num">${b ? b.budget.toLocaleString("en") : ""}</td><td>${b ? badge(b.pass ? "pass" : "fail") : ""}</td><td>${esc(g.note ?? "")}</td></tr>`);
+      h.push(
+        `<tr><td>${esc(g.name)}</td><td class="num">${g.gas.toLocaleString("en")}</td><td class="num">${g.ratio.toFixed(2)}</td><td class="num">${b ? b.budget.toLocaleString("en") : ""}</td><td>${b ? badge(b.pass ? "pass" : "fail") : ""}</td><td>${esc(g.note ?? "")}</td></tr>`,
+      );
     }
     h.push(`</table>`);
   } else h.push(`<p>No gas report: run <code>npm run bench</code>.</p>`);
   h.push(`<h2>Invariant campaign</h2>`);
   if (r.fuzz) {
     const f = r.fuzz;
-    h.push(`<p>${badge(f.passed ? "pass" : "fail")} ${f.runs} runs, ${f.operations} operations (sequences of up to ${f.maxOps}) in ${f.seconds} s: <b>${f.opsPerSecond} ops/s</b>, seed ${f.seed}. Every step checked against the model and SPEC section 9.</p>`);
+    h.push(
+      `<p>${badge(f.passed ? "pass" : "fail")} ${f.runs} runs, ${f.operations} operations (sequences of up to ${f.maxOps}) in ${f.seconds} s: <b>${f.opsPerSecond} ops/s</b>, seed ${f.seed}. Every step checked against the model and SPEC section 9.</p>`,
+    );
     h.push(`<table><tr><th>outcome</th><th>count</th></tr>`);
-    for (const [k, v] of Object.entries(f.outcomes).sort((a, b) => b[1] - a[1])) h.push(`<tr><td>${esc(k)}</td><td class="num">${v}</td></tr>`);
+    for (const [k, v] of Object.entries(f.outcomes).sort((a, b) => b[1] - a[1]))
+      h.push(`<tr><td>${esc(k)}</td><td class="num">${v}</td></tr>`);
     h.push(`</table>`);
     if (f.failure) h.push(`<pre>${esc(f.failure)}</pre>`);
   } else h.push(`<p>No campaign statistics: run <code>npm run fuzz</code>.</p>`);
   h.push(`<h2>Mutation testing</h2>`);
   if (r.mutation) {
     const m = r.mutation;
-    h.push(`<p>SuMo: score <b>${m.score}%</b>, ${m.killed} killed, ${m.live} survived, ${m.stillborn} stillborn, of ${m.mutantsTested} tested (${m.mutantsGenerated} generated) in ${m.minutes} min. Contracts: <code>${esc(m.contracts.join(", "))}</code>.</p>`);
+    h.push(
+      `<p>SuMo: score <b>${m.score}%</b>, ${m.killed} killed, ${m.live} survived, ${m.stillborn} stillborn, of ${m.mutantsTested} tested (${m.mutantsGenerated} generated) in ${m.minutes} min. Contracts: <code>${esc(m.contracts.join(", "))}</code>.</p>`,
+    );
     if (m.survivors.length) {
       h.push(`<table><tr><th>mutant</th><th>where</th><th>operator</th><th>change</th><th>why it survives</th></tr>`);
-      for (const s of m.survivors) h.push(`<tr><td>${esc(s.id)}</td><td><code>${esc(s.file)}:${s.line}</code></td><td>${esc(s.operator)}</td><td><code>${esc(s.original)}</code> &rarr; <code>${esc(s.replacement)}</code></td><td>${esc(s.why ?? "")}</td></tr>`);
+      for (const s of m.survivors)
+        h.push(
+          `<tr><td>${esc(s.id)}</td><td><code>${esc(s.file)}:${s.line}</code></td><td>${esc(s.operator)}</td><td><code>${esc(s.original)}</code> &rarr; <code>${esc(s.replacement)}</code></td><td>${esc(s.why ?? "")}</td></tr>`,
+        );
       h.push(`</table>`);
     }
   } else h.push(`<p>No mutation report: run <code>npm run mutation</code>.</p>`);
@@ -392,15 +498,33 @@ async function main() {
     ["fuzz", () => run("fuzz", "npm", ["run", "fuzz", "--", "--runs", fuzzRuns, "--out", "reports/fuzz.json"])],
   ];
   for (const [name, step] of plan) {
-    if (skip.has(name)) steps.push({ name, command: "(skipped: last report reused if present)", ok: true, skipped: true, seconds: 0, tail: "" });
+    if (skip.has(name))
+      steps.push({
+        name,
+        command: "(skipped: last report reused if present)",
+        ok: true,
+        skipped: true,
+        seconds: 0,
+        tail: "",
+      });
     else steps.push(await step());
   }
-  const mocha = readJson<{ stats: { passes: number; failures: number; pending: number; tests: number }; tests: TestResult[] }>(path.join(REPORTS, "mocha.json"));
+  const mocha = readJson<{
+    stats: { passes: number; failures: number; pending: number; tests: number };
+    tests: TestResult[];
+  }>(path.join(REPORTS, "mocha.json"));
   const report: Report = {
     generatedAt: new Date().toISOString(),
     steps,
     claims: claims(mocha?.tests ?? []),
-    tests: mocha ? { passes: mocha.stats.passes, failures: mocha.stats.failures, pending: mocha.stats.pending, total: mocha.stats.tests } : undefined,
+    tests: mocha
+      ? {
+          passes: mocha.stats.passes,
+          failures: mocha.stats.failures,
+          pending: mocha.stats.pending,
+          total: mocha.stats.tests,
+        }
+      : undefined,
     coverage: readJson<Coverage>(path.join(REPORTS, "coverage.json")),
     gas: readJson<GasRow[]>(path.join(REPORTS, "gas.json")),
     budgets: readJson<Budgets>(path.join(REPORTS, "gas-budgets.json")),
@@ -410,10 +534,14 @@ async function main() {
   fs.writeFileSync(path.join(REPORTS, "audit.md"), markdown(report));
   const htmlFile = path.join(REPORTS, "audit.html");
   fs.writeFileSync(htmlFile, html(report));
-  console.log(`\nReport: reports/audit.md and reports/audit.html (${await screenshot(htmlFile).catch((e: Error) => `screenshot failed: ${e.message}`)})`);
+  console.log(
+    `\nReport: reports/audit.md and reports/audit.html (${await screenshot(htmlFile).catch((e: Error) => `screenshot failed: ${e.message}`)})`,
+  );
   const failed = steps.filter((s) => !s.ok);
   const claimsFailed = report.claims.filter((c) => c.result !== "passed");
-  console.log(`Claims verified: ${report.claims.length - claimsFailed.length}/${report.claims.length}${claimsFailed.length ? ` (not verified: ${claimsFailed.map((c) => `${c.id} ${c.result}`).join(", ")})` : ""}`);
+  console.log(
+    `Claims verified: ${report.claims.length - claimsFailed.length}/${report.claims.length}${claimsFailed.length ? ` (not verified: ${claimsFailed.map((c) => `${c.id} ${c.result}`).join(", ")})` : ""}`,
+  );
   if (failed.length) {
     console.error(`Failed steps: ${failed.map((s) => s.name).join(", ")} (logs in reports/audit-logs/)`);
     process.exitCode = 1;

@@ -40,7 +40,10 @@ interface IstanbulFile {
   f: Record<string, number>;
   b: Record<string, number[]>;
   fnMap: Record<string, { name: string; line?: number; loc?: { start: { line: number } } }>;
-  branchMap: Record<string, { line?: number; type: string; loc?: { start: { line: number } }; locations?: { start: { line: number } }[] }>;
+  branchMap: Record<
+    string,
+    { line?: number; type: string; loc?: { start: { line: number } }; locations?: { start: { line: number } }[] }
+  >;
 }
 
 function pct(covered: number, total: number): number {
@@ -59,7 +62,10 @@ export function analyse(root: string): FileCoverage[] {
     const data = JSON.parse(fs.readFileSync(raw, "utf8")) as Record<string, IstanbulFile>;
     const files: FileCoverage[] = [];
     for (const [key, f] of Object.entries(data)) {
-      const rel = path.relative(root, path.isAbsolute(f.path ?? key) ? f.path ?? key : path.join(root, f.path ?? key));
+      const rel = path.relative(
+        root,
+        path.isAbsolute(f.path ?? key) ? (f.path ?? key) : path.join(root, f.path ?? key),
+      );
       if (!measured(rel)) continue;
       const lineHits = Object.entries(f.l);
       const fnHits = Object.entries(f.f);
@@ -71,7 +77,12 @@ export function analyse(root: string): FileCoverage[] {
         hits.forEach((h, arm) => {
           branchTotal++;
           if (h > 0) branchCovered++;
-          else uncoveredBranches.push({ line: meta.line ?? meta.loc?.start.line ?? meta.locations?.[arm]?.start.line ?? 0, type: meta.type, arm });
+          else
+            uncoveredBranches.push({
+              line: meta.line ?? meta.loc?.start.line ?? meta.locations?.[arm]?.start.line ?? 0,
+              type: meta.type,
+              arm,
+            });
         });
       }
       const linesCovered = lineHits.filter(([, h]) => h > 0).length;
@@ -82,14 +93,19 @@ export function analyse(root: string): FileCoverage[] {
         functions: { total: fnHits.length, covered: fnCovered, pct: pct(fnCovered, fnHits.length) },
         branches: { total: branchTotal, covered: branchCovered, pct: pct(branchCovered, branchTotal) },
         uncoveredLines: lineHits.filter(([, h]) => h === 0).map(([l]) => Number(l)),
-        uncoveredFunctions: fnHits.filter(([, h]) => h === 0).map(([id]) => `${f.fnMap[id].name} (line ${f.fnMap[id].line ?? f.fnMap[id].loc?.start.line})`),
+        uncoveredFunctions: fnHits
+          .filter(([, h]) => h === 0)
+          .map(([id]) => `${f.fnMap[id].name} (line ${f.fnMap[id].line ?? f.fnMap[id].loc?.start.line})`),
         uncoveredBranches,
       });
     }
     return files.sort((a, b) => a.file.localeCompare(b.file));
   }
   if (fs.existsSync(summary)) {
-    const data = JSON.parse(fs.readFileSync(summary, "utf8")) as Record<string, Record<string, { total: number; covered: number; pct: number }>>;
+    const data = JSON.parse(fs.readFileSync(summary, "utf8")) as Record<
+      string,
+      Record<string, { total: number; covered: number; pct: number }>
+    >;
     return Object.entries(data)
       .filter(([k]) => k !== "total" && measured(path.relative(root, k)))
       .map(([k, v]) => ({
@@ -102,12 +118,17 @@ export function analyse(root: string): FileCoverage[] {
         uncoveredBranches: [],
       }));
   }
-  throw new CoverageInputError("No coverage.json or coverage/coverage-summary.json: run `npm run coverage` (hardhat coverage) first");
+  throw new CoverageInputError(
+    "No coverage.json or coverage/coverage-summary.json: run `npm run coverage` (hardhat coverage) first",
+  );
 }
 
 export function check(root: string, thresholds = { lines: 100, functions: 100, branches: 95 }): CoverageReport {
   const files = analyse(root);
-  if (files.length === 0) throw new CoverageInputError("The coverage data holds no file under contracts/: was .solcover.js's skipFiles changed?");
+  if (files.length === 0)
+    throw new CoverageInputError(
+      "The coverage data holds no file under contracts/: was .solcover.js's skipFiles changed?",
+    );
   const sum = (k: "lines" | "functions" | "branches") => {
     const total = files.reduce((a, f) => a + f[k].total, 0);
     const covered = files.reduce((a, f) => a + f[k].covered, 0);
@@ -124,8 +145,10 @@ export function check(root: string, thresholds = { lines: 100, functions: 100, b
   };
   const failures: string[] = [];
   if (total.lines.pct < thresholds.lines) failures.push(`lines ${total.lines.pct}% < ${thresholds.lines}%`);
-  if (total.functions.pct < thresholds.functions) failures.push(`functions ${total.functions.pct}% < ${thresholds.functions}%`);
-  if (total.branches.pct < thresholds.branches) failures.push(`branches ${total.branches.pct}% < ${thresholds.branches}%`);
+  if (total.functions.pct < thresholds.functions)
+    failures.push(`functions ${total.functions.pct}% < ${thresholds.functions}%`);
+  if (total.branches.pct < thresholds.branches)
+    failures.push(`branches ${total.branches.pct}% < ${thresholds.branches}%`);
   return { generatedAt: new Date().toISOString(), thresholds, total, files, passed: failures.length === 0, failures };
 }
 
@@ -137,7 +160,11 @@ function main() {
   };
   const jsonIndex = args.indexOf("--json");
   const out = jsonIndex >= 0 ? args[jsonIndex + 1] : "reports/coverage.json";
-  const report = check(process.cwd(), { lines: arg("--lines", 100), functions: arg("--functions", 100), branches: arg("--branches", 95) });
+  const report = check(process.cwd(), {
+    lines: arg("--lines", 100),
+    functions: arg("--functions", 100),
+    branches: arg("--branches", 95),
+  });
   const row = (f: FileCoverage) =>
     `${f.file.padEnd(48)} ${String(f.lines.pct).padStart(7)}% ${String(f.functions.pct).padStart(7)}% ${String(f.branches.pct).padStart(7)}%`;
   console.log(`${"file".padEnd(48)} ${"lines".padStart(8)} ${"funcs".padStart(8)} ${"branches".padStart(8)}`);
@@ -147,7 +174,9 @@ function main() {
     if (f.uncoveredLines.length) console.log(`  ${f.file}: uncovered lines ${f.uncoveredLines.join(", ")}`);
     if (f.uncoveredFunctions.length) console.log(`  ${f.file}: uncovered functions ${f.uncoveredFunctions.join(", ")}`);
     if (f.uncoveredBranches.length) {
-      console.log(`  ${f.file}: uncovered branches ${f.uncoveredBranches.map((b) => `line ${b.line} (${b.type} arm ${b.arm})`).join(", ")}`);
+      console.log(
+        `  ${f.file}: uncovered branches ${f.uncoveredBranches.map((b) => `line ${b.line} (${b.type} arm ${b.arm})`).join(", ")}`,
+      );
     }
   }
   fs.mkdirSync(path.dirname(out), { recursive: true });
@@ -156,7 +185,9 @@ function main() {
     console.error(`\nCoverage gate FAILED: ${report.failures.join("; ")}. Add tests for the uncovered lines above.`);
     process.exitCode = 1;
   } else {
-    console.log(`\nCoverage gate passed (lines ${report.thresholds.lines}%, functions ${report.thresholds.functions}%, branches >= ${report.thresholds.branches}%).`);
+    console.log(
+      `\nCoverage gate passed (lines ${report.thresholds.lines}%, functions ${report.thresholds.functions}%, branches >= ${report.thresholds.branches}%).`,
+    );
   }
 }
 

@@ -40,7 +40,8 @@ function parseArgs(argv: string[]): Options {
     const value = argv[i + 1];
     const int = () => {
       const n = Number(value);
-      if (!Number.isInteger(n) || n < 0) throw new FuzzUsageError(`${flag} needs a non-negative integer, got "${value}"`);
+      if (!Number.isInteger(n) || n < 0)
+        throw new FuzzUsageError(`${flag} needs a non-negative integer, got "${value}"`);
       i++;
       return n;
     };
@@ -94,7 +95,9 @@ async function main() {
     }
   };
   const timer = setInterval(() => render(), 500);
-  console.log(`Invariant campaign: ${opts.runs} runs of up to ${opts.maxOps} operations, seed ${opts.seed}${opts.path ? `, path ${opts.path}` : ""}`);
+  console.log(
+    `Invariant campaign: ${opts.runs} runs of up to ${opts.maxOps} operations, seed ${opts.seed}${opts.path ? `, path ${opts.path}` : ""}`,
+  );
   let failure: string | undefined;
   try {
     await fc.assert(campaignProperty(world, stats, opts.maxOps), {
@@ -130,7 +133,9 @@ async function main() {
   if (failure !== undefined) {
     const replayPath = /path: "([^"]+)"/.exec(failure)?.[1];
     console.error(`\nFAILED\n${failure}\n`);
-    console.error(`Replay: npm run fuzz -- --seed ${opts.seed} --max-ops ${opts.maxOps}${replayPath ? ` --path ${replayPath}` : ""}`);
+    console.error(
+      `Replay: npm run fuzz -- --seed ${opts.seed} --max-ops ${opts.maxOps}${replayPath ? ` --path ${replayPath}` : ""}`,
+    );
     process.exitCode = 1;
   }
 }

@@ -65,7 +65,19 @@ interface MutantRow {
 }
 
 const ROOT = process.cwd();
-const SKIP_COPY = new Set(["node_modules", ".git", "artifacts", "cache", "coverage", "coverage.json", "reports", ".sumo", ".coverage_artifacts", ".coverage_cache", ".coverage_contracts"]);
+const SKIP_COPY = new Set([
+  "node_modules",
+  ".git",
+  "artifacts",
+  "cache",
+  "coverage",
+  "coverage.json",
+  "reports",
+  ".sumo",
+  ".coverage_artifacts",
+  ".coverage_cache",
+  ".coverage_contracts",
+]);
 const DEFAULT_SKIP = ["test", "safe", "interfaces"];
 
 function parseArgs(argv: string[]): Options {
@@ -75,7 +87,10 @@ function parseArgs(argv: string[]): Options {
     const list = () => {
       const v = argv[++i];
       if (!v) throw new MutationError("MUTATION_USAGE", `${a} needs a comma-separated list`);
-      return v.split(",").map((x) => x.trim()).filter(Boolean);
+      return v
+        .split(",")
+        .map((x) => x.trim())
+        .filter(Boolean);
     };
     if (a === "--contracts") o.contracts = list();
     else if (a === "--tests") o.tests = list();
@@ -144,7 +159,8 @@ function copyProject(sandbox: string): void {
   // SuMo 1.2.1 calls glob 7's callback API but does not depend on glob: the hoisted glob is 10 (promises only).
   // Give the sandbox's SuMo a glob 7 from the tree.
   const glob7 = findGlob7();
-  if (!glob7) throw new MutationError("MUTATION_SETUP", "SuMo needs glob 7 and none is installed under node_modules: run npm ci");
+  if (!glob7)
+    throw new MutationError("MUTATION_SETUP", "SuMo needs glob 7 and none is installed under node_modules: run npm ci");
   const sumoModules = path.join(nm, "@morenabarboni", "sumo", "node_modules");
   fs.mkdirSync(sumoModules, { recursive: true });
   fs.rmSync(path.join(sumoModules, "glob"), { recursive: true, force: true });
@@ -153,10 +169,14 @@ function copyProject(sandbox: string): void {
 }
 
 function findGlob7(): string | undefined {
-  const candidates = ["globby", "rimraf", "shelljs", "typechain"].map((p) => path.join(ROOT, "node_modules", p, "node_modules", "glob"));
+  const candidates = ["globby", "rimraf", "shelljs", "typechain"].map((p) =>
+    path.join(ROOT, "node_modules", p, "node_modules", "glob"),
+  );
   return candidates.find((c) => {
     try {
-      return (JSON.parse(fs.readFileSync(path.join(c, "package.json"), "utf8")) as { version: string }).version.startsWith("7.");
+      return (
+        JSON.parse(fs.readFileSync(path.join(c, "package.json"), "utf8")) as { version: string }
+      ).version.startsWith("7.");
     } catch {
       return false;
     }
@@ -167,7 +187,8 @@ function configureSandbox(sandbox: string, o: Options, tests: string[]): void {
   const contracts = o.contracts ?? mutableContracts();
   const all = mutableContracts();
   const unknown = contracts.filter((c) => !fs.existsSync(path.join(ROOT, "contracts", c)));
-  if (unknown.length) throw new MutationError("MUTATION_USAGE", `no such contract(s) under contracts/: ${unknown.join(", ")}`);
+  if (unknown.length)
+    throw new MutationError("MUTATION_USAGE", `no such contract(s) under contracts/: ${unknown.join(", ")}`);
   // SuMo selects by skipping: skip every mutable contract that was not chosen, plus the default folders.
   const skip = [...DEFAULT_SKIP, ...all.filter((c) => !contracts.includes(c))];
   // eslint-disable-next-line @typescript-eslint/no-require-imports
@@ -194,7 +215,12 @@ function sumo(sandbox: string, args: string[]): number {
   const r = spawnSync(process.execPath, [bin, ...args], {
     cwd: sandbox,
     stdio: "inherit",
-    env: { ...process.env, APP_ROOT_PATH: sandbox, INVARIANT_RUNS: process.env.INVARIANT_RUNS ?? "10", FORCE_COLOR: "0" },
+    env: {
+      ...process.env,
+      APP_ROOT_PATH: sandbox,
+      INVARIANT_RUNS: process.env.INVARIANT_RUNS ?? "10",
+      FORCE_COLOR: "0",
+    },
   });
   return r.status ?? 1;
 }
@@ -204,7 +230,8 @@ function sumo(sandbox: string, args: string[]): number {
  * contributes in proportion to its mutants and every operator and region of a file is reached.
  */
 function sampleOf(generated: MutantRow[], n: number): MutantRow[] {
-  if (!Number.isInteger(n) || n < 1) throw new MutationError("MUTATION_USAGE", `--sample needs a positive integer, got ${n}`);
+  if (!Number.isInteger(n) || n < 1)
+    throw new MutationError("MUTATION_USAGE", `--sample needs a positive integer, got ${n}`);
   if (n >= generated.length) return generated;
   const stride = generated.length / n;
   const picked: MutantRow[] = [];
@@ -222,7 +249,8 @@ function restrictToSample(sandbox: string, sample: MutantRow[]): void {
   const runner = path.join(sandbox, "node_modules", "@morenabarboni", "sumo", "src", "mutationRunner.js");
   const source = fs.readFileSync(runner, "utf8");
   const anchor = "var mutations = generateAllMutations(contractsUnderMutation, true)";
-  if (!source.includes(anchor)) throw new MutationError("MUTATION_SETUP", `this SuMo version has no "${anchor}": --sample cannot select mutants`);
+  if (!source.includes(anchor))
+    throw new MutationError("MUTATION_SETUP", `this SuMo version has no "${anchor}": --sample cannot select mutants`);
   const filter = `${anchor}\n        { const only = new Set(JSON.parse(require("fs").readFileSync(${JSON.stringify(list)}, "utf8"))); mutations = mutations.filter((m) => only.has(m.id)); }`;
   fs.writeFileSync(runner, source.replace(anchor, filter));
   console.log(`Sample: ${sample.length} mutants (${list})`);
@@ -230,7 +258,11 @@ function restrictToSample(sandbox: string, sample: MutantRow[]): void {
 
 function readCsv(file: string): MutantRow[] {
   if (!fs.existsSync(file)) return [];
-  const lines = fs.readFileSync(file, "utf8").split("\n").slice(1).filter((l) => l.trim());
+  const lines = fs
+    .readFileSync(file, "utf8")
+    .split("\n")
+    .slice(1)
+    .filter((l) => l.trim());
   return lines.map((l) => {
     const c = l.split("$");
     // generated.csv and results.csv share the first columns: Hash$File$Operator$Start$End$StartLine$EndLine$Original$Replacement[$Status$Time]
@@ -260,12 +292,15 @@ function main() {
   configureSandbox(sandbox, o, tests);
   const generatedCsv = path.join(sandbox, ".sumo", "results", "generated.csv");
   if (o.preflight || o.max !== undefined || o.sample !== undefined) {
-    if (sumo(sandbox, ["preflight"]) !== 0) throw new MutationError("MUTATION_SUMO", "sumo preflight failed (see its output above)");
+    if (sumo(sandbox, ["preflight"]) !== 0)
+      throw new MutationError("MUTATION_SUMO", "sumo preflight failed (see its output above)");
   }
   const generated = readCsv(generatedCsv);
   if (o.preflight) {
     const byFile: Record<string, number> = {};
-    for (const m of generated) byFile[path.relative(path.join(sandbox, "contracts"), m.file)] = (byFile[path.relative(path.join(sandbox, "contracts"), m.file)] ?? 0) + 1;
+    for (const m of generated)
+      byFile[path.relative(path.join(sandbox, "contracts"), m.file)] =
+        (byFile[path.relative(path.join(sandbox, "contracts"), m.file)] ?? 0) + 1;
     console.log(JSON.stringify({ mutants: generated.length, byFile }, null, 2));
     return;
   }
@@ -278,12 +313,23 @@ function main() {
   if (!o.keep) fs.rmSync(sandbox, { recursive: true, force: true });
 }
 
-function writeReport(sandbox: string, o: Options, tests: string[], generated: MutantRow[], started: number, status: number): void {
+function writeReport(
+  sandbox: string,
+  o: Options,
+  tests: string[],
+  generated: MutantRow[],
+  started: number,
+  status: number,
+): void {
   // eslint-disable-next-line @typescript-eslint/no-require-imports
-  const notes = ((require(path.join(ROOT, "sumo-config.js")) as { survivorNotes?: Record<string, string> }).survivorNotes ?? {});
+  const config = require(path.join(ROOT, "sumo-config.js")) as { survivorNotes?: Record<string, string> };
+  const notes = config.survivorNotes ?? {};
   const results = readCsv(path.join(sandbox, ".sumo", "results", "results.csv"));
   if (results.length === 0) {
-    throw new MutationError("MUTATION_SUMO", `SuMo produced no results (exit ${status}); the pre-test must pass in the sandbox: run the selected specs with npx hardhat test`);
+    throw new MutationError(
+      "MUTATION_SUMO",
+      `SuMo produced no results (exit ${status}); the pre-test must pass in the sandbox: run the selected specs with npx hardhat test`,
+    );
   }
   const count = (s: string) => results.filter((r) => r.status === s).length;
   const killed = count("killed") + count("timedout");
@@ -306,15 +352,28 @@ function writeReport(sandbox: string, o: Options, tests: string[], generated: Mu
     stillborn: count("stillborn"),
     equivalent: count("equivalent") + count("redundant"),
     score,
-    minutes: o.reportOnly ? Math.round(results.reduce((a, r) => a + r.seconds, 0) / 0.6) / 100 : Math.round((Date.now() - started) / 600) / 100,
+    minutes: o.reportOnly
+      ? Math.round(results.reduce((a, r) => a + r.seconds, 0) / 0.6) / 100
+      : Math.round((Date.now() - started) / 600) / 100,
     survivors: results
       .filter((r) => r.status === "live")
-      .map((r) => ({ id: r.id, file: rel(r.file), line: r.startLine, operator: r.operator, original: r.original, replacement: r.replacement, why: notes[r.id] ?? "not analysed yet" })),
+      .map((r) => ({
+        id: r.id,
+        file: rel(r.file),
+        line: r.startLine,
+        operator: r.operator,
+        original: r.original,
+        replacement: r.replacement,
+        why: notes[r.id] ?? "not analysed yet",
+      })),
   };
   fs.mkdirSync(path.dirname(path.join(ROOT, o.out)), { recursive: true });
   fs.writeFileSync(path.join(ROOT, o.out), JSON.stringify(report, null, 2));
-  console.log(`\nMutation score ${score}% (${killed} killed, ${live} survived, ${report.stillborn} stillborn) in ${report.minutes} min; report in ${o.out}`);
-  for (const s of report.survivors) console.log(`  survived ${s.id} ${s.file}:${s.line} ${s.operator}: ${s.original} -> ${s.replacement}`);
+  console.log(
+    `\nMutation score ${score}% (${killed} killed, ${live} survived, ${report.stillborn} stillborn) in ${report.minutes} min; report in ${o.out}`,
+  );
+  for (const s of report.survivors)
+    console.log(`  survived ${s.id} ${s.file}:${s.line} ${s.operator}: ${s.original} -> ${s.replacement}`);
 }
 
 try {

@@ -26,7 +26,10 @@ export function threatModelRows(root: string): ThreatRow[] {
     .split("\n")
     .filter((l) => THREAT_ROW.test(l))
     .map((line) => {
-      const [id, claim, promise, file, test] = line.split("|").slice(1, 6).map((c) => c.trim());
+      const [id, claim, promise, file, test] = line
+        .split("|")
+        .slice(1, 6)
+        .map((c) => c.trim());
       return { id, claim, promise, file, test };
     });
 }

@@ -62,7 +62,9 @@ export async function checkSignatures(
   for (const s of signatures) {
     const signer = requireAddress(s.signer, "signature signer");
     if (s.era !== undefined && (!Number.isInteger(s.era) || s.era < 0 || s.era > 0xffff)) {
-      throw new InvalidRequestError(`The era of ${signer}'s signature must be a whole number from 0 to 65535 (got ${s.era}).`);
+      throw new InvalidRequestError(
+        `The era of ${signer}'s signature must be a whole number from 0 to 65535 (got ${s.era}).`,
+      );
     }
     const check: SignatureCheck = { signer, currentEra, current: false, member: memberSet.has(signer.toLowerCase()) };
     if (await signs(ctx, signer, digestOf(currentEra), s.signature)) {
@@ -88,14 +90,21 @@ export async function checkSignatures(
  * was signed in and the current one, and whom to ask to sign again. Sends nothing. A signature that is simply
  * invalid is left to the module, whose `CosignerSignatureInvalid` the client decodes as usual.
  */
-export async function refuseStaleSignatures(ctx: ApprovalContext, intentId: string, signatures: readonly CosignerSignatureInfo[]): Promise<void> {
+export async function refuseStaleSignatures(
+  ctx: ApprovalContext,
+  intentId: string,
+  signatures: readonly CosignerSignatureInfo[],
+): Promise<void> {
   if (signatures.length === 0) return;
   const checks = await checkSignatures(ctx, intentId, signatures);
   const stale = checks.filter((c) => !c.current && c.signedEra !== undefined && c.signedEra !== c.currentEra);
   if (stale.length === 0) return;
   const first = stale[0];
   const who = stale
-    .map((c) => `${c.signer} was made in co-signer era ${c.signedEra}${c.member ? "" : " (and it is no longer a co-signer)"}`)
+    .map(
+      (c) =>
+        `${c.signer} was made in co-signer era ${c.signedEra}${c.member ? "" : " (and it is no longer a co-signer)"}`,
+    )
     .join("; ");
   const resign = stale.filter((c) => c.member).map((c) => c.signer);
   throw new CosignerSignatureStaleError(
@@ -128,7 +137,10 @@ async function signs(ctx: ApprovalContext, signer: string, digest: string, signa
   }
   if ((await withRetry("read the signer's code", () => ctx.provider.getCode(signer), ctx.retry)) === "0x") return false;
   try {
-    const answer = (await new Contract(signer, ERC1271_ABI, ctx.provider).isValidSignature(digest, signature)) as string;
+    const answer = (await new Contract(signer, ERC1271_ABI, ctx.provider).isValidSignature(
+      digest,
+      signature,
+    )) as string;
     return answer.toLowerCase() === ERC1271_MAGIC;
   } catch {
     return false;

@@ -83,7 +83,11 @@ export class BatchRequestError extends InvalidRequestError {
 }
 
 /** Sends the payments of `requests` in one `submitBatch` transaction (see the file comment). */
-export async function payMany(host: BatchHost, requests: readonly PayRequest[], options: PayManyOptions = {}): Promise<BatchResult> {
+export async function payMany(
+  host: BatchHost,
+  requests: readonly PayRequest[],
+  options: PayManyOptions = {},
+): Promise<BatchResult> {
   const lane = laneOfBatch(requests, options);
   return host.lanes.run(lane, async () => {
     const rows = await prepareRows(host, requests, options);
@@ -97,14 +101,28 @@ export async function payMany(host: BatchHost, requests: readonly PayRequest[], 
     if (fresh.length === 0) return { results: results as IntentResult[], sent: 0 };
 
     const signed = await signChecked(host, fresh, lane);
-    const sent = await sendBatch(host, signed, fresh.map((row) => row.index));
+    const sent = await sendBatch(
+      host,
+      signed,
+      fresh.map((row) => row.index),
+    );
     fresh.forEach((row, i) => (results[row.index] = sent.results[i]));
-    return { results: results as IntentResult[], txHash: sent.txHash, blockNumber: sent.blockNumber, gasUsed: sent.gasUsed, sent: signed.length };
+    return {
+      results: results as IntentResult[],
+      txHash: sent.txHash,
+      blockNumber: sent.blockNumber,
+      gasUsed: sent.gasUsed,
+      sent: signed.length,
+    };
   });
 }
 
 /** What `payMany(requests)` would do now (see the file comment). */
-export async function dryRunMany(host: BatchHost, requests: readonly PayRequest[], options: PayManyOptions = {}): Promise<BatchPreview> {
+export async function dryRunMany(
+  host: BatchHost,
+  requests: readonly PayRequest[],
+  options: PayManyOptions = {},
+): Promise<BatchPreview> {
   const lane = laneOfBatch(requests, options);
   const rows = await prepareRows(host, requests, options);
   const block = await latestBlock(host);
@@ -112,7 +130,11 @@ export async function dryRunMany(host: BatchHost, requests: readonly PayRequest[
   const reader = host.module.connect(host.provider);
   const blockTag = block.number;
   const call = (count: number) =>
-    reader.submitBatch.staticCall(intents.slice(0, count), intents.slice(0, count).map(() => "0x"), { from: host.agent, blockTag });
+    reader.submitBatch.staticCall(
+      intents.slice(0, count),
+      intents.slice(0, count).map(() => "0x"),
+      { from: host.agent, blockTag },
+    );
   let answer: [string[], bigint[]];
   try {
     answer = await withRetry("simulate the batch", () => call(intents.length), host.retry);
@@ -124,7 +146,12 @@ export async function dryRunMany(host: BatchHost, requests: readonly PayRequest[
   const totals = new Map<string, { asset: AssetInfo; amount: bigint }>();
   for (const [i, row] of rows.entries()) {
     const intentId = hashIntent(intents[i], host.chainId, host.moduleAddress);
-    const preview = await previewRow(host, row, { intentId, answeredId: ids[i], status: statusName(statuses[i]), nonce: nonces[i] }, blockTag);
+    const preview = await previewRow(
+      host,
+      row,
+      { intentId, answeredId: ids[i], status: statusName(statuses[i]), nonce: nonces[i] },
+      blockTag,
+    );
     if (preview.status === "Executed" && !preview.replay) {
       const { asset, amount } = preview.spends;
       const t = totals.get(asset.address) ?? { asset, amount: 0n };
@@ -153,7 +180,12 @@ async function unsignedIntents(
 ): Promise<{ intents: Intent[]; nonces: (bigint | undefined)[] }> {
   const blockTag = block.number;
   const reader = host.module.connect(host.provider);
-  const readBound = (row: Row) => withRetry("read the idempotency record", () => reader.idempotencyRecord(host.agent, row.key, { blockTag }), host.retry);
+  const readBound = (row: Row) =>
+    withRetry(
+      "read the idempotency record",
+      () => reader.idempotencyRecord(host.agent, row.key, { blockTag }),
+      host.retry,
+    );
   const bound = await Promise.all(rows.map(readBound));
   let nonce = await withRetry("read the lane nonce", () => reader.getNonce(host.agent, lane, { blockTag }), host.retry);
   const intents: Intent[] = [];
@@ -161,9 +193,20 @@ async function unsignedIntents(
   for (const [i, row] of rows.entries()) {
     const replay = bound[i].intentId !== ZeroHash;
     nonces.push(replay ? undefined : nonce);
-    const validUntil = BigInt(block.timestamp) + (row.request.validFor === undefined ? host.validFor : BigInt(row.request.validFor));
+    const validUntil =
+      BigInt(block.timestamp) + (row.request.validFor === undefined ? host.validFor : BigInt(row.request.validFor));
     const { payload, key, request } = row;
-    intents.push(buildIntent({ agent: host.agent, kind: "submit", payload, key, nonce: replay ? 0n : nonce, validUntil, rationaleText: request.rationale }));
+    intents.push(
+      buildIntent({
+        agent: host.agent,
+        kind: "submit",
+        payload,
+        key,
+        nonce: replay ? 0n : nonce,
+        validUntil,
+        rationaleText: request.rationale,
+      }),
+    );
     if (!replay) nonce += 1n;
   }
   return { intents, nonces };
@@ -203,7 +246,11 @@ async function previewRow(host: BatchHost, row: Row, answer: RowAnswer, blockTag
   // The model sees the state before the batch: it agrees for rows the earlier rows did not affect.
   const reader = host.module.connect(host.provider);
   const lens = treasuryLens(host.lens, host.provider);
-  const model = await withRetry("read the policy", () => explainRoute(reader, lens, host.agent, row.payload, false, blockTag), host.retry);
+  const model = await withRetry(
+    "read the policy",
+    () => explainRoute(reader, lens, host.agent, row.payload, false, blockTag),
+    host.retry,
+  );
   const agreed = explainAgainst(model, status);
   if (agreed) {
     preview.explained = true;
@@ -229,9 +276,13 @@ function laneOfBatch(requests: readonly PayRequest[], options: PayManyOptions): 
   const lane = laneOf(options.lane);
   requests.forEach((r, i) => {
     if (r.lane !== undefined && laneOf(r.lane) !== lane) {
-      throw new BatchRequestError(i, `lane ${String(r.lane)} differs from the batch's lane ${String(options.lane ?? 0)}: a batch uses one lane. Give the lane in the batch's options.`, {
-        args: { field: "lane", value: String(r.lane) },
-      });
+      throw new BatchRequestError(
+        i,
+        `lane ${String(r.lane)} differs from the batch's lane ${String(options.lane ?? 0)}: a batch uses one lane. Give the lane in the batch's options.`,
+        {
+          args: { field: "lane", value: String(r.lane) },
+        },
+      );
     }
   });
   return lane;

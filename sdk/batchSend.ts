@@ -8,7 +8,14 @@ import { Interface, TransactionReceipt, ZeroHash, getAddress } from "ethers";
 import type { Intent } from "./eip712";
 import { JOURNAL_VERSION, deserializeIntent } from "./journal";
 import type { SignedEntry } from "./journal";
-import { InvalidRequestError, NonceMismatchError, TreasuryError, TreasuryErrorDetails, UnknownRevertError, decodeError } from "./errors";
+import {
+  InvalidRequestError,
+  NonceMismatchError,
+  TreasuryError,
+  TreasuryErrorDetails,
+  UnknownRevertError,
+  decodeError,
+} from "./errors";
 import { AssetBook, ReceiptOutcome, serialBroadcast, waitForReceipt } from "./chain";
 import { withRetry } from "./retry";
 import { LaneLocks, Payload } from "./request";
@@ -61,7 +68,18 @@ export async function signChecked(host: BatchHost, rows: Row[], lane: bigint): P
       const keySource = row.request.idempotencyKey === undefined ? "derived" : "caller";
       const { payload, key, request } = row;
       const at = { nonce: start + BigInt(i), block };
-      signed.push(await sign(host, { kind: "submit", payload, key, keySource, rationaleText: request.rationale, lane, validFor: request.validFor, at }));
+      signed.push(
+        await sign(host, {
+          kind: "submit",
+          payload,
+          key,
+          keySource,
+          rationaleText: request.rationale,
+          lane,
+          validFor: request.validFor,
+          at,
+        }),
+      );
     }
     const call = staticBatch(host, wireOf(signed, selfRelayed));
     try {
@@ -91,7 +109,13 @@ export async function sendBatch(host: BatchHost, signed: SignedEntry[], indexes:
     return { results: await Promise.all(signed.map((s) => settleFromChain(host, s, s.intentId, undefined))) };
   }
   for (const s of signed) {
-    host.journal.append({ t: "sent", v: JOURNAL_VERSION, at: new Date().toISOString(), intentId: s.intentId, txHash: hash });
+    host.journal.append({
+      t: "sent",
+      v: JOURNAL_VERSION,
+      at: new Date().toISOString(),
+      intentId: s.intentId,
+      txHash: hash,
+    });
     await host.onStage?.("sent", s.intentId);
   }
   // On timeout the entries stay "sent": the next reconciliation (or a retry of the batch) settles them from chain.
@@ -99,7 +123,9 @@ export async function sendBatch(host: BatchHost, signed: SignedEntry[], indexes:
   if (receipt.status !== 1) {
     // Reverted on chain although the static call passed (the state changed in between): find the row and say why.
     const call = staticBatch(host, wire);
-    let error: TreasuryError = new UnknownRevertError(`Transaction ${hash} reverted; no payment of the batch was recorded. Retry the batch.`);
+    let error: TreasuryError = new UnknownRevertError(
+      `Transaction ${hash} reverted; no payment of the batch was recorded. Retry the batch.`,
+    );
     try {
       await call(signed.length);
     } catch (err) {
@@ -134,7 +160,11 @@ async function broadcastBatch(host: BatchHost, wire: Wire): Promise<string | und
 }
 
 /** Journals and returns each intent's outcome from the batch's receipt (the chain decides where the receipt is silent). */
-async function settleBatch(host: BatchHost, receipt: TransactionReceipt, signed: SignedEntry[]): Promise<IntentResult[]> {
+async function settleBatch(
+  host: BatchHost,
+  receipt: TransactionReceipt,
+  signed: SignedEntry[],
+): Promise<IntentResult[]> {
   const hash = receipt.hash;
   const outcomes = batchOutcomes(host, receipt, signed);
   const results: IntentResult[] = [];
@@ -153,7 +183,11 @@ type RowOutcome = Omit<ReceiptOutcome, "intentId">;
  * Each intent's outcome from the batch's receipt: its `IntentExecuted`, `IntentQueued` or `IntentDenied` (with the
  * `AgentFrozen` that a denial's strike may emit just before it), or an `IdempotentReplay` of its key.
  */
-function batchOutcomes(host: BatchHost, receipt: TransactionReceipt, signed: SignedEntry[]): (RowOutcome | undefined)[] {
+function batchOutcomes(
+  host: BatchHost,
+  receipt: TransactionReceipt,
+  signed: SignedEntry[],
+): (RowOutcome | undefined)[] {
   const byId = new Map(signed.map((s, i) => [s.intentId.toLowerCase(), i]));
   const byKey = new Map(signed.map((s, i) => [s.intent.idempotencyKey.toLowerCase(), i]));
   const out: (RowOutcome | undefined)[] = signed.map(() => undefined);
@@ -176,7 +210,8 @@ function batchOutcomes(host: BatchHost, receipt: TransactionReceipt, signed: Sig
     const i = byId.get(String(parsed.args[0]).toLowerCase());
     if (i === undefined) continue;
     if (parsed.name === "IntentExecuted") out[i] = { status: "Executed", replay: false, frozen: false };
-    else if (parsed.name === "IntentQueued") out[i] = { status: "Queued", eta: Number(parsed.args.eta), replay: false, frozen: false };
+    else if (parsed.name === "IntentQueued")
+      out[i] = { status: "Queued", eta: Number(parsed.args.eta), replay: false, frozen: false };
     else if (parsed.name === "IntentDenied") {
       out[i] = { status: "Denied", reason: denyReasonName(parsed.args.reason), replay: false, frozen: frozenPending };
       frozenPending = false;
@@ -189,7 +224,12 @@ function batchOutcomes(host: BatchHost, receipt: TransactionReceipt, signed: Sig
  * The error of a batch the module rejects, naming the payment: the smallest prefix that reverts ends with it (a
  * prefix that reverts stays reverting when it grows), found by bisection with static calls.
  */
-export async function rejection(err: unknown, call: BatchCall, indexOf: (position: number) => number, count: number): Promise<TreasuryError> {
+export async function rejection(
+  err: unknown,
+  call: BatchCall,
+  indexOf: (position: number) => number,
+  count: number,
+): Promise<TreasuryError> {
   const whole = decodeError(err);
   if (!whole) throw err;
   let low = 1;
@@ -235,7 +275,10 @@ interface Wire {
 
 /** When the relayer is the agent itself, the batch goes out with empty signatures (the module checks the sender). */
 function wireOf(signed: SignedEntry[], selfRelayed: boolean): Wire {
-  return { intents: signed.map((s) => deserializeIntent(s.intent)), signatures: signed.map((s) => (selfRelayed ? "0x" : s.signature)) };
+  return {
+    intents: signed.map((s) => deserializeIntent(s.intent)),
+    signatures: signed.map((s) => (selfRelayed ? "0x" : s.signature)),
+  };
 }
 
 /** The first `count` rows of the batch as a static call from the relayer. */

@@ -14,10 +14,12 @@ import type { AgentTreasuryLens__factory } from "../typechain-types/factories/co
 import type { IERC20Metadata__factory } from "../typechain-types/factories/@openzeppelin/contracts/token/ERC20/extensions/IERC20Metadata__factory";
 import type { IERC20Errors__factory } from "../typechain-types/factories/@openzeppelin/contracts/interfaces/draft-IERC6093.sol/IERC20Errors__factory";
 
-const MODULE = "../typechain-types/factories/contracts/interfaces/IAgentTreasuryModule.sol/IAgentTreasuryModule__factory";
+const MODULE =
+  "../typechain-types/factories/contracts/interfaces/IAgentTreasuryModule.sol/IAgentTreasuryModule__factory";
 const LENS = "../typechain-types/factories/contracts/AgentTreasuryLens__factory";
 const ERC20 = "../typechain-types/factories/@openzeppelin/contracts/token/ERC20/extensions/IERC20Metadata__factory";
-const ERC20_ERRORS = "../typechain-types/factories/@openzeppelin/contracts/interfaces/draft-IERC6093.sol/IERC20Errors__factory";
+const ERC20_ERRORS =
+  "../typechain-types/factories/@openzeppelin/contracts/interfaces/draft-IERC6093.sol/IERC20Errors__factory";
 
 /** One generated file's exports; the error says what to run when the bindings were never generated. */
 function generated<T>(path: string): T {
@@ -36,7 +38,8 @@ function generated<T>(path: string): T {
 }
 
 const moduleFactory = (): typeof IAgentTreasuryModule__factory =>
-  generated<{ IAgentTreasuryModule__factory: typeof IAgentTreasuryModule__factory }>(MODULE).IAgentTreasuryModule__factory;
+  generated<{ IAgentTreasuryModule__factory: typeof IAgentTreasuryModule__factory }>(MODULE)
+    .IAgentTreasuryModule__factory;
 
 /** The module (both halves behind one address), connected to `runner`. */
 export function treasuryModule(address: string, runner: ContractRunner | null): IAgentTreasuryModule {
@@ -45,12 +48,17 @@ export function treasuryModule(address: string, runner: ContractRunner | null): 
 
 /** The read-only lens, connected to `runner`. */
 export function treasuryLens(address: string, runner: ContractRunner | null): AgentTreasuryLens {
-  return generated<{ AgentTreasuryLens__factory: typeof AgentTreasuryLens__factory }>(LENS).AgentTreasuryLens__factory.connect(address, runner);
+  return generated<{ AgentTreasuryLens__factory: typeof AgentTreasuryLens__factory }>(
+    LENS,
+  ).AgentTreasuryLens__factory.connect(address, runner);
 }
 
 /** An ERC-20 token with its metadata (decimals, symbol), connected to `runner`. */
 export function erc20Token(address: string, runner: ContractRunner | null): IERC20Metadata {
-  return generated<{ IERC20Metadata__factory: typeof IERC20Metadata__factory }>(ERC20).IERC20Metadata__factory.connect(address, runner);
+  return generated<{ IERC20Metadata__factory: typeof IERC20Metadata__factory }>(ERC20).IERC20Metadata__factory.connect(
+    address,
+    runner,
+  );
 }
 
 /** The module's whole ABI (both halves): functions, events and custom errors. */
@@ -68,5 +76,7 @@ export function moduleInterface(): Interface {
 
 /** OpenZeppelin's ERC-6093 token errors (`ERC20InsufficientBalance`, ...), as an ethers Interface (built once). */
 export function erc20ErrorsInterface(): Interface {
-  return (erc20ErrorsIface ??= generated<{ IERC20Errors__factory: typeof IERC20Errors__factory }>(ERC20_ERRORS).IERC20Errors__factory.createInterface() as unknown as Interface);
+  return (erc20ErrorsIface ??= generated<{ IERC20Errors__factory: typeof IERC20Errors__factory }>(
+    ERC20_ERRORS,
+  ).IERC20Errors__factory.createInterface() as unknown as Interface);
 }

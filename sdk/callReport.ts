@@ -47,18 +47,25 @@ export function namedFragment(signatures: readonly string[], selector: string): 
     } catch {
       continue;
     }
-    if (fragment.selector.toLowerCase() === selector.toLowerCase() && argumentWords(fragment).some((a) => a.path)) return fragment;
+    if (fragment.selector.toLowerCase() === selector.toLowerCase() && argumentWords(fragment).some((a) => a.path))
+      return fragment;
   }
   return undefined;
 }
 
 /** The decoded value at a path such as `recipient` or `params.recipient` (tuples decode with their field names). */
-function valueAt(values: ReturnType<Interface["decodeFunctionData"]>, fragment: FunctionFragment, path: string): unknown {
+function valueAt(
+  values: ReturnType<Interface["decodeFunctionData"]>,
+  fragment: FunctionFragment,
+  path: string,
+): unknown {
   for (const [i, input] of fragment.inputs.entries()) {
     const top = values[i] as unknown;
     if (input.name && path === input.name) return top;
-    if (input.name && path.startsWith(`${input.name}.`)) return (top as Record<string, unknown>)[path.slice(input.name.length + 1)];
-    if (!input.name && input.isTuple() && input.components.some((c) => c.name === path)) return (top as Record<string, unknown>)[path];
+    if (input.name && path.startsWith(`${input.name}.`))
+      return (top as Record<string, unknown>)[path.slice(input.name.length + 1)];
+    if (!input.name && input.isTuple() && input.components.some((c) => c.name === path))
+      return (top as Record<string, unknown>)[path];
   }
   return undefined;
 }
@@ -67,7 +74,11 @@ function valueAt(values: ReturnType<Interface["decodeFunctionData"]>, fragment: 
  * `exactInputSingle(tokenIn USDC, tokenOut WETH, fee 3000, recipient the Safe, amountIn 5000000000, ...)`: a call in
  * words, its arguments by name when all are static and named, else by position; undefined when it does not decode.
  */
-export function describeCall(fragment: FunctionFragment, data: string, label: (address: string) => string | undefined = () => undefined): string | undefined {
+export function describeCall(
+  fragment: FunctionFragment,
+  data: string,
+  label: (address: string) => string | undefined = () => undefined,
+): string | undefined {
   let values: ReturnType<Interface["decodeFunctionData"]>;
   try {
     values = new Interface([fragment]).decodeFunctionData(fragment, data);
@@ -104,15 +115,24 @@ export async function callConditionsReport(input: CallReportInput): Promise<Call
     decimals.set(asset.toLowerCase(), await input.decimals?.(asset));
   }
   const fragment = namedFragment(input.signatures ?? [], selector);
-  const context: ConditionContext = { args: fragment ? argumentWords(fragment) : undefined, label, decimals: (a) => decimals.get(a.toLowerCase()) };
+  const context: ConditionContext = {
+    args: fragment ? argumentWords(fragment) : undefined,
+    label,
+    decimals: (a) => decimals.get(a.toLowerCase()),
+  };
   const verdict = checkConditions(input.data, conditions, safe, context);
   const report: CallConditionsReport = {
-    conditions: verdict.checks.map((c) => ({ text: c.text, met: c.met, ...(c.actual !== undefined ? { actual: c.actual } : {}) })),
+    conditions: verdict.checks.map((c) => ({
+      text: c.text,
+      met: c.met,
+      ...(c.actual !== undefined ? { actual: c.actual } : {}),
+    })),
     met: verdict.met,
   };
   const call = fragment ? describeCall(fragment, input.data, label) : undefined;
   if (call) report.call = call;
-  if (verdict.charge) report.charges = verdict.charge.amountFormatted ?? `${verdict.charge.amount} base units of ${verdict.charge.asset}`;
+  if (verdict.charge)
+    report.charges = verdict.charge.amountFormatted ?? `${verdict.charge.amount} base units of ${verdict.charge.asset}`;
   return report;
 }
 
@@ -120,7 +140,9 @@ export async function callConditionsReport(input: CallReportInput): Promise<Call
 export function reportLines(r: CallConditionsReport, indent = "  "): string[] {
   const lines = r.call ? [`${indent}call: ${r.call}`] : [];
   for (const c of r.conditions) {
-    lines.push(`${indent}${c.met ? "met    " : "FAILS  "}${c.text}${c.met || c.actual === undefined ? "" : ` (the call has ${c.actual})`}`);
+    lines.push(
+      `${indent}${c.met ? "met    " : "FAILS  "}${c.text}${c.met || c.actual === undefined ? "" : ` (the call has ${c.actual})`}`,
+    );
   }
   if (r.charges) lines.push(`${indent}charged: ${r.charges} to the agent's limits, like a payment`);
   return lines;

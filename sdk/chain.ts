@@ -51,7 +51,9 @@ export function requireAddress(value: string, field: string): string {
     );
   }
   if (typeof value !== "string" || !isAddress(value)) {
-    throw new InvalidRequestError(`${field} "${value}" is not an address (0x followed by 40 hex digits).`, { args: { field, value: String(value) } });
+    throw new InvalidRequestError(`${field} "${value}" is not an address (0x followed by 40 hex digits).`, {
+      args: { field, value: String(value) },
+    });
   }
   return getAddress(value);
 }
@@ -98,7 +100,10 @@ export class AssetBook {
     } catch (err) {
       if (err instanceof InvalidRequestError) throw err;
       if ((err as { code?: string }).code === "RPC_UNAVAILABLE") throw err;
-      throw new InvalidRequestError(`${address} does not answer decimals(): it is not an ERC-20 token. Check the asset address.`, { cause: err });
+      throw new InvalidRequestError(
+        `${address} does not answer decimals(): it is not an ERC-20 token. Check the asset address.`,
+        { cause: err },
+      );
     }
     let symbol = address;
     try {
@@ -158,7 +163,11 @@ export async function outcomeOf(
     withRetry("read the intent record", () => module.intent(intentId), retry),
     withRetry("read the intent's events", () => outcomeLogs(module, intentId, fromBlock), retry),
   ]);
-  const out: ChainOutcome = { status: statusName(record.status), approvals: Number(record.approvals), agent: record.agent };
+  const out: ChainOutcome = {
+    status: statusName(record.status),
+    approvals: Number(record.approvals),
+    agent: record.agent,
+  };
   if (record.eta !== 0n) out.eta = Number(record.eta);
   for (const log of logs) {
     const parsed = module.interface.parseLog(log);
@@ -225,14 +234,16 @@ export function outcomeFromReceipt(
     const parsed = module.interface.parseLog(log);
     if (!parsed) continue;
     const logId = String(parsed.args[0]).toLowerCase();
-    if (parsed.name === "IntentExecuted" && logId === id) out = { intentId, status: "Executed", replay: false, frozen: false };
+    if (parsed.name === "IntentExecuted" && logId === id)
+      out = { intentId, status: "Executed", replay: false, frozen: false };
     else if (parsed.name === "IntentQueued" && logId === id)
       out = { intentId, status: "Queued", eta: Number(parsed.args.eta), replay: false, frozen: false };
     else if (parsed.name === "IntentDenied" && logId === id)
       out = { intentId, status: "Denied", reason: denyReasonName(parsed.args.reason), replay: false, frozen: false };
     else if (parsed.name === "IdempotentReplay" && String(parsed.args.agent).toLowerCase() === agent.toLowerCase())
       out = { intentId: String(parsed.args.intentId), status: "None", replay: true, frozen: false };
-    else if (parsed.name === "AgentFrozen" && String(parsed.args.agent).toLowerCase() === agent.toLowerCase()) frozen = true;
+    else if (parsed.name === "AgentFrozen" && String(parsed.args.agent).toLowerCase() === agent.toLowerCase())
+      frozen = true;
   }
   if (out) out.frozen = frozen;
   return out;
@@ -268,7 +279,11 @@ function short(address: string): string {
  * (`IntentCalldata.classify`): an ETH payment, an exact 68-byte `transfer`, an approval-like call, or another call.
  * `knownFunctions` are extra function signatures to decode calls with (e.g. "deposit(uint256,address)").
  */
-export async function decodeAction(intent: Intent, assets: AssetBook, knownFunctions: readonly string[] = []): Promise<DecodedAction> {
+export async function decodeAction(
+  intent: Intent,
+  assets: AssetBook,
+  knownFunctions: readonly string[] = [],
+): Promise<DecodedAction> {
   const value = intent.value;
   if (dataLength(intent.data) === 0) {
     const amountFormatted = formatAmount(value, 18);
@@ -281,7 +296,8 @@ export async function decodeAction(intent: Intent, assets: AssetBook, knownFunct
       summary: `Pay ${amountFormatted} ETH to ${intent.target}`,
     };
   }
-  const selector = dataLength(intent.data) >= 4 ? dataSlice(intent.data, 0, 4).toLowerCase() : intent.data.toLowerCase();
+  const selector =
+    dataLength(intent.data) >= 4 ? dataSlice(intent.data, 0, 4).toLowerCase() : intent.data.toLowerCase();
   if (selector === TRANSFER && !isCanonicalTransfer(intent.data)) {
     // v3: the module denies it (MalformedCall) rather than guess what it means; never decode it as a payment.
     const length = dataLength(intent.data);
@@ -305,7 +321,10 @@ export async function decodeAction(intent: Intent, assets: AssetBook, knownFunct
 /** A canonical `transfer(to, amount)`: a payment in the token (an unknown token is named by its address). */
 async function decodeTokenPayment(intent: Intent, assets: AssetBook): Promise<DecodedAction> {
   const value = intent.value;
-  const [to, amount] = new Interface(["function transfer(address,uint256)"]).decodeFunctionData("transfer", intent.data);
+  const [to, amount] = new Interface(["function transfer(address,uint256)"]).decodeFunctionData(
+    "transfer",
+    intent.data,
+  );
   let asset: AssetInfo;
   try {
     asset = await assets.info(getAddress(intent.target));
@@ -327,13 +346,19 @@ async function decodeTokenPayment(intent: Intent, assets: AssetBook): Promise<De
 }
 
 /** An approval-like call: who gets spending rights, and for how much when the arguments say. */
-async function decodeApproval(intent: Intent, assets: AssetBook, selector: string, approval: string): Promise<DecodedAction> {
+async function decodeApproval(
+  intent: Intent,
+  assets: AssetBook,
+  selector: string,
+  approval: string,
+): Promise<DecodedAction> {
   const iface = new Interface([`function ${approval}`]);
   let spender: string | undefined;
   let amount: bigint | undefined;
   try {
     const args = iface.decodeFunctionData(approval.split("(")[0], intent.data);
-    if (approval.startsWith("approve") || approval.startsWith("increaseAllowance")) [spender, amount] = [String(args[0]), args[1] as bigint];
+    if (approval.startsWith("approve") || approval.startsWith("increaseAllowance"))
+      [spender, amount] = [String(args[0]), args[1] as bigint];
     else if (approval.startsWith("setApprovalForAll")) spender = String(args[0]);
     else if (approval.startsWith("permit")) [spender, amount] = [String(args[1]), args[2] as bigint];
     else [spender, amount] = [String(args[1]), args[2] as bigint]; // transferFrom(from, to, amount)
@@ -489,7 +514,9 @@ export async function transact(o: TransactOptions): Promise<TransactionReceipt |
     } catch (err) {
       throw decodeError(err) ?? err;
     }
-    throw new UnknownRevertError(`Transaction ${sent} (${o.what}) reverted without a reason. Read the state and retry.`);
+    throw new UnknownRevertError(
+      `Transaction ${sent} (${o.what}) reverted without a reason. Read the state and retry.`,
+    );
   }
   return receipt;
 }

@@ -34,8 +34,15 @@ type RpcProvider = Provider & { send?: (method: string, params: unknown[]) => Pr
 
 /** Reads the identity of the chain behind `provider`: three calls (chain id, block 0, `hardhat_metadata`). */
 export async function readChainIdentity(provider: RpcProvider): Promise<ChainIdentity> {
-  const [network, genesis, instanceId] = await Promise.all([provider.getNetwork(), provider.getBlock(0), hardhatInstanceId(provider)]);
-  if (!genesis?.hash) throw new Error(`The RPC node of chain ${network.chainId} did not return block 0; it cannot be identified. Use another node.`);
+  const [network, genesis, instanceId] = await Promise.all([
+    provider.getNetwork(),
+    provider.getBlock(0),
+    hardhatInstanceId(provider),
+  ]);
+  if (!genesis?.hash)
+    throw new Error(
+      `The RPC node of chain ${network.chainId} did not return block 0; it cannot be identified. Use another node.`,
+    );
   const identity: ChainIdentity = { chainId: network.chainId.toString(), genesisHash: genesis.hash.toLowerCase() };
   if (instanceId) identity.instanceId = instanceId.toLowerCase();
   return identity;
@@ -57,11 +64,16 @@ async function hardhatInstanceId(provider: RpcProvider): Promise<string | undefi
  * its other checks (code at its addresses, block hashes) decide.
  */
 export function identityMismatch(recorded: Partial<ChainIdentity>, current: ChainIdentity): string | undefined {
-  if (recorded.chainId !== undefined && recorded.chainId !== current.chainId) return `it is for chain ${recorded.chainId}, this is chain ${current.chainId}`;
+  if (recorded.chainId !== undefined && recorded.chainId !== current.chainId)
+    return `it is for chain ${recorded.chainId}, this is chain ${current.chainId}`;
   if (recorded.genesisHash && recorded.genesisHash.toLowerCase() !== current.genesisHash.toLowerCase()) {
     return `its genesis block is ${short(recorded.genesisHash)}, this chain's is ${short(current.genesisHash)}`;
   }
-  if (recorded.instanceId && current.instanceId && recorded.instanceId.toLowerCase() !== current.instanceId.toLowerCase()) {
+  if (
+    recorded.instanceId &&
+    current.instanceId &&
+    recorded.instanceId.toLowerCase() !== current.instanceId.toLowerCase()
+  ) {
     return `it was written on node instance ${short(recorded.instanceId)}, this node is instance ${short(current.instanceId)}`;
   }
   return undefined;
@@ -69,9 +81,10 @@ export function identityMismatch(recorded: Partial<ChainIdentity>, current: Chai
 
 /** "chain 31337 (genesis 0x6aa8ee1c…, node instance 0x5aac609b…)"; parts a record lacks are left out. */
 export function describeIdentity(id: Partial<ChainIdentity>): string {
-  const parts = [id.genesisHash ? `genesis ${short(id.genesisHash)}` : undefined, id.instanceId ? `node instance ${short(id.instanceId)}` : undefined].filter(
-    (p): p is string => p !== undefined,
-  );
+  const parts = [
+    id.genesisHash ? `genesis ${short(id.genesisHash)}` : undefined,
+    id.instanceId ? `node instance ${short(id.instanceId)}` : undefined,
+  ].filter((p): p is string => p !== undefined);
   return `chain ${id.chainId ?? "?"}${parts.length ? ` (${parts.join(", ")})` : ""}`;
 }
 
@@ -90,10 +103,18 @@ export function staleFileName(file: string, recorded: Partial<ChainIdentity>): s
  * Renames `file` (written on `recorded`, which is not this chain for `reason`) to its stale name and logs one
  * line. Returns the new path. `what` names the file for the reader ("journal", "checkpoint", "deployment record").
  */
-export function setAside(file: string, recorded: Partial<ChainIdentity>, reason: string, what: string, log: (line: string) => void): string {
+export function setAside(
+  file: string,
+  recorded: Partial<ChainIdentity>,
+  reason: string,
+  what: string,
+  log: (line: string) => void,
+): string {
   const to = staleFileName(file, recorded);
   fs.renameSync(file, to);
-  log(`${what} ${file} belongs to ${describeIdentity(recorded)}, not to the chain this node serves (${reason}): set aside as ${to}`);
+  log(
+    `${what} ${file} belongs to ${describeIdentity(recorded)}, not to the chain this node serves (${reason}): set aside as ${to}`,
+  );
   return to;
 }
 

@@ -178,7 +178,8 @@ export class AgentClient {
    * The report is in `client.recovery`.
    */
   static async connect(options: AgentClientOptions): Promise<AgentClient> {
-    if (!options.signer.provider) throw new InvalidRequestError("The agent signer has no provider; connect it to an RPC provider first.");
+    if (!options.signer.provider)
+      throw new InvalidRequestError("The agent signer has no provider; connect it to an RPC provider first.");
     if (options.validFor !== undefined && (!Number.isInteger(options.validFor) || options.validFor < 60)) {
       throw new InvalidRequestError(`validFor must be a whole number of seconds >= 60 (got ${options.validFor}).`);
     }
@@ -190,8 +191,15 @@ export class AgentClient {
       withRetry("read the module's code", () => provider.getCode(moduleAddress), retry),
       options.signer.getAddress(),
     ]);
-    if (code === "0x") throw new InvalidRequestError(`No contract at module address ${moduleAddress} on chain ${network.chainId}. Check the deployment record.`);
-    const identity = await withRetry("identify the chain (genesis block, node instance)", () => readChainIdentity(provider), retry);
+    if (code === "0x")
+      throw new InvalidRequestError(
+        `No contract at module address ${moduleAddress} on chain ${network.chainId}. Check the deployment record.`,
+      );
+    const identity = await withRetry(
+      "identify the chain (genesis block, node instance)",
+      () => readChainIdentity(provider),
+      retry,
+    );
     const agent = options.agent ? requireAddress(options.agent, "agent") : getAddress(signerAddress);
     const client = new AgentClient(options, BigInt(identity.chainId), moduleAddress, agent, identity);
     try {
@@ -241,7 +249,11 @@ export class AgentClient {
 
   /** Asks for human review: the intent is queued for co-signers even within the auto limits. */
   propose(request: ProposeRequest): Promise<IntentResult> {
-    return this.request("propose", async () => ("asset" in request ? payPayload(this.assets, request) : callPayload(request)), request);
+    return this.request(
+      "propose",
+      async () => ("asset" in request ? payPayload(this.assets, request) : callPayload(request)),
+      request,
+    );
   }
 
   /**
@@ -257,7 +269,9 @@ export class AgentClient {
     const { provider, retry } = this.core;
     const kind: IntentKind = action === "propose" ? "propose" : "submit";
     const isPayment = action === "pay" || (action === "propose" && "asset" in request);
-    const payload = isPayment ? await payPayload(this.assets, request as PayRequest) : callPayload(request as CallRequest);
+    const payload = isPayment
+      ? await payPayload(this.assets, request as PayRequest)
+      : callPayload(request as CallRequest);
     const key = requestKey(this.core, kind, payload, request);
     const lane = laneOf(request.lane);
     const block = await withRetry("read the latest block", () => provider.getBlock("latest"), retry);
@@ -265,12 +279,25 @@ export class AgentClient {
     const blockTag = block.number;
     const reader = this.module.connect(provider);
     const nonce = await withRetry("read the lane nonce", () => reader.getNonce(this.agent, lane, { blockTag }), retry);
-    const validUntil = BigInt(block.timestamp) + (request.validFor === undefined ? this.core.validFor : BigInt(request.validFor));
-    const intent = buildIntent({ agent: this.agent, kind, payload, key, nonce, validUntil, rationaleText: request.rationale });
+    const validUntil =
+      BigInt(block.timestamp) + (request.validFor === undefined ? this.core.validFor : BigInt(request.validFor));
+    const intent = buildIntent({
+      agent: this.agent,
+      kind,
+      payload,
+      key,
+      nonce,
+      validUntil,
+      rationaleText: request.rationale,
+    });
     const intentId = hashIntent(intent, this.chainId, this.moduleAddress);
     let answer: [string, bigint];
     try {
-      answer = await withRetry(`simulate intent ${intentId}`, () => reader.submit.staticCall(intent, "0x", { from: this.agent, blockTag }), retry);
+      answer = await withRetry(
+        `simulate intent ${intentId}`,
+        () => reader.submit.staticCall(intent, "0x", { from: this.agent, blockTag }),
+        retry,
+      );
     } catch (err) {
       throw decodeError(err) ?? err;
     }
@@ -299,7 +326,11 @@ export class AgentClient {
     const reader = this.module.connect(provider);
     const lens = treasuryLens(this.options.lens!, provider);
     const blockTag = preview.blockNumber;
-    const model = await withRetry("read the policy", () => explainRoute(reader, lens, this.agent, payload, review, blockTag), retry);
+    const model = await withRetry(
+      "read the policy",
+      () => explainRoute(reader, lens, this.agent, payload, review, blockTag),
+      retry,
+    );
     const agreed = explainAgainst(model, preview.status);
     if (!agreed) return preview;
     preview.explained = true;
@@ -310,9 +341,17 @@ export class AgentClient {
     if (agreed.usd) preview.usd = usdPreview(agreed.usd);
     if (agreed.spends) {
       const asset = await this.assets.info(agreed.spends.asset);
-      preview.spends = { asset, amount: agreed.spends.amount, formatted: formatAmount(agreed.spends.amount, asset.decimals) };
+      preview.spends = {
+        asset,
+        amount: agreed.spends.amount,
+        formatted: formatAmount(agreed.spends.amount, asset.decimals),
+      };
       if (agreed.availableAllowance !== undefined) {
-        preview.allowanceLeft = { asset, amount: agreed.availableAllowance, formatted: formatAmount(agreed.availableAllowance, asset.decimals) };
+        preview.allowanceLeft = {
+          asset,
+          amount: agreed.availableAllowance,
+          formatted: formatAmount(agreed.availableAllowance, asset.decimals),
+        };
       }
     }
     return preview;
@@ -361,7 +400,9 @@ export class AgentClient {
       if (Date.now() + poll > deadline) {
         throw new WaitTimeoutError(
           `Intent ${intentId} is still ${info.status} after ${options.timeoutMs ?? 600_000} ms (waiting for ${until.join(" or ")}). ` +
-            (info.status === "Queued" ? "It needs co-signer approvals and its eta; ask the co-signers, then wait again." : "Wait again or check the chain."),
+            (info.status === "Queued"
+              ? "It needs co-signer approvals and its eta; ask the co-signers, then wait again."
+              : "Wait again or check the chain."),
           { args: { intentId, status: info.status } },
         );
       }
@@ -380,7 +421,12 @@ export class AgentClient {
     const now = await chainTime(this.core);
     const candidates = this.journal
       .allRecords()
-      .filter((r) => this.mine(r.signed) && !r.outcome && (!r.closed || (r.closed.why === "rejected" && BigInt(r.signed.intent.validUntil) >= now)));
+      .filter(
+        (r) =>
+          this.mine(r.signed) &&
+          !r.outcome &&
+          (!r.closed || (r.closed.why === "rejected" && BigInt(r.signed.intent.validUntil) >= now)),
+      );
     for (const record of candidates) {
       // Under the lane's lock, so a request running on the same lane never drives the same intent at once.
       const lane = splitNonce(BigInt(record.signed.intent.nonce)).lane;
@@ -426,7 +472,11 @@ export class AgentClient {
    * Takes the lane's slot before anything asynchronous, so requests on one lane keep their call order, then builds
    * the payload and submits it.
    */
-  private request(kind: IntentKind, build: () => Promise<Payload>, request: PayRequest | CallRequest): Promise<IntentResult> {
+  private request(
+    kind: IntentKind,
+    build: () => Promise<Payload>,
+    request: PayRequest | CallRequest,
+  ): Promise<IntentResult> {
     let lane: bigint;
     try {
       lane = laneOf(request.lane);
@@ -436,7 +486,12 @@ export class AgentClient {
     return this.lanes.run(lane, () => this.submitRequest(kind, build, request, lane));
   }
 
-  private async submitRequest(kind: IntentKind, build: () => Promise<Payload>, request: PayRequest | CallRequest, lane: bigint): Promise<IntentResult> {
+  private async submitRequest(
+    kind: IntentKind,
+    build: () => Promise<Payload>,
+    request: PayRequest | CallRequest,
+    lane: bigint,
+  ): Promise<IntentResult> {
     checkRequest(request);
     const payload = await build();
     const keySource = request.idempotencyKey === undefined ? "derived" : "caller";
@@ -445,7 +500,15 @@ export class AgentClient {
     if (known) return known;
 
     // A new intent, signed at the lane's current nonce and journaled before it leaves the process.
-    const signed = await sign(this.core, { kind, payload, key, keySource, rationaleText: request.rationale, lane, validFor: request.validFor });
+    const signed = await sign(this.core, {
+      kind,
+      payload,
+      key,
+      keySource,
+      rationaleText: request.rationale,
+      lane,
+      validFor: request.validFor,
+    });
     return drive(this.core, signed, false);
   }
 }

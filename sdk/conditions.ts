@@ -97,7 +97,10 @@ export function namedSignature(fragment: FunctionFragment): string {
 }
 
 function normalise(signature: string): string {
-  return signature.trim().replace(/\s+/g, " ").replace(/\s*([(),[\]])\s*/g, "$1");
+  return signature
+    .trim()
+    .replace(/\s+/g, " ")
+    .replace(/\s*([(),[\]])\s*/g, "$1");
 }
 
 /**
@@ -227,9 +230,18 @@ export function checkConditions(
       const asset = addressOf(condition.value) ?? ZeroAddress;
       const decimals = ctx.decimals?.(asset);
       const label = ctx.label?.(asset);
-      charge = { asset, amount: arg, amountFormatted: decimals === undefined ? undefined : `${formatAmount(arg, decimals)} ${label ?? asset}` };
+      charge = {
+        asset,
+        amount: arg,
+        amountFormatted: decimals === undefined ? undefined : `${formatAmount(arg, decimals)} ${label ?? asset}`,
+      };
     }
-    checks.push({ condition, text, met, actual: condition.op === OP.ChargeAs ? arg.toString() : showValue(word, type, ctx) });
+    checks.push({
+      condition,
+      text,
+      met,
+      actual: condition.op === OP.ChargeAs ? arg.toString() : showValue(word, type, ctx),
+    });
   }
   const met = checks.every((c) => c.met);
   return { met, checks, charge: met ? charge : undefined };

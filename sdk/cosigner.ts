@@ -11,10 +11,27 @@ import type { IAgentTreasuryModule } from "../typechain-types/contracts/interfac
 import { ApprovalContext, SignatureCheck, checkSignatures, refuseStaleSignatures } from "./approvals";
 import { Intent, signCosignerApproval } from "./eip712";
 import { CosignerRejectedError, IntentStateError, InvalidRequestError } from "./errors";
-import { AssetBook, ETH_ASSET, decodeAction, formatAmount, outcomeOf, requireAddress, transact, TransactVia } from "./chain";
+import {
+  AssetBook,
+  ETH_ASSET,
+  decodeAction,
+  formatAmount,
+  outcomeOf,
+  requireAddress,
+  transact,
+  TransactVia,
+} from "./chain";
 import { Journal, deserializeIntent } from "./journal";
 import { DEFAULT_RETRY, RetryOptions, withRetry } from "./retry";
-import { CosignerSignatureInfo, DecodedAction, DenyReasonName, IntentResult, IntentStatusName, QueuedIntent, statusName } from "./types";
+import {
+  CosignerSignatureInfo,
+  DecodedAction,
+  DenyReasonName,
+  IntentResult,
+  IntentStatusName,
+  QueuedIntent,
+  statusName,
+} from "./types";
 import { treasuryModule } from "./bindings";
 
 export interface CosignerClientOptions {
@@ -90,13 +107,21 @@ export class CosignerClient {
     readonly moduleAddress: string,
     readonly address: string,
   ) {
-    ({ provider: this.provider, module: this.module, retry: this.retry, via: this.via } = roleConnection(moduleAddress, options));
+    ({
+      provider: this.provider,
+      module: this.module,
+      retry: this.retry,
+      via: this.via,
+    } = roleConnection(moduleAddress, options));
     this.assets = new AssetBook(this.provider, options.tokens, this.retry);
-    this.journals = (options.journals ?? []).map((j) => (typeof j === "string" ? Journal.open(j, { readOnly: true }) : j));
+    this.journals = (options.journals ?? []).map((j) =>
+      typeof j === "string" ? Journal.open(j, { readOnly: true }) : j,
+    );
   }
 
   static async connect(options: CosignerClientOptions): Promise<CosignerClient> {
-    if (!options.signer.provider) throw new InvalidRequestError("The co-signer's signer has no provider; connect it to an RPC provider first.");
+    if (!options.signer.provider)
+      throw new InvalidRequestError("The co-signer's signer has no provider; connect it to an RPC provider first.");
     const moduleAddress = requireAddress(options.module, "module");
     const retry = { ...DEFAULT_RETRY, ...options.retry };
     const provider = options.signer.provider;
@@ -105,17 +130,28 @@ export class CosignerClient {
       withRetry("read the module's code", () => provider.getCode(moduleAddress), retry),
       options.signer.getAddress(),
     ]);
-    if (code === "0x") throw new InvalidRequestError(`No contract at module address ${moduleAddress} on chain ${network.chainId}.`);
+    if (code === "0x")
+      throw new InvalidRequestError(`No contract at module address ${moduleAddress} on chain ${network.chainId}.`);
     return new CosignerClient(options, network.chainId, moduleAddress, getAddress(address));
   }
 
   /** Intents queued for co-signers (by default only those still `Queued`; `all` adds executed, cancelled, expired). */
   async listQueued(options: { all?: boolean } = {}): Promise<QueuedIntent[]> {
     const event = this.module.getEvent("IntentQueued");
-    const logs = await withRetry("read IntentQueued events", () => this.module.queryFilter(event, this.options.fromBlock ?? 0, "latest"), this.retry);
+    const logs = await withRetry(
+      "read IntentQueued events",
+      () => this.module.queryFilter(event, this.options.fromBlock ?? 0, "latest"),
+      this.retry,
+    );
     const out: QueuedIntent[] = [];
     for (const log of logs) {
-      const view = await this.queuedView(log.args.intentId, log.transactionHash, log.blockNumber, log.args.intent, Number(log.args.eta));
+      const view = await this.queuedView(
+        log.args.intentId,
+        log.transactionHash,
+        log.blockNumber,
+        log.args.intent,
+        Number(log.args.eta),
+      );
       if (options.all || view.status === "Queued") out.push(view);
     }
     return out;
@@ -140,7 +176,13 @@ export class CosignerClient {
     if (chain.txHash) view.txHash = chain.txHash;
     if (chain.agent !== ZeroAddress) view.agent = chain.agent;
     if (chain.queuedIntent) {
-      const q = await this.queuedView(id, chain.txHash ?? "", chain.blockNumber ?? 0, chain.queuedIntent, chain.eta ?? 0);
+      const q = await this.queuedView(
+        id,
+        chain.txHash ?? "",
+        chain.blockNumber ?? 0,
+        chain.queuedIntent,
+        chain.eta ?? 0,
+      );
       return { ...q, txHash: chain.txHash, ...(chain.reason ? { reason: chain.reason } : {}) };
     }
     // Not queued: the journal may hold the whole intent; otherwise the executed event says what moved.
@@ -194,10 +236,13 @@ export class CosignerClient {
       const status = statusName(record.status);
       if (status !== "Queued") {
         // Same answer the chain would give at execution; saves the co-signer a useless signature.
-        throw new IntentStateError(`Intent ${id} is ${status}, not Queued: there is nothing to approve. Read it with intent:show.`, {
-          errorName: "IntentUnexpectedStatus",
-          args: { intentId: id, current: record.status, expectedStates: 4n },
-        });
+        throw new IntentStateError(
+          `Intent ${id} is ${status}, not Queued: there is nothing to approve. Read it with intent:show.`,
+          {
+            errorName: "IntentUnexpectedStatus",
+            args: { intentId: id, current: record.status, expectedStates: 4n },
+          },
+        );
       }
       const signature = await signCosignerApproval(this.options.signer, id, era, this.chainId, this.moduleAddress);
       return {
@@ -236,7 +281,9 @@ export class CosignerClient {
     const id = normaliseId(intentId);
     const chain = await outcomeOf(this.module, id, this.options.fromBlock ?? 0, this.retry);
     if (!chain.queuedIntent) {
-      throw new InvalidRequestError(`Intent ${id} was never queued on this module (no IntentQueued event since block ${this.options.fromBlock ?? 0}); there is nothing to execute.`);
+      throw new InvalidRequestError(
+        `Intent ${id} was never queued on this module (no IntentQueued event since block ${this.options.fromBlock ?? 0}); there is nothing to execute.`,
+      );
     }
     const intent = chain.queuedIntent;
     const sorted = sortSignatures(options.signatures ?? []);
@@ -276,13 +323,26 @@ export class CosignerClient {
 
   /** Cancels a queued intent (co-signers, guardians, the Safe and the intent's agent may). */
   async cancel(intentId: string): Promise<CancelResult> {
-    return cancelIntent(this.module, this.provider, this.retry, this.address, normaliseId(intentId), this.options.pollIntervalMs);
+    return cancelIntent(
+      this.module,
+      this.provider,
+      this.retry,
+      this.address,
+      normaliseId(intentId),
+      this.options.pollIntervalMs,
+    );
   }
 
   // ---------------------------------------------------------------- internals
 
   private approvalContext(): ApprovalContext {
-    return { module: this.module, provider: this.provider, chainId: this.chainId, moduleAddress: this.moduleAddress, retry: this.retry };
+    return {
+      module: this.module,
+      provider: this.provider,
+      chainId: this.chainId,
+      moduleAddress: this.moduleAddress,
+      retry: this.retry,
+    };
   }
 
   private rationaleText(rationaleHash: string): string | undefined {
@@ -357,7 +417,8 @@ export class CosignerClient {
   ): Promise<{ agent: string; action: DecodedAction; rationale: string; escalated: boolean } | undefined> {
     const logs = await withRetry(
       "read IntentExecuted",
-      () => this.module.queryFilter(this.module.filters.IntentExecuted(intentId), this.options.fromBlock ?? 0, "latest"),
+      () =>
+        this.module.queryFilter(this.module.filters.IntentExecuted(intentId), this.options.fromBlock ?? 0, "latest"),
       this.retry,
     );
     const log = logs[logs.length - 1];
@@ -367,7 +428,14 @@ export class CosignerClient {
     const amountFormatted = formatAmount(amount, info.decimals);
     const action: DecodedAction =
       asset === ZeroAddress
-        ? { kind: "eth-payment", to, asset: info, amount, amountFormatted, summary: `Paid ${amountFormatted} ETH to ${to}` }
+        ? {
+            kind: "eth-payment",
+            to,
+            asset: info,
+            amount,
+            amountFormatted,
+            summary: `Paid ${amountFormatted} ETH to ${to}`,
+          }
         : {
             kind: "token-payment",
             token: asset,
@@ -390,7 +458,12 @@ export function roleConnection(
   const provider = options.signer.provider!;
   const retry = { ...DEFAULT_RETRY, ...options.retry };
   const module = treasuryModule(moduleAddress, options.signer);
-  return { provider, module, retry, via: { provider, retry, sender: options.signer, pollIntervalMs: options.pollIntervalMs } };
+  return {
+    provider,
+    module,
+    retry,
+    via: { provider, retry, sender: options.signer, pollIntervalMs: options.pollIntervalMs },
+  };
 }
 
 /** Cancels a queued intent with `module`'s runner; shared by co-signers, guardians and agents. */
@@ -420,12 +493,17 @@ export async function cancelIntent(
 export function sortSignatures(signatures: readonly CosignerSignatureInfo[]): CosignerSignatureInfo[] {
   const bySigner = new Map<string, CosignerSignatureInfo>();
   for (const s of signatures) {
-    bySigner.set(getAddress(s.signer).toLowerCase(), { signer: getAddress(s.signer), signature: s.signature, ...(s.era !== undefined ? { era: s.era } : {}) });
+    bySigner.set(getAddress(s.signer).toLowerCase(), {
+      signer: getAddress(s.signer),
+      signature: s.signature,
+      ...(s.era !== undefined ? { era: s.era } : {}),
+    });
   }
   return [...bySigner.values()].sort((a, b) => (BigInt(a.signer) < BigInt(b.signer) ? -1 : 1));
 }
 
 function normaliseId(intentId: string): string {
-  if (!/^0x[0-9a-fA-F]{64}$/.test(intentId)) throw new InvalidRequestError(`"${intentId}" is not an intentId (0x followed by 64 hex digits).`);
+  if (!/^0x[0-9a-fA-F]{64}$/.test(intentId))
+    throw new InvalidRequestError(`"${intentId}" is not an intentId (0x followed by 64 hex digits).`);
   return intentId.toLowerCase();
 }

@@ -5,12 +5,28 @@
  */
 import { ZeroHash } from "ethers";
 import { Intent, hashIntent, payloadCommitment, signIntent, splitNonce } from "./eip712";
-import { IdempotencyConflictError, InvalidRequestError, NonceMismatchError, TreasuryError, UnknownRevertError, decodeError } from "./errors";
+import {
+  IdempotencyConflictError,
+  InvalidRequestError,
+  NonceMismatchError,
+  TreasuryError,
+  UnknownRevertError,
+  decodeError,
+} from "./errors";
 import { outcomeFromReceipt, serialBroadcast, waitForReceipt } from "./chain";
 import { IntentKind, SignedEntry, JOURNAL_VERSION, deserializeIntent, serializeIntent } from "./journal";
 import { withRetry } from "./retry";
 import { Payload, buildIntent } from "./request";
-import { ClientCore, chainReplay, chainTime, confirmedReplay, landedOutcome, settleByKey, settleFromChain, settleFromReceipt } from "./settle";
+import {
+  ClientCore,
+  chainReplay,
+  chainTime,
+  confirmedReplay,
+  landedOutcome,
+  settleByKey,
+  settleFromChain,
+  settleFromReceipt,
+} from "./settle";
 import type { IntentResult } from "./types";
 
 /** Seconds before `validUntil` after which the client re-signs instead of sending (block times drift). */
@@ -76,7 +92,11 @@ export async function knownAnswer(
     if (landed) return landed;
     closeSuperseded(core, unfinished.signed.intentId);
   }
-  const bound = await withRetry("read the idempotency record", () => core.module.idempotencyRecord(core.agent, key), core.retry);
+  const bound = await withRetry(
+    "read the idempotency record",
+    () => core.module.idempotencyRecord(core.agent, key),
+    core.retry,
+  );
   if (bound.intentId === ZeroHash) return undefined;
   if (bound.payloadHash !== payloadCommitment(payload.target, payload.value, payload.data)) {
     throw idempotencyConflict(core, key, bound.intentId);
@@ -97,7 +117,15 @@ export async function sign(core: ClientCore, r: SignRequest): Promise<SignedEntr
       ]);
   if (!block) throw new InvalidRequestError("The RPC node returned no latest block.");
   const validUntil = BigInt(block.timestamp) + (r.validFor === undefined ? core.validFor : BigInt(r.validFor));
-  const intent = buildIntent({ agent: core.agent, kind: r.kind, payload: r.payload, key: r.key, nonce, validUntil, rationaleText: r.rationaleText });
+  const intent = buildIntent({
+    agent: core.agent,
+    kind: r.kind,
+    payload: r.payload,
+    key: r.key,
+    nonce,
+    validUntil,
+    rationaleText: r.rationaleText,
+  });
   const signature = await signIntent(core.signer, intent, core.chainId, core.moduleAddress);
   const entry: SignedEntry = {
     t: "signed",
@@ -240,14 +268,22 @@ async function send(core: ClientCore, s: SignedEntry, intent: Intent): Promise<I
     const bound = await core.module.idempotencyRecord(core.agent, intent.idempotencyKey);
     return settleFromChain(core, s, bound.intentId, undefined);
   }
-  core.journal.append({ t: "sent", v: JOURNAL_VERSION, at: new Date().toISOString(), intentId: s.intentId, txHash: hash });
+  core.journal.append({
+    t: "sent",
+    v: JOURNAL_VERSION,
+    at: new Date().toISOString(),
+    intentId: s.intentId,
+    txHash: hash,
+  });
   await core.onStage?.("sent", s.intentId);
 
   // On timeout the entry stays "sent": the next reconciliation (or a retry of the request) settles it from chain.
   const receipt = await waitForReceipt(core.provider, hash, core.retry, core.pollIntervalMs, core.receiptTimeoutMs);
   if (receipt.status !== 1) {
     // Reverted on chain although the static call passed (state changed in between, e.g. a pause): decode now.
-    let error: TreasuryError = new UnknownRevertError(`Transaction ${hash} reverted; the intent was not recorded. Retry the request.`);
+    let error: TreasuryError = new UnknownRevertError(
+      `Transaction ${hash} reverted; the intent was not recorded. Retry the request.`,
+    );
     try {
       await staticSubmit(core, s, intent);
     } catch (err) {

@@ -78,7 +78,9 @@ export async function signCosignerApproval(
 
 /** `keccak256(abi.encode(target, value, keccak256(data)))`: what an idempotency key binds to. */
 export function payloadHash(target: string, value: bigint, data: string): string {
-  return keccak256(AbiCoder.defaultAbiCoder().encode(["address", "uint256", "bytes32"], [target, value, keccak256(data)]));
+  return keccak256(
+    AbiCoder.defaultAbiCoder().encode(["address", "uint256", "bytes32"], [target, value, keccak256(data)]),
+  );
 }
 
 /** The 80-bit payload commitment `idempotencyRecord` returns (first 10 bytes of the payload hash, rest zero). */

@@ -38,7 +38,6 @@ export * from "./errorClasses";
 type Args = Record<string, unknown>;
 type ErrorClass = new (message: string, details?: TreasuryErrorDetails) => TreasuryError;
 
-
 const when = (seconds: unknown): string => {
   const n = Number(seconds);
   return Number.isFinite(n) && n > 0 ? `${new Date(n * 1000).toISOString()} (unix ${n})` : String(seconds);
@@ -77,11 +76,13 @@ const MODULE_ERRORS: Record<string, [ErrorClass, (a: Args) => string]> = {
   ],
   AgentExpired: [
     AgentInactiveError,
-    (a) => `Agent key ${a.agent} expired at ${when(a.validUntil)}. Ask the Safe owners to extend its validUntil or rotate to a new key.`,
+    (a) =>
+      `Agent key ${a.agent} expired at ${when(a.validUntil)}. Ask the Safe owners to extend its validUntil or rotate to a new key.`,
   ],
   IntentSenderNotAgent: [
     SignatureRejectedError,
-    (a) => `An unsigned intent must be sent by the agent ${a.agent} itself, not by ${a.sender}. Sign the intent, or send it from the agent's key.`,
+    (a) =>
+      `An unsigned intent must be sent by the agent ${a.agent} itself, not by ${a.sender}. Sign the intent, or send it from the agent's key.`,
   ],
   IntentSignatureInvalid: [
     SignatureRejectedError,
@@ -102,7 +103,8 @@ const MODULE_ERRORS: Record<string, [ErrorClass, (a: Args) => string]> = {
   ],
   IntentNotYetValid: [
     IntentWindowError,
-    (a) => `The intent is not valid before ${when(a.validAfter)} (block time ${a.timestamp}). Submit it after that time.`,
+    (a) =>
+      `The intent is not valid before ${when(a.validAfter)} (block time ${a.timestamp}). Submit it after that time.`,
   ],
   IntentExpired: [
     IntentWindowError,
@@ -138,11 +140,13 @@ const MODULE_ERRORS: Record<string, [ErrorClass, (a: Args) => string]> = {
   ],
   TokenTransferReturnedFalse: [
     ExecutionFailedError,
-    (a) => `Token ${a.token} returned false from transfer (often: the Safe's balance is too low). Check the Safe's balance; nothing was charged.`,
+    (a) =>
+      `Token ${a.token} returned false from transfer (often: the Safe's balance is too low). Check the Safe's balance; nothing was charged.`,
   ],
   TokenBalanceUnreadable: [
     ExecutionFailedError,
-    (a) => `The module could not read the Safe's balance of ${a.token}: is it an ERC-20 token? Check the asset address.`,
+    (a) =>
+      `The module could not read the Safe's balance of ${a.token}: is it an ERC-20 token? Check the asset address.`,
   ],
   BalanceChangeExceedsCharge: [
     ExecutionFailedError,
@@ -176,7 +180,8 @@ const MODULE_ERRORS: Record<string, [ErrorClass, (a: Args) => string]> = {
   ],
   CosignerUnknown: [
     CosignerRejectedError,
-    (a) => `${a.signer} is not a current co-signer. Use a co-signer's key, or ask the Safe owners to update the co-signer set.`,
+    (a) =>
+      `${a.signer} is not a current co-signer. Use a co-signer's key, or ask the Safe owners to update the co-signer set.`,
   ],
   CosignerSignatureInvalid: [
     CosignerRejectedError,
@@ -203,11 +208,13 @@ const MODULE_ERRORS: Record<string, [ErrorClass, (a: Args) => string]> = {
   ],
   ModuleCallerNotGuardian: [
     NotAuthorizedError,
-    (a) => `${a.caller} is not a guardian of this module. Use a guardian key (the Safe owners appoint guardians with setGuardian).`,
+    (a) =>
+      `${a.caller} is not a guardian of this module. Use a guardian key (the Safe owners appoint guardians with setGuardian).`,
   ],
   ModuleCallerNotOwner: [
     NotAuthorizedError,
-    (a) => `Only the Safe ${a.owner} may do this, not ${a.caller}. Propose it as a Safe transaction for the owners to sign.`,
+    (a) =>
+      `Only the Safe ${a.owner} may do this, not ${a.caller}. Propose it as a Safe transaction for the owners to sign.`,
   ],
   ModuleNotPaused: [ModuleConfigError, () => "The module is not paused; there is nothing to unpause."],
   ReentrancyGuardReentrantCall: [
@@ -264,7 +271,8 @@ const MODULE_ERRORS: Record<string, [ErrorClass, (a: Args) => string]> = {
   ],
   SafeCastOverflowedUintDowncast: [
     InvalidRequestError,
-    (a) => `An amount or time in the intent does not fit the module's ${a.bits}-bit field (value ${a.value}). Use a realistic amount.`,
+    (a) =>
+      `An amount or time in the intent does not fit the module's ${a.bits}-bit field (value ${a.value}). Use a realistic amount.`,
   ],
 };
 
@@ -345,7 +353,8 @@ export function revertDataOf(err: unknown): string | undefined {
       const inner = (o.data as Record<string, unknown>).data;
       if (typeof inner === "string" && /^0x[0-9a-fA-F]{8,}$/.test(inner)) return inner;
     }
-    for (const key of ["error", "info", "cause", "data", "receipt"]) if (o[key] && typeof o[key] === "object") stack.push(o[key]);
+    for (const key of ["error", "info", "cause", "data", "receipt"])
+      if (o[key] && typeof o[key] === "object") stack.push(o[key]);
   }
   return undefined;
 }
@@ -365,15 +374,19 @@ export function decodeRevert(data: string, cause?: unknown): TreasuryError {
     const mapped = MODULE_ERRORS[desc.name];
     const args = argsOf(desc);
     if (mapped) return new mapped[0](mapped[1](args), { errorName: desc.name, args, cause });
-    return new UnknownRevertError(`The module reverted with ${desc.name}; see its documentation in IAgentTreasuryModule.`, {
-      errorName: desc.name,
-      args,
-      cause,
-    });
+    return new UnknownRevertError(
+      `The module reverted with ${desc.name}; see its documentation in IAgentTreasuryModule.`,
+      {
+        errorName: desc.name,
+        args,
+        cause,
+      },
+    );
   }
   let inner: string | undefined;
   if (selector === ERROR_STRING) inner = `"${AbiCoder.defaultAbiCoder().decode(["string"], dataSlice(data, 4))[0]}"`;
-  else if (selector === PANIC) inner = `panic 0x${(AbiCoder.defaultAbiCoder().decode(["uint256"], dataSlice(data, 4))[0] as bigint).toString(16)}`;
+  else if (selector === PANIC)
+    inner = `panic 0x${(AbiCoder.defaultAbiCoder().decode(["uint256"], dataSlice(data, 4))[0] as bigint).toString(16)}`;
   else {
     const token = erc20ErrorsInterface().parseError(data);
     if (token) {
@@ -391,10 +404,13 @@ export function decodeRevert(data: string, cause?: unknown): TreasuryError {
       { errorName: "InnerCallReverted", args: { reason: inner, data }, cause },
     );
   }
-  return new UnknownRevertError(`The transaction reverted with undecoded data ${data}. Inspect it with the target's ABI.`, {
-    args: { data },
-    cause,
-  });
+  return new UnknownRevertError(
+    `The transaction reverted with undecoded data ${data}. Inspect it with the target's ABI.`,
+    {
+      args: { data },
+      cause,
+    },
+  );
 }
 
 /** Turns a thrown ethers/Hardhat error into a typed {TreasuryError} when it is a revert; otherwise undefined. */

@@ -46,11 +46,17 @@ export class GuardianClient {
     readonly moduleAddress: string,
     readonly address: string,
   ) {
-    ({ provider: this.provider, module: this.module, retry: this.retry, via: this.via } = roleConnection(moduleAddress, options));
+    ({
+      provider: this.provider,
+      module: this.module,
+      retry: this.retry,
+      via: this.via,
+    } = roleConnection(moduleAddress, options));
   }
 
   static async connect(options: GuardianClientOptions): Promise<GuardianClient> {
-    if (!options.signer.provider) throw new InvalidRequestError("The guardian's signer has no provider; connect it to an RPC provider first.");
+    if (!options.signer.provider)
+      throw new InvalidRequestError("The guardian's signer has no provider; connect it to an RPC provider first.");
     const moduleAddress = requireAddress(options.module, "module");
     const retry = { ...DEFAULT_RETRY, ...options.retry };
     const provider = options.signer.provider;
@@ -58,7 +64,8 @@ export class GuardianClient {
       withRetry("read the module's code", () => provider.getCode(moduleAddress), retry),
       options.signer.getAddress(),
     ]);
-    if (code === "0x") throw new InvalidRequestError(`No contract at module address ${moduleAddress}. Check the deployment record.`);
+    if (code === "0x")
+      throw new InvalidRequestError(`No contract at module address ${moduleAddress}. Check the deployment record.`);
     return new GuardianClient(options, moduleAddress, getAddress(address));
   }
 
@@ -96,13 +103,26 @@ export class GuardianClient {
       throw err;
     });
     if (receipt === "already") return { agent: a, frozen: true, by: this.address, alreadyFrozen: true };
-    return { agent: a, frozen: await this.module.isFrozen(a), by: this.address, ...(receipt ? { txHash: receipt.hash } : {}) };
+    return {
+      agent: a,
+      frozen: await this.module.isFrozen(a),
+      by: this.address,
+      ...(receipt ? { txHash: receipt.hash } : {}),
+    };
   }
 
   /** Cancels a queued intent. */
   async cancel(intentId: string): Promise<CancelResult> {
-    if (!/^0x[0-9a-fA-F]{64}$/.test(intentId)) throw new InvalidRequestError(`"${intentId}" is not an intentId (0x followed by 64 hex digits).`);
-    return cancelIntent(this.module, this.provider, this.retry, this.address, intentId.toLowerCase(), this.options.pollIntervalMs);
+    if (!/^0x[0-9a-fA-F]{64}$/.test(intentId))
+      throw new InvalidRequestError(`"${intentId}" is not an intentId (0x followed by 64 hex digits).`);
+    return cancelIntent(
+      this.module,
+      this.provider,
+      this.retry,
+      this.address,
+      intentId.toLowerCase(),
+      this.options.pollIntervalMs,
+    );
   }
 
   /** Whether the module is paused and whether this key is a guardian. */

@@ -193,9 +193,14 @@ export function journalFiles(paths: readonly string[]): string[] {
   const files: string[] = [];
   for (const given of paths) {
     const p = path.resolve(given);
-    if (!fs.existsSync(p)) throw new JournalError(`Journal ${given} does not exist: give a journal file (.jsonl) or a folder of them.`);
+    if (!fs.existsSync(p))
+      throw new JournalError(`Journal ${given} does not exist: give a journal file (.jsonl) or a folder of them.`);
     if (fs.statSync(p).isDirectory()) {
-      for (const f of fs.readdirSync(p).filter((name) => name.endsWith(".jsonl")).sort()) files.push(path.join(p, f));
+      for (const f of fs
+        .readdirSync(p)
+        .filter((name) => name.endsWith(".jsonl"))
+        .sort())
+        files.push(path.join(p, f));
     } else files.push(p);
   }
   return [...new Set(files)];
@@ -259,9 +264,7 @@ export class Journal {
 
   /** Records of `agent` on `chainId`/`module` that have neither an outcome nor a closing entry. */
   unfinished(chainId: bigint, module: string, agent: string): JournalRecord[] {
-    return this.allRecords().filter(
-      (r) => !r.outcome && !r.closed && this.matches(r.signed, chainId, module, agent),
-    );
+    return this.allRecords().filter((r) => !r.outcome && !r.closed && this.matches(r.signed, chainId, module, agent));
   }
 
   /** Records carrying `key` for `agent`, oldest first. */
@@ -275,7 +278,8 @@ export class Journal {
   /** The rationale text whose keccak256 is `rationaleHash`, if any intent in the journal carried it. */
   rationaleText(rationaleHash: string): string | undefined {
     const h = rationaleHash.toLowerCase();
-    for (const r of this.records.values()) if (r.signed.intent.rationale.toLowerCase() === h) return r.signed.rationaleText;
+    for (const r of this.records.values())
+      if (r.signed.intent.rationale.toLowerCase() === h) return r.signed.rationaleText;
     return undefined;
   }
 
@@ -340,7 +344,8 @@ export class Journal {
 
   /** Writes one line durably (write + fsync); in memory, nothing. */
   private write(line: JournalEntry | ChainEntry): void {
-    if (this.readOnly) throw new JournalError(`Journal ${this.file} is open read-only; open it without readOnly to write.`);
+    if (this.readOnly)
+      throw new JournalError(`Journal ${this.file} is open read-only; open it without readOnly to write.`);
     if (this.file === undefined) return;
     if (this.fd === undefined) throw new JournalError(`Journal ${this.file} is closed; open it again before use.`);
     const bytes = Buffer.from(JSON.stringify(line) + "\n", "utf8");
@@ -388,7 +393,10 @@ export class Journal {
     }
     const rec = this.records.get(id);
     // An entry about an intent this journal never signed is corruption: refuse rather than guess.
-    if (!rec) throw new JournalError(`Journal ${this.file ?? "(memory)"} has a "${entry.t}" entry for ${entry.intentId} without its "signed" entry; the file is damaged. Move it aside and let the client reconcile from the chain.`);
+    if (!rec)
+      throw new JournalError(
+        `Journal ${this.file ?? "(memory)"} has a "${entry.t}" entry for ${entry.intentId} without its "signed" entry; the file is damaged. Move it aside and let the client reconcile from the chain.`,
+      );
     if (entry.t === "sent") rec.sent = entry;
     else if (entry.t === "outcome") rec.outcome = entry;
     else if (entry.t === "closed") rec.closed = entry;
@@ -418,17 +426,22 @@ export class Journal {
       try {
         parsed = JSON.parse(line);
       } catch {
-        throw new JournalError(`Journal ${this.file} line ${i + 1} is not valid JSON; the file is damaged. Restore it from a backup or move it aside (the client then reconciles from the chain).`);
+        throw new JournalError(
+          `Journal ${this.file} line ${i + 1} is not valid JSON; the file is damaged. Restore it from a backup or move it aside (the client then reconciles from the chain).`,
+        );
       }
       const version = (parsed as { v?: unknown } | null)?.v;
       if (typeof version === "number" && version > JOURNAL_VERSION) {
-        throw new JournalError(`Journal ${this.file} was written by a newer client (format ${version}); upgrade the client.`);
+        throw new JournalError(
+          `Journal ${this.file} was written by a newer client (format ${version}); upgrade the client.`,
+        );
       }
       if (isChainEntry(parsed)) {
         this.bindings.set(parsed.chainId, parsed);
         return;
       }
-      if (!isEntry(parsed)) throw new JournalError(`Journal ${this.file} line ${i + 1} is not a journal entry. Is this the right file?`);
+      if (!isEntry(parsed))
+        throw new JournalError(`Journal ${this.file} line ${i + 1} is not a journal entry. Is this the right file?`);
       this.index(parsed);
     });
   }

@@ -35,7 +35,8 @@ export function keyFromText(text: string): string {
     if (BigInt(text) === 0n) throw new InvalidRequestError("idempotencyKey 0x00…00 means 'no key'; give a real key.");
     return text.toLowerCase();
   }
-  if (text.length === 0) throw new InvalidRequestError("idempotencyKey must not be empty; omit it to derive one from the request.");
+  if (text.length === 0)
+    throw new InvalidRequestError("idempotencyKey must not be empty; omit it to derive one from the request.");
   return keccak256(toUtf8Bytes(text));
 }
 
@@ -45,11 +46,28 @@ export function keyFromText(text: string): string {
  * same key and therefore pays once; a deliberately repeated payment needs its own rationale (e.g. the invoice
  * number) or an explicit key.
  */
-export function deriveKey(chainId: bigint, module: string, agent: string, kind: IntentKind, p: Payload, rationaleText: string): string {
+export function deriveKey(
+  chainId: bigint,
+  module: string,
+  agent: string,
+  kind: IntentKind,
+  p: Payload,
+  rationaleText: string,
+): string {
   return keccak256(
     AbiCoder.defaultAbiCoder().encode(
       ["string", "uint256", "address", "address", "string", "address", "uint256", "bytes32", "bytes32"],
-      ["atg.derived-key.v1", chainId, module, agent, kind, p.target, p.value, keccak256(p.data), keccak256(toUtf8Bytes(rationaleText))],
+      [
+        "atg.derived-key.v1",
+        chainId,
+        module,
+        agent,
+        kind,
+        p.target,
+        p.value,
+        keccak256(p.data),
+        keccak256(toUtf8Bytes(rationaleText)),
+      ],
     ),
   );
 }
@@ -80,7 +98,9 @@ export class LaneLocks {
 /** The checks every request passes before anything is built or signed. */
 export function checkRequest(request: PayRequest | CallRequest): void {
   if (typeof request.rationale !== "string" || request.rationale.trim().length === 0) {
-    throw new InvalidRequestError("rationale is required: say why (it is journaled and its hash goes on chain with the intent).");
+    throw new InvalidRequestError(
+      "rationale is required: say why (it is journaled and its hash goes on chain with the intent).",
+    );
   }
   if (request.validFor !== undefined && (!Number.isInteger(request.validFor) || request.validFor < 60)) {
     throw new InvalidRequestError(`validFor must be a whole number of seconds >= 60 (got ${request.validFor}).`);
@@ -105,8 +125,10 @@ export function callPayload(request: CallRequest): Payload {
   const target = requireAddress(request.target, "target");
   let data: string;
   if (request.data !== undefined) {
-    if (request.function !== undefined) throw new InvalidRequestError("Give either `data` or `function` with `args`, not both.");
-    if (!isHexString(request.data) || request.data.length < 10) throw new InvalidRequestError("data must be hex calldata with at least a 4-byte selector.");
+    if (request.function !== undefined)
+      throw new InvalidRequestError("Give either `data` or `function` with `args`, not both.");
+    if (!isHexString(request.data) || request.data.length < 10)
+      throw new InvalidRequestError("data must be hex calldata with at least a 4-byte selector.");
     data = request.data.toLowerCase();
   } else if (request.function !== undefined) {
     try {
@@ -114,7 +136,10 @@ export function callPayload(request: CallRequest): Payload {
       data = iface.encodeFunctionData(request.function.split("(")[0].trim(), [...(request.args ?? [])]);
     } catch (err) {
       const args = JSON.stringify(request.args ?? [], (_k, v: unknown) => (typeof v === "bigint" ? v.toString() : v));
-      throw new InvalidRequestError(`Cannot encode ${request.function} with args ${args}: ${(err as Error).message.split("\n")[0]}`, { cause: err });
+      throw new InvalidRequestError(
+        `Cannot encode ${request.function} with args ${args}: ${(err as Error).message.split("\n")[0]}`,
+        { cause: err },
+      );
     }
   } else {
     throw new InvalidRequestError('call needs `data`, or `function` (e.g. "deposit(uint256)") with `args`.');

@@ -37,7 +37,8 @@ const TRANSIENT_NODE_CODES = new Set([
   "UND_ERR_SOCKET",
   "UND_ERR_CONNECT_TIMEOUT",
 ]);
-const TRANSIENT_TEXT = /(ECONNREFUSED|ECONNRESET|ETIMEDOUT|socket hang up|fetch failed|network error|request timeout|\b(429|502|503|504)\b|Too Many Requests|rate limit)/i;
+const TRANSIENT_TEXT =
+  /(ECONNREFUSED|ECONNRESET|ETIMEDOUT|socket hang up|fetch failed|network error|request timeout|\b(429|502|503|504)\b|Too Many Requests|rate limit)/i;
 
 /** True for failures of the transport, not of the transaction. */
 export function isTransientRpcError(err: unknown): boolean {
@@ -48,9 +49,17 @@ export function isTransientRpcError(err: unknown): boolean {
     seen.add(current);
     // Our own errors are decisions, not transport failures.
     if (current instanceof TreasuryError) return false;
-    const e = current as { code?: unknown; message?: unknown; shortMessage?: unknown; error?: unknown; cause?: unknown; info?: { error?: unknown } };
+    const e = current as {
+      code?: unknown;
+      message?: unknown;
+      shortMessage?: unknown;
+      error?: unknown;
+      cause?: unknown;
+      info?: { error?: unknown };
+    };
     if (e.code === "CALL_EXCEPTION" || e.code === "INSUFFICIENT_FUNDS" || e.code === "NONCE_EXPIRED") return false;
-    if (typeof e.code === "string" && (TRANSIENT_ETHERS_CODES.has(e.code) || TRANSIENT_NODE_CODES.has(e.code))) return true;
+    if (typeof e.code === "string" && (TRANSIENT_ETHERS_CODES.has(e.code) || TRANSIENT_NODE_CODES.has(e.code)))
+      return true;
     const text = `${typeof e.shortMessage === "string" ? e.shortMessage : ""} ${typeof e.message === "string" ? e.message : ""}`;
     if (TRANSIENT_TEXT.test(text) && !/revert/i.test(text)) return true;
     current = e.cause ?? e.error ?? e.info?.error;
@@ -66,7 +75,11 @@ export function sleep(ms: number): Promise<void> {
  * Runs `fn` until it succeeds, a non-transient error occurs, or retries are exhausted (then throws
  * {RpcUnavailableError} with the last error as `cause`). `what` names the operation in messages.
  */
-export async function withRetry<T>(what: string, fn: (attempt: number) => Promise<T>, options: Partial<RetryOptions> = {}): Promise<T> {
+export async function withRetry<T>(
+  what: string,
+  fn: (attempt: number) => Promise<T>,
+  options: Partial<RetryOptions> = {},
+): Promise<T> {
   const o: RetryOptions = { ...DEFAULT_RETRY, ...options };
   let delay = o.minDelayMs;
   for (let attempt = 0; ; attempt++) {

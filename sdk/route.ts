@@ -22,9 +22,11 @@ export const QUEUE_REASON_TEXT: Record<QueueReason, string> = {
   "above-window": "your spending window has less left than the amount",
   "treasury-limit": "the treasury-wide limit for this asset (all agents together) has less left than the amount",
   "unknown-recipient": "the recipient is not on your allowlist, and payments to unknown recipients need co-signers",
-  "above-usd-per-tx": "its value in dollars is above what you may pay alone in one payment across all assets (USD autoPerTx)",
+  "above-usd-per-tx":
+    "its value in dollars is above what you may pay alone in one payment across all assets (USD autoPerTx)",
   "above-usd-window": "your dollar budget across all assets has less left than its value",
-  "no-trustworthy-price": "there is no trustworthy price for the asset right now, so its value in dollars cannot be checked",
+  "no-trustworthy-price":
+    "there is no trustworthy price for the asset right now, so its value in dollars cannot be checked",
 };
 
 /** What the model says the module would do with an intent, and why. */
@@ -60,7 +62,9 @@ const TRANSFER = "0xa9059cbb";
 const APPROVAL_LIKE = new Set(["0x095ea7b3", "0x39509351", "0xd505accf", "0x8fcbaf0c", "0xa22cb465", "0x23b872dd"]);
 
 /** The deny reason of a malformed token transfer: `MalformedCall` where the module has it (SPEC v3), else `TargetNotAllowed`. */
-const MALFORMED: DenyReasonName = ((DENY_REASON_NAMES as readonly string[]).includes("MalformedCall") ? "MalformedCall" : "TargetNotAllowed") as DenyReasonName;
+const MALFORMED: DenyReasonName = (
+  (DENY_REASON_NAMES as readonly string[]).includes("MalformedCall") ? "MalformedCall" : "TargetNotAllowed"
+) as DenyReasonName;
 
 /** What a payload does, as the module classifies it, and the target's denial if it is refused outright. */
 interface Classified {
@@ -86,16 +90,23 @@ async function classify(
 ): Promise<Classified> {
   const target = getAddress(payload.target);
   const out: Classified = { payment: true, asset: ZeroAddress, amount: payload.value, to: target, extraEth: 0n };
-  if (target === getAddress(where.safe) || target === getAddress(where.moduleAddress)) return { ...out, denial: "TargetNotAllowed" };
+  if (target === getAddress(where.safe) || target === getAddress(where.moduleAddress))
+    return { ...out, denial: "TargetNotAllowed" };
   if (dataLength(payload.data) === 0) return out;
-  const selector = dataLength(payload.data) >= 4 ? dataSlice(payload.data, 0, 4).toLowerCase() : payload.data.toLowerCase().padEnd(10, "0");
+  const selector =
+    dataLength(payload.data) >= 4
+      ? dataSlice(payload.data, 0, 4).toLowerCase()
+      : payload.data.toLowerCase().padEnd(10, "0");
   if (selector === TRANSFER) {
     if (dataLength(payload.data) !== 68) return { ...out, denial: MALFORMED };
     const [amount, to] = [BigInt(dataSlice(payload.data, 36, 68)), getAddress(dataSlice(payload.data, 16, 36))];
     return { ...out, asset: target, amount, to, extraEth: payload.value };
   }
-  const allowed = await lens.isAllowedCall(where.moduleAddress, where.agent, target, selector, { blockTag: where.blockTag });
-  if (!allowed) return { ...out, payment: false, denial: APPROVAL_LIKE.has(selector) ? "ApprovalNotAllowed" : "TargetNotAllowed" };
+  const allowed = await lens.isAllowedCall(where.moduleAddress, where.agent, target, selector, {
+    blockTag: where.blockTag,
+  });
+  if (!allowed)
+    return { ...out, payment: false, denial: APPROVAL_LIKE.has(selector) ? "ApprovalNotAllowed" : "TargetNotAllowed" };
   return withConditions(lens, where, { ...out, payment: false }, target, selector, payload);
 }
 
@@ -112,13 +123,25 @@ async function withConditions(
   selector: string,
   payload: RoutePayload,
 ): Promise<Classified> {
-  const raw = await lens.callConditions(where.moduleAddress, where.agent, target, selector, { blockTag: where.blockTag });
+  const raw = await lens.callConditions(where.moduleAddress, where.agent, target, selector, {
+    blockTag: where.blockTag,
+  });
   if (raw.length === 0) return call;
-  const verdict = checkConditions(payload.data, raw.map((c) => ({ word: Number(c.word), op: Number(c.op), value: String(c.value) })), where.safe);
+  const verdict = checkConditions(
+    payload.data,
+    raw.map((c) => ({ word: Number(c.word), op: Number(c.op), value: String(c.value) })),
+    where.safe,
+  );
   const out: Classified = { ...call, conditions: verdict.checks };
   if (!verdict.met) return { ...out, denial: "TargetNotAllowed" };
   if (!verdict.charge) return out;
-  return { ...out, charged: true, asset: getAddress(verdict.charge.asset), amount: verdict.charge.amount, extraEth: payload.value };
+  return {
+    ...out,
+    charged: true,
+    asset: getAddress(verdict.charge.asset),
+    amount: verdict.charge.amount,
+    extraEth: payload.value,
+  };
 }
 
 /**
@@ -137,7 +160,12 @@ export async function explainRoute(
   const at = { blockTag };
   const moduleAddress = await module.getAddress();
   const out: RouteExplanation = { status: "Executed", queuedBecause: [], blockTag };
-  const deny = (reason: DenyReasonName): RouteExplanation => ({ ...out, status: "Denied", denyReason: reason, queuedBecause: [] });
+  const deny = (reason: DenyReasonName): RouteExplanation => ({
+    ...out,
+    status: "Denied",
+    denyReason: reason,
+    queuedBecause: [],
+  });
   const [safe, config] = await Promise.all([module.avatar(at), module.agentConfig(agent, at)]);
 
   // Policy reasons first, in the order of DenyReason; the rate limit after them (IntentRouter._decide).
@@ -148,7 +176,10 @@ export async function explainRoute(
 
   const queued = new Set<QueueReason>();
   const checkSpend = async (spendAsset: string, spendAmount: bigint): Promise<DenyReasonName | undefined> => {
-    const [limit, available] = await Promise.all([module.assetLimit(agent, spendAsset, at), module.availableAllowance(agent, spendAsset, at)]);
+    const [limit, available] = await Promise.all([
+      module.assetLimit(agent, spendAsset, at),
+      module.availableAllowance(agent, spendAsset, at),
+    ]);
     if (spendAsset === asset) out.availableAllowance = available;
     const enabled = limit.window !== 0n; // the module stores no limit as all zeros, and a limit always has a window
     if (spendAmount > limit.autoPerTx || limit.autoPerWindow === 0n) {
@@ -178,9 +209,26 @@ export async function explainRoute(
       policyDenial = await checkSpend(ZeroAddress, extraEth);
     }
   }
-  if (policyDenial === undefined) policyDenial = await checkUsd(module, lens, agent, [[asset, amount], [ZeroAddress, extraEth]], at, out, queued);
+  if (policyDenial === undefined)
+    policyDenial = await checkUsd(
+      module,
+      lens,
+      agent,
+      [
+        [asset, amount],
+        [ZeroAddress, extraEth],
+      ],
+      at,
+      out,
+      queued,
+    );
   const recipientMode = recipientModeName(config.recipientMode);
-  if (policyDenial === undefined && payment && recipientMode !== "any" && !(await lens.isRecipient(moduleAddress, agent, to, at))) {
+  if (
+    policyDenial === undefined &&
+    payment &&
+    recipientMode !== "any" &&
+    !(await lens.isRecipient(moduleAddress, agent, to, at))
+  ) {
     if (recipientMode === "allowlist") policyDenial = "RecipientNotAllowed";
     else queued.add("unknown-recipient");
   }

@@ -47,7 +47,13 @@ export function safeDomain(chainId: bigint, safe: string): TypedDataDomain {
 }
 
 /** Builds a SafeTx for a plain call at the Safe's current nonce. */
-export async function buildSafeTx(safe: Contract, to: string, data: string, value = 0n, operation: 0 | 1 = 0): Promise<SafeTx> {
+export async function buildSafeTx(
+  safe: Contract,
+  to: string,
+  data: string,
+  value = 0n,
+  operation: 0 | 1 = 0,
+): Promise<SafeTx> {
   const nonce: bigint = await safe.nonce();
   return {
     to,

@@ -53,7 +53,13 @@ export async function chainTime(core: ClientCore): Promise<bigint> {
 }
 
 /** A request's result: its status and what the chain said about it. */
-export function result(core: ClientCore, intentId: string, s: SignedEntry, status: IntentStatusName, extra: ResultExtra): IntentResult {
+export function result(
+  core: ClientCore,
+  intentId: string,
+  s: SignedEntry,
+  status: IntentStatusName,
+  extra: ResultExtra,
+): IntentResult {
   const r: IntentResult = {
     intentId,
     status,
@@ -63,7 +69,11 @@ export function result(core: ClientCore, intentId: string, s: SignedEntry, statu
     nonce: BigInt(s.intent.nonce),
   };
   if (status === "Denied" && extra.reason) r.reason = extra.reason;
-  if (extra.eta !== undefined && (status === "Queued" || status === "Executed" || status === "Expired" || status === "Cancelled")) r.eta = extra.eta;
+  if (
+    extra.eta !== undefined &&
+    (status === "Queued" || status === "Executed" || status === "Expired" || status === "Cancelled")
+  )
+    r.eta = extra.eta;
   if (extra.txHash) r.txHash = extra.txHash;
   if (extra.blockNumber !== undefined) r.blockNumber = extra.blockNumber;
   if (extra.frozen) r.frozen = true;
@@ -72,12 +82,21 @@ export function result(core: ClientCore, intentId: string, s: SignedEntry, statu
 
 /** The intent that the chain bound an idempotency key to (ZeroHash when the key is unbound). */
 export async function boundIntent(core: ClientCore, key: string): Promise<string> {
-  const bound = await withRetry("read the idempotency record", () => core.module.idempotencyRecord(core.agent, key), core.retry);
+  const bound = await withRetry(
+    "read the idempotency record",
+    () => core.module.idempotencyRecord(core.agent, key),
+    core.retry,
+  );
   return bound.intentId;
 }
 
 /** Journals the outcome of `s` as decided on chain by `decidedBy` (s itself, or the original of its key). */
-export async function settleFromChain(core: ClientCore, s: SignedEntry, decidedBy: string, txHash: string | undefined): Promise<IntentResult> {
+export async function settleFromChain(
+  core: ClientCore,
+  s: SignedEntry,
+  decidedBy: string,
+  txHash: string | undefined,
+): Promise<IntentResult> {
   const replay = decidedBy.toLowerCase() !== s.intentId.toLowerCase();
   // The original of a replay may be older than this entry; our own intent's events cannot be.
   const chain = await outcomeOf(core.module, decidedBy, replay ? core.fromBlock : s.signedAtBlock, core.retry);
@@ -93,7 +112,12 @@ export async function settleFromChain(core: ClientCore, s: SignedEntry, decidedB
 }
 
 /** The receipt of our own transaction holds `s`'s event (not a replay): journals and returns that outcome. */
-export async function settleFromReceipt(core: ClientCore, s: SignedEntry, out: Omit<ReceiptOutcome, "intentId" | "replay">, receipt: TransactionReceipt): Promise<IntentResult> {
+export async function settleFromReceipt(
+  core: ClientCore,
+  s: SignedEntry,
+  out: Omit<ReceiptOutcome, "intentId" | "replay">,
+  receipt: TransactionReceipt,
+): Promise<IntentResult> {
   const landed = { reason: out.reason, eta: out.eta, txHash: receipt.hash, blockNumber: receipt.blockNumber };
   await journalOutcome(core, s, { status: out.status, ...landed });
   return result(core, s.intentId, s, out.status, { ...landed, replay: false, frozen: out.frozen });
@@ -136,7 +160,14 @@ export async function landedOutcome(core: ClientCore, record: JournalRecord): Pr
 /** The key is bound on chain but not in this journal (lost journal, other process): report the original. */
 export async function chainReplay(core: ClientCore, original: string, key: string): Promise<IntentResult> {
   const chain = await outcomeOf(core.module, original, core.fromBlock, core.retry);
-  const r: IntentResult = { intentId: original, status: chain.status, replay: true, agent: core.agent, idempotencyKey: key, nonce: 0n };
+  const r: IntentResult = {
+    intentId: original,
+    status: chain.status,
+    replay: true,
+    agent: core.agent,
+    idempotencyKey: key,
+    nonce: 0n,
+  };
   if (chain.queuedIntent) r.nonce = chain.queuedIntent.nonce;
   if (chain.reason && chain.status === "Denied") r.reason = chain.reason;
   if (chain.eta !== undefined) r.eta = chain.eta;
@@ -160,7 +191,9 @@ export async function confirmedReplay(core: ClientCore, record: JournalRecord): 
       `chain ${core.chainId} has no record of idempotency key ${s.intent.idempotencyKey}, which the journal settled as ` +
       `${o.status}${o.txHash ? ` in tx ${o.txHash}` : ""}${o.blockNumber !== undefined ? ` at block ${o.blockNumber}` : ""}`;
     core.journal.append({ t: "reopened", v: JOURNAL_VERSION, at: new Date().toISOString(), intentId: s.intentId, why });
-    core.log(`agent client: ${why}: that outcome is not on this chain (reorganisation or node restart); sending intent ${s.intentId} again under the same key`);
+    core.log(
+      `agent client: ${why}: that outcome is not on this chain (reorganisation or node restart); sending intent ${s.intentId} again under the same key`,
+    );
     return undefined;
   }
   if (bound.toLowerCase() !== decidedBy.toLowerCase()) {

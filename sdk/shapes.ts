@@ -53,7 +53,15 @@ export type ConditionOpName = (typeof CONDITION_OP_NAMES)[number];
  * The module's `PriceFault` enum (v3, USD caps): why a price cannot be trusted (`usdValue`, `NoTrustworthyPrice`).
  * Index = on-chain value.
  */
-export const PRICE_FAULT_NAMES = ["None", "NoFeed", "FeedReverted", "MalformedAnswer", "NonPositivePrice", "IncompleteRound", "StalePrice"] as const;
+export const PRICE_FAULT_NAMES = [
+  "None",
+  "NoFeed",
+  "FeedReverted",
+  "MalformedAnswer",
+  "NonPositivePrice",
+  "IncompleteRound",
+  "StalePrice",
+] as const;
 export type PriceFaultName = (typeof PRICE_FAULT_NAMES)[number];
 
 function memberAt<N extends string>(names: readonly N[], value: bigint | number, enumName: string): N {
@@ -149,7 +157,12 @@ export const AGENT_CONFIG_FIELDS = allFields<AgentConfigStruct>()([
 ]);
 
 /** `AssetLimit`'s fields in their Solidity order. */
-export const ASSET_LIMIT_FIELDS = allFields<AssetLimitStruct>()(["autoPerTx", "autoPerWindow", "window", "escalatedPerTx"]);
+export const ASSET_LIMIT_FIELDS = allFields<AssetLimitStruct>()([
+  "autoPerTx",
+  "autoPerWindow",
+  "window",
+  "escalatedPerTx",
+]);
 
 /** v3: `Condition`'s fields in their Solidity order (an argument condition: word, op, value). */
 export const CONDITION_FIELDS = allFields<ConditionStruct>()(["word", "op", "value"]);

@@ -19,7 +19,8 @@ export const DENY_REASON_TEXT: Readonly<Record<DenyReasonName, string>> = {
   ApprovalNotAllowed:
     "approval-type calls (approve, increaseAllowance, permit, setApprovalForAll, transferFrom) let a third party move the Safe's assets later; they are refused unless the owners allowed that exact call",
   AssetNotAllowed: "the agent has no spending limit for this asset, so nothing in it can be paid",
-  AboveHardCap: "the amount is above the agent's hard cap per intent (escalatedPerTx), which not even the co-signers can approve",
+  AboveHardCap:
+    "the amount is above the agent's hard cap per intent (escalatedPerTx), which not even the co-signers can approve",
   RecipientNotAllowed: "the recipient is not on the owners' allowlist for this agent",
   RateLimited: "the agent sent more intents than its rate limit allows in the rate window",
   MalformedCall:

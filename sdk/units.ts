@@ -58,36 +58,53 @@ export function readAmount(input: string | number | bigint, decimals: number, op
     return value;
   };
   if (typeof input === "bigint") {
-    if (input < 0n) throw new InvalidRequestError(`${field} ${input} is negative: amounts are never below 0.`, { args: { field, value: String(input) } });
+    if (input < 0n)
+      throw new InvalidRequestError(`${field} ${input} is negative: amounts are never below 0.`, {
+        args: { field, value: String(input) },
+      });
     return bounded(input, `${input} base units`);
   }
   let text: string;
   if (typeof input === "number") {
     if (!Number.isSafeInteger(input)) {
-      throw new InvalidRequestError(`${field} ${input} must be written as a string (e.g. "2.5") to keep its precision.`, {
-        args: { field, value: String(input) },
-      });
+      throw new InvalidRequestError(
+        `${field} ${input} must be written as a string (e.g. "2.5") to keep its precision.`,
+        {
+          args: { field, value: String(input) },
+        },
+      );
     }
     text = String(input);
   } else if (typeof input === "string") {
     text = input.trim();
   } else {
-    throw new InvalidRequestError(`${field} must be a decimal string like "2.5" (got ${typeof input}).`, { args: { field } });
+    throw new InvalidRequestError(`${field} must be a decimal string like "2.5" (got ${typeof input}).`, {
+      args: { field },
+    });
   }
   const shown = `"${input}"`;
-  if (text.startsWith("-")) throw new InvalidRequestError(`${field} ${shown} is negative: amounts are never below 0.`, { args: { field, value: text } });
-  const plain = text.replace(/_/g, "");
-  if (!/^\d+(\.\d+)?$/.test(plain) || /(^_|_$|__|_\.|\._)/.test(text)) {
-    throw new InvalidRequestError(`${field} ${shown} is not a decimal number: write e.g. "1000" or "2.5" (human units of ${symbol}).`, {
+  if (text.startsWith("-"))
+    throw new InvalidRequestError(`${field} ${shown} is negative: amounts are never below 0.`, {
       args: { field, value: text },
     });
+  const plain = text.replace(/_/g, "");
+  if (!/^\d+(\.\d+)?$/.test(plain) || /(^_|_$|__|_\.|\._)/.test(text)) {
+    throw new InvalidRequestError(
+      `${field} ${shown} is not a decimal number: write e.g. "1000" or "2.5" (human units of ${symbol}).`,
+      {
+        args: { field, value: text },
+      },
+    );
   }
   const [whole, fraction = ""] = plain.split(".");
   const significant = fraction.replace(/0+$/, "");
   if (significant.length > decimals) {
-    throw new InvalidRequestError(`${field} ${shown} has ${significant.length} decimal places but ${symbol} has only ${decimals}: round it.`, {
-      args: { field, value: text },
-    });
+    throw new InvalidRequestError(
+      `${field} ${shown} has ${significant.length} decimal places but ${symbol} has only ${decimals}: round it.`,
+      {
+        args: { field, value: text },
+      },
+    );
   }
   return bounded(BigInt(whole) * 10n ** BigInt(decimals) + BigInt(significant.padEnd(decimals, "0") || "0"), shown);
 }

@@ -15,12 +15,18 @@ export const USD_DECIMALS = 8;
 export { PRICE_FAULT_NAMES, priceFaultName } from "./shapes";
 export type { PriceFaultName } from "./shapes";
 
-
 export function usdAmount(amount: bigint): UsdAmount {
   return { amount, formatted: formatUnitsPlain(amount, USD_DECIMALS) };
 }
 
-
-export function usdPreview(usd: { value: bigint; availableUsdAllowance: bigint; unpriced?: { asset: string; fault: string } }): UsdPreview {
-  return { value: usdAmount(usd.value), left: usdAmount(usd.availableUsdAllowance), ...(usd.unpriced ? { unpriced: usd.unpriced } : {}) };
+export function usdPreview(usd: {
+  value: bigint;
+  availableUsdAllowance: bigint;
+  unpriced?: { asset: string; fault: string };
+}): UsdPreview {
+  return {
+    value: usdAmount(usd.value),
+    left: usdAmount(usd.availableUsdAllowance),
+    ...(usd.unpriced ? { unpriced: usd.unpriced } : {}),
+  };
 }

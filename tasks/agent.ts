@@ -104,12 +104,22 @@ async function withAgent<R extends IntentResult | IntentPreview>(
     if (agent.name) out.agentName = agent.name;
     if (result.status === "Denied" && result.reason) out.explanation = denialText(result.reason);
     const rec: RecoveryReport = client.recovery;
-    if (rec.checked > 0) out.recovered = { checked: rec.checked, landed: rec.landed.length, resumed: rec.resumed.length, pending: rec.pending.length };
+    if (rec.checked > 0)
+      out.recovered = {
+        checked: rec.checked,
+        landed: rec.landed.length,
+        resumed: rec.resumed.length,
+        pending: rec.pending.length,
+      };
     if (!("dryRun" in result) && result.status === "Denied" && !result.replay && ctx.record?.lens) {
       // The strike this denial cost, so an operator sees how close the agent is to freezing itself.
       const lens = await hre.ethers.getContractAt("AgentTreasuryLens", ctx.record.lens);
       const config = await client.module.agentConfig(client.agent);
-      if (config.maxStrikes > 0n) (out as AgentTaskOutput).strikes = { now: Number(await lens.strikes(ctx.module, client.agent)), max: Number(config.maxStrikes) };
+      if (config.maxStrikes > 0n)
+        (out as AgentTaskOutput).strikes = {
+          now: Number(await lens.strikes(ctx.module, client.agent)),
+          max: Number(config.maxStrikes),
+        };
     }
     return out;
   } finally {
@@ -137,11 +147,16 @@ function render(r: AgentTaskOutput): void {
         `${r.recovered.resumed} were sent now, ${r.recovered.pending} still pending.\n`,
     );
   }
-  if (r.callConditions) process.stdout.write(`\nThe call's conditions (v3):\n${reportLines(r.callConditions).join("\n")}\n`);
-  if (r.status === "Queued") process.stdout.write("\nQueued for co-signers: they review it with intent:show and approve with intent:approve.\n");
+  if (r.callConditions)
+    process.stdout.write(`\nThe call's conditions (v3):\n${reportLines(r.callConditions).join("\n")}\n`);
+  if (r.status === "Queued")
+    process.stdout.write("\nQueued for co-signers: they review it with intent:show and approve with intent:approve.\n");
   if (r.status === "Denied") {
-    const left = r.strikes && !r.frozen ? ` ${r.strikes.max - r.strikes.now} more denial(s) in the strike window freeze it.` : "";
-    process.stdout.write(`\nDenied by policy: ${r.explanation ?? "the agent took a strike."}${left} Check a request first with --dry-run.\n`);
+    const left =
+      r.strikes && !r.frozen ? ` ${r.strikes.max - r.strikes.now} more denial(s) in the strike window freeze it.` : "";
+    process.stdout.write(
+      `\nDenied by policy: ${r.explanation ?? "the agent took a strike."}${left} Check a request first with --dry-run.\n`,
+    );
   }
 }
 
@@ -161,14 +176,22 @@ function renderPreview(r: AgentDryRunOutput): void {
     spends: r.spends ? `${r.spends.formatted} ${r.spends.asset.symbol}` : undefined,
     "auto allowance now": r.allowanceLeft ? `${r.allowanceLeft.formatted} ${r.allowanceLeft.asset.symbol}` : undefined,
     // v3: an agent with a USD limit.
-    "value in USD": r.usd ? (r.usd.unpriced ? `no trustworthy price for ${r.usd.unpriced.asset} (${r.usd.unpriced.fault})` : `$${r.usd.value.formatted}`) : undefined,
+    "value in USD": r.usd
+      ? r.usd.unpriced
+        ? `no trustworthy price for ${r.usd.unpriced.asset} (${r.usd.unpriced.fault})`
+        : `$${r.usd.value.formatted}`
+      : undefined,
     "USD allowance now": r.usd ? `$${r.usd.left.formatted} across all assets` : undefined,
     agent: r.agentName ? `${r.agentName} (${r.agent})` : r.agent,
     intentId: r.intentId,
     block: r.blockNumber,
   });
-  if (r.callConditions) process.stdout.write(`\nThe call's conditions (v3):\n${reportLines(r.callConditions).join("\n")}\n`);
-  if (!r.explained && !r.replay) process.stdout.write("\n(Why is not known: the deployment record names no lens, or the client's model of the policy disagreed.)\n");
+  if (r.callConditions)
+    process.stdout.write(`\nThe call's conditions (v3):\n${reportLines(r.callConditions).join("\n")}\n`);
+  if (!r.explained && !r.replay)
+    process.stdout.write(
+      "\n(Why is not known: the deployment record names no lens, or the client's model of the policy disagreed.)\n",
+    );
 }
 
 function output(r: AgentTaskOutput | AgentDryRunOutput): void {
@@ -181,13 +204,16 @@ export function validFor(args: { validFor?: string }): number | undefined {
   if (args.validFor === undefined) return undefined;
   const text = args.validFor.trim();
   if (!/^\d+$/.test(text) || Number(text) < 60 || !Number.isSafeInteger(Number(text))) {
-    throw new TaskInputError(`--valid-for ${args.validFor} is not a whole number of seconds of at least 60 (e.g. --valid-for 3600).`);
+    throw new TaskInputError(
+      `--valid-for ${args.validFor} is not a whole number of seconds of at least 60 (e.g. --valid-for 3600).`,
+    );
   }
   return Number(text);
 }
 
 function payRequest(args: PayArgs) {
-  if (!args.asset || !args.to || args.amount === undefined) throw new TaskInputError("A payment needs --asset, --to and --amount.");
+  if (!args.asset || !args.to || args.amount === undefined)
+    throw new TaskInputError("A payment needs --asset, --to and --amount.");
   return {
     asset: args.asset,
     to: args.to,
@@ -201,7 +227,8 @@ function payRequest(args: PayArgs) {
 
 function callRequest(args: CallArgs, ctx: ClientContext) {
   if (!args.target) throw new TaskInputError("A call needs --target (an address or a token symbol).");
-  if ((args.data === undefined) === (args.function === undefined)) throw new TaskInputError("A call needs exactly one of --data <hex> or --function <signature> (with --args).");
+  if ((args.data === undefined) === (args.function === undefined))
+    throw new TaskInputError("A call needs exactly one of --data <hex> or --function <signature> (with --args).");
   let parsedArgs: unknown[] = [];
   if (args.args !== undefined) {
     try {
@@ -234,7 +261,10 @@ function agentFlags(t: ConfigurableTaskDefinition): ConfigurableTaskDefinition {
       .addOptionalParam("lane", "Nonce lane: a workflow name or number (default 0)")
       .addOptionalParam("validFor", "Seconds the signature stays valid, at least 60 (default 3600)")
       .addFlag("relayed", "Send through the RELAYER key, so the agent key pays no gas")
-      .addFlag("dryRun", "Say what would happen now (Executed, Queued or Denied, and why) without signing or sending anything")
+      .addFlag(
+        "dryRun",
+        "Say what would happen now (Executed, Queued or Denied, and why) without signing or sending anything",
+      )
       .addOptionalParam("journal", "Journal file (default: <deployments>/journals/<chain>-<module>/<agent>.jsonl)"),
   );
 }
@@ -247,7 +277,10 @@ agentFlags(
 ).setAction(async (args: PayArgs, hre) => {
   await runTask(
     args.json,
-    () => (args.dryRun ? withAgent(hre, args, (client) => client.dryRun("pay", payRequest(args))) : withAgent(hre, args, (client) => client.pay(payRequest(args)))),
+    () =>
+      args.dryRun
+        ? withAgent(hre, args, (client) => client.dryRun("pay", payRequest(args)))
+        : withAgent(hre, args, (client) => client.pay(payRequest(args))),
     output,
   );
 });
@@ -293,8 +326,12 @@ agentFlags(
     args.json,
     () =>
       args.dryRun
-        ? withAgent(hre, args, (client, ctx) => client.dryRun("propose", args.target ? callRequest(args, ctx) : payRequest(args)))
-        : withAgent(hre, args, (client, ctx) => client.propose(args.target ? callRequest(args, ctx) : payRequest(args))),
+        ? withAgent(hre, args, (client, ctx) =>
+            client.dryRun("propose", args.target ? callRequest(args, ctx) : payRequest(args)),
+          )
+        : withAgent(hre, args, (client, ctx) =>
+            client.propose(args.target ? callRequest(args, ctx) : payRequest(args)),
+          ),
     output,
   );
 });

@@ -66,7 +66,8 @@ interface Target {
 
 async function target(hre: HardhatRuntimeEnvironment, moduleFlag?: string): Promise<Target> {
   const { getAddress, isAddress } = await import("ethers");
-  const { readLiveDeployment, tryReadLiveDeployment, DeploymentNotFoundError, deploymentFile } = await import("../core/deployment");
+  const { readLiveDeployment, tryReadLiveDeployment, DeploymentNotFoundError, deploymentFile } =
+    await import("../core/deployment");
   const chainId = (await hre.ethers.provider.getNetwork()).chainId;
   // Without --module the record must describe this chain instance (DEPLOYMENT_STALE after a node restart).
   const record =
@@ -76,16 +77,23 @@ async function target(hre: HardhatRuntimeEnvironment, moduleFlag?: string): Prom
         ? (await readLiveDeployment(hre.ethers.provider)).record
         : undefined;
   if (moduleFlag !== undefined && !isAddress(moduleFlag)) {
-    throw new MonitorTaskError("INVALID_REQUEST", `--module "${moduleFlag}" is not an address (0x followed by 40 hex digits).`);
+    throw new MonitorTaskError(
+      "INVALID_REQUEST",
+      `--module "${moduleFlag}" is not an address (0x followed by 40 hex digits).`,
+    );
   }
   const module = moduleFlag ? getAddress(moduleFlag) : record?.module;
   if (!module) throw new DeploymentNotFoundError(chainId.toString(), deploymentFile(chainId));
   if ((await hre.ethers.provider.getCode(module)) === "0x") {
-    throw new MonitorTaskError("MODULE_NOT_FOUND", `No contract at module address ${module} on chain ${chainId}: check --module or the deployment record.`);
+    throw new MonitorTaskError(
+      "MODULE_NOT_FOUND",
+      `No contract at module address ${module} on chain ${chainId}: check --module or the deployment record.`,
+    );
   }
   const sameModule = record !== undefined && record.module.toLowerCase() === module.toLowerCase();
   const names: Record<string, string> = {};
-  if (sameModule) for (const [name, address] of Object.entries(record.agents ?? {})) names[address.toLowerCase()] = name;
+  if (sameModule)
+    for (const [name, address] of Object.entries(record.agents ?? {})) names[address.toLowerCase()] = name;
   let safe = sameModule ? record.safe : undefined;
   if (!safe) {
     const m = await hre.ethers.getContractAt("IAgentTreasuryModule", module);
@@ -102,17 +110,38 @@ async function target(hre: HardhatRuntimeEnvironment, moduleFlag?: string): Prom
   };
 }
 
-task("treasury:monitor", "Watchtower: follows the module's events, raises alerts, freezes or pauses on rules that say so")
-  .addOptionalParam("fromBlock", "First block to report on when there is no checkpoint (default: the next confirmed block)", undefined, types.int)
+task(
+  "treasury:monitor",
+  "Watchtower: follows the module's events, raises alerts, freezes or pauses on rules that say so",
+)
+  .addOptionalParam(
+    "fromBlock",
+    "First block to report on when there is no checkpoint (default: the next confirmed block)",
+    undefined,
+    types.int,
+  )
   .addFlag("json", "One JSON object per alert per line on stdout")
   .addOptionalParam("webhook", "POST each alert as JSON to this URL")
   .addOptionalParam("checkpoint", "Checkpoint file (default deployments/monitor/<chainId>-<module>.checkpoint.json)")
-  .addOptionalParam("confirmations", "Blocks a block needs, itself included, before it is read (1 = the head)", undefined, types.int)
-  .addOptionalParam("policy", "Policy file whose `monitor` section holds the rules (default: the deployment's policy file)")
+  .addOptionalParam(
+    "confirmations",
+    "Blocks a block needs, itself included, before it is read (1 = the head)",
+    undefined,
+    types.int,
+  )
+  .addOptionalParam(
+    "policy",
+    "Policy file whose `monitor` section holds the rules (default: the deployment's policy file)",
+  )
   .addFlag("once", "Read up to the confirmed head, print a summary and exit")
   .addOptionalParam("journal", "An agent journal to watch for idempotency conflicts (they never reach the chain)")
   .addOptionalParam("metricsPort", "Serve Prometheus metrics on 127.0.0.1:<port>/metrics", undefined, types.int)
-  .addOptionalParam("pollInterval", "Milliseconds between polls (default from the policy, else 4000)", undefined, types.int)
+  .addOptionalParam(
+    "pollInterval",
+    "Milliseconds between polls (default from the policy, else 4000)",
+    undefined,
+    types.int,
+  )
   .addFlag("noRespond", "Never freeze or pause: report what the rules ask for instead")
   .addOptionalParam("keystore", "Encrypted JSON keystore of the guardian key (else GUARDIAN_KEY)")
   .addOptionalParam("module", "Module address (default: from the deployment record)")
@@ -133,7 +162,10 @@ task("treasury:monitor", "Watchtower: follows the module's events, raises alerts
           a.lanes,
         ]);
         process.stdout.write(`\nRead to block ${summary.processedBlock}; checkpoint ${summary.checkpoint}\n`);
-        if (rows.length) process.stdout.write(`${formatTable(["agent", "state", "executed", "queued", "denied", "replays", "recipients", "lanes"], rows)}\n`);
+        if (rows.length)
+          process.stdout.write(
+            `${formatTable(["agent", "state", "executed", "queued", "denied", "replays", "recipients", "lanes"], rows)}\n`,
+          );
       },
     );
   });
@@ -147,15 +179,20 @@ async function runMonitor(args: MonitorArgs, hre: HardhatRuntimeEnvironment) {
 
   const t = await target(hre, args.module);
   const policyFile = args.policy ?? (t.policyFile && fs.existsSync(t.policyFile) ? t.policyFile : undefined);
-  const loaded = policyFile ? m.loadMonitorConfig(policyFile) : { monitor: m.parseMonitorConfig(undefined), guardians: [] as string[] };
+  const loaded = policyFile
+    ? m.loadMonitorConfig(policyFile)
+    : { monitor: m.parseMonitorConfig(undefined), guardians: [] as string[] };
   const config = loaded.monitor;
   if (args.confirmations !== undefined) {
-    if (args.confirmations < 1) throw new MonitorTaskError("INVALID_REQUEST", "--confirmations must be at least 1 (1 = read the head block).");
+    if (args.confirmations < 1)
+      throw new MonitorTaskError("INVALID_REQUEST", "--confirmations must be at least 1 (1 = read the head block).");
     config.confirmations = args.confirmations;
   }
   if (args.pollInterval !== undefined) config.pollIntervalMs = Math.max(10, args.pollInterval);
   const webhook = args.webhook ?? config.webhook;
-  const checkpointFile = path.resolve(args.checkpoint ?? config.checkpoint ?? m.defaultCheckpointFile(t.chainId, t.module));
+  const checkpointFile = path.resolve(
+    args.checkpoint ?? config.checkpoint ?? m.defaultCheckpointFile(t.chainId, t.module),
+  );
 
   // The guardian key, when a rule asks for a response.
   const acting = config.rules.filter((r) => r.enabled && r.action !== "alert");
@@ -178,7 +215,11 @@ async function runMonitor(args: MonitorArgs, hre: HardhatRuntimeEnvironment) {
       throw error;
     }
     // Urgent: the freeze should be ordered before the attacker's next payment in the same block.
-    const guardian = await GuardianClient.connect({ module: t.module, signer: new m.UrgentSigner(signer), pollIntervalMs: Math.min(1000, config.pollIntervalMs) });
+    const guardian = await GuardianClient.connect({
+      module: t.module,
+      signer: new m.UrgentSigner(signer),
+      pollIntervalMs: Math.min(1000, config.pollIntervalMs),
+    });
     const state = await guardian.state();
     if (!state.isGuardian) {
       throw new MonitorTaskError(
@@ -219,11 +260,15 @@ async function runMonitor(args: MonitorArgs, hre: HardhatRuntimeEnvironment) {
   try {
     const start = await tower.start();
     let metricsPort: number | undefined;
-    if (metrics) metricsPort = await metrics.listen(args.metricsPort ?? config.metrics!.port, config.metrics?.host ?? "127.0.0.1");
+    if (metrics)
+      metricsPort = await metrics.listen(args.metricsPort ?? config.metrics!.port, config.metrics?.host ?? "127.0.0.1");
     log(
       `monitor: watching module ${t.module} on chain ${t.chainId} from block ${start.fromBlock}` +
         `${start.resumed ? ` (resumed from ${checkpointFile})` : ""}; confirmations ${config.confirmations}; ` +
-        `rules ${config.rules.filter((r) => r.enabled).map((r) => `${r.id}${r.action !== "alert" ? `:${r.action}` : ""}`).join(", ")}; ` +
+        `rules ${config.rules
+          .filter((r) => r.enabled)
+          .map((r) => `${r.id}${r.action !== "alert" ? `:${r.action}` : ""}`)
+          .join(", ")}; ` +
         `responses ${responder?.guardianAddress && !args.noRespond ? `as guardian ${responder.guardianAddress}` : "off"}` +
         `${webhook ? `; webhook on` : ""}${metricsPort !== undefined ? `; metrics on 127.0.0.1:${metricsPort}/metrics` : ""}`,
     );
@@ -259,17 +304,26 @@ task("treasury:audit", "Audit trail: every intent with its decoded action, statu
     await runTask(
       args.json,
       async () => {
-        if (args.json && args.html) throw new MonitorTaskError("INVALID_REQUEST", "Pass either --json or --html <file>, not both.");
+        if (args.json && args.html)
+          throw new MonitorTaskError("INVALID_REQUEST", "Pass either --json or --html <file>, not both.");
         const { collectAudit, renderAuditHtml } = await import("../audit");
         const { deploymentsDir } = await import("../core/deployment");
         const { journalDirOf } = await import("./lib/context");
         const t = await target(hre, args.module);
         let journals: string[];
         if (args.journal !== undefined) {
-          journals = args.journal.split(",").map((j) => j.trim()).filter((j) => j !== "");
-          if (journals.length === 0) throw new MonitorTaskError("INVALID_REQUEST", `--journal "${args.journal}" names no file or folder.`);
+          journals = args.journal
+            .split(",")
+            .map((j) => j.trim())
+            .filter((j) => j !== "");
+          if (journals.length === 0)
+            throw new MonitorTaskError("INVALID_REQUEST", `--journal "${args.journal}" names no file or folder.`);
           const missing = journals.find((j) => !fs.existsSync(j));
-          if (missing !== undefined) throw new MonitorTaskError("INVALID_REQUEST", `--journal: ${missing} does not exist; give journal files (.jsonl) or folders of them, separated by commas.`);
+          if (missing !== undefined)
+            throw new MonitorTaskError(
+              "INVALID_REQUEST",
+              `--journal: ${missing} does not exist; give journal files (.jsonl) or folders of them, separated by commas.`,
+            );
         } else {
           // Every journal of the deployment: the client library writes one per agent key there.
           const dir = journalDirOf(deploymentsDir(), t.chainId, t.module);
@@ -314,7 +368,12 @@ task("treasury:audit", "Audit trail: every intent with its decoded action, statu
         printTable(
           "Pauses, freezes and configuration",
           ["time (UTC)", "block", "event", "what"],
-          report.events.map((ev) => [new Date(ev.time * 1000).toISOString().slice(0, 19), ev.block, ev.kind, ev.summary]),
+          report.events.map((ev) => [
+            new Date(ev.time * 1000).toISOString().slice(0, 19),
+            ev.block,
+            ev.kind,
+            ev.summary,
+          ]),
         );
         const t = report.totals;
         process.stdout.write(

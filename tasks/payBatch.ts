@@ -80,7 +80,10 @@ function atRow(err: unknown, rows: PaymentRow[], file: string): unknown {
   const index = typeof args?.index === "number" ? args.index : undefined;
   if (index === undefined || !rows[index]) return err;
   const r = rows[index];
-  const field = typeof args?.field === "string" ? `, field ${args.field === "idempotencyKey" ? "idempotency key" : args.field}` : "";
+  const field =
+    typeof args?.field === "string"
+      ? `, field ${args.field === "idempotencyKey" ? "idempotency key" : args.field}`
+      : "";
   err.message = `${path.basename(file)} row ${r.row} (line ${r.line})${field}: ${err.message.replace(/^Payment \d+ of the batch: /, "")}`;
   return err;
 }
@@ -88,7 +91,16 @@ function atRow(err: unknown, rows: PaymentRow[], file: string): unknown {
 function previewRows(preview: BatchPreview, rows: PaymentRow[]): PayBatchRowOutput[] {
   return preview.rows.map((p) => {
     const r = rows[p.index];
-    const out: PayBatchRowOutput = { row: r.row, line: r.line, to: r.to, amount: r.amount, asset: r.asset, status: p.status, intentId: p.intentId, replay: p.replay };
+    const out: PayBatchRowOutput = {
+      row: r.row,
+      line: r.line,
+      to: r.to,
+      amount: r.amount,
+      asset: r.asset,
+      status: p.status,
+      intentId: p.intentId,
+      replay: p.replay,
+    };
     if (p.reason) out.reason = p.reason;
     if (p.queuedBecause) out.queuedBecause = p.queuedBecause;
     if (p.nonce !== undefined) out.nonce = p.nonce;
@@ -99,7 +111,17 @@ function previewRows(preview: BatchPreview, rows: PaymentRow[]): PayBatchRowOutp
 function resultRows(result: BatchResult, rows: PaymentRow[]): PayBatchRowOutput[] {
   return result.results.map((x, i) => {
     const r = rows[i];
-    const out: PayBatchRowOutput = { row: r.row, line: r.line, to: r.to, amount: r.amount, asset: r.asset, status: x.status, intentId: x.intentId, replay: x.replay, nonce: x.nonce };
+    const out: PayBatchRowOutput = {
+      row: r.row,
+      line: r.line,
+      to: r.to,
+      amount: r.amount,
+      asset: r.asset,
+      status: x.status,
+      intentId: x.intentId,
+      replay: x.replay,
+      nonce: x.nonce,
+    };
     if (x.reason) out.reason = x.reason;
     if (x.eta !== undefined) out.eta = x.eta;
     return out;
@@ -119,7 +141,11 @@ function printPreview(out: PayBatchOutput): void {
     `Dry run of ${path.basename(out.file)} (${p.rows.length} payments) for agent ${out.agentName ? `${out.agentName} (${out.agent})` : out.agent} ` +
       `at block ${p.blockNumber}: what each row would do now. Nothing is signed or sent yet.\n`,
   );
-  printTable("Preview", ["row", "to", "amount", "would be", "note"], p.rows.map((r) => [r.row, r.to, `${r.amount} ${r.asset}`, r.status, note(r)]));
+  printTable(
+    "Preview",
+    ["row", "to", "amount", "would be", "note"],
+    p.rows.map((r) => [r.row, r.to, `${r.amount} ${r.asset}`, r.status, note(r)]),
+  );
   const totals = p.totals.map((t) => `${t.amount} ${t.asset}`).join(", ");
   process.stdout.write(`\nWould leave the Safe now: ${totals || "nothing"}.\n`);
 }
@@ -133,10 +159,19 @@ function render(out: PayBatchOutput): void {
   if (!r.txHash) {
     process.stdout.write("\nEvery row had been paid before under its idempotency key: nothing was sent.\n");
   } else {
-    process.stdout.write(`\nSent ${r.sent} payment(s) in one transaction ${r.txHash} (block ${r.blockNumber}, ${r.gasUsed?.toLocaleString("en-US")} gas).\n`);
+    process.stdout.write(
+      `\nSent ${r.sent} payment(s) in one transaction ${r.txHash} (block ${r.blockNumber}, ${r.gasUsed?.toLocaleString("en-US")} gas).\n`,
+    );
   }
-  printTable("Result", ["row", "to", "amount", "status", "note", "intentId"], r.rows.map((x) => [x.row, x.to, `${x.amount} ${x.asset}`, x.status, note(x), x.intentId]));
-  if (r.rows.some((x) => x.status === "Queued" && !x.replay)) process.stdout.write("\nQueued rows wait for co-signers: they review them with intent:show and approve with intent:approve.\n");
+  printTable(
+    "Result",
+    ["row", "to", "amount", "status", "note", "intentId"],
+    r.rows.map((x) => [x.row, x.to, `${x.amount} ${x.asset}`, x.status, note(x), x.intentId]),
+  );
+  if (r.rows.some((x) => x.status === "Queued" && !x.replay))
+    process.stdout.write(
+      "\nQueued rows wait for co-signers: they review them with intent:show and approve with intent:approve.\n",
+    );
 }
 
 async function payBatch(hre: HardhatRuntimeEnvironment, args: PayBatchArgs): Promise<PayBatchOutput> {
@@ -145,7 +180,8 @@ async function payBatch(hre: HardhatRuntimeEnvironment, args: PayBatchArgs): Pro
   try {
     const symbols = Object.keys(ctx.tokens);
     const known = ["ETH", ...symbols];
-    const assetOk = (a: string) => /^eth$/i.test(a) || symbols.some((s) => s.toLowerCase() === a.toLowerCase()) || isAddress(a);
+    const assetOk = (a: string) =>
+      /^eth$/i.test(a) || symbols.some((s) => s.toLowerCase() === a.toLowerCase()) || isAddress(a);
     const rows = readPaymentsCsv(args.file, assetOk, known);
     const requests = rows.map((r) => requestOf(r, args.reason, args.lane));
     const options = { lane: args.lane, validFor: seconds };
@@ -175,7 +211,8 @@ async function payBatch(hre: HardhatRuntimeEnvironment, args: PayBatchArgs): Pro
       throw atRow(err, rows, args.file);
     });
     out.result = { sent: result.sent, rows: resultRows(result, rows) };
-    if (result.txHash) Object.assign(out.result, { txHash: result.txHash, blockNumber: result.blockNumber, gasUsed: result.gasUsed });
+    if (result.txHash)
+      Object.assign(out.result, { txHash: result.txHash, blockNumber: result.blockNumber, gasUsed: result.gasUsed });
     return out;
   } finally {
     client.close();
@@ -183,17 +220,25 @@ async function payBatch(hre: HardhatRuntimeEnvironment, args: PayBatchArgs): Pro
 }
 
 clientFlags(
-  task("agent:pay-batch", "Pays every row of a CSV file (to, amount, asset, reason, idempotency key) in one transaction, after a dry run of each row")
+  task(
+    "agent:pay-batch",
+    "Pays every row of a CSV file (to, amount, asset, reason, idempotency key) in one transaction, after a dry run of each row",
+  )
     .addParam("agent", "Agent name from the policy, or the agent's address")
-    .addParam("file", "CSV file: a header row, then one payment per row (columns: to, amount, asset, reason, idempotency key)")
-    .addOptionalParam("reason", 'Reason for rows without one, e.g. "payroll 2025-01" (it also makes their derived keys differ from another run\'s)')
+    .addParam(
+      "file",
+      "CSV file: a header row, then one payment per row (columns: to, amount, asset, reason, idempotency key)",
+    )
+    .addOptionalParam(
+      "reason",
+      'Reason for rows without one, e.g. "payroll 2025-01" (it also makes their derived keys differ from another run\'s)',
+    )
     .addOptionalParam("lane", "Nonce lane of the batch: a workflow name or number (default 0)")
     .addOptionalParam("validFor", "Seconds the signatures stay valid, at least 60 (default 3600)")
     .addFlag("relayed", "Send through the RELAYER key, so the agent key pays no gas")
     .addFlag("dryRun", "Show what each row would do now (Executed, Queued or Denied, and why), and stop")
     .addFlag("allowDenied", "Send even when the dry run shows denied rows (each costs the agent a strike)")
     .addOptionalParam("journal", "Journal file (default: <deployments>/journals/<chain>-<module>/<agent>.jsonl)"),
-)
-  .setAction(async (args: PayBatchArgs, hre) => {
-    await runTask(args.json, () => payBatch(hre, args), render);
-  });
+).setAction(async (args: PayBatchArgs, hre) => {
+  await runTask(args.json, () => payBatch(hre, args), render);
+});

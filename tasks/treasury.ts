@@ -38,14 +38,25 @@ async function resolveTarget(hre: HardhatRuntimeEnvironment, args: CommonArgs) {
     const { record } = await readLiveDeployment(hre.ethers.provider, args.deploymentsDir);
     return {
       record,
-      target: { safe: record.safe, module: record.module, lens: record.lens, moduleBlock: record.moduleBlock, tokens: record.tokens, salt: record.salt, localPriceFeeds: record.localPriceFeeds },
+      target: {
+        safe: record.safe,
+        module: record.module,
+        lens: record.lens,
+        moduleBlock: record.moduleBlock,
+        tokens: record.tokens,
+        salt: record.salt,
+        localPriceFeeds: record.localPriceFeeds,
+      },
     };
   }
   const module = getAddress(args.module);
   if ((await hre.ethers.provider.getCode(module)) === "0x") {
-    throw Object.assign(new Error(`No contract at --module ${module} on chain ${chainId}: check the address and --network.`), {
-      code: "MODULE_NOT_FOUND",
-    });
+    throw Object.assign(
+      new Error(`No contract at --module ${module} on chain ${chainId}: check the address and --network.`),
+      {
+        code: "MODULE_NOT_FOUND",
+      },
+    );
   }
   const contract = await hre.ethers.getContractAt("IAgentTreasuryModule", module);
   const safe = getAddress(await contract.avatar());
@@ -71,7 +82,10 @@ function stderrLog(line: string) {
 }
 
 /** Agent names by lower-case address: the deployment record's, then the policy file's. */
-function agentNames(record: { agents?: Record<string, string> } | undefined, policy?: { agents: { name: string; address: string }[] }): Record<string, string> {
+function agentNames(
+  record: { agents?: Record<string, string> } | undefined,
+  policy?: { agents: { name: string; address: string }[] },
+): Record<string, string> {
   const names: Record<string, string> = {};
   for (const [name, address] of Object.entries(record?.agents ?? {})) names[address.toLowerCase()] = name;
   for (const agent of policy?.agents ?? []) names[agent.address.toLowerCase()] = agent.name;
@@ -80,10 +94,16 @@ function agentNames(record: { agents?: Record<string, string> } | undefined, pol
 
 /** A pause or frozen agents, each with the owners' command that undoes it (see deploy/emergency.ts emergencyLines). */
 function printEmergency(lines: string[]) {
-  if (lines.length > 0) process.stdout.write(`\nStopped (treasury:apply does not change this):\n${lines.map((l) => `- ${l}`).join("\n")}\n`);
+  if (lines.length > 0)
+    process.stdout.write(
+      `\nStopped (treasury:apply does not change this):\n${lines.map((l) => `- ${l}`).join("\n")}\n`,
+    );
 }
 
-task("treasury:deploy", "Deploys a policy file: Safe (local chain), module, configuration (or a Safe batch file on live networks)")
+task(
+  "treasury:deploy",
+  "Deploys a policy file: Safe (local chain), module, configuration (or a Safe batch file on live networks)",
+)
   .addParam("policy", "Policy file (JSON), see deploy/examples/README.md")
   .addOptionalParam("keystore", "Encrypted JSON keystore of the deployer (password: KEYSTORE_PASSWORD or prompt)")
   .addOptionalParam("deploymentsDir", "Directory of deployment records (default: DEPLOYMENTS_DIR or ./deployments)")
@@ -106,13 +126,35 @@ task("treasury:deploy", "Deploys a policy file: Safe (local chain), module, conf
         });
       },
       (r) => {
-        printFields({ chainId: r.chainId, network: r.network, mode: r.mode, safe: r.safe, module: r.module, implementation: r.implementation, factory: r.factory, lens: r.lens, record: r.deploymentFile });
-        if (r.changed.length > 0) printTable("Changed by this run", ["#", "change"], r.changed.map((c, i) => [i + 1, c]));
+        printFields({
+          chainId: r.chainId,
+          network: r.network,
+          mode: r.mode,
+          safe: r.safe,
+          module: r.module,
+          implementation: r.implementation,
+          factory: r.factory,
+          lens: r.lens,
+          record: r.deploymentFile,
+        });
+        if (r.changed.length > 0)
+          printTable(
+            "Changed by this run",
+            ["#", "change"],
+            r.changed.map((c, i) => [i + 1, c]),
+          );
         // Without --quiet the progress log (stderr) has already said so.
-        else if (args.quiet && !r.batchFile) process.stdout.write("\nNothing to do: the chain already matches the policy.\n");
+        else if (args.quiet && !r.batchFile)
+          process.stdout.write("\nNothing to do: the chain already matches the policy.\n");
         if (r.batchFile) {
-          printTable("Waiting for the Safe owners", ["#", "loosens", "change"], r.pending.map((p, i) => [i + 1, p.loosens ? "yes" : "", p.description]));
-          process.stdout.write(`\nBatch file: ${r.batchFile}\nNext steps:\n${r.nextSteps.map((s, i) => `  ${i + 1}. ${s}`).join("\n")}\n`);
+          printTable(
+            "Waiting for the Safe owners",
+            ["#", "loosens", "change"],
+            r.pending.map((p, i) => [i + 1, p.loosens ? "yes" : "", p.description]),
+          );
+          process.stdout.write(
+            `\nBatch file: ${r.batchFile}\nNext steps:\n${r.nextSteps.map((s, i) => `  ${i + 1}. ${s}`).join("\n")}\n`,
+          );
         }
       },
     );
@@ -138,7 +180,14 @@ task("treasury:plan", "Shows the difference between a policy file and the chain 
         const { record, target } = await resolveTarget(hre, args);
         checkPolicyMatchesTarget(policy, target);
         const items = await planPolicy(chain, policy, target);
-        const view = items.map((i) => ({ kind: i.kind, description: i.description, loosens: i.loosens, agent: i.agent, to: i.call.to, data: i.call.data }));
+        const view = items.map((i) => ({
+          kind: i.kind,
+          description: i.description,
+          loosens: i.loosens,
+          agent: i.agent,
+          to: i.call.to,
+          data: i.call.data,
+        }));
         // A pause or a freeze is not configuration (treasury:apply leaves it alone) but the treasury is not as the file
         // describes it: shown apart, with the owners' command that undoes it.
         const emergency = await readEmergency(chain, target, { names: agentNames(record, policy) });
@@ -163,17 +212,30 @@ task("treasury:plan", "Shows the difference between a policy file and the chain 
           return;
         }
         if (r.configurationUpToDate) {
-          process.stdout.write("\nThe configuration matches the policy file, but the treasury is not up to date: it is stopped as shown above.\n");
+          process.stdout.write(
+            "\nThe configuration matches the policy file, but the treasury is not up to date: it is stopped as shown above.\n",
+          );
           return;
         }
-        printTable("Loosening (more can move, or with fewer checks): review carefully", ["#", "change"], r.loosening.map((d, i) => [i + 1, d]));
-        printTable("Tightening", ["#", "change"], r.tightening.map((d, i) => [i + 1, d]));
+        printTable(
+          "Loosening (more can move, or with fewer checks): review carefully",
+          ["#", "change"],
+          r.loosening.map((d, i) => [i + 1, d]),
+        );
+        printTable(
+          "Tightening",
+          ["#", "change"],
+          r.tightening.map((d, i) => [i + 1, d]),
+        );
         process.stdout.write(`\n${r.items.length} change(s). Apply with treasury:apply --policy <file>.\n`);
       },
     );
   });
 
-task("treasury:apply", "Applies a policy file: executes the plan on the local chain, or writes a Safe batch file on live networks")
+task(
+  "treasury:apply",
+  "Applies a policy file: executes the plan on the local chain, or writes a Safe batch file on live networks",
+)
   .addParam("policy", "Policy file (JSON)")
   .addOptionalParam("module", "Module address (default: the deployment record of this network)")
   .addOptionalParam("keystore", "Encrypted JSON keystore of the submitter (local chain)")
@@ -199,10 +261,20 @@ task("treasury:apply", "Applies a policy file: executes the plan on the local ch
         checkPolicyMatchesTarget(policy, target);
         const resolved = await resolveForDeployment(provider, policy, target, args.policy);
         const items = await planPolicy(chain, resolved, target);
-        const view = (list: typeof items) => list.map((i) => ({ kind: i.kind, description: i.description, loosens: i.loosens, to: i.call.to, data: i.call.data }));
+        const view = (list: typeof items) =>
+          list.map((i) => ({
+            kind: i.kind,
+            description: i.description,
+            loosens: i.loosens,
+            to: i.call.to,
+            data: i.call.data,
+          }));
         // As treasury:deploy decides it: the owners' development keys sign ("local") only for a Safe the pipeline
         // created on the local chain (deploy/owners.ts); anywhere else the owners get a Transaction Builder file ("live").
-        const keys = typeof policy.safe === "object" ? await localOwnerKeys(chain, target.safe, cliWallets(hre), { keystore: args.keystore }) : undefined;
+        const keys =
+          typeof policy.safe === "object"
+            ? await localOwnerKeys(chain, target.safe, cliWallets(hre), { keystore: args.keystore })
+            : undefined;
         const local = keys !== undefined;
         const result = {
           chainId: chainId.toString(),
@@ -236,7 +308,13 @@ task("treasury:apply", "Applies a policy file: executes the plan on the local ch
         });
         if (run.mode === "local") {
           const after = await planPolicy(chain, resolved, target);
-          return { ...result, mode: "local" as const, applied: run.applied, pending: view(after), recordedPolicy: after.length === 0 ? recordPolicy() : undefined };
+          return {
+            ...result,
+            mode: "local" as const,
+            applied: run.applied,
+            pending: view(after),
+            recordedPolicy: after.length === 0 ? recordPolicy() : undefined,
+          };
         }
         return { ...result, batchFile: run.batchFile, nextSteps: run.nextSteps };
       },
@@ -286,41 +364,98 @@ task("treasury:status", "Shows the Safe's balances, each agent's limits and allo
           chainId: s.chainId,
           safe: s.safe,
           module: s.module,
-          target: s.target !== undefined ? `${s.target} (a modifier: the module's calls reach the Safe through it)` : undefined,
+          target:
+            s.target !== undefined
+              ? `${s.target} (a modifier: the module's calls reach the Safe through it)`
+              : undefined,
           "module enabled": s.moduleEnabled,
           paused: s.paused,
           "chain time": s.at,
         });
         printEmergency(stopped);
-        printTable("Safe balances", ["asset", "amount"], s.balances.map((b) => [b.symbol, b.amount]));
-        process.stdout.write(`\nCo-signers: ${s.cosigners.threshold} of ${s.cosigners.members.length}: ${s.cosigners.members.join(", ") || "(none)"}\n`);
+        printTable(
+          "Safe balances",
+          ["asset", "amount"],
+          s.balances.map((b) => [b.symbol, b.amount]),
+        );
+        process.stdout.write(
+          `\nCo-signers: ${s.cosigners.threshold} of ${s.cosigners.members.length}: ${s.cosigners.members.join(", ") || "(none)"}\n`,
+        );
         process.stdout.write(`Guardians: ${s.guardians.join(", ") || "(none)"}\n`);
         printTable(
           "Agents",
           ["agent", "address", "frozen", "strikes", "recipients", "delay", "grace", "valid until"],
-          s.agents.map((a) => [a.name ?? "", a.address, a.frozen ? "FROZEN" : "no", `${a.strikes}/${a.maxStrikes || "-"}`, a.recipientMode, a.escalationDelay, a.gracePeriod, a.validUntil]),
+          s.agents.map((a) => [
+            a.name ?? "",
+            a.address,
+            a.frozen ? "FROZEN" : "no",
+            `${a.strikes}/${a.maxStrikes || "-"}`,
+            a.recipientMode,
+            a.escalationDelay,
+            a.gracePeriod,
+            a.validUntil,
+          ]),
         );
         printTable(
           "Limits (auto tier: per tx / per window; available now; hard cap with co-signers)",
           ["agent", "asset", "per tx", "per window", "window", "available", "hard cap"],
           s.agents.flatMap((a) => [
-            ...a.limits.map((l) => [a.name ?? a.address, l.symbol, l.autoPerTx, l.autoPerWindow, l.window, l.available, l.escalatedPerTx]),
+            ...a.limits.map((l) => [
+              a.name ?? a.address,
+              l.symbol,
+              l.autoPerTx,
+              l.autoPerWindow,
+              l.window,
+              l.available,
+              l.escalatedPerTx,
+            ]),
             // v3: the USD limit across every asset, beside the per-asset ones.
-            ...(a.usdLimit ? [[a.name ?? a.address, "USD (all assets)", `$${a.usdLimit.autoPerTx}`, `$${a.usdLimit.autoPerWindow}`, a.usdLimit.window, `$${a.usdLimit.available}`, `$${a.usdLimit.escalatedPerTx}`]] : []),
+            ...(a.usdLimit
+              ? [
+                  [
+                    a.name ?? a.address,
+                    "USD (all assets)",
+                    `$${a.usdLimit.autoPerTx}`,
+                    `$${a.usdLimit.autoPerWindow}`,
+                    a.usdLimit.window,
+                    `$${a.usdLimit.available}`,
+                    `$${a.usdLimit.escalatedPerTx}`,
+                  ],
+                ]
+              : []),
           ]),
         );
         printTable(
           "Price feeds (USD limits value every spend with them)",
           ["asset", "feed", "max age", "price", "updated", "trusted"],
-          s.priceFeeds.map((f) => [f.symbol, f.feed, f.maxAge, f.price !== undefined ? `$${f.price}` : "-", f.age !== undefined ? `${f.age} ago` : "-", f.trusted ? "yes" : `NO: ${f.fault} (USD-limited payments wait for co-signers)`]),
+          s.priceFeeds.map((f) => [
+            f.symbol,
+            f.feed,
+            f.maxAge,
+            f.price !== undefined ? `$${f.price}` : "-",
+            f.age !== undefined ? `${f.age} ago` : "-",
+            f.trusted ? "yes" : `NO: ${f.fault} (USD-limited payments wait for co-signers)`,
+          ]),
         );
-        printTable("Treasury-wide limits", ["asset", "per window", "window", "spent in window"], s.treasuryLimits.map((t) => [t.symbol, t.perWindow, t.window, t.spentInWindow]));
+        printTable(
+          "Treasury-wide limits",
+          ["asset", "per window", "window", "spent in window"],
+          s.treasuryLimits.map((t) => [t.symbol, t.perWindow, t.window, t.spentInWindow]),
+        );
         printTable(
           "Queued intents",
           ["intent", "agent", "action", "review", "eta", "expires", "approvals", "ready"],
-          s.queued.map((q) => [`${q.intentId.slice(0, 10)}…`, q.agentName ?? q.agent, q.action, q.review ? "requested" : "", q.eta, q.expiresAt, `${q.approvals}/${q.threshold}`, q.ready ? "yes" : "no"]),
+          s.queued.map((q) => [
+            `${q.intentId.slice(0, 10)}…`,
+            q.agentName ?? q.agent,
+            q.action,
+            q.review ? "requested" : "",
+            q.eta,
+            q.expiresAt,
+            `${q.approvals}/${q.threshold}`,
+            q.ready ? "yes" : "no",
+          ]),
         );
       },
     );
   });
-

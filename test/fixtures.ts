@@ -5,14 +5,34 @@
  * imports its fixtures from one place.
  */
 import { ethers } from "hardhat";
-import { Contract, FunctionFragment, Interface, Signer, ZeroAddress, ZeroHash, id, parseEther, parseUnits, zeroPadValue } from "ethers";
+import {
+  Contract,
+  FunctionFragment,
+  Interface,
+  Signer,
+  ZeroAddress,
+  ZeroHash,
+  id,
+  parseEther,
+  parseUnits,
+  zeroPadValue,
+} from "ethers";
 import type { HardhatEthersSigner } from "@nomicfoundation/hardhat-ethers/signers";
 import { time } from "@nomicfoundation/hardhat-network-helpers";
 import type { IAgentTreasuryModule, MockCallTarget, MockERC1271Agent, ReentrantRecipient } from "../typechain-types";
 import { Intent, signIntent, signCosignerApproval, hashIntent } from "../sdk/eip712";
 import { execSafeCall } from "../sdk/safe";
 import type { DeploymentRecord } from "../core/deployment";
-import { ETH, HOUR, Treasury, agentConfig, createSafe, impersonate, transferData, treasuryFixture } from "../testkit/stack";
+import {
+  ETH,
+  HOUR,
+  Treasury,
+  agentConfig,
+  createSafe,
+  impersonate,
+  transferData,
+  treasuryFixture,
+} from "../testkit/stack";
 import type { AssetLimit } from "../testkit/stack";
 import { CONDITION_OP_NAMES, DENY_REASON_NAMES, STATUS_NAMES, enumValues } from "../sdk/shapes";
 import { EXACT_INPUT_SINGLE } from "../core/localUniswap";
@@ -61,7 +81,13 @@ export async function buildIntent(fx: Treasury, fields: Partial<Intent> & { lane
 }
 
 /** A token payment intent. */
-export async function tokenPayment(fx: Treasury, token: string, to: string, amount: bigint, fields: Partial<Intent> = {}) {
+export async function tokenPayment(
+  fx: Treasury,
+  token: string,
+  to: string,
+  amount: bigint,
+  fields: Partial<Intent> = {},
+) {
   return buildIntent(fx, { target: token, data: transferData(to, amount), ...fields });
 }
 
@@ -104,7 +130,9 @@ export async function callTargetFixture() {
   const targetAddress = await target.getAddress();
   for (const fn of ["ping", "fail", "failEmpty"] as const) {
     const selector = target.interface.getFunction(fn).selector;
-    await fx.asOwners(fx.module.interface.encodeFunctionData("setAllowedCall", [fx.agent.address, targetAddress, selector, true]));
+    await fx.asOwners(
+      fx.module.interface.encodeFunctionData("setAllowedCall", [fx.agent.address, targetAddress, selector, true]),
+    );
   }
   return { ...fx, target, targetAddress };
 }
@@ -159,7 +187,12 @@ export async function twoAgentsFixture() {
 // ---------------------------------------------------------------------------------------------------------------
 
 /** An `AssetLimit` from its four numbers (autoPerTx, autoPerWindow, window seconds, escalatedPerTx). */
-export function assetLimit(autoPerTx: bigint, autoPerWindow: bigint, window: number | bigint, escalatedPerTx: bigint): AssetLimit {
+export function assetLimit(
+  autoPerTx: bigint,
+  autoPerWindow: bigint,
+  window: number | bigint,
+  escalatedPerTx: bigint,
+): AssetLimit {
   return { autoPerTx, autoPerWindow, window: BigInt(window), escalatedPerTx };
 }
 
@@ -215,7 +248,10 @@ export async function secondTreasuryFixture() {
   const safe2Address = await safe2.getAddress();
   const module2Address = await fx.factory.predictModuleAddress(safe2Address, fx.salt);
   await (await fx.factory.createModule(safe2Address, fx.salt)).wait();
-  const module2 = (await ethers.getContractAt("IAgentTreasuryModule", module2Address)) as unknown as IAgentTreasuryModule;
+  const module2 = (await ethers.getContractAt(
+    "IAgentTreasuryModule",
+    module2Address,
+  )) as unknown as IAgentTreasuryModule;
   await (await fx.deployer.sendTransaction({ to: safe2Address, value: parseEther("10") })).wait();
   const m = module2.interface;
   const as2 = async (to: string, data: string) => execSafeCall(safe2, [owner], fx.deployer, to, data);
@@ -231,7 +267,9 @@ export async function secondTreasuryFixture() {
  */
 export async function contractAgentFixture() {
   const fx = await treasuryFixture();
-  const contractAgent = (await ethers.deployContract("MockERC1271Agent", [fx.bob.address])) as unknown as MockERC1271Agent;
+  const contractAgent = (await ethers.deployContract("MockERC1271Agent", [
+    fx.bob.address,
+  ])) as unknown as MockERC1271Agent;
   const contractAgentAddress = await contractAgent.getAddress();
   const m = fx.module.interface;
   await fx.asOwners(m.encodeFunctionData("setAgent", [contractAgentAddress, agentConfig()]));
@@ -248,8 +286,11 @@ export async function contractAgentFixture() {
 export async function mocksFixture() {
   const fx = await treasuryFixture();
   const callTarget = (await ethers.deployContract("MockCallTarget")) as unknown as MockCallTarget;
-  const reentrant = (await ethers.deployContract("ReentrantRecipient", [fx.moduleAddress])) as unknown as ReentrantRecipient;
-  const deploy = async (name: string, args: unknown[] = []) => (await ethers.deployContract(name, args)) as unknown as Contract;
+  const reentrant = (await ethers.deployContract("ReentrantRecipient", [
+    fx.moduleAddress,
+  ])) as unknown as ReentrantRecipient;
+  const deploy = async (name: string, args: unknown[] = []) =>
+    (await ethers.deployContract(name, args)) as unknown as Contract;
   const tokens = {
     noReturn: await deploy("NoReturnToken"),
     returnsFalse: await deploy("FalseReturningToken", [false]),
@@ -324,9 +365,19 @@ export async function conditionedRouterFixture() {
   ];
   await fx.asOwners(m.encodeFunctionData("setCallConditions", [fx.agent.address, routerAddress, selector, conditions]));
   await fx.asOwners(m.encodeFunctionData("setAllowedCall", [fx.agent.address, routerAddress, selector, true]));
-  await execSafeCall(fx.safe, fx.ownerSigners, fx.deployer, fx.usdcAddress, fx.usdc.interface.encodeFunctionData("approve", [routerAddress, usdc("20000")]));
-  const swapArgs = (recipient: string, amountIn: bigint): unknown[] => [[fx.usdcAddress, wethAddress, 3000, recipient, amountIn.toString(), "0", "0"]];
+  await execSafeCall(
+    fx.safe,
+    fx.ownerSigners,
+    fx.deployer,
+    fx.usdcAddress,
+    fx.usdc.interface.encodeFunctionData("approve", [routerAddress, usdc("20000")]),
+  );
+  const swapArgs = (recipient: string, amountIn: bigint): unknown[] => [
+    [fx.usdcAddress, wethAddress, 3000, recipient, amountIn.toString(), "0", "0"],
+  ];
   const swapData = (recipient: string, amountIn: bigint) =>
-    new Interface([`function ${EXACT_INPUT_SINGLE}`]).encodeFunctionData("exactInputSingle", [[fx.usdcAddress, wethAddress, 3000, recipient, amountIn, 0n, 0n]]);
+    new Interface([`function ${EXACT_INPUT_SINGLE}`]).encodeFunctionData("exactInputSingle", [
+      [fx.usdcAddress, wethAddress, 3000, recipient, amountIn, 0n, 0n],
+    ]);
   return { ...fx, weth, wethAddress, routerAddress, swapSelector: selector, swapArgs, swapData };
 }

@@ -34,8 +34,20 @@ export async function usdTreasuryFixture() {
   const wethAddress = await weth.getAddress();
   await (await dai.mint(fx.safeAddress, parseUnits("1000000", 18))).wait();
   await (await weth.mint(fx.safeAddress, parseEther("100"))).wait();
-  await (await owner.setAssetLimit(fx.agent.address, daiAddress, assetLimit(parseUnits("1000", 18), parseUnits("5000", 18), DAY, parseUnits("50000", 18)))).wait();
-  await (await owner.setAssetLimit(fx.agent.address, wethAddress, assetLimit(parseEther("1"), parseEther("3"), DAY, parseEther("10")))).wait();
+  await (
+    await owner.setAssetLimit(
+      fx.agent.address,
+      daiAddress,
+      assetLimit(parseUnits("1000", 18), parseUnits("5000", 18), DAY, parseUnits("50000", 18)),
+    )
+  ).wait();
+  await (
+    await owner.setAssetLimit(
+      fx.agent.address,
+      wethAddress,
+      assetLimit(parseEther("1"), parseEther("3"), DAY, parseEther("10")),
+    )
+  ).wait();
 
   const usdcFeed = await deployFeed(8, 1n * USD);
   const ethFeed = await deployFeed(18, parseUnits("2000", 18));

@@ -19,7 +19,13 @@ import type { Browser } from "playwright-core";
 const WEAKENING_FLAGS = new Set(["--disable-web-security", "--allow-running-insecure-content"]);
 
 /** Our own additions: nothing leaves the machine while a page is checked. */
-const QUIET_FLAGS = ["--disable-background-networking", "--disable-component-update", "--disable-sync", "--no-first-run", "--disable-quic"];
+const QUIET_FLAGS = [
+  "--disable-background-networking",
+  "--disable-component-update",
+  "--disable-sync",
+  "--no-first-run",
+  "--disable-quic",
+];
 
 export interface LaunchedBrowser {
   browser: Browser;

@@ -76,7 +76,9 @@ export async function startNode(chainId = 31337, port?: number): Promise<LocalNo
   }
   if (answered !== BigInt(chainId)) {
     child.kill("SIGKILL");
-    throw new Error(`hardhat node on ${url} reports chain ${answered}, not ${chainId}: is HARDHAT_NODE_CHAIN_ID read by hardhat.config.ts?`);
+    throw new Error(
+      `hardhat node on ${url} reports chain ${answered}, not ${chainId}: is HARDHAT_NODE_CHAIN_ID read by hardhat.config.ts?`,
+    );
   }
   const provider = new JsonRpcProvider(url, undefined, { staticNetwork: true, cacheTimeout: -1 });
   provider.pollingInterval = 50;
@@ -129,9 +131,14 @@ export interface CliOptions {
 }
 
 /** Runs `hardhat <args>` as a child process against `node` and collects its output. */
-export async function runCli(node: LocalNode, args: string[], opts: CliOptions = {}): Promise<CliResult & { killed: boolean }> {
+export async function runCli(
+  node: LocalNode,
+  args: string[],
+  opts: CliOptions = {},
+): Promise<CliResult & { killed: boolean }> {
   const started = Date.now();
-  const network = opts.network === undefined ? ["--network", "localhost"] : opts.network === null ? [] : ["--network", opts.network];
+  const network =
+    opts.network === undefined ? ["--network", "localhost"] : opts.network === null ? [] : ["--network", opts.network];
   const base = opts.cleanEnv ? { PATH: process.env.PATH ?? "", HOME: process.env.HOME ?? "" } : process.env;
   const env: Record<string, string | undefined> = { ...base, RPC_URL: node.url, ...opts.env };
   for (const [k, v] of Object.entries(env)) if (v === undefined) delete env[k];
@@ -193,7 +200,9 @@ export function startCli(node: LocalNode, args: string[], opts: { env?: Record<s
       const deadline = Date.now() + timeoutMs;
       while (!test(out[stream])) {
         if (!running() || Date.now() > deadline) {
-          throw new Error(`${running() ? `timed out after ${timeoutMs} ms` : `exited (${child.exitCode ?? child.signalCode})`} waiting for ${pattern} on ${stream}:\n${out.stderr.slice(-3000)}\n${out.stdout.slice(-2000)}`);
+          throw new Error(
+            `${running() ? `timed out after ${timeoutMs} ms` : `exited (${child.exitCode ?? child.signalCode})`} waiting for ${pattern} on ${stream}:\n${out.stderr.slice(-3000)}\n${out.stdout.slice(-2000)}`,
+          );
         }
         await new Promise((r) => setTimeout(r, 50));
       }

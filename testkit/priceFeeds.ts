@@ -22,7 +22,9 @@ export const FeedMode = {
 } as const;
 
 /** `PriceFault` as name -> on-chain value (bigint, as the module's events and views return it); sdk/shapes.ts holds the names. */
-export const PriceFault = Object.fromEntries(PRICE_FAULT_NAMES.map((name, value) => [name, BigInt(value)])) as { readonly [K in PriceFaultName]: bigint };
+export const PriceFault = Object.fromEntries(PRICE_FAULT_NAMES.map((name, value) => [name, BigInt(value)])) as {
+  readonly [K in PriceFaultName]: bigint;
+};
 
 export interface UsdLimit {
   autoPerTx: bigint;
@@ -32,11 +34,25 @@ export interface UsdLimit {
 }
 
 /** A `UsdLimit` in whole dollars (window in seconds). */
-export function usdLimit(autoPerTx: bigint, autoPerWindow: bigint, window: number | bigint, escalatedPerTx: bigint): UsdLimit {
-  return { autoPerTx: autoPerTx * USD, autoPerWindow: autoPerWindow * USD, window: BigInt(window), escalatedPerTx: escalatedPerTx * USD };
+export function usdLimit(
+  autoPerTx: bigint,
+  autoPerWindow: bigint,
+  window: number | bigint,
+  escalatedPerTx: bigint,
+): UsdLimit {
+  return {
+    autoPerTx: autoPerTx * USD,
+    autoPerWindow: autoPerWindow * USD,
+    window: BigInt(window),
+    escalatedPerTx: escalatedPerTx * USD,
+  };
 }
 
 /** Deploys a mock feed with `decimals` and a first `answer` (already scaled to `decimals`), in `mode`. */
-export async function deployFeed(decimals: number, answer: bigint, mode: number = FeedMode.Normal): Promise<MockAggregator> {
+export async function deployFeed(
+  decimals: number,
+  answer: bigint,
+  mode: number = FeedMode.Normal,
+): Promise<MockAggregator> {
   return (await ethers.deployContract("MockAggregator", [decimals, answer, mode])) as unknown as MockAggregator;
 }

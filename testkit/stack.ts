@@ -7,7 +7,12 @@
 import { ethers, network } from "hardhat";
 import { Contract, ZeroAddress, id, parseEther, parseUnits } from "ethers";
 import type { HardhatEthersSigner } from "@nomicfoundation/hardhat-ethers/signers";
-import type { AgentTreasuryLens, IAgentTreasuryModule, AgentTreasuryModuleFactory, MockERC20 } from "../typechain-types";
+import type {
+  AgentTreasuryLens,
+  IAgentTreasuryModule,
+  AgentTreasuryModuleFactory,
+  MockERC20,
+} from "../typechain-types";
 import { SAFE_ABI, execSafeCall } from "../sdk/safe";
 import { RECIPIENT_MODE_NAMES, enumValues } from "../sdk/shapes";
 import type { AgentConfigValue, AssetLimitWith } from "../sdk/shapes";
@@ -77,7 +82,10 @@ export async function deployModuleInfra() {
     await implementation.getAddress(),
   ])) as unknown as AgentTreasuryModuleFactory;
   // Typed by the module's whole interface: calls the hot half does not handle reach the admin half, as on a clone.
-  const whole = (await ethers.getContractAt("IAgentTreasuryModule", await implementation.getAddress())) as unknown as IAgentTreasuryModule;
+  const whole = (await ethers.getContractAt(
+    "IAgentTreasuryModule",
+    await implementation.getAddress(),
+  )) as unknown as IAgentTreasuryModule;
   return { implementation: whole, admin, factory };
 }
 
@@ -122,7 +130,13 @@ export async function treasuryFixture() {
   const ownerSigners = [owner1, owner2];
   const asOwners = async (data: string) => execSafeCall(safe, ownerSigners, deployer, moduleAddress, data);
   const m = module.interface;
-  await execSafeCall(safe, ownerSigners, deployer, safeAddress, safe.interface.encodeFunctionData("enableModule", [moduleAddress]));
+  await execSafeCall(
+    safe,
+    ownerSigners,
+    deployer,
+    safeAddress,
+    safe.interface.encodeFunctionData("enableModule", [moduleAddress]),
+  );
   await asOwners(m.encodeFunctionData("setAgent", [agentSigner.address, agentConfig()]));
   const ethLimit: AssetLimit = {
     autoPerTx: parseEther("1"),

@@ -89,7 +89,11 @@ export class TimingReporter extends Mocha.reporters.Spec {
     });
     runner.once("end", () => {
       const now = cpuMsSoFar();
-      const lines = formatTimings([...byFile.values()], Date.now() - started, now === null || startedCpu === null ? null : now - startedCpu);
+      const lines = formatTimings(
+        [...byFile.values()],
+        Date.now() - started,
+        now === null || startedCpu === null ? null : now - startedCpu,
+      );
       console.log(["", "Wall time per spec file (TEST_TIMINGS):", ...lines.map((l) => `  ${l}`)].join("\n"));
       const out = process.env.TEST_TIMINGS ?? "";
       if (out.endsWith(".json")) {

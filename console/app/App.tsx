@@ -61,9 +61,17 @@ export function App() {
 
   const wrongChain = state !== undefined && connection !== undefined && String(connection.chainId) !== state.chainId;
   const active = connection && !wrongChain ? connection : undefined;
-  const roles = useMemo(() => (state ? rolesOf(state, active?.account) : { cosigner: false, guardian: false, owner: false }), [state, active]);
+  const roles = useMemo(
+    () => (state ? rolesOf(state, active?.account) : { cosigner: false, guardian: false, owner: false }),
+    [state, active],
+  );
   const ctx: ActionContext | undefined = state && active ? { state, connection: active, now } : undefined;
-  const when = useCallback(<A extends unknown[]>(make: (c: ActionContext, ...args: A) => PlannedAction) => (...args: A) => (ctx ? make(ctx, ...args) : undefined), [ctx]);
+  const when = useCallback(
+    <A extends unknown[]>(make: (c: ActionContext, ...args: A) => PlannedAction) =>
+      (...args: A) =>
+        ctx ? make(ctx, ...args) : undefined,
+    [ctx],
+  );
 
   const connect = () => {
     connectWallet().then(setConnection, (e: unknown) => setOutcome({ ok: false, text: errorText(e) }));
@@ -80,7 +88,9 @@ export function App() {
     setPlanned(undefined);
   };
 
-  const roleNames = [roles.cosigner && "co-signer", roles.guardian && "guardian", roles.owner && "Safe owner"].filter(Boolean).join(", ");
+  const roleNames = [roles.cosigner && "co-signer", roles.guardian && "guardian", roles.owner && "Safe owner"]
+    .filter(Boolean)
+    .join(", ");
   return (
     <>
       <header className="top">
@@ -99,18 +109,24 @@ export function App() {
           )}
           {connection && (
             <span>
-              Wallet <code title={connection.account}>{shortAddress(connection.account)}</code>: {roleNames || "no role (you can execute ready intents)"}
+              Wallet <code title={connection.account}>{shortAddress(connection.account)}</code>:{" "}
+              {roleNames || "no role (you can execute ready intents)"}
             </span>
           )}
         </div>
       </header>
       {wrongChain && (
         <p role="alert" className="alert-line critical">
-          Your wallet is on chain {connection?.chainId}, the treasury on chain {state?.chainId}: switch networks in the wallet to act.
+          Your wallet is on chain {connection?.chainId}, the treasury on chain {state?.chainId}: switch networks in the
+          wallet to act.
         </p>
       )}
       {serverProblem && <p role="alert">{serverProblem}</p>}
-      {state?.error && <p role="alert">The last refresh failed ({state.error}); showing block {state.block}.</p>}
+      {state?.error && (
+        <p role="alert">
+          The last refresh failed ({state.error}); showing block {state.block}.
+        </p>
+      )}
       <div aria-live="polite" className="outcome">
         {outcome && (
           <p className={outcome.ok ? "ok-line" : "alert-line critical"}>
@@ -125,7 +141,14 @@ export function App() {
       </div>
       <nav role="tablist" aria-label="Views">
         {TABS.map((t) => (
-          <button key={t.id} role="tab" id={`tab-${t.id}`} aria-selected={tab === t.id} aria-controls={`view-${t.id}`} onClick={() => setTab(t.id)}>
+          <button
+            key={t.id}
+            role="tab"
+            id={`tab-${t.id}`}
+            aria-selected={tab === t.id}
+            aria-controls={`view-${t.id}`}
+            onClick={() => setTab(t.id)}
+          >
             {t.label}
             {state && t.id === "queue" ? ` (${state.queue.length})` : ""}
             {state && t.id === "alerts" ? ` (${state.alerts.length})` : ""}
@@ -157,7 +180,9 @@ export function App() {
               approve: when(approveAction),
               sign: when(signAction),
               execute: when(executeAction),
-              cancel: when((c: ActionContext, item: QueueItem) => cancelAction(c, item, roles.cosigner ? "co-signer" : "guardian")),
+              cancel: when((c: ActionContext, item: QueueItem) =>
+                cancelAction(c, item, roles.cosigner ? "co-signer" : "guardian"),
+              ),
               reason: (item, text) => reasonAction(item, text),
             }}
             onAction={setPlanned}

@@ -60,18 +60,26 @@ export function actionWords(item: QueueItem): string {
 function checkIntentId(ctx: ActionContext, item: QueueItem): void {
   const computed = intentIdOf(Number(ctx.state.chainId), ctx.state.module as Address, item.intent);
   if (computed.toLowerCase() !== item.intentId.toLowerCase()) {
-    throw new Error(`The intent the server sent hashes to ${computed}, not ${item.intentId}: refusing to act on it. Reload the page.`);
+    throw new Error(
+      `The intent the server sent hashes to ${computed}, not ${item.intentId}: refusing to act on it. Reload the page.`,
+    );
   }
 }
 
 function reasonLine(item: QueueItem): string {
-  if (!item.reason) return `The agent's reason is not known to the console; only its hash is on-chain: ${item.rationaleHash}.`;
-  const check = item.reason.matches ? "it matches the on-chain rationale hash" : "WARNING: it does NOT match the on-chain rationale hash";
+  if (!item.reason)
+    return `The agent's reason is not known to the console; only its hash is on-chain: ${item.rationaleHash}.`;
+  const check = item.reason.matches
+    ? "it matches the on-chain rationale hash"
+    : "WARNING: it does NOT match the on-chain rationale hash";
   return `The agent's stated reason: “${item.reason.text}” (${check}). It is the agent's claim, not the effect: the effect is the line above.`;
 }
 
 function etaLine(ctx: ActionContext, item: QueueItem): string {
-  const when = item.eta <= ctx.now ? `it could run since ${utc(item.eta)}` : `it can run from ${utc(item.eta)} (in ${duration(item.eta - ctx.now)})`;
+  const when =
+    item.eta <= ctx.now
+      ? `it could run since ${utc(item.eta)}`
+      : `it can run from ${utc(item.eta)} (in ${duration(item.eta - ctx.now)})`;
   return `Approvals so far: ${item.counted} of ${item.threshold}; ${when}; it expires at ${utc(item.expiresAt)}.`;
 }
 
@@ -87,7 +95,9 @@ export function approveAction(ctx: ActionContext, item: QueueItem): PlannedActio
     confirm: "Continue in wallet",
     run: async () => {
       checkIntentId(ctx, item);
-      const hash = await sendModuleCall(ctx.connection.account, ctx.state.module as Address, "approve", [item.intentId]);
+      const hash = await sendModuleCall(ctx.connection.account, ctx.state.module as Address, "approve", [
+        item.intentId,
+      ]);
       return { message: `Approved on-chain in transaction ${hash}.` };
     },
   };
@@ -106,9 +116,24 @@ export function signAction(ctx: ActionContext, item: QueueItem): PlannedAction {
     confirm: "Continue in wallet",
     run: async () => {
       checkIntentId(ctx, item);
-      const signature = await signCosignerApproval(ctx.connection.account, Number(ctx.state.chainId), ctx.state.module as Address, item.intentId as Hex, era);
-      const r = await postSignature({ intentId: item.intentId, signer: ctx.connection.account, cosignerEra: era, signature });
-      return { message: r.stored ? "Signed: the console stored your signature." : "You had already signed this intent in this era; nothing changed." };
+      const signature = await signCosignerApproval(
+        ctx.connection.account,
+        Number(ctx.state.chainId),
+        ctx.state.module as Address,
+        item.intentId as Hex,
+        era,
+      );
+      const r = await postSignature({
+        intentId: item.intentId,
+        signer: ctx.connection.account,
+        cosignerEra: era,
+        signature,
+      });
+      return {
+        message: r.stored
+          ? "Signed: the console stored your signature."
+          : "You had already signed this intent in this era; nothing changed.",
+      };
     },
   };
 }
@@ -125,7 +150,10 @@ export function executeAction(ctx: ActionContext, item: QueueItem): PlannedActio
     confirm: "Continue in wallet",
     run: async () => {
       checkIntentId(ctx, item);
-      const hash = await sendModuleCall(ctx.connection.account, ctx.state.module as Address, "executeQueued", [intentStruct(item.intent), item.signatures]);
+      const hash = await sendModuleCall(ctx.connection.account, ctx.state.module as Address, "executeQueued", [
+        intentStruct(item.intent),
+        item.signatures,
+      ]);
       return { message: `Executed in transaction ${hash}.` };
     },
   };
@@ -172,7 +200,9 @@ export function freezeAction(ctx: ActionContext, agent: AgentView): PlannedActio
     ],
     confirm: "Continue in wallet",
     run: async () => {
-      const hash = await sendModuleCall(ctx.connection.account, ctx.state.module as Address, "freezeAgent", [agent.address]);
+      const hash = await sendModuleCall(ctx.connection.account, ctx.state.module as Address, "freezeAgent", [
+        agent.address,
+      ]);
       return { message: `Froze ${agent.name ?? agent.address} in transaction ${hash}.` };
     },
   };
@@ -190,7 +220,10 @@ function batchOutcome(batch: BatchView): ActionOutcome {
 export function unpauseAction(ctx: ActionContext): PlannedAction {
   return {
     title: "Unpause (Safe owners)",
-    lines: [`Only the Safe can unpause module ${ctx.state.module}. The batch has one call: unpause().`, ...BATCH_LINES(ctx)],
+    lines: [
+      `Only the Safe can unpause module ${ctx.state.module}. The batch has one call: unpause().`,
+      ...BATCH_LINES(ctx),
+    ],
     confirm: "Write the batch",
     run: async () => batchOutcome(await postOwners("unpause", {})),
   };
@@ -230,7 +263,11 @@ export function reasonAction(item: QueueItem, text: string): PlannedAction {
     confirm: "Store the reason",
     run: async () => {
       const r = await postReason({ intentId: item.intentId, text });
-      return { message: r.stored ? "The reason matches the on-chain hash and is stored." : "The intent already had a reason; nothing changed." };
+      return {
+        message: r.stored
+          ? "The reason matches the on-chain hash and is stored."
+          : "The intent already had a reason; nothing changed.",
+      };
     },
   };
 }

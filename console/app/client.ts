@@ -6,7 +6,10 @@
 import type { BatchView, ConsoleState, ErrorBody, OwnersRequest, ReasonRequest, SignatureRequest } from "../api";
 
 /** Follows the server's state; `onError` hears when the connection drops (it is retried). Returns the closer. */
-export function followState(onState: (s: ConsoleState) => void, onError: (message: string | undefined) => void): () => void {
+export function followState(
+  onState: (s: ConsoleState) => void,
+  onError: (message: string | undefined) => void,
+): () => void {
   const source = new EventSource("/api/events");
   source.addEventListener("state", (e) => {
     onError(undefined);
@@ -17,7 +20,11 @@ export function followState(onState: (s: ConsoleState) => void, onError: (messag
 }
 
 async function post<T>(path: string, body: unknown): Promise<T> {
-  const response = await fetch(path, { method: "POST", headers: { "content-type": "application/json" }, body: JSON.stringify(body) });
+  const response = await fetch(path, {
+    method: "POST",
+    headers: { "content-type": "application/json" },
+    body: JSON.stringify(body),
+  });
   const json = (await response.json()) as T | ErrorBody;
   if (!response.ok) throw new Error((json as ErrorBody).error?.message ?? `The server answered ${response.status}.`);
   return json as T;

@@ -3,7 +3,9 @@ import type { DenialReasonName, DenyReasonName } from "../../sdk/shapes";
 
 /** Groups the thousands of every stand-alone number in a text: "Pay 7500 USDC" -> "Pay 7,500 USDC" (addresses untouched). */
 export function groupDigits(text: string): string {
-  return text.replace(/(?<![\w.])(\d{4,})(?=(\.\d+)?(?![\w.]))/g, (digits) => digits.replace(/\B(?=(\d{3})+(?!\d))/g, ","));
+  return text.replace(/(?<![\w.])(\d{4,})(?=(\.\d+)?(?![\w.]))/g, (digits) =>
+    digits.replace(/\B(?=(\d{3})+(?!\d))/g, ","),
+  );
 }
 
 export function shortAddress(address: string): string {

@@ -31,7 +31,10 @@ export function injectedProvider(): EIP1193Provider | undefined {
 
 function requireProvider(): EIP1193Provider {
   const provider = injectedProvider();
-  if (!provider) throw new Error("No browser wallet found (window.ethereum): install or unlock MetaMask, Rabby or Frame, then reload.");
+  if (!provider)
+    throw new Error(
+      "No browser wallet found (window.ethereum): install or unlock MetaMask, Rabby or Frame, then reload.",
+    );
   return provider;
 }
 
@@ -66,7 +69,8 @@ export function watchWallet(onChange: (c: Connection | undefined) => void): () =
 /** A wallet or module error in one sentence. */
 export function errorText(error: unknown): string {
   if (error instanceof BaseError) {
-    if (error.walk((e) => e instanceof UserRejectedRequestError)) return "You declined in the wallet: nothing was sent.";
+    if (error.walk((e) => e instanceof UserRejectedRequestError))
+      return "You declined in the wallet: nothing was sent.";
     const revert = error.walk((e) => e instanceof ContractFunctionRevertedError);
     if (revert instanceof ContractFunctionRevertedError && revert.data) {
       const args = (revert.data.args ?? []).map((a) => String(a)).join(", ");
@@ -81,12 +85,24 @@ export function errorText(error: unknown): string {
  * Simulates `functionName(args)` on the module as `account`, then has the wallet send it and waits for the receipt.
  * Returns the transaction hash. Throws (see {@link errorText}) when the module refuses or the wallet declines.
  */
-export async function sendModuleCall(account: Address, module: Address, functionName: string, args: readonly unknown[]): Promise<Hex> {
+export async function sendModuleCall(
+  account: Address,
+  module: Address,
+  functionName: string,
+  args: readonly unknown[],
+): Promise<Hex> {
   const provider = requireProvider();
   const publicClient = createPublicClient({ transport: custom(provider), pollingInterval: 500 });
   const walletClient = createWalletClient({ account, transport: custom(provider) });
   await publicClient.simulateContract({ address: module, abi: moduleAbi, functionName, args, account });
-  const hash = await walletClient.writeContract({ address: module, abi: moduleAbi, functionName, args, account, chain: null });
+  const hash = await walletClient.writeContract({
+    address: module,
+    abi: moduleAbi,
+    functionName,
+    args,
+    account,
+    chain: null,
+  });
   const receipt = await publicClient.waitForTransactionReceipt({ hash });
   if (receipt.status !== "success") throw new Error(`Transaction ${hash} reverted.`);
   return hash;
@@ -98,7 +114,13 @@ function domain(chainId: number, module: Address) {
 }
 
 /** Has the wallet sign `CosignerApproval(intentId, cosignerEra)` with `eth_signTypedData_v4`. */
-export async function signCosignerApproval(account: Address, chainId: number, module: Address, intentId: Hex, cosignerEra: number): Promise<Hex> {
+export async function signCosignerApproval(
+  account: Address,
+  chainId: number,
+  module: Address,
+  intentId: Hex,
+  cosignerEra: number,
+): Promise<Hex> {
   const walletClient = createWalletClient({ account, transport: custom(requireProvider()) });
   return walletClient.signTypedData({
     account,
@@ -127,5 +149,10 @@ export function intentStruct(i: SerializedIntent) {
 
 /** The intentId of `intent` (its EIP-712 digest), computed in the page: the id a co-signer approves commits to it. */
 export function intentIdOf(chainId: number, module: Address, intent: SerializedIntent): Hex {
-  return hashTypedData({ domain: domain(chainId, module), types: INTENT_TYPES, primaryType: "Intent", message: intentStruct(intent) });
+  return hashTypedData({
+    domain: domain(chainId, module),
+    types: INTENT_TYPES,
+    primaryType: "Intent",
+    message: intentStruct(intent),
+  });
 }

@@ -23,7 +23,8 @@ export function agentTreasuryInfraFutureIds(tags: Tags = {}): Record<keyof Agent
   const id = (name: string, tag?: string) => (tag ? `${name}_${tag}` : name);
   return {
     admin: id("Admin", tags.admin),
-    implementation: id("Implementation", tags.implementation), factory: id("Factory", tags.factory),
+    implementation: id("Implementation", tags.implementation),
+    factory: id("Factory", tags.factory),
     lens: id("Lens", tags.lens),
   };
 }
@@ -33,13 +34,19 @@ export function agentTreasuryInfraModule(existing: Partial<AgentTreasuryInfraAdd
   const ids = agentTreasuryInfraFutureIds(tags);
   return buildModule("AgentTreasuryInfra", (m) => {
     const admin = existing.admin
-      ? m.contractAt("AgentTreasuryAdmin", existing.admin, { id: `AdminAt_${existing.admin.slice(2, 10).toLowerCase()}` })
+      ? m.contractAt("AgentTreasuryAdmin", existing.admin, {
+          id: `AdminAt_${existing.admin.slice(2, 10).toLowerCase()}`,
+        })
       : m.contract("AgentTreasuryAdmin", [], { id: ids.admin });
     const implementation = existing.implementation
-      ? m.contractAt("AgentTreasuryModule", existing.implementation, { id: `ImplementationAt_${existing.implementation.slice(2, 10).toLowerCase()}` })
+      ? m.contractAt("AgentTreasuryModule", existing.implementation, {
+          id: `ImplementationAt_${existing.implementation.slice(2, 10).toLowerCase()}`,
+        })
       : m.contract("AgentTreasuryModule", [admin], { id: ids.implementation });
     const factory = existing.factory
-      ? m.contractAt("AgentTreasuryModuleFactory", existing.factory, { id: `FactoryAt_${existing.factory.slice(2, 10).toLowerCase()}` })
+      ? m.contractAt("AgentTreasuryModuleFactory", existing.factory, {
+          id: `FactoryAt_${existing.factory.slice(2, 10).toLowerCase()}`,
+        })
       : m.contract("AgentTreasuryModuleFactory", [implementation], { id: ids.factory });
     const lens = existing.lens
       ? m.contractAt("AgentTreasuryLens", existing.lens, { id: `LensAt_${existing.lens.slice(2, 10).toLowerCase()}` })

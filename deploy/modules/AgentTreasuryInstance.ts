@@ -46,7 +46,9 @@ export function agentTreasuryInstanceModule(spec: InstanceSpec) {
   return buildModule("AgentTreasuryInstance", (m) => {
     let safeCreated: ReturnType<typeof m.call> | undefined;
     if (spec.createSafe) {
-      const proxyFactory = m.contractAt("SafeProxyFactory", spec.createSafe.proxyFactory, { id: `ProxyFactory_${short(spec.createSafe.proxyFactory)}` });
+      const proxyFactory = m.contractAt("SafeProxyFactory", spec.createSafe.proxyFactory, {
+        id: `ProxyFactory_${short(spec.createSafe.proxyFactory)}`,
+      });
       safeCreated = m.call(
         proxyFactory,
         "createProxyWithNonce",
@@ -56,7 +58,9 @@ export function agentTreasuryInstanceModule(spec: InstanceSpec) {
     }
     const afterSafe = safeCreated ? [safeCreated] : [];
     if (spec.createModule) {
-      const factory = m.contractAt("AgentTreasuryModuleFactory", spec.createModule.factory, { id: `ModuleFactory_${short(spec.createModule.factory)}` });
+      const factory = m.contractAt("AgentTreasuryModuleFactory", spec.createModule.factory, {
+        id: `ModuleFactory_${short(spec.createModule.factory)}`,
+      });
       m.call(factory, "createModule", [spec.createModule.safe, spec.createModule.salt], {
         id: instanceFutureIds.createModule(spec.createModule.factory),
         after: afterSafe,
@@ -68,7 +72,10 @@ export function agentTreasuryInstanceModule(spec: InstanceSpec) {
         ? m.contractAt("MockERC20", token.existing, { id: `${id}_At` })
         : m.contract("MockERC20", [token.name, token.symbol, token.decimals], { id });
       if (token.mint) {
-        m.call(contract, "mint", [token.mint.to, token.mint.amount], { id: instanceFutureIds.mint(token.symbol, token.tag), after: afterSafe });
+        m.call(contract, "mint", [token.mint.to, token.mint.amount], {
+          id: instanceFutureIds.mint(token.symbol, token.tag),
+          after: afterSafe,
+        });
       }
     }
     for (const feed of spec.localFeeds ?? []) {

@@ -32,11 +32,19 @@ export async function payMany(env: ToolEnv, args: PayManyInput): Promise<{ text:
   const requests = rows.map((r) => r.request);
   const payments: PayManyOutput["payments"] = [];
   const data: PayManyOutput = { dryRun: args.dryRun === true, message: "", next: "", payments, frozen: false };
-  const entry = (index: number, status: IntentStatusName, intentId: string, replay: boolean, reason?: DenyReasonName, queuedBecause?: QueueReason[]) =>
+  const entry = (
+    index: number,
+    status: IntentStatusName,
+    intentId: string,
+    replay: boolean,
+    reason?: DenyReasonName,
+    queuedBecause?: QueueReason[],
+  ) =>
     paymentOutput(env.rules, { index, summary: rows[index].summary, status, intentId, replay }, reason, queuedBecause);
   if (args.dryRun) {
     const preview = await client.dryRunMany(requests).catch(renumber);
-    for (const p of preview.rows) payments.push(entry(p.index, p.status, p.intentId, p.replay, p.reason, p.queuedBecause));
+    for (const p of preview.rows)
+      payments.push(entry(p.index, p.status, p.intentId, p.replay, p.reason, p.queuedBecause));
   } else {
     const batch = await client.payMany(requests).catch(renumber);
     batch.results.forEach((r, i) => payments.push(entry(i, r.status, r.intentId, r.replay, r.reason)));
@@ -45,7 +53,10 @@ export async function payMany(env: ToolEnv, args: PayManyInput): Promise<{ text:
   }
   data.frozen = await module.isFrozen(client.agent);
   summarise(data);
-  const lines = payments.map((p) => `${p.index + 1}. ${p.status}${p.replay ? " (made before: nothing new)" : ""}: ${p.summary}${p.explanation ? `. ${p.explanation}` : ""}`);
+  const lines = payments.map(
+    (p) =>
+      `${p.index + 1}. ${p.status}${p.replay ? " (made before: nothing new)" : ""}: ${p.summary}${p.explanation ? `. ${p.explanation}` : ""}`,
+  );
   return { text: `${data.message}\n${lines.join("\n")}\nNext: ${data.next}`, data };
 }
 
@@ -58,10 +69,16 @@ async function batchRows({ ctx }: ToolEnv, args: PayManyInput): Promise<Row[]> {
       if (err instanceof Error) err.message = `payments[${i}]: ${err.message}`;
       throw err;
     });
-    if (prepared.kind !== "payment" || !prepared.pay) throw new ToolArgumentError(`payments[${i}]: each entry is a payment (asset, to, amount).`);
+    if (prepared.kind !== "payment" || !prepared.pay)
+      throw new ToolArgumentError(`payments[${i}]: each entry is a payment (asset, to, amount).`);
     // The same key treasury_pay derives, so a payment made there (or earlier here) is a replay, never a second payment.
-    const idempotencyKey = payment.idempotencyKey ?? requestKey(client.chainId, client.moduleAddress, client.agent, "submit", prepared.payload);
-    rows.push({ summary: prepared.summary.summary, request: { ...prepared.pay, rationale: payment.reason, idempotencyKey } });
+    const idempotencyKey =
+      payment.idempotencyKey ??
+      requestKey(client.chainId, client.moduleAddress, client.agent, "submit", prepared.payload);
+    rows.push({
+      summary: prepared.summary.summary,
+      request: { ...prepared.pay, rationale: payment.reason, idempotencyKey },
+    });
   }
   return rows;
 }
@@ -69,12 +86,18 @@ async function batchRows({ ctx }: ToolEnv, args: PayManyInput): Promise<Row[]> {
 /** A client error about one payment (`args.index`) names it as the tool's argument does: `payments[<index>]`. */
 function renumber(err: unknown): never {
   const index = (err as { args?: { index?: unknown } })?.args?.index;
-  if (err instanceof Error && typeof index === "number") err.message = `payments[${index}]: ${err.message.replace(/^Payment \d+ of the batch: /, "")}`;
+  if (err instanceof Error && typeof index === "number")
+    err.message = `payments[${index}]: ${err.message.replace(/^Payment \d+ of the batch: /, "")}`;
   throw err;
 }
 
 /** One payment's line of the result, with why it was denied or why it waits. */
-function paymentOutput(rules: Rules, out: PaymentOutput, reason?: DenyReasonName, queuedBecause?: QueueReason[]): PaymentOutput {
+function paymentOutput(
+  rules: Rules,
+  out: PaymentOutput,
+  reason?: DenyReasonName,
+  queuedBecause?: QueueReason[],
+): PaymentOutput {
   if (out.status === "Denied") {
     out.reason = reason ?? "Unknown";
     out.explanation = explainDenial(reason, rules).explanation;
@@ -106,9 +129,13 @@ function summarise(data: PayManyOutput): void {
   data.message = data.txHash
     ? `${total} in one transaction ${data.txHash}: ${parts.join(", ")}.`
     : `Every one of the ${total} had been made before: nothing was sent. ${parts.join(", ")}.`;
-  if (data.frozen) data.next = "You are FROZEN: stop and tell your operator; the Safe owners must review and unfreeze you.";
-  else if (denied) data.next = "Do not resend the DENIED payments as they are: read each explanation, and tell your operator.";
-  else if (queued) data.next = "Tell your operator that the co-signers must approve the queued payments (their intentIds are listed). Do not resend them.";
+  if (data.frozen)
+    data.next = "You are FROZEN: stop and tell your operator; the Safe owners must review and unfreeze you.";
+  else if (denied)
+    data.next = "Do not resend the DENIED payments as they are: read each explanation, and tell your operator.";
+  else if (queued)
+    data.next =
+      "Tell your operator that the co-signers must approve the queued payments (their intentIds are listed). Do not resend them.";
   else data.next = "Done. Report the transaction to your operator if asked.";
 }
 

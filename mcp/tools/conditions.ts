@@ -35,19 +35,26 @@ export function policyConditionWords(call: AllowedCall): string[] {
 /** An allowed call in words for the rules: "exactInputSingle(...) on SwapRouter02 (0x…), only when ...". */
 export function allowedCallText(ctx: ConditionsContext, call: AllowedCall): string {
   const address = ctx.tokens[call.target] ?? ctx.contracts?.[call.target];
-  const on = address && address.toLowerCase() !== call.target.toLowerCase() ? `${call.target} (${address})` : call.target;
+  const on =
+    address && address.toLowerCase() !== call.target.toLowerCase() ? `${call.target} (${address})` : call.target;
   const words = policyConditionWords(call);
   return `${call.signature.split("(")[0]} on ${on}${words.length > 0 ? ` only when ${words.join(", ")}` : ""}`;
 }
 
 /** Names for addresses in the reports: the deployment's tokens and local contracts. */
 function label(ctx: ConditionsContext): (address: string) => string | undefined {
-  const names = new Map(Object.entries({ ...(ctx.contracts ?? {}), ...ctx.tokens }).map(([name, a]) => [a.toLowerCase(), name]));
+  const names = new Map(
+    Object.entries({ ...(ctx.contracts ?? {}), ...ctx.tokens }).map(([name, a]) => [a.toLowerCase(), name]),
+  );
   return (address) => names.get(address.toLowerCase());
 }
 
 /** The conditions the module holds for a prepared call, checked against its calldata; undefined for none. */
-export async function callConditionsOf(ctx: ConditionsContext, prepared: PreparedCall, signature?: string): Promise<CallConditionsReport | undefined> {
+export async function callConditionsOf(
+  ctx: ConditionsContext,
+  prepared: PreparedCall,
+  signature?: string,
+): Promise<CallConditionsReport | undefined> {
   if (prepared.kind !== "call") return undefined;
   return callConditionsReport({
     lens: ctx.lens,
@@ -64,7 +71,9 @@ export async function callConditionsOf(ctx: ConditionsContext, prepared: Prepare
 
 /** The report as one passage for the model: each condition met or failed, and the charge. */
 export function conditionsSentence(r: CallConditionsReport): string {
-  const each = r.conditions.map((c) => (c.met ? `${c.text} (met)` : `${c.text} (FAILS: the call has ${c.actual ?? "no such argument"})`));
+  const each = r.conditions.map((c) =>
+    c.met ? `${c.text} (met)` : `${c.text} (FAILS: the call has ${c.actual ?? "no such argument"})`,
+  );
   const charge = r.charges ? ` It is charged to your limits like a payment of ${r.charges}.` : "";
   return `The owners' conditions on this call: ${each.join("; ")}.${charge}`;
 }

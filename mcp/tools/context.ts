@@ -10,7 +10,14 @@ import type { IAgentTreasuryModule } from "../../typechain-types/contracts/inter
 import { AgentClient, AssetInfo, formatAmount } from "../../sdk";
 import type { PolicyAgent } from "../../core/policy";
 import { allowedCallText } from "./conditions";
-import { AgentConfigWith, AssetLimitValue, RecipientModeName, agentConfigNumbers, assetLimitValue, recipientModeName } from "../../sdk/shapes";
+import {
+  AgentConfigWith,
+  AssetLimitValue,
+  RecipientModeName,
+  agentConfigNumbers,
+  assetLimitValue,
+  recipientModeName,
+} from "../../sdk/shapes";
 import { readUsdLimit } from "../../core/priceFeeds";
 import { UsdLimitValue, showUsd } from "../../core/usdPolicy";
 
@@ -86,7 +93,8 @@ export function formatDuration(seconds: number): string {
 /** A chain time as ISO 8601. */
 export const iso = (unix: number): string => new Date(unix * 1000).toISOString();
 /** An amount in the asset's human units with its symbol: "250.5 USDC". */
-export const fmt = (amount: bigint, asset: AssetInfo): string => `${formatAmount(amount, asset.decimals)} ${asset.symbol}`;
+export const fmt = (amount: bigint, asset: AssetInfo): string =>
+  `${formatAmount(amount, asset.decimals)} ${asset.symbol}`;
 
 // ---------------------------------------------------------------------------------------------- rules
 
@@ -160,12 +168,17 @@ export function describeRules(ctx: ToolContext, rules: Rules): string {
     `- Approval-type calls (${APPROVAL_FUNCTIONS}) hand a third party the right to move treasury funds: DENIED unless ` +
       "the owners allowed that exact call.",
   );
-  if (rules.recipientMode === "allowlist") lines.push("- Payments go only to the owners' recipient allowlist; any other recipient is DENIED.");
+  if (rules.recipientMode === "allowlist")
+    lines.push("- Payments go only to the owners' recipient allowlist; any other recipient is DENIED.");
   else if (rules.recipientMode === "escalate-unknown") {
-    lines.push("- Payments to recipients outside the owners' allowlist are QUEUED for the co-signers, whatever the amount.");
+    lines.push(
+      "- Payments to recipients outside the owners' allowlist are QUEUED for the co-signers, whatever the amount.",
+    );
   }
   if (rules.maxIntentsPerWindow > 0) {
-    lines.push(`- At most ${rules.maxIntentsPerWindow} requests in ${formatDuration(rules.rateWindow)}; more are DENIED.`);
+    lines.push(
+      `- At most ${rules.maxIntentsPerWindow} requests in ${formatDuration(rules.rateWindow)}; more are DENIED.`,
+    );
   }
   lines.push(
     rules.maxStrikes > 0
@@ -184,7 +197,6 @@ export function describeRules(ctx: ToolContext, rules: Rules): string {
   return lines.join("\n");
 }
 
-
 // ---------------------------------------------------------------------------------------------- tool definitions
 
 /** What a tool's handler sees: the context and the rules read at start-up. */
@@ -200,7 +212,11 @@ export interface ToolBody {
 }
 
 /** A tool that may move funds; repeating it with the same idempotency key changes nothing. */
-export const SPENDING_ANNOTATIONS: ToolAnnotations = { destructiveHint: true, idempotentHint: true, openWorldHint: true };
+export const SPENDING_ANNOTATIONS: ToolAnnotations = {
+  destructiveHint: true,
+  idempotentHint: true,
+  openWorldHint: true,
+};
 /** A tool that only reads the chain. */
 export const READ_ONLY_ANNOTATIONS: ToolAnnotations = { readOnlyHint: true, openWorldHint: true };
 

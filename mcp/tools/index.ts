@@ -52,8 +52,10 @@ export class TreasuryTools {
     const server = mcp as unknown as LooseToolServer;
     for (const tool of TOOLS) {
       const { name, title, inputSchema, outputSchema, annotations } = tool;
-      server.registerTool(name, { title, description: tool.description(this.instructions), inputSchema, outputSchema, annotations }, (raw) =>
-        this.run(() => tool.handler(this.env, raw)),
+      server.registerTool(
+        name,
+        { title, description: tool.description(this.instructions), inputSchema, outputSchema, annotations },
+        (raw) => this.run(() => tool.handler(this.env, raw)),
       );
     }
   }

@@ -8,12 +8,19 @@ import type { HumansOutput } from "./schemas";
 import { showUsd } from "../../core/usdPolicy";
 
 /** Why a denial happened and what the agent may do instead, per DenyReason. */
-export function explainDenial(reason: DenyReasonName | undefined, rules: Rules): { explanation: string; instead: string } {
-  const caps = [...rules.assets.map((r) => `${fmt(r.escalatedPerTx, r.asset)}`), ...(rules.usd ? [`${showUsd(rules.usd.escalatedPerTx)} in value across all assets`] : [])].join(", ");
+export function explainDenial(
+  reason: DenyReasonName | undefined,
+  rules: Rules,
+): { explanation: string; instead: string } {
+  const caps = [
+    ...rules.assets.map((r) => `${fmt(r.escalatedPerTx, r.asset)}`),
+    ...(rules.usd ? [`${showUsd(rules.usd.escalatedPerTx)} in value across all assets`] : []),
+  ].join(", ");
   switch (reason) {
     case "TargetNotAllowed":
       return {
-        explanation: "That contract function is not on your allowlist (and the Safe and the treasury module are never valid targets).",
+        explanation:
+          "That contract function is not on your allowlist (and the Safe and the treasury module are never valid targets).",
         instead:
           "Use only the calls listed by treasury_limits, and treasury_pay for payments. If this call is truly needed, ask your " +
           "operator: only the Safe owners can allow it. Do not try variations: each denial is a strike.",
@@ -40,12 +47,14 @@ export function explainDenial(reason: DenyReasonName | undefined, rules: Rules):
     case "RecipientNotAllowed":
       return {
         explanation: "The recipient is not on the owners' allowlist for you.",
-        instead: "Pay only allowlisted recipients. If this recipient is legitimate, ask your operator to have the owners add it.",
+        instead:
+          "Pay only allowlisted recipients. If this recipient is legitimate, ask your operator to have the owners add it.",
       };
     case "RateLimited":
       return {
         explanation: `You sent more than ${rules.maxIntentsPerWindow} requests in ${formatDuration(rules.rateWindow)}.`,
-        instead: "Stop sending requests for a while; check treasury_limits before the next one. Batch work instead of many small payments.",
+        instead:
+          "Stop sending requests for a while; check treasury_limits before the next one. Batch work instead of many small payments.",
       };
     case "MalformedCall":
       return {
@@ -68,7 +77,11 @@ export function explainDenial(reason: DenyReasonName | undefined, rules: Rules):
  */
 export async function humans({ ctx, rules }: ToolEnv, intentId: string, eta: number): Promise<HumansOutput> {
   const { module } = ctx;
-  const [record, cosigners, threshold] = await Promise.all([module.intent(intentId), module.cosigners(), module.threshold()]);
+  const [record, cosigners, threshold] = await Promise.all([
+    module.intent(intentId),
+    module.cosigners(),
+    module.threshold(),
+  ]);
   const approvedBy: string[] = [];
   for (const c of cosigners) if (await module.hasApproved(intentId, c)) approvedBy.push(c);
   const etaValue = eta || Number(record.eta);

@@ -46,7 +46,12 @@ export async function balance({ ctx, rules }: ToolEnv): Result<BalanceOutput> {
       asset.address === ZeroAddress
         ? await ctx.provider.getBalance(ctx.safe)
         : await erc20Token(asset.address, ctx.provider).balanceOf(ctx.safe);
-    balances.push({ asset: asset.symbol, address: asset.address, decimals: asset.decimals, amount: formatAmount(amount, asset.decimals) });
+    balances.push({
+      asset: asset.symbol,
+      address: asset.address,
+      decimals: asset.decimals,
+      amount: formatAmount(amount, asset.decimals),
+    });
   }
   const summary = `The treasury Safe ${ctx.safe} holds ${balances.map((b) => `${b.amount} ${b.asset}`).join(", ")}.`;
   return { text: summary, data: { safe: ctx.safe, balances, summary } };
@@ -66,13 +71,19 @@ async function selectAssets({ ctx, rules }: ToolEnv, assetRef: string | undefine
   if (selected.length > 0) return selected;
   const limit = await ctx.module.assetLimit(ctx.client.agent, info.address);
   if (limit.window === 0n) {
-    throw new InvalidRequestError(`You have no limit for ${info.symbol}: any payment in it is Denied. Assets you may use: ${assetList(rules)}.`);
+    throw new InvalidRequestError(
+      `You have no limit for ${info.symbol}: any payment in it is Denied. Assets you may use: ${assetList(rules)}.`,
+    );
   }
   return [{ asset: info, ...assetLimitValue(limit) }];
 }
 
 /** One asset's live limits, allowance and the spends that free up, as data and as a line for the model. */
-async function assetReport({ ctx }: ToolEnv, a: AssetInfo, now: number): Promise<{ data: AssetLimitOutput; line: string }> {
+async function assetReport(
+  { ctx }: ToolEnv,
+  a: AssetInfo,
+  now: number,
+): Promise<{ data: AssetLimitOutput; line: string }> {
   const { module, lens, client } = ctx;
   const [agent, moduleAddress] = [client.agent, client.moduleAddress];
   // Live limits: the owners may have changed them since the server started.
@@ -90,9 +101,18 @@ async function assetReport({ ctx }: ToolEnv, a: AssetInfo, now: number): Promise
   if (treasury.perWindow > 0n) {
     const left = treasury.perWindow > treasury.spent ? treasury.perWindow - treasury.spent : 0n;
     if (left < largest) largest = left;
-    treasuryWide = { perWindow: show(treasury.perWindow), window: formatDuration(Number(treasury.window)), available: show(left) };
+    treasuryWide = {
+      perWindow: show(treasury.perWindow),
+      window: formatDuration(Number(treasury.window)),
+      available: show(left),
+    };
   }
-  const frees = releaseAt.map((t, i) => ({ amount: show(amounts[i]), at: Number(t), atIso: iso(Number(t)), inSeconds: Math.max(0, Number(t) - now) }));
+  const frees = releaseAt.map((t, i) => ({
+    amount: show(amounts[i]),
+    at: Number(t),
+    atIso: iso(Number(t)),
+    inSeconds: Math.max(0, Number(t) - now),
+  }));
   const window = formatDuration(Number(limit.window));
   const data: AssetLimitOutput = {
     asset: a.symbol,
@@ -109,7 +129,10 @@ async function assetReport({ ctx }: ToolEnv, a: AssetInfo, now: number): Promise
     frees,
     ...(treasuryWide ? { treasuryWide } : {}),
   };
-  const next = frees.length > 0 ? ` Next ${frees[0].amount} ${a.symbol} frees up at ${frees[0].atIso} (in ${formatDuration(frees[0].inSeconds)}).` : "";
+  const next =
+    frees.length > 0
+      ? ` Next ${frees[0].amount} ${a.symbol} frees up at ${frees[0].atIso} (in ${formatDuration(frees[0].inSeconds)}).`
+      : "";
   const line =
     `${a.symbol}: ${fmt(available, a)} left of ${fmt(limit.autoPerWindow, a)} per ${window}; ` +
     `largest payment that executes now: ${fmt(largest, a)}; queued for co-signers up to ${fmt(limit.escalatedPerTx, a)} per payment.${next}`;
@@ -120,17 +143,32 @@ async function assetReport({ ctx }: ToolEnv, a: AssetInfo, now: number): Promise
  * v3: the agent's USD budget across every asset (read live: the owners may have changed it), what is left now, when
  * spent dollars free up, and what one unit of each of its assets is worth to the module now (or why no price).
  */
-async function usdReport({ ctx, rules }: ToolEnv, now: number): Promise<{ data: UsdLimitOutput; line: string } | undefined> {
+async function usdReport(
+  { ctx, rules }: ToolEnv,
+  now: number,
+): Promise<{ data: UsdLimitOutput; line: string } | undefined> {
   const { module, lens, client } = ctx;
   const limit = await readUsdLimit(lens, client.moduleAddress, client.agent);
   if (!limit) return undefined;
-  const [available, entries] = await Promise.all([module.availableUsdAllowance(client.agent), lens.usdSpendEntries(client.moduleAddress, client.agent)]);
+  const [available, entries] = await Promise.all([
+    module.availableUsdAllowance(client.agent),
+    lens.usdSpendEntries(client.moduleAddress, client.agent),
+  ]);
   const largest = available < limit.autoPerTx ? available : limit.autoPerTx;
-  const frees = entries[0].map((t, i) => ({ amount: formatUsd(entries[1][i]), at: Number(t), atIso: iso(Number(t)), inSeconds: Math.max(0, Number(t) - now) }));
+  const frees = entries[0].map((t, i) => ({
+    amount: formatUsd(entries[1][i]),
+    at: Number(t),
+    atIso: iso(Number(t)),
+    inSeconds: Math.max(0, Number(t) - now),
+  }));
   const prices: UsdLimitOutput["prices"] = [];
   for (const r of rules.assets) {
     const [usd, fault] = await module.usdValue(r.asset.address, 10n ** BigInt(r.asset.decimals));
-    prices.push(fault === 0n ? { asset: r.asset.symbol, price: formatUsd(usd) } : { asset: r.asset.symbol, fault: priceFaultName(fault) });
+    prices.push(
+      fault === 0n
+        ? { asset: r.asset.symbol, price: formatUsd(usd) }
+        : { asset: r.asset.symbol, fault: priceFaultName(fault) },
+    );
   }
   const window = formatDuration(Number(limit.window));
   const data: UsdLimitOutput = {
@@ -149,7 +187,9 @@ async function usdReport({ ctx, rules }: ToolEnv, now: number): Promise<{ data: 
     `USD, all assets together: ${showUsd(available)} left of ${showUsd(limit.autoPerWindow)} per ${window}; largest payment that ` +
     `executes now: ${showUsd(largest)}; queued for co-signers up to ${showUsd(limit.escalatedPerTx)} per payment.` +
     (priced.length > 0 ? ` Prices now: ${priced.join(", ")}.` : "") +
-    (unpriced.length > 0 ? ` No trustworthy price for ${unpriced.join(", ")}: payments in it wait for co-signers.` : "");
+    (unpriced.length > 0
+      ? ` No trustworthy price for ${unpriced.join(", ")}: payments in it wait for co-signers.`
+      : "");
   return { data, line };
 }
 

@@ -5,23 +5,48 @@
  */
 import { keccak256, toUtf8Bytes } from "ethers";
 import type { z } from "zod";
-import { IntentPreview, IntentResult, QueueReason, describeQueueReasons, explainAgainst, explainRoute, formatAmount } from "../../sdk";
+import {
+  IntentPreview,
+  IntentResult,
+  QueueReason,
+  describeQueueReasons,
+  explainAgainst,
+  explainRoute,
+  formatAmount,
+} from "../../sdk";
 import { READ_ONLY_ANNOTATIONS, SPENDING_ANNOTATIONS, ToolDefinition, ToolEnv, fmt, formatDuration } from "./context";
 import { explainDenial, humans } from "./messages";
 import { PreparedRequest, prepareRequest, requestKey } from "./requests";
 import { callConditionsOf, conditionsSentence } from "./conditions";
 import type { CallConditionsReport } from "../../sdk/callReport";
-import { DryRunInput, DryRunOutput, OutcomeOutput, RequestInput, callInput, dryRunInput, dryRunOutput, outcomeOutput, payInput, proposeInput } from "./schemas";
+import {
+  DryRunInput,
+  DryRunOutput,
+  OutcomeOutput,
+  RequestInput,
+  callInput,
+  dryRunInput,
+  dryRunOutput,
+  outcomeOutput,
+  payInput,
+  proposeInput,
+} from "./schemas";
 
 export type SpendingTool = "treasury_pay" | "treasury_call" | "treasury_propose";
 type Result<T> = Promise<{ text: string; data: T }>;
 
 /** Signs and submits (or proposes) the request through the client, and says what happened. */
-export async function submit(env: ToolEnv, tool: SpendingTool, kind: "submit" | "propose", args: RequestInput): Result<OutcomeOutput> {
+export async function submit(
+  env: ToolEnv,
+  tool: SpendingTool,
+  kind: "submit" | "propose",
+  args: RequestInput,
+): Result<OutcomeOutput> {
   const { client } = env.ctx;
   const prepared = await prepareRequest(client, tool, args, env.ctx.contracts);
   const keySource = args.idempotencyKey === undefined ? "derived" : "caller";
-  const idempotencyKey = args.idempotencyKey ?? requestKey(client.chainId, client.moduleAddress, client.agent, kind, prepared.payload);
+  const idempotencyKey =
+    args.idempotencyKey ?? requestKey(client.chainId, client.moduleAddress, client.agent, kind, prepared.payload);
   const common = { rationale: args.reason, idempotencyKey };
   let result: IntentResult;
   if (prepared.kind === "payment") {
@@ -47,7 +72,11 @@ async function withConditions<T extends { message: string; callConditions?: Call
 ): Promise<{ text: string; data: T }> {
   const report = await callConditionsOf(env.ctx, prepared, signature);
   if (!report) return result;
-  const data = { ...result.data, callConditions: report, message: `${result.data.message} ${conditionsSentence(report)}` };
+  const data = {
+    ...result.data,
+    callConditions: report,
+    message: `${result.data.message} ${conditionsSentence(report)}`,
+  };
   return { text: result.text.replace(result.data.message, data.message), data };
 }
 
@@ -62,12 +91,18 @@ export async function dryRun(env: ToolEnv, args: DryRunInput): Result<DryRunOutp
   const prepared = await prepareRequest(client, tool, request, env.ctx.contracts);
   const kind = review ? "propose" : "submit";
   // The same key a real submission would use, so a request already made shows as a replay.
-  const idempotencyKey = request.idempotencyKey ?? requestKey(client.chainId, client.moduleAddress, client.agent, kind, prepared.payload);
+  const idempotencyKey =
+    request.idempotencyKey ?? requestKey(client.chainId, client.moduleAddress, client.agent, kind, prepared.payload);
   const common = { rationale: request.reason, idempotencyKey };
   const p =
     prepared.kind === "payment"
       ? await client.dryRun(review ? "propose" : "pay", { ...prepared.pay!, ...common })
-      : await client.dryRun(review ? "propose" : "call", { target: prepared.call!.target, data: prepared.call!.data, value: prepared.call!.value, ...common });
+      : await client.dryRun(review ? "propose" : "call", {
+          target: prepared.call!.target,
+          data: prepared.call!.data,
+          value: prepared.call!.value,
+          ...common,
+        });
   const data: DryRunOutput = {
     dryRun: true,
     status: p.status,
@@ -87,7 +122,12 @@ export async function dryRun(env: ToolEnv, args: DryRunInput): Result<DryRunOutp
 }
 
 /** The dry run's answer in words: what would happen, and what to do. */
-function dryRunMessage(env: ToolEnv, p: IntentPreview, what: string, submitWith: SpendingTool): { message: string; next: string } {
+function dryRunMessage(
+  env: ToolEnv,
+  p: IntentPreview,
+  what: string,
+  submitWith: SpendingTool,
+): { message: string; next: string } {
   const unknown = p.explained ? "" : " (why could not be determined)";
   if (p.replay) {
     return {
@@ -96,8 +136,13 @@ function dryRunMessage(env: ToolEnv, p: IntentPreview, what: string, submitWith:
     };
   }
   if (p.status === "Executed") {
-    const left = p.allowanceLeft ? ` You may spend ${p.allowanceLeft.formatted} ${p.allowanceLeft.asset.symbol} automatically in the current window.` : "";
-    return { message: `If you submit it now, it EXECUTES at once: ${what}.${left}`, next: `Submit it with ${submitWith} and the same arguments.` };
+    const left = p.allowanceLeft
+      ? ` You may spend ${p.allowanceLeft.formatted} ${p.allowanceLeft.asset.symbol} automatically in the current window.`
+      : "";
+    return {
+      message: `If you submit it now, it EXECUTES at once: ${what}.${left}`,
+      next: `Submit it with ${submitWith} and the same arguments.`,
+    };
   }
   if (p.status === "Queued") {
     const because = p.queuedBecause ? describeQueueReasons(p.queuedBecause) : `the module routes it to them${unknown}`;
@@ -122,11 +167,22 @@ function dryRunMessage(env: ToolEnv, p: IntentPreview, what: string, submitWith:
  * Why the module queued a fresh submission: the policy model of `sdk/route.ts` on the state just before its block,
  * used only when it agrees that the intent is queued (otherwise undefined: no reason rather than a wrong one).
  */
-async function queueReasons({ ctx }: ToolEnv, prepared: PreparedRequest, r: IntentResult): Promise<QueueReason[] | undefined> {
+async function queueReasons(
+  { ctx }: ToolEnv,
+  prepared: PreparedRequest,
+  r: IntentResult,
+): Promise<QueueReason[] | undefined> {
   if (r.blockNumber === undefined || r.blockNumber < 1) return undefined;
   const review = prepared.summary.tool === "treasury_propose";
   try {
-    const model = await explainRoute(ctx.module, ctx.lens, ctx.client.agent, prepared.payload, review, r.blockNumber - 1);
+    const model = await explainRoute(
+      ctx.module,
+      ctx.lens,
+      ctx.client.agent,
+      prepared.payload,
+      review,
+      r.blockNumber - 1,
+    );
     return explainAgainst(model, "Queued")?.queuedBecause;
   } catch {
     return undefined;
@@ -134,7 +190,13 @@ async function queueReasons({ ctx }: ToolEnv, prepared: PreparedRequest, r: Inte
 }
 
 /** What a submission's result means for the model, with what it may still spend, the humans' part or its strikes. */
-async function outcome(env: ToolEnv, prepared: PreparedRequest, r: IntentResult, keySource: "caller" | "derived", reason: string): Result<OutcomeOutput> {
+async function outcome(
+  env: ToolEnv,
+  prepared: PreparedRequest,
+  r: IntentResult,
+  keySource: "caller" | "derived",
+  reason: string,
+): Result<OutcomeOutput> {
   const { module, client } = env.ctx;
   const frozen = await module.isFrozen(client.agent);
   const data: OutcomeOutput = {
@@ -171,7 +233,13 @@ async function outcome(env: ToolEnv, prepared: PreparedRequest, r: IntentResult,
   return { text: `${data.message}\nNext: ${data.next}`, data };
 }
 
-async function executed({ ctx }: ToolEnv, data: OutcomeOutput, prepared: PreparedRequest, r: IntentResult, head: string): Promise<void> {
+async function executed(
+  { ctx }: ToolEnv,
+  data: OutcomeOutput,
+  prepared: PreparedRequest,
+  r: IntentResult,
+  head: string,
+): Promise<void> {
   data.message = `${head}${r.txHash ? ` Transaction ${r.txHash}.` : ""}`;
   if (prepared.asset) {
     const left = await ctx.module.availableAllowance(ctx.client.agent, prepared.asset.address);
@@ -183,7 +251,13 @@ async function executed({ ctx }: ToolEnv, data: OutcomeOutput, prepared: Prepare
     : "Done. Report the transaction to your operator if asked.";
 }
 
-async function queued(env: ToolEnv, data: OutcomeOutput, prepared: PreparedRequest, r: IntentResult, head: string): Promise<void> {
+async function queued(
+  env: ToolEnv,
+  data: OutcomeOutput,
+  prepared: PreparedRequest,
+  r: IntentResult,
+  head: string,
+): Promise<void> {
   data.humans = await humans(env, r.intentId, r.eta ?? 0);
   const why = r.replay ? undefined : await queueReasons(env, prepared, r);
   if (why) data.queuedBecause = why;

@@ -3,7 +3,16 @@
  * function with args, or data), checked for what the schema cannot check, and the idempotency key of a request
  * that brings none. Signs nothing.
  */
-import { AbiCoder, FunctionFragment, Interface, ZeroAddress, dataLength, getAddress, isAddress, keccak256 } from "ethers";
+import {
+  AbiCoder,
+  FunctionFragment,
+  Interface,
+  ZeroAddress,
+  dataLength,
+  getAddress,
+  isAddress,
+  keccak256,
+} from "ethers";
 import { AgentClient, AssetInfo, formatAmount, parseAmount } from "../../sdk";
 import { ToolArgumentError, fmt } from "./context";
 import type { OutcomeOutput, RequestInput } from "./schemas";
@@ -55,7 +64,13 @@ function checkedAddress(value: string, field: string): string {
  * target, value, calldata). Unlike the client's default it leaves out the reason text, because a model that repeats
  * itself rarely repeats its wording: the same payment asked twice, however phrased, pays once.
  */
-export function requestKey(chainId: bigint, module: string, agent: string, kind: "submit" | "propose", p: Payload): string {
+export function requestKey(
+  chainId: bigint,
+  module: string,
+  agent: string,
+  kind: "submit" | "propose",
+  p: Payload,
+): string {
   return keccak256(
     AbiCoder.defaultAbiCoder().encode(
       ["string", "uint256", "address", "address", "string", "address", "uint256", "bytes32"],
@@ -72,12 +87,17 @@ export async function prepareRequest(
   contracts: Record<string, string> = {},
 ): Promise<PreparedRequest> {
   const isPayment = args.asset !== undefined || args.to !== undefined || args.amount !== undefined;
-  const isCall = args.target !== undefined || args.function !== undefined || args.data !== undefined || args.args !== undefined;
+  const isCall =
+    args.target !== undefined || args.function !== undefined || args.data !== undefined || args.args !== undefined;
   if (isPayment && isCall) {
-    throw new ToolArgumentError(`${tool}: give either a payment (asset, to, amount) or a call (target, function, args), not both.`);
+    throw new ToolArgumentError(
+      `${tool}: give either a payment (asset, to, amount) or a call (target, function, args), not both.`,
+    );
   }
   if (!isPayment && !isCall) {
-    throw new ToolArgumentError(`${tool}: give a payment (asset, to, amount) or a call (target, function with args, or data).`);
+    throw new ToolArgumentError(
+      `${tool}: give a payment (asset, to, amount) or a call (target, function with args, or data).`,
+    );
   }
   return isPayment ? preparePayment(client, tool, args) : prepareCall(client, tool, args, contracts);
 }
@@ -87,7 +107,8 @@ async function preparePayment(client: AgentClient, tool: string, args: RequestIn
     const missing = (["asset", "to", "amount"] as const).filter((k) => args[k] === undefined);
     throw new ToolArgumentError(`${tool}: a payment needs asset, to and amount; missing ${missing.join(", ")}.`);
   }
-  if (args.value !== undefined) throw new ToolArgumentError(`${tool}: value belongs to a call; a payment gives its amount in "amount".`);
+  if (args.value !== undefined)
+    throw new ToolArgumentError(`${tool}: value belongs to a call; a payment gives its amount in "amount".`);
   const asset = await client.assets.resolve(args.asset);
   const to = checkedAddress(args.to, "to");
   if (to === ZeroAddress) throw new ToolArgumentError("to is the zero address: anything sent there is lost.");
@@ -103,21 +124,32 @@ async function preparePayment(client: AgentClient, tool: string, args: RequestIn
     kind: "payment",
     payload,
     asset,
-    summary: { tool, kind: "payment", summary: `pay ${fmt(base, asset)} to ${to}`, asset: asset.symbol, to, amount: shown },
+    summary: {
+      tool,
+      kind: "payment",
+      summary: `pay ${fmt(base, asset)} to ${to}`,
+      asset: asset.symbol,
+      to,
+      amount: shown,
+    },
     pay: { asset: asset.address === ZeroAddress ? "ETH" : asset.address, to, amount },
   };
 }
 
 /** The checks of a call's arguments that need no chain; returns the target as given. */
 function checkCallShape(tool: string, args: RequestInput): string {
-  if (args.target === undefined) throw new ToolArgumentError(`${tool}: a call needs target (the contract address or token symbol).`);
+  if (args.target === undefined)
+    throw new ToolArgumentError(`${tool}: a call needs target (the contract address or token symbol).`);
   if (args.function !== undefined && args.data !== undefined) {
     throw new ToolArgumentError(`${tool}: give either function with args, or data, not both.`);
   }
   if (args.function === undefined && args.data === undefined) {
-    throw new ToolArgumentError(`${tool}: a call needs function (e.g. "deposit(uint256,address)") with args, or raw data.`);
+    throw new ToolArgumentError(
+      `${tool}: a call needs function (e.g. "deposit(uint256,address)") with args, or raw data.`,
+    );
   }
-  if (args.data !== undefined && args.args !== undefined) throw new ToolArgumentError(`${tool}: args go with function, not with raw data.`);
+  if (args.data !== undefined && args.args !== undefined)
+    throw new ToolArgumentError(`${tool}: args go with function, not with raw data.`);
   return args.target;
 }
 
@@ -126,18 +158,30 @@ function callData(args: RequestInput): { data: string; signature?: string } {
   if (args.function === undefined) return { data: args.data!.toLowerCase() };
   try {
     const fragment = FunctionFragment.from(args.function);
-    return { data: new Interface([fragment]).encodeFunctionData(fragment, args.args ?? []), signature: fragment.format("sighash") };
+    return {
+      data: new Interface([fragment]).encodeFunctionData(fragment, args.args ?? []),
+      signature: fragment.format("sighash"),
+    };
   } catch (err) {
     const why = (err as Error).message.split("\n")[0];
     throw new ToolArgumentError(`Cannot encode ${args.function} with args ${JSON.stringify(args.args ?? [])}: ${why}`);
   }
 }
 
-async function prepareCall(client: AgentClient, tool: string, args: RequestInput, contracts: Record<string, string>): Promise<PreparedRequest> {
+async function prepareCall(
+  client: AgentClient,
+  tool: string,
+  args: RequestInput,
+  contracts: Record<string, string>,
+): Promise<PreparedRequest> {
   const ref = checkCallShape(tool, args);
   // v3: a local contract of the deployment (the local Uniswap's SwapRouter02) is named like a token.
   const named = Object.entries(contracts).find(([name]) => name.toLowerCase() === ref.toLowerCase())?.[1];
-  const target = named ? getAddress(named) : isAddress(ref) ? checkedAddress(ref, "target") : (await client.assets.resolve(ref)).address;
+  const target = named
+    ? getAddress(named)
+    : isAddress(ref)
+      ? checkedAddress(ref, "target")
+      : (await client.assets.resolve(ref)).address;
   if (target === ZeroAddress) throw new ToolArgumentError("target must be a contract, not ETH or the zero address.");
   const value = args.value === undefined ? "0" : amountText(args.value, "value");
   const wei = parseAmount(value, ETH, "value");
@@ -145,7 +189,8 @@ async function prepareCall(client: AgentClient, tool: string, args: RequestInput
   if (dataLength(data) < 4) throw new ToolArgumentError("data must carry at least a 4-byte selector.");
   const what = signature ?? `selector ${data.slice(0, 10)}`;
   // What the call spends, as the module charges it: a token transfer is a payment of the token, any ETH sent is ETH.
-  const isTransfer = dataLength(data) === 68 && data.slice(0, 10).toLowerCase() === TRANSFER.getFunction("transfer")!.selector;
+  const isTransfer =
+    dataLength(data) === 68 && data.slice(0, 10).toLowerCase() === TRANSFER.getFunction("transfer")!.selector;
   const spent = isTransfer
     ? await client.assets.info(target).catch(() => undefined)
     : wei > 0n

@@ -16,7 +16,13 @@ export interface ToolResult extends CallToolResult {
 export interface LooseToolServer {
   registerTool(
     name: string,
-    config: { title: string; description: string; inputSchema: z.ZodTypeAny; outputSchema: z.ZodTypeAny; annotations: ToolAnnotations },
+    config: {
+      title: string;
+      description: string;
+      inputSchema: z.ZodTypeAny;
+      outputSchema: z.ZodTypeAny;
+      annotations: ToolAnnotations;
+    },
     callback: (args: unknown) => Promise<ToolResult>,
   ): unknown;
 }
@@ -28,7 +34,9 @@ export interface LooseToolServer {
  * It wraps the SDK's (private) `validateToolInput`; test/e2e/mcp.spec.ts checks the text the model receives.
  */
 export function sameErrorForSchemaRefusals(mcp: McpServer): void {
-  const server = mcp as unknown as { validateToolInput?: (tool: unknown, args: unknown, name: string) => Promise<unknown> };
+  const server = mcp as unknown as {
+    validateToolInput?: (tool: unknown, args: unknown, name: string) => Promise<unknown>;
+  };
   const original = server.validateToolInput?.bind(mcp);
   if (!original) return;
   server.validateToolInput = async (tool, args, name) => {
@@ -37,7 +45,10 @@ export function sameErrorForSchemaRefusals(mcp: McpServer): void {
     } catch (err) {
       const schema = (tool as { inputSchema?: z.ZodTypeAny }).inputSchema;
       const parsed = schema?.safeParse(args ?? {});
-      const detail = parsed && !parsed.success ? zodIssuesText(parsed.error) : String((err as Error)?.message ?? err).replace(/^MCP error -?\d+: /, "");
+      const detail =
+        parsed && !parsed.success
+          ? zodIssuesText(parsed.error)
+          : String((err as Error)?.message ?? err).replace(/^MCP error -?\d+: /, "");
       throw new Error(`INVALID_REQUEST: ${detail}. Nothing was signed.`);
     }
   };
@@ -65,7 +76,15 @@ export async function runTool(body: () => Promise<ToolBody>): Promise<ToolResult
 }
 
 /** Transport failures (the node did not answer): the only errors where the same request may work when repeated. */
-const TRANSPORT_CODES = new Set(["NETWORK_ERROR", "TIMEOUT", "SERVER_ERROR", "ECONNREFUSED", "ECONNRESET", "ETIMEDOUT", "UND_ERR_SOCKET"]);
+const TRANSPORT_CODES = new Set([
+  "NETWORK_ERROR",
+  "TIMEOUT",
+  "SERVER_ERROR",
+  "ECONNREFUSED",
+  "ECONNRESET",
+  "ETIMEDOUT",
+  "UND_ERR_SOCKET",
+]);
 
 /** The argument problems of a zod error, as one sentence. */
 export function zodIssuesText(err: z.ZodError): string {
@@ -80,7 +99,8 @@ export function zodIssuesText(err: z.ZodError): string {
 export function toolError(err: unknown): ToolResult {
   const decoded = decodeError(err);
   let text: string;
-  if (decoded instanceof TreasuryError) text = `${decoded.code}: ${decoded.message}${decoded.code === "INVALID_REQUEST" ? " Nothing was signed." : ""}`;
+  if (decoded instanceof TreasuryError)
+    text = `${decoded.code}: ${decoded.message}${decoded.code === "INVALID_REQUEST" ? " Nothing was signed." : ""}`;
   else if (err instanceof ToolArgumentError) text = `${err.code}: ${err.message} Nothing was signed.`;
   else if (err instanceof z.ZodError) text = `INVALID_REQUEST: ${zodIssuesText(err)}. Nothing was signed.`;
   else {

@@ -18,7 +18,10 @@ const amountField = (field: string) =>
   });
 
 const reasonField = z
-  .string({ required_error: "reason is required: say why you make this request", invalid_type_error: "reason must be a string" })
+  .string({
+    required_error: "reason is required: say why you make this request",
+    invalid_type_error: "reason must be a string",
+  })
   .trim()
   .min(3, "reason must say why you make this request (at least 3 characters)")
   .max(2000, "reason must be at most 2000 characters");
@@ -95,7 +98,12 @@ export const proposeInput = z
     asset: assetField.optional(),
     to: hexAddress("to").optional().describe("Payment: the recipient's address"),
     amount: amountField("amount").optional().describe('Payment: human units, as a decimal string like "250.5"'),
-    target: z.string({ invalid_type_error: "target must be a string" }).trim().min(1).optional().describe("Call: the contract"),
+    target: z
+      .string({ invalid_type_error: "target must be a string" })
+      .trim()
+      .min(1)
+      .optional()
+      .describe("Call: the contract"),
     function: functionField.describe('Call: the function signature, e.g. "deposit(uint256,address)"'),
     args: callArgsField,
     data: dataField,
@@ -110,7 +118,9 @@ export const dryRunInput = proposeInput
     review: z
       .boolean({ invalid_type_error: "review must be true or false" })
       .optional()
-      .describe("true: check it as treasury_propose would submit it (queued for human review); default: as treasury_pay or treasury_call"),
+      .describe(
+        "true: check it as treasury_propose would submit it (queued for human review); default: as treasury_pay or treasury_call",
+      ),
   })
   .strict();
 
@@ -246,7 +256,12 @@ export const limitsOutput = z.object({
   usd: usdLimitOutput.optional(),
   strikes: z.object({ count: z.number(), max: z.number(), window: z.string() }),
   rate: z.object({ count: z.number(), max: z.number(), window: z.string() }),
-  escalation: z.object({ cosigners: z.array(z.string()), threshold: z.number(), delay: z.string(), gracePeriod: z.string() }),
+  escalation: z.object({
+    cosigners: z.array(z.string()),
+    threshold: z.number(),
+    delay: z.string(),
+    gracePeriod: z.string(),
+  }),
   recipientMode: z.string(),
   /** Recipients of the policy that the module has on this agent's allowlist. */
   recipients: z.array(z.string()),
@@ -277,7 +292,10 @@ export const statusOutput = z.object({
 export const payManyInput = z
   .object({
     payments: z
-      .array(payInput, { required_error: "payments is required: a list of { asset, to, amount, reason }", invalid_type_error: "payments must be a list" })
+      .array(payInput, {
+        required_error: "payments is required: a list of { asset, to, amount, reason }",
+        invalid_type_error: "payments must be a list",
+      })
       .min(1, "payments must list at least one payment")
       .max(MAX_BATCH_PAYMENTS, `payments may list at most ${MAX_BATCH_PAYMENTS} payments per call`),
     dryRun: z

@@ -23,7 +23,11 @@ export async function measureFullDeployment(rows: Rows): Promise<void> {
     await hre.network.provider.send("hardhat_reset", []);
     const provider = hre.ethers.provider;
     const first = (await provider.getBlockNumber()) + 1;
-    const result = await deployFromPolicy(hre, EXAMPLE_POLICY, { keys: cliWallets(hre), log: () => undefined, deploymentsDir: dir });
+    const result = await deployFromPolicy(hre, EXAMPLE_POLICY, {
+      keys: cliWallets(hre),
+      log: () => undefined,
+      deploymentsDir: dir,
+    });
     const last = await provider.getBlockNumber();
     let gas = 0n;
     let txs = 0;
@@ -34,7 +38,11 @@ export async function measureFullDeployment(rows: Rows): Promise<void> {
       txs += block.transactions.length;
     }
     if (txs === 0) throw new Error(`deployFromPolicy mined nothing (changed: ${result.changed.join(", ")})`);
-    rows.add({ name: "full local deployment", gas, note: `${txs} transactions: Safe 1.5.0, module, lens, example policy` });
+    rows.add({
+      name: "full local deployment",
+      gas,
+      note: `${txs} transactions: Safe 1.5.0, module, lens, example policy`,
+    });
   } finally {
     fs.rmSync(dir, { recursive: true, force: true });
   }

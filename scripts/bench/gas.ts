@@ -76,7 +76,6 @@ const AGENT_COUNT = 200;
 const AGENTS_PER_BATCH = 20;
 const STABILITY_LIMIT_PERCENT = 2;
 
-
 const started = Date.now();
 const elapsed = (): string => `${((Date.now() - started) / 1000).toFixed(1)} s`;
 const progress = (text: string): void => console.log(`  [${elapsed()}] ${text}`);
@@ -92,7 +91,14 @@ function payUsdc(stack: Stack, agent: BenchAgent, to: string, gap: number, field
 }
 
 /** A USDC payment measured an hour after a first one a minute on, whose window entry it then finds in use. */
-async function measureSecondPayment(stack: Stack, rows: Rows, agent: BenchAgent, recipient: string, name: string, note: string): Promise<void> {
+async function measureSecondPayment(
+  stack: Stack,
+  rows: Rows,
+  agent: BenchAgent,
+  recipient: string,
+  name: string,
+  note: string,
+): Promise<void> {
   await payUsdc(stack, agent, recipient, 60);
   measured(rows, name, (await payUsdc(stack, agent, recipient, HOUR)).receipt, note);
 }
@@ -180,7 +186,14 @@ async function measureMainTreasury(stack: Stack, rows: Rows, recipient: string):
   const eth = await submitPayment(stack, main, { asset: ETH, to: recipient, amount: parseEther("0.1") }, HOUR);
   measured(rows, "auto ETH payment", eth.receipt, "to an account that already holds ETH");
 
-  await measureSecondPayment(stack, rows, rate, recipient, "auto ERC-20 payment with rate limit", "maxIntentsPerWindow 100 per day, bucket in use");
+  await measureSecondPayment(
+    stack,
+    rows,
+    rate,
+    recipient,
+    "auto ERC-20 payment with rate limit",
+    "maxIntentsPerWindow 100 per day, bucket in use",
+  );
 
   for (let i = 0; i < 8; i++) await payUsdc(stack, burst, recipient, 300);
   const merged = await payUsdc(stack, burst, recipient, 300);

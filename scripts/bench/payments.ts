@@ -135,7 +135,13 @@ export async function cosignerSignatures(
   const signed = await Promise.all(
     signers.map(async (s) => ({
       signer: await s.getAddress(),
-      signature: await signCosignerApproval(s, intentId, await treasury.module.cosignerEra(), stack.chainId, treasury.moduleAddress),
+      signature: await signCosignerApproval(
+        s,
+        intentId,
+        await treasury.module.cosignerEra(),
+        stack.chainId,
+        treasury.moduleAddress,
+      ),
     })),
   );
   return signed.sort((a, b) =>

@@ -111,7 +111,14 @@ export function checkNoGrowth(rows: Rows, label: string, a: string, b: string, l
 }
 
 /** Rows `a` and `b` compared as `kind` says (see {@link StabilityCheck}), against `limitPercent`. */
-function compareRows(rows: Rows, label: string, a: string, b: string, limitPercent: number, kind: "difference" | "growth"): StabilityCheck {
+function compareRows(
+  rows: Rows,
+  label: string,
+  a: string,
+  b: string,
+  limitPercent: number,
+  kind: "difference" | "growth",
+): StabilityCheck {
   const gasA = rows.get(a).gas;
   const gasB = rows.get(b).gas;
   const change = kind === "growth" ? gasB - gasA : gasA > gasB ? gasA - gasB : gasB - gasA;

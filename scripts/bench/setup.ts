@@ -101,9 +101,18 @@ export async function deployStack(): Promise<Stack> {
 let safeSaltNonce = 0n;
 
 /** A new Safe of the first `owners` accounts of the owner pool, at the next salt nonce. */
-async function newSafe(stack: Stack, owners: number, threshold: number): Promise<{ safe: Contract; ownerSigners: Signer[] }> {
+async function newSafe(
+  stack: Stack,
+  owners: number,
+  threshold: number,
+): Promise<{ safe: Contract; ownerSigners: Signer[] }> {
   const ownerSigners = stack.ownerPool.slice(0, owners);
-  const safe = await createSafe(stack.safeInfra, ownerSigners.map((o) => o.address), threshold, safeSaltNonce++);
+  const safe = await createSafe(
+    stack.safeInfra,
+    ownerSigners.map((o) => o.address),
+    threshold,
+    safeSaltNonce++,
+  );
   return { safe, ownerSigners };
 }
 
@@ -179,9 +188,19 @@ export async function configure(stack: Stack, treasury: Treasury, calls: Call[])
   );
   const data = stack.multiSend.interface.encodeFunctionData("multiSend", [packed]);
   try {
-    await execSafeCall(treasury.safe, treasury.signers, stack.deployer, await stack.multiSend.getAddress(), data, 0n, 1);
+    await execSafeCall(
+      treasury.safe,
+      treasury.signers,
+      stack.deployer,
+      await stack.multiSend.getAddress(),
+      data,
+      0n,
+      1,
+    );
   } catch (e) {
-    throw new BenchSetupError(`MultiSend batch of ${calls.length} calls on ${treasury.label} failed: ${(e as Error).message}`);
+    throw new BenchSetupError(
+      `MultiSend batch of ${calls.length} calls on ${treasury.label} failed: ${(e as Error).message}`,
+    );
   }
 }
 

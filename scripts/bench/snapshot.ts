@@ -51,7 +51,9 @@ export function parseSnapshot(text: string, source: string): GasSnapshot {
     );
   }
   if (typeof parsed !== "object" || parsed === null || Array.isArray(parsed)) {
-    throw new GasSnapshotError(`${source} must be an object { "row name": gas }, got ${Array.isArray(parsed) ? "an array" : String(parsed)}`);
+    throw new GasSnapshotError(
+      `${source} must be an object { "row name": gas }, got ${Array.isArray(parsed) ? "an array" : String(parsed)}`,
+    );
   }
   const snapshot: GasSnapshot = {};
   for (const [name, gas] of Object.entries(parsed as Record<string, unknown>)) {
@@ -113,7 +115,8 @@ function change(d: RowDiff): string {
   if (d.status === "new") return "new row (not in the snapshot)";
   if (d.status === "missing") return "missing from this run";
   if (d.status === "same") return "=";
-  const percent = d.percent === null || d.percent === undefined ? "n/a" : `${d.percent > 0 ? "+" : ""}${d.percent.toFixed(2)}%`;
+  const percent =
+    d.percent === null || d.percent === undefined ? "n/a" : `${d.percent > 0 ? "+" : ""}${d.percent.toFixed(2)}%`;
   return `${signed(d.delta ?? 0)} (${percent})`;
 }
 

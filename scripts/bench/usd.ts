@@ -10,7 +10,17 @@ import { parseEther } from "ethers";
 import type { PriceReadProbe } from "../../typechain-types";
 import { DAY, ETH, agentConfig } from "../../testkit/stack";
 import { FeedMode, USD, deployFeed, usdLimit } from "../../testkit/priceFeeds";
-import { BenchSetupError, ETH_LIMIT, Stack, USDC_LIMIT, agentCalls, agentKey, configure, createTreasury, usdc } from "./setup";
+import {
+  BenchSetupError,
+  ETH_LIMIT,
+  Stack,
+  USDC_LIMIT,
+  agentCalls,
+  agentKey,
+  configure,
+  createTreasury,
+  usdc,
+} from "./setup";
 import { newAgent, submitPayment } from "./payments";
 import type { Budget, Rows } from "./report";
 
@@ -37,10 +47,19 @@ export async function measureUsdCaps(stack: Stack, rows: Rows, recipient: string
     { asset: ETH, limit: ETH_LIMIT },
   ];
   await configure(stack, treasury, [
-    { to: treasury.moduleAddress, data: m.encodeFunctionData("setPriceFeed", [stack.usdcAddress, await feed.getAddress(), 25 * HOUR]) },
-    { to: treasury.moduleAddress, data: m.encodeFunctionData("setPriceFeed", [ETH, await ethFeed.getAddress(), 25 * HOUR]) },
+    {
+      to: treasury.moduleAddress,
+      data: m.encodeFunctionData("setPriceFeed", [stack.usdcAddress, await feed.getAddress(), 25 * HOUR]),
+    },
+    {
+      to: treasury.moduleAddress,
+      data: m.encodeFunctionData("setPriceFeed", [ETH, await ethFeed.getAddress(), 25 * HOUR]),
+    },
     ...agentCalls(treasury, capped.key.address, agentConfig(), limits),
-    { to: treasury.moduleAddress, data: m.encodeFunctionData("setUsdLimit", [capped.key.address, usdLimit(1_000n, 5_000n, DAY, 50_000n)]) },
+    {
+      to: treasury.moduleAddress,
+      data: m.encodeFunctionData("setUsdLimit", [capped.key.address, usdLimit(1_000n, 5_000n, DAY, 50_000n)]),
+    },
     ...agentCalls(treasury, plain.key.address, agentConfig(), limits),
   ]);
 

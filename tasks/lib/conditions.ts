@@ -22,7 +22,11 @@ export async function conditionsReportFor(
 ): Promise<CallConditionsReport | undefined> {
   if (!ctx.record?.lens) return undefined;
   const { deploymentCallConditions } = await import("../../core/callConditions");
-  return deploymentCallConditions(hre.ethers.provider, { ...ctx.record, module: ctx.module, tokens: { ...ctx.record.tokens, ...ctx.tokens } }, call);
+  return deploymentCallConditions(
+    hre.ethers.provider,
+    { ...ctx.record, module: ctx.module, tokens: { ...ctx.record.tokens, ...ctx.tokens } },
+    call,
+  );
 }
 
 /** The report for an `agent:call` request (see {@link conditionsReportFor}). */
@@ -33,5 +37,10 @@ export async function callConditionsReportFor(
   request: CallRequest,
 ): Promise<CallConditionsReport | undefined> {
   const payload = callPayload(request);
-  return conditionsReportFor(hre, ctx, { agent: client.agent, target: payload.target, data: payload.data, signature: request.function });
+  return conditionsReportFor(hre, ctx, {
+    agent: client.agent,
+    target: payload.target,
+    data: payload.data,
+    signature: request.function,
+  });
 }

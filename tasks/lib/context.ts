@@ -61,7 +61,9 @@ export async function clientContext(hre: HardhatRuntimeEnvironment, args: Client
   }
   if ((await hre.ethers.provider.getCode(module)) === "0x") {
     throw Object.assign(
-      new Error(`No module contract at ${module} on chain ${chainId} (network ${hre.network.name}). Check --network, --module or the deployment record.`),
+      new Error(
+        `No module contract at ${module} on chain ${chainId} (network ${hre.network.name}). Check --network, --module or the deployment record.`,
+      ),
       { code: "MODULE_NOT_FOUND" },
     );
   }
@@ -98,7 +100,9 @@ export function resolveTarget(ctx: ClientContext, symbolOrAddress: string): stri
   const bySymbol = Object.entries(named).find(([s]) => s.toLowerCase() === symbolOrAddress.toLowerCase());
   if (bySymbol) return getAddress(bySymbol[1]);
   if (isAddress(symbolOrAddress)) return getAddress(symbolOrAddress);
-  throw new TaskInputError(`"${symbolOrAddress}" is neither an address nor a token or contract name of this deployment (${Object.keys(named).join(", ") || "none"}).`);
+  throw new TaskInputError(
+    `"${symbolOrAddress}" is neither an address nor a token or contract name of this deployment (${Object.keys(named).join(", ") || "none"}).`,
+  );
 }
 
 /** The journal file of an agent key. */
@@ -121,7 +125,9 @@ export function journalDirOf(deploymentsDir: string, chainId: bigint | string, m
 }
 
 /** A `pick` for {@link roleSigner}: the first development account for which `holds` is true. */
-export function firstAccount(holds: (address: string) => Promise<boolean>): (candidates: string[]) => Promise<string | undefined> {
+export function firstAccount(
+  holds: (address: string) => Promise<boolean>,
+): (candidates: string[]) => Promise<string | undefined> {
   return async (candidates) => {
     for (const address of candidates) if (await holds(address)) return address;
     return undefined;
@@ -156,7 +162,10 @@ export const COMMON_FLAGS = {
 } as const;
 
 /** Ends a signing client task's flags: --module, --deployments-dir, --keystore (described by `keystore`) and --json. */
-export function clientFlags(t: ConfigurableTaskDefinition, keystore: string = COMMON_FLAGS.keystore): ConfigurableTaskDefinition {
+export function clientFlags(
+  t: ConfigurableTaskDefinition,
+  keystore: string = COMMON_FLAGS.keystore,
+): ConfigurableTaskDefinition {
   return t
     .addOptionalParam("module", COMMON_FLAGS.module)
     .addOptionalParam("deploymentsDir", COMMON_FLAGS.deploymentsDir)

@@ -92,7 +92,11 @@ export function cliKeySources(): KeySources {
  * their order). Throws {@link KeyError}: no key, an unusable key, a public development key off chain 31337, or a
  * key whose address differs from `expectedAddress`.
  */
-export async function resolveWallet(hre: HardhatRuntimeEnvironment, role: KeyRole, opts: KeyOptions = {}): Promise<BaseWallet> {
+export async function resolveWallet(
+  hre: HardhatRuntimeEnvironment,
+  role: KeyRole,
+  opts: KeyOptions = {},
+): Promise<BaseWallet> {
   const chainId = (await hre.ethers.provider.getNetwork()).chainId;
   const request = { role, chainId, ...opts, firstDevAccount: role === "DEPLOYER" || role === "RELAYER" };
   const { wallet } = await resolveKey(request, cliKeySources());
@@ -100,7 +104,11 @@ export async function resolveWallet(hre: HardhatRuntimeEnvironment, role: KeyRol
 }
 
 /** {@link resolveWallet} as a plain ethers `Signer`. */
-export async function resolveSigner(hre: HardhatRuntimeEnvironment, role: KeyRole, opts: KeyOptions = {}): Promise<Signer> {
+export async function resolveSigner(
+  hre: HardhatRuntimeEnvironment,
+  role: KeyRole,
+  opts: KeyOptions = {},
+): Promise<Signer> {
   return resolveWallet(hre, role, opts);
 }
 

@@ -42,10 +42,20 @@ export function printOwnersRun(r: {
   batchFile?: string;
   nextSteps: string[];
 }): void {
-  printTable("Applied", ["#", "change"], r.applied.map((d, i) => [i + 1, d]));
+  printTable(
+    "Applied",
+    ["#", "change"],
+    r.applied.map((d, i) => [i + 1, d]),
+  );
   if (!r.batchFile) return;
-  printTable("Waiting for the Safe owners", ["#", "loosens", "change"], r.pending.map((p, i) => [i + 1, p.loosens ? "yes" : "", p.description]));
-  process.stdout.write(`\nBatch file: ${r.batchFile}\nNext steps:\n${r.nextSteps.map((step, i) => `  ${i + 1}. ${step}`).join("\n")}\n`);
+  printTable(
+    "Waiting for the Safe owners",
+    ["#", "loosens", "change"],
+    r.pending.map((p, i) => [i + 1, p.loosens ? "yes" : "", p.description]),
+  );
+  process.stdout.write(
+    `\nBatch file: ${r.batchFile}\nNext steps:\n${r.nextSteps.map((step, i) => `  ${i + 1}. ${step}`).join("\n")}\n`,
+  );
 }
 
 /** Prints `key: value` lines aligned. */
@@ -138,7 +148,18 @@ function isHardhatError(e: unknown): e is HardhatErrorLike {
 }
 
 /** Transport failures of ethers and Node's fetch: the node did not answer. */
-const TRANSPORT_CODES = new Set(["NETWORK_ERROR", "TIMEOUT", "SERVER_ERROR", "ECONNREFUSED", "ECONNRESET", "ETIMEDOUT", "EHOSTUNREACH", "ENOTFOUND", "UND_ERR_SOCKET", "UND_ERR_CONNECT_TIMEOUT"]);
+const TRANSPORT_CODES = new Set([
+  "NETWORK_ERROR",
+  "TIMEOUT",
+  "SERVER_ERROR",
+  "ECONNREFUSED",
+  "ECONNRESET",
+  "ETIMEDOUT",
+  "EHOSTUNREACH",
+  "ENOTFOUND",
+  "UND_ERR_SOCKET",
+  "UND_ERR_CONNECT_TIMEOUT",
+]);
 
 function transportCode(error: unknown): string | undefined {
   const seen = new Set<unknown>();
@@ -171,7 +192,8 @@ function currentNetwork(): { name: string; url?: string } | undefined {
 export function redactUrl(url: string): string {
   try {
     const u = new URL(url);
-    const local = u.hostname === "127.0.0.1" || u.hostname === "localhost" || u.hostname === "::1" || u.hostname === "[::1]";
+    const local =
+      u.hostname === "127.0.0.1" || u.hostname === "localhost" || u.hostname === "::1" || u.hostname === "[::1]";
     return local ? `${u.protocol}//${u.host}${u.pathname === "/" ? "" : u.pathname}` : `${u.protocol}//${u.host}/…`;
   } catch {
     return "(unparseable URL)";
@@ -194,7 +216,8 @@ function rpcWhere(): string {
 
 function rpcUnavailableMessage(reason: string): string {
   const net = currentNetwork();
-  const start = net?.name === "localhost" ? "Start it (npx hardhat node) or point the command at yours" : "Check that it runs";
+  const start =
+    net?.name === "localhost" ? "Start it (npx hardhat node) or point the command at yours" : "Check that it runs";
   return `Cannot reach the JSON-RPC node of network ${net?.name ?? "localhost"}${net?.url ? ` at ${net.url}` : ""} (${reason}). ${start}, then run the same command again. ${rpcWhere()}`;
 }
 
@@ -202,7 +225,12 @@ function fromHardhatError(error: HardhatErrorLike): ErrorJson["error"] {
   const hardhatCode = `HH${error.number}`;
   const text = error.message.replace(/^HH\d+: /, "");
   if (error.number === 108 || error.number === 109 || error.number === 110) {
-    const reason = error.number === 108 ? "no node answered" : error.number === 109 ? "the connection timed out" : "it answered with invalid JSON-RPC";
+    const reason =
+      error.number === 108
+        ? "no node answered"
+        : error.number === 109
+          ? "the connection timed out"
+          : "it answered with invalid JSON-RPC";
     return { code: "RPC_UNAVAILABLE", message: rpcUnavailableMessage(reason), hardhatCode };
   }
   if (error.number === 100) {
@@ -217,7 +245,11 @@ function fromHardhatError(error: HardhatErrorLike): ErrorJson["error"] {
   }
   if (error.number >= 300 && error.number <= 399) {
     const first = text.split("\n")[0];
-    return { code: "INVALID_REQUEST", message: `${first}${/[.!?]$/.test(first) ? "" : "."} Run npx hardhat help <task> for its flags.`, hardhatCode };
+    return {
+      code: "INVALID_REQUEST",
+      message: `${first}${/[.!?]$/.test(first) ? "" : "."} Run npx hardhat help <task> for its flags.`,
+      hardhatCode,
+    };
   }
   return { code: "HARDHAT_ERROR", message: text, hardhatCode };
 }
@@ -230,12 +262,15 @@ export function errorJson(error: unknown): ErrorJson {
     const issues = coded.issues !== undefined ? { issues: coded.issues } : {};
     if (typeof coded.code === "string" && (CLI_ERROR_CODES as readonly string[]).includes(coded.code)) {
       const code = coded.code as CliErrorCode;
-      const message = code === "RPC_UNAVAILABLE" && !/RPC_URL/.test(error.message) ? `${error.message} ${rpcWhere()}` : error.message;
+      const message =
+        code === "RPC_UNAVAILABLE" && !/RPC_URL/.test(error.message) ? `${error.message} ${rpcWhere()}` : error.message;
       return { error: { code, message, ...issues } };
     }
     const transport = transportCode(error);
-    if (transport) return { error: { code: "RPC_UNAVAILABLE", message: rpcUnavailableMessage(transport), detail: transport } };
-    if (coded.code === "INVALID_ARGUMENT") return { error: { code: "INVALID_REQUEST", message: error.message.split("\n")[0], detail: "INVALID_ARGUMENT" } };
+    if (transport)
+      return { error: { code: "RPC_UNAVAILABLE", message: rpcUnavailableMessage(transport), detail: transport } };
+    if (coded.code === "INVALID_ARGUMENT")
+      return { error: { code: "INVALID_REQUEST", message: error.message.split("\n")[0], detail: "INVALID_ARGUMENT" } };
     const detail = typeof coded.code === "string" ? coded.code : error.name;
     return {
       error: {
@@ -265,7 +300,12 @@ export function installCliErrorHandler(argv: readonly string[] = process.argv): 
   if (!argv.includes("--show-stack-traces")) {
     console.error = (...args: unknown[]) => {
       const [only] = args;
-      if (args.length === 1 && isHardhatError(only) && (only.number === 100 || (only.number >= 300 && only.number <= 399))) return;
+      if (
+        args.length === 1 &&
+        isHardhatError(only) &&
+        (only.number === 100 || (only.number >= 300 && only.number <= 399))
+      )
+        return;
       consoleError(...args);
     };
   }
@@ -274,8 +314,9 @@ export function installCliErrorHandler(argv: readonly string[] = process.argv): 
   console.log = (...args: unknown[]) => console.error(...args);
   console.info = console.log;
   try {
+    type SentryReporter = typeof import("hardhat/internal/sentry/reporter");
     // eslint-disable-next-line @typescript-eslint/no-require-imports
-    const { Reporter } = require("hardhat/internal/sentry/reporter") as typeof import("hardhat/internal/sentry/reporter");
+    const { Reporter } = require("hardhat/internal/sentry/reporter") as SentryReporter;
     const original = Reporter.reportError.bind(Reporter);
     Reporter.reportError = (error: Error) => {
       if (!jsonErrorPrinted) {
@@ -293,7 +334,11 @@ export function installCliErrorHandler(argv: readonly string[] = process.argv): 
  * Runs a task body and reports its outcome: on success `render` (or JSON); on failure a JSON error object or a
  * message on stderr, and exit code 1. Hardhat exits with `process.exitCode` once the task returns.
  */
-export async function runTask<T>(json: boolean, body: () => Promise<T>, render: (result: T) => void): Promise<T | undefined> {
+export async function runTask<T>(
+  json: boolean,
+  body: () => Promise<T>,
+  render: (result: T) => void,
+): Promise<T | undefined> {
   try {
     const result = await body();
     if (json) printJson(result);

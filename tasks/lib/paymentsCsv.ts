@@ -26,7 +26,13 @@ export interface PaymentRow {
   idempotencyKey?: string;
 }
 
-const COLUMNS = { to: "to", amount: "amount", asset: "asset", reason: "reason", idempotencykey: "idempotencyKey" } as const;
+const COLUMNS = {
+  to: "to",
+  amount: "amount",
+  asset: "asset",
+  reason: "reason",
+  idempotencykey: "idempotencyKey",
+} as const;
 type Field = (typeof COLUMNS)[keyof typeof COLUMNS];
 const COLUMN_LIST = "to, amount, asset, reason, idempotency key";
 const REQUIRED: Field[] = ["to", "amount", "asset"];
@@ -34,19 +40,32 @@ const REQUIRED: Field[] = ["to", "amount", "asset"];
 /** Reads and checks a payments file; `assetOk` says whether an asset reference is known (else the error lists `known`). */
 export function readPaymentsCsv(file: string, assetOk: (asset: string) => boolean, known: string[]): PaymentRow[] {
   const name = path.basename(file);
-  if (!fs.existsSync(file)) throw new TaskInputError(`--file ${file}: no such file. Give the path of a CSV file with the columns ${COLUMN_LIST}.`);
+  if (!fs.existsSync(file))
+    throw new TaskInputError(
+      `--file ${file}: no such file. Give the path of a CSV file with the columns ${COLUMN_LIST}.`,
+    );
   const records = parseCsv(fs.readFileSync(file, "utf8").replace(/^\uFEFF/, ""), name);
   const nonEmpty = records.filter((r) => !(r.fields.length === 1 && r.fields[0].trim() === ""));
-  if (nonEmpty.length === 0) throw new TaskInputError(`${name} is empty: its first line must name the columns (${COLUMN_LIST}).`);
+  if (nonEmpty.length === 0)
+    throw new TaskInputError(`${name} is empty: its first line must name the columns (${COLUMN_LIST}).`);
   const [header, ...rows] = nonEmpty;
   const fields: Field[] = header.fields.map((h, i) => {
-    const key = h.trim().toLowerCase().replace(/[\s_-]/g, "") as keyof typeof COLUMNS;
+    const key = h
+      .trim()
+      .toLowerCase()
+      .replace(/[\s_-]/g, "") as keyof typeof COLUMNS;
     const field = COLUMNS[key];
-    if (!field) throw new TaskInputError(`${name} line ${header.line}, column ${i + 1}: unknown column "${h}". The columns are ${COLUMN_LIST}.`);
+    if (!field)
+      throw new TaskInputError(
+        `${name} line ${header.line}, column ${i + 1}: unknown column "${h}". The columns are ${COLUMN_LIST}.`,
+      );
     return field;
   });
   for (const required of REQUIRED) {
-    if (!fields.includes(required)) throw new TaskInputError(`${name} has no "${required}" column (line ${header.line}: ${header.fields.join(",")}). The columns are ${COLUMN_LIST}.`);
+    if (!fields.includes(required))
+      throw new TaskInputError(
+        `${name} has no "${required}" column (line ${header.line}: ${header.fields.join(",")}). The columns are ${COLUMN_LIST}.`,
+      );
   }
   const duplicate = fields.find((f, i) => fields.indexOf(f) !== i);
   if (duplicate) throw new TaskInputError(`${name} line ${header.line} names the column "${duplicate}" twice.`);
@@ -55,14 +74,18 @@ export function readPaymentsCsv(file: string, assetOk: (asset: string) => boolea
   return rows.map((record, i) => {
     const where = `${name} row ${i + 1} (line ${record.line})`;
     if (record.fields.length !== fields.length) {
-      throw new TaskInputError(`${where}: ${record.fields.length} fields, but the header names ${fields.length} (${fields.join(", ")}). Quote a value that contains a comma.`);
+      throw new TaskInputError(
+        `${where}: ${record.fields.length} fields, but the header names ${fields.length} (${fields.join(", ")}). Quote a value that contains a comma.`,
+      );
     }
     const value = (f: Field): string | undefined => {
       const index = fields.indexOf(f);
       const v = index < 0 ? undefined : record.fields[index].trim();
       return v === "" ? undefined : v;
     };
-    for (const f of REQUIRED) if (value(f) === undefined) throw new TaskInputError(`${where}, field ${f}: empty. Every payment needs to, amount and asset.`);
+    for (const f of REQUIRED)
+      if (value(f) === undefined)
+        throw new TaskInputError(`${where}, field ${f}: empty. Every payment needs to, amount and asset.`);
     const to = value("to")!;
     if (!isAddress(to)) {
       const checksum = /^0x[0-9a-fA-F]{40}$/.test(to);
@@ -72,14 +95,19 @@ export function readPaymentsCsv(file: string, assetOk: (asset: string) => boolea
           : `${where}, field to: "${to}" is not an address (0x followed by 40 hex digits).`,
       );
     }
-    if (BigInt(to) === 0n) throw new TaskInputError(`${where}, field to: "${to}" is the zero address; anything sent there is lost.`);
+    if (BigInt(to) === 0n)
+      throw new TaskInputError(`${where}, field to: "${to}" is the zero address; anything sent there is lost.`);
     const amount = value("amount")!;
     if (!/^\d+(\.\d+)?$/.test(amount)) {
-      throw new TaskInputError(`${where}, field amount: "${amount}" is not a decimal amount in the asset's units (write e.g. 1250 or 12.5, with a dot and no thousands separators).`);
+      throw new TaskInputError(
+        `${where}, field amount: "${amount}" is not a decimal amount in the asset's units (write e.g. 1250 or 12.5, with a dot and no thousands separators).`,
+      );
     }
-    if (!/[1-9]/.test(amount)) throw new TaskInputError(`${where}, field amount: "${amount}" is zero: there is nothing to pay.`);
+    if (!/[1-9]/.test(amount))
+      throw new TaskInputError(`${where}, field amount: "${amount}" is zero: there is nothing to pay.`);
     const asset = value("asset")!;
-    if (!assetOk(asset)) throw new TaskInputError(`${where}, field asset: "${asset}" is not ${known.join(", ")} or a token address.`);
+    if (!assetOk(asset))
+      throw new TaskInputError(`${where}, field asset: "${asset}" is not ${known.join(", ")} or a token address.`);
     const row: PaymentRow = { row: i + 1, line: record.line, to: getAddress(to), amount, asset };
     const reason = value("reason");
     const key = value("idempotencyKey");
@@ -130,7 +158,10 @@ export function parseCsv(text: string, name: string): { line: number; fields: st
       line++;
       start = line;
     } else {
-      if (afterQuote && c.trim() !== "") throw new TaskInputError(`${name} line ${line}: text after a closing quote ("...${field}${c}"). Quote the whole value.`);
+      if (afterQuote && c.trim() !== "")
+        throw new TaskInputError(
+          `${name} line ${line}: text after a closing quote ("...${field}${c}"). Quote the whole value.`,
+        );
       field += c;
     }
   }

@@ -83,7 +83,12 @@ describe("Gas benchmark verdicts and snapshot", function () {
   });
 
   describe("difference against the snapshot", function () {
-    const snapshot = { "plain transfer": 34_477, "keyed payment": 140_753, "relayed payment": 95_605, "old row": 1_000 };
+    const snapshot = {
+      "plain transfer": 34_477,
+      "keyed payment": 140_753,
+      "relayed payment": 95_605,
+      "old row": 1_000,
+    };
     const run: Row[] = [
       { name: "plain transfer", gas: 34_477n },
       { name: "keyed payment", gas: 139_865n },
@@ -148,18 +153,25 @@ describe("Gas benchmark verdicts and snapshot", function () {
 
     it("update writes every row in the run's order, one a line, and reports the previous difference", function () {
       const file = path.join(dir, SNAPSHOT_FILE);
-      fs.writeFileSync(file, JSON.stringify({ "b row": 3, "gone": 9 }));
+      fs.writeFileSync(file, JSON.stringify({ "b row": 3, gone: 9 }));
       const result = applySnapshot(file, rows, "update");
       expect(result.failures).to.deep.equal([]);
       expect(result.lines).to.include("1 changed, 0 unchanged, 1 new, 1 missing.");
-      expect(result.lines.at(-1)).to.equal(`Rewrote ${file} with this run's 2 rows: commit it with the change that moved the gas.`);
+      expect(result.lines.at(-1)).to.equal(
+        `Rewrote ${file} with this run's 2 rows: commit it with the change that moved the gas.`,
+      );
       expect(fs.readFileSync(file, "utf8")).to.equal('{\n  "b row": 2,\n  "a row": 1\n}\n');
       expect(Object.keys(parseSnapshot(fs.readFileSync(file, "utf8"), file))).to.deep.equal(["b row", "a row"]);
     });
 
     it("compare never fails and leaves the file alone; check fails on a changed row", function () {
       const file = path.join(dir, SNAPSHOT_FILE);
-      const text = JSON.stringify(snapshotOf([{ name: "b row", gas: 5n }, { name: "a row", gas: 1n }]));
+      const text = JSON.stringify(
+        snapshotOf([
+          { name: "b row", gas: 5n },
+          { name: "a row", gas: 1n },
+        ]),
+      );
       fs.writeFileSync(file, text);
       expect(applySnapshot(file, rows, "compare").failures).to.deep.equal([]);
       expect(fs.readFileSync(file, "utf8")).to.equal(text);

@@ -19,7 +19,16 @@ import { executeAsOwners } from "../../deploy/configure";
 import { predictUniswapAddresses } from "../../deploy/uniswap";
 import type { DeployResult } from "../../deploy/pipeline";
 import { hardhatDevWallets } from "../../core/keys";
-import { PolicyJson, configSnapshot, expectChainMatchesPolicy, readExample, removeTempDirs, tempDir, writeJson, txBuilderCalldata } from "./helpers";
+import {
+  PolicyJson,
+  configSnapshot,
+  expectChainMatchesPolicy,
+  readExample,
+  removeTempDirs,
+  tempDir,
+  writeJson,
+  txBuilderCalldata,
+} from "./helpers";
 import { CliResult, LocalNode, runCli, startNode } from "../../testkit/localNode";
 
 const EXAMPLE = path.join("deploy", "examples", "dao.json");
@@ -164,7 +173,13 @@ describe("treasury CLI on hardhat nodes (e2e)", function () {
         name: "token address with no contract",
         mutate: (p) => {
           p.tokens = { DAI: "0x6B175474E89094C44Da98b954EedeAC495271d0F" };
-          p.agents[0].limits!.push({ asset: "DAI", autoPerTx: "1", autoPerWindow: "2", window: "1d", escalatedPerTx: "3" });
+          p.agents[0].limits!.push({
+            asset: "DAI",
+            autoPerTx: "1",
+            autoPerWindow: "2",
+            window: "1d",
+            escalatedPerTx: "3",
+          });
           // Without its USD limit the agent needs no price feed for DAI (the schema would refuse that first).
           delete (p.agents[0] as Record<string, unknown>).usdLimit;
         },
@@ -187,7 +202,10 @@ describe("treasury CLI on hardhat nodes (e2e)", function () {
             const policy = readExample();
             c.mutate(policy);
             const file = writeJson(path.join(work, `bad-${i}-${c.name.replace(/\W+/g, "-")}.json`), policy);
-            results.set(c.name, await runCli(node, ["treasury:deploy", "--policy", file, "--json"], { env: { DEPLOYMENTS_DIR: badDir } }));
+            results.set(
+              c.name,
+              await runCli(node, ["treasury:deploy", "--policy", file, "--json"], { env: { DEPLOYMENTS_DIR: badDir } }),
+            );
           }),
         );
       }
@@ -197,7 +215,11 @@ describe("treasury CLI on hardhat nodes (e2e)", function () {
       it(`test_deploy_${c.name.replace(/\W+(\w)/g, (_, x: string) => x.toUpperCase()).replace(/\W/g, "")}_namedErrorNonZeroExitNothingDeployed`, async function () {
         const r = results.get(c.name)!;
         expect(r.code).to.equal(1);
-        const error = (r.json as { error: { code: string; message: string; issues: { path: string; message: string; value: unknown }[] } }).error;
+        const error = (
+          r.json as {
+            error: { code: string; message: string; issues: { path: string; message: string; value: unknown }[] };
+          }
+        ).error;
         expect(error.code).to.equal("POLICY_INVALID");
         expect(error.issues).to.have.length(1);
         expect(error.issues[0].path).to.equal(c.path);
@@ -215,7 +237,9 @@ describe("treasury CLI on hardhat nodes (e2e)", function () {
     before(async function () {
       // Chain 31338's deployment and the shared example's (./exampleNode.ts) may run beside this one.
       this.timeout(600_000);
-      const r = await runCli(node, ["treasury:deploy", "--policy", EXAMPLE, "--json"], { env: { DEPLOYMENTS_DIR: dir } });
+      const r = await runCli(node, ["treasury:deploy", "--policy", EXAMPLE, "--json"], {
+        env: { DEPLOYMENTS_DIR: dir },
+      });
       first = deployResult(r);
       console.log(`      (treasury:deploy of ${EXAMPLE} on a fresh node: ${(r.ms / 1000).toFixed(1)} s wall time)`);
       firstRecord = JSON.parse(fs.readFileSync(path.join(dir, "31337.json"), "utf8"));
@@ -260,18 +284,35 @@ describe("treasury CLI on hardhat nodes (e2e)", function () {
       expect(kit.getMultiSendAddress()).to.equal(record.safeInfra!.multiSend);
       expect(kit.getMultiSendCallOnlyAddress()).to.equal(record.safeInfra!.multiSendCallOnly);
       // Every recorded contract is deployed, and protocol-kit batches plain calls through the recorded MultiSendCallOnly.
-      for (const address of Object.values(record.safeInfra!)) expect(await node.provider.getCode(address), address).to.not.equal("0x");
-      const tx = await kit.createTransaction({ transactions: [{ to: EMPLOYEE.address, value: "1", data: "0x" }, { to: EMPLOYEE.address, value: "2", data: "0x" }] });
+      for (const address of Object.values(record.safeInfra!))
+        expect(await node.provider.getCode(address), address).to.not.equal("0x");
+      const tx = await kit.createTransaction({
+        transactions: [
+          { to: EMPLOYEE.address, value: "1", data: "0x" },
+          { to: EMPLOYEE.address, value: "2", data: "0x" },
+        ],
+      });
       expect(tx.data.to).to.equal(record.safeInfra!.multiSendCallOnly);
       // The record as it was before (four Safe contracts) is what protocol-kit could not connect with.
       const { singleton, proxyFactory, fallbackHandler, multiSendCallOnly } = record.safeInfra!;
-      const old = { "31337": { safeSingletonAddress: singleton, safeProxyFactoryAddress: proxyFactory, fallbackHandlerAddress: fallbackHandler, multiSendCallOnlyAddress: multiSendCallOnly } };
-      await expect(Safe.init({ provider: node.url, safeAddress: record.safe, contractNetworks: old })).to.be.rejectedWith(/Invalid multiSend contract address/);
+      const old = {
+        "31337": {
+          safeSingletonAddress: singleton,
+          safeProxyFactoryAddress: proxyFactory,
+          fallbackHandlerAddress: fallbackHandler,
+          multiSendCallOnlyAddress: multiSendCallOnly,
+        },
+      };
+      await expect(
+        Safe.init({ provider: node.url, safeAddress: record.safe, contractNetworks: old }),
+      ).to.be.rejectedWith(/Invalid multiSend contract address/);
     });
 
     it("test_deploy_secondRun_changesNothing", async function () {
       const blockBefore = await node.provider.getBlockNumber();
-      const r = await runCli(node, ["treasury:deploy", "--policy", EXAMPLE, "--json"], { env: { DEPLOYMENTS_DIR: dir } });
+      const r = await runCli(node, ["treasury:deploy", "--policy", EXAMPLE, "--json"], {
+        env: { DEPLOYMENTS_DIR: dir },
+      });
       const again = deployResult(r);
       expect(again.changed).to.deep.equal([]);
       expect(again.pending).to.deep.equal([]);
@@ -302,18 +343,34 @@ describe("treasury CLI on hardhat nodes (e2e)", function () {
       fs.writeFileSync(file, JSON.stringify(stale));
       // So are Ignition's journals of that instance.
       const ignition = path.join(dir, "ignition", "chain-31337");
-      fs.writeFileSync(path.join(ignition, "node-instance.json"), JSON.stringify({ instanceId: "0x" + "dd".repeat(32) }));
-      const r = await runCli(node, ["treasury:deploy", "--policy", EXAMPLE, "--json"], { env: { DEPLOYMENTS_DIR: dir } });
+      fs.writeFileSync(
+        path.join(ignition, "node-instance.json"),
+        JSON.stringify({ instanceId: "0x" + "dd".repeat(32) }),
+      );
+      const r = await runCli(node, ["treasury:deploy", "--policy", EXAMPLE, "--json"], {
+        env: { DEPLOYMENTS_DIR: dir },
+      });
       expect(deployResult(r).changed).to.deep.equal([]);
       const kept = path.join(dir, "31337.eeeeeeee.stale.json");
-      expect(r.stderr).to.contain(`deployment record ${file} belongs to chain 31337 (genesis 0xeeeeeeee…`).and.contain(`set aside as ${kept}`);
+      expect(r.stderr)
+        .to.contain(`deployment record ${file} belongs to chain 31337 (genesis 0xeeeeeeee…`)
+        .and.contain(`set aside as ${kept}`);
       expect(JSON.parse(fs.readFileSync(kept, "utf8"))).to.deep.equal(stale);
       const keptIgnition = path.join(dir, "ignition", "chain-31337.dddddddd.stale");
-      expect(r.stderr).to.contain(`Ignition journal directory ${ignition} belongs to chain 31337 (node instance 0xdddddddd…)`).and.contain(`set aside as ${keptIgnition}`);
+      expect(r.stderr)
+        .to.contain(`Ignition journal directory ${ignition} belongs to chain 31337 (node instance 0xdddddddd…)`)
+        .and.contain(`set aside as ${keptIgnition}`);
       expect(fs.existsSync(path.join(keptIgnition, "infra", "journal.jsonl"))).to.equal(true);
-      expect(JSON.parse(fs.readFileSync(path.join(ignition, "node-instance.json"), "utf8"))).to.deep.equal({ instanceId });
+      expect(JSON.parse(fs.readFileSync(path.join(ignition, "node-instance.json"), "utf8"))).to.deep.equal({
+        instanceId,
+      });
       const rewritten = JSON.parse(fs.readFileSync(file, "utf8"));
-      expect(rewritten).to.include({ genesisHash: genesis, nodeInstance: instanceId, module: first.module, moduleBlock: firstRecord.moduleBlock });
+      expect(rewritten).to.include({
+        genesisHash: genesis,
+        nodeInstance: instanceId,
+        module: first.module,
+        moduleBlock: firstRecord.moduleBlock,
+      });
       expect(rewritten.deployedAt).to.not.equal(stale.deployedAt);
     });
 
@@ -327,39 +384,66 @@ describe("treasury CLI on hardhat nodes (e2e)", function () {
       });
 
       it("test_plan_changedLimit_listsLooseningAndTighteningApart", async function () {
-        const r = await runCli(node, ["treasury:plan", "--policy", changedFile, "--json"], { env: { DEPLOYMENTS_DIR: dir } });
+        const r = await runCli(node, ["treasury:plan", "--policy", changedFile, "--json"], {
+          env: { DEPLOYMENTS_DIR: dir },
+        });
         expect(r.code, r.stderr).to.equal(0);
-        const plan = r.json as { items: { kind: string; loosens: boolean }[]; loosening: string[]; tightening: string[]; upToDate: boolean };
+        const plan = r.json as {
+          items: { kind: string; loosens: boolean }[];
+          loosening: string[];
+          tightening: string[];
+          upToDate: boolean;
+        };
         expect(plan.upToDate).to.equal(false);
         expect(plan.loosening).to.deep.equal(["payroll: USDC autoPerWindow 20000 -> 30000"]);
         expect(plan.tightening).to.deep.equal(["trading: maxStrikes 5 -> 3"]);
         expect(plan.items.map((i) => i.kind)).to.deep.equal(["setAssetLimit", "setAgent"]);
         // Planning changes nothing on-chain.
         const module = IAgentTreasuryModule__factory.connect(first.module, node.provider);
-        expect((await module.assetLimit(PAYROLL.address, firstRecord.tokens.USDC)).autoPerWindow).to.equal(parseUnits("20000", 6));
+        expect((await module.assetLimit(PAYROLL.address, firstRecord.tokens.USDC)).autoPerWindow).to.equal(
+          parseUnits("20000", 6),
+        );
       });
 
       it("test_apply_changedLimit_planBecomesEmpty", async function () {
-        const r = await runCli(node, ["treasury:apply", "--policy", changedFile, "--json"], { env: { DEPLOYMENTS_DIR: dir } });
+        const r = await runCli(node, ["treasury:apply", "--policy", changedFile, "--json"], {
+          env: { DEPLOYMENTS_DIR: dir },
+        });
         expect(r.code, r.stderr).to.equal(0);
         const applied = r.json as { mode: string; applied: string[]; pending: unknown[]; recordedPolicy?: string };
         expect(applied.mode).to.equal("local");
-        expect(applied.applied).to.deep.equal(["payroll: USDC autoPerWindow 20000 -> 30000", "trading: maxStrikes 5 -> 3"]);
+        expect(applied.applied).to.deep.equal([
+          "payroll: USDC autoPerWindow 20000 -> 30000",
+          "trading: maxStrikes 5 -> 3",
+        ]);
         expect(applied.pending).to.deep.equal([]);
         const module = IAgentTreasuryModule__factory.connect(first.module, node.provider);
-        expect((await module.assetLimit(PAYROLL.address, firstRecord.tokens.USDC)).autoPerWindow).to.equal(parseUnits("30000", 6));
+        expect((await module.assetLimit(PAYROLL.address, firstRecord.tokens.USDC)).autoPerWindow).to.equal(
+          parseUnits("30000", 6),
+        );
         expect((await module.agentConfig(dev[11].address)).maxStrikes).to.equal(3n);
 
-        const plan = await runCli(node, ["treasury:plan", "--policy", changedFile, "--json"], { env: { DEPLOYMENTS_DIR: dir } });
+        const plan = await runCli(node, ["treasury:plan", "--policy", changedFile, "--json"], {
+          env: { DEPLOYMENTS_DIR: dir },
+        });
         expect(plan.code, plan.stderr).to.equal(0);
         expect(plan.json).to.include({ upToDate: true });
         // The record now names the applied file, so the watchtower and the MCP server read the new policy.
-        expect(JSON.parse(fs.readFileSync(path.join(dir, "31337.json"), "utf8")).policyFile).to.equal(path.resolve(changedFile));
+        expect(JSON.parse(fs.readFileSync(path.join(dir, "31337.json"), "utf8")).policyFile).to.equal(
+          path.resolve(changedFile),
+        );
         expect(applied).to.include({ recordedPolicy: path.resolve(changedFile) });
         // Nothing left to do: still "local" on chain 31337, as treasury:deploy says.
-        const again = await runCli(node, ["treasury:apply", "--policy", changedFile, "--json"], { env: { DEPLOYMENTS_DIR: dir } });
+        const again = await runCli(node, ["treasury:apply", "--policy", changedFile, "--json"], {
+          env: { DEPLOYMENTS_DIR: dir },
+        });
         expect(again.code, again.stderr).to.equal(0);
-        expect(again.json).to.deep.include({ mode: "local", applied: [], pending: [], recordedPolicy: path.resolve(changedFile) });
+        expect(again.json).to.deep.include({
+          mode: "local",
+          applied: [],
+          pending: [],
+          recordedPolicy: path.resolve(changedFile),
+        });
         expect((plan.json as { items: unknown[] }).items).to.deep.equal([]);
       });
     });
@@ -387,7 +471,9 @@ describe("treasury CLI on hardhat nodes (e2e)", function () {
         intentId = hashIntent(intent, node.chainId, first.module);
         const receipt = await (await module.submit(intent, signature)).wait();
         eta = (await node.provider.getBlock(receipt!.blockNumber))!.timestamp + 3600; // payroll escalationDelay 1h
-        await (await IAgentTreasuryModule__factory.connect(first.module, COSIGNER.connect(node.provider)).approve(intentId)).wait();
+        await (
+          await IAgentTreasuryModule__factory.connect(first.module, COSIGNER.connect(node.provider)).approve(intentId)
+        ).wait();
       });
 
       it("test_status_queuedIntent_showsEtaApprovalsAndAllowance", async function () {
@@ -414,8 +500,16 @@ describe("treasury CLI on hardhat nodes (e2e)", function () {
         expect(status).to.not.have.property("target"); // the module's calls go to the Safe itself
         const payroll = status.agents.find((a) => a.name === "payroll")!;
         expect(payroll).to.include({ frozen: false, strikes: 0, maxStrikes: 3, recipientMode: "allowlist" });
-        expect(payroll.limits.find((l) => l.symbol === "USDC")).to.include({ autoPerWindow: "30000", available: "30000", window: "1w" });
-        expect(payroll.limits.find((l) => l.symbol === "ETH")).to.include({ autoPerTx: "0.5", available: "2", escalatedPerTx: "10" });
+        expect(payroll.limits.find((l) => l.symbol === "USDC")).to.include({
+          autoPerWindow: "30000",
+          available: "30000",
+          window: "1w",
+        });
+        expect(payroll.limits.find((l) => l.symbol === "ETH")).to.include({
+          autoPerTx: "0.5",
+          available: "2",
+          escalatedPerTx: "10",
+        });
       });
     });
 
@@ -426,14 +520,18 @@ describe("treasury CLI on hardhat nodes (e2e)", function () {
       const plan = async (file: string) => {
         const r = await runCli(node, ["treasury:plan", "--policy", file, "--json"], { env: { DEPLOYMENTS_DIR: dir } });
         expect(r.code, r.stderr).to.equal(0);
-        return r.json as { items: { kind: string; description: string; loosens: boolean; to: string }[]; upToDate: boolean };
+        return r.json as {
+          items: { kind: string; description: string; loosens: boolean; to: string }[];
+          upToDate: boolean;
+        };
       };
       const apply = async (file: string) => {
         const r = await runCli(node, ["treasury:apply", "--policy", file, "--json"], { env: { DEPLOYMENTS_DIR: dir } });
         expect(r.code, r.stderr).to.equal(0);
         return r.json as { mode: string; applied: string[]; pending: unknown[] };
       };
-      const chainTarget = async () => getAddress(await IAgentTreasuryModule__factory.connect(first.module, node.provider).getFunction("target")());
+      const chainTarget = async () =>
+        getAddress(await IAgentTreasuryModule__factory.connect(first.module, node.provider).getFunction("target")());
 
       before(async function () {
         // Any contract stands in for the modifier: plan and apply only set where the module's calls go.
@@ -454,7 +552,11 @@ describe("treasury CLI on hardhat nodes (e2e)", function () {
         expect(p.upToDate).to.equal(false);
         expect(p.items).to.have.length(1);
         expect(p.items[0]).to.deep.include({ kind: "setTarget", loosens: true, to: first.module });
-        expect(p.items[0].description).to.match(new RegExp(`^exec target the Safe ${first.safe} -> ${modifier} \\(module calls reach the Safe through this contract`));
+        expect(p.items[0].description).to.match(
+          new RegExp(
+            `^exec target the Safe ${first.safe} -> ${modifier} \\(module calls reach the Safe through this contract`,
+          ),
+        );
         expect(await chainTarget()).to.equal(first.safe); // planning changes nothing
       });
 
@@ -480,7 +582,9 @@ describe("treasury CLI on hardhat nodes (e2e)", function () {
         expect(planned).to.deep.include({ upToDate: true, items: [] });
         expect(status.code, status.stderr).to.equal(0);
         expect(status.json).to.include({ safe: first.safe, module: first.module, target: modifier });
-        expect(text.stdout).to.match(new RegExp(`^target: +${modifier} \\(a modifier: the module's calls reach the Safe through it\\)$`, "m"));
+        expect(text.stdout).to.match(
+          new RegExp(`^target: +${modifier} \\(a modifier: the module's calls reach the Safe through it\\)$`, "m"),
+        );
       });
 
       it("test_plan_targetIsTheModuleOrAnAllowedCallTarget_refusedNamingTheField", async function () {
@@ -489,14 +593,20 @@ describe("treasury CLI on hardhat nodes (e2e)", function () {
           writeJson(path.join(work, "dao-target-module.json"), { ...policy, target: first.module }),
           writeJson(path.join(work, "dao-target-weth.json"), { ...policy, target: firstRecord.tokens.WETH }),
         ];
-        const [self, called] = await Promise.all(files.map((f) => runCli(node, ["treasury:plan", "--policy", f, "--json"], { env: { DEPLOYMENTS_DIR: dir } })));
+        const [self, called] = await Promise.all(
+          files.map((f) => runCli(node, ["treasury:plan", "--policy", f, "--json"], { env: { DEPLOYMENTS_DIR: dir } })),
+        );
         type Refusal = { error: { code: string; issues: { path: string; message: string; value: unknown }[] } };
         for (const r of [self, called]) {
           expect(r.code).to.equal(1);
           expect((r.json as Refusal).error.code).to.equal("POLICY_INVALID");
         }
         expect((self.json as Refusal).error.issues).to.deep.equal([
-          { path: "target", message: `the target cannot be the module itself (${first.module}): name the Zodiac modifier in front of the Safe, or omit it`, value: first.module },
+          {
+            path: "target",
+            message: `the target cannot be the module itself (${first.module}): name the Zodiac modifier in front of the Safe, or omit it`,
+            value: first.module,
+          },
         ]);
         const [issue] = (called.json as Refusal).error.issues;
         expect(issue).to.deep.include({ path: "agents[1].allowedCalls[0].target", value: "WETH" });
@@ -507,7 +617,9 @@ describe("treasury CLI on hardhat nodes (e2e)", function () {
       it("test_apply_targetRemovedFromFile_setsTheSafeBack", async function () {
         const p = await plan(withoutTarget);
         expect(p.items.map((i) => i.kind)).to.deep.equal(["setTarget"]);
-        expect(p.items[0].description).to.equal(`exec target ${modifier} -> the Safe ${first.safe} (module calls go straight to the Safe, without the modifier's checks)`);
+        expect(p.items[0].description).to.equal(
+          `exec target ${modifier} -> the Safe ${first.safe} (module calls go straight to the Safe, without the modifier's checks)`,
+        );
         await apply(withoutTarget);
         expect(await chainTarget()).to.equal(first.safe);
         expect(await plan(withoutTarget)).to.deep.include({ upToDate: true });
@@ -523,9 +635,22 @@ describe("treasury CLI on hardhat nodes (e2e)", function () {
         const infra = firstRecord.safeInfra;
         const owners = OWNERS.map((o) => o.address);
         const initializer = safeInitializer(owners, 2, infra.fallbackHandler);
-        const factory = new Contract(infra.proxyFactory, ["function createProxyWithNonce(address,bytes,uint256) returns (address)", "function proxyCreationCode() view returns (bytes)"], RELAYER.connect(node.provider));
+        const factory = new Contract(
+          infra.proxyFactory,
+          [
+            "function createProxyWithNonce(address,bytes,uint256) returns (address)",
+            "function proxyCreationCode() view returns (bytes)",
+          ],
+          RELAYER.connect(node.provider),
+        );
         await (await factory.createProxyWithNonce(infra.singleton, initializer, 777n)).wait();
-        const safe = predictSafeAddress(infra.proxyFactory, await factory.proxyCreationCode(), infra.singleton, initializer, 777n);
+        const safe = predictSafeAddress(
+          infra.proxyFactory,
+          await factory.proxyCreationCode(),
+          infra.singleton,
+          initializer,
+          777n,
+        );
         expect(await node.provider.getCode(safe)).to.not.equal("0x");
 
         // The same configuration as the local DAO now has (after the apply above), for the existing Safe.
@@ -544,13 +669,19 @@ describe("treasury CLI on hardhat nodes (e2e)", function () {
         livePolicy.allowances![0].spender = router;
         const file = writeJson(path.join(work, "live.json"), livePolicy);
         liveDir = tempDir("e2e-live");
-        live = deployResult(await runCli(node, ["treasury:deploy", "--policy", file, "--json"], { env: { DEPLOYMENTS_DIR: liveDir } }));
+        live = deployResult(
+          await runCli(node, ["treasury:deploy", "--policy", file, "--json"], { env: { DEPLOYMENTS_DIR: liveDir } }),
+        );
       });
 
       it("test_deploy_existingSafe_writesBatchAndSignsNothing", async function () {
         expect(live.mode).to.equal("live");
         expect(live.safe).to.equal(getAddress(livePolicy.safe as string));
-        expect([live.implementation, live.factory, live.lens]).to.deep.equal([first.implementation, first.factory, first.lens]);
+        expect([live.implementation, live.factory, live.lens]).to.deep.equal([
+          first.implementation,
+          first.factory,
+          first.lens,
+        ]);
         expect(await node.provider.getCode(live.module)).to.not.equal("0x");
         const safe = new Contract(live.safe, SAFE_ABI, node.provider);
         expect(await safe.isModuleEnabled(live.module)).to.equal(false);
@@ -559,39 +690,58 @@ describe("treasury CLI on hardhat nodes (e2e)", function () {
         expect(batch.chainId).to.equal("31337");
         expect(batch.meta.createdFromSafeAddress).to.equal(live.safe);
         // The Transaction Builder encodes exactly the planned calls from what the file shows the owners.
-        expect(batch.transactions.map((t) => [t.to, txBuilderCalldata(t)])).to.deep.equal(live.pending.map((p) => [p.to, p.data]));
+        expect(batch.transactions.map((t) => [t.to, txBuilderCalldata(t)])).to.deep.equal(
+          live.pending.map((p) => [p.to, p.data]),
+        );
         expect(batch.transactions.every((t) => t.data === undefined && t.contractMethod !== undefined)).to.equal(true);
         expect(batch.transactions[0]).to.deep.include({
-          contractMethod: { name: "enableModule", payable: false, inputs: [{ name: "module", type: "address", internalType: "address" }] },
+          contractMethod: {
+            name: "enableModule",
+            payable: false,
+            inputs: [{ name: "module", type: "address", internalType: "address" }],
+          },
           contractInputsValues: { module: live.module },
         });
         const setAgent = batch.transactions.find((t) => t.contractMethod?.name === "setAgent")!;
-        expect(setAgent.contractMethod!.inputs[1]).to.deep.include({ name: "config", type: "tuple", internalType: "struct IAgentTreasuryTypes.AgentConfig" });
+        expect(setAgent.contractMethod!.inputs[1]).to.deep.include({
+          name: "config",
+          type: "tuple",
+          internalType: "struct IAgentTreasuryTypes.AgentConfig",
+        });
         expect(JSON.parse(setAgent.contractInputsValues!.config)).to.have.length(8);
         expect(live.pending[0]).to.include({ kind: "enableModule", to: live.safe });
         // 15 calls before v3; v3's swap adds its conditions, the call itself and the router's allowance (a USDC
         // approve, last), and USD caps three price feeds (USDC, WETH, ETH) and two USD limits (payroll, trading).
         expect(live.pending.length).to.equal(23);
         expect(live.pending.map((p) => p.kind).slice(-1)).to.deep.equal(["approve"]);
-        expect(live.pending.filter((p) => p.kind === "setPriceFeed" || p.kind === "setUsdLimit").map((p) => p.kind)).to.deep.equal([
-          "setPriceFeed",
-          "setPriceFeed",
-          "setPriceFeed",
-          "setUsdLimit",
-          "setUsdLimit",
-        ]);
+        expect(
+          live.pending.filter((p) => p.kind === "setPriceFeed" || p.kind === "setUsdLimit").map((p) => p.kind),
+        ).to.deep.equal(["setPriceFeed", "setPriceFeed", "setPriceFeed", "setUsdLimit", "setUsdLimit"]);
       });
 
       it("test_batch_executedByOwners_sameStateAsLocalMode", async function () {
         const batch = readBatch(live.batchFile!);
-        const items = batch.transactions.map((t, i) => ({ description: `batch #${i}`, call: { to: t.to, data: txBuilderCalldata(t) } }));
-        await executeAsOwners(live.safe, firstRecord.safeInfra.multiSendCallOnly, [OWNERS[0], OWNERS[2]].map((o) => o.connect(node.provider)), RELAYER.connect(node.provider), items);
+        const items = batch.transactions.map((t, i) => ({
+          description: `batch #${i}`,
+          call: { to: t.to, data: txBuilderCalldata(t) },
+        }));
+        await executeAsOwners(
+          live.safe,
+          firstRecord.safeInfra.multiSendCallOnly,
+          [OWNERS[0], OWNERS[2]].map((o) => o.connect(node.provider)),
+          RELAYER.connect(node.provider),
+          items,
+        );
 
         await expectChainMatchesPolicy(node.provider, live, livePolicy, livePolicy.tokens!);
         const tokens = livePolicy.tokens!;
-        expect(await configSnapshot(node.provider, live, livePolicy, tokens)).to.deep.equal(await configSnapshot(node.provider, first, livePolicy, tokens));
+        expect(await configSnapshot(node.provider, live, livePolicy, tokens)).to.deep.equal(
+          await configSnapshot(node.provider, first, livePolicy, tokens),
+        );
 
-        const plan = await runCli(node, ["treasury:plan", "--policy", path.join(work, "live.json"), "--json"], { env: { DEPLOYMENTS_DIR: liveDir } });
+        const plan = await runCli(node, ["treasury:plan", "--policy", path.join(work, "live.json"), "--json"], {
+          env: { DEPLOYMENTS_DIR: liveDir },
+        });
         expect(plan.code, plan.stderr).to.equal(0);
         expect(plan.json).to.include({ upToDate: true, module: live.module });
       });

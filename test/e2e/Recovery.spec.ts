@@ -85,11 +85,20 @@ describe("owners' recovery from a pause or a freeze (e2e)", function () {
 
       it("test_guardianCommands_nameTheOwnersCommands", async function () {
         expect(pauseText.code, pauseText.stderr).to.equal(0);
-        expect(pauseText.stdout).to.contain("Only the Safe owners can unpause: npx hardhat treasury:unpause --network localhost");
-        expect(freeze).to.deep.include({ agent: PAYROLL.address, agentName: "payroll", frozen: true, by: GUARDIAN.address });
+        expect(pauseText.stdout).to.contain(
+          "Only the Safe owners can unpause: npx hardhat treasury:unpause --network localhost",
+        );
+        expect(freeze).to.deep.include({
+          agent: PAYROLL.address,
+          agentName: "payroll",
+          frozen: true,
+          by: GUARDIAN.address,
+        });
         expect(freeze.recovery).to.equal("npx hardhat treasury:unfreeze --agent payroll --network localhost");
         const freezeText = await cli(["guardian:freeze", "--agent", "trading"]);
-        expect(freezeText.stdout).to.contain("Only the Safe owners can unfreeze: npx hardhat treasury:unfreeze --agent trading --network localhost");
+        expect(freezeText.stdout).to.contain(
+          "Only the Safe owners can unfreeze: npx hardhat treasury:unfreeze --agent trading --network localhost",
+        );
         expect(await module.paused()).to.equal(true);
         expect(await module.isFrozen(PAYROLL.address)).to.equal(true);
         expect(await module.isFrozen(dev[11].address)).to.equal(true);
@@ -97,7 +106,10 @@ describe("owners' recovery from a pause or a freeze (e2e)", function () {
 
       it("test_plan_pausedAndFrozen_notUpToDate", async function () {
         // Read-only commands, run side by side (each is a Hardhat process): the JSON and the text form.
-        const [planJson, text] = await Promise.all([cli(["treasury:plan", "--policy", EXAMPLE, "--json"]), cli(["treasury:plan", "--policy", EXAMPLE])]);
+        const [planJson, text] = await Promise.all([
+          cli(["treasury:plan", "--policy", EXAMPLE, "--json"]),
+          cli(["treasury:plan", "--policy", EXAMPLE]),
+        ]);
         const plan = ok(planJson) as unknown as PlanJson;
         expect(plan.items).to.deep.equal([]);
         expect(plan.configurationUpToDate).to.equal(true);
@@ -106,8 +118,20 @@ describe("owners' recovery from a pause or a freeze (e2e)", function () {
         expect(plan.emergency.pausedBy).to.include({ by: GUARDIAN.address });
         expect(plan.emergency.recovery).to.equal("npx hardhat treasury:unpause --network localhost");
         expect(plan.emergency.frozen.map((f) => [f.name, f.agent, f.reason, f.by, f.recovery])).to.deep.equal([
-          ["payroll", PAYROLL.address, "manual", GUARDIAN.address, "npx hardhat treasury:unfreeze --agent payroll --network localhost"],
-          ["trading", dev[11].address, "manual", GUARDIAN.address, "npx hardhat treasury:unfreeze --agent trading --network localhost"],
+          [
+            "payroll",
+            PAYROLL.address,
+            "manual",
+            GUARDIAN.address,
+            "npx hardhat treasury:unfreeze --agent payroll --network localhost",
+          ],
+          [
+            "trading",
+            dev[11].address,
+            "manual",
+            GUARDIAN.address,
+            "npx hardhat treasury:unfreeze --agent trading --network localhost",
+          ],
         ]);
 
         expect(text.code, text.stderr).to.equal(0);
@@ -177,7 +201,10 @@ describe("owners' recovery from a pause or a freeze (e2e)", function () {
         expect(byAddress).to.deep.include({ agent: dev[11].address, agentName: "trading", frozen: false });
         expect(await module.isFrozen(dev[11].address)).to.equal(false);
 
-        const [planJson, text] = await Promise.all([cli(["treasury:plan", "--policy", EXAMPLE, "--json"]), cli(["treasury:plan", "--policy", EXAMPLE])]);
+        const [planJson, text] = await Promise.all([
+          cli(["treasury:plan", "--policy", EXAMPLE, "--json"]),
+          cli(["treasury:plan", "--policy", EXAMPLE]),
+        ]);
         const plan = ok(planJson) as unknown as PlanJson;
         expect(plan).to.deep.include({ upToDate: true, configurationUpToDate: true });
         expect(plan.emergency).to.deep.equal({ paused: false, frozen: [] });
@@ -227,7 +254,9 @@ describe("owners' recovery from a pause or a freeze (e2e)", function () {
         expect(status.emergency.paused).to.equal(false);
         expect(status.emergency.frozen).to.have.length(1);
         expect(status.emergency.frozen[0]).to.deep.include({ name: "payroll", reason: "strikes", by: deployed.module });
-        expect(text.stdout).to.contain(`FROZEN agent payroll (${PAYROLL.address}) automatically after repeated denials`);
+        expect(text.stdout).to.contain(
+          `FROZEN agent payroll (${PAYROLL.address}) automatically after repeated denials`,
+        );
 
         const out = ok(await cli(["treasury:unfreeze", "--agent", "payroll", "--json"]));
         expect(out).to.deep.include({ mode: "local", frozen: false });
@@ -257,7 +286,10 @@ describe("owners' recovery from a pause or a freeze (e2e)", function () {
       module = IAgentTreasuryModule__factory.connect(t.module, node.provider);
       safe = new Contract(t.safe, SAFE_ABI, node.provider);
       // The guardian acts with its own key (the CLI refuses development keys off chain 31337).
-      const guardian = IAgentTreasuryModule__factory.connect(t.module, new Wallet(t.wallets.guardian.privateKey, node.provider));
+      const guardian = IAgentTreasuryModule__factory.connect(
+        t.module,
+        new Wallet(t.wallets.guardian.privateKey, node.provider),
+      );
       await (await guardian.pause()).wait();
       await (await guardian.freezeAgent(t.wallets.agent.address)).wait();
     });
@@ -275,7 +307,10 @@ describe("owners' recovery from a pause or a freeze (e2e)", function () {
         "",
         owners,
         new Wallet(t.wallets.relayer.privateKey, node.provider),
-        batch.transactions.map((tx, i) => ({ description: `#${i}`, call: { to: tx.to, data: transactionCalldata(tx) } })),
+        batch.transactions.map((tx, i) => ({
+          description: `#${i}`,
+          call: { to: tx.to, data: transactionCalldata(tx) },
+        })),
       );
     }
 
@@ -283,9 +318,26 @@ describe("owners' recovery from a pause or a freeze (e2e)", function () {
       const nonce = (await safe.nonce()) as bigint;
       const block = await node.provider.getBlockNumber();
       const out = ok(await cli(["treasury:unpause", "--json"]));
-      expect(out).to.deep.include({ chainId: "31338", safe: getAddress(t.safe), module: getAddress(t.module), action: "unpause", mode: "live", paused: true, nothingToDo: false, applied: [] });
+      expect(out).to.deep.include({
+        chainId: "31338",
+        safe: getAddress(t.safe),
+        module: getAddress(t.module),
+        action: "unpause",
+        mode: "live",
+        paused: true,
+        nothingToDo: false,
+        applied: [],
+      });
       const data = moduleIface.encodeFunctionData("unpause");
-      expect(out.pending).to.deep.equal([{ kind: "unpause", description: `unpause module ${getAddress(t.module)}`, loosens: true, to: getAddress(t.module), data }]);
+      expect(out.pending).to.deep.equal([
+        {
+          kind: "unpause",
+          description: `unpause module ${getAddress(t.module)}`,
+          loosens: true,
+          to: getAddress(t.module),
+          data,
+        },
+      ]);
       const file = out.batchFile as string;
       expect(path.basename(file)).to.equal(`31338-${getAddress(t.safe)}-nonce${nonce}-unpause.json`);
       expect(out.nextSteps as string[]).to.have.length(3);
@@ -302,7 +354,14 @@ describe("owners' recovery from a pause or a freeze (e2e)", function () {
       expect(batch.meta.name).to.equal("Agent Treasury Guard: unpause");
       expect(batch.meta.description).to.equal(`1. [loosens] unpause module ${getAddress(t.module)}`);
       // The Transaction Builder shows the call by name (contractMethod), and it encodes back to exactly this calldata.
-      expect(batch.transactions).to.deep.equal([{ to: getAddress(t.module), value: "0", contractMethod: { name: "unpause", payable: false, inputs: [] }, contractInputsValues: {} }]);
+      expect(batch.transactions).to.deep.equal([
+        {
+          to: getAddress(t.module),
+          value: "0",
+          contractMethod: { name: "unpause", payable: false, inputs: [] },
+          contractInputsValues: {},
+        },
+      ]);
       expect(batch.transactions.map(transactionCalldata)).to.deep.equal([data]);
 
       await ownersExecute(file);
@@ -316,7 +375,9 @@ describe("owners' recovery from a pause or a freeze (e2e)", function () {
       expect(out).to.deep.include({ mode: "live", agent, agentName: "payroll", frozen: true, nothingToDo: false });
       expect(await node.provider.getBlockNumber()).to.equal(block);
       const batch = readBatch(out.batchFile as string);
-      expect(path.basename(out.batchFile as string)).to.match(new RegExp(`^31338-${getAddress(t.safe)}-nonce\\d+-unfreeze-${agent}\\.json$`));
+      expect(path.basename(out.batchFile as string)).to.match(
+        new RegExp(`^31338-${getAddress(t.safe)}-nonce\\d+-unfreeze-${agent}\\.json$`),
+      );
       expect(batch.transactions.map((tx) => [tx.to, tx.contractMethod?.name, transactionCalldata(tx)])).to.deep.equal([
         [getAddress(t.module), "unfreezeAgent", moduleIface.encodeFunctionData("unfreezeAgent", [agent])],
       ]);
@@ -324,7 +385,9 @@ describe("owners' recovery from a pause or a freeze (e2e)", function () {
 
       await ownersExecute(out.batchFile as string);
       expect(await module.isFrozen(agent)).to.equal(false);
-      const status = ok(await cli(["treasury:status", "--json"])) as unknown as import("../../deploy/status").TreasuryStatus;
+      const status = ok(
+        await cli(["treasury:status", "--json"]),
+      ) as unknown as import("../../deploy/status").TreasuryStatus;
       expect(status.emergency).to.deep.equal({ paused: false, frozen: [] });
     });
   });

@@ -93,10 +93,15 @@ describe("a hardhat node restarted under the tools (e2e)", function () {
   let denied: Record<string, unknown>;
   let headAfterStaleCommands: number;
   const recordLines: string[] = [];
-  const journalFile = () => path.join(dir, "journals", `31337-${t.module.toLowerCase()}`, `${t.wallets.agent.address.toLowerCase()}.jsonl`);
+  const journalFile = () =>
+    path.join(dir, "journals", `31337-${t.module.toLowerCase()}`, `${t.wallets.agent.address.toLowerCase()}.jsonl`);
   const usdcOf = (address: string) => MockERC20__factory.connect(t.usdc, node.provider).balanceOf(address);
   const pay = (extra: string[]) =>
-    runCli(node, ["agent:pay", "--agent", "payroll", "--asset", "USDC", "--to", t.wallets.bob.address, "--json", ...extra], { env });
+    runCli(
+      node,
+      ["agent:pay", "--agent", "payroll", "--asset", "USDC", "--to", t.wallets.bob.address, "--json", ...extra],
+      { env },
+    );
 
   before(async function () {
     node = await startNode(31337);
@@ -109,9 +114,15 @@ describe("a hardhat node restarted under the tools (e2e)", function () {
     // Before the restart: a running watchtower, a one-shot watchtower with its own checkpoint, a keyed payment.
     towerA = startCli(node, ["treasury:monitor", "--json", "--confirmations", "1", "--poll-interval", "200"], { env });
     const [onceBefore, paid] = await Promise.all([
-      runCli(node, ["treasury:monitor", "--once", "--json", "--confirmations", "1", "--checkpoint", towerBCheckpoint()], { env }),
+      runCli(
+        node,
+        ["treasury:monitor", "--once", "--json", "--confirmations", "1", "--checkpoint", towerBCheckpoint()],
+        { env },
+      ),
       // Paid once the running watchtower watches, so that it reads the payment rather than learning it silently.
-      towerA.waitFor("stderr", /monitor: watching module/, 60_000).then(() => pay(["--amount", AMOUNT, "--idempotency-key", KEY])),
+      towerA
+        .waitFor("stderr", /monitor: watching module/, 60_000)
+        .then(() => pay(["--amount", AMOUNT, "--idempotency-key", KEY])),
     ]);
     expect(onceBefore.code, onceBefore.stderr).to.equal(0);
     expect(paid.code, paid.stderr).to.equal(0);
@@ -121,7 +132,8 @@ describe("a hardhat node restarted under the tools (e2e)", function () {
     const paidBlock = Number(paidBefore.blockNumber);
     // The running watchtower has read the payment's block (its checkpoint is past it).
     const checkpointA = path.join(dir, "monitor", `31337-${t.module.toLowerCase()}.checkpoint.json`);
-    const readTo = () => (fs.existsSync(checkpointA) ? (JSON.parse(fs.readFileSync(checkpointA, "utf8")) as Checkpoint).nextBlock : 0);
+    const readTo = () =>
+      fs.existsSync(checkpointA) ? (JSON.parse(fs.readFileSync(checkpointA, "utf8")) as Checkpoint).nextBlock : 0;
     await towerA.waitFor("stdout", () => readTo() > paidBlock, 60_000);
 
     node = await restartNode(node);
@@ -154,11 +166,19 @@ describe("a hardhat node restarted under the tools (e2e)", function () {
     expect(d.code, d.stderr).to.equal(0);
     denied = d.json!;
 
-    await towerA.waitFor("stdout", (text) => alerts(text).some((a) => a.kind === "denied-intent" && a.intentId === denied.intentId), 60_000);
+    await towerA.waitFor(
+      "stdout",
+      (text) => alerts(text).some((a) => a.kind === "denied-intent" && a.intentId === denied.intentId),
+      60_000,
+    );
     expect(await towerA.stop("SIGTERM")).to.equal(0);
     towerAStderr = towerA.stderr();
     towerASummary = jsonLines(towerA.stdout()).find((l) => l.type === "summary")!;
-    const once = await runCli(node, ["treasury:monitor", "--once", "--json", "--confirmations", "1", "--checkpoint", towerBCheckpoint()], { env });
+    const once = await runCli(
+      node,
+      ["treasury:monitor", "--once", "--json", "--confirmations", "1", "--checkpoint", towerBCheckpoint()],
+      { env },
+    );
     towerB = once;
   });
 
@@ -175,8 +195,12 @@ describe("a hardhat node restarted under the tools (e2e)", function () {
         expect(r.code, `${name}: ${r.stdout}${r.stderr}`).to.equal(1);
         const { error } = r.json as unknown as CliError;
         expect(error.code, name).to.equal("DEPLOYMENT_STALE");
-        expect(error.message, name).to.contain(`Deployment record ${record} was written on chain 31337 (genesis ${oldGenesis.slice(0, 10)}`);
-        expect(error.message, name).to.contain(`the node answering now is chain 31337 (genesis ${newGenesis.slice(0, 10)}`);
+        expect(error.message, name).to.contain(
+          `Deployment record ${record} was written on chain 31337 (genesis ${oldGenesis.slice(0, 10)}`,
+        );
+        expect(error.message, name).to.contain(
+          `the node answering now is chain 31337 (genesis ${newGenesis.slice(0, 10)}`,
+        );
         expect(error.message, name).to.contain("npx hardhat treasury:deploy");
         expect(error.message, name).to.contain(`31337.${oldGenesis.slice(2, 10)}.stale.json`);
         expect(`${r.stdout}${r.stderr}`, name).to.not.match(/BAD_DATA|could not decode/);
@@ -188,7 +212,12 @@ describe("a hardhat node restarted under the tools (e2e)", function () {
 
     it("test_cli_afterDeployingAgain_statusPlanApplyWork", async function () {
       for (const [name, r] of Object.entries(fresh)) expect(r.code, `${name}: ${r.stdout}${r.stderr}`).to.equal(0);
-      const status = fresh.status.json as { safe: string; module: string; agents: { name?: string; address: string }[]; balances: { symbol: string; amount: string }[] };
+      const status = fresh.status.json as {
+        safe: string;
+        module: string;
+        agents: { name?: string; address: string }[];
+        balances: { symbol: string; amount: string }[];
+      };
       expect([status.safe, status.module]).to.deep.equal([t.safe, t.module]);
       expect(status.agents.map((a) => [a.name, a.address])).to.deep.equal([["payroll", t.wallets.agent.address]]);
       expect(status.balances.find((b) => b.symbol === "USDC")?.amount).to.equal("1000000");
@@ -224,13 +253,21 @@ describe("a hardhat node restarted under the tools (e2e)", function () {
     it("test_pay_afterRestart_oldJournalKeptUnderStaleName", async function () {
       const kept = journalFile().replace(/\.jsonl$/, `.${oldGenesis.slice(2, 10)}.stale.jsonl`);
       expect(paidAfter.stderr).to.contain(`set aside as ${kept}`);
-      const lines = (file: string) => fs.readFileSync(file, "utf8").trim().split("\n").map((l) => JSON.parse(l) as Record<string, unknown>);
+      const lines = (file: string) =>
+        fs
+          .readFileSync(file, "utf8")
+          .trim()
+          .split("\n")
+          .map((l) => JSON.parse(l) as Record<string, unknown>);
       const old = lines(kept);
       expect(old[0]).to.include({ t: "chain", chainId: "31337", genesisHash: oldGenesis });
       expect(old.find((e) => e.t === "outcome")).to.include({ status: "Executed", txHash: paidBefore.txHash });
       const current = lines(journalFile());
       expect(current[0]).to.include({ t: "chain", genesisHash: newGenesis });
-      expect(current.filter((e) => e.t === "outcome").map((e) => e.txHash)).to.deep.equal([paidAfter.json!.txHash, denied.txHash]);
+      expect(current.filter((e) => e.t === "outcome").map((e) => e.txHash)).to.deep.equal([
+        paidAfter.json!.txHash,
+        denied.txHash,
+      ]);
     });
   });
 
@@ -249,9 +286,13 @@ describe("a hardhat node restarted under the tools (e2e)", function () {
       expect(after.some((a) => a.kind === "config-loosened")).to.equal(true);
       const denial = after.find((a) => a.kind === "denied-intent")!;
       expect(denial).to.include({ intentId: denied.intentId, txHash: denied.txHash });
-      expect(towerAStderr).to.match(/the chain changed under the checkpoint: block \d+ \(read as 0x[0-9a-f]{64}\) is beyond the chain's head/);
+      expect(towerAStderr).to.match(
+        /the chain changed under the checkpoint: block \d+ \(read as 0x[0-9a-f]{64}\) is beyond the chain's head/,
+      );
       // Its statistics are the new chain's: one payment executed and one denied (not two executed).
-      const payroll = (towerASummary.agents as { name?: string; counts: { executed: number; denied: number } }[]).find((a) => a.name === "payroll")!;
+      const payroll = (towerASummary.agents as { name?: string; counts: { executed: number; denied: number } }[]).find(
+        (a) => a.name === "payroll",
+      )!;
       expect(payroll.counts).to.include({ executed: 1, denied: 1 });
     });
 
@@ -270,7 +311,9 @@ describe("a hardhat node restarted under the tools (e2e)", function () {
       expect(await node.provider.getCode(t.module, from)).to.not.equal("0x");
       expect(seen.find((a) => a.kind === "denied-intent")).to.include({ intentId: denied.intentId });
       const summary = jsonLines(towerB.stdout).find((l) => l.type === "summary")!;
-      const payroll = (summary.agents as { name?: string; counts: { executed: number; denied: number } }[]).find((a) => a.name === "payroll")!;
+      const payroll = (summary.agents as { name?: string; counts: { executed: number; denied: number } }[]).find(
+        (a) => a.name === "payroll",
+      )!;
       expect(payroll.counts).to.include({ executed: 1, denied: 1 });
     });
   });

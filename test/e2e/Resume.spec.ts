@@ -72,7 +72,9 @@ describe("treasury:deploy interrupted mid-way (e2e)", function () {
     expect(done, killedStderr).to.not.equal(null);
     expect(resumed.implementation).to.equal(done![1]);
     // The factory's transaction, broadcast before the kill but missing from the journal, was found and adopted.
-    expect(resumedStderr).to.match(/AgentTreasuryInfra#Factory_[0-9a-f]{8}: found its transaction 0x[0-9a-f]{64} from the interrupted run/);
+    expect(resumedStderr).to.match(
+      /AgentTreasuryInfra#Factory_[0-9a-f]{8}: found its transaction 0x[0-9a-f]{64} from the interrupted run/,
+    );
     expect(resumed.changed.join("\n")).to.not.contain("deployed AgentTreasuryModule implementation");
     expect(resumed.changed.join("\n")).to.not.contain("deployed Safe 1.5.0 singleton");
     expect(fs.existsSync(path.join(dir, "ignition", "chain-31337", "infra", "journal.jsonl"))).to.equal(true);
@@ -84,7 +86,10 @@ describe("treasury:deploy interrupted mid-way (e2e)", function () {
   it("test_deploy_killedAndResumed_noDuplicateContractsOrSteps", async function () {
     const logs = await node.provider.getLogs({ fromBlock: 0, toBlock: "latest" });
     const count = (name: string, address?: string) =>
-      logs.filter((l) => l.topics[0] === topic(name) && (address === undefined || l.address.toLowerCase() === address.toLowerCase()));
+      logs.filter(
+        (l) =>
+          l.topics[0] === topic(name) && (address === undefined || l.address.toLowerCase() === address.toLowerCase()),
+      );
     // 8 Safe contracts (SAFE_INFRA) + the admin half, the implementation, factory, lens + 2 local tokens + 2 local
     // price feeds (one per distinct mock: ETH and WETH share the $2,500 one) + (v3) the local Uniswap's factory,
     // position manager and SwapRouter02, each created once through CreateX.
@@ -92,7 +97,8 @@ describe("treasury:deploy interrupted mid-way (e2e)", function () {
     expect(SAFE_INFRA).to.have.length(8);
     expect(created).to.have.length(19);
     expect(new Set(created).size).to.equal(19);
-    for (const address of Object.values(predictUniswapAddresses())) expect(created).to.include(zeroPadValue(address, 32).toLowerCase());
+    for (const address of Object.values(predictUniswapAddresses()))
+      expect(created).to.include(zeroPadValue(address, 32).toLowerCase());
     expect(created).to.include(zeroPadValue(resumed.factory, 32).toLowerCase());
     expect(count("ProxyCreation")).to.have.length(1);
     expect(count("ModuleCreated", resumed.factory)).to.have.length(1);
@@ -104,7 +110,9 @@ describe("treasury:deploy interrupted mid-way (e2e)", function () {
     // and the position's NFT) once.
     expect(mints.filter((l) => l.topics[2] === zeroPadValue(resumed.safe, 32).toLowerCase())).to.have.length(2);
     expect(mints).to.have.length(5);
-    expect(await MockERC20__factory.connect(record.tokens.USDC, node.provider).balanceOf(resumed.safe)).to.equal(parseUnits("1000000", 6));
+    expect(await MockERC20__factory.connect(record.tokens.USDC, node.provider).balanceOf(resumed.safe)).to.equal(
+      parseUnits("1000000", 6),
+    );
     expect(await node.provider.getBalance(resumed.safe)).to.equal(parseEther("100"));
   });
 });

@@ -96,7 +96,14 @@ describe("audit page in headless Chromium", function () {
 
     // The rationale texts from the journal, the agent's markup shown as text and never run.
     const rationales = await page.locator("#timeline .rationale-text").allInnerTexts();
-    expect(rationales).to.deep.equal([RATIONALES.alice, RATIONALES.bob, RATIONALES.big, RATIONALES.denied, RATIONALES.proposal, RATIONALES.expired]);
+    expect(rationales).to.deep.equal([
+      RATIONALES.alice,
+      RATIONALES.bob,
+      RATIONALES.big,
+      RATIONALES.denied,
+      RATIONALES.proposal,
+      RATIONALES.expired,
+    ]);
     expect(dialogs).to.deep.equal([]);
     expect(await page.locator("script").count()).to.equal(0);
 
@@ -115,7 +122,9 @@ describe("audit page in headless Chromium", function () {
     expect(await total("configuration")).to.equal("1");
     // The one configuration call in range (the fixture's last block: the guardian added) is listed.
     expect(await page.locator("#events tr.event").allInnerTexts()).to.have.length(1);
-    expect(await page.locator('#events tr.event[data-kind="GuardianSet"] td.summary').innerText()).to.equal(`Guardian ${fx.guardian.address} added`);
+    expect(await page.locator('#events tr.event[data-kind="GuardianSet"] td.summary').innerText()).to.equal(
+      `Guardian ${fx.guardian.address} added`,
+    );
 
     // Per agent, a chart of auto-tier spend against the cap for each asset, drawn with a real size.
     const charts = page.locator("section.agent svg.cap-chart");
@@ -146,7 +155,13 @@ describe("audit page in headless Chromium", function () {
 
   it("test_auditPage_approvalsAtExecutionAndEmergencyEvents", async function () {
     const { fx, startBlock, ids } = await loadFixture(auditOwnersFixture);
-    const report = await collectAudit({ provider: hre.ethers.provider, chainId: fx.chainId, module: fx.moduleAddress, fromBlock: startBlock, tokens: { USDC: fx.usdcAddress } });
+    const report = await collectAudit({
+      provider: hre.ethers.provider,
+      chainId: fx.chainId,
+      module: fx.moduleAddress,
+      fromBlock: startBlock,
+      tokens: { USDC: fx.usdcAddress },
+    });
     fs.mkdirSync(OUTPUT, { recursive: true });
     const htmlFile = path.join(OUTPUT, "audit-owners.html");
     fs.writeFileSync(htmlFile, renderAuditHtml(report));
@@ -156,9 +171,13 @@ describe("audit page in headless Chromium", function () {
     const first = page.locator(`#timeline tr.intent[data-intent-id="${ids.first.toLowerCase()}"]`);
     expect(await first.locator(".approvals").innerText()).to.equal("2 of 2 at execution");
     expect(await first.innerText()).to.contain("1 on-chain, 1 signature");
-    const kinds = await page.locator("#events tr.event").evaluateAll((trs) => trs.map((tr) => tr.getAttribute("data-kind")));
+    const kinds = await page
+      .locator("#events tr.event")
+      .evaluateAll((trs) => trs.map((tr) => tr.getAttribute("data-kind")));
     expect(kinds).to.deep.equal(["CosignersSet", "Paused", "Unpaused", "AgentFrozen", "AgentUnfrozen", "CosignersSet"]);
-    expect(await page.locator('#events tr.event[data-kind="Paused"] td.summary').innerText()).to.contain(`Module paused by guardian ${fx.guardian.address}`);
+    expect(await page.locator('#events tr.event[data-kind="Paused"] td.summary').innerText()).to.contain(
+      `Module paused by guardian ${fx.guardian.address}`,
+    );
     expect(await page.locator('#totals td[data-total="emergency"]').innerText()).to.equal("4");
     await page.close();
   });

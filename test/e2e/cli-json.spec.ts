@@ -71,7 +71,14 @@ describe("CLI --json output", function () {
 
     it("test_agentPay_json_executedWithDocumentedFields", async function () {
       const fx = await cliFixture();
-      const { out, exitCode } = await runJson("agent:pay", { agent: "payroll", asset: "USDC", to: fx.alice.address, amount: "125.5", reason: "Invoice 77", idempotencyKey: "inv-77" });
+      const { out, exitCode } = await runJson("agent:pay", {
+        agent: "payroll",
+        asset: "USDC",
+        to: fx.alice.address,
+        amount: "125.5",
+        reason: "Invoice 77",
+        idempotencyKey: "inv-77",
+      });
       expect(exitCode).to.equal(0);
       expectIntentOutcome(out, "Executed");
       expect(out).to.deep.include({ agentName: "payroll", idempotencyKey: keyFromText("inv-77"), replay: false });
@@ -84,9 +91,20 @@ describe("CLI --json output", function () {
 
     it("test_agentPay_json_queuedHasEtaAndDeniedHasReason", async function () {
       const fx = await cliFixture();
-      const queued = await runJson("agent:pay", { agent: "payroll", asset: "ETH", to: fx.alice.address, amount: "5", relayed: true });
+      const queued = await runJson("agent:pay", {
+        agent: "payroll",
+        asset: "ETH",
+        to: fx.alice.address,
+        amount: "5",
+        relayed: true,
+      });
       expectIntentOutcome(queued.out, "Queued");
-      const denied = await runJson("agent:pay", { agent: fx.agent.address, asset: "ETH", to: fx.alice.address, amount: "50" });
+      const denied = await runJson("agent:pay", {
+        agent: fx.agent.address,
+        asset: "ETH",
+        to: fx.alice.address,
+        amount: "50",
+      });
       expectIntentOutcome(denied.out, "Denied");
       expect(denied.out.reason).to.equal("AboveHardCap");
       expect(denied.exitCode).to.equal(0); // a denial is an answer, not a failure
@@ -104,11 +122,24 @@ describe("CLI --json output", function () {
     it("test_agentPay_dryRun_json_saysDeniedAndTheStrike_thenTheRealPayIsDenied", async function () {
       const fx = await cliFixture();
       const dai = await hre.ethers.deployContract("MockERC20", ["Dai", "DAI", 18]);
-      const args = { agent: "payroll", asset: await dai.getAddress(), to: fx.alice.address, amount: "1", reason: "dai invoice" };
+      const args = {
+        agent: "payroll",
+        asset: await dai.getAddress(),
+        to: fx.alice.address,
+        amount: "1",
+        reason: "dai invoice",
+      };
       const nonce = await fx.module.getNonce(fx.agent.address, 0);
       const dry = await runJson("agent:pay", { ...args, dryRun: true });
       expect(dry.exitCode).to.equal(0);
-      expect(dry.out).to.deep.include({ dryRun: true, status: "Denied", reason: "AssetNotAllowed", replay: false, explained: true, agentName: "payroll" });
+      expect(dry.out).to.deep.include({
+        dryRun: true,
+        status: "Denied",
+        reason: "AssetNotAllowed",
+        replay: false,
+        explained: true,
+        agentName: "payroll",
+      });
       expect(dry.out.strikes).to.deep.equal({ now: 0, max: 3, wouldFreeze: false });
       expect(await fx.module.getNonce(fx.agent.address, 0)).to.equal(nonce); // nothing was sent
       expect(fs.existsSync(path.join(dir, "journals"))).to.equal(false); // nor journaled
@@ -118,7 +149,14 @@ describe("CLI --json output", function () {
       expect(real.out).to.deep.include({ intentId: dry.out.intentId, reason: "AssetNotAllowed" });
       expect(real.out.strikes).to.deep.equal({ now: 1, max: 3 });
 
-      const queued = await runJson("agent:propose", { agent: "payroll", asset: "USDC", to: fx.bob.address, amount: "20", reason: "check me", dryRun: true });
+      const queued = await runJson("agent:propose", {
+        agent: "payroll",
+        asset: "USDC",
+        to: fx.bob.address,
+        amount: "20",
+        reason: "check me",
+        dryRun: true,
+      });
       expect(queued.out).to.deep.include({ status: "Queued", queuedBecause: ["review-requested"] });
     });
 
@@ -137,7 +175,13 @@ describe("CLI --json output", function () {
 
     it("test_agentPropose_json_queuedWithEta", async function () {
       const fx = await cliFixture();
-      const { out } = await runJson("agent:propose", { agent: "payroll", asset: "USDC", to: fx.bob.address, amount: "20", reason: "new vendor" });
+      const { out } = await runJson("agent:propose", {
+        agent: "payroll",
+        asset: "USDC",
+        to: fx.bob.address,
+        amount: "20",
+        reason: "new vendor",
+      });
       expectIntentOutcome(out, "Queued");
       const block = await hre.ethers.provider.getBlock("latest");
       expect(out.eta).to.equal(block!.timestamp + HOUR);
@@ -145,25 +189,59 @@ describe("CLI --json output", function () {
 
     it("test_intentLifecycle_json_showApproveExecuteCancel", async function () {
       const fx = await cliFixture();
-      const queued = (await runJson("agent:pay", { agent: "payroll", asset: "USDC", to: fx.bob.address, amount: "2500", reason: "audit invoice" })).out;
+      const queued = (
+        await runJson("agent:pay", {
+          agent: "payroll",
+          asset: "USDC",
+          to: fx.bob.address,
+          amount: "2500",
+          reason: "audit invoice",
+        })
+      ).out;
       const intentId = queued.intentId as string;
 
       const shown = (await runJson("intent:show", { intentId })).out;
-      expect(shown).to.deep.include({ intentId, status: "Queued", agent: fx.agent.address, agentName: "payroll", approvals: 0, threshold: 2, executable: false, eta: queued.eta, rationaleText: "audit invoice" });
+      expect(shown).to.deep.include({
+        intentId,
+        status: "Queued",
+        agent: fx.agent.address,
+        agentName: "payroll",
+        approvals: 0,
+        threshold: 2,
+        executable: false,
+        eta: queued.eta,
+        rationaleText: "audit invoice",
+      });
       expect(shown.rationaleHash).to.equal(keccak256(toUtf8Bytes("audit invoice")));
-      expect(shown.action).to.deep.include({ kind: "token-payment", amount: "2500000000", amountFormatted: "2500", summary: `Pay 2500 USDC to ${fx.bob.address}` });
+      expect(shown.action).to.deep.include({
+        kind: "token-payment",
+        amount: "2500000000",
+        amountFormatted: "2500",
+        summary: `Pay 2500 USDC to ${fx.bob.address}`,
+      });
       expect(shown.approvedBy).to.deep.equal([]);
 
       const onChain = (await runJson("intent:approve", { intentId, signatureOnly: false })).out;
-      expect(onChain).to.deep.include({ intentId, status: "Queued", signer: fx.cosigners[0].address, approvals: 1, threshold: 2 });
+      expect(onChain).to.deep.include({
+        intentId,
+        status: "Queued",
+        signer: fx.cosigners[0].address,
+        approvals: 1,
+        threshold: 2,
+      });
       expect(onChain.txHash).to.match(HEX32);
-      const offChain = (await runJson("intent:approve", { intentId, signatureOnly: true, cosigner: fx.cosigners[2].address })).out;
+      const offChain = (
+        await runJson("intent:approve", { intentId, signatureOnly: true, cosigner: fx.cosigners[2].address })
+      ).out;
       expect(offChain).to.deep.include({ status: "Queued", signer: fx.cosigners[2].address, approvals: 1 });
       expect(offChain).to.not.have.property("txHash");
       const signature = offChain.signature as { signer: string; signature: string };
       expect(signature.signer).to.equal(fx.cosigners[2].address);
 
-      const early = await runJson("intent:execute", { intentId, signatures: `${signature.signer}:${signature.signature}` });
+      const early = await runJson("intent:execute", {
+        intentId,
+        signatures: `${signature.signer}:${signature.signature}`,
+      });
       expect(early.exitCode).to.equal(1);
       expect((early.out.error as Json).code).to.equal("INTENT_NOT_READY");
 
@@ -176,7 +254,15 @@ describe("CLI --json output", function () {
       expect(executed.out.txHash).to.match(HEX32);
       expect(await fx.usdc.balanceOf(fx.bob.address)).to.equal(parseUnits("2500", 6));
 
-      const other = (await runJson("agent:propose", { agent: "payroll", asset: "USDC", to: fx.bob.address, amount: "1", reason: "cancel me" })).out;
+      const other = (
+        await runJson("agent:propose", {
+          agent: "payroll",
+          asset: "USDC",
+          to: fx.bob.address,
+          amount: "1",
+          reason: "cancel me",
+        })
+      ).out;
       const cancelled = (await runJson("intent:cancel", { intentId: other.intentId, role: "GUARDIAN" })).out;
       expect(cancelled).to.deep.include({ intentId: other.intentId, status: "Cancelled", by: fx.guardian.address });
       expect(cancelled.txHash).to.match(HEX32);
@@ -184,8 +270,24 @@ describe("CLI --json output", function () {
 
     it("test_agentPropose_json_withinLimitsQueuedWithReviewWhilePayExecutes", async function () {
       const fx = await cliFixture();
-      const proposed = (await runJson("agent:propose", { agent: "payroll", asset: "USDC", to: fx.bob.address, amount: "20", reason: "new vendor, check bank details" })).out;
-      const paid = (await runJson("agent:pay", { agent: "payroll", asset: "USDC", to: fx.bob.address, amount: "20", reason: "known vendor, invoice 12" })).out;
+      const proposed = (
+        await runJson("agent:propose", {
+          agent: "payroll",
+          asset: "USDC",
+          to: fx.bob.address,
+          amount: "20",
+          reason: "new vendor, check bank details",
+        })
+      ).out;
+      const paid = (
+        await runJson("agent:pay", {
+          agent: "payroll",
+          asset: "USDC",
+          to: fx.bob.address,
+          amount: "20",
+          reason: "known vendor, invoice 12",
+        })
+      ).out;
       expectIntentOutcome(proposed, "Queued");
       expectIntentOutcome(paid, "Executed");
       expect(await fx.usdc.balanceOf(fx.bob.address)).to.equal(parseUnits("20", 6)); // the payment only
@@ -201,23 +303,42 @@ describe("CLI --json output", function () {
     it("test_agentCall_json_nonCanonicalTransferDeniedMalformedCallWithExplanation", async function () {
       const fx = await cliFixture();
       const data = fx.usdc.interface.encodeFunctionData("transfer", [fx.attacker.address, parseUnits("10", 6)]) + "00";
-      const { out, exitCode } = await runJson("agent:call", { agent: "payroll", target: "USDC", data, reason: "padded transfer" });
+      const { out, exitCode } = await runJson("agent:call", {
+        agent: "payroll",
+        target: "USDC",
+        data,
+        reason: "padded transfer",
+      });
       expect(exitCode).to.equal(0);
       expectIntentOutcome(out, "Denied");
       expect(out.reason).to.equal("MalformedCall");
-      expect(out.explanation).to.match(/^MalformedCall: the calldata is not a canonical ERC-20 transfer\(address,uint256\): it must be exactly 68 bytes .* counted a strike against the agent\.$/);
+      expect(out.explanation).to.match(
+        /^MalformedCall: the calldata is not a canonical ERC-20 transfer\(address,uint256\): it must be exactly 68 bytes .* counted a strike against the agent\.$/,
+      );
       expect(await fx.lens.strikes(fx.moduleAddress, fx.agent.address)).to.equal(1n);
       expect(await fx.usdc.balanceOf(fx.attacker.address)).to.equal(0n);
     });
 
     it("test_intentExecute_json_signatureFromBeforeMembersChanged_staleNamingSignerAndEras_thenFreshOnesExecute", async function () {
       const fx = await cliFixture();
-      const queued = (await runJson("agent:pay", { agent: "payroll", asset: "USDC", to: fx.bob.address, amount: "2500", reason: "audit invoice" })).out;
+      const queued = (
+        await runJson("agent:pay", {
+          agent: "payroll",
+          asset: "USDC",
+          to: fx.bob.address,
+          amount: "2500",
+          reason: "audit invoice",
+        })
+      ).out;
       const intentId = queued.intentId as string;
       const era = Number(await fx.module.cosignerEra());
-      const signed = (await runJson("intent:approve", { intentId, signatureOnly: true, cosigner: fx.cosigners[2].address })).out;
+      const signed = (
+        await runJson("intent:approve", { intentId, signatureOnly: true, cosigner: fx.cosigners[2].address })
+      ).out;
       expect(signed.signature).to.deep.include({ signer: fx.cosigners[2].address, era });
-      const first = (await runJson("intent:approve", { intentId, signatureOnly: true, cosigner: fx.cosigners[0].address })).out;
+      const first = (
+        await runJson("intent:approve", { intentId, signatureOnly: true, cosigner: fx.cosigners[0].address })
+      ).out;
       const staleFile = path.join(dir, "stale.json");
       fs.writeFileSync(staleFile, JSON.stringify([signed, first]));
 
@@ -247,7 +368,8 @@ describe("CLI --json output", function () {
       // Current co-signers sign again in the new era: it executes.
       const again = [fx.cosigners[2].address, fx.bob.address];
       const fresh = [];
-      for (const cosigner of again) fresh.push((await runJson("intent:approve", { intentId, signatureOnly: true, cosigner })).out);
+      for (const cosigner of again)
+        fresh.push((await runJson("intent:approve", { intentId, signatureOnly: true, cosigner })).out);
       expect(fresh.map((f) => (f.signature as Json).era)).to.deep.equal([era + 1, era + 1]);
       const freshFile = path.join(dir, "fresh.json");
       fs.writeFileSync(freshFile, JSON.stringify(fresh));
@@ -259,8 +381,13 @@ describe("CLI --json output", function () {
 
     it("test_intentApprove_json_errorObjectAndExitCode", async function () {
       const fx = await cliFixture();
-      const paid = (await runJson("agent:pay", { agent: "payroll", asset: "USDC", to: fx.bob.address, amount: "1" })).out;
-      const { out, exitCode } = await runJson("intent:approve", { intentId: paid.intentId, signatureOnly: false, cosigner: fx.cosigners[1].address });
+      const paid = (await runJson("agent:pay", { agent: "payroll", asset: "USDC", to: fx.bob.address, amount: "1" }))
+        .out;
+      const { out, exitCode } = await runJson("intent:approve", {
+        intentId: paid.intentId,
+        signatureOnly: false,
+        cosigner: fx.cosigners[1].address,
+      });
       expect(exitCode).to.equal(1);
       expect(out).to.have.keys("error");
       expect(out.error).to.deep.include({ code: "INTENT_WRONG_STATUS" });
@@ -270,7 +397,13 @@ describe("CLI --json output", function () {
     it("test_guardianTasks_json_pauseAndFreeze", async function () {
       const fx = await cliFixture();
       const frozen = (await runJson("guardian:freeze", { agent: "payroll" })).out;
-      expect(frozen).to.deep.include({ module: fx.moduleAddress, agent: fx.agent.address, agentName: "payroll", frozen: true, by: fx.guardian.address });
+      expect(frozen).to.deep.include({
+        module: fx.moduleAddress,
+        agent: fx.agent.address,
+        agentName: "payroll",
+        frozen: true,
+        by: fx.guardian.address,
+      });
       expect(frozen.txHash).to.match(HEX32);
       const paused = (await runJson("guardian:pause", {})).out;
       expect(paused).to.deep.include({ module: fx.moduleAddress, paused: true, by: fx.guardian.address });
@@ -291,7 +424,12 @@ describe("CLI --json output", function () {
       expect(refrozen.out).to.deep.include({ frozen: true, alreadyFrozen: true });
       expect(refrozen.out).to.not.have.property("txHash");
       expect(await hre.ethers.provider.getBlockNumber()).to.equal(block);
-      const refused = await runJson("agent:pay", { agent: "payroll", asset: "USDC", to: fx.alice.address, amount: "1" });
+      const refused = await runJson("agent:pay", {
+        agent: "payroll",
+        asset: "USDC",
+        to: fx.alice.address,
+        amount: "1",
+      });
       expect(refused.exitCode).to.equal(1);
       expect(refused.out.error).to.deep.include({ code: "MODULE_PAUSED" });
     });
@@ -314,17 +452,43 @@ describe("CLI --json output", function () {
 
     it("test_cli_agentPayThenIntentShow_printOneJsonObjectEach", async function () {
       const to = "0x000000000000000000000000000000000000bEEF";
-      const pay = await runCli(node, ["agent:pay", "--agent", "payroll", "--asset", "USDC", "--to", to, "--amount", "2500", "--idempotency-key", "cli-1", "--reason", "CLI test", "--json"], {
-        env: { DEPLOYMENTS_DIR: dir },
-      });
+      const pay = await runCli(
+        node,
+        [
+          "agent:pay",
+          "--agent",
+          "payroll",
+          "--asset",
+          "USDC",
+          "--to",
+          to,
+          "--amount",
+          "2500",
+          "--idempotency-key",
+          "cli-1",
+          "--reason",
+          "CLI test",
+          "--json",
+        ],
+        {
+          env: { DEPLOYMENTS_DIR: dir },
+        },
+      );
       expect(pay.code).to.equal(0, pay.stderr);
       expect(pay.stdout.trim().split("\n")).to.have.length(1);
       expectIntentOutcome(pay.json!, "Queued");
       expect(pay.json!.idempotencyKey).to.equal(keyFromText("cli-1"));
 
-      const show = await runCli(node, ["intent:show", String(pay.json!.intentId), "--json"], { env: { DEPLOYMENTS_DIR: dir } });
+      const show = await runCli(node, ["intent:show", String(pay.json!.intentId), "--json"], {
+        env: { DEPLOYMENTS_DIR: dir },
+      });
       expect(show.code).to.equal(0, show.stderr);
-      expect(show.json).to.deep.include({ intentId: pay.json!.intentId, status: "Queued", eta: pay.json!.eta, rationaleText: "CLI test" });
+      expect(show.json).to.deep.include({
+        intentId: pay.json!.intentId,
+        status: "Queued",
+        eta: pay.json!.eta,
+        rationaleText: "CLI test",
+      });
 
       const bad = await runCli(node, ["intent:show", "0x1234", "--json"], { env: { DEPLOYMENTS_DIR: dir } });
       expect(bad.code).to.equal(1);
@@ -336,7 +500,19 @@ describe("CLI --json output", function () {
       const TO = "0x000000000000000000000000000000000000bEEF";
       /** Hardhat development account #17: no role in the treasury. */
       const STRANGER_KEY = "0x689af8efa8c651a91ad287602527f3af2fe9f6501a7ac4b061667b5a93e037fd";
-      const pay = (...extra: string[]) => ["agent:pay", "--agent", "payroll", "--asset", "USDC", "--to", TO, "--amount", "1", "--json", ...extra];
+      const pay = (...extra: string[]) => [
+        "agent:pay",
+        "--agent",
+        "payroll",
+        "--asset",
+        "USDC",
+        "--to",
+        TO,
+        "--amount",
+        "1",
+        "--json",
+        ...extra,
+      ];
       interface Row {
         name: string;
         args: () => string[];
@@ -351,9 +527,16 @@ describe("CLI --json output", function () {
           args: () => ["agent:pay", "--agent", "payroll", "--to", TO, "--amount", "1", "--json"],
           code: "INVALID_REQUEST",
           hardhatCode: "HH306",
-          message: /The '--asset' parameter of task 'agent:pay' expects a value, but none was passed\. Run npx hardhat help <task>/,
+          message:
+            /The '--asset' parameter of task 'agent:pay' expects a value, but none was passed\. Run npx hardhat help <task>/,
         },
-        { name: "an unknown flag (Hardhat HH305)", args: () => ["intent:show", ID, "--colour", "red", "--json"], code: "INVALID_REQUEST", hardhatCode: "HH305", message: /Unrecognized param --colour/ },
+        {
+          name: "an unknown flag (Hardhat HH305)",
+          args: () => ["intent:show", ID, "--colour", "red", "--json"],
+          code: "INVALID_REQUEST",
+          hardhatCode: "HH305",
+          message: /Unrecognized param --colour/,
+        },
         {
           name: "an unknown network (Hardhat HH100)",
           args: () => ["intent:show", ID, "--json", "--network", "nowhere"],
@@ -370,11 +553,58 @@ describe("CLI --json output", function () {
           hardhatCode: "HH108",
           message: () => new RegExp(`network localhost at http://127\\.0\\.0\\.1:${deadPort} .*set RPC_URL=<url>`),
         },
-        { name: "--valid-for -100", args: () => pay("--valid-for", "-100"), code: "INVALID_REQUEST", message: /--valid-for -100 is not a whole number of seconds of at least 60/ },
-        { name: "an amount of 1 followed by 80 zeros", args: () => ["agent:pay", "--agent", "payroll", "--asset", "USDC", "--to", TO, "--amount", `1${"0".repeat(80)}`, "--json"], code: "INVALID_REQUEST", message: /above the largest amount a uint256 can hold/ },
-        { name: "a bad checksum in --to", args: () => ["agent:pay", "--agent", "payroll", "--asset", "USDC", "--to", "0x000000000000000000000000000000000000BeeF", "--amount", "1", "--json"], code: "INVALID_REQUEST", message: /to 0x000000000000000000000000000000000000BeeF has an invalid checksum/ },
-        { name: "--signatures naming a missing file", args: () => ["intent:execute", ID, "--signatures", "missing.json", "--json"], code: "INVALID_REQUEST", message: /--signatures missing\.json: file not found/ },
-        { name: "an unknown agent", args: () => ["agent:pay", "--agent", "nobody", "--asset", "USDC", "--to", TO, "--amount", "1", "--json"], code: "INVALID_REQUEST", message: /Unknown agent "nobody"\. Use a name from the policy \(payroll\)/ },
+        {
+          name: "--valid-for -100",
+          args: () => pay("--valid-for", "-100"),
+          code: "INVALID_REQUEST",
+          message: /--valid-for -100 is not a whole number of seconds of at least 60/,
+        },
+        {
+          name: "an amount of 1 followed by 80 zeros",
+          args: () => [
+            "agent:pay",
+            "--agent",
+            "payroll",
+            "--asset",
+            "USDC",
+            "--to",
+            TO,
+            "--amount",
+            `1${"0".repeat(80)}`,
+            "--json",
+          ],
+          code: "INVALID_REQUEST",
+          message: /above the largest amount a uint256 can hold/,
+        },
+        {
+          name: "a bad checksum in --to",
+          args: () => [
+            "agent:pay",
+            "--agent",
+            "payroll",
+            "--asset",
+            "USDC",
+            "--to",
+            "0x000000000000000000000000000000000000BeeF",
+            "--amount",
+            "1",
+            "--json",
+          ],
+          code: "INVALID_REQUEST",
+          message: /to 0x000000000000000000000000000000000000BeeF has an invalid checksum/,
+        },
+        {
+          name: "--signatures naming a missing file",
+          args: () => ["intent:execute", ID, "--signatures", "missing.json", "--json"],
+          code: "INVALID_REQUEST",
+          message: /--signatures missing\.json: file not found/,
+        },
+        {
+          name: "an unknown agent",
+          args: () => ["agent:pay", "--agent", "nobody", "--asset", "USDC", "--to", TO, "--amount", "1", "--json"],
+          code: "INVALID_REQUEST",
+          message: /Unknown agent "nobody"\. Use a name from the policy \(payroll\)/,
+        },
         {
           name: "no deployment record for the chain",
           args: () => ["intent:show", ID, "--json"],
@@ -393,7 +623,12 @@ describe("CLI --json output", function () {
           code: "KEY_MISMATCH",
           message: /0xbDA5747bFD65F08deb54cb465eB87D40e51B197E/,
         },
-        { name: "a policy file that does not exist", args: () => ["treasury:plan", "--policy", "no-such-policy.json", "--json"], code: "POLICY_INVALID", message: /no-such-policy\.json/ },
+        {
+          name: "a policy file that does not exist",
+          args: () => ["treasury:plan", "--policy", "no-such-policy.json", "--json"],
+          code: "POLICY_INVALID",
+          message: /no-such-policy\.json/,
+        },
       ];
       let deadPort: number;
       const results = new Map<string, CliResult>();
@@ -430,7 +665,9 @@ describe("CLI --json output", function () {
       it("test_cli_rpcUrlFromDotenv_reachesTheNode", async function () {
         const envFile = path.join(tempDir("cli-dotenv-rpc"), ".env");
         fs.writeFileSync(envFile, `RPC_URL=${node.url}\n`);
-        const r = await runCli(node, ["treasury:status", "--json"], { env: { DEPLOYMENTS_DIR: dir, DOTENV_CONFIG_PATH: envFile, RPC_URL: undefined } });
+        const r = await runCli(node, ["treasury:status", "--json"], {
+          env: { DEPLOYMENTS_DIR: dir, DOTENV_CONFIG_PATH: envFile, RPC_URL: undefined },
+        });
         expect(r.code, `${r.stdout}\n${r.stderr}`).to.equal(0);
         expect(r.json).to.deep.include({ chainId: "31337", paused: false });
       });

@@ -61,7 +61,11 @@ interface RunningConsole {
 }
 
 /** Spawns `console/main.ts` (what `npm run console` runs) against `node` with the records in `dir`. */
-function spawnConsole(node: LocalNode, dir: string, args: string[] = []): { child: ChildProcess; output: () => string } {
+function spawnConsole(
+  node: LocalNode,
+  dir: string,
+  args: string[] = [],
+): { child: ChildProcess; output: () => string } {
   const tsNode = require.resolve("ts-node/dist/bin.js", { paths: [ROOT] });
   const child = spawn(process.execPath, [tsNode, "--transpile-only", "console/main.ts", ...args], {
     cwd: ROOT,
@@ -87,7 +91,11 @@ async function startConsole(node: LocalNode, dir: string): Promise<RunningConsol
 }
 
 /** Runs the console until it exits by itself (it should refuse to start). */
-async function consoleExit(node: LocalNode, dir: string, args: string[]): Promise<{ code: number | null; output: string }> {
+async function consoleExit(
+  node: LocalNode,
+  dir: string,
+  args: string[],
+): Promise<{ code: number | null; output: string }> {
   const { child, output } = spawnConsole(node, dir, args);
   const code = await new Promise<number | null>((resolve) => child.on("exit", resolve));
   return { code, output: output() };
@@ -97,7 +105,10 @@ async function stopConsole(c: RunningConsole | undefined): Promise<void> {
   if (!c || c.child.exitCode !== null || c.child.pid === undefined) return;
   const exited = new Promise<void>((resolve) => c.child.once("exit", () => resolve()));
   process.kill(c.child.pid, "SIGTERM");
-  const timer = setTimeout(() => c.child.exitCode === null && c.child.pid && process.kill(c.child.pid, "SIGKILL"), 10_000);
+  const timer = setTimeout(
+    () => c.child.exitCode === null && c.child.pid && process.kill(c.child.pid, "SIGKILL"),
+    10_000,
+  );
   await exited;
   clearTimeout(timer);
 }
@@ -114,16 +125,33 @@ describe("npm run console: flags", function () {
   };
 
   it("test_consoleArgs_defaults_port8600OnLoopbackLocalhost", function () {
-    expect(parseConsoleArgs([])).to.deep.equal({ port: 8600, network: "localhost", host: "127.0.0.1", pollIntervalMs: 1000 });
-    expect(parseConsoleArgs(["--port", "8700", "--network=sepolia", "--deployments-dir", "d"])).to.deep.include({ port: 8700, network: "sepolia", deploymentsDir: "d" });
+    expect(parseConsoleArgs([])).to.deep.equal({
+      port: 8600,
+      network: "localhost",
+      host: "127.0.0.1",
+      pollIntervalMs: 1000,
+    });
+    expect(parseConsoleArgs(["--port", "8700", "--network=sepolia", "--deployments-dir", "d"])).to.deep.include({
+      port: 8700,
+      network: "sepolia",
+      deploymentsDir: "d",
+    });
   });
 
   it("test_consoleArgs_badValues_nameTheFlagAndTheValue", function () {
-    expect(refused(["--port", "http"])).to.deep.equal({ code: "USAGE", message: '--port "http" must be a whole number from 0 to 65535.' });
-    expect(refused(["--port", "70000"])).to.deep.equal({ code: "USAGE", message: '--port "70000" must be a whole number from 0 to 65535.' });
+    expect(refused(["--port", "http"])).to.deep.equal({
+      code: "USAGE",
+      message: '--port "http" must be a whole number from 0 to 65535.',
+    });
+    expect(refused(["--port", "70000"])).to.deep.equal({
+      code: "USAGE",
+      message: '--port "70000" must be a whole number from 0 to 65535.',
+    });
     expect(refused(["--network"])).to.deep.equal({ code: "USAGE", message: "--network needs a value." });
     expect(refused(["--prot", "1"])).to.deep.equal({ code: "USAGE", message: "Unknown flag --prot." });
-    expect(refused(["--network", "hardhat"]).message).to.contain("start `npx hardhat node` and use --network localhost");
+    expect(refused(["--network", "hardhat"]).message).to.contain(
+      "start `npx hardhat node` and use --network localhost",
+    );
   });
 });
 
@@ -155,8 +183,14 @@ describe("operator console in headless Chromium (e2e)", function () {
   const screenshot = async (name: string) => {
     fs.mkdirSync(REPORTS, { recursive: true });
     // The page as tall as its content (a short view is not padded to the window's height).
-    const height = Math.ceil(await page.evaluate(() => document.getElementById("root")!.getBoundingClientRect().bottom));
-    await page.screenshot({ path: path.join(REPORTS, `console-${name}.png`), fullPage: true, clip: { x: 0, y: 0, width: 1280, height } });
+    const height = Math.ceil(
+      await page.evaluate(() => document.getElementById("root")!.getBoundingClientRect().bottom),
+    );
+    await page.screenshot({
+      path: path.join(REPORTS, `console-${name}.png`),
+      fullPage: true,
+      clip: { x: 0, y: 0, width: 1280, height },
+    });
   };
 
   before(async function () {
@@ -185,7 +219,8 @@ describe("operator console in headless Chromium (e2e)", function () {
 
   afterEach(function () {
     // A failure is easier to read with what the console's server said.
-    if (this.currentTest?.state === "failed" && running) process.stderr.write(`--- console output ---\n${running.output()}\n`);
+    if (this.currentTest?.state === "failed" && running)
+      process.stderr.write(`--- console output ---\n${running.output()}\n`);
   });
 
   after(async function () {
@@ -200,17 +235,22 @@ describe("operator console in headless Chromium (e2e)", function () {
     expect(new URL(running!.url).hostname).to.equal("127.0.0.1");
     const response = await fetch(running!.url);
     expect(response.headers.get("content-security-policy")).to.equal(SECURITY_HEADERS["content-security-policy"]);
-    expect(response.headers.get("content-security-policy")).to.match(/default-src 'none'; script-src 'self';.*connect-src 'self'/);
+    expect(response.headers.get("content-security-policy")).to.match(
+      /default-src 'none'; script-src 'self';.*connect-src 'self'/,
+    );
     const html = await response.text();
     expect(html).to.not.match(/<script(?![^>]*\bsrc=)/); // no inline script
     expect(html).to.not.match(/https?:\/\//); // nothing from another host
     // A page that rebinds its own host name to 127.0.0.1 is refused.
     const rebound = await new Promise<number>((resolve, reject) => {
       const u = new URL(running!.url);
-      const req = http.request({ host: u.hostname, port: u.port, path: "/api/state", headers: { host: "evil.example" } }, (res) => {
-        res.resume();
-        resolve(res.statusCode ?? 0);
-      });
+      const req = http.request(
+        { host: u.hostname, port: u.port, path: "/api/state", headers: { host: "evil.example" } },
+        (res) => {
+          res.resume();
+          resolve(res.statusCode ?? 0);
+        },
+      );
       req.on("error", reject);
       req.end();
     });
@@ -239,13 +279,23 @@ describe("operator console in headless Chromium (e2e)", function () {
       pollIntervalMs: 50,
     });
     // Within its limits first: paid at once, and charged to its 20,000 USDC per 7 days.
-    const salary = await agent.pay({ asset: "USDC", to: EMPLOYEE.address, amount: "4000", rationale: "November salary, second half" });
+    const salary = await agent.pay({
+      asset: "USDC",
+      to: EMPLOYEE.address,
+      amount: "4000",
+      rationale: "November salary, second half",
+    });
     expect(salary.status).to.equal("Executed");
     const paid = await agent.pay({ asset: "USDC", to: EMPLOYEE.address, amount: "7500", rationale: REASON });
     expect(paid.status).to.equal("Queued");
     intentId = paid.intentId;
     // And one the policy forbids: a recipient outside payroll's allowlist (History shows why, in words).
-    const denied = await agent.pay({ asset: "USDC", to: STRANGER.address, amount: "100", rationale: "Refund to a customer" });
+    const denied = await agent.pay({
+      asset: "USDC",
+      to: STRANGER.address,
+      amount: "100",
+      rationale: "Refund to a customer",
+    });
     expect(denied).to.include({ status: "Denied", reason: "RecipientNotAllowed" });
 
     await tab("Queue");
@@ -268,7 +318,9 @@ describe("operator console in headless Chromium (e2e)", function () {
     await card().getByRole("button", { name: "Approve", exact: true }).click();
     const dialog = page.getByRole("dialog", { name: "Approve on-chain" });
     const words = (await dialog.textContent()) ?? "";
-    expect(words).to.contain(`you approve intent ${intentId} of agent payroll (${PAYROLL.address}): Pay 7,500 USDC to ${EMPLOYEE.address}.`);
+    expect(words).to.contain(
+      `you approve intent ${intentId} of agent payroll (${PAYROLL.address}): Pay 7,500 USDC to ${EMPLOYEE.address}.`,
+    );
     expect(words).to.contain(`“${REASON}” (it matches the on-chain rationale hash)`);
     expect(words).to.contain(`to the module ${deployed.module} calling approve(intentId)`);
     expect(wallet.requests.filter((r) => r.method === "eth_sendTransaction")).to.have.length(0); // nothing asked yet
@@ -281,26 +333,37 @@ describe("operator console in headless Chromium (e2e)", function () {
     const tx = sent[0].params[0] as { from: string; to: string; data: string };
     expect([getAddress(tx.from), getAddress(tx.to)]).to.deep.equal([COSIGNER_1.address, deployed.module]);
     expect(tx.data).to.equal(module.interface.encodeFunctionData("approve", [intentId]));
-    await card().getByText(/1 of 2: 1 on-chain \(0x976E…0aa9\), 0 signed/).waitFor();
+    await card()
+      .getByText(/1 of 2: 1 on-chain \(0x976E…0aa9\), 0 signed/)
+      .waitFor();
   });
 
   it("test_cosigner2_signsCosignerApproval_consoleChecksAndStoresIt", async function () {
     await wallet.use(COSIGNER_2.address);
     await card().getByRole("button", { name: "Sign", exact: true }).click();
     const words = (await page.getByRole("dialog", { name: "Sign an approval" }).textContent()) ?? "";
-    expect(words).to.contain("CosignerApproval(intentId, cosignerEra 1) for AgentTreasuryModule version 1 on chain 31337");
+    expect(words).to.contain(
+      "CosignerApproval(intentId, cosignerEra 1) for AgentTreasuryModule version 1 on chain 31337",
+    );
     await continueInWallet(/Signed: the console stored your signature/);
 
     const signed = wallet.requests.filter((r) => r.method === "eth_signTypedData_v4");
     expect(signed).to.have.length(1);
     expect(getAddress(signed[0].params[0] as string)).to.equal(COSIGNER_2.address);
-    const typed = JSON.parse(signed[0].params[1] as string) as { primaryType: string; message: { intentId: string; cosignerEra: number | string } };
+    const typed = JSON.parse(signed[0].params[1] as string) as {
+      primaryType: string;
+      message: { intentId: string; cosignerEra: number | string };
+    };
     expect(typed.primaryType).to.equal("CosignerApproval");
     expect(typed.message.intentId).to.equal(intentId);
     expect(Number(typed.message.cosignerEra)).to.equal(Number(await module.cosignerEra()));
 
     const file = path.join(storeDir(dir, record), "signatures.jsonl");
-    const lines = fs.readFileSync(file, "utf8").trim().split("\n").map((l) => JSON.parse(l) as StoredSignature);
+    const lines = fs
+      .readFileSync(file, "utf8")
+      .trim()
+      .split("\n")
+      .map((l) => JSON.parse(l) as StoredSignature);
     expect(lines).to.have.length(1);
     expect(lines[0]).to.include({ t: "signature", intentId, signer: COSIGNER_2.address, cosignerEra: 1 });
     const digest = hashCosignerApproval(intentId, 1n, 31337n, deployed.module);
@@ -308,20 +371,31 @@ describe("operator console in headless Chromium (e2e)", function () {
     expect(recoverAddress(digest, lines[0].signature)).to.equal(COSIGNER_2.address);
     expect((await module.intent(intentId)).approvals).to.equal(1n); // a signature is not on chain until Execute
 
-    await card().getByText(/2 of 2: 1 on-chain \(0x976E…0aa9\), 1 signed \(0x14dC…9955\)/).waitFor();
+    await card()
+      .getByText(/2 of 2: 1 on-chain \(0x976E…0aa9\), 1 signed \(0x14dC…9955\)/)
+      .waitFor();
     expect(await card().getByRole("button", { name: "Execute" }).isDisabled()).to.equal(true);
     expect(await card().textContent()).to.contain("Its delay has not passed yet.");
     // Co-signer 2 has approved by signature: nothing more to approve or sign, but it may still cancel.
-    expect(await card().getByRole("button", { name: /^(Approve|Sign)$/ }).count()).to.equal(0);
+    expect(
+      await card()
+        .getByRole("button", { name: /^(Approve|Sign)$/ })
+        .count(),
+    ).to.equal(0);
     expect(await card().getByRole("button", { name: "Cancel" }).count()).to.equal(1);
     await screenshot("queue");
   });
 
   it("test_postedSignaturesAndReasons_checkedBeforeStored", async function () {
     const post = (body: unknown, headers: Record<string, string> = {}) =>
-      fetch(new URL("/api/signatures", running!.url), { method: "POST", headers: { "content-type": "application/json", ...headers }, body: JSON.stringify(body) }).then(
-        async (r) => ({ status: r.status, body: (await r.json()) as { error?: { code: string; message: string } } }),
-      );
+      fetch(new URL("/api/signatures", running!.url), {
+        method: "POST",
+        headers: { "content-type": "application/json", ...headers },
+        body: JSON.stringify(body),
+      }).then(async (r) => ({
+        status: r.status,
+        body: (await r.json()) as { error?: { code: string; message: string } },
+      }));
     const stranger = new Wallet(STRANGER.privateKey);
     const byStranger = await signCosignerApproval(stranger, intentId, 1n, 31337n, deployed.module);
     const notCosigner = await post({ intentId, signer: STRANGER.address, cosignerEra: 1, signature: byStranger });
@@ -333,9 +407,17 @@ describe("operator console in headless Chromium (e2e)", function () {
     const forged = await post({ intentId, signer: dev[8].address, cosignerEra: 1, signature: byStranger });
     expect(forged.status).to.equal(400);
     expect(forged.body.error?.code).to.equal("INVALID_SIGNATURE");
-    const oldEra = await post({ intentId, signer: dev[8].address, cosignerEra: 0, signature: await signCosignerApproval(new Wallet(dev[8].privateKey), intentId, 0n, 31337n, deployed.module) });
+    const oldEra = await post({
+      intentId,
+      signer: dev[8].address,
+      cosignerEra: 0,
+      signature: await signCosignerApproval(new Wallet(dev[8].privateKey), intentId, 0n, 31337n, deployed.module),
+    });
     expect(oldEra.body.error?.code).to.equal("WRONG_ERA");
-    const elsewhere = await post({ intentId, signer: STRANGER.address, cosignerEra: 1, signature: byStranger }, { origin: "http://evil.example" });
+    const elsewhere = await post(
+      { intentId, signer: STRANGER.address, cosignerEra: 1, signature: byStranger },
+      { origin: "http://evil.example" },
+    );
     expect(elsewhere.status).to.equal(403);
     expect(elsewhere.body.error?.code).to.equal("WRONG_ORIGIN");
     const badId = await post({ intentId: "0x1234", signer: STRANGER.address, cosignerEra: 1, signature: byStranger });
@@ -345,7 +427,11 @@ describe("operator console in headless Chromium (e2e)", function () {
 
     // A reason text is kept only when it is what the agent signed.
     const reasons = (body: unknown) =>
-      fetch(new URL("/api/reasons", running!.url), { method: "POST", headers: { "content-type": "application/json" }, body: JSON.stringify(body) }).then(async (r) => ({
+      fetch(new URL("/api/reasons", running!.url), {
+        method: "POST",
+        headers: { "content-type": "application/json" },
+        body: JSON.stringify(body),
+      }).then(async (r) => ({
         status: r.status,
         body: (await r.json()) as { stored?: boolean; error?: { code: string; message: string } },
       }));
@@ -354,12 +440,20 @@ describe("operator console in headless Chromium (e2e)", function () {
     expect(wrong.body.error?.code).to.equal("REASON_MISMATCH");
     expect(wrong.body.error?.message).to.contain("it is not what the agent signed");
     expect(await reasons({ intentId, text: REASON })).to.deep.equal({ status: 201, body: { stored: true } });
-    const stored = fs.readFileSync(path.join(storeDir(dir, record), "reasons.jsonl"), "utf8").trim().split("\n");
-    expect(stored.map((l) => JSON.parse(l) as { intentId: string; text: string })).to.deep.equal([{ ...JSON.parse(stored[0]), intentId, text: REASON }]);
+    const stored = fs
+      .readFileSync(path.join(storeDir(dir, record), "reasons.jsonl"), "utf8")
+      .trim()
+      .split("\n");
+    expect(stored.map((l) => JSON.parse(l) as { intentId: string; text: string })).to.deep.equal([
+      { ...JSON.parse(stored[0]), intentId, text: REASON },
+    ]);
   });
 
   it("test_afterEta_anyoneExecutesWithTheSignature_recipientPaid", async function () {
-    const [employeeBefore, safeBefore] = [(await usdc.balanceOf(EMPLOYEE.address)) as bigint, (await usdc.balanceOf(deployed.safe)) as bigint];
+    const [employeeBefore, safeBefore] = [
+      (await usdc.balanceOf(EMPLOYEE.address)) as bigint,
+      (await usdc.balanceOf(deployed.safe)) as bigint,
+    ];
     await (node.provider as JsonRpcProvider).send("evm_increaseTime", [3601]);
     await node.provider.send("evm_mine", []);
     await wallet.use(RELAYER.address);
@@ -367,7 +461,9 @@ describe("operator console in headless Chromium (e2e)", function () {
     const execute = card().getByRole("button", { name: "Execute" });
     await card().getByText("Ready: anyone may execute it now.").waitFor({ timeout: 30_000 });
     await execute.click();
-    expect(await page.getByRole("dialog", { name: "Execute" }).textContent()).to.contain("1 on-chain approval(s) and 1 collected signature(s): 2 of 2 needed");
+    expect(await page.getByRole("dialog", { name: "Execute" }).textContent()).to.contain(
+      "1 on-chain approval(s) and 1 collected signature(s): 2 of 2 needed",
+    );
     await continueInWallet(/Executed in transaction/);
 
     expect(await module.intentStatus(intentId)).to.equal(1n); // Executed
@@ -398,21 +494,27 @@ describe("operator console in headless Chromium (e2e)", function () {
     await wallet.use(GUARDIAN.address);
     await tab("Overview");
     await page.getByRole("button", { name: "Pause", exact: true }).click();
-    expect(await page.getByRole("dialog", { name: "Pause the module" }).textContent()).to.contain("until the Safe owners unpause");
+    expect(await page.getByRole("dialog", { name: "Pause the module" }).textContent()).to.contain(
+      "until the Safe owners unpause",
+    );
     await continueInWallet(/Paused in transaction/);
     expect(await module.paused()).to.equal(true);
     const safe = page.getByRole("region", { name: "Safe", exact: true });
     await safe.getByText(new RegExp(`^PAUSED by ${GUARDIAN.address}`)).waitFor({ timeout: 30_000 });
     // The guardian may freeze, not unpause or unfreeze.
     expect(await page.getByRole("button", { name: "Unpause" }).count()).to.equal(0);
-    expect(await page.getByRole("region", { name: "Agent payroll" }).getByRole("button", { name: "Freeze" }).count()).to.equal(1);
+    expect(
+      await page.getByRole("region", { name: "Agent payroll" }).getByRole("button", { name: "Freeze" }).count(),
+    ).to.equal(1);
     const payroll = (await page.getByRole("region", { name: "Agent payroll" }).textContent()) ?? "";
     expect(payroll).to.contain("Strikes1 of 3 in 1d");
     // 4,000 paid within limits; the co-signed 7,500 does not use the auto-tier window.
     expect(payroll).to.contain("16,000 of 20,000 USDC left per 1w");
     const bar = page.getByRole("meter", { name: "payroll may still spend in USDC" });
     expect(await bar.getAttribute("aria-valuenow")).to.equal("80");
-    expect(await page.getByRole("img", { name: /^payroll, USDC: 4,000 of 20,000 USDC spent in the window now/ }).count()).to.equal(1);
+    expect(
+      await page.getByRole("img", { name: /^payroll, USDC: 4,000 of 20,000 USDC spent in the window now/ }).count(),
+    ).to.equal(1);
     // v3: the USD budget across all assets beside the per-asset ones ($4,000 of USDC at $1), and the price feeds.
     expect(payroll).to.contain("$11,000 of $15,000 left per 1w");
     const usdBar = page.getByRole("meter", { name: "payroll may still spend in USD across all assets" });
@@ -423,7 +525,9 @@ describe("operator console in headless Chromium (e2e)", function () {
 
     const trading = page.getByRole("region", { name: "Agent trading" });
     await trading.getByRole("button", { name: "Freeze" }).click();
-    expect(await page.getByRole("dialog", { name: "Freeze agent trading" }).textContent()).to.contain(`freezeAgent(${TRADING.address})`);
+    expect(await page.getByRole("dialog", { name: "Freeze agent trading" }).textContent()).to.contain(
+      `freezeAgent(${TRADING.address})`,
+    );
     await continueInWallet(/Froze trading in transaction/);
     expect(await module.isFrozen(TRADING.address)).to.equal(true);
     await trading.getByText("FROZEN", { exact: true }).waitFor({ timeout: 30_000 });
@@ -431,7 +535,9 @@ describe("operator console in headless Chromium (e2e)", function () {
     await screenshot("overview");
 
     await tab("Alerts");
-    await page.getByText(`module paused by guardian ${GUARDIAN.address}`, { exact: false }).waitFor({ timeout: 30_000 });
+    await page
+      .getByText(`module paused by guardian ${GUARDIAN.address}`, { exact: false })
+      .waitFor({ timeout: 30_000 });
     expect(await page.getByText(/payroll intent denied \(RecipientNotAllowed\)/).count()).to.equal(1);
     await screenshot("alerts");
   });
@@ -447,7 +553,10 @@ describe("operator console in headless Chromium (e2e)", function () {
     const sentBefore = wallet.requests.filter((r) => r.method === "eth_sendTransaction").length;
     await page.getByRole("dialog").getByRole("button", { name: "Write the batch" }).click();
     await page.getByText(/Batch .* written/).waitFor({ timeout: 30_000 });
-    const [download] = await Promise.all([page.waitForEvent("download"), page.getByRole("link", { name: "Download batch file", exact: true }).click()]);
+    const [download] = await Promise.all([
+      page.waitForEvent("download"),
+      page.getByRole("link", { name: "Download batch file", exact: true }).click(),
+    ]);
     const file = path.join(dir, "downloaded-batch.json");
     await download.saveAs(file);
 
@@ -455,22 +564,29 @@ describe("operator console in headless Chromium (e2e)", function () {
     expect(batch.chainId).to.equal("31337");
     expect(batch.meta.createdFromSafeAddress).to.equal(deployed.safe);
     // Each call is shown by name in the Transaction Builder and encodes back to exactly the module's calldata.
-    expect(batch.transactions.map((t) => [t.to, t.value, t.contractMethod?.name, transactionCalldata(t)])).to.deep.equal([
-      [deployed.module, "0", "unpause", module.interface.encodeFunctionData("unpause")],
-    ]);
+    expect(
+      batch.transactions.map((t) => [t.to, t.value, t.contractMethod?.name, transactionCalldata(t)]),
+    ).to.deep.equal([[deployed.module, "0", "unpause", module.interface.encodeFunctionData("unpause")]]);
     expect(download.suggestedFilename()).to.match(/^31337-0x[0-9a-fA-F]{40}-nonce\d+-unpause\.json$/);
-    expect(fs.readFileSync(path.join(dir, "batches", download.suggestedFilename()), "utf8")).to.equal(fs.readFileSync(file, "utf8"));
+    expect(fs.readFileSync(path.join(dir, "batches", download.suggestedFilename()), "utf8")).to.equal(
+      fs.readFileSync(file, "utf8"),
+    );
     // The console signed nothing and sent nothing: the owners still have to execute it.
     expect(wallet.requests.filter((r) => r.method === "eth_sendTransaction").length).to.equal(sentBefore);
     expect(await module.paused()).to.equal(true);
-    expect(await page.getByRole("region", { name: "Safe owners" }).textContent()).to.contain(`unpause module ${deployed.module}`);
+    expect(await page.getByRole("region", { name: "Safe owners" }).textContent()).to.contain(
+      `unpause module ${deployed.module}`,
+    );
   });
 
   /** Writes the batch the open dialog offers, downloads it from the page and reads it (checksum checked). */
   const writeAndDownload = async (name: string) => {
     await page.getByRole("dialog").getByRole("button", { name: "Write the batch" }).click();
     await page.getByText(new RegExp(`Batch .*-${name}\\.json written`)).waitFor({ timeout: 30_000 });
-    const [download] = await Promise.all([page.waitForEvent("download"), page.getByRole("link", { name: "Download batch file", exact: true }).click()]);
+    const [download] = await Promise.all([
+      page.waitForEvent("download"),
+      page.getByRole("link", { name: "Download batch file", exact: true }).click(),
+    ]);
     const file = path.join(dir, `downloaded-${name}.json`);
     await download.saveAs(file);
     return readBatch(file);
@@ -478,29 +594,53 @@ describe("operator console in headless Chromium (e2e)", function () {
 
   it("test_ownerUnfreeze_producesABatchFile", async function () {
     await page.getByRole("region", { name: "Agent trading" }).getByRole("button", { name: "Unfreeze" }).click();
-    expect(await page.getByRole("dialog").textContent()).to.contain(`unfreezeAgent(${TRADING.address}), which also clears its strikes`);
+    expect(await page.getByRole("dialog").textContent()).to.contain(
+      `unfreezeAgent(${TRADING.address}), which also clears its strikes`,
+    );
     const batch = await writeAndDownload(`unfreeze-${TRADING.address}`);
-    expect(batch.transactions.map((t) => [t.to, t.value, t.contractMethod?.name, transactionCalldata(t)])).to.deep.equal([
+    expect(
+      batch.transactions.map((t) => [t.to, t.value, t.contractMethod?.name, transactionCalldata(t)]),
+    ).to.deep.equal([
       [deployed.module, "0", "unfreezeAgent", module.interface.encodeFunctionData("unfreezeAgent", [TRADING.address])],
     ]);
-    expect(batch.meta.description).to.equal(`1. [loosens] unfreeze agent trading (${TRADING.address}) and clear its strikes`);
+    expect(batch.meta.description).to.equal(
+      `1. [loosens] unfreeze agent trading (${TRADING.address}) and clear its strikes`,
+    );
     expect(await module.isFrozen(TRADING.address)).to.equal(true);
   });
 
   it("test_ownerPolicyChange_becomesABatchOfThePlannedCalls", async function () {
-    const policy = JSON.parse(fs.readFileSync(path.join(ROOT, EXAMPLE), "utf8")) as { agents: { limits: { asset: string; autoPerTx: string }[] }[] };
+    const policy = JSON.parse(fs.readFileSync(path.join(ROOT, EXAMPLE), "utf8")) as {
+      agents: { limits: { asset: string; autoPerTx: string }[] }[];
+    };
     policy.agents[0].limits[0].autoPerTx = "6000"; // payroll, USDC: 5,000 -> 6,000 per payment
     const edited = path.join(dir, "dao-raise.json");
     fs.writeFileSync(edited, JSON.stringify(policy, null, 2));
     await page.getByLabel(/Change the policy/).setInputFiles(edited);
-    expect(await page.getByRole("dialog", { name: "Change the policy (Safe owners)" }).textContent()).to.contain("compares dao-raise.json with the chain");
+    expect(await page.getByRole("dialog", { name: "Change the policy (Safe owners)" }).textContent()).to.contain(
+      "compares dao-raise.json with the chain",
+    );
     const batch = await writeAndDownload("policy");
-    const limit = { autoPerTx: parseUnits("6000", 6), autoPerWindow: parseUnits("20000", 6), window: 7 * 86_400, escalatedPerTx: parseUnits("100000", 6) };
-    expect(batch.transactions.map((t) => [t.to, t.value, t.contractMethod?.name, transactionCalldata(t)])).to.deep.equal([
-      [deployed.module, "0", "setAssetLimit", module.interface.encodeFunctionData("setAssetLimit", [PAYROLL.address, await usdc.getAddress(), limit])],
+    const limit = {
+      autoPerTx: parseUnits("6000", 6),
+      autoPerWindow: parseUnits("20000", 6),
+      window: 7 * 86_400,
+      escalatedPerTx: parseUnits("100000", 6),
+    };
+    expect(
+      batch.transactions.map((t) => [t.to, t.value, t.contractMethod?.name, transactionCalldata(t)]),
+    ).to.deep.equal([
+      [
+        deployed.module,
+        "0",
+        "setAssetLimit",
+        module.interface.encodeFunctionData("setAssetLimit", [PAYROLL.address, await usdc.getAddress(), limit]),
+      ],
     ]);
     expect(batch.meta.description).to.match(/^1\. \[loosens\] payroll: USDC autoPerTx 5000 -> 6000/);
-    expect((await module.assetLimit(PAYROLL.address, await usdc.getAddress())).autoPerTx).to.equal(parseUnits("5000", 6)); // nothing applied
+    expect((await module.assetLimit(PAYROLL.address, await usdc.getAddress())).autoPerTx).to.equal(
+      parseUnits("5000", 6),
+    ); // nothing applied
     expect(pageProblems).to.deep.equal([]);
   });
 });

@@ -67,8 +67,12 @@ export async function injectWallet(page: Page, nodeUrl: string, initialAccount: 
     const bridge = (window as unknown as { __atgWalletRequest: (json: string) => Promise<string> }).__atgWalletRequest;
     const ethereum = {
       async request(args: { method: string; params?: unknown[] }): Promise<unknown> {
-        const answer = JSON.parse(await bridge(JSON.stringify(args))) as { result?: unknown; error?: { code: number; message: string; data?: unknown } };
-        if (answer.error) throw Object.assign(new Error(answer.error.message), { code: answer.error.code, data: answer.error.data });
+        const answer = JSON.parse(await bridge(JSON.stringify(args))) as {
+          result?: unknown;
+          error?: { code: number; message: string; data?: unknown };
+        };
+        if (answer.error)
+          throw Object.assign(new Error(answer.error.message), { code: answer.error.code, data: answer.error.data });
         return answer.result;
       },
       on(event: string, listener: Listener) {
@@ -94,7 +98,14 @@ export async function injectWallet(page: Page, nodeUrl: string, initialAccount: 
     requests,
     async use(address: string) {
       account = address;
-      await page.evaluate((a) => (window as unknown as { ethereum: { emit: (e: string, v: string[]) => void } }).ethereum.emit("accountsChanged", [a]), address);
+      await page.evaluate(
+        (a) =>
+          (window as unknown as { ethereum: { emit: (e: string, v: string[]) => void } }).ethereum.emit(
+            "accountsChanged",
+            [a],
+          ),
+        address,
+      );
     },
   };
 }

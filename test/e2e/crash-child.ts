@@ -43,7 +43,15 @@ async function main(config: CrashChildConfig): Promise<void> {
     },
   });
   const rec = client.recovery;
-  emit({ event: "connected", recovery: { checked: rec.checked, landed: rec.landed, resumed: rec.resumed, pending: rec.pending.map((p) => p.intentId) } });
+  emit({
+    event: "connected",
+    recovery: {
+      checked: rec.checked,
+      landed: rec.landed,
+      resumed: rec.resumed,
+      pending: rec.pending.map((p) => p.intentId),
+    },
+  });
   const result = await client.pay(config.request);
   emit({ event: "result", result });
   client.close();
@@ -52,7 +60,11 @@ async function main(config: CrashChildConfig): Promise<void> {
 
 if (require.main === module) {
   main(JSON.parse(process.argv[2]) as CrashChildConfig).catch((err: unknown) => {
-    emit({ event: "error", message: err instanceof Error ? err.message : String(err), code: (err as { code?: string }).code });
+    emit({
+      event: "error",
+      message: err instanceof Error ? err.message : String(err),
+      code: (err as { code?: string }).code,
+    });
     process.exitCode = 1;
   });
 }

@@ -56,13 +56,18 @@ function runChild(config: CrashChildConfig): { done: Promise<ChildRun> } {
     }
   });
   child.stderr.on("data", (d: Buffer) => (stderr += d.toString()));
-  const done = new Promise<ChildRun>((resolve) => child.on("exit", (code) => resolve({ code, killed, events, stderr })));
+  const done = new Promise<ChildRun>((resolve) =>
+    child.on("exit", (code) => resolve({ code, killed, events, stderr })),
+  );
   return { done };
 }
 
 function eventOf(run: ChildRun, name: ChildEvent["event"]): ChildEvent {
   const e = run.events.find((x) => x.event === name);
-  if (!e) throw new Error(`the agent process did not report "${name}"; events ${JSON.stringify(run.events)}; stderr:\n${run.stderr}`);
+  if (!e)
+    throw new Error(
+      `the agent process did not report "${name}"; events ${JSON.stringify(run.events)}; stderr:\n${run.stderr}`,
+    );
   return e;
 }
 
@@ -99,7 +104,11 @@ describe("agent client crash recovery (e2e, hardhat node)", function () {
   });
 
   const usdcBalance = (address: string) => MockERC20__factory.connect(t.usdc, node.provider).balanceOf(address);
-  const config = (journal: string, request: CrashChildConfig["request"], crashAt?: CrashChildConfig["crashAt"]): CrashChildConfig => ({
+  const config = (
+    journal: string,
+    request: CrashChildConfig["request"],
+    crashAt?: CrashChildConfig["crashAt"],
+  ): CrashChildConfig => ({
     url: node.url,
     module: t.module,
     agentKey: t.wallets.agent.privateKey,
@@ -129,7 +138,10 @@ describe("agent client crash recovery (e2e, hardhat node)", function () {
       const second = await runChild(config(journal, request)).done;
 
       expect(second.code).to.equal(0, second.stderr);
-      const recovery = eventOf(second, "connected").recovery as { checked: number; resumed: { intentId: string; status: string }[] };
+      const recovery = eventOf(second, "connected").recovery as {
+        checked: number;
+        resumed: { intentId: string; status: string }[];
+      };
       expect(recovery.checked).to.equal(1);
       expect(recovery.resumed.map((r) => [r.intentId, r.status])).to.deep.equal([[signedId, "Executed"]]);
       const result = eventOf(second, "result").result as { intentId: string; status: string; replay: boolean };
@@ -145,7 +157,13 @@ describe("agent client crash recovery (e2e, hardhat node)", function () {
     it("test_restart_sentAndMined_recordsOutcomeWithoutResending", async function () {
       const journal = path.join(tempDir("crash-b"), "agent.jsonl");
       const to = t.wallets.bob.address;
-      const request = { asset: "USDC", to, amount: "820", rationale: "Invoice 9002 (crash after send)", idempotencyKey: "invoice-9002" };
+      const request = {
+        asset: "USDC",
+        to,
+        amount: "820",
+        rationale: "Invoice 9002 (crash after send)",
+        idempotencyKey: "invoice-9002",
+      };
       const paidBefore = await usdcBalance(to);
 
       const first = await runChild(config(journal, request, "sent")).done;
@@ -159,14 +177,19 @@ describe("agent client crash recovery (e2e, hardhat node)", function () {
       const second = await runChild(config(journal, request)).done;
 
       expect(second.code).to.equal(0, second.stderr);
-      const recovery = eventOf(second, "connected").recovery as { landed: { intentId: string; status: string }[]; resumed: unknown[] };
+      const recovery = eventOf(second, "connected").recovery as {
+        landed: { intentId: string; status: string }[];
+        resumed: unknown[];
+      };
       expect(recovery.landed.map((r) => [r.intentId, r.status])).to.deep.equal([[id, "Executed"]]);
       expect(recovery.resumed).to.deep.equal([]);
       expect(eventOf(second, "result").result).to.deep.include({ intentId: id, status: "Executed", replay: true });
       expect(await node.provider.getTransactionCount(t.wallets.relayer.address)).to.equal(relayerTxs); // nothing sent again
       expect((await usdcBalance(to)) - paidBefore).to.equal(parseUnits("820", 6));
       expect(entries(journal).map((e) => e.t)).to.deep.equal(["signed", "sent", "outcome"]);
-      expect((await module.idempotencyRecord(t.wallets.agent.address, keyFromText("invoice-9002"))).intentId).to.equal(id);
+      expect((await module.idempotencyRecord(t.wallets.agent.address, keyFromText("invoice-9002"))).intentId).to.equal(
+        id,
+      );
       await expectJournalAgreesWithChain(journal, module, t.wallets.agent.address);
     });
 
@@ -181,7 +204,9 @@ describe("agent client crash recovery (e2e, hardhat node)", function () {
         const first = await runChild(config(journal, request, "sent")).done;
         expect(first.killed).to.equal(true);
         const id = eventOf(first, "crash-point").intentId as string;
-        const pending = async () => ((await node.provider.send("eth_getBlockByNumber", ["pending", false])) as { transactions: string[] }).transactions;
+        const pending = async () =>
+          ((await node.provider.send("eth_getBlockByNumber", ["pending", false])) as { transactions: string[] })
+            .transactions;
         expect(await pending()).to.have.length(1); // the first send waits in the mempool
 
         // Restart while it is still pending: the client cannot see it on chain yet and sends the same intent again.
@@ -200,7 +225,9 @@ describe("agent client crash recovery (e2e, hardhat node)", function () {
         const receipts = await Promise.all(both.map((h) => node.provider.getTransactionReceipt(h)));
         const names = receipts.map((rc) => rc!.logs.map((l) => module.interface.parseLog(l)?.name).filter(Boolean));
         expect(names).to.deep.equal([["IntentExecuted"], ["IdempotentReplay"]]);
-        const executedLog = module.interface.parseLog(receipts[0]!.logs.find((l) => module.interface.parseLog(l)?.name === "IntentExecuted")!);
+        const executedLog = module.interface.parseLog(
+          receipts[0]!.logs.find((l) => module.interface.parseLog(l)?.name === "IntentExecuted")!,
+        );
         expect(executedLog!.args.rationale).to.equal(keccak256(toUtf8Bytes(rationale)));
         const kinds = entries(journal).map((e) => e.t);
         expect(kinds).to.deep.equal(["signed", "sent", "sent", "outcome"]);

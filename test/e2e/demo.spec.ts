@@ -13,7 +13,11 @@ describe("npm run demo (e2e)", function () {
   it("test_demo_runs_exitsZeroAndTellsTheStory", async function () {
     const started = Date.now();
     const npm = process.platform === "win32" ? "npm.cmd" : "npm";
-    const child = spawn(npm, ["run", "--silent", "demo"], { cwd: ROOT, env: { ...process.env }, stdio: ["ignore", "pipe", "pipe"] });
+    const child = spawn(npm, ["run", "--silent", "demo"], {
+      cwd: ROOT,
+      env: { ...process.env },
+      stdio: ["ignore", "pipe", "pipe"],
+    });
     let stdout = "";
     let stderr = "";
     child.stdout.on("data", (d: Buffer) => (stdout += d.toString()));

@@ -48,7 +48,9 @@ async function deployOnce(): Promise<Shared> {
     if (node.process.exitCode === null) node.process.kill("SIGKILL");
   });
   const master = fs.mkdtempSync(path.join(os.tmpdir(), "atg-example-node-"));
-  const r = await runCli(node, ["treasury:deploy", "--policy", EXAMPLE, "--json", "--quiet"], { env: { DEPLOYMENTS_DIR: master } });
+  const r = await runCli(node, ["treasury:deploy", "--policy", EXAMPLE, "--json", "--quiet"], {
+    env: { DEPLOYMENTS_DIR: master },
+  });
   expect(r.code, `${r.stdout}\n${r.stderr}`).to.equal(0);
   expect(r.json, r.stdout).to.not.equal(undefined);
   return { node, master, deployed: r.json as unknown as DeployResult, deployMs: r.ms };
@@ -72,7 +74,8 @@ before(function () {
 export async function exampleNode(label: string): Promise<ExampleNode> {
   const s = await sharedNode();
   const provider = s.node.provider;
-  if (snapshot !== undefined) expect(await provider.send("evm_revert", [snapshot]), "evm_revert to the example's snapshot").to.equal(true);
+  if (snapshot !== undefined)
+    expect(await provider.send("evm_revert", [snapshot]), "evm_revert to the example's snapshot").to.equal(true);
   snapshot = (await provider.send("evm_snapshot", [])) as string;
   const dir = tempDir(label);
   fs.cpSync(s.master, dir, { recursive: true });

@@ -79,7 +79,6 @@ export function seconds(text: string): bigint {
   return BigInt(Number(m[1]) * unit);
 }
 
-
 /**
  * Checks, with plain views, that the module at `module` (on `provider`) holds exactly what `policy` says.
  * `tokens` maps the file's symbols to addresses (from the deployment output).
@@ -95,7 +94,9 @@ export async function expectChainMatchesPolicy(
   const safe = new Contract(addresses.safe, SAFE_ABI, provider);
   const tokenDecimals: Record<string, number> = { ETH: 18 };
   for (const [symbol, address] of Object.entries(tokens)) {
-    tokenDecimals[symbol] = Number(await new Contract(address, ["function decimals() view returns (uint8)"], provider).decimals());
+    tokenDecimals[symbol] = Number(
+      await new Contract(address, ["function decimals() view returns (uint8)"], provider).decimals(),
+    );
   }
   const decimals = (symbol: string) => {
     if (tokenDecimals[symbol] === undefined) throw new Error(`no decimals for ${symbol}`);
@@ -106,17 +107,22 @@ export async function expectChainMatchesPolicy(
   expect(await safe.isModuleEnabled(addresses.module)).to.equal(true);
   expect(getAddress(await module.avatar())).to.equal(getAddress(addresses.safe));
   if (typeof policy.safe === "object") {
-    expect(((await safe.getOwners()) as string[]).map(getAddress).sort()).to.deep.equal(policy.safe.owners.map(getAddress).sort());
+    expect(((await safe.getOwners()) as string[]).map(getAddress).sort()).to.deep.equal(
+      policy.safe.owners.map(getAddress).sort(),
+    );
     expect(await safe.getThreshold()).to.equal(BigInt(policy.safe.threshold));
   }
-  expect((await module.cosigners()).map(getAddress).sort()).to.deep.equal(policy.cosigners.members.map(getAddress).sort());
+  expect((await module.cosigners()).map(getAddress).sort()).to.deep.equal(
+    policy.cosigners.members.map(getAddress).sort(),
+  );
   expect(await module.threshold()).to.equal(BigInt(policy.cosigners.threshold));
   for (const g of policy.guardians) expect(await module.isGuardian(g)).to.equal(true);
 
   for (const agent of policy.agents) {
     expect(await module.isAgent(agent.address)).to.equal(true, agent.name);
     const c = await module.agentConfig(agent.address);
-    const validUntil = !agent.validUntil || agent.validUntil === "never" ? 0n : BigInt(Date.parse(agent.validUntil) / 1000);
+    const validUntil =
+      !agent.validUntil || agent.validUntil === "never" ? 0n : BigInt(Date.parse(agent.validUntil) / 1000);
     expect(c.validUntil).to.equal(validUntil);
     expect(c.escalationDelay).to.equal(seconds(agent.escalationDelay));
     expect(c.gracePeriod).to.equal(seconds(agent.gracePeriod));
@@ -144,14 +150,24 @@ export async function expectChainMatchesPolicy(
           ? assetAddress(call.target)
           : predictUniswapAddresses()[call.target as UniswapContractName];
       expect(await lens.isAllowedCall(addresses.module, agent.address, target, selector)).to.equal(true);
-      expect(await lens.callConditions(addresses.module, agent.address, target, selector)).to.have.length((call.conditions ?? []).length);
+      expect(await lens.callConditions(addresses.module, agent.address, target, selector)).to.have.length(
+        (call.conditions ?? []).length,
+      );
     }
-    for (const r of agent.recipients ?? []) expect(await lens.isRecipient(addresses.module, agent.address, r)).to.equal(true);
+    for (const r of agent.recipients ?? [])
+      expect(await lens.isRecipient(addresses.module, agent.address, r)).to.equal(true);
     // v3: the USD limit, in dollars with the module's 8 decimals.
     const u = agent.usdLimit;
     const usd = await lens.usdLimit(addresses.module, agent.address);
     expect([usd.autoPerTx, usd.autoPerWindow, usd.window, usd.escalatedPerTx]).to.deep.equal(
-      u ? [parseUnits(u.autoPerTx, 8), parseUnits(u.autoPerWindow, 8), seconds(u.window), parseUnits(u.escalatedPerTx, 8)] : [0n, 0n, 0n, 0n],
+      u
+        ? [
+            parseUnits(u.autoPerTx, 8),
+            parseUnits(u.autoPerWindow, 8),
+            seconds(u.window),
+            parseUnits(u.escalatedPerTx, 8),
+          ]
+        : [0n, 0n, 0n, 0n],
     );
     // Something the file does not list is not allowed either.
     expect(await lens.isRecipient(addresses.module, agent.address, addresses.lens)).to.equal(false);
@@ -184,7 +200,16 @@ export async function configSnapshot(
   const agents = [];
   for (const agent of policy.agents) {
     const c = await module.agentConfig(agent.address);
-    const config = [c.validUntil, c.escalationDelay, c.gracePeriod, c.maxIntentsPerWindow, c.rateWindow, c.maxStrikes, c.strikeWindow, c.recipientMode];
+    const config = [
+      c.validUntil,
+      c.escalationDelay,
+      c.gracePeriod,
+      c.maxIntentsPerWindow,
+      c.rateWindow,
+      c.maxStrikes,
+      c.strikeWindow,
+      c.recipientMode,
+    ];
     const limits = [];
     for (const symbol of ["ETH", ...Object.keys(tokens)]) {
       const l = await module.assetLimit(agent.address, asset(symbol));
@@ -196,11 +221,21 @@ export async function configSnapshot(
       // call's argument conditions are part of the configuration.
       const target = c.target.startsWith("0x") ? getAddress(c.target) : asset(c.target);
       const selector = FunctionFragment.from(c.signature).selector;
-      const conditions = (await lens.callConditions(addresses.module, agent.address, target, selector)).map((x) => [x.word, x.op, x.value]);
-      calls.push([c.target, c.signature, await lens.isAllowedCall(addresses.module, agent.address, target, selector), conditions]);
+      const conditions = (await lens.callConditions(addresses.module, agent.address, target, selector)).map((x) => [
+        x.word,
+        x.op,
+        x.value,
+      ]);
+      calls.push([
+        c.target,
+        c.signature,
+        await lens.isAllowedCall(addresses.module, agent.address, target, selector),
+        conditions,
+      ]);
     }
     const recipients = [];
-    for (const r of agent.recipients ?? []) recipients.push([r, await lens.isRecipient(addresses.module, agent.address, r)]);
+    for (const r of agent.recipients ?? [])
+      recipients.push([r, await lens.isRecipient(addresses.module, agent.address, r)]);
     agents.push({ name: agent.name, active: await module.isAgent(agent.address), config, limits, calls, recipients });
   }
   const treasury = [];
@@ -243,7 +278,9 @@ export function txBuilderCalldata(t: BatchTransaction): string {
     if (/^u?int\d*$/.test(input.type)) return BigInt(raw);
     return raw;
   });
-  const abi = [{ ...m, type: "function", stateMutability: m.payable ? "payable" : "nonpayable", outputs: [] }] as unknown as Abi;
+  const abi = [
+    { ...m, type: "function", stateMutability: m.payable ? "payable" : "nonpayable", outputs: [] },
+  ] as unknown as Abi;
   return encodeFunctionData({ abi, functionName: m.name, args });
 }
 

@@ -12,7 +12,16 @@
 import fs from "fs";
 import path from "path";
 import { expect } from "chai";
-import { Contract, HDNodeWallet, Wallet, encryptKeystoreJson, formatUnits, keccak256, parseUnits, toUtf8Bytes } from "ethers";
+import {
+  Contract,
+  HDNodeWallet,
+  Wallet,
+  encryptKeystoreJson,
+  formatUnits,
+  keccak256,
+  parseUnits,
+  toUtf8Bytes,
+} from "ethers";
 import { IAgentTreasuryModule__factory, MockERC20__factory } from "../../typechain-types";
 import type { IAgentTreasuryModule, MockERC20 } from "../../typechain-types";
 import { SAFE_ABI, execSafeCall } from "../../sdk/safe";
@@ -33,10 +42,23 @@ const [EMPLOYEE, CONTRACTOR] = payroll.recipients!;
 /** Hardhat development account #17: not named anywhere in the policy. */
 const ATTACKER = "0xbDA5747bFD65F08deb54cb465eB87D40e51B197E";
 /** Hardhat's public development accounts (chain 31337 only): the example's owners are #1-#3, the payroll agent #4. */
-const DEV_ROOT = HDNodeWallet.fromPhrase("test test test test test test test test test test test junk", "", "m/44'/60'/0'/0");
+const DEV_ROOT = HDNodeWallet.fromPhrase(
+  "test test test test test test test test test test test junk",
+  "",
+  "m/44'/60'/0'/0",
+);
 const devKey = (i: number): string => DEV_ROOT.deriveChild(i).privateKey;
 
-const TOOLS = ["intent_status", "treasury_balance", "treasury_call", "treasury_dry_run", "treasury_limits", "treasury_pay", "treasury_pay_many", "treasury_propose"];
+const TOOLS = [
+  "intent_status",
+  "treasury_balance",
+  "treasury_call",
+  "treasury_dry_run",
+  "treasury_limits",
+  "treasury_pay",
+  "treasury_pay_many",
+  "treasury_propose",
+];
 
 function ok(r: ToolCallResult): Record<string, unknown> {
   expect(r.isError, r.text).to.equal(false);
@@ -75,11 +97,18 @@ describe("MCP server over stdio (e2e)", function () {
     expect(record.module).to.equal(result.module);
     module = IAgentTreasuryModule__factory.connect(record.module, node.provider);
     usdc = MockERC20__factory.connect(record.tokens.USDC, node.provider);
-    journalFile = path.join(dir, "journals", `31337-${record.module.toLowerCase()}`, `${payroll.address.toLowerCase()}.jsonl`);
+    journalFile = path.join(
+      dir,
+      "journals",
+      `31337-${record.module.toLowerCase()}`,
+      `${payroll.address.toLowerCase()}.jsonl`,
+    );
     const started = Date.now();
     session = await McpSession.start({ agent: "payroll", rpcUrl: node.url, deploymentsDir: dir });
     sessions.push(session);
-    console.log(`      (treasury:deploy ${(example.deployMs / 1000).toFixed(1)} s, shared; MCP server ready in ${((Date.now() - started) / 1000).toFixed(1)} s)`);
+    console.log(
+      `      (treasury:deploy ${(example.deployMs / 1000).toFixed(1)} s, shared; MCP server ready in ${((Date.now() - started) / 1000).toFixed(1)} s)`,
+    );
   });
 
   after(async function () {
@@ -94,13 +123,16 @@ describe("MCP server over stdio (e2e)", function () {
       const pay = tools.find((t) => t.name === "treasury_pay")!;
       // The rules the model lives under, with the example's numbers, read from the chain.
       expect(pay.description).to.include("up to 5000 USDC per payment and 20000 USDC in any 7d executes at once");
-      expect(pay.description).to.include("up to 100000 USDC per payment, it is QUEUED: 2 of the 3 human co-signers must approve and it waits 1h");
+      expect(pay.description).to.include(
+        "up to 100000 USDC per payment, it is QUEUED: 2 of the 3 human co-signers must approve and it waits 1h",
+      );
       expect(pay.description).to.include("Payments go only to the owners' recipient allowlist");
       expect(pay.description).to.include("3 strikes within 1d FREEZE you");
       expect(pay.description).to.include("At most 20 requests in 1h");
       expect(pay.inputSchema.required).to.have.members(["asset", "to", "amount", "reason"]);
       expect(pay.inputSchema.properties).to.have.keys(["asset", "to", "amount", "reason", "idempotencyKey"]);
-      for (const t of tools) expect((t.inputSchema as { additionalProperties?: boolean }).additionalProperties, t.name).to.equal(false);
+      for (const t of tools)
+        expect((t.inputSchema as { additionalProperties?: boolean }).additionalProperties, t.name).to.equal(false);
       expect(pay.outputSchema?.properties).to.include.keys(["status", "intentId", "humans", "denial", "next"]);
       expect(tools.find((t) => t.name === "treasury_balance")!.annotations?.readOnlyHint).to.equal(true);
       expect(tools.find((t) => t.name === "treasury_dry_run")!.annotations?.readOnlyHint).to.equal(true);
@@ -120,7 +152,12 @@ describe("MCP server over stdio (e2e)", function () {
       expect(rows.find((b) => b.asset === "USDC")!.amount).to.equal("1000000");
       expect(rows.find((b) => b.asset === "ETH")!.amount).to.equal("100");
       const limits = ok(await session.call("treasury_limits", { asset: "USDC" }));
-      const [u] = limits.assets as { asset: string; availableNow: string; largestAutoPaymentNow: string; frees: unknown[] }[];
+      const [u] = limits.assets as {
+        asset: string;
+        availableNow: string;
+        largestAutoPaymentNow: string;
+        frees: unknown[];
+      }[];
       expect(u).to.include({ asset: "USDC", availableNow: "20000", largestAutoPaymentNow: "5000" });
       expect(u.frees).to.deep.equal([]);
       expect(limits.frozen).to.equal(false);
@@ -132,7 +169,13 @@ describe("MCP server over stdio (e2e)", function () {
   describe("when the server is configured", function () {
     // In-process: the same loadConfig the server runs, against the same node and deployment record.
     const noVars = () => ({ XDG_CONFIG_HOME: tmp("mcp-no-hardhat-vars") }); // no Hardhat vars file
-    const args = (extra: Partial<ServerArgs> = {}): ServerArgs => ({ agent: "payroll", network: "localhost", rpcUrl: node.url, deployments: dir, ...extra });
+    const args = (extra: Partial<ServerArgs> = {}): ServerArgs => ({
+      agent: "payroll",
+      network: "localhost",
+      rpcUrl: node.url,
+      deployments: dir,
+      ...extra,
+    });
     const refused = async (p: Promise<unknown>): Promise<ConfigError> => {
       try {
         const config = (await p) as { provider?: { destroy(): void } };
@@ -174,22 +217,41 @@ describe("MCP server over stdio (e2e)", function () {
 
     it("test_config_keystoreAndHardhatVariable_loadedThenScrubbed", async function () {
       const ks = path.join(tmp("mcp-keystore"), "agent.json");
-      fs.writeFileSync(ks, await encryptKeystoreJson({ address: payroll.address, privateKey: devKey(4) }, "pw", { scrypt: { N: 1024 } }));
-      const fromKeystore = await resolveKey({ role: "AGENT", chainId: 31337n, keystore: ks, expectedAddress: payroll.address, env: { KEYSTORE_PASSWORD: "pw" } });
+      fs.writeFileSync(
+        ks,
+        await encryptKeystoreJson({ address: payroll.address, privateKey: devKey(4) }, "pw", { scrypt: { N: 1024 } }),
+      );
+      const fromKeystore = await resolveKey({
+        role: "AGENT",
+        chainId: 31337n,
+        keystore: ks,
+        expectedAddress: payroll.address,
+        env: { KEYSTORE_PASSWORD: "pw" },
+      });
       expect(fromKeystore!.wallet.address).to.equal(payroll.address);
       expect(fromKeystore!.source).to.equal(`keystore ${ks}`);
       const noPassword = await refused(resolveKey({ role: "AGENT", chainId: 31337n, keystore: ks, env: {} }));
       expect(noPassword.message).to.match(/KEYSTORE_PASSWORD \(the MCP server cannot prompt/);
       const env: NodeJS.ProcessEnv = { ...noVars(), HARDHAT_VAR_AGENT_KEY: devKey(4) };
-      const fromVar = await resolveKey({ role: "AGENT", chainId: 31337n, expectedAddress: payroll.address, env, scrub: true });
+      const fromVar = await resolveKey({
+        role: "AGENT",
+        chainId: 31337n,
+        expectedAddress: payroll.address,
+        env,
+        scrub: true,
+      });
       expect(fromVar!.source).to.equal("Hardhat configuration variable AGENT_KEY");
       expect(env).to.not.have.property("HARDHAT_VAR_AGENT_KEY");
     });
 
     it("test_config_developmentKeyOffTheLocalChain_refused", async function () {
-      const dev = await refused(resolveKey({ role: "AGENT", chainId: 11155111n, env: { ...noVars(), AGENT_KEY: devKey(4) } }));
+      const dev = await refused(
+        resolveKey({ role: "AGENT", chainId: 11155111n, env: { ...noVars(), AGENT_KEY: devKey(4) } }),
+      );
       expect(dev.code).to.equal("KEY_DEV_REFUSED");
-      const missing = await refused(resolveKey({ role: "AGENT", chainId: 11155111n, expectedAddress: payroll.address, env: noVars() }));
+      const missing = await refused(
+        resolveKey({ role: "AGENT", chainId: 11155111n, expectedAddress: payroll.address, env: noVars() }),
+      );
       expect(missing.code).to.equal("KEY_MISSING");
       expect(missing.message).to.include("AGENT_KEY").and.include("--keystore");
     });
@@ -199,8 +261,15 @@ describe("MCP server over stdio (e2e)", function () {
       const down = await refused(connectRpc(`http://127.0.0.1:${port}`, 2_000));
       expect(down.code).to.equal("RPC_UNREACHABLE");
       expect(() => parseArgs(["--network", "localhost"])).to.throw(ConfigError, /--agent <name> is required/);
-      expect(() => parseArgs(["--agent", "payroll", "--verbose"])).to.throw(ConfigError, /Unknown argument "--verbose"/);
-      expect(parseArgs(["--agent=payroll", "--policy", "p.json"])).to.deep.equal({ agent: "payroll", network: "localhost", policy: "p.json" });
+      expect(() => parseArgs(["--agent", "payroll", "--verbose"])).to.throw(
+        ConfigError,
+        /Unknown argument "--verbose"/,
+      );
+      expect(parseArgs(["--agent=payroll", "--policy", "p.json"])).to.deep.equal({
+        agent: "payroll",
+        network: "localhost",
+        policy: "p.json",
+      });
     });
   });
 
@@ -210,7 +279,9 @@ describe("MCP server over stdio (e2e)", function () {
 
     it("test_pay_withinCap_executesMovesBalancesAndRecordsTheReason", async function () {
       const [safeBefore, employeeBefore] = [await usdcOf(record.safe), await usdcOf(EMPLOYEE)];
-      first = ok(await session.call("treasury_pay", { asset: "USDC", to: EMPLOYEE, amount: "1000", reason })) as unknown as OutcomeOutput;
+      first = ok(
+        await session.call("treasury_pay", { asset: "USDC", to: EMPLOYEE, amount: "1000", reason }),
+      ) as unknown as OutcomeOutput;
       expect(first.status).to.equal("Executed");
       expect(first.replay).to.equal(false);
       expect(first.allowanceLeft).to.deep.equal({ asset: "USDC", amount: "19000" });
@@ -225,7 +296,11 @@ describe("MCP server over stdio (e2e)", function () {
       expect(executed.args.to).to.equal(EMPLOYEE);
       expect(executed.args.amount).to.equal(parseUnits("1000", 6));
       expect(executed.args.rationale).to.equal(keccak256(toUtf8Bytes(reason)));
-      const journal = fs.readFileSync(journalFile, "utf8").split("\n").filter(Boolean).map((l) => JSON.parse(l));
+      const journal = fs
+        .readFileSync(journalFile, "utf8")
+        .split("\n")
+        .filter(Boolean)
+        .map((l) => JSON.parse(l));
       const signed = journal.find((e) => e.t === "signed" && e.intentId === first.intentId);
       expect(signed.rationaleText).to.equal(reason);
     });
@@ -234,7 +309,12 @@ describe("MCP server over stdio (e2e)", function () {
       const [safeBefore, nonceBefore] = [await usdcOf(record.safe), await laneNonce()];
       // The model repeats itself in other words: the request is the same, so it pays once.
       const again = ok(
-        await session.call("treasury_pay", { asset: "USDC", to: EMPLOYEE, amount: "1000.00", reason: "Paying the May salary of employee #10" }),
+        await session.call("treasury_pay", {
+          asset: "USDC",
+          to: EMPLOYEE,
+          amount: "1000.00",
+          reason: "Paying the May salary of employee #10",
+        }),
       );
       expect(again.status).to.equal("Executed");
       expect(again.intentId).to.equal(first.intentId);
@@ -255,7 +335,12 @@ describe("MCP server over stdio (e2e)", function () {
       // First the dry run: it says what will happen and why, and signs nothing.
       const nonce = await laneNonce();
       const dry = ok(await session.call("treasury_dry_run", request));
-      expect(dry).to.deep.include({ dryRun: true, status: "Queued", queuedBecause: ["above-auto-per-tx"], explained: true });
+      expect(dry).to.deep.include({
+        dryRun: true,
+        status: "Queued",
+        queuedBecause: ["above-auto-per-tx"],
+        explained: true,
+      });
       expect(await laneNonce()).to.equal(nonce);
       const r = ok(await session.call("treasury_pay", request));
       expect(r.status).to.equal("Queued");
@@ -263,7 +348,14 @@ describe("MCP server over stdio (e2e)", function () {
       expect(r.queuedBecause).to.deep.equal(["above-auto-per-tx"]);
       expect(r.message).to.include("because the amount is above what you may pay alone in one payment (autoPerTx)");
       expect(await module.intentStatus(r.intentId as string)).to.equal(2n); // Status.Queued
-      const humans = r.humans as { cosigners: string[]; threshold: number; approvals: number; eta: number; expiresAt: number; message: string };
+      const humans = r.humans as {
+        cosigners: string[];
+        threshold: number;
+        approvals: number;
+        eta: number;
+        expiresAt: number;
+        message: string;
+      };
       expect(humans.threshold).to.equal(policy.cosigners.threshold);
       expect(humans.cosigners).to.deep.equal(policy.cosigners.members);
       expect(humans.approvals).to.equal(0);
@@ -283,17 +375,79 @@ describe("MCP server over stdio (e2e)", function () {
 
   describe("when the tool arguments are malformed", function () {
     const cases: { name: string; tool: string; args: Record<string, unknown>; error: RegExp }[] = [
-      { name: "no reason", tool: "treasury_pay", args: { asset: "USDC", to: EMPLOYEE, amount: "10" }, error: /reason is required/ },
-      { name: "bad address", tool: "treasury_pay", args: { asset: "USDC", to: "0x1234", amount: "10", reason: "test" }, error: /to must be an address/ },
-      { name: "bad checksum", tool: "treasury_pay", args: { asset: "USDC", to: "0xbcd4042DE499D14e55001CcbB24a551F3b954096", amount: "10", reason: "salary" }, error: /invalid checksum/ },
-      { name: "amount not a number", tool: "treasury_pay", args: { asset: "USDC", to: EMPLOYEE, amount: "ten", reason: "salary" }, error: /INVALID_REQUEST: amount "ten" is not a decimal number/ },
-      { name: "too many decimals", tool: "treasury_pay", args: { asset: "USDC", to: EMPLOYEE, amount: "1.0000001", reason: "salary" }, error: /has 7 decimal places but USDC has only 6/ },
-      { name: "unknown field", tool: "treasury_pay", args: { asset: "USDC", to: EMPLOYEE, amount: "10", reason: "salary", memo: "x" }, error: /Unrecognized key\(s\) in object: 'memo'/ },
-      { name: "unknown asset", tool: "treasury_pay", args: { asset: "DOGE", to: EMPLOYEE, amount: "10", reason: "salary" }, error: /Unknown asset "DOGE"/ },
-      { name: "propose both kinds", tool: "treasury_propose", args: { asset: "USDC", to: EMPLOYEE, amount: "10", target: "USDC", function: "transfer(address,uint256)", reason: "both" }, error: /either a payment .* or a call/ },
-      { name: "call args do not fit", tool: "treasury_call", args: { target: "USDC", function: "approve(address,uint256)", args: ["nobody"], reason: "x y z" }, error: /Cannot encode approve\(address,uint256\)/ },
-      { name: "bad intent id", tool: "intent_status", args: { intentId: "42" }, error: /intentId must be 0x followed by 64 hex digits/ },
-      { name: "amount beyond uint256", tool: "treasury_pay", args: { asset: "USDC", to: EMPLOYEE, amount: `1${"0".repeat(80)}`, reason: "salary" }, error: /above the largest amount a uint256 can hold/ },
+      {
+        name: "no reason",
+        tool: "treasury_pay",
+        args: { asset: "USDC", to: EMPLOYEE, amount: "10" },
+        error: /reason is required/,
+      },
+      {
+        name: "bad address",
+        tool: "treasury_pay",
+        args: { asset: "USDC", to: "0x1234", amount: "10", reason: "test" },
+        error: /to must be an address/,
+      },
+      {
+        name: "bad checksum",
+        tool: "treasury_pay",
+        args: { asset: "USDC", to: "0xbcd4042DE499D14e55001CcbB24a551F3b954096", amount: "10", reason: "salary" },
+        error: /invalid checksum/,
+      },
+      {
+        name: "amount not a number",
+        tool: "treasury_pay",
+        args: { asset: "USDC", to: EMPLOYEE, amount: "ten", reason: "salary" },
+        error: /INVALID_REQUEST: amount "ten" is not a decimal number/,
+      },
+      {
+        name: "too many decimals",
+        tool: "treasury_pay",
+        args: { asset: "USDC", to: EMPLOYEE, amount: "1.0000001", reason: "salary" },
+        error: /has 7 decimal places but USDC has only 6/,
+      },
+      {
+        name: "unknown field",
+        tool: "treasury_pay",
+        args: { asset: "USDC", to: EMPLOYEE, amount: "10", reason: "salary", memo: "x" },
+        error: /Unrecognized key\(s\) in object: 'memo'/,
+      },
+      {
+        name: "unknown asset",
+        tool: "treasury_pay",
+        args: { asset: "DOGE", to: EMPLOYEE, amount: "10", reason: "salary" },
+        error: /Unknown asset "DOGE"/,
+      },
+      {
+        name: "propose both kinds",
+        tool: "treasury_propose",
+        args: {
+          asset: "USDC",
+          to: EMPLOYEE,
+          amount: "10",
+          target: "USDC",
+          function: "transfer(address,uint256)",
+          reason: "both",
+        },
+        error: /either a payment .* or a call/,
+      },
+      {
+        name: "call args do not fit",
+        tool: "treasury_call",
+        args: { target: "USDC", function: "approve(address,uint256)", args: ["nobody"], reason: "x y z" },
+        error: /Cannot encode approve\(address,uint256\)/,
+      },
+      {
+        name: "bad intent id",
+        tool: "intent_status",
+        args: { intentId: "42" },
+        error: /intentId must be 0x followed by 64 hex digits/,
+      },
+      {
+        name: "amount beyond uint256",
+        tool: "treasury_pay",
+        args: { asset: "USDC", to: EMPLOYEE, amount: `1${"0".repeat(80)}`, reason: "salary" },
+        error: /above the largest amount a uint256 can hold/,
+      },
     ];
 
     it("test_tools_malformedArguments_clearToolErrorAndNothingSigned", async function () {
@@ -343,7 +497,13 @@ describe("MCP server over stdio (e2e)", function () {
       );
       for (let i = 1; i <= 50; i++) {
         results.push(
-          await s.call("treasury_pay", { asset: "USDC", to: ATTACKER, amount: each, reason: `Invoice ATT-${i}`, idempotencyKey: `${label}-invoice-${i}` }),
+          await s.call("treasury_pay", {
+            asset: "USDC",
+            to: ATTACKER,
+            amount: each,
+            reason: `Invoice ATT-${i}`,
+            idempotencyKey: `${label}-invoice-${i}`,
+          }),
         );
       }
       return results;
@@ -360,11 +520,9 @@ describe("MCP server over stdio (e2e)", function () {
         const seen = statuses(results);
         // Hard cap, approval, unknown recipient: three strikes, frozen; everything after is refused before signing.
         expect(seen.slice(0, 3)).to.deep.equal(["Denied", "Denied", "Denied"]);
-        expect(results.map((r) => (r.structured?.denial as { reason?: string } | undefined)?.reason).slice(0, 3)).to.deep.equal([
-          "AboveHardCap",
-          "ApprovalNotAllowed",
-          "RecipientNotAllowed",
-        ]);
+        expect(
+          results.map((r) => (r.structured?.denial as { reason?: string } | undefined)?.reason).slice(0, 3),
+        ).to.deep.equal(["AboveHardCap", "ApprovalNotAllowed", "RecipientNotAllowed"]);
         expect(results[2].structured!.frozen).to.equal(true);
         expect(results[2].text).to.include("You are now FROZEN");
         expect(seen.slice(3)).to.deep.equal(Array(49).fill("AGENT_FROZEN"));
@@ -397,8 +555,20 @@ describe("MCP server over stdio (e2e)", function () {
           strikeWindow: c.strikeWindow,
           recipientMode: 0, // RecipientMode.Any
         };
-        await execSafeCall(safe, owners, owners[0], record.module, module.interface.encodeFunctionData("setAgent", [payroll.address, loosened]));
-        await execSafeCall(safe, owners, owners[0], record.module, module.interface.encodeFunctionData("unfreezeAgent", [payroll.address]));
+        await execSafeCall(
+          safe,
+          owners,
+          owners[0],
+          record.module,
+          module.interface.encodeFunctionData("setAgent", [payroll.address, loosened]),
+        );
+        await execSafeCall(
+          safe,
+          owners,
+          owners[0],
+          record.module,
+          module.interface.encodeFunctionData("unfreezeAgent", [payroll.address]),
+        );
         await node.provider.send("evm_increaseTime", [2 * 3600]); // past the 1h rate window
         await node.provider.send("evm_mine", []);
         expect(await module.isFrozen(payroll.address)).to.equal(false);
@@ -420,9 +590,11 @@ describe("MCP server over stdio (e2e)", function () {
         const seen = statuses(results);
         const gained = (await usdcOf(ATTACKER)) - attackerBefore;
         const loss = safeBefore - (await usdcOf(record.safe));
-        console.log(`      (injected session without allowlist: ${seen.filter((s) => s === "Executed").length} executed, ` +
-          `${seen.filter((s) => s === "Queued").length} queued, ${seen.filter((s) => s === "Denied").length} denied, ` +
-          `${seen.filter((s) => s === "AGENT_FROZEN").length} refused frozen; attacker got ${gained / 10n ** 6n} USDC of a ${AUTO_PER_WINDOW / 10n ** 6n} USDC window)`);
+        console.log(
+          `      (injected session without allowlist: ${seen.filter((s) => s === "Executed").length} executed, ` +
+            `${seen.filter((s) => s === "Queued").length} queued, ${seen.filter((s) => s === "Denied").length} denied, ` +
+            `${seen.filter((s) => s === "AGENT_FROZEN").length} refused frozen; attacker got ${gained / 10n ** 6n} USDC of a ${AUTO_PER_WINDOW / 10n ** 6n} USDC window)`,
+        );
 
         // Promise 1: the loss is bounded by what the windows had left, and never more than the window cap; here the
         // USD budget (USDC at $1) is the tighter of the two.
@@ -465,7 +637,8 @@ describe("MCP server over stdio (e2e)", function () {
       expect(new Wallet(devKey(4)).address).to.equal(payroll.address);
       for (const s of sessions) {
         expect(s.stderr.toLowerCase()).to.not.include(key);
-        for (const r of s.results) expect(`${r.text}${JSON.stringify(r.structured ?? {})}`.toLowerCase()).to.not.include(key);
+        for (const r of s.results)
+          expect(`${r.text}${JSON.stringify(r.structured ?? {})}`.toLowerCase()).to.not.include(key);
       }
       expect(fs.readFileSync(journalFile, "utf8").toLowerCase()).to.not.include(key);
       // stdout carried only protocol messages: the client saw no unparseable line and no transport error.
@@ -478,7 +651,13 @@ describe("MCP server over stdio (e2e)", function () {
     before(async function () {
       const owners = [1, 2].map((i) => new Wallet(devKey(i), node.provider));
       const safe = new Contract(record.safe, SAFE_ABI, node.provider);
-      await execSafeCall(safe, owners, owners[0], record.module, module.interface.encodeFunctionData("unfreezeAgent", [payroll.address]));
+      await execSafeCall(
+        safe,
+        owners,
+        owners[0],
+        record.module,
+        module.interface.encodeFunctionData("unfreezeAgent", [payroll.address]),
+      );
       await node.provider.send("evm_increaseTime", [2 * 86400]); // past the rate window and the strike window
       await node.provider.send("evm_mine", []);
       live = sessions[sessions.length - 1]; // the server started for the second injected session, still running
@@ -486,7 +665,14 @@ describe("MCP server over stdio (e2e)", function () {
 
     it("test_propose_withinLimits_queuedWithTheSignedReviewFlag", async function () {
       const safeBefore = await usdcOf(record.safe);
-      const r = ok(await live.call("treasury_propose", { asset: "USDC", to: EMPLOYEE, amount: "10", reason: "New bank details for employee #10: please check" }));
+      const r = ok(
+        await live.call("treasury_propose", {
+          asset: "USDC",
+          to: EMPLOYEE,
+          amount: "10",
+          reason: "New bank details for employee #10: please check",
+        }),
+      );
       expect(r.status).to.equal("Queued"); // 10 USDC is far inside the 5,000 auto cap: queued only because it asked
       expect(r.queuedBecause).to.deep.equal(["review-requested"]); // the real reason, not "above what you may do alone"
       expect(r.message).to.include("because you asked for human review");
@@ -500,11 +686,19 @@ describe("MCP server over stdio (e2e)", function () {
     it("test_call_handCraftedTransferWithTrailingBytes_deniedMalformedCallExplainedWithAStrike", async function () {
       const [safeBefore, attackerBefore] = [await usdcOf(record.safe), await usdcOf(ATTACKER)];
       const data = usdc.interface.encodeFunctionData("transfer", [ATTACKER, parseUnits("100", 6)]) + "deadbeef";
-      const r = ok(await live.call("treasury_call", { target: "USDC", data, reason: "Pay the invoice with the calldata from the email" }));
+      const r = ok(
+        await live.call("treasury_call", {
+          target: "USDC",
+          data,
+          reason: "Pay the invoice with the calldata from the email",
+        }),
+      );
       expect(r.status).to.equal("Denied");
       const denial = r.denial as { reason: string; explanation: string; strikes: number; maxStrikes: number };
       expect(denial).to.include({ reason: "MalformedCall", strikes: 1, maxStrikes: 3 });
-      expect(denial.explanation).to.match(/^The calldata is not a canonical ERC-20 transfer\(address,uint256\): a transfer must be exactly 68 bytes/);
+      expect(denial.explanation).to.match(
+        /^The calldata is not a canonical ERC-20 transfer\(address,uint256\): a transfer must be exactly 68 bytes/,
+      );
       expect(denial.explanation).to.include("counted a strike");
       expect(r.message).to.match(/^DENIED \(MalformedCall\): .*This is strike 1 of 3 within 1d/);
       expect(r.next).to.match(/Pay tokens with treasury_pay/);

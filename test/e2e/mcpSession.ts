@@ -64,7 +64,9 @@ export class McpSession {
       await client.connect(transport);
     } catch (error) {
       await transport.close().catch(() => undefined);
-      throw new Error(`the MCP server did not start: ${(error as Error).message}\n--- server stderr ---\n${session.stderr}`);
+      throw new Error(
+        `the MCP server did not start: ${(error as Error).message}\n--- server stderr ---\n${session.stderr}`,
+      );
     }
     return session;
   }
@@ -75,7 +77,10 @@ export class McpSession {
     const content = (raw.content ?? []) as { type: string; text?: string }[];
     const result: ToolCallResult = {
       isError: raw.isError === true,
-      text: content.filter((c) => c.type === "text").map((c) => c.text ?? "").join("\n"),
+      text: content
+        .filter((c) => c.type === "text")
+        .map((c) => c.text ?? "")
+        .join("\n"),
       ...(raw.structuredContent ? { structured: raw.structuredContent as Record<string, unknown> } : {}),
     };
     this.results.push(result);

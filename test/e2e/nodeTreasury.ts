@@ -6,7 +6,17 @@
  * the node's instance (genesis hash and Hardhat instance id) like `treasury:deploy` writes it, and like it sets aside
  * a record of an earlier instance of the node. No tests here.
  */
-import { Contract, JsonRpcProvider, NonceManager, Signer, Wallet, ZeroAddress, id, parseEther, parseUnits } from "ethers";
+import {
+  Contract,
+  JsonRpcProvider,
+  NonceManager,
+  Signer,
+  Wallet,
+  ZeroAddress,
+  id,
+  parseEther,
+  parseUnits,
+} from "ethers";
 import {
   AgentTreasuryLens__factory,
   AgentTreasuryModuleFactory__factory,
@@ -48,7 +58,11 @@ export interface NodeTreasury {
  * agent "payroll" and the token "USDC" (a record of an earlier node instance there is set aside first, with one line
  * to `log`).
  */
-export async function deployNodeTreasury(provider: JsonRpcProvider, deploymentsDir?: string, log: (line: string) => void = () => {}): Promise<NodeTreasury> {
+export async function deployNodeTreasury(
+  provider: JsonRpcProvider,
+  deploymentsDir?: string,
+  log: (line: string) => void = () => {},
+): Promise<NodeTreasury> {
   const dev = hardhatDevWallets().map((w) => new Wallet(w.privateKey, provider));
   const [deployerKey, o1, o2, o3, agent, relayer, c1, c2, c3, guardian, attacker, alice, bob] = dev;
   const deployer: Signer = new NonceManager(deployerKey);
@@ -88,19 +102,37 @@ export async function deployNodeTreasury(provider: JsonRpcProvider, deploymentsD
     moduleAddress,
     m.encodeFunctionData("setAgent", [
       agent.address,
-      { validUntil: 0, escalationDelay: 3600, gracePeriod: day, maxIntentsPerWindow: 0, rateWindow: 0, maxStrikes: 3, strikeWindow: day, recipientMode: 0 },
+      {
+        validUntil: 0,
+        escalationDelay: 3600,
+        gracePeriod: day,
+        maxIntentsPerWindow: 0,
+        rateWindow: 0,
+        maxStrikes: 3,
+        strikeWindow: day,
+        recipientMode: 0,
+      },
     ]),
   );
   await asOwners(
     moduleAddress,
-    m.encodeFunctionData("setAssetLimit", [agent.address, ZeroAddress, { autoPerTx: parseEther("1"), autoPerWindow: parseEther("3"), window: day, escalatedPerTx: parseEther("10") }]),
+    m.encodeFunctionData("setAssetLimit", [
+      agent.address,
+      ZeroAddress,
+      { autoPerTx: parseEther("1"), autoPerWindow: parseEther("3"), window: day, escalatedPerTx: parseEther("10") },
+    ]),
   );
   await asOwners(
     moduleAddress,
     m.encodeFunctionData("setAssetLimit", [
       agent.address,
       await usdc.getAddress(),
-      { autoPerTx: parseUnits("1000", 6), autoPerWindow: parseUnits("5000", 6), window: day, escalatedPerTx: parseUnits("50000", 6) },
+      {
+        autoPerTx: parseUnits("1000", 6),
+        autoPerWindow: parseUnits("5000", 6),
+        window: day,
+        escalatedPerTx: parseUnits("50000", 6),
+      },
     ]),
   );
   await asOwners(moduleAddress, m.encodeFunctionData("setCosigners", [[c1.address, c2.address, c3.address], 2]));
@@ -111,7 +143,17 @@ export async function deployNodeTreasury(provider: JsonRpcProvider, deploymentsD
     module: moduleAddress,
     lens: await lens.getAddress(),
     usdc: await usdc.getAddress(),
-    wallets: { deployer: deployerKey, owners: [o1, o2, o3], agent, relayer, cosigners: [c1, c2, c3], guardian, alice, bob, attacker },
+    wallets: {
+      deployer: deployerKey,
+      owners: [o1, o2, o3],
+      agent,
+      relayer,
+      cosigners: [c1, c2, c3],
+      guardian,
+      alice,
+      bob,
+      attacker,
+    },
   };
   if (deploymentsDir) {
     const identity = await readChainIdentity(provider);

@@ -18,7 +18,8 @@ function seedFromEnv(): number {
   if (raw === undefined || raw === "") return DEFAULT_SEED;
   if (raw === "random") return Date.now() % 2 ** 31;
   const n = Number(raw);
-  if (!Number.isSafeInteger(n)) throw new Error(`INVARIANT_SEED must be an integer or "random", got ${JSON.stringify(raw)}`);
+  if (!Number.isSafeInteger(n))
+    throw new Error(`INVARIANT_SEED must be an integer or "random", got ${JSON.stringify(raw)}`);
   return n;
 }
 
@@ -43,25 +44,47 @@ describe("Invariant campaign: SPEC section 9 after every step", function () {
     const path = process.env.INVARIANT_PATH;
     const started = Date.now();
     try {
-      await fc.assert(campaignProperty(world, stats, maxOps), { numRuns: runs, seed, path, endOnFailure: path !== undefined });
+      await fc.assert(campaignProperty(world, stats, maxOps), {
+        numRuns: runs,
+        seed,
+        path,
+        endOnFailure: path !== undefined,
+      });
     } catch (e) {
-      console.error(`\n    Invariant campaign failed with seed ${seed}. Replay it with:\n      npm run fuzz -- --seed ${seed} --path <path printed above> --max-ops ${maxOps}\n`);
+      console.error(
+        `\n    Invariant campaign failed with seed ${seed}. Replay it with:\n      npm run fuzz -- --seed ${seed} --path <path printed above> --max-ops ${maxOps}\n`,
+      );
       throw e;
     }
     const seconds = (Date.now() - started) / 1000;
-    console.log(`      campaign seed ${seed}: ${stats.runs} runs, ${stats.ops} operations in ${seconds.toFixed(1)} s (${(stats.ops / seconds).toFixed(1)} ops/s)`);
+    console.log(
+      `      campaign seed ${seed}: ${stats.runs} runs, ${stats.ops} operations in ${seconds.toFixed(1)} s (${(stats.ops / seconds).toFixed(1)} ops/s)`,
+    );
     if (process.env.INVARIANT_VERBOSE) console.log(JSON.stringify(stats.outcomes, null, 1));
     // The campaign must reach every outcome it is meant to test, or it proves little.
-    const required = ["IntentExecuted", "IntentQueued", "IntentDenied", "IntentCancelled", "revert IntentNonceMismatch", "revert IntentSignatureInvalid"];
+    const required = [
+      "IntentExecuted",
+      "IntentQueued",
+      "IntentDenied",
+      "IntentCancelled",
+      "revert IntentNonceMismatch",
+      "revert IntentSignatureInvalid",
+    ];
     // v3: review requests queued through both entry points, propose refusing a payment, malformed transfers denied.
     // (Stale-era co-signer signatures are drawn too, but reach the module rarely: about 2 per 100 runs.)
-    required.push("revert IntentNotForReview", "IntentQueued (review, submit)", "IntentQueued (review, propose)", "IntentDenied (MalformedCall)");
+    required.push(
+      "revert IntentNotForReview",
+      "IntentQueued (review, submit)",
+      "IntentQueued (review, propose)",
+      "IntentDenied (MalformedCall)",
+    );
     // v3 USD caps: payments executed under a USD limit, and intents queued for want of a trustworthy price.
     required.push("IntentExecuted (under a USD limit)", "NoTrustworthyPrice");
     // v3 submitBatch: batches that go through with more than one kind of outcome, and batches a rejection reverts.
     required.push("batch accepted", "batch rejected", "batch with mixed outcomes");
     for (const needed of required) {
-      if (stats.runs >= 20 && !stats.outcomes[needed]) throw new Error(`the campaign never reached "${needed}": raise INVARIANT_RUNS or the operation weights`);
+      if (stats.runs >= 20 && !stats.outcomes[needed])
+        throw new Error(`the campaign never reached "${needed}": raise INVARIANT_RUNS or the operation weights`);
     }
   });
 });

@@ -75,17 +75,33 @@ describe("Scenario: approval and allowance bypass attempts", function () {
         {
           target: fx.usdcAddress,
           data: GRANTS.encodeFunctionData("permit(address,address,uint256,uint256,uint8,bytes32,bytes32)", [
-            fx.safeAddress, a, MaxUint256, deadline, 27, encodeBytes32String("r"), encodeBytes32String("s"),
+            fx.safeAddress,
+            a,
+            MaxUint256,
+            deadline,
+            27,
+            encodeBytes32String("r"),
+            encodeBytes32String("s"),
           ]),
         },
         {
           target: fx.usdcAddress,
           data: GRANTS.encodeFunctionData("permit(address,address,uint256,uint256,bool,uint8,bytes32,bytes32)", [
-            fx.safeAddress, a, 0n, deadline, true, 27, encodeBytes32String("r"), encodeBytes32String("s"),
+            fx.safeAddress,
+            a,
+            0n,
+            deadline,
+            true,
+            27,
+            encodeBytes32String("r"),
+            encodeBytes32String("s"),
           ]),
         },
         { target: fx.nftAddress, data: GRANTS.encodeFunctionData("setApprovalForAll", [a, true]) },
-        { target: fx.usdcAddress, data: GRANTS.encodeFunctionData("transferFrom", [fx.safeAddress, a, parseUnits("1000", 6)]) },
+        {
+          target: fx.usdcAddress,
+          data: GRANTS.encodeFunctionData("transferFrom", [fx.safeAddress, a, parseUnits("1000", 6)]),
+        },
       ];
       const unfreeze = fx.module.interface.encodeFunctionData("unfreezeAgent", [fx.agent.address]);
       for (let i = 0; i < attempts.length; i++) {
@@ -122,12 +138,23 @@ describe("Scenario: approval and allowance bypass attempts", function () {
         const intent = await book.intent({ target: fx.usdcAddress, data: transferData(fx.attacker.address, amount) });
         await expect(fx.module.connect(fx.relayer).submit(intent, await book.signature(intent)))
           .to.emit(fx.module, "IntentExecuted")
-          .withArgs(intentId(fx, intent), fx.agent.address, fx.usdcAddress, fx.attacker.address, amount, false, intent.rationale);
+          .withArgs(
+            intentId(fx, intent),
+            fx.agent.address,
+            fx.usdcAddress,
+            fx.attacker.address,
+            amount,
+            false,
+            intent.rationale,
+          );
         book.pay(fx.usdcAddress, fx.attacker.address, amount);
       }
       // The window is full: the sixth transfer waits for co-signers though `transfer` is an allowed call.
       const sixth = await book.intent({ target: fx.usdcAddress, data: transferData(fx.attacker.address, amount) });
-      await expect(fx.module.connect(fx.relayer).submit(sixth, await book.signature(sixth))).to.emit(fx.module, "IntentQueued");
+      await expect(fx.module.connect(fx.relayer).submit(sixth, await book.signature(sixth))).to.emit(
+        fx.module,
+        "IntentQueued",
+      );
       expect(await fx.module.availableAllowance(fx.agent.address, fx.usdcAddress)).to.equal(0n);
       await book.assertNothingLost();
     });
@@ -147,7 +174,10 @@ describe("Scenario: approval and allowance bypass attempts", function () {
         .to.emit(fx.module, "IntentDenied")
         .withArgs(intentId(fx, intent), fx.agent.address, DenyReason.MalformedCall, intent.rationale);
       // SPEC section 5: a token transfer is always charged as a payment; an allowed call never bypasses limits.
-      expect(await fx.usdc.balanceOf(fx.attacker.address), "transfer disguised as a call moved funds uncharged").to.equal(0n);
+      expect(
+        await fx.usdc.balanceOf(fx.attacker.address),
+        "transfer disguised as a call moved funds uncharged",
+      ).to.equal(0n);
       await book.assertNothingLost();
     });
 
@@ -170,7 +200,10 @@ describe("Scenario: approval and allowance bypass attempts", function () {
       await fx.asOwners(m.encodeFunctionData("setAllowedCall", [fx.agent.address, fx.usdcAddress, APPROVE, true]));
       const book = await openBook(fx);
       // The agent approves the "router" (bob) and never revokes: a standing right to pull funds later.
-      const grant = await book.intent({ target: fx.usdcAddress, data: GRANTS.encodeFunctionData("approve", [fx.bob.address, parseUnits("1000", 6)]) });
+      const grant = await book.intent({
+        target: fx.usdcAddress,
+        data: GRANTS.encodeFunctionData("approve", [fx.bob.address, parseUnits("1000", 6)]),
+      });
       await (await fx.module.connect(fx.relayer).submit(grant, await book.signature(grant))).wait();
       const caught = await book.checkApprovals().then(
         () => undefined,
@@ -178,7 +211,10 @@ describe("Scenario: approval and allowance bypass attempts", function () {
       );
       expect(caught).to.be.instanceOf(NothingLostError);
       expect((caught as NothingLostError).code).to.equal("LEFTOVER_ALLOWANCE");
-      const revoke = await book.intent({ target: fx.usdcAddress, data: GRANTS.encodeFunctionData("approve", [fx.bob.address, 0n]) });
+      const revoke = await book.intent({
+        target: fx.usdcAddress,
+        data: GRANTS.encodeFunctionData("approve", [fx.bob.address, 0n]),
+      });
       await (await fx.module.connect(fx.relayer).submit(revoke, await book.signature(revoke))).wait();
       await book.assertNothingLost();
     });
@@ -203,7 +239,9 @@ describe("Scenario: delegatecall attempts", function () {
     // Nor can the owners hand the agent the Safe or the module as a call target.
     const reader = fx.module.connect(ethers.provider);
     for (const target of [fx.safeAddress, fx.moduleAddress]) {
-      await expect(reader.setAllowedCall.staticCall(fx.agent.address, target, "0x610b5925", true, { from: fx.safeAddress }))
+      await expect(
+        reader.setAllowedCall.staticCall(fx.agent.address, target, "0x610b5925", true, { from: fx.safeAddress }),
+      )
         .to.be.revertedWithCustomError(fx.module, "TargetForbidden")
         .withArgs(target);
     }
@@ -215,7 +253,9 @@ describe("Scenario: delegatecall attempts", function () {
     const fx = await loadFixture(bypassFixture);
     const selector = new Interface(["function takeover()"]).getFunction("takeover")!.selector;
     // An owner mistake: the agent may call a contract that rewrites slot 0 and the threshold slot.
-    await fx.asOwners(fx.module.interface.encodeFunctionData("setAllowedCall", [fx.agent.address, fx.takeoverAddress, selector, true]));
+    await fx.asOwners(
+      fx.module.interface.encodeFunctionData("setAllowedCall", [fx.agent.address, fx.takeoverAddress, selector, true]),
+    );
     const book = await openBook(fx, [{ agent: fx.agent.address, target: fx.takeoverAddress, selector }]);
     const slot0 = await ethers.provider.getStorage(fx.safeAddress, 0);
     const intent = await book.intent({ target: fx.takeoverAddress, data: selector });
@@ -225,19 +265,29 @@ describe("Scenario: delegatecall attempts", function () {
       .withArgs(fx.takeoverAddress, fx.safeAddress);
     expect(await ethers.provider.getStorage(fx.safeAddress, 0)).to.equal(slot0);
     expect(await fx.safe.getThreshold()).to.equal(2n);
-    expect(await ethers.provider.getStorage(fx.takeoverAddress, 0)).to.equal(ethers.zeroPadValue(fx.attacker.address, 32).toLowerCase());
+    expect(await ethers.provider.getStorage(fx.takeoverAddress, 0)).to.equal(
+      ethers.zeroPadValue(fx.attacker.address, 32).toLowerCase(),
+    );
     await book.assertNothingLost();
   });
 
   it("test_delegatecall_allowedMultiSend_batchRunsAsMultiSendAndMovesNothing", async function () {
     const fx = await loadFixture(bypassFixture);
     const selector = fx.multiSend.interface.getFunction("multiSend")!.selector;
-    await fx.asOwners(fx.module.interface.encodeFunctionData("setAllowedCall", [fx.agent.address, fx.multiSendAddress, selector, true]));
+    await fx.asOwners(
+      fx.module.interface.encodeFunctionData("setAllowedCall", [fx.agent.address, fx.multiSendAddress, selector, true]),
+    );
     const book = await openBook(fx, [{ agent: fx.agent.address, target: fx.multiSendAddress, selector }]);
     // A batch that would pay the attacker 100,000 USDC if the Safe delegatecalled MultiSend.
     const inner = transferData(fx.attacker.address, parseUnits("100000", 6));
-    const packed = solidityPacked(["uint8", "address", "uint256", "uint256", "bytes"], [0, fx.usdcAddress, 0, (inner.length - 2) / 2, inner]);
-    const intent = await book.intent({ target: fx.multiSendAddress, data: fx.multiSend.interface.encodeFunctionData("multiSend", [packed]) });
+    const packed = solidityPacked(
+      ["uint8", "address", "uint256", "uint256", "bytes"],
+      [0, fx.usdcAddress, 0, (inner.length - 2) / 2, inner],
+    );
+    const intent = await book.intent({
+      target: fx.multiSendAddress,
+      data: fx.multiSend.interface.encodeFunctionData("multiSend", [packed]),
+    });
     // Called (not delegatecalled), MultiSend pays from its own empty balance: the token refuses, everything reverts.
     await expect(fx.module.connect(fx.relayer).submit(intent, await book.signature(intent)))
       .to.be.revertedWithCustomError(fx.usdc, "ERC20InsufficientBalance")

@@ -29,15 +29,24 @@ describe("Scenario: a co-signer's signature after its removal and return (findin
     const m = fx.module.interface;
 
     // The agent's 5 ETH payment to alice is above its 1 ETH auto tier: queued for 2 of the 3 co-signers.
-    const payment = await book.intent({ value: FIVE_ETH, rationale: id("annual audit fee"), validUntil: BigInt(await time.latest()) + BigInt(DAY) });
+    const payment = await book.intent({
+      value: FIVE_ETH,
+      rationale: id("annual audit fee"),
+      validUntil: BigInt(await time.latest()) + BigInt(DAY),
+    });
     const paymentId = intentId(fx, payment);
-    await expect(fx.module.connect(fx.relayer).submit(payment, await book.signature(payment))).to.emit(fx.module, "IntentQueued");
+    await expect(fx.module.connect(fx.relayer).submit(payment, await book.signature(payment))).to.emit(
+      fx.module,
+      "IntentQueued",
+    );
     const eta = (await fx.module.intent(paymentId)).eta;
 
     // Era 1: cos1 signs its approval off-chain and hands it over.
     expect(await fx.module.cosignerEra()).to.equal(1n);
     const oldByCos1: Sig = { signer: cos1.address, signature: await approvalSignature(cos1, fx, paymentId) };
-    expect(await fx.module.hashCosignerApproval(paymentId)).to.equal(hashCosignerApproval(paymentId, 1n, fx.chainId, fx.moduleAddress));
+    expect(await fx.module.hashCosignerApproval(paymentId)).to.equal(
+      hashCosignerApproval(paymentId, 1n, fx.chainId, fx.moduleAddress),
+    );
 
     // The owners remove cos1 (era 2) and later add the same address back (era 3).
     await book.asOwners(m.encodeFunctionData("setCosigners", [[cos2.address, cos3.address], 2]));
@@ -84,7 +93,9 @@ describe("Scenario: a co-signer's signature after its removal and return (findin
     const payment = await book.intent({ value: FIVE_ETH, validUntil: BigInt(await time.latest()) + BigInt(DAY) });
     const paymentId = intentId(fx, payment);
     await fx.module.connect(fx.relayer).submit(payment, await book.signature(payment));
-    await expect(fx.module.connect(cos1).approve(paymentId)).to.emit(fx.module, "IntentApproved").withArgs(paymentId, cos1.address);
+    await expect(fx.module.connect(cos1).approve(paymentId))
+      .to.emit(fx.module, "IntentApproved")
+      .withArgs(paymentId, cos1.address);
     expect((await fx.module.intent(paymentId)).approvals).to.equal(1n);
     await book.asOwners(m.encodeFunctionData("setCosigners", [[cos2.address, cos3.address], 2]));
     await book.asOwners(m.encodeFunctionData("setCosigners", [[cos1.address, cos2.address, cos3.address], 2]));

@@ -6,7 +6,17 @@
 import { expect } from "chai";
 import { loadFixture, time } from "@nomicfoundation/hardhat-network-helpers";
 import { encodeBytes32String, id, parseEther } from "ethers";
-import { DAY, ETH, Status, agentConfig, approvalSignature, cosignerSignatures, intentId, treasuryFixture, type Treasury } from "../fixtures";
+import {
+  DAY,
+  ETH,
+  Status,
+  agentConfig,
+  approvalSignature,
+  cosignerSignatures,
+  intentId,
+  treasuryFixture,
+  type Treasury,
+} from "../fixtures";
 import type { Intent } from "../../sdk/eip712";
 import { TreasuryBook } from "./model";
 
@@ -25,7 +35,11 @@ describe("Scenario: co-signers shown one intent, asked to run another (Bybit, Ra
     const fx = await loadFixture(treasuryFixture);
     const book = await TreasuryBook.open(fx);
     // The compromised agent queues a 5 ETH payment to alice: what the co-signers' screens show.
-    const shown = await queue(fx, book, { target: fx.alice.address, value: parseEther("5"), rationale: id("pay alice's invoice") });
+    const shown = await queue(fx, book, {
+      target: fx.alice.address,
+      value: parseEther("5"),
+      rationale: id("pay alice's invoice"),
+    });
     // The IntentQueued log carries the whole intent: the co-signers' tools rebuild the id from it and compare.
     const l = shown.event.args.intent;
     const rebuilt: Intent = {
@@ -52,7 +66,11 @@ describe("Scenario: co-signers shown one intent, asked to run another (Bybit, Ra
       .to.be.revertedWithCustomError(fx.module, "IntentUnexpectedStatus")
       .withArgs(swappedId, Status.None, QUEUED_BIT);
     // It queues the swapped payment for real (next nonce) and replays the approvals of the shown one on it.
-    const real = await queue(fx, book, { target: fx.attacker.address, value: parseEther("5"), rationale: id("pay alice's invoice") });
+    const real = await queue(fx, book, {
+      target: fx.attacker.address,
+      value: parseEther("5"),
+      rationale: id("pay alice's invoice"),
+    });
     await time.increase(3600);
     const [first] = [...sigs].sort((a, b) => (BigInt(a.signer) < BigInt(b.signer) ? -1 : 1));
     await expect(fx.module.connect(fx.attacker).executeQueued(real.intent, sigs))
@@ -78,7 +96,9 @@ describe("Scenario: co-signers shown one intent, asked to run another (Bybit, Ra
       .to.emit(fx.module, "IntentExecuted")
       .withArgs(shown.id, fx.agent.address, ETH, fx.alice.address, parseEther("5"), true, shown.intent.rationale);
     book.pay(ETH, fx.alice.address, parseEther("5"));
-    await expect(fx.module.connect(fx.cosigners[2]).cancel(real.id)).to.emit(fx.module, "IntentCancelled").withArgs(real.id, fx.cosigners[2].address);
+    await expect(fx.module.connect(fx.cosigners[2]).cancel(real.id))
+      .to.emit(fx.module, "IntentCancelled")
+      .withArgs(real.id, fx.cosigners[2].address);
     await book.assertNothingLost();
   });
 });
@@ -158,14 +178,23 @@ describe("Scenario: a stolen guardian key", function () {
       .to.emit(fx.module, "AgentFrozen")
       .withArgs(fx.agent.address, fx.guardian.address, encodeBytes32String("manual"));
     // Everything that would loosen a restriction or move funds is the owner's alone.
-    await expect(thief.unpause()).to.be.revertedWithCustomError(fx.module, "ModuleCallerNotOwner").withArgs(fx.guardian.address, safe);
+    await expect(thief.unpause())
+      .to.be.revertedWithCustomError(fx.module, "ModuleCallerNotOwner")
+      .withArgs(fx.guardian.address, safe);
     await expect(thief.unfreezeAgent(fx.agent.address))
       .to.be.revertedWithCustomError(fx.module, "ModuleCallerNotOwner")
       .withArgs(fx.guardian.address, safe);
     await expect(thief.setGuardian(fx.attacker.address, true))
       .to.be.revertedWithCustomError(fx.module, "ModuleCallerNotOwner")
       .withArgs(fx.guardian.address, safe);
-    await expect(thief.setAssetLimit(fx.agent.address, ETH, { autoPerTx: parseEther("100"), autoPerWindow: parseEther("100"), window: 1, escalatedPerTx: parseEther("100") }))
+    await expect(
+      thief.setAssetLimit(fx.agent.address, ETH, {
+        autoPerTx: parseEther("100"),
+        autoPerWindow: parseEther("100"),
+        window: 1,
+        escalatedPerTx: parseEther("100"),
+      }),
+    )
       .to.be.revertedWithCustomError(fx.module, "ModuleCallerNotOwner")
       .withArgs(fx.guardian.address, safe);
     await expect(thief.setAgent(fx.attacker.address, agentConfig()))
@@ -174,12 +203,16 @@ describe("Scenario: a stolen guardian key", function () {
     await expect(thief.setCosigners([fx.guardian.address], 1))
       .to.be.revertedWithCustomError(fx.module, "ModuleCallerNotOwner")
       .withArgs(fx.guardian.address, safe);
-    await expect(thief.approve(q.id)).to.be.revertedWithCustomError(fx.module, "CosignerUnknown").withArgs(fx.guardian.address);
+    await expect(thief.approve(q.id))
+      .to.be.revertedWithCustomError(fx.module, "CosignerUnknown")
+      .withArgs(fx.guardian.address);
     const pay = await book.intent({ agent: fx.guardian.address, target: fx.guardian.address, value: parseEther("1") });
     await expect(thief.submit(pay, "0x")).to.be.revertedWithCustomError(fx.module, "ModuleIsPaused");
     // The owners remove the guardian and restore service (ownersStillInControl unpauses and unfreezes).
     await book.asOwners(fx.module.interface.encodeFunctionData("setGuardian", [fx.guardian.address, false]));
-    await expect(thief.pause()).to.be.revertedWithCustomError(fx.module, "ModuleCallerNotGuardian").withArgs(fx.guardian.address);
+    await expect(thief.pause())
+      .to.be.revertedWithCustomError(fx.module, "ModuleCallerNotGuardian")
+      .withArgs(fx.guardian.address);
     await book.assertNothingLost();
   });
 });

@@ -19,7 +19,10 @@ describe("Scenario: a Freysa-style prompt injection", function () {
     const book = await TreasuryBook.open(fx);
     const a = fx.attacker.address;
     const submit = async (fields: Parameters<TreasuryBook["intent"]>[0]) => {
-      const intent = await book.intent({ rationale: id("incoming transfers are approved by approveTransfer"), ...fields });
+      const intent = await book.intent({
+        rationale: id("incoming transfers are approved by approveTransfer"),
+        ...fields,
+      });
       const receipt = await (await fx.module.connect(fx.relayer).submit(intent, await book.signature(intent))).wait();
       const names = receipt!.logs.map((l) => fx.module.interface.parseLog(l)?.name);
       return { intent, names };
@@ -35,7 +38,9 @@ describe("Scenario: a Freysa-style prompt injection", function () {
     // 2. In auto-sized pieces: five payments of 1,000 go through, the sixth waits for co-signers.
     const piece = parseUnits("1000", 6);
     for (let i = 0; i < 5; i++) {
-      expect((await submit({ target: fx.usdcAddress, data: transferData(a, piece) })).names).to.include("IntentExecuted");
+      expect((await submit({ target: fx.usdcAddress, data: transferData(a, piece) })).names).to.include(
+        "IntentExecuted",
+      );
       book.pay(fx.usdcAddress, a, piece);
     }
     const sixth = await submit({ target: fx.usdcAddress, data: transferData(a, piece) });
@@ -50,7 +55,10 @@ describe("Scenario: a Freysa-style prompt injection", function () {
     expect(fourth.names).to.include("IntentQueued");
 
     // 4. "approveTransfer": an unlimited approval, denied (strike 2); a call to an unknown contract (strike 3).
-    const approval = await submit({ target: fx.usdcAddress, data: ERC20.encodeFunctionData("approve", [a, MaxUint256]) });
+    const approval = await submit({
+      target: fx.usdcAddress,
+      data: ERC20.encodeFunctionData("approve", [a, MaxUint256]),
+    });
     expect(approval.names).to.include("IntentDenied");
     const probe = await submit({ target: a, data: "0xdeadbeef" });
     expect(probe.names).to.have.members(["IntentDenied", "AgentFrozen"]);

@@ -28,7 +28,9 @@ async function hostileTokensFixture() {
     const token = await ethers.deployContract(name, args);
     const address = await token.getAddress();
     await (await (token as unknown as Contract).mint(fx.safeAddress, parseUnits("1000000", decimals))).wait();
-    await fx.asOwners(fx.module.interface.encodeFunctionData("setAssetLimit", [fx.agent.address, address, limit(decimals)]));
+    await fx.asOwners(
+      fx.module.interface.encodeFunctionData("setAssetLimit", [fx.agent.address, address, limit(decimals)]),
+    );
     return { token: token as unknown as Contract, address };
   };
   const noReturn = await deploy("NoReturnToken", [], 6);
@@ -44,7 +46,9 @@ async function hostileTokensFixture() {
   const payable = await deploy("PayableToken", [], 6);
   const unreadable = await ethers.deployContract("UnreadableBalanceToken");
   const unreadableAddress = await unreadable.getAddress();
-  await fx.asOwners(fx.module.interface.encodeFunctionData("setAssetLimit", [fx.agent.address, unreadableAddress, limit(6)]));
+  await fx.asOwners(
+    fx.module.interface.encodeFunctionData("setAssetLimit", [fx.agent.address, unreadableAddress, limit(6)]),
+  );
   return {
     ...fx,
     noReturn,
@@ -96,7 +100,15 @@ describe("Scenario: non-standard and hostile ERC-20s", function () {
       const { intent, tx } = await pay(fx, book, fx.noReturn.address, fx.alice.address, amount);
       await expect(tx)
         .to.emit(fx.module, "IntentExecuted")
-        .withArgs(intentId(fx, intent), fx.agent.address, fx.noReturn.address, fx.alice.address, amount, false, intent.rationale);
+        .withArgs(
+          intentId(fx, intent),
+          fx.agent.address,
+          fx.noReturn.address,
+          fx.alice.address,
+          amount,
+          false,
+          intent.rationale,
+        );
       book.pay(fx.noReturn.address, fx.alice.address, amount);
       expect(await fx.module.availableAllowance(fx.agent.address, fx.noReturn.address)).to.equal(parseUnits("4500", 6));
       await book.assertNothingLost();
@@ -124,11 +136,15 @@ describe("Scenario: non-standard and hostile ERC-20s", function () {
       const book = await openBook(fx);
       const amount = parseUnits("1000", 6);
       const fee = amount / 100n;
-      await (await pay(fx, book, fx.deflationary.address, fx.alice.address, amount)).tx;
+      await (
+        await pay(fx, book, fx.deflationary.address, fx.alice.address, amount)
+      ).tx;
       // The Safe lost exactly what was charged; alice got 1% less; the fee went to the token's sink.
       book.pay(fx.deflationary.address, fx.alice.address, amount, amount - fee);
       book.credit(fx.deflationary.address, SINK, fee);
-      expect(await fx.module.availableAllowance(fx.agent.address, fx.deflationary.address)).to.equal(parseUnits("4000", 6));
+      expect(await fx.module.availableAllowance(fx.agent.address, fx.deflationary.address)).to.equal(
+        parseUnits("4000", 6),
+      );
       await book.assertNothingLost();
     });
 
@@ -155,7 +171,9 @@ describe("Scenario: non-standard and hostile ERC-20s", function () {
       const book = await openBook(fx);
       const token = fx.rebasing.address;
       const amount = parseEther("1000");
-      await (await pay(fx, book, token, fx.alice.address, amount)).tx;
+      await (
+        await pay(fx, book, token, fx.alice.address, amount)
+      ).tx;
       book.pay(token, fx.alice.address, amount);
       // The issuer halves every balance (a negative rebase): the treasury's loss is the token's, not the module's.
       const balance = (who: string): Promise<bigint> => fx.rebasing.token.balanceOf(who);
@@ -166,7 +184,9 @@ describe("Scenario: non-standard and hostile ERC-20s", function () {
       book.credit(token, fx.alice.address, (await balance(fx.alice.address)) - aliceBefore);
       // The window still counts the 1,000 tokens paid, and the next payment is charged at face value.
       expect(await fx.module.availableAllowance(fx.agent.address, token)).to.equal(parseEther("4000"));
-      await (await pay(fx, book, token, fx.alice.address, amount)).tx;
+      await (
+        await pay(fx, book, token, fx.alice.address, amount)
+      ).tx;
       book.pay(token, fx.alice.address, amount);
       expect(await fx.module.availableAllowance(fx.agent.address, token)).to.equal(parseEther("3000"));
       await book.assertNothingLost();
@@ -214,8 +234,12 @@ describe("Scenario: non-standard and hostile ERC-20s", function () {
       // If the issuer blocklists the Safe itself, no agent payment can leave; nothing is charged.
       await (await fx.blocklist.token.setBlocked(fx.safeAddress, true)).wait();
       const frozenOut = await pay(fx, book, fx.blocklist.address, fx.bob.address, amount);
-      await expect(frozenOut.tx).to.be.revertedWithCustomError(fx.blocklist.token, "BlocklistTokenBlocked").withArgs(fx.safeAddress);
-      expect(await fx.module.availableAllowance(fx.agent.address, fx.blocklist.address)).to.equal(parseUnits("4300", 6));
+      await expect(frozenOut.tx)
+        .to.be.revertedWithCustomError(fx.blocklist.token, "BlocklistTokenBlocked")
+        .withArgs(fx.safeAddress);
+      expect(await fx.module.availableAllowance(fx.agent.address, fx.blocklist.address)).to.equal(
+        parseUnits("4300", 6),
+      );
       await book.assertNothingLost();
     });
 
@@ -284,7 +308,10 @@ describe("Scenario: forced ETH", function () {
     expect(await fx.module.availableAllowance(fx.agent.address, ETH)).to.equal(0n);
     // A fourth auto payment does not fit: it waits for co-signers instead of spending the forced ETH.
     const fourth = await book.intent({ target: fx.bob.address, value: amount });
-    await expect(fx.module.connect(fx.relayer).submit(fourth, await book.signature(fourth))).to.emit(fx.module, "IntentQueued");
+    await expect(fx.module.connect(fx.relayer).submit(fourth, await book.signature(fourth))).to.emit(
+      fx.module,
+      "IntentQueued",
+    );
     await book.assertNothingLost();
   });
 });

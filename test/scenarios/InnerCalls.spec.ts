@@ -22,7 +22,9 @@ async function innerCallsFixture() {
   const bombAddress = await bomb.getAddress();
   const m = fx.module.interface;
   for (const fn of ["bomb", "revertBomb"]) {
-    await fx.asOwners(m.encodeFunctionData("setAllowedCall", [fx.agent.address, bombAddress, BOMB.getFunction(fn)!.selector, true]));
+    await fx.asOwners(
+      m.encodeFunctionData("setAllowedCall", [fx.agent.address, bombAddress, BOMB.getFunction(fn)!.selector, true]),
+    );
   }
   return {
     ...fx,
@@ -40,13 +42,19 @@ type InnerFx = Awaited<ReturnType<typeof innerCallsFixture>>;
 function openBook(fx: InnerFx) {
   return TreasuryBook.open(fx, {
     accounts: { reverting: fx.revertingAddress, eater: fx.eaterAddress, bomb: fx.bombAddress },
-    allowedCalls: ["bomb", "revertBomb"].map((fn) => ({ agent: fx.agent.address, target: fx.bombAddress, selector: BOMB.getFunction(fn)!.selector })),
+    allowedCalls: ["bomb", "revertBomb"].map((fn) => ({
+      agent: fx.agent.address,
+      target: fx.bombAddress,
+      selector: BOMB.getFunction(fn)!.selector,
+    })),
   });
 }
 
 async function expectUntouched(fx: InnerFx) {
   expect(await fx.module.getNonce(fx.agent.address, 0), "nonce not consumed").to.equal(0n);
-  expect(await fx.module.availableAllowance(fx.agent.address, ETH), "nothing charged").to.equal(fx.ethLimit.autoPerWindow);
+  expect(await fx.module.availableAllowance(fx.agent.address, ETH), "nothing charged").to.equal(
+    fx.ethLimit.autoPerWindow,
+  );
 }
 
 describe("Scenario: inner-call failures", function () {
@@ -67,7 +75,11 @@ describe("Scenario: inner-call failures", function () {
       const fx = await loadFixture(innerCallsFixture);
       const book = await openBook(fx);
       const value = parseEther("2");
-      const intent = await book.intent({ target: fx.revertingAddress, value, validUntil: BigInt(await time.latest()) + BigInt(DAY) });
+      const intent = await book.intent({
+        target: fx.revertingAddress,
+        value,
+        validUntil: BigInt(await time.latest()) + BigInt(DAY),
+      });
       const id_ = intentId(fx, intent);
       await (await fx.module.connect(fx.relayer).submit(intent, await book.signature(intent))).wait();
       await time.increase(3600);
@@ -111,12 +123,18 @@ describe("Scenario: inner-call failures", function () {
     it("test_inner_hugeRevertData_bubbledAndNothingConsumed", async function () {
       const fx = await loadFixture(innerCallsFixture);
       const book = await openBook(fx);
-      const intent = await book.intent({ target: fx.bombAddress, data: BOMB.encodeFunctionData("revertBomb", [BOMB_SIZE]) });
+      const intent = await book.intent({
+        target: fx.bombAddress,
+        data: BOMB.encodeFunctionData("revertBomb", [BOMB_SIZE]),
+      });
       const sig = await book.signature(intent);
       const error = await fx.module
         .connect(fx.relayer)
         .submit.staticCall(intent, sig)
-        .then(() => undefined, (e: { data?: string }) => e);
+        .then(
+          () => undefined,
+          (e: { data?: string }) => e,
+        );
       expect(error?.data?.length, "the inner revert data is bubbled whole").to.equal(2 + 2 * Number(BOMB_SIZE));
       await expect(fx.module.connect(fx.relayer).submit(intent, sig, { gasLimit: 10_000_000 })).to.be.reverted;
       await expectUntouched(fx);

@@ -39,7 +39,12 @@ describe("Scenario: initialisation attacks", function () {
     const fx = await loadFixture(treasuryFixture);
     const book = await TreasuryBook.open(fx);
     // A new DAO Safe is about to create its module; the attacker sees the transaction and sends it first.
-    const victim = await createSafe(fx.infra, fx.owners.map((o) => o.address), 2, 7n);
+    const victim = await createSafe(
+      fx.infra,
+      fx.owners.map((o) => o.address),
+      2,
+      7n,
+    );
     const victimAddress = await victim.getAddress();
     const salt = id("new-dao");
     const predicted = await fx.factory.predictModuleAddress(victimAddress, salt);
@@ -49,14 +54,32 @@ describe("Scenario: initialisation attacks", function () {
     const clone = (await ethers.getContractAt("IAgentTreasuryModule", predicted)) as unknown as IAgentTreasuryModule;
     // The clone is bound to the victim Safe, not to whoever paid for it, and cannot be re-bound.
     expect(await clone.avatar()).to.equal(victimAddress);
-    await expect(clone.connect(fx.attacker).initialize(fx.attacker.address)).to.be.revertedWithCustomError(clone, "ModuleAlreadyInitialized");
+    await expect(clone.connect(fx.attacker).initialize(fx.attacker.address)).to.be.revertedWithCustomError(
+      clone,
+      "ModuleAlreadyInitialized",
+    );
     await expect(clone.connect(fx.attacker).setAgent(fx.attacker.address, agentConfig()))
       .to.be.revertedWithCustomError(clone, "ModuleCallerNotOwner")
       .withArgs(fx.attacker.address, victimAddress);
     // The DAO's own create now fails (the address is taken), and it simply enables the predicted address.
-    await expect(fx.factory.createModule(victimAddress, salt)).to.be.revertedWithCustomError(fx.factory, "FailedDeployment");
-    await execSafeCall(victim, fx.ownerSigners, fx.deployer, victimAddress, victim.interface.encodeFunctionData("enableModule", [predicted]));
-    await execSafeCall(victim, fx.ownerSigners, fx.deployer, predicted, clone.interface.encodeFunctionData("setAgent", [fx.agent.address, agentConfig()]));
+    await expect(fx.factory.createModule(victimAddress, salt)).to.be.revertedWithCustomError(
+      fx.factory,
+      "FailedDeployment",
+    );
+    await execSafeCall(
+      victim,
+      fx.ownerSigners,
+      fx.deployer,
+      victimAddress,
+      victim.interface.encodeFunctionData("enableModule", [predicted]),
+    );
+    await execSafeCall(
+      victim,
+      fx.ownerSigners,
+      fx.deployer,
+      predicted,
+      clone.interface.encodeFunctionData("setAgent", [fx.agent.address, agentConfig()]),
+    );
     expect(await clone.isAgent(fx.agent.address)).to.equal(true);
     expect(await victim.isModuleEnabled(predicted)).to.equal(true);
     await book.assertNothingLost();

@@ -28,7 +28,10 @@ describe("Scenario: an agent probes the transfer decoder (finding R3)", function
     const amountWord = canonical.slice(74);
     // The encodings a probing agent tries, in order.
     const probes: [string, string][] = [
-      ["dirty recipient word (0xff.. above the address)", TRANSFER + "ff".repeat(12) + recipientWord.slice(24) + amountWord],
+      [
+        "dirty recipient word (0xff.. above the address)",
+        TRANSFER + "ff".repeat(12) + recipientWord.slice(24) + amountWord,
+      ],
       ["69 bytes: one trailing zero byte", canonical + "00"],
       ["36 bytes: no amount word", TRANSFER + recipientWord],
       ["67 bytes: amount word cut short", canonical.slice(0, -2)],
@@ -44,7 +47,10 @@ describe("Scenario: an agent probes the transfer decoder (finding R3)", function
         .to.emit(fx.module, "IntentDenied")
         .withArgs(intentId(fx, intent), fx.agent.address, DenyReason.MalformedCall, intent.rationale);
       if (i < 2) await expect(tx, what).to.not.emit(fx.module, "AgentFrozen");
-      else await expect(tx, what).to.emit(fx.module, "AgentFrozen").withArgs(fx.agent.address, fx.moduleAddress, encodeBytes32String("strikes"));
+      else
+        await expect(tx, what)
+          .to.emit(fx.module, "AgentFrozen")
+          .withArgs(fx.agent.address, fx.moduleAddress, encodeBytes32String("strikes"));
       expect(await fx.module.intentStatus(intentId(fx, intent))).to.equal(Status.Denied);
       expect(await fx.lens.strikes(fx.moduleAddress, fx.agent.address), what).to.equal(BigInt(i + 1));
       expect(await fx.module.getNonce(fx.agent.address, 0), what).to.equal(BigInt(i + 1));
@@ -57,7 +63,10 @@ describe("Scenario: an agent probes the transfer decoder (finding R3)", function
       .to.be.revertedWithCustomError(fx.module, "AgentIsFrozen")
       .withArgs(fx.agent.address);
     // Even a canonical payment within limits now waits for the owners.
-    const honest = await book.intent({ target: fx.usdcAddress, data: transferData(fx.alice.address, parseUnits("10", 6)) });
+    const honest = await book.intent({
+      target: fx.usdcAddress,
+      data: transferData(fx.alice.address, parseUnits("10", 6)),
+    });
     await expect(fx.module.connect(fx.relayer).submit(honest, await book.signature(honest)))
       .to.be.revertedWithCustomError(fx.module, "AgentIsFrozen")
       .withArgs(fx.agent.address);
@@ -71,8 +80,14 @@ describe("Scenario: an agent probes the transfer decoder (finding R3)", function
     // The owners review and unfreeze: the strikes are cleared, and the canonical payment goes through.
     await book.asOwners(fx.module.interface.encodeFunctionData("unfreezeAgent", [fx.agent.address]));
     expect(await fx.lens.strikes(fx.moduleAddress, fx.agent.address)).to.equal(0n);
-    const paid = await book.intent({ target: fx.usdcAddress, data: transferData(fx.alice.address, parseUnits("10", 6)) });
-    await expect(fx.module.connect(fx.relayer).submit(paid, await book.signature(paid))).to.emit(fx.module, "IntentExecuted");
+    const paid = await book.intent({
+      target: fx.usdcAddress,
+      data: transferData(fx.alice.address, parseUnits("10", 6)),
+    });
+    await expect(fx.module.connect(fx.relayer).submit(paid, await book.signature(paid))).to.emit(
+      fx.module,
+      "IntentExecuted",
+    );
     book.pay(fx.usdcAddress, fx.alice.address, parseUnits("10", 6));
     expect(await fx.usdc.balanceOf(fx.safeAddress)).to.equal(SAFE_USDC - parseUnits("10", 6));
     await book.assertNothingLost();

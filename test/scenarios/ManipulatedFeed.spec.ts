@@ -39,7 +39,9 @@ describe("Scenario: a manipulated price feed", function () {
     for (let i = 0; i < 3; i++) {
       const intent = await tokenPayment(fx, fx.usdcAddress, fx.alice.address, parseUnits("1", 6));
       const tx = fx.module.connect(fx.relayer).submit(intent, await sign(fx.agent, fx, intent));
-      await expect(tx).to.emit(fx.module, "IntentDenied").withArgs(intentId(fx, intent), fx.agent.address, DenyReason.AboveHardCap, intent.rationale);
+      await expect(tx)
+        .to.emit(fx.module, "IntentDenied")
+        .withArgs(intentId(fx, intent), fx.agent.address, DenyReason.AboveHardCap, intent.rationale);
       expect(await fx.module.intentStatus(intentId(fx, intent))).to.equal(Status.Denied);
     }
     expect(await fx.module.isFrozen(fx.agent.address), "three strikes freeze the agent").to.equal(true);

@@ -43,7 +43,13 @@ describe("The nothing-lost checker", function () {
     const fx = await loadFixture(treasuryFixture);
     const book = await TreasuryBook.open(fx);
     const stray = await buildIntent(fx, { target: fx.usdcAddress, data: "0x", value: 0n });
-    const transfer = { ...stray, data: new ethers.Interface(["function transfer(address,uint256)"]).encodeFunctionData("transfer", [fx.bob.address, parseUnits("1", 6)]) };
+    const transfer = {
+      ...stray,
+      data: new ethers.Interface(["function transfer(address,uint256)"]).encodeFunctionData("transfer", [
+        fx.bob.address,
+        parseUnits("1", 6),
+      ]),
+    };
     await (await fx.module.connect(fx.relayer).submit(transfer, await sign(fx.agent, fx, transfer))).wait();
     book.pay(fx.usdcAddress, fx.bob.address, parseUnits("1", 6));
     expect(await failure(book.checkIntents())).to.equal("UNKNOWN_INTENT");

@@ -58,7 +58,9 @@ describe("Scenario: a payroll run in one transaction (submitBatch)", function ()
     const [, statuses] = await fx.module.connect(fx.relayer).submitBatch.staticCall(intents, signatures);
     expect(statuses).to.deep.equal(employees.map((_, i) => (i === 5 ? Status.Denied : Status.Executed)));
     const run = fx.module.connect(fx.relayer).submitBatch(intents, signatures);
-    await expect(run).to.emit(fx.module, "IntentDenied").withArgs(ids[5], fx.agent.address, DenyReason.AssetNotAllowed, intents[5].rationale);
+    await expect(run)
+      .to.emit(fx.module, "IntentDenied")
+      .withArgs(ids[5], fx.agent.address, DenyReason.AssetNotAllowed, intents[5].rationale);
     await (await run).wait();
     for (const [i, to] of employees.entries()) if (i !== 5) book.pay(fx.usdcAddress, to, SALARY);
     // 11 x 400 = 4,400 USDC left the Safe; no DAI did.
@@ -68,7 +70,9 @@ describe("Scenario: a payroll run in one transaction (submitBatch)", function ()
 
     // The relayer lost the receipt and sends the same batch again: twelve replays, no payment, no nonce.
     const retry = fx.module.connect(fx.relayer).submitBatch(intents, signatures);
-    await expect(retry).to.emit(fx.module, "IdempotentReplay").withArgs(ids[5], fx.agent.address, intents[5].idempotencyKey);
+    await expect(retry)
+      .to.emit(fx.module, "IdempotentReplay")
+      .withArgs(ids[5], fx.agent.address, intents[5].idempotencyKey);
     await expect(retry).to.not.emit(fx.module, "IntentExecuted");
     expect(safeBefore - (await fx.usdc.balanceOf(fx.safeAddress))).to.equal(usdc("4400"));
     expect(await fx.module.getNonce(fx.agent.address, 0)).to.equal(12n);
@@ -85,7 +89,14 @@ describe("Scenario: a payroll run in one transaction (submitBatch)", function ()
     // The attacker holds the agent's key: thirty 1,000 USDC payments to itself (autoPerTx each), in one batch.
     const intents: Intent[] = [];
     for (let i = 0; i < 30; i++) {
-      intents.push(await book.intent({ target: fx.usdcAddress, data: transferData(fx.attacker.address, usdc("1000")), nonce: BigInt(i), rationale: id(`drain ${i}`) }));
+      intents.push(
+        await book.intent({
+          target: fx.usdcAddress,
+          data: transferData(fx.attacker.address, usdc("1000")),
+          nonce: BigInt(i),
+          rationale: id(`drain ${i}`),
+        }),
+      );
     }
     const signatures = await Promise.all(intents.map((intent) => book.signature(intent)));
     const [, statuses] = await fx.module.connect(fx.attacker).submitBatch.staticCall(intents, signatures);

@@ -34,7 +34,12 @@ async function hooksFixture() {
   await (await nft.mint(fx.safeAddress, 2n)).wait();
   await (await multi.mint(fx.safeAddress, 7n, 100n)).wait();
   const m = fx.module.interface;
-  const hookLimit = { autoPerTx: parseEther("1000"), autoPerWindow: parseEther("5000"), window: BigInt(DAY), escalatedPerTx: parseEther("50000") };
+  const hookLimit = {
+    autoPerTx: parseEther("1000"),
+    autoPerWindow: parseEther("5000"),
+    window: BigInt(DAY),
+    escalatedPerTx: parseEther("50000"),
+  };
   await fx.asOwners(m.encodeFunctionData("setAssetLimit", [fx.agent.address, hookTokenAddress, hookLimit]));
   // The owners let the agent move NFTs: a capability they chose, not a spend the windows can measure.
   await fx.asOwners(m.encodeFunctionData("setAllowedCall", [fx.agent.address, nftAddress, SAFE_TRANSFER_721, true]));
@@ -57,7 +62,12 @@ async function openBook(fx: HooksFx) {
 }
 
 /** A second payment to the attacker, signed in advance, for the hook to submit from inside the first. */
-async function armSecondPayment(fx: HooksFx, book: TreasuryBook, fields: Parameters<TreasuryBook["intent"]>[0], bubble: boolean) {
+async function armSecondPayment(
+  fx: HooksFx,
+  book: TreasuryBook,
+  fields: Parameters<TreasuryBook["intent"]>[0],
+  bubble: boolean,
+) {
   const second = await book.intent({ ...fields, nonce: 1n });
   const call = fx.module.interface.encodeFunctionData("submit", [second, await book.signature(second)]);
   await (await fx.hook.arm(fx.moduleAddress, call, bubble)).wait();
@@ -88,10 +98,9 @@ describe("Scenario: re-entrancy through payment callbacks", function () {
       const amount = parseEther("0.5");
       await armSecondPayment(fx, book, { target: fx.hookAddress, value: amount }, true);
       const first = await book.intent({ target: fx.hookAddress, value: amount });
-      await expect(fx.module.connect(fx.relayer).submit(first, await book.signature(first))).to.be.revertedWithCustomError(
-        fx.module,
-        "ReentrancyGuardReentrantCall",
-      );
+      await expect(
+        fx.module.connect(fx.relayer).submit(first, await book.signature(first)),
+      ).to.be.revertedWithCustomError(fx.module, "ReentrancyGuardReentrantCall");
       expect(await fx.module.getNonce(fx.agent.address, 0)).to.equal(0n);
       await book.assertNothingLost();
     });
@@ -101,14 +110,24 @@ describe("Scenario: re-entrancy through payment callbacks", function () {
       const book = await openBook(fx);
       // A legitimate 2 ETH payment to bob waits for co-signers; it is ready and approved.
       const big = parseEther("2");
-      const queued = await book.intent({ target: fx.bob.address, value: big, validUntil: BigInt(await time.latest()) + BigInt(DAY) });
+      const queued = await book.intent({
+        target: fx.bob.address,
+        value: big,
+        validUntil: BigInt(await time.latest()) + BigInt(DAY),
+      });
       const qid = intentId(fx, queued);
       await (await fx.module.connect(fx.relayer).submit(queued, await book.signature(queued))).wait();
       expect(await fx.module.intentStatus(qid)).to.equal(Status.Queued);
       await time.increase(3600);
       const sigs = await cosignerSignatures(fx, qid, fx.cosigners.slice(0, 2));
       // The hook, paid by a small auto payment, tries to run the queued intent from inside that payment.
-      await (await fx.hook.arm(fx.moduleAddress, fx.module.interface.encodeFunctionData("executeQueued", [queued, sigs]), false)).wait();
+      await (
+        await fx.hook.arm(
+          fx.moduleAddress,
+          fx.module.interface.encodeFunctionData("executeQueued", [queued, sigs]),
+          false,
+        )
+      ).wait();
       const small = parseEther("0.1");
       const pay = await book.intent({ target: fx.hookAddress, value: small });
       await (await fx.module.connect(fx.relayer).submit(pay, await book.signature(pay))).wait();
@@ -129,7 +148,12 @@ describe("Scenario: re-entrancy through payment callbacks", function () {
       const fx = await loadFixture(hooksFixture);
       const book = await openBook(fx);
       // From inside its payment, the recipient asks the Safe itself to pay it 50 ETH as if it were a module.
-      const drain = SAFE_MODULE.encodeFunctionData("execTransactionFromModule", [fx.hookAddress, parseEther("50"), "0x", 0]);
+      const drain = SAFE_MODULE.encodeFunctionData("execTransactionFromModule", [
+        fx.hookAddress,
+        parseEther("50"),
+        "0x",
+        0,
+      ]);
       await (await fx.hook.arm(fx.safeAddress, drain, false)).wait();
       const amount = parseEther("0.2");
       const pay = await book.intent({ target: fx.hookAddress, value: amount });
@@ -137,7 +161,10 @@ describe("Scenario: re-entrancy through payment callbacks", function () {
       book.pay(ETH, fx.hookAddress, amount);
       expect(await fx.hook.lastSucceeded()).to.equal(false);
       // Safe 1.5.0 answers GS104 ("method can only be called from an enabled module").
-      const reason = new Interface(["function Error(string)"]).decodeFunctionData("Error", await fx.hook.lastRevertData())[0];
+      const reason = new Interface(["function Error(string)"]).decodeFunctionData(
+        "Error",
+        await fx.hook.lastRevertData(),
+      )[0];
       expect(reason).to.equal("GS104");
       await book.assertNothingLost();
     });
@@ -148,11 +175,24 @@ describe("Scenario: re-entrancy through payment callbacks", function () {
       const fx = await loadFixture(hooksFixture);
       const book = await openBook(fx);
       const amount = parseEther("800");
-      await armSecondPayment(fx, book, { target: fx.hookTokenAddress, data: transferData(fx.hookAddress, amount) }, false);
+      await armSecondPayment(
+        fx,
+        book,
+        { target: fx.hookTokenAddress, data: transferData(fx.hookAddress, amount) },
+        false,
+      );
       const first = await book.intent({ target: fx.hookTokenAddress, data: transferData(fx.hookAddress, amount) });
       await expect(fx.module.connect(fx.relayer).submit(first, await book.signature(first)))
         .to.emit(fx.module, "IntentExecuted")
-        .withArgs(intentId(fx, first), fx.agent.address, fx.hookTokenAddress, fx.hookAddress, amount, false, first.rationale);
+        .withArgs(
+          intentId(fx, first),
+          fx.agent.address,
+          fx.hookTokenAddress,
+          fx.hookAddress,
+          amount,
+          false,
+          first.rationale,
+        );
       book.pay(fx.hookTokenAddress, fx.hookAddress, amount);
       expect(await fx.hook.lastHook()).to.equal(encodeBytes32String("tokensReceived"));
       expect(await fx.hook.attempts()).to.equal(1n);
@@ -166,9 +206,17 @@ describe("Scenario: re-entrancy through payment callbacks", function () {
     it("test_reenter_erc721ReceiverHook_blockedAndOnlyTheOneNftMoves", async function () {
       const fx = await loadFixture(hooksFixture);
       const book = await openBook(fx);
-      const steal = NFT.encodeFunctionData("safeTransferFrom(address,address,uint256)", [fx.safeAddress, fx.hookAddress, 2n]);
+      const steal = NFT.encodeFunctionData("safeTransferFrom(address,address,uint256)", [
+        fx.safeAddress,
+        fx.hookAddress,
+        2n,
+      ]);
       await armSecondPayment(fx, book, { target: fx.nftAddress, data: steal }, false);
-      const give = NFT.encodeFunctionData("safeTransferFrom(address,address,uint256)", [fx.safeAddress, fx.hookAddress, 1n]);
+      const give = NFT.encodeFunctionData("safeTransferFrom(address,address,uint256)", [
+        fx.safeAddress,
+        fx.hookAddress,
+        1n,
+      ]);
       const first = await book.intent({ target: fx.nftAddress, data: give });
       await (await fx.module.connect(fx.relayer).submit(first, await book.signature(first))).wait();
       expect(await fx.nft.ownerOf(1n)).to.equal(fx.hookAddress);
@@ -183,7 +231,13 @@ describe("Scenario: re-entrancy through payment callbacks", function () {
       const fx = await loadFixture(hooksFixture);
       const book = await openBook(fx);
       const move = (amount: bigint) =>
-        NFT.encodeFunctionData("safeTransferFrom(address,address,uint256,uint256,bytes)", [fx.safeAddress, fx.hookAddress, 7n, amount, "0x"]);
+        NFT.encodeFunctionData("safeTransferFrom(address,address,uint256,uint256,bytes)", [
+          fx.safeAddress,
+          fx.hookAddress,
+          7n,
+          amount,
+          "0x",
+        ]);
       await armSecondPayment(fx, book, { target: fx.multiAddress, data: move(90n) }, false);
       const first = await book.intent({ target: fx.multiAddress, data: move(10n) });
       await (await fx.module.connect(fx.relayer).submit(first, await book.signature(first))).wait();

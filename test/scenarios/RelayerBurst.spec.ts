@@ -27,7 +27,10 @@ describe("Scenario: a relayer releases pre-signed intents in a burst (review ite
     const book = await TreasuryBook.open(fx);
     const m = fx.module.interface;
     await book.asOwners(
-      m.encodeFunctionData("setAgent", [fx.agent.address, agentConfig({ maxIntentsPerWindow: 3n, rateWindow: RATE_WINDOW, maxStrikes: 3n })]),
+      m.encodeFunctionData("setAgent", [
+        fx.agent.address,
+        agentConfig({ maxIntentsPerWindow: 3n, rateWindow: RATE_WINDOW, maxStrikes: 3n }),
+      ]),
     );
 
     // The agent pre-signs seven payments, nonces 0 to 6, valid for two hours.
@@ -47,15 +50,22 @@ describe("Scenario: a relayer releases pre-signed intents in a burst (review ite
       const tx = send(i);
       if (i < 3) {
         // 1 to 3: within the rate limit, executed in the auto tier.
-        await expect(tx).to.emit(fx.module, "IntentExecuted").withArgs(intentId(fx, intent), fx.agent.address, ETH, fx.alice.address, TENTH, false, intent.rationale);
+        await expect(tx)
+          .to.emit(fx.module, "IntentExecuted")
+          .withArgs(intentId(fx, intent), fx.agent.address, ETH, fx.alice.address, TENTH, false, intent.rationale);
         book.pay(ETH, fx.alice.address, TENTH);
         expect(await fx.lens.strikes(fx.moduleAddress, fx.agent.address)).to.equal(0n);
       } else {
         // 4 to 6: past the limit. Denied RateLimited, nonce consumed, one strike each; the third strike freezes.
-        await expect(tx).to.emit(fx.module, "IntentDenied").withArgs(intentId(fx, intent), fx.agent.address, DenyReason.RateLimited, intent.rationale);
+        await expect(tx)
+          .to.emit(fx.module, "IntentDenied")
+          .withArgs(intentId(fx, intent), fx.agent.address, DenyReason.RateLimited, intent.rationale);
         expect(await fx.module.intentStatus(intentId(fx, intent))).to.equal(Status.Denied);
         expect(await fx.lens.strikes(fx.moduleAddress, fx.agent.address)).to.equal(BigInt(i - 2));
-        if (i === 5) await expect(tx).to.emit(fx.module, "AgentFrozen").withArgs(fx.agent.address, fx.moduleAddress, encodeBytes32String("strikes"));
+        if (i === 5)
+          await expect(tx)
+            .to.emit(fx.module, "AgentFrozen")
+            .withArgs(fx.agent.address, fx.moduleAddress, encodeBytes32String("strikes"));
       }
       expect(await fx.lens.rateCount(fx.moduleAddress, fx.agent.address)).to.equal(BigInt(i + 1));
     }
@@ -79,7 +89,15 @@ describe("Scenario: a relayer releases pre-signed intents in a burst (review ite
     await time.setNextBlockTimestamp(t0 + RATE_WINDOW);
     await expect(send(6))
       .to.emit(fx.module, "IntentExecuted")
-      .withArgs(intentId(fx, signed[6].intent), fx.agent.address, ETH, fx.alice.address, TENTH, false, signed[6].intent.rationale);
+      .withArgs(
+        intentId(fx, signed[6].intent),
+        fx.agent.address,
+        ETH,
+        fx.alice.address,
+        TENTH,
+        false,
+        signed[6].intent.rationale,
+      );
     book.pay(ETH, fx.alice.address, TENTH);
     expect(await fx.lens.rateCount(fx.moduleAddress, fx.agent.address)).to.equal(1n);
     expect(await ethers.provider.getBalance(fx.safeAddress)).to.equal(SAFE_ETH - 4n * TENTH);
@@ -94,7 +112,10 @@ describe("Scenario: a relayer releases pre-signed intents in a burst (review ite
     const book = await TreasuryBook.open(fx);
     const m = fx.module.interface;
     await book.asOwners(
-      m.encodeFunctionData("setAgent", [fx.agent.address, agentConfig({ maxIntentsPerWindow: 3n, rateWindow: RATE_WINDOW, maxStrikes: 3n })]),
+      m.encodeFunctionData("setAgent", [
+        fx.agent.address,
+        agentConfig({ maxIntentsPerWindow: 3n, rateWindow: RATE_WINDOW, maxStrikes: 3n }),
+      ]),
     );
     const t0 = (BigInt(await time.latest()) / BUCKET + 2n) * BUCKET;
     for (let i = 0; i < 6; i++) {
@@ -109,7 +130,9 @@ describe("Scenario: a relayer releases pre-signed intents in a burst (review ite
     await time.setNextBlockTimestamp(t0 + 20n);
     const early = await book.intent({ value: TENTH, validUntil: t0 + BigInt(HOUR) });
     const tx = fx.module.connect(fx.relayer).submit(early, await book.signature(early));
-    await expect(tx).to.emit(fx.module, "IntentDenied").withArgs(intentId(fx, early), fx.agent.address, DenyReason.RateLimited, early.rationale);
+    await expect(tx)
+      .to.emit(fx.module, "IntentDenied")
+      .withArgs(intentId(fx, early), fx.agent.address, DenyReason.RateLimited, early.rationale);
     await expect(tx).to.not.emit(fx.module, "AgentFrozen");
     expect(await fx.lens.strikes(fx.moduleAddress, fx.agent.address)).to.equal(1n);
     expect(await fx.lens.rateCount(fx.moduleAddress, fx.agent.address)).to.equal(7n);

@@ -6,14 +6,7 @@ import { expect } from "chai";
 import { ethers, network } from "hardhat";
 import { loadFixture } from "@nomicfoundation/hardhat-network-helpers";
 import { Signature, ZeroAddress, concat, id, parseEther, toBeHex, zeroPadValue } from "ethers";
-import {
-  ETH,
-  Status,
-  agentConfig,
-  createSafe,
-  intentId,
-  treasuryFixture,
-} from "../fixtures";
+import { ETH, Status, agentConfig, createSafe, intentId, treasuryFixture } from "../fixtures";
 import { packNonce, signIntent } from "../../sdk/eip712";
 import { execSafeCall } from "../../sdk/safe";
 import { TreasuryBook, atTimestamp } from "./model";
@@ -24,13 +17,27 @@ const SECP256K1_N = 0xfffffffffffffffffffffffffffffffebaaedce6af48a03bbfd25e8cd0
 /** The base treasury plus a second Safe with its own module clone, where the same agent key is registered. */
 async function twoSafesFixture() {
   const fx = await treasuryFixture();
-  const safe2 = await createSafe(fx.infra, fx.owners.map((o) => o.address), 2, 1n);
+  const safe2 = await createSafe(
+    fx.infra,
+    fx.owners.map((o) => o.address),
+    2,
+    1n,
+  );
   const safe2Address = await safe2.getAddress();
   await (await fx.factory.createModule(safe2Address, fx.salt)).wait();
   const module2Address = await fx.factory.predictModuleAddress(safe2Address, fx.salt);
-  const module2 = (await ethers.getContractAt("IAgentTreasuryModule", module2Address)) as unknown as IAgentTreasuryModule;
+  const module2 = (await ethers.getContractAt(
+    "IAgentTreasuryModule",
+    module2Address,
+  )) as unknown as IAgentTreasuryModule;
   await (await fx.deployer.sendTransaction({ to: safe2Address, value: parseEther("50") })).wait();
-  await execSafeCall(safe2, fx.ownerSigners, fx.deployer, safe2Address, safe2.interface.encodeFunctionData("enableModule", [module2Address]));
+  await execSafeCall(
+    safe2,
+    fx.ownerSigners,
+    fx.deployer,
+    safe2Address,
+    safe2.interface.encodeFunctionData("enableModule", [module2Address]),
+  );
   const asOwners2 = (data: string) => execSafeCall(safe2, fx.ownerSigners, fx.deployer, module2Address, data);
   await asOwners2(module2.interface.encodeFunctionData("setAgent", [fx.agent.address, agentConfig()]));
   await asOwners2(module2.interface.encodeFunctionData("setAssetLimit", [fx.agent.address, ETH, fx.ethLimit]));
@@ -312,7 +319,10 @@ describe("Scenario: a griefing relayer", function () {
       await (await fx.module.connect(fx.alice).submit(reissued, await book.signature(reissued))).wait();
       book.pay(ETH, fx.alice.address, amount);
       // The withheld one is dead for good: expired, and its nonce is spent.
-      await expect(fx.module.connect(fx.relayer).submit(withheld, sig)).to.be.revertedWithCustomError(fx.module, "IntentExpired");
+      await expect(fx.module.connect(fx.relayer).submit(withheld, sig)).to.be.revertedWithCustomError(
+        fx.module,
+        "IntentExpired",
+      );
       await book.assertNothingLost();
     });
 
@@ -322,7 +332,10 @@ describe("Scenario: a griefing relayer", function () {
       const amount = parseEther("0.1");
       const intent = await book.intent({ target: fx.bob.address, value: amount });
       await atTimestamp(intent.validUntil);
-      await expect(fx.module.connect(fx.relayer).submit(intent, await book.signature(intent))).to.emit(fx.module, "IntentExecuted");
+      await expect(fx.module.connect(fx.relayer).submit(intent, await book.signature(intent))).to.emit(
+        fx.module,
+        "IntentExecuted",
+      );
       book.pay(ETH, fx.bob.address, amount);
       await book.assertNothingLost();
     });
@@ -337,7 +350,9 @@ describe("Scenario: a griefing relayer", function () {
       const sig = await book.signature(intent);
       await network.provider.send("evm_setAutomine", [false]);
       try {
-        const honest = await fx.module.connect(fx.relayer).submit(intent, sig, { gasLimit: 500_000, maxPriorityFeePerGas: 1n });
+        const honest = await fx.module
+          .connect(fx.relayer)
+          .submit(intent, sig, { gasLimit: 500_000, maxPriorityFeePerGas: 1n });
         const copied = await fx.module
           .connect(fx.attacker)
           .submit(intent, sig, { gasLimit: 500_000, maxPriorityFeePerGas: parseEther("0.000001") });

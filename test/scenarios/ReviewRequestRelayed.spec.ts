@@ -51,7 +51,9 @@ describe("Scenario: a relayer re-routes signed intents (finding R1)", function (
     // nothing new is queued and its nonce is not consumed again.
     expect(await fx.module.connect(fx.agent).propose.staticCall(request, signature)).to.equal(requestId);
     const own = fx.module.connect(fx.agent).propose(request, signature);
-    await expect(own).to.emit(fx.module, "IdempotentReplay").withArgs(requestId, fx.agent.address, request.idempotencyKey);
+    await expect(own)
+      .to.emit(fx.module, "IdempotentReplay")
+      .withArgs(requestId, fx.agent.address, request.idempotencyKey);
     await expect(own).to.not.emit(fx.module, "IntentQueued");
     expect(await fx.module.getNonce(fx.agent.address, 0)).to.equal(1n);
 
@@ -65,7 +67,11 @@ describe("Scenario: a relayer re-routes signed intents (finding R1)", function (
 
     // The co-signers review the first request and let it run: alice is paid once, 0.5 ETH, as escalated spend.
     await time.increaseTo(ts + BigInt(HOUR));
-    await expect(fx.module.connect(fx.relayer).executeQueued(request, await cosignerSignatures(fx, requestId, fx.cosigners.slice(0, 2))))
+    await expect(
+      fx.module
+        .connect(fx.relayer)
+        .executeQueued(request, await cosignerSignatures(fx, requestId, fx.cosigners.slice(0, 2))),
+    )
       .to.emit(fx.module, "IntentExecuted")
       .withArgs(requestId, fx.agent.address, ETH, fx.alice.address, parseEther("0.5"), true, request.rationale);
     book.pay(ETH, fx.alice.address, parseEther("0.5"));
@@ -109,7 +115,13 @@ describe("Scenario: a relayer re-routes signed intents (finding R1)", function (
     const newKey = fx.signers[15];
     const validUntil = BigInt(await time.latest()) + 2n * BigInt(DAY);
     // A keyed review request for 0.8 ETH to alice, queued by a relayer; one co-signer approves it.
-    const stale = await book.intent({ target: fx.alice.address, value: parseEther("0.8"), idempotencyKey: id("rent-2026-12"), review: true, validUntil });
+    const stale = await book.intent({
+      target: fx.alice.address,
+      value: parseEther("0.8"),
+      idempotencyKey: id("rent-2026-12"),
+      review: true,
+      validUntil,
+    });
     const staleId = intentId(fx, stale);
     const staleSig = await book.signature(stale);
     await expect(fx.module.connect(fx.relayer).submit(stale, staleSig)).to.emit(fx.module, "IntentQueued");
@@ -122,7 +134,11 @@ describe("Scenario: a relayer re-routes signed intents (finding R1)", function (
     await expect(fx.module.connect(fx.cosigners[1]).approve(staleId))
       .to.be.revertedWithCustomError(fx.module, "IntentUnexpectedStatus")
       .withArgs(staleId, Status.Cancelled, QUEUED_ONLY);
-    await expect(fx.module.connect(fx.relayer).executeQueued(stale, await cosignerSignatures(fx, staleId, fx.cosigners.slice(0, 2))))
+    await expect(
+      fx.module
+        .connect(fx.relayer)
+        .executeQueued(stale, await cosignerSignatures(fx, staleId, fx.cosigners.slice(0, 2))),
+    )
       .to.be.revertedWithCustomError(fx.module, "IntentUnexpectedStatus")
       .withArgs(staleId, Status.Cancelled, QUEUED_ONLY);
     // Relayed again, the old key is no agent any more.
@@ -131,14 +147,21 @@ describe("Scenario: a relayer re-routes signed intents (finding R1)", function (
       .withArgs(oldKey.address);
 
     // The new key inherits the idempotency records: the same request under the same key reads as the dead original.
-    const sameKey = await book.intent({ ...stale, agent: newKey.address, nonce: await fx.module.getNonce(newKey.address, 0) });
+    const sameKey = await book.intent({
+      ...stale,
+      agent: newKey.address,
+      nonce: await fx.module.getNonce(newKey.address, 0),
+    });
     await expect(fx.module.connect(fx.relayer).submit(sameKey, await book.signature(sameKey, newKey)))
       .to.emit(fx.module, "IdempotentReplay")
       .withArgs(staleId, newKey.address, stale.idempotencyKey);
     // Asked again under a new key, it is queued, approved and executed: alice is paid once.
     const fresh = await book.intent({ ...sameKey, idempotencyKey: id("rent-2026-12/again") });
     const freshId = intentId(fx, fresh);
-    await expect(fx.module.connect(fx.relayer).submit(fresh, await book.signature(fresh, newKey))).to.emit(fx.module, "IntentQueued");
+    await expect(fx.module.connect(fx.relayer).submit(fresh, await book.signature(fresh, newKey))).to.emit(
+      fx.module,
+      "IntentQueued",
+    );
     await time.increase(HOUR);
     const sigs = await cosignerSignatures(fx, freshId, fx.cosigners.slice(0, 2));
     await expect(fx.module.connect(fx.relayer).executeQueued(fresh, sigs))

@@ -30,7 +30,9 @@ describe("Scenario: a price feed goes stale over a weekend", function () {
     const waiting = [];
     for (let i = 0; i < 5; i++) {
       const intent = await usdcPayment();
-      await expect(send(intent)).to.emit(fx.module, "NoTrustworthyPrice").withArgs(intentId(fx, intent), fx.usdcAddress, PriceFault.StalePrice);
+      await expect(send(intent))
+        .to.emit(fx.module, "NoTrustworthyPrice")
+        .withArgs(intentId(fx, intent), fx.usdcAddress, PriceFault.StalePrice);
       expect(await fx.module.intentStatus(intentId(fx, intent))).to.equal(Status.Queued);
       waiting.push(intent);
     }
@@ -38,7 +40,9 @@ describe("Scenario: a price feed goes stale over a weekend", function () {
     await expect(fx.module.connect(fx.relayer).submit(eth, await book.signature(eth)))
       .to.emit(fx.module, "NoTrustworthyPrice")
       .withArgs(intentId(fx, eth), ETH, PriceFault.StalePrice);
-    expect(await fx.lens.strikes(fx.moduleAddress, fx.agent.address), "an outage is not the agent's fault").to.equal(0n);
+    expect(await fx.lens.strikes(fx.moduleAddress, fx.agent.address), "an outage is not the agent's fault").to.equal(
+      0n,
+    );
     expect(await fx.module.isFrozen(fx.agent.address)).to.equal(false);
     expect(await fx.usdc.balanceOf(fx.alice.address), "nothing paid alone").to.equal(0n);
 
@@ -46,7 +50,11 @@ describe("Scenario: a price feed goes stale over a weekend", function () {
     await time.increase(HOUR);
     const first = waiting[0];
     const sigs = await cosignerSignatures(fx, intentId(fx, first), [fx.cosigners[0], fx.cosigners[1]]);
-    await expect(fx.module.connect(fx.relayer).executeQueued(first, sigs)).to.changeTokenBalance(fx.usdc, fx.alice, HUNDRED);
+    await expect(fx.module.connect(fx.relayer).executeQueued(first, sigs)).to.changeTokenBalance(
+      fx.usdc,
+      fx.alice,
+      HUNDRED,
+    );
     book.pay(fx.usdcAddress, fx.alice.address, HUNDRED);
     expect(await fx.module.availableUsdAllowance(fx.agent.address)).to.equal(AGENT_USD_LIMIT.autoPerWindow);
 
@@ -55,7 +63,9 @@ describe("Scenario: a price feed goes stale over a weekend", function () {
     const fresh = await usdcPayment();
     await expect(send(fresh)).to.emit(fx.module, "IntentExecuted");
     book.pay(fx.usdcAddress, fx.alice.address, HUNDRED);
-    expect(await fx.module.availableUsdAllowance(fx.agent.address)).to.equal(AGENT_USD_LIMIT.autoPerWindow - 100n * USD);
+    expect(await fx.module.availableUsdAllowance(fx.agent.address)).to.equal(
+      AGENT_USD_LIMIT.autoPerWindow - 100n * USD,
+    );
     // ETH's feed is still stale: its payments keep waiting.
     const stillStale = await book.intent({ target: fx.bob.address, value: parseEther("0.1") });
     await expect(fx.module.connect(fx.relayer).submit(stillStale, await book.signature(stillStale)))

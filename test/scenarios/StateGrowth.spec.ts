@@ -12,7 +12,8 @@ import type { Intent } from "../../sdk/eip712";
 import { TreasuryBook } from "./model";
 
 // 2,000 intents; 200 under `npm run coverage`, where every instruction is instrumented and ten times slower.
-const UNDER_COVERAGE = (hre as unknown as { __SOLIDITY_COVERAGE_RUNNING?: boolean }).__SOLIDITY_COVERAGE_RUNNING === true;
+const UNDER_COVERAGE =
+  (hre as unknown as { __SOLIDITY_COVERAGE_RUNNING?: boolean }).__SOLIDITY_COVERAGE_RUNNING === true;
 const FLOOD = UNDER_COVERAGE ? 200 : 2_000;
 const BLOCK_GAS_LIMIT = 30_000_000n;
 
@@ -53,7 +54,8 @@ describe("Scenario: state growth", function () {
     const victim = intentId(fx, intents[FLOOD - 1]);
     const chosen = intentId(fx, intents[0]);
     expect(await fx.module.intentStatus(victim)).to.equal(Status.Queued);
-    const gasUsed = async (tx: Promise<{ wait: () => Promise<{ gasUsed: bigint } | null> }>) => (await (await tx).wait())!.gasUsed;
+    const gasUsed = async (tx: Promise<{ wait: () => Promise<{ gasUsed: bigint } | null> }>) =>
+      (await (await tx).wait())!.gasUsed;
     // Cancel one, pause, unpause (owners), execute one with co-signatures: each far below the block gas limit.
     const cancelGas = await gasUsed(fx.module.connect(fx.guardian).cancel(victim));
     const pauseGas = await gasUsed(fx.module.connect(fx.guardian).pause());

@@ -7,7 +7,17 @@ import { expect } from "chai";
 import { ethers, network } from "hardhat";
 import { loadFixture, time } from "@nomicfoundation/hardhat-network-helpers";
 import { parseEther, parseUnits } from "ethers";
-import { DAY, ETH, HOUR, Status, cosignerSignatures, intentId, transferData, treasuryFixture, type Treasury } from "../fixtures";
+import {
+  DAY,
+  ETH,
+  HOUR,
+  Status,
+  cosignerSignatures,
+  intentId,
+  transferData,
+  treasuryFixture,
+  type Treasury,
+} from "../fixtures";
 import type { Intent } from "../../sdk/eip712";
 import { TreasuryBook, atTimestamp, minedAt } from "./model";
 
@@ -92,8 +102,14 @@ describe("Scenario: timelock edges", function () {
       await time.increaseTo(q.eta);
       // The guardian's cancel pays a higher tip and lands first; the execution in the same block finds it cancelled.
       const results = await inOneBlock([
-        () => fx.module.connect(fx.guardian).cancel(q.id, { gasLimit: 200_000, maxPriorityFeePerGas: parseEther("0.00001") }),
-        () => fx.module.connect(fx.attacker).executeQueued(q.intent, q.sigs, { gasLimit: 600_000, maxPriorityFeePerGas: 1n }),
+        () =>
+          fx.module
+            .connect(fx.guardian)
+            .cancel(q.id, { gasLimit: 200_000, maxPriorityFeePerGas: parseEther("0.00001") }),
+        () =>
+          fx.module
+            .connect(fx.attacker)
+            .executeQueued(q.intent, q.sigs, { gasLimit: 600_000, maxPriorityFeePerGas: 1n }),
       ]);
       expect(results).to.deep.equal([1, 0]);
       expect(await fx.module.intentStatus(q.id)).to.equal(Status.Cancelled);
@@ -109,7 +125,10 @@ describe("Scenario: timelock edges", function () {
       expect(toAlice.nonce).to.equal(toBob.nonce);
       const [sa, sb] = [await book.signature(toAlice), await book.signature(toBob)];
       const results = await inOneBlock([
-        () => fx.module.connect(fx.relayer).submit(toAlice, sa, { gasLimit: 600_000, maxPriorityFeePerGas: parseEther("0.00001") }),
+        () =>
+          fx.module
+            .connect(fx.relayer)
+            .submit(toAlice, sa, { gasLimit: 600_000, maxPriorityFeePerGas: parseEther("0.00001") }),
         () => fx.module.connect(fx.attacker).submit(toBob, sb, { gasLimit: 600_000, maxPriorityFeePerGas: 1n }),
       ]);
       expect(results).to.deep.equal([1, 0]);
@@ -147,7 +166,11 @@ describe("Scenario: the period-boundary double spend", function () {
       await atTimestamp(at);
       const receipt = await (await fx.module.connect(fx.relayer).submit(intent, sig)).wait();
       const names = receipt!.logs.map((l) => fx.module.interface.parseLog(l)?.name);
-      const outcome = names.includes("IntentExecuted") ? "executed" : names.includes("IntentQueued") ? "queued" : "other";
+      const outcome = names.includes("IntentExecuted")
+        ? "executed"
+        : names.includes("IntentQueued")
+          ? "queued"
+          : "other";
       return { intent, outcome };
     };
     expect((await pay(t0)).outcome).to.equal("executed");

@@ -24,7 +24,9 @@ describe("Scenario: the treasury-wide limit counts from when it is set (review i
     const book = await TreasuryBook.open(fx, { agents: [fx.agent2.address] });
     const pay = async (agent: typeof fx.agent, fields: Partial<Intent> = {}) => {
       const intent = await book.intent({ agent: agent.address, value: ONE, ...fields });
-      const receipt = await (await fx.module.connect(fx.relayer).submit(intent, await book.signature(intent, agent))).wait();
+      const receipt = await (
+        await fx.module.connect(fx.relayer).submit(intent, await book.signature(intent, agent))
+      ).wait();
       const names = receipt!.logs.map((l) => fx.module.interface.parseLog(l)?.name).filter((n) => n !== undefined);
       return { intent, names };
     };

@@ -59,7 +59,13 @@ async function uniswapFixture() {
     { word: WORD.amountIn, op: Op.ChargeAs, value: word(fx.usdcAddress) },
   ];
   // The owners' transactions: the router's bounded allowance, then the conditions, then the call itself.
-  await execSafeCall(fx.safe, fx.ownerSigners, fx.deployer, fx.usdcAddress, fx.usdc.interface.encodeFunctionData("approve", [router, ALLOWANCE]));
+  await execSafeCall(
+    fx.safe,
+    fx.ownerSigners,
+    fx.deployer,
+    fx.usdcAddress,
+    fx.usdc.interface.encodeFunctionData("approve", [router, ALLOWANCE]),
+  );
   const m = fx.module.interface;
   await fx.asOwners(m.encodeFunctionData("setCallConditions", [fx.agent.address, router, SWAP, conditions]));
   await fx.asOwners(m.encodeFunctionData("setAllowedCall", [fx.agent.address, router, SWAP, true]));
@@ -78,7 +84,15 @@ function swapData(fx: Fx, amountIn: bigint, recipient = fx.safeAddress, tokenOut
 async function quote(fx: Fx, amountIn: bigint): Promise<bigint> {
   const router = new Contract(fx.router, SWAP_ROUTER_ABI, ethers.provider);
   return (await router.exactInputSingle.staticCall(
-    { tokenIn: fx.usdcAddress, tokenOut: fx.wethAddress, fee: 3000, recipient: fx.safeAddress, amountIn, amountOutMinimum: 0n, sqrtPriceLimitX96: 0n },
+    {
+      tokenIn: fx.usdcAddress,
+      tokenOut: fx.wethAddress,
+      fee: 3000,
+      recipient: fx.safeAddress,
+      amountIn,
+      amountOutMinimum: 0n,
+      sqrtPriceLimitX96: 0n,
+    },
     { from: fx.safeAddress },
   )) as bigint;
 }
@@ -93,7 +107,15 @@ describe("Scenario: a trading agent swaps on a local Uniswap v3 with its output 
     const intent = await buildIntent(fx, { target: fx.router, data: swapData(fx, USDC("1000")) });
     await expect(submitSigned(fx, intent))
       .to.emit(fx.module, "IntentExecuted")
-      .withArgs(intentId(fx, intent), fx.agent.address, fx.usdcAddress, fx.router, USDC("1000"), false, intent.rationale);
+      .withArgs(
+        intentId(fx, intent),
+        fx.agent.address,
+        fx.usdcAddress,
+        fx.router,
+        USDC("1000"),
+        false,
+        intent.rationale,
+      );
     expect(await fx.weth.balanceOf(fx.safeAddress)).to.equal(expected);
     expect(await fx.usdc.balanceOf(fx.safeAddress)).to.equal(usdcBefore - USDC("1000"));
     expect(await fx.usdc.balanceOf(fx.pool)).to.equal(USDC("2001000"));
@@ -114,26 +136,41 @@ describe("Scenario: a trading agent swaps on a local Uniswap v3 with its output 
     expect(await fx.usdc.balanceOf(fx.safeAddress)).to.equal(usdcBefore);
     expect(await fx.usdc.balanceOf(fx.pool)).to.equal(poolUsdc);
     // Another output token is refused too: the swap's tokens are pinned as well as its recipient.
-    const other = await buildIntent(fx, { target: fx.router, data: swapData(fx, USDC("1000"), fx.safeAddress, fx.attacker.address) });
-    await expect(submitSigned(fx, other)).to.emit(fx.module, "IntentDenied").withArgs(intentId(fx, other), fx.agent.address, DenyReason.TargetNotAllowed, other.rationale);
+    const other = await buildIntent(fx, {
+      target: fx.router,
+      data: swapData(fx, USDC("1000"), fx.safeAddress, fx.attacker.address),
+    });
+    await expect(submitSigned(fx, other))
+      .to.emit(fx.module, "IntentDenied")
+      .withArgs(intentId(fx, other), fx.agent.address, DenyReason.TargetNotAllowed, other.rationale);
   });
 
   it("queues the swap that would cross its 5,000 USDC window, and the co-signers run it after the delay [test_uniswap_swapOverWindow_queuedLikeAPayment]", async function () {
     const fx = await loadFixture(uniswapFixture);
     for (let i = 0; i < 5; i++) {
-      await expect(submitSigned(fx, await buildIntent(fx, { target: fx.router, data: swapData(fx, USDC("1000")) }))).to.emit(fx.module, "IntentExecuted");
+      await expect(
+        submitSigned(fx, await buildIntent(fx, { target: fx.router, data: swapData(fx, USDC("1000")) })),
+      ).to.emit(fx.module, "IntentExecuted");
     }
     const wethAfterFive = await fx.weth.balanceOf(fx.safeAddress);
     expect(await fx.module.availableAllowance(fx.agent.address, fx.usdcAddress)).to.equal(0n);
-    const sixth = await buildIntent(fx, { target: fx.router, data: swapData(fx, USDC("1000")), validUntil: BigInt(await time.latest()) + BigInt(DAY) });
+    const sixth = await buildIntent(fx, {
+      target: fx.router,
+      data: swapData(fx, USDC("1000")),
+      validUntil: BigInt(await time.latest()) + BigInt(DAY),
+    });
     const id6 = intentId(fx, sixth);
     await expect(submitSigned(fx, sixth)).to.emit(fx.module, "IntentQueued");
     expect(await fx.weth.balanceOf(fx.safeAddress)).to.equal(wethAfterFive);
     // Above the 50,000 USDC hard cap even co-signers cannot help: denied.
     const huge = await buildIntent(fx, { target: fx.router, data: swapData(fx, USDC("50001")) });
-    await expect(submitSigned(fx, huge)).to.emit(fx.module, "IntentDenied").withArgs(intentId(fx, huge), fx.agent.address, DenyReason.AboveHardCap, huge.rationale);
+    await expect(submitSigned(fx, huge))
+      .to.emit(fx.module, "IntentDenied")
+      .withArgs(intentId(fx, huge), fx.agent.address, DenyReason.AboveHardCap, huge.rationale);
     await time.increase(HOUR);
-    await expect(fx.module.connect(fx.relayer).executeQueued(sixth, await cosignerSignatures(fx, id6, fx.cosigners.slice(0, 2))))
+    await expect(
+      fx.module.connect(fx.relayer).executeQueued(sixth, await cosignerSignatures(fx, id6, fx.cosigners.slice(0, 2))),
+    )
       .to.emit(fx.module, "IntentExecuted")
       .withArgs(id6, fx.agent.address, fx.usdcAddress, fx.router, USDC("1000"), true, sixth.rationale);
     expect(await fx.module.intentStatus(id6)).to.equal(Status.Executed);
@@ -149,7 +186,13 @@ describe("Scenario: a trading agent swaps on a local Uniswap v3 with its output 
     const malicious = await ethers.deployContract("MaliciousRouter", [USDC("1")]);
     const address = await malicious.getAddress();
     await (await fx.weth.mint(address, parseEther("10"))).wait();
-    await execSafeCall(fx.safe, fx.ownerSigners, fx.deployer, fx.usdcAddress, fx.usdc.interface.encodeFunctionData("approve", [address, ALLOWANCE]));
+    await execSafeCall(
+      fx.safe,
+      fx.ownerSigners,
+      fx.deployer,
+      fx.usdcAddress,
+      fx.usdc.interface.encodeFunctionData("approve", [address, ALLOWANCE]),
+    );
     const m = fx.module.interface;
     await fx.asOwners(m.encodeFunctionData("setCallConditions", [fx.agent.address, address, SWAP, fx.conditions]));
     await fx.asOwners(m.encodeFunctionData("setAllowedCall", [fx.agent.address, address, SWAP, true]));

@@ -71,7 +71,10 @@ async function installModifier(fx: Treasury, modifier: Contract): Promise<string
 
 async function forwardingFixture() {
   const fx = await treasuryFixture();
-  const modifier = (await ethers.deployContract("ZodiacForwardingModifier", [fx.safeAddress, fx.safeAddress])) as unknown as Contract;
+  const modifier = (await ethers.deployContract("ZodiacForwardingModifier", [
+    fx.safeAddress,
+    fx.safeAddress,
+  ])) as unknown as Contract;
   const modifierAddress = await installModifier(fx, modifier);
   return { ...fx, modifier, modifierAddress };
 }
@@ -104,7 +107,10 @@ describe("Scenario: the module behind a Zodiac modifier (finding R4)", function 
     await expect(tx)
       .to.emit(fx.modifier, "ExecutedAndReturnedData")
       .withArgs(fx.alice.address, parseEther("0.5"), "0x", 0n, "0x", true);
-    await expect(tx).to.changeEtherBalances([fx.safeAddress, fx.alice.address, fx.modifierAddress], [-parseEther("0.5"), parseEther("0.5"), 0n]);
+    await expect(tx).to.changeEtherBalances(
+      [fx.safeAddress, fx.alice.address, fx.modifierAddress],
+      [-parseEther("0.5"), parseEther("0.5"), 0n],
+    );
     book.pay(ETH, fx.alice.address, parseEther("0.5"));
 
     // A token payment the same way.
@@ -116,11 +122,20 @@ describe("Scenario: the module behind a Zodiac modifier (finding R4)", function 
     book.pay(fx.usdcAddress, fx.bob.address, amount);
 
     // An escalated payment too: queued, approved by two co-signers, executed through the modifier.
-    const big = await book.intent({ target: fx.alice.address, value: parseEther("5"), validUntil: BigInt(await time.latest()) + BigInt(DAY) });
+    const big = await book.intent({
+      target: fx.alice.address,
+      value: parseEther("5"),
+      validUntil: BigInt(await time.latest()) + BigInt(DAY),
+    });
     const bigId = intentId(fx, big);
-    await expect(fx.module.connect(fx.relayer).submit(big, await book.signature(big))).to.emit(fx.module, "IntentQueued");
+    await expect(fx.module.connect(fx.relayer).submit(big, await book.signature(big))).to.emit(
+      fx.module,
+      "IntentQueued",
+    );
     await time.increase(agentConfig().escalationDelay);
-    await expect(fx.module.connect(fx.relayer).executeQueued(big, await cosignerSignatures(fx, bigId, fx.cosigners.slice(0, 2))))
+    await expect(
+      fx.module.connect(fx.relayer).executeQueued(big, await cosignerSignatures(fx, bigId, fx.cosigners.slice(0, 2))),
+    )
       .to.emit(fx.modifier, "ExecutedAndReturnedData")
       .withArgs(fx.alice.address, parseEther("5"), "0x", 0n, "0x", true);
     expect(await fx.module.intentStatus(bigId)).to.equal(Status.Executed);
@@ -159,7 +174,11 @@ describe("Scenario: the module behind a Zodiac modifier (finding R4)", function 
       .withArgs(ETH, parseEther("0.5"), parseEther("0.5") + SKIM);
     // USDC: 100 charged, 101 would have left the Safe.
     const amount = parseUnits("100", 6);
-    const usdc = await book.intent({ target: fx.usdcAddress, data: transferData(fx.bob.address, amount), nonce: eth.nonce });
+    const usdc = await book.intent({
+      target: fx.usdcAddress,
+      data: transferData(fx.bob.address, amount),
+      nonce: eth.nonce,
+    });
     await expect(fx.module.connect(fx.relayer).submit(usdc, await book.signature(usdc)))
       .to.be.revertedWithCustomError(fx.module, "BalanceChangeExceedsCharge")
       .withArgs(fx.usdcAddress, amount, amount + SKIM);
@@ -178,7 +197,9 @@ describe("Scenario: the module behind a Zodiac modifier (finding R4)", function 
   it("test_zodiac_intentsTargetingTheModifier_deniedTargetNotAllowed", async function () {
     const fx = await loadFixture(forwardingFixture);
     const book = await TreasuryBook.open(fx, { accounts: { modifier: fx.modifierAddress } });
-    await book.asOwners(fx.module.interface.encodeFunctionData("setAgent", [fx.agent.address, agentConfig({ maxStrikes: 0n })]));
+    await book.asOwners(
+      fx.module.interface.encodeFunctionData("setAgent", [fx.agent.address, agentConfig({ maxStrikes: 0n })]),
+    );
     const m = fx.modifier.interface;
     // The agent tries to enable itself on the modifier, to retarget it, and to park ETH in it.
     const attempts = [
@@ -200,7 +221,10 @@ describe("Scenario: the module behind a Zodiac modifier (finding R4)", function 
       .withArgs(fx.modifierAddress);
     expect(await fx.lens.isAllowedCall(fx.moduleAddress, fx.agent.address, fx.modifierAddress, enable)).to.equal(false);
     // The modifier is as it was: one module, the same target, nothing in it.
-    expect(await fx.modifier.getFunction("getModulesPaginated")(SENTINEL, 10)).to.deep.equal([[fx.moduleAddress], SENTINEL]);
+    expect(await fx.modifier.getFunction("getModulesPaginated")(SENTINEL, 10)).to.deep.equal([
+      [fx.moduleAddress],
+      SENTINEL,
+    ]);
     expect(await fx.modifier.getFunction("target")()).to.equal(fx.safeAddress);
     expect(await ethers.provider.getBalance(fx.modifierAddress)).to.equal(0n);
     await book.assertNothingLost();

@@ -18,7 +18,18 @@
  */
 import { expect } from "chai";
 import { ethers, network } from "hardhat";
-import { Contract, Interface, Signer, Wallet, ZeroAddress, ZeroHash, id, parseEther, parseUnits, zeroPadValue } from "ethers";
+import {
+  Contract,
+  Interface,
+  Signer,
+  Wallet,
+  ZeroAddress,
+  ZeroHash,
+  id,
+  parseEther,
+  parseUnits,
+  zeroPadValue,
+} from "ethers";
 import type { HardhatEthersSigner } from "@nomicfoundation/hardhat-ethers/signers";
 import { ETH, Status, Treasury, buildIntent, intentId as intentIdOf, sign } from "../fixtures";
 import type { Intent } from "../../sdk/eip712";
@@ -123,7 +134,8 @@ export class TreasuryBook {
     this.fx = fx;
     this.assets = [ETH, fx.usdcAddress, ...(opts.assets ?? [])];
     const base: Record<string, string> = { safe: fx.safeAddress, alice: fx.alice.address, bob: fx.bob.address };
-    for (const [label, address] of Object.entries({ ...base, ...(opts.accounts ?? {}) })) this.accounts.set(lower(address), label);
+    for (const [label, address] of Object.entries({ ...base, ...(opts.accounts ?? {}) }))
+      this.accounts.set(lower(address), label);
     this.attackers = new Set((opts.attackers ?? [fx.attacker.address]).map(lower));
     for (const a of this.attackers) if (!this.accounts.has(a)) this.accounts.set(a, `attacker ${a.slice(0, 8)}`);
     this.spenders = new Set(
@@ -141,9 +153,11 @@ export class TreasuryBook {
     const book = new TreasuryBook(fx, opts);
     book.startBlock = await ethers.provider.getBlockNumber();
     for (const asset of book.assets) {
-      for (const account of book.accounts.keys()) book.start.set(`${lower(asset)}|${account}`, await book.balance(asset, account));
+      for (const account of book.accounts.keys())
+        book.start.set(`${lower(asset)}|${account}`, await book.balance(asset, account));
     }
-    for (const account of book.accounts.keys()) book.startTxCount.set(account, await ethers.provider.getTransactionCount(account));
+    for (const account of book.accounts.keys())
+      book.startTxCount.set(account, await ethers.provider.getTransactionCount(account));
     for (const agent of book.agents) {
       book.startNonce.set(`${lower(agent)}|0`, await fx.module.getNonce(agent, 0));
     }
@@ -230,7 +244,8 @@ export class TreasuryBook {
         const key = `${lower(asset)}|${account}`;
         const expected = (this.start.get(key) ?? 0n) + (this.delta.get(key) ?? 0n);
         const actual = await this.balance(asset, account);
-        const paidGas = asset === ETH && (await ethers.provider.getTransactionCount(account)) !== this.startTxCount.get(account);
+        const paidGas =
+          asset === ETH && (await ethers.provider.getTransactionCount(account)) !== this.startTxCount.get(account);
         const what = `${label} holds ${actual} of ${asset === ETH ? "ETH" : asset}, expected ${expected}`;
         if (paidGas) {
           if (actual > expected) throw new NothingLostError("BALANCE_GAINED", `${what} (gas can only lower it)`);
@@ -258,7 +273,10 @@ export class TreasuryBook {
       if (log.topics[0] === APPROVAL_FOR_ALL_TOPIC) {
         const nft = new Contract(log.address, NFT_VIEWS, ethers.provider);
         if (await nft.isApprovedForAll(safe, operator)) {
-          throw new NothingLostError("LEFTOVER_OPERATOR", `the Safe left ${operator} approved for all on ${log.address}`);
+          throw new NothingLostError(
+            "LEFTOVER_OPERATOR",
+            `the Safe left ${operator} approved for all on ${log.address}`,
+          );
         }
       } else if (log.topics.length === 4) {
         const nft = new Contract(log.address, NFT_VIEWS, ethers.provider);
@@ -275,13 +293,20 @@ export class TreasuryBook {
       const [token, spender] = pair.split("|");
       const allowance = await this.tryCall<bigint>(token, ERC20_VIEWS, "allowance", [safe, spender]);
       if (allowance !== undefined && allowance !== 0n) {
-        throw new NothingLostError("LEFTOVER_ALLOWANCE", `the Safe left ${spender} an allowance of ${allowance} on ${token}`);
+        throw new NothingLostError(
+          "LEFTOVER_ALLOWANCE",
+          `the Safe left ${spender} an allowance of ${allowance} on ${token}`,
+        );
       }
     }
     for (const nftAddress of this.nfts) {
       for (const operator of [...this.spenders, ...this.accounts.keys()]) {
         const approved = await this.tryCall<boolean>(nftAddress, NFT_VIEWS, "isApprovedForAll", [safe, operator]);
-        if (approved) throw new NothingLostError("LEFTOVER_OPERATOR", `the Safe left ${operator} approved for all on ${nftAddress}`);
+        if (approved)
+          throw new NothingLostError(
+            "LEFTOVER_OPERATOR",
+            `the Safe left ${operator} approved for all on ${nftAddress}`,
+          );
       }
     }
   }
@@ -290,7 +315,10 @@ export class TreasuryBook {
   async checkConfiguration(): Promise<void> {
     const now = await this.snapshotConfig();
     if (now !== this.config) {
-      throw new NothingLostError("CONFIG_CHANGED", `configuration changed outside an owner Safe transaction:\nwas ${this.config}\nnow ${now}`);
+      throw new NothingLostError(
+        "CONFIG_CHANGED",
+        `configuration changed outside an owner Safe transaction:\nwas ${this.config}\nnow ${now}`,
+      );
     }
   }
 
@@ -309,15 +337,31 @@ export class TreasuryBook {
       if (parsed.name === "IntentQueued" || parsed.name === "IntentDenied") {
         outcomes.set(i[0], [...(outcomes.get(i[0]) ?? []), parsed.name]);
       } else if (parsed.name === "IntentExecuted") {
-        const [intentId, agent, asset, to, amount, isEscalated] = i as unknown as [string, string, string, string, bigint, boolean];
+        const [intentId, agent, asset, to, amount, isEscalated] = i as unknown as [
+          string,
+          string,
+          string,
+          string,
+          bigint,
+          boolean,
+        ];
         if (isEscalated) {
           escalated.set(intentId, (escalated.get(intentId) ?? 0) + 1);
           if (this.attackers.has(lower(to)) && !this.escalatedToAttackerApproved && amount !== 0n) {
-            throw new NothingLostError("ESCALATED_TO_ATTACKER", `queued intent ${intentId} paid ${amount} to attacker ${to}`);
+            throw new NothingLostError(
+              "ESCALATED_TO_ATTACKER",
+              `queued intent ${intentId} paid ${amount} to attacker ${to}`,
+            );
           }
         } else {
           outcomes.set(intentId, [...(outcomes.get(intentId) ?? []), parsed.name]);
-          autoSpends.push({ identity: this.identityOf(agent), asset: lower(asset), to: lower(to), amount, block: log.blockNumber });
+          autoSpends.push({
+            identity: this.identityOf(agent),
+            asset: lower(asset),
+            to: lower(to),
+            amount,
+            block: log.blockNumber,
+          });
         }
       } else if (parsed.name === "IdempotentReplay") {
         replays.push({ original: i[0], agent: i[1], key: i[2] });
@@ -325,13 +369,22 @@ export class TreasuryBook {
     }
     // Promise 6: exactly one outcome per accepted intent; Promise 2: a queued intent executes at most once.
     for (const [intentId, names] of outcomes) {
-      if (names.length !== 1) throw new NothingLostError("OUTCOME_NOT_UNIQUE", `intent ${intentId} had outcomes ${names.join(", ")}`);
-      if (!this.intents.has(intentId)) throw new NothingLostError("UNKNOWN_INTENT", `the module accepted intent ${intentId} that no one in the story built`);
+      if (names.length !== 1)
+        throw new NothingLostError("OUTCOME_NOT_UNIQUE", `intent ${intentId} had outcomes ${names.join(", ")}`);
+      if (!this.intents.has(intentId))
+        throw new NothingLostError(
+          "UNKNOWN_INTENT",
+          `the module accepted intent ${intentId} that no one in the story built`,
+        );
     }
     for (const [intentId, count] of escalated) {
-      if (count !== 1) throw new NothingLostError("EXECUTED_TWICE", `queued intent ${intentId} executed ${count} times`);
+      if (count !== 1)
+        throw new NothingLostError("EXECUTED_TWICE", `queued intent ${intentId} executed ${count} times`);
       if (outcomes.get(intentId)?.[0] !== "IntentQueued" && !this.preQueued.has(intentId)) {
-        throw new NothingLostError("EXECUTED_UNQUEUED", `intent ${intentId} executed as escalated without being queued`);
+        throw new NothingLostError(
+          "EXECUTED_UNQUEUED",
+          `intent ${intentId} executed as escalated without being queued`,
+        );
       }
     }
     // Promise 2: nonces contiguous and used once per identity and lane; keys bound to one intent.
@@ -345,7 +398,11 @@ export class TreasuryBook {
       lanes.set(laneKey, [...(lanes.get(laneKey) ?? []), intent.nonce & ((1n << 64n) - 1n)]);
       if (intent.idempotencyKey !== ZeroHash) {
         const k = `${ident}|${intent.idempotencyKey}`;
-        if (keys.has(k)) throw new NothingLostError("KEY_REUSED", `idempotency key ${intent.idempotencyKey} bound twice for ${intent.agent}`);
+        if (keys.has(k))
+          throw new NothingLostError(
+            "KEY_REUSED",
+            `idempotency key ${intent.idempotencyKey} bound twice for ${intent.agent}`,
+          );
         keys.set(k, intentId);
       }
     }
@@ -354,28 +411,41 @@ export class TreasuryBook {
       const sorted = [...sequences].sort((a, b) => (a < b ? -1 : a > b ? 1 : 0));
       for (let j = 1; j < sorted.length; j++) {
         if (sorted[j] !== sorted[j - 1] + 1n) {
-          throw new NothingLostError("NONCE_REUSED_OR_SKIPPED", `lane ${lane} of ${ident} consumed sequences ${sorted.join(",")}`);
+          throw new NothingLostError(
+            "NONCE_REUSED_OR_SKIPPED",
+            `lane ${lane} of ${ident} consumed sequences ${sorted.join(",")}`,
+          );
         }
       }
       const key = this.currentKeyOf(ident);
       const next = (await m.getNonce(key, BigInt(lane))) & ((1n << 64n) - 1n);
       if (next !== sorted[sorted.length - 1] + 1n) {
-        throw new NothingLostError("NONCE_MISMATCH", `lane ${lane} of ${ident} is at ${next}, accepted up to ${sorted[sorted.length - 1]}`);
+        throw new NothingLostError(
+          "NONCE_MISMATCH",
+          `lane ${lane} of ${ident} is at ${next}, accepted up to ${sorted[sorted.length - 1]}`,
+        );
       }
       const opened = this.startNonce.get(laneKey);
       if (opened !== undefined && sorted[0] !== (opened & ((1n << 64n) - 1n))) {
-        throw new NothingLostError("NONCE_SKIPPED", `lane ${lane} of ${ident} opened at ${opened}, first accepted ${sorted[0]}`);
+        throw new NothingLostError(
+          "NONCE_SKIPPED",
+          `lane ${lane} of ${ident} opened at ${opened}, first accepted ${sorted[0]}`,
+        );
       }
     }
     for (const [k, intentId] of keys) {
       const [ident, key] = k.split("|");
       const [bound] = await m.idempotencyRecord(this.currentKeyOf(ident), key);
-      if (bound !== intentId) throw new NothingLostError("KEY_REBOUND", `key ${key} of ${ident} is bound to ${bound}, accepted ${intentId}`);
+      if (bound !== intentId)
+        throw new NothingLostError("KEY_REBOUND", `key ${key} of ${ident} is bound to ${bound}, accepted ${intentId}`);
     }
     for (const r of replays) {
       const bound = keys.get(`${this.identityOf(r.agent)}|${r.key}`);
       if (bound !== undefined && bound !== r.original) {
-        throw new NothingLostError("REPLAY_MISMATCH", `replay of key ${r.key} returned ${r.original}, bound to ${bound}`);
+        throw new NothingLostError(
+          "REPLAY_MISMATCH",
+          `replay of key ${r.key} returned ${r.original}, bound to ${bound}`,
+        );
       }
     }
     // Promise 1: auto-tier spend within autoPerWindow over every window, for every agent and asset.
@@ -395,7 +465,10 @@ export class TreasuryBook {
         const inWindow = spends.filter((o) => o.t <= s.t && o.t > s.t - Number(limit.window));
         const total = inWindow.reduce((acc, o) => acc + o.amount, 0n);
         if (total > limit.autoPerWindow) {
-          throw new NothingLostError("WINDOW_EXCEEDED", `${g} spent ${total} within ${limit.window}s ending at ${s.t}, cap ${limit.autoPerWindow}`);
+          throw new NothingLostError(
+            "WINDOW_EXCEEDED",
+            `${g} spent ${total} within ${limit.window}s ending at ${s.t}, cap ${limit.autoPerWindow}`,
+          );
         }
       }
     }
@@ -413,7 +486,10 @@ export class TreasuryBook {
     // Rotate the agent key: the spend history carries over (Promise 8).
     const oldKey = this.agentKey;
     if (!(await m.isAgent(oldKey))) {
-      throw new NothingLostError("AGENT_GONE", `the story left agent ${oldKey} inactive; re-add it through the Safe before the end`);
+      throw new NothingLostError(
+        "AGENT_GONE",
+        `the story left agent ${oldKey} inactive; re-add it through the Safe before the end`,
+      );
     }
     const before = await m.availableAllowance(oldKey, ETH);
     const fresh = Wallet.createRandom().connect(ethers.provider);
@@ -424,7 +500,12 @@ export class TreasuryBook {
     expect(await m.availableAllowance(fresh.address, ETH), "rotation keeps the window").to.equal(before);
     // Cancel: the new key proposes a 1-wei payment for review, the owners cancel it.
     if (await m.isFrozen(fresh.address)) await fx.asOwners(i.encodeFunctionData("unfreezeAgent", [fresh.address]));
-    const probe = await buildIntent(fx, { agent: fresh.address, target: fx.owners[0].address, value: 1n, review: true });
+    const probe = await buildIntent(fx, {
+      agent: fresh.address,
+      target: fx.owners[0].address,
+      value: 1n,
+      review: true,
+    });
     const probeId = intentIdOf(fx, probe);
     await (await m.connect(fresh).propose(probe, "0x")).wait();
     expect(await m.intentStatus(probeId), "probe queued").to.equal(Status.Queued);
@@ -439,7 +520,13 @@ export class TreasuryBook {
     expect(await ethers.provider.getBalance(to), "owners withdraw ETH").to.equal(ethBefore + ethOut);
     const usdcOut = parseUnits("1", 6);
     const usdcBefore = await fx.usdc.balanceOf(to);
-    await execSafeCall(fx.safe, fx.ownerSigners, fx.deployer, fx.usdcAddress, ERC20_VIEWS.encodeFunctionData("transfer", [to, usdcOut]));
+    await execSafeCall(
+      fx.safe,
+      fx.ownerSigners,
+      fx.deployer,
+      fx.usdcAddress,
+      ERC20_VIEWS.encodeFunctionData("transfer", [to, usdcOut]),
+    );
     expect(await fx.usdc.balanceOf(to), "owners withdraw USDC").to.equal(usdcBefore + usdcOut);
   }
 
@@ -448,7 +535,10 @@ export class TreasuryBook {
   private add(asset: string, account: string, amount: bigint): void {
     const key = `${lower(asset)}|${lower(account)}`;
     if (!this.accounts.has(lower(account))) {
-      throw new NothingLostError("UNWATCHED_ACCOUNT", `declare ${account} in the book's accounts before moving funds to it`);
+      throw new NothingLostError(
+        "UNWATCHED_ACCOUNT",
+        `declare ${account} in the book's accounts before moving funds to it`,
+      );
     }
     this.delta.set(key, (this.delta.get(key) ?? 0n) + amount);
   }
@@ -500,7 +590,13 @@ export class TreasuryBook {
       for (const asset of this.assets) limits.push(plain(await m.assetLimit(agent, asset)));
       const recipients = [];
       for (const r of this.accounts.keys()) recipients.push(await fx.lens.isRecipient(fx.moduleAddress, agent, r));
-      agents.push({ agent, active: await m.isAgent(agent), config: plain(await m.agentConfig(agent)), limits, recipients });
+      agents.push({
+        agent,
+        active: await m.isAgent(agent),
+        config: plain(await m.agentConfig(agent)),
+        limits,
+        recipients,
+      });
     }
     const treasury = [];
     for (const asset of this.assets) {
@@ -508,7 +604,8 @@ export class TreasuryBook {
       treasury.push([perWindow, window]);
     }
     const calls = [];
-    for (const c of this.allowedCalls) calls.push(await fx.lens.isAllowedCall(fx.moduleAddress, c.agent, c.target, c.selector));
+    for (const c of this.allowedCalls)
+      calls.push(await fx.lens.isAllowedCall(fx.moduleAddress, c.agent, c.target, c.selector));
     const guardians = [];
     for (const p of people) guardians.push(await m.isGuardian(p));
     return jsonOf({

@@ -36,7 +36,12 @@ describe("agent:call with argument conditions", function () {
     // The example policy names exactInputSingle's parameters: the task takes argument names from it for --data.
     // The record names the router as the pipeline names the local Uniswap's (contracts), so --target may name it.
     const record = await fixtureDeploymentRecord(fx);
-    writeDeployment({ ...record, tokens: { USDC: fx.usdcAddress, WETH: fx.wethAddress }, contracts: { SwapRouter02: fx.routerAddress }, policyFile: EXAMPLE });
+    writeDeployment({
+      ...record,
+      tokens: { USDC: fx.usdcAddress, WETH: fx.wethAddress },
+      contracts: { SwapRouter02: fx.routerAddress },
+      policyFile: EXAMPLE,
+    });
     return fx;
   }
 
@@ -65,7 +70,11 @@ describe("agent:call with argument conditions", function () {
         { text: `tokenIn is USDC (${fx.usdcAddress})`, met: true, actual: `USDC (${fx.usdcAddress})` },
         { text: `tokenOut is WETH (${fx.wethAddress})`, met: true, actual: `WETH (${fx.wethAddress})` },
         { text: "recipient is the Safe", met: true, actual: `the Safe (${fx.safeAddress})` },
-        { text: `amountIn charged as USDC (${fx.usdcAddress}) (to the agent's limits, like a payment)`, met: true, actual: "500000000" },
+        {
+          text: `amountIn charged as USDC (${fx.usdcAddress}) (to the agent's limits, like a payment)`,
+          met: true,
+          actual: "500000000",
+        },
       ],
       met: true,
       charges: "500 USDC",
@@ -81,9 +90,13 @@ describe("agent:call with argument conditions", function () {
     const out = await runJson({ target: fx.routerAddress, data, reason: "rebalance" });
     expect(out).to.include({ status: "Denied", reason: "TargetNotAllowed" });
     const report = out.callConditions as { call: string; conditions: Json[]; met: boolean; charges?: string };
-    expect(report.call).to.equal(`exactInputSingle(tokenIn USDC, tokenOut WETH, fee 3000, recipient ${fx.bob.address}, amountIn 500000000, amountOutMinimum 0, sqrtPriceLimitX96 0)`);
+    expect(report.call).to.equal(
+      `exactInputSingle(tokenIn USDC, tokenOut WETH, fee 3000, recipient ${fx.bob.address}, amountIn 500000000, amountOutMinimum 0, sqrtPriceLimitX96 0)`,
+    );
     expect(report.met).to.equal(false);
-    expect(report.conditions.filter((c) => !c.met)).to.deep.equal([{ text: "recipient is the Safe", met: false, actual: fx.bob.address }]);
+    expect(report.conditions.filter((c) => !c.met)).to.deep.equal([
+      { text: "recipient is the Safe", met: false, actual: fx.bob.address },
+    ]);
     expect(report).to.not.have.property("charges");
     expect(await fx.weth.getFunction("balanceOf")(fx.bob.address)).to.equal(0n);
   });
@@ -91,7 +104,11 @@ describe("agent:call with argument conditions", function () {
   it("intent:show gives the co-signers a queued swap's conditions in words, as the module will check them at execution [test_intentShow_queuedSwap_conditionsInWords]", async function () {
     const fx = await taskFixture();
     // 2,000 USDC is above the agent's 1,000 autoPerTx: the charged swap is queued like a payment.
-    const queued = await runJson({ target: fx.routerAddress, function: EXACT_INPUT_SINGLE, args: JSON.stringify(fx.swapArgs(fx.safeAddress, USDC("2000"))) });
+    const queued = await runJson({
+      target: fx.routerAddress,
+      function: EXACT_INPUT_SINGLE,
+      args: JSON.stringify(fx.swapArgs(fx.safeAddress, USDC("2000"))),
+    });
     expect(queued).to.include({ status: "Queued" });
     expect((queued.callConditions as Json).charges).to.equal("2000 USDC");
     const { stdout, exitCode } = await runTaskCapturing("intent:show", { json: true, intentId: queued.intentId });
@@ -99,7 +116,9 @@ describe("agent:call with argument conditions", function () {
     const shown = JSON.parse(stdout.trim()) as Json;
     expect(shown).to.include({ status: "Queued", agentName: "payroll" });
     const report = shown.callConditions as { call: string; conditions: Json[]; met: boolean; charges: string };
-    expect(report.call).to.equal("exactInputSingle(tokenIn USDC, tokenOut WETH, fee 3000, recipient the Safe, amountIn 2000000000, amountOutMinimum 0, sqrtPriceLimitX96 0)");
+    expect(report.call).to.equal(
+      "exactInputSingle(tokenIn USDC, tokenOut WETH, fee 3000, recipient the Safe, amountIn 2000000000, amountOutMinimum 0, sqrtPriceLimitX96 0)",
+    );
     expect(report.conditions.map((c) => [c.text, c.met])).to.deep.equal([
       [`tokenIn is USDC (${fx.usdcAddress})`, true],
       [`tokenOut is WETH (${fx.wethAddress})`, true],
@@ -120,7 +139,9 @@ describe("agent:call with argument conditions", function () {
       dryRun: true,
     });
     expect(stdout).to.contain("The call's conditions (v3):");
-    expect(stdout).to.contain(`  call: exactInputSingle(tokenIn USDC, tokenOut WETH, fee 3000, recipient ${fx.bob.address}, amountIn 500000000,`);
+    expect(stdout).to.contain(
+      `  call: exactInputSingle(tokenIn USDC, tokenOut WETH, fee 3000, recipient ${fx.bob.address}, amountIn 500000000,`,
+    );
     expect(stdout).to.contain("  met    tokenIn is USDC");
     expect(stdout).to.contain(`  FAILS  recipient is the Safe (the call has ${fx.bob.address})`);
   });

@@ -99,7 +99,9 @@ describe("AgentRegistry", function () {
       const owner = await moduleAsSafe(fx);
       const modifier = fx.bob.address;
       await owner.setTarget(modifier);
-      await expect(owner.setAgent(modifier, agentConfig())).to.be.revertedWithCustomError(fx.module, "AgentKeyInvalid").withArgs(modifier);
+      await expect(owner.setAgent(modifier, agentConfig()))
+        .to.be.revertedWithCustomError(fx.module, "AgentKeyInvalid")
+        .withArgs(modifier);
       await expect(owner.rotateAgent(fx.agent.address, modifier))
         .to.be.revertedWithCustomError(fx.module, "AgentKeyInvalid")
         .withArgs(modifier);

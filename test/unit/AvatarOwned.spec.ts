@@ -114,7 +114,9 @@ describe("AvatarOwned", function () {
       const fx = await loadFixture(treasuryFixture);
       const owner = await moduleAsSafe(fx);
       for (const bad of [ZeroAddress, fx.moduleAddress]) {
-        await expect(owner.setTarget(bad)).to.be.revertedWithCustomError(fx.module, "ModuleInvalidTarget").withArgs(bad);
+        await expect(owner.setTarget(bad))
+          .to.be.revertedWithCustomError(fx.module, "ModuleInvalidTarget")
+          .withArgs(bad);
       }
       expect(await fx.module.getFunction("target")()).to.equal(fx.safeAddress);
     });
@@ -126,8 +128,12 @@ describe("AvatarOwned", function () {
       await expect(owner.setTarget(modifier)).to.emit(fx.module, "TargetSet").withArgs(fx.safeAddress, modifier);
       expect(await fx.module.getFunction("target")()).to.equal(modifier);
       expect(await fx.module.avatar()).to.equal(fx.safeAddress);
-      await expect(owner.setTarget(fx.alice.address)).to.emit(fx.module, "TargetSet").withArgs(modifier, fx.alice.address);
-      await expect(owner.setTarget(fx.safeAddress)).to.emit(fx.module, "TargetSet").withArgs(fx.alice.address, fx.safeAddress);
+      await expect(owner.setTarget(fx.alice.address))
+        .to.emit(fx.module, "TargetSet")
+        .withArgs(modifier, fx.alice.address);
+      await expect(owner.setTarget(fx.safeAddress))
+        .to.emit(fx.module, "TargetSet")
+        .withArgs(fx.alice.address, fx.safeAddress);
       expect(await fx.module.getFunction("target")()).to.equal(fx.safeAddress);
       // Undone, not merely pointed at the avatar: the stored target is cleared again.
       expect(await targetSlot(fx)).to.equal(0n);
@@ -148,7 +154,11 @@ describe("AvatarOwned", function () {
     it("takes a return-data offset past the end for a failed call [test_submit_returnDataOffsetPastTheEnd_revertsExecutionFailed]", async function () {
       const fx = await loadFixture(malformedAvatarFixture);
       // success = true, offset 0x60 with only three words returned: the length word lies past the end.
-      const answer = ethers.concat([zeroPadValue("0x01", 32), zeroPadValue(toBeHex(0x60), 32), zeroPadValue("0x00", 32)]);
+      const answer = ethers.concat([
+        zeroPadValue("0x01", 32),
+        zeroPadValue(toBeHex(0x60), 32),
+        zeroPadValue("0x00", 32),
+      ]);
       await expectRejectedAsFailedCall(fx, answer);
     });
 
@@ -373,7 +383,7 @@ describe("AvatarOwned", function () {
       expect(await fx.module.availableAllowance(fx.agent.address, address)).to.equal(fx.usdcLimit.autoPerWindow);
     });
 
-    it("reverts TokenBalanceUnreadable for a \"token\" without code, recording nothing [test_submit_tokenAddressWithoutCode_revertsTokenBalanceUnreadable]", async function () {
+    it('reverts TokenBalanceUnreadable for a "token" without code, recording nothing [test_submit_tokenAddressWithoutCode_revertsTokenBalanceUnreadable]', async function () {
       const fx = await loadFixture(treasuryFixture);
       // An address with no code answers `balanceOf` with success and no data: its balance is unreadable.
       const noCode = fx.bob.address;

@@ -36,9 +36,17 @@ async function signAll(fx: Treasury, intents: Intent[], signers: Signer[] = []):
 }
 
 /** USDC payments from the fixture's agent at consecutive lane-0 nonces from the current one. */
-async function usdcPayments(fx: Treasury, payments: [to: string, amount: bigint][], fields: Partial<Intent> = {}): Promise<Intent[]> {
+async function usdcPayments(
+  fx: Treasury,
+  payments: [to: string, amount: bigint][],
+  fields: Partial<Intent> = {},
+): Promise<Intent[]> {
   const start = await fx.module.getNonce(fx.agent.address, 0);
-  return Promise.all(payments.map(([to, amount], i) => tokenPayment(fx, fx.usdcAddress, to, amount, { nonce: start + BigInt(i), ...fields })));
+  return Promise.all(
+    payments.map(([to, amount], i) =>
+      tokenPayment(fx, fx.usdcAddress, to, amount, { nonce: start + BigInt(i), ...fields }),
+    ),
+  );
 }
 
 /** The module's events of a transaction, in log order, as [name, intentId]. */
@@ -86,7 +94,15 @@ describe("submitBatch", function () {
       ]);
       await expect(fx.module.connect(fx.agent).submitBatch(intents, ["0x", "0x"]))
         .to.emit(fx.module, "IntentExecuted")
-        .withArgs(intentId(fx, intents[1]), fx.agent.address, fx.usdcAddress, fx.bob.address, usdc("20"), false, intents[1].rationale);
+        .withArgs(
+          intentId(fx, intents[1]),
+          fx.agent.address,
+          fx.usdcAddress,
+          fx.bob.address,
+          usdc("20"),
+          false,
+          intents[1].rationale,
+        );
       expect(await fx.usdc.balanceOf(fx.bob.address)).to.equal(usdc("20"));
       expect(await fx.module.getNonce(fx.agent.address, 0)).to.equal(2n);
     });
@@ -148,12 +164,16 @@ describe("submitBatch", function () {
 
     it("test_submitBatch_strikesFreezeTheAgentMidBatch_itsNextIntentRevertsTheWholeBatch", async function () {
       const fx = await loadFixture(treasuryFixture);
-      await (await moduleAsSafe(fx)).setAgent(fx.agent.address, agentConfig({ maxStrikes: 2n, strikeWindow: BigInt(DAY) }));
+      await (
+        await moduleAsSafe(fx)
+      ).setAgent(fx.agent.address, agentConfig({ maxStrikes: 2n, strikeWindow: BigInt(DAY) }));
       const start = await fx.module.getNonce(fx.agent.address, 0);
       const denied = (nonce: bigint) => tokenPayment(fx, fx.bob.address, fx.alice.address, 1n, { nonce });
       const twoDenials = [await denied(start), await denied(start + 1n)];
       // Two denials freeze the agent within the batch, as two submits would.
-      const [, statuses] = await fx.module.connect(fx.relayer).submitBatch.staticCall(twoDenials, await signAll(fx, twoDenials));
+      const [, statuses] = await fx.module
+        .connect(fx.relayer)
+        .submitBatch.staticCall(twoDenials, await signAll(fx, twoDenials));
       expect(statuses).to.deep.equal([Status.Denied, Status.Denied]);
 
       // A third intent of the frozen agent is a rejection (submit would revert AgentIsFrozen): nothing is kept,
@@ -171,7 +191,9 @@ describe("submitBatch", function () {
 
     it("test_submitBatch_rateLimit_countsEveryEarlierIntentOfTheBatch", async function () {
       const fx = await loadFixture(treasuryFixture);
-      await (await moduleAsSafe(fx)).setAgent(fx.agent.address, agentConfig({ maxIntentsPerWindow: 2n, rateWindow: BigInt(DAY) }));
+      await (
+        await moduleAsSafe(fx)
+      ).setAgent(fx.agent.address, agentConfig({ maxIntentsPerWindow: 2n, rateWindow: BigInt(DAY) }));
       const intents = await usdcPayments(fx, [
         [fx.alice.address, usdc("1")],
         [fx.alice.address, usdc("2")],
@@ -179,7 +201,9 @@ describe("submitBatch", function () {
       ]);
       const ids = intents.map((i) => intentId(fx, i));
       const tx = fx.module.connect(fx.relayer).submitBatch(intents, await signAll(fx, intents));
-      await expect(tx).to.emit(fx.module, "IntentDenied").withArgs(ids[2], fx.agent.address, DenyReason.RateLimited, intents[2].rationale);
+      await expect(tx)
+        .to.emit(fx.module, "IntentDenied")
+        .withArgs(ids[2], fx.agent.address, DenyReason.RateLimited, intents[2].rationale);
       expect(await fx.usdc.balanceOf(fx.alice.address)).to.equal(usdc("3"));
     });
   });
@@ -251,10 +275,9 @@ describe("submitBatch", function () {
       const fx = await loadFixture(treasuryFixture);
       await (await fx.module.connect(fx.guardian).pause()).wait();
       const intents = await usdcPayments(fx, [[fx.alice.address, usdc("1")]]);
-      await expect(fx.module.connect(fx.relayer).submitBatch(intents, await signAll(fx, intents))).to.be.revertedWithCustomError(
-        fx.module,
-        "ModuleIsPaused",
-      );
+      await expect(
+        fx.module.connect(fx.relayer).submitBatch(intents, await signAll(fx, intents)),
+      ).to.be.revertedWithCustomError(fx.module, "ModuleIsPaused");
     });
 
     it("test_submitBatch_expiredIntentLast_revertsIntentExpiredAndUndoesTheEarlierPayments", async function () {
@@ -296,13 +319,19 @@ describe("submitBatch", function () {
     it("test_submitBatch_twoAgents_eachSignsItsOwnAndEachNonceAdvances", async function () {
       const fx = await loadFixture(twoAgentsFixture);
       const a1 = await buildIntent(fx, { target: fx.alice.address, value: parseEther("0.5") });
-      const a2first = await buildIntent(fx, { agent: fx.agent2.address, target: fx.bob.address, value: parseEther("0.25") });
+      const a2first = await buildIntent(fx, {
+        agent: fx.agent2.address,
+        target: fx.bob.address,
+        value: parseEther("0.25"),
+      });
       const a2second = { ...a2first, nonce: a2first.nonce + 1n, value: parseEther("0.75") };
       const a1second = { ...a1, nonce: a1.nonce + 1n, target: fx.bob.address, value: parseEther("0.1") };
       const intents = [a1, a2first, a1second, a2second];
       const signatures = await signAll(fx, intents, [fx.agent, fx.agent2, fx.agent, fx.agent2]);
       const ids = intents.map((i) => intentId(fx, i));
-      const [aliceBefore, bobBefore] = await Promise.all([fx.alice, fx.bob].map((s) => ethers.provider.getBalance(s.address)));
+      const [aliceBefore, bobBefore] = await Promise.all(
+        [fx.alice, fx.bob].map((s) => ethers.provider.getBalance(s.address)),
+      );
 
       const tx = fx.module.connect(fx.relayer).submitBatch(intents, signatures);
       await expect(tx)
@@ -326,7 +355,9 @@ describe("submitBatch", function () {
       const a1fits = { ...a1, nonce: a1.nonce + 1n, value: parseEther("0.5") };
       const intents = [a1, a2, a2over, a1fits];
       const signers: HardhatEthersSigner[] = [fx.agent, fx.agent2, fx.agent2, fx.agent];
-      const [, statuses] = await fx.module.connect(fx.relayer).submitBatch.staticCall(intents, await signAll(fx, intents, signers));
+      const [, statuses] = await fx.module
+        .connect(fx.relayer)
+        .submitBatch.staticCall(intents, await signAll(fx, intents, signers));
       // 1 + 1 = 2 ETH; a third 1 ETH would make 3 > 2.5 across agents: queued; then 0.5 makes exactly 2.5: executed.
       expect(statuses).to.deep.equal([Status.Executed, Status.Executed, Status.Queued, Status.Executed]);
     });
@@ -369,13 +400,18 @@ describe("submitBatch", function () {
       const start = await fx.module.getNonce(fx.agent.address, 0);
       const intents = await Promise.all(
         [fx.alice, fx.bob, fx.attacker].map((to, i) =>
-          tokenPayment(fx, fx.usdcAddress, to.address, usdc(String(100 * (i + 1))), { nonce: start + BigInt(i), idempotencyKey: keys[i] }),
+          tokenPayment(fx, fx.usdcAddress, to.address, usdc(String(100 * (i + 1))), {
+            nonce: start + BigInt(i),
+            idempotencyKey: keys[i],
+          }),
         ),
       );
       const signatures = await signAll(fx, intents);
       const ids = intents.map((i) => intentId(fx, i));
       await (await fx.module.connect(fx.relayer).submitBatch(intents, signatures)).wait();
-      const after = await treasuryState(fx, { accounts: [fx.safeAddress, fx.alice.address, fx.bob.address, fx.attacker.address] });
+      const after = await treasuryState(fx, {
+        accounts: [fx.safeAddress, fx.alice.address, fx.bob.address, fx.attacker.address],
+      });
 
       // The same batch again (a lost receipt), then rebuilt at fresh nonces with new deadlines: replays only.
       const now = BigInt(await time.latest());
@@ -384,13 +420,19 @@ describe("submitBatch", function () {
         [intents, signatures],
         [rebuilt, await signAll(fx, rebuilt)],
       ] as const) {
-        const [returnedIds, statuses] = await fx.module.connect(fx.relayer).submitBatch.staticCall(retry, retrySignatures);
+        const [returnedIds, statuses] = await fx.module
+          .connect(fx.relayer)
+          .submitBatch.staticCall(retry, retrySignatures);
         expect(returnedIds).to.deep.equal(ids);
         expect(statuses).to.deep.equal([Status.Executed, Status.Executed, Status.Executed]);
         const tx = fx.module.connect(fx.relayer).submitBatch(retry, retrySignatures);
         await expect(tx).to.emit(fx.module, "IdempotentReplay").withArgs(ids[2], fx.agent.address, keys[2]);
         expect(await outcomeEvents(fx, tx)).to.deep.equal(ids.map((i) => ["IdempotentReplay", i]));
-        expect(await treasuryState(fx, { accounts: [fx.safeAddress, fx.alice.address, fx.bob.address, fx.attacker.address] })).to.deep.equal(after);
+        expect(
+          await treasuryState(fx, {
+            accounts: [fx.safeAddress, fx.alice.address, fx.bob.address, fx.attacker.address],
+          }),
+        ).to.deep.equal(after);
       }
       expect(await fx.module.getNonce(fx.agent.address, 0)).to.equal(3n);
     });
@@ -398,13 +440,19 @@ describe("submitBatch", function () {
     it("test_submitBatch_sameKeyAndPayloadTwiceInOneBatch_secondIsAReplayOfTheFirst", async function () {
       const fx = await loadFixture(treasuryFixture);
       const key = id("invoice-42");
-      const [first, second] = await usdcPayments(fx, [
-        [fx.alice.address, usdc("42")],
-        [fx.alice.address, usdc("42")],
-      ], { idempotencyKey: key });
+      const [first, second] = await usdcPayments(
+        fx,
+        [
+          [fx.alice.address, usdc("42")],
+          [fx.alice.address, usdc("42")],
+        ],
+        { idempotencyKey: key },
+      );
       const original = intentId(fx, first);
       const signatures = await signAll(fx, [first, second]);
-      const [returnedIds, statuses] = await fx.module.connect(fx.relayer).submitBatch.staticCall([first, second], signatures);
+      const [returnedIds, statuses] = await fx.module
+        .connect(fx.relayer)
+        .submitBatch.staticCall([first, second], signatures);
       expect(returnedIds).to.deep.equal([original, original]);
       expect(statuses).to.deep.equal([Status.Executed, Status.Executed]);
       const tx = fx.module.connect(fx.relayer).submitBatch([first, second], signatures);
@@ -420,10 +468,14 @@ describe("submitBatch", function () {
     it("test_submitBatch_sameKeyOtherPayloadInOneBatch_revertsIdempotencyKeyConflict", async function () {
       const fx = await loadFixture(treasuryFixture);
       const key = id("invoice-43");
-      const intents = await usdcPayments(fx, [
-        [fx.alice.address, usdc("43")],
-        [fx.bob.address, usdc("43")],
-      ], { idempotencyKey: key });
+      const intents = await usdcPayments(
+        fx,
+        [
+          [fx.alice.address, usdc("43")],
+          [fx.bob.address, usdc("43")],
+        ],
+        { idempotencyKey: key },
+      );
       await expect(fx.module.connect(fx.relayer).submitBatch(intents, await signAll(fx, intents)))
         .to.be.revertedWithCustomError(fx.module, "IdempotencyKeyConflict")
         .withArgs(fx.agent.address, key, intentId(fx, intents[0]));
@@ -444,7 +496,9 @@ describe("submitBatch", function () {
       const reentry = fx.module.interface.encodeFunctionData("submit", [intents[1], signatures[1]]);
       await (await fx.reentrant.arm(reentry, true)).wait();
       const tx = fx.module.connect(fx.relayer).submitBatch(intents, signatures);
-      await expect(tx).to.emit(fx.reentrant, "Reentered").withArgs(false, id("ReentrancyGuardReentrantCall()").slice(0, 10));
+      await expect(tx)
+        .to.emit(fx.reentrant, "Reentered")
+        .withArgs(false, id("ReentrancyGuardReentrantCall()").slice(0, 10));
       expect(await outcomeEvents(fx, tx)).to.deep.equal(intents.map((i) => ["IntentExecuted", intentId(fx, i)]));
       expect(await fx.usdc.balanceOf(fx.alice.address)).to.equal(usdc("1"));
       expect(await fx.module.getNonce(fx.agent.address, 0)).to.equal(start + 2n);

@@ -153,11 +153,13 @@ describe("CallConditions", function () {
       await expect(owner.setCallConditions(fx.agent.address, fx.callTargetAddress, "0x12345678", conditions))
         .to.emit(fx.module, "CallConditionsSet")
         .withArgs(fx.agent.address, fx.callTargetAddress, "0x12345678", tuples(conditions));
-      expect(await fx.lens.callConditions(fx.moduleAddress, fx.agent.address, fx.callTargetAddress, "0x12345678")).to.deep.equal(
-        tuples(conditions),
-      );
+      expect(
+        await fx.lens.callConditions(fx.moduleAddress, fx.agent.address, fx.callTargetAddress, "0x12345678"),
+      ).to.deep.equal(tuples(conditions));
       // Conditions never allow a call by themselves.
-      expect(await fx.lens.isAllowedCall(fx.moduleAddress, fx.agent.address, fx.callTargetAddress, "0x12345678")).to.equal(false);
+      expect(
+        await fx.lens.isAllowedCall(fx.moduleAddress, fx.agent.address, fx.callTargetAddress, "0x12345678"),
+      ).to.equal(false);
     });
 
     it("replaces the earlier conditions, and an empty list clears them [test_setCallConditions_replacesAndEmptyClears]", async function () {
@@ -166,7 +168,11 @@ describe("CallConditions", function () {
       const read = () => fx.lens.callConditions(fx.moduleAddress, fx.agent.address, fx.callTargetAddress, "0x12345678");
       const three = [cond(0, Op.EqualTo, 1n), cond(1, Op.EqualTo, 2n), cond(2, Op.EqualTo, 3n)];
       await (await owner.setCallConditions(fx.agent.address, fx.callTargetAddress, "0x12345678", three)).wait();
-      await (await owner.setCallConditions(fx.agent.address, fx.callTargetAddress, "0x12345678", [cond(5, Op.LessOrEqual, 9n)])).wait();
+      await (
+        await owner.setCallConditions(fx.agent.address, fx.callTargetAddress, "0x12345678", [
+          cond(5, Op.LessOrEqual, 9n),
+        ])
+      ).wait();
       expect(await read()).to.deep.equal(tuples([cond(5, Op.LessOrEqual, 9n)]));
       await expect(owner.setCallConditions(fx.agent.address, fx.callTargetAddress, "0x12345678", []))
         .to.emit(fx.module, "CallConditionsSet")
@@ -181,8 +187,12 @@ describe("CallConditions", function () {
       await expect(owner.setCallConditions(fx.agent.address, fx.callTargetAddress, "0x12345678", many))
         .to.be.revertedWithCustomError(fx.module, "CallConditionsTooMany")
         .withArgs(17n, 16n);
-      await (await owner.setCallConditions(fx.agent.address, fx.callTargetAddress, "0x12345678", many.slice(0, 16))).wait();
-      expect(await fx.lens.callConditions(fx.moduleAddress, fx.agent.address, fx.callTargetAddress, "0x12345678")).to.have.length(16);
+      await (
+        await owner.setCallConditions(fx.agent.address, fx.callTargetAddress, "0x12345678", many.slice(0, 16))
+      ).wait();
+      expect(
+        await fx.lens.callConditions(fx.moduleAddress, fx.agent.address, fx.callTargetAddress, "0x12345678"),
+      ).to.have.length(16);
     });
 
     it("refuses a value its op cannot use: EqualToAvatar with a value, ChargeAs of ETH or of a word wider than an address [test_setCallConditions_badValue_revertsCallConditionInvalid]", async function () {
@@ -205,7 +215,11 @@ describe("CallConditions", function () {
     it("refuses a second ChargeAs: a call charges one argument [test_setCallConditions_twoCharges_revertsCallConditionChargedTwice]", async function () {
       const fx = await loadFixture(mocksFixture);
       const owner = await moduleAsSafe(fx);
-      const list = [cond(0, Op.ChargeAs, fx.usdcAddress), cond(1, Op.EqualTo, 1n), cond(2, Op.ChargeAs, fx.usdcAddress)];
+      const list = [
+        cond(0, Op.ChargeAs, fx.usdcAddress),
+        cond(1, Op.EqualTo, 1n),
+        cond(2, Op.ChargeAs, fx.usdcAddress),
+      ];
       await expect(owner.setCallConditions(fx.agent.address, fx.callTargetAddress, "0x12345678", list))
         .to.be.revertedWithCustomError(fx.module, "CallConditionChargedTwice")
         .withArgs(0n, 2n);
@@ -249,7 +263,10 @@ describe("CallConditions", function () {
       return { ...fx, owner, ping };
     }
     const pingIntent = async (fx: Awaited<ReturnType<typeof pingFixture>>, arg: bigint) =>
-      buildIntent(fx, { target: fx.callTargetAddress, data: fx.callTarget.interface.encodeFunctionData("ping", [arg]) });
+      buildIntent(fx, {
+        target: fx.callTargetAddress,
+        data: fx.callTarget.interface.encodeFunctionData("ping", [arg]),
+      });
 
     it("runs a call whose argument is within inclusive bounds, at either bound [test_submit_argumentWithinBounds_executes]", async function () {
       const fx = await loadFixture(pingFixture);
@@ -277,8 +294,16 @@ describe("CallConditions", function () {
       const full = fx.callTarget.interface.encodeFunctionData("ping", [5n]);
       // 35 bytes: the selector and 31 of the word's 32 bytes.
       const short = full.slice(0, 2 + 2 * 35);
-      await expectDenied(fx, await buildIntent(fx, { target: fx.callTargetAddress, data: short }), DenyReason.TargetNotAllowed);
-      await expectDenied(fx, await buildIntent(fx, { target: fx.callTargetAddress, data: fx.ping }), DenyReason.TargetNotAllowed);
+      await expectDenied(
+        fx,
+        await buildIntent(fx, { target: fx.callTargetAddress, data: short }),
+        DenyReason.TargetNotAllowed,
+      );
+      await expectDenied(
+        fx,
+        await buildIntent(fx, { target: fx.callTargetAddress, data: fx.ping }),
+        DenyReason.TargetNotAllowed,
+      );
     });
 
     it("compares EqualTo on the whole word and EqualToAvatar with the Safe [test_submit_equalToAndEqualToAvatar_compareWholeWords]", async function () {
@@ -290,7 +315,11 @@ describe("CallConditions", function () {
       const data = swapData(fx);
       const at = 2 + 2 * (4 + 32 * W.recipient);
       const dirty = data.slice(0, at) + "01" + data.slice(at + 2);
-      await expectDenied(fx, await buildIntent(fx, { target: fx.routerAddress, data: dirty }), DenyReason.TargetNotAllowed);
+      await expectDenied(
+        fx,
+        await buildIntent(fx, { target: fx.routerAddress, data: dirty }),
+        DenyReason.TargetNotAllowed,
+      );
     });
   });
 
@@ -302,10 +331,20 @@ describe("CallConditions", function () {
       const tx = submitSigned(fx, intent);
       await expect(tx)
         .to.emit(fx.module, "IntentExecuted")
-        .withArgs(intentId(fx, intent), fx.agent.address, fx.usdcAddress, fx.routerAddress, USDC("500"), false, intent.rationale);
+        .withArgs(
+          intentId(fx, intent),
+          fx.agent.address,
+          fx.usdcAddress,
+          fx.routerAddress,
+          USDC("500"),
+          false,
+          intent.rationale,
+        );
       expect(await fx.usdc.balanceOf(fx.safeAddress)).to.equal(safeUsdc - USDC("500"));
       expect(await fx.out.balanceOf(fx.safeAddress)).to.equal(USDC("500"));
-      expect(await fx.module.availableAllowance(fx.agent.address, fx.usdcAddress)).to.equal(fx.usdcLimit.autoPerWindow - USDC("500"));
+      expect(await fx.module.availableAllowance(fx.agent.address, fx.usdcAddress)).to.equal(
+        fx.usdcLimit.autoPerWindow - USDC("500"),
+      );
       expect(await fx.module.availableAllowance(fx.agent.address, ETH)).to.equal(fx.ethLimit.autoPerWindow);
     });
 
@@ -319,7 +358,9 @@ describe("CallConditions", function () {
       const fx = await loadFixture(routerFixture);
       const intent = await swapIntent(fx, { amountIn: USDC("1500") });
       const id_ = intentId(fx, intent);
-      await expect(submitSigned(fx, intent)).to.emit(fx.module, "IntentQueued").withArgs(id_, fx.agent.address, (v: bigint) => v > 0n, intentTuple(intent));
+      await expect(submitSigned(fx, intent))
+        .to.emit(fx.module, "IntentQueued")
+        .withArgs(id_, fx.agent.address, (v: bigint) => v > 0n, intentTuple(intent));
       expect(await fx.module.intentStatus(id_)).to.equal(Status.Queued);
       expect(await fx.out.balanceOf(fx.safeAddress)).to.equal(0n);
       await time.increase(3600);
@@ -337,20 +378,34 @@ describe("CallConditions", function () {
       const fx = await loadFixture(routerFixture);
       const owner = fx.owner;
       // 1,000 per swap and 5,000 per day: five swaps fill the window, the sixth waits for co-signers.
-      for (let i = 0; i < 5; i++) await expect(submitSigned(fx, await swapIntent(fx, { amountIn: USDC("1000") }))).to.emit(fx.module, "IntentExecuted");
+      for (let i = 0; i < 5; i++)
+        await expect(submitSigned(fx, await swapIntent(fx, { amountIn: USDC("1000") }))).to.emit(
+          fx.module,
+          "IntentExecuted",
+        );
       expect(await fx.module.availableAllowance(fx.agent.address, fx.usdcAddress)).to.equal(0n);
       await expect(submitSigned(fx, await swapIntent(fx, { amountIn: USDC("1") }))).to.emit(fx.module, "IntentQueued");
       expect(await fx.out.balanceOf(fx.safeAddress)).to.equal(USDC("5000"));
       // A treasury-wide limit applies to charged calls too.
       await (await owner.setTreasuryLimit(fx.usdcAddress, USDC("100"), 3600)).wait();
       await time.increase(2 * 86400);
-      await expect(submitSigned(fx, await swapIntent(fx, { amountIn: USDC("101") }))).to.emit(fx.module, "IntentQueued");
-      await expect(submitSigned(fx, await swapIntent(fx, { amountIn: USDC("100") }))).to.emit(fx.module, "IntentExecuted");
+      await expect(submitSigned(fx, await swapIntent(fx, { amountIn: USDC("101") }))).to.emit(
+        fx.module,
+        "IntentQueued",
+      );
+      await expect(submitSigned(fx, await swapIntent(fx, { amountIn: USDC("100") }))).to.emit(
+        fx.module,
+        "IntentExecuted",
+      );
     });
 
     it("denies a swap above the USDC hard cap with AboveHardCap [test_submit_swapAboveHardCap_deniedAboveHardCap]", async function () {
       const fx = await loadFixture(routerFixture);
-      await expectDenied(fx, await swapIntent(fx, { amountIn: fx.usdcLimit.escalatedPerTx + 1n }), DenyReason.AboveHardCap);
+      await expectDenied(
+        fx,
+        await swapIntent(fx, { amountIn: fx.usdcLimit.escalatedPerTx + 1n }),
+        DenyReason.AboveHardCap,
+      );
       await expectDenied(fx, await swapIntent(fx, { amountIn: 2n ** 256n - 1n }), DenyReason.AboveHardCap);
     });
 
@@ -365,10 +420,18 @@ describe("CallConditions", function () {
       const fx = await loadFixture(routerFixture);
       const intent = await swapIntent(fx, { amountIn: USDC("200") }, fx.routerAddress, parseEther("0.5"));
       await expect(submitSigned(fx, intent)).to.emit(fx.module, "IntentExecuted");
-      expect(await fx.module.availableAllowance(fx.agent.address, fx.usdcAddress)).to.equal(fx.usdcLimit.autoPerWindow - USDC("200"));
-      expect(await fx.module.availableAllowance(fx.agent.address, ETH)).to.equal(fx.ethLimit.autoPerWindow - parseEther("0.5"));
+      expect(await fx.module.availableAllowance(fx.agent.address, fx.usdcAddress)).to.equal(
+        fx.usdcLimit.autoPerWindow - USDC("200"),
+      );
+      expect(await fx.module.availableAllowance(fx.agent.address, ETH)).to.equal(
+        fx.ethLimit.autoPerWindow - parseEther("0.5"),
+      );
       // Above the ETH hard cap, the ETH decides the denial.
-      await expectDenied(fx, await swapIntent(fx, { amountIn: USDC("1") }, fx.routerAddress, parseEther("11")), DenyReason.AboveHardCap);
+      await expectDenied(
+        fx,
+        await swapIntent(fx, { amountIn: USDC("1") }, fx.routerAddress, parseEther("11")),
+        DenyReason.AboveHardCap,
+      );
     });
 
     it("reverts a router that pulls more than amountIn with BalanceChangeExceedsCharge; nothing charged, nonce kept [test_submit_routerPullsMoreThanAmountIn_revertsBalanceChangeExceedsCharge]", async function () {
@@ -411,7 +474,9 @@ describe("CallConditions", function () {
       expect(await fx.usdc.balanceOf(fx.alice.address)).to.equal(USDC("100"));
       expect(await fx.lens.strikes(fx.moduleAddress, fx.agent.address)).to.equal(1n);
       // Both swaps' amountIn and the payment were charged to the one USDC window; the denied swap was not.
-      expect(await fx.module.availableAllowance(fx.agent.address, fx.usdcAddress)).to.equal(fx.usdcLimit.autoPerWindow - USDC("800"));
+      expect(await fx.module.availableAllowance(fx.agent.address, fx.usdcAddress)).to.equal(
+        fx.usdcLimit.autoPerWindow - USDC("800"),
+      );
       expect(await fx.module.getNonce(fx.agent.address, 0n)).to.equal(intents[3].nonce + 1n);
     });
   });
@@ -424,8 +489,18 @@ describe("CallConditions", function () {
       const intent = await swapIntent(fx, { amountIn: USDC("500") }, fx.routerAddress, parseEther("0.1"));
       await expect(submitSigned(fx, intent))
         .to.emit(fx.module, "IntentExecuted")
-        .withArgs(intentId(fx, intent), fx.agent.address, fx.usdcAddress, fx.routerAddress, USDC("500"), false, intent.rationale);
-      expect(await fx.module.availableUsdAllowance(fx.agent.address)).to.equal(AGENT_USD_LIMIT.autoPerWindow - 700n * USD);
+        .withArgs(
+          intentId(fx, intent),
+          fx.agent.address,
+          fx.usdcAddress,
+          fx.routerAddress,
+          USDC("500"),
+          false,
+          intent.rationale,
+        );
+      expect(await fx.module.availableUsdAllowance(fx.agent.address)).to.equal(
+        AGENT_USD_LIMIT.autoPerWindow - 700n * USD,
+      );
       const [, amounts] = await fx.lens.usdSpendEntries(fx.moduleAddress, fx.agent.address);
       expect(amounts).to.deep.equal([700n * USD]);
       expect(await fx.out.balanceOf(fx.safeAddress)).to.equal(USDC("500"));
@@ -447,10 +522,14 @@ describe("CallConditions", function () {
       await expect(tx)
         .to.emit(fx.module, "IntentDenied")
         .withArgs(ids[2], fx.agent.address, DenyReason.TargetNotAllowed, intents[2].rationale);
-      await expect(tx).to.emit(fx.module, "IntentQueued").withArgs(ids[4], fx.agent.address, (v: bigint) => v > 0n, intentTuple(intents[4]));
+      await expect(tx)
+        .to.emit(fx.module, "IntentQueued")
+        .withArgs(ids[4], fx.agent.address, (v: bigint) => v > 0n, intentTuple(intents[4]));
       expect(await fx.module.availableUsdAllowance(fx.agent.address)).to.equal(0n);
       // The USDC window alone would have let the last swap through: 5,000 - 2,000 left.
-      expect(await fx.module.availableAllowance(fx.agent.address, fx.usdcAddress)).to.equal(fx.usdcLimit.autoPerWindow - USDC("2000"));
+      expect(await fx.module.availableAllowance(fx.agent.address, fx.usdcAddress)).to.equal(
+        fx.usdcLimit.autoPerWindow - USDC("2000"),
+      );
       expect(await fx.out.balanceOf(fx.safeAddress)).to.equal(USDC("2000"));
       expect(await fx.out.balanceOf(fx.attacker.address)).to.equal(0n);
     });
@@ -485,7 +564,12 @@ describe("CallConditions", function () {
       const id_ = intentId(fx, intent);
       await (await submitSigned(fx, intent)).wait();
       // The owners now demand a minimum output the queued swap does not name.
-      await (await fx.owner.setCallConditions(fx.agent.address, fx.routerAddress, SWAP, [...fx.conditions, cond(W.amountOutMinimum, Op.GreaterOrEqual, 1n)])).wait();
+      await (
+        await fx.owner.setCallConditions(fx.agent.address, fx.routerAddress, SWAP, [
+          ...fx.conditions,
+          cond(W.amountOutMinimum, Op.GreaterOrEqual, 1n),
+        ])
+      ).wait();
       await time.increase(3600);
       const sigs = await cosignerSignatures(fx, id_, fx.cosigners.slice(0, 2));
       await expect(fx.module.connect(fx.relayer).executeQueued(intent, sigs))
@@ -502,8 +586,14 @@ describe("CallConditions", function () {
       await expectDenied(fx, await swapIntent(fx, { recipient: fx.bob.address }), DenyReason.TargetNotAllowed);
       const newKey = fx.signers[15];
       await (await fx.owner.rotateAgent(fx.agent.address, newKey.address)).wait();
-      expect(await fx.lens.callConditions(fx.moduleAddress, newKey.address, fx.routerAddress, SWAP)).to.deep.equal(tuples(fx.conditions));
-      const rotated = { ...(await swapIntent(fx, { recipient: fx.bob.address })), agent: newKey.address, nonce: await fx.module.getNonce(newKey.address, 0n) };
+      expect(await fx.lens.callConditions(fx.moduleAddress, newKey.address, fx.routerAddress, SWAP)).to.deep.equal(
+        tuples(fx.conditions),
+      );
+      const rotated = {
+        ...(await swapIntent(fx, { recipient: fx.bob.address })),
+        agent: newKey.address,
+        nonce: await fx.module.getNonce(newKey.address, 0n),
+      };
       await expectDenied(fx, rotated, DenyReason.TargetNotAllowed, newKey);
     });
 

@@ -31,7 +31,8 @@ function codesInSources(): Map<string, string> {
       }
     }
   };
-  for (const dir of ["sdk", "core", "deploy", "tasks", "monitor", "audit"]) if (fs.existsSync(path.join(ROOT, dir))) walk(path.join(ROOT, dir));
+  for (const dir of ["sdk", "core", "deploy", "tasks", "monitor", "audit"])
+    if (fs.existsSync(path.join(ROOT, dir))) walk(path.join(ROOT, dir));
   // KeyErrorCode is a union type: its members are codes too.
   const keys = fs.readFileSync(path.join(ROOT, "core/keys.ts"), "utf8").match(/type KeyErrorCode = ([^;]+);/)![1];
   for (const m of keys.matchAll(/"([A-Z_]+)"/g)) found.set(m[1], "core/keys.ts");
@@ -57,7 +58,9 @@ describe("CLI error codes", function () {
   });
 
   it("test_sources_everyErrorCodeIsDocumented", function () {
-    const missing = [...codesInSources()].filter(([code]) => !(CLI_ERROR_CODES as readonly string[]).includes(code) && code !== "ERROR");
+    const missing = [...codesInSources()].filter(
+      ([code]) => !(CLI_ERROR_CODES as readonly string[]).includes(code) && code !== "ERROR",
+    );
     expect(missing.map(([code, file]) => `${code} (${file})`)).to.deep.equal([]);
   });
 
@@ -65,16 +68,63 @@ describe("CLI error codes", function () {
     const hardhatError = (number: number, message: string, messageArguments: Record<string, unknown> = {}) =>
       Object.assign(new Error(`HH${number}: ${message}`), { _isHardhatError: true, number, messageArguments });
     const rows: [string, unknown, string, RegExp][] = [
-      ["Hardhat HH306 (missing flag)", hardhatError(306, "The '--asset' parameter of task 'agent:pay' expects a value, but none was passed."), "INVALID_REQUEST", /--asset.*Run npx hardhat help <task>/],
-      ["Hardhat HH100 (unknown network)", hardhatError(100, "Network nowhere doesn't exist", { network: "nowhere" }), "INVALID_REQUEST", /--network nowhere is not configured/],
-      ["Hardhat HH108 (node down)", hardhatError(108, "Cannot connect to the network localhost."), "RPC_UNAVAILABLE", /no node answered.*RPC_URL/],
-      ["another Hardhat error", hardhatError(700, "Artifact for contract X not found."), "HARDHAT_ERROR", /Artifact for contract X not found/],
-      ["ethers NETWORK_ERROR", Object.assign(new Error("could not detect network"), { code: "NETWORK_ERROR" }), "RPC_UNAVAILABLE", /NETWORK_ERROR.*RPC_URL/],
-      ["fetch ECONNREFUSED (as a cause)", Object.assign(new Error("fetch failed"), { cause: Object.assign(new Error("connect"), { code: "ECONNREFUSED" }) }), "RPC_UNAVAILABLE", /ECONNREFUSED/],
-      ["ethers INVALID_ARGUMENT", Object.assign(new Error("value out-of-bounds (argument=\"amount\")"), { code: "INVALID_ARGUMENT" }), "INVALID_REQUEST", /value out-of-bounds/],
-      ["the client's RpcUnavailableError", new RpcUnavailableError("read the nonce", 4, new Error("socket hang up")), "RPC_UNAVAILABLE", /after 4 attempt\(s\).*RPC_URL/],
+      [
+        "Hardhat HH306 (missing flag)",
+        hardhatError(306, "The '--asset' parameter of task 'agent:pay' expects a value, but none was passed."),
+        "INVALID_REQUEST",
+        /--asset.*Run npx hardhat help <task>/,
+      ],
+      [
+        "Hardhat HH100 (unknown network)",
+        hardhatError(100, "Network nowhere doesn't exist", { network: "nowhere" }),
+        "INVALID_REQUEST",
+        /--network nowhere is not configured/,
+      ],
+      [
+        "Hardhat HH108 (node down)",
+        hardhatError(108, "Cannot connect to the network localhost."),
+        "RPC_UNAVAILABLE",
+        /no node answered.*RPC_URL/,
+      ],
+      [
+        "another Hardhat error",
+        hardhatError(700, "Artifact for contract X not found."),
+        "HARDHAT_ERROR",
+        /Artifact for contract X not found/,
+      ],
+      [
+        "ethers NETWORK_ERROR",
+        Object.assign(new Error("could not detect network"), { code: "NETWORK_ERROR" }),
+        "RPC_UNAVAILABLE",
+        /NETWORK_ERROR.*RPC_URL/,
+      ],
+      [
+        "fetch ECONNREFUSED (as a cause)",
+        Object.assign(new Error("fetch failed"), {
+          cause: Object.assign(new Error("connect"), { code: "ECONNREFUSED" }),
+        }),
+        "RPC_UNAVAILABLE",
+        /ECONNREFUSED/,
+      ],
+      [
+        "ethers INVALID_ARGUMENT",
+        Object.assign(new Error('value out-of-bounds (argument="amount")'), { code: "INVALID_ARGUMENT" }),
+        "INVALID_REQUEST",
+        /value out-of-bounds/,
+      ],
+      [
+        "the client's RpcUnavailableError",
+        new RpcUnavailableError("read the nonce", 4, new Error("socket hang up")),
+        "RPC_UNAVAILABLE",
+        /after 4 attempt\(s\).*RPC_URL/,
+      ],
       ["a key error", new KeyError("KEY_MISSING", "No AGENT key."), "KEY_MISSING", /No AGENT key/],
-      ["an unknown code", Object.assign(new Error("weird"), { code: "SOMETHING_ELSE" }), "INTERNAL_ERROR", /weird \(an unexpected SOMETHING_ELSE/],
+      [
+        "an unknown code",
+        Object.assign(new Error("weird"), { code: "SOMETHING_ELSE" }),
+        "INTERNAL_ERROR",
+        /weird \(an unexpected SOMETHING_ELSE/,
+      ],
       ["a plain TypeError", new TypeError("x is undefined"), "INTERNAL_ERROR", /x is undefined/],
       ["a thrown string", "boom", "INTERNAL_ERROR", /boom/],
     ];

@@ -15,7 +15,8 @@ async function runtimeSize(name: string): Promise<number> {
 }
 
 /** Under `npm run coverage` the code is instrumented and unoptimised: not the code that is deployed. */
-const UNDER_COVERAGE = (hre as unknown as { __SOLIDITY_COVERAGE_RUNNING?: boolean }).__SOLIDITY_COVERAGE_RUNNING === true;
+const UNDER_COVERAGE =
+  (hre as unknown as { __SOLIDITY_COVERAGE_RUNNING?: boolean }).__SOLIDITY_COVERAGE_RUNNING === true;
 
 describe("Code size of the module's two halves", function () {
   for (const name of ["AgentTreasuryModule", "AgentTreasuryAdmin"]) {
@@ -31,7 +32,9 @@ describe("Code size of the module's two halves", function () {
 
   it("test_codeSize_hotHalf_hasOnlyTheEntryPointsAndReachesTheRestByFallback", async function () {
     const hot = await artifacts.readArtifact("AgentTreasuryModule");
-    const functions = hot.abi.filter((f: { type: string }) => f.type === "function").map((f: { name: string }) => f.name);
+    const functions = hot.abi
+      .filter((f: { type: string }) => f.type === "function")
+      .map((f: { name: string }) => f.name);
     expect(functions.sort()).to.deep.equal(["admin", "approve", "executeQueued", "propose", "submit", "submitBatch"]);
     expect(hot.abi.some((f: { type: string }) => f.type === "fallback")).to.equal(true);
   });

@@ -13,7 +13,14 @@ import { loadFixture } from "@nomicfoundation/hardhat-network-helpers";
 import { parseUnits, toBeHex, zeroPadValue } from "ethers";
 import { readConsoleState } from "../../console/state";
 import { ConsoleStore } from "../../console/store";
-import { Status, buildIntent, conditionedRouterFixture, fixtureDeploymentRecord, intentId, submitSigned } from "../fixtures";
+import {
+  Status,
+  buildIntent,
+  conditionedRouterFixture,
+  fixtureDeploymentRecord,
+  intentId,
+  submitSigned,
+} from "../fixtures";
 
 const USDC = (n: string) => parseUnits(n, 6);
 const EXAMPLE = path.join(__dirname, "../../deploy/examples/dao.json");
@@ -25,7 +32,12 @@ describe("Console: a queued call's conditions", function () {
     const intent = await buildIntent(fx, { target: fx.routerAddress, data: fx.swapData(fx.safeAddress, USDC("2000")) });
     await (await submitSigned(fx, intent)).wait();
     expect((await fx.module.intent(intentId(fx, intent))).status).to.equal(Status.Queued);
-    const record = { ...(await fixtureDeploymentRecord(fx)), tokens: { USDC: fx.usdcAddress, WETH: fx.wethAddress }, contracts: { SwapRouter02: fx.routerAddress }, policyFile: EXAMPLE };
+    const record = {
+      ...(await fixtureDeploymentRecord(fx)),
+      tokens: { USDC: fx.usdcAddress, WETH: fx.wethAddress },
+      contracts: { SwapRouter02: fx.routerAddress },
+      policyFile: EXAMPLE,
+    };
     const read = () =>
       readConsoleState({
         chain: { provider: ethers.provider, artifacts: hre.artifacts, network: "hardhat" },
@@ -49,7 +61,11 @@ describe("Console: a queued call's conditions", function () {
         { text: `tokenIn is USDC (${fx.usdcAddress})`, met: true, actual: `USDC (${fx.usdcAddress})` },
         { text: `tokenOut is WETH (${fx.wethAddress})`, met: true, actual: `WETH (${fx.wethAddress})` },
         { text: "recipient is the Safe", met: true, actual: `the Safe (${fx.safeAddress})` },
-        { text: `amountIn charged as USDC (${fx.usdcAddress}) (to the agent's limits, like a payment)`, met: true, actual: "2000000000" },
+        {
+          text: `amountIn charged as USDC (${fx.usdcAddress}) (to the agent's limits, like a payment)`,
+          met: true,
+          actual: "2000000000",
+        },
       ],
       met: true,
       charges: "2000 USDC",
@@ -66,10 +82,19 @@ describe("Console: a queued call's conditions", function () {
       { word: 4n, op: 4n, value: zeroPadValue(fx.usdcAddress, 32) },
       { word: 4n, op: 2n, value: zeroPadValue(toBeHex(USDC("1000")), 32) },
     ];
-    await fx.asOwners(fx.module.interface.encodeFunctionData("setCallConditions", [fx.agent.address, fx.routerAddress, fx.swapSelector, capped]));
+    await fx.asOwners(
+      fx.module.interface.encodeFunctionData("setCallConditions", [
+        fx.agent.address,
+        fx.routerAddress,
+        fx.swapSelector,
+        capped,
+      ]),
+    );
     const report = (await read()).queue[0].conditions!;
     expect(report.met).to.equal(false);
-    expect(report.conditions.filter((c) => !c.met)).to.deep.equal([{ text: "amountIn at most 1000000000", met: false, actual: "2000000000" }]);
+    expect(report.conditions.filter((c) => !c.met)).to.deep.equal([
+      { text: "amountIn at most 1000000000", met: false, actual: "2000000000" },
+    ]);
     expect(report).to.not.have.property("charges");
   });
 });

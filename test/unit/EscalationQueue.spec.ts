@@ -883,7 +883,9 @@ describe("EscalationQueue", function () {
       const [cos1, cos2, cos3] = fx.cosigners.map((c) => c.address);
       const safe = await moduleAsSafe(fx);
       // The threshold alone: same era.
-      await expect(safe.setCosigners([cos1, cos2, cos3], 3)).to.emit(fx.module, "CosignersSet").withArgs([cos1, cos2, cos3], 3n);
+      await expect(safe.setCosigners([cos1, cos2, cos3], 3))
+        .to.emit(fx.module, "CosignersSet")
+        .withArgs([cos1, cos2, cos3], 3n);
       expect(await fx.module.cosignerEra()).to.equal(1n);
       await safe.setCosigners([cos1, cos2, cos3], 1);
       expect(await fx.module.cosignerEra()).to.equal(1n);
@@ -903,7 +905,12 @@ describe("EscalationQueue", function () {
       const fx = await loadFixture(treasuryFixture);
       const q = await queuePayment(fx);
       const signatures = await cosignerSignatures(fx, q.id, fx.cosigners.slice(0, 2));
-      await (await moduleAsSafe(fx)).setCosigners(fx.cosigners.map((c) => c.address), 1);
+      await (
+        await moduleAsSafe(fx)
+      ).setCosigners(
+        fx.cosigners.map((c) => c.address),
+        1,
+      );
       await time.increaseTo(q.eta);
       const aliceBefore = await ethBalance(fx, fx.alice.address);
       await expect(fx.module.connect(fx.relayer).executeQueued(q.intent, signatures))
@@ -929,12 +936,20 @@ describe("EscalationQueue", function () {
         [...sigs].sort((a, b) => (BigInt(a.signer) < BigInt(b.signer) ? -1 : 1));
       const aliceBefore = await ethBalance(fx, fx.alice.address);
       // cos1 is a member again, but its signature names era 1: void.
-      await expect(fx.module.connect(fx.relayer).executeQueued(q.intent, sorted([{ signer: cos1.address, signature: oldByCos1 }, freshCos2])))
+      await expect(
+        fx.module
+          .connect(fx.relayer)
+          .executeQueued(q.intent, sorted([{ signer: cos1.address, signature: oldByCos1 }, freshCos2])),
+      )
         .to.be.revertedWithCustomError(fx.module, "CosignerSignatureInvalid")
         .withArgs(cos1.address, q.id);
       // A signature naming an era that has not started yet is void too.
       const future = await approvalSignature(cos1, fx, q.id, era3 + 1n);
-      await expect(fx.module.connect(fx.relayer).executeQueued(q.intent, sorted([{ signer: cos1.address, signature: future }, freshCos2])))
+      await expect(
+        fx.module
+          .connect(fx.relayer)
+          .executeQueued(q.intent, sorted([{ signer: cos1.address, signature: future }, freshCos2])),
+      )
         .to.be.revertedWithCustomError(fx.module, "CosignerSignatureInvalid")
         .withArgs(cos1.address, q.id);
       expect(await ethBalance(fx, fx.alice.address)).to.equal(aliceBefore);
@@ -1017,7 +1032,9 @@ describe("EscalationQueue", function () {
       const fx = await loadFixture(treasuryFixture);
       const q = await queuePayment(fx);
       const signatures = await cosignerSignatures(fx, q.id, fx.cosigners.slice(0, 2));
-      await (await moduleAsSafe(fx)).setAssetLimit(fx.agent.address, ETH, { ...fx.ethLimit, escalatedPerTx: parseEther("4") });
+      await (
+        await moduleAsSafe(fx)
+      ).setAssetLimit(fx.agent.address, ETH, { ...fx.ethLimit, escalatedPerTx: parseEther("4") });
       await time.increaseTo(q.eta);
       await expect(fx.module.connect(fx.relayer).executeQueued(q.intent, signatures))
         .to.be.revertedWithCustomError(fx.module, "IntentPolicyViolation")
@@ -1183,7 +1200,13 @@ describe("EscalationQueue", function () {
       await expect(fx.bare.connect(fx.cosigners[0]).approve(id_))
         .to.be.revertedWithCustomError(fx.bare, "CosignerUnknown")
         .withArgs(fx.cosigners[0].address);
-      const byCos1 = await signCosignerApproval(fx.cosigners[0], id_, await fx.bare.cosignerEra(), fx.chainId, fx.bareAddress);
+      const byCos1 = await signCosignerApproval(
+        fx.cosigners[0],
+        id_,
+        await fx.bare.cosignerEra(),
+        fx.chainId,
+        fx.bareAddress,
+      );
       await expect(
         fx.bare.connect(fx.relayer).executeQueued(intent, [{ signer: fx.cosigners[0].address, signature: byCos1 }]),
       )

@@ -45,7 +45,12 @@ describe("A fresh checkout (no typechain-types/ yet)", function () {
   });
 
   /** Runs Node in the repository with the bindings hidden. */
-  const node = (...args: string[]) => spawnSync(process.execPath, ["-r", hook, ...args], { cwd: ROOT, encoding: "utf8", env: { ...process.env, TS_NODE_TRANSPILE_ONLY: "1" } });
+  const node = (...args: string[]) =>
+    spawnSync(process.execPath, ["-r", hook, ...args], {
+      cwd: ROOT,
+      encoding: "utf8",
+      env: { ...process.env, TS_NODE_TRANSPILE_ONLY: "1" },
+    });
 
   it("test_hiddenBindings_requireFails_controlForTheOtherTests", function () {
     const run = node("-r", "ts-node/register", "-e", 'require("./typechain-types")');
@@ -57,7 +62,8 @@ describe("A fresh checkout (no typechain-types/ yet)", function () {
     const run = node(require.resolve("hardhat/internal/cli/cli.js"), "help");
     expect(run.stderr).to.not.include("MODULE_NOT_FOUND");
     expect(run.status, run.stderr).to.equal(0);
-    for (const name of ["agent:pay", "agent:pay-batch", "agent:propose", "agent:call", "treasury:monitor"]) expect(run.stdout).to.include(name);
+    for (const name of ["agent:pay", "agent:pay-batch", "agent:propose", "agent:call", "treasury:monitor"])
+      expect(run.stdout).to.include(name);
   });
 
   it("test_bindings_firstUseWithoutThem_saysToCompile", function () {

@@ -152,15 +152,24 @@ describe("Idempotency", function () {
       const layout = await moduleLayout();
       const intents = layout.storage.find((e) => e.label === "_intents");
       expect(intents, "_intents in the storage layout").to.not.equal(undefined);
-      const slot = ethers.keccak256(ethers.AbiCoder.defaultAbiCoder().encode(["bytes32", "uint256"], [original, intents!.slot]));
+      const slot = ethers.keccak256(
+        ethers.AbiCoder.defaultAbiCoder().encode(["bytes32", "uint256"], [original, intents!.slot]),
+      );
       const word = BigInt(await ethers.provider.getStorage(fx.moduleAddress, slot));
       const tagOf = (i: Intent) => BigInt(payloadCommitment(i.target, i.value, i.data)) >> 176n;
       expect(word >> 176n, "the stored tag is the original's").to.equal(tagOf(first));
-      await setStorageAt(fx.moduleAddress, slot, ethers.toBeHex((word & ((1n << 176n) - 1n)) | (tagOf(second) << 176n), 32));
+      await setStorageAt(
+        fx.moduleAddress,
+        slot,
+        ethers.toBeHex((word & ((1n << 176n) - 1n)) | (tagOf(second) << 176n), 32),
+      );
 
       const before = await treasuryState(fx);
       const signature = await sign(fx.agent, fx, second);
-      expect(await fx.module.connect(fx.relayer).submit.staticCall(second, signature)).to.deep.equal([original, Status.Executed]);
+      expect(await fx.module.connect(fx.relayer).submit.staticCall(second, signature)).to.deep.equal([
+        original,
+        Status.Executed,
+      ]);
       const replay = fx.module.connect(fx.relayer).submit(second, signature);
       await expect(replay).to.emit(fx.module, "IdempotentReplay").withArgs(original, fx.agent.address, KEY);
       await expect(replay).to.not.emit(fx.module, "IntentExecuted");
@@ -259,7 +268,15 @@ describe("Idempotency", function () {
       const fresh = await keyedPayment(fx, amount);
       await expect(submitSigned(fx, fresh))
         .to.emit(fx.module, "IntentExecuted")
-        .withArgs(intentId(fx, fresh), fx.agent.address, fx.usdcAddress, fx.alice.address, amount, false, fresh.rationale);
+        .withArgs(
+          intentId(fx, fresh),
+          fx.agent.address,
+          fx.usdcAddress,
+          fx.alice.address,
+          amount,
+          false,
+          fresh.rationale,
+        );
       expect(await fx.module.idempotencyRecord(fx.agent.address, KEY)).to.deep.equal([
         intentId(fx, fresh),
         payloadCommitment(fresh.target, fresh.value, fresh.data),

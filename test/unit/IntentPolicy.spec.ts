@@ -219,12 +219,17 @@ describe("IntentPolicy", function () {
       ["transfer67Bytes", (to, amount) => transferData(to, amount).slice(0, -2)],
       ["transfer69Bytes", (to, amount) => transferData(to, amount) + "00"],
       ["transfer73Bytes", (to, amount) => transferData(to, amount) + "0000000000"],
-      ["transferDirtyRecipientWord", (to, amount) => TRANSFER_SELECTOR + "ff" + RECIPIENT_WORD(to).slice(2) + AMOUNT_WORD(amount)],
+      [
+        "transferDirtyRecipientWord",
+        (to, amount) => TRANSFER_SELECTOR + "ff" + RECIPIENT_WORD(to).slice(2) + AMOUNT_WORD(amount),
+      ],
     ];
 
     /** "transfer36Bytes" -> "a 36-byte transfer"; "transferDirtyRecipientWord" -> "a transfer whose recipient word is dirty". */
     const described = (name: string) =>
-      name === "transferDirtyRecipientWord" ? "a transfer whose recipient word is dirty" : `a ${name.slice(8, -5)}-byte transfer`;
+      name === "transferDirtyRecipientWord"
+        ? "a transfer whose recipient word is dirty"
+        : `a ${name.slice(8, -5)}-byte transfer`;
 
     it("builds each non-canonical case with the length its name says [test_nonCanonicalTransferCases_haveTheLengthsTheirNamesSay]", function () {
       const lengths = CASES.map(([, build]) => (build(ethers.ZeroAddress, 1n).length - 2) / 2);
@@ -299,9 +304,14 @@ describe("IntentPolicy", function () {
       const modifier = await ethers.deployContract("MockCallTarget");
       const modifierAddress = await modifier.getAddress();
       const ping = modifier.interface.getFunction("ping")!.selector;
-      await fx.asOwners(fx.module.interface.encodeFunctionData("setAllowedCall", [fx.agent.address, modifierAddress, ping, true]));
+      await fx.asOwners(
+        fx.module.interface.encodeFunctionData("setAllowedCall", [fx.agent.address, modifierAddress, ping, true]),
+      );
       const data = modifier.interface.encodeFunctionData("ping", [1n]);
-      await expect(submitSigned(fx, await buildIntent(fx, { target: modifierAddress, data }))).to.emit(fx.module, "IntentExecuted");
+      await expect(submitSigned(fx, await buildIntent(fx, { target: modifierAddress, data }))).to.emit(
+        fx.module,
+        "IntentExecuted",
+      );
       expect(await modifier.pings()).to.equal(1n);
       await fx.asOwners(fx.module.interface.encodeFunctionData("setTarget", [modifierAddress]));
       expect(await fx.lens.isAllowedCall(fx.moduleAddress, fx.agent.address, modifierAddress, ping)).to.equal(true);
@@ -345,7 +355,11 @@ describe("IntentPolicy", function () {
       await owner.setAgent(fx.agent.address, agentConfig({ recipientMode: RecipientMode.Allowlist, maxStrikes: 0n }));
       expect(await fx.lens.isRecipient(fx.moduleAddress, fx.agent.address, fx.targetAddress)).to.equal(false);
       const value = parseEther("0.5");
-      const call = await buildIntent(fx, { target: fx.targetAddress, value, data: fx.target.interface.encodeFunctionData("ping", [7n]) });
+      const call = await buildIntent(fx, {
+        target: fx.targetAddress,
+        value,
+        data: fx.target.interface.encodeFunctionData("ping", [7n]),
+      });
       const tx = submitSigned(fx, call);
       await expect(tx)
         .to.emit(fx.module, "IntentExecuted")
@@ -353,7 +367,11 @@ describe("IntentPolicy", function () {
       await expect(tx).to.changeEtherBalances([fx.safeAddress, fx.targetAddress], [-value, value]);
       expect(await fx.module.availableAllowance(fx.agent.address, ETH)).to.equal(fx.ethLimit.autoPerWindow - value);
       // The same ETH sent to the same contract as a plain payment is a payment: the allowlist applies.
-      await expectDenied(fx, await buildIntent(fx, { target: fx.targetAddress, value }), DenyReason.RecipientNotAllowed);
+      await expectDenied(
+        fx,
+        await buildIntent(fx, { target: fx.targetAddress, value }),
+        DenyReason.RecipientNotAllowed,
+      );
     });
 
     it("in EscalateUnknown mode queues a payment to an unknown recipient and executes one to a known recipient [test_submit_escalateUnknownMode_queuesUnknownAndExecutesKnown]", async function () {

@@ -10,7 +10,16 @@ import { ethers } from "hardhat";
 import { loadFixture } from "@nomicfoundation/hardhat-network-helpers";
 import { moduleLayout } from "../layout";
 
-const FIELD_NAMES = ["status", "eta", "gracePeriod", "agentId", "epoch", "approvals", "approvalEra", "payloadTag"] as const;
+const FIELD_NAMES = [
+  "status",
+  "eta",
+  "gracePeriod",
+  "agentId",
+  "epoch",
+  "approvals",
+  "approvalEra",
+  "payloadTag",
+] as const;
 type FieldName = (typeof FIELD_NAMES)[number];
 type Fields = Record<FieldName, { shift: bigint; bits: bigint }>;
 
@@ -24,7 +33,10 @@ async function recordFields(): Promise<Fields> {
   const fields: Partial<Fields> = {};
   for (const m of struct.members ?? []) {
     expect(m.slot, `${m.label} must be in the record's first slot`).to.equal("0");
-    fields[m.label as FieldName] = { shift: BigInt(m.offset) * 8n, bits: BigInt(layout.types[m.type].numberOfBytes) * 8n };
+    fields[m.label as FieldName] = {
+      shift: BigInt(m.offset) * 8n,
+      bits: BigInt(layout.types[m.type].numberOfBytes) * 8n,
+    };
   }
   expect(Object.keys(fields)).to.deep.equal([...FIELD_NAMES]);
   return fields as Fields;
@@ -51,7 +63,14 @@ async function harnessFixture() {
 describe("IntentRecordWord", function () {
   it("puts each field of a new record where the compiler's layout has it [test_pack_everyField_matchesTheCompilersLayout]", async function () {
     const { harness, fields } = await loadFixture(harnessFixture);
-    const word = await harness.pack(SAMPLE.status, SAMPLE.eta, SAMPLE.gracePeriod, SAMPLE.agentId, SAMPLE.epoch, SAMPLE.payloadTag);
+    const word = await harness.pack(
+      SAMPLE.status,
+      SAMPLE.eta,
+      SAMPLE.gracePeriod,
+      SAMPLE.agentId,
+      SAMPLE.epoch,
+      SAMPLE.payloadTag,
+    );
     for (const name of ["status", "eta", "gracePeriod", "agentId", "epoch", "payloadTag"] as const) {
       expect(field(word, fields[name]), name).to.equal(SAMPLE[name]);
     }
@@ -72,9 +91,25 @@ describe("IntentRecordWord", function () {
 
   it("writes a word that the struct reads back field by field [test_store_thenStructRead_returnsEveryField]", async function () {
     const { harness } = await loadFixture(harnessFixture);
-    const word = await harness.pack(SAMPLE.status, SAMPLE.eta, SAMPLE.gracePeriod, SAMPLE.agentId, SAMPLE.epoch, SAMPLE.payloadTag);
+    const word = await harness.pack(
+      SAMPLE.status,
+      SAMPLE.eta,
+      SAMPLE.gracePeriod,
+      SAMPLE.agentId,
+      SAMPLE.epoch,
+      SAMPLE.payloadTag,
+    );
     const r = await harness.storeAndRead.staticCall(ethers.id("record"), word);
-    expect([r.status, r.eta, r.gracePeriod, r.agentId, r.epoch, r.approvals, r.approvalEra, r.payloadTag]).to.deep.equal([
+    expect([
+      r.status,
+      r.eta,
+      r.gracePeriod,
+      r.agentId,
+      r.epoch,
+      r.approvals,
+      r.approvalEra,
+      r.payloadTag,
+    ]).to.deep.equal([
       SAMPLE.status,
       SAMPLE.eta,
       SAMPLE.gracePeriod,

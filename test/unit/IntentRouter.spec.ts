@@ -66,7 +66,10 @@ describe("IntentRouter", function () {
       const intent = await buildIntent(fx, { value: amount, review: true, rationale: id("new vendor, please check") });
       const id_ = intentId(fx, intent);
       const signature = await sign(fx.agent, fx, intent);
-      expect(await fx.module.connect(fx.relayer).submit.staticCall(intent, signature)).to.deep.equal([id_, Status.Queued]);
+      expect(await fx.module.connect(fx.relayer).submit.staticCall(intent, signature)).to.deep.equal([
+        id_,
+        Status.Queued,
+      ]);
       const before = await treasuryState(fx);
       const ts = BigInt(await time.latest()) + 10n;
       await time.setNextBlockTimestamp(ts);

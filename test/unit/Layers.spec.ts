@@ -21,17 +21,25 @@ interface Violation {
 
 /** Runs dependency-cruiser with the repository's rules in `cwd` on `targets`, with the reporter `lint:deps` uses. */
 function lint(cwd: string, targets: string[]): { code: number | null; stdout: string } {
-  const run = spawnSync(process.execPath, [DEPCRUISE, "--config", path.join(ROOT, ".dependency-cruiser.cjs"), ...targets], { cwd, encoding: "utf8" });
+  const run = spawnSync(
+    process.execPath,
+    [DEPCRUISE, "--config", path.join(ROOT, ".dependency-cruiser.cjs"), ...targets],
+    { cwd, encoding: "utf8" },
+  );
   return { code: run.status, stdout: run.stdout };
 }
 
 /** The same, with the JSON reporter: every violation with its rule. */
 function violationsOf(cwd: string, targets: string[]): Violation[] {
-  const run = spawnSync(process.execPath, [DEPCRUISE, "--config", path.join(ROOT, ".dependency-cruiser.cjs"), "--output-type", "json", ...targets], {
-    cwd,
-    encoding: "utf8",
-    maxBuffer: 64 * 1024 * 1024,
-  });
+  const run = spawnSync(
+    process.execPath,
+    [DEPCRUISE, "--config", path.join(ROOT, ".dependency-cruiser.cjs"), "--output-type", "json", ...targets],
+    {
+      cwd,
+      encoding: "utf8",
+      maxBuffer: 64 * 1024 * 1024,
+    },
+  );
   if (!run.stdout) throw new Error(`depcruise printed nothing (exit ${run.status}):\n${run.stderr}`);
   return (JSON.parse(run.stdout) as { summary: { violations: Violation[] } }).summary.violations;
 }
@@ -79,7 +87,9 @@ describe("Layers (.dependency-cruiser.cjs)", function () {
     it("test_depcruise_badImports_eachReportedByItsRule_goodFileClean", function () {
       const targets = ["core", "sdk", "deploy", "tasks", "monitor", "mcp", "scripts", "test", "console"];
       const violations = violationsOf(dir, targets);
-      const found = violations.map((v) => `${v.rule.name}: ${v.from} -> ${v.to.replace(/^.*node_modules\//, "node_modules/")}`).sort();
+      const found = violations
+        .map((v) => `${v.rule.name}: ${v.from} -> ${v.to.replace(/^.*node_modules\//, "node_modules/")}`)
+        .sort();
       expect(found).to.deep.equal(
         [
           "bindings-on-first-use: sdk/eager.ts -> typechain-types/Module.ts",
@@ -98,16 +108,32 @@ describe("Layers (.dependency-cruiser.cjs)", function () {
       expect(violations.every((v) => v.rule.severity === "error")).to.equal(true);
       // `npm run lint` stops on them: the reporter it uses exits with the number of errors.
       const { code, stdout } = lint(dir, targets);
-      expect(stdout).to.include(`x ${violations.length} dependency violations (${violations.length} errors, 0 warnings)`);
+      expect(stdout).to.include(
+        `x ${violations.length} dependency violations (${violations.length} errors, 0 warnings)`,
+      );
       expect(code).to.equal(violations.length);
     });
   });
 
   describe("on this repository", function () {
     it("test_depcruise_repository_noViolation", function () {
-      const script = (JSON.parse(fs.readFileSync(path.join(ROOT, "package.json"), "utf8")) as { scripts: Record<string, string> }).scripts["lint:deps"];
+      const script = (
+        JSON.parse(fs.readFileSync(path.join(ROOT, "package.json"), "utf8")) as { scripts: Record<string, string> }
+      ).scripts["lint:deps"];
       const targets = script.split(/\s+/).slice(script.split(/\s+/).indexOf(".dependency-cruiser.cjs") + 1);
-      expect(targets).to.include.members(["core", "sdk", "deploy", "monitor", "audit", "mcp", "tasks", "console", "scripts", "testkit", "test"]);
+      expect(targets).to.include.members([
+        "core",
+        "sdk",
+        "deploy",
+        "monitor",
+        "audit",
+        "mcp",
+        "tasks",
+        "console",
+        "scripts",
+        "testkit",
+        "test",
+      ]);
       const { code, stdout } = lint(ROOT, targets);
       expect(stdout).to.match(/no dependency violations found \(\d+ modules/);
       expect(code).to.equal(0);

@@ -13,7 +13,15 @@
 import { expect } from "chai";
 import hre from "hardhat";
 import { loadFixture, time } from "@nomicfoundation/hardhat-network-helpers";
-import { Contract, FunctionFragment, Interface, ParamType, encodeBytes32String, parseEther, zeroPadValue } from "ethers";
+import {
+  Contract,
+  FunctionFragment,
+  Interface,
+  ParamType,
+  encodeBytes32String,
+  parseEther,
+  zeroPadValue,
+} from "ethers";
 import type { HardhatEthersSigner } from "@nomicfoundation/hardhat-ethers/signers";
 import {
   ETH,
@@ -231,16 +239,22 @@ async function notices(): Promise<Record<string, string>> {
   if (!info) throw new Error(`no build info for ${INTERFACE}: run npx hardhat compile`);
   const output = info.output.contracts[artifact.sourceName][INTERFACE] as unknown as { metadata?: string };
   if (!output.metadata) throw new Error(`no metadata for ${INTERFACE} in its build info: keep solc's default outputs`);
-  const methods = (JSON.parse(output.metadata) as { output: { userdoc: { methods: Record<string, { notice?: string }> } } })
-    .output.userdoc.methods;
-  return Object.fromEntries(Object.entries(methods).map(([signature, doc]) => [signature.split("(")[0], doc.notice ?? ""]));
+  const methods = (
+    JSON.parse(output.metadata) as { output: { userdoc: { methods: Record<string, { notice?: string }> } } }
+  ).output.userdoc.methods;
+  return Object.fromEntries(
+    Object.entries(methods).map(([signature, doc]) => [signature.split("(")[0], doc.notice ?? ""]),
+  );
 }
 
 describe("ModuleInterface", function () {
   describe("who may call each state-changing function (from the ABI of IAgentTreasuryModule)", function () {
     it("lists only functions of the interface as exceptions, and documents the others as owner-only [test_ownerOnlyFunctions_areTheOnesTheNatSpecSaysAreOwnerOnly]", async function () {
       const names = STATE_CHANGING.map((f) => f.name);
-      expect(Object.keys(EXCEPTIONS).filter((name) => !names.includes(name)), "exceptions that are no function").to.deep.equal([]);
+      expect(
+        Object.keys(EXCEPTIONS).filter((name) => !names.includes(name)),
+        "exceptions that are no function",
+      ).to.deep.equal([]);
       expect(OWNER_ONLY.length, "owner-only functions").to.be.greaterThan(10);
       const docs = await notices();
       const documented = names.filter((name) => /\bOwner only\b|\bRequirements: owner[;,.]/.test(docs[name] ?? ""));

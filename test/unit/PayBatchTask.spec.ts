@@ -28,7 +28,10 @@ function csvFile(text: string): string {
 
 /** The reader with USDC as the only token symbol. */
 function read(text: string) {
-  return readPaymentsCsv(csvFile(text), (a) => /^(eth|usdc)$/i.test(a) || /^0x[0-9a-fA-F]{40}$/.test(a), ["ETH", "USDC"]);
+  return readPaymentsCsv(csvFile(text), (a) => /^(eth|usdc)$/i.test(a) || /^0x[0-9a-fA-F]{40}$/.test(a), [
+    "ETH",
+    "USDC",
+  ]);
 }
 
 function readError(text: string): string {
@@ -47,7 +50,10 @@ const BOB = "0x3C44CdDdB6a900fa2b585dd299e03d12FA4293BC";
 describe("agent:pay-batch", function () {
   describe("the payments file", function () {
     it("test_parseCsv_quotedFieldsAndCrlf_keepCommasQuotesAndLineNumbers", function () {
-      const records = parseCsv('to,amount,reason\r\n0x1,5,"Salary, January"\r\n\r\n0x2,6,"say ""hi""\nsecond line"\n0x3,7,x', "p.csv");
+      const records = parseCsv(
+        'to,amount,reason\r\n0x1,5,"Salary, January"\r\n\r\n0x2,6,"say ""hi""\nsecond line"\n0x3,7,x',
+        "p.csv",
+      );
       expect(records.map((r) => [r.line, r.fields])).to.deep.equal([
         [1, ["to", "amount", "reason"]],
         [2, ["0x1", "5", "Salary, January"]],
@@ -58,9 +64,19 @@ describe("agent:pay-batch", function () {
     });
 
     it("test_readPaymentsCsv_anyColumnOrderAndOptionalColumns_readsEveryRow", function () {
-      const rows = read(`Amount,Idempotency Key,to,asset,reason\n400,payroll-01/alice,${ALICE.toLowerCase()},USDC,January salary\n0.5,,${BOB},ETH,\n`);
+      const rows = read(
+        `Amount,Idempotency Key,to,asset,reason\n400,payroll-01/alice,${ALICE.toLowerCase()},USDC,January salary\n0.5,,${BOB},ETH,\n`,
+      );
       expect(rows).to.deep.equal([
-        { row: 1, line: 2, to: ALICE, amount: "400", asset: "USDC", reason: "January salary", idempotencyKey: "payroll-01/alice" },
+        {
+          row: 1,
+          line: 2,
+          to: ALICE,
+          amount: "400",
+          asset: "USDC",
+          reason: "January salary",
+          idempotencyKey: "payroll-01/alice",
+        },
         { row: 2, line: 3, to: BOB, amount: "0.5", asset: "ETH" },
       ]);
     });
@@ -70,12 +86,24 @@ describe("agent:pay-batch", function () {
       expect(readError(`${header}${ALICE},1,USDC\n${BOB},"12,5",USDC\n`)).to.equal(
         'payments.csv row 2 (line 3), field amount: "12,5" is not a decimal amount in the asset\'s units (write e.g. 1250 or 12.5, with a dot and no thousands separators).',
       );
-      expect(readError(`${header}0x1234,1,USDC\n`)).to.equal('payments.csv row 1 (line 2), field to: "0x1234" is not an address (0x followed by 40 hex digits).');
-      expect(readError(`${header}${ALICE.replace("c", "C")},1,USDC\n`)).to.match(/^payments\.csv row 1 \(line 2\), field to: ".*" has an invalid checksum/);
-      expect(readError(`${header}${ALICE},1,EURC\n`)).to.equal('payments.csv row 1 (line 2), field asset: "EURC" is not ETH, USDC or a token address.');
-      expect(readError(`${header}${ALICE},0.00,USDC\n`)).to.equal('payments.csv row 1 (line 2), field amount: "0.00" is zero: there is nothing to pay.');
-      expect(readError(`${header}${ALICE},,USDC\n`)).to.equal("payments.csv row 1 (line 2), field amount: empty. Every payment needs to, amount and asset.");
-      expect(readError(`${header}${ALICE},1,USDC,extra\n`)).to.match(/^payments\.csv row 1 \(line 2\): 4 fields, but the header names 3/);
+      expect(readError(`${header}0x1234,1,USDC\n`)).to.equal(
+        'payments.csv row 1 (line 2), field to: "0x1234" is not an address (0x followed by 40 hex digits).',
+      );
+      expect(readError(`${header}${ALICE.replace("c", "C")},1,USDC\n`)).to.match(
+        /^payments\.csv row 1 \(line 2\), field to: ".*" has an invalid checksum/,
+      );
+      expect(readError(`${header}${ALICE},1,EURC\n`)).to.equal(
+        'payments.csv row 1 (line 2), field asset: "EURC" is not ETH, USDC or a token address.',
+      );
+      expect(readError(`${header}${ALICE},0.00,USDC\n`)).to.equal(
+        'payments.csv row 1 (line 2), field amount: "0.00" is zero: there is nothing to pay.',
+      );
+      expect(readError(`${header}${ALICE},,USDC\n`)).to.equal(
+        "payments.csv row 1 (line 2), field amount: empty. Every payment needs to, amount and asset.",
+      );
+      expect(readError(`${header}${ALICE},1,USDC,extra\n`)).to.match(
+        /^payments\.csv row 1 \(line 2\): 4 fields, but the header names 3/,
+      );
     });
 
     it("test_readPaymentsCsv_badHeader_namesTheColumn", function () {
@@ -84,7 +112,10 @@ describe("agent:pay-batch", function () {
       );
       expect(readError(`to,asset\n${ALICE},USDC\n`)).to.match(/^payments\.csv has no "amount" column/);
       expect(readError("to,amount,asset\n")).to.equal("payments.csv has a header but no payments.");
-      expect(() => readPaymentsCsv("/nonexistent/payments.csv", () => true, [])).to.throw(TaskInputError, /--file \/nonexistent\/payments\.csv: no such file/);
+      expect(() => readPaymentsCsv("/nonexistent/payments.csv", () => true, [])).to.throw(
+        TaskInputError,
+        /--file \/nonexistent\/payments\.csv: no such file/,
+      );
     });
   });
 
@@ -112,7 +143,9 @@ describe("agent:pay-batch", function () {
     it("test_payBatch_dryRun_json_showsEachRowAndSendsNothing", async function () {
       const fx = await taskFixture();
       const dai = await ethers.deployContract("MockERC20", ["Dai", "DAI", 18]);
-      const file = csvFile(`to,amount,asset,reason\n${fx.alice.address},400,USDC,January\n${fx.bob.address},400,${await dai.getAddress()},January\n${fx.bob.address},2,ETH,\n`);
+      const file = csvFile(
+        `to,amount,asset,reason\n${fx.alice.address},400,USDC,January\n${fx.bob.address},400,${await dai.getAddress()},January\n${fx.bob.address},2,ETH,\n`,
+      );
       const blockBefore = await ethers.provider.getBlockNumber();
       const { out, exitCode } = await runJson({ file, dryRun: true, reason: "payroll 2025-01" });
       expect(exitCode).to.equal(0);
@@ -130,7 +163,9 @@ describe("agent:pay-batch", function () {
     it("test_payBatch_deniedRowWithoutAllowDenied_refusesNamingTheRowAndSendsNothing", async function () {
       const fx = await taskFixture();
       const dai = await ethers.deployContract("MockERC20", ["Dai", "DAI", 18]);
-      const file = csvFile(`to,amount,asset\n${fx.alice.address},400,USDC\n${fx.bob.address},1,${await dai.getAddress()}\n`);
+      const file = csvFile(
+        `to,amount,asset\n${fx.alice.address},400,USDC\n${fx.bob.address},1,${await dai.getAddress()}\n`,
+      );
       const { out, exitCode } = await runJson({ file });
       expect(exitCode).to.equal(1);
       expect(out.error).to.deep.include({
@@ -143,7 +178,9 @@ describe("agent:pay-batch", function () {
 
     it("test_payBatch_sendThenRunAgain_oneTransactionThenOnlyReplays", async function () {
       const fx = await taskFixture();
-      const file = csvFile(`to,amount,asset,idempotency key\n${fx.alice.address},400,USDC,2025-01/alice\n${fx.bob.address},350.5,USDC,2025-01/bob\n${fx.bob.address},0.25,ETH,\n`);
+      const file = csvFile(
+        `to,amount,asset,idempotency key\n${fx.alice.address},400,USDC,2025-01/alice\n${fx.bob.address},350.5,USDC,2025-01/bob\n${fx.bob.address},0.25,ETH,\n`,
+      );
       const bobEth = await ethers.provider.getBalance(fx.bob.address);
       const first = await runJson({ file, relayed: true });
       expect(first.exitCode).to.equal(0);
@@ -162,7 +199,9 @@ describe("agent:pay-batch", function () {
       const replayed = again.out.result as { sent: number; rows: Json[] };
       expect(replayed.sent).to.equal(0);
       expect(again.out.result).to.not.have.property("txHash");
-      expect(replayed.rows.map((r) => [r.status, r.replay, r.intentId])).to.deep.equal(result.rows.map((r) => ["Executed", true, r.intentId]));
+      expect(replayed.rows.map((r) => [r.status, r.replay, r.intentId])).to.deep.equal(
+        result.rows.map((r) => ["Executed", true, r.intentId]),
+      );
       expect((again.out.preview as { rows: Json[] }).rows.every((r) => r.replay === true)).to.equal(true);
       expect(await fx.usdc.balanceOf(fx.alice.address)).to.equal(usdc("400"));
     });
@@ -186,7 +225,9 @@ describe("agent:pay-batch", function () {
       expect(exitCode).to.equal(1);
       const error = out.error as { code: string; message: string };
       expect(error.code).to.equal("INVALID_REQUEST");
-      expect(error.message).to.match(/^payments\.csv row 2 \(line 3\), field amount: amount "?1\.1234567"? has 7 decimal places but USDC has only 6/);
+      expect(error.message).to.match(
+        /^payments\.csv row 2 \(line 3\), field amount: amount "?1\.1234567"? has 7 decimal places but USDC has only 6/,
+      );
     });
   });
 });

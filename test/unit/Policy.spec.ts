@@ -9,12 +9,31 @@ import { expect } from "chai";
 import fc from "fast-check";
 import { ethers } from "hardhat";
 import hre from "hardhat";
-import { AbiCoder, Interface, Wallet, ZeroAddress, dataSlice, encryptKeystoreJson, getBytes, id, parseEther, parseUnits, toUtf8Bytes } from "ethers";
+import {
+  AbiCoder,
+  Interface,
+  Wallet,
+  ZeroAddress,
+  dataSlice,
+  encryptKeystoreJson,
+  getBytes,
+  id,
+  parseEther,
+  parseUnits,
+  toUtf8Bytes,
+} from "ethers";
 import { loadFixture } from "@nomicfoundation/hardhat-network-helpers";
 import { UnitError, formatAmount, formatDuration, parseAmount, parseDuration, parseTimestamp } from "../../core/units";
 import { Policy, PolicyError, loadPolicy, parsePolicy } from "../../core/policy";
 import { policySalt, resolvePolicy } from "../../core/policyResolve";
-import { BatchError, buildBatch, encodeMultiSend, readBatch, transactionCalldata, writeBatch } from "../../deploy/batch";
+import {
+  BatchError,
+  buildBatch,
+  encodeMultiSend,
+  readBatch,
+  transactionCalldata,
+  writeBatch,
+} from "../../deploy/batch";
 import { IAgentTreasuryModule__factory } from "../../typechain-types";
 import { PlanError, checkPolicyMatchesTarget } from "../../core/policyDiff";
 import { KeyError, hardhatDevWallets, isHardhatDevKey } from "../../core/keys";
@@ -127,7 +146,11 @@ describe("Policy files", function () {
 
     it("test_formatAmount_anyAmount_parsesBackToSame", function () {
       fc.assert(
-        fc.property(fc.bigInt({ min: 0n, max: 2n ** 128n - 1n }), fc.integer({ min: 0, max: 36 }), (v, d) => parseAmount(formatAmount(v, d), d) === v),
+        fc.property(
+          fc.bigInt({ min: 0n, max: 2n ** 128n - 1n }),
+          fc.integer({ min: 0, max: 36 }),
+          (v, d) => parseAmount(formatAmount(v, d), d) === v,
+        ),
         { numRuns: 500 },
       );
       expect(formatAmount(2_500_000n, 6)).to.equal("2.5");
@@ -155,26 +178,130 @@ describe("Policy files", function () {
     });
 
     const cases: { name: string; mutate: (p: RawPolicy) => void; path: string; message: RegExp; value?: unknown }[] = [
-      { name: "unknown field", mutate: (p) => (p.agents[0].maxStrike = 3), path: "agents[0].maxStrike", message: /unknown field "maxStrike" \(did you mean "maxStrikes"\?\)/, value: 3 },
-      { name: "unknown top-level field", mutate: (p) => (p.cosigner = {}), path: "cosigner", message: /did you mean "cosigners"/ },
-      { name: "negative amount", mutate: (p) => (p.agents[0].limits[1].escalatedPerTx = "-1"), path: "agents[0].limits[1].escalatedPerTx", message: /negative/, value: "-1" },
-      { name: "bad checksum", mutate: (p) => (p.guardians[0] = "0xA0Ee7A142d267C1f36714E4a8F75612F20a79720"), path: "guardians[0]", message: /bad checksum/ },
-      { name: "not an address", mutate: (p) => (p.agents[1].address = "0x1234"), path: "agents[1].address", message: /not an address/ },
-      { name: "threshold above members", mutate: (p) => (p.cosigners.threshold = 4), path: "cosigners.threshold", message: /above the 3 members/, value: 4 },
-      { name: "Safe threshold above owners", mutate: (p) => (p.safe.threshold = 5), path: "safe.threshold", message: /above the 3 owners/, value: 5 },
-      { name: "zero threshold", mutate: (p) => (p.cosigners.threshold = 0), path: "cosigners.threshold", message: /at least 1/ },
-      { name: "5 parsecs", mutate: (p) => (p.agents[0].gracePeriod = "5 parsecs"), path: "agents[0].gracePeriod", message: /unknown unit "parsecs"/ },
-      { name: "zero grace period", mutate: (p) => (p.agents[0].gracePeriod = "0s"), path: "agents[0].gracePeriod", message: /longer than 0/ },
-      { name: "duplicate agent name", mutate: (p) => (p.agents[1].name = "payroll"), path: "agents[1].name", message: /duplicate agent name/ },
-      { name: "duplicate co-signer", mutate: (p) => (p.cosigners.members[2] = p.cosigners.members[0].toLowerCase()), path: "cosigners.members[2]", message: /duplicate co-signer/ },
-      { name: "autoPerTx above autoPerWindow", mutate: (p) => (p.agents[0].limits[0].autoPerTx = "25000"), path: "agents[0].limits[0].autoPerTx", message: /above autoPerWindow 20000/ },
-      { name: "strikes without a window", mutate: (p) => delete p.agents[0].strikeWindow, path: "agents[0].strikeWindow", message: /required .* when maxStrikes is set/ },
-      { name: "unknown token symbol", mutate: (p) => (p.agents[1].limits[0].asset = "DAI"), path: "agents[1].limits[0].asset", message: /unknown token symbol "DAI"/ },
-      { name: "bad function signature", mutate: (p) => (p.agents[1].allowedCalls[0].signature = "approve(address"), path: "agents[1].allowedCalls[0].signature", message: /not a function signature/ },
-      { name: "ETH as call target", mutate: (p) => (p.agents[1].allowedCalls[0].target = "ETH"), path: "agents[1].allowedCalls[0].target", message: /"ETH" is not a contract/ },
-      { name: "unknown recipient mode", mutate: (p) => (p.agents[0].recipientMode = "whitelist"), path: "agents[0].recipientMode", message: /must be one of "any", "allowlist", "escalate-unknown"/ },
-      { name: "missing required field", mutate: (p) => delete p.agents[0].escalationDelay, path: "agents[0].escalationDelay", message: /required field is missing/ },
-      { name: "safe of the wrong type", mutate: (p) => (p.safe = 42), path: "safe", message: /existing Safe's address or/ },
+      {
+        name: "unknown field",
+        mutate: (p) => (p.agents[0].maxStrike = 3),
+        path: "agents[0].maxStrike",
+        message: /unknown field "maxStrike" \(did you mean "maxStrikes"\?\)/,
+        value: 3,
+      },
+      {
+        name: "unknown top-level field",
+        mutate: (p) => (p.cosigner = {}),
+        path: "cosigner",
+        message: /did you mean "cosigners"/,
+      },
+      {
+        name: "negative amount",
+        mutate: (p) => (p.agents[0].limits[1].escalatedPerTx = "-1"),
+        path: "agents[0].limits[1].escalatedPerTx",
+        message: /negative/,
+        value: "-1",
+      },
+      {
+        name: "bad checksum",
+        mutate: (p) => (p.guardians[0] = "0xA0Ee7A142d267C1f36714E4a8F75612F20a79720"),
+        path: "guardians[0]",
+        message: /bad checksum/,
+      },
+      {
+        name: "not an address",
+        mutate: (p) => (p.agents[1].address = "0x1234"),
+        path: "agents[1].address",
+        message: /not an address/,
+      },
+      {
+        name: "threshold above members",
+        mutate: (p) => (p.cosigners.threshold = 4),
+        path: "cosigners.threshold",
+        message: /above the 3 members/,
+        value: 4,
+      },
+      {
+        name: "Safe threshold above owners",
+        mutate: (p) => (p.safe.threshold = 5),
+        path: "safe.threshold",
+        message: /above the 3 owners/,
+        value: 5,
+      },
+      {
+        name: "zero threshold",
+        mutate: (p) => (p.cosigners.threshold = 0),
+        path: "cosigners.threshold",
+        message: /at least 1/,
+      },
+      {
+        name: "5 parsecs",
+        mutate: (p) => (p.agents[0].gracePeriod = "5 parsecs"),
+        path: "agents[0].gracePeriod",
+        message: /unknown unit "parsecs"/,
+      },
+      {
+        name: "zero grace period",
+        mutate: (p) => (p.agents[0].gracePeriod = "0s"),
+        path: "agents[0].gracePeriod",
+        message: /longer than 0/,
+      },
+      {
+        name: "duplicate agent name",
+        mutate: (p) => (p.agents[1].name = "payroll"),
+        path: "agents[1].name",
+        message: /duplicate agent name/,
+      },
+      {
+        name: "duplicate co-signer",
+        mutate: (p) => (p.cosigners.members[2] = p.cosigners.members[0].toLowerCase()),
+        path: "cosigners.members[2]",
+        message: /duplicate co-signer/,
+      },
+      {
+        name: "autoPerTx above autoPerWindow",
+        mutate: (p) => (p.agents[0].limits[0].autoPerTx = "25000"),
+        path: "agents[0].limits[0].autoPerTx",
+        message: /above autoPerWindow 20000/,
+      },
+      {
+        name: "strikes without a window",
+        mutate: (p) => delete p.agents[0].strikeWindow,
+        path: "agents[0].strikeWindow",
+        message: /required .* when maxStrikes is set/,
+      },
+      {
+        name: "unknown token symbol",
+        mutate: (p) => (p.agents[1].limits[0].asset = "DAI"),
+        path: "agents[1].limits[0].asset",
+        message: /unknown token symbol "DAI"/,
+      },
+      {
+        name: "bad function signature",
+        mutate: (p) => (p.agents[1].allowedCalls[0].signature = "approve(address"),
+        path: "agents[1].allowedCalls[0].signature",
+        message: /not a function signature/,
+      },
+      {
+        name: "ETH as call target",
+        mutate: (p) => (p.agents[1].allowedCalls[0].target = "ETH"),
+        path: "agents[1].allowedCalls[0].target",
+        message: /"ETH" is not a contract/,
+      },
+      {
+        name: "unknown recipient mode",
+        mutate: (p) => (p.agents[0].recipientMode = "whitelist"),
+        path: "agents[0].recipientMode",
+        message: /must be one of "any", "allowlist", "escalate-unknown"/,
+      },
+      {
+        name: "missing required field",
+        mutate: (p) => delete p.agents[0].escalationDelay,
+        path: "agents[0].escalationDelay",
+        message: /required field is missing/,
+      },
+      {
+        name: "safe of the wrong type",
+        mutate: (p) => (p.safe = 42),
+        path: "safe",
+        message: /existing Safe's address or/,
+      },
       { name: "short hex salt", mutate: (p) => (p.salt = "0x1234"), path: "salt", message: /exactly 32 bytes/ },
     ];
     for (const c of cases) {
@@ -202,7 +329,11 @@ describe("Policy files", function () {
           throw error;
         }
       });
-      expect(issues.map((i) => i.path).sort()).to.deep.equal(["agents[0].limits[0].autoPerTx", "agents[1].escalationDelay", "cosigners.threshold"]);
+      expect(issues.map((i) => i.path).sort()).to.deep.equal([
+        "agents[0].limits[0].autoPerTx",
+        "agents[1].escalationDelay",
+        "cosigners.threshold",
+      ]);
       expect(message).to.match(/^Policy dao.json is invalid \(3 problems\)/);
       expect(message).to.contain('agents[1].escalationDelay: duration "5 parsecs" has unknown unit "parsecs"');
       expect(message).to.contain('(value: "5 parsecs")');
@@ -211,9 +342,11 @@ describe("Policy files", function () {
     it("test_loadPolicy_notJsonOrMissing_namedError", function () {
       const dir = fs.mkdtempSync(path.join(scratch, "policy-"));
       const bad = path.join(dir, "bad.json");
-      fs.writeFileSync(bad, "{ \"safe\": ");
+      fs.writeFileSync(bad, '{ "safe": ');
       expect(policyIssues(() => loadPolicy(bad))[0].message).to.match(/not valid JSON/);
-      expect(policyIssues(() => loadPolicy(path.join(dir, "missing.json")))[0].message).to.match(/cannot read the file/);
+      expect(policyIssues(() => loadPolicy(path.join(dir, "missing.json")))[0].message).to.match(
+        /cannot read the file/,
+      );
     });
 
     it("test_parsePolicy_lowerCaseAddresses_accepted", function () {
@@ -226,13 +359,23 @@ describe("Policy files", function () {
       const input = example();
       input.safe = "0x2e60ade51443e7Ab79ce40c5D5FCe6aDc349B114";
       const policy = parsePolicy(input);
-      const target = { safe: input.safe, module: "0x5B1bbD342B003FDa2ACDBaa4483479Adb10e5Ef7", lens: ZeroAddress, salt: id(input.salt) };
+      const target = {
+        safe: input.safe,
+        module: "0x5B1bbD342B003FDa2ACDBaa4483479Adb10e5Ef7",
+        lens: ZeroAddress,
+        salt: id(input.salt),
+      };
       expect(() => checkPolicyMatchesTarget(policy, target)).to.not.throw();
-      expect(() => checkPolicyMatchesTarget(policy, { ...target, safe: "0x000000000000000000000000000000000000dEaD" })).to.throw(
+      expect(() =>
+        checkPolicyMatchesTarget(policy, { ...target, safe: "0x000000000000000000000000000000000000dEaD" }),
+      ).to.throw(
         PlanError,
         /is for Safe 0x2e60ade51443e7Ab79ce40c5D5FCe6aDc349B114, but the module .* belongs to Safe 0x000000000000000000000000000000000000dEaD/,
       );
-      expect(() => checkPolicyMatchesTarget(policy, { ...target, salt: id("another") })).to.throw(PlanError, /salt "example-dao\/treasury\/v1" is not the one/);
+      expect(() => checkPolicyMatchesTarget(policy, { ...target, salt: id("another") })).to.throw(
+        PlanError,
+        /salt "example-dao\/treasury\/v1" is not the one/,
+      );
     });
 
     it("test_policySalt_textHashedHexKept", function () {
@@ -281,16 +424,27 @@ describe("Policy files", function () {
         strikeWindow: 86400n,
         recipientMode: 1,
       });
-      expect(payroll.limits.map((l) => [l.asset.address, l.autoPerTx, l.autoPerWindow, l.window, l.escalatedPerTx])).to.deep.equal([
+      expect(
+        payroll.limits.map((l) => [l.asset.address, l.autoPerTx, l.autoPerWindow, l.window, l.escalatedPerTx]),
+      ).to.deep.equal([
         [usdc, parseUnits("5000", 6), parseUnits("20000", 6), 604800, parseUnits("100000", 6)],
         [ZeroAddress, parseEther("0.5"), parseEther("2"), 86400, parseEther("10")],
       ]);
       expect(trading.config.recipientMode).to.equal(2);
       expect(trading.config.validUntil).to.equal(0n);
       expect(trading.allowedCalls).to.deep.equal([
-        { target: usdc, targetLabel: "USDC", signature: "approve(address,uint256)", namedSignature: "approve(address, uint256)", selector: "0x095ea7b3", conditions: [] },
+        {
+          target: usdc,
+          targetLabel: "USDC",
+          signature: "approve(address,uint256)",
+          namedSignature: "approve(address, uint256)",
+          selector: "0x095ea7b3",
+          conditions: [],
+        },
       ]);
-      expect(resolved.treasuryLimits).to.deep.equal([{ asset: { address: ZeroAddress, symbol: "ETH", decimals: 18 }, perWindow: parseEther("5"), window: 86400 }]);
+      expect(resolved.treasuryLimits).to.deep.equal([
+        { asset: { address: ZeroAddress, symbol: "ETH", decimals: 18 }, perWindow: parseEther("5"), window: 86400 },
+      ]);
     });
 
     it("test_resolvePolicy_tokenWithoutContract_errorNamesField", async function () {
@@ -300,7 +454,8 @@ describe("Policy files", function () {
       expect(issues).to.deep.equal([
         {
           path: "tokens.USDC",
-          message: "0x6B175474E89094C44Da98b954EedeAC495271d0F has no contract on chain 31337: check the address and the network",
+          message:
+            "0x6B175474E89094C44Da98b954EedeAC495271d0F has no contract on chain 31337: check the address and the network",
           value: "0x6B175474E89094C44Da98b954EedeAC495271d0F",
         },
       ]);
@@ -309,7 +464,9 @@ describe("Policy files", function () {
     it("test_resolvePolicy_contractWithoutDecimals_errorNamesField", async function () {
       const { lens } = await loadFixture(tokensFixture);
       const issues = await policyIssuesAsync(() => resolvePolicy(parsePolicy(onChainPolicy(lens)), ethers.provider));
-      expect(issues.map((i) => [i.path, i.message])).to.deep.equal([["tokens.USDC", `${lens} does not answer decimals(): it is not an ERC-20 token`]]);
+      expect(issues.map((i) => [i.path, i.message])).to.deep.equal([
+        ["tokens.USDC", `${lens} does not answer decimals(): it is not an ERC-20 token`],
+      ]);
     });
 
     it("test_resolvePolicy_moreDecimalsThanToken_errorNamesField", async function () {
@@ -325,7 +482,10 @@ describe("Policy files", function () {
       const { usdc } = await loadFixture(tokensFixture);
       const p = onChainPolicy(usdc);
       p.agents[0].validUntil = "2001-01-01T00:00:00Z";
-      p.agents[1].allowedCalls.push({ target: "0x000000000000000000000000000000000000dEaD", signature: "swap(uint256)" });
+      p.agents[1].allowedCalls.push({
+        target: "0x000000000000000000000000000000000000dEaD",
+        signature: "swap(uint256)",
+      });
       const issues = await policyIssuesAsync(() => resolvePolicy(parsePolicy(p), ethers.provider));
       expect(issues.map((i) => i.path)).to.deep.equal(["agents[0].validUntil", "agents[1].allowedCalls[1].target"]);
       expect(issues[0].message).to.match(/in the past/);
@@ -336,9 +496,18 @@ describe("Policy files", function () {
       const issues = await policyIssuesAsync(() => resolvePolicy(loadPolicy(EXAMPLE), ethers.provider));
       // v3: the local Uniswap's addresses come from the deploy pipeline too (deploy/uniswap.ts localContractAddresses);
       // the local price feeds are unknown too, those of the local tokens following their tokens' issues.
-      expect(issues.map((i) => i.path)).to.deep.equal(["localTokens.USDC", "localTokens.WETH", "localUniswap", "localPriceFeeds.ETH"]);
-      expect(issues[2].message).to.match(/addresses of the local Uniswap contracts are unknown here: resolve the policy through the deploy pipeline/);
-      expect(issues[3].message).to.equal("the address of this local price feed is unknown: deploy the policy first (treasury:deploy)");
+      expect(issues.map((i) => i.path)).to.deep.equal([
+        "localTokens.USDC",
+        "localTokens.WETH",
+        "localUniswap",
+        "localPriceFeeds.ETH",
+      ]);
+      expect(issues[2].message).to.match(
+        /addresses of the local Uniswap contracts are unknown here: resolve the policy through the deploy pipeline/,
+      );
+      expect(issues[3].message).to.equal(
+        "the address of this local price feed is unknown: deploy the policy first (treasury:deploy)",
+      );
     });
   });
 
@@ -351,7 +520,14 @@ describe("Policy files", function () {
 
     it("test_readBatch_writtenBatch_checksumVerifies", function () {
       const file = path.join(fs.mkdtempSync(path.join(scratch, "batch-")), "b.json");
-      const batch = buildBatch({ chainId: 5n, safe, name: "test", description: "two calls", transactions: txs, createdAt: 1 });
+      const batch = buildBatch({
+        chainId: 5n,
+        safe,
+        name: "test",
+        description: "two calls",
+        transactions: txs,
+        createdAt: 1,
+      });
       writeBatch(file, batch);
       const read = readBatch(file);
       expect(read.transactions).to.deep.equal([
@@ -359,7 +535,11 @@ describe("Policy files", function () {
         {
           to: safe,
           value: "0",
-          contractMethod: { name: "enableModule", payable: false, inputs: [{ name: "module", type: "address", internalType: "address" }] },
+          contractMethod: {
+            name: "enableModule",
+            payable: false,
+            inputs: [{ name: "module", type: "address", internalType: "address" }],
+          },
           contractInputsValues: { module: ZeroAddress },
         },
         // Not a known function: raw data, as before.
@@ -377,19 +557,68 @@ describe("Policy files", function () {
       const m = IAgentTreasuryModule__factory.createInterface();
       const agent = "0x15d34AAf54267DB7D7c367839AAf71A00a2C6A65";
       const calls = [
-        m.encodeFunctionData("setAgent", [agent, { validUntil: 0, escalationDelay: 3600, gracePeriod: 172800, maxIntentsPerWindow: 20, rateWindow: 3600, maxStrikes: 3, strikeWindow: 86400, recipientMode: 1 }]),
-        m.encodeFunctionData("setAssetLimit", [agent, ZeroAddress, { autoPerTx: parseEther("1"), autoPerWindow: parseEther("3"), window: 86400, escalatedPerTx: 2n ** 128n - 1n }]),
+        m.encodeFunctionData("setAgent", [
+          agent,
+          {
+            validUntil: 0,
+            escalationDelay: 3600,
+            gracePeriod: 172800,
+            maxIntentsPerWindow: 20,
+            rateWindow: 3600,
+            maxStrikes: 3,
+            strikeWindow: 86400,
+            recipientMode: 1,
+          },
+        ]),
+        m.encodeFunctionData("setAssetLimit", [
+          agent,
+          ZeroAddress,
+          {
+            autoPerTx: parseEther("1"),
+            autoPerWindow: parseEther("3"),
+            window: 86400,
+            escalatedPerTx: 2n ** 128n - 1n,
+          },
+        ]),
         m.encodeFunctionData("setAllowedCall", [agent, safe, "0xd0e30db0", true]),
         m.encodeFunctionData("setCosigners", [[agent, safe], 2]),
       ];
-      const batch = buildBatch({ chainId: 5n, safe, name: "cfg", description: "", transactions: calls.map((data) => ({ to: safe, data })) });
-      expect(batch.transactions.map((t) => t.contractMethod?.name)).to.deep.equal(["setAgent", "setAssetLimit", "setAllowedCall", "setCosigners"]);
+      const batch = buildBatch({
+        chainId: 5n,
+        safe,
+        name: "cfg",
+        description: "",
+        transactions: calls.map((data) => ({ to: safe, data })),
+      });
+      expect(batch.transactions.map((t) => t.contractMethod?.name)).to.deep.equal([
+        "setAgent",
+        "setAssetLimit",
+        "setAllowedCall",
+        "setCosigners",
+      ]);
       expect(batch.transactions.every((t) => t.data === undefined)).to.equal(true);
-      expect(batch.transactions[0].contractInputsValues).to.deep.equal({ agent, config: '["0","3600","172800","20","3600","3","86400","1"]' });
-      expect(batch.transactions[1].contractInputsValues!.limit).to.equal(`["1000000000000000000","3000000000000000000","86400","${2n ** 128n - 1n}"]`);
-      expect(batch.transactions[2].contractInputsValues).to.deep.equal({ agent, target: safe, selector: "0xd0e30db0", allowed: "true" });
-      expect(batch.transactions[3].contractInputsValues).to.deep.equal({ members: JSON.stringify([agent, safe]), threshold: "2" });
-      expect(batch.transactions[1].contractMethod!.inputs[2]).to.deep.include({ name: "limit", type: "tuple", internalType: "struct IAgentTreasuryTypes.AssetLimit" });
+      expect(batch.transactions[0].contractInputsValues).to.deep.equal({
+        agent,
+        config: '["0","3600","172800","20","3600","3","86400","1"]',
+      });
+      expect(batch.transactions[1].contractInputsValues!.limit).to.equal(
+        `["1000000000000000000","3000000000000000000","86400","${2n ** 128n - 1n}"]`,
+      );
+      expect(batch.transactions[2].contractInputsValues).to.deep.equal({
+        agent,
+        target: safe,
+        selector: "0xd0e30db0",
+        allowed: "true",
+      });
+      expect(batch.transactions[3].contractInputsValues).to.deep.equal({
+        members: JSON.stringify([agent, safe]),
+        threshold: "2",
+      });
+      expect(batch.transactions[1].contractMethod!.inputs[2]).to.deep.include({
+        name: "limit",
+        type: "tuple",
+        internalType: "struct IAgentTreasuryTypes.AssetLimit",
+      });
       expect(batch.transactions.map(transactionCalldata)).to.deep.equal(calls);
     });
 
@@ -402,8 +631,14 @@ describe("Policy files", function () {
         { word: 3, op: 1, value: word("0") },
         { word: 4, op: 4, value: word(safe) },
       ];
-      const approve = new Interface(["function approve(address spender, uint256 amount)"]).encodeFunctionData("approve", [agent, 60_000_000_000n]);
-      const calls = [{ to: safe, data: m.encodeFunctionData("setCallConditions", [agent, safe, "0x04e45aaf", conditions]) }, { to: agent, data: approve }];
+      const approve = new Interface(["function approve(address spender, uint256 amount)"]).encodeFunctionData(
+        "approve",
+        [agent, 60_000_000_000n],
+      );
+      const calls = [
+        { to: safe, data: m.encodeFunctionData("setCallConditions", [agent, safe, "0x04e45aaf", conditions]) },
+        { to: agent, data: approve },
+      ];
       const batch = buildBatch({ chainId: 5n, safe, name: "cfg", description: "", transactions: calls });
       expect(batch.transactions.map((t) => [t.contractMethod?.name, t.data])).to.deep.equal([
         ["setCallConditions", undefined],
@@ -419,7 +654,12 @@ describe("Policy files", function () {
           { name: "value", type: "bytes32", internalType: "bytes32" },
         ],
       });
-      expect(batch.transactions[0].contractInputsValues!.conditions).to.equal(JSON.stringify([["3", "1", word("0")], ["4", "4", word(safe)]]));
+      expect(batch.transactions[0].contractInputsValues!.conditions).to.equal(
+        JSON.stringify([
+          ["3", "1", word("0")],
+          ["4", "4", word(safe)],
+        ]),
+      );
       expect(batch.transactions[1].contractInputsValues).to.deep.equal({ spender: agent, amount: "60000000000" });
       expect(batch.transactions.map(transactionCalldata)).to.deep.equal(calls.map((c) => c.data));
     });
@@ -504,7 +744,9 @@ describe("Policy files", function () {
       expect(agent.address).to.equal(dev[4].address);
       const deployer = await resolveWallet(hre, "DEPLOYER");
       expect(deployer.address).to.equal(dev[0].address);
-      const unknown = await keyError(() => resolveWallet(hre, "AGENT", { expectedAddress: Wallet.createRandom().address }));
+      const unknown = await keyError(() =>
+        resolveWallet(hre, "AGENT", { expectedAddress: Wallet.createRandom().address }),
+      );
       expect(unknown.code).to.equal("KEY_MISSING");
     });
 
@@ -520,15 +762,23 @@ describe("Policy files", function () {
 
     it("test_resolveWallet_keystore_decryptsWithPassword", async function () {
       const wallet = Wallet.createRandom();
-      const json = await encryptKeystoreJson({ address: wallet.address, privateKey: wallet.privateKey }, toUtf8Bytes("correct horse"), {
-        scrypt: { N: 1024 },
-      });
+      const json = await encryptKeystoreJson(
+        { address: wallet.address, privateKey: wallet.privateKey },
+        toUtf8Bytes("correct horse"),
+        {
+          scrypt: { N: 1024 },
+        },
+      );
       const file = path.join(fs.mkdtempSync(path.join(scratch, "ks-")), "deployer.json");
       fs.writeFileSync(file, json);
       process.env.KEYSTORE_PASSWORD = "correct horse";
-      expect((await resolveWallet(hre, "DEPLOYER", { keystore: file, expectedAddress: wallet.address })).address).to.equal(wallet.address);
+      expect(
+        (await resolveWallet(hre, "DEPLOYER", { keystore: file, expectedAddress: wallet.address })).address,
+      ).to.equal(wallet.address);
       process.env.KEYSTORE_PASSWORD = "wrong";
-      expect((await keyError(() => resolveWallet(hre, "DEPLOYER", { keystore: file }))).code).to.equal("KEYSTORE_UNREADABLE");
+      expect((await keyError(() => resolveWallet(hre, "DEPLOYER", { keystore: file }))).code).to.equal(
+        "KEYSTORE_UNREADABLE",
+      );
     });
   });
 });

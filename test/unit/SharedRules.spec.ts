@@ -56,19 +56,31 @@ describe("Shared rules: amounts and loosening", function () {
     }
 
     it("test_readAmount_errorNamesFieldAndValue", function () {
-      expect(() => sdkParseAmount("ten", USDC, "value")).to.throw(InvalidRequestError, /^value "ten" is not a decimal number/);
-      expect(() => policyParseAmount("1.0000001", 6, "autoPerTx")).to.throw(UnitError, /^autoPerTx "1.0000001" has 7 decimal places/);
+      expect(() => sdkParseAmount("ten", USDC, "value")).to.throw(
+        InvalidRequestError,
+        /^value "ten" is not a decimal number/,
+      );
+      expect(() => policyParseAmount("1.0000001", 6, "autoPerTx")).to.throw(
+        UnitError,
+        /^autoPerTx "1.0000001" has 7 decimal places/,
+      );
     });
 
     it("test_readAmount_bigintBaseUnits_boundedToo", function () {
       expect(sdkParseAmount(UINT256_MAX, USDC)).to.equal(UINT256_MAX);
-      expect(() => sdkParseAmount(UINT256_MAX + 1n, USDC)).to.throw(InvalidRequestError, /above the largest amount a uint256 can hold/);
+      expect(() => sdkParseAmount(UINT256_MAX + 1n, USDC)).to.throw(
+        InvalidRequestError,
+        /above the largest amount a uint256 can hold/,
+      );
       expect(() => sdkParseAmount(-1n, USDC)).to.throw(InvalidRequestError, /is negative/);
     });
 
     it("test_policyAmount_aboveUint128_refusedNamingTheType", function () {
       expect(policyParseAmount(UINT128_MAX.toString(), 0)).to.equal(UINT128_MAX);
-      expect(() => policyParseAmount((UINT128_MAX + 1n).toString(), 0)).to.throw(UnitError, /above the largest amount a uint128/);
+      expect(() => policyParseAmount((UINT128_MAX + 1n).toString(), 0)).to.throw(
+        UnitError,
+        /above the largest amount a uint128/,
+      );
     });
   });
 
@@ -105,7 +117,13 @@ describe("Shared rules: amounts and loosening", function () {
       ["recipients allowlist -> escalate-unknown", { recipientMode: 2 }, true],
       ["recipients allowlist -> any", { recipientMode: 0 }, true],
     ];
-    const noRate: AgentConfigLike = { ...base, maxIntentsPerWindow: 0, rateWindow: 3600, maxStrikes: 0, recipientMode: 0 };
+    const noRate: AgentConfigLike = {
+      ...base,
+      maxIntentsPerWindow: 0,
+      rateWindow: 3600,
+      maxStrikes: 0,
+      recipientMode: 0,
+    };
     const rowsWithoutLimits: [string, Partial<AgentConfigLike>, boolean][] = [
       // Where plan.ts and rules.ts used to disagree: the plan called this loosening, the watchtower did not.
       ["no rate limit: rateWindow shorter counts nothing", { rateWindow: 60 }, false],
@@ -114,8 +132,10 @@ describe("Shared rules: amounts and loosening", function () {
       ["recipients any -> escalate-unknown", { recipientMode: 2 }, false],
     ];
 
-    const toBig = (c: AgentConfigLike) => Object.fromEntries(Object.entries(c).map(([k, v]) => [k, BigInt(v)])) as never;
-    const toNum = (c: AgentConfigLike) => Object.fromEntries(Object.entries(c).map(([k, v]) => [k, Number(v)])) as never;
+    const toBig = (c: AgentConfigLike) =>
+      Object.fromEntries(Object.entries(c).map(([k, v]) => [k, BigInt(v)])) as never;
+    const toNum = (c: AgentConfigLike) =>
+      Object.fromEntries(Object.entries(c).map(([k, v]) => [k, Number(v)])) as never;
 
     for (const [from, table] of [
       [base, rows],
@@ -146,17 +166,32 @@ describe("Shared rules: amounts and loosening", function () {
       ["escalatedPerTx raised", limit, { ...limit, escalatedPerTx: 6000n }, true],
       ["window shorter", limit, { ...limit, window: 3600 }, true],
       ["window longer", limit, { ...limit, window: 172_800 }, false],
-      ["everything lowered", limit, { autoPerTx: 50n, autoPerWindow: 500n, window: 86_400, escalatedPerTx: 1000n }, false],
+      [
+        "everything lowered",
+        limit,
+        { autoPerTx: 50n, autoPerWindow: 500n, window: 86_400, escalatedPerTx: 1000n },
+        false,
+      ],
     ];
     for (const [name, prev, next, loosens] of rows) {
       it(`test_limitChange_${name.replace(/ /g, "_")}_${loosens ? "loosens" : "doesNotLoosen"}`, function () {
         expect(assetLimitChange(prev, next).loosens).to.equal(loosens);
-        const stored = prev && { autoPerTx: String(prev.autoPerTx), autoPerWindow: String(prev.autoPerWindow), window: prev.window, escalatedPerTx: String(prev.escalatedPerTx) };
+        const stored = prev && {
+          autoPerTx: String(prev.autoPerTx),
+          autoPerWindow: String(prev.autoPerWindow),
+          window: prev.window,
+          escalatedPerTx: String(prev.escalatedPerTx),
+        };
         expect(monitorLimitChanges(stored, next, String).some((c) => c.loosens)).to.equal(loosens);
       });
     }
 
-    const treasury: [string, { perWindow: bigint; window: number } | undefined, { perWindow: bigint; window: number } | undefined, boolean][] = [
+    const treasury: [
+      string,
+      { perWindow: bigint; window: number } | undefined,
+      { perWindow: bigint; window: number } | undefined,
+      boolean,
+    ][] = [
       ["added", undefined, { perWindow: 10n, window: 3600 }, false],
       ["removed", { perWindow: 10n, window: 3600 }, undefined, true],
       ["raised", { perWindow: 10n, window: 3600 }, { perWindow: 20n, window: 3600 }, true],

@@ -355,7 +355,10 @@ describe("SlidingWindow (through the module)", function () {
       const start = await fx.module.getNonce(fx.agent.address, 0);
       const intents = await Promise.all(
         [...Array(12).keys()].map((i) =>
-          tokenPayment(fx, fx.usdcAddress, fx.alice.address, unit, { nonce: start + BigInt(i), validUntil: t0 + BigInt(HOUR) }),
+          tokenPayment(fx, fx.usdcAddress, fx.alice.address, unit, {
+            nonce: start + BigInt(i),
+            validUntil: t0 + BigInt(HOUR),
+          }),
         ),
       );
       const signatures = await Promise.all(intents.map((intent) => sign(fx.agent, fx, intent)));

@@ -70,7 +70,15 @@ describe("SlotZero", function () {
       }
       // Nothing else shares slot 0 or slot 1.
       const shared = layout.storage.filter((e) => e.slot === "0" || e.slot === "1").map((e) => e.label);
-      expect(shared).to.deep.equal(["_avatar", "_paused", "_initialized", "_treasuryLimitedAssets", "_lastAgentId", "_targetSet", "_target"]);
+      expect(shared).to.deep.equal([
+        "_avatar",
+        "_paused",
+        "_initialized",
+        "_treasuryLimitedAssets",
+        "_lastAgentId",
+        "_targetSet",
+        "_target",
+      ]);
     });
 
     it("test_slotZeroCheck_movedField_isReported", async function () {
@@ -111,7 +119,15 @@ describe("SlotZero", function () {
           rest: bits(word, 232, 24),
         };
       };
-      const base = { avatar: fx.safeAddress, paused: 0n, initialized: 1n, treasuryLimited: 0n, lastAgentId: 1n, targetSet: 0n, rest: 0n };
+      const base = {
+        avatar: fx.safeAddress,
+        paused: 0n,
+        initialized: 1n,
+        treasuryLimited: 0n,
+        lastAgentId: 1n,
+        targetSet: 0n,
+        rest: 0n,
+      };
       expect(await read()).to.deep.equal(base);
 
       await fx.module.connect(fx.guardian).pause();

@@ -140,7 +140,12 @@ function collect(file: string, text: string, re: RegExp, kind: Kind, out: Citati
 /** The "Promise" columns of markdown tables: one citation per non-empty cell ("1, 4", "1-8"; "-" = none). */
 function collectPromiseColumns(file: string, text: string, out: Citation[]): void {
   const lines = text.split("\n");
-  const cells = (line: string): string[] => line.trim().replace(/^\||\|$/g, "").split(/(?<!\\)\|/).map((c) => c.trim());
+  const cells = (line: string): string[] =>
+    line
+      .trim()
+      .replace(/^\||\|$/g, "")
+      .split(/(?<!\\)\|/)
+      .map((c) => c.trim());
   for (let i = 0; i + 1 < lines.length; i++) {
     if (!lines[i].trim().startsWith("|") || !/^\s*\|[\s:|-]+\|\s*$/.test(lines[i + 1])) continue;
     const column = cells(lines[i]).findIndex((c) => /^promises?$/i.test(c));
@@ -181,7 +186,9 @@ function unresolved(citations: Citation[], s: Spec): string[] {
   for (const c of citations) {
     const missing = c.numbers.filter((n) => !have[c.kind](n));
     if (!c.reversed && missing.length === 0 && c.numbers.length > 0) continue;
-    const why = c.reversed ? "a range written backwards" : `${c.kind} ${missing.join(", ")}, which ${SPEC_PATH} does not have`;
+    const why = c.reversed
+      ? "a range written backwards"
+      : `${c.kind} ${missing.join(", ")}, which ${SPEC_PATH} does not have`;
     problems.push(`${c.file}:${c.line}: "${c.text}" cites ${why}`);
   }
   return problems;
@@ -192,7 +199,10 @@ function unresolved(citations: Citation[], s: Spec): string[] {
 function scannedFiles(): string[] {
   let listed: string[];
   try {
-    listed = execFileSync("git", ["ls-files", "-z", "--cached", "--others", "--exclude-standard"], { cwd: ROOT, encoding: "utf8" })
+    listed = execFileSync("git", ["ls-files", "-z", "--cached", "--others", "--exclude-standard"], {
+      cwd: ROOT,
+      encoding: "utf8",
+    })
       .split("\0")
       .filter(Boolean);
   } catch {
@@ -292,8 +302,12 @@ describe("SPEC citations: docs/SPEC.md and everything that cites it", function (
       const domain = /name `"([^"]+)"`, version `"([^"]+)"`/.exec(spec.text);
       expect(domain, "the domain's name and version in the spec").to.not.equal(null);
       expect([domain?.[1], domain?.[2]]).to.deep.equal([DOMAIN_NAME, DOMAIN_VERSION]);
-      const stringConstant = (name: string) => new RegExp(String.raw`string internal constant ${name} = "([^"]*)";`).exec(verifier)?.[1];
-      expect([stringConstant("DOMAIN_NAME"), stringConstant("DOMAIN_VERSION")]).to.deep.equal([DOMAIN_NAME, DOMAIN_VERSION]);
+      const stringConstant = (name: string) =>
+        new RegExp(String.raw`string internal constant ${name} = "([^"]*)";`).exec(verifier)?.[1];
+      expect([stringConstant("DOMAIN_NAME"), stringConstant("DOMAIN_VERSION")]).to.deep.equal([
+        DOMAIN_NAME,
+        DOMAIN_VERSION,
+      ]);
       expect(verifier).to.match(/_NAME_HASH = keccak256\(bytes\(DOMAIN_NAME\)\);/);
       expect(verifier).to.match(/_VERSION_HASH = keccak256\(bytes\(DOMAIN_VERSION\)\);/);
     });
@@ -301,7 +315,13 @@ describe("SPEC citations: docs/SPEC.md and everything that cites it", function (
     it("test_spec_enumsAndStructs_matchTheInterfaceInOrder", function () {
       const code = typeDecls(stripComments(read(INTERFACES[0])));
       const written = typeDecls(spec.text);
-      expect(code.map((t) => t.name)).to.include.members(["Status", "RecipientMode", "DenyReason", "Intent", "AgentConfig"]);
+      expect(code.map((t) => t.name)).to.include.members([
+        "Status",
+        "RecipientMode",
+        "DenyReason",
+        "Intent",
+        "AgentConfig",
+      ]);
       for (const t of code) {
         const inSpec = written.filter((w) => w.name === t.name);
         expect(inSpec.length, `${t.kind} ${t.name} in ${SPEC_PATH}`).to.be.greaterThan(0);
@@ -314,12 +334,24 @@ describe("SPEC citations: docs/SPEC.md and everything that cites it", function (
         expect(sectionAt(spec, w.offset), `${w.kind} ${w.name} is not in the interface`).to.equal(11);
       }
       const section11 = sectionText(spec.text, spec.sectionStarts, 11);
-      expect(/planned \(not in this release\)/i.test(section11), "section 11 names planned additions exactly when some are").to.equal(planned.length > 0);
+      expect(
+        /planned \(not in this release\)/i.test(section11),
+        "section 11 names planned additions exactly when some are",
+      ).to.equal(planned.length > 0);
     });
 
     it("test_spec_namesEveryFunctionEventAndErrorOfTheInterfaces", function () {
-      const names = INTERFACES.flatMap((f) => [...stripComments(read(f)).matchAll(/\b(?:function|event|error)\s+(\w+)/g)].map((m) => m[1]));
-      expect(names).to.include.members(["submit", "propose", "executeQueued", "setTarget", "IntentDenied", "IdempotencyKeyConflict"]);
+      const names = INTERFACES.flatMap((f) =>
+        [...stripComments(read(f)).matchAll(/\b(?:function|event|error)\s+(\w+)/g)].map((m) => m[1]),
+      );
+      expect(names).to.include.members([
+        "submit",
+        "propose",
+        "executeQueued",
+        "setTarget",
+        "IntentDenied",
+        "IdempotencyKeyConflict",
+      ]);
       const missing = [...new Set(names)].filter((n) => !new RegExp(`\\b${n}\\b`).test(spec.text));
       expect(missing, `names of the interfaces that ${SPEC_PATH} never mentions`).to.deep.equal([]);
     });
@@ -351,7 +383,10 @@ describe("SPEC citations: docs/SPEC.md and everything that cites it", function (
       ["(SPEC Promise 5)", ["promise 5"]],
       ["target() (SPEC v3) collides", ["version 3"]],
       ["async (): Promise<void> => {}; Promise.all([p]); const SPEC = 1;", []],
-      ["| ID | Claim | Promise | Test |\n|---|---|---|---|\n| T-1 | a | 1, 4 | x |\n| T-2 | b | - | y |\n| T-3 | c | 1-8 | z |", ["promise 1,4", "promise 1,2,3,4,5,6,7,8"]],
+      [
+        "| ID | Claim | Promise | Test |\n|---|---|---|---|\n| T-1 | a | 1, 4 | x |\n| T-2 | b | - | y |\n| T-3 | c | 1-8 | z |",
+        ["promise 1,4", "promise 1,2,3,4,5,6,7,8"],
+      ],
     ];
     for (const [text, expected] of rows) {
       it(`test_reader_${text.replace(/[^A-Za-z0-9]+/g, "_").slice(0, 40)}_finds${expected.length}`, function () {
@@ -396,7 +431,10 @@ describe("SPEC citations: docs/SPEC.md and everything that cites it", function (
         "test/unit/SpecCitations.spec.ts",
       ]);
       expect(files).to.not.include(SPEC_PATH);
-      expect(files.some((f) => SKIP.test(f)), "node_modules, artifacts, typechain-types or cache scanned").to.equal(false);
+      expect(
+        files.some((f) => SKIP.test(f)),
+        "node_modules, artifacts, typechain-types or cache scanned",
+      ).to.equal(false);
       // The repository does cite the specification: a reader that finds nothing is broken, not clean.
       expect(citations.map((c) => c.kind)).to.include.members(["section", "promise"]);
       const table = citations.filter((c) => c.file === "docs/THREAT-MODEL.md" && c.text.startsWith("Promise column"));

@@ -46,6 +46,8 @@ describe("ThreatModel", function () {
     expect(titleHasTestId(`rejects an intent signed by another key [${id}x]`, id)).to.equal(false);
     expect(titleHasTestId(`rejects an intent signed by another key ${id}`, id)).to.equal(false);
     expect(titleHasTestId(`[${id}] rejects an intent signed by another key`, id)).to.equal(false);
-    expect(literalTitles(`it("a \\"quoted\\" title [${id}]", async function () {`)).to.deep.equal([`a "quoted" title [${id}]`]);
+    expect(literalTitles(`it("a \\"quoted\\" title [${id}]", async function () {`)).to.deep.equal([
+      `a "quoted" title [${id}]`,
+    ]);
   });
 });

@@ -10,7 +10,9 @@ import { expect } from "chai";
 import { create } from "ts-node";
 
 const ROOT = path.resolve(__dirname, "..", "..");
-const compilerOptions = (JSON.parse(fs.readFileSync(path.join(ROOT, "tsconfig.json"), "utf8")) as { compilerOptions: object }).compilerOptions;
+const compilerOptions = (
+  JSON.parse(fs.readFileSync(path.join(ROOT, "tsconfig.json"), "utf8")) as { compilerOptions: object }
+).compilerOptions;
 
 describe("ts-node's cached transpiler (ts-node-transpiler.js)", function () {
   this.timeout(60_000);

@@ -95,8 +95,16 @@ describe("UsdLimits", function () {
         .to.emit(fx.module, "PriceFeedSet")
         .withArgs(fx.wethAddress, address, 3600);
       expect(await fx.lens.priceFeed(fx.moduleAddress, fx.wethAddress)).to.deep.equal([address, 3600n, 18n]);
-      expect(await fx.lens.priceFeed(fx.moduleAddress, fx.usdcAddress)).to.deep.equal([await fx.usdcFeed.getAddress(), BigInt(MAX_AGE), 6n]);
-      expect(await fx.lens.priceFeed(fx.moduleAddress, ETH)).to.deep.equal([await fx.ethFeed.getAddress(), BigInt(MAX_AGE), 18n]);
+      expect(await fx.lens.priceFeed(fx.moduleAddress, fx.usdcAddress)).to.deep.equal([
+        await fx.usdcFeed.getAddress(),
+        BigInt(MAX_AGE),
+        6n,
+      ]);
+      expect(await fx.lens.priceFeed(fx.moduleAddress, ETH)).to.deep.equal([
+        await fx.ethFeed.getAddress(),
+        BigInt(MAX_AGE),
+        18n,
+      ]);
     });
 
     it("removes an asset's feed when given address(0) [test_setPriceFeed_addressZero_removesTheFeed]", async function () {
@@ -184,7 +192,11 @@ describe("UsdLimits", function () {
       expect(await fx.lens.usdLimit(fx.moduleAddress, fx.agent.address)).to.deep.equal([0n, 0n, 0n, 0n]);
       expect(await fx.module.availableUsdAllowance(fx.agent.address)).to.equal(0n);
       // Without a USD limit a broken feed is irrelevant: the per-asset limits alone decide.
-      await expect(submitExpect(fx, await usdc(fx, "100"), Status.Executed)).to.changeTokenBalance(fx.usdc, fx.alice, parseUnits("100", 6));
+      await expect(submitExpect(fx, await usdc(fx, "100"), Status.Executed)).to.changeTokenBalance(
+        fx.usdc,
+        fx.alice,
+        parseUnits("100", 6),
+      );
     });
 
     it("keeps the USD limit and its window with the agent identity through key rotation and removal [test_usdLimit_followsTheIdentity_throughRotationAndRemoval_historyKept]", async function () {
@@ -199,9 +211,15 @@ describe("UsdLimits", function () {
       await (await fx.owner.removeAgent(newKey.address)).wait();
       expect(await fx.module.availableUsdAllowance(newKey.address)).to.equal(0n);
       await (await fx.owner.setAgent(newKey.address, agentConfig())).wait();
-      expect(await fx.module.availableUsdAllowance(newKey.address), "re-adding refreshes nothing").to.equal(2_000n * USD);
+      expect(await fx.module.availableUsdAllowance(newKey.address), "re-adding refreshes nothing").to.equal(
+        2_000n * USD,
+      );
       // The rotated key's payments are still valued: $1,600 of ETH is above its USD autoPerTx of $1,500.
-      const intent = await buildIntent(fx, { agent: newKey.address, target: fx.alice.address, value: parseEther("0.8") });
+      const intent = await buildIntent(fx, {
+        agent: newKey.address,
+        target: fx.alice.address,
+        value: parseEther("0.8"),
+      });
       await expect(submitSigned(fx, intent, newKey)).to.emit(fx.module, "IntentQueued");
     });
   });
@@ -241,7 +259,13 @@ describe("UsdLimits", function () {
       const signatures = await Promise.all(intents.map((i) => sign(fx.agent, fx, i)));
       const ids = intents.map((i) => intentId(fx, i));
       const [, statuses] = await fx.module.connect(fx.relayer).submitBatch.staticCall(intents, signatures);
-      expect(statuses).to.deep.equal([Status.Executed, Status.Executed, Status.Executed, Status.Queued, Status.Executed]);
+      expect(statuses).to.deep.equal([
+        Status.Executed,
+        Status.Executed,
+        Status.Executed,
+        Status.Queued,
+        Status.Executed,
+      ]);
       const tx = fx.module.connect(fx.relayer).submitBatch(intents, signatures);
       await expect(tx).to.emit(fx.module, "IntentQueued").withArgs(ids[3], fx.agent.address, anyValue, anyValue);
       await expect(tx).to.not.emit(fx.module, "NoTrustworthyPrice");
@@ -294,11 +318,15 @@ describe("UsdLimits", function () {
       const fx = await loadFixture(fixture);
       const { address } = await payableTokenPricedAsUsdc(fx, "10000");
       // 1,000 tokens ($1,000) plus 0.2 ETH ($400) = $1,400, within $1,500 per payment.
-      const both = await tokenPayment(fx, address, fx.alice.address, parseUnits("1000", 6), { value: parseEther("0.2") });
+      const both = await tokenPayment(fx, address, fx.alice.address, parseUnits("1000", 6), {
+        value: parseEther("0.2"),
+      });
       await (await submitExpect(fx, both, Status.Executed)).wait();
       expect(await fx.module.availableUsdAllowance(fx.agent.address)).to.equal(1_600n * USD);
       // 1,000 tokens plus 0.3 ETH = $1,600: above the USD autoPerTx.
-      const over = await tokenPayment(fx, address, fx.alice.address, parseUnits("1000", 6), { value: parseEther("0.3") });
+      const over = await tokenPayment(fx, address, fx.alice.address, parseUnits("1000", 6), {
+        value: parseEther("0.3"),
+      });
       await expect(submitExpect(fx, over, Status.Queued)).to.emit(fx.module, "IntentQueued");
     });
 
@@ -314,7 +342,10 @@ describe("UsdLimits", function () {
       expect(await fx.module.availableUsdAllowance(fx.agent.address)).to.equal(AGENT_USD_LIMIT.autoPerWindow);
       // Even a USD limit without an auto tier has nothing to say about a call that spends nothing.
       await (await fx.owner.setUsdLimit(fx.agent.address, usdLimit(0n, 0n, DAY, 20_000n))).wait();
-      await expect(submitExpect(fx, await buildIntent(fx, { target: address, data: ping }), Status.Executed)).to.emit(fx.module, "IntentExecuted");
+      await expect(submitExpect(fx, await buildIntent(fx, { target: address, data: ping }), Status.Executed)).to.emit(
+        fx.module,
+        "IntentExecuted",
+      );
       // While any spend of it waits for co-signers.
       await expect(submitExpect(fx, await usdc(fx, "1"), Status.Queued)).to.emit(fx.module, "IntentQueued");
     });
@@ -327,8 +358,18 @@ describe("UsdLimits", function () {
       const edge = parseUnits("1500", 18);
       expect(await fx.module.usdValue(fx.daiAddress, edge)).to.deep.equal([1_500n * USD, PriceFault.None]);
       expect(await fx.module.usdValue(fx.daiAddress, edge + 1n)).to.deep.equal([1_500n * USD + 1n, PriceFault.None]);
-      expect(await fx.module.usdValue(fx.daiAddress, 1n), "one wei is worth at least one unit").to.deep.equal([1n, PriceFault.None]);
-      await (await fx.owner.setAssetLimit(fx.agent.address, fx.daiAddress, { autoPerTx: parseUnits("5000", 18), autoPerWindow: parseUnits("5000", 18), window: DAY, escalatedPerTx: parseUnits("50000", 18) })).wait();
+      expect(await fx.module.usdValue(fx.daiAddress, 1n), "one wei is worth at least one unit").to.deep.equal([
+        1n,
+        PriceFault.None,
+      ]);
+      await (
+        await fx.owner.setAssetLimit(fx.agent.address, fx.daiAddress, {
+          autoPerTx: parseUnits("5000", 18),
+          autoPerWindow: parseUnits("5000", 18),
+          window: DAY,
+          escalatedPerTx: parseUnits("50000", 18),
+        })
+      ).wait();
       const over = await tokenPayment(fx, fx.daiAddress, fx.alice.address, edge + 1n);
       await expect(submitExpect(fx, over, Status.Queued)).to.emit(fx.module, "IntentQueued");
       const exact = await tokenPayment(fx, fx.daiAddress, fx.alice.address, edge);
@@ -338,8 +379,12 @@ describe("UsdLimits", function () {
       const tooMuch = await tokenPayment(fx, fx.daiAddress, fx.alice.address, edge + 1n);
       await (await fx.owner.setUsdLimit(fx.agent.address, usdLimit(3_000n, 3_000n, DAY, 20_000n))).wait();
       await expect(submitExpect(fx, tooMuch, Status.Queued)).to.emit(fx.module, "IntentQueued");
-      await (await submitExpect(fx, await tokenPayment(fx, fx.daiAddress, fx.alice.address, 1n), Status.Executed)).wait();
-      expect(await fx.module.availableUsdAllowance(fx.agent.address), "1 wei charged as 1 unit").to.equal(1_500n * USD - 1n);
+      await (
+        await submitExpect(fx, await tokenPayment(fx, fx.daiAddress, fx.alice.address, 1n), Status.Executed)
+      ).wait();
+      expect(await fx.module.availableUsdAllowance(fx.agent.address), "1 wei charged as 1 unit").to.equal(
+        1_500n * USD - 1n,
+      );
       const rest = await tokenPayment(fx, fx.daiAddress, fx.alice.address, edge - parseUnits("1", 10));
       await (await submitExpect(fx, rest, Status.Executed)).wait();
       expect(await fx.module.availableUsdAllowance(fx.agent.address)).to.equal(0n);
@@ -365,7 +410,10 @@ describe("UsdLimits", function () {
       const feed18 = await deployFeed(18, 10n ** 18n);
       await (await fx.owner.setPriceFeed(fx.daiAddress, await feed18.getAddress(), MAX_AGE)).wait();
       expect(await fx.module.usdValue(fx.daiAddress, 1n)).to.deep.equal([1n, PriceFault.None]);
-      expect(await fx.module.usdValue(fx.daiAddress, parseUnits("1500", 18))).to.deep.equal([1_500n * USD, PriceFault.None]);
+      expect(await fx.module.usdValue(fx.daiAddress, parseUnits("1500", 18))).to.deep.equal([
+        1_500n * USD,
+        PriceFault.None,
+      ]);
     });
 
     it("values an amount too large to price as above every cap [test_valuation_hugeAmount_saturatesAboveEveryCap]", async function () {
@@ -444,7 +492,9 @@ describe("UsdLimits", function () {
       const fx = await loadFixture(fixture);
       const { address } = await payableTokenPricedAsUsdc(fx, "10000");
       await (await fx.ethFeed.setPrice(0n)).wait();
-      const both = await tokenPayment(fx, address, fx.alice.address, parseUnits("10", 6), { value: parseEther("0.01") });
+      const both = await tokenPayment(fx, address, fx.alice.address, parseUnits("10", 6), {
+        value: parseEther("0.01"),
+      });
       await expectQueuedWithoutPrice(fx, both, ETH, PriceFault.NonPositivePrice);
     });
 
@@ -509,7 +559,9 @@ describe("UsdLimits", function () {
       await (await fx.owner.setAgent(other.address, agentConfig())).wait();
       await (await fx.owner.setAssetLimit(other.address, fx.usdcAddress, fx.usdcLimit)).wait();
       await (await fx.usdcFeed.setMode(FeedMode.Revert)).wait();
-      const intent = await tokenPayment(fx, fx.usdcAddress, fx.alice.address, parseUnits("10", 6), { agent: other.address });
+      const intent = await tokenPayment(fx, fx.usdcAddress, fx.alice.address, parseUnits("10", 6), {
+        agent: other.address,
+      });
       await expect(submitSigned(fx, intent, other)).to.emit(fx.module, "IntentExecuted");
     });
   });
@@ -522,7 +574,11 @@ describe("UsdLimits", function () {
       await (await submitExpect(fx, intent, Status.Queued)).wait();
       await time.increase(HOUR);
       const sigs = await cosignerSignatures(fx, intentId(fx, intent), [fx.cosigners[0], fx.cosigners[1]]);
-      await expect(fx.module.connect(fx.relayer).executeQueued(intent, sigs)).to.changeTokenBalance(fx.usdc, fx.alice, parseUnits("100", 6));
+      await expect(fx.module.connect(fx.relayer).executeQueued(intent, sigs)).to.changeTokenBalance(
+        fx.usdc,
+        fx.alice,
+        parseUnits("100", 6),
+      );
       // Escalated spend never consumes the auto window, in USD as in the asset.
       expect(await fx.module.availableUsdAllowance(fx.agent.address)).to.equal(AGENT_USD_LIMIT.autoPerWindow);
     });

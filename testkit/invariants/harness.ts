@@ -19,7 +19,18 @@
  * Owner calls are sent by the Safe itself, impersonated; gas is priced at zero so that every ETH balance is exact.
  */
 import fc from "fast-check";
-import { Contract, Interface, Signature, ZeroAddress, ZeroHash, concat, id, parseEther, parseUnits, toBeHex } from "ethers";
+import {
+  Contract,
+  Interface,
+  Signature,
+  ZeroAddress,
+  ZeroHash,
+  concat,
+  id,
+  parseEther,
+  parseUnits,
+  toBeHex,
+} from "ethers";
 import type { HardhatRuntimeEnvironment } from "hardhat/types";
 import type { HardhatEthersSigner } from "@nomicfoundation/hardhat-ethers/signers";
 import { hashIntent, signCosignerApproval, signIntent } from "../../sdk/eip712";
@@ -28,7 +39,11 @@ import * as M from "./model";
 const SECP256K1_N = 0xfffffffffffffffffffffffffffffffebaaedce6af48a03bbfd25e8cd0364141n;
 const DAY = 86_400n;
 const GAS = "0x7a1200"; // 8,000,000
-const ERC20 = new Interface(["function transfer(address,uint256)", "function approve(address,uint256)", "function mint(address,uint256)"]);
+const ERC20 = new Interface([
+  "function transfer(address,uint256)",
+  "function approve(address,uint256)",
+  "function mint(address,uint256)",
+]);
 const PING = new Interface(["function ping(uint256)"]).getFunction("ping")!.selector;
 
 /** Operations. Numbers are indices or choices resolved against the model at run time. */
@@ -93,7 +108,9 @@ export interface PaymentChoice {
   sig: number;
 }
 
-const WARPS = [1, 30, 599, 600, 601, 899, 900, 1799, 1800, 3599, 3600, 3601, 7199, 7200, 86_399, 86_400, 86_401, 172_800];
+const WARPS = [
+  1, 30, 599, 600, 601, 899, 900, 1799, 1800, 3599, 3600, 3601, 7199, 7200, 86_399, 86_400, 86_401, 172_800,
+];
 
 /** The arbitrary for one operation, weighted toward submissions. */
 export function opArbitrary(): fc.Arbitrary<Op> {
@@ -109,10 +126,24 @@ export function opArbitrary(): fc.Arbitrary<Op> {
         asset,
         to: fc.integer({ min: 0, max: 2 }),
         amt: fc.integer({ min: 0, max: 6 }),
-        key: fc.oneof({ weight: 3, arbitrary: fc.constant(0) }, { weight: 2, arbitrary: fc.constant(1) }, { weight: 1, arbitrary: fc.integer({ min: 2, max: 3 }) }),
-        sig: fc.oneof({ weight: 8, arbitrary: fc.constant(0) }, { weight: 2, arbitrary: fc.constant(1) }, { weight: 3, arbitrary: fc.integer({ min: 2, max: 6 }) }),
-        timing: fc.oneof({ weight: 8, arbitrary: fc.constant(0) }, { weight: 2, arbitrary: fc.integer({ min: 1, max: 3 }) }),
-        nonce: fc.oneof({ weight: 8, arbitrary: fc.constant(0) }, { weight: 2, arbitrary: fc.integer({ min: 1, max: 2 }) }),
+        key: fc.oneof(
+          { weight: 3, arbitrary: fc.constant(0) },
+          { weight: 2, arbitrary: fc.constant(1) },
+          { weight: 1, arbitrary: fc.integer({ min: 2, max: 3 }) },
+        ),
+        sig: fc.oneof(
+          { weight: 8, arbitrary: fc.constant(0) },
+          { weight: 2, arbitrary: fc.constant(1) },
+          { weight: 3, arbitrary: fc.integer({ min: 2, max: 6 }) },
+        ),
+        timing: fc.oneof(
+          { weight: 8, arbitrary: fc.constant(0) },
+          { weight: 2, arbitrary: fc.integer({ min: 1, max: 3 }) },
+        ),
+        nonce: fc.oneof(
+          { weight: 8, arbitrary: fc.constant(0) },
+          { weight: 2, arbitrary: fc.integer({ min: 1, max: 2 }) },
+        ),
         lane: fc.oneof({ weight: 4, arbitrary: fc.constant(0) }, { weight: 1, arbitrary: fc.constant(1) }),
         route: fc.oneof(
           { weight: 10, arbitrary: fc.constant(0) },
@@ -123,20 +154,38 @@ export function opArbitrary(): fc.Arbitrary<Op> {
         oldKey: fc.oneof({ weight: 9, arbitrary: fc.constant(false) }, { weight: 1, arbitrary: fc.constant(true) }),
       }),
     },
-    { weight: 2, arbitrary: fc.record({ k: fc.constant("call" as const), who, variant: fc.integer({ min: 0, max: 6 }), value: fc.integer({ min: 0, max: 2 }) }) },
+    {
+      weight: 2,
+      arbitrary: fc.record({
+        k: fc.constant("call" as const),
+        who,
+        variant: fc.integer({ min: 0, max: 6 }),
+        value: fc.integer({ min: 0, max: 2 }),
+      }),
+    },
     {
       weight: 4,
       arbitrary: fc.record({
         k: fc.constant("batch" as const),
         items: fc.array(
           fc.record({
-            who: fc.oneof({ weight: 3, arbitrary: fc.constant(0) }, { weight: 2, arbitrary: fc.integer({ min: 1, max: 2 }) }),
+            who: fc.oneof(
+              { weight: 3, arbitrary: fc.constant(0) },
+              { weight: 2, arbitrary: fc.integer({ min: 1, max: 2 }) },
+            ),
             asset,
             to: fc.integer({ min: 0, max: 2 }),
             amt: fc.integer({ min: 0, max: 6 }),
-            key: fc.oneof({ weight: 3, arbitrary: fc.constant(0) }, { weight: 2, arbitrary: fc.constant(1) }, { weight: 1, arbitrary: fc.integer({ min: 2, max: 3 }) }),
+            key: fc.oneof(
+              { weight: 3, arbitrary: fc.constant(0) },
+              { weight: 2, arbitrary: fc.constant(1) },
+              { weight: 1, arbitrary: fc.integer({ min: 2, max: 3 }) },
+            ),
             sig: fc.oneof({ weight: 20, arbitrary: fc.constant(0) }, { weight: 1, arbitrary: fc.constantFrom(2, 5) }),
-            nonce: fc.oneof({ weight: 20, arbitrary: fc.constant(0) }, { weight: 1, arbitrary: fc.integer({ min: 1, max: 2 }) }),
+            nonce: fc.oneof(
+              { weight: 20, arbitrary: fc.constant(0) },
+              { weight: 1, arbitrary: fc.integer({ min: 1, max: 2 }) },
+            ),
             review: fc.oneof({ weight: 6, arbitrary: fc.constant(false) }, { weight: 1, arbitrary: fc.constant(true) }),
           }),
           { minLength: 1, maxLength: 4 },
@@ -145,39 +194,92 @@ export function opArbitrary(): fc.Arbitrary<Op> {
       }),
     },
     { weight: 2, arbitrary: fc.record({ k: fc.constant("replay" as const), pick }) },
-    { weight: 3, arbitrary: fc.record({ k: fc.constant("approve" as const), c: fc.integer({ min: 0, max: 3 }), pick }) },
-    { weight: 4, arbitrary: fc.record({ k: fc.constant("execute" as const), pick, mask: fc.integer({ min: 0, max: 15 }), mode: fc.oneof({ weight: 5, arbitrary: fc.constant(0) }, { weight: 1, arbitrary: fc.integer({ min: 1, max: 4 }) }), wait: fc.boolean() }) },
-    { weight: 3, arbitrary: fc.record({ k: fc.constant("cancel" as const), pick, by: fc.integer({ min: 0, max: 4 }) }) },
+    {
+      weight: 3,
+      arbitrary: fc.record({ k: fc.constant("approve" as const), c: fc.integer({ min: 0, max: 3 }), pick }),
+    },
+    {
+      weight: 4,
+      arbitrary: fc.record({
+        k: fc.constant("execute" as const),
+        pick,
+        mask: fc.integer({ min: 0, max: 15 }),
+        mode: fc.oneof(
+          { weight: 5, arbitrary: fc.constant(0) },
+          { weight: 1, arbitrary: fc.integer({ min: 1, max: 4 }) },
+        ),
+        wait: fc.boolean(),
+      }),
+    },
+    {
+      weight: 3,
+      arbitrary: fc.record({ k: fc.constant("cancel" as const), pick, by: fc.integer({ min: 0, max: 4 }) }),
+    },
     { weight: 5, arbitrary: fc.record({ k: fc.constant("warp" as const), dt: fc.constantFrom(...WARPS) }) },
     { weight: 1, arbitrary: fc.record({ k: fc.constant("pause" as const), by: fc.integer({ min: 0, max: 2 }) }) },
     { weight: 1, arbitrary: fc.record({ k: fc.constant("unpause" as const), by: fc.integer({ min: 0, max: 1 }) }) },
     { weight: 1, arbitrary: fc.record({ k: fc.constant("freeze" as const), who, by: fc.integer({ min: 0, max: 1 }) }) },
-    { weight: 1, arbitrary: fc.record({ k: fc.constant("unfreeze" as const), who, by: fc.integer({ min: 0, max: 1 }) }) },
+    {
+      weight: 1,
+      arbitrary: fc.record({ k: fc.constant("unfreeze" as const), who, by: fc.integer({ min: 0, max: 1 }) }),
+    },
     {
       weight: 2,
       arbitrary: fc.record({
         k: fc.constant("limit" as const),
         who,
         asset,
-        variant: fc.oneof({ weight: 4, arbitrary: fc.constant(0) }, { weight: 1, arbitrary: fc.integer({ min: 1, max: 2 }) }),
+        variant: fc.oneof(
+          { weight: 4, arbitrary: fc.constant(0) },
+          { weight: 1, arbitrary: fc.integer({ min: 1, max: 2 }) },
+        ),
         a: fc.integer({ min: 1, max: 100 }),
         b: fc.integer({ min: 1, max: 100 }),
         c: fc.integer({ min: 1, max: 100 }),
       }),
     },
     { weight: 1, arbitrary: fc.record({ k: fc.constant("rotate" as const), who }) },
-    { weight: 1, arbitrary: fc.record({ k: fc.constant("cosigners" as const), mask: fc.integer({ min: 1, max: 7 }), reverse: fc.boolean(), threshold: fc.integer({ min: 1, max: 3 }) }) },
-    { weight: 1, arbitrary: fc.record({ k: fc.constant("treasury" as const), asset, on: fc.boolean(), amount: fc.integer({ min: 1, max: 100 }) }) },
-    { weight: 1, arbitrary: fc.record({ k: fc.constant("config" as const), who, variant: fc.integer({ min: 0, max: 5 }) }) },
+    {
+      weight: 1,
+      arbitrary: fc.record({
+        k: fc.constant("cosigners" as const),
+        mask: fc.integer({ min: 1, max: 7 }),
+        reverse: fc.boolean(),
+        threshold: fc.integer({ min: 1, max: 3 }),
+      }),
+    },
+    {
+      weight: 1,
+      arbitrary: fc.record({
+        k: fc.constant("treasury" as const),
+        asset,
+        on: fc.boolean(),
+        amount: fc.integer({ min: 1, max: 100 }),
+      }),
+    },
+    {
+      weight: 1,
+      arbitrary: fc.record({ k: fc.constant("config" as const), who, variant: fc.integer({ min: 0, max: 5 }) }),
+    },
     { weight: 1, arbitrary: fc.record({ k: fc.constant("remove" as const), who }) },
     { weight: 1, arbitrary: fc.record({ k: fc.constant("readd" as const), who }) },
-    { weight: 1, arbitrary: fc.record({ k: fc.constant("intrude" as const), fn: fc.integer({ min: 0, max: 5 }), by: fc.integer({ min: 0, max: 1 }) }) },
+    {
+      weight: 1,
+      arbitrary: fc.record({
+        k: fc.constant("intrude" as const),
+        fn: fc.integer({ min: 0, max: 5 }),
+        by: fc.integer({ min: 0, max: 1 }),
+      }),
+    },
     {
       weight: 2,
       arbitrary: fc.record({
         k: fc.constant("feed" as const),
         asset,
-        variant: fc.oneof({ weight: 4, arbitrary: fc.constant(0) }, { weight: 1, arbitrary: fc.integer({ min: 1, max: 2 }) }),
+        variant: fc.oneof(
+          { weight: 4, arbitrary: fc.constant(0) },
+          { weight: 1, arbitrary: fc.integer({ min: 1, max: 2 }) },
+        ),
         price: fc.integer({ min: 0, max: 2 }),
       }),
     },
@@ -273,7 +375,16 @@ function cfg(partial: Partial<M.ConfigM>): M.ConfigM {
 }
 
 function configTuple(c: M.ConfigM) {
-  return [c.validUntil, c.escalationDelay, c.gracePeriod, c.maxIntentsPerWindow, c.rateWindow, c.maxStrikes, c.strikeWindow, c.recipientMode];
+  return [
+    c.validUntil,
+    c.escalationDelay,
+    c.gracePeriod,
+    c.maxIntentsPerWindow,
+    c.rateWindow,
+    c.maxStrikes,
+    c.strikeWindow,
+    c.recipientMode,
+  ];
 }
 
 /**
@@ -315,12 +426,30 @@ export async function setupWorld(hre: HardhatRuntimeEnvironment): Promise<World>
   const u = (n: string, asset: number) => parseUnits(n, decimals[asset]);
   const baseConfigs = [
     cfg({}),
-    cfg({ escalationDelay: 600n, gracePeriod: 3600n, maxIntentsPerWindow: 4n, rateWindow: 600n, maxStrikes: 0n, strikeWindow: 0n, recipientMode: M.Mode.Allowlist }),
-    cfg({ escalationDelay: 0n, gracePeriod: 1800n, maxStrikes: 2n, strikeWindow: 3600n, recipientMode: M.Mode.EscalateUnknown }),
+    cfg({
+      escalationDelay: 600n,
+      gracePeriod: 3600n,
+      maxIntentsPerWindow: 4n,
+      rateWindow: 600n,
+      maxStrikes: 0n,
+      strikeWindow: 0n,
+      recipientMode: M.Mode.Allowlist,
+    }),
+    cfg({
+      escalationDelay: 0n,
+      gracePeriod: 1800n,
+      maxStrikes: 2n,
+      strikeWindow: 3600n,
+      recipientMode: M.Mode.EscalateUnknown,
+    }),
   ];
   // Limits: [identity][asset] = [autoPerTx, autoPerWindow, window, escalatedPerTx] (undefined = none).
   const limits: ([string, string, bigint, string] | undefined)[][] = [
-    [["1", "3", DAY, "10"], ["1000", "5000", DAY, "50000"], ["100", "250", 600n, "1000"]],
+    [
+      ["1", "3", DAY, "10"],
+      ["1000", "5000", DAY, "50000"],
+      ["100", "250", 600n, "1000"],
+    ],
     [["0.5", "1", 3600n, "5"], ["200", "600", 3600n, "2000"], undefined],
     [["2", "2", 900n, "4"], undefined, ["10", "50", 7200n, "100"]],
   ];
@@ -352,7 +481,12 @@ export async function setupWorld(hre: HardhatRuntimeEnvironment): Promise<World>
   };
   const now = BigInt((await ethers.provider.getBlock("latest"))!.timestamp);
   M.setAgent(s, safeAddress, a0, baseConfigs[0], now);
-  M.setCosigners(s, safeAddress, fx.cosigners.map((c) => c.address), 2);
+  M.setCosigners(
+    s,
+    safeAddress,
+    fx.cosigners.map((c) => c.address),
+    2,
+  );
   await owner("setAgent", [a1, configTuple(baseConfigs[1])]);
   await owner("setAgent", [a2, configTuple(baseConfigs[2])]);
   M.setAgent(s, safeAddress, a1, baseConfigs[1], now);
@@ -363,12 +497,21 @@ export async function setupWorld(hre: HardhatRuntimeEnvironment): Promise<World>
       const l = limits[i][a];
       if (!l) continue;
       const limit = { autoPerTx: u(l[0], a), autoPerWindow: u(l[1], a), window: l[2], escalatedPerTx: u(l[3], a) };
-      if (!(i === 0 && a < 2)) await owner("setAssetLimit", [keys[i], assets[a], [limit.autoPerTx, limit.autoPerWindow, limit.window, limit.escalatedPerTx]]);
+      if (!(i === 0 && a < 2))
+        await owner("setAssetLimit", [
+          keys[i],
+          assets[a],
+          [limit.autoPerTx, limit.autoPerWindow, limit.window, limit.escalatedPerTx],
+        ]);
       M.setAssetLimit(s, safeAddress, keys[i], assets[a], limit);
     }
   }
   const [alice, bob, attacker] = [all[11], all[12], all[10]].map((x) => x.address);
-  for (const [key, who] of [[a1, alice], [a1, bob], [a2, alice]] as const) {
+  for (const [key, who] of [
+    [a1, alice],
+    [a1, bob],
+    [a2, alice],
+  ] as const) {
     await owner("setRecipient", [key, who, true]);
     M.setRecipient(s, key, who, true);
   }
@@ -386,7 +529,14 @@ export async function setupWorld(hre: HardhatRuntimeEnvironment): Promise<World>
     await owner("setPriceFeed", [assets[a], await feed.getAddress(), FEED_MAX_AGE]);
     const updatedAt = BigInt((await ethers.provider.getBlock("latest"))!.timestamp);
     const at = ((await feed.latestRoundData()) as bigint[])[3];
-    s.feeds.set(M.lower(assets[a]), { price, feedDecimals: feedDecimals[a], assetDecimals: decimals[a], updatedAt: at ?? updatedAt, maxAge: FEED_MAX_AGE, mode: "ok" });
+    s.feeds.set(M.lower(assets[a]), {
+      price,
+      feedDecimals: feedDecimals[a],
+      assetDecimals: decimals[a],
+      updatedAt: at ?? updatedAt,
+      maxAge: FEED_MAX_AGE,
+      mode: "ok",
+    });
     feeds.push(feed);
   }
   const usd = (n: number) => BigInt(n) * 100_000_000n;
@@ -401,7 +551,10 @@ export async function setupWorld(hre: HardhatRuntimeEnvironment): Promise<World>
   const holders = [safeAddress, alice, bob, attacker, targetAddress];
   for (const h of holders) {
     for (const a of assets) {
-      const bal = a === ZeroAddress ? await ethers.provider.getBalance(h) : await (await ethers.getContractAt("MockERC20", a)).balanceOf(h);
+      const bal =
+        a === ZeroAddress
+          ? await ethers.provider.getBalance(h)
+          : await (await ethers.getContractAt("MockERC20", a)).balanceOf(h);
       s.balances.set(`${M.lower(h)}|${M.lower(a)}`, bal);
     }
   }
@@ -488,7 +641,16 @@ class Run {
   private readonly history: HistoryEntry[] = [];
   private readonly intents = new Map<string, M.IntentM>();
   private readonly retired: Map<number, string> = new Map();
-  private readonly observedAuto: { identity: number; asset: string; amount: bigint; t: bigint; cap: bigint; window: bigint; treasury: bigint; tWindow: bigint }[] = [];
+  private readonly observedAuto: {
+    identity: number;
+    asset: string;
+    amount: bigint;
+    t: bigint;
+    cap: bigint;
+    window: bigint;
+    treasury: bigint;
+    tWindow: bigint;
+  }[] = [];
 
   constructor(world: World, stats: CampaignStats) {
     this.w = world;
@@ -513,8 +675,13 @@ class Run {
   private async send(from: string, data: string, to = this.w.moduleAddress): Promise<Sent> {
     const provider = this.w.hre.network.provider;
     try {
-      const hash = (await provider.send("eth_sendTransaction", [{ from, to, data, gas: GAS, gasPrice: "0x0" }])) as string;
-      const receipt = (await provider.send("eth_getTransactionReceipt", [hash])) as { status: string; logs: Sent["logs"] };
+      const hash = (await provider.send("eth_sendTransaction", [
+        { from, to, data, gas: GAS, gasPrice: "0x0" },
+      ])) as string;
+      const receipt = (await provider.send("eth_getTransactionReceipt", [hash])) as {
+        status: string;
+        logs: Sent["logs"];
+      };
       if (receipt.status !== "0x1") return { ok: false, logs: [], revert: "0x" };
       return { ok: true, logs: receipt.logs };
     } catch (e) {
@@ -543,25 +710,39 @@ class Run {
   private expectOutcome(sent: Sent, expected: M.Outcome, what: string): M.Ev[] {
     if ("revert" in expected) {
       if (sent.ok) {
-        throw new InvariantViolation("OUTCOME", `${what}: the model expected ${expected.revert}(${fmt(expected.args)}), the chain accepted it with ${fmt(this.moduleEvents(sent))}`);
+        throw new InvariantViolation(
+          "OUTCOME",
+          `${what}: the model expected ${expected.revert}(${fmt(expected.args)}), the chain accepted it with ${fmt(this.moduleEvents(sent))}`,
+        );
       }
-      const parsed = sent.revert && sent.revert.length >= 10 ? safeParseError(this.w.module.interface, sent.revert) : undefined;
+      const parsed =
+        sent.revert && sent.revert.length >= 10 ? safeParseError(this.w.module.interface, sent.revert) : undefined;
       const name = parsed?.name ?? `raw ${sent.revert}`;
       if (name !== expected.revert || !prefixEqual(parsed!.args, expected.args)) {
-        throw new InvariantViolation("OUTCOME", `${what}: expected revert ${expected.revert}(${fmt(expected.args)}), got ${name}(${fmt(parsed?.args ?? [])})`);
+        throw new InvariantViolation(
+          "OUTCOME",
+          `${what}: expected revert ${expected.revert}(${fmt(expected.args)}), got ${name}(${fmt(parsed?.args ?? [])})`,
+        );
       }
       this.outcome(`revert ${expected.revert}`);
       return [];
     }
     if (!sent.ok) {
       const parsed = sent.revert ? safeParseError(this.w.module.interface, sent.revert) : undefined;
-      throw new InvariantViolation("OUTCOME", `${what}: expected ${fmt(expected.events)}, the chain reverted ${parsed?.name ?? sent.revert}(${fmt(parsed?.args ?? [])})`);
+      throw new InvariantViolation(
+        "OUTCOME",
+        `${what}: expected ${fmt(expected.events)}, the chain reverted ${parsed?.name ?? sent.revert}(${fmt(parsed?.args ?? [])})`,
+      );
     }
     const events = this.moduleEvents(sent);
-    if (events.length !== expected.events.length || !expected.events.every((e, i) => e[0] === events[i][0] && prefixEqual(events[i].slice(1), e.slice(1)))) {
+    if (
+      events.length !== expected.events.length ||
+      !expected.events.every((e, i) => e[0] === events[i][0] && prefixEqual(events[i].slice(1), e.slice(1)))
+    ) {
       throw new InvariantViolation("OUTCOME", `${what}: expected events ${fmt(expected.events)}, got ${fmt(events)}`);
     }
-    for (const e of events) this.outcome(e[0] === "IntentExecuted" && e[6] === true ? "IntentExecuted (escalated)" : String(e[0]));
+    for (const e of events)
+      this.outcome(e[0] === "IntentExecuted" && e[6] === true ? "IntentExecuted (escalated)" : String(e[0]));
     return events;
   }
 
@@ -576,7 +757,9 @@ class Run {
   }
 
   private pickRecord(pick: number, queuedOnly: boolean): string | undefined {
-    const ids = [...this.s.records.keys()].filter((i) => !queuedOnly || M.statusOf(this.s, this.s.records.get(i), this.now + 1n) === M.St.Queued);
+    const ids = [...this.s.records.keys()].filter(
+      (i) => !queuedOnly || M.statusOf(this.s, this.s.records.get(i), this.now + 1n) === M.St.Queued,
+    );
     const pool = ids.length > 0 ? ids : [...this.s.records.keys()];
     return pool.length > 0 ? pool[pick % pool.length] : undefined;
   }
@@ -633,7 +816,10 @@ class Run {
         if (op.reverse) members.reverse();
         const threshold = Math.min(op.threshold, members.length);
         await this.tick();
-        const sent = await this.send(this.w.safeAddress, this.w.module.interface.encodeFunctionData("setCosigners", [members, threshold]));
+        const sent = await this.send(
+          this.w.safeAddress,
+          this.w.module.interface.encodeFunctionData("setCosigners", [members, threshold]),
+        );
         this.expectOutcome(sent, M.setCosigners(this.s, this.w.safeAddress, members, threshold), "setCosigners");
         return;
       }
@@ -642,8 +828,15 @@ class Run {
         const perWindow = op.on ? (parseUnits(String(op.amount), this.w.decimals[op.asset]) * 5n) / 10n : 0n;
         const window = op.on ? this.w.treasuryWindows[op.asset] : 0n;
         await this.tick();
-        const sent = await this.send(this.w.safeAddress, this.w.module.interface.encodeFunctionData("setTreasuryLimit", [asset, perWindow, window]));
-        this.expectOutcome(sent, M.setTreasuryLimit(this.s, this.w.safeAddress, asset, perWindow, window), "setTreasuryLimit");
+        const sent = await this.send(
+          this.w.safeAddress,
+          this.w.module.interface.encodeFunctionData("setTreasuryLimit", [asset, perWindow, window]),
+        );
+        this.expectOutcome(
+          sent,
+          M.setTreasuryLimit(this.s, this.w.safeAddress, asset, perWindow, window),
+          "setTreasuryLimit",
+        );
         return;
       }
       case "config":
@@ -651,7 +844,11 @@ class Run {
       case "remove": {
         const key = this.identity(op.who).currentKey;
         await this.tick();
-        this.expectOutcome(await this.send(this.w.safeAddress, this.w.module.interface.encodeFunctionData("removeAgent", [key])), M.removeAgent(this.s, this.w.safeAddress, key), "removeAgent");
+        this.expectOutcome(
+          await this.send(this.w.safeAddress, this.w.module.interface.encodeFunctionData("removeAgent", [key])),
+          M.removeAgent(this.s, this.w.safeAddress, key),
+          "removeAgent",
+        );
         return;
       }
       case "readd": {
@@ -659,7 +856,10 @@ class Run {
         if (ident.status === "Active") return;
         const c = this.w.baseConfigs[op.who];
         const t = await this.tick();
-        const sent = await this.send(this.w.safeAddress, this.w.module.interface.encodeFunctionData("setAgent", [ident.currentKey, configTuple(c)]));
+        const sent = await this.send(
+          this.w.safeAddress,
+          this.w.module.interface.encodeFunctionData("setAgent", [ident.currentKey, configTuple(c)]),
+        );
         this.expectOutcome(sent, M.setAgent(this.s, this.w.safeAddress, ident.currentKey, c, t), "setAgent (re-add)");
         return;
       }
@@ -677,11 +877,14 @@ class Run {
     const t = await this.tick();
     const data =
       op.variant === 0
-        ? feed.interface.encodeFunctionData("setPrice", [parseUnits(String(PRICES[op.asset][op.price]), f.feedDecimals)])
+        ? feed.interface.encodeFunctionData("setPrice", [
+            parseUnits(String(PRICES[op.asset][op.price]), f.feedDecimals),
+          ])
         : feed.interface.encodeFunctionData("setMode", [op.variant === 1 ? 2 : 0]);
     const sent = await this.send(this.w.relayer, data, await feed.getAddress());
     if (!sent.ok) throw new InvariantViolation("FEED", `the mock feed refused ${data.slice(0, 10)}`);
-    if (op.variant === 0) Object.assign(f, { price: parseUnits(String(PRICES[op.asset][op.price]), f.feedDecimals), updatedAt: t });
+    if (op.variant === 0)
+      Object.assign(f, { price: parseUnits(String(PRICES[op.asset][op.price]), f.feedDecimals), updatedAt: t });
     else f.mode = op.variant === 1 ? "revert" : "ok";
     this.outcome(`feed ${["price", "broken", "mended"][op.variant]}`);
   }
@@ -705,7 +908,10 @@ class Run {
    * one, 2 a key already bound, with its original payload (a retry), 3 a bound key with this payload (a conflict,
    * unless the payloads happen to agree)).
    */
-  private paymentPayload(ident: M.IdentityM, choice: { asset: number; to: number; amt: number; key: number }): Omit<Built, "key" | "op"> {
+  private paymentPayload(
+    ident: M.IdentityM,
+    choice: { asset: number; to: number; amt: number; key: number },
+  ): Omit<Built, "key" | "op"> {
     const asset = this.w.assets[choice.asset];
     const to = this.w.recipients[choice.to];
     const amount = this.amountFor(ident, choice.asset, choice.amt);
@@ -748,13 +954,37 @@ class Run {
     for (const item of op.items) {
       const ident = this.identity(item.who);
       const sig = self && item.sig === 0 ? 1 : item.sig;
-      const pay: Extract<Op, { k: "pay" }> = { k: "pay", who: item.who, asset: item.asset, to: item.to, amt: item.amt, key: item.key, sig, timing: 0, nonce: item.nonce, lane: 0, route: item.review ? 1 : 0, oldKey: false };
+      const pay: Extract<Op, { k: "pay" }> = {
+        k: "pay",
+        who: item.who,
+        asset: item.asset,
+        to: item.to,
+        amt: item.amt,
+        key: item.key,
+        sig,
+        timing: 0,
+        nonce: item.nonce,
+        lane: 0,
+        route: item.review ? 1 : 0,
+        oldKey: false,
+      };
       const entry = await this.buildEntry({ key: ident.currentKey, ...this.paymentPayload(ident, item), op: pay }, t);
       entry.sender = sender;
       entries.push(entry);
       if (rejection) continue;
       const pre = this.preconditions(entry.intent.agent);
-      const outcome = M.submit(this.s, { intent: entry.intent, intentId: entry.intentId, signatureValid: entry.signatureValid, emptySignature: entry.emptySignature, sender, entry: "submit" }, t);
+      const outcome = M.submit(
+        this.s,
+        {
+          intent: entry.intent,
+          intentId: entry.intentId,
+          signatureValid: entry.signatureValid,
+          emptySignature: entry.emptySignature,
+          sender,
+          entry: "submit",
+        },
+        t,
+      );
       if ("revert" in outcome) rejection = outcome;
       else perIntent.push({ events: outcome.events, before: pre });
     }
@@ -762,7 +992,10 @@ class Run {
     // A rejection reverts the whole batch: the model goes back to the state before it.
     if (rejection) Object.assign(this.s, before);
     const expected: M.Outcome = rejection ?? { events: perIntent.flatMap((p) => p.events) };
-    const data = this.w.module.interface.encodeFunctionData("submitBatch", [entries.map((e) => e.intent), entries.map((e) => e.signature)]);
+    const data = this.w.module.interface.encodeFunctionData("submitBatch", [
+      entries.map((e) => e.intent),
+      entries.map((e) => e.signature),
+    ]);
     const sent = await this.send(sender, data);
     const events = this.expectOutcome(sent, expected, `submitBatch of ${entries.length}${self ? " by the agent" : ""}`);
     this.outcome(sent.ok ? "batch accepted" : "batch rejected");
@@ -788,11 +1021,34 @@ class Run {
       { target: this.w.target, data: "0xa905" },
       // v3: non-canonical transfers (a trailing byte; a recipient word with dirty high bits) are Denied MalformedCall.
       { target: this.w.assets[1], data: ERC20.encodeFunctionData("transfer", [this.w.attacker, 1n]) + "00" },
-      { target: this.w.assets[1], data: "0xa9059cbb" + "ff".repeat(12) + this.w.attacker.slice(2).toLowerCase() + "00".repeat(31) + "01" },
+      {
+        target: this.w.assets[1],
+        data: "0xa9059cbb" + "ff".repeat(12) + this.w.attacker.slice(2).toLowerCase() + "00".repeat(31) + "01",
+      },
     ];
     const v = variants[op.variant];
-    const pay: Extract<Op, { k: "pay" }> = { k: "pay", who: op.who, asset: 0, to: 0, amt: 0, key: 0, sig: 0, timing: 0, nonce: 0, lane: 0, route: 0, oldKey: false };
-    await this.submitBuilt({ key: ident.currentKey, target: v.target, value: op.variant === 0 ? value : 0n, data: v.data, idempotencyKey: ZeroHash, op: pay });
+    const pay: Extract<Op, { k: "pay" }> = {
+      k: "pay",
+      who: op.who,
+      asset: 0,
+      to: 0,
+      amt: 0,
+      key: 0,
+      sig: 0,
+      timing: 0,
+      nonce: 0,
+      lane: 0,
+      route: 0,
+      oldKey: false,
+    };
+    await this.submitBuilt({
+      key: ident.currentKey,
+      target: v.target,
+      value: op.variant === 0 ? value : 0n,
+      data: v.data,
+      idempotencyKey: ZeroHash,
+      op: pay,
+    });
   }
 
   private async submitBuilt(b: Built) {
@@ -856,7 +1112,15 @@ class Run {
         valid = false;
       }
     }
-    return { intent, intentId, signature, sender, emptySignature: empty, signatureValid: valid, entry: op.route >= 2 ? "propose" : "submit" };
+    return {
+      intent,
+      intentId,
+      signature,
+      sender,
+      emptySignature: empty,
+      signatureValid: valid,
+      entry: op.route >= 2 ? "propose" : "submit",
+    };
   }
 
   private async replay(pick: number): Promise<void> {
@@ -869,31 +1133,56 @@ class Run {
     const before = this.preconditions(entry.intent.agent);
     const expected = M.submit(
       this.s,
-      { intent: entry.intent, intentId: entry.intentId, signatureValid: entry.signatureValid, emptySignature: entry.emptySignature, sender: entry.sender, entry: entry.entry },
+      {
+        intent: entry.intent,
+        intentId: entry.intentId,
+        signatureValid: entry.signatureValid,
+        emptySignature: entry.emptySignature,
+        sender: entry.sender,
+        entry: entry.entry,
+      },
       t,
     );
     const fn = entry.entry;
-    const sent = await this.send(entry.sender, this.w.module.interface.encodeFunctionData(fn, [entry.intent, entry.signature]));
+    const sent = await this.send(
+      entry.sender,
+      this.w.module.interface.encodeFunctionData(fn, [entry.intent, entry.signature]),
+    );
     const events = this.expectOutcome(sent, expected, `${fn} ${entry.intentId.slice(0, 10)}`);
     if (sent.ok) this.checkAccepted(entry, events, t, before, fn);
   }
 
   /** The checks of an accepted submission (alone or in a batch) with its own events, independently of the model. */
-  private checkAccepted(entry: HistoryEntry, events: M.Ev[], t: bigint, before: ReturnType<Run["preconditions"]>, fn: string): void {
+  private checkAccepted(
+    entry: HistoryEntry,
+    events: M.Ev[],
+    t: bigint,
+    before: ReturnType<Run["preconditions"]>,
+    fn: string,
+  ): void {
     // Promise 7: a foreign or forged signature never gets past authentication.
     if (!entry.signatureValid && !entry.emptySignature) {
-      throw new InvariantViolation("P7_FOREIGN_SIGNATURE", `a forged or foreign signature was accepted for ${entry.intentId}`);
+      throw new InvariantViolation(
+        "P7_FOREIGN_SIGNATURE",
+        `a forged or foreign signature was accepted for ${entry.intentId}`,
+      );
     }
     // Promise 6: exactly one outcome per accepted submission.
-    const outcomes = events.filter((e) => ["IntentExecuted", "IntentQueued", "IntentDenied", "IdempotentReplay"].includes(String(e[0])));
+    const outcomes = events.filter((e) =>
+      ["IntentExecuted", "IntentQueued", "IntentDenied", "IdempotentReplay"].includes(String(e[0])),
+    );
     if (outcomes.length !== 1) throw new InvariantViolation("P6_ONE_OUTCOME", `submission ended with ${fmt(outcomes)}`);
     for (const e of events) {
       // v3, independently of the model: a review request never runs in the auto tier, whoever relayed it.
       if (e[0] === "IntentExecuted" && entry.intent.review) {
-        throw new InvariantViolation("REVIEW_EXECUTED", `review request ${entry.intentId} executed at submission via ${fn}`);
+        throw new InvariantViolation(
+          "REVIEW_EXECUTED",
+          `review request ${entry.intentId} executed at submission via ${fn}`,
+        );
       }
       if (e[0] === "IntentQueued" && entry.intent.review) this.outcome(`IntentQueued (review, ${fn})`);
-      if (e[0] === "IntentDenied" && Number(e[3]) === M.Deny.MalformedCall) this.outcome("IntentDenied (MalformedCall)");
+      if (e[0] === "IntentDenied" && Number(e[3]) === M.Deny.MalformedCall)
+        this.outcome("IntentDenied (MalformedCall)");
     }
     this.observe(events, t, before);
   }
@@ -931,7 +1220,11 @@ class Run {
         if (intent && (e[0] !== "IntentExecuted" || e[6] === false)) {
           const ident = M.identityOfKey(this.s, intent.agent)!;
           const nonceKey = `nonce ${ident.id}|${intent.nonce}`;
-          if (this.seen.has(nonceKey)) throw new InvariantViolation("P2_NONCE_REUSED", `nonce ${intent.nonce} of identity ${ident.id} consumed twice`);
+          if (this.seen.has(nonceKey))
+            throw new InvariantViolation(
+              "P2_NONCE_REUSED",
+              `nonce ${intent.nonce} of identity ${ident.id} consumed twice`,
+            );
           this.seen.add(nonceKey);
         }
       }
@@ -948,17 +1241,33 @@ class Run {
     const window = this.w.windows.get(`${ident.id}|${this.w.assets.findIndex((x) => M.lower(x) === a)}`)!;
     const tr = this.s.treasury.get(a);
     const treasuryCap = tr && tr.perWindow !== 0n ? tr.perWindow : 0n;
-    this.observedAuto.push({ identity: ident.id, asset: a, amount, t, cap: limit.autoPerWindow, window, treasury: treasuryCap, tWindow: tr?.window.len ?? 0n });
+    this.observedAuto.push({
+      identity: ident.id,
+      asset: a,
+      amount,
+      t,
+      cap: limit.autoPerWindow,
+      window,
+      treasury: treasuryCap,
+      tWindow: tr?.window.len ?? 0n,
+    });
     const mine = this.observedAuto.filter((o) => o.identity === ident.id && o.asset === a && o.t > t - window);
     const total = mine.reduce((acc, o) => acc + o.amount, 0n);
     if (total > limit.autoPerWindow) {
-      throw new InvariantViolation("P1_BOUNDED_LOSS", `identity ${ident.id} spent ${total} of ${asset} within ${window}s ending at ${t}, cap ${limit.autoPerWindow}`);
+      throw new InvariantViolation(
+        "P1_BOUNDED_LOSS",
+        `identity ${ident.id} spent ${total} of ${asset} within ${window}s ending at ${t}, cap ${limit.autoPerWindow}`,
+      );
     }
     if (treasuryCap !== 0n) {
       const tw = tr!.window.len;
       const all = this.observedAuto.filter((o) => o.asset === a && o.t > t - tw && o.treasury !== 0n);
       const sum = all.reduce((acc, o) => acc + o.amount, 0n);
-      if (sum > treasuryCap) throw new InvariantViolation("P1_TREASURY_BOUND", `all agents spent ${sum} of ${asset} within ${tw}s, treasury cap ${treasuryCap}`);
+      if (sum > treasuryCap)
+        throw new InvariantViolation(
+          "P1_TREASURY_BOUND",
+          `all agents spent ${sum} of ${asset} within ${tw}s, treasury cap ${treasuryCap}`,
+        );
     }
   }
 
@@ -973,7 +1282,13 @@ class Run {
     const limit = this.w.usdLimits.get(ident.id);
     if (!limit || !ident.usd?.enabled) return;
     const c = M.classify(intent.data);
-    const spends: [string, bigint][] = c.kind === "token" ? [[intent.target, c.amount], [ZeroAddress, intent.value]] : [[ZeroAddress, intent.value]];
+    const spends: [string, bigint][] =
+      c.kind === "token"
+        ? [
+            [intent.target, c.amount],
+            [ZeroAddress, intent.value],
+          ]
+        : [[ZeroAddress, intent.value]];
     let value = 0n;
     for (const [asset, amount] of spends) {
       if (amount === 0n) continue;
@@ -982,9 +1297,15 @@ class Run {
       value += (amount * f.price + scale - 1n) / scale;
     }
     this.observedUsd.push({ identity: ident.id, value, t });
-    const total = this.observedUsd.filter((o) => o.identity === ident.id && o.t > t - limit.window).reduce((acc, o) => acc + o.value, 0n);
+    const total = this.observedUsd
+      .filter((o) => o.identity === ident.id && o.t > t - limit.window)
+      .reduce((acc, o) => acc + o.value, 0n);
     const cap = ident.usd.autoPerWindow;
-    if (total > cap) throw new InvariantViolation("P1_USD_BOUND", `identity ${ident.id} spent $${total} (8 decimals) within ${limit.window}s ending at ${t}, USD cap ${cap}`);
+    if (total > cap)
+      throw new InvariantViolation(
+        "P1_USD_BOUND",
+        `identity ${ident.id} spent $${total} (8 decimals) within ${limit.window}s ending at ${t}, USD cap ${cap}`,
+      );
     this.outcome("IntentExecuted (under a USD limit)");
   }
   private readonly observedUsd: { identity: number; value: bigint; t: bigint }[] = [];
@@ -994,7 +1315,11 @@ class Run {
     const sender = c < 3 ? this.w.cosigners[c] : this.w.attacker;
     const t = await this.tick();
     const expected = M.approve(this.s, sender, intentId, t);
-    this.expectOutcome(await this.send(sender, this.w.module.interface.encodeFunctionData("approve", [intentId])), expected, "approve");
+    this.expectOutcome(
+      await this.send(sender, this.w.module.interface.encodeFunctionData("approve", [intentId])),
+      expected,
+      "approve",
+    );
   }
 
   private async execute(op: Extract<Op, { k: "execute" }>): Promise<void> {
@@ -1012,22 +1337,64 @@ class Run {
     let sigs: { signer: string; signature: string; valid: boolean }[] = [];
     const era: bigint = await this.w.module.cosignerEra();
     for (const signer of candidates) {
-      sigs.push({ signer, signature: await signCosignerApproval(this.signer(signer), intentId, era, this.w.chainId, this.w.moduleAddress), valid: true });
+      sigs.push({
+        signer,
+        signature: await signCosignerApproval(this.signer(signer), intentId, era, this.w.chainId, this.w.moduleAddress),
+        valid: true,
+      });
     }
     if (op.mode === 1) sigs.reverse();
     if (op.mode === 2 && sigs.length > 0) {
-      sigs[0] = { ...sigs[0], signature: await signCosignerApproval(this.signer(this.w.attacker), intentId, era, this.w.chainId, this.w.moduleAddress), valid: M.lower(sigs[0].signer) === M.lower(this.w.attacker) };
+      sigs[0] = {
+        ...sigs[0],
+        signature: await signCosignerApproval(
+          this.signer(this.w.attacker),
+          intentId,
+          era,
+          this.w.chainId,
+          this.w.moduleAddress,
+        ),
+        valid: M.lower(sigs[0].signer) === M.lower(this.w.attacker),
+      };
     }
     if (op.mode === 3 && sigs.length > 0) sigs = [sigs[0], ...sigs];
     // v3: a signature made in an earlier co-signer era is void, even from a current co-signer.
     if (op.mode === 4 && sigs.length > 0 && era > 0n) {
-      sigs[0] = { ...sigs[0], signature: await signCosignerApproval(this.signer(sigs[0].signer), intentId, era - 1n, this.w.chainId, this.w.moduleAddress), valid: false };
+      sigs[0] = {
+        ...sigs[0],
+        signature: await signCosignerApproval(
+          this.signer(sigs[0].signer),
+          intentId,
+          era - 1n,
+          this.w.chainId,
+          this.w.moduleAddress,
+        ),
+        valid: false,
+      };
     }
     const t = await this.tick();
     const record = this.s.records.get(intentId);
-    const before = { ...this.preconditions(intent.agent), status: M.statusOf(this.s, record, t), eta: record?.eta ?? 0n, grace: record?.grace ?? 0n, approvals: record ? M.validApprovals(this.s, record) : 0, threshold: this.s.threshold, cosigners: [...this.s.cosigners] };
-    const expected = M.executeQueued(this.s, { intent, intentId, signatures: sigs.map((x) => ({ signer: x.signer, valid: x.valid })) }, t);
-    const sent = await this.send(this.w.relayer, this.w.module.interface.encodeFunctionData("executeQueued", [intent, sigs.map((x) => ({ signer: x.signer, signature: x.signature }))]));
+    const before = {
+      ...this.preconditions(intent.agent),
+      status: M.statusOf(this.s, record, t),
+      eta: record?.eta ?? 0n,
+      grace: record?.grace ?? 0n,
+      approvals: record ? M.validApprovals(this.s, record) : 0,
+      threshold: this.s.threshold,
+      cosigners: [...this.s.cosigners],
+    };
+    const expected = M.executeQueued(
+      this.s,
+      { intent, intentId, signatures: sigs.map((x) => ({ signer: x.signer, valid: x.valid })) },
+      t,
+    );
+    const sent = await this.send(
+      this.w.relayer,
+      this.w.module.interface.encodeFunctionData("executeQueued", [
+        intent,
+        sigs.map((x) => ({ signer: x.signer, signature: x.signature })),
+      ]),
+    );
     const events = this.expectOutcome(sent, expected, `executeQueued ${intentId.slice(0, 10)}`);
     if (sent.ok) {
       // Promise 3, from the state before the call: queued, eta <= now < eta + grace, threshold current co-signers.
@@ -1035,8 +1402,16 @@ class Run {
       const approvers = new Set<string>();
       before.cosigners.forEach((c, i) => (before.approvals >> i) & 1 && approvers.add(M.lower(c)));
       sigs.forEach((x) => members.has(M.lower(x.signer)) && approvers.add(M.lower(x.signer)));
-      if (before.status !== M.St.Queued || t < before.eta || t >= before.eta + before.grace || approvers.size < Math.max(1, before.threshold)) {
-        throw new InvariantViolation("P3_ESCALATION", `executed ${intentId} with ${JSON.stringify({ ...before, approvers: approvers.size, t: String(t) }, big)}`);
+      if (
+        before.status !== M.St.Queued ||
+        t < before.eta ||
+        t >= before.eta + before.grace ||
+        approvers.size < Math.max(1, before.threshold)
+      ) {
+        throw new InvariantViolation(
+          "P3_ESCALATION",
+          `executed ${intentId} with ${JSON.stringify({ ...before, approvers: approvers.size, t: String(t) }, big)}`,
+        );
       }
       this.observe(events, t, before);
     }
@@ -1045,11 +1420,15 @@ class Run {
   private async cancel(pick: number, by: number): Promise<void> {
     const intentId = this.pickRecord(pick, true) ?? id("never queued");
     const r = this.s.records.get(intentId);
-    const agentKey = r ? this.s.identities.get(r.identity)!.keyAt.get(r.epoch) ?? this.w.attacker : this.w.attacker;
+    const agentKey = r ? (this.s.identities.get(r.identity)!.keyAt.get(r.epoch) ?? this.w.attacker) : this.w.attacker;
     const sender = [this.w.guardian, this.w.cosigners[0], agentKey, this.w.attacker, this.w.safeAddress][by];
     const t = await this.tick();
     const expected = M.cancel(this.s, sender, intentId, t);
-    this.expectOutcome(await this.send(sender, this.w.module.interface.encodeFunctionData("cancel", [intentId])), expected, "cancel");
+    this.expectOutcome(
+      await this.send(sender, this.w.module.interface.encodeFunctionData("cancel", [intentId])),
+      expected,
+      "cancel",
+    );
   }
 
   private async limit(op: Extract<Op, { k: "limit" }>): Promise<void> {
@@ -1067,8 +1446,16 @@ class Run {
           ? { autoPerTx: 0n, autoPerWindow: 0n, window, escalatedPerTx: z }
           : { autoPerTx: 0n, autoPerWindow: 0n, window: 0n, escalatedPerTx: 0n };
     await this.tick();
-    const data = this.w.module.interface.encodeFunctionData("setAssetLimit", [ident.currentKey, asset, [limit.autoPerTx, limit.autoPerWindow, limit.window, limit.escalatedPerTx]]);
-    this.expectOutcome(await this.send(this.w.safeAddress, data), M.setAssetLimit(this.s, this.w.safeAddress, ident.currentKey, asset, limit), "setAssetLimit");
+    const data = this.w.module.interface.encodeFunctionData("setAssetLimit", [
+      ident.currentKey,
+      asset,
+      [limit.autoPerTx, limit.autoPerWindow, limit.window, limit.escalatedPerTx],
+    ]);
+    this.expectOutcome(
+      await this.send(this.w.safeAddress, data),
+      M.setAssetLimit(this.s, this.w.safeAddress, ident.currentKey, asset, limit),
+      "setAssetLimit",
+    );
   }
 
   private async rotate(who: number): Promise<void> {
@@ -1079,14 +1466,24 @@ class Run {
     const t = await this.tick();
     const before = this.w.assets.map((a) => M.availableAllowance(this.s, oldKey, a, t));
     const expected = M.rotateAgent(this.s, this.w.safeAddress, oldKey, newKey);
-    this.expectOutcome(await this.send(this.w.safeAddress, this.w.module.interface.encodeFunctionData("rotateAgent", [oldKey, newKey])), expected, "rotateAgent");
+    this.expectOutcome(
+      await this.send(this.w.safeAddress, this.w.module.interface.encodeFunctionData("rotateAgent", [oldKey, newKey])),
+      expected,
+      "rotateAgent",
+    );
     if ("events" in expected) {
       this.pool.shift();
       this.retired.set(ident.id, oldKey);
       // Promise 8: the new key starts with exactly what the old one had left, read from the chain.
-      const after = await Promise.all(this.w.assets.map((a) => this.w.module.availableAllowance(newKey, a) as Promise<bigint>));
+      const after = await Promise.all(
+        this.w.assets.map((a) => this.w.module.availableAllowance(newKey, a) as Promise<bigint>),
+      );
       after.forEach((v, i) => {
-        if (v !== before[i]) throw new InvariantViolation("P8_ROTATION_REFRESH", `allowance of asset ${i} was ${before[i]}, is ${v} after rotation`);
+        if (v !== before[i])
+          throw new InvariantViolation(
+            "P8_ROTATION_REFRESH",
+            `allowance of asset ${i} was ${before[i]}, is ${v} after rotation`,
+          );
       });
     }
   }
@@ -1104,7 +1501,10 @@ class Run {
       { ...ident.cfg, escalationDelay: 0n, gracePeriod: 60n },
     ];
     const c = variants[variant];
-    const sent = await this.send(this.w.safeAddress, this.w.module.interface.encodeFunctionData("setAgent", [ident.currentKey, configTuple(c)]));
+    const sent = await this.send(
+      this.w.safeAddress,
+      this.w.module.interface.encodeFunctionData("setAgent", [ident.currentKey, configTuple(c)]),
+    );
     this.expectOutcome(sent, M.setAgent(this.s, this.w.safeAddress, ident.currentKey, c, t), "setAgent");
   }
 
@@ -1114,7 +1514,11 @@ class Run {
     const key = this.identity(0).currentKey;
     const i = this.w.module.interface;
     const calls = [
-      i.encodeFunctionData("setAssetLimit", [key, ZeroAddress, [parseEther("1000"), parseEther("1000"), 1, parseEther("1000")]]),
+      i.encodeFunctionData("setAssetLimit", [
+        key,
+        ZeroAddress,
+        [parseEther("1000"), parseEther("1000"), 1, parseEther("1000")],
+      ]),
       i.encodeFunctionData("setAgent", [sender, configTuple(this.w.baseConfigs[0])]),
       i.encodeFunctionData("setCosigners", [[sender], 1]),
       i.encodeFunctionData("setGuardian", [sender, true]),
@@ -1122,7 +1526,11 @@ class Run {
       i.encodeFunctionData("setTreasuryLimit", [ZeroAddress, 0, 0]),
     ];
     await this.tick();
-    this.expectOutcome(await this.send(sender, calls[fn]), { revert: "ModuleCallerNotOwner", args: [sender, this.w.safeAddress] }, "intrusion");
+    this.expectOutcome(
+      await this.send(sender, calls[fn]),
+      { revert: "ModuleCallerNotOwner", args: [sender, this.w.safeAddress] },
+      "intrusion",
+    );
   }
 
   // -------------------------------------------------------------- state check after every step
@@ -1142,16 +1550,24 @@ class Run {
    * After configuration steps also every key's configuration and limits; after the last step of a run, everything.
    */
   async check(full: boolean, config: boolean): Promise<void> {
-    const latest = (await this.w.hre.network.provider.send("eth_getBlockByNumber", ["latest", false])) as { timestamp: string };
+    const latest = (await this.w.hre.network.provider.send("eth_getBlockByNumber", ["latest", false])) as {
+      timestamp: string;
+    };
     const t = BigInt(latest.timestamp);
     const holders = full ? this.w.holders : [this.w.safeAddress, this.w.attacker];
-    const keys = full ? [...this.s.keyStatus.keys()] : [...this.s.identities.values()].map((i) => M.lower(i.currentKey));
+    const keys = full
+      ? [...this.s.keyStatus.keys()]
+      : [...this.s.identities.values()].map((i) => M.lower(i.currentKey));
     const ids = [...this.s.records.keys()].filter(
-      (k) => full || this.before.get(k) !== JSON.stringify(this.s.records.get(k), big) || this.s.records.get(k)!.status === M.St.Queued,
+      (k) =>
+        full ||
+        this.before.get(k) !== JSON.stringify(this.s.records.get(k), big) ||
+        this.s.records.get(k)!.status === M.St.Queued,
     );
     const bindings: [string, string, string][] = [];
     for (const ident of this.s.identities.values()) {
-      for (const [k, v] of ident.keys) if (full || !this.bindingsBefore.has(`${ident.id}|${k}`)) bindings.push([ident.currentKey, k, v]);
+      for (const [k, v] of ident.keys)
+        if (full || !this.bindingsBefore.has(`${ident.id}|${k}`)) bindings.push([ident.currentKey, k, v]);
     }
     const withConfig = full || config;
     const out = (await this.w.probe.read(this.w.moduleAddress, {
@@ -1166,10 +1582,12 @@ class Run {
     let n = 0;
     const next = () => out[n++];
     const eq = (code: string, what: string, actual: bigint, expected: bigint) => {
-      if (actual !== expected) throw new InvariantViolation(code, `${what}: chain ${actual}, model ${expected} (t=${t})`);
+      if (actual !== expected)
+        throw new InvariantViolation(code, `${what}: chain ${actual}, model ${expected} (t=${t})`);
     };
     for (const h of holders) {
-      for (const a of this.w.assets) eq("BALANCE", `balance of ${h} in ${a}`, next(), this.s.balances.get(`${M.lower(h)}|${M.lower(a)}`)!);
+      for (const a of this.w.assets)
+        eq("BALANCE", `balance of ${h} in ${a}`, next(), this.s.balances.get(`${M.lower(h)}|${M.lower(a)}`)!);
     }
     for (const key of keys) {
       const ks = this.s.keyStatus.get(key)!;
@@ -1179,7 +1597,8 @@ class Run {
       eq("NONCE", `lane 1 nonce of ${key}`, next(), M.nonceOf(this.s, key, 1n));
       eq("P4_STATUS", `isAgent(${key})`, next(), active ? 1n : 0n);
       eq("P4_STATUS", `isFrozen(${key})`, next(), active && ident.frozen ? 1n : 0n);
-      for (const a of this.w.assets) eq("P1_ALLOWANCE", `availableAllowance(${key}, ${a})`, next(), M.availableAllowance(this.s, key, a, t));
+      for (const a of this.w.assets)
+        eq("P1_ALLOWANCE", `availableAllowance(${key}, ${a})`, next(), M.availableAllowance(this.s, key, a, t));
       if (!withConfig) continue;
       const c = active ? ident.cfg : undefined;
       const cfgWords = c ? configTuple(c).map((x) => BigInt(x)) : [0n, 0n, 0n, 0n, 0n, 0n, 0n, 0n];
@@ -1201,7 +1620,8 @@ class Run {
       eq("P2_KEY_BINDING", `idempotencyRecord(${agent}, ${key})`, bound, BigInt(intentId));
       const ident = M.identityOfKey(this.s, agent)!;
       const first = this.s.bindings.get(`${ident.id}|${key}`);
-      if (first !== intentId) throw new InvariantViolation("P2_KEY_REBOUND", `key ${key} first bound to ${first}, now ${intentId}`);
+      if (first !== intentId)
+        throw new InvariantViolation("P2_KEY_REBOUND", `key ${key} first bound to ${first}, now ${intentId}`);
     }
     // v3: every current key's USD allowance (identities without a USD limit read 0).
     for (const ident of this.s.identities.values()) {
@@ -1212,7 +1632,11 @@ class Run {
     eq("P4_PAUSED", "paused", next(), this.s.paused ? 1n : 0n);
     eq("P5_CONFIG", "threshold", next(), BigInt(this.s.threshold));
     this.s.cosigners.forEach((c, i) => eq("P5_CONFIG", `cosigner ${i}`, next(), BigInt(c)));
-    if (n !== out.length) throw new InvariantViolation("P5_CONFIG", `co-signer list has ${out.length - n + this.s.cosigners.length} members, model ${this.s.cosigners.length}`);
+    if (n !== out.length)
+      throw new InvariantViolation(
+        "P5_CONFIG",
+        `co-signer list has ${out.length - n + this.s.cosigners.length} members, model ${this.s.cosigners.length}`,
+      );
   }
 }
 

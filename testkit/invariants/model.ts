@@ -19,7 +19,14 @@
  */
 import { AbiCoder, ZeroAddress, ZeroHash, keccak256 } from "ethers";
 import type { Intent } from "../../sdk/eip712";
-import { DENY_REASON_NAMES, PRICE_FAULT_NAMES, RECIPIENT_MODE_NAMES, STATUS_NAMES, ZERO_AGENT_CONFIG, enumValues } from "../../sdk/shapes";
+import {
+  DENY_REASON_NAMES,
+  PRICE_FAULT_NAMES,
+  RECIPIENT_MODE_NAMES,
+  STATUS_NAMES,
+  ZERO_AGENT_CONFIG,
+  enumValues,
+} from "../../sdk/shapes";
 import type { AgentConfigValue, AssetLimitWith } from "../../sdk/shapes";
 
 export const ETH = ZeroAddress;
@@ -184,16 +191,24 @@ export function roll(c: Counter, window: bigint, now: bigint): Counter {
 // ------------------------------------------------------------------ helpers
 
 export function payloadHash(target: string, value: bigint, data: string): string {
-  return keccak256(AbiCoder.defaultAbiCoder().encode(["address", "uint256", "bytes32"], [target, value, keccak256(data)]));
+  return keccak256(
+    AbiCoder.defaultAbiCoder().encode(["address", "uint256", "bytes32"], [target, value, keccak256(data)]),
+  );
 }
 
-export function classify(data: string): { kind: "eth" | "token" | "call" | "malformed"; selector: string; to: string; amount: bigint } {
+export function classify(data: string): {
+  kind: "eth" | "token" | "call" | "malformed";
+  selector: string;
+  to: string;
+  amount: bigint;
+} {
   if (data === "0x" || data.length === 2) return { kind: "eth", selector: "0x00000000", to: ZeroAddress, amount: 0n };
   const bytes = (data.length - 2) / 2;
   const selector = (data.slice(0, Math.min(10, data.length)) + "00000000").slice(0, 10).toLowerCase();
   if (selector === TRANSFER) {
     // v3: only the canonical encoding is a payment: 68 bytes and a recipient word with clean high bits.
-    if (bytes !== 68 || BigInt("0x" + data.slice(10, 74)) >> 160n !== 0n) return { kind: "malformed", selector, to: ZeroAddress, amount: 0n };
+    if (bytes !== 68 || BigInt("0x" + data.slice(10, 74)) >> 160n !== 0n)
+      return { kind: "malformed", selector, to: ZeroAddress, amount: 0n };
     const [to, amount] = AbiCoder.defaultAbiCoder().decode(["address", "uint256"], "0x" + data.slice(10));
     return { kind: "token", selector, to: to as string, amount: amount as bigint };
   }
@@ -214,7 +229,6 @@ export function statusOf(s: ModelState, r: RecordM | undefined, now: bigint): St
   return St.Queued;
 }
 
-
 export function validApprovals(s: ModelState, r: RecordM): number {
   return r.era === s.era ? r.approvals : 0;
 }
@@ -229,7 +243,7 @@ export function nonceOf(s: ModelState, key: string, lane: bigint): bigint {
   const k = s.keyStatus.get(lower(key));
   if (!k) return lane << 64n;
   const ident = s.identities.get(k.identity)!;
-  const seq = lane === 0n && k.status === "Retired" ? k.lane0! : ident.lanes.get(lane) ?? 0n;
+  const seq = lane === 0n && k.status === "Retired" ? k.lane0! : (ident.lanes.get(lane) ?? 0n);
   return (lane << 64n) | seq;
 }
 
@@ -328,15 +342,31 @@ export function availableUsdAllowance(s: ModelState, key: string, now: bigint): 
 }
 
 /** setUsdLimit(agent, limit), for a consistent limit (the campaign sends no other). */
-export function setUsdLimit(s: ModelState, sender: string, key: string, l: { autoPerTx: bigint; autoPerWindow: bigint; window: bigint; escalatedPerTx: bigint }): Outcome {
+export function setUsdLimit(
+  s: ModelState,
+  sender: string,
+  key: string,
+  l: { autoPerTx: bigint; autoPerWindow: bigint; window: bigint; escalatedPerTx: bigint },
+): Outcome {
   const denied = ownerOnly(s, sender);
   if (denied) return denied;
   const ident = activeIdentity(s, key);
   if (!ident) return { revert: "AgentUnknown", args: [key] };
   const remove = l.autoPerTx === 0n && l.autoPerWindow === 0n && l.window === 0n && l.escalatedPerTx === 0n;
-  ident.usd ??= { autoPerTx: 0n, autoPerWindow: 0n, escalatedPerTx: 0n, enabled: false, window: { len: 0n, entries: [] } };
+  ident.usd ??= {
+    autoPerTx: 0n,
+    autoPerWindow: 0n,
+    escalatedPerTx: 0n,
+    enabled: false,
+    window: { len: 0n, entries: [] },
+  };
   if (!remove) ident.usd.window.len = l.window;
-  Object.assign(ident.usd, { autoPerTx: l.autoPerTx, autoPerWindow: l.autoPerWindow, escalatedPerTx: l.escalatedPerTx, enabled: !remove });
+  Object.assign(ident.usd, {
+    autoPerTx: l.autoPerTx,
+    autoPerWindow: l.autoPerWindow,
+    escalatedPerTx: l.escalatedPerTx,
+    enabled: !remove,
+  });
   return { events: [["UsdLimitSet", key]] };
 }
 
@@ -356,7 +386,17 @@ function checkSpend(s: ModelState, ident: IdentityM, asset: string, amount: bigi
 }
 
 export function evaluate(s: ModelState, ident: IdentityM, intent: IntentM, now: bigint): Decision {
-  const d: Decision = { reason: Deny.None, fitsAuto: false, asset: ETH, amount: intent.value, to: intent.target, payment: false, usd: 0n, fault: Fault.None, unpriced: ETH };
+  const d: Decision = {
+    reason: Deny.None,
+    fitsAuto: false,
+    asset: ETH,
+    amount: intent.value,
+    to: intent.target,
+    payment: false,
+    usd: 0n,
+    fault: Fault.None,
+    unpriced: ETH,
+  };
   if (lower(intent.target) === lower(s.safe) || lower(intent.target) === lower(s.module)) {
     d.reason = Deny.TargetNotAllowed;
     return d;
@@ -470,7 +510,16 @@ export function submit(s: ModelState, call: SubmitCall, now: bigint): Outcome {
   const keyed = intent.idempotencyKey !== ZeroHash;
   const record = (status: Status, eta: bigint, grace: bigint) => {
     if (status === St.Executed && !keyed) return;
-    s.records.set(intentId, { status, eta, grace, identity: ident.id, epoch: ident.epoch, approvals: 0, era: 0, payload });
+    s.records.set(intentId, {
+      status,
+      eta,
+      grace,
+      identity: ident.id,
+      epoch: ident.epoch,
+      approvals: 0,
+      era: 0,
+      payload,
+    });
     if (keyed) {
       ident.keys.set(intent.idempotencyKey, intentId);
       const b = `${ident.id}|${intent.idempotencyKey}`;
@@ -563,7 +612,10 @@ export function executeQueued(s: ModelState, call: ExecuteCall, now: bigint): Ou
   for (const sig of call.signatures) {
     const signer = BigInt(sig.signer);
     if (signer <= previous) {
-      return { revert: "CosignerSignaturesUnordered", args: ["0x" + previous.toString(16).padStart(40, "0"), sig.signer] };
+      return {
+        revert: "CosignerSignaturesUnordered",
+        args: ["0x" + previous.toString(16).padStart(40, "0"), sig.signer],
+      };
     }
     previous = signer;
     const index = s.cosigners.findIndex((c) => lower(c) === lower(sig.signer));
@@ -572,7 +624,8 @@ export function executeQueued(s: ModelState, call: ExecuteCall, now: bigint): Ou
     bits |= 1 << index;
   }
   const counted = popcount(bits);
-  if (counted < required) return { revert: "ApprovalsInsufficient", args: [intentId, BigInt(counted), BigInt(required)] };
+  if (counted < required)
+    return { revert: "ApprovalsInsufficient", args: [intentId, BigInt(counted), BigInt(required)] };
   r!.status = St.Executed;
   const e = `${ident.id}|${lower(d.asset)}`;
   s.escalated.set(e, (s.escalated.get(e) ?? 0n) + d.amount);
@@ -612,7 +665,8 @@ export function cancel(s: ModelState, sender: string, intentId: string, now: big
 // ------------------------------------------------------------------ emergency controls and configuration
 
 export function pause(s: ModelState, sender: string): Outcome {
-  if (!s.guardians.has(lower(sender)) && lower(sender) !== lower(s.safe)) return { revert: "ModuleCallerNotGuardian", args: [sender] };
+  if (!s.guardians.has(lower(sender)) && lower(sender) !== lower(s.safe))
+    return { revert: "ModuleCallerNotGuardian", args: [sender] };
   if (s.paused) return { revert: "ModuleIsPaused", args: [] };
   s.paused = true;
   return { events: [["Paused", sender]] };
@@ -638,7 +692,8 @@ function activeIdentity(s: ModelState, key: string): IdentityM | undefined {
 }
 
 export function freeze(s: ModelState, sender: string, key: string): Outcome {
-  if (!s.guardians.has(lower(sender)) && lower(sender) !== lower(s.safe)) return { revert: "ModuleCallerNotGuardian", args: [sender] };
+  if (!s.guardians.has(lower(sender)) && lower(sender) !== lower(s.safe))
+    return { revert: "ModuleCallerNotGuardian", args: [sender] };
   const ident = activeIdentity(s, key);
   if (!ident) return { revert: "AgentUnknown", args: [key] };
   if (ident.frozen) return { revert: "AgentIsFrozen", args: [key] };
@@ -656,7 +711,13 @@ export function unfreeze(s: ModelState, sender: string, key: string): Outcome {
   return { events: [["AgentUnfrozen", key, sender]] };
 }
 
-export function setAssetLimit(s: ModelState, sender: string, key: string, asset: string, l: Omit<LimitM, "enabled">): Outcome {
+export function setAssetLimit(
+  s: ModelState,
+  sender: string,
+  key: string,
+  asset: string,
+  l: Omit<LimitM, "enabled">,
+): Outcome {
   const denied = ownerOnly(s, sender);
   if (denied) return denied;
   const ident = activeIdentity(s, key);
@@ -665,8 +726,10 @@ export function setAssetLimit(s: ModelState, sender: string, key: string, asset:
   const a = lower(asset);
   if (!remove) {
     if (l.window === 0n) return { revert: "AssetLimitWindowZero", args: [key, asset] };
-    if (l.autoPerTx > l.autoPerWindow) return { revert: "AssetLimitAutoAboveWindow", args: [key, asset, l.autoPerTx, l.autoPerWindow] };
-    if (l.autoPerTx > l.escalatedPerTx) return { revert: "AssetLimitAutoAboveHardCap", args: [key, asset, l.autoPerTx, l.escalatedPerTx] };
+    if (l.autoPerTx > l.autoPerWindow)
+      return { revert: "AssetLimitAutoAboveWindow", args: [key, asset, l.autoPerTx, l.autoPerWindow] };
+    if (l.autoPerTx > l.escalatedPerTx)
+      return { revert: "AssetLimitAutoAboveHardCap", args: [key, asset, l.autoPerTx, l.escalatedPerTx] };
     if (!ident.windows.has(a)) ident.windows.set(a, { len: 0n, entries: [] });
     ident.windows.get(a)!.len = l.window;
   }
@@ -674,10 +737,17 @@ export function setAssetLimit(s: ModelState, sender: string, key: string, asset:
   return { events: [["AssetLimitSet", key, asset]] };
 }
 
-export function setTreasuryLimit(s: ModelState, sender: string, asset: string, perWindow: bigint, window: bigint): Outcome {
+export function setTreasuryLimit(
+  s: ModelState,
+  sender: string,
+  asset: string,
+  perWindow: bigint,
+  window: bigint,
+): Outcome {
   const denied = ownerOnly(s, sender);
   if (denied) return denied;
-  if ((perWindow === 0n) !== (window === 0n)) return { revert: "TreasuryLimitInvalid", args: [asset, perWindow, window] };
+  if ((perWindow === 0n) !== (window === 0n))
+    return { revert: "TreasuryLimitInvalid", args: [asset, perWindow, window] };
   const a = lower(asset);
   if (!s.treasury.has(a)) s.treasury.set(a, { perWindow: 0n, window: { len: 0n, entries: [] } });
   const t = s.treasury.get(a)!;
@@ -705,7 +775,8 @@ export function setCosigners(s: ModelState, sender: string, members: string[], t
 export function setAgent(s: ModelState, sender: string, key: string, cfg: ConfigM, now: bigint): Outcome {
   const denied = ownerOnly(s, sender);
   if (denied) return denied;
-  if (cfg.validUntil !== 0n && cfg.validUntil <= now) return { revert: "AgentValidUntilNotInFuture", args: [key, cfg.validUntil] };
+  if (cfg.validUntil !== 0n && cfg.validUntil <= now)
+    return { revert: "AgentValidUntilNotInFuture", args: [key, cfg.validUntil] };
   const k = s.keyStatus.get(lower(key));
   if (k?.status === "Retired") return { revert: "AgentKeyRetired", args: [key] };
   let ident: IdentityM;

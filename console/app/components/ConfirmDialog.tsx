@@ -16,7 +16,13 @@ export function ConfirmDialog(props: { action: PlannedAction; onConfirm: () => P
   }, [busy, onClose]);
   return (
     <div className="backdrop">
-      <div role="dialog" aria-modal="true" aria-labelledby="confirm-title" aria-describedby="confirm-body" className="dialog">
+      <div
+        role="dialog"
+        aria-modal="true"
+        aria-labelledby="confirm-title"
+        aria-describedby="confirm-body"
+        className="dialog"
+      >
         <h2 id="confirm-title">{action.title}</h2>
         <div id="confirm-body">
           {action.lines.map((line, i) => (

@@ -6,7 +6,13 @@ const H = 96;
 const PAD = 4;
 
 /** Steps through the points: the value holds until the next point. */
-function steps(points: ChartPoint[], value: (p: ChartPoint) => number, x: (t: number) => number, y: (v: number) => number, end: number): string {
+function steps(
+  points: ChartPoint[],
+  value: (p: ChartPoint) => number,
+  x: (t: number) => number,
+  y: (v: number) => number,
+  end: number,
+): string {
   const out: string[] = [];
   points.forEach((p, i) => {
     const next = points[i + 1]?.time ?? end;
@@ -18,7 +24,8 @@ function steps(points: ChartPoint[], value: (p: ChartPoint) => number, x: (t: nu
 /** Auto-tier spend in the sliding window (solid) against the cap (dashed) over time, up to `now`. */
 export function SpendChart(props: { points: ChartPoint[]; symbol: string; now: number; label: string }) {
   const { points, symbol } = props;
-  if (points.every((p) => p.spent === 0)) return <p className="muted">No auto-tier spend of {symbol} yet: no chart to draw.</p>;
+  if (points.every((p) => p.spent === 0))
+    return <p className="muted">No auto-tier spend of {symbol} yet: no chart to draw.</p>;
   const start = points[0].time;
   const end = Math.max(props.now, points[points.length - 1].time, start + 1);
   const top = Math.max(...points.map((p) => Math.max(p.cap, p.spent)), 1e-9) * 1.1;

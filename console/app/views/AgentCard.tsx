@@ -36,7 +36,11 @@ export function AgentCard(props: {
           {agent.strikes} of {agent.maxStrikes || "no limit"} in {agent.strikeWindow}
         </dd>
         <dt>Rate limit</dt>
-        <dd>{agent.rateMax ? `${agent.rateUsed} of ${agent.rateMax} intents per ${agent.rateWindow}` : `${agent.rateUsed} intents (no limit)`}</dd>
+        <dd>
+          {agent.rateMax
+            ? `${agent.rateUsed} of ${agent.rateMax} intents per ${agent.rateWindow}`
+            : `${agent.rateUsed} intents (no limit)`}
+        </dd>
         <dt>Valid until</dt>
         <dd>{agent.validUntil ? utc(agent.validUntil) : "never expires"}</dd>
         <dt>Co-signed payments</dt>
@@ -53,8 +57,8 @@ export function AgentCard(props: {
             text={`${groupDigits(l.available)} of ${groupDigits(l.autoPerWindow)} ${l.symbol} left per ${l.window}`}
           />
           <p className="muted">
-            Without co-signers: up to {groupDigits(l.autoPerTx)} {l.symbol} per payment, {groupDigits(l.autoPerWindow)} per {l.window}. Hard cap with
-            co-signers: {groupDigits(l.escalatedPerTx)} {l.symbol}.
+            Without co-signers: up to {groupDigits(l.autoPerTx)} {l.symbol} per payment, {groupDigits(l.autoPerWindow)}{" "}
+            per {l.window}. Hard cap with co-signers: {groupDigits(l.escalatedPerTx)} {l.symbol}.
           </p>
           <SpendChart points={l.chart} symbol={l.symbol} now={props.now} label={`${label}, ${l.symbol}`} />
         </div>
@@ -69,8 +73,9 @@ export function AgentCard(props: {
           />
           <p className="muted">
             Every payment is valued with its asset's price feed and counts against this budget too: up to $
-            {groupDigits(agent.usdLimit.autoPerTx)} per payment without co-signers, never more than ${groupDigits(agent.usdLimit.escalatedPerTx)}. When
-            a price cannot be trusted, payments wait for the co-signers.
+            {groupDigits(agent.usdLimit.autoPerTx)} per payment without co-signers, never more than $
+            {groupDigits(agent.usdLimit.escalatedPerTx)}. When a price cannot be trusted, payments wait for the
+            co-signers.
           </p>
         </div>
       )}

@@ -1,7 +1,10 @@
 import type { ConsoleState } from "../../api";
 import { shortAddress, utc } from "../format";
 
-const ACTION_WORDS = { freeze: "The rule asks to freeze the agent: a guardian can press Freeze in the overview.", pause: "The rule asks to pause: a guardian can press Pause in the overview." };
+const ACTION_WORDS = {
+  freeze: "The rule asks to freeze the agent: a guardian can press Freeze in the overview.",
+  pause: "The rule asks to pause: a guardian can press Pause in the overview.",
+};
 
 /** The watchtower's alerts as they happen, newest first. */
 export function Alerts(props: { state: ConsoleState }) {
@@ -12,8 +15,8 @@ export function Alerts(props: { state: ConsoleState }) {
       {alerts.map((a) => (
         <li key={a.id} className={`card alert ${a.severity}`}>
           <p>
-            <span className={`badge ${a.severity}`}>{a.severity}</span> <strong>[{a.rule}]</strong> {a.agentName ?? (a.agent ? shortAddress(a.agent) : "")}{" "}
-            {a.message}
+            <span className={`badge ${a.severity}`}>{a.severity}</span> <strong>[{a.rule}]</strong>{" "}
+            {a.agentName ?? (a.agent ? shortAddress(a.agent) : "")} {a.message}
           </p>
           {a.action !== "alert" && <p>{ACTION_WORDS[a.action]}</p>}
           {a.advice && <p className="muted">Next: {a.advice}</p>}

@@ -1,7 +1,6 @@
 import type { ConsoleState } from "../../api";
 import { denyReasonWords, groupDigits, shortAddress, utc } from "../format";
 
-
 /** Executed, denied, cancelled and expired intents, newest first, and every pause and freeze. */
 export function History(props: { state: ConsoleState }) {
   const { state } = props;
@@ -32,7 +31,13 @@ export function History(props: { state: ConsoleState }) {
                 {h.route === "auto" && <span className="muted"> (within limits)</span>}
               </td>
               <td>{groupDigits(h.action.summary)}</td>
-              <td>{h.reason ? `${h.reason.text}${h.reason.matches ? "" : " (does NOT match the on-chain hash)"}` : <span className="muted">hash {h.rationaleHash.slice(0, 10)}…</span>}</td>
+              <td>
+                {h.reason ? (
+                  `${h.reason.text}${h.reason.matches ? "" : " (does NOT match the on-chain hash)"}`
+                ) : (
+                  <span className="muted">hash {h.rationaleHash.slice(0, 10)}…</span>
+                )}
+              </td>
               <td>
                 <code title={h.intentId}>{h.intentId.slice(0, 10)}…</code>
               </td>
@@ -58,7 +63,9 @@ export function History(props: { state: ConsoleState }) {
           ))}
         </tbody>
       </table>
-      {state.emergencyEvents.length === 0 && <p className="empty">The module was never paused and no agent was frozen.</p>}
+      {state.emergencyEvents.length === 0 && (
+        <p className="empty">The module was never paused and no agent was frozen.</p>
+      )}
       <p className="muted">Read from the events of module {state.module} since its deployment.</p>
     </>
   );

@@ -29,8 +29,11 @@ export function Overview(props: {
         </header>
         {state.paused ? (
           <p className="alert-line critical" role="status">
-            PAUSED{state.pausedBy ? ` by ${state.pausedBy.by} at ${state.pausedBy.time.replace("T", " ").replace("Z", " UTC")}` : ""}: nothing moves until the
-            Safe owners unpause.
+            PAUSED
+            {state.pausedBy
+              ? ` by ${state.pausedBy.by} at ${state.pausedBy.time.replace("T", " ").replace("Z", " UTC")}`
+              : ""}
+            : nothing moves until the Safe owners unpause.
           </p>
         ) : (
           <p className="ok-line">Running: agents can spend within their limits.</p>
@@ -54,7 +57,11 @@ export function Overview(props: {
                 <tr key={f.asset} className={f.trusted ? "" : "untrusted"}>
                   <th scope="row">{f.symbol}</th>
                   <td className="num">{f.price !== undefined ? `$${groupDigits(f.price)}` : "-"}</td>
-                  <td>{f.trusted ? `trusted, updated ${f.age ?? "?"} ago (max ${f.maxAge})` : `NOT TRUSTED (${f.fault}): USD-limited payments wait for co-signers`}</td>
+                  <td>
+                    {f.trusted
+                      ? `trusted, updated ${f.age ?? "?"} ago (max ${f.maxAge})`
+                      : `NOT TRUSTED (${f.fault}): USD-limited payments wait for co-signers`}
+                  </td>
                 </tr>
               ))}
             </tbody>
@@ -71,7 +78,8 @@ export function Overview(props: {
           </dd>
           <dt>Co-signers</dt>
           <dd>
-            {state.cosigners.threshold} of {state.cosigners.members.length} (era {state.cosigners.era}): {state.cosigners.members.map(shortAddress).join(", ")}
+            {state.cosigners.threshold} of {state.cosigners.members.length} (era {state.cosigners.era}):{" "}
+            {state.cosigners.members.map(shortAddress).join(", ")}
           </dd>
           <dt>Guardians</dt>
           <dd>{state.guardians.map(shortAddress).join(", ") || "none"}</dd>
@@ -83,7 +91,15 @@ export function Overview(props: {
       <h2 className="section-title">Agents</h2>
       <div className="grid">
         {state.agents.map((a) => (
-          <AgentCard key={a.address} agent={a} now={props.now} roles={roles} freeze={props.freeze} unfreeze={props.unfreeze} onAction={props.onAction} />
+          <AgentCard
+            key={a.address}
+            agent={a}
+            now={props.now}
+            roles={roles}
+            freeze={props.freeze}
+            unfreeze={props.unfreeze}
+            onAction={props.onAction}
+          />
         ))}
       </div>
       <OwnersPanel state={state} roles={roles} policy={props.policy} onAction={props.onAction} />

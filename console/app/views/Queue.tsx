@@ -66,7 +66,11 @@ function Conditions(props: { item: QueueItem }) {
   if (!report) return null;
   return (
     <div className="conditions">
-      {report.call && <p><code>{report.call}</code></p>}
+      {report.call && (
+        <p>
+          <code>{report.call}</code>
+        </p>
+      )}
       <ul>
         {report.conditions.map((c, i) => (
           <li key={i} className={c.met ? "ok-line" : "alert-line critical"}>
@@ -77,12 +81,22 @@ function Conditions(props: { item: QueueItem }) {
         ))}
       </ul>
       {report.charges && <p>Charged to the agent's limits like a payment: {report.charges}.</p>}
-      {!report.met && <p className="alert-line critical">It breaks the owners' conditions now: executing it will revert.</p>}
+      {!report.met && (
+        <p className="alert-line critical">It breaks the owners' conditions now: executing it will revert.</p>
+      )}
     </div>
   );
 }
 
-function QueueCard(props: { state: ConsoleState; item: QueueItem; now: number; roles: Roles; account?: string; actions: QueueActions; onAction: (a: PlannedAction) => void }) {
+function QueueCard(props: {
+  state: ConsoleState;
+  item: QueueItem;
+  now: number;
+  roles: Roles;
+  account?: string;
+  actions: QueueActions;
+  onAction: (a: PlannedAction) => void;
+}) {
   const { state, item, now, roles, account, actions } = props;
   const headingId = `intent-${item.intentId}`;
   const mine = (list: string[]) => account !== undefined && list.some((a) => a.toLowerCase() === account.toLowerCase());
@@ -105,7 +119,11 @@ function QueueCard(props: { state: ConsoleState; item: QueueItem; now: number; r
         <dd>{agentLabel(item.agentName, item.agent)}</dd>
         <dt>Why (the agent says)</dt>
         <dd>
-          <Reason item={item} canAdd={roles.cosigner || roles.guardian} add={(text) => props.onAction(actions.reason(item, text)!)} />
+          <Reason
+            item={item}
+            canAdd={roles.cosigner || roles.guardian}
+            add={(text) => props.onAction(actions.reason(item, text)!)}
+          />
         </dd>
         {item.conditions && (
           <>
@@ -128,15 +146,22 @@ function QueueCard(props: { state: ConsoleState; item: QueueItem; now: number; r
           <strong>
             {item.counted} of {item.threshold}
           </strong>
-          : {item.approvedOnChain.length} on-chain{item.approvedOnChain.length ? ` (${item.approvedOnChain.map(shortAddress).join(", ")})` : ""},{" "}
-          {item.signatures.length} signed{item.signatures.length ? ` (${item.signatures.map((s) => shortAddress(s.signer)).join(", ")})` : ""}
+          : {item.approvedOnChain.length} on-chain
+          {item.approvedOnChain.length ? ` (${item.approvedOnChain.map(shortAddress).join(", ")})` : ""},{" "}
+          {item.signatures.length} signed
+          {item.signatures.length ? ` (${item.signatures.map((s) => shortAddress(s.signer)).join(", ")})` : ""}
         </dd>
       </dl>
       <div className="buttons">
         {roles.cosigner && !approved && !signed && <button onClick={offer(actions.approve)}>Approve</button>}
         {roles.cosigner && !approved && !signed && <button onClick={offer(actions.sign)}>Sign</button>}
         {account && (
-          <button className="primary" disabled={blocked !== undefined} aria-describedby={`why-${item.intentId}`} onClick={offer(actions.execute)}>
+          <button
+            className="primary"
+            disabled={blocked !== undefined}
+            aria-describedby={`why-${item.intentId}`}
+            onClick={offer(actions.execute)}
+          >
             Execute
           </button>
         )}
@@ -154,7 +179,14 @@ function QueueCard(props: { state: ConsoleState; item: QueueItem; now: number; r
 }
 
 /** Every intent waiting for co-signers. */
-export function Queue(props: { state: ConsoleState; now: number; roles: Roles; account?: string; actions: QueueActions; onAction: (a: PlannedAction) => void }) {
+export function Queue(props: {
+  state: ConsoleState;
+  now: number;
+  roles: Roles;
+  account?: string;
+  actions: QueueActions;
+  onAction: (a: PlannedAction) => void;
+}) {
   if (props.state.queue.length === 0) return <p className="empty">Nothing is waiting for co-signers.</p>;
   return (
     <>

@@ -86,14 +86,19 @@ describe("Deployment records and chain instances", function () {
       const error = (await readLiveDeployment(ethers.provider, dir).catch((e: unknown) => e)) as DeploymentStaleError;
       expect(error).to.be.instanceOf(DeploymentStaleError);
       expect(error.reason).to.equal(`there is no code at its Safe ${ghost.safe} nor at its module ${ghost.module}`);
-      expect(error.message).to.contain("was written on chain 31337 at 2025-06-01T12:00:00.000Z").and.contain("(the old record is then kept as 31337.unbound.stale.json)");
+      expect(error.message)
+        .to.contain("was written on chain 31337 at 2025-06-01T12:00:00.000Z")
+        .and.contain("(the old record is then kept as 31337.unbound.stale.json)");
       // Without an instance but with its contracts here, a record is accepted as it is.
       writeDeployment(recordOf(fx, {}), dir);
       expect((await readLiveDeployment(ethers.provider, dir)).record.safe).to.equal(fx.safeAddress);
     });
 
     it("test_readLive_noRecord_throwsNotFound", async function () {
-      await expect(readLiveDeployment(ethers.provider, tmpDir())).to.be.rejectedWith(DeploymentNotFoundError, /No deployment record for chain 31337/);
+      await expect(readLiveDeployment(ethers.provider, tmpDir())).to.be.rejectedWith(
+        DeploymentNotFoundError,
+        /No deployment record for chain 31337/,
+      );
     });
   });
 
@@ -121,14 +126,20 @@ describe("Deployment records and chain instances", function () {
       const dir = tmpDir();
       const log: string[] = [];
       writeDeployment(recordOf(fx, identity), dir);
-      expect((await previousDeployment(ethers.provider, identity, (l) => log.push(l), dir))?.genesisHash).to.equal(identity.genesisHash);
+      expect((await previousDeployment(ethers.provider, identity, (l) => log.push(l), dir))?.genesisHash).to.equal(
+        identity.genesisHash,
+      );
       writeDeployment(recordOf(fx, {}), dir);
-      expect((await previousDeployment(ethers.provider, identity, (l) => log.push(l), dir))?.module).to.equal(fx.moduleAddress);
+      expect((await previousDeployment(ethers.provider, identity, (l) => log.push(l), dir))?.module).to.equal(
+        fx.moduleAddress,
+      );
       expect(log).to.deep.equal([]);
       // Legacy, and its module is not here: set aside.
       writeDeployment({ ...recordOf(fx, {}), module: "0x" + "02".repeat(20) }, dir);
       expect(await previousDeployment(ethers.provider, identity, (l) => log.push(l), dir)).to.equal(undefined);
-      expect(log[0]).to.contain(`it names no chain instance and its module 0x${"02".repeat(20)} has no code here`).and.contain("31337.unbound.stale.json");
+      expect(log[0])
+        .to.contain(`it names no chain instance and its module 0x${"02".repeat(20)} has no code here`)
+        .and.contain("31337.unbound.stale.json");
     });
   });
 });

@@ -32,7 +32,10 @@ function issuesOf(p: Json): { path: string; message: string }[] {
     parsePolicy(p);
   } catch (error) {
     expect(error).to.be.instanceOf(PolicyError);
-    return (error as PolicyError).issues.map((i: { path: string; message: string }) => ({ path: i.path, message: i.message }));
+    return (error as PolicyError).issues.map((i: { path: string; message: string }) => ({
+      path: i.path,
+      message: i.message,
+    }));
   }
   throw new Error("expected a PolicyError");
 }
@@ -64,24 +67,107 @@ describe("Policy files: call conditions, the local Uniswap and the Safe's allowa
     it("accepts a signature with parameter names only in canonical form [test_signatureProblem_namedCanonical_acceptedElseSaysHow]", function () {
       expect(signatureProblem(EXACT_INPUT_SINGLE)).to.equal(undefined);
       expect(signatureProblem("transfer(address to, uint256 amount)")).to.equal(undefined);
-      expect(signatureProblem("transfer(address to, uint amount)")).to.match(/write it as transfer\(uint256|transfer\(address,uint256\), or with parameter names as transfer\(address to,uint256 amount\)/);
+      expect(signatureProblem("transfer(address to, uint amount)")).to.match(
+        /write it as transfer\(uint256|transfer\(address,uint256\), or with parameter names as transfer\(address to,uint256 amount\)/,
+      );
     });
 
     const rows: [string, unknown[], string | undefined, string, RegExp][] = [
-      ["an unknown argument", [{ arg: "recipent", is: "safe" }], undefined, "conditions[0].arg", /"recipent" is not an argument of exactInputSingle: its arguments are tokenIn, tokenOut, fee, recipient, amountIn/],
-      ["two tests at once", [{ arg: "amountIn", atMost: "5", atLeast: "1" }], undefined, "conditions[0]", /has atMost and atLeast: one test per condition/],
+      [
+        "an unknown argument",
+        [{ arg: "recipent", is: "safe" }],
+        undefined,
+        "conditions[0].arg",
+        /"recipent" is not an argument of exactInputSingle: its arguments are tokenIn, tokenOut, fee, recipient, amountIn/,
+      ],
+      [
+        "two tests at once",
+        [{ arg: "amountIn", atMost: "5", atLeast: "1" }],
+        undefined,
+        "conditions[0]",
+        /has atMost and atLeast: one test per condition/,
+      ],
       ["no test", [{ arg: "amountIn" }], undefined, "conditions[0]", /needs one test/],
-      ["atMost on an address", [{ arg: "recipient", atMost: 5 }], undefined, "conditions[0].atMost", /recipient \(address\): atMost compares unsigned numbers/],
-      ["chargeAs of ETH", [{ arg: "amountIn", chargeAs: "ETH" }], undefined, "conditions[0].chargeAs", /"ETH" cannot be charged/],
-      ["chargeAs of a contract", [{ arg: "amountIn", chargeAs: "SwapRouter02" }], undefined, "conditions[0].chargeAs", /is not a token/],
-      ["chargeAs of an address argument", [{ arg: "recipient", chargeAs: "USDC" }], undefined, "conditions[0].chargeAs", /chargeAs needs an amount argument \(uint\), not address/],
-      ["two charges", [{ arg: "amountIn", chargeAs: "USDC" }, { arg: "amountOutMinimum", chargeAs: "WETH" }], undefined, "conditions[1].chargeAs", /a call charges one argument; condition 0 charges already/],
-      ["an unknown token", [{ arg: "tokenIn", is: "DAI" }], undefined, "conditions[0].is", /"DAI" is not "safe", a token or contract name/],
-      ["a number too large for its type", [{ arg: "fee", is: 16777216 }], undefined, "conditions[0].is", /16777216 does not fit uint24/],
-      ["an amount in units of an unknown token", [{ arg: "amountIn", atMost: "5 DAI" }], undefined, "conditions[0].atMost", /"DAI" in "5 DAI" is not a token symbol/],
-      ["a signature without names", [{ arg: "recipient", is: "safe" }], "exactInputSingle((address,address,uint24,address,uint256,uint256,uint160))", "conditions[0].arg", /names no arguments: write the signature with parameter names/],
-      ["a dynamic argument", [{ arg: "path", is: "0x00" }], "exactInput((bytes path,address recipient,uint256 amountIn,uint256 amountOutMinimum))", "conditions[0].arg", /path is inside \(bytes,address,uint256,uint256\), a dynamic tuple: its word holds an offset/],
-      ["a bytes argument", [{ arg: "data", is: "0x00" }], "multicall(uint256 deadline,bytes data)", "conditions[0].arg", /data is bytes, a dynamic argument/],
+      [
+        "atMost on an address",
+        [{ arg: "recipient", atMost: 5 }],
+        undefined,
+        "conditions[0].atMost",
+        /recipient \(address\): atMost compares unsigned numbers/,
+      ],
+      [
+        "chargeAs of ETH",
+        [{ arg: "amountIn", chargeAs: "ETH" }],
+        undefined,
+        "conditions[0].chargeAs",
+        /"ETH" cannot be charged/,
+      ],
+      [
+        "chargeAs of a contract",
+        [{ arg: "amountIn", chargeAs: "SwapRouter02" }],
+        undefined,
+        "conditions[0].chargeAs",
+        /is not a token/,
+      ],
+      [
+        "chargeAs of an address argument",
+        [{ arg: "recipient", chargeAs: "USDC" }],
+        undefined,
+        "conditions[0].chargeAs",
+        /chargeAs needs an amount argument \(uint\), not address/,
+      ],
+      [
+        "two charges",
+        [
+          { arg: "amountIn", chargeAs: "USDC" },
+          { arg: "amountOutMinimum", chargeAs: "WETH" },
+        ],
+        undefined,
+        "conditions[1].chargeAs",
+        /a call charges one argument; condition 0 charges already/,
+      ],
+      [
+        "an unknown token",
+        [{ arg: "tokenIn", is: "DAI" }],
+        undefined,
+        "conditions[0].is",
+        /"DAI" is not "safe", a token or contract name/,
+      ],
+      [
+        "a number too large for its type",
+        [{ arg: "fee", is: 16777216 }],
+        undefined,
+        "conditions[0].is",
+        /16777216 does not fit uint24/,
+      ],
+      [
+        "an amount in units of an unknown token",
+        [{ arg: "amountIn", atMost: "5 DAI" }],
+        undefined,
+        "conditions[0].atMost",
+        /"DAI" in "5 DAI" is not a token symbol/,
+      ],
+      [
+        "a signature without names",
+        [{ arg: "recipient", is: "safe" }],
+        "exactInputSingle((address,address,uint24,address,uint256,uint256,uint160))",
+        "conditions[0].arg",
+        /names no arguments: write the signature with parameter names/,
+      ],
+      [
+        "a dynamic argument",
+        [{ arg: "path", is: "0x00" }],
+        "exactInput((bytes path,address recipient,uint256 amountIn,uint256 amountOutMinimum))",
+        "conditions[0].arg",
+        /path is inside \(bytes,address,uint256,uint256\), a dynamic tuple: its word holds an offset/,
+      ],
+      [
+        "a bytes argument",
+        [{ arg: "data", is: "0x00" }],
+        "multicall(uint256 deadline,bytes data)",
+        "conditions[0].arg",
+        /data is bytes, a dynamic argument/,
+      ],
     ];
     for (const [what, conditions, signature, at, message] of rows) {
       it(`refuses ${what}, naming the field [test_policy_conditions_${what.replace(/\W+(\w)/g, (_, c: string) => c.toUpperCase()).replace(/\W/g, "")}_namedError]`, function () {
@@ -95,15 +181,25 @@ describe("Policy files: call conditions, the local Uniswap and the Safe's allowa
       const p = example();
       p.localUniswap.pools[0].fee = 100;
       p.localUniswap.pools[0].tokens = ["USDC", "USDC"];
-      p.allowances.push({ token: "ETH", spender: "SwapRouter02", amount: "1" }, { token: "USDC", spender: "WETH", amount: "1" });
+      p.allowances.push(
+        { token: "ETH", spender: "SwapRouter02", amount: "1" },
+        { token: "USDC", spender: "WETH", amount: "1" },
+      );
       expect(issuesOf(p)).to.deep.equal([
         { path: "allowances[1].token", message: "ETH has no allowance: name a token" },
-        { path: "allowances[2].spender", message: "WETH is a token: the spender is the contract that may pull the tokens (a router)" },
+        {
+          path: "allowances[2].spender",
+          message: "WETH is a token: the spender is the contract that may pull the tokens (a router)",
+        },
         { path: "localUniswap.pools[0].tokens", message: "a pool needs two different tokens" },
-        { path: "localUniswap.pools[0].fee", message: "100 is not a Uniswap v3 fee tier: use 500, 3000 or 10000 (hundredths of a basis point)" },
+        {
+          path: "localUniswap.pools[0].fee",
+          message: "100 is not a Uniswap v3 fee tier: use 500, 3000 or 10000 (hundredths of a basis point)",
+        },
         {
           path: "localUniswap.pools[0].liquidity",
-          message: "must give an amount for each of the pool's tokens (USDC, USDC), and nothing else; their ratio is the price",
+          message:
+            "must give an amount for each of the pool's tokens (USDC, USDC), and nothing else; their ratio is the price",
         },
       ]);
     });
@@ -117,11 +213,19 @@ describe("Policy files: call conditions, the local Uniswap and the Safe's allowa
         getAddress("0x00000000000000000000000000000000000000c3"),
       ].map((a) => getAddress(a));
       const lookup = (ref: string) =>
-        ref === "USDC" ? { kind: "token" as const, symbol: "USDC", address: usdc, decimals: 6 } : ref === "WETH" ? { kind: "token" as const, symbol: "WETH", address: weth, decimals: 18 } : undefined;
+        ref === "USDC"
+          ? { kind: "token" as const, symbol: "USDC", address: usdc, decimals: 6 }
+          : ref === "WETH"
+            ? { kind: "token" as const, symbol: "WETH", address: weth, decimals: 18 }
+            : undefined;
       const label = (a: string) => (a === usdc ? "USDC" : a === weth ? "WETH" : undefined);
       const { conditions, issues } = compileConditions(
         EXACT_INPUT_SINGLE,
-        [...example().agents[1].allowedCalls[1].conditions, { arg: "amountIn", atMost: "5000 USDC" }, { arg: "fee", is: 3000 }],
+        [
+          ...example().agents[1].allowedCalls[1].conditions,
+          { arg: "amountIn", atMost: "5000 USDC" },
+          { arg: "fee", is: 3000 },
+        ],
         { lookup, label },
       );
       expect(issues).to.deep.equal([]);
@@ -143,10 +247,22 @@ describe("Policy files: call conditions, the local Uniswap and the Safe's allowa
       ]);
       const swap = (recipient: string, amountIn: bigint) =>
         new Contract(usdc, [`function ${EXACT_INPUT_SINGLE}`]).interface.encodeFunctionData("exactInputSingle", [
-          { tokenIn: usdc, tokenOut: weth, fee: 3000, recipient, amountIn, amountOutMinimum: 0n, sqrtPriceLimitX96: 0n },
+          {
+            tokenIn: usdc,
+            tokenOut: weth,
+            fee: 3000,
+            recipient,
+            amountIn,
+            amountOutMinimum: 0n,
+            sqrtPriceLimitX96: 0n,
+          },
         ]);
       const args = argumentWords(FunctionFragment.from(EXACT_INPUT_SINGLE));
-      const ok = checkConditions(swap(safe, parseUnits("1000", 6)), conditions, safe, { args, label, decimals: (a) => (a === usdc ? 6 : undefined) });
+      const ok = checkConditions(swap(safe, parseUnits("1000", 6)), conditions, safe, {
+        args,
+        label,
+        decimals: (a) => (a === usdc ? 6 : undefined),
+      });
       expect(ok.met).to.equal(true);
       expect(ok.charge).to.deep.equal({ asset: usdc, amount: parseUnits("1000", 6), amountFormatted: "1000 USDC" });
       const stolen = checkConditions(swap(weth, parseUnits("6000", 6)), conditions, safe, { args, label });
@@ -172,7 +288,11 @@ describe("Policy files: call conditions, the local Uniswap and the Safe's allowa
     it("deploys the example with Uniswap, the swap's conditions and the router's allowance, and keeps them through plan/apply round trips [test_planApply_conditions_roundTrip]", async function () {
       this.timeout(600_000);
       const quiet = () => undefined;
-      const deployed = await deployFromPolicy(hre, EXAMPLE, { keys: cliWallets(hre), deploymentsDir: work, log: quiet });
+      const deployed = await deployFromPolicy(hre, EXAMPLE, {
+        keys: cliWallets(hre),
+        deploymentsDir: work,
+        log: quiet,
+      });
       const record = JSON.parse(fs.readFileSync(deployed.deploymentFile, "utf8")) as {
         tokens: Record<string, string>;
         agents: Record<string, string>;
@@ -188,7 +308,12 @@ describe("Policy files: call conditions, the local Uniswap and the Safe's allowa
       const lens = (await ethers.getContractAt("AgentTreasuryLens", deployed.lens)) as unknown as AgentTreasuryLens;
       const selector = FunctionFragment.from(EXACT_INPUT_SINGLE).selector;
       const trading = record.agents.trading;
-      const read = async () => (await lens.callConditions(deployed.module, trading, router, selector)).map((c) => [Number(c.word), Number(c.op), c.value]);
+      const read = async () =>
+        (await lens.callConditions(deployed.module, trading, router, selector)).map((c) => [
+          Number(c.word),
+          Number(c.op),
+          c.value,
+        ]);
       const full = [
         [0, OP.EqualTo, zeroPadValue(record.tokens.USDC, 32).toLowerCase()],
         [1, OP.EqualTo, zeroPadValue(record.tokens.WETH, 32).toLowerCase()],
@@ -197,21 +322,39 @@ describe("Policy files: call conditions, the local Uniswap and the Safe's allowa
       ];
       expect(await read()).to.deep.equal(full);
       expect(await lens.isAllowedCall(deployed.module, trading, router, selector)).to.equal(true);
-      const usdc = new Contract(record.tokens.USDC, ["function allowance(address,address) view returns (uint256)"], ethers.provider);
+      const usdc = new Contract(
+        record.tokens.USDC,
+        ["function allowance(address,address) view returns (uint256)"],
+        ethers.provider,
+      );
       expect(await usdc.allowance(deployed.safe, router)).to.equal(parseUnits("60000", 6));
       // The record's local tokens and (v3, USD caps) local price feeds, as treasury:plan takes them.
-      const target = { safe: deployed.safe, module: deployed.module, lens: deployed.lens, tokens: record.tokens, localPriceFeeds: record.localPriceFeeds };
+      const target = {
+        safe: deployed.safe,
+        module: deployed.module,
+        lens: deployed.lens,
+        tokens: record.tokens,
+        localPriceFeeds: record.localPriceFeeds,
+      };
       expect(await planPolicy(hardhatChain(hre), loadPolicy(EXAMPLE), target)).to.deep.equal([]);
 
       // The owners drop the recipient condition: one change, shown as loosening, with what it was.
       const loose = example();
-      loose.agents[1].allowedCalls[1].conditions = loose.agents[1].allowedCalls[1].conditions.filter((c: Json) => c.arg !== "recipient");
+      loose.agents[1].allowedCalls[1].conditions = loose.agents[1].allowedCalls[1].conditions.filter(
+        (c: Json) => c.arg !== "recipient",
+      );
       const looseFile = path.join(work, "loose.json");
       fs.writeFileSync(looseFile, JSON.stringify(loose, null, 2));
       const items = await planPolicy(hardhatChain(hre), loadPolicy(looseFile), target);
       expect(items.map((i) => [i.kind, i.loosens])).to.deep.equal([["setCallConditions", true]]);
-      expect(items[0].description).to.match(/^trading: exactInputSingle on SwapRouter02 \(0x[0-9a-fA-F]{40}\): only when tokenIn is USDC .*; amountIn charged as USDC .* \(was: .*recipient is the Safe.*\)$/);
-      const applied = await deployFromPolicy(hre, looseFile, { keys: cliWallets(hre), deploymentsDir: work, log: quiet });
+      expect(items[0].description).to.match(
+        /^trading: exactInputSingle on SwapRouter02 \(0x[0-9a-fA-F]{40}\): only when tokenIn is USDC .*; amountIn charged as USDC .* \(was: .*recipient is the Safe.*\)$/,
+      );
+      const applied = await deployFromPolicy(hre, looseFile, {
+        keys: cliWallets(hre),
+        deploymentsDir: work,
+        log: quiet,
+      });
       expect(applied.changed).to.deep.equal([`configured: ${items[0].description}`]);
       expect(await read()).to.deep.equal([full[0], full[1], full[3]]);
       expect(await planPolicy(hardhatChain(hre), loadPolicy(looseFile), target)).to.deep.equal([]);

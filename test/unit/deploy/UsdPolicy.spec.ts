@@ -91,7 +91,12 @@ async function fixtureFeeds(fx: UsdTreasury, weth?: string): Promise<Json> {
 const FIXTURE_USD = { autoPerTx: "1500", autoPerWindow: "3000", window: "1d", escalatedPerTx: "20000" };
 
 async function target(fx: UsdTreasury): Promise<PlanTarget> {
-  return { safe: fx.safeAddress, module: fx.moduleAddress, lens: await fx.lens.getAddress(), tokens: { USDC: fx.usdcAddress, DAI: fx.daiAddress, WETH: fx.wethAddress } };
+  return {
+    safe: fx.safeAddress,
+    module: fx.moduleAddress,
+    lens: await fx.lens.getAddress(),
+    tokens: { USDC: fx.usdcAddress, DAI: fx.daiAddress, WETH: fx.wethAddress },
+  };
 }
 
 async function usdPlan(fx: UsdTreasury, policy: Policy): Promise<PlanItem[]> {
@@ -132,7 +137,9 @@ describe("USD caps in policy files", function () {
       const issues = await issuesOf(() => parsePolicy(p));
       expect(issues).to.have.length(1);
       expect(issues[0].path).to.equal("agents[1].limits[1].asset");
-      expect(issues[0].message).to.match(/^WETH has no price feed, but the agent has a usdLimit: add it under "priceFeeds"/);
+      expect(issues[0].message).to.match(
+        /^WETH has no price feed, but the agent has a usdLimit: add it under "priceFeeds"/,
+      );
     });
 
     it("test_priceFeeds_twoFeedsForOneAssetZeroPriceOrMaxAge_refused", async function () {
@@ -153,8 +160,16 @@ describe("USD caps in policy files", function () {
   describe("resolution", function () {
     it("test_resolve_dollarsToEightDecimals_andFeeds", async function () {
       const fx = await loadFixture(usdTreasuryFixture);
-      const resolved = await resolvePolicy(await fixturePolicy(fx, { ...FIXTURE_USD, autoPerTx: "1500.5" }, await fixtureFeeds(fx)), ethers.provider);
-      expect(resolved.agents[0].usdLimit).to.deep.equal({ autoPerTx: 150_050_000_000n, autoPerWindow: 3_000n * USD, window: 86_400n, escalatedPerTx: 20_000n * USD });
+      const resolved = await resolvePolicy(
+        await fixturePolicy(fx, { ...FIXTURE_USD, autoPerTx: "1500.5" }, await fixtureFeeds(fx)),
+        ethers.provider,
+      );
+      expect(resolved.agents[0].usdLimit).to.deep.equal({
+        autoPerTx: 150_050_000_000n,
+        autoPerWindow: 3_000n * USD,
+        window: 86_400n,
+        escalatedPerTx: 20_000n * USD,
+      });
       expect(resolved.priceFeeds.map((f) => [f.asset.symbol, f.feed, f.maxAge])).to.deep.equal([
         ["USDC", await fx.usdcFeed.getAddress(), 25 * 3600],
         ["ETH", await fx.ethFeed.getAddress(), 25 * 3600],
@@ -169,9 +184,15 @@ describe("USD caps in policy files", function () {
       const policy = await fixturePolicy(fx, { ...FIXTURE_USD, autoPerTx: "0.000000001" }, feeds);
       policy.localPriceFeeds = { WETH: { price: "2500" } };
       const issues = await issuesOf(() => resolvePolicy(policy, ethers.provider));
-      expect(issues.map((i) => i.path)).to.deep.equal(["priceFeeds.USDC.feed", "localPriceFeeds.WETH", "agents[0].usdLimit.autoPerTx"]);
+      expect(issues.map((i) => i.path)).to.deep.equal([
+        "priceFeeds.USDC.feed",
+        "localPriceFeeds.WETH",
+        "agents[0].usdLimit.autoPerTx",
+      ]);
       expect(issues[0].message).to.match(/has no contract on chain 31337: give the address of a Chainlink price feed/);
-      expect(issues[1].message).to.equal("the address of this local price feed is unknown: deploy the policy first (treasury:deploy)");
+      expect(issues[1].message).to.equal(
+        "the address of this local price feed is unknown: deploy the policy first (treasury:deploy)",
+      );
       expect(issues[2].value).to.equal("0.000000001");
     });
   });
@@ -184,12 +205,24 @@ describe("USD caps in policy files", function () {
 
     it("test_plan_raisedAndLoweredUsdLimit_loosensOnlyWhenRaised", async function () {
       const fx = await loadFixture(usdTreasuryFixture);
-      const raised = await usdPlan(fx, await fixturePolicy(fx, { ...FIXTURE_USD, autoPerWindow: "4000" }, await fixtureFeeds(fx)));
-      expect(raised.map((i) => [i.kind, i.description, i.loosens])).to.deep.equal([["setUsdLimit", "payroll: USD autoPerWindow $3000 -> $4000", true]]);
-      const lowered = await usdPlan(fx, await fixturePolicy(fx, { ...FIXTURE_USD, autoPerWindow: "2000", window: "2d" }, await fixtureFeeds(fx)));
-      expect(lowered.map((i) => [i.description, i.loosens])).to.deep.equal([["payroll: USD autoPerWindow $3000 -> $2000, window 1d -> 2d", false]]);
+      const raised = await usdPlan(
+        fx,
+        await fixturePolicy(fx, { ...FIXTURE_USD, autoPerWindow: "4000" }, await fixtureFeeds(fx)),
+      );
+      expect(raised.map((i) => [i.kind, i.description, i.loosens])).to.deep.equal([
+        ["setUsdLimit", "payroll: USD autoPerWindow $3000 -> $4000", true],
+      ]);
+      const lowered = await usdPlan(
+        fx,
+        await fixturePolicy(fx, { ...FIXTURE_USD, autoPerWindow: "2000", window: "2d" }, await fixtureFeeds(fx)),
+      );
+      expect(lowered.map((i) => [i.description, i.loosens])).to.deep.equal([
+        ["payroll: USD autoPerWindow $3000 -> $2000, window 1d -> 2d", false],
+      ]);
       const removed = await usdPlan(fx, await fixturePolicy(fx, undefined, await fixtureFeeds(fx)));
-      expect(removed.map((i) => [i.description, i.loosens])).to.deep.equal([["payroll: remove the USD limit (only the per-asset limits remain)", true]]);
+      expect(removed.map((i) => [i.description, i.loosens])).to.deep.equal([
+        ["payroll: remove the USD limit (only the per-asset limits remain)", true],
+      ]);
     });
 
     it("test_plan_feeds_newAnotherLongerLoosen_removedOrShorterTighten", async function () {
@@ -202,7 +235,11 @@ describe("USD caps in policy files", function () {
       feeds.DAI.maxAge = "2d";
       const items = await usdPlan(fx, await fixturePolicy(fx, FIXTURE_USD, feeds));
       expect(items.map((i) => [i.kind, i.loosens, i.description])).to.deep.equal([
-        ["setPriceFeed", true, `USDC/USD price feed: ${await fx.usdcFeed.getAddress()} -> ${other}, maxAge 1d1h -> 1d1h (a new oracle to trust)`],
+        [
+          "setPriceFeed",
+          true,
+          `USDC/USD price feed: ${await fx.usdcFeed.getAddress()} -> ${other}, maxAge 1d1h -> 1d1h (a new oracle to trust)`,
+        ],
         ["setPriceFeed", false, "ETH/USD price feed: maxAge 1d1h -> 1h"],
         ["setPriceFeed", true, "DAI/USD price feed: maxAge 1d1h -> 2d"],
         ["setPriceFeed", true, `WETH/USD price feed: ${weth}, maxAge 1d1h`],
@@ -211,9 +248,13 @@ describe("USD caps in policy files", function () {
       delete feeds.DAI;
       const withoutDai = await usdPlan(fx, await fixturePolicy(fx, undefined, feeds));
       const removal = withoutDai.find((i) => i.description.startsWith("remove the DAI"))!;
-      expect(removal.description).to.equal(`remove the DAI/USD price feed ${await fx.daiFeed.getAddress()} (USD-limited agents' DAI payments will wait for co-signers)`);
+      expect(removal.description).to.equal(
+        `remove the DAI/USD price feed ${await fx.daiFeed.getAddress()} (USD-limited agents' DAI payments will wait for co-signers)`,
+      );
       expect(removal.loosens).to.equal(false);
-      expect(removal.call.data).to.equal(fx.module.interface.encodeFunctionData("setPriceFeed", [fx.daiAddress, ethers.ZeroAddress, 0]));
+      expect(removal.call.data).to.equal(
+        fx.module.interface.encodeFunctionData("setPriceFeed", [fx.daiAddress, ethers.ZeroAddress, 0]),
+      );
     });
 
     it("test_apply_usdItems_chainMatchesAndPlanIsEmpty", async function () {
@@ -226,19 +267,30 @@ describe("USD caps in policy files", function () {
       await applyAsSafe(fx, await usdPlan(fx, policy));
       expect(await usdPlan(fx, policy)).to.deep.equal([]);
       expect(await fx.lens.priceFeed(fx.moduleAddress, fx.wethAddress)).to.deep.equal([weth, 25n * 3600n, 18n]);
-      expect(await fx.lens.priceFeed(fx.moduleAddress, ethers.ZeroAddress)).to.deep.equal([await fx.ethFeed.getAddress(), 3600n, 18n]);
+      expect(await fx.lens.priceFeed(fx.moduleAddress, ethers.ZeroAddress)).to.deep.equal([
+        await fx.ethFeed.getAddress(),
+        3600n,
+        18n,
+      ]);
       expect(await fx.module.availableUsdAllowance(fx.agent.address)).to.equal(8_000n * USD);
     });
 
     it("test_plan_newAgentWithUsdLimit_setAgentBeforeItsUsdLimit", async function () {
       const fx = await loadFixture(usdTreasuryFixture);
       const policy = await fixturePolicy(fx, FIXTURE_USD, await fixtureFeeds(fx));
-      policy.agents.push({ ...policy.agents[0], name: "trader", address: fx.bob.address, usdLimit: { ...FIXTURE_USD } });
+      policy.agents.push({
+        ...policy.agents[0],
+        name: "trader",
+        address: fx.bob.address,
+        usdLimit: { ...FIXTURE_USD },
+      });
       const items = await planPolicy(hardhatChain(hre), policy, await target(fx));
       const kinds = items.filter((i) => i.agent === fx.bob.address).map((i) => i.kind);
       expect(kinds[0]).to.equal("setAgent");
       expect(kinds.at(-1)).to.equal("setUsdLimit");
-      expect(items.find((i) => i.kind === "setUsdLimit")!.loosens, "a new USD limit only adds a budget").to.equal(false);
+      expect(items.find((i) => i.kind === "setUsdLimit")!.loosens, "a new USD limit only adds a budget").to.equal(
+        false,
+      );
     });
   });
 
@@ -247,32 +299,65 @@ describe("USD caps in policy files", function () {
       const fx = await loadFixture(usdTreasuryFixture);
       await (await fx.owner.setAgent(fx.bob.address, agentConfig())).wait(); // an agent without a USD limit
       await (await fx.ethFeed.setMode(FeedMode.Revert)).wait();
-      const status = await readStatus(hardhatChain(hre), await target(fx), { names: { [fx.agent.address.toLowerCase()]: "payroll" } });
+      const status = await readStatus(hardhatChain(hre), await target(fx), {
+        names: { [fx.agent.address.toLowerCase()]: "payroll" },
+      });
       const payroll = status.agents.find((a) => a.name === "payroll")!;
-      expect(payroll.usdLimit).to.deep.equal({ autoPerTx: "1500", autoPerWindow: "3000", window: "1d", escalatedPerTx: "20000", available: "3000" });
+      expect(payroll.usdLimit).to.deep.equal({
+        autoPerTx: "1500",
+        autoPerWindow: "3000",
+        window: "1d",
+        escalatedPerTx: "20000",
+        available: "3000",
+      });
       expect(status.agents.find((a) => getAddress(a.address) === fx.bob.address)!.usdLimit).to.equal(undefined);
       const feeds = Object.fromEntries(status.priceFeeds.map((f) => [f.symbol, f]));
       expect(Object.keys(feeds).sort()).to.deep.equal(["DAI", "ETH", "USDC"]);
-      expect(feeds.USDC).to.deep.include({ feed: await fx.usdcFeed.getAddress(), maxAge: "1d1h", price: "1", trusted: true });
+      expect(feeds.USDC).to.deep.include({
+        feed: await fx.usdcFeed.getAddress(),
+        maxAge: "1d1h",
+        price: "1",
+        trusted: true,
+      });
       expect(feeds.DAI.price).to.equal("1");
       expect(feeds.ETH).to.deep.include({ trusted: false, fault: "FeedReverted" });
       expect(feeds.ETH.price).to.equal(undefined);
       const [, , , updatedAt] = await fx.usdcFeed.latestRoundData();
       await time.increaseTo(updatedAt + BigInt(MAX_AGE) + 1n);
       const later = await readStatus(hardhatChain(hre), await target(fx));
-      expect(later.priceFeeds.find((f) => f.symbol === "USDC")).to.deep.include({ trusted: false, fault: "StalePrice", age: "1d1h1s" });
+      expect(later.priceFeeds.find((f) => f.symbol === "USDC")).to.deep.include({
+        trusted: false,
+        fault: "StalePrice",
+        age: "1d1h1s",
+      });
     });
     it("treasury:status prints the USD limit in the limits table beside the asset limits, and the feeds with their price or fault [test_statusTask_usdRowAndFeedTable]", async function () {
       const fx = await loadFixture(usdTreasuryFixture);
       const saved = process.env.DEPLOYMENTS_DIR;
       process.env.DEPLOYMENTS_DIR = fs.mkdtempSync(path.join(os.tmpdir(), "atg-usd-status-"));
       try {
-        writeDeployment({ ...(await fixtureDeploymentRecord(fx)), tokens: { USDC: fx.usdcAddress, DAI: fx.daiAddress, WETH: fx.wethAddress } });
+        writeDeployment({
+          ...(await fixtureDeploymentRecord(fx)),
+          tokens: { USDC: fx.usdcAddress, DAI: fx.daiAddress, WETH: fx.wethAddress },
+        });
         await (await fx.daiFeed.setPrice(0n)).wait();
         const { stdout, exitCode } = await runTaskCapturing("treasury:status", {});
         expect(exitCode).to.equal(0);
-        const row = (start: string, after = "") => stdout.slice(stdout.indexOf(after)).split("\n").find((l) => l.startsWith(start))?.split(/ {2,}/);
-        expect(row("payroll  USD (all assets)")).to.deep.equal(["payroll", "USD (all assets)", "$1500", "$3000", "1d", "$3000", "$20000"]);
+        const row = (start: string, after = "") =>
+          stdout
+            .slice(stdout.indexOf(after))
+            .split("\n")
+            .find((l) => l.startsWith(start))
+            ?.split(/ {2,}/);
+        expect(row("payroll  USD (all assets)")).to.deep.equal([
+          "payroll",
+          "USD (all assets)",
+          "$1500",
+          "$3000",
+          "1d",
+          "$3000",
+          "$20000",
+        ]);
         expect(row("payroll  USDC")).to.deep.equal(["payroll", "USDC", "1000", "5000", "1d", "5000", "50000"]);
         const feeds = "Price feeds (USD limits value every spend with them)";
         expect(stdout).to.contain(feeds);

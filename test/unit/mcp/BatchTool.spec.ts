@@ -35,7 +35,12 @@ async function batchTools() {
     agentName: "payroll",
     network: "hardhat",
     tokens: { USDC: fx.usdcAddress },
-    policyAgent: { name: "payroll", address: fx.agent.address, recipientMode: "any", allowedCalls: [] } as unknown as PolicyAgent,
+    policyAgent: {
+      name: "payroll",
+      address: fx.agent.address,
+      recipientMode: "any",
+      allowedCalls: [],
+    } as unknown as PolicyAgent,
   });
   await tools.init();
   return { fx, tools, client };
@@ -52,7 +57,9 @@ describe(`MCP ${BATCH_TOOL}`, function () {
     const dry = await tools.payMany({ payments, dryRun: true });
     expect(dry.data.payments.map((p) => p.status)).to.deep.equal(["Executed", "Queued", "Executed"]);
     expect(dry.data.payments[1].queuedBecause).to.deep.equal(["above-auto-per-tx"]);
-    expect(dry.data.message).to.equal("Dry run of 3 payments: 2 would execute, 1 would be queued for the co-signers. Nothing was signed or sent.");
+    expect(dry.data.message).to.equal(
+      "Dry run of 3 payments: 2 would execute, 1 would be queued for the co-signers. Nothing was signed or sent.",
+    );
     expect(await fx.usdc.balanceOf(fx.alice.address)).to.equal(0n);
 
     const sent = await tools.payMany({ payments });
@@ -81,7 +88,9 @@ describe(`MCP ${BATCH_TOOL}`, function () {
     const again = await tools.payMany({ payments: [alice, bob] });
     expect(again.data.sent).to.equal(0);
     expect(again.data).to.not.have.property("txHash");
-    expect(again.data.message).to.equal("Every one of the 2 payments had been made before: nothing was sent. 0 executed, 2 made before (nothing new).");
+    expect(again.data.message).to.equal(
+      "Every one of the 2 payments had been made before: nothing was sent. 0 executed, 2 made before (nothing new).",
+    );
     expect(await fx.usdc.balanceOf(fx.alice.address)).to.equal(usdc("10"));
     expect(await fx.usdc.balanceOf(fx.bob.address)).to.equal(usdc("20"));
     client.close();

@@ -20,7 +20,9 @@ async function toolsFixture() {
   const target = await ethers.deployContract("MockCallTarget");
   const targetAddress = await target.getAddress();
   const ping = target.interface.getFunction("ping")!.selector;
-  await fx.asOwners(fx.module.interface.encodeFunctionData("setAllowedCall", [fx.agent.address, targetAddress, ping, true]));
+  await fx.asOwners(
+    fx.module.interface.encodeFunctionData("setAllowedCall", [fx.agent.address, targetAddress, ping, true]),
+  );
   const client = await AgentClient.connect({
     module: fx.moduleAddress,
     signer: fx.agent,
@@ -54,8 +56,14 @@ async function toolsFixture() {
 }
 
 type Data = OutcomeOutput & Record<string, unknown>;
-const pay = (tools: TreasuryTools, args: Record<string, unknown>, tool: "treasury_pay" | "treasury_propose" = "treasury_pay") =>
-  tools.submit(tool, tool === "treasury_pay" ? "submit" : "propose", { reason: "a reason", ...args } as never).then((r) => r.data as Data);
+const pay = (
+  tools: TreasuryTools,
+  args: Record<string, unknown>,
+  tool: "treasury_pay" | "treasury_propose" = "treasury_pay",
+) =>
+  tools
+    .submit(tool, tool === "treasury_pay" ? "submit" : "propose", { reason: "a reason", ...args } as never)
+    .then((r) => r.data as Data);
 
 describe("MCP tools (in-process)", function () {
   describe("when an intent is queued, the model is told the real reason", function () {
@@ -70,7 +78,12 @@ describe("MCP tools (in-process)", function () {
 
     it("test_queued_unknownRecipient_saysTheRecipientIsUnknown_notTheAmount", async function () {
       const { fx, tools, client } = await toolsFixture();
-      await fx.asOwners(fx.module.interface.encodeFunctionData("setAgent", [fx.agent.address, agentConfig({ recipientMode: RecipientMode.EscalateUnknown })]));
+      await fx.asOwners(
+        fx.module.interface.encodeFunctionData("setAgent", [
+          fx.agent.address,
+          agentConfig({ recipientMode: RecipientMode.EscalateUnknown }),
+        ]),
+      );
       const r = await pay(tools, { asset: "USDC", to: fx.bob.address, amount: "10" });
       expect(r.queuedBecause).to.deep.equal(["unknown-recipient"]);
       expect(r.message).to.include("because the recipient is not on your allowlist");
@@ -80,7 +93,9 @@ describe("MCP tools (in-process)", function () {
 
     it("test_queued_treasuryWideLimit_saysItIsTheTreasuryLimit", async function () {
       const { fx, tools, client } = await toolsFixture();
-      await fx.asOwners(fx.module.interface.encodeFunctionData("setTreasuryLimit", [fx.usdcAddress, parseUnits("50", 6), DAY]));
+      await fx.asOwners(
+        fx.module.interface.encodeFunctionData("setTreasuryLimit", [fx.usdcAddress, parseUnits("50", 6), DAY]),
+      );
       const r = await pay(tools, { asset: "USDC", to: fx.alice.address, amount: "60" });
       expect(r.queuedBecause).to.deep.equal(["treasury-limit"]);
       expect(r.message).to.include("because the treasury-wide limit for this asset");
@@ -99,7 +114,15 @@ describe("MCP tools (in-process)", function () {
   describe("when a call spends ETH", function () {
     it("test_call_withEthValue_reportsTheEthAllowanceLeft", async function () {
       const { fx, tools, client, targetAddress } = await toolsFixture();
-      const r = (await tools.submit("treasury_call", "submit", { target: targetAddress, function: "ping(uint256)", args: ["7"], value: "0.25", reason: "ping it" } as never)).data as Data;
+      const r = (
+        await tools.submit("treasury_call", "submit", {
+          target: targetAddress,
+          function: "ping(uint256)",
+          args: ["7"],
+          value: "0.25",
+          reason: "ping it",
+        } as never)
+      ).data as Data;
       expect(r.status).to.equal("Executed");
       expect(r.allowanceLeft).to.deep.equal({ asset: "ETH", amount: "2.75" });
       expect(await fx.module.availableAllowance(fx.agent.address, ethers.ZeroAddress)).to.equal(parseEther("2.75"));
@@ -109,15 +132,38 @@ describe("MCP tools (in-process)", function () {
 
   describe("treasury_dry_run", function () {
     const cases: [string, Record<string, unknown>, string, RegExp][] = [
-      ["within limits", { asset: "USDC", to: "alice", amount: "100" }, "Executed", /EXECUTES at once: pay 100 USDC .* You may spend 5000 USDC automatically/],
-      ["above autoPerTx", { asset: "USDC", to: "alice", amount: "1500" }, "Queued", /QUEUED for the human co-signers: .* because the amount is above what you may pay alone/],
-      ["above the hard cap", { asset: "ETH", to: "alice", amount: "11" }, "Denied", /DENIED \(AboveHardCap\).* It would be strike 1 of 3\./],
-      ["a review", { asset: "USDC", to: "alice", amount: "1", review: true }, "Queued", /because you asked for human review/],
+      [
+        "within limits",
+        { asset: "USDC", to: "alice", amount: "100" },
+        "Executed",
+        /EXECUTES at once: pay 100 USDC .* You may spend 5000 USDC automatically/,
+      ],
+      [
+        "above autoPerTx",
+        { asset: "USDC", to: "alice", amount: "1500" },
+        "Queued",
+        /QUEUED for the human co-signers: .* because the amount is above what you may pay alone/,
+      ],
+      [
+        "above the hard cap",
+        { asset: "ETH", to: "alice", amount: "11" },
+        "Denied",
+        /DENIED \(AboveHardCap\).* It would be strike 1 of 3\./,
+      ],
+      [
+        "a review",
+        { asset: "USDC", to: "alice", amount: "1", review: true },
+        "Queued",
+        /because you asked for human review/,
+      ],
     ];
     for (const [name, args, status, message] of cases) {
       it(`test_dryRun_${name.replace(/ /g, "_")}_${status}_thenTheRealRequestIs${status}`, async function () {
         const { fx, tools, client } = await toolsFixture();
-        const { review, ...request } = { ...args, to: fx.alice.address, reason: "check first" } as Record<string, unknown>;
+        const { review, ...request } = { ...args, to: fx.alice.address, reason: "check first" } as Record<
+          string,
+          unknown
+        >;
         const nonce = await fx.module.getNonce(fx.agent.address, 0);
         const dry = (await tools.dryRun({ ...request, ...(review ? { review: true } : {}) } as never)).data;
         expect(dry).to.deep.include({ dryRun: true, status, replay: false, explained: true });
@@ -133,8 +179,11 @@ describe("MCP tools (in-process)", function () {
     it("test_dryRun_assetWithoutLimit_warnsOfTheStrikeThatWouldFreeze", async function () {
       const { fx, tools, client } = await toolsFixture();
       const dai = await ethers.deployContract("MockERC20", ["Dai", "DAI", 18]);
-      for (let i = 0; i < 2; i++) await pay(tools, { asset: "ETH", to: fx.alice.address, amount: "20", idempotencyKey: `too-much-${i}` });
-      const dry = (await tools.dryRun({ asset: await dai.getAddress(), to: fx.alice.address, amount: "1", reason: "dai" } as never)).data;
+      for (let i = 0; i < 2; i++)
+        await pay(tools, { asset: "ETH", to: fx.alice.address, amount: "20", idempotencyKey: `too-much-${i}` });
+      const dry = (
+        await tools.dryRun({ asset: await dai.getAddress(), to: fx.alice.address, amount: "1", reason: "dai" } as never)
+      ).data;
       expect(dry).to.deep.include({ status: "Denied", reason: "AssetNotAllowed" });
       expect(dry.strikes).to.deep.equal({ now: 2, max: 3, wouldFreeze: true });
       expect(dry.message).to.include("It would be strike 3 of 3, which FREEZES you.");
@@ -146,7 +195,9 @@ describe("MCP tools (in-process)", function () {
     it("test_dryRun_sameRequestAgain_saysReplay", async function () {
       const { fx, tools, client } = await toolsFixture();
       const real = await pay(tools, { asset: "USDC", to: fx.alice.address, amount: "3" });
-      const dry = (await tools.dryRun({ asset: "USDC", to: fx.alice.address, amount: "3", reason: "again, other words" } as never)).data;
+      const dry = (
+        await tools.dryRun({ asset: "USDC", to: fx.alice.address, amount: "3", reason: "again, other words" } as never)
+      ).data;
       expect(dry).to.deep.include({ replay: true, intentId: real.intentId, status: "Executed" });
       client.close();
     });
@@ -154,11 +205,33 @@ describe("MCP tools (in-process)", function () {
 
   describe("errors", function () {
     const rows: [string, unknown, RegExp][] = [
-      ["schema", new z.ZodError([{ code: "custom", path: ["reason"], message: "reason is required: say why you make this request" }]), /^INVALID_REQUEST: reason is required.*Nothing was signed\.$/],
-      ["tool argument", new ToolArgumentError("to is the zero address: anything sent there is lost."), /^INVALID_REQUEST: to is the zero address.*Nothing was signed\.$/],
-      ["client library", new InvalidRequestError('amount "ten" is not a decimal number'), /^INVALID_REQUEST: amount "ten" is not a decimal number Nothing was signed\.$/],
-      ["node down", Object.assign(new Error("could not detect network"), { code: "NETWORK_ERROR" }), /^RPC_UNAVAILABLE: .*Retry the same request/],
-      ["anything else", Object.assign(new Error("value out-of-bounds"), { code: "INVALID_ARGUMENT" }), /^INTERNAL_ERROR: value out-of-bounds\. .*repeating the request will not change it/],
+      [
+        "schema",
+        new z.ZodError([
+          { code: "custom", path: ["reason"], message: "reason is required: say why you make this request" },
+        ]),
+        /^INVALID_REQUEST: reason is required.*Nothing was signed\.$/,
+      ],
+      [
+        "tool argument",
+        new ToolArgumentError("to is the zero address: anything sent there is lost."),
+        /^INVALID_REQUEST: to is the zero address.*Nothing was signed\.$/,
+      ],
+      [
+        "client library",
+        new InvalidRequestError('amount "ten" is not a decimal number'),
+        /^INVALID_REQUEST: amount "ten" is not a decimal number Nothing was signed\.$/,
+      ],
+      [
+        "node down",
+        Object.assign(new Error("could not detect network"), { code: "NETWORK_ERROR" }),
+        /^RPC_UNAVAILABLE: .*Retry the same request/,
+      ],
+      [
+        "anything else",
+        Object.assign(new Error("value out-of-bounds"), { code: "INVALID_ARGUMENT" }),
+        /^INTERNAL_ERROR: value out-of-bounds\. .*repeating the request will not change it/,
+      ],
     ];
     for (const [name, error, text] of rows) {
       it(`test_toolError_${name.replace(/ /g, "_")}_onePrefixPerKind`, function () {
@@ -171,7 +244,14 @@ describe("MCP tools (in-process)", function () {
 
     it("test_pay_amountOf1Followed80Zeros_clearErrorWithoutRetryAdvice", async function () {
       const { fx, tools, client } = await toolsFixture();
-      const r = await tools.run(() => tools.submit("treasury_pay", "submit", { asset: "USDC", to: fx.alice.address, amount: `1${"0".repeat(80)}`, reason: "huge" } as never));
+      const r = await tools.run(() =>
+        tools.submit("treasury_pay", "submit", {
+          asset: "USDC",
+          to: fx.alice.address,
+          amount: `1${"0".repeat(80)}`,
+          reason: "huge",
+        } as never),
+      );
       const text = (r.content[0] as { text: string }).text;
       expect(r.isError).to.equal(true);
       expect(text).to.match(/^INVALID_REQUEST: amount "10+" is above the largest amount a uint256 can hold/);
@@ -188,7 +268,15 @@ describe("MCP tools (in-process)", function () {
     async function swapToolsFixture() {
       const fx = await loadFixture(conditionedRouterFixture);
       const tokens = { USDC: fx.usdcAddress, WETH: fx.wethAddress };
-      const client = await AgentClient.connect({ module: fx.moduleAddress, signer: fx.agent, relayer: fx.relayer, journal: Journal.inMemory(), tokens, lens: await fx.lens.getAddress(), pollIntervalMs: 20 });
+      const client = await AgentClient.connect({
+        module: fx.moduleAddress,
+        signer: fx.agent,
+        relayer: fx.relayer,
+        journal: Journal.inMemory(),
+        tokens,
+        lens: await fx.lens.getAddress(),
+        pollIntervalMs: 20,
+      });
       const policyAgent = {
         name: "trading",
         address: fx.agent.address,
@@ -236,7 +324,12 @@ describe("MCP tools (in-process)", function () {
         {
           target: routerAddress,
           function: SWAP_SIGNATURE,
-          conditions: ["tokenIn is USDC", "tokenOut is WETH", "recipient is the Safe", "amountIn is charged to the agent's USDC limits, like a payment"],
+          conditions: [
+            "tokenIn is USDC",
+            "tokenOut is WETH",
+            "recipient is the Safe",
+            "amountIn is charged to the agent's USDC limits, like a payment",
+          ],
         },
       ]);
       client.close();
@@ -244,24 +337,38 @@ describe("MCP tools (in-process)", function () {
 
     it("treasury_call of a swap to another recipient is denied, and the model is told which condition failed and why [test_mcp_call_swapToAnotherRecipient_deniedFailedConditionNamed]", async function () {
       const { fx, tools, client, swapArgs } = await swapToolsFixture();
-      const r = (await tools.submit("treasury_call", "submit", {
-        target: "SwapRouter02",
-        function: SWAP_SIGNATURE,
-        args: swapArgs(fx.bob.address, "500"),
-        reason: "rebalance",
-      } as never)).data as Data & { callConditions: { met: boolean; conditions: { text: string; met: boolean; actual?: string }[] } };
+      const r = (
+        await tools.submit("treasury_call", "submit", {
+          target: "SwapRouter02",
+          function: SWAP_SIGNATURE,
+          args: swapArgs(fx.bob.address, "500"),
+          reason: "rebalance",
+        } as never)
+      ).data as Data & {
+        callConditions: { met: boolean; conditions: { text: string; met: boolean; actual?: string }[] };
+      };
       expect(r.status).to.equal("Denied");
       expect(r.denial?.reason).to.equal("TargetNotAllowed");
       expect(r.callConditions.met).to.equal(false);
-      expect(r.callConditions.conditions.filter((c) => !c.met)).to.deep.equal([{ text: "recipient is the Safe", met: false, actual: fx.bob.address }]);
+      expect(r.callConditions.conditions.filter((c) => !c.met)).to.deep.equal([
+        { text: "recipient is the Safe", met: false, actual: fx.bob.address },
+      ]);
       expect(r.message).to.include(`recipient is the Safe (FAILS: the call has ${fx.bob.address})`);
       client.close();
     });
 
     it("treasury_dry_run of a swap within the conditions says it executes and what it charges, then the swap executes [test_mcp_dryRun_swapWithinConditions_executesAndCharges]", async function () {
       const { fx, tools, client, swapArgs, wethAddress } = await swapToolsFixture();
-      const request = { target: "SwapRouter02", function: SWAP_SIGNATURE, args: swapArgs(fx.safeAddress, "500"), reason: "rebalance" };
-      const dry = (await tools.dryRun(request as never)).data as Record<string, unknown> & { message: string; callConditions: { met: boolean; charges: string } };
+      const request = {
+        target: "SwapRouter02",
+        function: SWAP_SIGNATURE,
+        args: swapArgs(fx.safeAddress, "500"),
+        reason: "rebalance",
+      };
+      const dry = (await tools.dryRun(request as never)).data as Record<string, unknown> & {
+        message: string;
+        callConditions: { met: boolean; charges: string };
+      };
       expect(dry.status).to.equal("Executed");
       expect(dry.callConditions).to.include({ met: true, charges: "500 USDC" });
       expect(dry.message).to.include("It is charged to your limits like a payment of 500 USDC.");

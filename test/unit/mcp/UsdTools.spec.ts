@@ -24,14 +24,32 @@ async function usdToolsFixture() {
     lens: await fx.lens.getAddress(),
     pollIntervalMs: 20,
   });
-  const policyAgent = { name: "payroll", address: fx.agent.address, escalationDelay: "1h", gracePeriod: "1d", recipientMode: "any" } as unknown as PolicyAgent;
-  const tools = new TreasuryTools({ client, provider: ethers.provider, module: fx.module, lens: fx.lens, safe: fx.safeAddress, agentName: "payroll", network: "hardhat", tokens, policyAgent });
+  const policyAgent = {
+    name: "payroll",
+    address: fx.agent.address,
+    escalationDelay: "1h",
+    gracePeriod: "1d",
+    recipientMode: "any",
+  } as unknown as PolicyAgent;
+  const tools = new TreasuryTools({
+    client,
+    provider: ethers.provider,
+    module: fx.module,
+    lens: fx.lens,
+    safe: fx.safeAddress,
+    agentName: "payroll",
+    network: "hardhat",
+    tokens,
+    policyAgent,
+  });
   await tools.init();
   return { fx, tools, client };
 }
 
 const pay = (tools: TreasuryTools, args: Record<string, unknown>) =>
-  tools.submit("treasury_pay", "submit", { reason: "a reason", ...args } as never).then((r) => r.data as Record<string, unknown>);
+  tools
+    .submit("treasury_pay", "submit", { reason: "a reason", ...args } as never)
+    .then((r) => r.data as Record<string, unknown>);
 
 describe("MCP tools under a USD limit", function () {
   it("tells the model its dollar budget across all assets among the rules [test_rules_usdLimit_describedInDollars]", async function () {
@@ -39,7 +57,9 @@ describe("MCP tools under a USD limit", function () {
     expect(tools.instructions).to.contain(
       "- In dollars, across all assets together: up to $1500 per payment and $3000 in any 1d executes at once, on top of the limits above",
     );
-    expect(tools.instructions).to.contain("When an asset's price cannot be trusted (a stale or broken feed), its payments are QUEUED for the co-signers, without a strike.");
+    expect(tools.instructions).to.contain(
+      "When an asset's price cannot be trusted (a stale or broken feed), its payments are QUEUED for the co-signers, without a strike.",
+    );
     client.close();
   });
 

@@ -34,7 +34,7 @@ function splitJournal(journal: string): { dir: string; a: string; b: string } {
   const pick = (first: boolean) =>
     lines.filter((l) => {
       const id = idOf(l);
-      return id === undefined || (order.indexOf(id) < 3) === first;
+      return id === undefined || order.indexOf(id) < 3 === first;
     });
   fs.writeFileSync(a, pick(true).join("\n") + "\n");
   fs.writeFileSync(b, pick(false).join("\n") + "\n");
@@ -42,12 +42,21 @@ function splitJournal(journal: string): { dir: string; a: string; b: string } {
 }
 
 /** Runs `treasury:audit --json` in-process; returns the one JSON object it printed and the exit code it set. */
-async function auditTask(args: Record<string, unknown>): Promise<{ out: AuditReport & { error?: { code: string; message: string } }; exitCode: number }> {
+async function auditTask(
+  args: Record<string, unknown>,
+): Promise<{ out: AuditReport & { error?: { code: string; message: string } }; exitCode: number }> {
   const { stdout, exitCode } = await runTaskCapturing("treasury:audit", { json: true, ...args });
   return { out: JSON.parse(stdout.trim()) as AuditReport & { error?: { code: string; message: string } }, exitCode };
 }
 
-const ALL_RATIONALES = [RATIONALES.alice, RATIONALES.bob, RATIONALES.big, RATIONALES.denied, RATIONALES.proposal, RATIONALES.expired];
+const ALL_RATIONALES = [
+  RATIONALES.alice,
+  RATIONALES.bob,
+  RATIONALES.big,
+  RATIONALES.denied,
+  RATIONALES.proposal,
+  RATIONALES.expired,
+];
 
 describe("audit trail", function () {
   describe("when the journal is given", function () {
@@ -82,7 +91,11 @@ describe("audit trail", function () {
       expect(paid.intentId).to.equal(ids.paid.toLowerCase());
       expect(paid.replays).to.have.length(1);
       expect(paid.agentName).to.equal("payroll");
-      expect(paid.action).to.deep.include({ kind: "token-payment", amount: parseUnits("100", 6).toString(), amountFormatted: "100 USDC" });
+      expect(paid.action).to.deep.include({
+        kind: "token-payment",
+        amount: parseUnits("100", 6).toString(),
+        amountFormatted: "100 USDC",
+      });
       expect(big.approvals.map((a) => a.cosigner)).to.deep.equal([fx.cosigners[0].address, fx.cosigners[1].address]);
       expect(big.threshold).to.equal(2);
       expect(big.executed).to.deep.include({ escalated: true });
@@ -96,9 +109,18 @@ describe("audit trail", function () {
 
       expect(report.totals.byStatus).to.deep.include({ Executed: 3, Denied: 1, Cancelled: 1, Expired: 1, Queued: 0 });
       expect(report.totals.spent.map((s) => s.formatted).sort()).to.deep.equal(["0.5 ETH", "20100 USDC"]);
-      expect(report.totals).to.deep.include({ intents: 6, approvals: 2, signatures: 0, replays: 1, emergencyEvents: 0, configurationEvents: 1 });
+      expect(report.totals).to.deep.include({
+        intents: 6,
+        approvals: 2,
+        signatures: 0,
+        replays: 1,
+        emergencyEvents: 0,
+        configurationEvents: 1,
+      });
       // startBlock is the fixture's last block: the owners' setGuardian.
-      expect(report.events.map((e) => [e.kind, e.summary])).to.deep.equal([["GuardianSet", `Guardian ${fx.guardian.address} added`]]);
+      expect(report.events.map((e) => [e.kind, e.summary])).to.deep.equal([
+        ["GuardianSet", `Guardian ${fx.guardian.address} added`],
+      ]);
       expect(big).to.deep.include({ approvalsCounted: 2, threshold: 2 });
       expect(report.journals).to.deep.equal([journal]);
 
@@ -118,11 +140,28 @@ describe("audit trail", function () {
       const { fx, journal, startBlock } = await loadFixture(auditScenarioFixture);
       // A tampered copy of the journal: every rationale text replaced, hashes kept.
       const tampered = `${journal}.tampered.jsonl`;
-      const lines = fs.readFileSync(journal, "utf8").split("\n").filter(Boolean).map((l) => JSON.parse(l) as { t: string; rationaleText?: string });
+      const lines = fs
+        .readFileSync(journal, "utf8")
+        .split("\n")
+        .filter(Boolean)
+        .map((l) => JSON.parse(l) as { t: string; rationaleText?: string });
       for (const l of lines) if (l.t === "signed") l.rationaleText = "Totally legitimate, trust me";
       fs.writeFileSync(tampered, lines.map((l) => JSON.stringify(l)).join("\n") + "\n");
-      const report = await collectAudit({ provider: ethers.provider, chainId: fx.chainId, module: fx.moduleAddress, fromBlock: startBlock, journal: tampered });
-      expect(report.intents.map((i) => i.rationaleText)).to.deep.equal([undefined, undefined, undefined, undefined, undefined, undefined]);
+      const report = await collectAudit({
+        provider: ethers.provider,
+        chainId: fx.chainId,
+        module: fx.moduleAddress,
+        fromBlock: startBlock,
+        journal: tampered,
+      });
+      expect(report.intents.map((i) => i.rationaleText)).to.deep.equal([
+        undefined,
+        undefined,
+        undefined,
+        undefined,
+        undefined,
+        undefined,
+      ]);
       const html = renderAuditHtml(report);
       expect(html).to.not.contain("Totally legitimate");
     });
@@ -131,7 +170,14 @@ describe("audit trail", function () {
   describe("the page", function () {
     it("test_render_escapesAgentTextAndLoadsNothingExternal", async function () {
       const { fx, journal, startBlock } = await loadFixture(auditScenarioFixture);
-      const report = await collectAudit({ provider: ethers.provider, chainId: fx.chainId, module: fx.moduleAddress, fromBlock: startBlock, journal, tokens: { USDC: fx.usdcAddress } });
+      const report = await collectAudit({
+        provider: ethers.provider,
+        chainId: fx.chainId,
+        module: fx.moduleAddress,
+        fromBlock: startBlock,
+        journal,
+        tokens: { USDC: fx.usdcAddress },
+      });
       const html = renderAuditHtml(report);
       expect(html).to.not.contain("<script");
       expect(html).to.contain("Gas top-up for Bob &lt;script&gt;alert(&quot;x&quot;)&lt;/script&gt; &amp; co");
@@ -145,7 +191,13 @@ describe("audit trail", function () {
     it("test_collect_oneOnChainOneSignature_twoOfTwoAtExecution_notTodaysThreshold", async function () {
       const { fx, startBlock, ids } = await loadFixture(auditOwnersFixture);
       expect(await fx.module.threshold()).to.equal(1n); // lowered after both executions
-      const report = await collectAudit({ provider: ethers.provider, chainId: fx.chainId, module: fx.moduleAddress, fromBlock: startBlock, tokens: { USDC: fx.usdcAddress } });
+      const report = await collectAudit({
+        provider: ethers.provider,
+        chainId: fx.chainId,
+        module: fx.moduleAddress,
+        fromBlock: startBlock,
+        tokens: { USDC: fx.usdcAddress },
+      });
       expect(report.threshold).to.equal(1);
       const first = report.intents.find((i) => i.intentId === ids.first.toLowerCase())!;
       expect(first).to.deep.include({ status: "Executed", route: "queued", approvalsCounted: 2, threshold: 2 });
@@ -157,15 +209,26 @@ describe("audit trail", function () {
       // The page and the CLI table say 2 of 2, as the module counted at execution.
       const html = renderAuditHtml(report);
       const row = html.slice(html.indexOf(`data-intent-id="${first.intentId}"`));
-      expect(row.slice(0, row.indexOf("</tr>"))).to.contain('<span class="approvals">2 of 2 at execution</span><div class="small">1 on-chain, 1 signature</div>');
+      expect(row.slice(0, row.indexOf("</tr>"))).to.contain(
+        '<span class="approvals">2 of 2 at execution</span><div class="small">1 on-chain, 1 signature</div>',
+      );
     });
 
     it("test_collect_memberChangeVoidsEarlierApprovals_countedAsTheModuleDid", async function () {
       const { fx, startBlock, ids } = await loadFixture(auditOwnersFixture);
-      const report = await collectAudit({ provider: ethers.provider, chainId: fx.chainId, module: fx.moduleAddress, fromBlock: startBlock });
+      const report = await collectAudit({
+        provider: ethers.provider,
+        chainId: fx.chainId,
+        module: fx.moduleAddress,
+        fromBlock: startBlock,
+      });
       const second = report.intents.find((i) => i.intentId === ids.second.toLowerCase())!;
       // Three on-chain approvals in the log, but the two before the new co-signer set were void at execution.
-      expect(second.approvals.map((a) => a.cosigner)).to.deep.equal([fx.cosigners[0].address, fx.cosigners[1].address, fx.cosigners[0].address]);
+      expect(second.approvals.map((a) => a.cosigner)).to.deep.equal([
+        fx.cosigners[0].address,
+        fx.cosigners[1].address,
+        fx.cosigners[0].address,
+      ]);
       expect(second.signatures.map((a) => a.cosigner)).to.deep.equal([fx.cosigners[1].address]);
       expect(second).to.deep.include({ status: "Executed", approvalsCounted: 2, threshold: 2 });
     });
@@ -210,10 +273,27 @@ describe("audit trail", function () {
     it("test_collect_fromModuleCreation_listsEveryConfigurationCall", async function () {
       const { fx } = await loadFixture(auditOwnersFixture);
       const created = (await fx.factory.queryFilter(fx.factory.filters.ModuleCreated()))[0].blockNumber;
-      const report = await collectAudit({ provider: ethers.provider, chainId: fx.chainId, module: fx.moduleAddress, fromBlock: created, tokens: { USDC: fx.usdcAddress } });
+      const report = await collectAudit({
+        provider: ethers.provider,
+        chainId: fx.chainId,
+        module: fx.moduleAddress,
+        fromBlock: created,
+        tokens: { USDC: fx.usdcAddress },
+      });
       const config = report.events.filter((e) => e.category === "configuration");
-      expect(config.map((e) => e.kind)).to.deep.equal(["ModuleInitialized", "AgentSet", "AssetLimitSet", "AssetLimitSet", "CosignersSet", "GuardianSet", "CosignersSet", "CosignersSet"]);
-      expect(config[3].summary).to.equal(`Agent ${fx.agent.address}: USDC limit: auto 1000 USDC per tx, 5000 USDC per 1d, hard cap 50000 USDC`);
+      expect(config.map((e) => e.kind)).to.deep.equal([
+        "ModuleInitialized",
+        "AgentSet",
+        "AssetLimitSet",
+        "AssetLimitSet",
+        "CosignersSet",
+        "GuardianSet",
+        "CosignersSet",
+        "CosignersSet",
+      ]);
+      expect(config[3].summary).to.equal(
+        `Agent ${fx.agent.address}: USDC limit: auto 1000 USDC per tx, 5000 USDC per 1d, hard cap 50000 USDC`,
+      );
       expect(config[5].summary).to.equal(`Guardian ${fx.guardian.address} added`);
     });
   });
@@ -224,7 +304,14 @@ describe("audit trail", function () {
       const { dir, a, b } = splitJournal(journal);
       const base = { provider: ethers.provider, chainId: fx.chainId, module: fx.moduleAddress, fromBlock: startBlock };
       const one = await collectAudit({ ...base, journals: [a] });
-      expect(one.intents.map((i) => i.rationaleText)).to.deep.equal([RATIONALES.alice, RATIONALES.bob, RATIONALES.big, undefined, undefined, undefined]);
+      expect(one.intents.map((i) => i.rationaleText)).to.deep.equal([
+        RATIONALES.alice,
+        RATIONALES.bob,
+        RATIONALES.big,
+        undefined,
+        undefined,
+        undefined,
+      ]);
       const both = await collectAudit({ ...base, journals: [a, b] });
       expect(both.intents.map((i) => i.rationaleText)).to.deep.equal(ALL_RATIONALES);
       expect(both.journals).to.deep.equal([a, b]);
@@ -244,7 +331,11 @@ describe("audit trail", function () {
       expect(byList.out.intents.map((i) => i.rationaleText)).to.deep.equal(ALL_RATIONALES);
       expect(byList.out.journals).to.deep.equal([a, b]);
 
-      const missing = await auditTask({ module: fx.moduleAddress, fromBlock: startBlock, journal: `${a},${path.join(dir, "nope.jsonl")}` });
+      const missing = await auditTask({
+        module: fx.moduleAddress,
+        fromBlock: startBlock,
+        journal: `${a},${path.join(dir, "nope.jsonl")}`,
+      });
       expect(missing.exitCode).to.equal(1);
       expect(missing.out.error).to.deep.include({ code: "INVALID_REQUEST" });
       expect(missing.out.error!.message).to.contain(`${path.join(dir, "nope.jsonl")} does not exist`);
@@ -260,7 +351,14 @@ describe("audit trail", function () {
         writeDeployment(await fixtureDeploymentRecord(fx));
         const none = await auditTask({ fromBlock: startBlock });
         expect(none.out.journals).to.deep.equal([]);
-        expect(none.out.intents.map((i) => i.rationaleText)).to.deep.equal([undefined, undefined, undefined, undefined, undefined, undefined]);
+        expect(none.out.intents.map((i) => i.rationaleText)).to.deep.equal([
+          undefined,
+          undefined,
+          undefined,
+          undefined,
+          undefined,
+          undefined,
+        ]);
 
         // Where the client library writes them: one file per agent key.
         const journals = path.join(deployments, "journals", `${fx.chainId}-${fx.moduleAddress.toLowerCase()}`);
@@ -282,7 +380,15 @@ describe("audit trail", function () {
   describe("the window series", function () {
     it("test_capSeries_spendCountsForExactlyOneWindow", function () {
       const asset = { address: ZeroAddress, symbol: "ETH", decimals: 18 };
-      const series = capSeries(asset, [{ time: 0, autoPerWindow: 3n, window: 100 }], [{ time: 10, amount: 1n }, { time: 50, amount: 2n }], 200);
+      const series = capSeries(
+        asset,
+        [{ time: 0, autoPerWindow: 3n, window: 100 }],
+        [
+          { time: 10, amount: 1n },
+          { time: 50, amount: 2n },
+        ],
+        200,
+      );
       expect(series.points.map((p) => [p.time, p.spent, p.cap])).to.deep.equal([
         [0, "0", "3"],
         [10, "1", "3"],

@@ -13,7 +13,16 @@ import { loadFixture } from "@nomicfoundation/hardhat-network-helpers";
 import { parseEther } from "ethers";
 import { Treasury, buildIntent, submitSigned, treasuryFixture } from "../../fixtures";
 import { readChainIdentity } from "../../../sdk/chainIdentity";
-import { Alert, Checkpoint, CheckpointMismatchError, CheckpointStore, MemorySink, Watchtower, emptyState, parseMonitorConfig } from "../../../monitor";
+import {
+  Alert,
+  Checkpoint,
+  CheckpointMismatchError,
+  CheckpointStore,
+  MemorySink,
+  Watchtower,
+  emptyState,
+  parseMonitorConfig,
+} from "../../../monitor";
 
 const OTHER_GENESIS = "0x" + "cd".repeat(32);
 const RULES = [{ rule: "denied-intent" }, { rule: "config-loosened" }, { rule: "new-recipient" }];
@@ -72,11 +81,16 @@ describe("Watchtower when the chain changes under its checkpoint", function () {
       const loaded = store.load(identity, base().module, (l) => log.push(l));
       const kept = file.replace(/\.json$/, ".cdcdcdcd.stale.json");
       expect(loaded.checkpoint).to.equal(undefined);
-      expect(loaded.setAside).to.deep.include({ file: kept, reason: `its genesis block is 0xcdcdcdcd…, this chain's is ${identity.genesisHash.slice(0, 10)}…` });
+      expect(loaded.setAside).to.deep.include({
+        file: kept,
+        reason: `its genesis block is 0xcdcdcdcd…, this chain's is ${identity.genesisHash.slice(0, 10)}…`,
+      });
       expect(fs.existsSync(file)).to.equal(false);
       expect(readCheckpoint(kept).genesisHash).to.equal(OTHER_GENESIS);
       expect(log).to.have.length(1);
-      expect(log[0]).to.contain(`watchtower checkpoint ${file} belongs to chain 31337 (genesis 0xcdcdcdcd…)`).and.contain(`set aside as ${kept}`);
+      expect(log[0])
+        .to.contain(`watchtower checkpoint ${file} belongs to chain 31337 (genesis 0xcdcdcdcd…)`)
+        .and.contain(`set aside as ${kept}`);
     });
 
     it("test_load_checkpointWithoutInstance_acceptedAndOtherChainIdRefused", async function () {
@@ -85,7 +99,10 @@ describe("Watchtower when the chain changes under its checkpoint", function () {
       store.save(base());
       expect(store.load(identity, base().module, () => undefined).checkpoint?.nextBlock).to.equal(5);
       store.save({ ...base(), chainId: "1" });
-      expect(() => store.load(identity, base().module, () => undefined)).to.throw(CheckpointMismatchError, /belongs to module .* on chain 1/);
+      expect(() => store.load(identity, base().module, () => undefined)).to.throw(
+        CheckpointMismatchError,
+        /belongs to module .* on chain 1/,
+      );
     });
   });
 
@@ -109,10 +126,18 @@ describe("Watchtower when the chain changes under its checkpoint", function () {
       const r1 = await t.poll();
       const reorg = r1.alerts.find((a) => a.kind === "reorg")!;
       expect(reorg.severity).to.equal("critical");
-      expect(reorg.message).to.contain(`Reorganisation deeper than the confirmations: block ${lost.blockNumber}, read as ${lost.blockHash}, is beyond the chain's head, block ${forkPoint}`);
-      expect(reorg.details).to.include({ newChain: false, resumeFrom: forkPoint + 1, checkpointBlock: lost.blockNumber });
+      expect(reorg.message).to.contain(
+        `Reorganisation deeper than the confirmations: block ${lost.blockNumber}, read as ${lost.blockHash}, is beyond the chain's head, block ${forkPoint}`,
+      );
+      expect(reorg.details).to.include({
+        newChain: false,
+        resumeFrom: forkPoint + 1,
+        checkpointBlock: lost.blockNumber,
+      });
       expect(t.stats()[0]?.counts.executed ?? 0).to.equal(0); // the lost payment no longer counts
-      expect(log.some((l) => l.startsWith(`monitor: the chain changed under the checkpoint: block ${lost.blockNumber}`))).to.equal(true);
+      expect(
+        log.some((l) => l.startsWith(`monitor: the chain changed under the checkpoint: block ${lost.blockNumber}`)),
+      ).to.equal(true);
 
       // The new branch: a payment denied at the same height, reported.
       const denied = await pay(fx, fx.attacker.address, parseEther("20"));
@@ -171,8 +196,15 @@ describe("Watchtower when the chain changes under its checkpoint", function () {
       await t.poll();
       const reorg = sink.alerts[0];
       expect(reorg.kind).to.equal("reorg");
-      expect(reorg.message).to.contain("The chain was restarted or replaced: its checkpoint was written on another instance of chain 31337");
-      expect(reorg.details).to.include({ newChain: true, setAsideAs: kept, resumeFrom: created.blockNumber, checkpointBlock: old.nextBlock + 99 });
+      expect(reorg.message).to.contain(
+        "The chain was restarted or replaced: its checkpoint was written on another instance of chain 31337",
+      );
+      expect(reorg.details).to.include({
+        newChain: true,
+        setAsideAs: kept,
+        resumeFrom: created.blockNumber,
+        checkpointBlock: old.nextBlock + 99,
+      });
       // The module's configuration is reported again (the whole history of this chain is new to the watchtower),
       // then the denied payment; the statistics are this chain's.
       expect(kinds(sink.alerts)).to.include("config-loosened");

@@ -23,7 +23,10 @@ function capture(keep: (text: string) => void): typeof process.stdout.write {
 }
 
 /** Runs a task, capturing stdout and stderr, and restores the process's exit code. */
-async function run(task: string, args: Record<string, unknown>): Promise<{ stdout: string; stderr: string; exitCode: number }> {
+async function run(
+  task: string,
+  args: Record<string, unknown>,
+): Promise<{ stdout: string; stderr: string; exitCode: number }> {
   const previous = process.exitCode;
   process.exitCode = 0;
   const out = process.stdout.write;
@@ -51,28 +54,67 @@ describe("monitor and audit tasks", function () {
   it("test_monitorOnce_json_printsAlertsThenSummary", async function () {
     const fx = await loadFixture(treasuryFixture);
     const from = (await hre.ethers.provider.getBlockNumber()) + 1;
-    await (await submitSigned(fx, await buildIntent(fx, { target: fx.alice.address, value: parseEther("0.2") }))).wait();
+    await (
+      await submitSigned(fx, await buildIntent(fx, { target: fx.alice.address, value: parseEther("0.2") }))
+    ).wait();
     await (await submitSigned(fx, await buildIntent(fx, { target: fx.alice.address, value: parseEther("20") }))).wait(); // denied
     const policy = tmp("policy.json");
-    fs.writeFileSync(policy, JSON.stringify({ monitor: { rules: [{ rule: "new-recipient" }, { rule: "denied-intent" }] } }));
-    const r = await run("treasury:monitor", { module: fx.moduleAddress, policy, once: true, json: true, confirmations: 1, fromBlock: from, checkpoint: tmp("cp.json") });
+    fs.writeFileSync(
+      policy,
+      JSON.stringify({ monitor: { rules: [{ rule: "new-recipient" }, { rule: "denied-intent" }] } }),
+    );
+    const r = await run("treasury:monitor", {
+      module: fx.moduleAddress,
+      policy,
+      once: true,
+      json: true,
+      confirmations: 1,
+      fromBlock: from,
+      checkpoint: tmp("cp.json"),
+    });
     expect(r.exitCode).to.equal(0);
-    const lines = r.stdout.trim().split("\n").map((l) => JSON.parse(l) as Alert | { type: "summary"; processedBlock: number; agents: { counts: Record<string, number> }[] });
-    expect(lines.map((l) => (l.type === "alert" ? l.kind : l.type))).to.deep.equal(["new-recipient", "denied-intent", "summary"]);
+    const lines = r.stdout
+      .trim()
+      .split("\n")
+      .map(
+        (l) =>
+          JSON.parse(l) as
+            Alert | { type: "summary"; processedBlock: number; agents: { counts: Record<string, number> }[] },
+      );
+    expect(lines.map((l) => (l.type === "alert" ? l.kind : l.type))).to.deep.equal([
+      "new-recipient",
+      "denied-intent",
+      "summary",
+    ]);
     const summary = lines[2] as { processedBlock: number; agents: { counts: Record<string, number> }[] };
     expect(summary.processedBlock).to.equal(await hre.ethers.provider.getBlockNumber());
     expect(summary.agents[0].counts).to.deep.include({ executed: 1, denied: 1 });
-    expect(r.stderr).to.match(/monitor: watching module .* from block \d+; confirmations 1; rules new-recipient, denied-intent; responses off/);
+    expect(r.stderr).to.match(
+      /monitor: watching module .* from block \d+; confirmations 1; rules new-recipient, denied-intent; responses off/,
+    );
   });
 
   it("test_monitor_freezeRuleWithNonGuardianKey_refusedWithWhatToDo", async function () {
     const fx = await loadFixture(treasuryFixture);
     const policy = tmp("policy.json");
     // The policy names Bob as guardian: on chain 31337 his development key is used, but he is not the module's guardian.
-    fs.writeFileSync(policy, JSON.stringify({ guardians: [fx.bob.address], monitor: { rules: [{ rule: "strikes", atLeast: 1, action: "freeze" }] } }));
-    const r = await run("treasury:monitor", { module: fx.moduleAddress, policy, once: true, checkpoint: tmp("cp.json") });
+    fs.writeFileSync(
+      policy,
+      JSON.stringify({
+        guardians: [fx.bob.address],
+        monitor: { rules: [{ rule: "strikes", atLeast: 1, action: "freeze" }] },
+      }),
+    );
+    const r = await run("treasury:monitor", {
+      module: fx.moduleAddress,
+      policy,
+      once: true,
+      checkpoint: tmp("cp.json"),
+    });
     expect(r.exitCode).to.equal(1);
-    expect(r.stderr).to.contain(`Error [NOT_A_GUARDIAN]: The guardian key ${fx.bob.address} is not a guardian of module ${fx.moduleAddress}`);
+    expect(r.stderr).to.contain(
+      `Error [NOT_A_GUARDIAN]: The guardian key ${fx.bob.address} is not a guardian of module ${fx.moduleAddress}`,
+    );
     expect(r.stderr).to.contain("or run with --no-respond");
   });
 
@@ -80,6 +122,8 @@ describe("monitor and audit tasks", function () {
     const fx = await loadFixture(treasuryFixture);
     const r = await run("treasury:audit", { module: fx.moduleAddress, json: true, html: tmp("a.html") });
     expect(r.exitCode).to.equal(1);
-    expect(JSON.parse(r.stdout)).to.deep.equal({ error: { code: "INVALID_REQUEST", message: "Pass either --json or --html <file>, not both." } });
+    expect(JSON.parse(r.stdout)).to.deep.equal({
+      error: { code: "INVALID_REQUEST", message: "Pass either --json or --html <file>, not both." },
+    });
   });
 });

@@ -50,9 +50,22 @@ describe("Watchtower price-feed rules", function () {
     await (await fx.usdcFeed.setMode(FeedMode.Revert)).wait();
     const [alert, ...rest] = await pollNext(w);
     expect(rest).to.deep.equal([]);
-    expect(alert).to.deep.include({ kind: "price-feed-untrusted", rule: "price-feed-untrusted", severity: "warning", action: "alert", module: fx.moduleAddress });
-    expect(alert.details).to.deep.include({ asset: fx.usdcAddress, symbol: "USDC", feed: await fx.usdcFeed.getAddress(), fault: "FeedReverted" });
-    expect(alert.message).to.equal("the module does not trust the USDC/USD price now (FeedReverted): every USDC payment of an agent with a USD limit waits for co-signers");
+    expect(alert).to.deep.include({
+      kind: "price-feed-untrusted",
+      rule: "price-feed-untrusted",
+      severity: "warning",
+      action: "alert",
+      module: fx.moduleAddress,
+    });
+    expect(alert.details).to.deep.include({
+      asset: fx.usdcAddress,
+      symbol: "USDC",
+      feed: await fx.usdcFeed.getAddress(),
+      fault: "FeedReverted",
+    });
+    expect(alert.message).to.equal(
+      "the module does not trust the USDC/USD price now (FeedReverted): every USDC payment of an agent with a USD limit waits for co-signers",
+    );
     expect(await pollNext(w), "still broken: no repeat").to.deep.equal([]);
 
     // The feed answers again; later it answers 0: a new alert, with the new fault.
@@ -60,7 +73,9 @@ describe("Watchtower price-feed rules", function () {
     expect(await pollNext(w)).to.deep.equal([]);
     await (await fx.usdcFeed.setPrice(0n)).wait();
     const again = await pollNext(w);
-    expect(again.map((a) => [a.kind, a.details.symbol, a.details.fault])).to.deep.equal([["price-feed-untrusted", "USDC", "NonPositivePrice"]]);
+    expect(again.map((a) => [a.kind, a.details.symbol, a.details.fault])).to.deep.equal([
+      ["price-feed-untrusted", "USDC", "NonPositivePrice"],
+    ]);
     expect(again[0].id).to.not.equal(alert.id);
     expect(sink.alerts.filter((a) => a.kind === "price-feed-untrusted")).to.have.length(2);
   });
@@ -92,8 +107,16 @@ describe("Watchtower price-feed rules", function () {
     const [moved, ...rest] = await pollNext(w);
     expect(rest).to.deep.equal([]);
     expect(moved).to.deep.include({ kind: "price-feed-moved", severity: "critical" });
-    expect(moved.details).to.deep.include({ asset: ZeroAddress, symbol: "ETH", from: "2150", to: "2580", movedPercent: 20 });
-    expect(moved.message).to.match(/^the ETH\/USD price moved 20% between two reads: \$2150 at block \d+ -> \$2580 at block \d+ \(rule: more than 10%\)$/);
+    expect(moved.details).to.deep.include({
+      asset: ZeroAddress,
+      symbol: "ETH",
+      from: "2150",
+      to: "2580",
+      movedPercent: 20,
+    });
+    expect(moved.message).to.match(
+      /^the ETH\/USD price moved 20% between two reads: \$2150 at block \d+ -> \$2580 at block \d+ \(rule: more than 10%\)$/,
+    );
   });
 
   it("takes a replaced feed as a new baseline, not as a move [test_priceFeedMoved_feedReplaced_newBaseline]", async function () {
@@ -106,7 +129,9 @@ describe("Watchtower price-feed rules", function () {
     expect(await pollNext(w), "$1 -> $3 through another feed").to.deep.equal([]);
     await (await other.setPrice(4n * USD)).wait();
     const alerts = await pollNext(w);
-    expect(alerts.map((a) => [a.kind, a.details.feed, a.details.from, a.details.to])).to.deep.equal([["price-feed-moved", await other.getAddress(), "3", "4"]]);
+    expect(alerts.map((a) => [a.kind, a.details.feed, a.details.from, a.details.to])).to.deep.equal([
+      ["price-feed-moved", await other.getAddress(), "3", "4"],
+    ]);
   });
 
   it("neither repeats an alert nor loses the baseline across a restart from the checkpoint [test_priceFeeds_restartFromCheckpoint_noRepeatBaselineKept]", async function () {
@@ -115,13 +140,17 @@ describe("Watchtower price-feed rules", function () {
     const first = new MemorySink("memory");
     await pollNext(tower(fx, first, checkpoint));
     await (await fx.daiFeed.setMode(FeedMode.ShortAnswer)).wait();
-    expect((await pollNext(tower(fx, first, checkpoint))).map((a) => a.details.fault)).to.deep.equal(["MalformedAnswer"]);
+    expect((await pollNext(tower(fx, first, checkpoint))).map((a) => a.details.fault)).to.deep.equal([
+      "MalformedAnswer",
+    ]);
 
     const second = new MemorySink("memory");
     const restarted = tower(fx, second, checkpoint);
     expect(await pollNext(restarted), "the DAI alert was delivered before the restart").to.deep.equal([]);
     await (await fx.ethFeed.setPrice(parseUnits("1500", 18))).wait(); // -25% from the read before the restart
-    expect((await pollNext(restarted)).map((a) => [a.kind, a.details.from, a.details.to])).to.deep.equal([["price-feed-moved", "2000", "1500"]]);
+    expect((await pollNext(restarted)).map((a) => [a.kind, a.details.from, a.details.to])).to.deep.equal([
+      ["price-feed-moved", "2000", "1500"],
+    ]);
   });
 
   it("reads no feed when neither rule is on [test_priceFeeds_rulesOff_noReads]", async function () {
@@ -136,11 +165,24 @@ describe("Watchtower price-feed rules", function () {
   it("checks readings without a chain: the same readings and state give the same alert ids [test_checkFeeds_pure_deterministicIds]", function () {
     const rules = parseMonitorConfig({ rules: RULES }).rules;
     const ctx = { chainId: "31337", module: ZeroAddress, block: 10, blockTime: 1000, detectedAtBlock: 11 };
-    const reading = { asset: ZeroAddress, symbol: "ETH", feed: "0x0000000000000000000000000000000000000001", maxAge: 3600, trusted: false, fault: "StalePrice" };
+    const reading = {
+      asset: ZeroAddress,
+      symbol: "ETH",
+      feed: "0x0000000000000000000000000000000000000001",
+      maxAge: 3600,
+      trusted: false,
+      fault: "StalePrice",
+    };
     const a = checkFeeds(rules, [reading], emptyFeedWatchState(), ctx);
     const b = checkFeeds(rules, [reading], emptyFeedWatchState(), ctx);
     expect(a.alerts.map((x) => x.id)).to.deep.equal(b.alerts.map((x) => x.id));
     expect(a.alerts).to.have.length(1);
-    expect(a.readings[ZeroAddress]).to.deep.equal({ feed: reading.feed, trusted: false, fault: "StalePrice", block: 10, time: 1000 });
+    expect(a.readings[ZeroAddress]).to.deep.equal({
+      feed: reading.feed,
+      trusted: false,
+      fault: "StalePrice",
+      block: 10,
+      time: 1000,
+    });
   });
 });

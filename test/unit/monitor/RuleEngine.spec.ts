@@ -83,7 +83,18 @@ function intent(fields: Partial<Intent> = {}): Intent {
 
 function paid(amount: bigint, to = ALICE, extra: Partial<Intent> = {}): ModuleEventBody {
   const i = intent({ data: transfer.encodeFunctionData("transfer", [to, amount]), ...extra });
-  return { kind: "IntentExecuted", intentId: id(`intent ${Math.random()}`), agent: i.agent, asset: USDC, to, amount, escalated: false, rationale: i.rationale, intent: i, via: "submit" };
+  return {
+    kind: "IntentExecuted",
+    intentId: id(`intent ${Math.random()}`),
+    agent: i.agent,
+    asset: USDC,
+    to,
+    amount,
+    escalated: false,
+    rationale: i.rationale,
+    intent: i,
+    via: "submit",
+  };
 }
 
 function engineWith(rules: unknown[], extra: { names?: Record<string, string>; self?: string } = {}) {
@@ -105,7 +116,12 @@ function setUp(engine: RuleEngine, chain: Chain, time = T0) {
     chain.batch(
       time,
       { kind: "AgentSet", agent: AGENT, config: AGENT_CONFIG },
-      { kind: "AssetLimitSet", agent: AGENT, asset: USDC, limit: { autoPerTx: usdc("1000"), autoPerWindow: usdc("5000"), window: DAY, escalatedPerTx: usdc("50000") } },
+      {
+        kind: "AssetLimitSet",
+        agent: AGENT,
+        asset: USDC,
+        limit: { autoPerTx: usdc("1000"), autoPerWindow: usdc("5000"), window: DAY, escalatedPerTx: usdc("50000") },
+      },
       { kind: "CosignersSet", members: COS, threshold: 2 },
       { kind: "GuardianSet", guardian: GUARDIAN, enabled: true },
     ),
@@ -117,7 +133,14 @@ const only = (alerts: Alert[], kind: string) => alerts.filter((a) => a.kind === 
 
 describe("RuleEngine", function () {
   describe("spend-rate", function () {
-    const rule = { rule: "spend-rate", period: "1h", baseline: "7d", multiple: 5, minShareOfCap: 0.25, action: "freeze" };
+    const rule = {
+      rule: "spend-rate",
+      period: "1h",
+      baseline: "7d",
+      multiple: 5,
+      minShareOfCap: 0.25,
+      action: "freeze",
+    };
 
     it("test_spendRate_aboveBaselineAndFloor_firesOnceWithHumanUnits", function () {
       const engine = engineWith([rule]);
@@ -129,10 +152,21 @@ describe("RuleEngine", function () {
       expect(engine.process(chain.batch(T0, paid(usdc("1000"))), { emit: true })).to.deep.equal([]);
       const fired = engine.process(chain.batch(T0 + 60, paid(usdc("1000"))), { emit: true });
       expect(fired).to.have.length(1);
-      expect(fired[0]).to.deep.include({ kind: "spend-rate", rule: "spend-rate", severity: "critical", action: "freeze" });
+      expect(fired[0]).to.deep.include({
+        kind: "spend-rate",
+        rule: "spend-rate",
+        severity: "critical",
+        action: "freeze",
+      });
       expect(fired[0].agent).to.deep.equal({ address: AGENT, name: "payroll" });
-      expect(fired[0].message).to.match(/^spent 2000 USDC in the last 3600s, .*x its baseline of .* USDC per period \(window cap 5000 USDC\)$/);
-      expect(fired[0].details).to.deep.include({ spentInPeriod: usdc("2000").toString(), windowCap: usdc("5000").toString(), floor: usdc("1250").toString() });
+      expect(fired[0].message).to.match(
+        /^spent 2000 USDC in the last 3600s, .*x its baseline of .* USDC per period \(window cap 5000 USDC\)$/,
+      );
+      expect(fired[0].details).to.deep.include({
+        spentInPeriod: usdc("2000").toString(),
+        windowCap: usdc("5000").toString(),
+        floor: usdc("1250").toString(),
+      });
       expect(engine.process(chain.batch(T0 + 120, paid(usdc("1000"))), { emit: true })).to.deep.equal([]);
     });
 
@@ -141,7 +175,8 @@ describe("RuleEngine", function () {
       const chain = new Chain();
       setUp(engine, chain, T0 - 8 * DAY);
       // A heavy but steady spender: 1000 USDC every 2 hours for a week (baseline 500 per hour; 5x is 2500).
-      for (let h = 7 * 24; h >= 2; h -= 2) engine.process(chain.batch(T0 - h * HOUR, paid(usdc("1000"))), { emit: false });
+      for (let h = 7 * 24; h >= 2; h -= 2)
+        engine.process(chain.batch(T0 - h * HOUR, paid(usdc("1000"))), { emit: false });
       const alerts = engine.process(chain.batch(T0, paid(usdc("1000")), paid(usdc("1000"))), { emit: true });
       expect(only(alerts, "spend-rate")).to.deep.equal([]);
     });
@@ -153,8 +188,12 @@ describe("RuleEngine", function () {
       const chain = new Chain();
       setUp(engine, chain);
       engine.process(chain.batch(T0 + 1, paid(usdc("10"), ALICE)), { emit: false });
-      engine.process(chain.batch(T0 + 2, { kind: "RecipientSet", agent: AGENT, recipient: BOB, allowed: true }), { emit: false });
-      expect(engine.process(chain.batch(T0 + 3, paid(usdc("10"), ALICE), paid(usdc("10"), BOB)), { emit: true })).to.deep.equal([]);
+      engine.process(chain.batch(T0 + 2, { kind: "RecipientSet", agent: AGENT, recipient: BOB, allowed: true }), {
+        emit: false,
+      });
+      expect(
+        engine.process(chain.batch(T0 + 3, paid(usdc("10"), ALICE), paid(usdc("10"), BOB)), { emit: true }),
+      ).to.deep.equal([]);
       const first = engine.process(chain.batch(T0 + 4, paid(usdc("10"), MALLORY)), { emit: true });
       expect(first).to.have.length(1);
       expect(first[0].message).to.equal(`new recipient ${MALLORY}: paid 10 USDC`);
@@ -167,11 +206,25 @@ describe("RuleEngine", function () {
       setUp(engine, chain);
       const i = intent({ data: transfer.encodeFunctionData("transfer", [MALLORY, usdc("20000")]) });
       const intentId = id("queued one");
-      const queued = engine.process(chain.batch(T0 + 1, { kind: "IntentQueued", intentId, agent: AGENT, eta: T0 + 1 + HOUR, intent: i }), { emit: true });
-      expect(queued.map((a) => a.message)).to.deep.equal([`new recipient ${MALLORY}: queued: pay 20000 USDC to ${MALLORY}`]);
+      const queued = engine.process(
+        chain.batch(T0 + 1, { kind: "IntentQueued", intentId, agent: AGENT, eta: T0 + 1 + HOUR, intent: i }),
+        { emit: true },
+      );
+      expect(queued.map((a) => a.message)).to.deep.equal([
+        `new recipient ${MALLORY}: queued: pay 20000 USDC to ${MALLORY}`,
+      ]);
       expect(queued[0].details.queued).to.equal(true);
       const executed = engine.process(
-        chain.batch(T0 + 2 * HOUR, { kind: "IntentExecuted", intentId, agent: AGENT, asset: USDC, to: MALLORY, amount: usdc("20000"), escalated: true, rationale: i.rationale }),
+        chain.batch(T0 + 2 * HOUR, {
+          kind: "IntentExecuted",
+          intentId,
+          agent: AGENT,
+          asset: USDC,
+          to: MALLORY,
+          amount: usdc("20000"),
+          escalated: true,
+          rationale: i.rationale,
+        }),
         { emit: true },
       );
       expect(executed).to.deep.equal([]);
@@ -183,26 +236,40 @@ describe("RuleEngine", function () {
       const engine = engineWith([{ rule: "intent-burst", maxIntents: 3, period: "10m" }]);
       const chain = new Chain();
       setUp(engine, chain);
-      for (let k = 0; k < 3; k++) expect(engine.process(chain.batch(T0 + k * 60, paid(usdc("1"))), { emit: true })).to.deep.equal([]);
+      for (let k = 0; k < 3; k++)
+        expect(engine.process(chain.batch(T0 + k * 60, paid(usdc("1"))), { emit: true })).to.deep.equal([]);
       const alerts = engine.process(chain.batch(T0 + 180, paid(usdc("1"))), { emit: true });
       expect(alerts.map((a) => a.message)).to.deep.equal(["4 intents within 600s (rule allows 3)"]);
       // Older intents leave the period: after 10 minutes of quiet, 3 more do not fire.
-      for (let k = 0; k < 3; k++) expect(engine.process(chain.batch(T0 + 2000 + k, paid(usdc("1"))), { emit: true })).to.deep.equal([]);
+      for (let k = 0; k < 3; k++)
+        expect(engine.process(chain.batch(T0 + 2000 + k, paid(usdc("1"))), { emit: true })).to.deep.equal([]);
     });
 
     it("test_denied_eachDenialAndStrikesAtThreshold_reported", function () {
-      const engine = engineWith([{ rule: "denied-intent", reasons: ["AboveHardCap"] }, { rule: "strikes", atLeast: 2, action: "freeze" }]);
+      const engine = engineWith([
+        { rule: "denied-intent", reasons: ["AboveHardCap"] },
+        { rule: "strikes", atLeast: 2, action: "freeze" },
+      ]);
       const chain = new Chain();
       setUp(engine, chain);
       const denied = (reason: "AboveHardCap" | "RateLimited") =>
-        ({ kind: "IntentDenied", intentId: id(`d ${Math.random()}`), agent: AGENT, reason, rationale: id("x"), intent: intent() }) as ModuleEventBody;
+        ({
+          kind: "IntentDenied",
+          intentId: id(`d ${Math.random()}`),
+          agent: AGENT,
+          reason,
+          rationale: id("x"),
+          intent: intent(),
+        }) as ModuleEventBody;
       const first = engine.process(chain.batch(T0 + 1, denied("AboveHardCap")), { emit: true });
       expect(first.map((a) => a.kind)).to.deep.equal(["denied-intent"]);
       expect(first[0].message).to.equal(`intent denied (AboveHardCap): pay 100 USDC to ${ALICE}`);
       const second = engine.process(chain.batch(T0 + 2, denied("RateLimited")), { emit: true });
       expect(second.map((a) => a.kind)).to.deep.equal(["strikes"]);
       expect(second[0]).to.deep.include({ action: "freeze", severity: "critical" });
-      expect(second[0].message).to.equal("2 denied intents within 86400s (the module freezes it at 3 within its strike window): latest RateLimited");
+      expect(second[0].message).to.equal(
+        "2 denied intents within 86400s (the module freezes it at 3 within its strike window): latest RateLimited",
+      );
     });
   });
 
@@ -213,10 +280,19 @@ describe("RuleEngine", function () {
       setUp(engine, chain);
       const canonical = transfer.encodeFunctionData("transfer", [ALICE, usdc("100")]);
       const dirty = canonical.slice(0, 10) + "ff" + canonical.slice(12); // recipient word with a high byte set
-      const denied = { kind: "IntentDenied", intentId: id("malformed"), agent: AGENT, reason: "MalformedCall", rationale: id("x"), intent: intent({ data: dirty }) } as ModuleEventBody;
+      const denied = {
+        kind: "IntentDenied",
+        intentId: id("malformed"),
+        agent: AGENT,
+        reason: "MalformedCall",
+        rationale: id("x"),
+        intent: intent({ data: dirty }),
+      } as ModuleEventBody;
       const alerts = engine.process(chain.batch(T0 + 1, denied), { emit: true });
       // Named, and shown as the call it is: no recipient is read from the dirty word, so no new-recipient alert.
-      expect(alerts.map((a) => [a.kind, a.message])).to.deep.equal([["denied-intent", `intent denied (MalformedCall): call 0xa9059cbb on ${USDC}`]]);
+      expect(alerts.map((a) => [a.kind, a.message])).to.deep.equal([
+        ["denied-intent", `intent denied (MalformedCall): call 0xa9059cbb on ${USDC}`],
+      ]);
       expect(alerts[0].details).to.deep.include({ reason: "MalformedCall" });
     });
   });
@@ -226,7 +302,12 @@ describe("RuleEngine", function () {
       const engine = engineWith([{ rule: "idempotent-replay", maxReplays: 1, period: "1h" }]);
       const chain = new Chain();
       setUp(engine, chain);
-      const replay = { kind: "IdempotentReplay", intentId: id("orig"), agent: AGENT, idempotencyKey: id("key") } as ModuleEventBody;
+      const replay = {
+        kind: "IdempotentReplay",
+        intentId: id("orig"),
+        agent: AGENT,
+        idempotencyKey: id("key"),
+      } as ModuleEventBody;
       expect(engine.process(chain.batch(T0 + 1, replay), { emit: true })).to.deep.equal([]);
       const alerts = engine.process(chain.batch(T0 + 2, replay), { emit: true });
       expect(alerts).to.have.length(1);
@@ -238,9 +319,27 @@ describe("RuleEngine", function () {
       const chain = new Chain();
       setUp(engine, chain);
       const alerts = engine.process(
-        chain.batch(T0 + 1,
-          { kind: "SubmissionReverted", from: BOB, function: "submit", agent: AGENT, intentId: id("b"), idempotencyKey: id("k"), errorName: "IdempotencyKeyConflict", errorArgs: { agent: AGENT, key: id("k"), originalIntentId: id("a") } },
-          { kind: "SubmissionReverted", from: MALLORY, function: "submit", agent: AGENT, intentId: id("c"), errorName: "IntentSignatureInvalid", errorArgs: {} },
+        chain.batch(
+          T0 + 1,
+          {
+            kind: "SubmissionReverted",
+            from: BOB,
+            function: "submit",
+            agent: AGENT,
+            intentId: id("b"),
+            idempotencyKey: id("k"),
+            errorName: "IdempotencyKeyConflict",
+            errorArgs: { agent: AGENT, key: id("k"), originalIntentId: id("a") },
+          },
+          {
+            kind: "SubmissionReverted",
+            from: MALLORY,
+            function: "submit",
+            agent: AGENT,
+            intentId: id("c"),
+            errorName: "IntentSignatureInvalid",
+            errorArgs: {},
+          },
         ),
         { emit: true },
       );
@@ -251,8 +350,28 @@ describe("RuleEngine", function () {
       expect(alerts[0].message).to.contain(`key ${id("k")} is bound to another payload (original ${id("a")})`);
 
       const signed = (intentId: string, to: string): JournalEntry => ({
-        t: "signed", v: 1, at: "", intentId, kind: "submit", chainId: "31337", module: MODULE, signature: "0x", rationaleText: "r", keySource: "caller", signedAtBlock: 1,
-        intent: { agent: AGENT, target: USDC, value: "0", data: transfer.encodeFunctionData("transfer", [to, 5n]), nonce: "0", idempotencyKey: id("k2"), validAfter: "0", validUntil: "1", rationale: id("r") },
+        t: "signed",
+        v: 1,
+        at: "",
+        intentId,
+        kind: "submit",
+        chainId: "31337",
+        module: MODULE,
+        signature: "0x",
+        rationaleText: "r",
+        keySource: "caller",
+        signedAtBlock: 1,
+        intent: {
+          agent: AGENT,
+          target: USDC,
+          value: "0",
+          data: transfer.encodeFunctionData("transfer", [to, 5n]),
+          nonce: "0",
+          idempotencyKey: id("k2"),
+          validAfter: "0",
+          validUntil: "1",
+          rationale: id("r"),
+        },
       });
       const entries: JournalEntry[] = [signed(id("j1"), ALICE), signed(id("j2"), MALLORY)];
       const fromJournal = engine.journalAlerts(entries, 0, { block: 200, time: T0 + 5 });
@@ -272,7 +391,9 @@ describe("RuleEngine", function () {
       const second = engine.process(chain.batch(T0 + 2, onLane(7n)), { emit: true });
       expect(second.map((a) => a.message)).to.deep.equal(["first use of nonce lane 7"]);
       const third = engine.process(chain.batch(T0 + 3, onLane(9n)), { emit: true });
-      expect(third.map((a) => a.message)).to.deep.equal(["first use of nonce lane 9; 3 lanes within 86400s (rule allows 2)"]);
+      expect(third.map((a) => a.message)).to.deep.equal([
+        "first use of nonce lane 9; 3 lanes within 86400s (rule allows 2)",
+      ]);
     });
   });
 
@@ -283,11 +404,18 @@ describe("RuleEngine", function () {
       setUp(engine, chain);
       const eta = T0 + HOUR;
       const queuedId = id("q");
-      engine.process(chain.batch(T0, { kind: "IntentQueued", intentId: queuedId, agent: AGENT, eta, intent: intent() }), { emit: true });
+      engine.process(
+        chain.batch(T0, { kind: "IntentQueued", intentId: queuedId, agent: AGENT, eta, intent: intent() }),
+        { emit: true },
+      );
       expect(engine.process(chain.batch(eta - 15 * 60 - 1), { emit: true })).to.deep.equal([]);
       // One approval from a co-signer that is then removed does not count.
-      engine.process(chain.batch(eta - 1000, { kind: "IntentApproved", intentId: queuedId, cosigner: COS[0] }), { emit: true });
-      engine.process(chain.batch(eta - 950, { kind: "CosignersSet", members: [COS[1], COS[2]], threshold: 2 }), { emit: false });
+      engine.process(chain.batch(eta - 1000, { kind: "IntentApproved", intentId: queuedId, cosigner: COS[0] }), {
+        emit: true,
+      });
+      engine.process(chain.batch(eta - 950, { kind: "CosignersSet", members: [COS[1], COS[2]], threshold: 2 }), {
+        emit: false,
+      });
       const fired = engine.process(chain.batch(eta - 900), { emit: true });
       expect(fired).to.have.length(1);
       expect(fired[0].intentId).to.equal(queuedId);
@@ -302,7 +430,12 @@ describe("RuleEngine", function () {
       const eta = T0 + HOUR;
       const queuedId = id("q2");
       engine.process(
-        chain.batch(T0, { kind: "IntentQueued", intentId: queuedId, agent: AGENT, eta, intent: intent() }, { kind: "IntentApproved", intentId: queuedId, cosigner: COS[0] }, { kind: "IntentApproved", intentId: queuedId, cosigner: COS[1] }),
+        chain.batch(
+          T0,
+          { kind: "IntentQueued", intentId: queuedId, agent: AGENT, eta, intent: intent() },
+          { kind: "IntentApproved", intentId: queuedId, cosigner: COS[0] },
+          { kind: "IntentApproved", intentId: queuedId, cosigner: COS[1] },
+        ),
         { emit: true },
       );
       expect(engine.process(chain.batch(eta), { emit: true })).to.deep.equal([]);
@@ -315,7 +448,11 @@ describe("RuleEngine", function () {
       const chain = new Chain();
       setUp(engine, chain);
       const alerts = engine.process(
-        chain.batch(T0, { kind: "AgentFrozen", agent: AGENT, by: MODULE, reason: "strikes" }, { kind: "Paused", by: GUARDIAN }),
+        chain.batch(
+          T0,
+          { kind: "AgentFrozen", agent: AGENT, by: MODULE, reason: "strikes" },
+          { kind: "Paused", by: GUARDIAN },
+        ),
         { emit: true },
       );
       expect(alerts.map((a) => a.message)).to.deep.equal([
@@ -330,10 +467,23 @@ describe("RuleEngine", function () {
       const engine = engineWith([{ rule: "config-loosened", action: "pause" }]);
       const chain = new Chain();
       setUp(engine, chain);
-      const limit = (autoPerWindow: string, window: number) => ({ autoPerTx: usdc("1000"), autoPerWindow: usdc(autoPerWindow), window, escalatedPerTx: usdc("50000") });
+      const limit = (autoPerWindow: string, window: number) => ({
+        autoPerTx: usdc("1000"),
+        autoPerWindow: usdc(autoPerWindow),
+        window,
+        escalatedPerTx: usdc("50000"),
+      });
       // Tightening: lower window cap. Silent.
-      expect(engine.process(chain.batch(T0 + 1, { kind: "AssetLimitSet", agent: AGENT, asset: USDC, limit: limit("4000", DAY) }), { emit: true })).to.deep.equal([]);
-      const raised = engine.process(chain.batch(T0 + 2, { kind: "AssetLimitSet", agent: AGENT, asset: USDC, limit: limit("9000", HOUR) }), { emit: true });
+      expect(
+        engine.process(
+          chain.batch(T0 + 1, { kind: "AssetLimitSet", agent: AGENT, asset: USDC, limit: limit("4000", DAY) }),
+          { emit: true },
+        ),
+      ).to.deep.equal([]);
+      const raised = engine.process(
+        chain.batch(T0 + 2, { kind: "AssetLimitSet", agent: AGENT, asset: USDC, limit: limit("9000", HOUR) }),
+        { emit: true },
+      );
       expect(raised).to.have.length(1);
       expect(raised[0]).to.deep.include({ action: "pause", severity: "critical" });
       expect(raised[0].details.changes).to.deep.equal([
@@ -341,7 +491,8 @@ describe("RuleEngine", function () {
         "window: 86400s -> 3600s (looser)",
       ]);
       const more = engine.process(
-        chain.batch(T0 + 3,
+        chain.batch(
+          T0 + 3,
           { kind: "AgentSet", agent: AGENT, config: { ...AGENT_CONFIG, maxStrikes: 0, escalationDelay: 60 } },
           { kind: "CosignersSet", members: COS, threshold: 1 },
           { kind: "GuardianSet", guardian: GUARDIAN, enabled: false },
@@ -369,9 +520,20 @@ describe("RuleEngine", function () {
       const recipientIsSafe = { word: 3, op: 1, value: word("0") };
       const charge = { word: 4, op: 4, value: word(USDC) };
       const set = (time: number, conditions: { word: number; op: number; value: string }[]) =>
-        engine.process(chain.batch(time, { kind: "CallConditionsSet", agent: AGENT, target: ROUTER, selector: "0x04e45aaf", conditions }), { emit: true });
+        engine.process(
+          chain.batch(time, {
+            kind: "CallConditionsSet",
+            agent: AGENT,
+            target: ROUTER,
+            selector: "0x04e45aaf",
+            conditions,
+          }),
+          { emit: true },
+        );
       expect(set(T0 + 1, [recipientIsSafe, charge])).to.deep.equal([]);
-      expect(engine.state.agents[AGENT.toLowerCase()].callConditions).to.deep.equal({ [`${ROUTER.toLowerCase()}:0x04e45aaf`]: [recipientIsSafe, charge] });
+      expect(engine.state.agents[AGENT.toLowerCase()].callConditions).to.deep.equal({
+        [`${ROUTER.toLowerCase()}:0x04e45aaf`]: [recipientIsSafe, charge],
+      });
       const dropped = set(T0 + 2, [charge]);
       expect(dropped.map((a) => [a.severity, a.action, a.message])).to.deep.equal([
         [
@@ -391,7 +553,9 @@ describe("RuleEngine", function () {
       const chain = new Chain();
       setUp(engine, chain);
       const alerts = engine.process(chain.batch(T0 + 1, { kind: "AgentRemoved", agent: AGENT }), { emit: true });
-      expect(alerts.map((a) => [a.severity, a.message])).to.deep.equal([["info", `agent ${AGENT} removed: agent active -> removed (does not loosen)`]]);
+      expect(alerts.map((a) => [a.severity, a.message])).to.deep.equal([
+        ["info", `agent ${AGENT} removed: agent active -> removed (does not loosen)`],
+      ]);
     });
   });
 
@@ -400,19 +564,29 @@ describe("RuleEngine", function () {
       const engine = engineWith([{ rule: "new-recipient", agents: ["payroll"] }]);
       const chain = new Chain();
       setUp(engine, chain);
-      const other = engine.process(chain.batch(T0 + 1, { ...paid(usdc("1"), MALLORY), agent: OTHER_AGENT } as ModuleEventBody), { emit: true });
+      const other = engine.process(
+        chain.batch(T0 + 1, { ...paid(usdc("1"), MALLORY), agent: OTHER_AGENT } as ModuleEventBody),
+        { emit: true },
+      );
       expect(other).to.deep.equal([]);
       expect(engine.process(chain.batch(T0 + 2, paid(usdc("1"), MALLORY)), { emit: true })).to.have.length(1);
     });
 
     it("test_filter_unknownName_refusedWithTheKnownNames", function () {
-      expect(() => engineWith([{ rule: "new-recipient", agents: ["treasurer"] }])).to.throw(RuleConfigError, /names agent "treasurer".*known: payroll/);
+      expect(() => engineWith([{ rule: "new-recipient", agents: ["treasurer"] }])).to.throw(
+        RuleConfigError,
+        /names agent "treasurer".*known: payroll/,
+      );
     });
   });
 
   describe("determinism", function () {
     it("test_process_sameStateSameBlock_sameAlertIds", function () {
-      const engine = engineWith([{ rule: "new-recipient" }, { rule: "spend-rate" }, { rule: "intent-burst", maxIntents: 1 }]);
+      const engine = engineWith([
+        { rule: "new-recipient" },
+        { rule: "spend-rate" },
+        { rule: "intent-burst", maxIntents: 1 },
+      ]);
       const chain = new Chain();
       setUp(engine, chain);
       const snapshot = cloneState(engine.state);

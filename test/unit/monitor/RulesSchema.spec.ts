@@ -21,7 +21,12 @@ describe("monitor rules schema", function () {
     it("test_parse_defaults_allRulesAlertOnly", function () {
       const config = parseMonitorConfig(undefined);
       expect(config.confirmations).to.equal(2);
-      expect(config.rules.map((r) => r.id)).to.include.members(["spend-rate", "new-recipient", "config-loosened", "queued-near-eta"]);
+      expect(config.rules.map((r) => r.id)).to.include.members([
+        "spend-rate",
+        "new-recipient",
+        "config-loosened",
+        "queued-near-eta",
+      ]);
       expect(config.rules.every((r) => r.action === "alert")).to.equal(true);
       const spend = config.rules.find((r) => r.rule === "spend-rate");
       expect(spend).to.deep.include({ period: 3600, baseline: 7 * 86400, multiple: 5, minShareOfCap: 0.25 });
@@ -68,11 +73,21 @@ describe("monitor rules schema", function () {
 
     it("test_parse_metricsOffLoopback_refused", function () {
       const issues = issuesOf({ metrics: { port: 9464, host: "0.0.0.0" } });
-      expect(issues).to.deep.equal([{ path: "monitor.metrics.host", message: "must be a loopback address (127.0.0.1, ::1 or localhost): metrics are not for the network" }]);
+      expect(issues).to.deep.equal([
+        {
+          path: "monitor.metrics.host",
+          message: "must be a loopback address (127.0.0.1, ::1 or localhost): metrics are not for the network",
+        },
+      ]);
     });
 
     it("test_parse_duplicateIds_refused", function () {
-      const issues = issuesOf({ rules: [{ rule: "emergency", id: "x" }, { rule: "denied-intent", id: "x" }] });
+      const issues = issuesOf({
+        rules: [
+          { rule: "emergency", id: "x" },
+          { rule: "denied-intent", id: "x" },
+        ],
+      });
       expect(issues).to.deep.equal([{ path: "monitor.rules[1].id", message: "duplicate rule id (also at rules[0])" }]);
     });
   });
@@ -82,7 +97,13 @@ describe("monitor rules schema", function () {
       const dir = fs.mkdtempSync(path.join(os.tmpdir(), "atg-monitor-"));
       const file = path.join(dir, "policy.json");
       const guardian = "0x70997970C51812dc3A010C7d01b50e0d17dc79C8";
-      fs.writeFileSync(file, JSON.stringify({ guardians: [guardian], monitor: { rules: [{ rule: "strikes", atLeast: 2, action: "freeze" }] } }));
+      fs.writeFileSync(
+        file,
+        JSON.stringify({
+          guardians: [guardian],
+          monitor: { rules: [{ rule: "strikes", atLeast: 2, action: "freeze" }] },
+        }),
+      );
       const loaded = loadMonitorConfig(file);
       expect(loaded.guardians).to.deep.equal([guardian]);
       expect(loaded.monitor.rules).to.have.length(1);
@@ -91,10 +112,17 @@ describe("monitor rules schema", function () {
   });
 
   describe("when part of a whole policy file", function () {
-    const example = () => JSON.parse(fs.readFileSync(path.resolve(__dirname, "../../../deploy/examples/dao.json"), "utf8")) as Record<string, unknown>;
+    const example = () =>
+      JSON.parse(fs.readFileSync(path.resolve(__dirname, "../../../deploy/examples/dao.json"), "utf8")) as Record<
+        string,
+        unknown
+      >;
 
     it("test_policy_withMonitorSection_accepted", function () {
-      const policy = parsePolicy({ ...example(), monitor: { confirmations: 3, rules: [{ rule: "spend-rate", action: "freeze" }] } });
+      const policy = parsePolicy({
+        ...example(),
+        monitor: { confirmations: 3, rules: [{ rule: "spend-rate", action: "freeze" }] },
+      });
       expect(policy.monitor?.confirmations).to.equal(3);
       expect(policy.monitor?.rules[0]).to.deep.include({ rule: "spend-rate", action: "freeze", period: 3600 });
     });
@@ -109,7 +137,13 @@ describe("monitor rules schema", function () {
       expect(parsed.rules.map((r) => r.rule)).to.have.length(14);
       expect(parsed.metrics).to.deep.equal({ port: 9464, host: "127.0.0.1" });
       const policy = parsePolicy({ ...example(), monitor });
-      expect(policy.monitor?.rules[2]).to.deep.include({ rule: "intent-burst", maxIntents: 20, period: 600, action: "freeze", agents: ["payroll"] });
+      expect(policy.monitor?.rules[2]).to.deep.include({
+        rule: "intent-burst",
+        maxIntents: 20,
+        period: 600,
+        action: "freeze",
+        agents: ["payroll"],
+      });
       for (const field of Object.keys(monitor)) expect(section, field).to.include(`| \`${field}\` |`);
       const fieldTable = fs.readFileSync(path.resolve(__dirname, "../../../deploy/examples/README.md"), "utf8");
       expect(fieldTable).to.match(/^\| `monitor` \| the watchtower's configuration/m);
@@ -123,7 +157,9 @@ describe("monitor rules schema", function () {
         error = e;
       }
       expect(error).to.be.instanceOf(PolicyError);
-      expect((error as PolicyError).issues.map((i) => [i.path, i.message, i.value])).to.deep.equal([["monitor.rules[0].multiple", "must be at least 1", 0.5]]);
+      expect((error as PolicyError).issues.map((i) => [i.path, i.message, i.value])).to.deep.equal([
+        ["monitor.rules[0].multiple", "must be at least 1", 0.5],
+      ]);
     });
   });
 });

@@ -48,7 +48,14 @@ function tmpFile(name: string): string {
   return path.join(fs.mkdtempSync(path.join(os.tmpdir(), "atg-watchtower-")), name);
 }
 
-async function tower(fx: Treasury, rules: unknown[], sinks: AlertSink[], checkpointFile: string, fromBlock: number, responder?: AutoResponder) {
+async function tower(
+  fx: Treasury,
+  rules: unknown[],
+  sinks: AlertSink[],
+  checkpointFile: string,
+  fromBlock: number,
+  responder?: AutoResponder,
+) {
   return new Watchtower({
     provider: ethers.provider,
     chainId: fx.chainId,
@@ -115,7 +122,10 @@ describe("Watchtower", function () {
       expect([...ids(memory1.alerts), ...ids(memory2.alerts)]).to.deep.equal(ids(reference.alerts));
       expect([...ids(hook1.alerts), ...ids(hook2.alerts)].sort()).to.deep.equal(ids(reference.alerts).sort());
       expect(second.stats()).to.deep.equal(clean.stats());
-      expect(second.stats()[0]).to.deep.include({ name: "payroll", counts: { executed: 2, queued: 0, denied: 0, cancelled: 0, replays: 0, reverted: 0 } });
+      expect(second.stats()[0]).to.deep.include({
+        name: "payroll",
+        counts: { executed: 2, queued: 0, denied: 0, cancelled: 0, replays: 0, reverted: 0 },
+      });
       expect(second.state.paused).to.equal(true);
 
       // A third start from the same checkpoint repeats nothing.
@@ -131,11 +141,23 @@ describe("Watchtower", function () {
       const fx = await loadFixture(treasuryFixture);
       const start = (await ethers.provider.getBlockNumber()) + 1;
       const key = id("invoice-7");
-      const original = await buildIntent(fx, { target: fx.alice.address, value: parseEther("0.1"), idempotencyKey: key });
+      const original = await buildIntent(fx, {
+        target: fx.alice.address,
+        value: parseEther("0.1"),
+        idempotencyKey: key,
+      });
       await (await submitSigned(fx, original)).wait();
       // Same key, different payload, sent with a fixed gas limit so that it is mined and reverts.
-      const conflicting = await buildIntent(fx, { target: fx.attacker.address, value: parseEther("0.2"), idempotencyKey: key });
-      const forged = await buildIntent(fx, { target: fx.attacker.address, value: parseEther("0.3"), nonce: conflicting.nonce });
+      const conflicting = await buildIntent(fx, {
+        target: fx.attacker.address,
+        value: parseEther("0.2"),
+        idempotencyKey: key,
+      });
+      const forged = await buildIntent(fx, {
+        target: fx.attacker.address,
+        value: parseEther("0.3"),
+        nonce: conflicting.nonce,
+      });
       const sendFailing = async (intent: typeof original, signer = fx.agent) => {
         const data = fx.module.interface.encodeFunctionData("submit", [intent, await sign(signer, fx, intent)]);
         try {
@@ -150,7 +172,13 @@ describe("Watchtower", function () {
       expect((await ethers.provider.getTransactionReceipt(failed!.prefetchedTransactions[0].hash))!.status).to.equal(0);
 
       const sink = new MemorySink();
-      const t = await tower(fx, [{ rule: "idempotency-conflict" }, { rule: "rejected-submission" }], [sink], tmpFile("cp.json"), start);
+      const t = await tower(
+        fx,
+        [{ rule: "idempotency-conflict" }, { rule: "rejected-submission" }],
+        [sink],
+        tmpFile("cp.json"),
+        start,
+      );
       await t.poll();
       expect(sink.alerts.map((a) => [a.kind, a.details.error ?? a.details.originalIntentId])).to.deep.equal([
         ["idempotency-conflict", intentId(fx, original)],
@@ -167,7 +195,10 @@ describe("Watchtower", function () {
       const fx = await loadFixture(treasuryFixture);
       await payEth(fx, fx.alice.address, parseEther("0.01"));
       const start = (await ethers.provider.getBlockNumber()) + 1;
-      await payEth(fx, fx.alice.address, parseEther("0.01"), { lane: 5n, nonce: await fx.module.getNonce(fx.agent.address, 5n) });
+      await payEth(fx, fx.alice.address, parseEther("0.01"), {
+        lane: 5n,
+        nonce: await fx.module.getNonce(fx.agent.address, 5n),
+      });
       const sink = new MemorySink();
       const t = await tower(fx, [{ rule: "nonce-lane" }], [sink], tmpFile("cp.json"), start);
       await t.poll();
@@ -184,9 +215,20 @@ describe("Watchtower", function () {
       // 20 ETH is above the agent's 10 ETH hard cap: denied.
       const denied = await buildIntent(fx, { target: fx.attacker.address, value: parseEther("20") });
       await (await submitSigned(fx, denied)).wait();
-      const guardian = await GuardianClient.connect({ module: fx.moduleAddress, signer: new UrgentSigner(fx.guardian), pollIntervalMs: 10 });
+      const guardian = await GuardianClient.connect({
+        module: fx.moduleAddress,
+        signer: new UrgentSigner(fx.guardian),
+        pollIntervalMs: 10,
+      });
       const sink = new MemorySink();
-      const t = await tower(fx, [{ rule: "denied-intent", action: "freeze" }, { rule: "emergency" }], [sink], tmpFile("cp.json"), start, new AutoResponder({ guardian, enabled: true }));
+      const t = await tower(
+        fx,
+        [{ rule: "denied-intent", action: "freeze" }, { rule: "emergency" }],
+        [sink],
+        tmpFile("cp.json"),
+        start,
+        new AutoResponder({ guardian, enabled: true }),
+      );
       await t.poll();
       expect(await fx.module.isFrozen(fx.agent.address)).to.equal(true);
       expect(sink.alerts).to.have.length(1);
@@ -200,15 +242,26 @@ describe("Watchtower", function () {
       expect(sent!.maxPriorityFeePerGas).to.be.at.least(2_000_000_000n);
       // The next poll reads the freeze itself, labelled as this watchtower's.
       await t.poll();
-      expect(sink.alerts[1].message).to.equal(`agent frozen by this watchtower's guardian ${fx.guardian.address} (reason "manual")`);
+      expect(sink.alerts[1].message).to.equal(
+        `agent frozen by this watchtower's guardian ${fx.guardian.address} (reason "manual")`,
+      );
     });
 
     it("test_autoFreeze_withoutKey_reportsDisabledAndMovesNothing", async function () {
       const fx = await loadFixture(treasuryFixture);
       const start = (await ethers.provider.getBlockNumber()) + 1;
-      await (await submitSigned(fx, await buildIntent(fx, { target: fx.attacker.address, value: parseEther("20") }))).wait();
+      await (
+        await submitSigned(fx, await buildIntent(fx, { target: fx.attacker.address, value: parseEther("20") }))
+      ).wait();
       const sink = new MemorySink();
-      const t = await tower(fx, [{ rule: "denied-intent", action: "freeze" }], [sink], tmpFile("cp.json"), start, new AutoResponder({ enabled: false, disabledReason: "--no-respond" }));
+      const t = await tower(
+        fx,
+        [{ rule: "denied-intent", action: "freeze" }],
+        [sink],
+        tmpFile("cp.json"),
+        start,
+        new AutoResponder({ enabled: false, disabledReason: "--no-respond" }),
+      );
       await t.poll();
       expect(sink.alerts[0].response).to.deep.equal({ action: "freeze", status: "disabled", error: "--no-respond" });
       expect(await fx.module.isFrozen(fx.agent.address)).to.equal(false);
@@ -282,7 +335,9 @@ describe("Watchtower", function () {
         const text = await (await fetch(`http://127.0.0.1:${port}/metrics`)).text();
         expect(text).to.contain('atg_monitor_alerts_total{rule="new-recipient",severity="warning"} 1');
         expect(text).to.contain('atg_agent_intents{agent="payroll",outcome="executed"} 1');
-        expect(text).to.contain(`atg_agent_spent_base_units{agent="payroll",asset="0x0000000000000000000000000000000000000000"} ${parseEther("0.25")}`);
+        expect(text).to.contain(
+          `atg_agent_spent_base_units{agent="payroll",asset="0x0000000000000000000000000000000000000000"} ${parseEther("0.25")}`,
+        );
         expect(text).to.match(/atg_monitor_processed_block \d+/);
       } finally {
         await metrics.close();

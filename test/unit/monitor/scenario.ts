@@ -47,9 +47,25 @@ export async function auditScenarioFixture() {
   const paid = await client.pay({ asset: "USDC", to: fx.alice.address, amount: "100", rationale: RATIONALES.alice });
   await client.pay({ asset: "ETH", to: fx.bob.address, amount: "0.5", rationale: RATIONALES.bob });
   const big = await client.pay({ asset: "USDC", to: fx.bob.address, amount: "20000", rationale: RATIONALES.big });
-  const denied = await client.pay({ asset: "USDC", to: fx.attacker.address, amount: "60000", rationale: RATIONALES.denied });
-  const proposal = await client.propose({ asset: "USDC", to: fx.alice.address, amount: "10", rationale: RATIONALES.proposal });
-  const expired = await client.pay({ asset: "USDC", to: fx.alice.address, amount: "2000", rationale: RATIONALES.expired, lane: 3n });
+  const denied = await client.pay({
+    asset: "USDC",
+    to: fx.attacker.address,
+    amount: "60000",
+    rationale: RATIONALES.denied,
+  });
+  const proposal = await client.propose({
+    asset: "USDC",
+    to: fx.alice.address,
+    amount: "10",
+    rationale: RATIONALES.proposal,
+  });
+  const expired = await client.pay({
+    asset: "USDC",
+    to: fx.alice.address,
+    amount: "2000",
+    rationale: RATIONALES.expired,
+    lane: 3n,
+  });
 
   // Intent 1 relayed again by hand: same key, same payload.
   const first = Journal.open(journal, { readOnly: true }).record(paid.intentId)!.signed;
@@ -64,7 +80,18 @@ export async function auditScenarioFixture() {
   await time.increase(DAY + 60);
   await ethers.provider.send("evm_mine", []);
   client.close();
-  return { fx, journal, startBlock, ids: { paid: paid.intentId, big: big.intentId, denied: denied.intentId, proposal: proposal.intentId, expired: expired.intentId } };
+  return {
+    fx,
+    journal,
+    startBlock,
+    ids: {
+      paid: paid.intentId,
+      big: big.intentId,
+      denied: denied.intentId,
+      proposal: proposal.intentId,
+      expired: expired.intentId,
+    },
+  };
 }
 
 /**
@@ -95,7 +122,9 @@ export async function auditOwnersFixture() {
   const first = await queue(fx.bob.address, "20000");
   await (await fx.module.connect(c0).approve(first.id)).wait();
   await time.increase(HOUR);
-  await (await fx.module.connect(fx.relayer).executeQueued(first.intent, await cosignerSignatures(fx, first.id, [c1]))).wait();
+  await (
+    await fx.module.connect(fx.relayer).executeQueued(first.intent, await cosignerSignatures(fx, first.id, [c1]))
+  ).wait();
 
   const second = await queue(fx.alice.address, "30000");
   await (await fx.module.connect(c0).approve(second.id)).wait();
@@ -103,7 +132,9 @@ export async function auditOwnersFixture() {
   await fx.asOwners(m.encodeFunctionData("setCosigners", [[c0.address, c1.address, fx.alice.address], 2]));
   await (await fx.module.connect(c0).approve(second.id)).wait();
   await time.increase(HOUR);
-  await (await fx.module.connect(fx.relayer).executeQueued(second.intent, await cosignerSignatures(fx, second.id, [c1]))).wait();
+  await (
+    await fx.module.connect(fx.relayer).executeQueued(second.intent, await cosignerSignatures(fx, second.id, [c1]))
+  ).wait();
 
   await (await fx.module.connect(fx.guardian).pause()).wait();
   await fx.asOwners(m.encodeFunctionData("unpause"));

@@ -93,7 +93,15 @@ describe("AgentClient", function () {
       expect(r.replay).to.equal(false);
       await expect(r.txHash!)
         .to.emit(fx.module, "IntentExecuted")
-        .withArgs(r.intentId, fx.agent.address, fx.usdcAddress, fx.alice.address, usdc("250"), false, keccak256(toUtf8Bytes(rationale)));
+        .withArgs(
+          r.intentId,
+          fx.agent.address,
+          fx.usdcAddress,
+          fx.alice.address,
+          usdc("250"),
+          false,
+          keccak256(toUtf8Bytes(rationale)),
+        );
       expect(await fx.usdc.balanceOf(fx.alice.address)).to.equal(usdc("250"));
       expect(await fx.module.intentStatus(r.intentId)).to.equal(Status.Executed); // keyed: recorded
       const entries = readJournal(journal);
@@ -116,7 +124,12 @@ describe("AgentClient", function () {
     it("test_pay_tokenAddressAsAsset_readsDecimalsOnChain", async function () {
       const fx = await loadFixture(treasuryFixture);
       const { client } = await agentClient(fx, { tokens: {} });
-      const r = await client.pay({ asset: fx.usdcAddress, to: fx.bob.address, amount: "12.5", rationale: "by address" });
+      const r = await client.pay({
+        asset: fx.usdcAddress,
+        to: fx.bob.address,
+        amount: "12.5",
+        rationale: "by address",
+      });
       expect(r.status).to.equal("Executed");
       expect(await fx.usdc.balanceOf(fx.bob.address)).to.equal(usdc("12.5"));
       client.close();
@@ -126,11 +139,22 @@ describe("AgentClient", function () {
       it("test_pay_sameIdempotencyKeyTwice_paysOnce", async function () {
         const fx = await loadFixture(treasuryFixture);
         const { client, journal } = await agentClient(fx);
-        const req = { asset: "USDC", to: fx.alice.address, amount: "300", idempotencyKey: "invoice-42", rationale: "Invoice 42" };
+        const req = {
+          asset: "USDC",
+          to: fx.alice.address,
+          amount: "300",
+          idempotencyKey: "invoice-42",
+          rationale: "Invoice 42",
+        };
         const first = await client.pay(req);
         const second = await client.pay(req);
 
-        expect(second).to.deep.include({ intentId: first.intentId, status: "Executed", replay: true, txHash: first.txHash });
+        expect(second).to.deep.include({
+          intentId: first.intentId,
+          status: "Executed",
+          replay: true,
+          txHash: first.txHash,
+        });
         expect(second.idempotencyKey).to.equal(keyFromText("invoice-42"));
         expect(await fx.usdc.balanceOf(fx.alice.address)).to.equal(usdc("300"));
         expect(await fx.module.getNonce(fx.agent.address, 0)).to.equal(1n);
@@ -162,7 +186,12 @@ describe("AgentClient", function () {
         a.client.close();
         const b = await agentClient(fx); // a new, empty journal
         const again = await b.client.pay(req);
-        expect(again).to.deep.include({ intentId: first.intentId, status: "Executed", replay: true, txHash: first.txHash });
+        expect(again).to.deep.include({
+          intentId: first.intentId,
+          status: "Executed",
+          replay: true,
+          txHash: first.txHash,
+        });
         expect(await fx.usdc.balanceOf(fx.alice.address)).to.equal(usdc("400"));
         expect(await fx.module.getNonce(fx.agent.address, 0)).to.equal(1n);
         b.client.close();
@@ -171,7 +200,13 @@ describe("AgentClient", function () {
       it("test_pay_sameKeyOtherAmount_throwsIdempotencyConflictWithoutSending", async function () {
         const fx = await loadFixture(treasuryFixture);
         const { client } = await agentClient(fx);
-        const first = await client.pay({ asset: "USDC", to: fx.alice.address, amount: "10", idempotencyKey: "k", rationale: "r" });
+        const first = await client.pay({
+          asset: "USDC",
+          to: fx.alice.address,
+          amount: "10",
+          idempotencyKey: "k",
+          rationale: "r",
+        });
         const err = await client
           .pay({ asset: "USDC", to: fx.alice.address, amount: "11", idempotencyKey: "k", rationale: "r" })
           .catch((e: unknown) => e);
@@ -180,9 +215,9 @@ describe("AgentClient", function () {
         expect(await fx.module.getNonce(fx.agent.address, 0)).to.equal(1n);
         // A fresh client (no journal) gets the same answer from the chain.
         const other = await agentClient(fx);
-        await expect(other.client.pay({ asset: "USDC", to: fx.alice.address, amount: "11", idempotencyKey: "k", rationale: "r" })).to.be.rejectedWith(
-          IdempotencyConflictError,
-        );
+        await expect(
+          other.client.pay({ asset: "USDC", to: fx.alice.address, amount: "11", idempotencyKey: "k", rationale: "r" }),
+        ).to.be.rejectedWith(IdempotencyConflictError);
         client.close();
         other.client.close();
       });
@@ -220,10 +255,14 @@ describe("AgentClient", function () {
         const { client } = await agentClient(fx);
         const results = [];
         for (let i = 0; i < 3; i++) {
-          results.push(await client.pay({ asset: "ETH", to: fx.attacker.address, amount: "20", rationale: `drain ${i}` }));
+          results.push(
+            await client.pay({ asset: "ETH", to: fx.attacker.address, amount: "20", rationale: `drain ${i}` }),
+          );
         }
         expect(results.map((r) => r.frozen ?? false)).to.deep.equal([false, false, true]);
-        await expect(results[2].txHash!).to.emit(fx.module, "AgentFrozen").withArgs(fx.agent.address, fx.moduleAddress, ethers.encodeBytes32String("strikes"));
+        await expect(results[2].txHash!)
+          .to.emit(fx.module, "AgentFrozen")
+          .withArgs(fx.agent.address, fx.moduleAddress, ethers.encodeBytes32String("strikes"));
         expect(await fx.module.isFrozen(fx.agent.address)).to.equal(true);
         client.close();
       });
@@ -286,7 +325,10 @@ describe("AgentClient", function () {
       const fx = await loadFixture(treasuryFixture);
       const relayer = new FlakyRelayer(fx.relayer, 2, false);
       const retries: number[] = [];
-      const { client } = await agentClient(fx, { relayer, retry: { retries: 3, minDelayMs: 5, onRetry: (_e, n) => retries.push(n) } });
+      const { client } = await agentClient(fx, {
+        relayer,
+        retry: { retries: 3, minDelayMs: 5, onRetry: (_e, n) => retries.push(n) },
+      });
       const r = await client.pay({ asset: "USDC", to: fx.alice.address, amount: "60", rationale: "flaky network" });
       expect(r.status).to.equal("Executed");
       expect(retries).to.deep.equal([1, 2]);
@@ -314,7 +356,11 @@ describe("AgentClient", function () {
     it("test_pay_nodeDownThroughAllRetries_throwsRpcUnavailableAndResumesLater", async function () {
       const fx = await loadFixture(treasuryFixture);
       const journal = tmpJournal();
-      const first = await agentClient(fx, { journal, relayer: new FlakyRelayer(fx.relayer, 10, false), retry: { retries: 2, minDelayMs: 5 } });
+      const first = await agentClient(fx, {
+        journal,
+        relayer: new FlakyRelayer(fx.relayer, 10, false),
+        retry: { retries: 2, minDelayMs: 5 },
+      });
       const req = { asset: "USDC", to: fx.alice.address, amount: "62", rationale: "node down" };
       await expect(first.client.pay(req)).to.be.rejectedWith(RpcUnavailableError, /send intent .* after 3 attempt/);
       first.client.close();
@@ -333,7 +379,13 @@ describe("AgentClient", function () {
       const { client } = await agentClient(fx);
       const pay = (lane: string | undefined, n: number) =>
         client.pay({ asset: "USDC", to: fx.alice.address, amount: String(n), rationale: `item ${n}`, lane });
-      const results = await Promise.all([pay("payroll", 1), pay("vendors", 2), pay(undefined, 3), pay(undefined, 4), pay("payroll", 5)]);
+      const results = await Promise.all([
+        pay("payroll", 1),
+        pay("vendors", 2),
+        pay(undefined, 3),
+        pay(undefined, 4),
+        pay("payroll", 5),
+      ]);
 
       expect(results.map((r) => r.status)).to.deep.equal(Array(5).fill("Executed"));
       expect(results.map((r) => r.nonce)).to.deep.equal([
@@ -369,7 +421,9 @@ describe("AgentClient", function () {
       await (await fx.deployer.sendTransaction({ to: relayer.address, value: parseEther("1") })).wait();
       const { client } = await agentClient(fx, { relayer });
       const results = await Promise.all(
-        ["a", "b", "c", "d"].map((lane, i) => client.pay({ asset: "USDC", to: fx.alice.address, amount: String(i + 1), rationale: `lane ${lane}`, lane })),
+        ["a", "b", "c", "d"].map((lane, i) =>
+          client.pay({ asset: "USDC", to: fx.alice.address, amount: String(i + 1), rationale: `lane ${lane}`, lane }),
+        ),
       );
       expect(results.map((r) => r.status)).to.deep.equal(["Executed", "Executed", "Executed", "Executed"]);
       expect(await ethers.provider.getTransactionCount(relayer.address)).to.equal(4);
@@ -407,10 +461,13 @@ describe("AgentClient", function () {
       let n = 0;
       const { client } = await agentClient(fx, {
         onStage: async (stage) => {
-          if (stage === "signed") await other.client.pay({ asset: "USDC", to: fx.bob.address, amount: "1", rationale: `race ${n++}` });
+          if (stage === "signed")
+            await other.client.pay({ asset: "USDC", to: fx.bob.address, amount: "1", rationale: `race ${n++}` });
         },
       });
-      const err = await client.pay({ asset: "USDC", to: fx.alice.address, amount: "2", rationale: "never lands" }).catch((e: unknown) => e);
+      const err = await client
+        .pay({ asset: "USDC", to: fx.alice.address, amount: "2", rationale: "never lands" })
+        .catch((e: unknown) => e);
       expect(err).to.be.instanceOf(NonceMismatchError);
       expect((err as NonceMismatchError).message).to.match(/its own lane/);
       expect(await fx.usdc.balanceOf(fx.alice.address)).to.equal(0n);
@@ -423,9 +480,16 @@ describe("AgentClient", function () {
     it("test_call_allowedFunction_executesWithEncodedArgs", async function () {
       const fx = await loadFixture(treasuryFixture);
       const selector = fx.usdc.interface.getFunction("mint").selector;
-      await fx.asOwners(fx.module.interface.encodeFunctionData("setAllowedCall", [fx.agent.address, fx.usdcAddress, selector, true]));
+      await fx.asOwners(
+        fx.module.interface.encodeFunctionData("setAllowedCall", [fx.agent.address, fx.usdcAddress, selector, true]),
+      );
       const { client } = await agentClient(fx);
-      const r = await client.call({ target: fx.usdcAddress, function: "mint(address,uint256)", args: [fx.bob.address, 7n], rationale: "mint test" });
+      const r = await client.call({
+        target: fx.usdcAddress,
+        function: "mint(address,uint256)",
+        args: [fx.bob.address, 7n],
+        rationale: "mint test",
+      });
       expect(r.status).to.equal("Executed");
       expect(await fx.usdc.balanceOf(fx.bob.address)).to.equal(7n);
       client.close();
@@ -434,7 +498,12 @@ describe("AgentClient", function () {
     it("test_call_notAllowed_isDeniedTargetNotAllowed", async function () {
       const fx = await loadFixture(treasuryFixture);
       const { client } = await agentClient(fx);
-      const r = await client.call({ target: fx.usdcAddress, function: "mint(address,uint256)", args: [fx.attacker.address, 1n], rationale: "x" });
+      const r = await client.call({
+        target: fx.usdcAddress,
+        function: "mint(address,uint256)",
+        args: [fx.attacker.address, 1n],
+        rationale: "x",
+      });
       expect(r).to.deep.include({ status: "Denied", reason: "TargetNotAllowed" });
       expect(await fx.usdc.balanceOf(fx.attacker.address)).to.equal(0n);
       client.close();
@@ -453,7 +522,12 @@ describe("AgentClient", function () {
     it("test_propose_withinLimits_isQueuedForReview", async function () {
       const fx = await loadFixture(treasuryFixture);
       const { client } = await agentClient(fx);
-      const r = await client.propose({ asset: "USDC", to: fx.alice.address, amount: "10", rationale: "new vendor, please check" });
+      const r = await client.propose({
+        asset: "USDC",
+        to: fx.alice.address,
+        amount: "10",
+        rationale: "new vendor, please check",
+      });
       expect(r.status).to.equal("Queued");
       await expect(r.txHash!).to.emit(fx.module, "IntentQueued");
       expect(await fx.usdc.balanceOf(fx.alice.address)).to.equal(0n);
@@ -466,8 +540,18 @@ describe("AgentClient", function () {
       const safeBefore = await fx.usdc.balanceOf(fx.safeAddress);
 
       // 10 USDC is far inside the 1,000 auto cap: only the signed review flag sends it to the co-signers.
-      const proposed = await client.propose({ asset: "USDC", to: fx.alice.address, amount: "10", rationale: "new vendor, please check" });
-      const paid = await client.pay({ asset: "USDC", to: fx.alice.address, amount: "10", rationale: "known vendor, invoice 9" });
+      const proposed = await client.propose({
+        asset: "USDC",
+        to: fx.alice.address,
+        amount: "10",
+        rationale: "new vendor, please check",
+      });
+      const paid = await client.pay({
+        asset: "USDC",
+        to: fx.alice.address,
+        amount: "10",
+        rationale: "known vendor, invoice 9",
+      });
 
       expect(proposed.status).to.equal("Queued");
       expect(paid.status).to.equal("Executed");
@@ -475,7 +559,11 @@ describe("AgentClient", function () {
       const queued = receipt.logs.map((l) => fx.module.interface.parseLog(l)).find((e) => e?.name === "IntentQueued")!;
       expect(queued.args.intentId).to.equal(proposed.intentId);
       expect(queued.args.intent.review).to.equal(true);
-      const signed = readJournal(journal).filter((e) => e.t === "signed") as { intentId: string; kind: string; intent: { review?: boolean } }[];
+      const signed = readJournal(journal).filter((e) => e.t === "signed") as {
+        intentId: string;
+        kind: string;
+        intent: { review?: boolean };
+      }[];
       expect(signed.map((e) => [e.intentId, e.kind, e.intent.review])).to.deep.equal([
         [proposed.intentId, "propose", true],
         [paid.intentId, "submit", false],
@@ -483,7 +571,9 @@ describe("AgentClient", function () {
       expect(await fx.usdc.balanceOf(fx.alice.address)).to.equal(usdc("10")); // the payment only
       expect(safeBefore - (await fx.usdc.balanceOf(fx.safeAddress))).to.equal(usdc("10"));
       // The queued proposal carries the flag for the co-signers too.
-      const view = await (await CosignerClient.connect({ module: fx.moduleAddress, signer: fx.cosigners[0] })).show(proposed.intentId);
+      const view = await (
+        await CosignerClient.connect({ module: fx.moduleAddress, signer: fx.cosigners[0] })
+      ).show(proposed.intentId);
       expect(view).to.deep.include({ status: "Queued", review: true });
       expect(view.intent?.review).to.equal(true);
       client.close();
@@ -493,7 +583,13 @@ describe("AgentClient", function () {
       const transfer = new ethers.Interface(["function transfer(address,uint256)"]);
       const cases: [string, (to: string) => string][] = [
         ["trailingByte", (to) => transfer.encodeFunctionData("transfer", [to, usdc("10")]) + "00"],
-        ["dirtyRecipientWord", (to) => { const d = transfer.encodeFunctionData("transfer", [to, usdc("10")]); return d.slice(0, 10) + "ff" + d.slice(12); }],
+        [
+          "dirtyRecipientWord",
+          (to) => {
+            const d = transfer.encodeFunctionData("transfer", [to, usdc("10")]);
+            return d.slice(0, 10) + "ff" + d.slice(12);
+          },
+        ],
       ];
       for (const [name, data] of cases) {
         it(`test_call_${name}_isDeniedMalformedCallWithAStrikeAndNothingMoves`, async function () {
@@ -501,19 +597,33 @@ describe("AgentClient", function () {
           const { client, journal } = await agentClient(fx);
           const [safeBefore, nonceBefore] = [await fx.usdc.balanceOf(fx.safeAddress), await client.nonce()];
 
-          const r = await client.call({ target: fx.usdcAddress, data: data(fx.bob.address), rationale: "hand-made transfer" });
+          const r = await client.call({
+            target: fx.usdcAddress,
+            data: data(fx.bob.address),
+            rationale: "hand-made transfer",
+          });
 
           expect(r).to.deep.include({ status: "Denied", reason: "MalformedCall" });
-          await expect(r.txHash!).to.emit(fx.module, "IntentDenied").withArgs(r.intentId, fx.agent.address, 7n, keccak256(toUtf8Bytes("hand-made transfer")));
+          await expect(r.txHash!)
+            .to.emit(fx.module, "IntentDenied")
+            .withArgs(r.intentId, fx.agent.address, 7n, keccak256(toUtf8Bytes("hand-made transfer")));
           expect(await fx.lens.strikes(fx.moduleAddress, fx.agent.address)).to.equal(1n);
           expect(await client.nonce()).to.equal(nonceBefore + 1n); // a denial consumes the nonce
           expect(await fx.usdc.balanceOf(fx.safeAddress)).to.equal(safeBefore);
           expect(await fx.usdc.balanceOf(fx.bob.address)).to.equal(0n);
-          expect(readJournal(journal).at(-1)).to.deep.include({ t: "outcome", status: "Denied", reason: "MalformedCall" });
+          expect(readJournal(journal).at(-1)).to.deep.include({
+            t: "outcome",
+            status: "Denied",
+            reason: "MalformedCall",
+          });
           // Reviewers see it for what it is, never as a payment.
-          const view = await (await CosignerClient.connect({ module: fx.moduleAddress, signer: fx.cosigners[0], journals: [journal] })).show(r.intentId);
+          const view = await (
+            await CosignerClient.connect({ module: fx.moduleAddress, signer: fx.cosigners[0], journals: [journal] })
+          ).show(r.intentId);
           expect(view.action?.kind).to.equal("call");
-          expect(view.action?.summary).to.match(/^Malformed transfer\(address,uint256\) on .*not a canonical ERC-20 transfer, so the module denies it \(MalformedCall\)$/);
+          expect(view.action?.summary).to.match(
+            /^Malformed transfer\(address,uint256\) on .*not a canonical ERC-20 transfer, so the module denies it \(MalformedCall\)$/,
+          );
           client.close();
         });
       }
@@ -526,7 +636,13 @@ describe("AgentClient", function () {
       const { client } = await agentClient(fx);
       const r = await client.pay({ asset: "USDC", to: fx.alice.address, amount: "3", rationale: "coffee beans" });
       const s = await client.status(r.intentId);
-      expect(s).to.deep.include({ intentId: r.intentId, status: "Executed", txHash: r.txHash, rationaleText: "coffee beans", journaled: true });
+      expect(s).to.deep.include({
+        intentId: r.intentId,
+        status: "Executed",
+        txHash: r.txHash,
+        rationaleText: "coffee beans",
+        journaled: true,
+      });
       client.close();
     });
 
@@ -551,7 +667,11 @@ describe("AgentClient", function () {
       const r = await client.pay({ asset: "USDC", to: fx.alice.address, amount: "2500", rationale: "big invoice" });
       expect(r.status).to.equal("Queued");
       const waiting = client.waitFor(r.intentId, { pollIntervalMs: 10, timeoutMs: 60_000 });
-      const [c1, c2] = await Promise.all(fx.cosigners.slice(0, 2).map((s) => CosignerClient.connect({ module: fx.moduleAddress, signer: s, pollIntervalMs: 10 })));
+      const [c1, c2] = await Promise.all(
+        fx.cosigners
+          .slice(0, 2)
+          .map((s) => CosignerClient.connect({ module: fx.moduleAddress, signer: s, pollIntervalMs: 10 })),
+      );
       await c1.approve(r.intentId);
       await c2.approve(r.intentId);
       await time.increase(HOUR);
@@ -579,7 +699,9 @@ describe("AgentClient", function () {
       const fx = await loadFixture(treasuryFixture);
       await (await GuardianClient.connect({ module: fx.moduleAddress, signer: fx.guardian })).pause();
       const { client, journal } = await agentClient(fx);
-      const err = await client.pay({ asset: "USDC", to: fx.alice.address, amount: "1", rationale: "r" }).catch((e: unknown) => e);
+      const err = await client
+        .pay({ asset: "USDC", to: fx.alice.address, amount: "1", rationale: "r" })
+        .catch((e: unknown) => e);
       expect(err).to.be.instanceOf(ModulePausedError);
       expect(readJournal(journal).at(-1)).to.deep.include({ t: "closed", why: "rejected", code: "MODULE_PAUSED" });
       expect(await fx.module.getNonce(fx.agent.address, 0)).to.equal(0n);
@@ -590,7 +712,9 @@ describe("AgentClient", function () {
       const fx = await loadFixture(treasuryFixture);
       await (await GuardianClient.connect({ module: fx.moduleAddress, signer: fx.guardian })).freeze(fx.agent.address);
       const { client } = await agentClient(fx);
-      const err = await client.pay({ asset: "USDC", to: fx.alice.address, amount: "1", rationale: "r" }).catch((e: unknown) => e);
+      const err = await client
+        .pay({ asset: "USDC", to: fx.alice.address, amount: "1", rationale: "r" })
+        .catch((e: unknown) => e);
       expect(err).to.be.instanceOf(AgentFrozenError);
       expect((err as AgentFrozenError).args).to.deep.equal({ agent: fx.agent.address });
       client.close();
@@ -599,7 +723,9 @@ describe("AgentClient", function () {
     it("test_pay_unregisteredKey_throwsAgentInactive", async function () {
       const fx = await loadFixture(treasuryFixture);
       const { client } = await agentClient(fx, { signer: fx.bob });
-      const err = await client.pay({ asset: "USDC", to: fx.alice.address, amount: "1", rationale: "r" }).catch((e: unknown) => e);
+      const err = await client
+        .pay({ asset: "USDC", to: fx.alice.address, amount: "1", rationale: "r" })
+        .catch((e: unknown) => e);
       expect(err).to.be.instanceOf(AgentInactiveError);
       expect((err as AgentInactiveError).errorName).to.equal("AgentUnknown");
       client.close();
@@ -608,7 +734,9 @@ describe("AgentClient", function () {
     it("test_pay_signerIsNotTheAgent_throwsSignatureRejected", async function () {
       const fx = await loadFixture(treasuryFixture);
       const { client } = await agentClient(fx, { signer: fx.bob, agent: fx.agent.address });
-      const err = await client.pay({ asset: "USDC", to: fx.alice.address, amount: "1", rationale: "r" }).catch((e: unknown) => e);
+      const err = await client
+        .pay({ asset: "USDC", to: fx.alice.address, amount: "1", rationale: "r" })
+        .catch((e: unknown) => e);
       expect(err).to.be.instanceOf(SignatureRejectedError);
       expect((err as SignatureRejectedError).errorName).to.equal("IntentSignatureInvalid");
       expect(await fx.usdc.balanceOf(fx.alice.address)).to.equal(0n);
@@ -619,7 +747,9 @@ describe("AgentClient", function () {
       const fx = await loadFixture(treasuryFixture);
       const { client } = await agentClient(fx);
       // The token contract has no receive(): the Safe's ETH transfer to it reverts.
-      const err = await client.pay({ asset: "ETH", to: fx.usdcAddress, amount: "0.1", rationale: "r" }).catch((e: unknown) => e);
+      const err = await client
+        .pay({ asset: "ETH", to: fx.usdcAddress, amount: "0.1", rationale: "r" })
+        .catch((e: unknown) => e);
       expect(err).to.be.instanceOf(ExecutionFailedError);
       expect((err as ExecutionFailedError).args).to.deep.equal({ target: fx.usdcAddress });
       expect(await fx.module.availableAllowance(fx.agent.address, ETH)).to.equal(parseEther("3"));
@@ -705,7 +835,9 @@ describe("AgentClient", function () {
       const fx = await loadFixture(treasuryFixture);
       const journal = tmpJournal();
       const first = await agentClient(fx, { journal, onStage: crash("sent") });
-      await expect(first.client.pay({ asset: "USDC", to: fx.alice.address, amount: "800", rationale: "r" })).to.be.rejectedWith(/crash after sent/);
+      await expect(
+        first.client.pay({ asset: "USDC", to: fx.alice.address, amount: "800", rationale: "r" }),
+      ).to.be.rejectedWith(/crash after sent/);
       first.client.close();
       const blockBefore = await ethers.provider.getBlockNumber();
 
@@ -724,7 +856,8 @@ describe("AgentClient", function () {
       const fx = await loadFixture(treasuryFixture);
       const journal = tmpJournal();
       const first = await agentClient(fx, { journal, onStage: crash("signed") });
-      await expect(first.client.pay({ asset: "USDC", to: fx.alice.address, amount: "1", rationale: "r" })).to.be.rejected;
+      await expect(first.client.pay({ asset: "USDC", to: fx.alice.address, amount: "1", rationale: "r" })).to.be
+        .rejected;
       first.client.close();
       const again = await agentClient(fx, { journal, resume: false });
       const signed = readJournal(journal)[0];
@@ -737,7 +870,9 @@ describe("AgentClient", function () {
       const fx = await loadFixture(treasuryFixture);
       const journal = tmpJournal();
       const first = await agentClient(fx, { journal, onStage: crash("signed"), validFor: 600 });
-      await expect(first.client.pay({ asset: "USDC", to: fx.alice.address, amount: "5", rationale: "r", idempotencyKey: "k1" })).to.be.rejected;
+      await expect(
+        first.client.pay({ asset: "USDC", to: fx.alice.address, amount: "5", rationale: "r", idempotencyKey: "k1" }),
+      ).to.be.rejected;
       first.client.close();
       await time.increase(HOUR); // the agent was down longer than the signature lived
 
@@ -745,7 +880,11 @@ describe("AgentClient", function () {
       const entries = readJournal(journal);
       expect(entries.map((e) => e.t)).to.deep.equal(["signed", "signed", "closed", "sent", "outcome"]);
       expect(entries[1]).to.deep.include({ supersedes: entries[0].intentId });
-      expect(again.client.recovery.resumed[0]).to.deep.include({ intentId: entries[1].intentId, status: "Executed", idempotencyKey: keyFromText("k1") });
+      expect(again.client.recovery.resumed[0]).to.deep.include({
+        intentId: entries[1].intentId,
+        status: "Executed",
+        idempotencyKey: keyFromText("k1"),
+      });
       expect(await fx.usdc.balanceOf(fx.alice.address)).to.equal(usdc("5"));
       again.client.close();
     });

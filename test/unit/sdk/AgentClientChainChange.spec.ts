@@ -23,7 +23,13 @@ describe("AgentClient when the chain changes under its journal", function () {
       const fx = await loadFixture(treasuryFixture);
       const notes: string[] = [];
       const { client, journal } = await agentClient(fx, { log: (l) => notes.push(l) });
-      const request = { asset: "USDC", to: fx.alice.address, amount: "300", idempotencyKey: "invoice-77", rationale: "Invoice 77" };
+      const request = {
+        asset: "USDC",
+        to: fx.alice.address,
+        amount: "300",
+        idempotencyKey: "invoice-77",
+        rationale: "Invoice 77",
+      };
       const snapshot = await ethers.provider.send("evm_snapshot", []);
       const first = await client.pay(request);
       expect(first).to.include({ status: "Executed", replay: false });
@@ -37,10 +43,21 @@ describe("AgentClient when the chain changes under its journal", function () {
       expect(again.txHash).to.not.equal(undefined);
       expect((await ethers.provider.getTransactionReceipt(again.txHash!))?.status).to.equal(1);
       expect(await fx.usdc.balanceOf(fx.alice.address)).to.equal(usdc("300"));
-      expect((await fx.module.idempotencyRecord(fx.agent.address, keyFromText("invoice-77"))).intentId).to.equal(first.intentId);
-      expect(readJournal(journal).map((e) => e.t)).to.deep.equal(["signed", "sent", "outcome", "reopened", "sent", "outcome"]);
+      expect((await fx.module.idempotencyRecord(fx.agent.address, keyFromText("invoice-77"))).intentId).to.equal(
+        first.intentId,
+      );
+      expect(readJournal(journal).map((e) => e.t)).to.deep.equal([
+        "signed",
+        "sent",
+        "outcome",
+        "reopened",
+        "sent",
+        "outcome",
+      ]);
       expect(notes).to.have.length(1);
-      expect(notes[0]).to.contain(`has no record of idempotency key ${keyFromText("invoice-77")}`).and.contain(`sending intent ${first.intentId} again`);
+      expect(notes[0])
+        .to.contain(`has no record of idempotency key ${keyFromText("invoice-77")}`)
+        .and.contain(`sending intent ${first.intentId} again`);
 
       // Now the chain has it: a third call is a replay, and pays nothing more.
       const third = await client.pay(request);
@@ -52,7 +69,13 @@ describe("AgentClient when the chain changes under its journal", function () {
     it("test_pay_outcomeNotOnChainAndSignatureExpired_resignsUnderSameKey", async function () {
       const fx = await loadFixture(treasuryFixture);
       const { client, journal } = await agentClient(fx, { log: () => undefined });
-      const request = { asset: "USDC", to: fx.bob.address, amount: "40", idempotencyKey: "invoice-78", rationale: "Invoice 78" };
+      const request = {
+        asset: "USDC",
+        to: fx.bob.address,
+        amount: "40",
+        idempotencyKey: "invoice-78",
+        rationale: "Invoice 78",
+      };
       const snapshot = await ethers.provider.send("evm_snapshot", []);
       const first = await client.pay(request);
       await ethers.provider.send("evm_revert", [snapshot]);
@@ -77,12 +100,20 @@ describe("AgentClient when the chain changes under its journal", function () {
       // A journal from before a restart: bound to another genesis block, with this key settled there.
       const journal = tmpJournal("agent.jsonl");
       const { client: before, journal: file } = await agentClient(fx, { journal, log: () => undefined });
-      const request = { asset: "USDC", to: fx.alice.address, amount: "125", idempotencyKey: "invoice-79", rationale: "Invoice 79" };
+      const request = {
+        asset: "USDC",
+        to: fx.alice.address,
+        amount: "125",
+        idempotencyKey: "invoice-79",
+        rationale: "Invoice 79",
+      };
       const snapshot = await ethers.provider.send("evm_snapshot", []);
       const old = await before.pay(request);
       before.close();
       await ethers.provider.send("evm_revert", [snapshot]);
-      const text = fs.readFileSync(file, "utf8").replace(/"genesisHash":"0x[0-9a-f]{64}"/, `"genesisHash":"${OTHER_GENESIS}"`);
+      const text = fs
+        .readFileSync(file, "utf8")
+        .replace(/"genesisHash":"0x[0-9a-f]{64}"/, `"genesisHash":"${OTHER_GENESIS}"`);
       fs.writeFileSync(file, text);
 
       const notes: string[] = [];
@@ -91,8 +122,12 @@ describe("AgentClient when the chain changes under its journal", function () {
       expect(client.journalSetAside).to.equal(kept);
       expect(fs.readFileSync(kept, "utf8")).to.equal(text);
       expect(notes).to.have.length(1);
-      expect(notes[0]).to.match(/^journal .* belongs to chain 31337 \(genesis 0xabababab…, node instance 0x[0-9a-f]{8}…\), not to the chain this node serves/);
-      expect(notes[0]).to.contain(`(its genesis block is 0xabababab…, this chain's is ${client.identity.genesisHash.slice(0, 10)}…): set aside as ${kept}`);
+      expect(notes[0]).to.match(
+        /^journal .* belongs to chain 31337 \(genesis 0xabababab…, node instance 0x[0-9a-f]{8}…\), not to the chain this node serves/,
+      );
+      expect(notes[0]).to.contain(
+        `(its genesis block is 0xabababab…, this chain's is ${client.identity.genesisHash.slice(0, 10)}…): set aside as ${kept}`,
+      );
       const r = await client.pay(request);
       expect(r).to.include({ status: "Executed", replay: false, intentId: old.intentId });
       expect(await fx.usdc.balanceOf(fx.alice.address)).to.equal(usdc("125"));

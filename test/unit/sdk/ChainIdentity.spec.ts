@@ -69,19 +69,31 @@ describe("Chain identity", function () {
       const id = await readChainIdentity(ethers.provider);
       const genesis = await ethers.provider.getBlock(0);
       const metadata = (await ethers.provider.send("hardhat_metadata", [])) as { instanceId: string };
-      expect(id).to.deep.equal({ chainId: "31337", genesisHash: genesis!.hash!.toLowerCase(), instanceId: metadata.instanceId.toLowerCase() });
+      expect(id).to.deep.equal({
+        chainId: "31337",
+        genesisHash: genesis!.hash!.toLowerCase(),
+        instanceId: metadata.instanceId.toLowerCase(),
+      });
     });
 
     it("test_read_providerWithoutRawRpc_noInstance", async function () {
-      const plain = { getNetwork: () => ethers.provider.getNetwork(), getBlock: (n: number) => ethers.provider.getBlock(n) } as unknown as Provider;
+      const plain = {
+        getNetwork: () => ethers.provider.getNetwork(),
+        getBlock: (n: number) => ethers.provider.getBlock(n),
+      } as unknown as Provider;
       const id = await readChainIdentity(plain);
-      expect(id).to.deep.equal({ chainId: "31337", genesisHash: (await ethers.provider.getBlock(0))!.hash!.toLowerCase() });
+      expect(id).to.deep.equal({
+        chainId: "31337",
+        genesisHash: (await ethers.provider.getBlock(0))!.hash!.toLowerCase(),
+      });
     });
   });
 
   describe("identityMismatch", function () {
     it("test_mismatch_sameInstance_none", function () {
-      expect(identityMismatch(A, { ...A, genesisHash: A.genesisHash.toUpperCase().replace("0X", "0x") })).to.equal(undefined);
+      expect(identityMismatch(A, { ...A, genesisHash: A.genesisHash.toUpperCase().replace("0X", "0x") })).to.equal(
+        undefined,
+      );
     });
 
     it("test_mismatch_restartedNode_namesBothGenesisBlocks", function () {
@@ -89,7 +101,9 @@ describe("Chain identity", function () {
     });
 
     it("test_mismatch_forkedNodeSameGenesisNewInstance_namesInstances", function () {
-      expect(identityMismatch(A, { ...A, instanceId: INSTANCE_B })).to.equal("it was written on node instance 0x5aac609b…, this node is instance 0xb916186f…");
+      expect(identityMismatch(A, { ...A, instanceId: INSTANCE_B })).to.equal(
+        "it was written on node instance 0x5aac609b…, this node is instance 0xb916186f…",
+      );
     });
 
     it("test_mismatch_otherChainId_saysSo", function () {
@@ -124,8 +138,15 @@ describe("Chain identity", function () {
       const first = setAside(file, A, "restarted", "deployment record", logged.log);
       fs.writeFileSync(file, "second");
       const second = setAside(file, A, "restarted", "deployment record", logged.log);
-      expect([path.basename(first), path.basename(second)]).to.deep.equal(["31337.6aa8ee1c.stale.json", "31337.6aa8ee1c-2.stale.json"]);
-      expect([fs.readFileSync(first, "utf8"), fs.readFileSync(second, "utf8"), fs.existsSync(file)]).to.deep.equal(["first", "second", false]);
+      expect([path.basename(first), path.basename(second)]).to.deep.equal([
+        "31337.6aa8ee1c.stale.json",
+        "31337.6aa8ee1c-2.stale.json",
+      ]);
+      expect([fs.readFileSync(first, "utf8"), fs.readFileSync(second, "utf8"), fs.existsSync(file)]).to.deep.equal([
+        "first",
+        "second",
+        false,
+      ]);
       expect(logged.out).to.deep.equal([
         `deployment record ${file} belongs to chain 31337 (genesis 0x6aa8ee1c…, node instance 0x5aac609b…), not to the chain this node serves (restarted): set aside as ${first}`,
         `deployment record ${file} belongs to chain 31337 (genesis 0x6aa8ee1c…, node instance 0x5aac609b…), not to the chain this node serves (restarted): set aside as ${second}`,
@@ -141,9 +162,9 @@ describe("Chain identity", function () {
       expect(j.bind(A, logged.log)).to.equal(undefined);
       expect(j.bind(A, logged.log)).to.equal(undefined);
       j.close();
-      expect(chainLines(file).map(({ chainId, genesisHash, instanceId, t }) => ({ t, chainId, genesisHash, instanceId }))).to.deep.equal([
-        { t: "chain", ...A },
-      ]);
+      expect(
+        chainLines(file).map(({ chainId, genesisHash, instanceId, t }) => ({ t, chainId, genesisHash, instanceId })),
+      ).to.deep.equal([{ t: "chain", ...A }]);
       expect(Journal.open(file, { readOnly: true }).binding(31337n)).to.deep.equal(A);
       expect(logged.out).to.deep.equal([]);
     });
@@ -153,14 +174,23 @@ describe("Chain identity", function () {
       const j = Journal.open(file);
       j.bind(A, () => undefined);
       j.append(signed(ID_1));
-      j.append({ t: "outcome", v: JOURNAL_VERSION, at: "t", intentId: ID_1, status: "Executed", txHash: "0x" + "aa".repeat(32) });
+      j.append({
+        t: "outcome",
+        v: JOURNAL_VERSION,
+        at: "t",
+        intentId: ID_1,
+        status: "Executed",
+        txHash: "0x" + "aa".repeat(32),
+      });
       const before = fs.readFileSync(file, "utf8");
       const logged = lines();
       const kept = j.bind(B, logged.log);
       expect(kept).to.equal(path.join(path.dirname(file), "agent.6aa8ee1c.stale.jsonl"));
       expect(fs.readFileSync(kept!, "utf8")).to.equal(before);
       expect(logged.out).to.have.length(1);
-      expect(logged.out[0]).to.contain(`journal ${file} belongs to chain 31337 (genesis 0x6aa8ee1c…`).and.contain(`set aside as ${kept}`);
+      expect(logged.out[0])
+        .to.contain(`journal ${file} belongs to chain 31337 (genesis 0x6aa8ee1c…`)
+        .and.contain(`set aside as ${kept}`);
       // The same object writes on at the same path, bound to the new instance, and knows nothing of the old intents.
       expect(j.record(ID_1)).to.equal(undefined);
       j.append(signed(ID_2));

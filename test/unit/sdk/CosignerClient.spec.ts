@@ -46,7 +46,15 @@ describe("CosignerClient", function () {
 
       expect(list).to.have.length(1);
       const q = list[0];
-      expect(q).to.deep.include({ intentId: r.intentId, status: "Queued", agent: fx.agent.address, eta: r.eta, approvals: 0, threshold: 2, executable: false });
+      expect(q).to.deep.include({
+        intentId: r.intentId,
+        status: "Queued",
+        agent: fx.agent.address,
+        eta: r.eta,
+        approvals: 0,
+        threshold: 2,
+        executable: false,
+      });
       expect(q.expiresAt).to.equal(r.eta! + 24 * HOUR);
       expect(q.action.kind).to.equal("token-payment");
       expect(q.action).to.deep.include({ to: fx.bob.address, amount: usdc("25000"), amountFormatted: "25000" });
@@ -93,7 +101,15 @@ describe("CosignerClient", function () {
       expect(done).to.deep.include({ intentId: r.intentId, status: "Executed", replay: false });
       await expect(done.txHash!)
         .to.emit(fx.module, "IntentExecuted")
-        .withArgs(r.intentId, fx.agent.address, fx.usdcAddress, fx.bob.address, usdc("25000"), true, keccak256(toUtf8Bytes("Invoice 2024-117: audit by Trail & Co")));
+        .withArgs(
+          r.intentId,
+          fx.agent.address,
+          fx.usdcAddress,
+          fx.bob.address,
+          usdc("25000"),
+          true,
+          keccak256(toUtf8Bytes("Invoice 2024-117: audit by Trail & Co")),
+        );
       expect(await fx.usdc.balanceOf(fx.bob.address)).to.equal(usdc("25000"));
       expect(before - (await fx.usdc.balanceOf(fx.safeAddress))).to.equal(usdc("25000"));
       expect(await c1.listQueued()).to.deep.equal([]);
@@ -130,7 +146,9 @@ describe("CosignerClient", function () {
       await c1.approve(r.intentId);
       await c2.approve(r.intentId);
       const lowered = { ...fx.usdcLimit, escalatedPerTx: usdc("10000") };
-      await fx.asOwners(fx.module.interface.encodeFunctionData("setAssetLimit", [fx.agent.address, fx.usdcAddress, lowered]));
+      await fx.asOwners(
+        fx.module.interface.encodeFunctionData("setAssetLimit", [fx.agent.address, fx.usdcAddress, lowered]),
+      );
       await time.increaseTo(r.eta!);
       const err = await c1.execute(r.intentId).catch((e: unknown) => e);
       expect(err).to.be.instanceOf(PolicyViolationError);
@@ -165,7 +183,9 @@ describe("CosignerClient", function () {
       const c1 = await cosigner(fx, 0);
       const cancelled = await c1.cancel(r.intentId);
       expect(cancelled).to.deep.include({ intentId: r.intentId, status: "Cancelled", by: fx.cosigners[0].address });
-      await expect(cancelled.txHash!).to.emit(fx.module, "IntentCancelled").withArgs(r.intentId, fx.cosigners[0].address);
+      await expect(cancelled.txHash!)
+        .to.emit(fx.module, "IntentCancelled")
+        .withArgs(r.intentId, fx.cosigners[0].address);
       const err = await c1.approve(r.intentId).catch((e: unknown) => e);
       expect(err).to.be.instanceOf(IntentStateError);
       expect((err as Error).message).to.match(/is Cancelled, but this needs it to be Queued/);
@@ -186,7 +206,10 @@ describe("CosignerClient", function () {
     async function replaceSecondCosigner(fx: Treasury) {
       const before = await fx.module.cosignerEra();
       await fx.asOwners(
-        fx.module.interface.encodeFunctionData("setCosigners", [[fx.cosigners[0].address, fx.bob.address, fx.cosigners[2].address], 2]),
+        fx.module.interface.encodeFunctionData("setCosigners", [
+          [fx.cosigners[0].address, fx.bob.address, fx.cosigners[2].address],
+          2,
+        ]),
       );
       expect(await fx.module.cosignerEra()).to.equal(before + 1n);
       return { before: Number(before), now: Number(before) + 1 };
@@ -208,7 +231,10 @@ describe("CosignerClient", function () {
       const old2 = (await c2.approve(r.intentId, { signatureOnly: true })).signature!;
       const eras = await replaceSecondCosigner(fx);
       await time.increaseTo(r.eta!);
-      const [safeBefore, blockBefore] = [await fx.usdc.balanceOf(fx.safeAddress), await ethers.provider.getBlockNumber()];
+      const [safeBefore, blockBefore] = [
+        await fx.usdc.balanceOf(fx.safeAddress),
+        await ethers.provider.getBlockNumber(),
+      ];
 
       const err = await c3.execute(r.intentId, { signatures: [old1, old2] }).catch((e: unknown) => e);
 
@@ -216,12 +242,24 @@ describe("CosignerClient", function () {
       const stale = err as CosignerSignatureStaleError;
       expect(stale.code).to.equal("COSIGNER_SIGNATURE_STALE");
       const [first, second] = [old1.signer, old2.signer].sort((a, b) => (BigInt(a) < BigInt(b) ? -1 : 1));
-      expect(stale.args).to.deep.include({ intentId: r.intentId, signer: first, signedEra: eras.before, currentEra: eras.now, staleSigners: `${first},${second}` });
-      expect(stale.message).to.match(new RegExp(`^Stale co-signer approval for intent ${r.intentId}: the signature of 0x`));
+      expect(stale.args).to.deep.include({
+        intentId: r.intentId,
+        signer: first,
+        signedEra: eras.before,
+        currentEra: eras.now,
+        staleSigners: `${first},${second}`,
+      });
+      expect(stale.message).to.match(
+        new RegExp(`^Stale co-signer approval for intent ${r.intentId}: the signature of 0x`),
+      );
       expect(stale.message).to.include(`${fx.cosigners[0].address} was made in co-signer era ${eras.before}`);
-      expect(stale.message).to.include(`${fx.cosigners[1].address} was made in co-signer era ${eras.before} (and it is no longer a co-signer)`);
+      expect(stale.message).to.include(
+        `${fx.cosigners[1].address} was made in co-signer era ${eras.before} (and it is no longer a co-signer)`,
+      );
       expect(stale.message).to.include(`the current co-signer era is ${eras.now}`);
-      expect(stale.message).to.include(`Ask ${fx.cosigners[0].address} to sign again (npx hardhat intent:approve ${r.intentId} --signature-only)`);
+      expect(stale.message).to.include(
+        `Ask ${fx.cosigners[0].address} to sign again (npx hardhat intent:approve ${r.intentId} --signature-only)`,
+      );
       expect(stale.message).to.not.include(`Ask ${fx.cosigners[1].address}`);
       // Nothing was sent: no block, no payment, still queued.
       expect(await ethers.provider.getBlockNumber()).to.equal(blockBefore);
@@ -256,7 +294,11 @@ describe("CosignerClient", function () {
       // Typed by hand as signer:signature, without the era: the client tries the earlier eras itself.
       const err = await c1.execute(r.intentId, { signatures: [{ signer, signature }] }).catch((e: unknown) => e);
       expect(err).to.be.instanceOf(CosignerSignatureStaleError);
-      expect((err as CosignerSignatureStaleError).args).to.deep.include({ signer, signedEra: eras.before, currentEra: eras.now });
+      expect((err as CosignerSignatureStaleError).args).to.deep.include({
+        signer,
+        signedEra: eras.before,
+        currentEra: eras.now,
+      });
     });
 
     it("test_execute_thresholdOnlyChange_keepsTheEraAndEarlierSignaturesCount", async function () {
@@ -264,7 +306,10 @@ describe("CosignerClient", function () {
       const { r } = await queuedInvoice(fx);
       const [c1, c2, c3] = await Promise.all([0, 1, 2].map((i) => cosigner(fx, i)));
       const eraBefore = await fx.module.cosignerEra();
-      const early = [(await c1.approve(r.intentId, { signatureOnly: true })).signature!, (await c2.approve(r.intentId, { signatureOnly: true })).signature!];
+      const early = [
+        (await c1.approve(r.intentId, { signatureOnly: true })).signature!,
+        (await c2.approve(r.intentId, { signatureOnly: true })).signature!,
+      ];
       const members = fx.cosigners.map((c) => c.address);
       await fx.asOwners(fx.module.interface.encodeFunctionData("setCosigners", [members, 3]));
       expect(await fx.module.cosignerEra()).to.equal(eraBefore);
@@ -287,7 +332,10 @@ describe("CosignerClient", function () {
       const err = await c1.execute(r.intentId, { signatures: [wrong] }).catch((e: unknown) => e);
       expect(err).to.be.instanceOf(CosignerRejectedError);
       expect((err as CosignerRejectedError).errorName).to.equal("CosignerSignatureInvalid");
-      expect((err as CosignerRejectedError).args).to.deep.equal({ signer: fx.cosigners[1].address, intentId: r.intentId });
+      expect((err as CosignerRejectedError).args).to.deep.equal({
+        signer: fx.cosigners[1].address,
+        intentId: r.intentId,
+      });
     });
   });
 
@@ -299,7 +347,15 @@ describe("CosignerClient", function () {
       client.close();
       const c = await cosigner(fx, 0, [journal]);
       const v = await c.show(r.intentId);
-      expect(v).to.deep.include({ intentId: r.intentId, status: "Executed", agent: fx.agent.address, rationaleText: "stickers", txHash: r.txHash, executable: false, review: false });
+      expect(v).to.deep.include({
+        intentId: r.intentId,
+        status: "Executed",
+        agent: fx.agent.address,
+        rationaleText: "stickers",
+        txHash: r.txHash,
+        executable: false,
+        review: false,
+      });
       expect(v.action?.summary).to.equal(`Pay 42 USDC to ${fx.alice.address}`);
       expect(readJournal(journal)).to.have.length(3);
     });
@@ -328,17 +384,44 @@ describe("CosignerClient", function () {
     it("test_decodeAction_approvalAndUnknownCall_areFlagged", async function () {
       const fx = await loadFixture(treasuryFixture);
       const assets = new AssetBook(ethers.provider);
-      const base = { agent: fx.agent.address, nonce: 0n, idempotencyKey: ethers.ZeroHash, validAfter: 0n, validUntil: 1n, rationale: ethers.ZeroHash, review: false };
+      const base = {
+        agent: fx.agent.address,
+        nonce: 0n,
+        idempotencyKey: ethers.ZeroHash,
+        validAfter: 0n,
+        validUntil: 1n,
+        rationale: ethers.ZeroHash,
+        review: false,
+      };
       const approve = await decodeAction(
-        { ...base, target: fx.usdcAddress, value: 0n, data: fx.usdc.interface.encodeFunctionData("approve", [fx.attacker.address, usdc("1000")]) },
+        {
+          ...base,
+          target: fx.usdcAddress,
+          value: 0n,
+          data: fx.usdc.interface.encodeFunctionData("approve", [fx.attacker.address, usdc("1000")]),
+        },
         assets,
       );
       expect(approve).to.deep.include({ kind: "approval", spender: fx.attacker.address, amountFormatted: "1000 USDC" });
       expect(approve.summary).to.match(/^GRANTS SPENDING RIGHTS: approve/);
-      const call = await decodeAction({ ...base, target: fx.bob.address, value: 10n ** 18n, data: "0x12345678" }, assets, ["deposit(uint256)"]);
-      expect(call).to.deep.include({ kind: "call", selector: "0x12345678", function: undefined, ethValueFormatted: "1" });
+      const call = await decodeAction(
+        { ...base, target: fx.bob.address, value: 10n ** 18n, data: "0x12345678" },
+        assets,
+        ["deposit(uint256)"],
+      );
+      expect(call).to.deep.include({
+        kind: "call",
+        selector: "0x12345678",
+        function: undefined,
+        ethValueFormatted: "1",
+      });
       const known = await decodeAction(
-        { ...base, target: fx.bob.address, value: 0n, data: new ethers.Interface(["function deposit(uint256)"]).encodeFunctionData("deposit", [5]) },
+        {
+          ...base,
+          target: fx.bob.address,
+          value: 0n,
+          data: new ethers.Interface(["function deposit(uint256)"]).encodeFunctionData("deposit", [5]),
+        },
         assets,
         ["deposit(uint256)"],
       );

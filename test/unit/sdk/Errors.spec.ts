@@ -46,20 +46,56 @@ const CASES: [string, unknown[], Klass, string, RegExp][] = [
   ["AgentUnknown", [A], AgentInactiveError, "AGENT_INACTIVE", /not an active agent.*setAgent/],
   ["AgentExpired", [A, 100, 200], AgentInactiveError, "AGENT_INACTIVE", /expired at 1970.*rotate/],
   ["IntentSenderNotAgent", [B, A], SignatureRejectedError, "SIGNATURE_INVALID", /must be sent by the agent/],
-  ["IntentSignatureInvalid", [A, ID], SignatureRejectedError, "SIGNATURE_INVALID", /not agent .*'s\. Sign with the agent's key/],
-  ["IntentNonceMismatch", [A, (7n << 64n) | 3n, (7n << 64n) | 2n], NonceMismatchError, "NONCE_MISMATCH", /current nonce .* of lane 7.*separate lanes/],
+  [
+    "IntentSignatureInvalid",
+    [A, ID],
+    SignatureRejectedError,
+    "SIGNATURE_INVALID",
+    /not agent .*'s\. Sign with the agent's key/,
+  ],
+  [
+    "IntentNonceMismatch",
+    [A, (7n << 64n) | 3n, (7n << 64n) | 2n],
+    NonceMismatchError,
+    "NONCE_MISMATCH",
+    /current nonce .* of lane 7.*separate lanes/,
+  ],
   ["IntentValidUntilZero", [A], IntentWindowError, "INTENT_OUTSIDE_WINDOW", /validUntil 0/],
   ["IntentNotYetValid", [500, 400], IntentWindowError, "INTENT_OUTSIDE_WINDOW", /not valid before/],
   ["IntentExpired", [400, 500], IntentWindowError, "INTENT_OUTSIDE_WINDOW", /expired.*same idempotency key/],
-  ["IdempotencyKeyConflict", [A, ID, ID], IdempotencyConflictError, "IDEMPOTENCY_CONFLICT", /different payload.*new key/],
+  [
+    "IdempotencyKeyConflict",
+    [A, ID, ID],
+    IdempotencyConflictError,
+    "IDEMPOTENCY_CONFLICT",
+    /different payload.*new key/,
+  ],
   ["ExecutionFailed", [B], ExecutionFailedError, "EXECUTION_FAILED", /reverted; nothing was charged/],
   ["TokenTransferReturnedFalse", [B], ExecutionFailedError, "EXECUTION_FAILED", /returned false/],
   ["TokenBalanceUnreadable", [B], ExecutionFailedError, "EXECUTION_FAILED", /could not read/],
   ["BalanceChangeExceedsCharge", [B, 1, 2], ExecutionFailedError, "EXECUTION_FAILED", /More of asset/],
-  ["IntentUnexpectedStatus", [ID, 1, 4], IntentStateError, "INTENT_WRONG_STATUS", /is Executed, but this needs it to be Queued/],
+  [
+    "IntentUnexpectedStatus",
+    [ID, 1, 4],
+    IntentStateError,
+    "INTENT_WRONG_STATUS",
+    /is Executed, but this needs it to be Queued/,
+  ],
   ["IntentNotReady", [ID, 1000, 900], IntentNotReadyError, "INTENT_NOT_READY", /timelocked until/],
-  ["IntentPolicyViolation", [ID, 4], PolicyViolationError, "POLICY_VIOLATION", /AboveHardCap: the amount is above the agent's hard cap.*Cancel it/],
-  ["IntentNotForReview", [ID], IntentNotForReviewError, "INTENT_NOT_FOR_REVIEW", /not signed with review = true, so propose refuses it.*Sign it again/],
+  [
+    "IntentPolicyViolation",
+    [ID, 4],
+    PolicyViolationError,
+    "POLICY_VIOLATION",
+    /AboveHardCap: the amount is above the agent's hard cap.*Cancel it/,
+  ],
+  [
+    "IntentNotForReview",
+    [ID],
+    IntentNotForReviewError,
+    "INTENT_NOT_FOR_REVIEW",
+    /not signed with review = true, so propose refuses it.*Sign it again/,
+  ],
   ["ModuleInvalidTarget", [A], ModuleConfigError, "MODULE_CONFIG", /ModuleInvalidTarget\(0x0+a1\)/i],
   ["ApprovalsInsufficient", [ID, 1, 2], ApprovalsInsufficientError, "APPROVALS_INSUFFICIENT", /has 1 of the 2/],
   ["CosignerUnknown", [A], CosignerRejectedError, "COSIGNER_REJECTED", /not a current co-signer/],
@@ -74,14 +110,56 @@ const CASES: [string, unknown[], Klass, string, RegExp][] = [
   ["ModuleInvalidTarget", [A], ModuleConfigError, "MODULE_CONFIG", /ModuleInvalidTarget\(0x0+a1\)/i],
   ["ReentrancyGuardReentrantCall", [], ExecutionFailedError, "EXECUTION_FAILED", /re-enter/],
   ["SafeCastOverflowedUintDowncast", [128, 1n << 130n], InvalidRequestError, "INVALID_REQUEST", /128-bit/],
-  ["BatchLengthMismatch", [2, 1], InvalidRequestError, "INVALID_REQUEST", /2 intents but 1 signatures: give one signature per intent/],
-  ["PriceReadOutOfGas", [A], InvalidRequestError, "INVALID_REQUEST", /price feed 0x0+a1 ran out of gas.*Send the same request again with a higher gas limit/i],
-  ["UsdLimitInvalid", [A, encodeBytes32String("autoPerTx > autoPerWindow")], ModuleConfigError, "MODULE_CONFIG", /USD limit of agent 0x0+a1: autoPerTx > autoPerWindow\. Fix usdLimit/i],
-  ["PriceFeedInvalid", [A, B, encodeBytes32String("feed has no code")], ModuleConfigError, "MODULE_CONFIG", /price feed 0x0+b2 for asset 0x0+a1: feed has no code\./i],
+  [
+    "BatchLengthMismatch",
+    [2, 1],
+    InvalidRequestError,
+    "INVALID_REQUEST",
+    /2 intents but 1 signatures: give one signature per intent/,
+  ],
+  [
+    "PriceReadOutOfGas",
+    [A],
+    InvalidRequestError,
+    "INVALID_REQUEST",
+    /price feed 0x0+a1 ran out of gas.*Send the same request again with a higher gas limit/i,
+  ],
+  [
+    "UsdLimitInvalid",
+    [A, encodeBytes32String("autoPerTx > autoPerWindow")],
+    ModuleConfigError,
+    "MODULE_CONFIG",
+    /USD limit of agent 0x0+a1: autoPerTx > autoPerWindow\. Fix usdLimit/i,
+  ],
+  [
+    "PriceFeedInvalid",
+    [A, B, encodeBytes32String("feed has no code")],
+    ModuleConfigError,
+    "MODULE_CONFIG",
+    /price feed 0x0+b2 for asset 0x0+a1: feed has no code\./i,
+  ],
   ["CallConditionsTooMany", [17, 16], ModuleConfigError, "MODULE_CONFIG", /17 conditions on one call: at most 16/],
-  ["CallConditionInvalid", [1, 4, ZeroHash], ModuleConfigError, "MODULE_CONFIG", /condition 1 \(ChargeAs, value 0x0{64}\).*ChargeAs the address of a token/],
-  ["CallConditionChargedTwice", [0, 2], ModuleConfigError, "MODULE_CONFIG", /conditions 0 and 2: both charge an argument \(chargeAs\)/],
-  ["CallConditionsOnPayment", [A, "0xa9059cbb"], ModuleConfigError, "MODULE_CONFIG", /conditions on 0xa9059cbb of 0x0+a1: transfer\(address,uint256\) is always a payment/i],
+  [
+    "CallConditionInvalid",
+    [1, 4, ZeroHash],
+    ModuleConfigError,
+    "MODULE_CONFIG",
+    /condition 1 \(ChargeAs, value 0x0{64}\).*ChargeAs the address of a token/,
+  ],
+  [
+    "CallConditionChargedTwice",
+    [0, 2],
+    ModuleConfigError,
+    "MODULE_CONFIG",
+    /conditions 0 and 2: both charge an argument \(chargeAs\)/,
+  ],
+  [
+    "CallConditionsOnPayment",
+    [A, "0xa9059cbb"],
+    ModuleConfigError,
+    "MODULE_CONFIG",
+    /conditions on 0xa9059cbb of 0x0+a1: transfer\(address,uint256\) is always a payment/i,
+  ],
 ];
 
 describe("errors", function () {
@@ -136,7 +214,8 @@ describe("errors", function () {
       // SPEC section 8: v3 appends MalformedCall (value 7), so the earlier reasons keep their numbers.
       expect(DENY_REASON_NAMES.indexOf("MalformedCall")).to.equal(7);
       expect(DENY_REASON_NAMES.indexOf("RateLimited")).to.equal(6);
-      for (const name of DENY_REASON_NAMES.slice(1)) expect(DENY_REASON_TEXT[name], name).to.be.a("string").and.have.length.above(40);
+      for (const name of DENY_REASON_NAMES.slice(1))
+        expect(DENY_REASON_TEXT[name], name).to.be.a("string").and.have.length.above(40);
     });
 
     it("test_denialText_malformedCall_explainsCanonicalTransferAndStrike", function () {
@@ -191,7 +270,9 @@ describe("errors", function () {
     });
 
     it("test_decodeError_transportFailure_isUndefined", function () {
-      expect(decodeError(Object.assign(new Error("connect ECONNREFUSED"), { code: "ECONNREFUSED" }))).to.equal(undefined);
+      expect(decodeError(Object.assign(new Error("connect ECONNREFUSED"), { code: "ECONNREFUSED" }))).to.equal(
+        undefined,
+      );
     });
   });
 });

@@ -18,7 +18,9 @@ describe("GuardianClient", function () {
     await expect(p.txHash!).to.emit(fx.module, "Paused").withArgs(fx.guardian.address);
     expect(await fx.module.paused()).to.equal(true);
     const { client } = await agentClient(fx);
-    await expect(client.pay({ asset: "USDC", to: fx.alice.address, amount: "1", rationale: "r" })).to.be.rejectedWith(ModulePausedError);
+    await expect(client.pay({ asset: "USDC", to: fx.alice.address, amount: "1", rationale: "r" })).to.be.rejectedWith(
+      ModulePausedError,
+    );
     client.close();
   });
 
@@ -38,9 +40,16 @@ describe("GuardianClient", function () {
     const g = await GuardianClient.connect({ module: fx.moduleAddress, signer: fx.guardian });
     const f = await g.freeze(fx.agent.address);
     expect(f).to.deep.include({ agent: fx.agent.address, frozen: true, by: fx.guardian.address });
-    await expect(f.txHash!).to.emit(fx.module, "AgentFrozen").withArgs(fx.agent.address, fx.guardian.address, encodeBytes32String("manual"));
+    await expect(f.txHash!)
+      .to.emit(fx.module, "AgentFrozen")
+      .withArgs(fx.agent.address, fx.guardian.address, encodeBytes32String("manual"));
     const block = await ethers.provider.getBlockNumber();
-    expect(await g.freeze(fx.agent.address)).to.deep.equal({ agent: fx.agent.address, frozen: true, by: fx.guardian.address, alreadyFrozen: true });
+    expect(await g.freeze(fx.agent.address)).to.deep.equal({
+      agent: fx.agent.address,
+      frozen: true,
+      by: fx.guardian.address,
+      alreadyFrozen: true,
+    });
     expect(await ethers.provider.getBlockNumber()).to.equal(block);
   });
 

@@ -57,7 +57,11 @@ describe("Journal", function () {
       expect(again.entries().map((e) => e.t)).to.deep.equal(["signed", "sent", "signed", "outcome"]);
       expect(again.record(ID_A)?.outcome?.status).to.equal("Executed");
       expect(again.record(ID_A)?.sent?.txHash).to.equal("0x01");
-      const unfinished = again.unfinished(31337n, "0x00000000000000000000000000000000000000A1", "0x00000000000000000000000000000000000000B2");
+      const unfinished = again.unfinished(
+        31337n,
+        "0x00000000000000000000000000000000000000A1",
+        "0x00000000000000000000000000000000000000B2",
+      );
       expect(unfinished.map((r) => r.signed.intentId)).to.deep.equal([ID_B]);
       expect(again.rationaleText(ZeroHash)).to.equal("pay invoice 7");
       again.close();
@@ -103,7 +107,10 @@ describe("Journal", function () {
 
     it("test_open_entryWithoutSigned_throwsJournalError", function () {
       const file = tmpJournal();
-      fs.writeFileSync(file, JSON.stringify({ t: "outcome", v: 1, at: "t", intentId: ID_A, status: "Executed" }) + "\n");
+      fs.writeFileSync(
+        file,
+        JSON.stringify({ t: "outcome", v: 1, at: "t", intentId: ID_A, status: "Executed" }) + "\n",
+      );
       expect(() => Journal.open(file)).to.throw(JournalError, /without its "signed" entry/);
     });
 
@@ -119,7 +126,9 @@ describe("Journal", function () {
       const file = tmpJournal();
       const first = Journal.open(file);
       try {
-        expect(() => Journal.open(file)).to.throw(JournalError, /is in use by process/).with.property("code", "JOURNAL_ERROR");
+        expect(() => Journal.open(file))
+          .to.throw(JournalError, /is in use by process/)
+          .with.property("code", "JOURNAL_ERROR");
       } finally {
         first.close();
       }

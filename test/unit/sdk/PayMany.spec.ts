@@ -6,7 +6,14 @@ import { expect } from "chai";
 import { ethers } from "hardhat";
 import { loadFixture } from "@nomicfoundation/hardhat-network-helpers";
 import { parseUnits } from "ethers";
-import { AgentFrozenError, BatchRequestError, InvalidRequestError, MAX_BATCH_PAYMENTS, ModulePausedError, PayRequest } from "../../../sdk";
+import {
+  AgentFrozenError,
+  BatchRequestError,
+  InvalidRequestError,
+  MAX_BATCH_PAYMENTS,
+  ModulePausedError,
+  PayRequest,
+} from "../../../sdk";
 import { agentConfig, moduleAsSafe, treasuryFixture } from "../../fixtures";
 import type { Treasury } from "../../fixtures";
 import { agentClient, readJournal, tmpJournal } from "./helpers";
@@ -22,7 +29,12 @@ async function unlimitedToken(fx: Treasury): Promise<string> {
 
 function payroll(fx: Treasury, amounts: string[], month = "2025-01"): PayRequest[] {
   const people = [fx.alice.address, fx.bob.address, fx.attacker.address];
-  return amounts.map((amount, i) => ({ asset: "USDC", to: people[i % people.length], amount, rationale: `salary ${month} line ${i + 1}` }));
+  return amounts.map((amount, i) => ({
+    asset: "USDC",
+    to: people[i % people.length],
+    amount,
+    rationale: `salary ${month} line ${i + 1}`,
+  }));
 }
 
 describe("AgentClient.payMany", function () {
@@ -41,7 +53,17 @@ describe("AgentClient.payMany", function () {
       expect(await fx.usdc.balanceOf(fx.alice.address)).to.equal(usdc("100"));
       expect(await fx.usdc.balanceOf(fx.bob.address)).to.equal(usdc("200"));
       expect(await fx.usdc.balanceOf(fx.attacker.address)).to.equal(usdc("300"));
-      expect(readJournal(journal).map((e) => e.t)).to.deep.equal(["signed", "signed", "signed", "sent", "sent", "sent", "outcome", "outcome", "outcome"]);
+      expect(readJournal(journal).map((e) => e.t)).to.deep.equal([
+        "signed",
+        "signed",
+        "signed",
+        "sent",
+        "sent",
+        "sent",
+        "outcome",
+        "outcome",
+        "outcome",
+      ]);
       client.close();
     });
 
@@ -55,12 +77,16 @@ describe("AgentClient.payMany", function () {
       const again = await client.payMany(requests);
       expect(again.sent).to.equal(0);
       expect(again.txHash).to.equal(undefined);
-      expect(again.results.map((r) => [r.intentId, r.status, r.replay])).to.deep.equal(first.results.map((r) => [r.intentId, "Executed", true]));
+      expect(again.results.map((r) => [r.intentId, r.status, r.replay])).to.deep.equal(
+        first.results.map((r) => [r.intentId, "Executed", true]),
+      );
       expect(await ethers.provider.getBlockNumber()).to.equal(blockBefore);
       // A fresh client with a lost journal reads the same answers from the chain.
       const other = await agentClient(fx);
       const fromChain = await other.client.payMany(requests);
-      expect(fromChain.results.map((r) => [r.intentId, r.replay])).to.deep.equal(first.results.map((r) => [r.intentId, true]));
+      expect(fromChain.results.map((r) => [r.intentId, r.replay])).to.deep.equal(
+        first.results.map((r) => [r.intentId, true]),
+      );
       expect(await fx.usdc.balanceOf(fx.attacker.address)).to.equal(usdc("300"));
       client.close();
       other.client.close();
@@ -126,7 +152,11 @@ describe("AgentClient.payMany", function () {
       expect((err as AgentFrozenError).args.index).to.equal(2);
       expect((err as AgentFrozenError).message).to.match(/^Payment 3 of the batch: /);
       expect(await ethers.provider.getBlockNumber()).to.equal(blockBefore);
-      expect(readJournal(journal).filter((e) => e.t === "closed").map((e) => (e as { why: string }).why)).to.deep.equal(["rejected", "rejected", "rejected"]);
+      expect(
+        readJournal(journal)
+          .filter((e) => e.t === "closed")
+          .map((e) => (e as { why: string }).why),
+      ).to.deep.equal(["rejected", "rejected", "rejected"]);
       expect(await fx.module.getNonce(fx.agent.address, 0)).to.equal(0n);
       client.close();
     });
@@ -189,8 +219,14 @@ describe("AgentClient.payMany", function () {
       const fx = await loadFixture(treasuryFixture);
       const { client } = await agentClient(fx);
       await expect(client.payMany([])).to.be.rejectedWith(InvalidRequestError, /at least one payment/);
-      const many = payroll(fx, Array.from({ length: MAX_BATCH_PAYMENTS + 1 }, () => "1"));
-      await expect(client.payMany(many)).to.be.rejectedWith(InvalidRequestError, new RegExp(`at most ${MAX_BATCH_PAYMENTS}`));
+      const many = payroll(
+        fx,
+        Array.from({ length: MAX_BATCH_PAYMENTS + 1 }, () => "1"),
+      );
+      await expect(client.payMany(many)).to.be.rejectedWith(
+        InvalidRequestError,
+        new RegExp(`at most ${MAX_BATCH_PAYMENTS}`),
+      );
       client.close();
     });
 
@@ -199,7 +235,10 @@ describe("AgentClient.payMany", function () {
       const { client } = await agentClient(fx);
       const requests = payroll(fx, ["1", "2"]);
       requests[1] = { ...requests[1], lane: "grants" };
-      await expect(client.payMany(requests, { lane: "payroll" })).to.be.rejectedWith(BatchRequestError, /Payment 2 of the batch: lane grants differs/);
+      await expect(client.payMany(requests, { lane: "payroll" })).to.be.rejectedWith(
+        BatchRequestError,
+        /Payment 2 of the batch: lane grants differs/,
+      );
       client.close();
     });
   });
@@ -256,7 +295,14 @@ describe("AgentClient.dryRunMany", function () {
     const requests = payroll(fx, ["1000", "1000", "1000", "1000", "1000", "1000"]);
     const blockBefore = await ethers.provider.getBlockNumber();
     const preview = await client.dryRunMany(requests);
-    expect(preview.rows.map((r) => r.status)).to.deep.equal(["Executed", "Executed", "Executed", "Executed", "Executed", "Queued"]);
+    expect(preview.rows.map((r) => r.status)).to.deep.equal([
+      "Executed",
+      "Executed",
+      "Executed",
+      "Executed",
+      "Executed",
+      "Queued",
+    ]);
     expect(preview.rows.map((r) => r.nonce)).to.deep.equal([0n, 1n, 2n, 3n, 4n, 5n]);
     // Alone, the sixth row would fit: the model of one row disagrees, so no reason is claimed for it.
     expect(preview.rows[5].explained).to.equal(false);

@@ -12,12 +12,16 @@ describe("retry", function () {
       expect(isTransientRpcError(Object.assign(new Error("x"), { code: "TIMEOUT" }))).to.equal(true);
       expect(isTransientRpcError(Object.assign(new Error("server"), { code: "SERVER_ERROR" }))).to.equal(true);
       // ethers wraps the socket error several levels down.
-      expect(isTransientRpcError({ code: "UNKNOWN_ERROR", error: { cause: transportError("ECONNRESET") } })).to.equal(true);
+      expect(isTransientRpcError({ code: "UNKNOWN_ERROR", error: { cause: transportError("ECONNRESET") } })).to.equal(
+        true,
+      );
       expect(isTransientRpcError(new Error("429 Too Many Requests"))).to.equal(true);
     });
 
     it("test_isTransient_revertsAndOwnErrors_false", function () {
-      expect(isTransientRpcError(Object.assign(new Error("execution reverted"), { code: "CALL_EXCEPTION" }))).to.equal(false);
+      expect(isTransientRpcError(Object.assign(new Error("execution reverted"), { code: "CALL_EXCEPTION" }))).to.equal(
+        false,
+      );
       expect(isTransientRpcError(new ModulePausedError("paused"))).to.equal(false);
       // Hex in a message must not look like an HTTP status.
       expect(isTransientRpcError(new Error("bad intent 0x4290000000000000000000000000000000000502"))).to.equal(false);

@@ -182,7 +182,10 @@ describe("sdk/shapes: the module's enums and structs, once, as the compiled cont
         const tuples = (await abiParams()).filter((p) => elementType(p.param) === `struct ${TYPES}.${name}`);
         expect(tuples.length, `ABI parameters of type ${name}`).to.be.greaterThan(0);
         for (const { where, param } of tuples) {
-          expect((param.components ?? []).map((c) => c.name), where).to.deep.equal([...STRUCT_FIELDS[name]]);
+          expect(
+            (param.components ?? []).map((c) => c.name),
+            where,
+          ).to.deep.equal([...STRUCT_FIELDS[name]]);
         }
       });
     }
@@ -191,11 +194,16 @@ describe("sdk/shapes: the module's enums and structs, once, as the compiled cont
       // Enums of other interfaces (the Safe's IAvatar.Operation) are not the module's shapes.
       const prefix = `enum ${TYPES}.`;
       const enumParams = (await abiParams()).filter((p) => elementType(p.param)?.startsWith(prefix));
-      expect(enumParams.map((p) => elementType(p.param))).to.include.members([`${prefix}Status`, `${prefix}DenyReason`]);
+      expect(enumParams.map((p) => elementType(p.param))).to.include.members([
+        `${prefix}Status`,
+        `${prefix}DenyReason`,
+      ]);
       // Arrays count as their element (submitBatch returns Status[]).
       expect(enumParams.map((p) => p.param.internalType)).to.include(`${prefix}Status[]`);
       for (const { where, param } of enumParams) {
-        expect(ENUM_TABLES, `${where}: ${param.internalType}`).to.have.property(elementType(param)!.slice(prefix.length));
+        expect(ENUM_TABLES, `${where}: ${param.internalType}`).to.have.property(
+          elementType(param)!.slice(prefix.length),
+        );
       }
     });
   });
@@ -234,7 +242,12 @@ describe("sdk/shapes: the module's enums and structs, once, as the compiled cont
 
     it("test_assetLimitValue_amountsBigintWindowNumber", function () {
       const json = { autoPerTx: "100", autoPerWindow: "1000", window: 86_400n, escalatedPerTx: 5000n };
-      expect(assetLimitValue(json)).to.deep.equal({ autoPerTx: 100n, autoPerWindow: 1000n, window: 86_400, escalatedPerTx: 5000n });
+      expect(assetLimitValue(json)).to.deep.equal({
+        autoPerTx: 100n,
+        autoPerWindow: 1000n,
+        window: 86_400,
+        escalatedPerTx: 5000n,
+      });
     });
   });
 });

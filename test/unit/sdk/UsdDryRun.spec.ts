@@ -19,11 +19,17 @@ import { agentClient } from "./helpers";
 
 async function usdDryRunFixture() {
   const fx = await loadFixture(usdTreasuryFixture);
-  const { client } = await agentClient(fx, { lens: await fx.lens.getAddress(), tokens: { USDC: fx.usdcAddress, DAI: fx.daiAddress } });
+  const { client } = await agentClient(fx, {
+    lens: await fx.lens.getAddress(),
+    tokens: { USDC: fx.usdcAddress, DAI: fx.daiAddress },
+  });
   return { fx, client };
 }
 
-async function dryThenReal(client: AgentClient, request: PayRequest | CallRequest): Promise<{ dry: IntentPreview; real: IntentResult }> {
+async function dryThenReal(
+  client: AgentClient,
+  request: PayRequest | CallRequest,
+): Promise<{ dry: IntentPreview; real: IntentResult }> {
   const dry = await client.dryRun("pay", request);
   const real = await client.pay(request as PayRequest);
   expect(real.status, "the real request does what the dry run said").to.equal(dry.status);
@@ -35,16 +41,29 @@ async function dryThenReal(client: AgentClient, request: PayRequest | CallReques
 describe("AgentClient.dryRun under a USD limit", function () {
   it("test_dryRun_withinBothLimits_executed_withTheDollarValueAndWhatIsLeft", async function () {
     const { fx, client } = await usdDryRunFixture();
-    const { dry } = await dryThenReal(client, { asset: "ETH", to: fx.alice.address, amount: "0.5", rationale: "gas money" });
+    const { dry } = await dryThenReal(client, {
+      asset: "ETH",
+      to: fx.alice.address,
+      amount: "0.5",
+      rationale: "gas money",
+    });
     expect(dry.status).to.equal("Executed");
-    expect(dry.usd).to.deep.equal({ value: { amount: 1_000n * USD, formatted: "1000" }, left: { amount: 3_000n * USD, formatted: "3000" } });
+    expect(dry.usd).to.deep.equal({
+      value: { amount: 1_000n * USD, formatted: "1000" },
+      left: { amount: 3_000n * USD, formatted: "3000" },
+    });
     expect(await fx.module.availableUsdAllowance(fx.agent.address)).to.equal(2_000n * USD);
     client.close();
   });
 
   it("test_dryRun_aboveUsdPerTx_queuedForItsDollarValue", async function () {
     const { fx, client } = await usdDryRunFixture();
-    const { dry } = await dryThenReal(client, { asset: "ETH", to: fx.alice.address, amount: "0.8", rationale: "a bit more" });
+    const { dry } = await dryThenReal(client, {
+      asset: "ETH",
+      to: fx.alice.address,
+      amount: "0.8",
+      rationale: "a bit more",
+    });
     expect(dry.queuedBecause).to.deep.equal(["above-usd-per-tx"]);
     client.close();
   });
@@ -54,7 +73,12 @@ describe("AgentClient.dryRun under a USD limit", function () {
     await client.pay({ asset: "USDC", to: fx.alice.address, amount: "1000", rationale: "one" });
     await client.pay({ asset: "ETH", to: fx.alice.address, amount: "0.5", rationale: "two" });
     await client.pay({ asset: "DAI", to: fx.alice.address, amount: "900", rationale: "three" });
-    const { dry } = await dryThenReal(client, { asset: "USDC", to: fx.alice.address, amount: "200", rationale: "four" });
+    const { dry } = await dryThenReal(client, {
+      asset: "USDC",
+      to: fx.alice.address,
+      amount: "200",
+      rationale: "four",
+    });
     expect(dry.queuedBecause).to.deep.equal(["above-usd-window"]);
     expect(dry.usd!.left.formatted).to.equal("100");
     expect(dry.allowanceLeft!.formatted, "the USDC window alone has room").to.equal("4000");
@@ -75,7 +99,12 @@ describe("AgentClient.dryRun under a USD limit", function () {
 
   it("test_dryRun_aboveUsdHardCap_deniedAboveHardCap", async function () {
     const { fx, client } = await usdDryRunFixture();
-    const { dry } = await dryThenReal(client, { asset: "USDC", to: fx.alice.address, amount: "25000", rationale: "too much" });
+    const { dry } = await dryThenReal(client, {
+      asset: "USDC",
+      to: fx.alice.address,
+      amount: "25000",
+      rationale: "too much",
+    });
     expect(dry).to.deep.include({ status: "Denied", reason: "AboveHardCap" });
     client.close();
   });
@@ -95,12 +124,20 @@ describe("AgentClient.dryRun under a USD limit", function () {
       const blockBefore = await ethers.provider.getBlockNumber();
       const text = await runTaskCapturing("agent:pay", { ...args, json: false });
       expect(text.stdout).to.match(/^status: +Queued$/m);
-      expect(text.stdout).to.match(/^queued because: +its value in dollars is above what you may pay alone in one payment across all assets \(USD autoPerTx\)$/m);
+      expect(text.stdout).to.match(
+        /^queued because: +its value in dollars is above what you may pay alone in one payment across all assets \(USD autoPerTx\)$/m,
+      );
       expect(text.stdout).to.match(/^value in USD: +\$1600$/m);
       expect(text.stdout).to.match(/^USD allowance now: +\$3000 across all assets$/m);
-      const json = JSON.parse((await runTaskCapturing("agent:pay", { ...args, json: true })).stdout.trim()) as Record<string, unknown>;
+      const json = JSON.parse((await runTaskCapturing("agent:pay", { ...args, json: true })).stdout.trim()) as Record<
+        string,
+        unknown
+      >;
       expect(json.queuedBecause).to.deep.equal(["above-usd-per-tx"]);
-      expect(json.usd).to.deep.equal({ value: { amount: (1_600n * USD).toString(), formatted: "1600" }, left: { amount: (3_000n * USD).toString(), formatted: "3000" } });
+      expect(json.usd).to.deep.equal({
+        value: { amount: (1_600n * USD).toString(), formatted: "1600" },
+        left: { amount: (3_000n * USD).toString(), formatted: "3000" },
+      });
       expect(await ethers.provider.getBlockNumber(), "a dry run sends nothing").to.equal(blockBefore);
     });
   });

@@ -69,6 +69,9 @@ export type Emit = (
   },
 ) => void;
 
+/** The state update of one event kind: records what the event changes, then runs the rule checks that look at it. */
+export type Update<K extends ChainEventKind> = (core: EngineCore, e: EventOf<K>, emit: Emit, at: At) => void;
+
 export const lower = (a: string) => a.toLowerCase();
 
 export function pushUnique(list: string[], value: string): boolean {

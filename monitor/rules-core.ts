@@ -5,7 +5,7 @@
  */
 import { Interface, ZeroAddress, dataLength, dataSlice, formatUnits, getAddress } from "ethers";
 import type { Intent } from "../sdk/eip712";
-import { isCanonicalTransfer } from "../sdk/chain";
+import { isCanonicalTransfer } from "../sdk/calldata";
 import type { Alert } from "./alerts";
 import type { ChainEvent, ChainEventKind } from "./events";
 import type { RuleConfig, RuleKind, RuleOf, Severity } from "../core/monitorSchema";

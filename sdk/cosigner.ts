@@ -11,16 +11,8 @@ import type { IAgentTreasuryModule } from "../typechain-types/contracts/interfac
 import { ApprovalContext, SignatureCheck, checkSignatures, refuseStaleSignatures } from "./approvals";
 import { Intent, signCosignerApproval } from "./eip712";
 import { CosignerRejectedError, IntentStateError, InvalidRequestError } from "./errors";
-import {
-  AssetBook,
-  ETH_ASSET,
-  decodeAction,
-  formatAmount,
-  outcomeOf,
-  requireAddress,
-  transact,
-  TransactVia,
-} from "./chain";
+import { decodeAction } from "./calldata";
+import { AssetBook, ETH_ASSET, formatAmount, outcomeOf, requireAddress, transact, TransactVia } from "./chain";
 import { Journal, deserializeIntent } from "./journal";
 import { DEFAULT_RETRY, RetryOptions, withRetry } from "./retry";
 import {

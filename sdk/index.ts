@@ -11,6 +11,7 @@ export * from "./retry";
 export * from "./journal";
 export * from "./chainIdentity";
 export * from "./chain";
+export * from "./calldata";
 export { AgentClient, laneOf, keyFromText, deriveKey } from "./client";
 export type { AgentClientOptions, RecoveryReport, IntentStatusInfo, Allowance, WaitOptions, Stage } from "./client";
 export { CosignerClient, sortSignatures, cancelIntent } from "./cosigner";

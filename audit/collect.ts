@@ -3,7 +3,7 @@
  * can rebuild it. `IntentQueued` carries the whole intent; for `IntentExecuted` / `IntentDenied` the whole intent
  * is decoded from the transaction's `submit` / `propose` calldata. Statuses come from `intentStatus` (exact for
  * keyed, queued and denied intents; a keyless auto-executed intent has no record and is Executed by its event).
- * Actions are decoded from calldata in human units with the tokens' on-chain decimals (sdk/chain.ts), and the
+ * Actions are decoded from calldata in human units with the tokens' on-chain decimals (sdk/calldata.ts), and the
  * agents' rationale texts are joined from their journals (only when a text's keccak256 matches the on-chain hash).
  * Per agent and asset, the auto-tier spend in the sliding window is computed at every change, against the cap in
  * force at that moment, for the page's chart.
@@ -15,7 +15,8 @@
  * never rewrites what happened. Pauses, freezes and every configuration change are in `events` (audit/events.ts).
  */
 import { Provider, ZeroAddress, getAddress, id as idHash } from "ethers";
-import { AssetBook, decodeAction, formatAmount } from "../sdk/chain";
+import { AssetBook, formatAmount } from "../sdk/chain";
+import { decodeAction } from "../sdk/calldata";
 import { Intent, splitNonce } from "../sdk/eip712";
 import { Journal, JournalRecord, SerializedIntent, journalFiles, serializeIntent } from "../sdk/journal";
 import { AssetInfo, DecodedAction, DenyReasonName, IntentStatusName, STATUS_NAMES, statusName } from "../sdk/types";

@@ -8,6 +8,7 @@ import {
   AbiCoder,
   Interface,
   Log,
+  Result,
   TransactionResponse,
   dataLength,
   dataSlice,
@@ -186,8 +187,17 @@ export function decodeModuleLog(log: Log): ModuleEventBody | undefined {
     return undefined;
   }
   if (!parsed) return undefined;
-  const a = parsed.args;
-  switch (parsed.name) {
+  return (
+    decodeIntentEvent(parsed.name, parsed.args) ??
+    decodeEmergencyEvent(parsed.name, parsed.args) ??
+    decodeAgentEvent(parsed.name, parsed.args) ??
+    decodeModuleConfigEvent(parsed.name, parsed.args)
+  );
+}
+
+/** An intent's life: executed, queued, denied, approved, cancelled, replayed. */
+function decodeIntentEvent(name: string, a: Result): ModuleEventBody | undefined {
+  switch (name) {
     case "IntentExecuted":
       return {
         kind: "IntentExecuted",
@@ -226,6 +236,13 @@ export function decodeModuleLog(log: Log): ModuleEventBody | undefined {
         agent: getAddress(a.agent),
         idempotencyKey: lower(a.idempotencyKey),
       };
+  }
+  return undefined;
+}
+
+/** The brakes (freezing an agent, pausing the module) and the module's initialisation. */
+function decodeEmergencyEvent(name: string, a: Result): ModuleEventBody | undefined {
+  switch (name) {
     case "AgentFrozen":
       return { kind: "AgentFrozen", agent: getAddress(a.agent), by: getAddress(a.by), reason: bytes32Text(a.reason) };
     case "AgentUnfrozen":
@@ -236,6 +253,13 @@ export function decodeModuleLog(log: Log): ModuleEventBody | undefined {
       return { kind: "Unpaused", by: getAddress(a.by) };
     case "ModuleInitialized":
       return { kind: "ModuleInitialized", avatar: getAddress(a.avatar) };
+  }
+  return undefined;
+}
+
+/** An agent's policy: its configuration, key, limits, allowed calls and their conditions, recipients. */
+function decodeAgentEvent(name: string, a: Result): ModuleEventBody | undefined {
+  switch (name) {
     case "AgentSet":
       return { kind: "AgentSet", agent: getAddress(a.agent), config: agentConfigNumbers(a.config) };
     case "AgentRemoved":
@@ -278,6 +302,13 @@ export function decodeModuleLog(log: Log): ModuleEventBody | undefined {
         recipient: getAddress(a.recipient),
         allowed: Boolean(a.allowed),
       };
+  }
+  return undefined;
+}
+
+/** What holds for every agent: the co-signers, the guardians, the treasury-wide limits. */
+function decodeModuleConfigEvent(name: string, a: Result): ModuleEventBody | undefined {
+  switch (name) {
     case "CosignersSet":
       return {
         kind: "CosignersSet",

@@ -5,6 +5,7 @@
  */
 export * from "./alerts";
 export * from "./checkpoint";
+export * from "./delivery";
 export * from "./events";
 export * from "./follower";
 export * from "./metrics";

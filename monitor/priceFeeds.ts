@@ -99,7 +99,38 @@ export function checkFeeds(
     (r): r is RuleOf<"price-feed-untrusted"> => r.enabled && r.rule === "price-feed-untrusted",
   );
   const movedRules = rules.filter((r): r is RuleOf<"price-feed-moved"> => r.enabled && r.rule === "price-feed-moved");
-  const envelope = (rule: RuleConfig) => ({
+  for (const r of readings) {
+    const key = r.asset.toLowerCase();
+    const before = state.readings[key];
+    const sameFeed = before !== undefined && before.feed.toLowerCase() === r.feed.toLowerCase();
+    if (!r.trusted) {
+      const news = !sameFeed || before.trusted || before.fault !== r.fault;
+      if (news) alerts.push(...untrustedAlerts(untrustedRules, r, ctx));
+      next[key] = {
+        feed: r.feed,
+        trusted: false,
+        ...(r.fault ? { fault: r.fault } : {}),
+        ...(sameFeed && before.price ? { price: before.price } : {}),
+        block: ctx.block,
+        time: ctx.blockTime,
+      };
+      continue;
+    }
+    if (sameFeed) alerts.push(...movedAlerts(movedRules, r, before, ctx));
+    next[key] = {
+      feed: r.feed,
+      trusted: true,
+      ...(r.price !== undefined ? { price: r.price.toString() } : {}),
+      block: ctx.block,
+      time: ctx.blockTime,
+    };
+  }
+  return { alerts, readings: next };
+}
+
+/** What every feed alert of `rule` carries: where and when it was read, and what the rule asks for. */
+function feedAlertEnvelope(rule: RuleConfig, ctx: FeedCheckContext) {
+  return {
     v: ALERT_VERSION,
     type: "alert" as const,
     chainId: ctx.chainId,
@@ -111,73 +142,66 @@ export function checkFeeds(
     detectedAt: new Date().toISOString(),
     action: rule.action,
     rule: rule.id!,
-  });
-  for (const r of readings) {
-    const key = r.asset.toLowerCase();
-    const before = state.readings[key];
-    const sameFeed = before !== undefined && before.feed.toLowerCase() === r.feed.toLowerCase();
-    if (!r.trusted) {
-      const news = !sameFeed || before.trusted || before.fault !== r.fault;
-      for (const rule of untrustedRules) {
-        if (!news) continue;
-        alerts.push({
-          ...envelope(rule),
-          id: alertId(rule.id!, key, r.feed, r.fault ?? "", ctx.block),
-          kind: "price-feed-untrusted",
-          severity: rule.severity ?? DEFAULT_SEVERITY["price-feed-untrusted"],
-          message: `the module does not trust the ${r.symbol}/USD price now (${r.fault}): every ${r.symbol} payment of an agent with a USD limit waits for co-signers`,
-          advice:
-            r.fault === "StalePrice"
-              ? `the feed ${r.feed} has not updated within its maxAge of ${r.maxAge}s: check the feed's heartbeat and the network; raise maxAge only if the feed's heartbeat is longer`
-              : `check the feed ${r.feed}: a broken or replaced oracle; point the module at a working feed (setPriceFeed) if it does not recover`,
-          details: { asset: r.asset, symbol: r.symbol, feed: r.feed, fault: r.fault ?? "", maxAgeSeconds: r.maxAge },
-        });
-      }
-      next[key] = {
+  };
+}
+
+/** `price-feed-untrusted`: one alert per rule for a feed the module has just stopped trusting (`r` untrusted). */
+function untrustedAlerts(
+  rules: readonly RuleOf<"price-feed-untrusted">[],
+  r: FeedReading,
+  ctx: FeedCheckContext,
+): Alert[] {
+  const key = r.asset.toLowerCase();
+  return rules.map((rule) => ({
+    ...feedAlertEnvelope(rule, ctx),
+    id: alertId(rule.id!, key, r.feed, r.fault ?? "", ctx.block),
+    kind: "price-feed-untrusted",
+    severity: rule.severity ?? DEFAULT_SEVERITY["price-feed-untrusted"],
+    message: `the module does not trust the ${r.symbol}/USD price now (${r.fault}): every ${r.symbol} payment of an agent with a USD limit waits for co-signers`,
+    advice:
+      r.fault === "StalePrice"
+        ? `the feed ${r.feed} has not updated within its maxAge of ${r.maxAge}s: check the feed's heartbeat and the network; raise maxAge only if the feed's heartbeat is longer`
+        : `check the feed ${r.feed}: a broken or replaced oracle; point the module at a working feed (setPriceFeed) if it does not recover`,
+    details: { asset: r.asset, symbol: r.symbol, feed: r.feed, fault: r.fault ?? "", maxAgeSeconds: r.maxAge },
+  }));
+}
+
+/**
+ * `price-feed-moved`: one alert per rule whose `maxMove` the trusted price `r` exceeds, measured from `before`, the
+ * last reading of the same feed (none when that reading had no price).
+ */
+function movedAlerts(
+  rules: readonly RuleOf<"price-feed-moved">[],
+  r: FeedReading,
+  before: FeedReadingJson,
+  ctx: FeedCheckContext,
+): Alert[] {
+  const last = before.price !== undefined ? BigInt(before.price) : undefined;
+  if (last === undefined || last <= 0n || r.price === undefined) return [];
+  const price = r.price;
+  const key = r.asset.toLowerCase();
+  const bps = moveBps(last, price);
+  const share = Number(bps) / 100;
+  return rules
+    .filter((rule) => bps > BigInt(Math.round(rule.maxMove * 10_000)))
+    .map((rule) => ({
+      ...feedAlertEnvelope(rule, ctx),
+      id: alertId(rule.id!, key, r.feed, before.block, ctx.block),
+      kind: "price-feed-moved",
+      severity: rule.severity ?? DEFAULT_SEVERITY["price-feed-moved"],
+      message: `the ${r.symbol}/USD price moved ${share}% between two reads: ${dollars(last)} at block ${before.block} -> ${dollars(price)} at block ${ctx.block} (rule: more than ${rule.maxMove * 100}%)`,
+      advice:
+        "a manipulated or broken feed misprices USD-limited payments (the per-asset limits still hold): compare with another source; if it is wrong, pause the module or remove the feed (setPriceFeed to address(0)) so that those payments wait for co-signers",
+      details: {
+        asset: r.asset,
+        symbol: r.symbol,
         feed: r.feed,
-        trusted: false,
-        ...(r.fault ? { fault: r.fault } : {}),
-        ...(sameFeed && before.price ? { price: before.price } : {}),
-        block: ctx.block,
-        time: ctx.blockTime,
-      };
-      continue;
-    }
-    const last = sameFeed && before.price !== undefined ? BigInt(before.price) : undefined;
-    if (last !== undefined && last > 0n && r.price !== undefined) {
-      const bps = moveBps(last, r.price);
-      for (const rule of movedRules) {
-        if (bps <= BigInt(Math.round(rule.maxMove * 10_000))) continue;
-        const share = Number(bps) / 100;
-        alerts.push({
-          ...envelope(rule),
-          id: alertId(rule.id!, key, r.feed, before.block, ctx.block),
-          kind: "price-feed-moved",
-          severity: rule.severity ?? DEFAULT_SEVERITY["price-feed-moved"],
-          message: `the ${r.symbol}/USD price moved ${share}% between two reads: ${dollars(last)} at block ${before.block} -> ${dollars(r.price)} at block ${ctx.block} (rule: more than ${rule.maxMove * 100}%)`,
-          advice:
-            "a manipulated or broken feed misprices USD-limited payments (the per-asset limits still hold): compare with another source; if it is wrong, pause the module or remove the feed (setPriceFeed to address(0)) so that those payments wait for co-signers",
-          details: {
-            asset: r.asset,
-            symbol: r.symbol,
-            feed: r.feed,
-            from: formatUnitsPlain(last, USD_DECIMALS),
-            to: formatUnitsPlain(r.price, USD_DECIMALS),
-            movedPercent: share,
-            fromBlock: before.block,
-          },
-        });
-      }
-    }
-    next[key] = {
-      feed: r.feed,
-      trusted: true,
-      ...(r.price !== undefined ? { price: r.price.toString() } : {}),
-      block: ctx.block,
-      time: ctx.blockTime,
-    };
-  }
-  return { alerts, readings: next };
+        from: formatUnitsPlain(last, USD_DECIMALS),
+        to: formatUnitsPlain(price, USD_DECIMALS),
+        movedPercent: share,
+        fromBlock: before.block,
+      },
+    }));
 }
 
 /** True when some enabled rule watches the feeds (the watchtower then reads them after each poll). */

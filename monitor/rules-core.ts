@@ -5,7 +5,7 @@
  */
 import { Interface, ZeroAddress, dataLength, dataSlice, formatUnits, getAddress } from "ethers";
 import type { Intent } from "../sdk/eip712";
-import { isCanonicalTransfer } from "../sdk/chain";
+import { isCanonicalTransfer } from "../sdk/calldata";
 import type { Alert } from "./alerts";
 import type { ChainEvent, ChainEventKind } from "./events";
 import type { RuleConfig, RuleKind, RuleOf, Severity } from "../core/monitorSchema";
@@ -68,6 +68,9 @@ export type Emit = (
     severity?: Severity;
   },
 ) => void;
+
+/** The state update of one event kind: records what the event changes, then runs the rule checks that look at it. */
+export type Update<K extends ChainEventKind> = (core: EngineCore, e: EventOf<K>, emit: Emit, at: At) => void;
 
 export const lower = (a: string) => a.toLowerCase();
 

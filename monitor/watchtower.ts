@@ -23,7 +23,6 @@
 import type { Provider } from "ethers";
 import { AssetBook } from "../sdk/chain";
 import { ChainIdentity, identityMismatch, readChainIdentity } from "../sdk/chainIdentity";
-import { Journal } from "../sdk/journal";
 import { Alert, ChainChange, alertId, chainChangeAlert } from "./alerts";
 import { Checkpoint, CHECKPOINT_VERSION, CheckpointStore } from "./checkpoint";
 import { BlockBatch, EventFollower } from "./follower";
@@ -33,6 +32,8 @@ import { AssetMeta, RuleEngine } from "./rules";
 import type { MonitorConfig } from "../core/monitorSchema";
 import type { AlertSink } from "./sinks";
 import { FeedWatchState, emptyFeedWatchState, watchFeeds } from "./priceFeeds";
+import { JournalCheckpoint, JournalWatch } from "./watchJournal";
+import { deliverAlert } from "./delivery";
 import { AgentSummary, MonitorState, cloneState, emptyState, summarize } from "./stats";
 
 /** How many recently read blocks' hashes the checkpoint keeps for finding where a reorganisation forked off. */
@@ -70,22 +71,6 @@ export interface PollResult {
   alerts: Alert[];
 }
 
-/** A sink refused an alert: the watchtower stays on that block and retries at the next poll. */
-export class DeliveryPendingError extends Error {
-  readonly code = "ALERT_DELIVERY_PENDING";
-  constructor(
-    readonly sink: string,
-    readonly alertId: string,
-    cause: unknown,
-  ) {
-    super(
-      `Sink ${sink} did not accept alert ${alertId} (${(cause as Error).message}); it is retried at the next poll.`,
-      { cause },
-    );
-    this.name = "DeliveryPendingError";
-  }
-}
-
 export class Watchtower {
   readonly follower: EventFollower;
   readonly engine: RuleEngine;
@@ -95,9 +80,8 @@ export class Watchtower {
   private lastHash?: string;
   private delivered: Record<string, string[]> = {};
   private responses: Checkpoint["responses"] = {};
-  private journalEntries = 0;
-  private journalDelivered: Record<string, string[]> = {};
-  private journalMark?: string;
+  /** The agent's journal, when one is watched (monitor/watchJournal.ts). */
+  private readonly journal: JournalWatch;
   /** The chain instance being read (set by `start`, updated when the chain changes). */
   private identity?: ChainIdentity;
   /** [block, hash] of recently read blocks, oldest first. */
@@ -135,6 +119,7 @@ export class Watchtower {
     this.store = new CheckpointStore(options.checkpointFile);
     this.assets = new AssetBook(options.provider, options.tokens ?? {}, { retries: 2 });
     this.log = options.log ?? (() => undefined);
+    this.journal = new JournalWatch(options.journal, this.log);
     this.historyFrom = options.historyFrom ?? 0;
   }
 
@@ -165,10 +150,7 @@ export class Watchtower {
       this.lastHash = cp.lastHash;
       this.delivered = cp.delivered;
       this.responses = cp.responses;
-      this.journalEntries = cp.journalEntries ?? 0;
-      this.journalDelivered =
-        (cp as Checkpoint & { journalDelivered?: Record<string, string[]> }).journalDelivered ?? {};
-      this.journalMark = cp.journalMark;
+      this.journal.restore(cp);
       this.recent = cp.recent ?? (cp.lastHash && cp.nextBlock > 0 ? [[cp.nextBlock - 1, cp.lastHash]] : []);
       this.historyFrom = cp.historyFrom ?? this.historyFrom;
       this.notices = cp.notices ?? [];
@@ -183,7 +165,7 @@ export class Watchtower {
       return { resumed: true, fromBlock: this.nextBlock };
     }
     const head = await this.follower.head();
-    if (this.options.journal) this.markJournal(); // report new journal entries only
+    this.journal.skipToEnd(); // report new journal entries only
     if (loaded.setAside) {
       // Written on another instance of this chain (a restarted node): nothing of this chain has been read yet.
       const old = loaded.setAside.checkpoint;
@@ -315,38 +297,19 @@ export class Watchtower {
     block: number,
     before?: MonitorState,
   ): Promise<void> {
-    const done = (delivered[alert.id] ??= []);
-    if (this.options.sinks.every((s) => done.includes(s.name))) return;
-    const responses = before ? this.responses : this.otherResponses;
-    if (alert.action !== "alert" && this.options.responder) {
-      if (!responses[alert.id]) {
-        const response = await this.options.responder.respond(alert);
-        if (response) {
-          responses[alert.id] = response;
-          if (before) this.save(before, block);
-        }
-      }
-      alert.response = responses[alert.id];
-    } else if (alert.action !== "alert") {
-      alert.response = { action: alert.action, status: "disabled", error: "the watchtower runs without a responder" };
-    }
-    for (const sink of this.options.sinks) {
-      if (done.includes(sink.name)) continue;
-      try {
-        await sink.deliver(alert);
-      } catch (error) {
-        this.options.metrics?.sinkFailed(sink.name);
-        throw new DeliveryPendingError(sink.name, alert.id, error);
-      }
-      done.push(sink.name);
-      if (before) this.save(before, block);
-      else this.save();
-    }
-    this.options.metrics?.alert(alert);
+    const save = () => (before ? this.save(before, block) : this.save());
+    await deliverAlert(alert, (delivered[alert.id] ??= []), {
+      sinks: this.options.sinks,
+      responder: this.options.responder,
+      metrics: this.options.metrics,
+      responses: before ? this.responses : this.otherResponses,
+      responded: before ? save : undefined,
+      accepted: save,
+    });
   }
 
   private save(state?: MonitorState, block?: number): void {
-    const cp: Checkpoint & { journalDelivered: Record<string, string[]> } = {
+    const cp: Checkpoint & JournalCheckpoint = {
       v: CHECKPOINT_VERSION,
       chainId: this.options.chainId.toString(),
       module: this.follower.module,
@@ -355,9 +318,7 @@ export class Watchtower {
       state: state ?? this.engine.state,
       delivered: block !== undefined ? this.delivered : {},
       responses: block !== undefined ? this.responses : {},
-      journalEntries: this.journalEntries,
-      journalDelivered: this.journalDelivered,
-      ...(this.journalMark !== undefined ? { journalMark: this.journalMark } : {}),
+      ...this.journal.checkpoint(),
       ...(this.identity
         ? {
             genesisHash: this.identity.genesisHash,
@@ -388,46 +349,14 @@ export class Watchtower {
     this.engine.setContext({ assets });
   }
 
-  private readJournal() {
-    const file = this.options.journal!;
-    return Journal.open(file, { readOnly: true }).entries();
-  }
-
-  /** Remembers how far the journal goes now, so that only later entries are reported. */
-  private markJournal(): void {
-    const entries = this.readJournal();
-    this.journalEntries = entries.length;
-    this.journalMark = entries.length > 0 ? `${entries[0].intentId}@${entries[0].at}` : undefined;
-  }
-
+  /** Reports the journal's new entries (idempotency conflicts), each alert delivered once like a block's. */
   private async pollJournal(head: number): Promise<Alert[]> {
-    if (!this.options.journal) return [];
-    let entries;
-    try {
-      entries = this.readJournal();
-    } catch (error) {
-      this.log(`monitor: cannot read journal ${this.options.journal}: ${(error as Error).message}`);
-      return [];
-    }
-    const mark = entries.length > 0 ? `${entries[0].intentId}@${entries[0].at}` : undefined;
-    if (
-      this.journalEntries > 0 &&
-      ((this.journalMark !== undefined && mark !== this.journalMark) || entries.length < this.journalEntries)
-    ) {
-      // Journals only grow: another first entry, or fewer entries, is a new file (the old one set aside after a restart).
-      this.log(
-        `monitor: journal ${this.options.journal} was replaced (set aside after a chain restart?): reading it from its first entry`,
-      );
-      this.journalEntries = 0;
-      this.journalDelivered = {};
-    }
-    this.journalMark = mark;
-    if (entries.length <= this.journalEntries) return [];
+    const unread = this.journal.unread();
+    if (!unread) return [];
     const time = Math.floor(Date.now() / 1000);
-    const alerts = this.scoped(this.engine.journalAlerts(entries, this.journalEntries, { block: head, time }));
-    for (const alert of alerts) await this.deliver(alert, this.journalDelivered, head);
-    this.journalEntries = entries.length;
-    this.journalDelivered = {};
+    const alerts = this.scoped(this.engine.journalAlerts(unread.entries, unread.from, { block: head, time }));
+    for (const alert of alerts) await this.deliver(alert, this.journal.delivered, head);
+    this.journal.examined(unread.entries.length);
     this.save();
     return alerts;
   }

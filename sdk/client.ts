@@ -13,15 +13,13 @@
  */
 import { Signer, getAddress } from "ethers";
 import type { IAgentTreasuryModule } from "../typechain-types/contracts/interfaces/IAgentTreasuryModule.sol/IAgentTreasuryModule";
-import { explainAgainst, explainRoute } from "./route";
-import { usdPreview } from "./usd";
-import { hashIntent, splitNonce } from "./eip712";
+import { splitNonce } from "./eip712";
 import { InvalidRequestError, TreasuryError, WaitTimeoutError, decodeError } from "./errors";
 import { AssetBook, formatAmount, outcomeOf, requireAddress } from "./chain";
 import { IntentKind, Journal, SignedEntry } from "./journal";
 import { ChainIdentity, readChainIdentity } from "./chainIdentity";
 import { DEFAULT_RETRY, RetryOptions, sleep, withRetry } from "./retry";
-import { LaneLocks, Payload, buildIntent, callPayload, checkRequest, laneOf, payPayload, requestKey } from "./request";
+import { LaneLocks, Payload, callPayload, checkRequest, laneOf, payPayload, requestKey } from "./request";
 import { ClientCore, chainTime, landedOutcome } from "./settle";
 import { drive, knownAnswer, sign } from "./drive";
 import { BatchHost, BatchPreview, BatchResult, PayManyOptions, dryRunMany, payMany } from "./batch";
@@ -37,9 +35,9 @@ import {
   PayRequest,
   ProposeRequest,
   Stage,
-  statusName,
 } from "./types";
-import { treasuryLens, treasuryModule } from "./bindings";
+import { treasuryModule } from "./bindings";
+import { dryRun } from "./dryRun";
 
 export { laneOf, keyFromText, deriveKey } from "./request";
 export type { Stage } from "./types";
@@ -132,7 +130,10 @@ export class AgentClient {
 
   /** What the client's parts (sdk/settle.ts, sdk/drive.ts) share. */
   private readonly core: ClientCore;
-  /** What `payMany` and `dryRunMany` (sdk/batch.ts) use: the same parts, the asset book, the lens and the lanes. */
+  /**
+   * What `payMany`, `dryRunMany` (sdk/batch.ts) and `dryRun` (sdk/dryRun.ts) use: the same parts, the asset book, the
+   * lens and the lanes.
+   */
   private readonly batch: BatchHost;
   private readonly lanes = new LaneLocks();
   private readonly ownsJournal: boolean;
@@ -264,97 +265,8 @@ export class AgentClient {
    * the client knows the lens (`lens` option). A request the module would reject (paused, frozen, wrong key ...)
    * throws the same typed error the real request would. The state can change before the real request lands.
    */
-  async dryRun(action: "pay" | "call" | "propose", request: PayRequest | CallRequest): Promise<IntentPreview> {
-    checkRequest(request);
-    const { provider, retry } = this.core;
-    const kind: IntentKind = action === "propose" ? "propose" : "submit";
-    const isPayment = action === "pay" || (action === "propose" && "asset" in request);
-    const payload = isPayment
-      ? await payPayload(this.assets, request as PayRequest)
-      : callPayload(request as CallRequest);
-    const key = requestKey(this.core, kind, payload, request);
-    const lane = laneOf(request.lane);
-    const block = await withRetry("read the latest block", () => provider.getBlock("latest"), retry);
-    if (!block) throw new InvalidRequestError("The RPC node returned no latest block.");
-    const blockTag = block.number;
-    const reader = this.module.connect(provider);
-    const nonce = await withRetry("read the lane nonce", () => reader.getNonce(this.agent, lane, { blockTag }), retry);
-    const validUntil =
-      BigInt(block.timestamp) + (request.validFor === undefined ? this.core.validFor : BigInt(request.validFor));
-    const intent = buildIntent({
-      agent: this.agent,
-      kind,
-      payload,
-      key,
-      nonce,
-      validUntil,
-      rationaleText: request.rationale,
-    });
-    const intentId = hashIntent(intent, this.chainId, this.moduleAddress);
-    let answer: [string, bigint];
-    try {
-      answer = await withRetry(
-        `simulate intent ${intentId}`,
-        () => reader.submit.staticCall(intent, "0x", { from: this.agent, blockTag }),
-        retry,
-      );
-    } catch (err) {
-      throw decodeError(err) ?? err;
-    }
-    const replay = answer[0].toLowerCase() !== intentId.toLowerCase();
-    let status = statusName(answer[1]);
-    // `submit` stands in for `propose`: the same checks, and a review request queues whatever is not denied.
-    if (kind === "propose" && !replay && status === "Executed") status = "Queued";
-    const preview: IntentPreview = {
-      dryRun: true,
-      status,
-      intentId: replay ? answer[0] : intentId,
-      replay,
-      agent: this.agent,
-      idempotencyKey: key,
-      nonce,
-      blockNumber: blockTag,
-      explained: false,
-    };
-    if (replay || !this.options.lens) return preview;
-    return this.explain(preview, payload, kind === "propose");
-  }
-
-  /** Adds the policy model's reasons to a dry run's preview, when the model agrees with the module's answer. */
-  private async explain(preview: IntentPreview, payload: Payload, review: boolean): Promise<IntentPreview> {
-    const { provider, retry } = this.core;
-    const reader = this.module.connect(provider);
-    const lens = treasuryLens(this.options.lens!, provider);
-    const blockTag = preview.blockNumber;
-    const model = await withRetry(
-      "read the policy",
-      () => explainRoute(reader, lens, this.agent, payload, review, blockTag),
-      retry,
-    );
-    const agreed = explainAgainst(model, preview.status);
-    if (!agreed) return preview;
-    preview.explained = true;
-    if (agreed.denyReason) preview.reason = agreed.denyReason;
-    if (agreed.queuedBecause.length > 0) preview.queuedBecause = agreed.queuedBecause;
-    if (agreed.strikes) preview.strikes = agreed.strikes;
-    if (agreed.conditions) preview.conditions = agreed.conditions;
-    if (agreed.usd) preview.usd = usdPreview(agreed.usd);
-    if (agreed.spends) {
-      const asset = await this.assets.info(agreed.spends.asset);
-      preview.spends = {
-        asset,
-        amount: agreed.spends.amount,
-        formatted: formatAmount(agreed.spends.amount, asset.decimals),
-      };
-      if (agreed.availableAllowance !== undefined) {
-        preview.allowanceLeft = {
-          asset,
-          amount: agreed.availableAllowance,
-          formatted: formatAmount(agreed.availableAllowance, asset.decimals),
-        };
-      }
-    }
-    return preview;
+  dryRun(action: "pay" | "call" | "propose", request: PayRequest | CallRequest): Promise<IntentPreview> {
+    return dryRun(this.batch, action, request);
   }
 
   /** The current status of an intent (journal and chain). */

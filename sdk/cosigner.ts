@@ -11,16 +11,8 @@ import type { IAgentTreasuryModule } from "../typechain-types/contracts/interfac
 import { ApprovalContext, SignatureCheck, checkSignatures, refuseStaleSignatures } from "./approvals";
 import { Intent, signCosignerApproval } from "./eip712";
 import { CosignerRejectedError, IntentStateError, InvalidRequestError } from "./errors";
-import {
-  AssetBook,
-  ETH_ASSET,
-  decodeAction,
-  formatAmount,
-  outcomeOf,
-  requireAddress,
-  transact,
-  TransactVia,
-} from "./chain";
+import { decodeAction } from "./calldata";
+import { AssetBook, ETH_ASSET, formatAmount, outcomeOf, requireAddress, transact, TransactVia } from "./chain";
 import { Journal, deserializeIntent } from "./journal";
 import { DEFAULT_RETRY, RetryOptions, withRetry } from "./retry";
 import {
@@ -32,7 +24,7 @@ import {
   QueuedIntent,
   statusName,
 } from "./types";
-import { treasuryModule } from "./bindings";
+import { CancelResult, cancelIntent, roleConnection } from "./roles";
 
 export interface CosignerClientOptions {
   module: string;
@@ -84,13 +76,6 @@ export interface ApprovalResult {
   txHash?: string;
   /** Set for `signatureOnly`: pass it to `execute`. */
   signature?: CosignerSignatureInfo;
-}
-
-export interface CancelResult {
-  intentId: string;
-  status: IntentStatusName;
-  by: string;
-  txHash?: string;
 }
 
 export class CosignerClient {
@@ -448,45 +433,6 @@ export class CosignerClient {
           };
     return { agent, action, rationale, escalated };
   }
-}
-
-/** What a role's client (co-signer, guardian) keeps of its options: the module on its signer, and how it sends. */
-export function roleConnection(
-  moduleAddress: string,
-  options: { signer: Signer; retry?: Partial<RetryOptions>; pollIntervalMs?: number },
-): { provider: Provider; module: IAgentTreasuryModule; retry: Partial<RetryOptions>; via: TransactVia } {
-  const provider = options.signer.provider!;
-  const retry = { ...DEFAULT_RETRY, ...options.retry };
-  const module = treasuryModule(moduleAddress, options.signer);
-  return {
-    provider,
-    module,
-    retry,
-    via: { provider, retry, sender: options.signer, pollIntervalMs: options.pollIntervalMs },
-  };
-}
-
-/** Cancels a queued intent with `module`'s runner; shared by co-signers, guardians and agents. */
-export async function cancelIntent(
-  module: IAgentTreasuryModule,
-  provider: Provider,
-  retry: Partial<RetryOptions>,
-  by: string,
-  intentId: string,
-  pollIntervalMs?: number,
-): Promise<CancelResult> {
-  const receipt = await transact({
-    what: `cancel intent ${intentId}`,
-    provider,
-    retry,
-    sender: module.runner ?? undefined,
-    pollIntervalMs,
-    check: () => module.cancel.staticCall(intentId),
-    send: () => module.cancel(intentId),
-    done: async () => statusName(await module.intentStatus(intentId)) === "Cancelled",
-  });
-  const status = statusName(await withRetry("read the intent status", () => module.intentStatus(intentId), retry));
-  return { intentId, status, by, ...(receipt ? { txHash: receipt.hash } : {}) };
 }
 
 /** Co-signer signatures sorted by signer address, without duplicates, as `executeQueued` requires. */

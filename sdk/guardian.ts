@@ -6,7 +6,7 @@ import { Provider, Signer, getAddress } from "ethers";
 import type { IAgentTreasuryModule } from "../typechain-types/contracts/interfaces/IAgentTreasuryModule.sol/IAgentTreasuryModule";
 import { AgentFrozenError, InvalidRequestError, ModulePausedError } from "./errors";
 import { requireAddress, transact, TransactVia } from "./chain";
-import { CancelResult, cancelIntent, roleConnection } from "./cosigner";
+import { CancelResult, cancelIntent, roleConnection } from "./roles";
 import { DEFAULT_RETRY, RetryOptions, withRetry } from "./retry";
 
 export interface GuardianClientOptions {

@@ -12,7 +12,14 @@
 import { BlockTag, ZeroAddress, dataLength, dataSlice, getAddress } from "ethers";
 import type { AgentTreasuryLens } from "../typechain-types/contracts/AgentTreasuryLens";
 import type { IAgentTreasuryModule } from "../typechain-types/contracts/interfaces/IAgentTreasuryModule.sol/IAgentTreasuryModule";
-import { DENY_REASON_NAMES, DenyReasonName, IntentStatusName, QueueReason, recipientModeName } from "./types";
+import {
+  DENY_REASON_NAMES,
+  DenyReasonName,
+  IntentStatusName,
+  QueueReason,
+  RecipientModeName,
+  recipientModeName,
+} from "./types";
 import { ConditionCheck, checkConditions } from "./conditions";
 import { priceFaultName } from "./usd";
 
@@ -160,93 +167,125 @@ export async function explainRoute(
   const at = { blockTag };
   const moduleAddress = await module.getAddress();
   const out: RouteExplanation = { status: "Executed", queuedBecause: [], blockTag };
-  const deny = (reason: DenyReasonName): RouteExplanation => ({
-    ...out,
-    status: "Denied",
-    denyReason: reason,
-    queuedBecause: [],
-  });
   const [safe, config] = await Promise.all([module.avatar(at), module.agentConfig(agent, at)]);
 
   // Policy reasons first, in the order of DenyReason; the rate limit after them (IntentRouter._decide).
   const action = await classify(lens, { moduleAddress, safe, agent, blockTag }, payload);
-  let policyDenial = action.denial;
-  const { payment, asset, amount, to, extraEth } = action;
   if (action.conditions) out.conditions = action.conditions;
-
-  const queued = new Set<QueueReason>();
-  const checkSpend = async (spendAsset: string, spendAmount: bigint): Promise<DenyReasonName | undefined> => {
-    const [limit, available] = await Promise.all([
-      module.assetLimit(agent, spendAsset, at),
-      module.availableAllowance(agent, spendAsset, at),
-    ]);
-    if (spendAsset === asset) out.availableAllowance = available;
-    const enabled = limit.window !== 0n; // the module stores no limit as all zeros, and a limit always has a window
-    if (spendAmount > limit.autoPerTx || limit.autoPerWindow === 0n) {
-      if (!enabled) return "AssetNotAllowed";
-      if (spendAmount > limit.escalatedPerTx) return "AboveHardCap";
-      queued.add("above-auto-per-tx");
-      return undefined;
-    }
-    if (spendAmount > available) {
-      queued.add("above-window");
-      return undefined;
-    }
-    const treasury = await lens.treasuryLimit(moduleAddress, spendAsset, at);
-    if (treasury.perWindow !== 0n && treasury.spent + spendAmount > treasury.perWindow) queued.add("treasury-limit");
-    return undefined;
-  };
-  if (policyDenial === undefined) {
-    if (payment || amount !== 0n) {
-      out.spends = { asset, amount };
-      policyDenial = await checkSpend(asset, amount);
-    } else if (action.charged && (await module.assetLimit(agent, asset, at)).window === 0n) {
-      // A charge of zero needs a limit for its asset too; it moves nothing, so it never queues (IntentPolicy).
-      policyDenial = "AssetNotAllowed";
-    }
-    if (policyDenial === undefined && extraEth !== 0n) {
-      out.extraEth = extraEth;
-      policyDenial = await checkSpend(ZeroAddress, extraEth);
-    }
-  }
+  const route: Routing = { module, lens, agent, moduleAddress, at, out, queued: new Set<QueueReason>() };
+  let policyDenial = action.denial ?? (await checkSpends(route, action));
   if (policyDenial === undefined)
     policyDenial = await checkUsd(
       module,
       lens,
       agent,
       [
-        [asset, amount],
-        [ZeroAddress, extraEth],
+        [action.asset, action.amount],
+        [ZeroAddress, action.extraEth],
       ],
       at,
       out,
-      queued,
+      route.queued,
     );
   const recipientMode = recipientModeName(config.recipientMode);
-  if (
-    policyDenial === undefined &&
-    payment &&
-    recipientMode !== "any" &&
-    !(await lens.isRecipient(moduleAddress, agent, to, at))
-  ) {
-    if (recipientMode === "allowlist") policyDenial = "RecipientNotAllowed";
-    else queued.add("unknown-recipient");
-  }
-  if (policyDenial === undefined && config.maxIntentsPerWindow !== 0n) {
-    const count = await lens.rateCount(moduleAddress, agent, at);
-    if (count >= config.maxIntentsPerWindow) policyDenial = "RateLimited";
-  }
-  if (policyDenial !== undefined) {
-    const denied = deny(policyDenial);
-    if (config.maxStrikes !== 0n) {
-      const now = Number(await lens.strikes(moduleAddress, agent, at));
-      denied.strikes = { now, max: Number(config.maxStrikes), wouldFreeze: now + 1 >= Number(config.maxStrikes) };
-    }
-    return denied;
-  }
-  if (forceQueue) queued.add("review-requested");
-  if (queued.size > 0) return { ...out, status: "Queued", queuedBecause: [...queued] };
+  if (policyDenial === undefined) policyDenial = await checkRecipientAndRate(route, config, recipientMode, action);
+  if (policyDenial !== undefined) return denied(route, config, policyDenial);
+  if (forceQueue) route.queued.add("review-requested");
+  if (route.queued.size > 0) return { ...out, status: "Queued", queuedBecause: [...route.queued] };
   return out;
+}
+
+/** What the steps of {@link explainRoute} read from and write to: the explanation and the queue reasons found. */
+interface Routing {
+  module: IAgentTreasuryModule;
+  lens: AgentTreasuryLens;
+  agent: string;
+  moduleAddress: string;
+  at: { blockTag: BlockTag };
+  out: RouteExplanation;
+  queued: Set<QueueReason>;
+}
+
+type AgentConfig = Awaited<ReturnType<IAgentTreasuryModule["agentConfig"]>>;
+
+/**
+ * `SpendingLimits._checkSpend` for what the action spends (a payment, or a charged call) and for ETH sent along it:
+ * the deny reason, or undefined with the queue reasons added.
+ */
+async function checkSpends(route: Routing, action: Classified): Promise<DenyReasonName | undefined> {
+  const { module, agent, at, out } = route;
+  const { payment, asset, amount, extraEth } = action;
+  let denial: DenyReasonName | undefined;
+  if (payment || amount !== 0n) {
+    out.spends = { asset, amount };
+    denial = await checkSpend(route, asset, amount, asset);
+  } else if (action.charged && (await module.assetLimit(agent, asset, at)).window === 0n) {
+    // A charge of zero needs a limit for its asset too; it moves nothing, so it never queues (IntentPolicy).
+    denial = "AssetNotAllowed";
+  }
+  if (denial === undefined && extraEth !== 0n) {
+    out.extraEth = extraEth;
+    denial = await checkSpend(route, ZeroAddress, extraEth, asset);
+  }
+  return denial;
+}
+
+/** One asset's spend against the agent's limit for it and the treasury-wide limit (`spent`: the action's asset). */
+async function checkSpend(
+  route: Routing,
+  spendAsset: string,
+  spendAmount: bigint,
+  spent: string,
+): Promise<DenyReasonName | undefined> {
+  const { module, lens, agent, moduleAddress, at, out, queued } = route;
+  const [limit, available] = await Promise.all([
+    module.assetLimit(agent, spendAsset, at),
+    module.availableAllowance(agent, spendAsset, at),
+  ]);
+  if (spendAsset === spent) out.availableAllowance = available;
+  const enabled = limit.window !== 0n; // the module stores no limit as all zeros, and a limit always has a window
+  if (spendAmount > limit.autoPerTx || limit.autoPerWindow === 0n) {
+    if (!enabled) return "AssetNotAllowed";
+    if (spendAmount > limit.escalatedPerTx) return "AboveHardCap";
+    queued.add("above-auto-per-tx");
+    return undefined;
+  }
+  if (spendAmount > available) {
+    queued.add("above-window");
+    return undefined;
+  }
+  const treasury = await lens.treasuryLimit(moduleAddress, spendAsset, at);
+  if (treasury.perWindow !== 0n && treasury.spent + spendAmount > treasury.perWindow) queued.add("treasury-limit");
+  return undefined;
+}
+
+/** The recipient mode (a payment to someone off the allowlist), then the rate limit. */
+async function checkRecipientAndRate(
+  route: Routing,
+  config: AgentConfig,
+  recipientMode: RecipientModeName,
+  action: Classified,
+): Promise<DenyReasonName | undefined> {
+  const { lens, agent, moduleAddress, at } = route;
+  if (action.payment && recipientMode !== "any" && !(await lens.isRecipient(moduleAddress, agent, action.to, at))) {
+    if (recipientMode === "allowlist") return "RecipientNotAllowed";
+    route.queued.add("unknown-recipient");
+  }
+  if (config.maxIntentsPerWindow !== 0n) {
+    const count = await lens.rateCount(moduleAddress, agent, at);
+    if (count >= config.maxIntentsPerWindow) return "RateLimited";
+  }
+  return undefined;
+}
+
+/** The explanation of a denial, with the agent's strikes when it has a strike limit. */
+async function denied(route: Routing, config: AgentConfig, reason: DenyReasonName): Promise<RouteExplanation> {
+  const explanation: RouteExplanation = { ...route.out, status: "Denied", denyReason: reason, queuedBecause: [] };
+  if (config.maxStrikes !== 0n) {
+    const now = Number(await route.lens.strikes(route.moduleAddress, route.agent, route.at));
+    explanation.strikes = { now, max: Number(config.maxStrikes), wouldFreeze: now + 1 >= Number(config.maxStrikes) };
+  }
+  return explanation;
 }
 
 /**

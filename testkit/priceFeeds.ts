@@ -19,6 +19,7 @@ export const FeedMode = {
   RevertDecimals: 4,
   BadDecimals: 5,
   BurnGas: 6,
+  ShortDecimals: 7,
 } as const;
 
 /** `PriceFault` as name -> on-chain value (bigint, as the module's events and views return it); sdk/shapes.ts holds the names. */

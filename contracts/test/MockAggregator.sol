@@ -7,7 +7,8 @@ import {AggregatorV3Interface} from "../interfaces/AggregatorV3Interface.sol";
  * @title MockAggregator
  * @notice A Chainlink-style price feed for tests and local chains (`localPriceFeeds` in a policy file). It answers
  * `latestRoundData()` from two storage slots, as a real aggregator reads about as many, and can misbehave in every
- * way the module must survive: revert, answer short, revert or overflow `decimals()`, burn all its gas.
+ * way the module must survive: revert, answer short, revert, overflow or answer short from `decimals()`, burn all
+ * its gas.
  * `AlwaysFresh` reports `updatedAt` as the current block's time, like a feed whose keeper never sleeps: local
  * chains use it so that moving the clock forward never makes their prices stale. Never deploy it on a live chain.
  */
@@ -19,7 +20,8 @@ contract MockAggregator is AggregatorV3Interface {
         ShortAnswer,
         RevertDecimals,
         BadDecimals,
-        BurnGas
+        BurnGas,
+        ShortDecimals
     }
 
     uint8 private immutable _decimals;
@@ -79,6 +81,13 @@ contract MockAggregator is AggregatorV3Interface {
             assembly {
                 mstore(0x00, 300) // not a uint8
                 return(0x00, 0x20)
+            }
+        }
+        if (m == Mode.ShortDecimals) {
+            uint256 d = _decimals;
+            assembly {
+                mstore(0x00, d)
+                return(0x00, 0x1f) // 31 bytes: less than the word of a uint8
             }
         }
         return _decimals;

@@ -16,6 +16,7 @@ import {
   HOUR,
   Status,
   agentConfig,
+  assetLimit,
   buildIntent,
   cosignerSignatures,
   intentId,
@@ -330,6 +331,45 @@ describe("UsdLimits", function () {
       await expect(submitExpect(fx, over, Status.Queued)).to.emit(fx.module, "IntentQueued");
     });
 
+    it("values only the ETH sent along a transfer of zero tokens, reading no price for the token [test_zeroTokenTransferWithEth_valuesOnlyTheEth]", async function () {
+      const fx = await loadFixture(fixture);
+      const { address } = await payableTokenPricedAsUsdc(fx, "10000");
+      // The token's feed is down: a transfer of zero tokens needs no price for them, only for the ETH.
+      await (await fx.usdcFeed.setMode(FeedMode.Revert)).wait();
+      const zeroTokens = await tokenPayment(fx, address, fx.alice.address, 0n, { value: parseEther("0.2") });
+      const tx = submitExpect(fx, zeroTokens, Status.Executed);
+      await expect(tx).to.changeEtherBalance(address, parseEther("0.2"));
+      await expect(tx).to.not.emit(fx.module, "NoTrustworthyPrice");
+      // 0.2 ETH at $2,000 is $400, charged to the USD window.
+      expect(await fx.module.availableUsdAllowance(fx.agent.address)).to.equal(2_600n * USD);
+      const [, amounts] = await fx.lens.usdSpendEntries(fx.moduleAddress, fx.agent.address);
+      expect(amounts).to.deep.equal([400n * USD]);
+    });
+
+    it("denies AboveHardCap with a strike, instead of overflowing, when a token's saturated USD value and the ETH sent along it are summed [test_saturatedTokenValuePlusEthAlong_sumSaturates_deniedAboveHardCap]", async function () {
+      const fx = await loadFixture(fixture);
+      const target = await ethers.deployContract("PayableToken"); // 6 decimals
+      const address = await target.getAddress();
+      const amount = 1n << 127n;
+      await (await target.mint(fx.safeAddress, amount)).wait();
+      await (
+        await fx.owner.setAssetLimit(fx.agent.address, address, assetLimit(1n, 1n, DAY, (1n << 128n) - 1n))
+      ).wait();
+      // A feed with 0 decimals: 6 + 0 decimals scale up by 10^2, and 2^127 tokens at 2^127 are beyond 256 bits.
+      const feed = await deployFeed(0, 1n << 127n);
+      await (await fx.owner.setPriceFeed(address, await feed.getAddress(), MAX_AGE)).wait();
+      expect(await fx.module.usdValue(address, amount)).to.deep.equal([ethers.MaxUint256, PriceFault.None]);
+      // One wei of ETH along is worth one USD unit (rounded up): the sum saturates too.
+      expect(await fx.module.usdValue(ETH, 1n)).to.deep.equal([1n, PriceFault.None]);
+      const intent = await tokenPayment(fx, address, fx.alice.address, amount, { value: 1n });
+      await expect(submitExpect(fx, intent, Status.Denied))
+        .to.emit(fx.module, "IntentDenied")
+        .withArgs(intentId(fx, intent), fx.agent.address, DenyReason.AboveHardCap, intent.rationale);
+      expect(await fx.lens.strikes(fx.moduleAddress, fx.agent.address)).to.equal(1n);
+      expect(await target.balanceOf(fx.safeAddress)).to.equal(amount);
+      expect(await fx.module.availableUsdAllowance(fx.agent.address)).to.equal(AGENT_USD_LIMIT.autoPerWindow);
+    });
+
     it("needs no price for a call that spends nothing [test_callWithoutValue_needsNoPrice]", async function () {
       const fx = await loadFixture(fixture);
       const target = await ethers.deployContract("MockCallTarget");
@@ -416,6 +456,40 @@ describe("UsdLimits", function () {
       ]);
     });
 
+    it("scales up, exactly, when the asset's and the feed's decimals together are below 8 [test_valuation_decimalsBelowEight_scalesUpExactly]", async function () {
+      const fx = await loadFixture(fixture);
+      // A 2-decimal token with a 4-decimal feed: 1.50 units at $2.5000 = $3.75, multiplied by 10^(8 - 6).
+      const cents = await ethers.deployContract("MockERC20", ["Cents", "CTS", 2]);
+      const feed4 = await deployFeed(4, 25_000n);
+      await (await fx.owner.setPriceFeed(await cents.getAddress(), await feed4.getAddress(), MAX_AGE)).wait();
+      expect(await fx.module.usdValue(await cents.getAddress(), 150n)).to.deep.equal([
+        375n * 1_000_000n,
+        PriceFault.None,
+      ]);
+      expect(await fx.module.usdValue(await cents.getAddress(), 1n)).to.deep.equal([2_500_000n, PriceFault.None]);
+      // No decimals on either side: 3 whole units at $7 = $21.
+      const whole = await ethers.deployContract("MockERC20", ["Whole", "WHL", 0]);
+      const feed0 = await deployFeed(0, 7n);
+      await (await fx.owner.setPriceFeed(await whole.getAddress(), await feed0.getAddress(), MAX_AGE)).wait();
+      expect(await fx.module.usdValue(await whole.getAddress(), 3n)).to.deep.equal([21n * USD, PriceFault.None]);
+    });
+
+    it("values a scaled-up amount beyond 256 bits as above every cap, and the largest one that fits exactly [test_valuation_decimalsBelowEight_beyond256Bits_saturates]", async function () {
+      const fx = await loadFixture(fixture);
+      const whole = await ethers.deployContract("MockERC20", ["Whole", "WHL", 0]);
+      const wholeAddress = await whole.getAddress();
+      const amount = (1n << 128n) - 1n; // the largest amount valued at all
+      // The largest price at which amount * price * 10^8 still fits in 256 bits.
+      const price = ethers.MaxUint256 / USD / amount;
+      const feed = await deployFeed(0, price);
+      await (await fx.owner.setPriceFeed(wholeAddress, await feed.getAddress(), MAX_AGE)).wait();
+      const [fits] = await fx.module.usdValue(wholeAddress, amount);
+      expect(fits).to.equal(amount * price * USD);
+      expect(fits < ethers.MaxUint256).to.equal(true);
+      await (await feed.setPrice(price + 1n)).wait();
+      expect(await fx.module.usdValue(wholeAddress, amount)).to.deep.equal([ethers.MaxUint256, PriceFault.None]);
+    });
+
     it("values an amount too large to price as above every cap [test_valuation_hugeAmount_saturatesAboveEveryCap]", async function () {
       const fx = await loadFixture(fixture);
       expect(await fx.module.usdValue(fx.daiAddress, 1n << 128n)).to.deep.equal([ethers.MaxUint256, PriceFault.None]);
@@ -496,6 +570,34 @@ describe("UsdLimits", function () {
         value: parseEther("0.01"),
       });
       await expectQueuedWithoutPrice(fx, both, ETH, PriceFault.NonPositivePrice);
+    });
+
+    it("names the token in NoTrustworthyPrice when the token's price cannot be trusted, whether or not the ETH's sent along can [test_untrustedTokenPrice_withEthAlong_namesTheToken]", async function () {
+      const fx = await loadFixture(fixture);
+      const { address } = await payableTokenPricedAsUsdc(fx, "10000");
+      await (await fx.usdcFeed.setMode(FeedMode.Revert)).wait();
+      const both = async () =>
+        tokenPayment(fx, address, fx.alice.address, parseUnits("10", 6), { value: parseEther("0.01") });
+      await expectQueuedWithoutPrice(fx, await both(), address, PriceFault.FeedReverted);
+      // With both prices untrusted, the first unpriced asset (the token) and its fault are reported.
+      await (await fx.ethFeed.setPrice(0n)).wait();
+      await expectQueuedWithoutPrice(fx, await both(), address, PriceFault.FeedReverted);
+    });
+
+    it("queues with MalformedAnswer, without a strike, when the feed's decimals() answers less than a word, and setPriceFeed refuses such a feed and an asset without code [test_shortDecimalsAnswer_queuesWithoutStrike_MalformedAnswer]", async function () {
+      const fx = await loadFixture(fixture);
+      await (await fx.usdcFeed.setMode(FeedMode.ShortDecimals)).wait();
+      expect(await fx.module.usdValue(fx.usdcAddress, 1n)).to.deep.equal([0n, PriceFault.MalformedAnswer]);
+      await expectQueuedWithoutPrice(fx, await usdc(fx, "10"), fx.usdcAddress, PriceFault.MalformedAnswer);
+      const feedAddress = await fx.usdcFeed.getAddress();
+      await expect(fx.owner.setPriceFeed(fx.wethAddress, feedAddress, 60))
+        .to.be.revertedWithCustomError(fx.module, "PriceFeedInvalid")
+        .withArgs(fx.wethAddress, feedAddress, encodeBytes32String("feed decimals"));
+      // An address without code answers every call with nothing: no decimals, so no asset to price.
+      const healthy = await (await deployFeed(8, USD)).getAddress();
+      await expect(fx.owner.setPriceFeed(fx.bob.address, healthy, 60))
+        .to.be.revertedWithCustomError(fx.module, "PriceFeedInvalid")
+        .withArgs(fx.bob.address, healthy, encodeBytes32String("asset decimals"));
     });
 
     it("denies AboveHardCap when the part of a spend with a trusted price is alone above the USD hard cap [test_untrustedPrice_butTheTrustedPartAboveTheHardCap_isDenied]", async function () {

@@ -150,7 +150,9 @@ abstract contract UsdLimits is SpendingLimits {
             if (fault == PriceFault.None) fault = ethFault; // `unpriced` stays address(0): ETH
         }
         UsdAuto memory a = _usdAuto[id];
-        if (fault != PriceFault.None || usd > a.autoPerTx || a.autoPerWindow == 0) {
+        // No `autoPerWindow == 0` test: a trusted value here is at least 1 (a positive price times a positive
+        // amount, rounded up), so a limit without an auto tier (`autoPerTx <= autoPerWindow == 0`) is above it.
+        if (fault != PriceFault.None || usd > a.autoPerTx) {
             // Outside the USD auto tier: the USD hard cap decides, with what could be valued.
             if (usd > _usdHardCaps[id]) return (DenyReason.AboveHardCap, false, usd);
             if (fault != PriceFault.None) usd = _UNPRICED | (uint256(fault) << 160) | uint160(unpriced);

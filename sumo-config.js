@@ -23,6 +23,16 @@ module.exports = {
   // Not a SuMo setting: why known surviving mutants survive, by mutant hash (SuMo hashes file name, position and
   // replacement, so a hash stays valid until the line moves). scripts/mutation.ts copies these into the report.
   survivorNotes: {
+    m7955cd10:
+      "Equivalent: when an argument fails its condition, _meetsCallConditions returns (false, address(1) or 1) instead of (false, 0, 0); its only caller, IntentPolicy._checkConditions, returns TargetNotAllowed with zeros of its own whenever the first value is false, and never reads the other two.",
+    m80bbc208:
+      "Equivalent: _checkConditions returns (TargetNotAllowed, address(1) or 1) instead of zeros for a failed condition; _evaluate returns the Decision at once when the reason is not None, without reading the asset or amount it was given.",
+    m4e26bef6:
+      "Equivalent in state: executeQueued calls _chargeEscalated(id, ETH, 0) for an intent that sends no ETH along a transfer, adding 0 to the escalated ETH total (no event, nothing else written). Only gas differs.",
+    md7af1bc3:
+      "Equivalent in state: _chargeAlong calls _chargeAuto(live, id, ETH, 0) when no ETH is sent along; SlidingWindow.record returns at once for an amount of 0, for the agent's and the treasury's window alike. Only gas differs.",
+    m150b316d:
+      "Equivalent: _readPrice returns answer or decimals 1 instead of 0 with the fault IncompleteRound; _usdValue returns (0, fault) whenever the fault is not None and never reads them.",
     m5a169026:
       "Equivalent: when setAgent changes the rate window it zeroes both rate counters; the bucket number it stores (0, or 1 in the mutant) only decides whether those zero counts carry over, so every later count is the same.",
     me14a38e2:

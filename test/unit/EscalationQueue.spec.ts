@@ -12,7 +12,7 @@
 import { expect } from "chai";
 import { loadFixture, time } from "@nomicfoundation/hardhat-network-helpers";
 import { ethers, network } from "hardhat";
-import { AbiCoder, ContractTransactionResponse, Log, ZeroAddress, parseEther } from "ethers";
+import { AbiCoder, ContractTransactionResponse, Log, ZeroAddress, keccak256, parseEther, toUtf8Bytes } from "ethers";
 import type { HardhatEthersSigner } from "@nomicfoundation/hardhat-ethers/signers";
 import {
   DenyReason,
@@ -85,6 +85,16 @@ async function inOneBlock(timestamp: bigint, ...send: (() => Promise<ContractTra
 
 describe("EscalationQueue", function () {
   describe("the life of a queued intent", function () {
+    it("reports an intent it never recorded as no agent, no eta, no approvals and status None [test_intent_unknownId_allZeroStatusNone]", async function () {
+      const fx = await loadFixture(treasuryFixture);
+      expect(await fx.module.intent(keccak256(toUtf8Bytes("never submitted")))).to.deep.equal([
+        ZeroAddress,
+        0n,
+        0n,
+        Status.None,
+      ]);
+    });
+
     describe("Queued -> Executed", function () {
       it("executes once the threshold has approved, on-chain and by signature, and never again (Promise 3) [test_executeQueued_thresholdApprovals_executesOnceAndEmits]", async function () {
         // Promise 3 (allowed path) and Promise 6 (one outcome, one event).

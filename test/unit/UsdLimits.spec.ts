@@ -144,6 +144,17 @@ describe("UsdLimits", function () {
       await expect(fx.owner.setPriceFeed(await huge.getAddress(), address, 60))
         .to.be.revertedWithCustomError(fx.module, "PriceFeedInvalid")
         .withArgs(...invalid(await huge.getAddress(), address, "asset decimals"));
+      // The bound is inclusive: an asset of 36 decimals is accepted, and one whole token is worth the feed's price.
+      const most = await ethers.deployContract("MockERC20", ["Most", "MOST", 36]);
+      const mostAddress = await most.getAddress();
+      await expect(fx.owner.setPriceFeed(mostAddress, address, 60))
+        .to.emit(fx.module, "PriceFeedSet")
+        .withArgs(mostAddress, address, 60);
+      const [, answer] = await feed.latestRoundData();
+      const feedDecimals = BigInt(await feed.decimals());
+      const oneTokenUsd =
+        feedDecimals <= 8n ? answer * 10n ** (8n - feedDecimals) : answer / 10n ** (feedDecimals - 8n);
+      expect(await fx.module.usdValue(mostAddress, 10n ** 36n)).to.deep.equal([oneTokenUsd, PriceFault.None]);
     });
 
     it("refuses anyone but the Safe with ModuleCallerNotOwner [test_setPriceFeed_notOwner_revertsModuleCallerNotOwner]", async function () {

@@ -255,6 +255,18 @@ describe("IntentPolicy", function () {
       });
     }
 
+    it("pays the highest address there is, 2^160 - 1, like any other: its word is canonical [test_submit_transferToHighestAddress_isAPayment]", async function () {
+      const fx = await loadFixture(treasuryFixture);
+      const highest = ethers.getAddress("0x" + "ff".repeat(20));
+      const amount = parseUnits("10", 6);
+      const intent = await buildIntent(fx, { target: fx.usdcAddress, data: transferData(highest, amount) });
+      await expect(submitSigned(fx, intent))
+        .to.emit(fx.module, "IntentExecuted")
+        .withArgs(intentId(fx, intent), fx.agent.address, fx.usdcAddress, highest, amount, false, intent.rationale);
+      expect(await fx.usdc.balanceOf(highest)).to.equal(amount);
+      expect(await fx.lens.strikes(fx.moduleAddress, fx.agent.address)).to.equal(0n);
+    });
+
     it("denies a transfer with a dirty recipient word even when transfer is an allowed call [test_submit_transferDirtyRecipientWord_deniedEvenWhenTransferIsAnAllowedCall]", async function () {
       const fx = await loadFixture(treasuryFixture);
       await (await moduleAsSafe(fx)).setAllowedCall(fx.agent.address, fx.usdcAddress, TRANSFER_SELECTOR, true);

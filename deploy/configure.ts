@@ -13,7 +13,14 @@ import { BaseWallet, Contract, Provider, getAddress } from "ethers";
 import type { ChainContext } from "../core/chainContext";
 import type { DeploymentRecord } from "../core/deployment";
 import type { PlanItem } from "../core/policyDiff";
-import { EXECUTION_FAILURE_TOPIC, SAFE_ABI, buildSafeTx, execSafeCall, signSafeTx } from "../sdk/safe";
+import {
+  EXECUTION_FAILURE_TOPIC,
+  SAFE_ABI,
+  buildSafeTx,
+  execSafeCall,
+  execTransactionArgs,
+  signSafeTx,
+} from "../sdk/safe";
 import { buildBatch, encodeMultiSend, readBatch, writeBatch } from "./batch";
 import { DeploymentFailedError } from "./errors";
 import { planPolicy } from "./plan";
@@ -47,18 +54,7 @@ export async function executeAsOwners(
       const signatures = await signSafeTx(owners, tx, chainId, safeAddress);
       let receipt;
       try {
-        const sent = await safe.execTransaction(
-          tx.to,
-          tx.value,
-          tx.data,
-          tx.operation,
-          tx.safeTxGas,
-          tx.baseGas,
-          tx.gasPrice,
-          tx.gasToken,
-          tx.refundReceiver,
-          signatures,
-        );
+        const sent = await safe.execTransaction(...execTransactionArgs(tx, signatures));
         receipt = await sent.wait();
       } catch (error) {
         throw new DeploymentFailedError(

@@ -46,6 +46,22 @@ export function safeDomain(chainId: bigint, safe: string): TypedDataDomain {
   return { chainId, verifyingContract: safe };
 }
 
+/** The arguments of the Safe's `execTransaction` for `tx` with its owners' `signatures`, in the Safe's order. */
+export function execTransactionArgs(tx: SafeTx, signatures: string) {
+  return [
+    tx.to,
+    tx.value,
+    tx.data,
+    tx.operation,
+    tx.safeTxGas,
+    tx.baseGas,
+    tx.gasPrice,
+    tx.gasToken,
+    tx.refundReceiver,
+    signatures,
+  ] as const;
+}
+
 /** Builds a SafeTx for a plain call at the Safe's current nonce. */
 export async function buildSafeTx(
   safe: Contract,
@@ -99,18 +115,7 @@ export async function execSafeCall(
   const chainId = (await submitter.provider!.getNetwork()).chainId;
   const tx = await buildSafeTx(safe, to, data, value, operation);
   const signatures = await signSafeTx(owners, tx, chainId, safeAddress);
-  const sent = await (safe.connect(submitter) as Contract).execTransaction(
-    tx.to,
-    tx.value,
-    tx.data,
-    tx.operation,
-    tx.safeTxGas,
-    tx.baseGas,
-    tx.gasPrice,
-    tx.gasToken,
-    tx.refundReceiver,
-    signatures,
-  );
+  const sent = await (safe.connect(submitter) as Contract).execTransaction(...execTransactionArgs(tx, signatures));
   const receipt = await sent.wait();
   if (!receipt || receipt.status !== 1) throw new Error(`Safe transaction to ${to} failed`);
   const failed = receipt.logs.some((log: { topics: readonly string[] }) => log.topics[0] === EXECUTION_FAILURE_TOPIC);

@@ -200,8 +200,13 @@ abstract contract AvatarOwned is IAgentTreasuryEvents {
 
     function _checkOutflow(address asset, uint256 before, uint256 afterwards, uint256 charged) private pure {
         // More leaving the Safe than was charged means the call did something the policy did not see.
-        if (before > afterwards && before - afterwards > charged) {
-            revert BalanceChangeExceedsCharge(asset, charged, before - afterwards);
+        if (before > afterwards) {
+            // Unchecked, and safe: `before > afterwards`.
+            uint256 outflow;
+            unchecked {
+                outflow = before - afterwards;
+            }
+            if (outflow > charged) revert BalanceChangeExceedsCharge(asset, charged, outflow);
         }
     }
 }

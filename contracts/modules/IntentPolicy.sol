@@ -33,6 +33,7 @@ abstract contract IntentPolicy is CallConditions {
         address to; // the payment's recipient (the target for ETH and calls)
         uint256 extraEth; // ETH sent along a token transfer, charged too
         uint256 usd; // v3: the USD value to charge a USD-limited agent (8 decimals), or an unpriced mark (UsdLimits)
+        uint256 window; // the header of the agent's `asset` window at this time, for the charge ({_checkSpend})
     }
 
     /**
@@ -89,11 +90,11 @@ abstract contract IntentPolicy is CallConditions {
         }
         d.fitsAuto = true;
         if (payment || d.amount != 0) {
-            (d.reason, d.fitsAuto) = _checkSpend(live, id, d.asset, d.amount);
+            (d.reason, d.fitsAuto, d.window) = _checkSpend(live, id, d.asset, d.amount);
             if (d.reason != DenyReason.None) return d;
         }
         if (d.extraEth != 0) {
-            (DenyReason ethReason, bool ethFits) = _checkSpend(live, id, address(0), d.extraEth);
+            (DenyReason ethReason, bool ethFits, ) = _checkSpend(live, id, address(0), d.extraEth);
             if (ethReason != DenyReason.None) {
                 d.reason = ethReason;
                 return d;
@@ -132,7 +133,7 @@ abstract contract IntentPolicy is CallConditions {
         (met, asset, charged) = _meetsCallConditions(_currentAvatar(), id, callee, selector, data);
         if (!met) return (DenyReason.TargetNotAllowed, address(0), 0);
         // The treasury-wide limit (`live`) plays no part in whether the asset has a limit at all.
-        if (asset != address(0) && charged == 0) (reason, ) = _checkSpend(0, id, asset, 0);
+        if (asset != address(0) && charged == 0) (reason, , ) = _checkSpend(0, id, asset, 0);
     }
 
     /// @dev {_checkUsd} of the spend `d` describes, written into `d`; true when it denies the intent. Its own

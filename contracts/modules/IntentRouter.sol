@@ -183,7 +183,7 @@ abstract contract IntentRouter is EscalationQueue, ReentrancyGuardTransient, IAg
         }
 
         // Execute (auto tier). Promise 1: the windows are charged before the Safe is called.
-        _chargeAuto(live, word.id(), d.asset, d.amount);
+        _chargeChecked(live, word.id(), d.asset, d.amount, d.window);
         // ETH sent along a token transfer and (v3) a USD-limited agent's USD value: one test for both.
         if ((d.extraEth | d.usd) != 0) _chargeAlong(live, word.id(), d.extraEth, d.usd);
         // SPEC section 5: a keyless auto-executed intent leaves its event and its nonce, not a record.

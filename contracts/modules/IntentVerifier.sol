@@ -162,7 +162,12 @@ abstract contract IntentVerifier is AgentRegistry {
         if (lane == 0) {
             uint64 expected = word.laneZeroNonce();
             if (sequence != expected) revert IntentNonceMismatch(agent, expected, nonce);
-            return word.withLaneZeroNonce(SafeCast.toUint56(expected + 1));
+            // `expected` holds 56 bits, so the sum cannot wrap; SafeCast refuses a sequence past 56 bits.
+            uint256 next;
+            unchecked {
+                next = uint256(expected) + 1;
+            }
+            return word.withLaneZeroNonce(SafeCast.toUint56(next));
         }
         mapping(uint192 => uint64) storage lanes = _laneNonces[word.id()];
         uint64 expectedInLane = lanes[lane];

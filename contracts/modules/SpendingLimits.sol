@@ -93,35 +93,52 @@ abstract contract SpendingLimits is Idempotency {
     /**
      * @dev Policy check of one asset spend: whether the agent has a limit for it and the amount is within the hard
      * cap, and whether it fits the auto tier now (agent window and treasury window). `live` is slot 0
-     * ({_requireLive}), read once per submission.
+     * ({_requireLive}), read once per submission. `window` is the agent window's header at this time
+     * ({SlidingWindow-evicted}) when the spend is within `autoPerTx`, for {_chargeChecked}; else zero.
      */
     function _checkSpend(
         uint256 live,
         uint32 id,
         address asset,
         uint256 amount
-    ) internal view returns (DenyReason reason, bool fitsAuto) {
-        AutoLimit memory a = _autoLimits[id][asset];
+    ) internal view returns (DenyReason reason, bool fitsAuto, uint256 window) {
+        AutoLimit storage a = _autoLimits[id][asset];
         if (amount > a.autoPerTx || a.autoPerWindow == 0) {
             // Outside the auto tier, or a limit with no auto tier at all: the hard cap decides.
             HardCap memory cap = _hardCaps[id][asset];
-            if (!cap.enabled) return (DenyReason.AssetNotAllowed, false);
-            if (amount > cap.escalatedPerTx) return (DenyReason.AboveHardCap, false);
-            return (DenyReason.None, false);
+            if (!cap.enabled) return (DenyReason.AssetNotAllowed, false, 0);
+            if (amount > cap.escalatedPerTx) return (DenyReason.AboveHardCap, false, 0);
+            return (DenyReason.None, false, 0);
         }
         // autoPerWindow != 0 implies the limit is enabled (removal zeroes it).
-        fitsAuto = _windows[id][asset].spent(block.timestamp) + amount <= a.autoPerWindow;
+        window = _windows[id][asset].evicted(block.timestamp);
+        // Unchecked, and safe: the window's spend and `amount` (at most `autoPerTx` here) are each below 2^128.
+        unchecked {
+            fitsAuto = SlidingWindow.spentIn(window) + amount <= a.autoPerWindow;
+        }
         if (fitsAuto && _hasTreasuryLimits(live)) {
             uint256 perWindow = _treasuryPerWindow[asset];
             if (perWindow != 0) fitsAuto = _treasuryWindows[asset].spent(block.timestamp) + amount <= perWindow;
         }
-        return (DenyReason.None, fitsAuto);
     }
 
     /// @dev Charges an auto-tier spend to the agent's window and the treasury window. Checked by {_checkSpend}.
     /// `live` is slot 0 ({_requireLive}), read once per submission.
     function _chargeAuto(uint256 live, uint32 id, address asset, uint256 amount) internal {
         _windows[id][asset].record(amount, block.timestamp);
+        _chargeTreasury(live, asset, amount);
+    }
+
+    /**
+     * @dev {_chargeAuto} of the spend {_checkSpend} has just checked, with `window`, the agent window's header it
+     * returned: the router's charge right after its policy check, with nothing written to that window between.
+     */
+    function _chargeChecked(uint256 live, uint32 id, address asset, uint256 amount, uint256 window) internal {
+        _windows[id][asset].recordAt(window, amount, block.timestamp);
+        _chargeTreasury(live, asset, amount);
+    }
+
+    function _chargeTreasury(uint256 live, address asset, uint256 amount) private {
         if (_hasTreasuryLimits(live) && _treasuryPerWindow[asset] != 0)
             _treasuryWindows[asset].record(amount, block.timestamp);
     }

@@ -25,6 +25,17 @@ contract SlidingWindowHarness {
         for (uint256 i; i < amounts.length; ++i) _window.record(amounts[i], block.timestamp);
     }
 
+    /**
+     * @dev What the module's payment path does with a spend: the check reads the header with the expired entries
+     * dropped ({SlidingWindow-evicted}), the charge records into that header ({SlidingWindow-recordAt}). Returns the
+     * spend the check saw.
+     */
+    function checkThenRecord(uint256 amount) external returns (uint256 spentBefore) {
+        uint256 h = _window.evicted(block.timestamp);
+        spentBefore = SlidingWindow.spentIn(h);
+        _window.recordAt(h, amount, block.timestamp);
+    }
+
     function header() external view returns (uint256) {
         return _window.header;
     }
@@ -35,6 +46,12 @@ contract SlidingWindowHarness {
 
     function length() external view returns (uint32) {
         return _window.length();
+    }
+
+    /// @dev The header and the entries (SlidingWindow.CAPACITY, 8), in storage order.
+    function words() external view returns (uint256[9] memory all) {
+        all[0] = _window.header;
+        for (uint256 i; i < SlidingWindow.CAPACITY; ++i) all[i + 1] = _window.entries[i];
     }
 
     function entry(uint256 index) external view returns (uint256) {

@@ -12,7 +12,8 @@
  * gas per payment of a batch grows by more than 2% from one batch size to the next), each row's difference from the
  * committed gas-snapshot.json (scripts/bench/snapshot.ts; GAS_SNAPSHOT=update rewrites it, GAS_SNAPSHOT=check also
  * fails on a changed row), reports/gas.json and reports/gas-budgets.json. BENCH_PROFILE=1 adds a per-frame gas profile of
- * the keyless and keyed relayed payments (BENCH_PROFILE=all: of every single-transaction row).
+ * the keyless and keyed relayed payments and of the steady-state payment, which expires the oldest entry
+ * (BENCH_PROFILE=all: of every row that is one transaction's gas).
  */
 import fs from "fs";
 import path from "path";
@@ -438,7 +439,11 @@ async function main(): Promise<void> {
             .all()
             .filter((r) => r.txHash !== undefined)
             .map((r) => r.name)
-        : ["auto ERC-20 payment (relayed)", "auto ERC-20 payment with idempotency key"];
+        : [
+            "auto ERC-20 payment (relayed)",
+            "auto ERC-20 payment with idempotency key",
+            "auto ERC-20 payment #1 (steady state)",
+          ];
     for (const name of names) {
       const row = rows.get(name);
       profileLines.push("");

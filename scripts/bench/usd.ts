@@ -95,8 +95,9 @@ export async function measureUsdCaps(stack: Stack, rows: Rows, recipient: string
   if (!receipt || !event) throw new BenchSetupError("PriceReadProbe did not report a measurement");
   rows.add({
     name: PRICE_READ_ROW,
+    // No txHash: the row is the probe's inner measure, not the transaction's gas (BENCH_PROFILE=all profiles rows
+    // that are one transaction's gas).
     gas: event.args.gasUsed as bigint,
-    txHash: receipt.hash,
     note: "inside the EVM (gasleft) by contracts/test/PriceReadProbe.sol: a cold mock feed, two static calls; a Chainlink proxy adds a cold account",
   });
 }

@@ -7,7 +7,8 @@
  * library itself, through contracts/test/SlidingWindowHarness.sol.
  */
 import { expect } from "chai";
-import { ethers } from "hardhat";
+import fc from "fast-check";
+import { ethers, network } from "hardhat";
 import { loadFixture, time } from "@nomicfoundation/hardhat-network-helpers";
 import { ContractTransactionReceipt, parseEther, parseUnits } from "ethers";
 import {
@@ -521,6 +522,64 @@ describe("SlidingWindow (through the module)", function () {
       expect(await harness.spent()).to.equal(100n);
       await time.increaseTo(recordedAt + BigInt(DAY));
       expect(await harness.spent()).to.equal(0n);
+    });
+
+    it("test_recordAt_intoTheEvictedHeader_writesWhatRecordWrites", async function () {
+      // The payment path drops the expired entries once, for the check, and records into that header
+      // (SlidingWindow.evicted, then recordAt). Whatever the history (expiries of one or several entries, a full ring
+      // that merges, spends of one second), the window it leaves must be word for word the one `record` leaves.
+      let now = BigInt(await time.latest());
+      let steps = 0;
+      let expiries = 0;
+      await network.provider.send("evm_setAutomine", [false]);
+      try {
+        await fc.assert(
+          fc.asyncProperty(
+            fc.integer({ min: 1, max: 4 * HOUR }),
+            fc.array(
+              fc.record({
+                gap: fc.integer({ min: 1, max: 3 * HOUR }),
+                amounts: fc.array(fc.bigInt({ min: 0n, max: 10n ** 30n }), { minLength: 1, maxLength: 3 }),
+              }),
+              { minLength: 6, maxLength: 20 },
+            ),
+            async (length, spends) => {
+              // Two fresh windows a run, so a counterexample is a whole history.
+              const plain = await ethers.deployContract("SlidingWindowHarness");
+              const checked = await ethers.deployContract("SlidingWindowHarness");
+              now += 1n;
+              await network.provider.send("evm_mine", [Number(now)]);
+              for (const h of [plain, checked]) await h.setLength(length);
+              now += 1n;
+              await network.provider.send("evm_mine", [Number(now)]);
+              for (const { gap, amounts } of spends) {
+                const before = await plain.words();
+                // Every spend of one step lands in one block: one second, as in a batch.
+                for (const amount of amounts) {
+                  await plain.record(amount);
+                  await checked.checkThenRecord(amount);
+                }
+                now += BigInt(gap);
+                await network.provider.send("evm_mine", [Number(now)]);
+                const [a, b] = [await plain.words(), await checked.words()];
+                expect(b).to.deep.equal(a);
+                expect(await checked.spent()).to.equal(await plain.spent());
+                // The header's spend (its low 128 bits) fell short of before + this step's spends: entries expired.
+                const spendOf = (header: bigint) => header & ((1n << 128n) - 1n);
+                const added = amounts.reduce((x, y) => x + y, 0n);
+                if (spendOf(a[0]) < spendOf(before[0]) + added) expiries += 1;
+                steps += 1;
+              }
+            },
+          ),
+          { numRuns: 15, seed: 20261205 },
+        );
+      } finally {
+        await network.provider.send("evm_setAutomine", [true]);
+      }
+      // The campaign reached the paths that matter: windows shorter than the gaps, so entries expired.
+      expect(steps).to.be.greaterThan(100);
+      expect(expiries).to.be.greaterThan(20);
     });
   });
 });

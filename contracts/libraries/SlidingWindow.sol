@@ -93,6 +93,8 @@ library SlidingWindow {
      * cap; the sum stays within 128 bits because every cap does.
      */
     function record(Window storage w, uint256 amount, uint256 nowTs) internal {
+        // Nothing to record: return before reading the window at all.
+        if (amount == 0) return;
         recordAt(w, _evict(w, w.header, nowTs), amount, nowTs);
     }
 

@@ -524,6 +524,35 @@ describe("SlidingWindow (through the module)", function () {
       expect(await harness.spent()).to.equal(0n);
     });
 
+    it("test_header_keepsItsLayoutThroughSpendsAndExpiries", async function () {
+      // The header's fields sit where the lens and the payment path read them: length at bit 192 (an odd length
+      // keeps its low bit through an expiry), the warmed flag at bit 224, the newest spend's low 24 time bits at
+      // 232 (a spend of an even second after an odd one leaves no bit of the older time behind).
+      const harness = await ethers.deployContract("SlidingWindowHarness");
+      const length = 2n * BigInt(HOUR) + 1n;
+      await (await harness.setLength(Number(length))).wait();
+      const warmed = (header: bigint) => (header >> 224n) & 1n;
+      expect(warmed(await harness.header())).to.equal(1n);
+
+      let t = BigInt(await time.latest()) + 10n;
+      if (t % 2n === 0n) t += 1n;
+      await time.setNextBlockTimestamp(t);
+      await (await harness.record(5n)).wait();
+      expect((await harness.header()) >> 232n).to.equal(t & 0xffffffn);
+      await time.setNextBlockTimestamp(t + 1n);
+      await (await harness.record(7n)).wait();
+      expect((await harness.header()) >> 232n).to.equal((t + 1n) & 0xffffffn);
+
+      // Both spends expire, a third is recorded: the header went through an eviction.
+      await time.setNextBlockTimestamp(t + 1n + length);
+      await (await harness.record(11n)).wait();
+      const header = await harness.header();
+      expect(await harness.length()).to.equal(length);
+      expect(warmed(header)).to.equal(1n);
+      expect(header & ((1n << 128n) - 1n)).to.equal(11n);
+      expect(header >> 232n).to.equal((t + 1n + length) & 0xffffffn);
+    });
+
     it("test_recordAt_intoTheEvictedHeader_writesWhatRecordWrites", async function () {
       // The payment path drops the expired entries once, for the check, and records into that header
       // (SlidingWindow.evicted, then recordAt). Whatever the history (expiries of one or several entries, a full ring

@@ -72,7 +72,7 @@ library SlidingWindow {
 
     /// @notice The spend that counts at time `nowTs`: every entry with `time <= nowTs < time + length`.
     function spent(Window storage w, uint256 nowTs) internal view returns (uint256) {
-        return _evict(w, w.header, nowTs) & _MASK_128;
+        return spentIn(evicted(w, nowTs));
     }
 
     /**

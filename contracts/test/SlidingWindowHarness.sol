@@ -27,13 +27,10 @@ contract SlidingWindowHarness {
 
     /**
      * @dev What the module's payment path does with a spend: the check reads the header with the expired entries
-     * dropped ({SlidingWindow-evicted}), the charge records into that header ({SlidingWindow-recordAt}). Returns the
-     * spend the check saw.
+     * dropped ({SlidingWindow-evicted}), the charge records into that header ({SlidingWindow-recordAt}).
      */
-    function checkThenRecord(uint256 amount) external returns (uint256 spentBefore) {
-        uint256 h = _window.evicted(block.timestamp);
-        spentBefore = SlidingWindow.spentIn(h);
-        _window.recordAt(h, amount, block.timestamp);
+    function checkThenRecord(uint256 amount) external {
+        _window.recordAt(_window.evicted(block.timestamp), amount, block.timestamp);
     }
 
     function header() external view returns (uint256) {

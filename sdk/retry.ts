@@ -26,17 +26,43 @@ export const DEFAULT_RETRY: RetryOptions = {
   isTransient: isTransientRpcError,
 };
 
-const TRANSIENT_ETHERS_CODES = new Set(["NETWORK_ERROR", "TIMEOUT", "SERVER_ERROR"]);
-const TRANSIENT_NODE_CODES = new Set([
+/**
+ * Error codes of a node that did not answer: ethers' transport codes and Node's and undici's socket codes. The one
+ * list the retry loop, the CLI's errors and the MCP server's tool errors classify by.
+ */
+export const TRANSPORT_CODES: ReadonlySet<string> = new Set([
+  "NETWORK_ERROR",
+  "TIMEOUT",
+  "SERVER_ERROR",
   "ECONNREFUSED",
   "ECONNRESET",
   "ETIMEDOUT",
+  "EHOSTUNREACH",
+  "ENOTFOUND",
   "EAI_AGAIN",
   "EPIPE",
-  "ENOTFOUND",
   "UND_ERR_SOCKET",
   "UND_ERR_CONNECT_TIMEOUT",
 ]);
+
+/** The errors ethers and Node wrap a transport failure in: `cause`, `error`, `info.error`. */
+function wrapped(e: { cause?: unknown; error?: unknown; info?: { error?: unknown } }): unknown {
+  return e.cause ?? e.error ?? e.info?.error;
+}
+
+/** The first transport code ({@link TRANSPORT_CODES}) on `err` or the errors it wraps, else undefined. */
+export function transportCode(err: unknown): string | undefined {
+  const seen = new Set<unknown>();
+  let current: unknown = err;
+  for (let depth = 0; depth < 6 && current && typeof current === "object" && !seen.has(current); depth++) {
+    seen.add(current);
+    const e = current as { code?: unknown; cause?: unknown; error?: unknown; info?: { error?: unknown } };
+    if (typeof e.code === "string" && TRANSPORT_CODES.has(e.code)) return e.code;
+    current = wrapped(e);
+  }
+  return undefined;
+}
+
 const TRANSIENT_TEXT =
   /(ECONNREFUSED|ECONNRESET|ETIMEDOUT|socket hang up|fetch failed|network error|request timeout|\b(429|502|503|504)\b|Too Many Requests|rate limit)/i;
 
@@ -58,11 +84,10 @@ export function isTransientRpcError(err: unknown): boolean {
       info?: { error?: unknown };
     };
     if (e.code === "CALL_EXCEPTION" || e.code === "INSUFFICIENT_FUNDS" || e.code === "NONCE_EXPIRED") return false;
-    if (typeof e.code === "string" && (TRANSIENT_ETHERS_CODES.has(e.code) || TRANSIENT_NODE_CODES.has(e.code)))
-      return true;
+    if (typeof e.code === "string" && TRANSPORT_CODES.has(e.code)) return true;
     const text = `${typeof e.shortMessage === "string" ? e.shortMessage : ""} ${typeof e.message === "string" ? e.message : ""}`;
     if (TRANSIENT_TEXT.test(text) && !/revert/i.test(text)) return true;
-    current = e.cause ?? e.error ?? e.info?.error;
+    current = wrapped(e);
   }
   return false;
 }

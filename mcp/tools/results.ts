@@ -5,7 +5,7 @@
 import { z } from "zod";
 import type { McpServer } from "@modelcontextprotocol/sdk/server/mcp.js";
 import type { CallToolResult, ToolAnnotations } from "@modelcontextprotocol/sdk/types.js";
-import { TreasuryError, decodeError } from "../../sdk";
+import { TreasuryError, decodeError, transportCode } from "../../sdk";
 import { ToolArgumentError, ToolBody } from "./context";
 
 export interface ToolResult extends CallToolResult {
@@ -75,17 +75,6 @@ export async function runTool(body: () => Promise<ToolBody>): Promise<ToolResult
   }
 }
 
-/** Transport failures (the node did not answer): the only errors where the same request may work when repeated. */
-const TRANSPORT_CODES = new Set([
-  "NETWORK_ERROR",
-  "TIMEOUT",
-  "SERVER_ERROR",
-  "ECONNREFUSED",
-  "ECONNRESET",
-  "ETIMEDOUT",
-  "UND_ERR_SOCKET",
-]);
-
 /** The argument problems of a zod error, as one sentence. */
 export function zodIssuesText(err: z.ZodError): string {
   return err.issues.map((i) => i.message).join("; ");
@@ -105,14 +94,14 @@ export function toolError(err: unknown): ToolResult {
   else if (err instanceof z.ZodError) text = `INVALID_REQUEST: ${zodIssuesText(err)}. Nothing was signed.`;
   else {
     const message = err instanceof Error ? err.message.split("\n")[0] : String(err);
-    const code = (err as { code?: unknown })?.code;
-    const transport = typeof code === "string" && TRANSPORT_CODES.has(code);
-    text = transport
-      ? // The node did not answer: the request's idempotency key makes one retry safe.
-        `RPC_UNAVAILABLE: ${message}. Retry the same request (same arguments and idempotencyKey) once: it never pays twice. ` +
-        "If it fails again, tell your operator."
-      : `INTERNAL_ERROR: ${message}. This is not a decision of the treasury, and repeating the request will not change it: ` +
-        "stop and tell your operator.";
+    // The node did not answer (sdk's TRANSPORT_CODES, on the error or one it wraps).
+    text =
+      transportCode(err) !== undefined
+        ? // The node did not answer: the request's idempotency key makes one retry safe.
+          `RPC_UNAVAILABLE: ${message}. Retry the same request (same arguments and idempotencyKey) once: it never pays twice. ` +
+          "If it fails again, tell your operator."
+        : `INTERNAL_ERROR: ${message}. This is not a decision of the treasury, and repeating the request will not change it: ` +
+          "stop and tell your operator.";
   }
   return { content: [{ type: "text", text }], isError: true };
 }

@@ -3,6 +3,7 @@
  * Errors become `{ "error": { "code", "message", ... } }` with `--json` (stderr text otherwise) and a non-zero exit
  * code, so scripts can rely on both.
  */
+import { transportCode } from "../../sdk/retry";
 
 /** JSON.stringify that writes bigints as decimal strings. */
 export function toJson(value: unknown, indent?: number): string {
@@ -145,32 +146,6 @@ interface HardhatErrorLike {
 
 function isHardhatError(e: unknown): e is HardhatErrorLike {
   return typeof e === "object" && e !== null && (e as { _isHardhatError?: unknown })._isHardhatError === true;
-}
-
-/** Transport failures of ethers and Node's fetch: the node did not answer. */
-const TRANSPORT_CODES = new Set([
-  "NETWORK_ERROR",
-  "TIMEOUT",
-  "SERVER_ERROR",
-  "ECONNREFUSED",
-  "ECONNRESET",
-  "ETIMEDOUT",
-  "EHOSTUNREACH",
-  "ENOTFOUND",
-  "UND_ERR_SOCKET",
-  "UND_ERR_CONNECT_TIMEOUT",
-]);
-
-function transportCode(error: unknown): string | undefined {
-  const seen = new Set<unknown>();
-  let e: unknown = error;
-  while (e && typeof e === "object" && !seen.has(e)) {
-    seen.add(e);
-    const code = (e as { code?: unknown }).code;
-    if (typeof code === "string" && TRANSPORT_CODES.has(code)) return code;
-    e = (e as { cause?: unknown }).cause ?? (e as { error?: unknown }).error;
-  }
-  return undefined;
 }
 
 /** The network the command talks to, as Hardhat resolved it (undefined before the runtime exists). */

@@ -228,6 +228,17 @@ describe("MCP tools (in-process)", function () {
         /^RPC_UNAVAILABLE: .*Retry the same request/,
       ],
       [
+        // A DNS failure wrapped by fetch and again by ethers: the code sits two levels down.
+        "node unreachable wrapped",
+        Object.assign(new Error("request failed"), {
+          code: "UNKNOWN_ERROR",
+          error: Object.assign(new Error("fetch failed"), {
+            cause: Object.assign(new Error("dns"), { code: "ENOTFOUND" }),
+          }),
+        }),
+        /^RPC_UNAVAILABLE: request failed\. Retry the same request/,
+      ],
+      [
         "anything else",
         Object.assign(new Error("value out-of-bounds"), { code: "INVALID_ARGUMENT" }),
         /^INTERNAL_ERROR: value out-of-bounds\. .*repeating the request will not change it/,
@@ -238,7 +249,7 @@ describe("MCP tools (in-process)", function () {
         const r = toolError(error);
         expect(r.isError).to.equal(true);
         expect((r.content[0] as { text: string }).text).to.match(text);
-        if (name !== "node down") expect((r.content[0] as { text: string }).text).to.not.match(/Retry/i);
+        if (!name.startsWith("node ")) expect((r.content[0] as { text: string }).text).to.not.match(/Retry/i);
       });
     }
 

@@ -1,5 +1,5 @@
 import { expect } from "chai";
-import { RpcUnavailableError, ModulePausedError, isTransientRpcError, withRetry } from "../../../sdk";
+import { RpcUnavailableError, ModulePausedError, isTransientRpcError, transportCode, withRetry } from "../../../sdk";
 
 function transportError(code: string): Error {
   return Object.assign(new Error(`connect ${code} 127.0.0.1:1`), { code });
@@ -25,6 +25,22 @@ describe("retry", function () {
       expect(isTransientRpcError(new ModulePausedError("paused"))).to.equal(false);
       // Hex in a message must not look like an HTTP status.
       expect(isTransientRpcError(new Error("bad intent 0x4290000000000000000000000000000000000502"))).to.equal(false);
+    });
+  });
+
+  describe("transportCode", function () {
+    it("test_transportCode_findsTheCodeOnTheErrorOrWhatItWraps", function () {
+      expect(transportCode(transportError("EHOSTUNREACH"))).to.equal("EHOSTUNREACH");
+      expect(
+        transportCode({ code: "UNKNOWN_ERROR", info: { error: { cause: transportError("EAI_AGAIN") } } }),
+      ).to.equal("EAI_AGAIN");
+      expect(transportCode(Object.assign(new Error("execution reverted"), { code: "CALL_EXCEPTION" }))).to.equal(
+        undefined,
+      );
+      // A cycle of wrapped errors ends the walk.
+      const loop: { code: string; cause?: unknown } = { code: "UNKNOWN_ERROR" };
+      loop.cause = loop;
+      expect(transportCode(loop)).to.equal(undefined);
     });
   });
 

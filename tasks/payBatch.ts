@@ -88,41 +88,37 @@ function atRow(err: unknown, rows: PaymentRow[], file: string): unknown {
   return err;
 }
 
+/** The CSV row's own fields, which both outputs repeat, with what the module says (or would say) of it. */
+function rowOutput(
+  r: PaymentRow,
+  outcome: { status: string; intentId: string; replay: boolean; reason?: string; nonce?: bigint },
+): PayBatchRowOutput {
+  const out: PayBatchRowOutput = {
+    row: r.row,
+    line: r.line,
+    to: r.to,
+    amount: r.amount,
+    asset: r.asset,
+    status: outcome.status,
+    intentId: outcome.intentId,
+    replay: outcome.replay,
+  };
+  if (outcome.reason) out.reason = outcome.reason;
+  if (outcome.nonce !== undefined) out.nonce = outcome.nonce;
+  return out;
+}
+
 function previewRows(preview: BatchPreview, rows: PaymentRow[]): PayBatchRowOutput[] {
   return preview.rows.map((p) => {
-    const r = rows[p.index];
-    const out: PayBatchRowOutput = {
-      row: r.row,
-      line: r.line,
-      to: r.to,
-      amount: r.amount,
-      asset: r.asset,
-      status: p.status,
-      intentId: p.intentId,
-      replay: p.replay,
-    };
-    if (p.reason) out.reason = p.reason;
+    const out = rowOutput(rows[p.index], p);
     if (p.queuedBecause) out.queuedBecause = p.queuedBecause;
-    if (p.nonce !== undefined) out.nonce = p.nonce;
     return out;
   });
 }
 
 function resultRows(result: BatchResult, rows: PaymentRow[]): PayBatchRowOutput[] {
   return result.results.map((x, i) => {
-    const r = rows[i];
-    const out: PayBatchRowOutput = {
-      row: r.row,
-      line: r.line,
-      to: r.to,
-      amount: r.amount,
-      asset: r.asset,
-      status: x.status,
-      intentId: x.intentId,
-      replay: x.replay,
-      nonce: x.nonce,
-    };
-    if (x.reason) out.reason = x.reason;
+    const out = rowOutput(rows[i], x);
     if (x.eta !== undefined) out.eta = x.eta;
     return out;
   });

@@ -40,6 +40,7 @@ import {
   treasuryState,
 } from "../fixtures";
 import { hashCosignerApproval, hashIntent, moduleDomain, packNonce, signIntent, splitNonce } from "../../sdk/eip712";
+import { mappedStructField, writeField } from "../layout";
 
 /** secp256k1 group order. */
 const SECP256K1_N = 0xfffffffffffffffffffffffffffffffebaaedce6af48a03bbfd25e8cd0364141n;
@@ -532,6 +533,22 @@ describe("IntentVerifier", function () {
         await expect(submitSigned(fx, other))
           .to.be.revertedWithCustomError(fx.module, "IntentNonceMismatch")
           .withArgs(fx.agent.address, 1n, 0n);
+        expect(await treasuryState(fx)).to.deep.equal(before);
+      });
+
+      it("refuses the last lane-0 nonce rather than wrap back to a used one [test_submit_lastLaneZeroNonce_revertsAndNeverWraps]", async function () {
+        // Lane 0 lives in the agent's record word, 56 bits. Its last sequence can never be consumed: the next would
+        // not fit, and wrapping to 0 would make every old signature valid again.
+        const fx = await loadFixture(treasuryFixture);
+        const last = (1n << 56n) - 1n;
+        await writeField(fx, await mappedStructField("_agents", fx.agent.address, "laneZeroNonce"), last);
+        expect(await fx.module.getNonce(fx.agent.address, 0)).to.equal(last);
+        const intent = await buildIntent(fx, { value: parseEther("0.1"), nonce: last });
+        const before = await treasuryState(fx);
+        await expect(submitSigned(fx, intent))
+          .to.be.revertedWithCustomError(fx.module, "SafeCastOverflowedUintDowncast")
+          .withArgs(56, last + 1n);
+        expect(await fx.module.getNonce(fx.agent.address, 0)).to.equal(last);
         expect(await treasuryState(fx)).to.deep.equal(before);
       });
 
